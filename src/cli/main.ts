@@ -1,0 +1,16 @@
+import { Command } from 'commander';
+import { ConfigError } from '../config.js';
+import { registerMigrate } from './migrate.js';
+import { registerRun } from './run.js';
+import { registerStart } from './start.js';
+
+const program = new Command();
+program.name('vigil').description('Vigil: job, log and fraud monitoring').version('0.1.0');
+registerStart(program);
+registerMigrate(program);
+registerRun(program);
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  process.stderr.write(`vigil: ${error instanceof ConfigError || error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,180 @@
+import { sql } from 'kysely';
+import type { Db, Role } from '../../platform/store/index.js';
+import { conflict, badRequest, notFound } from '../../platform/errors.js';
+import { newId, randomToken, sha256 } from '../../platform/ids.js';
+import { hashPassword, verifyPassword } from './password.js';
+
+/** Who is making a request, once authenticated. Every domain verb takes the org from here. */
+export interface Principal {
+  orgId: string;
+  role: Role;
+  userId?: string;
+  apiKeyId?: string;
+  via: 'api-key' | 'session';
+}
+
+export const ROLE_RANK: Record<Role, number> = { 'read-only': 0, member: 1, admin: 2 };
+export const canWrite = (role: Role) => ROLE_RANK[role] >= ROLE_RANK.member;
+
+export interface Org {
+  id: string;
+  name: string;
+  pingKey: string;
+}
+
+export const API_KEY_PREFIX = 'vgl_';
+const SESSION_TTL_MS = 14 * 24 * 3600 * 1000;
+
+export async function createOrg(db: Db, name: string): Promise<Org> {
+  const org = { id: newId(), name, pingKey: randomToken(16) };
+  await db.insertInto('orgs').values({ id: org.id, name, ping_key: org.pingKey }).execute();
+  return org;
+}
+
+export async function getOrg(db: Db, orgId: string): Promise<Org> {
+  const row = await db.selectFrom('orgs').selectAll().where('id', '=', orgId).executeTakeFirst();
+  if (!row) throw notFound('Organisation');
+  return { id: row.id, name: row.name, pingKey: row.ping_key };
+}
+
+export async function findOrgByPingKey(db: Db, pingKey: string): Promise<Org | undefined> {
+  const row = await db.selectFrom('orgs').selectAll().where('ping_key', '=', pingKey).executeTakeFirst();
+  return row && { id: row.id, name: row.name, pingKey: row.ping_key };
+}
+
+/**
+ * First start: make sure a default organisation exists, then create the admin user and the
+ * automation key from the environment if they are given and not there yet. Safe to run at every start.
+ */
+export async function bootstrap(
+  db: Db,
+  opts: { orgName: string; adminEmail?: string | undefined; adminPassword?: string | undefined; adminToken?: string | undefined },
+): Promise<Org> {
+  let first = await db.selectFrom('orgs').selectAll().orderBy('created_at').limit(1).executeTakeFirst();
+  if (!first) {
+    await createOrg(db, opts.orgName);
+    first = await db.selectFrom('orgs').selectAll().orderBy('created_at').limit(1).executeTakeFirstOrThrow();
+  }
+  const org = { id: first.id, name: first.name, pingKey: first.ping_key };
+  if (opts.adminEmail && opts.adminPassword) {
+    const existing = await db.selectFrom('users').select('id').where('email', '=', opts.adminEmail.toLowerCase()).executeTakeFirst();
+    if (!existing) await createUser(db, org.id, opts.adminEmail, opts.adminPassword, 'admin');
+  }
+  if (opts.adminToken) {
+    const hash = sha256(opts.adminToken);
+    await db
+      .insertInto('api_keys')
+      .values({ id: newId(), org_id: org.id, name: 'VIGIL_ADMIN_TOKEN', prefix: opts.adminToken.slice(0, 8), key_hash: hash, role: 'admin' })
+      .onConflict((oc) => oc.column('key_hash').doNothing())
+      .execute();
+  }
+  return org;
+}
+
+export async function createUser(db: Db, orgId: string, email: string, password: string, role: Role): Promise<string> {
+  const normalised = email.trim().toLowerCase();
+  const taken = await db.selectFrom('users').select('id').where('email', '=', normalised).executeTakeFirst();
+  if (taken) throw conflict(`A user with e-mail ${normalised} already exists`);
+  const id = newId();
+  const passwordHash = await hashPassword(password);
+  await db.transaction().execute(async (trx) => {
+    await trx.insertInto('users').values({ id, email: normalised, password_hash: passwordHash }).execute();
+    await trx.insertInto('memberships').values({ org_id: orgId, user_id: id, role }).execute();
+  });
+  return id;
+}
+
+export interface CreatedApiKey {
+  id: string;
+  name: string;
+  role: Role;
+  /** The secret, shown exactly once. */
+  key: string;
+  prefix: string;
+}
+
+export async function createApiKey(db: Db, orgId: string, name: string, role: Role): Promise<CreatedApiKey> {
+  const key = API_KEY_PREFIX + randomToken(24);
+  const id = newId();
+  const prefix = key.slice(0, API_KEY_PREFIX.length + 6);
+  await db.insertInto('api_keys').values({ id, org_id: orgId, name, prefix, key_hash: sha256(key), role }).execute();
+  return { id, name, role, key, prefix };
+}
+
+export async function listApiKeys(db: Db, orgId: string) {
+  return db
+    .selectFrom('api_keys')
+    .select(['id', 'name', 'prefix', 'role', 'created_at', 'last_used_at'])
+    .where('org_id', '=', orgId)
+    .where('revoked_at', 'is', null)
+    .orderBy('created_at')
+    .execute();
+}
+
+export async function revokeApiKey(db: Db, orgId: string, id: string): Promise<void> {
+  const res = await db
+    .updateTable('api_keys')
+    .set({ revoked_at: new Date() })
+    .where('org_id', '=', orgId)
+    .where('id', '=', id)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  if (Number(res.numUpdatedRows) === 0) throw notFound('API key');
+}
+
+export async function authenticateApiKey(db: Db, key: string): Promise<Principal | undefined> {
+  const row = await db
+    .selectFrom('api_keys')
+    .select(['id', 'org_id', 'role', 'last_used_at'])
+    .where('key_hash', '=', sha256(key))
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  // Touch last_used_at at most once a minute: keeps hot ping/API paths from writing on every request.
+  if (!row.last_used_at || Date.now() - row.last_used_at.getTime() > 60_000) {
+    await db.updateTable('api_keys').set({ last_used_at: new Date() }).where('id', '=', row.id).execute();
+  }
+  return { orgId: row.org_id, role: row.role, apiKeyId: row.id, via: 'api-key' };
+}
+
+export interface SessionStart {
+  token: string;
+  expiresAt: Date;
+  principal: Principal;
+}
+
+export async function login(db: Db, email: string, password: string): Promise<SessionStart> {
+  const user = await db
+    .selectFrom('users')
+    .innerJoin('memberships', 'memberships.user_id', 'users.id')
+    .select(['users.id', 'users.password_hash', 'memberships.org_id', 'memberships.role'])
+    .where('users.email', '=', email.trim().toLowerCase())
+    .executeTakeFirst();
+  // Same work whether or not the user exists, so timing does not reveal registered e-mails.
+  const ok = await verifyPassword(password, user?.password_hash ?? 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA');
+  if (!user || !ok) throw badRequest('Wrong e-mail or password');
+  const token = randomToken(32);
+  const expiresAt = new Date(Date.now() + SESSION_TTL_MS);
+  await db.insertInto('sessions').values({ token_hash: sha256(token), user_id: user.id, org_id: user.org_id, expires_at: expiresAt }).execute();
+  return { token, expiresAt, principal: { orgId: user.org_id, role: user.role, userId: user.id, via: 'session' } };
+}
+
+export async function authenticateSession(db: Db, token: string): Promise<Principal | undefined> {
+  const row = await db
+    .selectFrom('sessions')
+    .innerJoin('memberships', (j) => j.onRef('memberships.user_id', '=', 'sessions.user_id').onRef('memberships.org_id', '=', 'sessions.org_id'))
+    .select(['sessions.user_id', 'sessions.org_id', 'memberships.role'])
+    .where('sessions.token_hash', '=', sha256(token))
+    .where('sessions.expires_at', '>', sql<Date>`now()`)
+    .executeTakeFirst();
+  return row && { orgId: row.org_id, role: row.role, userId: row.user_id, via: 'session' };
+}
+
+export async function logout(db: Db, token: string): Promise<void> {
+  await db.deleteFrom('sessions').where('token_hash', '=', sha256(token)).execute();
+}
+
+export async function getUserEmail(db: Db, userId: string): Promise<string | undefined> {
+  const row = await db.selectFrom('users').select('email').where('id', '=', userId).executeTakeFirst();
+  return row?.email;
+}

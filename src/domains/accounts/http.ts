@@ -1,0 +1,86 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { CSRF_COOKIE, SESSION_COOKIE, principalOf, requireRole } from '../../server/plugins/auth.js';
+import type { AppContext } from '../../server/context.js';
+import { randomToken } from '../../platform/ids.js';
+import { createApiKey, createUser, getOrg, getUserEmail, listApiKeys, login, logout, revokeApiKey } from './accounts.js';
+
+const role = z.enum(['admin', 'member', 'read-only']);
+
+export function accountRoutes(ctx: AppContext): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.post(
+      '/api/v1/session',
+      {
+        schema: {
+          tags: ['accounts'],
+          summary: 'Log in with e-mail and password; sets the session and CSRF cookies',
+          body: z.object({ email: z.string().email(), password: z.string().min(1) }),
+        },
+      },
+      async (request, reply) => {
+        const session = await login(ctx.db, request.body.email, request.body.password);
+        const cookie = { path: '/', sameSite: 'lax' as const, secure: ctx.config.VIGIL_SECURE_COOKIES, expires: session.expiresAt };
+        reply.setCookie(SESSION_COOKIE, session.token, { ...cookie, httpOnly: true });
+        reply.setCookie(CSRF_COOKIE, randomToken(18), { ...cookie, httpOnly: false });
+        return reply.status(201).send({ ok: true });
+      },
+    );
+
+    app.delete('/api/v1/session', { schema: { tags: ['accounts'], summary: 'Log out' } }, async (request, reply) => {
+      const token = request.cookies[SESSION_COOKIE];
+      if (token) await logout(ctx.db, token);
+      reply.clearCookie(SESSION_COOKIE, { path: '/' }).clearCookie(CSRF_COOKIE, { path: '/' });
+      return reply.status(204).send();
+    });
+
+    app.get('/api/v1/me', { schema: { tags: ['accounts'], summary: 'Who am I: organisation, role, user' }, preHandler: requireRole(ctx) }, async (request) => {
+      const p = principalOf(request);
+      const org = await getOrg(ctx.db, p.orgId);
+      return {
+        org: { id: org.id, name: org.name, ping_key: org.pingKey },
+        role: p.role,
+        via: p.via,
+        user: p.userId ? { id: p.userId, email: await getUserEmail(ctx.db, p.userId) } : null,
+      };
+    });
+
+    app.get('/api/v1/api-keys', { schema: { tags: ['accounts'], summary: 'List API keys (secrets are never shown again)' }, preHandler: requireRole(ctx, 'admin') }, async (request) => ({
+      api_keys: await listApiKeys(ctx.db, principalOf(request).orgId),
+    }));
+
+    app.post(
+      '/api/v1/api-keys',
+      {
+        schema: { tags: ['accounts'], summary: 'Create an API key; the key is in the answer once', body: z.object({ name: z.string().min(1).max(100), role: role.default('member') }) },
+        preHandler: requireRole(ctx, 'admin'),
+      },
+      async (request, reply) => reply.status(201).send(await createApiKey(ctx.db, principalOf(request).orgId, request.body.name, request.body.role)),
+    );
+
+    app.delete(
+      '/api/v1/api-keys/:id',
+      { schema: { tags: ['accounts'], summary: 'Revoke an API key', params: z.object({ id: z.string().uuid() }) }, preHandler: requireRole(ctx, 'admin') },
+      async (request, reply) => {
+        await revokeApiKey(ctx.db, principalOf(request).orgId, request.params.id);
+        return reply.status(204).send();
+      },
+    );
+
+    app.post(
+      '/api/v1/users',
+      {
+        schema: {
+          tags: ['accounts'],
+          summary: 'Add a user to this organisation',
+          body: z.object({ email: z.string().email(), password: z.string().min(8), role: role.default('member') }),
+        },
+        preHandler: requireRole(ctx, 'admin'),
+      },
+      async (request, reply) => {
+        const id = await createUser(ctx.db, principalOf(request).orgId, request.body.email, request.body.password, request.body.role);
+        return reply.status(201).send({ id, email: request.body.email.toLowerCase(), role: request.body.role });
+      },
+    );
+  };
+}
