@@ -22,6 +22,10 @@ export const configSchema = z.object({
   VIGIL_PING_BODY_LIMIT: z.coerce.number().int().min(0).default(100_000),
   VIGIL_SWEEP_INTERVAL_MS: z.coerce.number().int().min(50).default(1000),
   VIGIL_NOTIFY_INTERVAL_MS: z.coerce.number().int().min(50).default(1000),
+  /** First retry delay of a failed notification; each later one doubles (with jitter), capped at 1 h. */
+  VIGIL_NOTIFY_RETRY_BASE_MS: z.coerce.number().int().min(1).default(5000),
+  /** Attempts per notification before it is marked failed. */
+  VIGIL_NOTIFY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(10),
   VIGIL_SMTP_URL: z.string().optional(),
   VIGIL_SMTP_FROM: z.string().default('Vigil <vigil@localhost>'),
   VIGIL_SECURE_COOKIES: bool.default(false),

@@ -20,6 +20,11 @@ export class LiveHub {
     this.emitter.emit(orgId, event);
   }
 
+  /** Lets publishers skip building an event nobody is listening to (keeps hot paths cheap). */
+  hasSubscribers(orgId: string): boolean {
+    return this.emitter.listenerCount(orgId) > 0;
+  }
+
   subscribe(orgId: string, listener: (event: LiveEvent) => void): () => void {
     this.emitter.on(orgId, listener);
     return () => this.emitter.off(orgId, listener);

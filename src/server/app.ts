@@ -4,7 +4,7 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import {
   jsonSchemaTransform,
   type FastifyPluginAsyncZod, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -32,7 +32,8 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions): Promi
     loggerInstance: ctx.logger as FastifyBaseLogger,
     bodyLimit: 5 * 1024 * 1024,
     trustProxy: true,
-    disableRequestLogging: true,
+    // Per-request log lines would dominate the ping/ingest hot paths; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -66,15 +67,14 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions): Promi
   await app.register(accountRoutes(ctx));
   for (const routes of options.routes) await app.register(routes(ctx));
 
-  if (existsSync(WEB_DIST)) {
-    await app.register(fastifyStatic, { root: WEB_DIST, prefix: '/', wildcard: false });
+  const hasWeb = existsSync(WEB_DIST);
+  if (hasWeb) await app.register(fastifyStatic, { root: WEB_DIST, prefix: '/', wildcard: false });
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '/';
     // Client-side routes of the single-page dashboard all load index.html.
-    app.setNotFoundHandler((request, reply) => {
-      const path = request.url.split('?')[0] ?? '/';
-      const isApi = /^\/(api|ping|healthz|loki|v1)(\/|$)/.test(path);
-      if (request.method === 'GET' && !isApi && request.headers.accept?.includes('text/html')) return reply.sendFile('index.html');
-      return reply.status(404).send({ error: { code: 'not_found', message: `No route for ${request.method} ${path}` } });
-    });
-  }
+    const isApi = /^\/(api|ping|healthz|loki|v1)(\/|$)/.test(path);
+    if (hasWeb && request.method === 'GET' && !isApi && request.headers.accept?.includes('text/html')) return reply.sendFile('index.html');
+    return reply.status(404).send({ error: { code: 'not_found', message: `No route for ${request.method} ${path}` } });
+  });
   return app;
 }

@@ -13,6 +13,8 @@ export interface AppContext {
   db: Db;
   live: LiveHub;
   logger: Logger;
+  /** Public base URL for links (ping URLs, e-mails): VIGIL_BASE_URL, else the address the server listens on. */
+  baseUrl: string;
 }
 
 /** The fastify instance type every plugin of ours receives (zod type provider). */

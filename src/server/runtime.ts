@@ -39,13 +39,14 @@ export async function startVigil(config: Config, options: StartOptions = {}): Pr
       adminPassword: config.VIGIL_ADMIN_PASSWORD,
       adminToken: config.VIGIL_ADMIN_TOKEN,
     });
-    const ctx: AppContext = { config, store, db: store.db, live: new LiveHub(), logger };
+    const ctx: AppContext = { config, store, db: store.db, live: new LiveHub(), logger, baseUrl: config.VIGIL_BASE_URL ?? '' };
     const app = await buildApp(ctx, { routes: [pingRoutes, jobRoutes, notifyRoutes], isReady: () => ready });
     await app.listen({ port: config.PORT, host: config.HOST });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.PORT;
     const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
     const url = `http://${host}:${port}`;
+    ctx.baseUrl = (config.VIGIL_BASE_URL ?? url).replace(/\/+$/, '');
     if (options.workers !== false) {
       workers.push(startSweeper(ctx), startNotifier(ctx));
     }

@@ -24,7 +24,4 @@ export function registerErrorHandler(app: App): void {
     }
     return reply.status(status).send({ error: { code: error.code ?? 'bad_request', message: error.message } });
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ error: { code: 'not_found', message: `No route for ${request.method} ${request.url.split('?')[0]}` } }),
-  );
 }

@@ -86,7 +86,8 @@ CREATE TABLE checks (
   created_at            timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX checks_org ON checks (org_id, created_at);
-CREATE UNIQUE INDEX checks_org_slug ON checks (org_id, slug) WHERE slug <> '';
+-- Slugs need not be unique (as in Healthchecks): a ping to an ambiguous slug answers 409.
+CREATE INDEX checks_org_slug ON checks (org_id, slug) WHERE slug <> '';
 CREATE INDEX checks_down_at ON checks (down_at) WHERE down_at IS NOT NULL;
 CREATE INDEX checks_runtime_deadline ON checks (runtime_deadline_at) WHERE runtime_deadline_at IS NOT NULL;
 CREATE INDEX checks_next_realert ON checks (next_realert_at) WHERE next_realert_at IS NOT NULL;

@@ -1,0 +1,271 @@
+import type { Selectable, Transaction } from 'kysely';
+import { z } from 'zod';
+import { conflict, invalidField, notFound } from '../../platform/errors.js';
+import { newId } from '../../platform/ids.js';
+import type { ChecksTable, Database, Db } from '../../platform/store/index.js';
+import { deadlinesAfter, describeSchedule, validateCron } from './schedule.js';
+import { displayStatus, type CheckPolicy, type CheckState } from './lifecycle.js';
+
+export type CheckRow = Selectable<ChecksTable>;
+
+const MAX_PERIOD_S = 366 * 86400;
+const seconds = (field: string) =>
+  z.number({ error: `${field} must be a number of seconds` }).int(`${field} must be whole seconds`).min(1, `${field} must be at least 1 second`).max(MAX_PERIOD_S, `${field} must be at most 366 days`);
+const optionalSeconds = (field: string) => seconds(field).nullable();
+
+/** What a user may set on a check (the native API's field names). Every field optional: used for create and update. */
+export const checkInputSchema = z.object({
+  name: z.string().max(200).optional(),
+  slug: z.string().regex(/^[a-z0-9_-]*$/, 'slug may contain only lowercase letters, digits, "-" and "_"').max(100).optional(),
+  tags: z.array(z.string().regex(/^\S+$/, 'tags cannot contain spaces').max(100)).max(50).optional(),
+  description: z.string().max(10_000).optional(),
+  kind: z.enum(['simple', 'cron']).optional(),
+  timeout: seconds('timeout').optional(),
+  grace: seconds('grace').optional(),
+  schedule: z.string().max(200).optional(),
+  tz: z.string().max(100).optional(),
+  manual_resume: z.boolean().optional(),
+  methods: z.enum(['', 'POST']).optional(),
+  channels: z.string().max(10_000).optional(),
+  max_runtime: optionalSeconds('max_runtime').optional(),
+  min_runtime: optionalSeconds('min_runtime').optional(),
+  failure_threshold: z.number().int().min(1).max(1000).optional(),
+  realert: optionalSeconds('realert').optional(),
+});
+export type CheckInput = z.infer<typeof checkInputSchema>;
+
+export function slugify(name: string): string {
+  return name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9_]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 100);
+}
+
+export function policyOf(row: CheckRow): CheckPolicy {
+  return {
+    kind: row.kind,
+    timeoutS: row.timeout_s,
+    graceS: row.grace_s,
+    schedule: row.schedule,
+    tz: row.tz,
+    maxRuntimeS: row.max_runtime_s,
+    minRuntimeS: row.min_runtime_s,
+    failureThreshold: row.failure_threshold,
+    realertS: row.realert_s,
+    manualResume: row.manual_resume,
+    methods: row.methods,
+  };
+}
+
+export function stateOf(row: CheckRow): CheckState {
+  return {
+    status: row.status,
+    statusReason: row.status_reason,
+    lastPingAt: row.last_ping_at,
+    lastStartAt: row.last_start_at,
+    lastStartRid: row.last_start_rid,
+    consecutiveFailures: row.consecutive_failures,
+    alertedDown: row.alerted_down,
+    lateAt: row.late_at,
+    downAt: row.down_at,
+    runtimeDeadlineAt: row.runtime_deadline_at,
+    nextRealertAt: row.next_realert_at,
+  };
+}
+
+/** Column values for a state (used by every writer so the mapping lives in one place). */
+export function stateColumns(s: CheckState) {
+  return {
+    status: s.status,
+    status_reason: s.statusReason,
+    last_ping_at: s.lastPingAt,
+    last_start_at: s.lastStartAt,
+    last_start_rid: s.lastStartRid,
+    consecutive_failures: s.consecutiveFailures,
+    alerted_down: s.alertedDown,
+    late_at: s.lateAt,
+    down_at: s.downAt,
+    runtime_deadline_at: s.runtimeDeadlineAt,
+    next_realert_at: s.nextRealertAt,
+  };
+}
+
+/** Validates a create/update against the check it applies to and returns the columns to write. */
+function columnsFor(input: CheckInput, current?: CheckRow) {
+  const kind = input.kind ?? (input.schedule !== undefined && input.timeout === undefined ? 'cron' : input.timeout !== undefined ? 'simple' : (current?.kind ?? 'simple'));
+  const schedule = input.schedule ?? current?.schedule ?? '* * * * *';
+  const tz = input.tz ?? current?.tz ?? 'UTC';
+  if (kind === 'cron' || input.schedule !== undefined || input.tz !== undefined) validateCron(schedule, tz);
+  const minRuntime = input.min_runtime !== undefined ? input.min_runtime : (current?.min_runtime_s ?? null);
+  const maxRuntime = input.max_runtime !== undefined ? input.max_runtime : (current?.max_runtime_s ?? null);
+  if (minRuntime !== null && maxRuntime !== null && minRuntime >= maxRuntime) {
+    throw invalidField('min_runtime', `must be less than max_runtime (${maxRuntime} s)`);
+  }
+  const name = input.name ?? current?.name ?? '';
+  return {
+    name,
+    slug: input.slug ?? current?.slug ?? slugify(name),
+    tags: input.tags ? input.tags.join(' ') : (current?.tags ?? ''),
+    description: input.description ?? current?.description ?? '',
+    kind,
+    timeout_s: input.timeout ?? current?.timeout_s ?? 86400,
+    grace_s: input.grace ?? current?.grace_s ?? 3600,
+    schedule,
+    tz,
+    manual_resume: input.manual_resume ?? current?.manual_resume ?? false,
+    methods: input.methods ?? current?.methods ?? '',
+    channels: input.channels ?? current?.channels ?? '*',
+    max_runtime_s: maxRuntime,
+    min_runtime_s: minRuntime,
+    failure_threshold: input.failure_threshold ?? current?.failure_threshold ?? 1,
+    realert_s: input.realert !== undefined ? input.realert : (current?.realert_s ?? null),
+  };
+}
+
+export async function createCheck(db: Db | Transaction<Database>, orgId: string, input: CheckInput): Promise<CheckRow> {
+  const columns = columnsFor(input);
+  return db
+    .insertInto('checks')
+    .values({ id: newId(), org_id: orgId, ...columns })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export async function updateCheck(db: Db, orgId: string, id: string, input: CheckInput): Promise<CheckRow> {
+  return db.transaction().execute(async (trx) => {
+    const current = await lockCheck(trx, orgId, id);
+    const columns = columnsFor(input, current);
+    // A new schedule moves the pending deadlines of a running (up) check.
+    const state = stateOf(current);
+    const scheduleChanged = columns.kind !== current.kind || columns.timeout_s !== current.timeout_s || columns.grace_s !== current.grace_s || columns.schedule !== current.schedule || columns.tz !== current.tz;
+    const deadlines =
+      scheduleChanged && current.status === 'up' && current.last_ping_at && !current.last_start_at
+        ? (({ lateAt, downAt }) => ({ late_at: lateAt, down_at: downAt }))(
+            deadlinesAfter({ kind: columns.kind, timeoutS: columns.timeout_s, graceS: columns.grace_s, schedule: columns.schedule, tz: columns.tz }, current.last_ping_at),
+          )
+        : { late_at: state.lateAt, down_at: state.downAt };
+    return trx.updateTable('checks').set({ ...columns, ...deadlines }).where('id', '=', id).where('org_id', '=', orgId).returningAll().executeTakeFirstOrThrow();
+  });
+}
+
+/** Reads a check of the organisation, locking it for the rest of the transaction. */
+export async function lockCheck(trx: Transaction<Database>, orgId: string, id: string): Promise<CheckRow> {
+  const row = await trx.selectFrom('checks').selectAll().where('id', '=', id).where('org_id', '=', orgId).forUpdate().executeTakeFirst();
+  if (!row) throw notFound('Check');
+  return row;
+}
+
+export async function getCheck(db: Db, orgId: string, id: string): Promise<CheckRow> {
+  const row = await db.selectFrom('checks').selectAll().where('id', '=', id).where('org_id', '=', orgId).executeTakeFirst();
+  if (!row) throw notFound('Check');
+  return row;
+}
+
+export interface CheckFilter {
+  tags?: string[];
+  slug?: string;
+}
+
+export async function listChecks(db: Db, orgId: string, filter: CheckFilter = {}): Promise<CheckRow[]> {
+  let q = db.selectFrom('checks').selectAll().where('org_id', '=', orgId);
+  if (filter.slug !== undefined) q = q.where('slug', '=', filter.slug);
+  const rows = await q.orderBy('created_at').orderBy('id').execute();
+  const wanted = filter.tags ?? [];
+  return wanted.length ? rows.filter((r) => wanted.every((t) => r.tags.split(' ').includes(t))) : rows;
+}
+
+export async function deleteCheck(db: Db, orgId: string, id: string): Promise<CheckRow> {
+  const row = await db.deleteFrom('checks').where('id', '=', id).where('org_id', '=', orgId).returningAll().executeTakeFirst();
+  if (!row) throw notFound('Check');
+  return row;
+}
+
+export async function pauseCheck(db: Db, orgId: string, id: string, now = new Date()): Promise<CheckRow> {
+  return db.transaction().execute(async (trx) => {
+    const current = await lockCheck(trx, orgId, id);
+    if (current.status === 'paused') return current;
+    await trx.insertInto('flips').values({ org_id: orgId, check_id: id, created_at: now, old_status: current.status, new_status: 'paused', reason: 'paused by user' }).execute();
+    return trx
+      .updateTable('checks')
+      .set({ status: 'paused', status_reason: 'paused by user', last_start_at: null, last_start_rid: null, late_at: null, down_at: null, runtime_deadline_at: null, next_realert_at: null, alerted_down: false, consecutive_failures: 0 })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  });
+}
+
+/** Resumes a paused check: it becomes "new" and waits for its next ping (Healthchecks semantics). 409 if not paused. */
+export async function resumeCheck(db: Db, orgId: string, id: string, now = new Date()): Promise<CheckRow> {
+  return db.transaction().execute(async (trx) => {
+    const current = await lockCheck(trx, orgId, id);
+    if (current.status !== 'paused') throw conflict('check is not paused');
+    await trx.insertInto('flips').values({ org_id: orgId, check_id: id, created_at: now, old_status: 'paused', new_status: 'new', reason: 'resumed by user' }).execute();
+    return trx.updateTable('checks').set({ status: 'new', status_reason: 'resumed by user' }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+  });
+}
+
+/** The native API's view of a check (also what live updates carry). */
+export function checkView(row: CheckRow, baseUrl: string, pingKey: string, recentDurations: number[] = [], now = new Date()) {
+  return {
+    id: row.id,
+    name: row.name,
+    slug: row.slug,
+    tags: row.tags ? row.tags.split(' ') : [],
+    description: row.description,
+    kind: row.kind,
+    timeout: row.timeout_s,
+    grace: row.grace_s,
+    schedule: row.schedule,
+    tz: row.tz,
+    max_runtime: row.max_runtime_s,
+    min_runtime: row.min_runtime_s,
+    failure_threshold: row.failure_threshold,
+    realert: row.realert_s,
+    manual_resume: row.manual_resume,
+    methods: row.methods,
+    channels: row.channels,
+    status: displayStatus({ status: row.status, lateAt: row.late_at }, now),
+    running: row.last_start_at !== null,
+    status_reason: row.status_reason,
+    last_ping_at: row.last_ping_at?.toISOString() ?? null,
+    next_expected_at: row.status === 'up' ? (row.late_at?.toISOString() ?? null) : null,
+    last_duration_ms: row.last_duration_ms === null ? null : Number(row.last_duration_ms),
+    n_pings: row.n_pings,
+    created_at: row.created_at.toISOString(),
+    ping_url: `${baseUrl}/ping/${row.id}`,
+    slug_ping_url: row.slug ? `${baseUrl}/ping/${pingKey}/${row.slug}` : null,
+    schedule_text: describeSchedule(policyOf(row)),
+    recent_durations: recentDurations,
+  };
+}
+export type CheckView = ReturnType<typeof checkView>;
+
+/** Durations (ms) of the last `limit` finished runs of each check, oldest first. */
+export async function recentDurations(db: Db, orgId: string, checkIds: string[], limit = 20): Promise<Map<string, number[]>> {
+  const result = new Map<string, number[]>();
+  if (checkIds.length === 0) return result;
+  const rows = await db
+    .selectFrom((eb) =>
+      eb
+        .selectFrom('runs')
+        .select(['check_id', 'duration_ms', 'id'])
+        .select((e) => e.fn.agg<number>('row_number').over((o) => o.partitionBy('check_id').orderBy('id', 'desc')).as('rn'))
+        .where('org_id', '=', orgId)
+        .where('check_id', 'in', checkIds)
+        .where('duration_ms', 'is not', null)
+        .as('r'),
+    )
+    .select(['check_id', 'duration_ms'])
+    .where('rn', '<=', limit)
+    .orderBy('id')
+    .execute();
+  for (const r of rows) {
+    const list = result.get(r.check_id) ?? [];
+    list.push(Number(r.duration_ms));
+    result.set(r.check_id, list);
+  }
+  return result;
+}

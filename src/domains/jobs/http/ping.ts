@@ -1,0 +1,105 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { findOrgByPingKey } from '../../accounts/index.js';
+import { isUuid } from '../../../platform/ids.js';
+import type { AppContext } from '../../../server/context.js';
+import type { PingAction } from '../lifecycle.js';
+import { publishCheck } from '../live.js';
+import { recordPing, type PingTarget } from '../pings.js';
+import { TailBuffer } from '../../../platform/tail-buffer.js';
+
+const SLUG_RE = /^[-a-zA-Z0-9_]+$/;
+
+interface ParsedPath {
+  target: { uuid: string } | { pingKey: string; slug: string };
+  action: PingAction;
+  exitStatus: number | null;
+}
+
+type PathError = { status: 400 | 404; text: string };
+
+/**
+ * Parses the Healthchecks ping paths: /ping/<uuid>[/start|/fail|/log|/<0-255>] and
+ * /ping/<ping-key>/<slug>[/...]. A ping key is never UUID-shaped, so the first segment tells them apart.
+ */
+export function parsePingPath(path: string): ParsedPath | PathError {
+  const segments = path.split('/').filter((s) => s !== '');
+  const [first, ...rest] = segments;
+  if (!first) return { status: 404, text: 'not found' };
+  let target: ParsedPath['target'];
+  let actionSegment: string | undefined;
+  if (isUuid(first)) {
+    if (rest.length > 1) return { status: 404, text: 'not found' };
+    target = { uuid: first.toLowerCase() };
+    actionSegment = rest[0];
+  } else {
+    const [slug, action, ...extra] = rest;
+    if (!slug) return { status: 400, text: 'invalid uuid format' };
+    if (extra.length > 0 || !SLUG_RE.test(slug)) return { status: 404, text: 'not found' };
+    target = { pingKey: first, slug };
+    actionSegment = action;
+  }
+  if (actionSegment === undefined) return { target, action: 'success', exitStatus: null };
+  if (actionSegment === 'start' || actionSegment === 'fail' || actionSegment === 'log') return { target, action: actionSegment, exitStatus: null };
+  if (/^\d+$/.test(actionSegment)) {
+    const exitStatus = Number(actionSegment);
+    if (exitStatus > 255) return { status: 400, text: 'invalid url format' };
+    return { target, action: exitStatus === 0 ? 'success' : 'fail', exitStatus };
+  }
+  return { status: 404, text: 'not found' };
+}
+
+/** Healthchecks-compatible ping endpoints: plain-text answers, any content type, body tail kept. */
+export function pingRoutes(ctx: AppContext): FastifyPluginAsyncZod {
+  const limit = ctx.config.VIGIL_PING_BODY_LIMIT;
+  return async (app) => {
+    // Any body, any content type, any size: only the last `limit` bytes are kept, so memory stays
+    // bounded and an oversized body is stored truncated rather than rejected.
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('*', (_request, payload, done) => {
+      const tail = new TailBuffer(limit);
+      payload.on('data', (chunk: Buffer) => tail.push(chunk));
+      payload.on('end', () => done(null, tail));
+      payload.on('error', (error) => done(error, undefined));
+    });
+
+    const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+      reply.header('access-control-allow-origin', '*').header('ping-body-limit', String(limit)).type('text/plain; charset=utf-8');
+      const text = (status: number, body: string) => reply.status(status).send(request.method === 'HEAD' ? '' : body);
+      const parsed = parsePingPath((request.params as { '*': string })['*']);
+      if ('status' in parsed) return text(parsed.status, parsed.text);
+      const query = request.query as Record<string, string | undefined>;
+      const rid = query.rid ?? null;
+      if (rid !== null && !isUuid(rid)) return text(400, 'invalid uuid format');
+      const createParam = query.create;
+      if (createParam !== undefined && createParam !== '0' && createParam !== '1') return text(400, 'invalid value for create');
+
+      let target: PingTarget;
+      if ('uuid' in parsed.target) target = { checkId: parsed.target.uuid };
+      else {
+        const org = await findOrgByPingKey(ctx.db, parsed.target.pingKey);
+        if (!org) return text(404, 'not found');
+        target = { orgId: org.id, slug: parsed.target.slug, create: createParam === '1' };
+      }
+      const tail = request.body instanceof TailBuffer ? request.body : null;
+      const result = await recordPing(ctx.db, target, {
+        action: parsed.action,
+        exitStatus: parsed.exitStatus,
+        rid: rid?.toLowerCase() ?? null,
+        method: request.method,
+        scheme: request.protocol,
+        remoteAddr: request.ip,
+        userAgent: request.headers['user-agent'] ?? '',
+        body: tail && tail.totalBytes > 0 ? tail.toString() : null,
+        bodySize: tail?.totalBytes ?? 0,
+        at: new Date(),
+      });
+      if (result.outcome === 'not_found') return text(404, 'not found');
+      if (result.outcome === 'ambiguous') return text(409, 'ambiguous slug');
+      publishCheck(ctx, result.check).catch((error: unknown) => request.log.warn({ err: error }, 'live update failed'));
+      return result.created ? text(201, 'Created') : text(200, 'OK');
+    };
+
+    app.route({ method: ['GET', 'POST', 'HEAD'], url: '/ping/*', exposeHeadRoute: false, schema: { hide: true }, handler });
+  };
+}

@@ -1,0 +1,18 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { AppContext } from '../../server/context.js';
+import { pingRoutes } from './http/ping.js';
+import { v1Routes } from './http/v1.js';
+import { v3Routes } from './http/v3.js';
+
+/** Check management: Vigil's API (/api/v1/checks, /api/v1/maintenance) and the Healthchecks v3 API. */
+export function jobRoutes(ctx: AppContext): FastifyPluginAsyncZod {
+  return async (app) => {
+    await app.register(v1Routes(ctx));
+    await app.register(v3Routes(ctx));
+  };
+}
+
+export { pingRoutes };
+export { startSweeper, sweepDue } from './sweeper.js';
+export { recordPing, type PingRequest, type PingTarget, type PingResult } from './pings.js';
+export { createCheck, getCheck, listChecks, type CheckRow, type CheckInput } from './checks.js';

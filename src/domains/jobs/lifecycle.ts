@@ -1,0 +1,226 @@
+import type { CheckStatus, PingKind, RunOutcome } from '../../platform/store/index.js';
+import { deadlinesAfter, describeDuration, type Schedule } from './schedule.js';
+
+/**
+ * The job-monitoring state machine, as pure functions: given a check's stored state and an event
+ * (a ping, or the clock passing a deadline) it returns the new state and the effects to record.
+ * The service applies the decision in one transaction; nothing here reads a clock or a database.
+ */
+
+export interface CheckPolicy extends Schedule {
+  /** Longest a run may take after its start ping; null → the grace period (Healthchecks' behaviour). */
+  maxRuntimeS: number | null;
+  /** A success finishing sooner than this counts as a failure ("finished too fast"). */
+  minRuntimeS: number | null;
+  /** Alert only after this many consecutive failures. */
+  failureThreshold: number;
+  /** While down, remind every this many seconds. */
+  realertS: number | null;
+  /** A paused check ignores pings until resumed from the API/UI. */
+  manualResume: boolean;
+  /** "POST": only POST pings count; others are recorded as ignored. */
+  methods: string;
+}
+
+export interface CheckState {
+  status: CheckStatus;
+  statusReason: string;
+  lastPingAt: Date | null;
+  lastStartAt: Date | null;
+  lastStartRid: string | null;
+  consecutiveFailures: number;
+  /** A down alert went out and no recovery yet: the next up sends "recovered". */
+  alertedDown: boolean;
+  lateAt: Date | null;
+  downAt: Date | null;
+  runtimeDeadlineAt: Date | null;
+  nextRealertAt: Date | null;
+}
+
+export type PingAction = 'success' | 'fail' | 'start' | 'log';
+
+export interface PingEvent {
+  action: PingAction;
+  at: Date;
+  method: string;
+  rid: string | null;
+  exitStatus: number | null;
+  /** The ping's sequence number for this check (1, 2, …): makes alert keys unique per ping. */
+  n: number;
+}
+
+/** The run a finish ping closes, found by the caller (same rid, or the open run without rid). */
+export interface OpenRun {
+  startedAt: Date;
+}
+
+export type AlertKind = 'fail' | 'too_short' | 'missed' | 'too_long' | 'reminder' | 'recovered';
+
+export interface AlertDecision {
+  kind: AlertKind;
+  state: 'firing' | 'resolved' | 'reminder';
+  /** Suffix of the idempotency key: the same occurrence always yields the same key. */
+  key: string;
+  reason: string;
+}
+
+export interface Decision {
+  state: CheckState;
+  flip?: { from: CheckStatus; to: CheckStatus; reason: string };
+  alert?: AlertDecision;
+}
+
+export interface PingDecision extends Decision {
+  /** How the ping is recorded ('ign' when filtered out). */
+  kind: PingKind;
+  run?: { op: 'open' } | { op: 'close'; outcome: RunOutcome; durationMs: number | null };
+}
+
+const addS = (at: Date, seconds: number) => new Date(at.getTime() + seconds * 1000);
+
+function transition(prev: CheckState, next: CheckState, reason: string): Decision['flip'] {
+  return prev.status === next.status ? undefined : { from: prev.status, to: next.status, reason };
+}
+
+export function applyPing(policy: CheckPolicy, prev: CheckState, ping: PingEvent, openRun: OpenRun | null): PingDecision {
+  if (policy.methods === 'POST' && ping.method !== 'POST') return { kind: 'ign', state: prev };
+  if (prev.status === 'paused' && policy.manualResume) return { kind: 'ign', state: prev };
+  if (ping.action === 'log') return { kind: 'log', state: prev };
+
+  // A ping to a paused check (without manual resume) resumes it: it is judged like any other.
+  const base: CheckState = { ...prev, lastPingAt: ping.at };
+
+  if (ping.action === 'start') {
+    const limit = policy.maxRuntimeS ?? policy.graceS;
+    const state: CheckState = {
+      ...base,
+      status: prev.status === 'paused' ? 'new' : prev.status,
+      lastStartAt: ping.at,
+      lastStartRid: ping.rid,
+      runtimeDeadlineAt: addS(ping.at, limit),
+      // While a run is in progress the run-time limit, not the schedule, decides when it is overdue.
+      downAt: null,
+    };
+    return { kind: 'start', state, run: { op: 'open' }, flip: transition(prev, state, 'start ping') };
+  }
+
+  const durationMs = openRun ? ping.at.getTime() - openRun.startedAt.getTime() : null;
+  const tooShort = ping.action === 'success' && durationMs !== null && policy.minRuntimeS !== null && durationMs < policy.minRuntimeS * 1000;
+  const tooLong = durationMs !== null && durationMs > (policy.maxRuntimeS ?? policy.graceS) * 1000;
+  const failed = ping.action === 'fail' || tooShort;
+  const outcome: RunOutcome = tooShort ? 'too_short' : ping.action === 'fail' ? 'fail' : tooLong ? 'too_long' : 'success';
+
+  // The run finished (well or not): it was not missed, so the schedule's next deadlines start from now.
+  const { lateAt, downAt } = deadlinesAfter(policy, ping.at);
+  const closesCurrentRun = !ping.rid || ping.rid === prev.lastStartRid;
+  const finished: CheckState = {
+    ...base,
+    lateAt,
+    downAt,
+    lastStartAt: closesCurrentRun ? null : prev.lastStartAt,
+    lastStartRid: closesCurrentRun ? null : prev.lastStartRid,
+    runtimeDeadlineAt: closesCurrentRun ? null : prev.runtimeDeadlineAt,
+  };
+  const run = { op: 'close' as const, outcome, durationMs };
+
+  if (!failed) {
+    const state: CheckState = { ...finished, status: 'up', statusReason: 'success', consecutiveFailures: 0, alertedDown: false, nextRealertAt: null };
+    const reason = ping.exitStatus === 0 ? 'success ping (exit status 0)' : 'success ping';
+    const alert: AlertDecision | undefined = prev.alertedDown
+      ? { kind: 'recovered', state: 'resolved', key: `recovered:${ping.n}`, reason: `back up: ${reason}` }
+      : undefined;
+    return { kind: 'success', state, run, flip: transition(prev, state, reason), alert };
+  }
+
+  const failures = prev.consecutiveFailures + 1;
+  const what = tooShort
+    ? `finished too fast: ran ${describeDuration((durationMs ?? 0) / 1000)}, minimum is ${describeDuration(policy.minRuntimeS ?? 0)}`
+    : ping.exitStatus !== null
+      ? `failed with exit status ${ping.exitStatus}`
+      : 'fail ping';
+  if (failures < policy.failureThreshold) {
+    const state: CheckState = {
+      ...finished,
+      status: prev.status === 'paused' ? 'up' : prev.status === 'new' ? 'up' : prev.status,
+      statusReason: `${what} (${failures} of ${policy.failureThreshold} consecutive failures before alerting)`,
+      consecutiveFailures: failures,
+    };
+    return { kind: 'fail', state, run, flip: transition(prev, state, state.statusReason) };
+  }
+  const reason = policy.failureThreshold > 1 ? `${what}; ${failures} consecutive failures` : what;
+  const state: CheckState = {
+    ...finished,
+    status: 'down',
+    statusReason: reason,
+    consecutiveFailures: failures,
+    alertedDown: true,
+    nextRealertAt: policy.realertS ? addS(ping.at, policy.realertS) : null,
+  };
+  // Already down and alerted: a further failure is recorded, not alerted again (reminders handle that).
+  const alert: AlertDecision | undefined =
+    prev.status === 'down' && prev.alertedDown ? undefined : { kind: tooShort ? 'too_short' : 'fail', state: 'firing', key: `${tooShort ? 'too_short' : 'fail'}:${ping.n}`, reason };
+  return { kind: 'fail', state, run, flip: transition(prev, state, reason), alert };
+}
+
+/**
+ * What the clock passing `now` does to a check: a run over its time limit, a missed run, a reminder.
+ * Returns null when nothing is due. `inMaintenance`: missed runs during a window flip without alerting.
+ */
+export function applyDeadlines(policy: CheckPolicy, prev: CheckState, now: Date, inMaintenance: boolean): Decision | null {
+  if (prev.status === 'paused') return null;
+
+  if (prev.runtimeDeadlineAt && prev.lastStartAt && prev.runtimeDeadlineAt <= now) {
+    const limit = policy.maxRuntimeS ?? policy.graceS;
+    const reason = `run started at ${prev.lastStartAt.toISOString()} has not finished within ${describeDuration(limit)}${policy.maxRuntimeS === null ? ' (the grace period)' : ' (maximum run time)'}`;
+    const state: CheckState = {
+      ...prev,
+      status: 'down',
+      statusReason: reason,
+      runtimeDeadlineAt: null,
+      alertedDown: prev.alertedDown || prev.status !== 'down',
+      nextRealertAt: policy.realertS ? addS(now, policy.realertS) : null,
+    };
+    const alert: AlertDecision | undefined =
+      prev.status === 'down' && prev.alertedDown ? undefined : { kind: 'too_long', state: 'firing', key: `too_long:${prev.lastStartAt.toISOString()}`, reason };
+    return { state, flip: transition(prev, state, reason), alert };
+  }
+
+  if (prev.downAt && prev.downAt <= now && prev.status !== 'down' && prev.status !== 'new') {
+    const since = prev.lastPingAt ? `since ${prev.lastPingAt.toISOString()}` : 'yet';
+    const expected = prev.lateAt ? `, expected by ${prev.lateAt.toISOString()}` : '';
+    if (inMaintenance) {
+      const reason = `missed run during a maintenance window: no ping ${since}${expected} (not alerted)`;
+      const state: CheckState = { ...prev, status: 'down', statusReason: reason, downAt: null, alertedDown: false };
+      return { state, flip: transition(prev, state, reason) };
+    }
+    const reason = `missed run: no ping ${since}${expected} plus ${describeDuration(policy.graceS)} grace`;
+    const state: CheckState = {
+      ...prev,
+      status: 'down',
+      statusReason: reason,
+      downAt: null,
+      alertedDown: true,
+      nextRealertAt: policy.realertS ? addS(now, policy.realertS) : null,
+    };
+    return { state, flip: transition(prev, state, reason), alert: { kind: 'missed', state: 'firing', key: `missed:${prev.downAt.toISOString()}`, reason } };
+  }
+  if (prev.downAt && prev.downAt <= now) {
+    // Down already (or new): the deadline has nothing left to say.
+    return { state: { ...prev, downAt: null } };
+  }
+
+  if (prev.status === 'down' && prev.alertedDown && prev.nextRealertAt && prev.nextRealertAt <= now && policy.realertS) {
+    const state: CheckState = { ...prev, nextRealertAt: addS(prev.nextRealertAt, policy.realertS) };
+    return {
+      state,
+      alert: { kind: 'reminder', state: 'reminder', key: `reminder:${prev.nextRealertAt.toISOString()}`, reason: `still down: ${prev.statusReason}` },
+    };
+  }
+  return null;
+}
+
+/** Status as users see it: "late" is an up check past its expected time but within its grace. */
+export function displayStatus(state: Pick<CheckState, 'status' | 'lateAt'>, now: Date): CheckStatus | 'late' {
+  if (state.status === 'up' && state.lateAt && state.lateAt <= now) return 'late';
+  return state.status;
+}

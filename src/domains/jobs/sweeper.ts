@@ -1,0 +1,70 @@
+import type { AppContext } from '../../server/context.js';
+import { every, type Worker } from '../../platform/worker.js';
+import { policyOf, stateColumns, stateOf, type CheckRow } from './checks.js';
+import { applyDeadlines } from './lifecycle.js';
+import { isInWindow } from './maintenance.js';
+import { recordEffects } from './pings.js';
+import { publishCheck } from './live.js';
+
+const BATCH = 200;
+
+/**
+ * Finds checks whose stored deadline has passed (missed run, run over its time limit, reminder due)
+ * and applies them. Deadlines live in the database, so a restart or a second instance finds the same
+ * work; each check is handled in its own transaction under a row lock taken with SKIP LOCKED, and
+ * alert idempotency keys make a repeated attempt a no-op.
+ */
+export async function sweepDue(ctx: AppContext, now: Date = new Date()): Promise<number> {
+  const due = await ctx.db
+    .selectFrom('checks')
+    .select('id')
+    .where((eb) =>
+      eb.or([
+        eb('down_at', '<=', now),
+        eb('runtime_deadline_at', '<=', now),
+        eb.and([eb('next_realert_at', '<=', now), eb('status', '=', 'down')]),
+      ]),
+    )
+    .limit(BATCH)
+    .execute();
+  let changed = 0;
+  for (const { id } of due) {
+    const row = await sweepOne(ctx, id, now);
+    if (row) {
+      changed++;
+      await publishCheck(ctx, row).catch((error: unknown) => ctx.logger.warn({ err: error }, 'live update failed'));
+    }
+  }
+  return changed;
+}
+
+async function sweepOne(ctx: AppContext, id: string, now: Date): Promise<CheckRow | undefined> {
+  return ctx.db.transaction().execute(async (trx) => {
+    const check = await trx.selectFrom('checks').selectAll().where('id', '=', id).forUpdate().skipLocked().executeTakeFirst();
+    if (!check) return undefined; // another instance (or a ping) holds it; it will be seen again
+    const windows = await trx
+      .selectFrom('maintenance_windows')
+      .select(['starts_at', 'ends_at', 'cron', 'tz', 'duration_s'])
+      .where('org_id', '=', check.org_id)
+      .where((eb) => eb.or([eb('check_id', 'is', null), eb('check_id', '=', check.id)]))
+      .execute();
+    const decision = applyDeadlines(policyOf(check), stateOf(check), now, windows.some((w) => isInWindow(w, now)));
+    if (!decision) return undefined;
+    if (decision.alert?.kind === 'too_long' && check.last_start_at) {
+      await trx
+        .updateTable('runs')
+        .set({ outcome: 'too_long' })
+        .where('check_id', '=', check.id)
+        .where('outcome', '=', 'running')
+        .where('started_at', '=', check.last_start_at)
+        .execute();
+    }
+    const updated = await trx.updateTable('checks').set(stateColumns(decision.state)).where('id', '=', check.id).returningAll().executeTakeFirstOrThrow();
+    await recordEffects(trx, updated, decision, now);
+    return decision.flip || decision.alert ? updated : undefined;
+  });
+}
+
+export function startSweeper(ctx: AppContext): Worker {
+  return every(ctx.config.VIGIL_SWEEP_INTERVAL_MS, () => sweepDue(ctx), (error) => ctx.logger.error({ err: error }, 'deadline sweep failed'));
+}
