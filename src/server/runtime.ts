@@ -28,7 +28,11 @@ export interface StartOptions {
 /** Opens the store, migrates, seeds the first organisation, starts workers and the HTTP server. */
 export async function startVigil(config: Config, options: StartOptions = {}): Promise<RunningVigil> {
   const logger = options.logger ?? pino({ level: config.LOG_LEVEL });
-  const store = await openStore({ databaseUrl: config.DATABASE_URL, dataDir: config.VIGIL_DATA_DIR });
+  const store = await openStore({
+    databaseUrl: config.DATABASE_URL,
+    dataDir: config.VIGIL_DATA_DIR,
+    onIdleError: (error) => logger.warn({ err: error }, 'idle database connection lost; the pool reconnects on next use'),
+  });
   let ready = false;
   const workers: Worker[] = [];
   try {

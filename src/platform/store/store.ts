@@ -22,6 +22,8 @@ export interface StoreOptions {
   /** Directory for the embedded store; `memory://` keeps it in memory (tests). */
   dataDir: string;
   poolSize?: number;
+  /** Errors of idle pooled connections (e.g. the server restarted); pg would crash the process without a listener. */
+  onIdleError?: (error: Error) => void;
 }
 
 // Timestamps as Date, bigint columns left as strings (exact) — callers convert where they need numbers.
@@ -30,6 +32,7 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v);
 export async function openStore(options: StoreOptions): Promise<Store> {
   if (options.databaseUrl) {
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
+    pool.on('error', (error) => options.onIdleError?.(error));
     // Fail fast with a readable message if the server is unreachable.
     try {
       const client = await pool.connect();
