@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../platform/errors.js';
+import type { AppError } from '../../platform/errors.js';
 import { deadlinesAfter, describeDuration, describeSchedule, nextExpectedAt, validateCron, type Schedule } from './schedule.js';
 
 const cron = (schedule: string, tz: string, graceS = 60): Schedule => ({ kind: 'cron', schedule, tz, timeoutS: 0, graceS });

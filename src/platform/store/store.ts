@@ -39,7 +39,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       client.release();
     } catch (error) {
       await pool.end().catch(() => undefined);
-      throw new Error(`Cannot connect to PostgreSQL at ${redact(options.databaseUrl)}: ${(error as Error).message}`);
+      throw new Error(`Cannot connect to PostgreSQL at ${redact(options.databaseUrl)}: ${(error as Error).message}`, { cause: error });
     }
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, kind: 'postgres', location: redact(options.databaseUrl), close: () => db.destroy() };
