@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'web/dist/**', 'node_modules/**', '.vigil/**', 'coverage/**'] },
+  { ignores: ['scratch/**', 'dist/**', 'web/dist/**', 'node_modules/**', '.vigil/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
-import { migrateToLatest, openStore } from '../platform/store/index.js';
 
 export function registerMigrate(program: Command): void {
   program
@@ -9,6 +8,7 @@ export function registerMigrate(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (opts: { json?: boolean }) => {
       const config = loadConfig();
+      const { migrateToLatest, openStore } = await import('../platform/store/index.js');
       const store = await openStore({ databaseUrl: config.DATABASE_URL, dataDir: config.VIGIL_DATA_DIR });
       try {
         const result = await migrateToLatest(store.db);

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config.js';
-import { startVigil } from '../server/runtime.js';
 
 export function registerStart(program: Command): void {
   program
@@ -21,6 +20,8 @@ export function registerStart(program: Command): void {
         }
         throw error;
       }
+      // Loaded here, not at the top: other commands (vigil run) should not pay for the server stack.
+      const { startVigil } = await import('../server/runtime.js');
       const vigil = await startVigil(config);
       process.stderr.write(`Vigil listening on ${vigil.url} (dashboard, API docs at ${vigil.url}/api/docs)\n`);
       const shutdown = (signal: string) => {

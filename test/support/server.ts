@@ -18,19 +18,19 @@ export const ADMIN_PASSWORD = 'correct horse battery';
  * A fresh, empty PostgreSQL database for one test file (created from TEST_DATABASE_URL, dropped
  * by the returned cleanup), so files run in parallel without seeing each other's rows.
  */
-export async function freshPostgresDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  if (!TEST_DATABASE_URL) throw new Error('TEST_DATABASE_URL is not set');
+export async function freshPostgresDatabase(baseUrl = TEST_DATABASE_URL): Promise<{ url: string; drop: () => Promise<void> }> {
+  if (!baseUrl) throw new Error('TEST_DATABASE_URL is not set');
   const name = `vigil_test_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  const admin = new pg.Client({ connectionString: baseUrl });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
-  const url = new URL(TEST_DATABASE_URL);
+  const url = new URL(baseUrl);
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
     drop: async () => {
-      const c = new pg.Client({ connectionString: TEST_DATABASE_URL });
+      const c = new pg.Client({ connectionString: baseUrl });
       await c.connect();
       await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await c.end();

@@ -1,6 +1,6 @@
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import { raiseAlert } from '../alerting/index.js';
-import type { Database, Db, PingKind } from '../../platform/store/index.js';
+import type { Database, Db, PingKind, RunOutcome } from '../../platform/store/index.js';
 import { applyPing, type AlertDecision, type Decision, type PingAction } from './lifecycle.js';
 import { createCheck, policyOf, stateColumns, stateOf, type CheckRow } from './checks.js';
 
@@ -19,91 +19,168 @@ export interface PingRequest {
   at: Date;
 }
 
+export interface PingItem {
+  checkId: string;
+  ping: PingRequest;
+}
+
+export type PingOutcome = { outcome: 'ok'; check: CheckRow; kind: PingKind } | { outcome: 'not_found' };
+
 export type PingTarget = { checkId: string } | { orgId: string; slug: string; create: boolean };
+export type PingResult = (PingOutcome & { created?: boolean }) | { outcome: 'ambiguous' };
 
-export type PingResult =
-  | { outcome: 'ok'; created: boolean; check: CheckRow; kind: PingKind }
-  | { outcome: 'not_found' }
-  | { outcome: 'ambiguous' };
+/** Finds the check a slug URL names; creates it when asked (`?create=1`). */
+export async function resolveSlug(db: Db, orgId: string, slug: string, create: boolean): Promise<{ checkId: string; created: boolean } | 'not_found' | 'ambiguous'> {
+  const matches = await db.selectFrom('checks').select('id').where('org_id', '=', orgId).where('slug', '=', slug).limit(2).execute();
+  if (matches.length > 1) return 'ambiguous';
+  if (matches[0]) return { checkId: matches[0].id, created: false };
+  if (!create) return 'not_found';
+  const check = await createCheck(db, orgId, { name: slug, slug });
+  return { checkId: check.id, created: true };
+}
 
-/**
- * Records a ping and everything it causes (run, flip, alert, notifications) in one transaction:
- * when this resolves, the ping is durable and its effects happened exactly once.
- */
+/** One ping, one transaction (the HTTP path batches through PingWriter instead). */
 export async function recordPing(db: Db, target: PingTarget, ping: PingRequest): Promise<PingResult> {
-  return db.transaction().execute(async (trx) => {
-    let created = false;
-    let check: CheckRow | undefined;
-    if ('checkId' in target) {
-      check = await trx.selectFrom('checks').selectAll().where('id', '=', target.checkId).forUpdate().executeTakeFirst();
-    } else {
-      const matches = await trx.selectFrom('checks').selectAll().where('org_id', '=', target.orgId).where('slug', '=', target.slug).limit(2).forUpdate().execute();
-      if (matches.length > 1) return { outcome: 'ambiguous' } as const;
-      check = matches[0];
-      if (!check && target.create) {
-        check = await createCheck(trx, target.orgId, { name: target.slug, slug: target.slug });
-        created = true;
-      }
-    }
-    if (!check) return { outcome: 'not_found' } as const;
+  let checkId: string;
+  let created = false;
+  if ('checkId' in target) checkId = target.checkId;
+  else {
+    const resolved = await resolveSlug(db, target.orgId, target.slug, target.create);
+    if (resolved === 'ambiguous') return { outcome: 'ambiguous' };
+    if (resolved === 'not_found') return { outcome: 'not_found' };
+    ({ checkId, created } = resolved);
+  }
+  const [result] = await db.transaction().execute((trx) => recordPingBatch(trx, [{ checkId, ping }]));
+  return { ...result!, created };
+}
 
-    const n = check.n_pings + 1;
-    const isFinish = ping.action === 'success' || ping.action === 'fail';
-    const openRun = isFinish ? await findOpenRun(trx, check.id, ping.rid) : undefined;
-    const decision = applyPing(policyOf(check), stateOf(check), { action: ping.action, at: ping.at, method: ping.method, rid: ping.rid, exitStatus: ping.exitStatus, n }, openRun?.started_at ? { startedAt: openRun.started_at } : null);
-
-    const durationMs = decision.run?.op === 'close' ? decision.run.durationMs : null;
-    await trx
-      .insertInto('pings')
-      .values({
-        org_id: check.org_id,
-        check_id: check.id,
-        n,
-        kind: decision.kind,
-        created_at: ping.at,
-        scheme: ping.scheme,
-        method: ping.method,
-        remote_addr: ping.remoteAddr,
-        user_agent: ping.userAgent,
-        exit_status: ping.exitStatus,
-        rid: ping.rid,
-        body: ping.body,
-        body_size: ping.bodySize,
-        duration_ms: durationMs,
-      })
-      .execute();
-
-    if (decision.run?.op === 'open') {
-      await trx.insertInto('runs').values({ org_id: check.org_id, check_id: check.id, rid: ping.rid, started_at: ping.at, outcome: 'running' }).execute();
-    } else if (decision.run?.op === 'close') {
-      const run = { finished_at: ping.at, outcome: decision.run.outcome, exit_status: ping.exitStatus, duration_ms: durationMs, output_tail: ping.body };
-      if (openRun) await trx.updateTable('runs').set(run).where('id', '=', openRun.id).execute();
-      else await trx.insertInto('runs').values({ org_id: check.org_id, check_id: check.id, rid: ping.rid, ...run }).execute();
-    }
-
-    const updated = await trx
-      .updateTable('checks')
-      .set({
-        ...stateColumns(decision.state),
-        n_pings: n,
-        ...(durationMs !== null ? { last_duration_ms: durationMs } : {}),
-      })
-      .where('id', '=', check.id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    await recordEffects(trx, updated, decision, ping.at, { output_tail: ping.body, exit_status: ping.exitStatus, rid: ping.rid });
-    return { outcome: 'ok', created, check: updated, kind: decision.kind } as const;
-  });
+interface RunDraft {
+  id: string | null;
+  check_id: string;
+  org_id: string;
+  rid: string | null;
+  started_at: Date | null;
+  finished_at: Date | null;
+  outcome: RunOutcome;
+  exit_status: number | null;
+  duration_ms: number | null;
+  output_tail: string | null;
 }
 
 /**
- * The unfinished run a finish ping closes: the one with the same rid, or the latest without rid.
- * A run the sweeper already flagged as too long is still open until its finish arrives.
+ * Records a batch of pings and everything they cause (runs, flips, alerts, notifications) in the
+ * caller's transaction, with a constant number of statements however large the batch: this is the
+ * group commit behind the ping API's throughput. Pings to one check are applied in batch order.
+ * Check rows are locked in id order, so concurrent batches cannot deadlock.
  */
-async function findOpenRun(trx: Transaction<Database>, checkId: string, rid: string | null) {
-  let q = trx.selectFrom('runs').select(['id', 'started_at']).where('check_id', '=', checkId).where('finished_at', 'is', null).where('outcome', 'in', ['running', 'too_long']);
-  q = rid ? q.where('rid', '=', rid) : q.where('rid', 'is', null);
-  return q.orderBy('id', 'desc').limit(1).executeTakeFirst();
+export async function recordPingBatch(trx: Transaction<Database>, items: PingItem[]): Promise<PingOutcome[]> {
+  const ids = [...new Set(items.map((i) => i.checkId))].sort();
+  const rows = await trx.selectFrom('checks').selectAll().where('id', 'in', ids).orderBy('id').forUpdate().execute();
+  const checks = new Map(rows.map((r) => [r.id, r]));
+
+  const finishing = [...new Set(items.filter((i) => i.ping.action === 'success' || i.ping.action === 'fail').map((i) => i.checkId))].filter((id) => checks.has(id));
+  const stored = finishing.length
+    ? await trx
+        .selectFrom('runs')
+        .select(['id', 'check_id', 'org_id', 'rid', 'started_at', 'finished_at', 'outcome', 'exit_status', 'duration_ms', 'output_tail'])
+        .where('check_id', 'in', finishing)
+        .where('finished_at', 'is', null)
+        .where('outcome', 'in', ['running', 'too_long'])
+        .orderBy('id')
+        .execute()
+    : [];
+  // Runs touched by this batch: stored open ones (id set) and new ones (id null), oldest first.
+  const runs: RunDraft[] = stored.map((r) => ({ ...r, id: String(r.id), duration_ms: r.duration_ms === null ? null : Number(r.duration_ms) }));
+  const changedStored = new Set<RunDraft>();
+  const findOpenRun = (checkId: string, rid: string | null) => {
+    for (let i = runs.length - 1; i >= 0; i--) {
+      const r = runs[i]!;
+      if (r.check_id === checkId && r.finished_at === null && r.rid === rid) return r;
+    }
+    return undefined;
+  };
+
+  const pingRows: unknown[][] = [];
+  const effects: { check: CheckRow; decision: Decision; at: Date; details: Record<string, unknown> }[] = [];
+  const results: PingOutcome[] = [];
+  for (const { checkId, ping } of items) {
+    const check = checks.get(checkId);
+    if (!check) {
+      results.push({ outcome: 'not_found' });
+      continue;
+    }
+    const n = check.n_pings + 1;
+    const isFinish = ping.action === 'success' || ping.action === 'fail';
+    const openRun = isFinish ? findOpenRun(checkId, ping.rid) : undefined;
+    const decision = applyPing(
+      policyOf(check),
+      stateOf(check),
+      { action: ping.action, at: ping.at, method: ping.method, rid: ping.rid, exitStatus: ping.exitStatus, n },
+      openRun?.started_at ? { startedAt: openRun.started_at } : null,
+    );
+    const durationMs = decision.run?.op === 'close' ? decision.run.durationMs : null;
+    pingRows.push([check.org_id, checkId, n, decision.kind, ping.at.toISOString(), ping.scheme, ping.method, ping.remoteAddr, ping.userAgent, ping.exitStatus, ping.rid, ping.body, ping.bodySize, durationMs]);
+
+    if (decision.run?.op === 'open') {
+      runs.push({ id: null, check_id: checkId, org_id: check.org_id, rid: ping.rid, started_at: ping.at, finished_at: null, outcome: 'running', exit_status: null, duration_ms: null, output_tail: null });
+    } else if (decision.run?.op === 'close') {
+      const closing = openRun ?? { id: null, check_id: checkId, org_id: check.org_id, rid: ping.rid, started_at: null, finished_at: null, outcome: 'running' as RunOutcome, exit_status: null, duration_ms: null, output_tail: null };
+      Object.assign(closing, { finished_at: ping.at, outcome: decision.run.outcome, exit_status: ping.exitStatus, duration_ms: durationMs, output_tail: ping.body });
+      if (closing.id === null && !openRun) runs.push(closing);
+      if (closing.id !== null) changedStored.add(closing);
+    }
+
+    const updated: CheckRow = { ...check, ...stateColumns(decision.state), n_pings: n, last_duration_ms: durationMs ?? check.last_duration_ms };
+    checks.set(checkId, updated);
+    if (decision.flip || decision.alert) effects.push({ check: updated, decision, at: ping.at, details: { output_tail: ping.body, exit_status: ping.exitStatus, rid: ping.rid } });
+    results.push({ outcome: 'ok', check: updated, kind: decision.kind });
+  }
+
+  if (pingRows.length) {
+    const col = (i: number) => pingRows.map((r) => r[i]);
+    await sql`
+      INSERT INTO pings (org_id, check_id, n, kind, created_at, scheme, method, remote_addr, user_agent, exit_status, rid, body, body_size, duration_ms)
+      SELECT * FROM unnest(${col(0)}::uuid[], ${col(1)}::uuid[], ${col(2)}::int[], ${col(3)}::text[], ${col(4)}::timestamptz[], ${col(5)}::text[],
+        ${col(6)}::text[], ${col(7)}::text[], ${col(8)}::text[], ${col(9)}::int[], ${col(10)}::uuid[], ${col(11)}::text[], ${col(12)}::int[], ${col(13)}::bigint[])`.execute(trx);
+  }
+  const newRuns = runs.filter((r) => r.id === null);
+  if (newRuns.length) {
+    const col = <K extends keyof RunDraft>(k: K) => newRuns.map((r) => (r[k] instanceof Date ? (r[k] as Date).toISOString() : r[k]));
+    await sql`
+      INSERT INTO runs (org_id, check_id, rid, started_at, finished_at, outcome, exit_status, duration_ms, output_tail)
+      SELECT * FROM unnest(${col('org_id')}::uuid[], ${col('check_id')}::uuid[], ${col('rid')}::uuid[], ${col('started_at')}::timestamptz[],
+        ${col('finished_at')}::timestamptz[], ${col('outcome')}::text[], ${col('exit_status')}::int[], ${col('duration_ms')}::bigint[], ${col('output_tail')}::text[])`.execute(trx);
+  }
+  if (changedStored.size) {
+    const list = [...changedStored];
+    const col = <K extends keyof RunDraft>(k: K) => list.map((r) => (r[k] instanceof Date ? (r[k] as Date).toISOString() : r[k]));
+    await sql`
+      UPDATE runs AS r SET finished_at = v.finished_at, outcome = v.outcome, exit_status = v.exit_status, duration_ms = v.duration_ms, output_tail = v.output_tail
+      FROM unnest(${col('id')}::bigint[], ${col('finished_at')}::timestamptz[], ${col('outcome')}::text[], ${col('exit_status')}::int[], ${col('duration_ms')}::bigint[], ${col('output_tail')}::text[])
+        AS v(id, finished_at, outcome, exit_status, duration_ms, output_tail)
+      WHERE r.id = v.id`.execute(trx);
+  }
+  // Every check found received at least one ping (n_pings changes), so every one is written back.
+  const touched = rows.map((r) => checks.get(r.id)!);
+  if (touched.length) {
+    const iso = (d: Date | null) => d?.toISOString() ?? null;
+    const col = <T>(f: (c: CheckRow) => T) => touched.map(f);
+    await sql`
+      UPDATE checks AS c SET status = v.status, status_reason = v.status_reason, last_ping_at = v.last_ping_at, last_start_at = v.last_start_at,
+        last_start_rid = v.last_start_rid, consecutive_failures = v.consecutive_failures, alerted_down = v.alerted_down, late_at = v.late_at,
+        down_at = v.down_at, runtime_deadline_at = v.runtime_deadline_at, next_realert_at = v.next_realert_at, n_pings = v.n_pings,
+        last_duration_ms = v.last_duration_ms
+      FROM unnest(${col((c) => c.id)}::uuid[], ${col((c) => c.status)}::text[], ${col((c) => c.status_reason)}::text[], ${col((c) => iso(c.last_ping_at))}::timestamptz[],
+        ${col((c) => iso(c.last_start_at))}::timestamptz[], ${col((c) => c.last_start_rid)}::uuid[], ${col((c) => c.consecutive_failures)}::int[],
+        ${col((c) => c.alerted_down)}::boolean[], ${col((c) => iso(c.late_at))}::timestamptz[], ${col((c) => iso(c.down_at))}::timestamptz[],
+        ${col((c) => iso(c.runtime_deadline_at))}::timestamptz[], ${col((c) => iso(c.next_realert_at))}::timestamptz[], ${col((c) => c.n_pings)}::int[],
+        ${col((c) => (c.last_duration_ms === null ? null : Number(c.last_duration_ms)))}::bigint[])
+        AS v(id, status, status_reason, last_ping_at, last_start_at, last_start_rid, consecutive_failures, alerted_down, late_at, down_at,
+             runtime_deadline_at, next_realert_at, n_pings, last_duration_ms)
+      WHERE c.id = v.id`.execute(trx);
+  }
+  for (const e of effects) await recordEffects(trx, e.check, e.decision, e.at, e.details);
+  return results;
 }
 
 const TITLES: Record<AlertDecision['kind'], string> = {

@@ -5,7 +5,8 @@ import { isUuid } from '../../../platform/ids.js';
 import type { AppContext } from '../../../server/context.js';
 import type { PingAction } from '../lifecycle.js';
 import { publishCheck } from '../live.js';
-import { recordPing, type PingTarget } from '../pings.js';
+import { resolveSlug } from '../pings.js';
+import { PingWriter } from '../ping-writer.js';
 import { TailBuffer } from '../../../platform/tail-buffer.js';
 
 const SLUG_RE = /^[-a-zA-Z0-9_]+$/;
@@ -52,7 +53,9 @@ export function parsePingPath(path: string): ParsedPath | PathError {
 /** Healthchecks-compatible ping endpoints: plain-text answers, any content type, body tail kept. */
 export function pingRoutes(ctx: AppContext): FastifyPluginAsyncZod {
   const limit = ctx.config.VIGIL_PING_BODY_LIMIT;
+  const writer = new PingWriter(ctx.db, ctx.logger);
   return async (app) => {
+    app.addHook('onClose', () => writer.drain());
     // Any body, any content type, any size: only the last `limit` bytes are kept, so memory stays
     // bounded and an oversized body is stored truncated rather than rejected.
     app.removeAllContentTypeParsers();
@@ -74,30 +77,36 @@ export function pingRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       const createParam = query.create;
       if (createParam !== undefined && createParam !== '0' && createParam !== '1') return text(400, 'invalid value for create');
 
-      let target: PingTarget;
-      if ('uuid' in parsed.target) target = { checkId: parsed.target.uuid };
+      let checkId: string;
+      let created = false;
+      if ('uuid' in parsed.target) checkId = parsed.target.uuid;
       else {
         const org = await findOrgByPingKey(ctx.db, parsed.target.pingKey);
         if (!org) return text(404, 'not found');
-        target = { orgId: org.id, slug: parsed.target.slug, create: createParam === '1' };
+        const resolved = await resolveSlug(ctx.db, org.id, parsed.target.slug, createParam === '1');
+        if (resolved === 'not_found') return text(404, 'not found');
+        if (resolved === 'ambiguous') return text(409, 'ambiguous slug');
+        ({ checkId, created } = resolved);
       }
       const tail = request.body instanceof TailBuffer ? request.body : null;
-      const result = await recordPing(ctx.db, target, {
-        action: parsed.action,
-        exitStatus: parsed.exitStatus,
-        rid: rid?.toLowerCase() ?? null,
-        method: request.method,
-        scheme: request.protocol,
-        remoteAddr: request.ip,
-        userAgent: request.headers['user-agent'] ?? '',
-        body: tail && tail.totalBytes > 0 ? tail.toString() : null,
-        bodySize: tail?.totalBytes ?? 0,
-        at: new Date(),
+      const result = await writer.submit({
+        checkId,
+        ping: {
+          action: parsed.action,
+          exitStatus: parsed.exitStatus,
+          rid: rid?.toLowerCase() ?? null,
+          method: request.method,
+          scheme: request.protocol,
+          remoteAddr: request.ip,
+          userAgent: request.headers['user-agent'] ?? '',
+          body: tail && tail.total > 0 ? tail.tail().toString('utf8') : null,
+          bodySize: tail?.total ?? 0,
+          at: new Date(),
+        },
       });
       if (result.outcome === 'not_found') return text(404, 'not found');
-      if (result.outcome === 'ambiguous') return text(409, 'ambiguous slug');
       publishCheck(ctx, result.check).catch((error: unknown) => request.log.warn({ err: error }, 'live update failed'));
-      return result.created ? text(201, 'Created') : text(200, 'OK');
+      return created ? text(201, 'Created') : text(200, 'OK');
     };
 
     app.route({ method: ['GET', 'POST', 'HEAD'], url: '/ping/*', exposeHeadRoute: false, schema: { hide: true }, handler });
