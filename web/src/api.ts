@@ -1,0 +1,238 @@
+/**
+ * Typed client of Vigil's public REST API. The dashboard uses the same endpoints as any other
+ * client, authenticated by the session cookie; every write echoes the `vigil_csrf` cookie in
+ * `X-CSRF-Token` (double-submit), which the server requires for cookie-authenticated writes.
+ */
+
+export type CheckStatus = 'new' | 'up' | 'late' | 'down' | 'paused';
+export type CheckKind = 'simple' | 'cron';
+
+export interface CheckView {
+  id: string;
+  name: string;
+  slug: string;
+  tags: string[];
+  description: string;
+  kind: CheckKind;
+  /** Period of a simple check, in seconds. */
+  timeout: number;
+  /** Grace, in seconds. */
+  grace: number;
+  schedule: string;
+  tz: string;
+  max_runtime: number | null;
+  min_runtime: number | null;
+  failure_threshold: number;
+  realert: number | null;
+  manual_resume: boolean;
+  status: CheckStatus;
+  running: boolean;
+  status_reason: string;
+  last_ping_at: string | null;
+  next_expected_at: string | null;
+  last_duration_ms: number | null;
+  n_pings: number;
+  created_at: string;
+  ping_url: string;
+  /** `/ping/<ping-key>/<slug>` form of the ping URL, when the check has a slug. */
+  slug_ping_url?: string | null;
+  schedule_text: string;
+  /** Durations (ms) of the last runs, oldest first. */
+  recent_durations: number[];
+}
+
+/** The writable fields of a check (POST body; PATCH takes any subset). */
+export interface CheckInput {
+  name: string;
+  slug?: string;
+  tags: string[];
+  description: string;
+  kind: CheckKind;
+  timeout: number;
+  grace: number;
+  schedule: string;
+  tz: string;
+  max_runtime: number | null;
+  min_runtime: number | null;
+  failure_threshold: number;
+  realert: number | null;
+  manual_resume: boolean;
+}
+
+export type RunOutcome = 'running' | 'success' | 'fail' | 'too_long' | 'too_short';
+
+export interface Run {
+  id: number;
+  rid: string | null;
+  started_at: string | null;
+  finished_at: string | null;
+  outcome: RunOutcome;
+  exit_status: number | null;
+  duration_ms: number | null;
+  output_tail: string | null;
+}
+
+export interface Flip {
+  created_at: string;
+  old_status: string;
+  new_status: string;
+  reason: string;
+}
+
+export interface Ping {
+  n: number;
+  kind: string;
+  created_at: string;
+  method: string;
+  remote_addr: string | null;
+  user_agent: string | null;
+  exit_status: number | null;
+  rid: string | null;
+  body: string | null;
+  duration_ms: number | null;
+}
+
+export type ChannelInput =
+  | { kind: 'webhook'; name?: string; url: string; secret?: string }
+  | { kind: 'email'; name?: string; to: string }
+  | { kind: 'slack'; name?: string; url: string };
+
+export interface Channel {
+  id: string;
+  kind: 'webhook' | 'email' | 'slack';
+  name: string;
+  url?: string;
+  to?: string[];
+  /** Webhook signing secret: in full in the create answer only, redacted afterwards. */
+  secret?: string;
+  created_at: string;
+}
+
+export interface Delivery {
+  id: string;
+  alert_id: string | null;
+  type: string;
+  title: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempt_count: number;
+  next_attempt_at: string | null;
+  last_error: string | null;
+  created_at: string;
+  delivered_at: string | null;
+  attempts: { attempted_at: string; ok: boolean; status_code: number | null; error: string | null; duration_ms: number }[];
+}
+
+export interface Me {
+  org: { id: string; name: string; ping_key: string };
+  role: 'admin' | 'member' | 'read-only';
+  user: { id: string; email: string } | null;
+}
+
+/** One offending input named by the server (e.g. `{ field: "schedule", message: "..." }`). */
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+/** An answer outside 2xx, carrying the server's `{error:{code,message,details}}` envelope. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+
+  /** Field errors from `details`, with the `body.` prefix of request validation removed. */
+  get fields(): FieldError[] {
+    if (!Array.isArray(this.details)) return [];
+    return this.details.flatMap((d: unknown) => {
+      if (typeof d !== 'object' || d === null) return [];
+      const { field, message } = d as Record<string, unknown>;
+      return typeof field === 'string' ? [{ field: field.replace(/^body\./, ''), message: String(message ?? 'invalid') }] : [];
+    });
+  }
+}
+
+/** Listeners told when the session is gone (a 401), so the app can show the login form. */
+const unauthorizedListeners = new Set<() => void>();
+export function onUnauthorized(listener: () => void): () => void {
+  unauthorizedListeners.add(listener);
+  return () => unauthorizedListeners.delete(listener);
+}
+
+function cookie(name: string): string | undefined {
+  for (const part of document.cookie.split(';')) {
+    const [key, ...value] = part.trim().split('=');
+    if (key === name) return decodeURIComponent(value.join('='));
+  }
+  return undefined;
+}
+
+async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (method !== 'GET') headers['x-csrf-token'] = cookie('vigil_csrf') ?? '';
+  let response: Response;
+  try {
+    response = await fetch(path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch {
+    throw new ApiError(0, 'network', 'Cannot reach the Vigil server. Check your connection and try again.');
+  }
+  const text = await response.text();
+  let payload: unknown = undefined;
+  if (text) {
+    try {
+      payload = JSON.parse(text);
+    } catch {
+      payload = undefined;
+    }
+  }
+  if (!response.ok) {
+    const envelope = (payload as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined)?.error;
+    const error = new ApiError(
+      response.status,
+      typeof envelope?.code === 'string' ? envelope.code : 'http_error',
+      typeof envelope?.message === 'string' ? envelope.message : `${method} ${path} failed with HTTP ${response.status}`,
+      envelope?.details,
+    );
+    // Logging in with a wrong password is a 401 too, but it is not a lost session.
+    if (response.status === 401 && path !== '/api/v1/session') for (const listener of unauthorizedListeners) listener();
+    throw error;
+  }
+  return payload as T;
+}
+
+const checkPath = (id: string) => `/api/v1/checks/${encodeURIComponent(id)}`;
+
+export const api = {
+  me: () => request<Me>('GET', '/api/v1/me'),
+  login: (email: string, password: string) => request<unknown>('POST', '/api/v1/session', { email, password }),
+  logout: () => request<unknown>('DELETE', '/api/v1/session'),
+
+  listChecks: async () => (await request<{ checks: CheckView[] }>('GET', '/api/v1/checks')).checks,
+  getCheck: (id: string) => request<CheckView>('GET', checkPath(id)),
+  createCheck: (input: CheckInput) => request<CheckView>('POST', '/api/v1/checks', input),
+  updateCheck: (id: string, input: Partial<CheckInput>) => request<CheckView>('PATCH', checkPath(id), input),
+  deleteCheck: (id: string) => request<unknown>('DELETE', checkPath(id)),
+  pauseCheck: (id: string) => request<CheckView>('POST', `${checkPath(id)}/pause`),
+  resumeCheck: (id: string) => request<CheckView>('POST', `${checkPath(id)}/resume`),
+  runs: async (id: string) => (await request<{ runs: Run[] }>('GET', `${checkPath(id)}/runs`)).runs,
+  flips: async (id: string) => (await request<{ flips: Flip[] }>('GET', `${checkPath(id)}/flips`)).flips,
+  pings: async (id: string) => (await request<{ pings: Ping[] }>('GET', `${checkPath(id)}/pings`)).pings,
+
+  listChannels: async () => (await request<{ channels: Channel[] }>('GET', '/api/v1/channels')).channels,
+  createChannel: (input: ChannelInput) => request<Channel>('POST', '/api/v1/channels', input),
+  deleteChannel: (id: string) => request<unknown>('DELETE', `/api/v1/channels/${encodeURIComponent(id)}`),
+  testChannel: (id: string) => request<{ id: string }>('POST', `/api/v1/channels/${encodeURIComponent(id)}/test`),
+  deliveries: async (id: string) => (await request<{ deliveries: Delivery[] }>('GET', `/api/v1/channels/${encodeURIComponent(id)}/deliveries?limit=20`)).deliveries,
+};
+
+/** A readable message for anything a request can throw. */
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

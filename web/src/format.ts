@@ -1,0 +1,69 @@
+/** Formatting of times, durations and periods for people. */
+
+const UNITS: [unit: string, seconds: number][] = [
+  ['day', 86400],
+  ['hour', 3600],
+  ['minute', 60],
+  ['second', 1],
+];
+
+/** "5 minutes", "1 hour 30 minutes", "2 seconds": a period given in seconds, two units at most. */
+export function formatPeriod(seconds: number): string {
+  if (seconds <= 0) return '0 seconds';
+  const parts: string[] = [];
+  let rest = Math.round(seconds);
+  for (const [unit, size] of UNITS) {
+    const n = Math.floor(rest / size);
+    if (n > 0) {
+      parts.push(`${n} ${unit}${n === 1 ? '' : 's'}`);
+      rest -= n * size;
+    }
+    if (parts.length === 2) break;
+  }
+  return parts.join(' ');
+}
+
+/** A run duration in milliseconds: "850 ms", "12.3 s", "4 min 05 s", "2 h 10 min". */
+export function formatDuration(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return '—';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s < 10 ? s.toFixed(2) : s.toFixed(1)} s`;
+  const total = Math.round(s);
+  if (total < 3600) return `${Math.floor(total / 60)} min ${String(total % 60).padStart(2, '0')} s`;
+  return `${Math.floor(total / 3600)} h ${String(Math.floor((total % 3600) / 60)).padStart(2, '0')} min`;
+}
+
+const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
+
+/**
+ * "3 minutes ago", "in 20 seconds", relative to `now` (ms since epoch). With `past`, the time is
+ * known to be in the past (a ping received), so a moment "in the future" is clock skew between
+ * server and browser and shows as "just now".
+ */
+export function formatRelative(iso: string | null | undefined, now: number, past = false): string {
+  if (!iso) return 'never';
+  let diff = (Date.parse(iso) - now) / 1000;
+  if (past && diff > 0) diff = 0;
+  const abs = Math.abs(diff);
+  if (abs < 1) return 'just now';
+  if (abs < 60) return relative.format(Math.round(diff), 'second');
+  if (abs < 3600) return relative.format(Math.round(diff / 60), 'minute');
+  if (abs < 86400) return relative.format(Math.round(diff / 3600), 'hour');
+  return relative.format(Math.round(diff / 86400), 'day');
+}
+
+const absolute = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+
+/** A full local date and time, for tooltips and tables. */
+export function formatDateTime(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  return absolute.format(new Date(iso));
+}
+
+const ISO_INSTANT = /\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z\b/g;
+
+/** Server texts (status reasons) name instants in ISO form; show them in the reader's time zone. */
+export function humanizeInstants(text: string): string {
+  return text.replace(ISO_INSTANT, (iso) => formatDateTime(iso));
+}

@@ -1,0 +1,221 @@
+import { useState, type FormEvent, type ReactNode } from 'react';
+import { api, ApiError, errorMessage, type CheckInput, type CheckView } from '../api';
+import { DurationInput } from '../components/DurationInput';
+import { ErrorNote } from '../components/ErrorNote';
+import { useResource } from '../hooks';
+import { Link, navigate } from '../router';
+
+const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+
+/** Every IANA zone the browser knows, with UTC first and `current` kept even if unknown here. */
+function timeZones(current: string): string[] {
+  const zones = new Set(['UTC', ...Intl.supportedValuesOf('timeZone')]);
+  zones.add(current);
+  return [...zones];
+}
+
+const DEFAULTS: CheckInput = {
+  name: '',
+  tags: [],
+  description: '',
+  kind: 'simple',
+  timeout: 86400,
+  grace: 3600,
+  schedule: '0 2 * * *',
+  tz: browserZone,
+  max_runtime: null,
+  min_runtime: null,
+  failure_threshold: 1,
+  realert: null,
+  manual_resume: false,
+};
+
+function draftOf(check: CheckView): CheckInput & { slug: string } {
+  const { name, slug, tags, description, kind, timeout, grace, schedule, tz, max_runtime, min_runtime, failure_threshold, realert, manual_resume } = check;
+  return { name, slug, tags, description, kind, timeout, grace, schedule, tz, max_runtime, min_runtime, failure_threshold, realert, manual_resume };
+}
+
+function Field({ id, label, hint, error, children }: { id: string; label: string; hint?: ReactNode; error?: string; children: ReactNode }) {
+  return (
+    <div className={`field${error ? ' field-invalid' : ''}`}>
+      <label htmlFor={id}>{label}</label>
+      {children}
+      {hint && <p className="hint">{hint}</p>}
+      {error && <p className="field-error">{error}</p>}
+    </div>
+  );
+}
+
+function CheckForm({ initial, check }: { initial: CheckInput & { slug?: string }; check?: CheckView }) {
+  const [draft, setDraft] = useState(initial);
+  const [tagsText, setTagsText] = useState(initial.tags.join(' '));
+  const [error, setError] = useState<ApiError | Error>();
+  const [busy, setBusy] = useState(false);
+  const set = <K extends keyof CheckInput>(key: K, value: CheckInput[K]) => setDraft((d) => ({ ...d, [key]: value }));
+  const fieldError = (...fields: string[]) =>
+    error instanceof ApiError
+      ? error.fields
+          .filter((f) => fields.includes(f.field))
+          .map((f) => f.message)
+          .join('; ') || undefined
+      : undefined;
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    const input: CheckInput = {
+      ...draft,
+      name: draft.name.trim(),
+      tags: tagsText.split(/[\s,]+/).filter(Boolean),
+      schedule: draft.schedule.trim(),
+    };
+    const slug = draft.slug?.trim();
+    if (slug) input.slug = slug;
+    else delete input.slug;
+    try {
+      const saved = check ? await api.updateCheck(check.id, input) : await api.createCheck(input);
+      navigate(`/checks/${saved.id}`);
+    } catch (e) {
+      setError(e instanceof Error ? e : new Error(errorMessage(e)));
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form className="card check-form" onSubmit={(e) => void submit(e)} noValidate>
+      <Field id="check-name" label="Name" error={fieldError('name')}>
+        <input id="check-name" required maxLength={100} value={draft.name} onChange={(e) => set('name', e.target.value)} placeholder="Nightly export" autoFocus />
+      </Field>
+      <div className="field-row">
+        <Field id="check-slug" label="Slug" hint="For /ping/<ping-key>/<slug> URLs. Made from the name when empty." error={fieldError('slug')}>
+          <input id="check-slug" value={draft.slug ?? ''} onChange={(e) => setDraft((d) => ({ ...d, slug: e.target.value }))} placeholder="nightly-export" />
+        </Field>
+        <Field id="check-tags" label="Tags" hint="Separated by spaces." error={fieldError('tags')}>
+          <input id="check-tags" value={tagsText} onChange={(e) => setTagsText(e.target.value)} placeholder="prod etl" />
+        </Field>
+      </div>
+      <Field id="check-description" label="Description" error={fieldError('description')}>
+        <textarea id="check-description" rows={2} value={draft.description} onChange={(e) => set('description', e.target.value)} />
+      </Field>
+
+      <fieldset className="kind">
+        <legend>Schedule</legend>
+        <label className="radio">
+          <input type="radio" name="kind" value="simple" checked={draft.kind === 'simple'} onChange={() => set('kind', 'simple')} />
+          At a fixed period
+        </label>
+        <label className="radio">
+          <input type="radio" name="kind" value="cron" checked={draft.kind === 'cron'} onChange={() => set('kind', 'cron')} />
+          On a cron schedule
+        </label>
+      </fieldset>
+
+      {draft.kind === 'simple' ? (
+        <Field id="check-period" label="Period" hint="How often the job runs: a ping is expected this long after the previous one." error={fieldError('timeout')}>
+          <DurationInput id="check-period" label="Period" value={draft.timeout} onChange={(v) => set('timeout', v ?? 0)} invalid={Boolean(fieldError('timeout'))} />
+        </Field>
+      ) : (
+        <div className="field-row">
+          <Field
+            id="check-schedule"
+            label="Cron expression"
+            hint={
+              <>
+                Five fields: minute hour day-of-month month day-of-week, e.g. <code>0 2 * * *</code> (02:00 daily) or <code>*/15 * * * 1-5</code>.
+              </>
+            }
+            error={fieldError('schedule')}
+          >
+            <input id="check-schedule" className="mono" value={draft.schedule} onChange={(e) => set('schedule', e.target.value)} aria-invalid={Boolean(fieldError('schedule')) || undefined} />
+          </Field>
+          <Field id="check-tz" label="Time zone" hint="Daylight saving time is followed." error={fieldError('tz')}>
+            <select id="check-tz" value={draft.tz} onChange={(e) => set('tz', e.target.value)}>
+              {timeZones(draft.tz).map((z) => (
+                <option key={z} value={z}>
+                  {z}
+                </option>
+              ))}
+            </select>
+          </Field>
+        </div>
+      )}
+      <Field id="check-grace" label="Grace" hint="How late a ping may be before the check goes down (it shows as late meanwhile)." error={fieldError('grace')}>
+        <DurationInput id="check-grace" label="Grace" value={draft.grace} onChange={(v) => set('grace', v ?? 0)} invalid={Boolean(fieldError('grace'))} />
+      </Field>
+
+      <fieldset>
+        <legend>Runs and alerts</legend>
+        <div className="field-row">
+          <Field id="check-max-runtime" label="Max run time" hint="Alert when a started run has not finished after this long." error={fieldError('max_runtime')}>
+            <DurationInput id="check-max-runtime" label="Max run time" optional value={draft.max_runtime} onChange={(v) => set('max_runtime', v)} />
+          </Field>
+          <Field id="check-min-runtime" label="Min run time" hint={'Alert when a run finishes faster ("too short").'} error={fieldError('min_runtime')}>
+            <DurationInput id="check-min-runtime" label="Min run time" optional value={draft.min_runtime} onChange={(v) => set('min_runtime', v)} />
+          </Field>
+        </div>
+        <div className="field-row">
+          <Field id="check-threshold" label="Failures before alert" hint="Consecutive failed runs needed to go down." error={fieldError('failure_threshold')}>
+            <input
+              id="check-threshold"
+              type="number"
+              min={1}
+              step={1}
+              value={draft.failure_threshold}
+              onChange={(e) => set('failure_threshold', Math.max(1, Math.round(Number(e.target.value) || 1)))}
+            />
+          </Field>
+          <Field id="check-realert" label="Re-alert every" hint="Repeat the alert while the check stays down. Empty: alert once." error={fieldError('realert')}>
+            <DurationInput id="check-realert" label="Re-alert every" optional value={draft.realert} onChange={(v) => set('realert', v)} />
+          </Field>
+        </div>
+        <label className="checkbox">
+          <input type="checkbox" checked={draft.manual_resume} onChange={(e) => set('manual_resume', e.target.checked)} />
+          Manual resume: once paused, pings do not resume the check; resume it here.
+        </label>
+      </fieldset>
+
+      <ErrorNote message={error?.message} />
+      <div className="form-actions">
+        <button type="submit" className="button primary" disabled={busy}>
+          {busy ? 'Saving…' : check ? 'Save changes' : 'Create check'}
+        </button>
+        <Link href={check ? `/checks/${check.id}` : '/checks'} className="button">
+          Cancel
+        </Link>
+      </div>
+    </form>
+  );
+}
+
+function NewCheckPage() {
+  return (
+    <section>
+      <Link href="/checks" className="back">
+        ← Checks
+      </Link>
+      <h1>New check</h1>
+      <CheckForm initial={DEFAULTS} />
+    </section>
+  );
+}
+
+function EditCheckPage({ id }: { id: string }) {
+  const check = useResource(() => api.getCheck(id), `check:${id}`);
+  return (
+    <section>
+      <Link href={`/checks/${id}`} className="back">
+        ← {check.data?.name ?? 'Check'}
+      </Link>
+      <h1>Edit check</h1>
+      <ErrorNote message={check.error} />
+      {/* Keyed by id: the form takes its initial values once, from the loaded check. */}
+      {check.data && <CheckForm key={check.data.id} initial={draftOf(check.data)} check={check.data} />}
+    </section>
+  );
+}
+
+/** `/checks/new` without an id, `/checks/:id/edit` with one. */
+export function CheckFormPage({ id }: { id?: string }) {
+  return id ? <EditCheckPage key={id} id={id} /> : <NewCheckPage />;
+}

@@ -1,0 +1,305 @@
+import { Fragment, useEffect, useRef, useState, type ReactNode } from 'react';
+import { api, errorMessage, type CheckView, type Run } from '../api';
+import { deletedId, isCheckView, shownStatus } from '../checks';
+import { CopyButton } from '../components/CopyButton';
+import { ErrorNote } from '../components/ErrorNote';
+import { NextExpected, RelativeTime } from '../components/RelativeTime';
+import { Snippets } from '../components/Snippets';
+import { Sparkline } from '../components/Sparkline';
+import { OutcomeBadge, StatusBadge } from '../components/StatusBadge';
+import { formatDateTime, formatDuration, formatPeriod, humanizeInstants } from '../format';
+import { useNow, useResource } from '../hooks';
+import { useLiveEvent, useLiveState } from '../live';
+import { Link, navigate } from '../router';
+
+const RELOAD_COALESCE_MS = 500;
+
+const optionalPeriod = (seconds: number | null, none: string) => (seconds === null ? none : formatPeriod(seconds));
+
+function Facts({ check }: { check: CheckView }) {
+  const facts: [string, ReactNode][] = [
+    ['Schedule', check.schedule_text],
+    [check.kind === 'cron' ? 'Cron expression' : 'Period', check.kind === 'cron' ? <code>{`${check.schedule} (${check.tz})`}</code> : formatPeriod(check.timeout)],
+    ['Grace', formatPeriod(check.grace)],
+    ['Last ping', <RelativeTime iso={check.last_ping_at} past />],
+    ['Next expected', <NextExpected check={check} />],
+    ['Last duration', formatDuration(check.last_duration_ms)],
+    ['Max run time', optionalPeriod(check.max_runtime, 'no limit')],
+    ['Min run time', optionalPeriod(check.min_runtime, 'none')],
+    ['Alert after', `${check.failure_threshold} consecutive failure${check.failure_threshold === 1 ? '' : 's'}`],
+    ['Re-alert while down', optionalPeriod(check.realert, 'never')],
+    ['Pings received', String(check.n_pings)],
+    ['Created', formatDateTime(check.created_at)],
+  ];
+  return (
+    <dl className="facts">
+      {facts.map(([term, value]) => (
+        <div key={term}>
+          <dt>{term}</dt>
+          <dd>{value}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
+function RunsTable({ runs }: { runs: Run[] }) {
+  const [open, setOpen] = useState<Set<number>>(new Set());
+  const toggle = (id: number) =>
+    setOpen((s) => {
+      const next = new Set(s);
+      if (next.has(id)) next.delete(id);
+      else next.add(id);
+      return next;
+    });
+  if (runs.length === 0) return <p className="muted">No runs yet. A run is recorded at each success or failure ping, and paired with its start ping when there is one.</p>;
+  return (
+    <table className="runs-table">
+      <thead>
+        <tr>
+          <th>Started</th>
+          <th>Finished</th>
+          <th>Duration</th>
+          <th>Outcome</th>
+          <th>Exit code</th>
+          <th>Output</th>
+        </tr>
+      </thead>
+      <tbody>
+        {runs.map((run) => (
+          <Fragment key={run.id}>
+            <tr className={`run-${run.outcome}`}>
+              <td title={formatDateTime(run.started_at)}>{run.started_at ? formatDateTime(run.started_at) : <span className="muted">no start ping</span>}</td>
+              <td>{run.finished_at ? formatDateTime(run.finished_at) : <span className="muted">—</span>}</td>
+              <td className="num">{formatDuration(run.duration_ms)}</td>
+              <td>
+                <OutcomeBadge outcome={run.outcome} />
+              </td>
+              <td className="num">{run.exit_status ?? <span className="muted">—</span>}</td>
+              <td>
+                {run.output_tail ? (
+                  <button type="button" className="button small" aria-expanded={open.has(run.id)} onClick={() => toggle(run.id)}>
+                    {open.has(run.id) ? 'Hide output' : 'Show output'}
+                  </button>
+                ) : (
+                  <span className="muted">none</span>
+                )}
+              </td>
+            </tr>
+            {open.has(run.id) && run.output_tail && (
+              <tr className="output-row">
+                <td colSpan={6}>
+                  <pre className="output">{run.output_tail}</pre>
+                </td>
+              </tr>
+            )}
+          </Fragment>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+export function CheckPage({ id }: { id: string }) {
+  const { epoch } = useLiveState();
+  const now = useNow();
+  const check = useResource(() => api.getCheck(id), `check:${id}`, epoch);
+  const runs = useResource(() => api.runs(id), `runs:${id}`, epoch);
+  const flips = useResource(() => api.flips(id), `flips:${id}`, epoch);
+  const pings = useResource(() => api.pings(id), `pings:${id}`, epoch);
+  const [actionError, setActionError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  const [deleted, setDeleted] = useState(false);
+
+  // A check event follows a ping or a flip, so the runs, flips and pings lists changed too. A job
+  // pinging many times a second would refetch them as often: coalesce into one refetch per 500 ms.
+  const pendingReload = useRef<ReturnType<typeof setTimeout>>(undefined);
+  useEffect(() => () => clearTimeout(pendingReload.current), []);
+  useLiveEvent('check', (data) => {
+    if (!isCheckView(data) || data.id !== id) return;
+    check.setData(() => data);
+    pendingReload.current ??= setTimeout(() => {
+      pendingReload.current = undefined;
+      runs.reload();
+      flips.reload();
+      pings.reload();
+    }, RELOAD_COALESCE_MS);
+  });
+  useLiveEvent('check.deleted', (data) => {
+    if (deletedId(data) === id) setDeleted(true);
+  });
+
+  const c = check.data;
+  const status = c ? shownStatus(c, now) : undefined;
+  useEffect(() => {
+    if (c) document.title = `${status === 'down' || status === 'late' ? `(${status}) ` : ''}${c.name} · Vigil`;
+  }, [c, status]);
+
+  const act = async (action: () => Promise<unknown>, after?: () => void) => {
+    setBusy(true);
+    setActionError(undefined);
+    try {
+      const result = await action();
+      if (isCheckView(result)) check.setData(() => result);
+      after?.();
+    } catch (e) {
+      setActionError(errorMessage(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  if (deleted) {
+    return (
+      <section className="card empty">
+        <h2>This check was deleted.</h2>
+        <Link href="/checks">Back to checks</Link>
+      </section>
+    );
+  }
+  if (!c) {
+    return (
+      <section>
+        <Link href="/checks" className="back">
+          ← Checks
+        </Link>
+        <ErrorNote message={check.error} />
+        {!check.error && <p className="muted">Loading…</p>}
+      </section>
+    );
+  }
+
+  const remove = () => {
+    if (!window.confirm(`Delete the check "${c.name}" with all its runs and pings?`)) return;
+    void act(() => api.deleteCheck(c.id), () => navigate('/checks'));
+  };
+
+  return (
+    <section className="check-page">
+      <Link href="/checks" className="back">
+        ← Checks
+      </Link>
+      <header className="check-head">
+        <div>
+          <h1>{c.name}</h1>
+          <div className="check-sub">
+            <code>{c.slug}</code>
+            {c.tags.map((t) => (
+              <span key={t} className="tag">
+                {t}
+              </span>
+            ))}
+          </div>
+        </div>
+        <div className="check-actions">
+          <Link href={`/checks/${c.id}/edit`} className="button">
+            Edit
+          </Link>
+          {c.status === 'paused' ? (
+            <button type="button" className="button" disabled={busy} onClick={() => void act(() => api.resumeCheck(c.id))}>
+              Resume
+            </button>
+          ) : (
+            <button type="button" className="button" disabled={busy} onClick={() => void act(() => api.pauseCheck(c.id))}>
+              Pause
+            </button>
+          )}
+          <button type="button" className="button danger" disabled={busy} onClick={remove}>
+            Delete
+          </button>
+        </div>
+      </header>
+      <ErrorNote message={actionError} />
+
+      <div className={`status-panel panel-${status}`}>
+        <StatusBadge status={status ?? c.status} running={c.running} large />
+        <p className="status-reason">
+          {status !== c.status ? 'The expected ping has not arrived; the check goes down when the grace period ends.' : humanizeInstants(c.status_reason) || 'No report yet.'}
+        </p>
+        {c.recent_durations.length > 0 && (
+          <div className="status-trend" title="Durations of the last runs">
+            <Sparkline values={c.recent_durations} width={160} height={36} />
+          </div>
+        )}
+      </div>
+      {c.description && <p className="description">{c.description}</p>}
+
+      <Facts check={c} />
+
+      <div className="ping-url">
+        <span>Ping URL</span>
+        <code>{c.ping_url}</code>
+        <CopyButton text={c.ping_url} />
+      </div>
+      {c.slug_ping_url && (
+        <div className="ping-url">
+          <span>By slug</span>
+          <code>{c.slug_ping_url}</code>
+          <CopyButton text={c.slug_ping_url} />
+        </div>
+      )}
+
+      <h2>Runs</h2>
+      <ErrorNote message={runs.error} />
+      {runs.data && <RunsTable runs={runs.data} />}
+
+      <h2>Status changes</h2>
+      <ErrorNote message={flips.error} />
+      {flips.data && flips.data.length === 0 && <p className="muted">No status change yet.</p>}
+      {flips.data && flips.data.length > 0 && (
+        <ul className="flips">
+          {flips.data.map((f, i) => (
+            <li key={`${f.created_at}-${i}`} data-new-status={f.new_status}>
+              <RelativeTime iso={f.created_at} past />
+              <span className={`flip-status status-${f.old_status}`}>{f.old_status}</span>
+              <span aria-hidden="true">→</span>
+              <span className={`flip-status status-${f.new_status}`}>{f.new_status}</span>
+              <span className="flip-reason">{humanizeInstants(f.reason)}</span>
+            </li>
+          ))}
+        </ul>
+      )}
+
+      <h2>How to report to this check</h2>
+      <Snippets check={c} />
+
+      <h2>Recent pings</h2>
+      <ErrorNote message={pings.error} />
+      {pings.data && pings.data.length === 0 && <p className="muted">No ping received yet.</p>}
+      {pings.data && pings.data.length > 0 && (
+        <table className="pings-table">
+          <thead>
+            <tr>
+              <th>#</th>
+              <th>Received</th>
+              <th>Kind</th>
+              <th>Exit</th>
+              <th>From</th>
+              <th>User agent</th>
+            </tr>
+          </thead>
+          <tbody>
+            {pings.data.slice(0, 50).map((p) => (
+              <tr key={p.n}>
+                <td className="num">{p.n}</td>
+                <td title={formatDateTime(p.created_at)}>
+                  <RelativeTime iso={p.created_at} past />
+                </td>
+                <td>
+                  <span className={`ping-kind kind-${p.kind}`}>{p.kind}</span>
+                </td>
+                <td className="num">{p.exit_status ?? ''}</td>
+                <td>
+                  {p.method} {p.remote_addr ?? ''}
+                </td>
+                <td className="ellipsis" title={p.user_agent ?? ''}>
+                  {p.user_agent ?? ''}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
