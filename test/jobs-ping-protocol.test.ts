@@ -127,4 +127,28 @@ describe.each(STORE_KINDS)('Healthchecks ping protocol on %s', (kind) => {
     await ping(c.uuid, { method: 'POST' });
     expect((await check(c.uuid)).status).toBe('up');
   });
+
+  it.skipIf(!storeAvailable(kind))('numbers and pairs concurrent pings correctly when they are committed together', async () => {
+    const a = await newCheck();
+    const b = await newCheck();
+    const rids = Array.from({ length: 20 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
+    // Starts first (all acknowledged), then finishes and plain pings all at once, so many share a batch.
+    await Promise.all(rids.map((r) => ping(`${a.uuid}/start?rid=${r}`)));
+    const answers = await Promise.all([
+      ...rids.map((r, i) => ping(`${a.uuid}/${i % 2}?rid=${r}`, { method: 'POST', body: `run ${i}` })),
+      ...Array.from({ length: 40 }, () => ping(b.uuid)),
+    ]);
+    expect(answers.every((r) => r.status === 200)).toBe(true);
+    expect((await check(a.uuid)).n_pings).toBe(40);
+    expect((await check(b.uuid)).n_pings).toBe(40);
+    const numbers = (await pings(b.uuid)).map((p) => p.n).sort((x, y) => x - y);
+    expect(numbers).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    const runs = (await (await server.api(`/api/v1/checks/${a.uuid}/runs`)).json()) as { runs: { rid: string; outcome: string; output_tail: string; started_at: string | null }[] };
+    expect(runs.runs).toHaveLength(20);
+    for (const run of runs.runs) {
+      const i = rids.indexOf(run.rid);
+      expect(run).toMatchObject({ outcome: i % 2 ? 'fail' : 'success', output_tail: `run ${i}` });
+      expect(run.started_at).not.toBeNull();
+    }
+  });
 });

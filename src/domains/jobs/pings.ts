@@ -78,7 +78,16 @@ export async function recordPingBatch(trx: Transaction<Database>, items: PingIte
   const rows = await trx.selectFrom('checks').selectAll().where('id', 'in', ids).orderBy('id').forUpdate().execute();
   const checks = new Map(rows.map((r) => [r.id, r]));
 
-  const finishing = [...new Set(items.filter((i) => i.ping.action === 'success' || i.ping.action === 'fail').map((i) => i.checkId))].filter((id) => checks.has(id));
+  // Only a check with a run in progress (or a finish naming its run) can have a run to close:
+  // skipping the lookup otherwise saves a round trip for the common plain success ping.
+  const startsInBatch = new Set(items.filter((i) => i.ping.action === 'start').map((i) => i.checkId));
+  const finishing = [
+    ...new Set(
+      items
+        .filter((i) => (i.ping.action === 'success' || i.ping.action === 'fail') && (i.ping.rid !== null || checks.get(i.checkId)?.last_start_at || startsInBatch.has(i.checkId)))
+        .map((i) => i.checkId),
+    ),
+  ].filter((id) => checks.has(id));
   const stored = finishing.length
     ? await trx
         .selectFrom('runs')
