@@ -85,17 +85,21 @@ describe.each(STORE_KINDS)('job monitoring on %s', (kind) => {
   });
 
   run('follows a cron schedule across a DST change (stored deadlines, swept at a given time)', async () => {
-    // 09:00 New York every day; the US springs forward on 2026-03-08.
+    // 09:00 New York every day, across the US spring-forward (second Sunday of March) two years
+    // ahead: in the future, so the server's own sweeper (running on the real clock) leaves it alone.
+    const year = new Date().getUTCFullYear() + 2;
+    const day = (d: number) => `${year}-03-${String(d).padStart(2, '0')}`;
+    const sunday = [8, 9, 10, 11, 12, 13, 14].find((d) => new Date(`${day(d)}T12:00:00Z`).getUTCDay() === 0)!;
     const c = await create({ kind: 'cron', schedule: '0 9 * * *', tz: 'America/New_York', grace: 600 });
     const at = (iso: string): PingRequest => ({ action: 'success', exitStatus: null, rid: null, method: 'GET', scheme: 'http', remoteAddr: '', userAgent: '', body: null, bodySize: 0, at: new Date(iso) });
-    await recordPing(server.ctx.db, { checkId: c.id }, at('2026-03-07T14:00:05Z')); // Saturday 09:00 EST
-    expect((await view(c.id)).next_expected_at).toBe('2026-03-08T13:00:00.000Z'); // Sunday 09:00 EDT
-    await sweepDue(server.ctx, new Date('2026-03-08T13:09:59Z'));
-    expect((await view(c.id)).status).not.toBe('down');
-    await sweepDue(server.ctx, new Date('2026-03-08T13:10:00Z'));
+    await recordPing(server.ctx.db, { checkId: c.id }, at(`${day(sunday - 1)}T14:00:05Z`)); // Saturday 09:00 EST
+    expect((await view(c.id)).next_expected_at).toBe(`${day(sunday)}T13:00:00.000Z`); // Sunday 09:00 EDT
+    await sweepDue(server.ctx, new Date(`${day(sunday)}T13:09:59Z`));
+    expect((await view(c.id)).status).toBe('up');
+    await sweepDue(server.ctx, new Date(`${day(sunday)}T13:10:00Z`));
     expect((await view(c.id)).status).toBe('down');
-    await recordPing(server.ctx.db, { checkId: c.id }, at('2026-03-08T13:20:00Z'));
-    expect((await view(c.id)).next_expected_at).toBe('2026-03-09T13:00:00.000Z');
+    await recordPing(server.ctx.db, { checkId: c.id }, at(`${day(sunday)}T13:20:00Z`));
+    expect((await view(c.id)).next_expected_at).toBe(`${day(sunday + 1)}T13:00:00.000Z`);
   });
 
   run('does not alert a missed run inside a maintenance window', async () => {
