@@ -8,5 +8,6 @@ export default defineConfig({
     // Two cores: more workers only make real-time tests (deadlines, retries) flaky.
     maxWorkers: 2,
     pool: 'forks',
+    globalSetup: ['test/support/global-setup.ts'],
   },
 });

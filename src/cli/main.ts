@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { ConfigError } from '../config.js';
 import { registerMigrate } from './migrate.js';
+import { registerMonitor } from './monitor.js';
 import { registerRun } from './run.js';
 import { registerStart } from './start.js';
 
@@ -9,6 +10,7 @@ program.name('vigil').description('Vigil: job, log and fraud monitoring').versio
 registerStart(program);
 registerMigrate(program);
 registerRun(program);
+registerMonitor(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`vigil: ${error instanceof ConfigError || error instanceof Error ? error.message : String(error)}\n`);

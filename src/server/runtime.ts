@@ -21,6 +21,8 @@ export interface RunningVigil {
 
 export interface StartOptions {
   logger?: Logger;
+  /** Start an in-memory embedded store from this snapshot (tests; see openStore). */
+  storeTemplate?: Blob;
   /** Start background workers (deadline sweeper, notifier). Default true. */
   workers?: boolean;
 }
@@ -31,6 +33,7 @@ export async function startVigil(config: Config, options: StartOptions = {}): Pr
   const store = await openStore({
     databaseUrl: config.DATABASE_URL,
     dataDir: config.VIGIL_DATA_DIR,
+    template: options.storeTemplate,
     onIdleError: (error) => logger.warn({ err: error }, 'idle database connection lost; the pool reconnects on next use'),
   });
   let ready = false;

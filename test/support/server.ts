@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 import pino from 'pino';
 import { loadConfig, type Config } from '../../src/config.js';
@@ -46,6 +48,12 @@ export interface TestServer extends RunningVigil {
   dispose(): Promise<void>;
 }
 
+/** The migrated PGlite snapshot written by test/support/global-setup.ts, if there is one. */
+async function pgliteTemplate(): Promise<Blob | undefined> {
+  const path = process.env.VIGIL_TEST_PGLITE_TEMPLATE;
+  return path && existsSync(path) ? new Blob([await readFile(path)]) : undefined;
+}
+
 /** Starts a real Vigil server on a random loopback port against the given store. */
 export async function startTestServer(kind: StoreKind, env: Record<string, string> = {}, options: StartOptions = {}): Promise<TestServer> {
   const pgdb = kind === 'postgres' ? await freshPostgresDatabase() : undefined;
@@ -66,7 +74,7 @@ export async function startTestServer(kind: StoreKind, env: Record<string, strin
       ...env,
     },
   );
-  const vigil = await startVigil(config, { logger: pino({ level: config.LOG_LEVEL }), ...options });
+  const vigil = await startVigil(config, { logger: pino({ level: config.LOG_LEVEL }), storeTemplate: await pgliteTemplate(), ...options });
   return {
     ...vigil,
     config,

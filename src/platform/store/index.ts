@@ -1,2 +1,2 @@
-export { openStore, migrateToLatest, type Store, type Db, type StoreOptions } from './store.js';
+export { openStore, migrateToLatest, migratedTemplate, type Store, type Db, type StoreOptions } from './store.js';
 export type * from './schema.js';

@@ -22,6 +22,11 @@ export interface StoreOptions {
   /** Directory for the embedded store; `memory://` keeps it in memory (tests). */
   dataDir: string;
   poolSize?: number;
+  /**
+   * An in-memory PGlite store starts as a copy of this data directory (a `dumpDataDir` tarball)
+   * instead of running initdb: tests start many stores and initdb costs seconds each time.
+   */
+  template?: Blob;
   /** Errors of idle pooled connections (e.g. the server restarted); pg would crash the process without a listener. */
   onIdleError?: (error: Error) => void;
 }
@@ -47,9 +52,19 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   const inMemory = options.dataDir.startsWith('memory://');
   const dir = inMemory ? options.dataDir : resolve(options.dataDir, 'pgdata');
   if (!inMemory) mkdirSync(dir, { recursive: true });
-  const pglite = await PGlite.create(inMemory ? undefined : dir);
+  const pglite = inMemory && options.template ? await PGlite.create({ loadDataDir: options.template }) : await PGlite.create(inMemory ? undefined : dir);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new PGlitePool(pglite) }) });
   return { db, kind: 'pglite', location: inMemory ? 'memory' : dir, close: () => db.destroy() };
+}
+
+/** A snapshot of an in-memory PGlite store with every migration applied (see StoreOptions.template). */
+export async function migratedTemplate(): Promise<Blob> {
+  const pglite = await PGlite.create();
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new PGlitePool(pglite) }) });
+  await migrateToLatest(db);
+  const dump = await pglite.dumpDataDir('none');
+  await db.destroy();
+  return dump;
 }
 
 export async function migrateToLatest(db: Db): Promise<MigrationResultSet> {

@@ -1,0 +1,22 @@
+export { EventClock, bucketOf, stepEndOf, type Arrival, type ClockState } from './clock.js';
+export { ThresholdAlert, type ThresholdState, type ThresholdTransition } from './threshold.js';
+export {
+  STATUS_CLASSES,
+  TrafficAggregate,
+  type SectionHits,
+  type StatusClass,
+  type TrafficAggregateState,
+  type TrafficEvent,
+  type TrafficSummary,
+} from './traffic-stats.js';
+export {
+  TrafficMonitor,
+  trafficMonitorConfigSchema,
+  type AlertDecision,
+  type MonitorCounters,
+  type MonitorDecision,
+  type StatsDecision,
+  type TrafficMonitorConfig,
+  type TrafficMonitorOptions,
+  type TrafficMonitorSnapshot,
+} from './traffic-monitor.js';
