@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+describe('configuration', () => {
+  it('has working defaults', () => {
+    expect(loadConfig({}, {})).toMatchObject({ PORT: 8080, VIGIL_DATA_DIR: './.vigil', VIGIL_PING_BODY_LIMIT: 100_000, VIGIL_ALLOW_PRIVATE_WEBHOOKS: false });
+  });
+  it('lets flags override the environment', () => {
+    expect(loadConfig({ PORT: '9000' }, { PORT: '7000' }).PORT).toBe(9000);
+  });
+  it('names every invalid variable in one error', () => {
+    try {
+      loadConfig({}, { PORT: 'eighty', DATABASE_URL: 'not a url', VIGIL_ALLOW_PRIVATE_WEBHOOKS: 'maybe' });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      const message = (error as Error).message;
+      expect(message).toContain('PORT');
+      expect(message).toContain('DATABASE_URL');
+      expect(message).toContain('VIGIL_ALLOW_PRIVATE_WEBHOOKS');
+    }
+  });
+});
