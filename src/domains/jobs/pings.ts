@@ -1,4 +1,4 @@
-import { sql, type Transaction } from 'kysely';
+import { sql, type RawBuilder, type Transaction } from 'kysely';
 import { raiseAlert } from '../alerting/index.js';
 import type { Database, Db, PingKind, RunOutcome } from '../../platform/store/index.js';
 import { applyPing, type AlertDecision, type Decision, type PingAction } from './lifecycle.js';
@@ -145,36 +145,38 @@ export async function recordPingBatch(trx: Transaction<Database>, items: PingIte
     results.push({ outcome: 'ok', check: updated, kind: decision.kind });
   }
 
+  // All row writes go in one statement (data-modifying CTEs): one round trip whatever the batch holds.
+  const writes: RawBuilder<unknown>[] = [];
   if (pingRows.length) {
     const col = (i: number) => pingRows.map((r) => r[i]);
-    await sql`
+    writes.push(sql`
       INSERT INTO pings (org_id, check_id, n, kind, created_at, scheme, method, remote_addr, user_agent, exit_status, rid, body, body_size, duration_ms)
       SELECT * FROM unnest(${col(0)}::uuid[], ${col(1)}::uuid[], ${col(2)}::int[], ${col(3)}::text[], ${col(4)}::timestamptz[], ${col(5)}::text[],
-        ${col(6)}::text[], ${col(7)}::text[], ${col(8)}::text[], ${col(9)}::int[], ${col(10)}::uuid[], ${col(11)}::text[], ${col(12)}::int[], ${col(13)}::bigint[])`.execute(trx);
+        ${col(6)}::text[], ${col(7)}::text[], ${col(8)}::text[], ${col(9)}::int[], ${col(10)}::uuid[], ${col(11)}::text[], ${col(12)}::int[], ${col(13)}::bigint[])`);
   }
   const newRuns = runs.filter((r) => r.id === null);
   if (newRuns.length) {
     const col = <K extends keyof RunDraft>(k: K) => newRuns.map((r) => (r[k] instanceof Date ? (r[k] as Date).toISOString() : r[k]));
-    await sql`
+    writes.push(sql`
       INSERT INTO runs (org_id, check_id, rid, started_at, finished_at, outcome, exit_status, duration_ms, output_tail)
       SELECT * FROM unnest(${col('org_id')}::uuid[], ${col('check_id')}::uuid[], ${col('rid')}::uuid[], ${col('started_at')}::timestamptz[],
-        ${col('finished_at')}::timestamptz[], ${col('outcome')}::text[], ${col('exit_status')}::int[], ${col('duration_ms')}::bigint[], ${col('output_tail')}::text[])`.execute(trx);
+        ${col('finished_at')}::timestamptz[], ${col('outcome')}::text[], ${col('exit_status')}::int[], ${col('duration_ms')}::bigint[], ${col('output_tail')}::text[])`);
   }
   if (changedStored.size) {
     const list = [...changedStored];
     const col = <K extends keyof RunDraft>(k: K) => list.map((r) => (r[k] instanceof Date ? (r[k] as Date).toISOString() : r[k]));
-    await sql`
+    writes.push(sql`
       UPDATE runs AS r SET finished_at = v.finished_at, outcome = v.outcome, exit_status = v.exit_status, duration_ms = v.duration_ms, output_tail = v.output_tail
       FROM unnest(${col('id')}::bigint[], ${col('finished_at')}::timestamptz[], ${col('outcome')}::text[], ${col('exit_status')}::int[], ${col('duration_ms')}::bigint[], ${col('output_tail')}::text[])
         AS v(id, finished_at, outcome, exit_status, duration_ms, output_tail)
-      WHERE r.id = v.id`.execute(trx);
+      WHERE r.id = v.id`);
   }
   // Every check found received at least one ping (n_pings changes), so every one is written back.
   const touched = rows.map((r) => checks.get(r.id)!);
   if (touched.length) {
     const iso = (d: Date | null) => d?.toISOString() ?? null;
     const col = <T>(f: (c: CheckRow) => T) => touched.map(f);
-    await sql`
+    writes.push(sql`
       UPDATE checks AS c SET status = v.status, status_reason = v.status_reason, last_ping_at = v.last_ping_at, last_start_at = v.last_start_at,
         last_start_rid = v.last_start_rid, consecutive_failures = v.consecutive_failures, alerted_down = v.alerted_down, late_at = v.late_at,
         down_at = v.down_at, runtime_deadline_at = v.runtime_deadline_at, next_realert_at = v.next_realert_at, n_pings = v.n_pings,
@@ -186,7 +188,12 @@ export async function recordPingBatch(trx: Transaction<Database>, items: PingIte
         ${col((c) => (c.last_duration_ms === null ? null : Number(c.last_duration_ms)))}::bigint[])
         AS v(id, status, status_reason, last_ping_at, last_start_at, last_start_rid, consecutive_failures, alerted_down, late_at, down_at,
              runtime_deadline_at, next_realert_at, n_pings, last_duration_ms)
-      WHERE c.id = v.id`.execute(trx);
+      WHERE c.id = v.id`);
+  }
+  if (writes.length) {
+    const [main, ...before] = writes.reverse();
+    const ctes = before.map((w, i) => sql`${sql.raw(`w${i}`)} AS (${w})`);
+    await (ctes.length ? sql`WITH ${sql.join(ctes)} ${main!}` : main!).execute(trx);
   }
   for (const e of effects) await recordEffects(trx, e.check, e.decision, e.at, e.details);
   return results;
