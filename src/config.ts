@@ -28,6 +28,8 @@ export const configSchema = z.object({
   VIGIL_NOTIFY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(10),
   VIGIL_SMTP_URL: z.string().optional(),
   VIGIL_SMTP_FROM: z.string().default('Vigil <vigil@localhost>'),
+  /** Days raw log events stay in the hot (PostgreSQL) store. */
+  VIGIL_HOT_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   VIGIL_SECURE_COOKIES: bool.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

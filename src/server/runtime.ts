@@ -3,6 +3,7 @@ import pino, { type Logger } from 'pino';
 import type { Config } from '../config.js';
 import { bootstrap, type Org } from '../domains/accounts/index.js';
 import { jobRoutes, pingRoutes, startSweeper } from '../domains/jobs/index.js';
+import { logRoutes } from '../domains/logs/index.js';
 import { notifyRoutes, startNotifier } from '../domains/notify/index.js';
 import { LiveHub } from '../platform/live.js';
 import { migrateToLatest, openStore } from '../platform/store/index.js';
@@ -47,7 +48,7 @@ export async function startVigil(config: Config, options: StartOptions = {}): Pr
       adminToken: config.VIGIL_ADMIN_TOKEN,
     });
     const ctx: AppContext = { config, store, db: store.db, live: new LiveHub(), logger, baseUrl: config.VIGIL_BASE_URL ?? '' };
-    const app = await buildApp(ctx, { routes: [pingRoutes, jobRoutes, notifyRoutes], isReady: () => ready });
+    const app = await buildApp(ctx, { routes: [pingRoutes, jobRoutes, notifyRoutes, logRoutes], isReady: () => ready });
     await app.listen({ port: config.PORT, host: config.HOST });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.PORT;

@@ -175,6 +175,27 @@ export interface DeliveryAttemptsTable {
   duration_ms: number;
 }
 
+export interface LogEventsTable {
+  id: Generated<BigIntColumn>;
+  org_id: string;
+  ts: Timestamp;
+  received_at: Timestamp;
+  service: string | null;
+  host: string | null;
+  source: string | null;
+  level: string | null;
+  message: string;
+  method: string | null;
+  path: string | null;
+  section: string | null;
+  status: number | null;
+  bytes: ColumnType<string | number | null, number | null | undefined, number | null>;
+  duration_ms: number | null;
+  remote_addr: string | null;
+  user_agent: string | null;
+  attributes: JSONColumnType<Record<string, unknown>>;
+}
+
 export interface Database {
   orgs: OrgsTable;
   users: UsersTable;
@@ -190,4 +211,5 @@ export interface Database {
   alerts: AlertsTable;
   outbox: OutboxTable;
   delivery_attempts: DeliveryAttemptsTable;
+  log_events: LogEventsTable;
 }

@@ -16,12 +16,18 @@ declare module 'fastify' {
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-/** Reads an API key from `X-Api-Key`, `Authorization: Bearer` or Datadog's `DD-API-KEY`. */
+/** Reads an API key from `X-Api-Key`, Datadog's `DD-API-KEY`, `Authorization: Bearer`, or the password of Basic auth. */
 export function apiKeyFrom(request: FastifyRequest): string | undefined {
   const header = request.headers['x-api-key'] ?? request.headers['dd-api-key'];
   if (typeof header === 'string' && header) return header;
   const auth = request.headers.authorization;
   if (auth?.toLowerCase().startsWith('bearer ')) return auth.slice(7).trim();
+  // Log agents that only speak basic auth (Loki clients, Fluent Bit) send the key as the password.
+  if (auth?.toLowerCase().startsWith('basic ')) {
+    const decoded = Buffer.from(auth.slice(6).trim(), 'base64').toString('utf8');
+    const password = decoded.slice(decoded.indexOf(':') + 1);
+    return password || undefined;
+  }
   return undefined;
 }
 

@@ -1,0 +1,186 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { AppError } from '../../platform/errors.js';
+import type { AppContext } from '../../server/context.js';
+import { principalOf, requireRole } from '../../server/plugins/auth.js';
+import {
+  MAX_BODY_BYTES,
+  accessLogMessageParser,
+  decodeAccessLog,
+  decodeBody,
+  decodeDatadog,
+  decodeLoki,
+  decodeNative,
+  decodeOtlp,
+  encodeOtlpResponse,
+  otlpErrorStatus,
+  otlpFormat,
+  otlpPartialSuccess,
+  type DecodeResult,
+  type Rejection,
+} from './decoders/index.js';
+import { PartitionManager, insertEvents, partitionable, searchEvents } from './store.js';
+
+/** Ingest requests being stored at once; beyond this, callers are asked to retry (never an unbounded queue). */
+const MAX_CONCURRENT_INGESTS = 32;
+
+/**
+ * Log ingest (native, Datadog, Loki, OTLP/HTTP) and search. A 2xx answer is sent only after the
+ * accepted events are committed; a batch with bad events keeps the good ones and says which were
+ * refused, in each protocol's own convention.
+ */
+export function logRoutes(ctx: AppContext): FastifyPluginAsyncZod {
+  const partitions = new PartitionManager(ctx.db);
+  const parseMessage = accessLogMessageParser();
+  let inFlight = 0;
+
+  return async (app) => {
+    // Bodies arrive as bytes whatever their type; each protocol decodes its own (gzip included).
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_BODY_BYTES }, (_request, body, done) => done(null, body));
+
+    const write = requireRole(ctx, 'member');
+    const tags = ['logs'];
+
+    /** Decodes, stores and returns what was accepted and refused (no reply: each protocol answers its own way). */
+    async function ingest(request: FastifyRequest, decode: (body: Buffer, receivedAt: number) => DecodeResult): Promise<{ accepted: number; rejected: Rejection[] }> {
+      if (inFlight >= MAX_CONCURRENT_INGESTS) {
+        throw new AppError(503, 'overloaded', 'Vigil is storing as many batches as it can; retry after the delay in Retry-After.');
+      }
+      inFlight++;
+      try {
+        const { orgId } = principalOf(request);
+        const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+        const body = await decodeBody(raw, request.headers['content-encoding']);
+        const receivedAt = Date.now();
+        const decoded = decode(body, receivedAt);
+        const window = partitionable(decoded.events, { hotDays: ctx.config.VIGIL_HOT_DAYS, now: receivedAt });
+        const events = window.accepted.map((i) => decoded.events[i]!);
+        await insertEvents(ctx.db, partitions, orgId, events);
+        const refused = window.refused.map((r) => ({ reason: r.reason }));
+        return { accepted: events.length, rejected: [...decoded.rejected, ...refused] };
+      } finally {
+        inFlight--;
+      }
+    }
+
+    const options = (request: FastifyRequest, receivedAt: number) => ({
+      contentType: request.headers['content-type'],
+      receivedAt,
+      parseMessage,
+    });
+
+    app.setErrorHandler((error, request, reply) => {
+      if (error instanceof AppError && error.status === 503) reply.header('retry-after', '1');
+      throw error;
+    });
+
+    const nativeQuery = z.object({
+      format: z.enum(['json', 'ndjson', 'clf', 'combined', 'csv']).optional(),
+      service: z.string().max(256).optional(),
+      host: z.string().max(256).optional(),
+      source: z.string().max(256).optional(),
+    });
+    app.post(
+      '/api/v1/logs',
+      {
+        preHandler: write,
+        schema: {
+          tags,
+          summary: 'Ingest log events: JSON array or NDJSON, or access-log lines with ?format=clf|combined|csv',
+          querystring: nativeQuery,
+        },
+      },
+      async (request, reply) => {
+        const { format, service, host, source } = request.query;
+        const defaults = { ...(service ? { service } : {}), ...(host ? { host } : {}), ...(source ? { source } : {}) };
+        const result = await ingest(request, (body, receivedAt) =>
+          format === 'clf' || format === 'combined' || format === 'csv'
+            ? decodeAccessLog(body, format, { ...options(request, receivedAt), defaults })
+            : decodeNative(body, { ...options(request, receivedAt), defaults, contentType: format === 'ndjson' ? 'application/x-ndjson' : request.headers['content-type'] }),
+        );
+        return answer(reply, result, () => reply.status(200).send(result));
+      },
+    );
+
+    app.post(
+      '/api/v2/logs',
+      {
+        preHandler: write,
+        schema: {
+          tags,
+          summary: 'Datadog-compatible log intake (DD-API-KEY header accepted)',
+          querystring: z.object({ ddtags: z.string().optional(), ddsource: z.string().optional(), service: z.string().optional(), hostname: z.string().optional() }),
+        },
+      },
+      async (request, reply) => {
+        const result = await ingest(request, (body, receivedAt) => decodeDatadog(body, { ...options(request, receivedAt), query: request.query }));
+        // The Datadog intake answers 202 with an empty object; refusals are logged, as it has no partial-success body.
+        if (result.rejected.length) request.log.warn({ rejected: result.rejected.slice(0, 10), count: result.rejected.length }, 'datadog intake: events refused');
+        return answer(reply, result, () => reply.status(202).send({}));
+      },
+    );
+
+    app.post('/loki/api/v1/push', { preHandler: write, schema: { tags, summary: 'Loki push API (JSON)' } }, async (request, reply) => {
+      const result = await ingest(request, (body, receivedAt) => decodeLoki(body, options(request, receivedAt)));
+      if (result.rejected.length) request.log.warn({ rejected: result.rejected.slice(0, 10), count: result.rejected.length }, 'loki push: entries refused');
+      return answer(reply, result, () => reply.status(204).send());
+    });
+
+    app.post('/v1/logs', { preHandler: write, schema: { tags, summary: 'OTLP/HTTP logs (JSON or protobuf), with partial success' } }, async (request, reply) => {
+      const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      let format: 'json' | 'protobuf' = 'json';
+      const result = await ingest(request, (body, receivedAt) => {
+        format = otlpFormat(body, request.headers['content-type']);
+        return decodeOtlp(body, options(request, receivedAt));
+      });
+      const contentType = format === 'json' ? 'application/json' : 'application/x-protobuf';
+      if (result.accepted === 0 && result.rejected.length > 0 && raw.length > 0) {
+        const message = result.rejected.slice(0, 5).map((r) => (r.path ? `${r.path}: ${r.reason}` : r.reason)).join('; ');
+        return reply.status(400).type(contentType).send(wrap(otlpErrorStatus(message, format)));
+      }
+      return reply.status(200).type(contentType).send(wrap(encodeOtlpResponse(otlpPartialSuccess({ events: [], rejected: result.rejected }), format)));
+    });
+
+    app.get(
+      '/api/v1/logs',
+      {
+        preHandler: requireRole(ctx),
+        schema: {
+          tags,
+          summary: 'Search stored log events, newest first, with cursor pagination',
+          querystring: z.object({
+            from: z.iso.datetime({ offset: true }).optional(),
+            to: z.iso.datetime({ offset: true }).optional(),
+            q: z.string().max(500).optional(),
+            service: z.string().max(256).optional(),
+            status: z.coerce.number().int().min(100).max(599).optional(),
+            section: z.string().max(1000).optional(),
+            limit: z.coerce.number().int().min(1).max(1000).default(100),
+            cursor: z.string().max(500).optional(),
+          }),
+        },
+      },
+      async (request) => {
+        const { from, to, ...rest } = request.query;
+        return searchEvents(ctx.db, principalOf(request).orgId, { ...rest, ...(from ? { from: new Date(from) } : {}), ...(to ? { to: new Date(to) } : {}) });
+      },
+    );
+  };
+}
+
+/** Protobuf answers are bytes; fastify sends a Buffer as is. */
+function wrap(body: Uint8Array | object): Buffer | object {
+  return body instanceof Uint8Array ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : body;
+}
+
+/** A batch where nothing could be kept is a client error naming every reason; otherwise the protocol's success. */
+function answer(reply: FastifyReply, result: { accepted: number; rejected: Rejection[] }, success: () => FastifyReply): FastifyReply {
+  if (result.accepted === 0 && result.rejected.length > 0) {
+    return reply.status(400).send({
+      error: { code: 'no_valid_events', message: `No event could be stored: ${result.rejected[0]!.reason}${result.rejected.length > 1 ? ` (and ${result.rejected.length - 1} more)` : ''}`, details: result.rejected },
+    });
+  }
+  return success();
+}

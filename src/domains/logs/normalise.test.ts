@@ -1,0 +1,171 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  NATIVE_ALIASES,
+  buildEvent,
+  extractFields,
+  levelFromSeverityNumber,
+  nanosStringToMs,
+  normaliseLevel,
+  parseTimestamp,
+  pathOf,
+  sectionOf,
+} from './normalise.js';
+
+const NOW = Date.UTC(2024, 4, 1, 12, 0, 0);
+
+describe('sectionOf', () => {
+  it.each([
+    ['/api/user', '/api'],
+    ['/api/user/42', '/api'],
+    ['/report', '/report'],
+    ['/', '/'],
+    ['', '/'],
+    ['/api/user?id=1', '/api'],
+    ['/report?x=/y/z', '/report'],
+    ['/report#top', '/report'],
+    ['/api/', '/api'],
+    ['//double', '/'],
+    ['api/user', '/api'],
+    ['http://example.com/pages/create', '/pages'],
+    ['https://example.com', '/'],
+    ['https://example.com?q=1', '/'],
+  ])('%j → %j', (path, section) => {
+    expect(sectionOf(path)).toBe(section);
+  });
+
+  it('is the first segment of any path, and never throws', () => {
+    fc.assert(
+      fc.property(fc.string(), (s) => {
+        const section = sectionOf(s);
+        expect(section.startsWith('/')).toBe(true);
+        expect(section.indexOf('/', 1)).toBe(-1);
+        expect(section).not.toMatch(/[?#]/);
+        expect(pathOf(s).startsWith(section)).toBe(true);
+      }),
+    );
+  });
+});
+
+describe('parseTimestamp', () => {
+  it.each<[unknown, number | null]>([
+    ['2024-05-01T12:00:00Z', NOW],
+    ['2024-05-01T12:00:00.123456789Z', NOW + 123],
+    ['2024-05-01T14:00:00+02:00', NOW],
+    ['2024-05-01T14:00:00+0200', NOW],
+    ['2024-05-01T12:00:00', NOW], // zone-less is UTC, whatever the machine's zone
+    ['2024-05-01 12:00:00.5', NOW + 500], // Fluent Bit java_sql_timestamp
+    [1714564800, NOW], // epoch seconds
+    [1714564800.25, NOW + 250],
+    ['1714564800', NOW],
+    [1714564800000, NOW], // ms
+    [1714564800000000, NOW], // µs
+    [1714564800000000000, NOW], // ns
+    ['not a time', null],
+    ['2024-13-01T00:00:00Z', null],
+    ['2024-05-01T25:00:00Z', null],
+    [Number.NaN, null],
+    [Infinity, null],
+    [true, null],
+    [{}, null],
+    [1e300, null],
+  ])('%j → %j', (input, expected) => {
+    expect(parseTimestamp(input)).toBe(expected);
+  });
+
+  it('reads nanosecond strings without losing precision to floats', () => {
+    expect(nanosStringToMs('1714564800123456789')).toBe(NOW + 123);
+    expect(nanosStringToMs('999999')).toBe(0);
+    expect(nanosStringToMs('12x')).toBeNull();
+  });
+
+  it('never throws on any input', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.double(), fc.integer(), fc.anything()), (v) => {
+        const ms = parseTimestamp(v);
+        expect(ms === null || Number.isFinite(ms)).toBe(true);
+      }),
+    );
+  });
+});
+
+describe('levels', () => {
+  it.each<[unknown, string | null]>([
+    ['INFO', 'info'],
+    ['Warning', 'warn'],
+    ['err', 'error'],
+    ['CRITICAL', 'fatal'],
+    ['notice', 'info'],
+    [30, 'info'], // pino
+    [50, 'error'],
+    [3, 'error'], // syslog
+    ['4', 'warn'],
+    ['custom', 'custom'],
+    ['', null],
+    [null, null],
+  ])('%j → %j', (raw, level) => {
+    expect(normaliseLevel(raw)).toBe(level);
+  });
+
+  it('maps OTel severity numbers by steps of four', () => {
+    expect([1, 4, 5, 9, 12, 13, 17, 21, 24].map(levelFromSeverityNumber)).toEqual(['trace', 'trace', 'debug', 'info', 'info', 'warn', 'error', 'fatal', 'fatal']);
+    expect(levelFromSeverityNumber(0)).toBeNull();
+    expect(levelFromSeverityNumber(25)).toBeNull();
+  });
+});
+
+describe('extractFields and buildEvent', () => {
+  it('takes nested and flat spellings and leaves the rest as attributes, without changing the input', () => {
+    const input = { time: '2024-05-01T12:00:00Z', msg: 'hi', http: { method: 'post', path: '/a/b?q=1', status: '201', extra: 1 }, user: 'ann' };
+    const copy = structuredClone(input);
+    const built = buildEvent(extractFields(input, NATIVE_ALIASES), NOW + 5000);
+    expect(input).toEqual(copy);
+    expect(built).toEqual({
+      ok: true,
+      event: {
+        timestamp: NOW,
+        receivedAt: NOW + 5000,
+        service: null,
+        host: null,
+        source: null,
+        level: null,
+        message: 'hi',
+        method: 'POST',
+        path: '/a/b',
+        section: '/a',
+        status: 201,
+        bytes: null,
+        durationMs: null,
+        remoteAddr: null,
+        userAgent: null,
+        attributes: { http: { extra: 1 }, user: 'ann', 'url.query': 'q=1' },
+      },
+    });
+  });
+
+  it('keeps a value that is not valid for its HTTP field as an attribute instead of rejecting', () => {
+    const built = buildEvent(extractFields({ message: 'x', status: 'error', code: 'E42', size: 'big' }, NATIVE_ALIASES), NOW);
+    expect(built.ok && built.event.status).toBeNull();
+    expect(built.ok && built.event.attributes).toEqual({ status: 'error', code: 'E42', size: 'big' });
+  });
+
+  it('uses receivedAt when there is no timestamp, and the defaults for missing identity fields', () => {
+    const built = buildEvent({ message: 'x' }, NOW, { service: 'web', host: 'h' });
+    expect(built.ok && [built.event.timestamp, built.event.service, built.event.host]).toEqual([NOW, 'web', 'h']);
+  });
+
+  it('synthesises a message from HTTP fields', () => {
+    const built = buildEvent({ method: 'GET', path: '/x', status: 200 }, NOW);
+    expect(built.ok && built.event.message).toBe('GET /x 200');
+  });
+
+  it.each<[Record<string, unknown>, RegExp]>([
+    [{ message: 'x', timestamp: 'soon' }, /^timestamp: cannot read "soon"/],
+    [{ attrs: 1 }, /neither a message nor HTTP fields/],
+    [{ message: 'x', service: 'a'.repeat(300) }, /^service: longer than 256/],
+  ])('rejects %j with a reason', (fields, reason) => {
+    const built = buildEvent(extractFields(fields, NATIVE_ALIASES), NOW);
+    expect(built.ok).toBe(false);
+    expect(!built.ok && built.reason).toMatch(reason);
+  });
+});

@@ -1,0 +1,157 @@
+import { sql } from 'kysely';
+import type { Db } from '../../platform/store/index.js';
+import { badRequest } from '../../platform/errors.js';
+import type { NormalisedEvent } from './normalise.js';
+
+const DAY_MS = 86_400_000;
+
+/** `2026-11-21` of an epoch-ms instant (UTC). */
+const dayOf = (ms: number) => new Date(Math.floor(ms / DAY_MS) * DAY_MS).toISOString().slice(0, 10);
+
+/**
+ * Creates the daily partitions events fall in. Remembered per process; concurrent creation by
+ * another instance is harmless (IF NOT EXISTS, and a lost race is retried as "exists").
+ */
+export class PartitionManager {
+  private readonly known = new Set<string>();
+
+  constructor(private readonly db: Db) {}
+
+  async ensure(days: Iterable<string>): Promise<void> {
+    for (const day of days) {
+      if (this.known.has(day)) continue;
+      const from = `${day}T00:00:00Z`;
+      const to = new Date(Date.parse(from) + DAY_MS).toISOString();
+      const name = `log_events_p${day.replaceAll('-', '')}`;
+      try {
+        await sql.raw(`CREATE TABLE IF NOT EXISTS ${name} PARTITION OF log_events FOR VALUES FROM ('${from}') TO ('${to}')`).execute(this.db);
+      } catch (error) {
+        if (!/already exists/.test((error as Error).message)) throw error;
+      }
+      this.known.add(day);
+    }
+  }
+}
+
+export interface RetentionWindow {
+  hotDays: number;
+  now: number;
+}
+
+/**
+ * Splits events into those the hot store accepts and those outside it (older than the hot
+ * retention, or more than a day in the future — a clock far off would otherwise create partitions
+ * for arbitrary days). Returns the indexes of the refused ones with the reason.
+ */
+export function partitionable(events: NormalisedEvent[], window: RetentionWindow): { accepted: number[]; refused: { index: number; reason: string }[] } {
+  const oldest = window.now - window.hotDays * DAY_MS;
+  const newest = window.now + DAY_MS;
+  const accepted: number[] = [];
+  const refused: { index: number; reason: string }[] = [];
+  events.forEach((e, index) => {
+    if (e.timestamp < oldest) refused.push({ index, reason: `timestamp ${new Date(e.timestamp).toISOString()} is older than the ${window.hotDays}-day hot retention` });
+    else if (e.timestamp > newest) refused.push({ index, reason: `timestamp ${new Date(e.timestamp).toISOString()} is more than a day in the future: check the sender's clock` });
+    else accepted.push(index);
+  });
+  return { accepted, refused };
+}
+
+/** Stores events in one statement; resolves once they are committed (durable). */
+export async function insertEvents(db: Db, partitions: PartitionManager, orgId: string, events: NormalisedEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await partitions.ensure(new Set(events.map((e) => dayOf(e.timestamp))));
+  const col = <T>(f: (e: NormalisedEvent) => T) => events.map(f);
+  const iso = (ms: number) => new Date(ms).toISOString();
+  await sql`
+    INSERT INTO log_events (org_id, ts, received_at, service, host, source, level, message, method, path, section, status, bytes, duration_ms, remote_addr, user_agent, attributes)
+    SELECT ${orgId}::uuid, * FROM unnest(${col((e) => iso(e.timestamp))}::timestamptz[], ${col((e) => iso(e.receivedAt))}::timestamptz[], ${col((e) => e.service)}::text[],
+      ${col((e) => e.host)}::text[], ${col((e) => e.source)}::text[], ${col((e) => e.level)}::text[], ${col((e) => e.message)}::text[], ${col((e) => e.method)}::text[],
+      ${col((e) => e.path)}::text[], ${col((e) => e.section)}::text[], ${col((e) => e.status)}::int[], ${col((e) => e.bytes)}::bigint[], ${col((e) => e.durationMs)}::float8[],
+      ${col((e) => e.remoteAddr)}::text[], ${col((e) => e.userAgent)}::text[], ${col((e) => JSON.stringify(e.attributes))}::jsonb[])`.execute(db);
+}
+
+export interface LogQuery {
+  from?: Date;
+  to?: Date;
+  q?: string;
+  service?: string;
+  status?: number;
+  section?: string;
+  limit: number;
+  cursor?: string;
+}
+
+export interface StoredEvent {
+  id: string;
+  timestamp: string;
+  received_at: string;
+  service: string | null;
+  host: string | null;
+  source: string | null;
+  level: string | null;
+  message: string;
+  method: string | null;
+  path: string | null;
+  section: string | null;
+  status: number | null;
+  bytes: number | null;
+  duration_ms: number | null;
+  remote_addr: string | null;
+  user_agent: string | null;
+  attributes: Record<string, unknown>;
+}
+
+/** Opaque keyset cursor: the (ts, id) of the last event of the previous page. */
+function encodeCursor(ts: Date, id: string): string {
+  return Buffer.from(JSON.stringify([ts.toISOString(), id])).toString('base64url');
+}
+function decodeCursor(cursor: string): [string, string] {
+  try {
+    const [ts, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown];
+    if (typeof ts !== 'string' || typeof id !== 'string' || Number.isNaN(Date.parse(ts)) || !/^\d+$/.test(id)) throw new Error('shape');
+    return [ts, id];
+  } catch {
+    throw badRequest('cursor: not a cursor this API returned; start again without it');
+  }
+}
+
+/** Newest first, filtered, with keyset pagination (stable while new events arrive). */
+export async function searchEvents(db: Db, orgId: string, query: LogQuery): Promise<{ events: StoredEvent[]; next_cursor: string | null }> {
+  let q = db.selectFrom('log_events').selectAll().where('org_id', '=', orgId);
+  if (query.from) q = q.where('ts', '>=', query.from);
+  if (query.to) q = q.where('ts', '<', query.to);
+  if (query.service) q = q.where('service', '=', query.service);
+  if (query.status !== undefined) q = q.where('status', '=', query.status);
+  if (query.section) q = q.where('section', '=', query.section);
+  // Substring search, not a user regex: escape LIKE's wildcards so the text matches literally.
+  if (query.q) q = q.where('message', 'ilike', `%${query.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+  if (query.cursor) {
+    const [ts, id] = decodeCursor(query.cursor);
+    q = q.where(sql<boolean>`(ts, id) < (${ts}::timestamptz, ${id}::bigint)`);
+  }
+  const rows = await q.orderBy('ts', 'desc').orderBy('id', 'desc').limit(query.limit + 1).execute();
+  const page = rows.slice(0, query.limit);
+  const last = page[page.length - 1];
+  return {
+    events: page.map((r) => ({
+      id: String(r.id),
+      timestamp: r.ts.toISOString(),
+      received_at: r.received_at.toISOString(),
+      service: r.service,
+      host: r.host,
+      source: r.source,
+      level: r.level,
+      message: r.message,
+      method: r.method,
+      path: r.path,
+      section: r.section,
+      status: r.status,
+      bytes: r.bytes === null ? null : Number(r.bytes),
+      duration_ms: r.duration_ms,
+      remote_addr: r.remote_addr,
+      user_agent: r.user_agent,
+      attributes: r.attributes,
+    })),
+    next_cursor: rows.length > query.limit && last ? encodeCursor(last.ts, String(last.id)) : null,
+  };
+}

@@ -1,0 +1,122 @@
+import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, STORE_KINDS, startTestServer, storeAvailable, type TestServer } from './support/server.js';
+
+const fixture = (name: string) => readFileSync(new URL(`../src/domains/logs/decoders/fixtures/${name}`, import.meta.url));
+
+interface Search {
+  events: { message: string; service: string | null; status: number | null; section: string | null; timestamp: string; host: string | null }[];
+  next_cursor: string | null;
+}
+
+describe.each(STORE_KINDS)('log ingest and search on %s', (kind) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    // The fixtures are real payloads from 2024: keep a hot window that reaches them.
+    if (storeAvailable(kind)) server = await startTestServer(kind, { VIGIL_HOT_DAYS: '3650' });
+  });
+  afterAll(async () => server?.dispose());
+  const run = it.skipIf(!storeAvailable(kind));
+  const post = (path: string, body: Buffer | string, headers: Record<string, string> = {}) =>
+    fetch(server.url + path, { method: 'POST', headers: { 'x-api-key': ADMIN_TOKEN, ...headers }, body });
+  const search = async (query: string) => (await (await server.api(`/api/v1/logs?${query}`)).json()) as Search;
+
+  run('stores a Vector HTTP sink batch (JSON array) and a Fluent Bit json_lines batch, gzip-compressed', async () => {
+    const res = await post('/api/v1/logs?service=edge', gzipSync(fixture('vector-http-array.json')), { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { accepted: number; rejected: unknown[] };
+    expect(body.accepted).toBeGreaterThan(0);
+    const nd = await post('/api/v1/logs', fixture('fluentbit-http-json_lines.ndjson'), { 'content-type': 'application/x-ndjson' });
+    expect(nd.status).toBe(200);
+    const found = await search('section=/api&limit=50');
+    expect(found.events.length).toBeGreaterThan(0);
+    expect(found.events.every((e) => e.section === '/api')).toBe(true);
+  });
+
+  run('keeps the good events of a batch and names the bad ones by index and by line', async () => {
+    const now = new Date().toISOString();
+    const array = JSON.stringify([{ timestamp: now, message: 'ok one', service: 'partial' }, { timestamp: 'yesterday-ish', message: 'bad ts' }, 42, { timestamp: now, message: 'ok two', service: 'partial' }]);
+    const res = await post('/api/v1/logs', array, { 'content-type': 'application/json' });
+    const body = (await res.json()) as { accepted: number; rejected: { index?: number; line?: number; reason: string }[] };
+    expect(res.status).toBe(200);
+    expect(body.accepted).toBe(2);
+    expect(body.rejected.map((r) => r.index)).toEqual([1, 2]);
+    const ndjson = `{"message":"line one","service":"partial-nd"}\nnot json at all\n{"message":"line three","service":"partial-nd"}\n`;
+    const nd = (await (await post('/api/v1/logs', ndjson, { 'content-type': 'application/x-ndjson' })).json()) as typeof body;
+    expect(nd.accepted).toBe(2);
+    expect(nd.rejected).toEqual([expect.objectContaining({ line: 2 })]);
+    expect((await search('service=partial')).events.map((e) => e.message).sort()).toEqual(['ok one', 'ok two']);
+    const allBad = await post('/api/v1/logs', '[1, 2]', { 'content-type': 'application/json' });
+    expect(allBad.status).toBe(400);
+  });
+
+  run('accepts access-log lines as plain text with ?format=clf and ?format=csv', async () => {
+    const t = new Date().toUTCString().replace(/^\w+, (\d+) (\w+) (\d+) ([\d:]+) GMT$/, '$1/$2/$3:$4 +0000');
+    const clf = `10.0.0.1 - - [${t}] "GET /report/daily HTTP/1.1" 503 120\n10.0.0.2 - - [${t}] "POST /api/orders HTTP/1.1" 201 42\ngarbage line\n`;
+    const res = await post('/api/v1/logs?format=clf&service=nginx-clf', clf, { 'content-type': 'text/plain' });
+    const body = (await res.json()) as { accepted: number; rejected: { line: number }[] };
+    expect(body.accepted).toBe(2);
+    expect(body.rejected.map((r) => r.line)).toEqual([3]);
+    const s = await search('service=nginx-clf&status=503');
+    expect(s.events).toEqual([expect.objectContaining({ section: '/report', status: 503 })]);
+    const unix = Math.floor(Date.now() / 1000);
+    const csv = `"remotehost","rfc931","authuser","date","request","status","bytes"\n"10.0.0.2","-","apache",${unix},"GET /api/user HTTP/1.0",200,1234\n`;
+    expect(((await (await post('/api/v1/logs?format=csv&service=csv-svc', csv, { 'content-type': 'text/csv' })).json()) as { accepted: number }).accepted).toBe(1);
+  });
+
+  run('speaks the Datadog intake (DD-API-KEY), Loki push (basic auth) and OTLP/HTTP JSON', async () => {
+    const dd = await fetch(`${server.url}/api/v2/logs`, { method: 'POST', headers: { 'dd-api-key': ADMIN_TOKEN, 'content-type': 'application/json' }, body: fixture('vector-datadog-logs.json') });
+    expect(dd.status).toBe(202);
+    expect(await dd.json()).toEqual({});
+    const loki = await fetch(`${server.url}/loki/api/v1/push`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`vigil:${ADMIN_TOKEN}`).toString('base64')}`, 'content-type': 'application/json' },
+      body: fixture('fluentbit-loki.json'),
+    });
+    expect(loki.status).toBe(204);
+    const otlp = await post('/v1/logs', fixture('otel-collector-logs.json'), { 'content-type': 'application/json' });
+    expect(otlp.status).toBe(200);
+    expect(otlp.headers.get('content-type')).toMatch(/application\/json/);
+    expect((await search('service=storefront')).events.length).toBeGreaterThan(0);
+  });
+
+  run('answers OTLP partial success with the count and reasons', async () => {
+    const record = (ts: string, body: string) => ({ timeUnixNano: ts, body: { stringValue: body } });
+    const payload = {
+      resourceLogs: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'otlp-partial' } }] }, scopeLogs: [{ logRecords: [record(`${Date.now()}000000`, 'fine'), record('not-a-number', 'broken')] }] }],
+    };
+    const res = await post('/v1/logs', JSON.stringify(payload), { 'content-type': 'application/json' });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { partialSuccess: { rejectedLogRecords: string; errorMessage: string } };
+    expect(body.partialSuccess.rejectedLogRecords).toBe('1');
+    expect((await search('service=otlp-partial')).events.map((e) => e.message)).toEqual(['fine']);
+  });
+
+  run('refuses over-limit requests with 413 and events outside the hot window with a reason', async () => {
+    const many = Array.from({ length: 10_001 }, () => ({ message: 'x' }));
+    expect((await post('/api/v1/logs', JSON.stringify(many), { 'content-type': 'application/json' })).status).toBe(413);
+    const huge = Buffer.alloc(6 * 1024 * 1024, 'a');
+    expect((await post('/api/v1/logs', huge, { 'content-type': 'application/json' })).status).toBe(413);
+    const old = await post('/api/v1/logs', JSON.stringify([{ timestamp: '1990-01-01T00:00:00Z', message: 'ancient' }]), { 'content-type': 'application/json' });
+    expect(old.status).toBe(400);
+    expect(((await old.json()) as { error: { message: string } }).error.message).toMatch(/older than the 3650-day hot retention/);
+    expect((await fetch(`${server.url}/api/v1/logs`, { method: 'POST', body: '[]' })).status).toBe(401);
+  });
+
+  run('pages through results with a cursor, newest first, with no duplicates or gaps', async () => {
+    const base = Date.now() - 60_000;
+    const events = Array.from({ length: 25 }, (_, i) => ({ timestamp: new Date(base + i * 1000).toISOString(), message: `paged ${i}`, service: 'pager' }));
+    await post('/api/v1/logs', JSON.stringify(events), { 'content-type': 'application/json' });
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: Search = await search(`service=pager&limit=10${cursor ? `&cursor=${cursor}` : ''}`);
+      seen.push(...page.events.map((e) => e.message));
+      cursor = page.next_cursor;
+    } while (cursor);
+    expect(seen).toEqual(events.map((e) => e.message).reverse());
+    expect((await search('service=pager&q=PAGED 1')).events.map((e) => e.message).sort()).toEqual(['paged 1', 'paged 10', 'paged 11', 'paged 12', 'paged 13', 'paged 14', 'paged 15', 'paged 16', 'paged 17', 'paged 18', 'paged 19']);
+    expect((await server.api('/api/v1/logs?cursor=bogus')).status).toBe(400);
+  });
+});
