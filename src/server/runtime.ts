@@ -58,6 +58,10 @@ export async function startVigil(config: Config, options: StartOptions = {}): Pr
     if (options.workers !== false) {
       workers.push(startSweeper(ctx), startNotifier(ctx));
     }
+    const users = await store.db.selectFrom('users').select('id').limit(1).execute();
+    if (users.length === 0) {
+      logger.warn('No user can log in to the dashboard yet: restart with VIGIL_ADMIN_EMAIL and VIGIL_ADMIN_PASSWORD to create the first admin.');
+    }
     ready = true;
     logger.info({ url, store: store.location }, 'Vigil is ready');
     let closing: Promise<void> | undefined;
