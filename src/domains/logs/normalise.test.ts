@@ -51,6 +51,16 @@ describe('parseTimestamp', () => {
   it.each<[unknown, number | null]>([
     ['2024-05-01T12:00:00Z', NOW],
     ['2024-05-01T12:00:00.123456789Z', NOW + 123],
+    ['2024-05-01T12:00:00.5Z', NOW + 500],
+    ['2024-05-01T12:00:00.12Z', NOW + 120],
+    ['2024-05-01t12:00:00z', NOW],
+    [' 2024-05-01T12:00:00Z ', NOW],
+    ['2024-05-01T12:00:00.Z', null],
+    ['2024-05-01T12:00:60Z', NOW + 60_000], // a leap second reads as the next second
+    ['2024-05-01T14:00:60+02:00', NOW + 60_000],
+    ['2024-05-01T12:00:00.1x3Z', null],
+    [new Date(NOW), NOW],
+    [new Date(Number.NaN), null],
     ['2024-05-01T14:00:00+02:00', NOW],
     ['2024-05-01T14:00:00+0200', NOW],
     ['2024-05-01T12:00:00', NOW], // zone-less is UTC, whatever the machine's zone
@@ -77,6 +87,15 @@ describe('parseTimestamp', () => {
     expect(nanosStringToMs('1714564800123456789')).toBe(NOW + 123);
     expect(nanosStringToMs('999999')).toBe(0);
     expect(nanosStringToMs('12x')).toBeNull();
+  });
+
+  it('reads every canonical UTC instant exactly (fast path agrees with Date)', () => {
+    fc.assert(
+      fc.property(fc.date({ min: new Date('1970-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true }), (d) => {
+        expect(parseTimestamp(d.toISOString())).toBe(d.getTime());
+        expect(parseTimestamp(d.toISOString().replace('.', ',').replace(/,\d+Z$/, 'Z'))).toBe(Math.floor(d.getTime() / 1000) * 1000);
+      }),
+    );
   });
 
   it('never throws on any input', () => {

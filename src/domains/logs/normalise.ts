@@ -200,7 +200,7 @@ function canonicalUtc(s: string): number | null {
   const hour = two(s, 11);
   const minute = two(s, 14);
   const second = two(s, 17);
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) return null;
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return null;
   let ms = 0;
   if (n > 20) {
     if (s.charCodeAt(19) !== 46 /* . */ || n === 21) return null;
@@ -245,7 +245,9 @@ export function parseTimestamp(value: unknown): number | null {
       } else {
         const fraction = frac === '' ? '' : `.${frac.slice(0, 3).padEnd(3, '0')}`;
         const offset = zone === undefined || zone === 'z' ? 'Z' : zone.length === 5 ? `${zone.slice(0, 3)}:${zone.slice(3)}` : zone.length === 3 ? `${zone}:00` : zone;
-        ms = Date.parse(`${y}-${mo}-${d}T${h}:${mi}:${sec}${fraction}${offset}`);
+        // Date.parse refuses a leap second (:60); it is read as the first instant after :59.
+        const leap = sec === '60' ? 1000 : 0;
+        ms = Date.parse(`${y}-${mo}-${d}T${h}:${mi}:${leap ? '59' : sec}${fraction}${offset}`) + leap;
       }
       // Date.parse accepts 2024-02-31 (rolls over); a rolled-over date is a typo, not a time.
       if (Number.isNaN(ms) || Number(mo) > 12 || Number(d) > 31 || Number(h) > 23 || Number(mi) > 59 || Number(sec) > 60) {

@@ -70,7 +70,25 @@ const firstTag = (tags: Record<string, string | string[]>, key: string): string 
   return Array.isArray(v) ? v[0] : v;
 };
 
-function datadogFields(item: unknown, query: DatadogQuery, options: DecodeOptions): EventFields | string {
+/**
+ * Parsed `ddtags` by tag string, for one request: agents repeat the same tags on every log of a
+ * batch. The parsed records are frozen because events of the request share them.
+ */
+type TagCache = Map<string, Readonly<Record<string, string | string[]>>>;
+
+function cachedTags(cache: TagCache, tagString: string): Readonly<Record<string, string | string[]>> {
+  let tags = cache.get(tagString);
+  if (tags === undefined) {
+    const parsed = parseDdtags(tagString);
+    for (const v of Object.values(parsed)) if (Array.isArray(v)) Object.freeze(v);
+    tags = Object.freeze(parsed);
+    // Bounded: a hostile batch of distinct tag strings must not grow it past the batch size.
+    if (cache.size < 1000) cache.set(tagString, tags);
+  }
+  return tags;
+}
+
+function datadogFields(item: unknown, query: DatadogQuery, options: DecodeOptions, cache: TagCache): EventFields | string {
   if (!isRecord(item)) {
     return `expected a JSON object, got ${item === null ? 'null' : Array.isArray(item) ? 'an array' : `a ${typeof item}`}`;
   }
@@ -84,7 +102,7 @@ function datadogFields(item: unknown, query: DatadogQuery, options: DecodeOption
   delete record.ddtags;
   const fields = enrichMessage(extractFields(record, DATADOG_ALIASES), options, DATADOG_ALIASES);
   if (tagString !== '') {
-    const tags = parseDdtags(tagString);
+    const tags = cachedTags(cache, tagString);
     fields.attributes = { ...fields.attributes, tags };
     // Unified service tagging: `service:`/`host:`/`source:` tags stand in for missing fields.
     fields.service ??= firstTag(tags, 'service');
@@ -102,8 +120,9 @@ export function decodeDatadog(body: Uint8Array | string, options: DatadogDecodeO
   const query = options.query ?? {};
   const text = bodyText(body);
   const collector = new Collector(byteLength(body), receivedAt);
+  const cache: TagCache = new Map();
   const accept = (item: unknown, at: { index?: number; line?: number }): void => {
-    const fields = datadogFields(item, query, options);
+    const fields = datadogFields(item, query, options, cache);
     collector.accept(typeof fields === 'string' ? { ok: false, reason: fields } : buildEvent(fields, receivedAt, options.defaults), at);
   };
 

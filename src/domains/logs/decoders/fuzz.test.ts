@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { decodeAccessLog, accessLogMessageParser } from './access-log.js';
 import { decodeBody } from './body.js';
 import { decodeDatadog } from './datadog.js';
 import { AppError } from '../../../platform/errors.js';
@@ -25,6 +26,9 @@ const decoders: [string, Decoder][] = [
   ['loki protobuf', (b) => decodeLoki(b, { contentType: 'application/x-protobuf' })],
   ['otlp json', (b) => decodeOtlp(b, { contentType: 'application/json' })],
   ['otlp protobuf', (b) => decodeOtlp(b, { contentType: 'application/x-protobuf' })],
+  ['access log auto', (b) => decodeAccessLog(b, 'auto')],
+  ['access log csv', (b) => decodeAccessLog(b, 'csv')],
+  ['loki json + CLF messages', (b) => decodeLoki(b, { contentType: 'application/json', parseMessage: accessLogMessageParser() })],
   ['text lines', (b) => decodeTextLines(b, (line) => (line.length % 2 === 0 ? { ok: true, fields: { message: line } } : { ok: false, reason: 'odd' }))],
 ];
 
