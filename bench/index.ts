@@ -2,10 +2,11 @@
  * `npm run bench -- <name>`: runs one benchmark (or all with no name) and prints figures and ratios.
  * Benchmarks target loopback only and stop by themselves.
  */
+import { benchArchive } from './archive.js';
 import { benchMonitor } from './monitor.js';
 import { benchPings } from './pings.js';
 
-const benches: Record<string, () => Promise<void>> = { pings: benchPings, monitor: benchMonitor };
+const benches: Record<string, () => Promise<void>> = { pings: benchPings, monitor: benchMonitor, archive: benchArchive };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const unknown = wanted.filter((w) => !(w in benches));

@@ -1,0 +1,246 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parquetMetadata } from 'hyparquet';
+import { afterEach, beforeEach, describe, expect, expectTypeOf, it } from 'vitest';
+import type { NormalisedEvent } from '../../domains/logs/normalise.js';
+import { AppError } from '../errors.js';
+import { listArchive, readArchiveFile, sweepArchiveTemp, writeArchiveFile, type ArchiveRow } from './index.js';
+import { sampleRow } from './sample.js';
+
+const ORG = '3f1c2a9e-8d4b-4c1a-9e2f-0a1b2c3d4e5f';
+const DAY = '2024-03-10';
+const DAY0 = Date.UTC(2024, 2, 10);
+const makeRow = (i: number, dayStartMs = DAY0): ArchiveRow => sampleRow(i, dayStartMs);
+
+/** The parts of @duckdb/node-api this file uses; the package is optional (not a project dependency). */
+interface DuckDb {
+  DuckDBInstance: {
+    create(path: string): Promise<{ connect(): Promise<{ runAndReadAll(sql: string): Promise<{ getRowObjectsJson(): Record<string, unknown>[] }> }> }>;
+  };
+}
+// Checked against DuckDB wherever it is installed; the footer test below asserts the types either way.
+const duckdb = (await import(/* @vite-ignore */ '@duckdb/node-api' as string).catch(() => null)) as DuckDb | null;
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'vigil-archive-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+
+async function* slowly(rows: ArchiveRow[], failAfter?: number): AsyncGenerator<ArchiveRow> {
+  for (let i = 0; i < rows.length; i++) {
+    if (i === failAfter) throw new Error('source broke');
+    if (i % 100 === 0) await new Promise((r) => setImmediate(r));
+    yield rows[i]!;
+  }
+}
+
+describe('ArchiveRow', () => {
+  it('is the normalised event the log domain produces', () => {
+    expectTypeOf<NormalisedEvent>().toEqualTypeOf<ArchiveRow>();
+  });
+});
+
+describe('writeArchiveFile', () => {
+  it('round-trips rows exactly: nulls, unicode, int64, doubles, JSON attributes, several row groups', async () => {
+    const rows = Array.from({ length: 2_500 }, (_, i) => makeRow(i));
+    const result = await writeArchiveFile(dir, { orgId: ORG, day: DAY, rows, rowGroupSize: 1_000 });
+    expect(result).toMatchObject({ path: join(dir, `org=${ORG}`, `day=${DAY}`, 'part-00000.parquet'), day: DAY, part: 0, rows: 2_500 });
+    expect(result.bytes).toBe((await readFile(result.path)).length);
+    expect(result.minTs).toBe(Math.min(...rows.map((r) => r.timestamp)));
+    expect(result.maxTs).toBe(Math.max(...rows.map((r) => r.timestamp)));
+    expect(await collect(readArchiveFile(result.path))).toEqual(rows);
+  });
+
+  it('streams an async source and numbers parts in order', async () => {
+    const rows = Array.from({ length: 1_200 }, (_, i) => makeRow(i));
+    const a = await writeArchiveFile(dir, { orgId: ORG, day: DAY, rows: slowly(rows), rowGroupSize: 500 });
+    const b = await writeArchiveFile(dir, { orgId: ORG, day: DAY, rows: rows.slice(0, 10) });
+    expect([a.part, b.part]).toEqual([0, 1]);
+    expect(await collect(readArchiveFile(a.path))).toEqual(rows);
+    expect(await collect(readArchiveFile(b.path))).toEqual(rows.slice(0, 10));
+  });
+
+  it('writes Parquet logical types and statistics that standard readers understand', async () => {
+    const rows = Array.from({ length: 3_000 }, (_, i) => makeRow(i)).sort((x, y) => x.timestamp - y.timestamp);
+    const { path } = await writeArchiveFile(dir, { orgId: ORG, day: DAY, rows, rowGroupSize: 1_000 });
+    const bytes = await readFile(path);
+    // The container: magic at both ends, footer length just before the trailing magic.
+    expect(bytes.subarray(0, 4).toString('latin1')).toBe('PAR1');
+    expect(bytes.subarray(-4).toString('latin1')).toBe('PAR1');
+    expect(bytes.readUInt32LE(bytes.length - 8)).toBeLessThan(bytes.length);
+
+    const meta = parquetMetadata(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    const byName = new Map(meta.schema.slice(1).map((e) => [e.name, e]));
+    expect([...byName.keys()]).toEqual([
+      'org_id', 'ts', 'received_at', 'service', 'host', 'source', 'level', 'message', 'method', 'path', 'section',
+      'status', 'bytes', 'duration_ms', 'remote_addr', 'user_agent', 'attributes',
+    ]);
+    for (const name of ['ts', 'received_at']) {
+      expect(byName.get(name)).toMatchObject({
+        type: 'INT64',
+        converted_type: 'TIMESTAMP_MILLIS',
+        logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MILLIS' },
+        repetition_type: 'REQUIRED',
+      });
+    }
+    for (const name of ['org_id', 'message']) expect(byName.get(name)).toMatchObject({ type: 'BYTE_ARRAY', logical_type: { type: 'STRING' }, repetition_type: 'REQUIRED' });
+    for (const name of ['service', 'host', 'source', 'level', 'method', 'path', 'section', 'remote_addr', 'user_agent']) {
+      expect(byName.get(name)).toMatchObject({ type: 'BYTE_ARRAY', converted_type: 'UTF8', logical_type: { type: 'STRING' }, repetition_type: 'OPTIONAL' });
+    }
+    expect(byName.get('status')).toMatchObject({ type: 'INT32', repetition_type: 'OPTIONAL' });
+    expect(byName.get('bytes')).toMatchObject({ type: 'INT64', repetition_type: 'OPTIONAL' });
+    expect(byName.get('duration_ms')).toMatchObject({ type: 'DOUBLE', repetition_type: 'OPTIONAL' });
+    expect(byName.get('attributes')).toMatchObject({ type: 'BYTE_ARRAY', converted_type: 'UTF8', logical_type: { type: 'STRING' }, repetition_type: 'REQUIRED' });
+
+    // Row groups carry ts min/max (raw footer, default parser: Dates) so any reader can skip them.
+    expect(meta.row_groups.map((g) => Number(g.num_rows))).toEqual([1_000, 1_000, 1_000]);
+    meta.row_groups.forEach((group, g) => {
+      const slice = rows.slice(g * 1_000, (g + 1) * 1_000);
+      const ts = group.columns[1]!.meta_data!.statistics!;
+      expect(ts.min_value).toEqual(new Date(slice[0]!.timestamp));
+      expect(ts.max_value).toEqual(new Date(slice[slice.length - 1]!.timestamp));
+      const status = group.columns[11]!.meta_data!.statistics!;
+      expect(Number(status.null_count)).toBe(slice.filter((r) => r.status === null).length);
+    });
+    const kv = Object.fromEntries((meta.key_value_metadata ?? []).map((e) => [e.key, e.value]));
+    expect(kv).toMatchObject({
+      'vigil.archive.version': '1',
+      'vigil.org_id': ORG,
+      'vigil.day': DAY,
+      'vigil.rows': '3000',
+      'vigil.sorted_by_ts': 'true',
+      'vigil.min_ts': new Date(rows[0]!.timestamp).toISOString(),
+      'vigil.max_ts': new Date(rows[rows.length - 1]!.timestamp).toISOString(),
+    });
+  });
+
+  // pyarrow is what pandas.read_parquet uses; only where the machine has it (pip is not reachable here).
+  const hasPyarrow = spawnSync('python3', ['-c', 'import pyarrow'], { stdio: 'ignore' }).status === 0;
+  it.skipIf(!hasPyarrow)('is read by pyarrow with timestamp[ms, UTC] and the same values', async () => {
+    const rows = Array.from({ length: 500 }, (_, i) => makeRow(i));
+    const { path } = await writeArchiveFile(dir, { orgId: ORG, day: DAY, rows });
+    const script = [
+      'import sys, json, pyarrow.parquet as pq',
+      't = pq.read_table(sys.argv[1])',
+      'print(json.dumps({"ts": str(t.schema.field("ts").type), "status": str(t.schema.field("status").type),',
+      ' "rows": t.num_rows, "first": t.column("ts")[0].value, "msg": t.column("message")[1].as_py(),',
+      ' "nulls": t.column("status").null_count}))',
+    ].join('\n');
+    const out = JSON.parse(execFileSync('python3', ['-c', script, path], { encoding: 'utf8' })) as Record<string, unknown>;
+    expect(out).toEqual({
+      ts: 'timestamp[ms, tz=UTC]',
+      status: 'int32',
+      rows: 500,
+      first: rows[0]!.timestamp,
+      msg: rows[1]!.message,
+      nulls: rows.filter((r) => r.status === null).length,
+    });
+  });
+
+  it.skipIf(duckdb === null)('is read by DuckDB as TIMESTAMPTZ, INTEGER, BIGINT and VARCHAR with the same values', async () => {
+    const rows = Array.from({ length: 500 }, (_, i) => makeRow(i));
+    const { path } = await writeArchiveFile(dir, { orgId: ORG, day: DAY, rows, rowGroupSize: 100 });
+    const connection = await (await duckdb!.DuckDBInstance.create(':memory:')).connect();
+    const query = async (sql: string) => (await connection.runAndReadAll(sql)).getRowObjectsJson();
+    const file = `read_parquet('${path}')`;
+    const types = Object.fromEntries((await query(`DESCRIBE SELECT * FROM ${file}`)).map((r) => [r.column_name, r.column_type]));
+    expect(types).toMatchObject({ ts: 'TIMESTAMP WITH TIME ZONE', received_at: 'TIMESTAMP WITH TIME ZONE', status: 'INTEGER', bytes: 'BIGINT', duration_ms: 'DOUBLE', message: 'VARCHAR', attributes: 'VARCHAR' });
+    const [summary] = await query(`SELECT count(*)::INT n, count(status)::INT with_status, epoch_ms(min(ts))::BIGINT::VARCHAR min_ts, max(bytes)::VARCHAR max_bytes FROM ${file}`);
+    expect(summary).toEqual({
+      n: 500,
+      with_status: rows.filter((r) => r.status !== null).length,
+      min_ts: String(Math.min(...rows.map((r) => r.timestamp))),
+      max_bytes: String(Math.max(...rows.map((r) => r.bytes ?? 0))),
+    });
+    const [second] = await query(`SELECT message, attributes->>'$.nested.n' n FROM ${file} WHERE epoch_ms(ts) = ${rows[1]!.timestamp}`);
+    expect(second).toEqual({ message: rows[1]!.message, n: '1' });
+  });
+
+  it('leaves no file when the row source fails midway', async () => {
+    const rows = Array.from({ length: 1_000 }, (_, i) => makeRow(i));
+    await expect(writeArchiveFile(dir, { orgId: ORG, day: DAY, rows: slowly(rows, 750), rowGroupSize: 200 })).rejects.toThrow('source broke');
+    expect(await readdir(join(dir, `org=${ORG}`, `day=${DAY}`))).toEqual([]);
+    expect(await listArchive(dir, ORG)).toEqual([]);
+  });
+
+  it('rejects a bad row by index and field, writing nothing', async () => {
+    const rows = Array.from({ length: 300 }, (_, i) => makeRow(i));
+    rows[250] = { ...rows[250]!, timestamp: DAY0 + 86_400_000 }; // next day
+    const error = await writeArchiveFile(dir, { orgId: ORG, day: DAY, rows }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AppError);
+    expect((error as AppError).status).toBe(400);
+    expect((error as AppError).message).toMatch(/row 250: timestamp .* outside the file's day 2024-03-10/);
+    rows[250] = { ...rows[250]!, timestamp: DAY0, status: 'x' as unknown as number };
+    await expect(writeArchiveFile(dir, { orgId: ORG, day: DAY, rows })).rejects.toThrow(/row 250: status/);
+    expect(await readdir(join(dir, `org=${ORG}`, `day=${DAY}`))).toEqual([]);
+  });
+
+  it('rejects unsafe organisation ids and impossible days before touching the disk', async () => {
+    for (const orgId of ['../etc', 'a/b', '', '.hidden']) {
+      await expect(writeArchiveFile(dir, { orgId, day: DAY, rows: [] })).rejects.toThrow(/invalid organisation id/);
+    }
+    for (const day of ['2024-02-30', '2024-3-1', '20240301', '../x']) {
+      await expect(writeArchiveFile(dir, { orgId: ORG, day, rows: [] })).rejects.toThrow(/invalid day/);
+    }
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('never overwrites: concurrent writers get distinct parts; a fixed part conflicts unless replace', async () => {
+    const rows = Array.from({ length: 50 }, (_, i) => makeRow(i));
+    const results = await Promise.all([0, 1, 2, 3].map(() => writeArchiveFile(dir, { orgId: ORG, day: DAY, rows })));
+    expect(results.map((r) => r.part).sort()).toEqual([0, 1, 2, 3]);
+
+    await expect(writeArchiveFile(dir, { orgId: ORG, day: DAY, rows, part: 2 })).rejects.toMatchObject({ status: 409 });
+    const replaced = await writeArchiveFile(dir, { orgId: ORG, day: DAY, rows: rows.slice(0, 5), part: 2, replace: true });
+    expect(replaced.part).toBe(2);
+    expect(await collect(readArchiveFile(replaced.path))).toEqual(rows.slice(0, 5));
+    expect((await readdir(join(dir, `org=${ORG}`, `day=${DAY}`))).sort()).toEqual(['part-00000.parquet', 'part-00001.parquet', 'part-00002.parquet', 'part-00003.parquet']);
+  });
+
+  it('writes a valid empty file for an empty day', async () => {
+    const result = await writeArchiveFile(dir, { orgId: ORG, day: DAY, rows: [] });
+    expect(result).toMatchObject({ rows: 0, minTs: null, maxTs: null });
+    expect(await collect(readArchiveFile(result.path))).toEqual([]);
+  });
+});
+
+describe('listArchive and sweepArchiveTemp', () => {
+  it('lists files by day and part with rows, size and bounds; ignores temp files and other orgs', async () => {
+    const other = 'org-2';
+    const d1 = Date.UTC(2024, 2, 9);
+    await writeArchiveFile(dir, { orgId: ORG, day: DAY, rows: Array.from({ length: 30 }, (_, i) => makeRow(i)) });
+    await writeArchiveFile(dir, { orgId: ORG, day: '2024-03-09', rows: Array.from({ length: 20 }, (_, i) => makeRow(i, d1)) });
+    await writeArchiveFile(dir, { orgId: ORG, day: DAY, rows: [makeRow(5)] });
+    await writeArchiveFile(dir, { orgId: other, day: DAY, rows: [makeRow(1)] });
+    // What a writer killed mid-file leaves behind.
+    const stale = join(dir, `org=${ORG}`, `day=${DAY}`, '.part-7.abcdef.tmp');
+    await writeFile(stale, 'PAR1 half a file');
+
+    const files = await listArchive(dir, ORG);
+    expect(files.map((f) => [f.day, f.part, f.rows])).toEqual([
+      ['2024-03-09', 0, 20],
+      [DAY, 0, 30],
+      [DAY, 1, 1],
+    ]);
+    expect(files[2]).toMatchObject({ minTs: makeRow(5).timestamp, maxTs: makeRow(5).timestamp, sortedByTs: true });
+    expect(files.every((f) => f.bytes > 0)).toBe(true);
+    expect((await listArchive(dir, ORG, { from: DAY, to: DAY })).length).toBe(2);
+    expect((await listArchive(dir, ORG, { from: DAY0 - 1, to: DAY0 - 1 })).map((f) => f.day)).toEqual(['2024-03-09']);
+    expect(await listArchive(dir, 'nobody')).toEqual([]);
+
+    expect(await sweepArchiveTemp(dir, 60_000)).toBe(0); // young: may be a write in progress
+    expect(await sweepArchiveTemp(dir, -1)).toBe(1);
+    expect(await readdir(join(dir, `org=${ORG}`, `day=${DAY}`))).not.toContain('.part-7.abcdef.tmp');
+  });
+});

@@ -1,0 +1,13 @@
+/**
+ * Cold archive of raw log events: Parquet files per organisation and UTC day, written atomically,
+ * listed and searched in place, readable by DuckDB, pandas/pyarrow and Spark.
+ *
+ *   const file = await writeArchiveFile(dir, { orgId, day: '2024-05-01', rows });   // rows: (Async)Iterable<ArchiveRow>
+ *   const files = await listArchive(dir, orgId, { from, to });
+ *   const page = await searchArchive(dir, orgId, { from, to, q: 'timeout', status: '5xx', limit: 100, cursor });
+ */
+export { type ArchiveRow, ARCHIVE_FORMAT_VERSION, COLUMN_NAMES } from './schema.js';
+export { dayOf } from './layout.js';
+export { DEFAULT_ROW_GROUP_SIZE, sweepArchiveTemp, writeArchiveFile, type WriteArchiveOptions, type WriteArchiveResult } from './write.js';
+export { listArchive, readArchiveFile, type ArchiveFileInfo, type ListArchiveOptions } from './read.js';
+export { MAX_SEARCH_LIMIT, searchArchive, type ArchiveQuery, type ArchiveSearchResult, type StatusClass } from './search.js';

@@ -1,0 +1,229 @@
+/**
+ * Reading archive files with hyparquet: footers (cached, files are immutable once published), row
+ * groups decoded column by column on demand, rows rebuilt as ArchiveRow.
+ */
+import type { FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
+import { parquetMetadataAsync, parquetScan } from 'hyparquet';
+import type { AsyncBuffer, DecodedArray, FileMetaData, ParquetParsers, ParquetScan } from 'hyparquet';
+import { dayOf, partsOf } from './layout.js';
+import { COLUMNS, type ArchiveRow } from './schema.js';
+
+/** Timestamps as epoch-ms numbers (the ArchiveRow unit) rather than Date objects. */
+export const PARSERS: Partial<ParquetParsers> = {
+  timestampFromMilliseconds: (ms: bigint) => Number(ms),
+  timestampFromMicroseconds: (us: bigint) => Number(us / 1000n),
+  timestampFromNanoseconds: (ns: bigint) => Number(ns / 1_000_000n),
+};
+
+export interface RowGroupInfo {
+  rowStart: number;
+  rowEnd: number;
+  /** Event-time bounds from the `ts` column statistics; ±Infinity when a file has none. */
+  minTs: number;
+  maxTs: number;
+}
+
+export interface ArchiveFileInfo {
+  path: string;
+  day: string;
+  part: number;
+  rows: number;
+  /** File size in bytes. */
+  bytes: number;
+  minTs: number | null;
+  maxTs: number | null;
+  sortedByTs: boolean;
+}
+
+export interface OpenedFile {
+  info: ArchiveFileInfo;
+  metadata: FileMetaData;
+  groups: RowGroupInfo[];
+}
+
+/** An AsyncBuffer over an open file: positioned reads, no stream per slice. */
+function fileBuffer(fh: FileHandle, size: number): AsyncBuffer {
+  return {
+    byteLength: size,
+    async slice(start: number, end = size): Promise<ArrayBuffer> {
+      const length = Math.max(0, Math.min(end, size) - start);
+      const out = new ArrayBuffer(length);
+      let at = 0;
+      while (at < length) {
+        const { bytesRead } = await fh.read(new Uint8Array(out, at, length - at), 0, length - at, start + at);
+        if (bytesRead === 0) throw new Error(`archive: unexpected end of file reading ${start + at}`);
+        at += bytesRead;
+      }
+      return out;
+    },
+  };
+}
+
+const asNumber = (v: unknown): number | null => (typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : v instanceof Date ? v.getTime() : null);
+
+function groupsOf(metadata: FileMetaData): RowGroupInfo[] {
+  const tsIndex = metadata.schema.slice(1).findIndex((e) => e.name === 'ts');
+  const groups: RowGroupInfo[] = [];
+  let rowStart = 0;
+  for (const group of metadata.row_groups) {
+    const rows = Number(group.num_rows);
+    const stats = tsIndex >= 0 ? group.columns[tsIndex]?.meta_data?.statistics : undefined;
+    groups.push({
+      rowStart,
+      rowEnd: rowStart + rows,
+      minTs: asNumber(stats?.min_value ?? stats?.min) ?? -Infinity,
+      maxTs: asNumber(stats?.max_value ?? stats?.max) ?? Infinity,
+    });
+    rowStart += rows;
+  }
+  return groups;
+}
+
+function kv(metadata: FileMetaData, key: string): string | undefined {
+  return metadata.key_value_metadata?.find((e) => e.key === key)?.value;
+}
+
+interface CacheEntry {
+  size: number;
+  mtimeMs: number;
+  metadata: FileMetaData;
+}
+
+/**
+ * Footers by path. Published files never change in place (a replace is a rename: new inode, new
+ * mtime), so size + mtime tell a stale entry; bounded so a long archive cannot grow it without limit.
+ */
+const footers = new Map<string, CacheEntry>();
+const FOOTER_CACHE_SIZE = 2048;
+
+export interface OpenArchiveFile extends OpenedFile {
+  buffer: AsyncBuffer;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens an archive file and parses its footer (cached). `day` and `part` come from the path (see
+ * layout.ts). The caller closes it.
+ */
+export async function openArchiveFile(entry: { path: string; day: string; part: number }): Promise<OpenArchiveFile> {
+  const fh = await open(entry.path, 'r');
+  try {
+    const { size, mtimeMs } = await fh.stat();
+    const buffer = fileBuffer(fh, size);
+    let cached = footers.get(entry.path);
+    if (cached === undefined || cached.size !== size || cached.mtimeMs !== mtimeMs) {
+      cached = { size, mtimeMs, metadata: await parquetMetadataAsync(buffer, { parsers: PARSERS }) };
+      if (footers.size >= FOOTER_CACHE_SIZE) footers.delete(footers.keys().next().value!);
+    } else {
+      footers.delete(entry.path); // re-inserted below: most recently used last
+    }
+    footers.set(entry.path, cached);
+    const { metadata } = cached;
+    const groups = groupsOf(metadata);
+    const nonEmpty = groups.filter((g) => g.rowEnd > g.rowStart);
+    const minTs = nonEmpty.length > 0 ? Math.min(...nonEmpty.map((g) => g.minTs)) : null;
+    const maxTs = nonEmpty.length > 0 ? Math.max(...nonEmpty.map((g) => g.maxTs)) : null;
+    const info: ArchiveFileInfo = {
+      path: entry.path,
+      day: entry.day,
+      part: entry.part,
+      rows: Number(metadata.num_rows),
+      bytes: size,
+      minTs: minTs !== null && Number.isFinite(minTs) ? minTs : null,
+      maxTs: maxTs !== null && Number.isFinite(maxTs) ? maxTs : null,
+      sortedByTs: kv(metadata, 'vigil.sorted_by_ts') === 'true',
+    };
+    return { info, metadata, groups, buffer, close: () => fh.close() };
+  } catch (error) {
+    await fh.close();
+    throw error;
+  }
+}
+
+/** Runs `use` with the file open; it is closed afterwards. */
+export async function withArchiveFile<T>(entry: { path: string; day: string; part: number }, use: (file: OpenArchiveFile) => Promise<T>): Promise<T> {
+  const file = await openArchiveFile(entry);
+  try {
+    return await use(file);
+  } finally {
+    await file.close();
+  }
+}
+
+export const scanOf = (buffer: AsyncBuffer, metadata: FileMetaData): Promise<ParquetScan> => parquetScan({ file: buffer, metadata, parsers: PARSERS });
+
+/** Reads named columns of one row range; each decoded once per call. */
+export async function readColumns(scan: ParquetScan, names: readonly string[], rowStart: number, rowEnd: number): Promise<Map<string, DecodedArray>> {
+  const out = new Map<string, DecodedArray>();
+  for (const name of names) out.set(name, await scan.readColumn({ column: name, rowStart, rowEnd }));
+  return out;
+}
+
+const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+/** Builds the ArchiveRow at index `i` of decoded columns (all of COLUMNS but org_id). */
+export function rowAt(cols: Map<string, DecodedArray>, i: number): ArchiveRow {
+  const c = (name: string): unknown => cols.get(name)?.[i] ?? null;
+  const json = c('attributes');
+  const attributes: unknown = json === '{}' ? {} : typeof json === 'string' ? JSON.parse(json) : json;
+  return {
+    timestamp: Number(c('ts')),
+    receivedAt: Number(c('received_at')),
+    service: str(c('service')),
+    host: str(c('host')),
+    source: str(c('source')),
+    level: str(c('level')),
+    message: str(c('message')) ?? '',
+    method: str(c('method')),
+    path: str(c('path')),
+    section: str(c('section')),
+    status: num(c('status')),
+    bytes: num(c('bytes')),
+    durationMs: num(c('duration_ms')),
+    remoteAddr: str(c('remote_addr')),
+    userAgent: str(c('user_agent')),
+    attributes: typeof attributes === 'object' && attributes !== null && !Array.isArray(attributes) ? (attributes as Record<string, unknown>) : {},
+  };
+}
+
+export const ROW_COLUMNS: readonly string[] = COLUMNS.filter((c) => c.field !== null).map((c) => c.name);
+
+/**
+ * Every row of one archive file in file order, one row group decoded at a time (bounded memory for
+ * files of any size). For exports, restores and checks; searches use `searchArchive`.
+ */
+export async function* readArchiveFile(path: string): AsyncGenerator<ArchiveRow> {
+  const fh = await open(path, 'r');
+  try {
+    const { size } = await fh.stat();
+    const buffer = fileBuffer(fh, size);
+    const metadata = await parquetMetadataAsync(buffer, { parsers: PARSERS });
+    const scan = await scanOf(buffer, metadata);
+    for (const group of groupsOf(metadata)) {
+      if (group.rowEnd === group.rowStart) continue;
+      const cols = await readColumns(scan, ROW_COLUMNS, group.rowStart, group.rowEnd);
+      for (let i = 0; i < group.rowEnd - group.rowStart; i++) yield rowAt(cols, i);
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+export interface ListArchiveOptions {
+  /** Only days in [from, to] (inclusive); instants (epoch ms) are taken by their UTC day. */
+  from?: number | string;
+  to?: number | string;
+}
+
+const asDay = (v: number | string | undefined): string | undefined => (typeof v === 'number' ? dayOf(v) : v);
+
+/** The archived files of an organisation, by day then part, with their row counts, sizes and time bounds. */
+export async function listArchive(dir: string, orgId: string, options: ListArchiveOptions = {}): Promise<ArchiveFileInfo[]> {
+  const out: ArchiveFileInfo[] = [];
+  for (const entry of await partsOf(dir, orgId, asDay(options.from), asDay(options.to))) {
+    out.push(await withArchiveFile(entry, async (file) => file.info));
+  }
+  return out;
+}

@@ -1,0 +1,101 @@
+/**
+ * The archived raw log event: one row per event, the same fields (and names) as the normalised event
+ * the log domain stores (`NormalisedEvent` in src/domains/logs/normalise.ts), so a normalised or hot-store
+ * event can be handed over as is. The platform does not import the domain: the shapes are kept equal
+ * structurally, and a type test beside this file fails if they drift apart.
+ *
+ * On disk the columns are snake_case with Parquet logical types every standard reader maps to its own
+ * types: `ts`/`received_at` are INT64 TIMESTAMP(MILLIS, isAdjustedToUTC) — DuckDB reads TIMESTAMPTZ,
+ * pandas/pyarrow `timestamp[ms, tz=UTC]`; strings are UTF-8 STRING; `attributes` is a STRING of JSON text.
+ */
+import type { SchemaElement } from 'hyparquet';
+
+export interface ArchiveRow {
+  /** Event time, epoch milliseconds UTC. */
+  timestamp: number;
+  /** When Vigil received the event, epoch milliseconds UTC. */
+  receivedAt: number;
+  service: string | null;
+  host: string | null;
+  source: string | null;
+  level: string | null;
+  message: string;
+  method: string | null;
+  path: string | null;
+  section: string | null;
+  status: number | null;
+  bytes: number | null;
+  durationMs: number | null;
+  remoteAddr: string | null;
+  userAgent: string | null;
+  attributes: Record<string, unknown>;
+}
+
+/** Bumped when the column set changes; written to every file's key-value metadata. */
+export const ARCHIVE_FORMAT_VERSION = '1';
+
+type Kind = 'timestamp' | 'string' | 'int32' | 'int64' | 'double' | 'json';
+
+interface ColumnDef {
+  /** Parquet column name. */
+  name: string;
+  /** The ArchiveRow field it holds; null for `org_id`, which comes from the file's organisation. */
+  field: keyof ArchiveRow | null;
+  kind: Kind;
+  required: boolean;
+}
+
+/** Column order on disk. `org_id` is constant per file, so dictionary encoding makes it nearly free. */
+export const COLUMNS: readonly ColumnDef[] = [
+  { name: 'org_id', field: null, kind: 'string', required: true },
+  { name: 'ts', field: 'timestamp', kind: 'timestamp', required: true },
+  { name: 'received_at', field: 'receivedAt', kind: 'timestamp', required: true },
+  { name: 'service', field: 'service', kind: 'string', required: false },
+  { name: 'host', field: 'host', kind: 'string', required: false },
+  { name: 'source', field: 'source', kind: 'string', required: false },
+  { name: 'level', field: 'level', kind: 'string', required: false },
+  { name: 'message', field: 'message', kind: 'string', required: true },
+  { name: 'method', field: 'method', kind: 'string', required: false },
+  { name: 'path', field: 'path', kind: 'string', required: false },
+  { name: 'section', field: 'section', kind: 'string', required: false },
+  { name: 'status', field: 'status', kind: 'int32', required: false },
+  { name: 'bytes', field: 'bytes', kind: 'int64', required: false },
+  { name: 'duration_ms', field: 'durationMs', kind: 'double', required: false },
+  { name: 'remote_addr', field: 'remoteAddr', kind: 'string', required: false },
+  { name: 'user_agent', field: 'userAgent', kind: 'string', required: false },
+  { name: 'attributes', field: 'attributes', kind: 'json', required: true },
+];
+
+function element(col: ColumnDef): SchemaElement {
+  const repetition_type = col.required ? 'REQUIRED' : 'OPTIONAL';
+  switch (col.kind) {
+    case 'timestamp':
+      // Both annotations: the logical type for current readers, the converted type for old ones
+      // (TIMESTAMP_MILLIS is defined as UTC-adjusted, so they agree).
+      return {
+        name: col.name,
+        type: 'INT64',
+        converted_type: 'TIMESTAMP_MILLIS',
+        logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MILLIS' },
+        repetition_type,
+      };
+    case 'string':
+      return { name: col.name, type: 'BYTE_ARRAY', converted_type: 'UTF8', logical_type: { type: 'STRING' }, repetition_type };
+    case 'int32':
+      return { name: col.name, type: 'INT32', repetition_type };
+    case 'int64':
+      return { name: col.name, type: 'INT64', repetition_type };
+    case 'double':
+      return { name: col.name, type: 'DOUBLE', repetition_type };
+    case 'json':
+      // JSON text in a STRING column, not the JSON logical type: DuckDB 1.5 types a column JSON only
+      // by the legacy converted type, and with that annotation hyparquet-writer insists on serialising
+      // the values itself, defeating the writer's shared encoding of `{}`. As VARCHAR it still works
+      // with DuckDB's `attributes->>'$.key'` and `json_extract`.
+      return { name: col.name, type: 'BYTE_ARRAY', converted_type: 'UTF8', logical_type: { type: 'STRING' }, repetition_type };
+  }
+}
+
+export const PARQUET_SCHEMA: SchemaElement[] = [{ name: 'schema', num_children: COLUMNS.length }, ...COLUMNS.map(element)];
+
+export const COLUMN_NAMES: readonly string[] = COLUMNS.map((c) => c.name);
