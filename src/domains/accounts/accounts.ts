@@ -14,7 +14,6 @@ export interface Principal {
 }
 
 export const ROLE_RANK: Record<Role, number> = { 'read-only': 0, member: 1, admin: 2 };
-export const canWrite = (role: Role) => ROLE_RANK[role] >= ROLE_RANK.member;
 
 export interface Org {
   id: string;

@@ -3,7 +3,6 @@ export {
   type Org,
   type CreatedApiKey,
   ROLE_RANK,
-  canWrite,
   API_KEY_PREFIX,
   bootstrap,
   createOrg,

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { authenticateApiKey, authenticateSession, canWrite, ROLE_RANK, type Principal } from '../../domains/accounts/index.js';
+import { authenticateApiKey, authenticateSession, ROLE_RANK, type Principal } from '../../domains/accounts/index.js';
 import { forbidden, unauthorized, AppError } from '../../platform/errors.js';
 import type { Role } from '../../platform/store/index.js';
 import type { App, AppContext } from '../context.js';
@@ -86,4 +86,3 @@ export function principalOf(request: FastifyRequest): Principal {
   return request.principal;
 }
 
-export { canWrite };
