@@ -46,4 +46,34 @@ describe.skipIf(!TEST_DATABASE_URL)('two instances on one PostgreSQL', () => {
     expect(received).toHaveLength(ids.length);
     expect(new Set(received).size).toBe(ids.length);
   });
+
+  it('a dashboard connected to one instance sees changes made through the other (LISTEN/NOTIFY)', async () => {
+    const db = await freshPostgresDatabase();
+    cleanups.push(db.drop);
+    const env = { DATABASE_URL: db.url };
+    const a = await startTestServer('pglite', env);
+    cleanups.push(() => a.close());
+    const b = await startTestServer('pglite', env);
+    cleanups.push(() => b.close());
+
+    const controller = new AbortController();
+    cleanups.push(async () => controller.abort());
+    const stream = await b.api('/api/v1/events', { signal: controller.signal });
+    expect(stream.headers.get('content-type')).toMatch(/text\/event-stream/);
+    let text = '';
+    const reader = stream.body!.getReader();
+    void (async () => {
+      for (;;) {
+        const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
+        if (done) return;
+        text += new TextDecoder().decode(value);
+      }
+    })();
+
+    const created = (await (await a.api('/api/v1/checks', { method: 'POST', json: { name: 'remote', timeout: 60 } })).json()) as { id: string };
+    expect((await fetch(`${a.url}/ping/${created.id}`)).status).toBe(200);
+    await eventually(async () => text.includes(`"id":"${created.id}"`) && text.includes('"status":"up"'), 5000);
+    expect((await a.api(`/api/v1/checks/${created.id}`, { method: 'DELETE' })).status).toBe(204);
+    await eventually(async () => text.includes('event: check.deleted'), 5000);
+  });
 });

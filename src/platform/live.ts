@@ -3,24 +3,59 @@ import { EventEmitter } from 'node:events';
 /**
  * Live updates for dashboards (served as Server-Sent Events). Domains publish after their
  * transaction commits; subscribers get events of their own organisation only.
+ *
+ * With several instances, a change is also *announced* (topic + id, no payload) through a relay
+ * (PostgreSQL NOTIFY, see live-bridge.ts); an instance that has subscribers for that organisation
+ * resolves the id into a full event itself. Announcements stay small and cost nothing where
+ * nobody is watching.
  */
 export interface LiveEvent {
   type: string;
   data: unknown;
 }
 
+export interface LiveChange {
+  topic: string;
+  id: string;
+}
+
+type Resolver = (orgId: string, id: string) => Promise<void>;
+
 export class LiveHub {
   private readonly emitter = new EventEmitter();
+  private readonly resolvers = new Map<string, Resolver>();
+  private relay: ((orgId: string, change: LiveChange) => void) | undefined;
 
   constructor() {
     this.emitter.setMaxListeners(0);
   }
 
+  /** Delivers an event to this instance's subscribers. */
   publish(orgId: string, event: LiveEvent): void {
     this.emitter.emit(orgId, event);
   }
 
-  /** Lets publishers skip building an event nobody is listening to (keeps hot paths cheap). */
+  /** Tells the other instances that something changed (no-op when running alone). */
+  announce(orgId: string, change: LiveChange): void {
+    this.relay?.(orgId, change);
+  }
+
+  /** How a topic's announcements from other instances become local events. */
+  onRemoteChange(topic: string, resolver: Resolver): void {
+    this.resolvers.set(topic, resolver);
+  }
+
+  /** An announcement from another instance (called by the relay). */
+  async receive(orgId: string, change: LiveChange): Promise<void> {
+    if (!this.hasSubscribers(orgId)) return;
+    await this.resolvers.get(change.topic)?.(orgId, change.id);
+  }
+
+  setRelay(relay: ((orgId: string, change: LiveChange) => void) | undefined): void {
+    this.relay = relay;
+  }
+
+  /** Lets publishers skip building an event nobody here is listening to (keeps hot paths cheap). */
   hasSubscribers(orgId: string): boolean {
     return this.emitter.listenerCount(orgId) > 0;
   }

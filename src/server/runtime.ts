@@ -6,6 +6,7 @@ import { jobRoutes, pingRoutes, startSweeper } from '../domains/jobs/index.js';
 import { logRoutes } from '../domains/logs/index.js';
 import { notifyRoutes, startNotifier } from '../domains/notify/index.js';
 import { LiveHub } from '../platform/live.js';
+import { startLiveBridge } from '../platform/live-bridge.js';
 import { migrateToLatest, openStore } from '../platform/store/index.js';
 import type { Worker } from '../platform/worker.js';
 import { buildApp } from './app.js';
@@ -55,6 +56,8 @@ export async function startVigil(config: Config, options: StartOptions = {}): Pr
     const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
     const url = `http://${host}:${port}`;
     ctx.baseUrl = (config.VIGIL_BASE_URL ?? url).replace(/\/+$/, '');
+    // Several instances share one PostgreSQL: live updates travel between them by LISTEN/NOTIFY.
+    if (store.kind === 'postgres' && config.DATABASE_URL) workers.push(await startLiveBridge(ctx.live, config.DATABASE_URL, logger));
     if (options.workers !== false) {
       workers.push(startSweeper(ctx), startNotifier(ctx));
     }

@@ -1,8 +1,8 @@
 import type { AppContext } from '../../server/context.js';
 import { checkView, recentDurations, type CheckRow } from './checks.js';
 
-/** Pushes a check's new state to the dashboards of its organisation (only if one is listening). */
-export async function publishCheck(ctx: AppContext, row: CheckRow): Promise<void> {
+/** Pushes a check's new state to this instance's dashboards of its organisation (only if one is listening). */
+async function pushCheck(ctx: AppContext, row: CheckRow): Promise<void> {
   if (!ctx.live.hasSubscribers(row.org_id)) return;
   const [org, durations] = await Promise.all([
     ctx.db.selectFrom('orgs').select('ping_key').where('id', '=', row.org_id).executeTakeFirstOrThrow(),
@@ -11,6 +11,22 @@ export async function publishCheck(ctx: AppContext, row: CheckRow): Promise<void
   ctx.live.publish(row.org_id, { type: 'check', data: checkView(row, ctx.baseUrl, org.ping_key, durations.get(row.id) ?? []) });
 }
 
+/** A check changed: update dashboards here and tell the other instances. */
+export async function publishCheck(ctx: AppContext, row: CheckRow): Promise<void> {
+  ctx.live.announce(row.org_id, { topic: 'check', id: row.id });
+  await pushCheck(ctx, row);
+}
+
 export function publishCheckDeleted(ctx: AppContext, orgId: string, id: string): void {
+  ctx.live.announce(orgId, { topic: 'check.deleted', id });
   ctx.live.publish(orgId, { type: 'check.deleted', data: { id } });
+}
+
+/** How changes announced by other instances become events here. */
+export function resolveRemoteChecks(ctx: AppContext): void {
+  ctx.live.onRemoteChange('check', async (orgId, id) => {
+    const row = await ctx.db.selectFrom('checks').selectAll().where('id', '=', id).where('org_id', '=', orgId).executeTakeFirst();
+    if (row) await pushCheck(ctx, row);
+  });
+  ctx.live.onRemoteChange('check.deleted', async (orgId, id) => ctx.live.publish(orgId, { type: 'check.deleted', data: { id } }));
 }
