@@ -148,6 +148,24 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in Chromium', () => {
     await page.screenshot({ path: `${SCREENSHOT_DIR}/vigil-bad-cron.png`, fullPage: true });
   });
 
+  it('adds a one-off maintenance window, shows it as active, and deletes it', async () => {
+    // datetime-local inputs take the browser's local time; the browser runs on this machine.
+    const local = (d: Date) => new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Maintenance' }).click();
+    await page.getByLabel('Starts').fill(local(new Date(Date.now() - 60_000)));
+    await page.getByLabel('Ends').fill(local(new Date(Date.now() + 3_600_000)));
+    await page.getByLabel('Reason').fill('database upgrade');
+    await page.getByRole('button', { name: 'Add window' }).click();
+    const row = page.getByRole('row', { name: /database upgrade/ });
+    await row.waitFor();
+    expect(await row.textContent()).toMatch(/active now/);
+    expect(await row.textContent()).toMatch(/every check/);
+    await page.screenshot({ path: `${SCREENSHOT_DIR}/vigil-maintenance.png`, fullPage: true });
+    page.once('dialog', (dialog) => void dialog.accept());
+    await row.getByRole('button', { name: 'Delete' }).click();
+    await page.getByText('No maintenance window.').waitFor();
+  });
+
   it('made no failing request but the expected ones, and logged no script error', () => {
     // Asking /me before logging in, the wrong password and the bad cron expression are refused on purpose.
     const expected = [/^401 GET \/api\/v1\/me$/, /^4\d\d POST \/api\/v1\/session$/, /^400 POST \/api\/v1\/checks$/];

@@ -6,6 +6,7 @@ import { CheckFormPage } from './pages/CheckFormPage';
 import { CheckPage } from './pages/CheckPage';
 import { ChecksPage } from './pages/ChecksPage';
 import { LoginPage } from './pages/LoginPage';
+import { MaintenancePage } from './pages/MaintenancePage';
 import { Link, match, navigate, useLocation } from './router';
 
 function Page({ path }: { path: string }) {
@@ -16,6 +17,7 @@ function Page({ path }: { path: string }) {
   const check = match('/checks/:id', path);
   if (check?.id) return <CheckPage key={check.id} id={check.id} />;
   if (path === '/channels') return <ChannelsPage />;
+  if (path === '/maintenance') return <MaintenancePage />;
   return (
     <section className="card empty">
       <h2>Page not found</h2>
@@ -36,7 +38,7 @@ function LiveIndicator() {
 
 function Shell({ me, onLogout }: { me: Me; onLogout: () => void }) {
   const { path } = useLocation();
-  const section = path.startsWith('/channels') ? 'channels' : 'checks';
+  const section = path.startsWith('/channels') ? 'channels' : path.startsWith('/maintenance') ? 'maintenance' : 'checks';
   const logout = async () => {
     try {
       await api.logout();
@@ -59,6 +61,9 @@ function Shell({ me, onLogout }: { me: Me; onLogout: () => void }) {
           </Link>
           <Link href="/channels" className={section === 'channels' ? 'active' : undefined} aria-current={section === 'channels' ? 'page' : undefined}>
             Channels
+          </Link>
+          <Link href="/maintenance" className={section === 'maintenance' ? 'active' : undefined} aria-current={section === 'maintenance' ? 'page' : undefined}>
+            Maintenance
           </Link>
         </nav>
         <span className="spacer" />

@@ -208,6 +208,22 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
 
 const checkPath = (id: string) => `/api/v1/checks/${encodeURIComponent(id)}`;
 
+export interface MaintenanceWindow {
+  id: string;
+  check_id: string | null;
+  starts_at: string | null;
+  ends_at: string | null;
+  cron: string | null;
+  duration: number | null;
+  tz: string;
+  reason: string;
+  created_at: string;
+}
+
+export type MaintenanceInput =
+  | { check_id?: string | null; starts_at: string; ends_at: string; reason?: string }
+  | { check_id?: string | null; cron: string; duration: number; tz: string; reason?: string };
+
 export const api = {
   me: () => request<Me>('GET', '/api/v1/me'),
   login: (email: string, password: string) => request<unknown>('POST', '/api/v1/session', { email, password }),
@@ -228,6 +244,9 @@ export const api = {
   createChannel: (input: ChannelInput) => request<Channel>('POST', '/api/v1/channels', input),
   deleteChannel: (id: string) => request<unknown>('DELETE', `/api/v1/channels/${encodeURIComponent(id)}`),
   testChannel: (id: string) => request<{ id: string }>('POST', `/api/v1/channels/${encodeURIComponent(id)}/test`),
+  listMaintenance: async () => (await request<{ windows: MaintenanceWindow[] }>('GET', '/api/v1/maintenance')).windows,
+  createMaintenance: (input: MaintenanceInput) => request<MaintenanceWindow>('POST', '/api/v1/maintenance', input),
+  deleteMaintenance: (id: string) => request<unknown>('DELETE', `/api/v1/maintenance/${encodeURIComponent(id)}`),
   deliveries: async (id: string) => (await request<{ deliveries: Delivery[] }>('GET', `/api/v1/channels/${encodeURIComponent(id)}/deliveries?limit=20`)).deliveries,
 };
 
