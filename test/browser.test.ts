@@ -7,10 +7,21 @@ import { ADMIN_EMAIL, ADMIN_PASSWORD, startTestServer, type TestServer } from '.
 /**
  * The dashboard in a real browser (Debian's Chromium driven by playwright-core) against a real
  * server: log in, create a check through the form, ping it, and watch it turn up then down from
- * live updates, without the page reloading. Skipped where Chromium is not installed; CI installs it.
+ * live updates, without the page reloading; add and remove a maintenance window for it. Skipped
+ * where Chromium is not installed; CI installs it.
  */
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT_DIR = process.env.VIGIL_SCREENSHOT_DIR ?? '/tmp';
+const CHECK_NAME = 'Nightly export (browser test)';
+/** The browser's zone, unlike this machine's: local date-time inputs must be read in it. */
+const BROWSER_ZONE = 'America/New_York';
+
+/** What a `datetime-local` input shows for the instant `ms` in `timeZone` ("2026-03-01T14:30"). */
+function localInput(ms: number, timeZone: string): string {
+  const format = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+  const part = Object.fromEntries(format.formatToParts(new Date(ms)).map((p) => [p.type, p.value]));
+  return `${part.year}-${part.month}-${part.day}T${part.hour}:${part.minute}`;
+}
 
 /** Waits for the check page's status badge to show `status` (live updates only: nothing reloads). */
 async function waitForStatus(page: Page, status: string, timeout: number): Promise<void> {
@@ -22,6 +33,8 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in Chromium', () => {
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
+  /** The check the second case creates; later cases use it. */
+  let checkId = '';
   const consoleErrors: string[] = [];
   const failedRequests: string[] = [];
 
@@ -32,7 +45,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in Chromium', () => {
       headless: true,
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: BROWSER_ZONE });
     page = await context.newPage();
     page.setDefaultTimeout(10_000);
     page.on('console', (message) => {
@@ -72,7 +85,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in Chromium', () => {
     await page.locator('.live-live').waitFor();
 
     await page.getByRole('link', { name: 'New check' }).click();
-    await page.getByLabel('Name', { exact: true }).fill('Nightly export (browser test)');
+    await page.getByLabel('Name', { exact: true }).fill(CHECK_NAME);
     await page.getByLabel('Tags').fill('browser e2e');
     await page.getByLabel('Period', { exact: true }).fill('2');
     await page.getByLabel('Period unit').selectOption({ label: 'seconds' });
@@ -82,6 +95,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in Chromium', () => {
 
     await page.waitForURL(/\/checks\/[0-9a-f-]{36}$/);
     const id = new URL(page.url()).pathname.split('/').pop() ?? '';
+    checkId = id;
     await waitForStatus(page, 'new', 5000);
     expect(await page.locator('.facts').textContent()).toContain('2 seconds');
 
@@ -148,22 +162,48 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in Chromium', () => {
     await page.screenshot({ path: `${SCREENSHOT_DIR}/vigil-bad-cron.png`, fullPage: true });
   });
 
-  it('adds a one-off maintenance window, shows it as active, and deletes it', async () => {
-    // datetime-local inputs take the browser's local time; the browser runs on this machine.
-    const local = (d: Date) => new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+  it('adds a one-off maintenance window for the check, shows it active on both pages, and deletes it', async () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Maintenance' }).click();
-    await page.getByLabel('Starts').fill(local(new Date(Date.now() - 60_000)));
-    await page.getByLabel('Ends').fill(local(new Date(Date.now() + 3_600_000)));
+    await page.getByRole('heading', { name: 'Maintenance', exact: true }).waitFor();
+    await page.getByText('No maintenance window').waitFor();
+
+    // Typed in the browser's zone (New York, not this machine's), sent as UTC instants.
+    const startsAt = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
+    const endsAt = startsAt + 3_600_000;
+    await page.getByLabel('Applies to').selectOption({ label: CHECK_NAME });
+    await page.getByLabel('Once').check();
+    await page.getByLabel('Starts').fill(localInput(startsAt, BROWSER_ZONE));
+    await page.getByLabel('Ends').fill(localInput(endsAt, BROWSER_ZONE));
     await page.getByLabel('Reason').fill('database upgrade');
     await page.getByRole('button', { name: 'Add window' }).click();
-    const row = page.getByRole('row', { name: /database upgrade/ });
-    await row.waitFor();
-    expect(await row.textContent()).toMatch(/active now/);
-    expect(await row.textContent()).toMatch(/every check/);
+
+    const row = page.locator('.maintenance-table tbody tr', { hasText: 'database upgrade' });
+    await row.locator('[data-state="active"]').waitFor();
+    expect(await row.textContent()).toContain('active now');
+    await row.getByRole('link', { name: CHECK_NAME }).waitFor();
+    const { windows } = (await (await server.api('/api/v1/maintenance')).json()) as { windows: { check_id: string; starts_at: string; ends_at: string }[] };
+    expect(windows).toEqual([expect.objectContaining({ check_id: checkId, starts_at: new Date(startsAt).toISOString(), ends_at: new Date(endsAt).toISOString() })]);
     await page.screenshot({ path: `${SCREENSHOT_DIR}/vigil-maintenance.png`, fullPage: true });
-    page.once('dialog', (dialog) => void dialog.accept());
+
+    // The check page lists it among the windows that apply to the check, and links back to add one.
+    await row.getByRole('link', { name: CHECK_NAME }).click();
+    const own = page.locator('.check-maintenance tbody tr', { hasText: 'database upgrade' });
+    await own.locator('[data-state="active"]').waitFor();
+    expect(await own.textContent()).toContain('this check');
+    await page.screenshot({ path: `${SCREENSHOT_DIR}/vigil-check-maintenance.png`, fullPage: true });
+    await page.getByRole('link', { name: 'Add a maintenance window for this check' }).click();
+    expect(await page.getByLabel('Applies to').inputValue()).toBe(checkId);
+
+    let confirmed = '';
+    page.once('dialog', (dialog) => {
+      confirmed = dialog.message();
+      void dialog.accept();
+    });
     await row.getByRole('button', { name: 'Delete' }).click();
-    await page.getByText('No maintenance window.').waitFor();
+    await row.waitFor({ state: 'detached' });
+    await page.getByText('No maintenance window').waitFor();
+    expect(confirmed).toContain(CHECK_NAME);
+    expect(((await (await server.api('/api/v1/maintenance')).json()) as { windows: unknown[] }).windows).toEqual([]);
   });
 
   it('made no failing request but the expected ones, and logged no script error', () => {

@@ -122,6 +122,28 @@ export interface Delivery {
   attempts: { attempted_at: string; ok: boolean; status_code: number | null; error: string | null; duration_ms: number }[];
 }
 
+/**
+ * A maintenance window: one-off (`starts_at`..`ends_at`) or recurring (`cron` in `tz` opening a
+ * window of `duration` seconds). `check_id` null means every check of the organisation.
+ */
+export interface MaintenanceWindow {
+  id: string;
+  check_id: string | null;
+  starts_at: string | null;
+  ends_at: string | null;
+  cron: string | null;
+  /** Length of each recurring window, in seconds. */
+  duration: number | null;
+  tz: string;
+  reason: string;
+  created_at: string;
+}
+
+export type MaintenanceInput = { check_id?: string | null; reason?: string } & (
+  | { starts_at: string; ends_at: string }
+  | { cron: string; duration: number; tz: string }
+);
+
 export interface Me {
   org: { id: string; name: string; ping_key: string };
   role: 'admin' | 'member' | 'read-only';
@@ -208,22 +230,6 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
 
 const checkPath = (id: string) => `/api/v1/checks/${encodeURIComponent(id)}`;
 
-export interface MaintenanceWindow {
-  id: string;
-  check_id: string | null;
-  starts_at: string | null;
-  ends_at: string | null;
-  cron: string | null;
-  duration: number | null;
-  tz: string;
-  reason: string;
-  created_at: string;
-}
-
-export type MaintenanceInput =
-  | { check_id?: string | null; starts_at: string; ends_at: string; reason?: string }
-  | { check_id?: string | null; cron: string; duration: number; tz: string; reason?: string };
-
 export const api = {
   me: () => request<Me>('GET', '/api/v1/me'),
   login: (email: string, password: string) => request<unknown>('POST', '/api/v1/session', { email, password }),
@@ -240,13 +246,14 @@ export const api = {
   flips: async (id: string) => (await request<{ flips: Flip[] }>('GET', `${checkPath(id)}/flips`)).flips,
   pings: async (id: string) => (await request<{ pings: Ping[] }>('GET', `${checkPath(id)}/pings`)).pings,
 
+  listMaintenance: async () => (await request<{ windows: MaintenanceWindow[] }>('GET', '/api/v1/maintenance')).windows,
+  createMaintenance: (input: MaintenanceInput) => request<MaintenanceWindow>('POST', '/api/v1/maintenance', input),
+  deleteMaintenance: (id: string) => request<unknown>('DELETE', `/api/v1/maintenance/${encodeURIComponent(id)}`),
+
   listChannels: async () => (await request<{ channels: Channel[] }>('GET', '/api/v1/channels')).channels,
   createChannel: (input: ChannelInput) => request<Channel>('POST', '/api/v1/channels', input),
   deleteChannel: (id: string) => request<unknown>('DELETE', `/api/v1/channels/${encodeURIComponent(id)}`),
   testChannel: (id: string) => request<{ id: string }>('POST', `/api/v1/channels/${encodeURIComponent(id)}/test`),
-  listMaintenance: async () => (await request<{ windows: MaintenanceWindow[] }>('GET', '/api/v1/maintenance')).windows,
-  createMaintenance: (input: MaintenanceInput) => request<MaintenanceWindow>('POST', '/api/v1/maintenance', input),
-  deleteMaintenance: (id: string) => request<unknown>('DELETE', `/api/v1/maintenance/${encodeURIComponent(id)}`),
   deliveries: async (id: string) => (await request<{ deliveries: Delivery[] }>('GET', `/api/v1/channels/${encodeURIComponent(id)}/deliveries?limit=20`)).deliveries,
 };
 

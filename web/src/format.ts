@@ -67,3 +67,13 @@ const ISO_INSTANT = /\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z\b/g;
 export function humanizeInstants(text: string): string {
   return text.replace(ISO_INSTANT, (iso) => formatDateTime(iso));
 }
+
+const range = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+
+/** "Mar 1, 2026, 14:00 – 16:30": two instants in the reader's zone, the shared date said once. */
+export function formatRange(fromIso: string, toIso: string): string {
+  const from = new Date(fromIso);
+  const to = new Date(toIso);
+  if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime())) return `${fromIso} – ${toIso}`;
+  return range.formatRange(from, to);
+}

@@ -1,18 +1,11 @@
-import { useState, type FormEvent, type ReactNode } from 'react';
+import { useState, type FormEvent } from 'react';
 import { api, ApiError, errorMessage, type CheckInput, type CheckView } from '../api';
 import { DurationInput } from '../components/DurationInput';
 import { ErrorNote } from '../components/ErrorNote';
+import { Field } from '../components/Field';
 import { useResource } from '../hooks';
 import { Link, navigate } from '../router';
-
-const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
-
-/** Every IANA zone the browser knows, with UTC first and `current` kept even if unknown here. */
-function timeZones(current: string): string[] {
-  const zones = new Set(['UTC', ...Intl.supportedValuesOf('timeZone')]);
-  zones.add(current);
-  return [...zones];
-}
+import { browserZone, timeZones } from '../zones';
 
 const DEFAULTS: CheckInput = {
   name: '',
@@ -33,17 +26,6 @@ const DEFAULTS: CheckInput = {
 function draftOf(check: CheckView): CheckInput & { slug: string } {
   const { name, slug, tags, description, kind, timeout, grace, schedule, tz, max_runtime, min_runtime, failure_threshold, realert, manual_resume } = check;
   return { name, slug, tags, description, kind, timeout, grace, schedule, tz, max_runtime, min_runtime, failure_threshold, realert, manual_resume };
-}
-
-function Field({ id, label, hint, error, children }: { id: string; label: string; hint?: ReactNode; error?: string; children: ReactNode }) {
-  return (
-    <div className={`field${error ? ' field-invalid' : ''}`}>
-      <label htmlFor={id}>{label}</label>
-      {children}
-      {hint && <p className="hint">{hint}</p>}
-      {error && <p className="field-error">{error}</p>}
-    </div>
-  );
 }
 
 function CheckForm({ initial, check }: { initial: CheckInput & { slug?: string }; check?: CheckView }) {

@@ -3,6 +3,7 @@ import { api, errorMessage, type CheckView, type Run } from '../api';
 import { deletedId, isCheckView, shownStatus } from '../checks';
 import { CopyButton } from '../components/CopyButton';
 import { ErrorNote } from '../components/ErrorNote';
+import { MaintenanceTable } from '../components/MaintenanceTable';
 import { NextExpected, RelativeTime } from '../components/RelativeTime';
 import { Snippets } from '../components/Snippets';
 import { Sparkline } from '../components/Sparkline';
@@ -10,6 +11,7 @@ import { OutcomeBadge, StatusBadge } from '../components/StatusBadge';
 import { formatDateTime, formatDuration, formatPeriod, humanizeInstants } from '../format';
 import { useNow, useResource } from '../hooks';
 import { useLiveEvent, useLiveState } from '../live';
+import { MAINTENANCE_HELP } from '../maintenance';
 import { Link, navigate } from '../router';
 
 const RELOAD_COALESCE_MS = 500;
@@ -107,6 +109,9 @@ export function CheckPage({ id }: { id: string }) {
   const runs = useResource(() => api.runs(id), `runs:${id}`, epoch);
   const flips = useResource(() => api.flips(id), `flips:${id}`, epoch);
   const pings = useResource(() => api.pings(id), `pings:${id}`, epoch);
+  const maintenance = useResource(() => api.listMaintenance(), 'maintenance', epoch);
+  // This check's own windows and the organisation-wide ones: those the sweeper consults for it.
+  const ownWindows = maintenance.data?.filter((w) => w.check_id === null || w.check_id === id);
   const [actionError, setActionError] = useState<string>();
   const [busy, setBusy] = useState(false);
   const [deleted, setDeleted] = useState(false);
@@ -216,10 +221,15 @@ export function CheckPage({ id }: { id: string }) {
         <p className="status-reason">
           {status !== c.status ? 'The expected ping has not arrived; the check goes down when the grace period ends.' : humanizeInstants(c.status_reason) || 'No report yet.'}
         </p>
-        {c.recent_durations.length > 0 && (
-          <div className="status-trend" title="Durations of the last runs">
-            <Sparkline values={c.recent_durations} width={160} height={36} />
-          </div>
+        {/* A single duration is no trend (drawn, it was a stray dot and line): the facts below show it. */}
+        {c.recent_durations.length >= 2 && (
+          <figure className="status-trend" title="Durations of the last runs">
+            {/* Alone in the banner, the line spans its box: a few runs in one corner looked like a stray mark. */}
+            <Sparkline values={c.recent_durations} width={160} height={32} minSlots={2} />
+            <figcaption>
+              last {c.recent_durations.length} runs, {formatDuration(Math.min(...c.recent_durations))} to {formatDuration(Math.max(...c.recent_durations))}
+            </figcaption>
+          </figure>
         )}
       </div>
       {c.description && <p className="description">{c.description}</p>}
@@ -259,6 +269,19 @@ export function CheckPage({ id }: { id: string }) {
           ))}
         </ul>
       )}
+
+      <h2>Maintenance</h2>
+      <p className="hint section-help">{MAINTENANCE_HELP}</p>
+      <ErrorNote message={maintenance.error} />
+      {ownWindows && ownWindows.length === 0 && <p className="muted">No maintenance window applies to this check.</p>}
+      {ownWindows && ownWindows.length > 0 && (
+        <div className="check-maintenance">
+          <MaintenanceTable windows={ownWindows} currentCheck={c.id} />
+        </div>
+      )}
+      <p>
+        <Link href={`/maintenance?check=${encodeURIComponent(c.id)}`}>Add a maintenance window for this check</Link>
+      </p>
 
       <h2>How to report to this check</h2>
       <Snippets check={c} />

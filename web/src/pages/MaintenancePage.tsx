@@ -1,127 +1,200 @@
-import { useState, type FormEvent } from 'react';
-import { api, errorMessage, type MaintenanceInput, type MaintenanceWindow } from '../api';
+import { useEffect, useMemo, useState, type FormEvent } from 'react';
+import { api, ApiError, errorMessage, type CheckView, type MaintenanceInput, type MaintenanceWindow } from '../api';
+import { DurationInput } from '../components/DurationInput';
 import { ErrorNote } from '../components/ErrorNote';
-import { formatDateTime } from '../format';
+import { Field } from '../components/Field';
+import { MaintenanceTable } from '../components/MaintenanceTable';
+import { formatDateTime, formatRange } from '../format';
 import { useNow, useResource } from '../hooks';
-import { Link } from '../router';
+import { useLiveState } from '../live';
+import { cronInWords, describeRecurring, localInputToIso, MAINTENANCE_HELP, nextOccurrence, toLocalInput } from '../maintenance';
+import { useLocation } from '../router';
+import { browserZone, timeZones } from '../zones';
 
-const zones = (): string[] => {
-  const list = (Intl as unknown as { supportedValuesOf?: (key: string) => string[] }).supportedValuesOf?.('timeZone') ?? [];
-  return list.includes('UTC') ? list : ['UTC', ...list];
-};
+type Kind = 'once' | 'recurring';
 
-/** A one-off window is active between its start and end; a recurring one is described, not computed here. */
-const activeNow = (w: MaintenanceWindow, now: number) => !!w.starts_at && !!w.ends_at && Date.parse(w.starts_at) <= now && now < Date.parse(w.ends_at);
+const HOUR_MS = 3600_000;
 
-function AddWindow({ checks, onAdded }: { checks: { id: string; name: string }[]; onAdded: (w: MaintenanceWindow) => void }) {
-  const [kind, setKind] = useState<'once' | 'recurring'>('once');
-  const [checkId, setCheckId] = useState('');
-  const [startsAt, setStartsAt] = useState('');
-  const [endsAt, setEndsAt] = useState('');
+/** The request fields this form has an input for (`schedule` is the server's name for a bad cron). */
+const FIELDS = ['check_id', 'reason', 'starts_at', 'ends_at', 'cron', 'schedule', 'duration', 'tz'];
+
+function AddWindow({ checks, initialCheck, onAdded }: { checks: CheckView[]; initialCheck: string; onAdded: (w: MaintenanceWindow) => void }) {
+  const now = useNow();
+  const [scope, setScope] = useState(initialCheck);
+  const [kind, setKind] = useState<Kind>('once');
+  // Starting at the current minute: the usual case is "we are starting maintenance now".
+  const [starts, setStarts] = useState(() => toLocalInput(Math.floor(Date.now() / 60_000) * 60_000));
+  const [ends, setEnds] = useState(() => toLocalInput(Math.floor(Date.now() / 60_000) * 60_000 + HOUR_MS));
   const [cron, setCron] = useState('0 2 * * 0');
-  const [minutes, setMinutes] = useState('60');
-  const [tz, setTz] = useState(Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC');
+  const [duration, setDuration] = useState<number | null>(2 * 3600);
+  const [tz, setTz] = useState(browserZone);
   const [reason, setReason] = useState('');
-  const [error, setError] = useState<string>();
+  const [error, setError] = useState<ApiError | Error>();
+  const [busy, setBusy] = useState(false);
+
+  // Reached from a check page ("add one for this check"): the form is what the reader came for.
+  useEffect(() => {
+    if (initialCheck) document.getElementById('add')?.scrollIntoView({ block: 'start' });
+  }, [initialCheck]);
+
+  // A refusal naming a field shows under that field; anything else (network, session) above the button.
+  const formError = error instanceof ApiError && error.fields.some((f) => FIELDS.includes(f.field)) ? undefined : error?.message;
+  const fieldError = (...fields: string[]) =>
+    error instanceof ApiError
+      ? error.fields
+          .filter((f) => fields.includes(f.field))
+          .map((f) => f.message)
+          .join('; ') || undefined
+      : undefined;
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     setError(undefined);
-    const scope = { check_id: checkId || null, ...(reason.trim() ? { reason: reason.trim() } : {}) };
-    // datetime-local values are in the browser's zone; the API takes instants.
-    const input: MaintenanceInput =
-      kind === 'once'
-        ? { ...scope, starts_at: startsAt ? new Date(startsAt).toISOString() : '', ends_at: endsAt ? new Date(endsAt).toISOString() : '' }
-        : { ...scope, cron, duration: Math.round(Number(minutes) * 60), tz };
+    const common = { ...(scope ? { check_id: scope } : {}), ...(reason.trim() ? { reason: reason.trim() } : {}) };
+    let input: MaintenanceInput;
+    if (kind === 'once') {
+      const startsAt = localInputToIso(starts);
+      const endsAt = localInputToIso(ends);
+      // Said here in the server's words: the browser cannot send a half-typed date.
+      const missing = [...(startsAt ? [] : [{ field: 'starts_at', message: 'give the start date and time' }]), ...(endsAt ? [] : [{ field: 'ends_at', message: 'give the end date and time' }])];
+      if (!startsAt || !endsAt) {
+        setError(new ApiError(400, 'invalid_field', 'The window needs a start and an end.', missing));
+        return;
+      }
+      input = { ...common, starts_at: startsAt, ends_at: endsAt };
+    } else {
+      input = { ...common, cron: cron.trim(), duration: duration ?? 0, tz };
+    }
+    setBusy(true);
     try {
       onAdded(await api.createMaintenance(input));
       setReason('');
     } catch (e) {
-      setError(errorMessage(e));
+      setError(e instanceof Error ? e : new Error(errorMessage(e)));
+    } finally {
+      setBusy(false);
     }
   };
 
+  const startsIso = localInputToIso(starts);
+  const endsIso = localInputToIso(ends);
+  const words = cronInWords(cron);
+  const next = words ? nextOccurrence(cron.trim(), tz, now) : undefined;
+
   return (
-    <form className="card channel-form" onSubmit={(e) => void submit(e)}>
+    <form id="add" className="card maintenance-form" onSubmit={(e) => void submit(e)} noValidate>
       <h2>Add a maintenance window</h2>
       <div className="field-row">
-        <div className="field">
-          <label htmlFor="mw-kind">Kind</label>
-          <select id="mw-kind" value={kind} onChange={(e) => setKind(e.target.value as 'once' | 'recurring')}>
-            <option value="once">One-off</option>
-            <option value="recurring">Recurring (cron)</option>
-          </select>
-        </div>
-        <div className="field grow">
-          <label htmlFor="mw-check">Applies to</label>
-          <select id="mw-check" value={checkId} onChange={(e) => setCheckId(e.target.value)}>
-            <option value="">Every check</option>
+        <Field id="mw-scope" label="Applies to" error={fieldError('check_id')}>
+          <select id="mw-scope" value={scope} onChange={(e) => setScope(e.target.value)}>
+            <option value="">All checks of the organisation</option>
             {checks.map((c) => (
               <option key={c.id} value={c.id}>
-                {c.name || c.id}
+                {c.name}
               </option>
             ))}
           </select>
-        </div>
+        </Field>
+        <Field id="mw-reason" label="Reason" error={fieldError('reason')}>
+          <input id="mw-reason" value={reason} maxLength={1000} onChange={(e) => setReason(e.target.value)} placeholder="optional, e.g. database upgrade" />
+        </Field>
       </div>
+
+      <fieldset className="kind">
+        <legend>Window</legend>
+        <label className="radio">
+          <input type="radio" name="mw-kind" value="once" checked={kind === 'once'} onChange={() => setKind('once')} />
+          Once
+        </label>
+        <label className="radio">
+          <input type="radio" name="mw-kind" value="recurring" checked={kind === 'recurring'} onChange={() => setKind('recurring')} />
+          Recurring
+        </label>
+      </fieldset>
+
       {kind === 'once' ? (
-        <div className="field-row">
-          <div className="field">
-            <label htmlFor="mw-start">Starts</label>
-            <input id="mw-start" type="datetime-local" required value={startsAt} onChange={(e) => setStartsAt(e.target.value)} />
+        <>
+          <div className="field-row">
+            <Field id="mw-starts" label="Starts" error={fieldError('starts_at')}>
+              <input id="mw-starts" type="datetime-local" value={starts} onChange={(e) => setStarts(e.target.value)} aria-invalid={Boolean(fieldError('starts_at')) || undefined} />
+            </Field>
+            <Field id="mw-ends" label="Ends" error={fieldError('ends_at')}>
+              <input id="mw-ends" type="datetime-local" value={ends} min={starts} onChange={(e) => setEnds(e.target.value)} aria-invalid={Boolean(fieldError('ends_at')) || undefined} />
+            </Field>
           </div>
-          <div className="field">
-            <label htmlFor="mw-end">Ends</label>
-            <input id="mw-end" type="datetime-local" required value={endsAt} onChange={(e) => setEndsAt(e.target.value)} />
-          </div>
-        </div>
+          <p className="hint">
+            In your time zone ({browserZone})
+            {startsIso && endsIso && Date.parse(endsIso) > Date.parse(startsIso) ? <>: {formatRange(startsIso, endsIso)}</> : null}.
+          </p>
+        </>
       ) : (
         <div className="field-row">
-          <div className="field">
-            <label htmlFor="mw-cron">Opens at (cron)</label>
-            <input id="mw-cron" className="mono" required value={cron} onChange={(e) => setCron(e.target.value)} />
-          </div>
-          <div className="field">
-            <label htmlFor="mw-minutes">For (minutes)</label>
-            <input id="mw-minutes" type="number" min={1} required value={minutes} onChange={(e) => setMinutes(e.target.value)} />
-          </div>
-          <div className="field">
-            <label htmlFor="mw-tz">Time zone</label>
+          <Field
+            id="mw-cron"
+            label="Opens on (cron)"
+            hint={
+              words ? (
+                <>
+                  {words}
+                  {next && <>; next {formatDateTime(next.toISOString())} your time</>}
+                </>
+              ) : (
+                <>
+                  Five fields: minute hour day-of-month month day-of-week, e.g. <code>0 2 * * 0</code> (Sundays at 02:00).
+                </>
+              )
+            }
+            error={fieldError('cron', 'schedule')}
+          >
+            <input id="mw-cron" className="mono" value={cron} onChange={(e) => setCron(e.target.value)} aria-invalid={Boolean(fieldError('cron', 'schedule')) || undefined} />
+          </Field>
+          <Field id="mw-duration" label="Lasting" error={fieldError('duration')}>
+            <DurationInput id="mw-duration" label="Lasting" value={duration} onChange={setDuration} invalid={Boolean(fieldError('duration'))} />
+          </Field>
+          <Field id="mw-tz" label="Time zone" hint="The cron is read in this zone; daylight saving time is followed." error={fieldError('tz')}>
             <select id="mw-tz" value={tz} onChange={(e) => setTz(e.target.value)}>
-              {zones().map((z) => (
+              {timeZones(tz).map((z) => (
                 <option key={z} value={z}>
                   {z}
                 </option>
               ))}
             </select>
-          </div>
+          </Field>
         </div>
       )}
-      <div className="field">
-        <label htmlFor="mw-reason">Reason</label>
-        <input id="mw-reason" value={reason} onChange={(e) => setReason(e.target.value)} placeholder="optional, e.g. database upgrade" maxLength={1000} />
-      </div>
-      <p className="hint">A run missed during a window marks the check down without alerting; alerts resume for runs due after it.</p>
-      <ErrorNote message={error} />
+
+      <ErrorNote message={formError} />
       <div>
-        <button type="submit" className="button primary">
-          Add window
+        <button type="submit" className="button primary" disabled={busy}>
+          {busy ? 'Adding…' : 'Add window'}
         </button>
       </div>
     </form>
   );
 }
 
+/** Words for the delete confirmation: which window is about to go. */
+function describeWindow(w: MaintenanceWindow, checkNames: ReadonlyMap<string, string>): string {
+  const scope = w.check_id === null ? 'all checks' : `"${checkNames.get(w.check_id) ?? 'a check'}"`;
+  const when = w.cron ? describeRecurring(w) : w.starts_at && w.ends_at ? formatRange(w.starts_at, w.ends_at) : '';
+  return `the maintenance window for ${scope} (${when})`;
+}
+
 export function MaintenancePage() {
-  const windows = useResource(() => api.listMaintenance(), 'maintenance');
-  const checks = useResource(() => api.listChecks(), 'checks');
+  const { query } = useLocation();
+  const { epoch } = useLiveState();
+  const windows = useResource(() => api.listMaintenance(), 'maintenance', epoch);
+  const checks = useResource(() => api.listChecks(), 'checks', epoch);
   const [error, setError] = useState<string>();
-  const now = useNow();
-  const nameOf = (id: string) => checks.data?.find((c) => c.id === id)?.name || id;
+  const [notice, setNotice] = useState<string>();
+  const checkNames = useMemo(() => new Map((checks.data ?? []).map((c) => [c.id, c.name])), [checks.data]);
+  const wanted = query.get('check') ?? '';
+  const initialCheck = checkNames.has(wanted) ? wanted : '';
 
   const remove = async (w: MaintenanceWindow) => {
-    if (!window.confirm('Delete this maintenance window?')) return;
+    if (!window.confirm(`Delete ${describeWindow(w, checkNames)}?`)) return;
     setError(undefined);
+    setNotice(undefined);
     try {
       await api.deleteMaintenance(w.id);
       windows.setData((list) => list?.filter((x) => x.id !== w.id));
@@ -134,48 +207,30 @@ export function MaintenancePage() {
     <section>
       <header className="page-head">
         <h1>Maintenance</h1>
-        <p className="muted">Windows during which missed runs do not alert.</p>
       </header>
-      <ErrorNote message={windows.error ?? error} />
-      {windows.data && windows.data.length === 0 && <p className="muted">No maintenance window.</p>}
-      {windows.data && windows.data.length > 0 && (
-        <table className="channels-table">
-          <thead>
-            <tr>
-              <th>When</th>
-              <th>Applies to</th>
-              <th>Reason</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {windows.data.map((w) => (
-              <tr key={w.id}>
-                <td>
-                  {w.cron ? (
-                    <span>
-                      <code>{w.cron}</code> ({w.tz}) for {Math.round((w.duration ?? 0) / 60)} min
-                    </span>
-                  ) : (
-                    <span>
-                      {formatDateTime(w.starts_at ?? '')} → {formatDateTime(w.ends_at ?? '')}
-                    </span>
-                  )}{' '}
-                  {activeNow(w, now) && <span className="status status-late">active now</span>}
-                </td>
-                <td>{w.check_id ? <Link href={`/checks/${w.check_id}`}>{nameOf(w.check_id)}</Link> : 'every check'}</td>
-                <td>{w.reason || <span className="muted">—</span>}</td>
-                <td className="right">
-                  <button type="button" className="button small danger" onClick={() => void remove(w)}>
-                    Delete
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+      <p className="muted page-help">{MAINTENANCE_HELP}</p>
+      <ErrorNote message={windows.error ?? checks.error ?? error} />
+      {notice && (
+        <div className="notice" role="status">
+          <p>{notice}</p>
+        </div>
       )}
-      <AddWindow checks={(checks.data ?? []).map((c) => ({ id: c.id, name: c.name }))} onAdded={(w) => windows.setData((list) => [...(list ?? []), w])} />
+      {windows.data && windows.data.length === 0 && <p className="muted">No maintenance window: every missed run alerts.</p>}
+      {windows.data && windows.data.length > 0 && <MaintenanceTable windows={windows.data} checkNames={checkNames} onDelete={(w) => void remove(w)} />}
+      {/* Keyed by the wanted check: following "add one for this check" from another check starts a fresh form. */}
+      {checks.data && (
+        <AddWindow
+          key={initialCheck}
+          checks={checks.data}
+          initialCheck={initialCheck}
+          onAdded={(w) => {
+            windows.setData((list) => (list ? [...list.filter((x) => x.id !== w.id), w] : [w]));
+            windows.reload();
+            setError(undefined);
+            setNotice(`Maintenance window added for ${describeWindow(w, checkNames).replace(/^the maintenance window for /, '')}.`);
+          }}
+        />
+      )}
     </section>
   );
 }
