@@ -11,10 +11,13 @@ async function pushCheck(ctx: AppContext, row: CheckRow): Promise<void> {
   ctx.live.publish(row.org_id, { type: 'check', data: checkView(row, ctx.baseUrl, org.ping_key, durations.get(row.id) ?? []) });
 }
 
-/** A check changed: update dashboards here and tell the other instances. */
+/**
+ * A check changed: update dashboards here and tell the other instances. Never rejects: a failed
+ * live update is logged, and must not fail the request or sweep that changed the check.
+ */
 export async function publishCheck(ctx: AppContext, row: CheckRow): Promise<void> {
   ctx.live.announce(row.org_id, { topic: 'check', id: row.id });
-  await pushCheck(ctx, row);
+  await pushCheck(ctx, row).catch((error: unknown) => ctx.logger.warn({ err: error }, 'live update failed'));
 }
 
 export function publishCheckDeleted(ctx: AppContext, orgId: string, id: string): void {

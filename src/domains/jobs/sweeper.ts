@@ -32,7 +32,7 @@ export async function sweepDue(ctx: AppContext, now: Date = new Date()): Promise
     const row = await sweepOne(ctx, id, now);
     if (row) {
       changed++;
-      await publishCheck(ctx, row).catch((error: unknown) => ctx.logger.warn({ err: error }, 'live update failed'));
+      await publishCheck(ctx, row);
     }
   }
   return changed;

@@ -105,7 +105,7 @@ export function pingRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         },
       });
       if (result.outcome === 'not_found') return text(404, 'not found');
-      publishCheck(ctx, result.check).catch((error: unknown) => request.log.warn({ err: error }, 'live update failed'));
+      void publishCheck(ctx, result.check);
       return created ? text(201, 'Created') : text(200, 'OK');
     };
 

@@ -37,7 +37,7 @@ export function v1Routes(ctx: AppContext): FastifyPluginAsyncZod {
       const [view] = await views(orgId, [row]);
       return view!;
     }
-    const changed = (row: CheckRow) => void publishCheck(ctx, row).catch((error: unknown) => ctx.logger.warn({ err: error }, 'live update failed'));
+    const changed = (row: CheckRow) => void publishCheck(ctx, row);
 
     app.get(
       '/api/v1/checks',

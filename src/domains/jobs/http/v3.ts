@@ -186,12 +186,12 @@ export function v3Routes(ctx: AppContext): FastifyPluginAsyncZod {
         );
         if (match) {
           const updated = await updateCheck(ctx.db, orgId, match.id, input);
-          void publishCheck(ctx, updated).catch(() => undefined);
+          void publishCheck(ctx, updated);
           return reply.status(200).send(hcCheck(updated, ctx.baseUrl));
         }
       }
       const created = await createCheck(ctx.db, orgId, input);
-      void publishCheck(ctx, created).catch(() => undefined);
+      void publishCheck(ctx, created);
       return reply.status(201).send(hcCheck(created, ctx.baseUrl));
     });
 
@@ -202,7 +202,7 @@ export function v3Routes(ctx: AppContext): FastifyPluginAsyncZod {
     app.post('/api/v3/checks/:uuid', { ...write, schema: { tags, summary: 'Update a check', params: uuidParams, body: hcBody } }, async (request) => {
       const { orgId } = principalOf(request);
       const updated = await updateCheck(ctx.db, orgId, request.params.uuid, await toInput(orgId, request.body));
-      void publishCheck(ctx, updated).catch(() => undefined);
+      void publishCheck(ctx, updated);
       return hcCheck(updated, ctx.baseUrl);
     });
 
@@ -215,13 +215,13 @@ export function v3Routes(ctx: AppContext): FastifyPluginAsyncZod {
 
     app.post('/api/v3/checks/:uuid/pause', { ...write, schema: { tags, summary: 'Pause monitoring', params: uuidParams } }, async (request) => {
       const row = await pauseCheck(ctx.db, principalOf(request).orgId, request.params.uuid);
-      void publishCheck(ctx, row).catch(() => undefined);
+      void publishCheck(ctx, row);
       return hcCheck(row, ctx.baseUrl);
     });
 
     app.post('/api/v3/checks/:uuid/resume', { ...write, schema: { tags, summary: 'Resume monitoring (409 if not paused)', params: uuidParams } }, async (request) => {
       const row = await resumeCheck(ctx.db, principalOf(request).orgId, request.params.uuid);
-      void publishCheck(ctx, row).catch(() => undefined);
+      void publishCheck(ctx, row);
       return hcCheck(row, ctx.baseUrl);
     });
 
