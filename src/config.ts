@@ -30,6 +30,26 @@ export const configSchema = z.object({
   VIGIL_SMTP_FROM: z.string().default('Vigil <vigil@localhost>'),
   /** Days raw log events stay in the hot (PostgreSQL) store. */
   VIGIL_HOT_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  /** Where partitions older than VIGIL_HOT_DAYS are exported as Parquet. Default: <VIGIL_DATA_DIR>/archive. */
+  VIGIL_ARCHIVE_DIR: z.string().optional(),
+  /** How often the retention job looks for partitions to archive and statistics to prune. */
+  VIGIL_RETENTION_INTERVAL_MS: z.coerce.number().int().min(1000).default(3_600_000),
+  /** NATS server(s) for the event bus (JetStream). Unset: the in-process bus. */
+  NATS_URL: z.string().optional(),
+  /** Allowed out-of-orderness: the watermark trails the newest event time of a source by this much. */
+  VIGIL_STATS_OUT_OF_ORDER_MS: z.coerce.number().int().min(0).default(5000),
+  /** Events later than this behind the watermark are stored but not counted (too late). */
+  VIGIL_STATS_LATENESS_MS: z.coerce.number().int().min(0).default(300_000),
+  /** A source that sent nothing for this long (by arrival time) stops holding the watermark back. */
+  VIGIL_STATS_IDLE_MS: z.coerce.number().int().min(1000).default(60_000),
+  /** InfluxDB base URL for the rolled-up traffic metrics (off when unset). */
+  VIGIL_INFLUX_URL: z.string().url().optional(),
+  /** InfluxDB 1.x database (v1 /write). */
+  VIGIL_INFLUX_DB: z.string().optional(),
+  /** InfluxDB 2.x organisation, bucket and token (v2 /api/v2/write). */
+  VIGIL_INFLUX_ORG: z.string().optional(),
+  VIGIL_INFLUX_BUCKET: z.string().optional(),
+  VIGIL_INFLUX_TOKEN: z.string().optional(),
   VIGIL_SECURE_COOKIES: bool.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

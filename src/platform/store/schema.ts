@@ -194,6 +194,51 @@ export interface LogEventsTable {
   remote_addr: string | null;
   user_agent: string | null;
   attributes: JSONColumnType<Record<string, unknown>>;
+  /** Arrived after its bucket's allowed lateness: stored, not counted in the statistics. */
+  too_late: Generated<boolean>;
+}
+
+type BigCount = ColumnType<string | number, number | string, number | string>;
+
+/** Additive event-time counters; `resolution` is the bucket width in seconds (1, 10, 60, 3600). */
+export interface TrafficCountsTable {
+  org_id: string;
+  resolution: number;
+  bucket: Timestamp;
+  service: string;
+  section: string;
+  /** '2xx'…'5xx', '1xx', or '' for events without a status. */
+  status_class: string;
+  method: string;
+  hits: BigCount;
+  bytes: BigCount;
+  duration_count: BigCount;
+  duration_sum_ms: number;
+}
+
+/** Per-bucket sketches: HyperLogLog registers of remote hosts, latency histogram counts. */
+export interface TrafficSketchesTable {
+  org_id: string;
+  resolution: number;
+  bucket: Timestamp;
+  hosts: Uint8Array;
+  latency: ColumnType<string[] | number[], (number | string)[], (number | string)[]>;
+  too_late: ColumnType<string | number, number | string | undefined, number | string>;
+}
+
+export interface StreamCheckpointsTable {
+  consumer: string;
+  position: JSONColumnType<{ epoch: string; floor: number; done: number[] }>;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface StreamProgressTable {
+  consumer: string;
+  org_id: string;
+  watermark: Timestamp | null;
+  sources: JSONColumnType<Record<string, { maxTs: number; lastReceivedAt: number }>>;
+  too_late: ColumnType<string | number, number | string | undefined, number | string>;
+  updated_at: Generated<Timestamp>;
 }
 
 export interface Database {
@@ -212,4 +257,8 @@ export interface Database {
   outbox: OutboxTable;
   delivery_attempts: DeliveryAttemptsTable;
   log_events: LogEventsTable;
+  traffic_counts: TrafficCountsTable;
+  traffic_sketches: TrafficSketchesTable;
+  stream_checkpoints: StreamCheckpointsTable;
+  stream_progress: StreamProgressTable;
 }
