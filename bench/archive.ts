@@ -60,6 +60,8 @@ function* accessLog(n: number): Generator<ArchiveRow> {
       remoteAddr,
       userAgent: pick(AGENTS),
       attributes: rnd() < 0.3 ? { 'url.query': `page=${Math.floor(rnd() * 20)}` } : {},
+      id: String(i + 1),
+      tooLate: false,
     };
   }
 }

@@ -3,10 +3,11 @@
  * Benchmarks target loopback only and stop by themselves.
  */
 import { benchArchive } from './archive.js';
+import { benchIngest } from './ingest.js';
 import { benchMonitor } from './monitor.js';
 import { benchPings } from './pings.js';
 
-const benches: Record<string, () => Promise<void>> = { pings: benchPings, monitor: benchMonitor, archive: benchArchive };
+const benches: Record<string, () => Promise<void>> = { pings: benchPings, monitor: benchMonitor, archive: benchArchive, ingest: benchIngest };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const unknown = wanted.filter((w) => !(w in benches));

@@ -8,6 +8,9 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
+export const ROLES = ['web', 'ingest', 'process', 'notify'] as const;
+export type Role = (typeof ROLES)[number];
+
 export const configSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().default('0.0.0.0'),
@@ -34,8 +37,28 @@ export const configSchema = z.object({
   VIGIL_ARCHIVE_DIR: z.string().optional(),
   /** How often the retention job looks for partitions to archive and statistics to prune. */
   VIGIL_RETENTION_INTERVAL_MS: z.coerce.number().int().min(1000).default(3_600_000),
+  /**
+   * What this process does (comma-separated): web (dashboard + API), ingest (log ingest + pings),
+   * process (stream processor, deadline sweeper, retention, InfluxDB sink), notify (notifier).
+   * Default: all of them. Split roles need NATS_URL (ingest and process meet on the bus) and PostgreSQL.
+   */
+  VIGIL_ROLES: z
+    .string()
+    .default('all')
+    .transform((v, ctx) => {
+      const names = v.split(',').map((r) => r.trim()).filter(Boolean);
+      if (names.includes('all')) return [...ROLES];
+      const unknown = names.filter((n) => !(ROLES as readonly string[]).includes(n));
+      if (unknown.length || names.length === 0) {
+        ctx.addIssue({ code: 'custom', message: `unknown role ${unknown.join(', ') || '(none)'}; use all or a comma-separated list of ${ROLES.join(', ')}` });
+        return z.NEVER;
+      }
+      return names as Role[];
+    }),
   /** NATS server(s) for the event bus (JetStream). Unset: the in-process bus. */
   NATS_URL: z.string().optional(),
+  /** JetStream stream holding Vigil's topics; its subjects are `<name in lower case>.<topic>`. Separate Vigils on one NATS use separate names. */
+  VIGIL_NATS_STREAM: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only (a JetStream stream name)').default('VIGIL'),
   /** Allowed out-of-orderness: the watermark trails the newest event time of a source by this much. */
   VIGIL_STATS_OUT_OF_ORDER_MS: z.coerce.number().int().min(0).default(5000),
   /** Events later than this behind the watermark are stored but not counted (too late). */

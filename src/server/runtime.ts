@@ -1,10 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
-import type { Config } from '../config.js';
+import { ConfigError, type Config } from '../config.js';
 import { bootstrap, type Org } from '../domains/accounts/index.js';
 import { jobRoutes, pingRoutes, startSweeper } from '../domains/jobs/index.js';
-import { logRoutes } from '../domains/logs/index.js';
+import { LOG_TOPIC, archiveRoutes, logIngestRoutes, logSearchRoutes, startRetention } from '../domains/logs/index.js';
+import { TRAFFIC_CONSUMER, relayTrafficUpdates, startStreamProcessor } from '../domains/stream/processor.js';
+import { openBus, type EventBus } from '../platform/bus/index.js';
 import { notifyRoutes, startNotifier } from '../domains/notify/index.js';
+import { statsRoutes } from '../domains/stream/index.js';
+import { startInfluxSink } from '../domains/stream/influx/sink.js';
 import { LiveHub } from '../platform/live.js';
 import { startLiveBridge } from '../platform/live-bridge.js';
 import { migrateToLatest, openStore } from '../platform/store/index.js';
@@ -29,8 +33,21 @@ export interface StartOptions {
   workers?: boolean;
 }
 
+/** Refuses deployments that would silently lose or never process data. */
+function checkRoles(config: Config): void {
+  const roles = new Set(config.VIGIL_ROLES);
+  const problems: string[] = [];
+  if (roles.size < 4 && !config.DATABASE_URL) problems.push('VIGIL_ROLES: split roles share one database; set DATABASE_URL to a PostgreSQL server (the embedded store belongs to one process)');
+  if (roles.has('ingest') !== roles.has('process') && !config.NATS_URL) {
+    problems.push('VIGIL_ROLES: ingest and process run in different processes only over NATS JetStream; set NATS_URL, or run both roles here');
+  }
+  if (problems.length) throw new ConfigError(problems);
+}
+
 /** Opens the store, migrates, seeds the first organisation, starts workers and the HTTP server. */
 export async function startVigil(config: Config, options: StartOptions = {}): Promise<RunningVigil> {
+  checkRoles(config);
+  const roles = new Set(config.VIGIL_ROLES);
   const logger = options.logger ?? pino({ level: config.LOG_LEVEL });
   const store = await openStore({
     databaseUrl: config.DATABASE_URL,
@@ -40,6 +57,7 @@ export async function startVigil(config: Config, options: StartOptions = {}): Pr
   });
   let ready = false;
   const workers: Worker[] = [];
+  let bus: EventBus | undefined;
   try {
     await migrateToLatest(store.db);
     const org = await bootstrap(store.db, {
@@ -49,7 +67,23 @@ export async function startVigil(config: Config, options: StartOptions = {}): Pr
       adminToken: config.VIGIL_ADMIN_TOKEN,
     });
     const ctx: AppContext = { config, store, db: store.db, live: new LiveHub(), logger, baseUrl: config.VIGIL_BASE_URL ?? '' };
-    const app = await buildApp(ctx, { routes: [pingRoutes, jobRoutes, notifyRoutes, logRoutes], isReady: () => ready });
+    // The bus is opened by ingest and process roles; the processor's consumer is declared so that
+    // JetStream keeps every event for it even while no processor is running.
+    if (roles.has('ingest') || roles.has('process')) {
+      bus = await openBus({
+        natsUrl: config.NATS_URL,
+        logger,
+        consumers: [{ topic: LOG_TOPIC, name: TRAFFIC_CONSUMER }],
+        streamName: config.VIGIL_NATS_STREAM,
+        subjectPrefix: config.VIGIL_NATS_STREAM.toLowerCase(),
+      });
+    }
+    const ingestBus = bus;
+    const routes = [
+      ...(roles.has('ingest') && ingestBus ? [pingRoutes, (c: AppContext) => logIngestRoutes(c, ingestBus)] : []),
+      ...(roles.has('web') ? [jobRoutes, notifyRoutes, logSearchRoutes, archiveRoutes, statsRoutes] : []),
+    ];
+    const app = await buildApp(ctx, { routes, isReady: () => ready });
     await app.listen({ port: config.PORT, host: config.HOST });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.PORT;
@@ -58,8 +92,16 @@ export async function startVigil(config: Config, options: StartOptions = {}): Pr
     ctx.baseUrl = (config.VIGIL_BASE_URL ?? url).replace(/\/+$/, '');
     // Several instances share one PostgreSQL: live updates travel between them by LISTEN/NOTIFY.
     if (store.kind === 'postgres' && config.DATABASE_URL) workers.push(await startLiveBridge(ctx.live, config.DATABASE_URL, logger));
+    if (roles.has('web')) relayTrafficUpdates(ctx.live);
+    if (roles.has('process') && bus) {
+      const timing = { outOfOrderMs: config.VIGIL_STATS_OUT_OF_ORDER_MS, latenessMs: config.VIGIL_STATS_LATENESS_MS, idleMs: config.VIGIL_STATS_IDLE_MS };
+      workers.push(await startStreamProcessor({ db: store.db, bus, live: ctx.live, logger, timing }));
+    }
     if (options.workers !== false) {
-      workers.push(startSweeper(ctx), startNotifier(ctx));
+      if (roles.has('process')) workers.push(startSweeper(ctx), startRetention(ctx));
+      if (roles.has('notify')) workers.push(startNotifier(ctx));
+      const influxSink = roles.has('process') ? startInfluxSink(ctx) : undefined;
+      if (influxSink) workers.push(influxSink);
     }
     const users = await store.db.selectFrom('users').select('id').limit(1).execute();
     if (users.length === 0) {
@@ -77,11 +119,14 @@ export async function startVigil(config: Config, options: StartOptions = {}): Pr
         (closing ??= (async () => {
           ready = false;
           await app.close();
+          // Drain the bus before stopping its consumer: queued events are processed, not dropped.
+          await bus?.close();
           await Promise.all(workers.map((w) => w.stop()));
           await store.close();
         })()),
     };
   } catch (error) {
+    await bus?.close().catch(() => undefined);
     await Promise.all(workers.map((w) => w.stop()));
     await store.close().catch(() => undefined);
     throw error;

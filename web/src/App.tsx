@@ -6,6 +6,7 @@ import { CheckFormPage } from './pages/CheckFormPage';
 import { CheckPage } from './pages/CheckPage';
 import { ChecksPage } from './pages/ChecksPage';
 import { LoginPage } from './pages/LoginPage';
+import { LogsPage } from './pages/LogsPage';
 import { MaintenancePage } from './pages/MaintenancePage';
 import { Link, match, navigate, useLocation } from './router';
 
@@ -18,6 +19,7 @@ function Page({ path }: { path: string }) {
   if (check?.id) return <CheckPage key={check.id} id={check.id} />;
   if (path === '/channels') return <ChannelsPage />;
   if (path === '/maintenance') return <MaintenancePage />;
+  if (path === '/logs') return <LogsPage />;
   return (
     <section className="card empty">
       <h2>Page not found</h2>
@@ -38,7 +40,7 @@ function LiveIndicator() {
 
 function Shell({ me, onLogout }: { me: Me; onLogout: () => void }) {
   const { path } = useLocation();
-  const section = path.startsWith('/channels') ? 'channels' : path.startsWith('/maintenance') ? 'maintenance' : 'checks';
+  const section = path.startsWith('/channels') ? 'channels' : path.startsWith('/maintenance') ? 'maintenance' : path.startsWith('/logs') ? 'logs' : 'checks';
   const logout = async () => {
     try {
       await api.logout();
@@ -64,6 +66,9 @@ function Shell({ me, onLogout }: { me: Me; onLogout: () => void }) {
           </Link>
           <Link href="/maintenance" className={section === 'maintenance' ? 'active' : undefined} aria-current={section === 'maintenance' ? 'page' : undefined}>
             Maintenance
+          </Link>
+          <Link href="/logs" className={section === 'logs' ? 'active' : undefined} aria-current={section === 'logs' ? 'page' : undefined}>
+            Logs
           </Link>
         </nav>
         <span className="spacer" />

@@ -194,7 +194,8 @@ function cookie(name: string): string | undefined {
   return undefined;
 }
 
-async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+/** One API call with the session's CSRF token, the error envelope and 401 handling (shared with domain clients such as logs.ts). */
+export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (method !== 'GET') headers['x-csrf-token'] = cookie('vigil_csrf') ?? '';

@@ -20,18 +20,20 @@ import {
   type DecodeResult,
   type Rejection,
 } from './decoders/index.js';
-import { PartitionManager, insertEvents, partitionable, searchEvents } from './store.js';
+import { BusError, type EventBus } from '../../platform/bus/index.js';
+import { LOG_TOPIC, encodeLogMessages } from './bus-codec.js';
+import { partitionable, searchEvents } from './store.js';
 
-/** Ingest requests being stored at once; beyond this, callers are asked to retry (never an unbounded queue). */
+/** Ingest requests being handled at once; beyond this, callers are asked to retry (never an unbounded queue). */
 const MAX_CONCURRENT_INGESTS = 32;
 
 /**
- * Log ingest (native, Datadog, Loki, OTLP/HTTP) and search. A 2xx answer is sent only after the
- * accepted events are committed; a batch with bad events keeps the good ones and says which were
- * refused, in each protocol's own convention.
+ * Log ingest (native, Datadog, Loki, OTLP/HTTP). Accepted events are published on the event bus;
+ * a 2xx answer is sent only once the bus says they are durable (in-process bus: the stream
+ * processor committed them; JetStream: the stream stored them). A batch with bad events keeps the
+ * good ones and says which were refused, in each protocol's own convention.
  */
-export function logRoutes(ctx: AppContext): FastifyPluginAsyncZod {
-  const partitions = new PartitionManager(ctx.db);
+export function logIngestRoutes(ctx: AppContext, bus: EventBus): FastifyPluginAsyncZod {
   const parseMessage = accessLogMessageParser();
   let inFlight = 0;
 
@@ -57,7 +59,8 @@ export function logRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         const decoded = decode(body, receivedAt);
         const window = partitionable(decoded.events, { hotDays: ctx.config.VIGIL_HOT_DAYS, now: receivedAt });
         const events = window.accepted.map((i) => decoded.events[i]!);
-        await insertEvents(ctx.db, partitions, orgId, events);
+        // BusFullError / BusDeliveryError are 503s with a retry delay (see the error handler below).
+        await bus.publish(LOG_TOPIC, encodeLogMessages(orgId, events, bus.maxMessageBytes));
         const refused = window.refused.map((r) => ({ reason: r.reason }));
         return { accepted: events.length, rejected: [...decoded.rejected, ...refused] };
       } finally {
@@ -72,7 +75,8 @@ export function logRoutes(ctx: AppContext): FastifyPluginAsyncZod {
     });
 
     app.setErrorHandler((error, request, reply) => {
-      if (error instanceof AppError && error.status === 503) reply.header('retry-after', '1');
+      if (error instanceof BusError && error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
+      else if (error instanceof AppError && error.status === 503) reply.header('retry-after', '1');
       throw error;
     });
 
@@ -143,6 +147,13 @@ export function logRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       return reply.status(200).type(contentType).send(wrap(encodeOtlpResponse(otlpPartialSuccess({ events: [], rejected: result.rejected }), format)));
     });
 
+  };
+}
+
+/** Search of the hot store (the dashboard's Logs page and the API). */
+export function logSearchRoutes(ctx: AppContext): FastifyPluginAsyncZod {
+  const tags = ['logs'];
+  return async (app) => {
     app.get(
       '/api/v1/logs',
       {
@@ -159,12 +170,22 @@ export function logRoutes(ctx: AppContext): FastifyPluginAsyncZod {
             section: z.string().max(1000).optional(),
             limit: z.coerce.number().int().min(1).max(1000).default(100),
             cursor: z.string().max(500).optional(),
+            after_id: z
+              .string()
+              .regex(/^\d{1,18}$/, 'after_id: give the id of an event from an earlier answer')
+              .optional()
+              .describe('Only events stored after this one (ids grow in arrival order), for tailing; combine with from to bound the scan'),
           }),
         },
       },
       async (request) => {
-        const { from, to, ...rest } = request.query;
-        return searchEvents(ctx.db, principalOf(request).orgId, { ...rest, ...(from ? { from: new Date(from) } : {}), ...(to ? { to: new Date(to) } : {}) });
+        const { from, to, after_id: afterId, ...rest } = request.query;
+        return searchEvents(ctx.db, principalOf(request).orgId, {
+          ...rest,
+          ...(from ? { from: new Date(from) } : {}),
+          ...(to ? { to: new Date(to) } : {}),
+          ...(afterId ? { afterId } : {}),
+        });
       },
     );
   };

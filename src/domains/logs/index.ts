@@ -5,4 +5,10 @@ export { DEFAULT_MAX_LINE, LineSplitter, type LineSink } from './parsers/lines.j
 export { type AccessRecord, type ParseResult } from './parsers/record.js';
 export { parseRequestLine, sectionOf, type RequestLine } from './parsers/request.js';
 
-export { logRoutes } from './http.js';
+export { logIngestRoutes, logSearchRoutes } from './http.js';
+export { archiveRoutes, type ArchivedEvent } from './archive-http.js';
+export { RETENTION_LOCK_KEY, runRetention, startRetention, type RetentionContext, type RetentionOptions, type RetentionResult } from './retention.js';
+export { archiveDirOf } from './retention-plan.js';
+export { LOG_TOPIC, decodeLogMessage, encodeLogMessages, type LogMessage } from './bus-codec.js';
+export { PartitionManager, ensurePartitionsFor, insertEventGroups, insertEvents, type EventGroupRows } from './store.js';
+export { type NormalisedEvent } from './normalise.js';

@@ -106,6 +106,17 @@ describe('parseTimestamp', () => {
       }),
     );
   });
+
+  it(
+    'refuses long runs of digits that end in a non-digit in linear time (the number pattern once backtracked quadratically)',
+    () => {
+      const digits = '1'.repeat(1_000_000);
+      expect(parseTimestamp(`${digits}x`)).toBeNull();
+      expect(parseTimestamp(`${digits}.${digits}x`)).toBeNull();
+      expect(parseTimestamp(`1e${digits}x`)).toBeNull();
+    },
+    5_000, // a guard only: a minute-long regex match cannot be interrupted, the assertions are what count
+  );
 });
 
 describe('levels', () => {
@@ -172,6 +183,35 @@ describe('extractFields and buildEvent', () => {
     const built = buildEvent({ message: 'x' }, NOW, { service: 'web', host: 'h' });
     expect(built.ok && [built.event.timestamp, built.event.service, built.event.host]).toEqual([NOW, 'web', 'h']);
   });
+
+  it('reads numeric strings exactly as JavaScript decimal literals (sign, fraction, exponent)', () => {
+    const numeric = fc.array(fc.constantFrom(...'0123456789.eE+-'), { minLength: 1, maxLength: 12 }).map((c) => c.join(''));
+    fc.assert(
+      fc.property(numeric, (text) => {
+        const built = buildEvent({ message: 'x', durationMs: text }, NOW);
+        const n = Number(text);
+        expect(built.ok && built.event.durationMs).toBe(Number.isNaN(n) || n < 0 ? null : n);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it(
+    'keeps the query up to the first # as url.query, in linear time whatever the path',
+    () => {
+      const query = (path: string) => {
+        const built = buildEvent({ method: 'GET', path }, NOW);
+        return built.ok ? built.event.attributes['url.query'] : undefined;
+      };
+      expect(query('/a?x=1&y=2#frag')).toBe('x=1&y=2');
+      expect(query('/a?x=1#f#g')).toBe('x=1');
+      expect(query('/a?x=1#f\ng')).toBe('x=1');
+      expect(query('/a?x=1')).toBe('x=1');
+      // A 64 kB path of `#`s then a line break: `/#.*$/` retried from each `#` (seconds of CPU).
+      expect(query(`/?${'#'.repeat(65_000)}\nx`)).toBe('');
+    },
+    5_000,
+  );
 
   it('synthesises a message from HTTP fields', () => {
     const built = buildEvent({ method: 'GET', path: '/x', status: 200 }, NOW);

@@ -158,7 +158,10 @@ export function normaliseLevel(raw: unknown): string | null {
 
 const ISO_RE =
   /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
-const NUMERIC_RE = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+// `\d+(?:\.\d*)?` rather than `\d+\.?\d*`: the same numbers, but without a dot the latter splits a run
+// of digits between `\d+` and `\d*` in every way before failing, quadratic in its length (a 60 kB
+// timestamp of digits and a letter took 4 s, a 1 MB event would take minutes).
+const NUMERIC_RE = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 /**
  * Epoch milliseconds from an epoch number whose unit is guessed from its magnitude: seconds below
@@ -654,7 +657,13 @@ export function buildEvent(fields: EventFields, receivedAt: number, defaults: Ev
     path = pathOf(rawPath);
     section = sectionOfPath(path);
     const q = rawPath.indexOf('?');
-    if (q >= 0 && attributes['url.query'] === undefined) attributes = { ...attributes, 'url.query': rawPath.slice(q + 1).replace(/#.*$/, '') };
+    if (q >= 0 && attributes['url.query'] === undefined) {
+      // The fragment starts at the first `#`. Found with indexOf: `/#.*$/` retried from every `#`
+      // when a line break followed, quadratic in the path's length.
+      const query = rawPath.slice(q + 1);
+      const hash = query.indexOf('#');
+      attributes = { ...attributes, 'url.query': hash < 0 ? query : query.slice(0, hash) };
+    }
   }
 
   const hasHttp = method !== null || path !== null || status !== null;

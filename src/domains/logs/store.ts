@@ -56,18 +56,42 @@ export function partitionable(events: NormalisedEvent[], window: RetentionWindow
   return { accepted, refused };
 }
 
-/** Stores events in one statement; resolves once they are committed (durable). */
-export async function insertEvents(db: Db, partitions: PartitionManager, orgId: string, events: NormalisedEvent[]): Promise<void> {
-  if (events.length === 0) return;
-  await partitions.ensure(new Set(events.map((e) => dayOf(e.timestamp))));
-  const col = <T>(f: (e: NormalisedEvent) => T) => events.map(f);
+/** Events of one organisation, with the processor's verdict per event (default: not too late). */
+export interface EventGroupRows {
+  orgId: string;
+  events: readonly NormalisedEvent[];
+  tooLate?: readonly boolean[];
+}
+
+/** The day partitions `groups` fall in, created outside the caller's transaction (DDL takes a lock on the parent). */
+export async function ensurePartitionsFor(partitions: PartitionManager, groups: readonly EventGroupRows[]): Promise<void> {
+  const days = new Set<string>();
+  for (const g of groups) for (const e of g.events) days.add(dayOf(e.timestamp));
+  await partitions.ensure(days);
+}
+
+/**
+ * Stores the events of several organisations in one statement (inside the caller's transaction
+ * when `db` is one). Partitions must exist: call `ensurePartitionsFor` first.
+ */
+export async function insertEventGroups(db: Db, groups: readonly EventGroupRows[]): Promise<void> {
+  const rows = groups.flatMap((g) => g.events.map((e, i) => ({ orgId: g.orgId, e, tooLate: g.tooLate?.[i] ?? false })));
+  if (rows.length === 0) return;
+  const col = <T>(f: (r: (typeof rows)[number]) => T) => rows.map(f);
   const iso = (ms: number) => new Date(ms).toISOString();
   await sql`
-    INSERT INTO log_events (org_id, ts, received_at, service, host, source, level, message, method, path, section, status, bytes, duration_ms, remote_addr, user_agent, attributes)
-    SELECT ${orgId}::uuid, * FROM unnest(${col((e) => iso(e.timestamp))}::timestamptz[], ${col((e) => iso(e.receivedAt))}::timestamptz[], ${col((e) => e.service)}::text[],
-      ${col((e) => e.host)}::text[], ${col((e) => e.source)}::text[], ${col((e) => e.level)}::text[], ${col((e) => e.message)}::text[], ${col((e) => e.method)}::text[],
-      ${col((e) => e.path)}::text[], ${col((e) => e.section)}::text[], ${col((e) => e.status)}::int[], ${col((e) => e.bytes)}::bigint[], ${col((e) => e.durationMs)}::float8[],
-      ${col((e) => e.remoteAddr)}::text[], ${col((e) => e.userAgent)}::text[], ${col((e) => JSON.stringify(e.attributes))}::jsonb[])`.execute(db);
+    INSERT INTO log_events (org_id, ts, received_at, service, host, source, level, message, method, path, section, status, bytes, duration_ms, remote_addr, user_agent, attributes, too_late)
+    SELECT * FROM unnest(${col((r) => r.orgId)}::uuid[], ${col((r) => iso(r.e.timestamp))}::timestamptz[], ${col((r) => iso(r.e.receivedAt))}::timestamptz[], ${col((r) => r.e.service)}::text[],
+      ${col((r) => r.e.host)}::text[], ${col((r) => r.e.source)}::text[], ${col((r) => r.e.level)}::text[], ${col((r) => r.e.message)}::text[], ${col((r) => r.e.method)}::text[],
+      ${col((r) => r.e.path)}::text[], ${col((r) => r.e.section)}::text[], ${col((r) => r.e.status)}::int[], ${col((r) => r.e.bytes)}::bigint[], ${col((r) => r.e.durationMs)}::float8[],
+      ${col((r) => r.e.remoteAddr)}::text[], ${col((r) => r.e.userAgent)}::text[], ${col((r) => JSON.stringify(r.e.attributes))}::jsonb[], ${col((r) => r.tooLate)}::boolean[])`.execute(db);
+}
+
+/** Stores one organisation's events in one statement; resolves once they are committed (durable). */
+export async function insertEvents(db: Db, partitions: PartitionManager, orgId: string, events: NormalisedEvent[]): Promise<void> {
+  const groups = [{ orgId, events }];
+  await ensurePartitionsFor(partitions, groups);
+  await insertEventGroups(db, groups);
 }
 
 export interface LogQuery {
@@ -79,6 +103,11 @@ export interface LogQuery {
   section?: string;
   limit: number;
   cursor?: string;
+  /**
+   * Only events stored after the event with this id (ids grow in arrival order): a live tail asks
+   * for what arrived since its last look, late events included, without fetching the same rows again.
+   */
+  afterId?: string;
 }
 
 export interface StoredEvent {
@@ -125,6 +154,7 @@ export async function searchEvents(db: Db, orgId: string, query: LogQuery): Prom
   if (query.section) q = q.where('section', '=', query.section);
   // Substring search, not a user regex: escape LIKE's wildcards so the text matches literally.
   if (query.q) q = q.where('message', 'ilike', `%${query.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+  if (query.afterId !== undefined) q = q.where(sql<boolean>`id > ${query.afterId}::bigint`);
   if (query.cursor) {
     const [ts, id] = decodeCursor(query.cursor);
     q = q.where(sql<boolean>`(ts, id) < (${ts}::timestamptz, ${id}::bigint)`);

@@ -23,6 +23,17 @@ export function stepEndOf(second: number, step: number): number {
   return Math.ceil(second / step) * step;
 }
 
+/**
+ * How an event of this time arrives against watermark `w` (seconds), with `lateness` seconds of
+ * allowed lateness. Shared by the console monitor (one clock) and the server's processor (the
+ * watermark of an organisation's sources).
+ */
+export function arrivalOf(time: number, w: number, lateness: number): Arrival {
+  const s = bucketOf(time);
+  if (s >= w) return 'on-time';
+  return s + lateness >= w ? 'late' : 'too-late';
+}
+
 export interface ClockState {
   outOfOrder: number;
   lateness: number;
@@ -59,10 +70,7 @@ export class EventClock {
 
   /** How an event of this time arrives, against the watermark before it is observed. */
   classify(time: number): Arrival {
-    const s = bucketOf(time);
-    const w = this.watermark;
-    if (s >= w) return 'on-time';
-    return s + this.lateness >= w ? 'late' : 'too-late';
+    return arrivalOf(time, this.watermark, this.lateness);
   }
 
   /** Advances the max event time; returns true when the watermark moved. */

@@ -20,3 +20,4 @@ export {
   type TrafficMonitorOptions,
   type TrafficMonitorSnapshot,
 } from './traffic-monitor.js';
+export { statsRoutes } from './http.js';

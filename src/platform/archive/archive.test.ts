@@ -46,8 +46,9 @@ async function* slowly(rows: ArchiveRow[], failAfter?: number): AsyncGenerator<A
 }
 
 describe('ArchiveRow', () => {
-  it('is the normalised event the log domain produces', () => {
-    expectTypeOf<NormalisedEvent>().toEqualTypeOf<ArchiveRow>();
+  it('is the normalised event the log domain produces, plus its hot-store id and too-late flag', () => {
+    expectTypeOf<Omit<ArchiveRow, 'id' | 'tooLate'>>().toEqualTypeOf<NormalisedEvent>();
+    expectTypeOf<Pick<ArchiveRow, 'id' | 'tooLate'>>().toEqualTypeOf<{ id: string | null; tooLate: boolean }>();
   });
 });
 
@@ -84,7 +85,7 @@ describe('writeArchiveFile', () => {
     const byName = new Map(meta.schema.slice(1).map((e) => [e.name, e]));
     expect([...byName.keys()]).toEqual([
       'org_id', 'ts', 'received_at', 'service', 'host', 'source', 'level', 'message', 'method', 'path', 'section',
-      'status', 'bytes', 'duration_ms', 'remote_addr', 'user_agent', 'attributes',
+      'status', 'bytes', 'duration_ms', 'remote_addr', 'user_agent', 'attributes', 'too_late', 'id',
     ]);
     for (const name of ['ts', 'received_at']) {
       expect(byName.get(name)).toMatchObject({
@@ -102,6 +103,8 @@ describe('writeArchiveFile', () => {
     expect(byName.get('bytes')).toMatchObject({ type: 'INT64', repetition_type: 'OPTIONAL' });
     expect(byName.get('duration_ms')).toMatchObject({ type: 'DOUBLE', repetition_type: 'OPTIONAL' });
     expect(byName.get('attributes')).toMatchObject({ type: 'BYTE_ARRAY', converted_type: 'UTF8', logical_type: { type: 'STRING' }, repetition_type: 'REQUIRED' });
+    expect(byName.get('too_late')).toMatchObject({ type: 'BOOLEAN', repetition_type: 'REQUIRED' });
+    expect(byName.get('id')).toMatchObject({ type: 'INT64', repetition_type: 'OPTIONAL' });
 
     // Row groups carry ts min/max (raw footer, default parser: Dates) so any reader can skip them.
     expect(meta.row_groups.map((g) => Number(g.num_rows))).toEqual([1_000, 1_000, 1_000]);
@@ -115,7 +118,7 @@ describe('writeArchiveFile', () => {
     });
     const kv = Object.fromEntries((meta.key_value_metadata ?? []).map((e) => [e.key, e.value]));
     expect(kv).toMatchObject({
-      'vigil.archive.version': '1',
+      'vigil.archive.version': '2',
       'vigil.org_id': ORG,
       'vigil.day': DAY,
       'vigil.rows': '3000',
@@ -206,6 +209,21 @@ describe('writeArchiveFile', () => {
     expect(replaced.part).toBe(2);
     expect(await collect(readArchiveFile(replaced.path))).toEqual(rows.slice(0, 5));
     expect((await readdir(join(dir, `org=${ORG}`, `day=${DAY}`))).sort()).toEqual(['part-00000.parquet', 'part-00001.parquet', 'part-00002.parquet', 'part-00003.parquet']);
+  });
+
+  it('keeps extra footer metadata for the exporter, but not under the names the writer uses', async () => {
+    const { path } = await writeArchiveFile(dir, { orgId: ORG, day: DAY, rows: [makeRow(1)], metadata: { first_id: '42', source: 'log_events_p20240310' } });
+    const [info] = await listArchive(dir, ORG);
+    expect(info).toMatchObject({ path, metadata: { first_id: '42', source: 'log_events_p20240310' } });
+    expect(Math.abs(info!.createdAt - Date.now())).toBeLessThan(60_000);
+    await expect(writeArchiveFile(dir, { orgId: ORG, day: DAY, rows: [], metadata: { rows: '7' } })).rejects.toThrow(/written by the archive itself/);
+    await expect(writeArchiveFile(dir, { orgId: ORG, day: DAY, rows: [], metadata: { 'Bad Key': 'x' } })).rejects.toMatchObject({ status: 400 });
+  });
+
+  it('rejects an id that is not a 64-bit integer and a missing too-late flag', async () => {
+    await expect(writeArchiveFile(dir, { orgId: ORG, day: DAY, rows: [{ ...makeRow(1), id: '9223372036854775808' }] })).rejects.toThrow(/row 0: id/);
+    await expect(writeArchiveFile(dir, { orgId: ORG, day: DAY, rows: [{ ...makeRow(1), id: '-1' }] })).rejects.toThrow(/row 0: id/);
+    await expect(writeArchiveFile(dir, { orgId: ORG, day: DAY, rows: [{ ...makeRow(1), tooLate: undefined as unknown as boolean }] })).rejects.toThrow(/row 0: tooLate/);
   });
 
   it('writes a valid empty file for an empty day', async () => {

@@ -34,6 +34,10 @@ export interface ArchiveFileInfo {
   minTs: number | null;
   maxTs: number | null;
   sortedByTs: boolean;
+  /** When the file was written (epoch ms): its modification time, as published files never change. */
+  createdAt: number;
+  /** The writer's extra footer key-values (`WriteArchiveOptions.metadata`), without their `vigil.` prefix. */
+  metadata: Record<string, string>;
 }
 
 export interface OpenedFile {
@@ -82,6 +86,16 @@ function groupsOf(metadata: FileMetaData): RowGroupInfo[] {
 
 function kv(metadata: FileMetaData, key: string): string | undefined {
   return metadata.key_value_metadata?.find((e) => e.key === key)?.value;
+}
+
+const WRITER_KEYS = new Set(['vigil.archive.version', 'vigil.org_id', 'vigil.day', 'vigil.rows', 'vigil.sorted_by_ts', 'vigil.min_ts', 'vigil.max_ts']);
+
+function extraMetadata(metadata: FileMetaData): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const { key, value } of metadata.key_value_metadata ?? []) {
+    if (key.startsWith('vigil.') && !WRITER_KEYS.has(key) && value !== undefined) out[key.slice('vigil.'.length)] = value;
+  }
+  return out;
 }
 
 interface CacheEntry {
@@ -133,6 +147,8 @@ export async function openArchiveFile(entry: { path: string; day: string; part: 
       minTs: minTs !== null && Number.isFinite(minTs) ? minTs : null,
       maxTs: maxTs !== null && Number.isFinite(maxTs) ? maxTs : null,
       sortedByTs: kv(metadata, 'vigil.sorted_by_ts') === 'true',
+      createdAt: mtimeMs,
+      metadata: extraMetadata(metadata),
     };
     return { info, metadata, groups, buffer, close: () => fh.close() };
   } catch (error) {
@@ -163,7 +179,10 @@ export async function readColumns(scan: ParquetScan, names: readonly string[], r
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
-/** Builds the ArchiveRow at index `i` of decoded columns (all of COLUMNS but org_id). */
+/**
+ * Builds the ArchiveRow at index `i` of decoded columns (all of COLUMNS but org_id). Columns a file
+ * lacks (`id` and `too_late` in version 1 files) read as null and false.
+ */
 export function rowAt(cols: Map<string, DecodedArray>, i: number): ArchiveRow {
   const c = (name: string): unknown => cols.get(name)?.[i] ?? null;
   const json = c('attributes');
@@ -185,10 +204,18 @@ export function rowAt(cols: Map<string, DecodedArray>, i: number): ArchiveRow {
     remoteAddr: str(c('remote_addr')),
     userAgent: str(c('user_agent')),
     attributes: typeof attributes === 'object' && attributes !== null && !Array.isArray(attributes) ? (attributes as Record<string, unknown>) : {},
+    id: str(c('id')),
+    tooLate: c('too_late') === true,
   };
 }
 
 export const ROW_COLUMNS: readonly string[] = COLUMNS.filter((c) => c.field !== null).map((c) => c.name);
+
+/** The row columns this file has: files of an older format version lack the newer ones. */
+export function rowColumnsOf(metadata: FileMetaData): readonly string[] {
+  const present = new Set(metadata.schema.slice(1).map((e) => e.name));
+  return ROW_COLUMNS.every((name) => present.has(name)) ? ROW_COLUMNS : ROW_COLUMNS.filter((name) => present.has(name));
+}
 
 /**
  * Every row of one archive file in file order, one row group decoded at a time (bounded memory for
@@ -203,7 +230,7 @@ export async function* readArchiveFile(path: string): AsyncGenerator<ArchiveRow>
     const scan = await scanOf(buffer, metadata);
     for (const group of groupsOf(metadata)) {
       if (group.rowEnd === group.rowStart) continue;
-      const cols = await readColumns(scan, ROW_COLUMNS, group.rowStart, group.rowEnd);
+      const cols = await readColumns(scan, rowColumnsOf(metadata), group.rowStart, group.rowEnd);
       for (let i = 0; i < group.rowEnd - group.rowStart; i++) yield rowAt(cols, i);
     }
   } finally {

@@ -25,5 +25,7 @@ export function sampleRow(i: number, dayStartMs: number): ArchiveRow {
     remoteAddr: sparse ? null : `10.0.${i % 256}.1`,
     userAgent: sparse ? null : 'curl/8.5 (ünïcode)',
     attributes: sparse ? {} : { 'url.query': `a=${i}`, nested: { n: i, list: [1, 'two', null], ok: true }, 'κλειδί': 'τιμή' },
+    id: sparse ? null : i % 13 === 0 ? '9223372036854775807' : String(1_000_000 + i),
+    tooLate: i % 5 === 4,
   };
 }

@@ -1,8 +1,9 @@
 /**
- * The archived raw log event: one row per event, the same fields (and names) as the normalised event
- * the log domain stores (`NormalisedEvent` in src/domains/logs/normalise.ts), so a normalised or hot-store
- * event can be handed over as is. The platform does not import the domain: the shapes are kept equal
- * structurally, and a type test beside this file fails if they drift apart.
+ * The archived raw log event: one row per event, the fields (and names) of the normalised event the
+ * log domain stores (`NormalisedEvent` in src/domains/logs/normalise.ts) plus the two columns the hot
+ * store adds to it: the event's `id` there and its `tooLate` flag (kept, so a recount from the archive
+ * can still leave out what the statistics left out). The platform does not import the domain: the
+ * shapes are kept equal structurally, and a type test beside this file fails if they drift apart.
  *
  * On disk the columns are snake_case with Parquet logical types every standard reader maps to its own
  * types: `ts`/`received_at` are INT64 TIMESTAMP(MILLIS, isAdjustedToUTC) — DuckDB reads TIMESTAMPTZ,
@@ -29,12 +30,16 @@ export interface ArchiveRow {
   remoteAddr: string | null;
   userAgent: string | null;
   attributes: Record<string, unknown>;
+  /** The event's id in the hot store (a bigint as decimal text); null for events archived from elsewhere. */
+  id: string | null;
+  /** Arrived after its statistics bucket was final: stored, not counted. */
+  tooLate: boolean;
 }
 
 /** Bumped when the column set changes; written to every file's key-value metadata. */
-export const ARCHIVE_FORMAT_VERSION = '1';
+export const ARCHIVE_FORMAT_VERSION = '2';
 
-type Kind = 'timestamp' | 'string' | 'int32' | 'int64' | 'double' | 'json';
+type Kind = 'timestamp' | 'string' | 'int32' | 'int64' | 'double' | 'boolean' | 'json';
 
 interface ColumnDef {
   /** Parquet column name. */
@@ -64,6 +69,9 @@ export const COLUMNS: readonly ColumnDef[] = [
   { name: 'remote_addr', field: 'remoteAddr', kind: 'string', required: false },
   { name: 'user_agent', field: 'userAgent', kind: 'string', required: false },
   { name: 'attributes', field: 'attributes', kind: 'json', required: true },
+  // Version 2; appended so the columns of version 1 keep their positions.
+  { name: 'too_late', field: 'tooLate', kind: 'boolean', required: true },
+  { name: 'id', field: 'id', kind: 'int64', required: false },
 ];
 
 function element(col: ColumnDef): SchemaElement {
@@ -87,6 +95,8 @@ function element(col: ColumnDef): SchemaElement {
       return { name: col.name, type: 'INT64', repetition_type };
     case 'double':
       return { name: col.name, type: 'DOUBLE', repetition_type };
+    case 'boolean':
+      return { name: col.name, type: 'BOOLEAN', repetition_type };
     case 'json':
       // JSON text in a STRING column, not the JSON logical type: DuckDB 1.5 types a column JSON only
       // by the legacy converted type, and with that annotation hyparquet-writer insists on serialising

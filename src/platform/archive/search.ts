@@ -14,7 +14,7 @@ import { z } from 'zod';
 import { badRequest } from '../errors.js';
 import { dayOf, partsOf, type PartEntry } from './layout.js';
 import type { ParquetScan } from 'hyparquet';
-import { ROW_COLUMNS, openArchiveFile, readColumns, rowAt, scanOf, type OpenArchiveFile, type RowGroupInfo } from './read.js';
+import { openArchiveFile, readColumns, rowAt, rowColumnsOf, scanOf, type OpenArchiveFile, type RowGroupInfo } from './read.js';
 import type { ArchiveRow } from './schema.js';
 
 export type StatusClass = '1xx' | '2xx' | '3xx' | '4xx' | '5xx';
@@ -92,7 +92,7 @@ function decodeCursor(cursor: string, order: 'desc' | 'asc'): Key {
   try {
     parsed = cursorSchema.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
   } catch {
-    throw badRequest('archive: invalid cursor');
+    throw badRequest('archive: invalid cursor: pass back a next_cursor this search returned, or start again without one');
   }
   if (parsed.o !== (order === 'desc' ? 'd' : 'a')) throw badRequest(`archive: the cursor was made for the other order, not ${order}`);
   return { ts: parsed.ts, day: parsed.day, part: parsed.part, row: parsed.row };
@@ -249,14 +249,14 @@ export async function searchArchive(dir: string, orgId: string, query: ArchiveQu
       read.add(candidate.entry.path);
       scanned.rowGroups++;
       scanned.rows += candidate.group.rowEnd - candidate.group.rowStart;
-      await searchGroup(await file.scan(), candidate.entry, candidate.group);
+      await searchGroup(await file.scan(), rowColumnsOf(file.metadata), candidate.entry, candidate.group);
     }
     scanned.files = read.size;
   } finally {
     await files.closeAll();
   }
 
-  async function searchGroup(scan: ParquetScan, entry: PartEntry, group: RowGroupInfo): Promise<void> {
+  async function searchGroup(scan: ParquetScan, rowColumns: readonly string[], entry: PartEntry, group: RowGroupInfo): Promise<void> {
     const { rowStart, rowEnd } = group;
     const ts = await scan.readColumn({ column: 'ts', rowStart, rowEnd });
     let keep: number[] = [];
@@ -278,7 +278,7 @@ export async function searchArchive(dir: string, orgId: string, query: ArchiveQu
     // Only the best `capacity` of this group can enter: rank first, so rows that would be evicted
     // at once (a page of the newest rows out of a group written oldest first) are never built.
     if (keys.length > best.capacity) keys = keys.sort((a, b) => better(a[0], b[0])).slice(0, best.capacity);
-    const cols = await readColumns(scan, ROW_COLUMNS, rowStart, rowEnd);
+    const cols = await readColumns(scan, rowColumns, rowStart, rowEnd);
     for (const [key, k] of keys) {
       if (best.admits(key)) best.add({ key, row: rowAt(cols, k) });
     }

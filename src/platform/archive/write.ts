@@ -38,6 +38,11 @@ export interface WriteArchiveOptions {
   /** With `part`: atomically replace an existing file of that part instead of failing with a conflict. */
   replace?: boolean;
   rowGroupSize?: number;
+  /**
+   * Extra footer key-values (`vigil.<key>`), read back in `ArchiveFileInfo.metadata`: lets an exporter
+   * recognise its own earlier file of the same data.
+   */
+  metadata?: Record<string, string>;
 }
 
 export interface WriteArchiveResult {
@@ -58,7 +63,11 @@ const optionsSchema = z.object({
   part: z.number().int().min(0).max(99_999).optional(),
   replace: z.boolean().optional(),
   rowGroupSize: z.number().int().min(1).max(1_048_576).optional(),
+  metadata: z.record(z.string().regex(/^[a-z][a-z0-9_.-]{0,63}$/, 'keys are lower-case words (a-z, 0-9, _ . -)'), z.string().max(4096)).optional(),
 });
+
+/** Keys the writer sets itself; extra metadata cannot pass for them. */
+const RESERVED_KEYS = new Set(['archive.version', 'org_id', 'day', 'rows', 'sorted_by_ts', 'min_ts', 'max_ts']);
 
 /**
  * A hyparquet Writer that buffers one row group and hands it to the file asynchronously: the
@@ -94,6 +103,8 @@ const rowError = (row: number, field: string, message: string): AppError =>
 const isStringOrNull = (v: unknown): boolean => v === null || typeof v === 'string';
 const OPTIONAL_STRINGS = ['service', 'host', 'source', 'level', 'method', 'path', 'section', 'remoteAddr', 'userAgent'] as const;
 const INT32_MAX = 2_147_483_647;
+const ID_RE = /^\d{1,19}$/;
+const INT64_MAX = 9_223_372_036_854_775_807n;
 const ARENA_CHUNK = 1 << 20;
 const utf8 = new TextEncoder();
 /** Most events have no attributes left over: one shared encoding of `{}` instead of one per row. */
@@ -157,6 +168,13 @@ class Batch {
     if (bytes !== null && !Number.isSafeInteger(bytes)) throw rowError(n, 'bytes', 'must be an integer or null');
     if (durationMs !== null && !(typeof durationMs === 'number' && Number.isFinite(durationMs))) throw rowError(n, 'durationMs', 'must be a finite number or null');
     if (typeof attributes !== 'object' || attributes === null || Array.isArray(attributes)) throw rowError(n, 'attributes', 'must be an object');
+    const { id, tooLate } = row;
+    if (typeof tooLate !== 'boolean') throw rowError(n, 'tooLate', 'must be a boolean');
+    let idValue: bigint | null = null;
+    if (id !== null) {
+      if (typeof id !== 'string' || !ID_RE.test(id) || BigInt(id) > INT64_MAX) throw rowError(n, 'id', 'must be a non-negative 64-bit integer as decimal text, or null');
+      idValue = BigInt(id);
+    }
     let json: Uint8Array = EMPTY_JSON;
     if (!isEmpty(attributes)) {
       let text: string | undefined;
@@ -187,6 +205,8 @@ class Batch {
     d[14]!.push(row.remoteAddr);
     d[15]!.push(row.userAgent);
     d[16]!.push(json);
+    d[17]!.push(tooLate);
+    d[18]!.push(idValue);
     this.length++;
   }
 
@@ -292,7 +312,9 @@ async function publish(tmp: string, folder: string, first: number, fixed: boolea
 export async function writeArchiveFile(dir: string, options: WriteArchiveOptions): Promise<WriteArchiveResult> {
   const parsed = optionsSchema.safeParse(options);
   if (!parsed.success) throw badRequest(`archive: invalid write options: ${parsed.error.message}`);
-  const { orgId, day, part, replace = false, rowGroupSize = DEFAULT_ROW_GROUP_SIZE } = parsed.data;
+  const { orgId, day, part, replace = false, rowGroupSize = DEFAULT_ROW_GROUP_SIZE, metadata = {} } = parsed.data;
+  const reserved = Object.keys(metadata).find((key) => RESERVED_KEYS.has(key));
+  if (reserved !== undefined) throw badRequest(`archive: metadata key ${JSON.stringify(reserved)} is written by the archive itself; choose another name`);
   checkOrgId(orgId);
   const from = dayStart(day);
   if (replace && part === undefined) throw badRequest('archive: replace needs an explicit part');
@@ -350,6 +372,7 @@ export async function writeArchiveFile(dir: string, options: WriteArchiveOptions
             { key: 'vigil.max_ts', value: new Date(maxTs).toISOString() },
           ]
         : []),
+      ...Object.entries(metadata).map(([key, value]) => ({ key: `vigil.${key}`, value })),
     ];
     await writer.finish();
     await fh.sync();

@@ -229,7 +229,7 @@ export interface TrafficSketchesTable {
 export interface StreamCheckpointsTable {
   consumer: string;
   position: JSONColumnType<{ epoch: string; floor: number; done: number[] }>;
-  updated_at: Generated<Timestamp>;
+  updated_at: Timestamp;
 }
 
 export interface StreamProgressTable {
@@ -238,7 +238,7 @@ export interface StreamProgressTable {
   watermark: Timestamp | null;
   sources: JSONColumnType<Record<string, { maxTs: number; lastReceivedAt: number }>>;
   too_late: ColumnType<string | number, number | string | undefined, number | string>;
-  updated_at: Generated<Timestamp>;
+  updated_at: Timestamp;
 }
 
 export interface Database {

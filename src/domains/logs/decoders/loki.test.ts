@@ -69,6 +69,22 @@ describe('Loki push decoder', () => {
     ]);
   });
 
+  it(
+    'rejects a protobuf body whose snappy literal length overflows 32-bit signed (it once hung the decoder)',
+    () => {
+      // Found by the decoder fuzz test: snappyjs read the length 0xfffffffa as negative and looped forever.
+      const { events, rejected } = decodeLoki(Buffer.from([0x10, 0xfc, 0xfa, 0xff, 0xff, 0xff]), { contentType: 'application/x-protobuf' });
+      expect(events).toEqual([]);
+      expect(rejected).toEqual([
+        {
+          reason:
+            'body is not snappy-compressed protobuf (invalid Snappy block: the literal at byte 1 declares 4,294,967,291 bytes, past the end of the data); send Content-Type: application/json for JSON',
+        },
+      ]);
+    },
+    5_000, // a guard only: the loop was synchronous, so the assertion above is what matters
+  );
+
   it('enforces the event-count and decompressed-size limits', () => {
     const values = Array.from({ length: MAX_EVENTS_PER_REQUEST + 1 }, () => ['1714564800000000000', 'x']);
     expect(() => decodeLoki(JSON.stringify({ streams: [{ stream: {}, values }] }), { contentType: 'application/json' })).toThrow(IngestLimitError);

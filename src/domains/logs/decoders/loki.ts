@@ -1,4 +1,3 @@
-import snappy from 'snappyjs';
 import { LOKI_ALIASES, buildEvent, extractFields, isRecord, nanosStringToMs, preview, type Rec } from '../normalise.js';
 import { enrichMessage } from './common.js';
 import {
@@ -15,6 +14,7 @@ import {
   type DecodeResult,
 } from './limits.js';
 import { LokiPushRequest, decodeProtobuf } from './proto.js';
+import { SnappyTooLargeError, uncompressSnappy } from './snappy.js';
 
 /**
  * Loki push `POST /loki/api/v1/push`, in its three forms:
@@ -201,12 +201,12 @@ export function decodeLoki(body: Uint8Array | string, options: DecodeOptions = {
   const bytes = typeof body === 'string' ? Buffer.from(body) : body;
   let raw: Uint8Array;
   try {
-    raw = snappy.uncompress(bytes, MAX_BODY_BYTES);
+    raw = uncompressSnappy(bytes, MAX_BODY_BYTES);
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    if (/too big/.test(message)) {
+    if (err instanceof SnappyTooLargeError) {
       throw new IngestLimitError('body', `decompressed body is over the limit of ${MAX_BODY_BYTES.toLocaleString('en')} bytes: send smaller batches`);
     }
+    const message = err instanceof Error ? err.message : String(err);
     return wholeBodyRejected(`body is not snappy-compressed protobuf (${message}); send Content-Type: application/json for JSON`);
   }
   let decoded: Rec;

@@ -1,0 +1,157 @@
+/**
+ * Reads of the traffic statistics written by the stream processor (`traffic_counts`,
+ * `traffic_sketches`, `stream_progress`), summed into the buckets a StatsPlan asks for. Plain
+ * SQL through Kysely, the same on PostgreSQL and PGlite; the shaping is in stats-shape.ts.
+ */
+import { sql, type ExpressionBuilder, type RawBuilder, type SelectQueryBuilder } from 'kysely';
+import type { Database, Db } from '../../platform/store/index.js';
+import {
+  bucketStarts,
+  foldSeries,
+  perBucketRates,
+  summarise,
+  topGroups,
+  topSections,
+  type Series,
+  type StatsPlan,
+  type StatsResolution,
+  type StatsTotals,
+  type TopSection,
+} from './stats-shape.js';
+
+export interface StatsAnswer {
+  /** Start of the first bucket (ISO), `from` aligned down to the step. */
+  from: string;
+  /** End of the last bucket (ISO, exclusive), `to` aligned up to the step. */
+  to: string;
+  step: number;
+  resolution: StatsResolution;
+  /** Buckets ending at or before it are final; null before the processor has made anything final. */
+  watermark: string | null;
+  /** Bucket starts, unix seconds. */
+  timestamps: number[];
+  series: Series[];
+  requests_per_second: number[];
+  error_rate: (number | null)[];
+  totals: StatsTotals;
+  top_sections: TopSection[];
+}
+
+type CountsQuery = SelectQueryBuilder<Database, 'traffic_counts', object>;
+type CountsExpressions = ExpressionBuilder<Database, 'traffic_counts'>;
+
+const num = (value: unknown): number => (value === null || value === undefined ? 0 : Number(value));
+
+/** Runs the plan's reads for one organisation and shapes the answer. `nowSeconds` bounds the elapsed time of a range ending in the future. */
+export async function readStats(db: Db, orgId: string, plan: StatsPlan, nowSeconds: number): Promise<StatsAnswer> {
+  const fromDate = new Date(plan.from * 1000);
+  const toDate = new Date(plan.to * 1000);
+  const filtered = plan.service !== undefined || plan.section !== undefined;
+
+  const counts = (): CountsQuery => {
+    let query = db
+      .selectFrom('traffic_counts')
+      .where('org_id', '=', orgId)
+      .where('resolution', '=', plan.resolution)
+      .where('bucket', '>=', fromDate)
+      .where('bucket', '<', toDate);
+    if (plan.service !== undefined) query = query.where('service', '=', plan.service);
+    if (plan.section !== undefined) query = query.where('section', '=', plan.section);
+    return query;
+  };
+  // The step is a validated integer, inlined so the SELECT and GROUP BY expressions are the same text.
+  const bucketStart: RawBuilder<string> = sql<string>`(floor(extract(epoch from bucket) / ${sql.lit(plan.step)}) * ${sql.lit(plan.step)})::bigint`;
+  const hits = (eb: CountsExpressions) => eb.fn.sum<string>('hits');
+  const errors = (eb: CountsExpressions) => eb.fn.sum<string>('hits').filterWhere('status_class', '=', '5xx');
+
+  const statusQuery = counts()
+    .select((eb) => ['status_class', hits(eb).as('hits'), eb.fn.sum<string>('bytes').as('bytes'), eb.fn.sum<string>('duration_count').as('duration_count'), eb.fn.sum<number>('duration_sum_ms').as('duration_sum_ms')])
+    .groupBy('status_class')
+    .execute();
+  const bucketQuery = counts()
+    .select((eb) => [bucketStart.as('t'), hits(eb).as('hits'), eb.fn.sum<string>('hits').filterWhere('status_class', '<>', '').as('with_status'), errors(eb).as('errors')])
+    .groupBy(sql`t`)
+    .execute();
+  const sectionQuery = counts()
+    .select((eb) => ['section', hits(eb).as('hits'), errors(eb).as('errors'), eb.fn.sum<string>('bytes').as('bytes')])
+    .groupBy('section')
+    .orderBy(sql`sum(hits)`, 'desc')
+    .orderBy('section')
+    .limit(plan.top)
+    .execute();
+  const sketchQuery = filtered
+    ? Promise.resolve(null)
+    : db
+        .selectFrom('traffic_sketches')
+        .select(['hosts', 'latency', 'too_late'])
+        .where('org_id', '=', orgId)
+        .where('resolution', '=', plan.sketch.resolution)
+        .where('bucket', '>=', new Date(plan.sketch.from * 1000))
+        .where('bucket', '<', toDate)
+        .execute();
+  // With several processor instances each has its own watermark: a bucket is final once all agree.
+  const watermarkQuery = db.selectFrom('stream_progress').select((eb) => eb.fn.min('watermark').as('watermark')).where('org_id', '=', orgId).executeTakeFirst();
+
+  const [statusRows, bucketRows, sectionRows, sketchRows, progress] = await Promise.all([statusQuery, bucketQuery, sectionQuery, sketchQuery, watermarkQuery]);
+
+  const starts = bucketStarts(plan);
+  const perBucket = bucketRows.map((r) => ({ t: num(r.t), hits: num(r.hits), withStatus: num(r.with_status), errors: num(r.errors) }));
+  const rates = perBucketRates(starts, plan.step, perBucket);
+  const sections = sectionRows.map((r) => ({ section: r.section, hits: num(r.hits), errors: num(r.errors), bytes: num(r.bytes) }));
+
+  let series: Series[];
+  if (plan.by === 'none') {
+    series = foldSeries(starts, plan.step, perBucket.map((r) => ({ t: r.t, key: 'all', hits: r.hits })), ['all']);
+  } else {
+    const dimension = plan.by;
+    const keys =
+      dimension === 'section'
+        ? topGroups(sections.map((s) => ({ key: s.section, hits: s.hits })), plan.top)
+        : topGroups(
+            (
+              await counts()
+                .select((eb) => [eb.ref(dimension).as('key'), hits(eb).as('hits')])
+                .groupBy(dimension)
+                .orderBy(sql`sum(hits)`, 'desc')
+                .orderBy(dimension)
+                .limit(plan.top)
+                .execute()
+            ).map((r) => ({ key: r.key, hits: num(r.hits) })),
+            plan.top,
+          );
+    // Groups beyond the top N are folded in SQL, so a site with thousands of sections still returns top × points rows.
+    const key = keys.length > 0 ? sql<string | null>`case when ${sql.ref(dimension)} in (${sql.join(keys)}) then ${sql.ref(dimension)} end` : sql<string | null>`null::text`;
+    const rows = await counts()
+      .select((eb) => [bucketStart.as('t'), key.as('key'), hits(eb).as('hits')])
+      .groupBy([sql`t`, sql`key`])
+      .execute();
+    series = foldSeries(
+      starts,
+      plan.step,
+      rows.map((r) => ({ t: num(r.t), key: r.key, hits: num(r.hits) })),
+      keys,
+    );
+  }
+
+  const elapsed = Math.min(plan.to, nowSeconds) - plan.from;
+  const totals = summarise(
+    statusRows.map((r) => ({ statusClass: r.status_class, hits: num(r.hits), bytes: num(r.bytes), durationCount: num(r.duration_count), durationSumMs: num(r.duration_sum_ms) })),
+    sketchRows?.map((r) => ({ hosts: r.hosts, latency: r.latency, tooLate: num(r.too_late) })) ?? null,
+    elapsed,
+  );
+  const watermark = progress?.watermark ? new Date(progress.watermark as Date | string).toISOString() : null;
+
+  return {
+    from: new Date(plan.from * 1000).toISOString(),
+    to: new Date(plan.to * 1000).toISOString(),
+    step: plan.step,
+    resolution: plan.resolution,
+    watermark,
+    timestamps: starts,
+    series,
+    requests_per_second: rates.requestsPerSecond,
+    error_rate: rates.errorRate,
+    totals,
+    top_sections: topSections(sections, totals.hits, plan.top),
+  };
+}

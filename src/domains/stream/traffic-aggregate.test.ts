@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { estimateHosts } from './sketch.js';
+import { aggregateBatch, bucketStartOf, watermarkOf, type OrgProgress, type StreamEvent } from './traffic-aggregate.js';
+
+const timing = { outOfOrderMs: 5_000, latenessMs: 300_000, idleMs: 60_000 };
+const T0 = Date.UTC(2026, 10, 22, 12, 0, 0);
+
+const hit = (offsetS: number, over: Partial<StreamEvent> = {}): StreamEvent => ({
+  timestamp: T0 + offsetS * 1000,
+  receivedAt: T0 + offsetS * 1000,
+  service: 'web',
+  host: 'h1',
+  source: 'agent-a',
+  method: 'GET',
+  path: '/api/users',
+  section: '/api',
+  status: 200,
+  bytes: 100,
+  durationMs: 12,
+  remoteAddr: '10.0.0.1',
+  ...over,
+});
+
+const hitsAt = (result: ReturnType<typeof aggregateBatch>, resolution: number) =>
+  result.counts.filter((c) => c.resolution === resolution).reduce((sum, c) => sum + c.hits, 0);
+
+describe('event-time aggregation of one batch', () => {
+  it('counts request events at every resolution, per dimension, and ignores plain log lines', () => {
+    const events = [
+      hit(0),
+      hit(1, { status: 500 }),
+      hit(2, { section: '/report', path: '/report' }),
+      hit(3, { method: null, path: null, status: null }),
+    ];
+    const result = aggregateBatch([{ orgId: 'o', events }], new Map(), timing);
+    expect(result.counted).toBe(3);
+    for (const resolution of [1, 10, 60, 3600]) expect(hitsAt(result, resolution)).toBe(3);
+    const tenSecond = result.counts.filter((c) => c.resolution === 10);
+    expect(tenSecond.map((c) => [c.section, c.statusClass, c.hits]).sort()).toEqual([
+      ['/api', '2xx', 1],
+      ['/api', '5xx', 1],
+      ['/report', '2xx', 1],
+    ]);
+    expect(result.tooLate).toEqual([[false, false, false, false]]);
+  });
+
+  it('puts a whole-second stamp in its own 1-second bucket, as the console monitor does', () => {
+    expect(bucketStartOf(T0, 1)).toBe(T0);
+    expect(bucketStartOf(T0 + 300, 1)).toBe(T0 + 1000);
+    expect(bucketStartOf(T0 + 9_000, 10)).toBe(T0);
+    expect(bucketStartOf(T0 + 10_000, 10)).toBe(T0 + 10_000);
+  });
+
+  it('moves the watermark to newest event time minus the out-of-orderness, never backwards', () => {
+    const first = aggregateBatch([{ orgId: 'o', events: [hit(100)] }], new Map(), timing);
+    expect(first.progress.get('o')!.watermark).toBe(T0 + 95_000);
+    const second = aggregateBatch([{ orgId: 'o', events: [hit(50)] }], first.progress, timing);
+    expect(second.progress.get('o')!.watermark).toBe(T0 + 95_000);
+  });
+
+  it('counts late events within the lateness and flags later ones as too late', () => {
+    const start = aggregateBatch([{ orgId: 'o', events: [hit(1000)] }], new Map(), timing);
+    // Watermark is T0+995 s; lateness 300 s: bucket 700 is the oldest still accepted.
+    const late = aggregateBatch([{ orgId: 'o', events: [hit(990), hit(700), hit(690)] }], start.progress, timing);
+    expect(late.tooLate).toEqual([[false, false, true]]);
+    expect(late.counted).toBe(2);
+    expect(late.progress.get('o')!.tooLate).toBe(1);
+    expect(late.sketches.filter((s) => s.resolution === 10).reduce((a, s) => a + s.tooLate, 0)).toBe(1);
+  });
+
+  it('judges a message against the watermark before it, so one request may be out of order by any amount', () => {
+    const result = aggregateBatch([{ orgId: 'o', events: [hit(10_000), hit(0)] }], new Map(), timing);
+    expect(result.counted).toBe(2);
+  });
+
+  it('holds the watermark back for a slow source until it goes idle', () => {
+    const sources: OrgProgress['sources'] = {
+      fast: { maxTs: T0 + 100_000, lastReceivedAt: T0 + 100_000 },
+      slow: { maxTs: T0 + 40_000, lastReceivedAt: T0 + 90_000 },
+    };
+    expect(watermarkOf(sources, null, timing)).toBe(T0 + 35_000);
+    sources.fast = { maxTs: T0 + 200_000, lastReceivedAt: T0 + 200_000 };
+    expect(watermarkOf(sources, null, timing)).toBe(T0 + 195_000);
+  });
+
+  it('keeps organisations apart and estimates distinct client hosts', () => {
+    const events = Array.from({ length: 50 }, (_, i) => hit(i % 10, { remoteAddr: `10.0.0.${i % 20}` }));
+    const result = aggregateBatch(
+      [
+        { orgId: 'a', events },
+        { orgId: 'b', events: [hit(0)] },
+      ],
+      new Map(),
+      timing,
+    );
+    const a10 = result.sketches.filter((s) => s.orgId === 'a' && s.resolution === 10);
+    expect(a10).toHaveLength(1);
+    expect(estimateHosts(a10[0]!.hosts)).toBe(20);
+    expect(result.counts.filter((c) => c.orgId === 'b' && c.resolution === 1).map((c) => c.hits)).toEqual([1]);
+  });
+});

@@ -1,0 +1,232 @@
+/**
+ * The pure core of the stream processor: per-organisation event-time watermarks and the 1-second
+ * buckets (rolled up to 10 s, 1 min, 1 h) that a batch of log events adds to. No SQL, no clock:
+ * the processor loads the progress rows, calls `aggregateBatch`, and stores what it returns in the
+ * same transaction as its bus checkpoint.
+ *
+ * Semantics (README "Traffic statistics"):
+ * - Only request events count: those with a path, status or method. Other log lines are stored
+ *   raw and never appear in the statistics.
+ * - Each source (the event's `source`, else its `host`) has a watermark: its newest event time minus
+ *   the allowed out-of-orderness. The organisation's watermark is the smallest over the sources that
+ *   sent something recently (by arrival time: within the idle timeout of the newest arrival), and it
+ *   never goes back. Buckets ending at or before it are final.
+ * - Arrival follows the console monitor's rule (`arrivalOf` in clock.ts): an event whose 1-second
+ *   bucket lies more than the allowed lateness behind the watermark is too late: stored, flagged,
+ *   counted as too late, not added. A late event within the lateness revises the stored buckets
+ *   (counters are additive, sketches merge).
+ * - Events are judged against the watermark as it stood before their bus message, then the message
+ *   moves the watermark: a single request can be out of order by any amount without losing events.
+ */
+import { arrivalOf, bucketOf as secondOf } from './clock.js';
+import { addHost, addLatency, emptyHosts, emptyLatency } from './sketch.js';
+
+/** Bucket widths in seconds. Counters exist at every one; sketches from 10 s up. */
+export const RESOLUTIONS = [1, 10, 60, 3600] as const;
+export const SKETCH_RESOLUTIONS = [10, 60, 3600] as const;
+
+export interface StreamTiming {
+  /** The watermark trails a source's newest event time by this much. */
+  outOfOrderMs: number;
+  /** How far behind the watermark a bucket still accepts events. */
+  latenessMs: number;
+  /** A source silent (by arrival time) for this long stops holding the watermark back. */
+  idleMs: number;
+}
+
+/** Just what the statistics need from a normalised log event. */
+export interface StreamEvent {
+  timestamp: number;
+  receivedAt: number;
+  service: string | null;
+  host: string | null;
+  source: string | null;
+  method: string | null;
+  path: string | null;
+  section: string | null;
+  status: number | null;
+  bytes: number | null;
+  durationMs: number | null;
+  remoteAddr: string | null;
+}
+
+export interface SourceProgress {
+  maxTs: number;
+  lastReceivedAt: number;
+}
+
+export interface OrgProgress {
+  /** Epoch ms; null before the first event. */
+  watermark: number | null;
+  sources: Record<string, SourceProgress>;
+  tooLate: number;
+}
+
+/** One bus message's worth of events of one organisation. */
+export interface EventGroup {
+  orgId: string;
+  events: readonly StreamEvent[];
+}
+
+export interface CountRow {
+  orgId: string;
+  resolution: number;
+  bucket: number;
+  service: string;
+  section: string;
+  statusClass: string;
+  method: string;
+  hits: number;
+  bytes: number;
+  durationCount: number;
+  durationSumMs: number;
+}
+
+export interface SketchDelta {
+  orgId: string;
+  resolution: number;
+  bucket: number;
+  hosts: Uint8Array;
+  latency: number[];
+  tooLate: number;
+}
+
+export interface BatchAggregate {
+  counts: CountRow[];
+  sketches: SketchDelta[];
+  /** Per group, per event: true when the event arrived too late to be counted. */
+  tooLate: boolean[][];
+  /** The progress of every organisation in the batch after it. */
+  progress: Map<string, OrgProgress>;
+  /** Request events added to the statistics. */
+  counted: number;
+}
+
+/** Sources silent for this long are forgotten, so the progress row stays small. */
+const FORGET_SOURCE_MS = 86_400_000;
+
+export function statusClassOf(status: number | null): string {
+  return status === null ? '' : `${Math.floor(status / 100)}xx`;
+}
+
+export function isRequestEvent(e: StreamEvent): boolean {
+  return e.path !== null || e.status !== null || e.method !== null;
+}
+
+const sourceKeyOf = (e: StreamEvent) => e.source ?? e.host ?? '';
+
+/**
+ * The bucket (epoch ms of its label) an event time falls in at a resolution. The 1-second bucket
+ * is the console monitor's (`clock.ts`): second `s` holds times in (s − 1, s], so whole-second
+ * access-log stamps land on their own second. A rollup of R seconds labelled L holds the
+ * 1-second buckets L … L + R − 1.
+ */
+export function bucketStartOf(timestampMs: number, resolution: number): number {
+  const second = secondOf(timestampMs / 1000);
+  return Math.floor(second / resolution) * resolution * 1000;
+}
+
+/** Too late by the console monitor's rule (`arrivalOf`), against the organisation's watermark. */
+export function isTooLate(timestamp: number, watermark: number | null, timing: StreamTiming): boolean {
+  return watermark !== null && arrivalOf(timestamp / 1000, watermark / 1000, timing.latenessMs / 1000) === 'too-late';
+}
+
+/** The organisation's watermark from its sources (monotonic: never below `previous`). */
+export function watermarkOf(sources: Record<string, SourceProgress>, previous: number | null, timing: StreamTiming): number | null {
+  let newestArrival = -Infinity;
+  for (const s of Object.values(sources)) newestArrival = Math.max(newestArrival, s.lastReceivedAt);
+  let lowest = Infinity;
+  for (const s of Object.values(sources)) {
+    if (s.lastReceivedAt < newestArrival - timing.idleMs) continue;
+    lowest = Math.min(lowest, s.maxTs - timing.outOfOrderMs);
+  }
+  if (lowest === Infinity) return previous;
+  return previous === null ? lowest : Math.max(previous, lowest);
+}
+
+export function aggregateBatch(groups: readonly EventGroup[], before: ReadonlyMap<string, OrgProgress>, timing: StreamTiming): BatchAggregate {
+  const counts = new Map<string, CountRow>();
+  const sketches = new Map<string, SketchDelta>();
+  const progress = new Map<string, OrgProgress>();
+  const tooLate: boolean[][] = [];
+  let counted = 0;
+
+  const progressOf = (orgId: string): OrgProgress => {
+    let p = progress.get(orgId);
+    if (!p) {
+      const prior = before.get(orgId);
+      p = prior ? { watermark: prior.watermark, sources: { ...prior.sources }, tooLate: prior.tooLate } : { watermark: null, sources: {}, tooLate: 0 };
+      progress.set(orgId, p);
+    }
+    return p;
+  };
+  const sketchOf = (orgId: string, resolution: number, bucket: number): SketchDelta => {
+    const key = `${orgId}|${resolution}|${bucket}`;
+    let s = sketches.get(key);
+    if (!s) {
+      s = { orgId, resolution, bucket, hosts: emptyHosts(), latency: emptyLatency(), tooLate: 0 };
+      sketches.set(key, s);
+    }
+    return s;
+  };
+
+  for (const group of groups) {
+    const p = progressOf(group.orgId);
+    const flags: boolean[] = [];
+    for (const e of group.events) {
+      if (!isRequestEvent(e)) {
+        flags.push(false);
+        continue;
+      }
+      if (isTooLate(e.timestamp, p.watermark, timing)) {
+        flags.push(true);
+        p.tooLate++;
+        for (const resolution of SKETCH_RESOLUTIONS) sketchOf(group.orgId, resolution, bucketStartOf(e.timestamp, resolution)).tooLate++;
+        continue;
+      }
+      flags.push(false);
+      counted++;
+      const service = e.service ?? '';
+      const section = e.section ?? '';
+      const statusClass = statusClassOf(e.status);
+      const method = e.method ?? '';
+      for (const resolution of RESOLUTIONS) {
+        const bucket = bucketStartOf(e.timestamp, resolution);
+        const key = `${group.orgId}|${resolution}|${bucket}|${service}|${section}|${statusClass}|${method}`;
+        let row = counts.get(key);
+        if (!row) {
+          row = { orgId: group.orgId, resolution, bucket, service, section, statusClass, method, hits: 0, bytes: 0, durationCount: 0, durationSumMs: 0 };
+          counts.set(key, row);
+        }
+        row.hits++;
+        row.bytes += e.bytes ?? 0;
+        if (e.durationMs !== null) {
+          row.durationCount++;
+          row.durationSumMs += e.durationMs;
+        }
+      }
+      const client = e.remoteAddr ?? e.host;
+      for (const resolution of SKETCH_RESOLUTIONS) {
+        const s = sketchOf(group.orgId, resolution, bucketStartOf(e.timestamp, resolution));
+        if (client !== null) addHost(s.hosts, client);
+        if (e.durationMs !== null) addLatency(s.latency, e.durationMs);
+      }
+    }
+    tooLate.push(flags);
+    // The message moves its sources, then the watermark.
+    for (const e of group.events) {
+      const key = sourceKeyOf(e);
+      const s = p.sources[key];
+      p.sources[key] = s
+        ? { maxTs: Math.max(s.maxTs, e.timestamp), lastReceivedAt: Math.max(s.lastReceivedAt, e.receivedAt) }
+        : { maxTs: e.timestamp, lastReceivedAt: e.receivedAt };
+    }
+    p.watermark = watermarkOf(p.sources, p.watermark, timing);
+  }
+
+  for (const p of progress.values()) {
+    const newestArrival = Math.max(...Object.values(p.sources).map((s) => s.lastReceivedAt));
+    for (const [key, s] of Object.entries(p.sources)) if (s.lastReceivedAt < newestArrival - FORGET_SOURCE_MS) delete p.sources[key];
+  }
+  return { counts: [...counts.values()], sketches: [...sketches.values()], tooLate, progress, counted };
+}

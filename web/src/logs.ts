@@ -1,0 +1,194 @@
+/**
+ * The Logs page's model: the search API client, the filters as they live in the URL (so a link
+ * reproduces the view), and the merge of live-tail answers into the rows shown.
+ */
+import { request } from './api';
+
+/** One stored event as `GET /api/v1/logs` returns it. */
+export interface LogEvent {
+  /** Database id: grows in arrival order (a bigint, sent as a string). */
+  id: string;
+  timestamp: string;
+  received_at: string;
+  service: string | null;
+  host: string | null;
+  source: string | null;
+  level: string | null;
+  message: string;
+  method: string | null;
+  path: string | null;
+  section: string | null;
+  status: number | null;
+  bytes: number | null;
+  duration_ms: number | null;
+  remote_addr: string | null;
+  user_agent: string | null;
+  attributes: Record<string, unknown>;
+}
+
+export interface LogPage {
+  /** Newest first. */
+  events: LogEvent[];
+  /** Pass as `cursor` for the next (older) page; null on the last one. */
+  next_cursor: string | null;
+}
+
+export interface SearchParams {
+  from?: string;
+  to?: string;
+  q?: string;
+  service?: string;
+  /** As typed: the server validates it and names it when it is not an HTTP status. */
+  status?: string;
+  section?: string;
+  limit?: number;
+  cursor?: string;
+  /** Only events stored after this one (the tail's "what arrived since"). */
+  afterId?: string;
+}
+
+export function searchLogs(params: SearchParams): Promise<LogPage> {
+  const query = new URLSearchParams();
+  const set = (name: string, value: string | number | undefined) => {
+    if (value !== undefined && value !== '') query.set(name, String(value));
+  };
+  set('from', params.from);
+  set('to', params.to);
+  set('q', params.q);
+  set('service', params.service);
+  set('status', params.status);
+  set('section', params.section);
+  set('limit', params.limit);
+  set('cursor', params.cursor);
+  set('after_id', params.afterId);
+  return request<LogPage>('GET', `/api/v1/logs?${query.toString()}`);
+}
+
+// ---- Filters in the URL ----
+
+export const RANGE_PRESETS = [
+  { key: '15m', label: 'Last 15 minutes', ms: 15 * 60_000 },
+  { key: '1h', label: 'Last hour', ms: 3_600_000 },
+  { key: '24h', label: 'Last 24 hours', ms: 86_400_000 },
+  { key: '7d', label: 'Last 7 days', ms: 7 * 86_400_000 },
+  { key: '30d', label: 'Last 30 days', ms: 30 * 86_400_000 },
+] as const;
+
+export type RangePreset = (typeof RANGE_PRESETS)[number]['key'];
+export const DEFAULT_RANGE: RangePreset = '1h';
+
+export interface LogFilters {
+  range: RangePreset | 'custom';
+  /** ISO instants of a custom range; `to` absent means "until now". */
+  from?: string;
+  to?: string;
+  q: string;
+  service: string;
+  status: string;
+  section: string;
+  /** The live tail, where the range ends now; the URL says `live=off` when it was turned off. */
+  live: boolean;
+}
+
+const isPreset = (value: string | null): value is RangePreset => RANGE_PRESETS.some((p) => p.key === value);
+const isInstant = (value: string | null): value is string => value !== null && !Number.isNaN(Date.parse(value));
+
+export function filtersFromQuery(query: URLSearchParams): LogFilters {
+  const from = query.get('from');
+  const to = query.get('to');
+  const range = query.get('range');
+  const custom = isInstant(from) || isInstant(to);
+  return {
+    range: custom ? 'custom' : isPreset(range) ? range : DEFAULT_RANGE,
+    ...(custom && isInstant(from) ? { from: new Date(from).toISOString() } : {}),
+    ...(custom && isInstant(to) ? { to: new Date(to).toISOString() } : {}),
+    q: query.get('q') ?? '',
+    service: query.get('service') ?? '',
+    status: query.get('status') ?? '',
+    section: query.get('section') ?? '',
+    live: query.get('live') !== 'off',
+  };
+}
+
+/** The page's address for `filters`: parameters in a fixed order, empty ones left out. */
+export function logsHref(filters: LogFilters): string {
+  const query = new URLSearchParams();
+  if (filters.range === 'custom') {
+    if (filters.from) query.set('from', filters.from);
+    if (filters.to) query.set('to', filters.to);
+  } else {
+    query.set('range', filters.range);
+  }
+  for (const name of ['q', 'service', 'status', 'section'] as const) {
+    const value = filters[name].trim();
+    if (value) query.set(name, value);
+  }
+  if (!filters.live) query.set('live', 'off');
+  return `/logs?${query.toString()}`;
+}
+
+/** A range that ends "now" keeps moving: the live tail only makes sense there. */
+export const rangeEndsNow = (filters: LogFilters): boolean => filters.range !== 'custom' || !filters.to;
+
+/** The instants to search between, for a preset relative to `now`. */
+export function rangeBounds(filters: LogFilters, now: number): { from?: string; to?: string } {
+  if (filters.range === 'custom') return { ...(filters.from ? { from: filters.from } : {}), ...(filters.to ? { to: filters.to } : {}) };
+  const preset = RANGE_PRESETS.find((p) => p.key === filters.range) ?? RANGE_PRESETS[1];
+  return { from: new Date(now - preset.ms).toISOString() };
+}
+
+/** The search parameters of `filters` (bounds resolved at `now`), without paging. */
+export function searchParamsOf(filters: LogFilters, now: number): SearchParams {
+  return { ...rangeBounds(filters, now), q: filters.q, service: filters.service, status: filters.status, section: filters.section };
+}
+
+/** Filters beyond the time range: an empty answer then means "nothing matches", not "nothing sent". */
+export const narrowed = (filters: LogFilters): boolean => Boolean(filters.q || filters.service || filters.status || filters.section);
+
+export function describeRange(filters: LogFilters): string {
+  if (filters.range !== 'custom') return `in the ${(RANGE_PRESETS.find((p) => p.key === filters.range)?.label ?? 'selected range').toLowerCase()}`;
+  const at = (iso: string) => new Date(iso).toLocaleString();
+  if (filters.from && filters.to) return `between ${at(filters.from)} and ${at(filters.to)}`;
+  if (filters.from) return `since ${at(filters.from)}`;
+  return filters.to ? `before ${at(filters.to)}` : 'at any time';
+}
+
+// ---- Rows ----
+
+/** Compares decimal id strings as the integers they are (they outgrow a double's exact range). */
+export function compareIds(a: string, b: string): number {
+  return a.length !== b.length ? a.length - b.length : a < b ? -1 : a > b ? 1 : 0;
+}
+
+export function maxId(events: readonly LogEvent[], start?: string): string | undefined {
+  let max = start;
+  for (const e of events) if (max === undefined || compareIds(e.id, max) > 0) max = e.id;
+  return max;
+}
+
+/** The search API's order: newest event time first, then newest id (the keyset cursor's order). */
+export function newestFirst(a: LogEvent, b: LogEvent): number {
+  const byTime = Date.parse(b.timestamp) - Date.parse(a.timestamp);
+  return byTime !== 0 ? byTime : compareIds(b.id, a.id);
+}
+
+/**
+ * `incoming` merged into `rows` without duplicates, in the API's order, cut to `cap` rows and to
+ * events at or after `notBefore` (a sliding "last hour" drops what fell out of it). `trimmed`
+ * says rows were cut from the bottom: the "load older" cursor no longer follows the last row.
+ */
+export function mergeNewest(rows: readonly LogEvent[], incoming: readonly LogEvent[], cap: number, notBefore?: number): { rows: LogEvent[]; trimmed: boolean } {
+  const known = new Set(rows.map((r) => r.id));
+  const fresh = incoming.filter((e) => !known.has(e.id));
+  let merged = fresh.length ? [...fresh, ...rows].sort(newestFirst) : [...rows];
+  if (notBefore !== undefined) merged = merged.filter((e) => Date.parse(e.timestamp) >= notBefore);
+  const trimmed = merged.length > cap;
+  return { rows: trimmed ? merged.slice(0, cap) : merged, trimmed };
+}
+
+/** `2xx`..`5xx` for colouring; '' for an event without an HTTP status. */
+export function statusClass(status: number | null): string {
+  if (status === null) return '';
+  const hundreds = Math.floor(status / 100);
+  return hundreds >= 1 && hundreds <= 5 ? `${hundreds}xx` : '';
+}

@@ -1,0 +1,527 @@
+import { Fragment, useEffect, useEffectEvent, useMemo, useRef, useState, type FormEvent } from 'react';
+import { errorMessage } from '../api';
+import { CopyButton } from '../components/CopyButton';
+import { ErrorNote } from '../components/ErrorNote';
+import { Field } from '../components/Field';
+import { formatDuration } from '../format';
+import { useLiveEvent, useLiveState } from '../live';
+import {
+  describeRange,
+  filtersFromQuery,
+  logsHref,
+  maxId,
+  mergeNewest,
+  narrowed,
+  RANGE_PRESETS,
+  rangeEndsNow,
+  searchLogs,
+  searchParamsOf,
+  statusClass,
+  type LogEvent,
+  type LogFilters,
+  type RangePreset,
+} from '../logs';
+import { localInputToIso, toLocalInput } from '../maintenance';
+import { Link, navigate, useLocation } from '../router';
+
+/** Rows per search page and per "Load older". */
+const PAGE_SIZE = 100;
+/** Rows the live tail keeps: enough to read back a burst, few enough to keep the page fast. */
+const TAIL_CAP = 500;
+/** Fallback poll while live: the `logs` event comes only from a running stream processor. */
+const POLL_MS = 5000;
+/** At most one tail request per second, however fast `logs` events come. */
+const MIN_TAIL_GAP_MS = 1000;
+/**
+ * How far before the newest row (or now, if a sender's clock runs ahead) the tail looks for late
+ * arrivals: agents flush in batches (Fluent Bit every 5 s by default), so an event can arrive after
+ * newer ones from another host. It bounds the scan; `after_id` keeps rows from being fetched twice.
+ */
+const LATE_LOOKBACK_MS = 2 * 60_000;
+
+const COLUMNS = 9;
+
+interface View {
+  rows: LogEvent[];
+  /** Cursor of the next older page; null when the bottom row is the oldest match. */
+  cursor: string | null;
+  /** The tail cut rows from the bottom, so `cursor` no longer follows the last row shown. */
+  stale: boolean;
+}
+
+const EMPTY_VIEW: View = { rows: [], cursor: null, stale: false };
+
+const timeFormat = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', fractionalSecondDigits: 3 });
+const localTime = (iso: string) => timeFormat.format(new Date(iso));
+const utcTime = (iso: string) => `${iso.replace('T', ' ').replace('Z', '')} UTC`;
+
+export function LogsPage() {
+  const { query } = useLocation();
+  const href = query.toString();
+  const filters = useMemo(() => filtersFromQuery(new URLSearchParams(href)), [href]);
+  // What is searched; the live toggle only changes how the view keeps up, not what it shows.
+  const searchKey = logsHref({ ...filters, live: true });
+  const { epoch } = useLiveState();
+
+  const [view, setView] = useState<View>(EMPTY_VIEW);
+  const [load, setLoad] = useState<{ loading: boolean; error?: string }>({ loading: true });
+  const [tailError, setTailError] = useState<string>();
+  const [older, setOlder] = useState<{ busy: boolean; error?: string }>({ busy: false });
+  const [expanded, setExpanded] = useState<ReadonlySet<string>>(new Set());
+  const [scrolledDown, setScrolledDown] = useState(false);
+  const resultsRef = useRef<HTMLDivElement>(null);
+
+  /**
+   * The tail's bookkeeping, outside React state: it is read and written by timers and answers.
+   * `generation` changes with the search, so answers to an earlier one are dropped. The tail asks
+   * for ids after `previousSeenId` (the newest id known one request earlier), not `seenId`: a
+   * concurrent ingest can commit a lower id after a higher one was read, and the one-request
+   * overlap (deduplicated by id) still catches it.
+   */
+  const tail = useRef({ generation: 0, inFlight: false, pending: false, lastStart: 0, timer: undefined as number | undefined, seenId: undefined as string | undefined, previousSeenId: undefined as string | undefined });
+
+  const liveAllowed = rangeEndsNow(filters);
+  const liveOn = liveAllowed && filters.live;
+  const liveActive = liveOn && !scrolledDown;
+
+  useEffect(() => {
+    document.title = 'Logs · Vigil';
+  }, []);
+
+  // A new search starts from scratch; a reconnected live stream (epoch) reloads what is shown.
+  const shownKey = useRef(searchKey);
+  useEffect(() => {
+    const t = tail.current;
+    const generation = ++t.generation;
+    clearTimeout(t.timer);
+    Object.assign(t, { inFlight: true, pending: false, lastStart: Date.now(), timer: undefined });
+    if (shownKey.current !== searchKey) {
+      shownKey.current = searchKey;
+      setView(EMPTY_VIEW);
+      setExpanded(new Set());
+    }
+    setLoad({ loading: true });
+    setTailError(undefined);
+    searchLogs({ ...searchParamsOf(filters, Date.now()), limit: PAGE_SIZE })
+      .then(
+        (page) => {
+          if (generation !== t.generation) return;
+          setView({ rows: page.events, cursor: page.next_cursor, stale: false });
+          t.seenId = t.previousSeenId = maxId(page.events);
+          setLoad({ loading: false });
+        },
+        (error: unknown) => generation === t.generation && setLoad({ loading: false, error: errorMessage(error) }),
+      )
+      .finally(() => {
+        if (generation !== t.generation) return;
+        t.inFlight = false;
+        if (t.pending) requestTail();
+      });
+    return () => {
+      // Unmounting or searching again: answers still on their way belong to nothing shown.
+      t.generation++;
+      clearTimeout(t.timer);
+    };
+    // `filters` is derived from `searchKey` (plus the live flag, which does not change the search).
+  }, [searchKey, epoch]);
+
+  /** Fetches what arrived since the newest row (throttled; queued while a request is out). */
+  const requestTail = useEffectEvent(() => {
+    const t = tail.current;
+    if (!liveActive) return;
+    if (t.inFlight) {
+      t.pending = true;
+      return;
+    }
+    const wait = t.lastStart + MIN_TAIL_GAP_MS - Date.now();
+    if (wait > 0) {
+      t.timer ??= window.setTimeout(() => {
+        t.timer = undefined;
+        requestTail();
+      }, wait);
+      return;
+    }
+    const generation = t.generation;
+    t.inFlight = true;
+    t.pending = false;
+    t.lastStart = Date.now();
+    const now = Date.now();
+    const base = searchParamsOf(filters, now);
+    const newest = view.rows[0];
+    // A sliding range ("last hour") drops rows that fell out of it; a custom one has a fixed start.
+    const notBefore = filters.range === 'custom' || !base.from ? undefined : Date.parse(base.from);
+    const request =
+      newest === undefined
+        ? searchLogs({ ...base, limit: PAGE_SIZE })
+        : searchLogs({ ...base, from: tailFrom(base.from, newest, now), afterId: t.previousSeenId, limit: TAIL_CAP });
+    request
+      .then(
+        (page) => {
+          if (generation !== t.generation) return;
+          if (newest === undefined) {
+            setView({ rows: page.events, cursor: page.next_cursor, stale: false });
+            setLoad({ loading: false });
+          } else
+            setView((v) => {
+              const merged = mergeNewest(v.rows, page.events, TAIL_CAP, notBefore);
+              return { rows: merged.rows, cursor: v.cursor, stale: v.stale || merged.trimmed };
+            });
+          t.previousSeenId = t.seenId;
+          t.seenId = maxId(page.events, t.seenId);
+          setTailError(undefined);
+        },
+        (error: unknown) => generation === t.generation && setTailError(errorMessage(error)),
+      )
+      .finally(() => {
+        if (generation !== t.generation) return;
+        t.inFlight = false;
+        if (t.pending) requestTail();
+      });
+  });
+
+  // While live: catch up at once (turned on, or back at the top), then poll as a fallback.
+  useEffect(() => {
+    if (!liveActive) return;
+    requestTail();
+    const timer = window.setInterval(() => requestTail(), POLL_MS);
+    return () => window.clearInterval(timer);
+  }, [liveActive, searchKey]);
+
+  // The stream processor says a batch was committed: fetch it (throttled by requestTail).
+  useLiveEvent('logs', () => requestTail());
+
+  // Reading down the list pauses the tail: rows appearing above would move what is being read.
+  useEffect(() => {
+    const onScroll = () => setScrolledDown((resultsRef.current?.getBoundingClientRect().top ?? 0) < 0);
+    onScroll();
+    window.addEventListener('scroll', onScroll, { passive: true });
+    return () => window.removeEventListener('scroll', onScroll);
+  }, []);
+
+  const loadOlder = async () => {
+    const generation = tail.current.generation;
+    setOlder({ busy: true });
+    try {
+      const base = searchParamsOf(filters, Date.now());
+      if (view.stale) {
+        // The tail cut the bottom rows, and with them the cursor's place: search again, one page deeper.
+        const page = await searchLogs({ ...base, limit: Math.min(1000, view.rows.length + PAGE_SIZE) });
+        if (generation === tail.current.generation) setView({ rows: page.events, cursor: page.next_cursor, stale: false });
+      } else if (view.cursor) {
+        const page = await searchLogs({ ...base, cursor: view.cursor, limit: PAGE_SIZE });
+        if (generation === tail.current.generation)
+          setView((v) => {
+            const known = new Set(v.rows.map((r) => r.id));
+            return { rows: [...v.rows, ...page.events.filter((e) => !known.has(e.id))], cursor: page.next_cursor, stale: v.stale };
+          });
+      }
+      setOlder({ busy: false });
+    } catch (error) {
+      setOlder({ busy: false, error: errorMessage(error) });
+    }
+  };
+
+  const toggle = (id: string) =>
+    setExpanded((current) => {
+      const next = new Set(current);
+      if (!next.delete(id)) next.add(id);
+      return next;
+    });
+
+  const setLive = (live: boolean) => navigate(logsHref({ ...filters, live }), { replace: true });
+  const hasOlder = view.cursor !== null || view.stale;
+
+  return (
+    <section className="logs-page">
+      <header className="page-head">
+        <h1>Logs</h1>
+        <TailState liveAllowed={liveAllowed} liveOn={liveOn} paused={liveOn && scrolledDown} />
+        <label className="checkbox live-toggle" title={liveAllowed ? 'New events appear at the top as they arrive' : 'The live tail follows ranges that end now'}>
+          <input type="checkbox" checked={liveOn} disabled={!liveAllowed} onChange={(e) => setLive(e.target.checked)} /> Live tail
+        </label>
+      </header>
+
+      <FilterBar key={searchKey} filters={filters} />
+
+      <ErrorNote message={load.error} />
+      {tailError && <p className="hint">Live tail: {tailError} Retrying.</p>}
+      {load.loading && view.rows.length === 0 && <p className="muted">Loading…</p>}
+      {!load.loading && !load.error && view.rows.length === 0 && <EmptyState filters={filters} />}
+
+      <div ref={resultsRef}>
+        {view.rows.length > 0 && (
+          <>
+            <p className="muted logs-count">
+              {view.rows.length} event{view.rows.length === 1 ? '' : 's'} {describeRange(filters)}, newest first{hasOlder ? '' : ' (all of them)'}. Click a row for all its fields.
+            </p>
+            <table className="logs-table">
+              <thead>
+                <tr>
+                  <th>Time</th>
+                  <th>Level</th>
+                  <th>Service</th>
+                  <th>Host</th>
+                  <th>Method</th>
+                  <th>Path</th>
+                  <th>Status</th>
+                  <th>Duration</th>
+                  <th>Message</th>
+                </tr>
+              </thead>
+              <tbody>
+                {view.rows.map((event) => (
+                  <EventRow key={event.id} event={event} open={expanded.has(event.id)} onToggle={() => toggle(event.id)} />
+                ))}
+              </tbody>
+            </table>
+          </>
+        )}
+      </div>
+
+      {liveOn && scrolledDown && (
+        <button type="button" className="button primary tail-resume" onClick={() => window.scrollTo({ top: 0 })}>
+          Live tail paused · back to newest
+        </button>
+      )}
+      <ErrorNote message={older.error} />
+      {view.rows.length > 0 && hasOlder && (
+        <p>
+          <button type="button" className="button" disabled={older.busy} onClick={() => void loadOlder()}>
+            {older.busy ? 'Loading…' : 'Load older'}
+          </button>
+        </p>
+      )}
+    </section>
+  );
+}
+
+/** The tail's lower bound: a little before the newest row, never before the range's start. */
+function tailFrom(rangeFrom: string | undefined, newest: LogEvent, now: number): string {
+  const anchor = Math.min(Date.parse(newest.timestamp), now) - LATE_LOOKBACK_MS;
+  return new Date(rangeFrom === undefined ? anchor : Math.max(Date.parse(rangeFrom), anchor)).toISOString();
+}
+
+function TailState({ liveAllowed, liveOn, paused }: { liveAllowed: boolean; liveOn: boolean; paused: boolean }) {
+  if (!liveAllowed) return <span className="tail-state tail-off">Fixed range</span>;
+  if (!liveOn) return <span className="tail-state tail-off">Live tail off</span>;
+  if (paused)
+    return (
+      <span className="tail-state tail-paused" data-tail="paused" title="Scroll back to the top to resume">
+        Paused while you scroll
+      </span>
+    );
+  return (
+    <span className="tail-state tail-live" data-tail="live" title="New events appear at the top as they arrive">
+      <span className="live-dot" aria-hidden="true" /> Live
+    </span>
+  );
+}
+
+function EventRow({ event, open, onToggle }: { event: LogEvent; open: boolean; onToggle: () => void }) {
+  const klass = statusClass(event.status);
+  return (
+    <>
+      <tr className={`log-row${open ? ' log-row-open' : ''}`} data-event-id={event.id} onClick={() => !window.getSelection()?.toString() && onToggle()}>
+        <td className="log-time num">
+          <time dateTime={event.timestamp} title={utcTime(event.timestamp)}>
+            {localTime(event.timestamp)}
+          </time>
+        </td>
+        <td>{event.level ? <span className={`log-level level-${event.level}`}>{event.level}</span> : <span className="muted">—</span>}</td>
+        <td className="ellipsis log-short">{event.service ?? ''}</td>
+        <td className="ellipsis log-short">{event.host ?? ''}</td>
+        <td className="mono">{event.method ?? ''}</td>
+        <td className="ellipsis mono" title={event.path ?? undefined}>
+          {event.path ?? ''}
+        </td>
+        <td>{event.status !== null && <span className={`http-status${klass ? ` http-${klass}` : ''}`}>{event.status}</span>}</td>
+        <td className="num right">{event.duration_ms === null ? '' : formatDuration(event.duration_ms)}</td>
+        <td className="log-message-cell">
+          <button type="button" className="log-message" aria-expanded={open} title={open ? 'Hide the fields' : 'Show all fields'}>
+            {event.message}
+          </button>
+        </td>
+      </tr>
+      {open && (
+        <tr className="log-detail">
+          <td colSpan={COLUMNS}>
+            <EventDetail event={event} />
+          </td>
+        </tr>
+      )}
+    </>
+  );
+}
+
+function EventDetail({ event }: { event: LogEvent }) {
+  const fields: [string, string | number | null][] = [
+    ['Time (UTC)', event.timestamp],
+    ['Time (local)', new Date(event.timestamp).toLocaleString()],
+    ['Received', event.received_at],
+    ['Service', event.service],
+    ['Host', event.host],
+    ['Source', event.source],
+    ['Level', event.level],
+    ['Method', event.method],
+    ['Path', event.path],
+    ['Section', event.section],
+    ['Status', event.status],
+    ['Bytes', event.bytes],
+    ['Duration', event.duration_ms === null ? null : `${event.duration_ms} ms`],
+    ['Remote address', event.remote_addr],
+    ['User agent', event.user_agent],
+    ['Event id', event.id],
+  ];
+  return (
+    <div className="log-fields">
+      <dl className="facts">
+        {fields.map(([label, value]) => (
+          <Fragment key={label}>
+            {value !== null && value !== '' && (
+              <div>
+                <dt>{label}</dt>
+                <dd className="mono">{value}</dd>
+              </div>
+            )}
+          </Fragment>
+        ))}
+      </dl>
+      <h3>Message</h3>
+      <pre className="output">{event.message}</pre>
+      <h3>Attributes</h3>
+      <pre className="output log-attributes">{Object.keys(event.attributes).length ? JSON.stringify(event.attributes, null, 2) : '{}'}</pre>
+    </div>
+  );
+}
+
+type FieldName = 'from' | 'to' | 'status';
+
+function FilterBar({ filters }: { filters: LogFilters }) {
+  const [range, setRange] = useState<LogFilters['range']>(filters.range);
+  const [from, setFrom] = useState(() => (filters.from ? toLocalInput(Date.parse(filters.from)) : ''));
+  const [to, setTo] = useState(() => (filters.to ? toLocalInput(Date.parse(filters.to)) : ''));
+  const [q, setQ] = useState(filters.q);
+  const [service, setService] = useState(filters.service);
+  const [status, setStatus] = useState(filters.status);
+  const [section, setSection] = useState(filters.section);
+  const [errors, setErrors] = useState<Partial<Record<FieldName, string>>>({});
+
+  const apply = (nextRange: LogFilters['range']) => {
+    const found: Partial<Record<FieldName, string>> = {};
+    const trimmedStatus = status.trim();
+    if (trimmedStatus && !(/^\d{3}$/.test(trimmedStatus) && Number(trimmedStatus) >= 100 && Number(trimmedStatus) <= 599)) {
+      found.status = 'An HTTP status code from 100 to 599, such as 404 or 503.';
+    }
+    let custom: { from?: string; to?: string } = {};
+    if (nextRange === 'custom') {
+      const fromIso = localInputToIso(from);
+      const toIso = to ? localInputToIso(to) : undefined;
+      if (!fromIso) found.from = 'Give the start date and time.';
+      if (to && !toIso) found.to = 'Give a full date and time, or leave it empty for "now".';
+      if (fromIso && toIso && Date.parse(toIso) <= Date.parse(fromIso)) found.to = 'Must be after the start.';
+      custom = { ...(fromIso ? { from: fromIso } : {}), ...(toIso ? { to: toIso } : {}) };
+    }
+    setErrors(found);
+    if (Object.keys(found).length) return;
+    navigate(logsHref({ range: nextRange, ...custom, q, service, status: trimmedStatus, section, live: filters.live }));
+  };
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    apply(range);
+  };
+
+  const pickRange = (value: string) => {
+    if (value === 'custom') {
+      // Start from what was shown: a custom range is usually a preset narrowed down.
+      const shown = searchParamsOf(filters, Date.now());
+      setRange('custom');
+      if (!from && shown.from) setFrom(toLocalInput(Date.parse(shown.from)));
+      return;
+    }
+    setRange(value as RangePreset);
+    apply(value as RangePreset);
+  };
+
+  return (
+    <form className="logs-filters card" onSubmit={submit} aria-label="Log filters">
+      <div className="field">
+        <label htmlFor="logs-range">Range</label>
+        <select id="logs-range" value={range} onChange={(e) => pickRange(e.target.value)}>
+          {RANGE_PRESETS.map((p) => (
+            <option key={p.key} value={p.key}>
+              {p.label}
+            </option>
+          ))}
+          <option value="custom">Custom…</option>
+        </select>
+      </div>
+      {range === 'custom' && (
+        <>
+          <Field id="logs-from" label="From" error={errors.from}>
+            <input id="logs-from" type="datetime-local" value={from} onChange={(e) => setFrom(e.target.value)} aria-invalid={Boolean(errors.from)} />
+          </Field>
+          <Field id="logs-to" label="To" error={errors.to} hint="Empty: until now (live).">
+            <input id="logs-to" type="datetime-local" value={to} onChange={(e) => setTo(e.target.value)} aria-invalid={Boolean(errors.to)} />
+          </Field>
+        </>
+      )}
+      <Field id="logs-q" label="Search">
+        <input id="logs-q" type="search" value={q} placeholder="text in the message" maxLength={500} onChange={(e) => setQ(e.target.value)} />
+      </Field>
+      <Field id="logs-service" label="Service">
+        <input id="logs-service" value={service} placeholder="any" maxLength={256} onChange={(e) => setService(e.target.value)} />
+      </Field>
+      <Field id="logs-status" label="Status" error={errors.status}>
+        <input id="logs-status" inputMode="numeric" value={status} placeholder="e.g. 503" onChange={(e) => setStatus(e.target.value)} aria-invalid={Boolean(errors.status)} />
+      </Field>
+      <Field id="logs-section" label="Section">
+        <input id="logs-section" value={section} placeholder="e.g. /api" maxLength={1000} onChange={(e) => setSection(e.target.value)} />
+      </Field>
+      <div className="logs-filter-actions">
+        <button type="submit" className="button primary">
+          Apply
+        </button>
+        {(narrowed(filters) || filters.range === 'custom') && (
+          <Link href={logsHref({ range: '1h', q: '', service: '', status: '', section: '', live: filters.live })} className="button">
+            Clear
+          </Link>
+        )}
+      </div>
+    </form>
+  );
+}
+
+function EmptyState({ filters }: { filters: LogFilters }) {
+  if (narrowed(filters)) {
+    return (
+      <div className="card empty">
+        <h2>No event matches</h2>
+        <p>
+          Nothing {describeRange(filters)} matches these filters. The search looks for the text in the message (any case); service, status and section must match exactly.
+        </p>
+      </div>
+    );
+  }
+  const curl = `curl -fsS -X POST ${window.location.origin}/api/v1/logs -H "X-Api-Key: $VIGIL_API_KEY" -H 'Content-Type: application/json' -d '{"message":"hello from curl","service":"demo","level":"info"}'`;
+  return (
+    <div className="card empty logs-empty">
+      <h2>No log events {describeRange(filters)}</h2>
+      <p>Send one to see it appear here{rangeEndsNow(filters) && filters.live ? ' without reloading' : ''}:</p>
+      <div className="snippet">
+        <div className="snippet-head">
+          <strong>Send an event with curl</strong>
+          <span className="muted">Needs an API key with the member or admin role.</span>
+          <CopyButton text={curl} />
+        </div>
+        <pre>
+          <code>{curl}</code>
+        </pre>
+      </div>
+      <p className="hint">
+        The same endpoint takes a JSON array, NDJSON, or access-log lines (<code>?format=clf|combined|csv</code>). Agents can send to their own protocol: Datadog
+        (<code>/api/v2/logs</code>), Loki (<code>/loki/api/v1/push</code>) and OpenTelemetry (<code>/v1/logs</code>).
+      </p>
+    </div>
+  );
+}
