@@ -1,13 +1,16 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NormalisedEvent } from '../src/domains/logs/normalise.js';
+import { PartitionManager, insertEvents } from '../src/domains/logs/store.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, startTestServer, type TestServer } from './support/server.js';
 
 /**
  * The Logs page in a real browser against a real server: the empty state says how to send events;
  * events sent with the API appear without reloading (live tail: the `logs` live event when the
  * stream processor runs, the 5 s poll otherwise), late ones in their place; the status filter
- * narrows the table and lives in the URL; a row opens to all its fields; "Load older" pages back.
+ * narrows the table and lives in the URL; a row opens to all its fields; "Load older" pages back;
+ * scrolling down pauses the tail.
  */
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT_DIR = process.env.VIGIL_SCREENSHOT_DIR ?? '/tmp';
@@ -63,7 +66,7 @@ describe.skipIf(!existsSync(CHROMIUM))('Logs page in Chromium', () => {
   });
 
   it('explains how to send logs, then shows events sent while the page is open, without reloading', async () => {
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Logs' }).click();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Logs', exact: true }).click();
     await page.getByRole('heading', { name: 'Logs', exact: true }).waitFor();
     await page.getByRole('heading', { name: 'No log events in the last hour' }).waitFor();
     const curl = await page.locator('.logs-empty pre').textContent();
@@ -98,6 +101,30 @@ describe.skipIf(!existsSync(CHROMIUM))('Logs page in Chromium', () => {
     await ingest([{ timestamp: ago(15_000), message: 'late arrival from a slow agent', service: 'shop', status: 200 }]);
     await rows().filter({ hasText: 'late arrival' }).waitFor({ timeout: TAIL_TIMEOUT_MS });
     expect(await messages()).toEqual(['fresh from the live tail', 'no such page', 'late arrival from a slow agent', 'upstream timed out on /report/daily', 'GET /api/orders served']);
+
+    // Stored by a processor in another process (no live event reaches this server): the 5 s poll finds it.
+    const now = Date.now();
+    const quiet: NormalisedEvent = {
+      timestamp: now,
+      receivedAt: now,
+      service: 'shop',
+      host: 'web-3',
+      source: null,
+      level: 'info',
+      message: 'stored without a live event',
+      method: 'GET',
+      path: '/health',
+      section: '/health',
+      status: 200,
+      bytes: 2,
+      durationMs: 1,
+      remoteAddr: null,
+      userAgent: null,
+      attributes: {},
+    };
+    await insertEvents(server.ctx.db, new PartitionManager(server.ctx.db), server.org.id, [quiet]);
+    await rows().filter({ hasText: 'stored without a live event' }).waitFor({ timeout: TAIL_TIMEOUT_MS });
+    expect((await messages())[0]).toBe('stored without a live event');
     await page.screenshot({ path: `${SCREENSHOT_DIR}/vigil-logs.png`, fullPage: true });
 
     expect(await page.evaluate(() => (globalThis as { vigilTestMarker?: string }).vigilTestMarker)).toBe('still here');
@@ -157,11 +184,43 @@ describe.skipIf(!existsSync(CHROMIUM))('Logs page in Chromium', () => {
     expect(new Set(shown).size).toBe(130);
     await page.getByRole('button', { name: 'Load older' }).waitFor({ state: 'detached' });
 
+    // Reading down the list pauses the tail; back at the top it catches up.
+    await rows().last().scrollIntoViewIfNeeded();
+    await page.locator('[data-tail="paused"]').waitFor();
+    await ingest([{ timestamp: ago(0), message: 'bulk while paused', service: 'bulk' }]);
+    await page.waitForTimeout(1500);
+    expect(await rows().filter({ hasText: 'bulk while paused' }).count()).toBe(0);
+    await page.screenshot({ path: `${SCREENSHOT_DIR}/vigil-logs-paused.png` });
+    await page.getByRole('button', { name: /Live tail paused/ }).click();
+    await page.locator('[data-tail="live"]').waitFor();
+    await rows().filter({ hasText: 'bulk while paused' }).waitFor({ timeout: TAIL_TIMEOUT_MS });
+    expect((await messages())[0]).toBe('bulk while paused');
+
     await page.getByLabel('Live tail').uncheck();
     await page.waitForURL(/live=off/);
     await page.getByText('Live tail off').waitFor();
     await page.getByLabel('Live tail').check();
     await page.locator('[data-tail="live"]').waitFor();
+  });
+
+  it('keeps the newest 500 rows in a burst, and still pages back past them', async () => {
+    await page.goto(`${server.url}/logs?range=15m&service=burst`);
+    await ingest([{ timestamp: ago(60_000), message: 'burst seed', service: 'burst' }]);
+    await rows().first().waitFor({ timeout: TAIL_TIMEOUT_MS });
+    const base = Date.now() - 50_000;
+    await ingest(Array.from({ length: 600 }, (_, i) => ({ timestamp: new Date(base + i * 50).toISOString(), message: `burst ${i}`, service: 'burst' })));
+    await rows().filter({ hasText: 'burst 599' }).waitFor({ timeout: TAIL_TIMEOUT_MS });
+    expect(await rows().count()).toBe(500);
+    expect((await messages())[499]).toBe('burst 100');
+
+    // The cut rows took the cursor's place with them: "Load older" searches again one page deeper.
+    await page.getByRole('button', { name: 'Load older' }).click();
+    await expect.poll(() => rows().count()).toBe(600);
+    await page.getByRole('button', { name: 'Load older' }).click();
+    await expect.poll(() => rows().count()).toBe(601);
+    const shown = await messages();
+    expect(shown.at(-1)).toBe('burst seed');
+    expect(shown.slice(0, 600)).toEqual(Array.from({ length: 600 }, (_, i) => `burst ${599 - i}`));
   });
 
   it('made no failing request and logged no script error', () => {

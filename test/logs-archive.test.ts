@@ -194,12 +194,12 @@ describe.each(STORE_KINDS)('log retention and the archive on %s', (kind) => {
   });
 
   run('changes nothing when run again', async () => {
-    const before = await readdir(archiveDir, { recursive: true });
+    const before = (await readdir(archiveDir, { recursive: true })).sort();
     const mtimes = await Promise.all(before.filter((p) => p.endsWith('.parquet')).map(async (p) => (await stat(join(archiveDir, p))).mtimeMs));
     const again = await runRetention(server.ctx);
     expect(again).toEqual({ skipped: false, archived: [], failed: [], pruned: [] });
-    const afterFiles = await readdir(archiveDir, { recursive: true });
-    expect(afterFiles.sort()).toEqual(before.sort());
+    const afterFiles = (await readdir(archiveDir, { recursive: true })).sort();
+    expect(afterFiles).toEqual(before);
     expect(await Promise.all(afterFiles.filter((p) => p.endsWith('.parquet')).map(async (p) => (await stat(join(archiveDir, p))).mtimeMs))).toEqual(mtimes);
     expect(await archiveSearch('')).toHaveLength(1_230);
   });
@@ -266,7 +266,7 @@ describe.each(STORE_KINDS)('log retention and the archive on %s', (kind) => {
     const [a, b] = await Promise.all([runRetention(server.ctx), runRetention(server.ctx)]);
     expect([a.skipped, b.skipped].sort()).toEqual([false, true]);
     expect([...a.archived, ...b.archived].map((p) => p.rows)).toEqual([3_000]);
-    expect(await archiveSearch('service=concurrent&limit=1000')).toHaveLength(3_000);
+    expect(await archiveSearch('service=concurrent')).toHaveLength(3_000);
   });
 
   it.skipIf(kind !== 'postgres' || !storeAvailable(kind))('leaves partitions to the instance holding the advisory lock', async () => {

@@ -58,6 +58,7 @@ export async function startVigil(config: Config, options: StartOptions = {}): Pr
   let ready = false;
   const workers: Worker[] = [];
   let bus: EventBus | undefined;
+  let app: FastifyInstance | undefined;
   try {
     await migrateToLatest(store.db);
     const org = await bootstrap(store.db, {
@@ -83,9 +84,10 @@ export async function startVigil(config: Config, options: StartOptions = {}): Pr
       ...(roles.has('ingest') && ingestBus ? [pingRoutes, (c: AppContext) => logIngestRoutes(c, ingestBus)] : []),
       ...(roles.has('web') ? [jobRoutes, notifyRoutes, logSearchRoutes, archiveRoutes, statsRoutes] : []),
     ];
-    const app = await buildApp(ctx, { routes, isReady: () => ready });
-    await app.listen({ port: config.PORT, host: config.HOST });
-    const address = app.server.address();
+    const server = await buildApp(ctx, { routes, isReady: () => ready });
+    app = server;
+    await server.listen({ port: config.PORT, host: config.HOST });
+    const address = server.server.address();
     const port = typeof address === 'object' && address ? address.port : config.PORT;
     const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
     const url = `http://${host}:${port}`;
@@ -111,14 +113,14 @@ export async function startVigil(config: Config, options: StartOptions = {}): Pr
     logger.info({ url, store: store.location }, 'Vigil is ready');
     let closing: Promise<void> | undefined;
     return {
-      app,
+      app: server,
       ctx,
       org,
       url,
       close: () =>
         (closing ??= (async () => {
           ready = false;
-          await app.close();
+          await server.close();
           // Drain the bus before stopping its consumer: queued events are processed, not dropped.
           await bus?.close();
           await Promise.all(workers.map((w) => w.stop()));
@@ -126,6 +128,7 @@ export async function startVigil(config: Config, options: StartOptions = {}): Pr
         })()),
     };
   } catch (error) {
+    await app?.close().catch(() => undefined);
     await bus?.close().catch(() => undefined);
     await Promise.all(workers.map((w) => w.stop()));
     await store.close().catch(() => undefined);

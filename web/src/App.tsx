@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { api, ApiError, errorMessage, onUnauthorized, type Me } from './api';
 import { useLiveConnection, useLiveState } from './live';
+import { ArchivePage } from './pages/ArchivePage';
 import { ChannelsPage } from './pages/ChannelsPage';
 import { CheckFormPage } from './pages/CheckFormPage';
 import { CheckPage } from './pages/CheckPage';
@@ -8,6 +9,7 @@ import { ChecksPage } from './pages/ChecksPage';
 import { LoginPage } from './pages/LoginPage';
 import { LogsPage } from './pages/LogsPage';
 import { MaintenancePage } from './pages/MaintenancePage';
+import { TrafficPage } from './pages/TrafficPage';
 import { Link, match, navigate, useLocation } from './router';
 
 function Page({ path }: { path: string }) {
@@ -20,6 +22,8 @@ function Page({ path }: { path: string }) {
   if (path === '/channels') return <ChannelsPage />;
   if (path === '/maintenance') return <MaintenancePage />;
   if (path === '/logs') return <LogsPage />;
+  if (path === '/archive') return <ArchivePage />;
+  if (path === '/traffic') return <TrafficPage />;
   return (
     <section className="card empty">
       <h2>Page not found</h2>
@@ -40,7 +44,7 @@ function LiveIndicator() {
 
 function Shell({ me, onLogout }: { me: Me; onLogout: () => void }) {
   const { path } = useLocation();
-  const section = path.startsWith('/channels') ? 'channels' : path.startsWith('/maintenance') ? 'maintenance' : path.startsWith('/logs') ? 'logs' : 'checks';
+  const section = path.startsWith('/channels') ? 'channels' : path.startsWith('/maintenance') ? 'maintenance' : path.startsWith('/logs') ? 'logs' : path.startsWith('/archive') ? 'archive' : path.startsWith('/traffic') ? 'traffic' : 'checks';
   const logout = async () => {
     try {
       await api.logout();
@@ -69,6 +73,12 @@ function Shell({ me, onLogout }: { me: Me; onLogout: () => void }) {
           </Link>
           <Link href="/logs" className={section === 'logs' ? 'active' : undefined} aria-current={section === 'logs' ? 'page' : undefined}>
             Logs
+          </Link>
+          <Link href="/archive" className={section === 'archive' ? 'active' : undefined} aria-current={section === 'archive' ? 'page' : undefined}>
+            Archive
+          </Link>
+          <Link href="/traffic" className={section === 'traffic' ? 'active' : undefined} aria-current={section === 'traffic' ? 'page' : undefined}>
+            Traffic
           </Link>
         </nav>
         <span className="spacer" />

@@ -42,13 +42,14 @@ describe('isExpired and expiredPartitions', () => {
   it('lists expired day partitions oldest first, attached or left detached, ignoring other tables', () => {
     const tables = [
       { table: 'log_events_p20240502', attached: true },
+      { table: 'log_events_p20240501', attached: true },
       { table: 'log_events_p20240420', attached: false },
       { table: 'log_events_p20240530', attached: true },
       { table: 'log_events_pxyz', attached: true },
     ];
     expect(expiredPartitions(tables, at('2024-06-01T00:00:00Z'), 30)).toEqual([
       { table: 'log_events_p20240420', attached: false, day: '2024-04-20' },
-      { table: 'log_events_p20240502', attached: true, day: '2024-05-02' },
+      { table: 'log_events_p20240501', attached: true, day: '2024-05-01' },
     ]);
   });
 });

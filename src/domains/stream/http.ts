@@ -90,7 +90,7 @@ export function statsRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         }
         let plan;
         try {
-          plan = planStats({ from: instant('from', from, now), to: instant('to', to, now), step: stepSeconds, ...rest }, Math.floor(now));
+          plan = planStats({ from: instant('from', from, now), to: instant('to', to, now), step: stepSeconds, ...rest }, now);
         } catch (error) {
           if (error instanceof StatsRequestError) throw invalidField(error.field, error.message);
           throw error;

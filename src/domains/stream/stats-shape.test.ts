@@ -8,6 +8,7 @@ import {
   chooseSketchResolution,
   defaultStep,
   foldSeries,
+  lastSecondEnd,
   parseDuration,
   parseInstant,
   perBucketRates,
@@ -79,8 +80,17 @@ describe('resolution choice', () => {
 });
 
 describe('planStats', () => {
-  it('defaults to the last hour in 10 s steps read from 10 s rows, by section, top 8', () => {
-    expect(planStats({}, NOW)).toMatchObject({ from: NOW - HOUR, to: NOW, step: 10, resolution: 10, points: 360, by: 'section', top: 8 });
+  it('defaults to the last hour in 10 s steps read from 10 s rows, by section, top 8, up to the bucket still filling', () => {
+    // The second labelled NOW holds the events of (NOW - 1, NOW]: its 10 s bucket is the last one.
+    expect(planStats({}, NOW)).toMatchObject({ from: NOW - HOUR, to: NOW + 10, step: 10, resolution: 10, points: 361, by: 'section', top: 8 });
+    expect(planStats({}, NOW + 3.5)).toMatchObject({ from: NOW - HOUR, to: NOW + 10, points: 361 });
+  });
+
+  it('ends a range at the second holding `to`: whole past seconds are bucket edges, the present and fractions are inside one', () => {
+    expect(lastSecondEnd(NOW - 60, NOW)).toBe(NOW - 60);
+    expect(lastSecondEnd(NOW - 59.5, NOW)).toBe(NOW - 58);
+    expect(lastSecondEnd(NOW, NOW)).toBe(NOW + 1);
+    expect(lastSecondEnd(NOW + 0.6, NOW + 0.6)).toBe(NOW + 2);
   });
 
   it('aligns from down and to up to the step, so the last bucket is the one still filling', () => {
@@ -90,8 +100,9 @@ describe('planStats', () => {
   });
 
   it('reads 30 days from hourly rows', () => {
-    expect(planStats({ from: NOW - 30 * DAY, to: NOW }, NOW)).toMatchObject({ resolution: 3600, step: 7200, points: 360 });
-    expect(planStats({ from: NOW - 30 * DAY, to: NOW, step: HOUR }, NOW)).toMatchObject({ resolution: 3600, step: 3600, points: 720 });
+    const to = NOW - 2 * HOUR;
+    expect(planStats({ from: to - 30 * DAY, to }, NOW)).toMatchObject({ resolution: 3600, step: 7200, points: 360 });
+    expect(planStats({ from: to - 30 * DAY, to, step: HOUR }, NOW)).toMatchObject({ resolution: 3600, step: 3600, points: 720 });
   });
 
   it('refuses an empty or reversed range, more than 400 days, a fractional step and too many points, naming the parameter', () => {
@@ -100,12 +111,12 @@ describe('planStats', () => {
     expect(planError(() => planStats({ from: NOW - 401 * DAY, to: NOW }, NOW))).toMatchObject({ field: 'from', message: expect.stringContaining('the most is 400 days') });
     expect(planError(() => planStats({ from: NOW - HOUR, step: 2.5 }, NOW)).field).toBe('step');
     expect(planError(() => planStats({ from: NOW - HOUR, step: 0 }, NOW)).field).toBe('step');
-    const tooMany = planError(() => planStats({ from: NOW - DAY, to: NOW, step: 1 }, NOW));
+    const tooMany = planError(() => planStats({ from: NOW - DAY - 60, to: NOW - 60, step: 1 }, NOW));
     expect(tooMany.field).toBe('step');
     expect(tooMany.message).toContain('86,400 points');
     expect(tooMany.message).toContain(`the most is ${MAX_POINTS.toLocaleString('en')}`);
     expect(tooMany.message).toContain('at least 18 s');
-    expect(planStats({ from: NOW - DAY, to: NOW, step: 18 }, NOW).points).toBeLessThanOrEqual(MAX_POINTS);
+    expect(planStats({ from: NOW - DAY - 60, to: NOW - 60, step: 18 }, NOW).points).toBeLessThanOrEqual(MAX_POINTS);
   });
 });
 

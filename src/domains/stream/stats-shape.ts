@@ -145,6 +145,17 @@ export interface StatsPlan {
 const formatSeconds = (seconds: number) => (seconds % DAY === 0 ? `${seconds / DAY} d` : seconds % 3600 === 0 ? `${seconds / 3600} h` : `${seconds} s`);
 const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
 
+/**
+ * The exclusive end, in 1-second bucket labels, of a range ending at the instant `to`. The
+ * processor labels the second holding times in (s − 1, s] as `s` (whole-second access-log stamps
+ * land on their own second), so a whole-second `to` in the past ends before label `to`; a `to`
+ * within a second, or one reaching the present, includes the second that holds it — the one
+ * still filling, where the newest events are.
+ */
+export function lastSecondEnd(to: number, nowSeconds: number): number {
+  return Number.isInteger(to) && to < nowSeconds ? to : Math.ceil(to) + 1;
+}
+
 /** Checks a request and decides what to read; throws StatsRequestError naming the bad parameter. */
 export function planStats(request: StatsRequest, nowSeconds: number): StatsPlan {
   const to = request.to ?? nowSeconds;
@@ -160,7 +171,7 @@ export function planStats(request: StatsRequest, nowSeconds: number): StatsPlan 
   }
   const { resolution, step } = chooseResolution(requested, from, nowSeconds);
   const alignedFrom = Math.floor(from / step) * step;
-  const alignedTo = Math.ceil(to / step) * step;
+  const alignedTo = Math.ceil(lastSecondEnd(to, nowSeconds) / step) * step;
   const points = (alignedTo - alignedFrom) / step;
   if (points > MAX_POINTS) {
     const minimum = Math.ceil(range / MAX_POINTS);

@@ -128,7 +128,8 @@ export function LogsPage() {
   /** Fetches what arrived since the newest row (throttled; queued while a request is out). */
   const requestTail = useEffectEvent(() => {
     const t = tail.current;
-    if (!liveActive) return;
+    // A tab in the background asks nothing; it catches up when shown again (visibilitychange below).
+    if (!liveActive || document.hidden) return;
     if (t.inFlight) {
       t.pending = true;
       return;
@@ -161,13 +162,15 @@ export function LogsPage() {
           if (newest === undefined) {
             setView({ rows: page.events, cursor: page.next_cursor, stale: false });
             setLoad({ loading: false });
-          } else
+            t.seenId = t.previousSeenId = maxId(page.events, t.seenId);
+          } else {
             setView((v) => {
               const merged = mergeNewest(v.rows, page.events, TAIL_CAP, notBefore);
               return { rows: merged.rows, cursor: v.cursor, stale: v.stale || merged.trimmed };
             });
-          t.previousSeenId = t.seenId;
-          t.seenId = maxId(page.events, t.seenId);
+            t.previousSeenId = t.seenId;
+            t.seenId = maxId(page.events, t.seenId);
+          }
           setTailError(undefined);
         },
         (error: unknown) => generation === t.generation && setTailError(errorMessage(error)),
@@ -189,6 +192,12 @@ export function LogsPage() {
 
   // The stream processor says a batch was committed: fetch it (throttled by requestTail).
   useLiveEvent('logs', () => requestTail());
+
+  useEffect(() => {
+    const onVisible = () => !document.hidden && requestTail();
+    document.addEventListener('visibilitychange', onVisible);
+    return () => document.removeEventListener('visibilitychange', onVisible);
+  }, []);
 
   // Reading down the list pauses the tail: rows appearing above would move what is being read.
   useEffect(() => {

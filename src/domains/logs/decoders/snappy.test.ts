@@ -75,31 +75,27 @@ describe('uncompressSnappy', () => {
     expect(uncompressSnappy(Buffer.from(snappy.compress(Buffer.alloc(LIMIT))), LIMIT)).toHaveLength(LIMIT);
   });
 
-  it(
-    'on random and mutated blocks, either returns exactly the declared length or refuses with a reason',
-    () => {
-      const valid = Buffer.from(snappy.compress(Buffer.from('10.0.0.1 - - [01/May/2024:12:00:00 +0000] "GET /api/user HTTP/1.1" 200 512\n'.repeat(20))));
-      const mutated = fc.tuple(fc.nat(), fc.nat(), fc.uint8Array({ minLength: 1, maxLength: 6 })).map(([a, b, junk]) => {
-        const [x, y] = [a % (valid.length + 1), b % (valid.length + 1)].sort((p, q) => p - q) as [number, number];
-        return Buffer.concat([valid.subarray(0, x), junk, valid.subarray(y)]);
-      });
-      fc.assert(
-        fc.property(fc.oneof(fc.uint8Array({ maxLength: 512 }), mutated), (block) => {
-          const r = outcome(block);
-          if ('ok' in r) {
-            let declared = 0;
-            for (let i = 0; i < 5; i++) {
-              declared += (block[i]! & 0x7f) * 2 ** (7 * i);
-              if (block[i]! < 0x80) break;
-            }
-            expect(r.ok.length).toBe(declared);
-          } else {
-            expect(r.message.length).toBeGreaterThan('invalid Snappy block: '.length);
+  it('on random and mutated blocks, either returns exactly the declared length or refuses with a reason', () => {
+    const valid = Buffer.from(snappy.compress(Buffer.from('10.0.0.1 - - [01/May/2024:12:00:00 +0000] "GET /api/user HTTP/1.1" 200 512\n'.repeat(20))));
+    const mutated = fc.tuple(fc.nat(), fc.nat(), fc.uint8Array({ minLength: 1, maxLength: 6 })).map(([a, b, junk]) => {
+      const [x, y] = [a % (valid.length + 1), b % (valid.length + 1)].sort((p, q) => p - q) as [number, number];
+      return Buffer.concat([valid.subarray(0, x), junk, valid.subarray(y)]);
+    });
+    fc.assert(
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 512 }), mutated), (block) => {
+        const r = outcome(block);
+        if ('ok' in r) {
+          let declared = 0;
+          for (let i = 0; i < 5; i++) {
+            declared += (block[i]! & 0x7f) * 2 ** (7 * i);
+            if (block[i]! < 0x80) break;
           }
-        }),
-        { numRuns: 5000 },
-      );
-    },
-    FAST * 4,
-  );
+          expect(r.ok.length).toBe(declared);
+        } else {
+          expect(r.message.length).toBeGreaterThan('invalid Snappy block: '.length);
+        }
+      }),
+      { numRuns: 5000 },
+    );
+  });
 });

@@ -1,0 +1,122 @@
+/**
+ * The Archive page's model: the API client of the cold archive (`GET /api/v1/archive` and
+ * `/api/v1/archive/logs`), archived files grouped by day, and the search form's UTC-day bounds.
+ */
+import { request } from './api';
+import type { LogEvent } from './logs';
+
+/** One archived Parquet file as `GET /api/v1/archive` lists it. */
+export interface ArchiveFile {
+  day: string;
+  /** 0, or more when a day was archived again after late events recreated it. */
+  part: number;
+  /** Oldest and newest event time in the file (null for an empty file). */
+  from: string | null;
+  to: string | null;
+  rows: number;
+  bytes: number;
+  created: string;
+}
+
+/** An archived event: the hot search's fields, its id while it was hot, and the too-late flag. */
+export interface ArchivedEvent extends Omit<LogEvent, 'id'> {
+  id: string | null;
+  too_late: boolean;
+}
+
+export interface ArchiveSearchPage {
+  events: ArchivedEvent[];
+  next_cursor: string | null;
+  /** What the server had to read: archive searches scan files, so they are slower than hot ones. */
+  scanned: { files: number; row_groups: number; rows: number };
+}
+
+export interface ArchiveSearchParams {
+  /** ISO instants; `to` exclusive. */
+  from?: string;
+  to?: string;
+  q?: string;
+  service?: string;
+  /** `503` or a class such as `5xx`. */
+  status?: string;
+  section?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+export const listArchive = async (): Promise<ArchiveFile[]> => (await request<{ files: ArchiveFile[] }>('GET', '/api/v1/archive')).files;
+
+export function searchArchive(params: ArchiveSearchParams): Promise<ArchiveSearchPage> {
+  const query = new URLSearchParams();
+  for (const [name, value] of Object.entries(params) as [string, string | number | undefined][]) {
+    if (value !== undefined && value !== '') query.set(name, String(value));
+  }
+  return request<ArchiveSearchPage>('GET', `/api/v1/archive/logs?${query.toString()}`);
+}
+
+/** One archived day: its files added up (a day has several only if it was archived more than once). */
+export interface ArchiveDay {
+  day: string;
+  files: number;
+  rows: number;
+  bytes: number;
+  from: string | null;
+  to: string | null;
+  /** When its newest file was written. */
+  created: string;
+}
+
+/** Files grouped by day, newest day first (the order someone looking for recent history reads in). */
+export function archiveDays(files: readonly ArchiveFile[]): ArchiveDay[] {
+  const byDay = new Map<string, ArchiveDay>();
+  const earlier = (a: string | null, b: string | null) => (a === null ? b : b === null ? a : a < b ? a : b);
+  const later = (a: string | null, b: string | null) => (a === null ? b : b === null ? a : a > b ? a : b);
+  for (const f of files) {
+    const d = byDay.get(f.day);
+    if (d === undefined) {
+      byDay.set(f.day, { day: f.day, files: 1, rows: f.rows, bytes: f.bytes, from: f.from, to: f.to, created: f.created });
+    } else {
+      byDay.set(f.day, {
+        ...d,
+        files: d.files + 1,
+        rows: d.rows + f.rows,
+        bytes: d.bytes + f.bytes,
+        from: earlier(d.from, f.from),
+        to: later(d.to, f.to),
+        created: later(d.created, f.created) ?? d.created,
+      });
+    }
+  }
+  return [...byDay.values()].sort((a, b) => (a.day < b.day ? 1 : a.day > b.day ? -1 : 0));
+}
+
+const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * The instants a search from day `fromDay` to day `toDay` (both included, UTC, as archive files are
+ * cut) covers; an empty side is open. Undefined when a day is not a date or the range is reversed.
+ */
+export function dayBounds(fromDay: string, toDay: string): { from?: string; to?: string } | undefined {
+  const start = (day: string) => (DAY_RE.test(day) ? Date.parse(`${day}T00:00:00Z`) : NaN);
+  const from = fromDay ? start(fromDay) : undefined;
+  const to = toDay ? start(toDay) + 86_400_000 : undefined;
+  if (Number.isNaN(from) || Number.isNaN(to)) return undefined;
+  if (from !== undefined && to !== undefined && to <= from) return undefined;
+  return { ...(from !== undefined ? { from: new Date(from).toISOString() } : {}), ...(to !== undefined ? { to: new Date(to).toISOString() } : {}) };
+}
+
+/** An HTTP status (`404`) or a class of them (`5xx`), as the archive search takes it. */
+export const isStatusFilter = (value: string): boolean => /^[1-5](\d\d|xx)$/i.test(value);
+
+/** "1.4 MB": file sizes in the units people read them in (powers of 1000, as disks are sold). */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1000) return `${bytes} B`;
+  const units = ['kB', 'MB', 'GB', 'TB'];
+  let value = bytes / 1000;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+}

@@ -1,0 +1,168 @@
+/**
+ * Client and helpers of the Traffic page: `GET /api/v1/stats` (event-time statistics written by
+ * the stream processor) and the formatting its charts and tables need.
+ */
+import { api, ApiError } from './api';
+
+export type StatsDimension = 'section' | 'status_class' | 'method' | 'service' | 'none';
+
+export interface StatsSeries {
+  /** Value of the dimension ("" = events without one); "other" with `other` folds the rest. */
+  key: string;
+  other: boolean;
+  hits: number[];
+}
+
+export interface StatsTotals {
+  hits: number;
+  requests_per_second: number;
+  bytes: number;
+  /** Hits per status class: 1xx…5xx and "none". */
+  status: Record<string, number>;
+  errors: number;
+  error_rate: number | null;
+  distinct_hosts: number | null;
+  latency_ms: { mean: number | null; p50: number | null; p90: number | null; p99: number | null } | null;
+  too_late: number | null;
+}
+
+export interface TopSection {
+  section: string;
+  hits: number;
+  errors: number;
+  bytes: number;
+  share: number;
+}
+
+export interface Stats {
+  from: string;
+  to: string;
+  step: number;
+  resolution: number;
+  /** Buckets ending at or before it are final; later ones may still grow. */
+  watermark: string | null;
+  /** Bucket starts, unix seconds. */
+  timestamps: number[];
+  series: StatsSeries[];
+  requests_per_second: number[];
+  error_rate: (number | null)[];
+  totals: StatsTotals;
+  top_sections: TopSection[];
+}
+
+/** The range picker's choices: the last N of event time up to now. */
+export const RANGES = [
+  { id: '5m', label: '5 min', seconds: 300 },
+  { id: '15m', label: '15 min', seconds: 900 },
+  { id: '1h', label: '1 hour', seconds: 3600 },
+  { id: '6h', label: '6 hours', seconds: 6 * 3600 },
+  { id: '24h', label: '24 hours', seconds: 86_400 },
+  { id: '7d', label: '7 days', seconds: 7 * 86_400 },
+  { id: '30d', label: '30 days', seconds: 30 * 86_400 },
+] as const;
+export type RangeId = (typeof RANGES)[number]['id'];
+export const DEFAULT_RANGE: RangeId = '1h';
+
+export function rangeFromQuery(value: string | null): RangeId {
+  return RANGES.find((r) => r.id === value)?.id ?? DEFAULT_RANGE;
+}
+
+/**
+ * Statistics of the last `range` (the server resolves "now", so a browser clock that is off does
+ * not shift the window), grouped by `by`.
+ */
+export async function fetchStats(range: RangeId, by: StatsDimension, signal?: AbortSignal): Promise<Stats> {
+  const params = new URLSearchParams({ from: `now-${range}`, by });
+  let response: Response;
+  try {
+    response = await fetch(`/api/v1/stats?${params.toString()}`, { headers: { accept: 'application/json' }, credentials: 'same-origin', signal });
+  } catch (error) {
+    if (signal?.aborted) throw error;
+    throw new ApiError(0, 'network', 'Cannot reach the Vigil server. Check your connection and try again.');
+  }
+  const payload: unknown = await response.json().catch(() => undefined);
+  if (!response.ok) {
+    // A lost session: asking /me lets the app fall back to the login form.
+    if (response.status === 401) api.me().catch(() => undefined);
+    const envelope = (payload as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined)?.error;
+    throw new ApiError(
+      response.status,
+      typeof envelope?.code === 'string' ? envelope.code : 'http_error',
+      typeof envelope?.message === 'string' ? envelope.message : `Loading traffic statistics failed with HTTP ${response.status}`,
+      envelope?.details,
+    );
+  }
+  return payload as Stats;
+}
+
+/** How a series key reads in a legend or table: events without a value are "(none)". */
+export function seriesLabel(key: string, other = false): string {
+  if (other) return 'other';
+  return key === '' ? '(none)' : key;
+}
+
+const SECTION_COLOURS = ['#2b6cb0', '#dd6b20', '#38a169', '#805ad5', '#d53f8c', '#319795', '#b7791f', '#5a67d8', '#e53e3e', '#2c7a7b'];
+const OTHER_COLOUR = '#a0aec0';
+/** Status classes keep their meaning across charts: green ok, red server error. */
+const STATUS_COLOURS: Record<string, string> = { '1xx': '#718096', '2xx': '#2f855a', '3xx': '#3182ce', '4xx': '#d69e2e', '5xx': '#c53030', '': '#a0aec0' };
+
+export function sectionColour(index: number, other: boolean): string {
+  return other ? OTHER_COLOUR : (SECTION_COLOURS[index % SECTION_COLOURS.length] ?? OTHER_COLOUR);
+}
+
+export function statusColour(key: string): string {
+  return STATUS_COLOURS[key] ?? OTHER_COLOUR;
+}
+
+/** Status classes in their natural order, "(none)" and "other" last. */
+export function sortStatusSeries(series: StatsSeries[]): StatsSeries[] {
+  const rank = (s: StatsSeries) => (s.other ? 99 : s.key === '' ? 98 : Number(s.key.charAt(0)) || 97);
+  return [...series].sort((a, b) => rank(a) - rank(b));
+}
+
+/** Requests per second of a series (hits of each bucket over the step). */
+export function perSecond(hits: number[], step: number): number[] {
+  return hits.map((h) => h / step);
+}
+
+/** "0.25", "3.4", "120", "12.3k": a rate or count that fits a small tile. */
+export function formatNumber(value: number | null | undefined): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return '—';
+  const abs = Math.abs(value);
+  if (abs >= 1e9) return `${(value / 1e9).toFixed(abs >= 1e10 ? 0 : 1)}G`;
+  if (abs >= 1e6) return `${(value / 1e6).toFixed(abs >= 1e7 ? 0 : 1)}M`;
+  if (abs >= 1e4) return `${(value / 1e3).toFixed(abs >= 1e5 ? 0 : 1)}k`;
+  if (abs >= 100 || Number.isInteger(value)) return Math.round(value).toLocaleString();
+  if (abs >= 10) return value.toFixed(1);
+  if (abs === 0) return '0';
+  return abs >= 0.01 ? value.toFixed(2) : value.toPrecision(2);
+}
+
+/** "12 B", "3.4 KiB", "1.2 GiB". */
+export function formatBytes(bytes: number | null | undefined): string {
+  if (bytes === null || bytes === undefined || !Number.isFinite(bytes)) return '—';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? Math.round(value) : value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
+}
+
+/** A share 0..1 as "12.5 %", "0.04 %"; "—" when there is nothing to divide. */
+export function formatPercent(share: number | null | undefined): string {
+  if (share === null || share === undefined || !Number.isFinite(share)) return '—';
+  const pct = share * 100;
+  if (pct === 0) return '0 %';
+  if (pct >= 10) return `${pct.toFixed(1)} %`;
+  return `${pct.toPrecision(2)} %`;
+}
+
+/** Start of the first bucket that is not final yet (unix seconds), or null when all are, or when unknown. */
+export function firstOpenBucket(stats: Pick<Stats, 'timestamps' | 'step' | 'watermark'>): number | null {
+  if (!stats.watermark) return null;
+  const watermark = Date.parse(stats.watermark) / 1000;
+  return stats.timestamps.find((t) => t + stats.step > watermark) ?? null;
+}
