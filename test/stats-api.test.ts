@@ -200,7 +200,6 @@ describe.each(STORE_KINDS)('statistics API on %s', (kind) => {
     const started = performance.now();
     const month = await stats(`from=${new Date(from * 1000).toISOString()}&to=${new Date(to * 1000).toISOString()}&service=batch`);
     const elapsed = performance.now() - started;
-    console.log("STATS-TIMING", kind, elapsed);
     expect(month).toMatchObject({ resolution: 3600, step: 7200 });
     expect(month.timestamps).toHaveLength(360);
     expect(month.totals.hits).toBe(requests.length);
@@ -318,7 +317,7 @@ describe.each(STORE_KINDS)('statistics API on %s', (kind) => {
     const cases: [string, string, RegExp][] = [
       [`from=${now}&to=${now - 60}`, 'from', /not before to/],
       [`from=${now - 401 * DAY}&to=${now}`, 'from', /400 days/],
-      [`from=${now - DAY}&to=${now}&step=1`, 'step', /86,400 points.*at least 18 s/],
+      [`from=${now - DAY - 60}&to=${now - 60}&step=1`, 'step', /86,400 points.*at least 18 s/],
       [`from=${now - 600}&step=0`, 'step', /at least 1/],
       [`from=${now - 600}&step=soon`, 'step', /not a duration/],
       ['from=yesterday', 'from', /not an instant/],
