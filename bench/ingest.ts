@@ -227,6 +227,32 @@ async function procStatusKb(pid: number, field: 'VmHWM' | 'VmRSS'): Promise<numb
   return match ? Number(match[1]) : undefined;
 }
 
+/**
+ * CPU seconds (user + system) a process has used, from `/proc/<pid>/stat` (in USER_HZ ticks, 100 on
+ * Linux). On a machine shared with other work, events per server CPU-second says more than events/s.
+ */
+async function cpuSeconds(pid: number): Promise<number | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // Fields after the parenthesised command name, which may itself contain spaces.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const [utime, stime] = [Number(fields[11]), Number(fields[12])];
+  return Number.isFinite(utime) && Number.isFinite(stime) ? (utime + stime) / 100 : undefined;
+}
+
+/**
+ * CPU seconds used so far by the PostgreSQL backends serving the bench database (the server's pool),
+ * per backend pid. Only readable when PostgreSQL runs on this machine, as in the bench setup.
+ */
+async function backendCpu(client: pg.Client): Promise<Map<number, number>> {
+  const { rows } = await client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+  const cpu = new Map<number, number>();
+  for (const { pid } of rows) {
+    const seconds = await cpuSeconds(pid);
+    if (seconds !== undefined) cpu.set(pid, seconds);
+  }
+  return cpu;
+}
+
 /** Source files newer than their build: the bench runs `dist/`, so it would measure old code. */
 async function staleBuild(): Promise<string[]> {
   const root = join(VIGIL_BIN, '..', '..');
@@ -338,19 +364,33 @@ export async function benchIngest(): Promise<void> {
       ? (r: LoadResult) => process.stderr.write(`\r  ${fmt(r.accepted)} events accepted, ${r.requests} requests, ${r.overloaded} overloaded, ${r.failed} failed   `)
       : undefined;
     const warm = warmup > 0 ? await load(proc.url, bodies, connections, warmup) : undefined;
-    let peakRssKb = 0;
-    const sampler = setInterval(() => void procStatusKb(pid, 'VmRSS').then((kb) => (peakRssKb = Math.max(peakRssKb, kb ?? 0))), 250);
-    const run = await load(proc.url, bodies, connections, duration, progress);
-    clearInterval(sampler);
-    if (progress) process.stderr.write('\n');
-    const hwmKb = (await procStatusKb(pid, 'VmHWM')) ?? peakRssKb;
-    const lifetimePeakKb = Math.max(hwmKb, peakRssKb);
-
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     let stored: number;
     let stats: StatsCheck;
+    let serverCpu: number | undefined;
+    let databaseCpu: number | undefined;
+    let clientCpu: number;
+    let run: LoadResult;
+    let peakRssKb = 0;
+    let lifetimePeakKb = 0;
     try {
+      const cpuBefore = await cpuSeconds(pid);
+      const backendsBefore = await backendCpu(client);
+      const sampler = setInterval(() => void procStatusKb(pid, 'VmRSS').then((kb) => (peakRssKb = Math.max(peakRssKb, kb ?? 0))), 250);
+      const clientBefore = process.cpuUsage();
+      run = await load(proc.url, bodies, connections, duration, progress);
+      const clientUsage = process.cpuUsage(clientBefore);
+      clientCpu = (clientUsage.user + clientUsage.system) / 1e6;
+      clearInterval(sampler);
+      const cpuAfter = await cpuSeconds(pid);
+      const backendsAfter = await backendCpu(client);
+      if (progress) process.stderr.write('\n');
+      serverCpu = cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined;
+      // Backends opened during the run count from zero; ones closed during it are missed (the pool keeps them under load).
+      databaseCpu = backendsAfter.size ? [...backendsAfter].reduce((sum, [p, after]) => sum + after - (backendsBefore.get(p) ?? 0), 0) : undefined;
+      lifetimePeakKb = Math.max((await procStatusKb(pid, 'VmHWM')) ?? 0, peakRssKb);
+
       stored = Number((await client.query<{ n: string }>('SELECT count(*) AS n FROM log_events')).rows[0]!.n);
       stats = await checkStats(client, statsWait);
     } finally {
@@ -370,6 +410,9 @@ export async function benchIngest(): Promise<void> {
       requestsPerSec: run.requests / run.seconds,
       latencyMs: { p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1) ?? Number.NaN },
       serverPeakRssMb: { duringRun: peakRssKb / 1024, lifetime: lifetimePeakKb / 1024 },
+      ...(serverCpu ? { serverCores: serverCpu / run.seconds, eventsPerServerCpuSecond: Math.round(run.accepted / serverCpu) } : {}),
+      ...(databaseCpu !== undefined ? { postgresCores: databaseCpu / run.seconds } : {}),
+      clientCores: clientCpu / run.seconds,
       requests: run.requests,
       seconds: run.seconds,
       accepted: run.accepted,
@@ -395,6 +438,9 @@ export async function benchIngest(): Promise<void> {
       ['latency', `p50 ${fmt(figures.latencyMs.p50, 1)} ms, p99 ${fmt(figures.latencyMs.p99, 1)} ms, max ${fmt(figures.latencyMs.max, 1)} ms`],
       ['answers', `${run.requests} (rejected events ${run.rejected}, 429/503 ${run.overloaded}, failed ${run.failed})`],
       ['server peak RSS', `${fmt(figures.serverPeakRssMb.duringRun)} MB during the run, ${fmt(figures.serverPeakRssMb.lifetime)} MB lifetime (VmHWM)`],
+      ...(serverCpu
+        ? ([['CPU', `${fmt(serverCpu / run.seconds, 2)} cores used by the vigil process (${fmt(run.accepted / serverCpu)} events per CPU-second)${databaseCpu !== undefined ? `, ${fmt(databaseCpu / run.seconds, 2)} by its PostgreSQL backends` : ''}, ${fmt(clientCpu / run.seconds, 2)} by this client`]] as [string, string][])
+        : []),
       ['JSON.parse ceiling', `${fmt(ceiling.eventsPerSec)} events/s (${fmt(ceiling.mbPerSec)} MB/s, one thread)`],
       ['ratios', `${figures.ratioToAim.toFixed(2)}× the ${fmt(AIM)} events/s aim; ${figures.ratioToParseCeiling.toFixed(2)}× the JSON.parse ceiling`],
       ['rows', `${stored === acknowledged ? 'OK' : 'MISMATCH'}: ${fmt(stored)} stored, ${fmt(acknowledged)} acknowledged (warm-up included)`],

@@ -50,15 +50,19 @@ export interface Stats {
   top_sections: TopSection[];
 }
 
-/** The range picker's choices: the last N of event time up to now. */
+/**
+ * The range picker's choices: the last N of event time up to now. `refreshMs` is the least time
+ * between two live refetches: a second where one point is a few seconds, longer where a point is
+ * minutes or hours wide and a refetch would redraw the same chart.
+ */
 export const RANGES = [
-  { id: '5m', label: '5 min', seconds: 300 },
-  { id: '15m', label: '15 min', seconds: 900 },
-  { id: '1h', label: '1 hour', seconds: 3600 },
-  { id: '6h', label: '6 hours', seconds: 6 * 3600 },
-  { id: '24h', label: '24 hours', seconds: 86_400 },
-  { id: '7d', label: '7 days', seconds: 7 * 86_400 },
-  { id: '30d', label: '30 days', seconds: 30 * 86_400 },
+  { id: '5m', label: '5 min', seconds: 300, refreshMs: 1000 },
+  { id: '15m', label: '15 min', seconds: 900, refreshMs: 1000 },
+  { id: '1h', label: '1 hour', seconds: 3600, refreshMs: 1000 },
+  { id: '6h', label: '6 hours', seconds: 6 * 3600, refreshMs: 5000 },
+  { id: '24h', label: '24 hours', seconds: 86_400, refreshMs: 10_000 },
+  { id: '7d', label: '7 days', seconds: 7 * 86_400, refreshMs: 10_000 },
+  { id: '30d', label: '30 days', seconds: 30 * 86_400, refreshMs: 10_000 },
 ] as const;
 export type RangeId = (typeof RANGES)[number]['id'];
 export const DEFAULT_RANGE: RangeId = '1h';

@@ -16,6 +16,7 @@ import {
   type StatsPlan,
   type StatsResolution,
   type StatsTotals,
+  type StatusTotalRow,
   type TopSection,
 } from './stats-shape.js';
 
@@ -59,21 +60,26 @@ export async function readStats(db: Db, orgId: string, plan: StatsPlan, nowSecon
     if (plan.section !== undefined) query = query.where('section', '=', plan.section);
     return query;
   };
-  // The step is a validated integer, inlined so the SELECT and GROUP BY expressions are the same text.
-  const bucketStart: RawBuilder<string> = sql<string>`(floor(extract(epoch from bucket) / ${sql.lit(plan.step)}) * ${sql.lit(plan.step)})::bigint`;
+  // Stored buckets are whole seconds after 1970, so integer division floors them to the step. The
+  // step is a validated integer, inlined so the SELECT and GROUP BY expressions are the same text.
+  const bucketStart: RawBuilder<string> = sql<string>`(extract(epoch from bucket)::bigint / ${sql.lit(plan.step)} * ${sql.lit(plan.step)})`;
   const hits = (eb: CountsExpressions) => eb.fn.sum<string>('hits');
-  const errors = (eb: CountsExpressions) => eb.fn.sum<string>('hits').filterWhere('status_class', '=', '5xx');
 
-  const statusQuery = counts()
-    .select((eb) => ['status_class', hits(eb).as('hits'), eb.fn.sum<string>('bytes').as('bytes'), eb.fn.sum<string>('duration_count').as('duration_count'), eb.fn.sum<number>('duration_sum_ms').as('duration_sum_ms')])
-    .groupBy('status_class')
-    .execute();
-  const bucketQuery = counts()
-    .select((eb) => [bucketStart.as('t'), hits(eb).as('hits'), eb.fn.sum<string>('hits').filterWhere('status_class', '<>', '').as('with_status'), errors(eb).as('errors')])
-    .groupBy(sql`t`)
+  // One scan per (bucket, status class) answers the per-bucket rates, the status totals and, for
+  // by=status_class, the series: at most 6 rows per bucket, whatever the traffic.
+  const bucketStatusQuery = counts()
+    .select((eb) => [
+      bucketStart.as('t'),
+      'status_class',
+      hits(eb).as('hits'),
+      eb.fn.sum<string>('bytes').as('bytes'),
+      eb.fn.sum<string>('duration_count').as('duration_count'),
+      eb.fn.sum<number>('duration_sum_ms').as('duration_sum_ms'),
+    ])
+    .groupBy([sql`t`, 'status_class'])
     .execute();
   const sectionQuery = counts()
-    .select((eb) => ['section', hits(eb).as('hits'), errors(eb).as('errors'), eb.fn.sum<string>('bytes').as('bytes')])
+    .select((eb) => ['section', hits(eb).as('hits'), eb.fn.sum<string>('hits').filterWhere('status_class', '=', '5xx').as('errors'), eb.fn.sum<string>('bytes').as('bytes')])
     .groupBy('section')
     .orderBy(sql`sum(hits)`, 'desc')
     .orderBy('section')
@@ -92,16 +98,39 @@ export async function readStats(db: Db, orgId: string, plan: StatsPlan, nowSecon
   // With several processor instances each has its own watermark: a bucket is final once all agree.
   const watermarkQuery = db.selectFrom('stream_progress').select((eb) => eb.fn.min('watermark').as('watermark')).where('org_id', '=', orgId).executeTakeFirst();
 
-  const [statusRows, bucketRows, sectionRows, sketchRows, progress] = await Promise.all([statusQuery, bucketQuery, sectionQuery, sketchQuery, watermarkQuery]);
+  const [bucketStatusRows, sectionRows, sketchRows, progress] = await Promise.all([bucketStatusQuery, sectionQuery, sketchQuery, watermarkQuery]);
 
   const starts = bucketStarts(plan);
-  const perBucket = bucketRows.map((r) => ({ t: num(r.t), hits: num(r.hits), withStatus: num(r.with_status), errors: num(r.errors) }));
-  const rates = perBucketRates(starts, plan.step, perBucket);
+  const cells = bucketStatusRows.map((r) => ({
+    t: num(r.t),
+    statusClass: r.status_class,
+    hits: num(r.hits),
+    bytes: num(r.bytes),
+    durationCount: num(r.duration_count),
+    durationSumMs: num(r.duration_sum_ms),
+  }));
+  const rates = perBucketRates(
+    starts,
+    plan.step,
+    cells.map((c) => ({ t: c.t, hits: c.hits, withStatus: c.statusClass === '' ? 0 : c.hits, errors: c.statusClass === '5xx' ? c.hits : 0 })),
+  );
+  const statusTotals = new Map<string, StatusTotalRow>();
+  for (const c of cells) {
+    const total = statusTotals.get(c.statusClass) ?? { statusClass: c.statusClass, hits: 0, bytes: 0, durationCount: 0, durationSumMs: 0 };
+    total.hits += c.hits;
+    total.bytes += c.bytes;
+    total.durationCount += c.durationCount;
+    total.durationSumMs += c.durationSumMs;
+    statusTotals.set(c.statusClass, total);
+  }
   const sections = sectionRows.map((r) => ({ section: r.section, hits: num(r.hits), errors: num(r.errors), bytes: num(r.bytes) }));
 
   let series: Series[];
   if (plan.by === 'none') {
-    series = foldSeries(starts, plan.step, perBucket.map((r) => ({ t: r.t, key: 'all', hits: r.hits })), ['all']);
+    series = foldSeries(starts, plan.step, cells.map((c) => ({ t: c.t, key: 'all', hits: c.hits })), ['all']);
+  } else if (plan.by === 'status_class') {
+    const keys = topGroups([...statusTotals.values()].map((s) => ({ key: s.statusClass, hits: s.hits })), plan.top);
+    series = foldSeries(starts, plan.step, cells.map((c) => ({ t: c.t, key: c.statusClass, hits: c.hits })), keys);
   } else {
     const dimension = plan.by;
     const keys =
@@ -135,7 +164,7 @@ export async function readStats(db: Db, orgId: string, plan: StatsPlan, nowSecon
 
   const elapsed = Math.min(plan.to, nowSeconds) - plan.from;
   const totals = summarise(
-    statusRows.map((r) => ({ statusClass: r.status_class, hits: num(r.hits), bytes: num(r.bytes), durationCount: num(r.duration_count), durationSumMs: num(r.duration_sum_ms) })),
+    [...statusTotals.values()],
     sketchRows?.map((r) => ({ hosts: r.hosts, latency: r.latency, tooLate: num(r.too_late) })) ?? null,
     elapsed,
   );

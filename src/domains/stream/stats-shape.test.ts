@@ -37,7 +37,7 @@ describe('default step', () => {
   it('gives every range of the picker between 100 and 400 points, 1 s for 5 minutes', () => {
     const ranges = { '5m': 5 * MIN, '15m': 15 * MIN, '1h': HOUR, '6h': 6 * HOUR, '24h': DAY, '7d': 7 * DAY, '30d': 30 * DAY };
     const steps = Object.fromEntries(Object.entries(ranges).map(([name, seconds]) => [name, defaultStep(seconds)]));
-    expect(steps).toEqual({ '5m': 1, '15m': 5, '1h': 10, '6h': 60, '24h': 300, '7d': 1800, '30d': 7200 });
+    expect(steps).toEqual({ '5m': 1, '15m': 5, '1h': 10, '6h': 60, '24h': 300, '7d': 3600, '30d': 7200 });
     for (const [name, seconds] of Object.entries(ranges)) {
       const points = seconds / steps[name]!;
       expect(points, name).toBeGreaterThanOrEqual(100);

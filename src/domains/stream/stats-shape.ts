@@ -28,8 +28,12 @@ export const MAX_TOP = 50;
 export const DEFAULT_RANGE_SECONDS = 3600;
 /** Default steps aim at no more than this many points: enough detail for a chart ~1,000 px wide. */
 const TARGET_POINTS = 400;
-/** Steps a default may take: each divides the next resolution's buckets or is a multiple of one, so rows fold exactly. */
-const NICE_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200, DAY];
+/**
+ * Steps a default may take, each a multiple of a stored resolution so rows fold exactly. None
+ * between 10 minutes and an hour: a 7-day range in 30-minute steps would read 10,080 minute
+ * buckets per group (seconds on PostgreSQL), in 1-hour steps 168 hourly ones.
+ */
+const NICE_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 3600, 7200, 10_800, 21_600, 43_200, DAY];
 
 export const STATUS_KEYS = ['1xx', '2xx', '3xx', '4xx', '5xx', 'none'] as const;
 export type StatusKey = (typeof STATUS_KEYS)[number];

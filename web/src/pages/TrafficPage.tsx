@@ -24,8 +24,6 @@ import {
 } from '../traffic';
 import '../traffic.css';
 
-/** Live statistics arrive after every processor commit; more than one refetch a second adds nothing. */
-const MIN_REFRESH_INTERVAL_MS = 1000;
 /** Refetch anyway this often, in case live events were missed (or the processor only moved the clock). */
 const FALLBACK_REFRESH_MS = 10_000;
 const CHART_HEIGHT = 220;
@@ -118,8 +116,8 @@ interface TrafficData {
 
 /**
  * Loads the statistics of `range` and keeps them fresh while the page is open: on each live
- * `traffic` event (at most one fetch a second, and never two at once, so a slow 30-day read is
- * not cancelled by the next event) and every 10 s as a fallback.
+ * `traffic` event (at most once a second, less often for long ranges, and never two fetches at
+ * once, so a slow 30-day read is not cancelled by the next event) and every 10 s as a fallback.
  */
 function useTraffic(range: RangeId): { data: TrafficData | undefined; error: string | undefined; updatedAt: number | undefined } {
   const { epoch } = useLiveState();
@@ -129,6 +127,7 @@ function useTraffic(range: RangeId): { data: TrafficData | undefined; error: str
   if (state.range !== range) setState({ range });
 
   useEffect(() => {
+    const minInterval = RANGES.find((r) => r.id === range)?.refreshMs ?? 1000;
     const controller = new AbortController();
     let inFlight = false;
     let pending = false;
@@ -157,7 +156,7 @@ function useTraffic(range: RangeId): { data: TrafficData | undefined; error: str
         pending = true;
         return;
       }
-      const wait = lastStart + MIN_REFRESH_INTERVAL_MS - Date.now();
+      const wait = lastStart + minInterval - Date.now();
       if (wait > 0) {
         timer ??= setTimeout(() => {
           timer = undefined;
