@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -11,6 +12,23 @@ import { freePort, killHard, spawnVigil, type VigilProcess } from './support/pro
 import { ADMIN_TOKEN, TEST_DATABASE_URL, eventually, freshPostgresDatabase } from './support/server.js';
 
 const NATS_URL = process.env.NATS_URL;
+
+/**
+ * One POST on a fresh connection, never retried: fetch (undici) may transparently resend a request
+ * whose kept-alive connection died, which would make a crash look like a duplicate the server made.
+ */
+function postOnce(url: string, body: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: 'POST', agent: false, timeout: 10_000, headers: { 'x-api-key': ADMIN_TOKEN, 'content-type': 'application/json', connection: 'close' } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.end(body);
+  });
+}
 
 /**
  * Clients that keep posting batches of uniquely named request events and remember which batches
@@ -38,14 +56,7 @@ function continuousIngest(target: () => string, clients: number, batchSize: numb
       }));
       sent += ids.length;
       try {
-        const res = await fetch(`${target()}/api/v1/logs`, {
-          method: 'POST',
-          headers: { 'x-api-key': ADMIN_TOKEN, 'content-type': 'application/json' },
-          body: JSON.stringify(events),
-          signal: AbortSignal.timeout(10_000),
-        });
-        if (res.ok) for (const id of ids) acknowledged.add(id);
-        else await res.arrayBuffer();
+        if ((await postOnce(`${target()}/api/v1/logs`, JSON.stringify(events))) === 200) for (const id of ids) acknowledged.add(id);
       } catch {
         await new Promise((r) => setTimeout(r, 50));
       }

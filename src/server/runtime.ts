@@ -97,7 +97,7 @@ export async function startVigil(config: Config, options: StartOptions = {}): Pr
     if (roles.has('web')) relayTrafficUpdates(ctx.live);
     if (roles.has('process') && bus) {
       const timing = { outOfOrderMs: config.VIGIL_STATS_OUT_OF_ORDER_MS, latenessMs: config.VIGIL_STATS_LATENESS_MS, idleMs: config.VIGIL_STATS_IDLE_MS };
-      workers.push(await startStreamProcessor({ db: store.db, bus, live: ctx.live, logger, timing }));
+      workers.push(await startStreamProcessor({ store, bus, live: ctx.live, logger, timing }));
     }
     if (options.workers !== false) {
       if (roles.has('process')) workers.push(startSweeper(ctx), startRetention(ctx));

@@ -142,6 +142,12 @@ export function formatNumber(value: number | null | undefined): string {
   return abs >= 0.01 ? value.toFixed(2) : value.toPrecision(2);
 }
 
+/** A rate for a tile or table: like formatNumber, but "< 0.01" rather than a string of zeros. */
+export function formatRate(value: number | null | undefined): string {
+  if (value !== null && value !== undefined && value > 0 && value < 0.01) return '< 0.01';
+  return formatNumber(value);
+}
+
 /** "12 B", "3.4 KiB", "1.2 GiB". */
 export function formatBytes(bytes: number | null | undefined): string {
   if (bytes === null || bytes === undefined || !Number.isFinite(bytes)) return '—';

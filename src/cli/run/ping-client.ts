@@ -1,4 +1,5 @@
 import pRetry, { AbortError } from 'p-retry';
+import { describeFetchError } from '../../platform/fetch-error.js';
 
 export interface PingOptions {
   /** Per-request time limit. */
@@ -99,15 +100,3 @@ export function parseBodyLimit(header: string | null): number | undefined {
   return Number.isSafeInteger(value) ? value : undefined;
 }
 
-function describeFetchError(error: unknown): string {
-  if (error instanceof Error) {
-    // fetch wraps the socket error ("fetch failed"); its cause says what happened (ECONNREFUSED...).
-    const cause: unknown = error.cause;
-    if (cause instanceof Error) {
-      const code = (cause as NodeJS.ErrnoException).code;
-      return code && !cause.message.includes(code) ? `${cause.message} (${code})` : cause.message;
-    }
-    return error.message;
-  }
-  return String(error);
-}

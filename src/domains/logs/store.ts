@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db } from '../../platform/store/index.js';
+import { copyValue, type CopyIn, type Db } from '../../platform/store/index.js';
 import { badRequest } from '../../platform/errors.js';
 import type { NormalisedEvent } from './normalise.js';
 
@@ -70,15 +70,27 @@ export async function ensurePartitionsFor(partitions: PartitionManager, groups: 
   await partitions.ensure(days);
 }
 
+const EVENT_COLUMNS = ['org_id', 'ts', 'received_at', 'service', 'host', 'source', 'level', 'message', 'method', 'path', 'section', 'status', 'bytes', 'duration_ms', 'remote_addr', 'user_agent', 'attributes', 'too_late'] as const;
+
 /**
  * Stores the events of several organisations in one statement (inside the caller's transaction
- * when `db` is one). Partitions must exist: call `ensurePartitionsFor` first.
+ * when `db` is one): COPY when `copy` is given (PostgreSQL), else INSERT … SELECT unnest(…).
+ * Partitions must exist: call `ensurePartitionsFor` first.
  */
-export async function insertEventGroups(db: Db, groups: readonly EventGroupRows[]): Promise<void> {
+export async function insertEventGroups(db: Db, groups: readonly EventGroupRows[], copy?: CopyIn): Promise<void> {
   const rows = groups.flatMap((g) => g.events.map((e, i) => ({ orgId: g.orgId, e, tooLate: g.tooLate?.[i] ?? false })));
   if (rows.length === 0) return;
-  const col = <T>(f: (r: (typeof rows)[number]) => T) => rows.map(f);
   const iso = (ms: number) => new Date(ms).toISOString();
+  if (copy) {
+    const lines = rows.map(({ orgId, e, tooLate }) =>
+      [orgId, iso(e.timestamp), iso(e.receivedAt), e.service, e.host, e.source, e.level, e.message, e.method, e.path, e.section, e.status, e.bytes, e.durationMs, e.remoteAddr, e.userAgent, JSON.stringify(e.attributes), tooLate]
+        .map(copyValue)
+        .join('\t'),
+    );
+    await copy('log_events', EVENT_COLUMNS, `${lines.join('\n')}\n`);
+    return;
+  }
+  const col = <T>(f: (r: (typeof rows)[number]) => T) => rows.map(f);
   await sql`
     INSERT INTO log_events (org_id, ts, received_at, service, host, source, level, message, method, path, section, status, bytes, duration_ms, remote_addr, user_agent, attributes, too_late)
     SELECT * FROM unnest(${col((r) => r.orgId)}::uuid[], ${col((r) => iso(r.e.timestamp))}::timestamptz[], ${col((r) => iso(r.e.receivedAt))}::timestamptz[], ${col((r) => r.e.service)}::text[],

@@ -12,7 +12,7 @@ const rate = z.number().nullable();
 
 const statsQuery = z.object({
   from: z.string().max(64).optional().describe('Start: ISO 8601 with a zone, unix seconds, or now-<duration> (now-6h). Default: `to` minus 1 hour.'),
-  to: z.string().max(64).optional().describe('End (exclusive): same forms as `from`. Default: now.'),
+  to: z.string().max(64).optional().describe('End (exclusive): same forms as `from`. Default: now; a range reaching now includes the bucket still filling.'),
   step: z.string().max(16).optional().describe('Bucket width: seconds or 10s, 5m, 1h, 1d. Default: chosen so the range gives at most ~400 points.'),
   by: z.enum(STATS_DIMENSIONS).default('section').describe('Dimension of `series`; none gives one series "all".'),
   top: z.coerce.number().int().min(1).max(MAX_TOP).default(DEFAULT_TOP).describe('Series and top sections kept; the rest is folded into "other".'),
@@ -24,7 +24,7 @@ const statsAnswer = z.object({
   from: z.string().describe('Start of the first bucket: `from` aligned down to the step'),
   to: z.string().describe('End of the last bucket (exclusive): `to` aligned up to the step'),
   step: z.number().int().describe('Bucket width in seconds (may be coarser than asked when finer rows are no longer kept for `from`)'),
-  resolution: z.union(STATS_RESOLUTIONS.map((r) => z.literal(r)) as [z.ZodLiteral<1>, z.ZodLiteral<10>, z.ZodLiteral<60>, z.ZodLiteral<3600>]).describe('Stored resolution read (s)'),
+  resolution: z.literal([...STATS_RESOLUTIONS]).describe('Stored resolution read (s)'),
   watermark: z.string().nullable().describe('Buckets ending at or before this instant are final; later ones may still grow. Null before anything is final.'),
   timestamps: z.array(z.number().int()).describe('Bucket starts, unix seconds'),
   series: z.array(z.object({ key: z.string().describe('Value of the `by` dimension ("" = none); "other" folds the rest'), other: z.boolean(), hits: z.array(count) })),
@@ -60,6 +60,16 @@ function instant(field: 'from' | 'to', value: string | undefined, nowSeconds: nu
   return seconds;
 }
 
+/** A plan, or a 400 naming the parameter the planner refused. */
+function checked<T>(plan: () => T): T {
+  try {
+    return plan();
+  } catch (error) {
+    if (error instanceof StatsRequestError) throw invalidField(error.field, error.message);
+    throw error;
+  }
+}
+
 /** Read API of the event-time traffic statistics written by the stream processor. */
 export function statsRoutes(ctx: AppContext): FastifyPluginAsyncZod {
   return async (app) => {
@@ -74,7 +84,8 @@ export function statsRoutes(ctx: AppContext): FastifyPluginAsyncZod {
             'Sums the counters the stream processor keeps per second, 10 s, minute and hour into buckets of `step` seconds, reading the coarsest stored resolution that draws ' +
             `the step exactly (30 days read hourly rows). Empty buckets read 0. At most ${MAX_POINTS.toLocaleString('en')} buckets and 400 days per request. ` +
             'Error rate = 5xx hits / hits that carry an HTTP status (events without a status are not counted in it); null where there is none. ' +
-            'Buckets after `watermark` are not final: late events may still be added to them. Live: the `traffic` event of GET /api/v1/events says when new statistics were committed.',
+            'Buckets after `watermark` are not final: late events may still be added to them. Live: the `traffic` event of GET /api/v1/events says when new statistics were committed. ' +
+            'Seconds are labelled as in access logs: second s holds event times in (s − 1, s], so whole-second stamps count in their own second.',
           querystring: statsQuery,
           response: { 200: statsAnswer, 400: errorBody },
         },
@@ -88,13 +99,7 @@ export function statsRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           if (parsed === null) throw invalidField('step', `"${step}" is not a duration: use seconds (10) or 10s, 5m, 1h, 1d.`);
           stepSeconds = parsed;
         }
-        let plan;
-        try {
-          plan = planStats({ from: instant('from', from, now), to: instant('to', to, now), step: stepSeconds, ...rest }, now);
-        } catch (error) {
-          if (error instanceof StatsRequestError) throw invalidField(error.field, error.message);
-          throw error;
-        }
+        const plan = checked(() => planStats({ from: instant('from', from, now), to: instant('to', to, now), step: stepSeconds, ...rest }, now));
         return readStats(ctx.db, principalOf(request).orgId, plan, now);
       },
     );

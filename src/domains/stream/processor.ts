@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { LOG_TOPIC, decodeLogMessage, ensurePartitionsFor, insertEventGroups, PartitionManager, type LogMessage } from '../logs/index.js';
 import { planBatch, type BatchContext, type BusMessage, type EventBus, type Subscription } from '../../platform/bus/index.js';
 import type { LiveHub } from '../../platform/live.js';
-import type { Db } from '../../platform/store/index.js';
+import { transactionWithCopy, type Store } from '../../platform/store/index.js';
 import { addCounts, loadProgress, lockCheckpoint, mergeSketches, saveCheckpoint, saveProgress } from './processor-store.js';
 import { aggregateBatch, type StreamTiming } from './traffic-aggregate.js';
 
@@ -20,7 +20,7 @@ export const TRAFFIC_CONSUMER = 'traffic';
 const BATCH_MESSAGES = 64;
 
 export interface ProcessorOptions {
-  db: Db;
+  store: Store;
   bus: EventBus;
   live: LiveHub;
   logger: Logger;
@@ -42,15 +42,15 @@ export interface StreamProcessor {
 }
 
 export async function startStreamProcessor(options: ProcessorOptions): Promise<StreamProcessor> {
-  const { db, bus, logger, timing } = options;
-  const partitions = new PartitionManager(db);
+  const { store, bus, logger, timing } = options;
+  const partitions = new PartitionManager(store.db);
   const live = new TrafficLive(options.live);
 
   const handle = async (messages: BusMessage[], context: BatchContext): Promise<void> => {
     // Partitions are created before the transaction (DDL); decoding every message is cheap next to storing it.
     const decoded = new Map<number, LogMessage>(messages.map((m) => [m.seq, decodeLogMessage(m.data)]));
     await ensurePartitionsFor(partitions, [...decoded.values()]);
-    const updates = await db.transaction().execute(async (trx) => {
+    const updates = await transactionWithCopy(store, async (trx, copy) => {
       const checkpoint = await lockCheckpoint(trx, TRAFFIC_CONSUMER);
       const plan = planBatch(checkpoint, messages, context);
       const groups = plan.fresh.map((m) => decoded.get(m.seq)!);
@@ -59,6 +59,7 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
       await insertEventGroups(
         trx,
         groups.map((g, i) => ({ orgId: g.orgId, events: g.events, tooLate: result.tooLate[i]! })),
+        copy,
       );
       await addCounts(trx, result.counts);
       await mergeSketches(trx, result.sketches);

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { STATS_RETENTION } from '../logs/retention-plan.js';
 import { addHost, addLatency, emptyHosts, emptyLatency } from './sketch.js';
 import {
   MAX_POINTS,
+  STATS_RESOLUTIONS,
+  STATS_RETENTION_SECONDS,
   StatsRequestError,
   bucketStarts,
   chooseResolution,
@@ -76,6 +79,13 @@ describe('resolution choice', () => {
     expect(chooseSketchResolution(NOW - 5 * MIN, NOW, NOW)).toEqual({ resolution: 60, from: NOW - 5 * MIN, exact: true });
     expect(chooseSketchResolution(NOW - 35, NOW - 5, NOW)).toEqual({ resolution: 10, from: NOW - 40, exact: false });
     expect(chooseSketchResolution(NOW - 20 * DAY - 30, NOW - 20 * DAY + 30, NOW)).toEqual({ resolution: 60, from: NOW - 20 * DAY - 60, exact: false });
+  });
+});
+
+describe('retention', () => {
+  it('is the one the pruning job applies, so a read never picks a resolution already deleted', () => {
+    const pruned = Object.fromEntries(STATS_RETENTION.map((r) => [r.resolution, r.keepDays * DAY]));
+    expect(Object.fromEntries(STATS_RESOLUTIONS.map((r) => [r, STATS_RETENTION_SECONDS[r]]))).toEqual({ ...pruned, 3600: Infinity });
   });
 });
 

@@ -14,7 +14,7 @@ export type StatsResolution = (typeof STATS_RESOLUTIONS)[number];
 export const SKETCH_RESOLUTIONS = [10, 60, 3600] as const satisfies readonly StatsResolution[];
 
 const DAY = 86_400;
-/** How long the retention job keeps each resolution (hourly rows are kept forever). */
+/** How long the retention job keeps each resolution (its STATS_RETENTION; a test holds the two equal). Hourly rows are kept forever. */
 export const STATS_RETENTION_SECONDS: Record<StatsResolution, number> = { 1: 2 * DAY, 10: 14 * DAY, 60: 90 * DAY, 3600: Infinity };
 
 export const STATS_DIMENSIONS = ['section', 'status_class', 'method', 'service', 'none'] as const;

@@ -14,6 +14,8 @@ export interface Store {
   readonly kind: 'postgres' | 'pglite';
   /** Where the data lives: the database URL without password, or the PGlite directory. */
   readonly location: string;
+  /** PostgreSQL only: the pool under `db`, for what Kysely cannot do (COPY, see copy.ts). */
+  readonly pool?: pg.Pool;
   close(): Promise<void>;
 }
 
@@ -47,7 +49,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       throw new Error(`Cannot connect to PostgreSQL at ${redact(options.databaseUrl)}: ${(error as Error).message}`, { cause: error });
     }
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { db, kind: 'postgres', location: redact(options.databaseUrl), close: () => db.destroy() };
+    return { db, kind: 'postgres', location: redact(options.databaseUrl), pool, close: () => db.destroy() };
   }
   const inMemory = options.dataDir.startsWith('memory://');
   const dir = inMemory ? options.dataDir : resolve(options.dataDir, 'pgdata');

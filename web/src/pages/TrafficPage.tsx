@@ -13,6 +13,7 @@ import {
   formatBytes,
   formatNumber,
   formatPercent,
+  formatRate,
   perSecond,
   rangeFromQuery,
   sectionColour,
@@ -32,6 +33,8 @@ interface Line {
   label: string;
   colour: string;
   values: (number | null)[];
+  /** Dots on the values: a series with gaps (null) may have values with no neighbour to draw a line to. */
+  dots?: boolean;
 }
 
 /**
@@ -48,7 +51,7 @@ function TimeChart({ timestamps, lines, openFrom, format, yMax }: { timestamps: 
   const formatRef = useRef(format);
   formatRef.current = format;
   const data: uPlot.AlignedData = [timestamps, ...lines.map((l) => l.values)];
-  const shape = JSON.stringify(lines.map((l) => [l.label, l.colour]));
+  const shape = JSON.stringify(lines.map((l) => [l.label, l.colour, l.dots]));
 
   useEffect(() => {
     const target = box.current;
@@ -80,7 +83,7 @@ function TimeChart({ timestamps, lines, openFrom, format, yMax }: { timestamps: 
           label: l.label,
           stroke: l.colour,
           width: 1.6,
-          points: { show: false },
+          points: l.dots ? { show: true, size: 5, fill: l.colour } : { show: false },
           value: (_u: uPlot, v: number | null) => (v === null ? '—' : formatRef.current(v)),
         })),
       ],
@@ -189,7 +192,7 @@ function Totals({ stats }: { stats: Stats }) {
   const latency = t.latency_ms;
   const latencyText = latency ? (latency.p50 !== null ? `${formatDuration(latency.p50)} / ${formatDuration(latency.p99)}` : formatDuration(latency.mean)) : '—';
   const facts: { term: string; value: string; hint?: string; bad?: boolean }[] = [
-    { term: 'Requests/s', value: formatNumber(t.requests_per_second), hint: `${formatNumber(t.hits)} requests` },
+    { term: 'Requests/s', value: formatRate(t.requests_per_second), hint: `${formatNumber(t.hits)} requests` },
     { term: 'Error rate', value: formatPercent(t.error_rate), hint: `${formatNumber(t.errors)} × 5xx`, bad: (t.error_rate ?? 0) > 0.05 },
     { term: 'Bytes sent', value: formatBytes(t.bytes) },
     { term: 'Distinct hosts', value: formatNumber(t.distinct_hosts) },
@@ -239,7 +242,7 @@ function SectionsTable({ stats }: { stats: Stats }) {
                 </span>
                 {formatPercent(s.share)}
               </td>
-              <td className="num">{formatNumber(elapsed > 0 ? s.hits / elapsed : 0)}</td>
+              <td className="num">{formatRate(elapsed > 0 ? s.hits / elapsed : 0)}</td>
               <td className={`num${s.errors > 0 ? ' error-cell' : ''}`}>{s.errors > 0 ? `${s.errors.toLocaleString()} (${formatPercent(s.errors / s.hits)})` : '0'}</td>
               <td className="num">{formatBytes(s.bytes)}</td>
             </tr>
@@ -343,7 +346,7 @@ export function TrafficPage() {
                 timestamps={sections.timestamps}
                 openFrom={openFrom}
                 format={(v) => formatPercent(v)}
-                lines={[{ label: 'error rate', colour: '#c53030', values: sections.error_rate }]}
+                lines={[{ label: 'error rate', colour: '#c53030', values: sections.error_rate, dots: true }]}
               />
             </figure>
           </div>

@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import pRetry, { AbortError } from 'p-retry';
 import type { InfluxTarget } from './target.js';
+import { describeFetchError } from '../../../platform/fetch-error.js';
 
 const gzipAsync = promisify(gzip);
 
@@ -144,15 +145,3 @@ export function parseRetryAfter(header: string | null, now: number = Date.now())
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-function describeFetchError(error: unknown): string {
-  if (error instanceof Error) {
-    // fetch wraps the socket error ("fetch failed"); its cause says what happened (ECONNREFUSED...).
-    const cause: unknown = error.cause;
-    if (cause instanceof Error) {
-      const code = (cause as NodeJS.ErrnoException).code;
-      return code && !cause.message.includes(code) ? `${cause.message} (${code})` : cause.message;
-    }
-    return error.message;
-  }
-  return String(error);
-}

@@ -1,0 +1,59 @@
+/**
+ * Bulk writes with PostgreSQL's COPY inside a Kysely transaction. Kysely does not expose the
+ * connection under a transaction, so on PostgreSQL the transaction is opened on a pooled client we
+ * hold ourselves, with a Kysely instance bound to just that client; statements and COPY then share
+ * the transaction. COPY moves rows ~3× faster than INSERT … SELECT unnest(…) on the ingest path.
+ * The embedded store has no COPY from a stream: there `copy` is undefined and callers INSERT.
+ */
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClient } from 'kysely';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { Database } from './schema.js';
+import type { Db, Store } from './store.js';
+
+/** Writes rows already encoded in COPY's text format (`encodeCopyText`) into `table (columns)`. */
+export type CopyIn = (table: string, columns: readonly string[], data: string) => Promise<void>;
+
+export async function transactionWithCopy<T>(store: Store, work: (trx: Db, copy: CopyIn | undefined) => Promise<T>): Promise<T> {
+  if (!store.pool) return store.db.transaction().execute((trx) => work(trx, undefined));
+  const client = await store.pool.connect();
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new OneClientPool(client) }) });
+  const copy: CopyIn = async (table, columns, data) => {
+    const stream = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
+    await pipeline(Readable.from([Buffer.from(data)]), stream);
+  };
+  let broken = false;
+  try {
+    await sql`BEGIN`.execute(db);
+    const result = await work(db, copy);
+    await sql`COMMIT`.execute(db);
+    return result;
+  } catch (error) {
+    await sql`ROLLBACK`
+      .execute(db)
+      .catch(() => (broken = true));
+    throw error;
+  } finally {
+    // A client whose transaction state is unknown (failed ROLLBACK) must not go back to the pool.
+    client.release(broken || undefined);
+  }
+}
+
+/** A "pool" that always lends the one client the caller holds (released by the caller, not by Kysely). */
+class OneClientPool implements PostgresPool {
+  constructor(private readonly client: pg.PoolClient) {}
+  async connect(): Promise<PostgresPoolClient> {
+    const client = this.client;
+    return { query: client.query.bind(client), release: () => undefined } as unknown as PostgresPoolClient;
+  }
+  async end(): Promise<void> {}
+}
+
+/** One value in COPY's text format: `\N` for null, backslash escapes for the separators. */
+export function copyValue(value: string | number | boolean | null | undefined): string {
+  if (value === null || value === undefined) return '\\N';
+  if (typeof value !== 'string') return String(value);
+  return /[\\\t\n\r]/.test(value) ? value.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r')) : value;
+}
