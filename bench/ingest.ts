@@ -357,7 +357,7 @@ export async function benchIngest(): Promise<void> {
 
   const db = await freshPostgresDatabase(process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test');
   const port = await freePort();
-  const proc = await spawnVigil({ DATABASE_URL: db.url, VIGIL_ADMIN_TOKEN: TOKEN, LOG_LEVEL: 'error' }, port);
+  const proc = await spawnVigil({ DATABASE_URL: db.url, VIGIL_ADMIN_TOKEN: TOKEN, LOG_LEVEL: 'error', NATS_URL: process.env.NATS_URL ?? '' }, port);
   try {
     const pid = proc.child.pid!;
     const progress = process.stderr.isTTY

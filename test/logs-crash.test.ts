@@ -87,11 +87,12 @@ async function verify(db: Db, acknowledged: Set<string>): Promise<void> {
 }
 
 const deployments = [
-  { name: 'embedded (PGlite on disk, in-process bus)', available: true, jetstream: false },
-  { name: 'PostgreSQL + NATS JetStream', available: Boolean(TEST_DATABASE_URL && NATS_URL), jetstream: true },
+  { name: 'embedded (PGlite on disk, in-process bus)', available: true, jetstream: false, postgres: false },
+  { name: 'PostgreSQL, in-process bus', available: Boolean(TEST_DATABASE_URL), jetstream: false, postgres: true },
+  { name: 'PostgreSQL + NATS JetStream', available: Boolean(TEST_DATABASE_URL && NATS_URL), jetstream: true, postgres: true },
 ];
 
-describe.each(deployments)('kill -9 under continuous ingest: $name', ({ available, jetstream }) => {
+describe.each(deployments)('kill -9 under continuous ingest: $name', ({ available, jetstream, postgres }) => {
   const cleanups: (() => Promise<void> | void)[] = [];
   afterAll(async () => {
     for (const c of cleanups.reverse()) await c();
@@ -100,16 +101,19 @@ describe.each(deployments)('kill -9 under continuous ingest: $name', ({ availabl
   it.skipIf(!available)('every acknowledged event is stored exactly once and the statistics equal a recount', async () => {
     const env: Record<string, string> = { VIGIL_ADMIN_TOKEN: ADMIN_TOKEN };
     let openDb: () => Promise<{ db: Db; close: () => Promise<void> }>;
-    if (jetstream) {
+    if (postgres) {
       const pgdb = await freshPostgresDatabase();
       cleanups.push(pgdb.drop);
-      const stream = `VIGILCRASH_${randomUUID().slice(0, 8)}`;
-      Object.assign(env, { DATABASE_URL: pgdb.url, NATS_URL: NATS_URL!, VIGIL_NATS_STREAM: stream });
-      cleanups.push(async () => {
-        const nc = await connect({ servers: NATS_URL! });
-        await (await jetstreamManager(nc)).streams.delete(stream).catch(() => undefined);
-        await nc.close();
-      });
+      env.DATABASE_URL = pgdb.url;
+      if (jetstream) {
+        const stream = `VIGILCRASH_${randomUUID().slice(0, 8)}`;
+        Object.assign(env, { NATS_URL: NATS_URL!, VIGIL_NATS_STREAM: stream });
+        cleanups.push(async () => {
+          const nc = await connect({ servers: NATS_URL! });
+          await (await jetstreamManager(nc)).streams.delete(stream).catch(() => undefined);
+          await nc.close();
+        });
+      }
       openDb = async () => {
         const store = await openStore({ databaseUrl: pgdb.url, dataDir: 'memory://' });
         return { db: store.db, close: () => store.close() };
@@ -145,6 +149,11 @@ describe.each(deployments)('kill -9 under continuous ingest: $name', ({ availabl
       }, 30_000);
       // Let in-flight redeliveries settle before checking for doubles.
       await new Promise((r) => setTimeout(r, 1000));
+      await verify(db, ingest.acknowledged);
+      await close();
+      await killHard(proc);
+    } else if (postgres) {
+      const { db, close } = await openDb();
       await verify(db, ingest.acknowledged);
       await close();
       await killHard(proc);

@@ -26,7 +26,8 @@ export interface VigilProcess {
 export async function spawnVigil(env: Record<string, string>, port: number): Promise<VigilProcess> {
   let output = '';
   const child = spawn(process.execPath, [VIGIL_BIN, 'start', '--port', String(port), '--host', '127.0.0.1'], {
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    // NATS_URL is not inherited (CI sets it for the bus tests): a server uses JetStream only when asked.
+    env: { ...process.env, LOG_LEVEL: 'warn', NATS_URL: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
