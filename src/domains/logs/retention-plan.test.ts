@@ -2,7 +2,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { partitionable } from './store.js';
-import { archiveDirOf, choosePart, expiredPartitions, hotRowToArchive, isExpired, partitionDay, staleExports, statsCutoffs, type HotRow, type OrgRows } from './retention-plan.js';
+import { archiveDirOf, choosePart, expiredPartitions, hotRowToArchive, isExpired, partitionDay, staleExports, type HotRow, type OrgRows } from './retention-plan.js';
 
 const DAY = 86_400_000;
 const at = (iso: string) => Date.parse(iso);
@@ -50,17 +50,6 @@ describe('isExpired and expiredPartitions', () => {
     expect(expiredPartitions(tables, at('2024-06-01T00:00:00Z'), 30)).toEqual([
       { table: 'log_events_p20240420', attached: false, day: '2024-04-20' },
       { table: 'log_events_p20240501', attached: true, day: '2024-05-01' },
-    ]);
-  });
-});
-
-describe('statsCutoffs', () => {
-  it('keeps 1 s buckets 2 days, 10 s buckets 14 days, 1 min buckets 90 days and hourly ones for good', () => {
-    const now = at('2024-06-01T00:00:00Z');
-    expect(statsCutoffs(now)).toEqual([
-      { resolution: 1, before: new Date('2024-05-30T00:00:00Z') },
-      { resolution: 10, before: new Date('2024-05-18T00:00:00Z') },
-      { resolution: 60, before: new Date('2024-03-03T00:00:00Z') },
     ]);
   });
 });

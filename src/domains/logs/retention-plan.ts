@@ -52,21 +52,6 @@ export function expiredPartitions(tables: readonly PartitionTable[], now: number
 }
 
 /**
- * How long statistics rows are kept per resolution (seconds): fine buckets serve short chart ranges
- * only, so they go first. Hourly buckets (3600) are kept: a year of them is 8,760 rows per dimension.
- */
-export const STATS_RETENTION: readonly { resolution: number; keepDays: number }[] = [
-  { resolution: 1, keepDays: 2 },
-  { resolution: 10, keepDays: 14 },
-  { resolution: 60, keepDays: 90 },
-];
-
-/** Per resolution, the bucket start before which statistics rows are deleted. */
-export function statsCutoffs(now: number): { resolution: number; before: Date }[] {
-  return STATS_RETENTION.map(({ resolution, keepDays }) => ({ resolution, before: new Date(now - keepDays * DAY_MS) }));
-}
-
-/**
  * The archive directory: VIGIL_ARCHIVE_DIR, else `<VIGIL_DATA_DIR>/archive`. An in-memory store
  * (`memory://`, tests) has no directory; its archive goes to a per-process temporary folder.
  */

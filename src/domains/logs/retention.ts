@@ -28,12 +28,12 @@ import {
   expiredPartitions,
   hotRowToArchive,
   staleExports,
-  statsCutoffs,
   type ExpiredPartition,
   type HotRow,
   type OrgRows,
   type PartitionTable,
 } from './retention-plan.js';
+import { statsCutoffs } from '../stream/index.js';
 
 export type RetentionContext = Pick<AppContext, 'config' | 'store' | 'db' | 'logger'>;
 

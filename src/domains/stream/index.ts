@@ -21,3 +21,6 @@ export {
   type TrafficMonitorSnapshot,
 } from './traffic-monitor.js';
 export { statsRoutes } from './http.js';
+export { STATS_RETENTION_SECONDS, statsCutoffs } from './stats-shape.js';
+export { TRAFFIC_CONSUMER, relayTrafficUpdates, startStreamProcessor, type StreamProcessor } from './processor.js';
+export { startInfluxSink } from './influx/sink.js';

@@ -1,10 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { STATS_RETENTION } from '../logs/retention-plan.js';
 import { addHost, addLatency, emptyHosts, emptyLatency } from './sketch.js';
 import {
   MAX_POINTS,
-  STATS_RESOLUTIONS,
-  STATS_RETENTION_SECONDS,
+  statsCutoffs,
   StatsRequestError,
   bucketStarts,
   chooseResolution,
@@ -82,10 +80,14 @@ describe('resolution choice', () => {
   });
 });
 
-describe('retention', () => {
-  it('is the one the pruning job applies, so a read never picks a resolution already deleted', () => {
-    const pruned = Object.fromEntries(STATS_RETENTION.map((r) => [r.resolution, r.keepDays * DAY]));
-    expect(Object.fromEntries(STATS_RESOLUTIONS.map((r) => [r, STATS_RETENTION_SECONDS[r]]))).toEqual({ ...pruned, 3600: Infinity });
+describe('statsCutoffs', () => {
+  it('keeps 1 s buckets 2 days, 10 s buckets 14 days, 1 min buckets 90 days and hourly ones for good', () => {
+    const now = Date.parse('2024-06-01T00:00:00Z');
+    expect(statsCutoffs(now)).toEqual([
+      { resolution: 1, before: new Date('2024-05-30T00:00:00Z') },
+      { resolution: 10, before: new Date('2024-05-18T00:00:00Z') },
+      { resolution: 60, before: new Date('2024-03-03T00:00:00Z') },
+    ]);
   });
 });
 

@@ -6,16 +6,29 @@
  * coarsest resolution that still draws the requested step exactly, so 30 days read ~720 hourly rows
  * per group instead of 2.6 million seconds, and then sums rows into step-wide buckets.
  */
+import { RESOLUTIONS, SKETCH_RESOLUTIONS } from './traffic-aggregate.js';
 import { estimateHosts, emptyHosts, emptyLatency, latencyQuantile, mergeHosts, mergeLatency } from './sketch.js';
 
-export const STATS_RESOLUTIONS = [1, 10, 60, 3600] as const;
+/** The resolutions the processor writes (counters at all; sketches — distinct hosts, latency — from 10 s up). */
+export const STATS_RESOLUTIONS = RESOLUTIONS;
 export type StatsResolution = (typeof STATS_RESOLUTIONS)[number];
-/** Distinct hosts and latency cannot be added per dimension row: they exist per bucket at these resolutions only. */
-export const SKETCH_RESOLUTIONS = [10, 60, 3600] as const satisfies readonly StatsResolution[];
+export { SKETCH_RESOLUTIONS };
 
 const DAY = 86_400;
-/** How long the retention job keeps each resolution (its STATS_RETENTION; a test holds the two equal). Hourly rows are kept forever. */
+/**
+ * How long each resolution is kept (seconds): fine buckets serve short chart ranges only, so they
+ * go first; hourly ones are kept (a year is 8,760 rows per dimension). Reads choose a resolution
+ * by it and the retention job prunes by it (`statsCutoffs`).
+ */
 export const STATS_RETENTION_SECONDS: Record<StatsResolution, number> = { 1: 2 * DAY, 10: 14 * DAY, 60: 90 * DAY, 3600: Infinity };
+
+/** Per pruned resolution, the bucket start before which statistics rows are deleted. */
+export function statsCutoffs(nowMs: number): { resolution: StatsResolution; before: Date }[] {
+  return STATS_RESOLUTIONS.filter((r) => Number.isFinite(STATS_RETENTION_SECONDS[r])).map((resolution) => ({
+    resolution,
+    before: new Date(nowMs - STATS_RETENTION_SECONDS[resolution] * 1000),
+  }));
+}
 
 export const STATS_DIMENSIONS = ['section', 'status_class', 'method', 'service', 'none'] as const;
 export type StatsDimension = (typeof STATS_DIMENSIONS)[number];

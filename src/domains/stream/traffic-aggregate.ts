@@ -19,7 +19,7 @@
  *   moves the watermark: a single request can be out of order by any amount without losing events.
  */
 import { arrivalOf, bucketOf as secondOf } from './clock.js';
-import { addHost, addLatency, emptyHosts, emptyLatency } from './sketch.js';
+import { addHost, addLatency, emptyHosts, emptyLatency, mergeHosts, mergeLatency } from './sketch.js';
 
 /** Bucket widths in seconds. Counters exist at every one; sketches from 10 s up. */
 export const RESOLUTIONS = [1, 10, 60, 3600] as const;
@@ -145,8 +145,10 @@ export function watermarkOf(sources: Record<string, SourceProgress>, previous: n
 }
 
 export function aggregateBatch(groups: readonly EventGroup[], before: ReadonlyMap<string, OrgProgress>, timing: StreamTiming): BatchAggregate {
-  const counts = new Map<string, CountRow>();
-  const sketches = new Map<string, SketchDelta>();
+  // Events are counted once, into 1-second rows and 10-second sketches; the coarser rollups are
+  // derived from those (far fewer) rows below instead of being counted again per event.
+  const seconds = new Map<string, CountRow>();
+  const tenSecondSketches = new Map<string, SketchDelta>();
   const progress = new Map<string, OrgProgress>();
   const tooLate: boolean[][] = [];
   let counted = 0;
@@ -160,12 +162,13 @@ export function aggregateBatch(groups: readonly EventGroup[], before: ReadonlyMa
     }
     return p;
   };
-  const sketchOf = (orgId: string, resolution: number, bucket: number): SketchDelta => {
-    const key = `${orgId}|${resolution}|${bucket}`;
-    let s = sketches.get(key);
+  const sketchOf = (orgId: string, timestamp: number): SketchDelta => {
+    const bucket = bucketStartOf(timestamp, SKETCH_RESOLUTIONS[0]);
+    const key = `${orgId}|${bucket}`;
+    let s = tenSecondSketches.get(key);
     if (!s) {
-      s = { orgId, resolution, bucket, hosts: emptyHosts(), latency: emptyLatency(), tooLate: 0 };
-      sketches.set(key, s);
+      s = { orgId, resolution: SKETCH_RESOLUTIONS[0], bucket, hosts: emptyHosts(), latency: emptyLatency(), tooLate: 0 };
+      tenSecondSketches.set(key, s);
     }
     return s;
   };
@@ -181,7 +184,7 @@ export function aggregateBatch(groups: readonly EventGroup[], before: ReadonlyMa
       if (isTooLate(e.timestamp, p.watermark, timing)) {
         flags.push(true);
         p.tooLate++;
-        for (const resolution of SKETCH_RESOLUTIONS) sketchOf(group.orgId, resolution, bucketStartOf(e.timestamp, resolution)).tooLate++;
+        sketchOf(group.orgId, e.timestamp).tooLate++;
         continue;
       }
       flags.push(false);
@@ -190,27 +193,23 @@ export function aggregateBatch(groups: readonly EventGroup[], before: ReadonlyMa
       const section = e.section ?? '';
       const statusClass = statusClassOf(e.status);
       const method = e.method ?? '';
-      for (const resolution of RESOLUTIONS) {
-        const bucket = bucketStartOf(e.timestamp, resolution);
-        const key = `${group.orgId}|${resolution}|${bucket}|${service}|${section}|${statusClass}|${method}`;
-        let row = counts.get(key);
-        if (!row) {
-          row = { orgId: group.orgId, resolution, bucket, service, section, statusClass, method, hits: 0, bytes: 0, durationCount: 0, durationSumMs: 0 };
-          counts.set(key, row);
-        }
-        row.hits++;
-        row.bytes += e.bytes ?? 0;
-        if (e.durationMs !== null) {
-          row.durationCount++;
-          row.durationSumMs += e.durationMs;
-        }
+      const bucket = bucketStartOf(e.timestamp, 1);
+      const key = `${group.orgId}|${bucket}|${service}|${section}|${statusClass}|${method}`;
+      let row = seconds.get(key);
+      if (!row) {
+        row = { orgId: group.orgId, resolution: 1, bucket, service, section, statusClass, method, hits: 0, bytes: 0, durationCount: 0, durationSumMs: 0 };
+        seconds.set(key, row);
       }
+      row.hits++;
+      row.bytes += e.bytes ?? 0;
+      if (e.durationMs !== null) {
+        row.durationCount++;
+        row.durationSumMs += e.durationMs;
+      }
+      const s = sketchOf(group.orgId, e.timestamp);
       const client = e.remoteAddr ?? e.host;
-      for (const resolution of SKETCH_RESOLUTIONS) {
-        const s = sketchOf(group.orgId, resolution, bucketStartOf(e.timestamp, resolution));
-        if (client !== null) addHost(s.hosts, client);
-        if (e.durationMs !== null) addLatency(s.latency, e.durationMs);
-      }
+      if (client !== null) addHost(s.hosts, client);
+      if (e.durationMs !== null) addLatency(s.latency, e.durationMs);
     }
     tooLate.push(flags);
     // The message moves its sources, then the watermark.
@@ -228,5 +227,48 @@ export function aggregateBatch(groups: readonly EventGroup[], before: ReadonlyMa
     const newestArrival = Math.max(...Object.values(p.sources).map((s) => s.lastReceivedAt));
     for (const [key, s] of Object.entries(p.sources)) if (s.lastReceivedAt < newestArrival - FORGET_SOURCE_MS) delete p.sources[key];
   }
-  return { counts: [...counts.values()], sketches: [...sketches.values()], tooLate, progress, counted };
+  return { counts: rollUpCounts([...seconds.values()]), sketches: rollUpSketches([...tenSecondSketches.values()]), tooLate, progress, counted };
+}
+
+/** The 1-second rows plus their sums at every coarser resolution. */
+function rollUpCounts(seconds: CountRow[]): CountRow[] {
+  const all = [...seconds];
+  for (const resolution of RESOLUTIONS.slice(1)) {
+    const rolled = new Map<string, CountRow>();
+    for (const r of seconds) {
+      const bucket = bucketStartOf(r.bucket, resolution);
+      const key = `${r.orgId}|${bucket}|${r.service}|${r.section}|${r.statusClass}|${r.method}`;
+      const into = rolled.get(key);
+      if (into) {
+        into.hits += r.hits;
+        into.bytes += r.bytes;
+        into.durationCount += r.durationCount;
+        into.durationSumMs += r.durationSumMs;
+      } else rolled.set(key, { ...r, resolution, bucket });
+    }
+    all.push(...rolled.values());
+  }
+  return all;
+}
+
+/** The 10-second sketches plus their merges at every coarser resolution. */
+function rollUpSketches(tenSeconds: SketchDelta[]): SketchDelta[] {
+  const all = [...tenSeconds];
+  for (const resolution of SKETCH_RESOLUTIONS.slice(1)) {
+    const rolled = new Map<string, SketchDelta>();
+    for (const s of tenSeconds) {
+      const bucket = bucketStartOf(s.bucket, resolution);
+      const key = `${s.orgId}|${bucket}`;
+      let into = rolled.get(key);
+      if (!into) {
+        into = { orgId: s.orgId, resolution, bucket, hosts: emptyHosts(), latency: emptyLatency(), tooLate: 0 };
+        rolled.set(key, into);
+      }
+      mergeHosts(into.hosts, s.hosts);
+      mergeLatency(into.latency, s.latency);
+      into.tooLate += s.tooLate;
+    }
+    all.push(...rolled.values());
+  }
+  return all;
 }
