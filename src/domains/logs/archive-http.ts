@@ -1,45 +1,18 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { listArchive, searchArchive, type ArchiveRow } from '../../platform/archive/index.js';
+import { listArchive, searchArchive } from '../../platform/archive/index.js';
 import { badRequest } from '../../platform/errors.js';
 import type { AppContext } from '../../server/context.js';
 import { principalOf, requireRole } from '../../server/plugins/auth.js';
 import { archiveDirOf } from './retention-plan.js';
-import type { StoredEvent } from './store.js';
+import { toStoredEvent } from './store.js';
 
 /** 0001-01-01 and 10000-01-01: the range a search without from/to covers (every timestamp ingest accepts). */
 const EARLIEST_MS = -62_135_596_800_000;
 const LATEST_MS = 253_402_300_800_000;
 
-/** An archived event in the answer shape of `GET /api/v1/logs`, plus whether it was counted as too late. */
-export interface ArchivedEvent extends Omit<StoredEvent, 'id'> {
-  /** The event's id while it was in the hot store; null for events archived from elsewhere. */
-  id: string | null;
-  too_late: boolean;
-}
-
-function toEvent(row: ArchiveRow): ArchivedEvent {
-  return {
-    id: row.id,
-    timestamp: new Date(row.timestamp).toISOString(),
-    received_at: new Date(row.receivedAt).toISOString(),
-    service: row.service,
-    host: row.host,
-    source: row.source,
-    level: row.level,
-    message: row.message,
-    method: row.method,
-    path: row.path,
-    section: row.section,
-    status: row.status,
-    bytes: row.bytes,
-    duration_ms: row.durationMs,
-    remote_addr: row.remoteAddr,
-    user_agent: row.userAgent,
-    attributes: row.attributes,
-    too_late: row.tooLate,
-  };
-}
+/** An archived event in the answer shape of `GET /api/v1/logs`; `id` is its hot-store id, null for events archived from elsewhere. */
+export type ArchivedEvent = ReturnType<typeof toStoredEvent>;
 
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a day as YYYY-MM-DD');
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -118,7 +91,7 @@ export function archiveRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           ...(section ? { section } : {}),
         });
         return {
-          events: result.rows.map(toEvent),
+          events: result.rows.map(toStoredEvent),
           next_cursor: result.nextCursor,
           scanned: { files: result.scanned.files, row_groups: result.scanned.rowGroups, rows: result.scanned.rows },
         };

@@ -1,5 +1,7 @@
 import { sql } from 'kysely';
+import type { ArchiveRow } from '../../platform/archive/index.js';
 import { copyValue, type CopyIn, type Db } from '../../platform/store/index.js';
+import { hotRowToArchive } from './retention-plan.js';
 import { badRequest } from '../../platform/errors.js';
 import type { NormalisedEvent } from './normalise.js';
 
@@ -123,6 +125,7 @@ export interface LogQuery {
   afterId?: string;
 }
 
+/** An event in the answer of `GET /api/v1/logs` and `GET /api/v1/archive/logs` (the archive's may lack an id). */
 export interface StoredEvent {
   id: string;
   timestamp: string;
@@ -141,6 +144,32 @@ export interface StoredEvent {
   remote_addr: string | null;
   user_agent: string | null;
   attributes: Record<string, unknown>;
+  /** Arrived after its bucket's allowed lateness: stored, not counted in the statistics. */
+  too_late: boolean;
+}
+
+/** The API shape of an event, from the archive's row shape (which hot rows are also turned into). */
+export function toStoredEvent(row: ArchiveRow): Omit<StoredEvent, 'id'> & { id: string | null } {
+  return {
+    id: row.id,
+    timestamp: new Date(row.timestamp).toISOString(),
+    received_at: new Date(row.receivedAt).toISOString(),
+    service: row.service,
+    host: row.host,
+    source: row.source,
+    level: row.level,
+    message: row.message,
+    method: row.method,
+    path: row.path,
+    section: row.section,
+    status: row.status,
+    bytes: row.bytes,
+    duration_ms: row.durationMs,
+    remote_addr: row.remoteAddr,
+    user_agent: row.userAgent,
+    attributes: row.attributes,
+    too_late: row.tooLate,
+  };
 }
 
 /** Opaque keyset cursor: the (ts, id) of the last event of the previous page. */
@@ -176,25 +205,10 @@ export async function searchEvents(db: Db, orgId: string, query: LogQuery): Prom
   const page = rows.slice(0, query.limit);
   const last = page[page.length - 1];
   return {
-    events: page.map((r) => ({
-      id: String(r.id),
-      timestamp: r.ts.toISOString(),
-      received_at: r.received_at.toISOString(),
-      service: r.service,
-      host: r.host,
-      source: r.source,
-      level: r.level,
-      message: r.message,
-      method: r.method,
-      path: r.path,
-      section: r.section,
-      status: r.status,
-      bytes: r.bytes === null ? null : Number(r.bytes),
-      duration_ms: r.duration_ms,
-      remote_addr: r.remote_addr,
-      user_agent: r.user_agent,
-      attributes: r.attributes,
-    })),
+    events: page.map((r) => {
+      const id = String(r.id);
+      return { ...toStoredEvent(hotRowToArchive({ ...r, id })), id };
+    }),
     next_cursor: rows.length > query.limit && last ? encodeCursor(last.ts, String(last.id)) : null,
   };
 }
