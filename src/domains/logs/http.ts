@@ -20,7 +20,7 @@ import {
   type DecodeResult,
   type Rejection,
 } from './decoders/index.js';
-import { BusError, type EventBus } from '../../platform/bus/index.js';
+import type { EventBus } from '../../platform/bus/index.js';
 import { LOG_TOPIC, encodeLogMessages } from './bus-codec.js';
 import { partitionable, searchEvents } from './store.js';
 
@@ -48,7 +48,7 @@ export function logIngestRoutes(ctx: AppContext, bus: EventBus): FastifyPluginAs
     /** Decodes, stores and returns what was accepted and refused (no reply: each protocol answers its own way). */
     async function ingest(request: FastifyRequest, decode: (body: Buffer, receivedAt: number) => DecodeResult): Promise<{ accepted: number; rejected: Rejection[] }> {
       if (inFlight >= MAX_CONCURRENT_INGESTS) {
-        throw new AppError(503, 'overloaded', 'Vigil is storing as many batches as it can; retry after the delay in Retry-After.');
+        throw new AppError(503, 'overloaded', 'Vigil is storing as many batches as it can; retry after the delay in Retry-After.', undefined, 1);
       }
       inFlight++;
       try {
@@ -59,7 +59,7 @@ export function logIngestRoutes(ctx: AppContext, bus: EventBus): FastifyPluginAs
         const decoded = decode(body, receivedAt);
         const window = partitionable(decoded.events, { hotDays: ctx.config.VIGIL_HOT_DAYS, now: receivedAt });
         const events = window.accepted.map((i) => decoded.events[i]!);
-        // BusFullError / BusDeliveryError are 503s with a retry delay (see the error handler below).
+        // BusFullError / BusDeliveryError are 503s with a retry delay (Retry-After set by the error handler).
         await bus.publish(LOG_TOPIC, encodeLogMessages(orgId, events, bus.maxMessageBytes));
         const refused = window.refused.map((r) => ({ reason: r.reason }));
         return { accepted: events.length, rejected: [...decoded.rejected, ...refused] };
@@ -72,12 +72,6 @@ export function logIngestRoutes(ctx: AppContext, bus: EventBus): FastifyPluginAs
       contentType: request.headers['content-type'],
       receivedAt,
       parseMessage,
-    });
-
-    app.setErrorHandler((error, request, reply) => {
-      if (error instanceof BusError && error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
-      else if (error instanceof AppError && error.status === 503) reply.header('retry-after', '1');
-      throw error;
     });
 
     const nativeQuery = z.object({

@@ -2,8 +2,7 @@ import { AppError } from '../errors.js';
 
 /**
  * Base of the bus's typed errors. They are AppErrors so a route that lets one through still answers
- * with the error envelope and a sensible status; routes that can ask the client to come back set
- * `Retry-After` from `retryAfterSeconds`.
+ * with the error envelope, a sensible status and, for temporary conditions, `Retry-After`.
  */
 export class BusError extends AppError {
   constructor(
@@ -11,10 +10,10 @@ export class BusError extends AppError {
     code: string,
     message: string,
     /** When set, the condition is temporary: a client may retry after this many seconds. */
-    public readonly retryAfterSeconds?: number,
+    retryAfterSeconds?: number,
     options?: { cause?: unknown },
   ) {
-    super(status, code, message, retryAfterSeconds === undefined ? undefined : { retryAfterSeconds });
+    super(status, code, message, retryAfterSeconds === undefined ? undefined : { retryAfterSeconds }, retryAfterSeconds);
     this.name = new.target.name;
     if (options?.cause !== undefined) this.cause = options.cause;
   }
