@@ -1,14 +1,26 @@
 import type { AppContext } from '../../server/context.js';
 import { checkView, recentDurations, type CheckRow } from './checks.js';
 
+/**
+ * Ping keys by organisation. A key never changes once the organisation exists, so each is read once
+ * per process instead of once per live event (which follows every ping while a dashboard is open).
+ */
+const pingKeys = new Map<string, string>();
+
+async function pingKeyOf(ctx: AppContext, orgId: string): Promise<string> {
+  let key = pingKeys.get(orgId);
+  if (key === undefined) {
+    key = (await ctx.db.selectFrom('orgs').select('ping_key').where('id', '=', orgId).executeTakeFirstOrThrow()).ping_key;
+    pingKeys.set(orgId, key);
+  }
+  return key;
+}
+
 /** Pushes a check's new state to this instance's dashboards of its organisation (only if one is listening). */
 async function pushCheck(ctx: AppContext, row: CheckRow): Promise<void> {
   if (!ctx.live.hasSubscribers(row.org_id)) return;
-  const [org, durations] = await Promise.all([
-    ctx.db.selectFrom('orgs').select('ping_key').where('id', '=', row.org_id).executeTakeFirstOrThrow(),
-    recentDurations(ctx.db, row.org_id, [row.id]),
-  ]);
-  ctx.live.publish(row.org_id, { type: 'check', data: checkView(row, ctx.baseUrl, org.ping_key, durations.get(row.id) ?? []) });
+  const [pingKey, durations] = await Promise.all([pingKeyOf(ctx, row.org_id), recentDurations(ctx.db, row.org_id, [row.id])]);
+  ctx.live.publish(row.org_id, { type: 'check', data: checkView(row, ctx.baseUrl, pingKey, durations.get(row.id) ?? []) });
 }
 
 /**

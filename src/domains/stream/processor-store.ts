@@ -10,13 +10,17 @@ import type { CountRow, OrgProgress, SketchDelta } from './traffic-aggregate.js'
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** Locks the consumer's checkpoint row (creating it on first use) so instances take turns. */
-export async function lockCheckpoint(trx: Db, consumer: string): Promise<BusCheckpoint | null> {
-  await trx
+/** Creates the consumer's checkpoint row if it has none (once, at processor start). */
+export async function createCheckpoint(db: Db, consumer: string): Promise<void> {
+  await db
     .insertInto('stream_checkpoints')
     .values({ consumer, position: JSON.stringify({ epoch: '', floor: 0, done: [] }) })
     .onConflict((oc) => oc.column('consumer').doNothing())
     .execute();
+}
+
+/** Locks the consumer's checkpoint row so instances take turns; null before the first batch. */
+export async function lockCheckpoint(trx: Db, consumer: string): Promise<BusCheckpoint | null> {
   const row = await trx.selectFrom('stream_checkpoints').select('position').where('consumer', '=', consumer).forUpdate().executeTakeFirstOrThrow();
   return row.position.epoch === '' ? null : row.position;
 }

@@ -10,7 +10,7 @@ import { LOG_TOPIC, decodeLogMessage, ensurePartitionsFor, insertEventGroups, Pa
 import { planBatch, type BatchContext, type BusMessage, type EventBus, type Subscription } from '../../platform/bus/index.js';
 import type { LiveHub } from '../../platform/live.js';
 import { transactionWithCopy, type Store } from '../../platform/store/index.js';
-import { addCounts, loadProgress, lockCheckpoint, mergeSketches, saveCheckpoint, saveProgress } from './processor-store.js';
+import { addCounts, createCheckpoint, loadProgress, lockCheckpoint, mergeSketches, saveCheckpoint, saveProgress } from './processor-store.js';
 import { aggregateBatch, type StreamTiming } from './traffic-aggregate.js';
 
 /** The bus consumer group of the statistics processor; its checkpoint row has this name. */
@@ -45,6 +45,7 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
   const { store, bus, logger, timing } = options;
   const partitions = new PartitionManager(store.db);
   const live = new TrafficLive(options.live);
+  await createCheckpoint(store.db, TRAFFIC_CONSUMER);
 
   const handle = async (messages: BusMessage[], context: BatchContext): Promise<void> => {
     // Partitions are created before the transaction (DDL); decoding every message is cheap next to storing it.
