@@ -3,7 +3,7 @@
  * `/api/v1/archive/logs`), archived files grouped by day, and the search form's UTC-day bounds.
  */
 import { request } from './api';
-import type { LogEvent } from './logs';
+import { searchQuery, type EventPage, type EventSearch, type StoredEvent } from './logs';
 
 /** One archived Parquet file as `GET /api/v1/archive` lists it. */
 export interface ArchiveFile {
@@ -18,41 +18,21 @@ export interface ArchiveFile {
   created: string;
 }
 
-/** An archived event: the hot search's fields, its id while it was hot, and the too-late flag. */
-export interface ArchivedEvent extends Omit<LogEvent, 'id'> {
+/** An archived event: the hot search's fields, its id while it was hot (null if archived from elsewhere), and the too-late flag. */
+export interface ArchivedEvent extends Omit<StoredEvent, 'id'> {
   id: string | null;
   too_late: boolean;
 }
 
-export interface ArchiveSearchPage {
-  events: ArchivedEvent[];
-  next_cursor: string | null;
+export interface ArchiveSearchPage extends EventPage<ArchivedEvent> {
   /** What the server had to read: archive searches scan files, so they are slower than hot ones. */
   scanned: { files: number; row_groups: number; rows: number };
 }
 
-export interface ArchiveSearchParams {
-  /** ISO instants; `to` exclusive. */
-  from?: string;
-  to?: string;
-  q?: string;
-  service?: string;
-  /** `503` or a class such as `5xx`. */
-  status?: string;
-  section?: string;
-  limit?: number;
-  cursor?: string;
-}
-
 export const listArchive = async (): Promise<ArchiveFile[]> => (await request<{ files: ArchiveFile[] }>('GET', '/api/v1/archive')).files;
 
-export function searchArchive(params: ArchiveSearchParams): Promise<ArchiveSearchPage> {
-  const query = new URLSearchParams();
-  for (const [name, value] of Object.entries(params) as [string, string | number | undefined][]) {
-    if (value !== undefined && value !== '') query.set(name, String(value));
-  }
-  return request<ArchiveSearchPage>('GET', `/api/v1/archive/logs?${query.toString()}`);
-}
+/** The hot search's filters, except that `status` may also be a class such as `5xx` (see isStatusFilter). */
+export const searchArchive = (params: EventSearch): Promise<ArchiveSearchPage> => request<ArchiveSearchPage>('GET', `/api/v1/archive/logs?${searchQuery(params)}`);
 
 /** One archived day: its files added up (a day has several only if it was archived more than once). */
 export interface ArchiveDay {

@@ -1,11 +1,15 @@
 /**
- * The Logs page's model: the search API client, the filters as they live in the URL (so a link
- * reproduces the view), and the merge of live-tail answers into the rows shown.
+ * The Logs page's model: the event shape and search parameters (shared with the archive search,
+ * which answers the same shape), the filters as they live in the URL (so a link reproduces the
+ * view), and the merge of live-tail answers into the rows shown.
  */
 import { request } from './api';
 
-/** One stored event as `GET /api/v1/logs` returns it. */
-export interface LogEvent {
+/**
+ * One stored event as `GET /api/v1/logs` returns it; `GET /api/v1/archive/logs` answers the same
+ * shape (see `ArchivedEvent` in archive.ts).
+ */
+export interface StoredEvent {
   /** Database id: grows in arrival order (a bigint, sent as a string). */
   id: string;
   timestamp: string;
@@ -26,43 +30,55 @@ export interface LogEvent {
   attributes: Record<string, unknown>;
 }
 
-export interface LogPage {
+/** One page of an event search (hot or archived). */
+export interface EventPage<E> {
   /** Newest first. */
-  events: LogEvent[];
+  events: E[];
   /** Pass as `cursor` for the next (older) page; null on the last one. */
   next_cursor: string | null;
 }
 
-export interface SearchParams {
+/** The filters on an event's fields that both searches take, beside the time range. */
+export const FIELD_FILTERS = ['q', 'service', 'status', 'section'] as const;
+export type FieldFilters = Record<(typeof FIELD_FILTERS)[number], string>;
+export const NO_FIELD_FILTERS: FieldFilters = { q: '', service: '', status: '', section: '' };
+
+/** The parameters of both event searches (`/api/v1/logs` and `/api/v1/archive/logs`). */
+export interface EventSearch extends Partial<FieldFilters> {
+  /** ISO instants; `to` exclusive. */
   from?: string;
   to?: string;
-  q?: string;
-  service?: string;
-  /** As typed: the server validates it and names it when it is not an HTTP status. */
-  status?: string;
-  section?: string;
   limit?: number;
   cursor?: string;
-  /** Only events stored after this one (the tail's "what arrived since"). */
+}
+
+export interface SearchParams extends EventSearch {
+  /** Only events stored after this one (the tail's "what arrived since"); the hot search only. */
   afterId?: string;
 }
 
-export function searchLogs(params: SearchParams): Promise<LogPage> {
+/**
+ * The query string of a search, parameters in a fixed order, empty ones left out. Values go as
+ * typed: the server validates them and names the one it refuses.
+ */
+export function searchQuery(params: SearchParams): string {
   const query = new URLSearchParams();
-  const set = (name: string, value: string | number | undefined) => {
-    if (value !== undefined && value !== '') query.set(name, String(value));
-  };
-  set('from', params.from);
-  set('to', params.to);
-  set('q', params.q);
-  set('service', params.service);
-  set('status', params.status);
-  set('section', params.section);
-  set('limit', params.limit);
-  set('cursor', params.cursor);
-  set('after_id', params.afterId);
-  return request<LogPage>('GET', `/api/v1/logs?${query.toString()}`);
+  const ordered: [string, string | number | undefined][] = [
+    ['from', params.from],
+    ['to', params.to],
+    ...FIELD_FILTERS.map((name): [string, string | undefined] => [name, params[name]]),
+    ['limit', params.limit],
+    ['cursor', params.cursor],
+    ['after_id', params.afterId],
+  ];
+  for (const [name, value] of ordered) if (value !== undefined && value !== '') query.set(name, String(value));
+  return query.toString();
 }
+
+export const searchLogs = (params: SearchParams): Promise<EventPage<StoredEvent>> => request<EventPage<StoredEvent>>('GET', `/api/v1/logs?${searchQuery(params)}`);
+
+/** `404`: an HTTP status, the only status filter the hot search takes. */
+export const isHttpStatus = (value: string): boolean => /^[1-5]\d\d$/.test(value);
 
 // ---- Filters in the URL ----
 
@@ -77,15 +93,11 @@ export const RANGE_PRESETS = [
 export type RangePreset = (typeof RANGE_PRESETS)[number]['key'];
 export const DEFAULT_RANGE: RangePreset = '1h';
 
-export interface LogFilters {
+export interface LogFilters extends FieldFilters {
   range: RangePreset | 'custom';
   /** ISO instants of a custom range; `to` absent means "until now". */
   from?: string;
   to?: string;
-  q: string;
-  service: string;
-  status: string;
-  section: string;
   /** The live tail, where the range ends now; the URL says `live=off` when it was turned off. */
   live: boolean;
 }
@@ -119,7 +131,7 @@ export function logsHref(filters: LogFilters): string {
   } else {
     query.set('range', filters.range);
   }
-  for (const name of ['q', 'service', 'status', 'section'] as const) {
+  for (const name of FIELD_FILTERS) {
     const value = filters[name].trim();
     if (value) query.set(name, value);
   }
@@ -143,7 +155,7 @@ export function searchParamsOf(filters: LogFilters, now: number): SearchParams {
 }
 
 /** Filters beyond the time range: an empty answer then means "nothing matches", not "nothing sent". */
-export const narrowed = (filters: LogFilters): boolean => Boolean(filters.q || filters.service || filters.status || filters.section);
+export const narrowed = (filters: LogFilters): boolean => FIELD_FILTERS.some((name) => filters[name] !== '');
 
 export function describeRange(filters: LogFilters): string {
   if (filters.range !== 'custom') return `in the ${(RANGE_PRESETS.find((p) => p.key === filters.range)?.label ?? 'selected range').toLowerCase()}`;
@@ -160,14 +172,14 @@ export function compareIds(a: string, b: string): number {
   return a.length !== b.length ? a.length - b.length : a < b ? -1 : a > b ? 1 : 0;
 }
 
-export function maxId(events: readonly LogEvent[], start?: string): string | undefined {
+export function maxId(events: readonly StoredEvent[], start?: string): string | undefined {
   let max = start;
   for (const e of events) if (max === undefined || compareIds(e.id, max) > 0) max = e.id;
   return max;
 }
 
 /** The search API's order: newest event time first, then newest id (the keyset cursor's order). */
-export function newestFirst(a: LogEvent, b: LogEvent): number {
+export function newestFirst(a: StoredEvent, b: StoredEvent): number {
   const byTime = Date.parse(b.timestamp) - Date.parse(a.timestamp);
   return byTime !== 0 ? byTime : compareIds(b.id, a.id);
 }
@@ -177,18 +189,11 @@ export function newestFirst(a: LogEvent, b: LogEvent): number {
  * events at or after `notBefore` (a sliding "last hour" drops what fell out of it). `trimmed`
  * says rows were cut from the bottom: the "load older" cursor no longer follows the last row.
  */
-export function mergeNewest(rows: readonly LogEvent[], incoming: readonly LogEvent[], cap: number, notBefore?: number): { rows: LogEvent[]; trimmed: boolean } {
+export function mergeNewest(rows: readonly StoredEvent[], incoming: readonly StoredEvent[], cap: number, notBefore?: number): { rows: StoredEvent[]; trimmed: boolean } {
   const known = new Set(rows.map((r) => r.id));
   const fresh = incoming.filter((e) => !known.has(e.id));
   let merged = fresh.length ? [...fresh, ...rows].sort(newestFirst) : [...rows];
   if (notBefore !== undefined) merged = merged.filter((e) => Date.parse(e.timestamp) >= notBefore);
   const trimmed = merged.length > cap;
   return { rows: trimmed ? merged.slice(0, cap) : merged, trimmed };
-}
-
-/** `2xx`..`5xx` for colouring; '' for an event without an HTTP status. */
-export function statusClass(status: number | null): string {
-  if (status === null) return '';
-  const hundreds = Math.floor(status / 100);
-  return hundreds >= 1 && hundreds <= 5 ? `${hundreds}xx` : '';
 }

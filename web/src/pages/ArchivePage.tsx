@@ -1,30 +1,29 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { errorMessage } from '../api';
-import { archiveDays, dayBounds, formatBytes, isStatusFilter, listArchive, searchArchive, type ArchivedEvent, type ArchiveSearchParams } from '../archive';
+import { archiveDays, dayBounds, formatBytes, isStatusFilter, listArchive, searchArchive, type ArchivedEvent } from '../archive';
 import { ErrorNote } from '../components/ErrorNote';
+import { EventFilterFields } from '../components/EventFilterFields';
 import { Field } from '../components/Field';
-import { formatDateTime, formatDuration } from '../format';
+import { LoadOlder, LogTable } from '../components/LogTable';
+import { formatDateTime } from '../format';
 import { useResource } from '../hooks';
-import { statusClass } from '../logs';
+import { NO_FIELD_FILTERS, type EventSearch, type FieldFilters } from '../logs';
 
 const PAGE_SIZE = 100;
 
-const utcTime = (iso: string) => `${iso.replace('T', ' ').replace('Z', '')} UTC`;
 const timeOfDay = (iso: string | null) => (iso === null ? '' : iso.slice(11, 19));
 
-interface Filters {
+interface Filters extends FieldFilters {
+  /** YYYY-MM-DD, both included; empty is open. */
   fromDay: string;
   toDay: string;
-  q: string;
-  service: string;
-  status: string;
-  section: string;
 }
 
-const NO_FILTERS: Filters = { fromDay: '', toDay: '', q: '', service: '', status: '', section: '' };
+const NO_FILTERS: Filters = { fromDay: '', toDay: '', ...NO_FIELD_FILTERS };
 
 interface Results {
-  params: ArchiveSearchParams;
+  /** The search shown, without paging: "Load older" repeats it from `cursor`. */
+  params: EventSearch;
   events: ArchivedEvent[];
   cursor: string | null;
   scannedRows: number;
@@ -37,16 +36,20 @@ export function ArchivePage() {
   const [results, setResults] = useState<Results>();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string>();
+  /** Counts requests: "Search this day" stays clickable meanwhile, and only the latest answer is shown. */
+  const latest = useRef(0);
 
   useEffect(() => {
     document.title = 'Archive · Vigil';
   }, []);
 
-  const run = async (params: ArchiveSearchParams, previous?: Results) => {
+  const run = async (params: EventSearch, previous?: Results) => {
+    const request = ++latest.current;
     setBusy(true);
     setError(undefined);
     try {
       const page = await searchArchive({ ...params, limit: PAGE_SIZE, ...(previous?.cursor ? { cursor: previous.cursor } : {}) });
+      if (request !== latest.current) return;
       setResults({
         params,
         events: [...(previous?.events ?? []), ...page.events],
@@ -54,9 +57,9 @@ export function ArchivePage() {
         scannedRows: (previous?.scannedRows ?? 0) + page.scanned.rows,
       });
     } catch (e) {
-      setError(errorMessage(e));
+      if (request === latest.current) setError(errorMessage(e));
     } finally {
-      setBusy(false);
+      if (request === latest.current) setBusy(false);
     }
   };
 
@@ -82,7 +85,7 @@ export function ArchivePage() {
     search(next);
   };
 
-  const set = (name: keyof Filters) => (value: string) => setFilters((f) => ({ ...f, [name]: value }));
+  const set = (name: keyof Filters, value: string) => setFilters((f) => ({ ...f, [name]: value }));
   const days = files.data ? archiveDays(files.data) : [];
 
   return (
@@ -133,23 +136,12 @@ export function ArchivePage() {
       <h2>Search the archive</h2>
       <form className="logs-filters card" onSubmit={submit} aria-label="Archive search">
         <Field id="archive-from" label="First day (UTC)" error={errors.range}>
-          <input id="archive-from" type="date" value={filters.fromDay} onChange={(e) => set('fromDay')(e.target.value)} aria-invalid={Boolean(errors.range)} />
+          <input id="archive-from" type="date" value={filters.fromDay} onChange={(e) => set('fromDay', e.target.value)} aria-invalid={Boolean(errors.range)} />
         </Field>
         <Field id="archive-to" label="Last day (UTC)">
-          <input id="archive-to" type="date" value={filters.toDay} onChange={(e) => set('toDay')(e.target.value)} />
+          <input id="archive-to" type="date" value={filters.toDay} onChange={(e) => set('toDay', e.target.value)} />
         </Field>
-        <Field id="archive-q" label="Search">
-          <input id="archive-q" type="search" value={filters.q} placeholder="text in the message" maxLength={500} onChange={(e) => set('q')(e.target.value)} />
-        </Field>
-        <Field id="archive-service" label="Service">
-          <input id="archive-service" value={filters.service} placeholder="any" maxLength={256} onChange={(e) => set('service')(e.target.value)} />
-        </Field>
-        <Field id="archive-status" label="Status" error={errors.status}>
-          <input id="archive-status" value={filters.status} placeholder="e.g. 503 or 5xx" onChange={(e) => set('status')(e.target.value)} aria-invalid={Boolean(errors.status)} />
-        </Field>
-        <Field id="archive-section" label="Section">
-          <input id="archive-section" value={filters.section} placeholder="e.g. /api" maxLength={1000} onChange={(e) => set('section')(e.target.value)} />
-        </Field>
+        <EventFilterFields idPrefix="archive" values={filters} statusError={errors.status} statusClasses onChange={set} />
         <div className="logs-filter-actions">
           <button type="submit" className="button primary" disabled={busy}>
             {busy && !results?.events.length ? 'Searching…' : 'Search'}
@@ -164,60 +156,14 @@ export function ArchivePage() {
       {results && results.events.length > 0 && (
         <>
           <p className="muted logs-count">
-            {results.events.length} event{results.events.length === 1 ? '' : 's'}, newest first{results.cursor ? '' : ' (all of them)'}; {results.scannedRows.toLocaleString()} archived events read.
+            {results.events.length} event{results.events.length === 1 ? '' : 's'}, newest first{results.cursor ? '' : ' (all of them)'}; {results.scannedRows.toLocaleString()} archived events
+            read. Click a row for all its fields.
           </p>
-          <table className="logs-table archive-results">
-            <thead>
-              <tr>
-                <th>Time (UTC)</th>
-                <th>Level</th>
-                <th>Service</th>
-                <th>Method</th>
-                <th>Path</th>
-                <th>Status</th>
-                <th>Duration</th>
-                <th>Message</th>
-              </tr>
-            </thead>
-            <tbody>
-              {results.events.map((e, i) => (
-                <ArchivedRow key={e.id ?? `row-${i}`} event={e} />
-              ))}
-            </tbody>
-          </table>
-          {results.cursor && (
-            <p>
-              <button type="button" className="button" disabled={busy} onClick={() => void run(results.params, results)}>
-                {busy ? 'Loading…' : 'Load older'}
-              </button>
-            </p>
-          )}
+          {/* Keyed by the search: rows opened in another search start closed. */}
+          <LogTable key={JSON.stringify(results.params)} events={results.events} utc />
+          {results.cursor && <LoadOlder busy={busy} onClick={() => void run(results.params, results)} />}
         </>
       )}
     </section>
-  );
-}
-
-function ArchivedRow({ event }: { event: ArchivedEvent }) {
-  const klass = statusClass(event.status);
-  return (
-    <tr data-event-id={event.id ?? undefined}>
-      <td className="log-time num">
-        <time dateTime={event.timestamp} title={new Date(event.timestamp).toLocaleString()}>
-          {utcTime(event.timestamp)}
-        </time>
-      </td>
-      <td>{event.level ? <span className={`log-level level-${event.level}`}>{event.level}</span> : <span className="muted">—</span>}</td>
-      <td className="ellipsis log-short">{event.service ?? ''}</td>
-      <td className="mono">{event.method ?? ''}</td>
-      <td className="ellipsis mono" title={event.path ?? undefined}>
-        {event.path ?? ''}
-      </td>
-      <td>{event.status !== null && <span className={`http-status${klass ? ` http-${klass}` : ''}`}>{event.status}</span>}</td>
-      <td className="num right">{event.duration_ms === null ? '' : formatDuration(event.duration_ms)}</td>
-      <td className="log-message-cell mono" title={event.too_late ? 'Arrived too late to be counted in the traffic statistics' : event.message}>
-        <span className="log-message">{event.message}</span>
-      </td>
-    </tr>
   );
 }

@@ -1,25 +1,29 @@
-import { Fragment, useEffect, useEffectEvent, useMemo, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useEffectEvent, useMemo, useRef, useState, type FormEvent } from 'react';
 import { errorMessage } from '../api';
 import { CopyButton } from '../components/CopyButton';
 import { ErrorNote } from '../components/ErrorNote';
+import { EventFilterFields } from '../components/EventFilterFields';
 import { Field } from '../components/Field';
-import { formatDuration } from '../format';
+import { LoadOlder, LogTable } from '../components/LogTable';
 import { useLiveEvent, useLiveState } from '../live';
 import {
+  DEFAULT_RANGE,
   describeRange,
   filtersFromQuery,
+  isHttpStatus,
   logsHref,
   maxId,
   mergeNewest,
   narrowed,
+  NO_FIELD_FILTERS,
   RANGE_PRESETS,
   rangeEndsNow,
   searchLogs,
   searchParamsOf,
-  statusClass,
-  type LogEvent,
+  type FieldFilters,
   type LogFilters,
   type RangePreset,
+  type StoredEvent,
 } from '../logs';
 import { localInputToIso, toLocalInput } from '../maintenance';
 import { Link, navigate, useLocation } from '../router';
@@ -39,10 +43,8 @@ const MIN_TAIL_GAP_MS = 1000;
  */
 const LATE_LOOKBACK_MS = 2 * 60_000;
 
-const COLUMNS = 9;
-
 interface View {
-  rows: LogEvent[];
+  rows: StoredEvent[];
   /** Cursor of the next older page; null when the bottom row is the oldest match. */
   cursor: string | null;
   /** The tail cut rows from the bottom, so `cursor` no longer follows the last row shown. */
@@ -50,10 +52,6 @@ interface View {
 }
 
 const EMPTY_VIEW: View = { rows: [], cursor: null, stale: false };
-
-const timeFormat = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', fractionalSecondDigits: 3 });
-const localTime = (iso: string) => timeFormat.format(new Date(iso));
-const utcTime = (iso: string) => `${iso.replace('T', ' ').replace('Z', '')} UTC`;
 
 export function LogsPage() {
   const { query } = useLocation();
@@ -67,7 +65,6 @@ export function LogsPage() {
   const [load, setLoad] = useState<{ loading: boolean; error?: string }>({ loading: true });
   const [tailError, setTailError] = useState<string>();
   const [older, setOlder] = useState<{ busy: boolean; error?: string }>({ busy: false });
-  const [expanded, setExpanded] = useState<ReadonlySet<string>>(new Set());
   const [scrolledDown, setScrolledDown] = useState(false);
   const resultsRef = useRef<HTMLDivElement>(null);
 
@@ -98,7 +95,6 @@ export function LogsPage() {
     if (shownKey.current !== searchKey) {
       shownKey.current = searchKey;
       setView(EMPTY_VIEW);
-      setExpanded(new Set());
     }
     setLoad({ loading: true });
     setTailError(undefined);
@@ -230,13 +226,6 @@ export function LogsPage() {
     }
   };
 
-  const toggle = (id: string) =>
-    setExpanded((current) => {
-      const next = new Set(current);
-      if (!next.delete(id)) next.add(id);
-      return next;
-    });
-
   const setLive = (live: boolean) => navigate(logsHref({ ...filters, live }), { replace: true });
   const hasOlder = view.cursor !== null || view.stale;
 
@@ -263,26 +252,8 @@ export function LogsPage() {
             <p className="muted logs-count">
               {view.rows.length} event{view.rows.length === 1 ? '' : 's'} {describeRange(filters)}, newest first{hasOlder ? '' : ' (all of them)'}. Click a row for all its fields.
             </p>
-            <table className="logs-table">
-              <thead>
-                <tr>
-                  <th>Time</th>
-                  <th>Level</th>
-                  <th>Service</th>
-                  <th>Host</th>
-                  <th>Method</th>
-                  <th>Path</th>
-                  <th>Status</th>
-                  <th>Duration</th>
-                  <th>Message</th>
-                </tr>
-              </thead>
-              <tbody>
-                {view.rows.map((event) => (
-                  <EventRow key={event.id} event={event} open={expanded.has(event.id)} onToggle={() => toggle(event.id)} />
-                ))}
-              </tbody>
-            </table>
+            {/* Keyed by the search: rows opened in another search start closed. */}
+            <LogTable key={searchKey} events={view.rows} />
           </>
         )}
       </div>
@@ -293,19 +264,13 @@ export function LogsPage() {
         </button>
       )}
       <ErrorNote message={older.error} />
-      {view.rows.length > 0 && hasOlder && (
-        <p>
-          <button type="button" className="button" disabled={older.busy} onClick={() => void loadOlder()}>
-            {older.busy ? 'Loading…' : 'Load older'}
-          </button>
-        </p>
-      )}
+      {view.rows.length > 0 && hasOlder && <LoadOlder busy={older.busy} onClick={() => void loadOlder()} />}
     </section>
   );
 }
 
 /** The tail's lower bound: a little before the newest row, never before the range's start. */
-function tailFrom(rangeFrom: string | undefined, newest: LogEvent, now: number): string {
+function tailFrom(rangeFrom: string | undefined, newest: StoredEvent, now: number): string {
   const anchor = Math.min(Date.parse(newest.timestamp), now) - LATE_LOOKBACK_MS;
   return new Date(rangeFrom === undefined ? anchor : Math.max(Date.parse(rangeFrom), anchor)).toISOString();
 }
@@ -326,99 +291,19 @@ function TailState({ liveAllowed, liveOn, paused }: { liveAllowed: boolean; live
   );
 }
 
-function EventRow({ event, open, onToggle }: { event: LogEvent; open: boolean; onToggle: () => void }) {
-  const klass = statusClass(event.status);
-  return (
-    <>
-      <tr className={`log-row${open ? ' log-row-open' : ''}`} data-event-id={event.id} onClick={() => !window.getSelection()?.toString() && onToggle()}>
-        <td className="log-time num">
-          <time dateTime={event.timestamp} title={utcTime(event.timestamp)}>
-            {localTime(event.timestamp)}
-          </time>
-        </td>
-        <td>{event.level ? <span className={`log-level level-${event.level}`}>{event.level}</span> : <span className="muted">—</span>}</td>
-        <td className="ellipsis log-short">{event.service ?? ''}</td>
-        <td className="ellipsis log-short">{event.host ?? ''}</td>
-        <td className="mono">{event.method ?? ''}</td>
-        <td className="ellipsis mono" title={event.path ?? undefined}>
-          {event.path ?? ''}
-        </td>
-        <td>{event.status !== null && <span className={`http-status${klass ? ` http-${klass}` : ''}`}>{event.status}</span>}</td>
-        <td className="num right">{event.duration_ms === null ? '' : formatDuration(event.duration_ms)}</td>
-        <td className="log-message-cell">
-          <button type="button" className="log-message" aria-expanded={open} title={open ? 'Hide the fields' : 'Show all fields'}>
-            {event.message}
-          </button>
-        </td>
-      </tr>
-      {open && (
-        <tr className="log-detail">
-          <td colSpan={COLUMNS}>
-            <EventDetail event={event} />
-          </td>
-        </tr>
-      )}
-    </>
-  );
-}
-
-function EventDetail({ event }: { event: LogEvent }) {
-  const fields: [string, string | number | null][] = [
-    ['Time (UTC)', event.timestamp],
-    ['Time (local)', new Date(event.timestamp).toLocaleString()],
-    ['Received', event.received_at],
-    ['Service', event.service],
-    ['Host', event.host],
-    ['Source', event.source],
-    ['Level', event.level],
-    ['Method', event.method],
-    ['Path', event.path],
-    ['Section', event.section],
-    ['Status', event.status],
-    ['Bytes', event.bytes],
-    ['Duration', event.duration_ms === null ? null : `${event.duration_ms} ms`],
-    ['Remote address', event.remote_addr],
-    ['User agent', event.user_agent],
-    ['Event id', event.id],
-  ];
-  return (
-    <div className="log-fields">
-      <dl className="facts">
-        {fields.map(([label, value]) => (
-          <Fragment key={label}>
-            {value !== null && value !== '' && (
-              <div>
-                <dt>{label}</dt>
-                <dd className="mono">{value}</dd>
-              </div>
-            )}
-          </Fragment>
-        ))}
-      </dl>
-      <h3>Message</h3>
-      <pre className="output">{event.message}</pre>
-      <h3>Attributes</h3>
-      <pre className="output log-attributes">{Object.keys(event.attributes).length ? JSON.stringify(event.attributes, null, 2) : '{}'}</pre>
-    </div>
-  );
-}
-
 type FieldName = 'from' | 'to' | 'status';
 
 function FilterBar({ filters }: { filters: LogFilters }) {
   const [range, setRange] = useState<LogFilters['range']>(filters.range);
   const [from, setFrom] = useState(() => (filters.from ? toLocalInput(Date.parse(filters.from)) : ''));
   const [to, setTo] = useState(() => (filters.to ? toLocalInput(Date.parse(filters.to)) : ''));
-  const [q, setQ] = useState(filters.q);
-  const [service, setService] = useState(filters.service);
-  const [status, setStatus] = useState(filters.status);
-  const [section, setSection] = useState(filters.section);
+  const [fields, setFields] = useState<FieldFilters>({ q: filters.q, service: filters.service, status: filters.status, section: filters.section });
   const [errors, setErrors] = useState<Partial<Record<FieldName, string>>>({});
 
   const apply = (nextRange: LogFilters['range']) => {
     const found: Partial<Record<FieldName, string>> = {};
-    const trimmedStatus = status.trim();
-    if (trimmedStatus && !(/^\d{3}$/.test(trimmedStatus) && Number(trimmedStatus) >= 100 && Number(trimmedStatus) <= 599)) {
+    const status = fields.status.trim();
+    if (status && !isHttpStatus(status)) {
       found.status = 'An HTTP status code from 100 to 599, such as 404 or 503.';
     }
     let custom: { from?: string; to?: string } = {};
@@ -432,7 +317,7 @@ function FilterBar({ filters }: { filters: LogFilters }) {
     }
     setErrors(found);
     if (Object.keys(found).length) return;
-    navigate(logsHref({ range: nextRange, ...custom, q, service, status: trimmedStatus, section, live: filters.live }));
+    navigate(logsHref({ range: nextRange, ...custom, ...fields, status, live: filters.live }));
   };
 
   const submit = (event: FormEvent) => {
@@ -475,24 +360,13 @@ function FilterBar({ filters }: { filters: LogFilters }) {
           </Field>
         </>
       )}
-      <Field id="logs-q" label="Search">
-        <input id="logs-q" type="search" value={q} placeholder="text in the message" maxLength={500} onChange={(e) => setQ(e.target.value)} />
-      </Field>
-      <Field id="logs-service" label="Service">
-        <input id="logs-service" value={service} placeholder="any" maxLength={256} onChange={(e) => setService(e.target.value)} />
-      </Field>
-      <Field id="logs-status" label="Status" error={errors.status}>
-        <input id="logs-status" inputMode="numeric" value={status} placeholder="e.g. 503" onChange={(e) => setStatus(e.target.value)} aria-invalid={Boolean(errors.status)} />
-      </Field>
-      <Field id="logs-section" label="Section">
-        <input id="logs-section" value={section} placeholder="e.g. /api" maxLength={1000} onChange={(e) => setSection(e.target.value)} />
-      </Field>
+      <EventFilterFields idPrefix="logs" values={fields} statusError={errors.status} onChange={(name, value) => setFields((f) => ({ ...f, [name]: value }))} />
       <div className="logs-filter-actions">
         <button type="submit" className="button primary">
           Apply
         </button>
         {(narrowed(filters) || filters.range === 'custom') && (
-          <Link href={logsHref({ range: '1h', q: '', service: '', status: '', section: '', live: filters.live })} className="button">
+          <Link href={logsHref({ range: DEFAULT_RANGE, ...NO_FIELD_FILTERS, live: filters.live })} className="button">
             Clear
           </Link>
         )}
