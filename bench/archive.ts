@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_ROW_GROUP_SIZE, readArchiveFile, searchArchive, writeArchiveFile, type ArchiveRow } from '../src/platform/archive/index.js';
+import { METHODS, SECTIONS, STATUSES, fmt, mb, prng } from './support.js';
 
 const ROWS = Number(process.env.BENCH_ARCHIVE_ROWS ?? 1_000_000);
 const ROW_GROUP = Number(process.env.BENCH_ARCHIVE_ROW_GROUP ?? DEFAULT_ROW_GROUP_SIZE);
@@ -9,23 +10,8 @@ const ROW_GROUP = Number(process.env.BENCH_ARCHIVE_ROW_GROUP ?? DEFAULT_ROW_GROU
 const REFERENCE_WRITE = 340_000;
 const DAY = '2024-05-01';
 const DAY0 = Date.parse(`${DAY}T00:00:00Z`);
-const SECTIONS = ['/api', '/report', '/help', '/static', '/login', '/admin', '/v1', '/v2', '/img', '/cart', '/search', '/account'];
-const METHODS = ['GET', 'GET', 'GET', 'POST', 'PUT', 'DELETE'];
-const STATUSES = [200, 200, 200, 200, 200, 200, 301, 304, 404, 500, 503];
 const SERVICES = ['web', 'api', 'checkout', 'search'];
 const AGENTS = ['Mozilla/5.0 (X11; Linux x86_64) Firefox/126.0', 'curl/8.5.0', 'Vector/0.38', 'Go-http-client/1.1'];
-
-/** mulberry32: the same rows on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Access-log events spread over one day in time order (as an export of a time partition reads them),
@@ -66,8 +52,7 @@ function* accessLog(n: number): Generator<ArchiveRow> {
   }
 }
 
-const rate = (n: number, ms: number) => `${Math.round((n / ms) * 1000).toLocaleString('en-US')} rows/s`;
-const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+const rate = (n: number, ms: number) => `${fmt((n / ms) * 1000)} rows/s`;
 
 /**
  * Writes ROWS (default 1M) access-log events to one archive file, reads them all back, then searches:
@@ -104,14 +89,14 @@ export async function benchArchive(): Promise<void> {
     const rare = await searchArchive(dir, 'bench', { ...range, q: 'ITEM49999 http', limit: 100 });
     const rareMs = performance.now() - t;
 
-    console.log(`rows                 ${ROWS.toLocaleString('en-US')} (one org, one day, in time order)`);
-    console.log(`write                ${rate(ROWS, writeMs)}  (${(writeMs / 1000).toFixed(1)} s; hyparquet-writer reference ${REFERENCE_WRITE.toLocaleString('en-US')} rows/s, ratio ${((ROWS / writeMs) * 1000 / REFERENCE_WRITE).toFixed(2)})`);
-    console.log(`file                 ${mb(file.bytes)}  (${(file.bytes / ROWS).toFixed(1)} bytes/row, ${Math.ceil(ROWS / ROW_GROUP)} row groups of ${ROW_GROUP.toLocaleString('en-US')})`);
-    console.log(`rss while writing    ${mb(writePeak)} peak (${mb(rssBefore)} before; input streamed from a generator)`);
+    console.log(`rows                 ${fmt(ROWS)} (one org, one day, in time order)`);
+    console.log(`write                ${rate(ROWS, writeMs)}  (${(writeMs / 1000).toFixed(1)} s; hyparquet-writer reference ${fmt(REFERENCE_WRITE)} rows/s, ratio ${((ROWS / writeMs) * 1000 / REFERENCE_WRITE).toFixed(2)})`);
+    console.log(`file                 ${mb(file.bytes, 1)}  (${(file.bytes / ROWS).toFixed(1)} bytes/row, ${Math.ceil(ROWS / ROW_GROUP)} row groups of ${fmt(ROW_GROUP)})`);
+    console.log(`rss while writing    ${mb(writePeak, 1)} peak (${mb(rssBefore, 1)} before; input streamed from a generator)`);
     console.log(`read all rows        ${rate(ROWS, readMs)}  (${(readMs / 1000).toFixed(1)} s)`);
-    console.log(`search newest 100    ${newestMs.toFixed(0)} ms  (${newest.scanned.rowGroups} row group(s), ${newest.scanned.rows.toLocaleString('en-US')} rows read)`);
-    console.log(`search rare text     ${rareMs.toFixed(0)} ms  (${rare.rows.length} hits, ${rare.scanned.rows.toLocaleString('en-US')} rows scanned, ${rate(rare.scanned.rows, rareMs)})`);
-    console.log(`peak rss             ${mb(peakRss)}`);
+    console.log(`search newest 100    ${newestMs.toFixed(0)} ms  (${newest.scanned.rowGroups} row group(s), ${fmt(newest.scanned.rows)} rows read)`);
+    console.log(`search rare text     ${rareMs.toFixed(0)} ms  (${rare.rows.length} hits, ${fmt(rare.scanned.rows)} rows scanned, ${rate(rare.scanned.rows, rareMs)})`);
+    console.log(`peak rss             ${mb(peakRss, 1)}`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

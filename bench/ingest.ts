@@ -3,10 +3,9 @@ import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { Pool } from 'undici';
-import { freshPostgresDatabase } from '../test/support/server.js';
-import { freePort, killHard, spawnVigil, VIGIL_BIN } from '../test/support/process.js';
+import { VIGIL_BIN } from '../test/support/process.js';
+import { BENCH_TOKEN, fmt, prng, startBenchServer } from './support.js';
 
-const TOKEN = 'bench-admin-token-0123456789';
 const AIM = 100_000;
 const EVENTS_PER_REQUEST = 1000;
 
@@ -25,18 +24,6 @@ const AGENTS = [
 /** [value, weight]: mostly reads, mostly 2xx, a tail of redirects and errors. */
 const METHODS: [string, number][] = [['GET', 80], ['POST', 12], ['PUT', 4], ['DELETE', 2], ['PATCH', 1], ['HEAD', 1]];
 const STATUSES: [number, number][] = [[200, 80], [201, 4], [204, 4], [301, 1], [302, 2], [304, 3], [400, 1], [401, 1], [403, 0.5], [404, 2], [429, 0.5], [500, 0.5], [502, 0.3], [503, 0.2]];
-
-/** mulberry32: the same payloads on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function weighted<T>(rnd: () => number, table: [T, number][]): () => T {
   const total = table.reduce((s, [, w]) => s + w, 0);
@@ -167,7 +154,7 @@ async function load(url: string, bodies: Template[], connections: number, second
         const res = await pool.request({
           path: '/api/v1/logs',
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-api-key': TOKEN },
+          headers: { 'content-type': 'application/json', 'x-api-key': BENCH_TOKEN },
           body,
         });
         const text = await res.body.text();
@@ -305,8 +292,6 @@ async function checkStats(client: pg.Client, waitSeconds: number): Promise<Stats
   return { status: 'mismatch', detail: `after waiting ${waitSeconds} s`, hits, countable, tooLate };
 }
 
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-
 /**
  * Sustained HTTP ingest of realistic access-log events into PostgreSQL through a separate
  * `vigil start` process (statistics on, whatever the build wires into ingest), compared with the
@@ -355,16 +340,14 @@ export async function benchIngest(): Promise<void> {
   // Before the server starts, so the ceiling is measured on a machine not busy with our own load.
   const ceiling = parseCeiling(sample, parseSeconds);
 
-  const db = await freshPostgresDatabase(process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test');
-  const port = await freePort();
-  const proc = await spawnVigil({ DATABASE_URL: db.url, VIGIL_ADMIN_TOKEN: TOKEN, LOG_LEVEL: 'error', NATS_URL: process.env.NATS_URL ?? '' }, port);
+  const server = await startBenchServer({ NATS_URL: process.env.NATS_URL ?? '' });
   try {
-    const pid = proc.child.pid!;
+    const pid = server.proc.child.pid!;
     const progress = process.stderr.isTTY
       ? (r: LoadResult) => process.stderr.write(`\r  ${fmt(r.accepted)} events accepted, ${r.requests} requests, ${r.overloaded} overloaded, ${r.failed} failed   `)
       : undefined;
-    const warm = warmup > 0 ? await load(proc.url, bodies, connections, warmup) : undefined;
-    const client = new pg.Client({ connectionString: db.url });
+    const warm = warmup > 0 ? await load(server.url, bodies, connections, warmup) : undefined;
+    const client = new pg.Client({ connectionString: server.databaseUrl });
     await client.connect();
     let stored: number;
     let stats: StatsCheck;
@@ -379,7 +362,7 @@ export async function benchIngest(): Promise<void> {
       const backendsBefore = await backendCpu(client);
       const sampler = setInterval(() => void procStatusKb(pid, 'VmRSS').then((kb) => (peakRssKb = Math.max(peakRssKb, kb ?? 0))), 250);
       const clientBefore = process.cpuUsage();
-      run = await load(proc.url, bodies, connections, duration, progress);
+      run = await load(server.url, bodies, connections, duration, progress);
       const clientUsage = process.cpuUsage(clientBefore);
       clientCpu = (clientUsage.user + clientUsage.system) / 1e6;
       clearInterval(sampler);
@@ -456,7 +439,6 @@ export async function benchIngest(): Promise<void> {
     const width = Math.max(...rows.map(([k]) => k.length));
     for (const [k, v] of rows) say(`  ${k.padEnd(width)}  ${v}`);
   } finally {
-    await killHard(proc);
-    await db.drop();
+    await server.stop();
   }
 }

@@ -8,25 +8,11 @@ import { parse as csvParse } from 'csv-parse';
 import { runMonitor, type MonitorSummary } from '../src/cli/monitor.js';
 import { LineSplitter } from '../src/domains/logs/index.js';
 import { trafficMonitorConfigSchema } from '../src/domains/stream/index.js';
+import { METHODS, SECTIONS, STATUSES, fmt, mb, prng } from './support.js';
 
 const LINES = Number(process.env.BENCH_MONITOR_LINES ?? 10_000_000);
 const AIM = 500_000; // lines/s
 const T0 = 1_549_573_860;
-const SECTIONS = ['/api', '/report', '/help', '/static', '/login', '/admin', '/v1', '/v2', '/img', '/cart', '/search', '/account'];
-const METHODS = ['GET', 'GET', 'GET', 'POST', 'PUT', 'DELETE'];
-const STATUSES = [200, 200, 200, 200, 200, 200, 301, 304, 404, 500, 503];
-
-/** A small deterministic PRNG (mulberry32): the same file on every run, fast to draw from. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Writes `lines` CSV rows (plus the header) in bounded chunks with backpressure, never holding the
@@ -66,8 +52,6 @@ const nullSink = () =>
     },
   });
 
-const mb = (bytes: number) => `${(bytes / 1e6).toFixed(0)} MB`;
-
 /** Reading and splitting lines only: the I/O + decode ceiling the monitor cannot beat. */
 async function splitOnly(path: string): Promise<number> {
   let n = 0;
@@ -98,7 +82,7 @@ export async function benchMonitor(): Promise<void> {
     let started = performance.now();
     await generate(file, LINES);
     const size = (await stat(file)).size;
-    console.log(`generated ${LINES.toLocaleString('en-US')} lines (${mb(size)}) in ${((performance.now() - started) / 1000).toFixed(1)} s: ${file}`);
+    console.log(`generated ${fmt(LINES)} lines (${mb(size)}) in ${((performance.now() - started) / 1000).toFixed(1)} s: ${file}`);
 
     started = performance.now();
     const split = await splitOnly(file);
@@ -127,12 +111,12 @@ export async function benchMonitor(): Promise<void> {
     const jsonRun = await runMonitor(createReadStream(file, { highWaterMark: 1 << 20 }), { engine, format: 'auto', json: true, showBad: 100 }, { out: nullSink(), err: nullSink() });
     const jsonPerSec = (jsonRun.lines / (performance.now() - jsonStarted)) * 1000;
 
-    console.log(`monitor (text output to a null sink): ${summary.lines.toLocaleString('en-US')} lines in ${(ms / 1000).toFixed(1)} s = ${Math.round(perSec).toLocaleString('en-US')} lines/s (${mb((size / ms) * 1000)}/s)`);
-    console.log(`  records ${summary.records.toLocaleString('en-US')}, bad ${summary.bad}, late ${summary.late}, too late ${summary.tooLate}, alerts ${summary.alerts}`);
-    console.log(`monitor --json: ${Math.round(jsonPerSec).toLocaleString('en-US')} lines/s`);
+    console.log(`monitor (text output to a null sink): ${fmt(summary.lines)} lines in ${(ms / 1000).toFixed(1)} s = ${fmt(perSec)} lines/s (${mb((size / ms) * 1000)}/s)`);
+    console.log(`  records ${fmt(summary.records)}, bad ${summary.bad}, late ${summary.late}, too late ${summary.tooLate}, alerts ${summary.alerts}`);
+    console.log(`monitor --json: ${fmt(jsonPerSec)} lines/s`);
     console.log(`memory: RSS ${mb(rssBefore)} before; ${mb(rssAt(0.1))} at 10%, ${mb(rssAt(0.5))} at 50%, ${mb(rssAt(0.9))} at 90% of the file; peak ${mb(peak)} while reading a ${mb(size)} file (process max RSS ${mb(process.resourceUsage().maxRSS * 1024)})`);
-    console.log(`ceilings on this machine: read + split lines only ${Math.round((split / splitMs) * 1000).toLocaleString('en-US')} lines/s; csv-parse streaming alone ${Math.round((csv.rows / csv.ms) * 1000).toLocaleString('en-US')} rows/s (first ${csv.rows.toLocaleString('en-US')} rows)`);
-    console.log(`ratio: ${(perSec / AIM).toFixed(2)}× the ${AIM.toLocaleString('en-US')} lines/s aim; ${(perSec / ((split / splitMs) * 1000)).toFixed(2)}× the read+split ceiling; RSS growth from 10% to 90% of the file ${mb(rssAt(0.9) - rssAt(0.1))}`);
+    console.log(`ceilings on this machine: read + split lines only ${fmt((split / splitMs) * 1000)} lines/s; csv-parse streaming alone ${fmt((csv.rows / csv.ms) * 1000)} rows/s (first ${fmt(csv.rows)} rows)`);
+    console.log(`ratio: ${(perSec / AIM).toFixed(2)}× the ${fmt(AIM)} lines/s aim; ${(perSec / ((split / splitMs) * 1000)).toFixed(2)}× the read+split ceiling; RSS growth from 10% to 90% of the file ${mb(rssAt(0.9) - rssAt(0.1))}`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

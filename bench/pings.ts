@@ -1,9 +1,7 @@
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { freshPostgresDatabase } from '../test/support/server.js';
-import { freePort, killHard, spawnVigil } from '../test/support/process.js';
+import { BENCH_TOKEN, startBenchServer } from './support.js';
 
-const TOKEN = 'bench-admin-token-0123456789';
 const CHECKS = 1000;
 
 function run(opts: autocannon.Options): Promise<autocannon.Result> {
@@ -20,28 +18,26 @@ function run(opts: autocannon.Options): Promise<autocannon.Result> {
  * which the bench verifies by counting rows afterwards.
  */
 export async function benchPings(): Promise<void> {
-  const db = await freshPostgresDatabase(process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test');
-  const port = await freePort();
-  const proc = await spawnVigil({ DATABASE_URL: db.url, VIGIL_ADMIN_TOKEN: TOKEN, LOG_LEVEL: 'error' }, port);
+  const server = await startBenchServer();
   try {
     const ids: string[] = [];
     for (let i = 0; i < CHECKS; i++) {
-      const res = await fetch(`${proc.url}/api/v3/checks/`, {
+      const res = await fetch(`${server.url}/api/v3/checks/`, {
         method: 'POST',
-        headers: { 'x-api-key': TOKEN, 'content-type': 'application/json' },
+        headers: { 'x-api-key': BENCH_TOKEN, 'content-type': 'application/json' },
         body: JSON.stringify({ name: `job-${i}`, timeout: 3600, grace: 600 }),
       });
       ids.push(((await res.json()) as { uuid: string }).uuid);
     }
     let next = 0;
     const path = () => `/ping/${ids[next++ % ids.length]}`;
-    const common = { url: proc.url, method: 'POST' as const, body: 'ok', setupClient: undefined, requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, path: path() }) }] };
+    const common = { url: server.url, method: 'POST' as const, body: 'ok', setupClient: undefined, requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, path: path() }) }] };
 
     await run({ ...common, connections: 16, duration: 2 }); // warm-up: JIT, pool, caches
     const max = await run({ ...common, connections: 64, duration: 10 });
     const fixed = await run({ ...common, connections: 32, duration: 10, overallRate: 1000 });
 
-    const client = new pg.Client({ connectionString: db.url });
+    const client = new pg.Client({ connectionString: server.databaseUrl });
     await client.connect();
     const stored = Number((await client.query<{ n: string }>('SELECT count(*) AS n FROM pings')).rows[0]!.n);
     await client.end();
@@ -55,7 +51,6 @@ export async function benchPings(): Promise<void> {
     console.log(`durability check: ${stored} ping rows stored for ${max.requests.total + fixed.requests.total} requests sent after warm-up (includes warm-up rows)`);
     console.log(`ratios: ${(perSec / 5000).toFixed(2)}× the 5,000/s aim; ${(perSec / 250).toFixed(1)}× Healthchecks' open-source handler (~250/s); p99 at 1000/s is ${(fixed.latency.p99 / 50).toFixed(2)}× the 50 ms budget`);
   } finally {
-    await killHard(proc);
-    await db.drop();
+    await server.stop();
   }
 }

@@ -1,9 +1,9 @@
-import { existsSync } from 'node:fs';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NormalisedEvent } from '../src/domains/logs/normalise.js';
 import { PartitionManager, insertEvents } from '../src/domains/logs/store.js';
-import { ADMIN_EMAIL, ADMIN_PASSWORD, startTestServer, type TestServer } from './support/server.js';
+import { SCREENSHOT_DIR, ago, chromiumInstalled, ingestLogs, logIn, openBrowser, type BrowserSession } from './support/browser.js';
+import { startTestServer, type TestServer } from './support/server.js';
 
 /**
  * The Logs page in a real browser against a real server: the empty state says how to send events;
@@ -12,56 +12,27 @@ import { ADMIN_EMAIL, ADMIN_PASSWORD, startTestServer, type TestServer } from '.
  * narrows the table and lives in the URL; a row opens to all its fields; "Load older" pages back;
  * scrolling down pauses the tail.
  */
-const CHROMIUM = '/usr/bin/chromium';
-const SCREENSHOT_DIR = process.env.VIGIL_SCREENSHOT_DIR ?? '/tmp';
 /** The poll fallback is 5 s; leave room for a slow, shared machine. */
 const TAIL_TIMEOUT_MS = 12_000;
 
-describe.skipIf(!existsSync(CHROMIUM))('Logs page in Chromium', () => {
+describe.skipIf(!chromiumInstalled)('Logs page in Chromium', () => {
   let server: TestServer;
-  let browser: Browser;
-  let context: BrowserContext;
+  let session: BrowserSession;
   let page: Page;
-  const consoleErrors: string[] = [];
-  const failedRequests: string[] = [];
 
-  const ingest = async (events: object[]) => {
-    const res = await server.api('/api/v1/logs', { method: 'POST', json: events });
-    expect(res.status).toBe(200);
-    expect(((await res.json()) as { accepted: number }).accepted).toBe(events.length);
-  };
-  const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
+  const ingest = (events: object[]) => ingestLogs(server, events);
   const rows = () => page.locator('.logs-table tr.log-row');
   const messages = async () => (await page.locator('.logs-table tr.log-row .log-message').allTextContents()).map((m) => m.trim());
 
   beforeAll(async () => {
     server = await startTestServer('pglite');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: 'Asia/Tokyo' });
-    page = await context.newPage();
-    page.setDefaultTimeout(10_000);
-    page.on('console', (message) => {
-      if (message.type() === 'error') consoleErrors.push(message.text());
-    });
-    page.on('pageerror', (error) => consoleErrors.push(String(error)));
-    page.on('response', (response) => {
-      if (response.status() >= 400) failedRequests.push(`${response.status()} ${response.request().method()} ${new URL(response.url()).pathname}`);
-    });
-
-    await page.goto(`${server.url}/`);
-    await page.getByLabel('Email').fill(ADMIN_EMAIL);
-    await page.getByLabel('Password').fill(ADMIN_PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Checks', exact: true }).waitFor();
+    session = await openBrowser({ timezoneId: 'Asia/Tokyo' });
+    page = session.page;
+    await logIn(page, server);
   });
 
   afterAll(async () => {
-    await context?.close();
-    await browser?.close();
+    await session?.close();
     await server?.dispose();
   });
 
@@ -224,6 +195,7 @@ describe.skipIf(!existsSync(CHROMIUM))('Logs page in Chromium', () => {
   });
 
   it('made no failing request and logged no script error', () => {
+    const { failedRequests, consoleErrors } = session;
     // Asking /me before logging in is refused on purpose.
     expect(failedRequests.filter((r) => r !== '401 GET /api/v1/me')).toEqual([]);
     expect(consoleErrors.filter((e) => !e.startsWith('Failed to load resource'))).toEqual([]);

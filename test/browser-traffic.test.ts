@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_EMAIL, ADMIN_PASSWORD, startTestServer, type TestServer } from './support/server.js';
+import { SCREENSHOT_DIR, ago, chromiumInstalled, ingestLogs, logIn, openBrowser, type BrowserSession } from './support/browser.js';
+import { startTestServer, type TestServer } from './support/server.js';
 
 /**
  * The Traffic page in a real browser against a real server: access-log events posted to the
@@ -9,27 +9,17 @@ import { ADMIN_EMAIL, ADMIN_PASSWORD, startTestServer, type TestServer } from '.
  * chart legends, totals) without reloading; the range picker lives in the URL; charts follow the
  * width of the window.
  */
-const CHROMIUM = '/usr/bin/chromium';
-const SCREENSHOT_DIR = process.env.VIGIL_SCREENSHOT_DIR ?? '/tmp';
 /** The first answer may come from the page's first load; room for a slow, shared machine. */
 const LOAD_TIMEOUT_MS = 15_000;
 /** Under the page's 10 s fallback poll: an update seen this soon came from the live event. */
 const LIVE_TIMEOUT_MS = 7000;
 
-describe.skipIf(!existsSync(CHROMIUM))('Traffic page in Chromium', () => {
+describe.skipIf(!chromiumInstalled)('Traffic page in Chromium', () => {
   let server: TestServer;
-  let browser: Browser;
-  let context: BrowserContext;
+  let session: BrowserSession;
   let page: Page;
-  const consoleErrors: string[] = [];
-  const failedRequests: string[] = [];
 
-  const ingest = async (events: object[]) => {
-    const res = await server.api('/api/v1/logs', { method: 'POST', json: events });
-    expect(res.status).toBe(200);
-    expect(((await res.json()) as { accepted: number }).accepted).toBe(events.length);
-  };
-  const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
+  const ingest = (events: object[]) => ingestLogs(server, events);
   const request = (path: string, status: number, client: string, msAgo: number) => ({
     timestamp: ago(msAgo),
     message: `GET ${path} ${status}`,
@@ -46,35 +36,16 @@ describe.skipIf(!existsSync(CHROMIUM))('Traffic page in Chromium', () => {
 
   beforeAll(async () => {
     server = await startTestServer('pglite');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    page = await context.newPage();
-    page.setDefaultTimeout(10_000);
-    page.on('console', (message) => {
-      if (message.type() === 'error') consoleErrors.push(message.text());
-    });
-    page.on('pageerror', (error) => consoleErrors.push(String(error)));
-    page.on('response', (response) => {
-      if (response.status() >= 400) failedRequests.push(`${response.status()} ${response.request().method()} ${new URL(response.url()).pathname}`);
-    });
-
-    await page.goto(`${server.url}/`);
-    await page.getByLabel('Email').fill(ADMIN_EMAIL);
-    await page.getByLabel('Password').fill(ADMIN_PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Checks', exact: true }).waitFor();
+    session = await openBrowser();
+    page = session.page;
+    await logIn(page, server);
     // Before logging in, the app's question "who am I?" is answered 401 on purpose: count from here.
-    consoleErrors.length = 0;
-    failedRequests.length = 0;
+    session.consoleErrors.length = 0;
+    session.failedRequests.length = 0;
   });
 
   afterAll(async () => {
-    await context?.close();
-    await browser?.close();
+    await session?.close();
     await server?.dispose();
   });
 
@@ -144,7 +115,7 @@ describe.skipIf(!existsSync(CHROMIUM))('Traffic page in Chromium', () => {
   });
 
   it('logged no browser errors and no failed requests', () => {
-    expect(consoleErrors).toEqual([]);
-    expect(failedRequests).toEqual([]);
+    expect(session.consoleErrors).toEqual([]);
+    expect(session.failedRequests).toEqual([]);
   });
 });

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_EMAIL, ADMIN_PASSWORD, startTestServer, type TestServer } from './support/server.js';
+import { SCREENSHOT_DIR, chromiumInstalled, logIn, openBrowser, type BrowserSession } from './support/browser.js';
+import { ADMIN_EMAIL, startTestServer, type TestServer } from './support/server.js';
 
 /**
  * The dashboard in a real browser (Debian's Chromium driven by playwright-core) against a real
@@ -10,8 +10,6 @@ import { ADMIN_EMAIL, ADMIN_PASSWORD, startTestServer, type TestServer } from '.
  * live updates, without the page reloading; add and remove a maintenance window for it. Skipped
  * where Chromium is not installed; CI installs it.
  */
-const CHROMIUM = '/usr/bin/chromium';
-const SCREENSHOT_DIR = process.env.VIGIL_SCREENSHOT_DIR ?? '/tmp';
 const CHECK_NAME = 'Nightly export (browser test)';
 /** The browser's zone, unlike this machine's: local date-time inputs must be read in it. */
 const BROWSER_ZONE = 'America/New_York';
@@ -28,38 +26,21 @@ async function waitForStatus(page: Page, status: string, timeout: number): Promi
   await page.locator(`.status-panel [data-status="${status}"]`).waitFor({ state: 'visible', timeout });
 }
 
-describe.skipIf(!existsSync(CHROMIUM))('dashboard in Chromium', () => {
+describe.skipIf(!chromiumInstalled)('dashboard in Chromium', () => {
   let server: TestServer;
-  let browser: Browser;
-  let context: BrowserContext;
+  let session: BrowserSession;
   let page: Page;
   /** The check the second case creates; later cases use it. */
   let checkId = '';
-  const consoleErrors: string[] = [];
-  const failedRequests: string[] = [];
 
   beforeAll(async () => {
     server = await startTestServer('pglite', { VIGIL_SWEEP_INTERVAL_MS: '200' });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: BROWSER_ZONE });
-    page = await context.newPage();
-    page.setDefaultTimeout(10_000);
-    page.on('console', (message) => {
-      if (message.type() === 'error') consoleErrors.push(message.text());
-    });
-    page.on('pageerror', (error) => consoleErrors.push(String(error)));
-    page.on('response', (response) => {
-      if (response.status() >= 400) failedRequests.push(`${response.status()} ${response.request().method()} ${new URL(response.url()).pathname}`);
-    });
+    session = await openBrowser({ timezoneId: BROWSER_ZONE });
+    page = session.page;
   });
 
   afterAll(async () => {
-    await context?.close();
-    await browser?.close();
+    await session?.close();
     await server?.dispose();
   });
 
@@ -74,11 +55,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in Chromium', () => {
   });
 
   it('logs in, creates a check, and sees it turn up then down without reloading', async () => {
-    await page.goto(`${server.url}/`);
-    await page.getByLabel('Email').fill(ADMIN_EMAIL);
-    await page.getByLabel('Password').fill(ADMIN_PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Checks', exact: true }).waitFor();
+    await logIn(page, server);
     await page.getByRole('heading', { name: 'No checks yet' }).waitFor();
     // The shell names the organisation and the live stream is connected.
     expect(await page.locator('.org').textContent()).toBe(server.org.name);
@@ -207,6 +184,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in Chromium', () => {
   });
 
   it('made no failing request but the expected ones, and logged no script error', () => {
+    const { failedRequests, consoleErrors } = session;
     // Asking /me before logging in, the wrong password and the bad cron expression are refused on purpose.
     const expected = [/^401 GET \/api\/v1\/me$/, /^4\d\d POST \/api\/v1\/session$/, /^400 POST \/api\/v1\/checks$/];
     expect(failedRequests.filter((r) => !expected.some((re) => re.test(r)))).toEqual([]);

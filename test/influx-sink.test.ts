@@ -14,6 +14,7 @@ import { addHost, addLatency, emptyHosts, emptyLatency } from '../src/domains/st
 import type { Worker } from '../src/platform/worker.js';
 import { freePort } from './support/process.js';
 import { STORE_KINDS, eventually, startTestServer, storeAvailable, type TestServer } from './support/server.js';
+import { addTrafficCounts } from './support/traffic.js';
 
 /**
  * The InfluxDB sink against a real InfluxDB 1.6 (Debian's `influxdb`, installed by .ci/run) with
@@ -38,49 +39,6 @@ const seconds = (offsetS: number) => T0 / 1000 + offsetS;
 const HOSTILE_SECTION = '/we ird,sec=tion "quoted"\nline\\';
 /** How InfluxDB stores it: the newline as the two characters \n, the trailing backslash as %5C. */
 const HOSTILE_STORED = '/we ird,sec=tion "quoted"\\nline%5C';
-
-interface CountInput {
-  bucket: Date;
-  service?: string;
-  section: string;
-  status?: string;
-  method?: string;
-  hits: number;
-  bytes?: number;
-  durationCount?: number;
-  durationSumMs?: number;
-  resolution?: number;
-}
-
-/** Adds to (or creates) count rows, as the processor's commit does. */
-async function addCounts(server: TestServer, rows: CountInput[]): Promise<void> {
-  await server.ctx.db
-    .insertInto('traffic_counts')
-    .values(
-      rows.map((r) => ({
-        org_id: server.org.id,
-        resolution: r.resolution ?? 10,
-        bucket: r.bucket,
-        service: r.service ?? '',
-        section: r.section,
-        status_class: r.status ?? '',
-        method: r.method ?? '',
-        hits: r.hits,
-        bytes: r.bytes ?? 0,
-        duration_count: r.durationCount ?? 0,
-        duration_sum_ms: r.durationSumMs ?? 0,
-      })),
-    )
-    .onConflict((oc) =>
-      oc.columns(['org_id', 'resolution', 'bucket', 'service', 'section', 'status_class', 'method']).doUpdateSet({
-        hits: sql`traffic_counts.hits + excluded.hits`,
-        bytes: sql`traffic_counts.bytes + excluded.bytes`,
-        duration_count: sql`traffic_counts.duration_count + excluded.duration_count`,
-        duration_sum_ms: sql`traffic_counts.duration_sum_ms + excluded.duration_sum_ms`,
-      }),
-    )
-    .execute();
-}
 
 async function setWatermark(server: TestServer, watermark: Date): Promise<void> {
   await server.ctx.db
@@ -204,15 +162,15 @@ describe.skipIf(!INFLUXD)('InfluxDB sink against InfluxDB 1.6 (v1 /write, Basic 
       const latency = emptyLatency();
       addLatency(latency, 20, 4);
       await server.ctx.db.insertInto('traffic_sketches').values({ org_id: server.org.id, resolution: 10, bucket: at(0), hosts, latency }).execute();
-      await addCounts(server, [
-        { bucket: at(0), service: 'shop', section: '/cart', status: '2xx', method: 'GET', hits: 5, bytes: 500, durationCount: 4, durationSumMs: 80.5 },
-        { bucket: at(0), section: HOSTILE_SECTION, status: '5xx', method: 'POST', hits: 2, bytes: 20 },
-        { bucket: at(10), service: 'shop', section: '/cart', status: '2xx', method: 'GET', hits: 3, bytes: 300 },
+      await addTrafficCounts(server.ctx.db, server.org.id, [
+        { bucket: at(0), service: 'shop', section: '/cart', statusClass: '2xx', method: 'GET', hits: 5, bytes: 500, durationCount: 4, durationSumMs: 80.5 },
+        { bucket: at(0), section: HOSTILE_SECTION, statusClass: '5xx', method: 'POST', hits: 2, bytes: 20 },
+        { bucket: at(10), service: 'shop', section: '/cart', statusClass: '2xx', method: 'GET', hits: 3, bytes: 300 },
         // Not final at a watermark of +25 s: it holds seconds 20…29.
-        { bucket: at(20), service: 'shop', section: '/cart', status: '2xx', method: 'GET', hits: 4, bytes: 400 },
+        { bucket: at(20), service: 'shop', section: '/cart', statusClass: '2xx', method: 'GET', hits: 4, bytes: 400 },
         // Other resolutions are not sent.
-        { bucket: at(0), service: 'shop', section: '/cart', status: '2xx', method: 'GET', hits: 999, resolution: 1 },
-        { bucket: at(0), service: 'shop', section: '/cart', status: '2xx', method: 'GET', hits: 999, resolution: 60 },
+        { bucket: at(0), service: 'shop', section: '/cart', statusClass: '2xx', method: 'GET', hits: 999, resolution: 1 },
+        { bucket: at(0), service: 'shop', section: '/cart', statusClass: '2xx', method: 'GET', hits: 999, resolution: 60 },
       ]);
       await setWatermark(server, at(25));
 
@@ -259,7 +217,7 @@ describe.skipIf(!INFLUXD)('InfluxDB sink against InfluxDB 1.6 (v1 /write, Basic 
 
     run('after a restart sends the last lateness window again, which changes nothing', async () => {
       await sink?.stop();
-      await addCounts(server, [{ bucket: at(30), service: 'shop', section: '/cart', status: '2xx', method: 'GET', hits: 1 }]);
+      await addTrafficCounts(server.ctx.db, server.org.id, [{ bucket: at(30), service: 'shop', section: '/cart', statusClass: '2xx', method: 'GET', hits: 1 }]);
       await setWatermark(server, at(45));
       sink = startInfluxSink(server.ctx, SINK_OPTIONS);
       // The restarted sink knows nothing: its first pass re-sends +0 … +30 (all within 60 s).
@@ -346,7 +304,7 @@ describe('InfluxDB sink, v2 API (against a recording HTTP server: InfluxDB 1.6 h
   const requestsAfter = (seen: number, count: number) => eventually(async () => (recorder.requests.length >= seen + count ? recorder.requests.slice(seen) : undefined));
 
   it('posts gzip-compressed line protocol to /api/v2/write with org, bucket, precision and the token', async () => {
-    await addCounts(server, [{ bucket: at(0), service: 'api', section: '/v1', status: '4xx', method: 'DELETE', hits: 3, bytes: 30 }]);
+    await addTrafficCounts(server.ctx.db, server.org.id, [{ bucket: at(0), service: 'api', section: '/v1', statusClass: '4xx', method: 'DELETE', hits: 3, bytes: 30 }]);
     await setWatermark(server, at(10));
     const [request] = await requestsAfter(0, 1);
     expect(request!.path).toBe('/influx/api/v2/write');
@@ -374,7 +332,7 @@ describe('InfluxDB sink, v2 API (against a recording HTTP server: InfluxDB 1.6 h
   it('waits as long as a 429 answer’s Retry-After asks, then sends the same points again', async () => {
     const seen = recorder.requests.length;
     recorder.replies.push({ status: 429, headers: { 'retry-after': '1', 'content-type': 'application/json' }, body: '{"code":"too many requests","message":"slow down"}' });
-    await addCounts(server, [{ bucket: at(20), service: 'api', section: '/v1', status: '2xx', method: 'GET', hits: 1 }]);
+    await addTrafficCounts(server.ctx.db, server.org.id, [{ bucket: at(20), service: 'api', section: '/v1', statusClass: '2xx', method: 'GET', hits: 1 }]);
     await setWatermark(server, at(30));
     const [refused, accepted] = await requestsAfter(seen, 2);
     expect(accepted!.lines).toEqual(refused!.lines);

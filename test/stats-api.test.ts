@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sql } from 'kysely';
 import { createApiKey, createOrg } from '../src/domains/accounts/index.js';
-import { addHost, addLatency, emptyHosts, emptyLatency, mergeHosts, mergeLatency } from '../src/domains/stream/sketch.js';
+import { mergeSketches } from '../src/domains/stream/processor-store.js';
+import { addHost, addLatency, emptyHosts, emptyLatency } from '../src/domains/stream/sketch.js';
+import type { SketchDelta } from '../src/domains/stream/traffic-aggregate.js';
 import type { Db } from '../src/platform/store/index.js';
 import { STORE_KINDS, startTestServer, storeAvailable, type TestServer } from './support/server.js';
+import { addTrafficCounts, type TrafficCounts } from './support/traffic.js';
 
 /**
  * `GET /api/v1/stats` against rows written the way the stream processor writes them: every request
@@ -32,70 +34,34 @@ const SKETCH_RESOLUTIONS = [10, 60, 3600];
  * pruned by retention) and adds them to what is stored, as the processor does.
  */
 async function writeRequests(db: Db, orgId: string, requests: Request[], resolutions = RESOLUTIONS): Promise<void> {
-  const counts = new Map<string, { resolution: number; bucket: number; service: string; section: string; status_class: string; method: string; hits: number; bytes: number; duration_count: number; duration_sum_ms: number }>();
-  const sketches = new Map<string, { resolution: number; bucket: number; hosts: Uint8Array; latency: number[] }>();
+  const counts = new Map<string, Required<TrafficCounts>>();
+  const sketches = new Map<string, SketchDelta>();
   for (const r of requests) {
     const statusClass = r.status === null ? '' : `${Math.floor(r.status / 100)}xx`;
     for (const resolution of resolutions) {
       const bucket = Math.floor(r.t / resolution) * resolution;
       const key = [resolution, bucket, r.service ?? 'web', r.section, statusClass, r.method ?? 'GET'].join('|');
-      const row = counts.get(key) ?? { resolution, bucket, service: r.service ?? 'web', section: r.section, status_class: statusClass, method: r.method ?? 'GET', hits: 0, bytes: 0, duration_count: 0, duration_sum_ms: 0 };
+      const row = counts.get(key) ?? { resolution, bucket: new Date(bucket * 1000), service: r.service ?? 'web', section: r.section, statusClass, method: r.method ?? 'GET', hits: 0, bytes: 0, durationCount: 0, durationSumMs: 0 };
       row.hits++;
       row.bytes += r.bytes ?? 0;
       if (r.durationMs !== undefined) {
-        row.duration_count++;
-        row.duration_sum_ms += r.durationMs;
+        row.durationCount++;
+        row.durationSumMs += r.durationMs;
       }
       counts.set(key, row);
     }
     for (const resolution of SKETCH_RESOLUTIONS.filter((s) => resolutions.includes(s))) {
       const bucket = Math.floor(r.t / resolution) * resolution;
       const key = `${resolution}|${bucket}`;
-      const sketch = sketches.get(key) ?? { resolution, bucket, hosts: emptyHosts(), latency: emptyLatency() };
+      const sketch = sketches.get(key) ?? { orgId, resolution, bucket: bucket * 1000, hosts: emptyHosts(), latency: emptyLatency(), tooLate: 0 };
       if (r.host) addHost(sketch.hosts, r.host);
       if (r.durationMs !== undefined) addLatency(sketch.latency, r.durationMs);
       sketches.set(key, sketch);
     }
   }
-  const rows = [...counts.values()].map((c) => ({ ...c, org_id: orgId, bucket: new Date(c.bucket * 1000) }));
-  for (let i = 0; i < rows.length; i += 1000) {
-    await db
-      .insertInto('traffic_counts')
-      .values(rows.slice(i, i + 1000))
-      .onConflict((oc) =>
-        oc.columns(['org_id', 'resolution', 'bucket', 'service', 'section', 'status_class', 'method']).doUpdateSet({
-          hits: sql`traffic_counts.hits + excluded.hits`,
-          bytes: sql`traffic_counts.bytes + excluded.bytes`,
-          duration_count: sql`traffic_counts.duration_count + excluded.duration_count`,
-          duration_sum_ms: sql`traffic_counts.duration_sum_ms + excluded.duration_sum_ms`,
-        }),
-      )
-      .execute();
-  }
-  // Sketches merge element-wise (max of registers, sum of counts): merged here with what is stored, then replaced.
-  const all = [...sketches.values()];
-  if (all.length === 0) return;
-  const stored = await db
-    .selectFrom('traffic_sketches')
-    .select(['resolution', 'bucket', 'hosts', 'latency'])
-    .where('org_id', '=', orgId)
-    .where('bucket', '>=', new Date(Math.min(...all.map((s) => s.bucket)) * 1000))
-    .where('bucket', '<=', new Date(Math.max(...all.map((s) => s.bucket)) * 1000))
-    .execute();
-  for (const row of stored) {
-    const sketch = sketches.get(`${row.resolution}|${row.bucket.getTime() / 1000}`);
-    if (!sketch) continue;
-    mergeHosts(sketch.hosts, row.hosts);
-    mergeLatency(sketch.latency, row.latency);
-  }
-  const sketchRows = all.map((s) => ({ org_id: orgId, resolution: s.resolution, bucket: new Date(s.bucket * 1000), hosts: s.hosts, latency: s.latency }));
-  for (let i = 0; i < sketchRows.length; i += 500) {
-    await db
-      .insertInto('traffic_sketches')
-      .values(sketchRows.slice(i, i + 500))
-      .onConflict((oc) => oc.columns(['org_id', 'resolution', 'bucket']).doUpdateSet({ hosts: sql`excluded.hosts`, latency: sql`excluded.latency` }))
-      .execute();
-  }
+  await addTrafficCounts(db, orgId, [...counts.values()]);
+  // Sketches merge element-wise (max of registers, sum of counts) with what is stored, as the processor's commit does.
+  await mergeSketches(db, [...sketches.values()]);
 }
 
 interface Stats {
