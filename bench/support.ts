@@ -49,6 +49,10 @@ export async function startBenchServer(env: Record<string, string> = {}): Promis
       url: proc.url,
       databaseUrl: db.url,
       async stop() {
+        // Graceful first, so a server started with NODE_OPTIONS=--cpu-prof writes its profile.
+        const exited = new Promise((r) => proc.child.once('exit', r));
+        proc.child.kill('SIGTERM');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
         await killHard(proc);
         await db.drop();
       },

@@ -119,4 +119,16 @@ describe.each(STORE_KINDS)('log ingest and search on %s', (kind) => {
     expect((await search('service=pager&q=PAGED 1')).events.map((e) => e.message).sort()).toEqual(['paged 1', 'paged 10', 'paged 11', 'paged 12', 'paged 13', 'paged 14', 'paged 15', 'paged 16', 'paged 17', 'paged 18', 'paged 19']);
     expect((await server.api('/api/v1/logs?cursor=bogus')).status).toBe(400);
   });
+
+  run('stores an event carrying NUL characters (which PostgreSQL refuses) with U+FFFD in their place, and counts it', async () => {
+    const body = JSON.stringify([{ message: 'nul\u0000inside', service: 'nul-test', path: '/nul\u0000path', status: 200, tag: 'x\u0000y' }]);
+    const res = await post('/api/v1/logs', body, { 'content-type': 'application/json' });
+    expect(res.status).toBe(200);
+    const [found] = (await search('service=nul-test')).events as (Search['events'][number] & { attributes: Record<string, unknown>; path: string })[];
+    expect(found!.message).toBe('nul\ufffdinside');
+    expect(found!.path).toBe('/nul\ufffdpath');
+    expect(found!.attributes.tag).toBe('x\ufffdy');
+    const counted = await server.ctx.db.selectFrom('traffic_counts').select('hits').where('service', '=', 'nul-test').where('resolution', '=', 1).execute();
+    expect(counted.map((r) => Number(r.hits))).toEqual([1]);
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeLogMessage, encodeLogMessages } from './bus-codec.js';
+import { encodeLogMessages, logMessagesFor, readLogMessage } from './bus-codec.js';
 import type { NormalisedEvent } from './normalise.js';
 
 const event = (message: string, attributes: Record<string, unknown> = {}): NormalisedEvent => ({
@@ -27,16 +27,21 @@ describe('log messages on the bus', () => {
     const messages = encodeLogMessages('org-1', events, 5_000);
     expect(messages.length).toBeGreaterThan(1);
     for (const m of messages) expect(m.byteLength).toBeLessThanOrEqual(5_000);
-    const back = messages.flatMap((m) => decodeLogMessage(m).events);
+    const back = messages.flatMap((m) => readLogMessage({ data: m }).events);
     expect(back).toEqual(events);
-    expect(decodeLogMessage(messages[0]!).orgId).toBe('org-1');
+    expect(readLogMessage({ data: messages[0]! }).orgId).toBe('org-1');
   });
 
-  it('replaces NUL characters (which PostgreSQL refuses) but leaves an escaped backslash before "u0000" alone', () => {
-    const [m] = encodeLogMessages('o', [event('a\u0000b', { 'k\u0000': 'v\u0000', literal: '\\u0000' })], 10_000);
-    const [back] = decodeLogMessage(m!).events;
-    expect(back!.message).toBe('a\ufffdb');
-    expect(back!.attributes).toEqual({ 'k\ufffd': 'v\ufffd', literal: '\\u0000' });
+  it('hands the events over as they are on the in-process bus, in slices whose size keeps the queue bound', () => {
+    const events = Array.from({ length: 10 }, (_, i) => event(`line ${i}`));
+    const messages = logMessagesFor({ kind: 'memory', maxMessageBytes: 1_000 }, 'org-1', events, 2_500);
+    expect(messages).toHaveLength(3);
+    expect(messages.every((m) => m.data.byteLength === 0 && (m.size ?? 0) <= 1_000)).toBe(true);
+    expect(messages.flatMap((m) => readLogMessage(m).events)).toEqual(events);
+    expect(readLogMessage(messages[0]!).events[0]).toBe(events[0]);
+    const onJetStream = logMessagesFor({ kind: 'jetstream', maxMessageBytes: 1_000_000 }, 'org-1', events, 2_500);
+    expect(onJetStream).toHaveLength(1);
+    expect(readLogMessage(onJetStream[0]!).events).toEqual(events);
   });
 
   it('refuses a single event larger than the bus allows, naming the fix', () => {

@@ -21,7 +21,7 @@ import {
   type Rejection,
 } from './decoders/index.js';
 import type { EventBus } from '../../platform/bus/index.js';
-import { LOG_TOPIC, encodeLogMessages } from './bus-codec.js';
+import { LOG_TOPIC, logMessagesFor } from './bus-codec.js';
 import { partitionable, searchEvents } from './store.js';
 
 /** Ingest requests being handled at once; beyond this, callers are asked to retry (never an unbounded queue). */
@@ -60,7 +60,7 @@ export function logIngestRoutes(ctx: AppContext, bus: EventBus): FastifyPluginAs
         const window = partitionable(decoded.events, { hotDays: ctx.config.VIGIL_HOT_DAYS, now: receivedAt });
         const events = window.accepted.map((i) => decoded.events[i]!);
         // BusFullError / BusDeliveryError are 503s with a retry delay (Retry-After set by the error handler).
-        await bus.publish(LOG_TOPIC, encodeLogMessages(orgId, events, bus.maxMessageBytes));
+        await bus.publish(LOG_TOPIC, logMessagesFor(bus, orgId, events, body.byteLength));
         const refused = window.refused.map((r) => ({ reason: r.reason }));
         return { accepted: events.length, rejected: [...decoded.rejected, ...refused] };
       } finally {

@@ -73,6 +73,37 @@ export async function ensurePartitionsFor(partitions: PartitionManager, groups: 
   await partitions.ensure([...dayNumbers].map((n) => dayOf(n * DAY_MS)));
 }
 
+/**
+ * PostgreSQL text and jsonb cannot hold U+0000, which JSON and protobuf payloads can carry: it is
+ * replaced by U+FFFD on the way in, so one such event cannot fail the batch it is stored with. In
+ * JSON text only a `\u0000` escape preceded by an even number of backslashes is a NUL (an odd
+ * number escapes the backslash).
+ */
+const ESCAPED_NUL = /(?<!\\)((?:\\\\)*)\\u0000/g;
+export const pgText = <T extends string | null>(value: T): T => (value !== null && value.includes('\0') ? (value.replaceAll('\0', '\ufffd') as T) : value);
+export function pgJson(value: unknown): string {
+  const json = JSON.stringify(value);
+  return json.includes('\\u0000') ? json.replace(ESCAPED_NUL, '$1\\ufffd') : json;
+}
+
+/**
+ * `Date#toISOString` of an epoch-ms instant (to the millisecond), with the part up to the second
+ * cached: events of a batch share few seconds, and formatting two dates per event was the single
+ * largest cost of writing a batch.
+ */
+const secondPrefixes = new Map<number, string>();
+export function isoOf(ms: number): string {
+  const whole = Math.floor(ms);
+  const second = Math.floor(whole / 1000);
+  let prefix = secondPrefixes.get(second);
+  if (prefix === undefined) {
+    if (secondPrefixes.size >= 4096) secondPrefixes.clear();
+    prefix = new Date(second * 1000).toISOString().slice(0, 19);
+    secondPrefixes.set(second, prefix);
+  }
+  return `${prefix}.${String(whole - second * 1000).padStart(3, '0')}Z`;
+}
+
 const EVENT_COLUMNS = ['org_id', 'ts', 'received_at', 'service', 'host', 'source', 'level', 'message', 'method', 'path', 'section', 'status', 'bytes', 'duration_ms', 'remote_addr', 'user_agent', 'attributes', 'too_late'] as const;
 
 /**
@@ -83,11 +114,11 @@ const EVENT_COLUMNS = ['org_id', 'ts', 'received_at', 'service', 'host', 'source
 export async function insertEventGroups(db: Db, groups: readonly EventGroupRows[], copy?: CopyIn): Promise<void> {
   const rows = groups.flatMap((g) => g.events.map((e, i) => ({ orgId: g.orgId, e, tooLate: g.tooLate?.[i] ?? false })));
   if (rows.length === 0) return;
-  const iso = (ms: number) => new Date(ms).toISOString();
+  const iso = isoOf;
   if (copy) {
     const lines = rows.map(({ orgId, e, tooLate }) =>
-      [orgId, iso(e.timestamp), iso(e.receivedAt), e.service, e.host, e.source, e.level, e.message, e.method, e.path, e.section, e.status, e.bytes, e.durationMs, e.remoteAddr, e.userAgent, JSON.stringify(e.attributes), tooLate]
-        .map(copyValue)
+      [orgId, iso(e.timestamp), iso(e.receivedAt), e.service, e.host, e.source, e.level, e.message, e.method, e.path, e.section, e.status, e.bytes, e.durationMs, e.remoteAddr, e.userAgent, pgJson(e.attributes), tooLate]
+        .map((v) => copyValue(typeof v === 'string' ? pgText(v) : v))
         .join('\t'),
     );
     await copy('log_events', EVENT_COLUMNS, `${lines.join('\n')}\n`);
@@ -96,10 +127,10 @@ export async function insertEventGroups(db: Db, groups: readonly EventGroupRows[
   const col = <T>(f: (r: (typeof rows)[number]) => T) => rows.map(f);
   await sql`
     INSERT INTO log_events (org_id, ts, received_at, service, host, source, level, message, method, path, section, status, bytes, duration_ms, remote_addr, user_agent, attributes, too_late)
-    SELECT * FROM unnest(${col((r) => r.orgId)}::uuid[], ${col((r) => iso(r.e.timestamp))}::timestamptz[], ${col((r) => iso(r.e.receivedAt))}::timestamptz[], ${col((r) => r.e.service)}::text[],
-      ${col((r) => r.e.host)}::text[], ${col((r) => r.e.source)}::text[], ${col((r) => r.e.level)}::text[], ${col((r) => r.e.message)}::text[], ${col((r) => r.e.method)}::text[],
-      ${col((r) => r.e.path)}::text[], ${col((r) => r.e.section)}::text[], ${col((r) => r.e.status)}::int[], ${col((r) => r.e.bytes)}::bigint[], ${col((r) => r.e.durationMs)}::float8[],
-      ${col((r) => r.e.remoteAddr)}::text[], ${col((r) => r.e.userAgent)}::text[], ${col((r) => JSON.stringify(r.e.attributes))}::jsonb[], ${col((r) => r.tooLate)}::boolean[])`.execute(db);
+    SELECT * FROM unnest(${col((r) => r.orgId)}::uuid[], ${col((r) => iso(r.e.timestamp))}::timestamptz[], ${col((r) => iso(r.e.receivedAt))}::timestamptz[], ${col((r) => pgText(r.e.service))}::text[],
+      ${col((r) => pgText(r.e.host))}::text[], ${col((r) => pgText(r.e.source))}::text[], ${col((r) => pgText(r.e.level))}::text[], ${col((r) => pgText(r.e.message))}::text[], ${col((r) => pgText(r.e.method))}::text[],
+      ${col((r) => pgText(r.e.path))}::text[], ${col((r) => pgText(r.e.section))}::text[], ${col((r) => r.e.status)}::int[], ${col((r) => r.e.bytes)}::bigint[], ${col((r) => r.e.durationMs)}::float8[],
+      ${col((r) => pgText(r.e.remoteAddr))}::text[], ${col((r) => pgText(r.e.userAgent))}::text[], ${col((r) => pgJson(r.e.attributes))}::jsonb[], ${col((r) => r.tooLate)}::boolean[])`.execute(db);
 }
 
 /** Stores one organisation's events in one statement; resolves once they are committed (durable). */

@@ -5,6 +5,7 @@
 import { sql } from 'kysely';
 import type { BusCheckpoint } from '../../platform/bus/index.js';
 import type { Db } from '../../platform/store/index.js';
+import { pgText } from '../logs/index.js';
 import { mergeHosts, mergeLatency } from './sketch.js';
 import type { CountRow, OrgProgress, SketchDelta } from './traffic-aggregate.js';
 
@@ -72,7 +73,7 @@ export async function addCounts(trx: Db, rows: readonly CountRow[]): Promise<voi
   await sql`
     INSERT INTO traffic_counts AS t (org_id, resolution, bucket, service, section, status_class, method, hits, bytes, duration_count, duration_sum_ms)
     SELECT * FROM unnest(${col((r) => r.orgId)}::uuid[], ${col((r) => r.resolution)}::int[], ${col((r) => iso(r.bucket))}::timestamptz[],
-      ${col((r) => r.service)}::text[], ${col((r) => r.section)}::text[], ${col((r) => r.statusClass)}::text[], ${col((r) => r.method)}::text[],
+      ${col((r) => pgText(r.service))}::text[], ${col((r) => pgText(r.section))}::text[], ${col((r) => r.statusClass)}::text[], ${col((r) => pgText(r.method))}::text[],
       ${col((r) => r.hits)}::bigint[], ${col((r) => r.bytes)}::bigint[], ${col((r) => r.durationCount)}::bigint[], ${col((r) => r.durationSumMs)}::float8[])
     ON CONFLICT (org_id, resolution, bucket, service, section, status_class, method) DO UPDATE SET
       hits = t.hits + EXCLUDED.hits,

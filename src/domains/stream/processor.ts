@@ -6,7 +6,7 @@
  * is stored once and counted once.
  */
 import type { Logger } from 'pino';
-import { LOG_TOPIC, decodeLogMessage, ensurePartitionsFor, insertEventGroups, PartitionManager, type LogMessage } from '../logs/index.js';
+import { LOG_TOPIC, readLogMessage, ensurePartitionsFor, insertEventGroups, PartitionManager, type LogMessage } from '../logs/index.js';
 import { planBatch, type BatchContext, type BusMessage, type EventBus, type Subscription } from '../../platform/bus/index.js';
 import type { LiveHub } from '../../platform/live.js';
 import { transactionWithCopy, type Store } from '../../platform/store/index.js';
@@ -48,8 +48,8 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
   await createCheckpoint(store.db, TRAFFIC_CONSUMER);
 
   const handle = async (messages: BusMessage[], context: BatchContext): Promise<void> => {
-    // Partitions are created before the transaction (DDL); decoding every message is cheap next to storing it.
-    const decoded = new Map<number, LogMessage>(messages.map((m) => [m.seq, decodeLogMessage(m.data)]));
+    // Partitions are created before the transaction (DDL); reading every message is cheap next to storing it.
+    const decoded = new Map<number, LogMessage>(messages.map((m) => [m.seq, readLogMessage(m)]));
     await ensurePartitionsFor(partitions, [...decoded.values()]);
     const updates = await transactionWithCopy(store, async (trx, copy) => {
       const checkpoint = await lockCheckpoint(trx, TRAFFIC_CONSUMER);

@@ -309,9 +309,9 @@ class MemoryBus implements EventBus {
     if (input.length === 0) return [];
     const messages = input.map(toPublishMessage);
     let bytes = 0;
-    for (const { data } of messages) {
-      if (data.byteLength > this.maxMessageBytes) throw new BusMessageTooLargeError(data.byteLength, this.maxMessageBytes);
-      bytes += data.byteLength;
+    for (const { data, size = data.byteLength } of messages) {
+      if (size > this.maxMessageBytes) throw new BusMessageTooLargeError(size, this.maxMessageBytes);
+      bytes += size;
     }
     if (this.queuedMessages + messages.length > this.maxQueuedMessages || this.queuedBytes + bytes > this.maxQueuedBytes) {
       throw new BusFullError(
@@ -323,14 +323,12 @@ class MemoryBus implements EventBus {
     const publishedAt = new Date();
     const accepted = new Promise<PublishReceipt[]>((resolve, reject) => {
       const ticket: Ticket = { remaining: messages.length, settled: false, receipts: [], resolve, reject };
-      for (const { data, id } of messages) {
+      for (const { data, id, value, size = data.byteLength } of messages) {
         const seq = topic.nextSeq;
         ticket.receipts.push({ seq, duplicate: false });
-        topic.append({
-          message: { topic: topicName, seq, epoch: this.epoch, id: id ?? `${this.epoch}/${seq}`, data, publishedAt, deliveries: 1 },
-          bytes: data.byteLength,
-          ticket,
-        });
+        const message: BusMessage = { topic: topicName, seq, epoch: this.epoch, id: id ?? `${this.epoch}/${seq}`, data, publishedAt, deliveries: 1 };
+        if (value !== undefined) message.value = value;
+        topic.append({ message, bytes: size, ticket });
       }
     });
     this.queuedMessages += messages.length;

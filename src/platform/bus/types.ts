@@ -14,6 +14,14 @@ export interface PublishMessage {
    * hand it to subscribers as `BusMessage.id`.
    */
   id?: string;
+  /**
+   * In-process bus only: the decoded form of `data`, handed to subscribers as `BusMessage.value`
+   * so one process does not encode and decode every message it hands itself. `data` may then be
+   * empty, with `size` standing for the message's bytes in the queue bound. JetStream sends `data`
+   * and ignores both; publishers check `EventBus.kind` to know which to give.
+   */
+  value?: unknown;
+  size?: number;
 }
 
 export interface PublishReceipt {
@@ -39,6 +47,8 @@ export interface BusMessage {
   /** Publisher-given id, else `<epoch>/<seq>`; the same on every redelivery. */
   id: string;
   data: Uint8Array;
+  /** The publisher's `value` (in-process bus only): use it instead of decoding `data`. */
+  value?: unknown;
   publishedAt: Date;
   /** 1 on first delivery; more when the bus redelivers (JetStream after a crash or ack timeout). */
   deliveries: number;
