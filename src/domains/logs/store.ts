@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { ArchiveRow } from '../../platform/archive/index.js';
-import { copyValue, type CopyIn, type Db } from '../../platform/store/index.js';
+import { copyValue, isoOf, pgJson, pgText, type CopyIn, type Db } from '../../platform/store/index.js';
 import { hotRowToArchive } from './retention-plan.js';
 import { badRequest } from '../../platform/errors.js';
 import type { NormalisedEvent } from './normalise.js';
@@ -71,37 +71,6 @@ export async function ensurePartitionsFor(partitions: PartitionManager, groups: 
   const dayNumbers = new Set<number>();
   for (const g of groups) for (const e of g.events) dayNumbers.add(Math.floor(e.timestamp / DAY_MS));
   await partitions.ensure([...dayNumbers].map((n) => dayOf(n * DAY_MS)));
-}
-
-/**
- * PostgreSQL text and jsonb cannot hold U+0000, which JSON and protobuf payloads can carry: it is
- * replaced by U+FFFD on the way in, so one such event cannot fail the batch it is stored with. In
- * JSON text only a `\u0000` escape preceded by an even number of backslashes is a NUL (an odd
- * number escapes the backslash).
- */
-const ESCAPED_NUL = /(?<!\\)((?:\\\\)*)\\u0000/g;
-export const pgText = <T extends string | null>(value: T): T => (value !== null && value.includes('\0') ? (value.replaceAll('\0', '\ufffd') as T) : value);
-export function pgJson(value: unknown): string {
-  const json = JSON.stringify(value);
-  return json.includes('\\u0000') ? json.replace(ESCAPED_NUL, '$1\\ufffd') : json;
-}
-
-/**
- * `Date#toISOString` of an epoch-ms instant (to the millisecond), with the part up to the second
- * cached: events of a batch share few seconds, and formatting two dates per event was the single
- * largest cost of writing a batch.
- */
-const secondPrefixes = new Map<number, string>();
-export function isoOf(ms: number): string {
-  const whole = Math.floor(ms);
-  const second = Math.floor(whole / 1000);
-  let prefix = secondPrefixes.get(second);
-  if (prefix === undefined) {
-    if (secondPrefixes.size >= 4096) secondPrefixes.clear();
-    prefix = new Date(second * 1000).toISOString().slice(0, 19);
-    secondPrefixes.set(second, prefix);
-  }
-  return `${prefix}.${String(whole - second * 1000).padStart(3, '0')}Z`;
 }
 
 const EVENT_COLUMNS = ['org_id', 'ts', 'received_at', 'service', 'host', 'source', 'level', 'message', 'method', 'path', 'section', 'status', 'bytes', 'duration_ms', 'remote_addr', 'user_agent', 'attributes', 'too_late'] as const;

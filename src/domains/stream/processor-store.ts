@@ -4,12 +4,11 @@
  */
 import { sql } from 'kysely';
 import type { BusCheckpoint } from '../../platform/bus/index.js';
-import type { Db } from '../../platform/store/index.js';
-import { pgText } from '../logs/index.js';
+import { isoOf, pgText, type Db } from '../../platform/store/index.js';
 import { mergeHosts, mergeLatency } from './sketch.js';
 import type { CountRow, OrgProgress, SketchDelta } from './traffic-aggregate.js';
 
-const iso = (ms: number) => new Date(ms).toISOString();
+const iso = isoOf;
 
 /** Creates the consumer's checkpoint row if it has none (once, at processor start). */
 export async function createCheckpoint(db: Db, consumer: string): Promise<void> {

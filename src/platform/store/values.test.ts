@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { isoOf, pgJson, pgText } from './store.js';
+import { isoOf, pgJson, pgText } from './values.js';
 
 describe('values PostgreSQL can store', () => {
   it('replaces NUL characters (which text and jsonb refuse) but leaves an escaped backslash before "u0000" alone', () => {
