@@ -145,4 +145,8 @@ describe('deployment checks', () => {
   it('refuses split roles that could never process what they accept', async () => {
     await expect(startTestServer('pglite', { VIGIL_ROLES: 'ingest' })).rejects.toThrow(/NATS_URL/);
   });
+
+  it('refuses InfluxDB settings that do not fit together before it starts listening', async () => {
+    await expect(startTestServer('pglite', { VIGIL_INFLUX_URL: 'http://127.0.0.1:8086' })).rejects.toThrow(/VIGIL_INFLUX_DB: missing/);
+  });
 });

@@ -6,7 +6,7 @@ import { jobRoutes, pingRoutes, startSweeper } from '../domains/jobs/index.js';
 import { LOG_TOPIC, archiveRoutes, logIngestRoutes, logSearchRoutes, startRetention } from '../domains/logs/index.js';
 import { openBus, type EventBus } from '../platform/bus/index.js';
 import { notifyRoutes, startNotifier } from '../domains/notify/index.js';
-import { TRAFFIC_CONSUMER, relayTrafficUpdates, startInfluxSink, startStreamProcessor, statsRoutes } from '../domains/stream/index.js';
+import { TRAFFIC_CONSUMER, influxTarget, relayTrafficUpdates, startInfluxSink, startStreamProcessor, statsRoutes } from '../domains/stream/index.js';
 import { LiveHub } from '../platform/live.js';
 import { startLiveBridge } from '../platform/live-bridge.js';
 import { migrateToLatest, openStore } from '../platform/store/index.js';
@@ -31,8 +31,9 @@ export interface StartOptions {
   workers?: boolean;
 }
 
-/** Refuses deployments that would silently lose or never process data. */
-function checkRoles(config: Config): void {
+/** Refuses, before anything starts, deployments that would lose or never process data or that are misconfigured. */
+function checkDeployment(config: Config): void {
+  influxTarget(config); // throws a ConfigError naming the InfluxDB settings that do not fit together
   const roles = new Set(config.VIGIL_ROLES);
   const problems: string[] = [];
   if (roles.size < 4 && !config.DATABASE_URL) problems.push('VIGIL_ROLES: split roles share one database; set DATABASE_URL to a PostgreSQL server (the embedded store belongs to one process)');
@@ -44,7 +45,7 @@ function checkRoles(config: Config): void {
 
 /** Opens the store, migrates, seeds the first organisation, starts workers and the HTTP server. */
 export async function startVigil(config: Config, options: StartOptions = {}): Promise<RunningVigil> {
-  checkRoles(config);
+  checkDeployment(config);
   const roles = new Set(config.VIGIL_ROLES);
   const logger = options.logger ?? pino({ level: config.LOG_LEVEL });
   const store = await openStore({

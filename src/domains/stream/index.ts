@@ -24,3 +24,4 @@ export { statsRoutes } from './http.js';
 export { STATS_RETENTION_SECONDS, statsCutoffs } from './stats-shape.js';
 export { TRAFFIC_CONSUMER, relayTrafficUpdates, startStreamProcessor, type StreamProcessor } from './processor.js';
 export { startInfluxSink } from './influx/sink.js';
+export { influxTarget } from './influx/target.js';

@@ -95,7 +95,7 @@ export async function readStats(db: Db, orgId: string, plan: StatsPlan, nowSecon
         .where('bucket', '>=', new Date(plan.sketch.from * 1000))
         .where('bucket', '<', toDate)
         .execute();
-  // With several processor instances each has its own watermark: a bucket is final once all agree.
+  // One row per processor consumer (instances of one consumer share it): a bucket is final once every consumer has passed it.
   const watermarkQuery = db.selectFrom('stream_progress').select((eb) => eb.fn.min('watermark').as('watermark')).where('org_id', '=', orgId).executeTakeFirst();
 
   const [bucketStatusRows, sectionRows, sketchRows, progress] = await Promise.all([bucketStatusQuery, sectionQuery, sketchQuery, watermarkQuery]);
