@@ -139,6 +139,16 @@ describe.skipIf(!TEST_DATABASE_URL || !NATS_URL)('scaled out: ingest and process
     }, 20_000);
     expect(totals.byResolution[1]).toBe(1300);
   });
+
+  it('refuses, with the reason, an event that fits the ingest limit but not one JetStream message, and keeps the rest', async () => {
+    // ~1,047,700 bytes: under the 1 MiB event limit, over the bus's 1 MiB − 1 KiB once normalised.
+    const big = { message: 'x'.repeat(1_047_700), service: 'too-big' };
+    const res = await fetch(`${ingestNode.url}/api/v1/logs`, { method: 'POST', headers: { 'x-api-key': ADMIN_TOKEN, 'content-type': 'application/json' }, body: JSON.stringify([request(Date.now() - 1000), big]) });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { accepted: number; rejected: { reason: string }[] };
+    expect(body.accepted).toBe(1);
+    expect(body.rejected).toEqual([{ reason: expect.stringMatching(/more than the event bus carries in one message .*max_payload/) }]);
+  });
 });
 
 describe('deployment checks', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeLogMessages, logMessagesFor, readLogMessage } from './bus-codec.js';
+import { logMessagesFor, readLogMessage } from './bus-codec.js';
 import type { NormalisedEvent } from './normalise.js';
 
 const event = (message: string, attributes: Record<string, unknown> = {}): NormalisedEvent => ({
@@ -21,30 +21,35 @@ const event = (message: string, attributes: Record<string, unknown> = {}): Norma
   attributes,
 });
 
+const jetstream = (maxMessageBytes: number) => ({ kind: 'jetstream' as const, maxMessageBytes });
+
 describe('log messages on the bus', () => {
-  it('round-trips events and splits a request into messages that fit, keeping order', () => {
+  it('round-trips events as JSON on JetStream and splits a request into messages that fit, keeping order', () => {
     const events = Array.from({ length: 100 }, (_, i) => event(`line ${i} ${'x'.repeat(200)}`));
-    const messages = encodeLogMessages('org-1', events, 5_000);
+    const { messages, tooLarge } = logMessagesFor(jetstream(5_000), 'org-1', events, 30_000);
+    expect(tooLarge).toEqual([]);
     expect(messages.length).toBeGreaterThan(1);
-    for (const m of messages) expect(m.byteLength).toBeLessThanOrEqual(5_000);
-    const back = messages.flatMap((m) => readLogMessage({ data: m }).events);
+    for (const m of messages) expect(m.data.byteLength).toBeLessThanOrEqual(5_000);
+    const back = messages.flatMap((m) => readLogMessage(m).events);
     expect(back).toEqual(events);
-    expect(readLogMessage({ data: messages[0]! }).orgId).toBe('org-1');
+    expect(readLogMessage(messages[0]!).orgId).toBe('org-1');
   });
 
-  it('hands the events over as they are on the in-process bus, in slices whose size keeps the queue bound', () => {
+  it('hands the events over as they are on the in-process bus, the body size standing for their bytes in the queue bound', () => {
     const events = Array.from({ length: 10 }, (_, i) => event(`line ${i}`));
-    const messages = logMessagesFor({ kind: 'memory', maxMessageBytes: 1_000 }, 'org-1', events, 2_500);
-    expect(messages).toHaveLength(3);
-    expect(messages.every((m) => m.data.byteLength === 0 && (m.size ?? 0) <= 1_000)).toBe(true);
-    expect(messages.flatMap((m) => readLogMessage(m).events)).toEqual(events);
+    const { messages } = logMessagesFor({ kind: 'memory', maxMessageBytes: 1_000 }, 'org-1', events, 2_500);
+    expect(messages).toHaveLength(1);
+    expect(messages[0]!.data.byteLength).toBe(0);
+    expect(messages[0]!.size).toBe(2_500);
     expect(readLogMessage(messages[0]!).events[0]).toBe(events[0]);
-    const onJetStream = logMessagesFor({ kind: 'jetstream', maxMessageBytes: 1_000_000 }, 'org-1', events, 2_500);
-    expect(onJetStream).toHaveLength(1);
-    expect(readLogMessage(onJetStream[0]!).events).toEqual(events);
+    expect(readLogMessage(messages[0]!).events).toEqual(events);
   });
 
-  it('refuses a single event larger than the bus allows, naming the fix', () => {
-    expect(() => encodeLogMessages('o', [event('y'.repeat(2_000))], 1_000)).toThrow(/max_payload/);
+  it('refuses a single event larger than the bus allows, naming its size, and keeps the others', () => {
+    const big = event('y'.repeat(2_000));
+    const { messages, tooLarge } = logMessagesFor(jetstream(1_000), 'o', [event('small'), big], 3_000);
+    expect(tooLarge).toEqual([{ event: big, bytes: expect.any(Number) }]);
+    expect(tooLarge[0]!.bytes).toBeGreaterThan(2_000);
+    expect(messages.flatMap((m) => readLogMessage(m).events.map((e) => e.message))).toEqual(['small']);
   });
 });

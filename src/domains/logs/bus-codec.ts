@@ -17,35 +17,39 @@ export interface LogMessage {
 
 const EMPTY = new Uint8Array(0);
 
-/**
- * The bus messages for one request's accepted events, in order. `approxBytes` (the request body's
- * size) stands for their size where they are not encoded, so the in-process queue bound still holds.
- */
-export function logMessagesFor(bus: Pick<EventBus, 'kind' | 'maxMessageBytes'>, orgId: string, events: NormalisedEvent[], approxBytes: number): PublishMessage[] {
-  if (events.length === 0) return [];
-  if (bus.kind !== 'memory') return encodeLogMessages(orgId, events, bus.maxMessageBytes).map((data) => ({ data }));
-  const slices = Math.max(1, Math.ceil(approxBytes / bus.maxMessageBytes));
-  const perSlice = Math.ceil(events.length / slices);
-  const messages: PublishMessage[] = [];
-  for (let start = 0; start < events.length; start += perSlice) {
-    const slice = events.slice(start, start + perSlice);
-    messages.push({ data: EMPTY, value: { orgId, events: slice } satisfies LogMessage, size: Math.ceil((approxBytes * slice.length) / events.length) });
-  }
-  return messages;
+export interface LogMessages {
+  messages: PublishMessage[];
+  /** Events that encode larger than one bus message may be (JetStream with a small max_payload), with their encoded size. */
+  tooLarge: { event: NormalisedEvent; bytes: number }[];
 }
 
-/** Encodes a request's events as as few JSON messages as fit in `maxBytes` each, in order. */
-export function encodeLogMessages(orgId: string, events: NormalisedEvent[], maxBytes: number): Uint8Array[] {
-  if (events.length === 0) return [];
+/**
+ * The bus messages for one request's accepted events, in order. In process: one message holding
+ * the events themselves, `approxBytes` (the request body's size) standing for its size in the
+ * queue bound. JetStream: JSON slices that fit its message limit.
+ */
+export function logMessagesFor(bus: Pick<EventBus, 'kind' | 'maxMessageBytes'>, orgId: string, events: NormalisedEvent[], approxBytes: number): LogMessages {
+  if (events.length === 0) return { messages: [], tooLarge: [] };
+  if (bus.kind === 'memory') return { messages: [{ data: EMPTY, value: { orgId, events } satisfies LogMessage, size: approxBytes }], tooLarge: [] };
+  const out: LogMessages = { messages: [], tooLarge: [] };
+  encodeInto(out, orgId, events, bus.maxMessageBytes);
+  return out;
+}
+
+/** Encodes events as as few JSON messages as fit in `maxBytes` each, in order; halves a slice that does not fit. */
+function encodeInto(out: LogMessages, orgId: string, events: NormalisedEvent[], maxBytes: number): void {
   const whole = Buffer.from(JSON.stringify({ orgId, events } satisfies LogMessage));
-  if (whole.byteLength <= maxBytes) return [whole];
+  if (whole.byteLength <= maxBytes) {
+    out.messages.push({ data: whole });
+    return;
+  }
   if (events.length === 1) {
-    // The ingest limits keep one event at 1 MB; an event that still does not fit is a configuration
-    // mismatch (a NATS server with a smaller max_payload), reported rather than silently cut.
-    throw new RangeError(`one log event encodes to ${whole.byteLength} bytes, more than the bus allows (${maxBytes}); raise the NATS server's max_payload`);
+    out.tooLarge.push({ event: events[0]!, bytes: whole.byteLength });
+    return;
   }
   const half = Math.ceil(events.length / 2);
-  return [...encodeLogMessages(orgId, events.slice(0, half), maxBytes), ...encodeLogMessages(orgId, events.slice(half), maxBytes)];
+  encodeInto(out, orgId, events.slice(0, half), maxBytes);
+  encodeInto(out, orgId, events.slice(half), maxBytes);
 }
 
 function isLogMessage(value: unknown): value is LogMessage {

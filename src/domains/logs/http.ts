@@ -59,10 +59,16 @@ export function logIngestRoutes(ctx: AppContext, bus: EventBus): FastifyPluginAs
         const decoded = decode(body, receivedAt);
         const window = partitionable(decoded.events, { hotDays: ctx.config.VIGIL_HOT_DAYS, now: receivedAt });
         const events = window.accepted.map((i) => decoded.events[i]!);
+        const { messages, tooLarge } = logMessagesFor(bus, orgId, events, body.byteLength);
         // BusFullError / BusDeliveryError are 503s with a retry delay (Retry-After set by the error handler).
-        await bus.publish(LOG_TOPIC, logMessagesFor(bus, orgId, events, body.byteLength));
-        const refused = window.refused.map((r) => ({ reason: r.reason }));
-        return { accepted: events.length, rejected: [...decoded.rejected, ...refused] };
+        await bus.publish(LOG_TOPIC, messages);
+        const refused = [
+          ...window.refused.map((r) => ({ reason: r.reason })),
+          ...tooLarge.map((t) => ({
+            reason: `event encodes to ${t.bytes.toLocaleString('en')} bytes, more than the event bus carries in one message (${bus.maxMessageBytes.toLocaleString('en')}; raise the NATS server's max_payload)`,
+          })),
+        ];
+        return { accepted: events.length - tooLarge.length, rejected: [...decoded.rejected, ...refused] };
       } finally {
         inFlight--;
       }

@@ -9,6 +9,6 @@ export { logIngestRoutes, logSearchRoutes } from './http.js';
 export { archiveRoutes, type ArchivedEvent } from './archive-http.js';
 export { RETENTION_LOCK_KEY, runRetention, startRetention, type RetentionContext, type RetentionOptions, type RetentionResult } from './retention.js';
 export { archiveDirOf } from './retention-plan.js';
-export { LOG_TOPIC, encodeLogMessages, logMessagesFor, readLogMessage, type LogMessage } from './bus-codec.js';
+export { LOG_TOPIC, logMessagesFor, readLogMessage, type LogMessage } from './bus-codec.js';
 export { PartitionManager, ensurePartitionsFor, insertEventGroups, insertEvents, type EventGroupRows } from './store.js';
 export { type NormalisedEvent } from './normalise.js';
