@@ -9,6 +9,7 @@ interface View {
   status_reason: string;
   running: boolean;
   next_expected_at: string | null;
+  last_ping_at: string | null;
 }
 
 describe.each(STORE_KINDS)('job monitoring on %s', (kind) => {
@@ -92,14 +93,45 @@ describe.each(STORE_KINDS)('job monitoring on %s', (kind) => {
     const sunday = [8, 9, 10, 11, 12, 13, 14].find((d) => new Date(`${day(d)}T12:00:00Z`).getUTCDay() === 0)!;
     const c = await create({ kind: 'cron', schedule: '0 9 * * *', tz: 'America/New_York', grace: 600 });
     const at = (iso: string): PingRequest => ({ action: 'success', exitStatus: null, rid: null, method: 'GET', scheme: 'http', remoteAddr: '', userAgent: '', body: null, bodySize: 0, at: new Date(iso) });
-    await recordPing(server.ctx.db, { checkId: c.id }, at(`${day(sunday - 1)}T14:00:05Z`)); // Saturday 09:00 EST
+    await recordPing(server.ctx.db, c.id, at(`${day(sunday - 1)}T14:00:05Z`)); // Saturday 09:00 EST
     expect((await view(c.id)).next_expected_at).toBe(`${day(sunday)}T13:00:00.000Z`); // Sunday 09:00 EDT
     await sweepDue(server.ctx, new Date(`${day(sunday)}T13:09:59Z`));
     expect((await view(c.id)).status).toBe('up');
     await sweepDue(server.ctx, new Date(`${day(sunday)}T13:10:00Z`));
     expect((await view(c.id)).status).toBe('down');
-    await recordPing(server.ctx.db, { checkId: c.id }, at(`${day(sunday)}T13:20:00Z`));
+    await recordPing(server.ctx.db, c.id, at(`${day(sunday)}T13:20:00Z`));
     expect((await view(c.id)).next_expected_at).toBe(`${day(sunday + 1)}T13:00:00.000Z`);
+  });
+
+  run('a new schedule moves the deadline of an up check (native API), and a schedule alone makes it a cron check (v3 API)', async () => {
+    const c = await create({ timeout: 3600, grace: 60 });
+    await ping(c.id);
+    const pinged = await view(c.id);
+    const lastPing = Date.parse(pinged.last_ping_at!);
+    expect(Date.parse(pinged.next_expected_at!)).toBe(lastPing + 3600_000);
+    const patched = (await (await server.api(`/api/v1/checks/${c.id}`, { method: 'PATCH', json: { timeout: 120 } })).json()) as View;
+    expect(Date.parse(patched.next_expected_at!)).toBe(lastPing + 120_000);
+    const cron = await server.api(`/api/v3/checks/${c.id}`, { method: 'POST', json: { schedule: '0 9 * * *', tz: 'UTC' } });
+    expect(cron.status).toBe(200);
+    const hc = (await cron.json()) as { schedule?: string; timeout?: number; next_ping: string };
+    expect(hc).toMatchObject({ schedule: '0 9 * * *' });
+    expect(hc.timeout).toBeUndefined();
+    const nine = new Date(lastPing);
+    nine.setUTCHours(9, 0, 0, 0);
+    if (nine.getTime() <= lastPing) nine.setUTCDate(nine.getUTCDate() + 1);
+    expect(Date.parse(hc.next_ping)).toBe(nine.getTime());
+  });
+
+  run('a check whose reminders were switched off while down sends none, and its reminder deadline is cleared', async () => {
+    const c = await create({ timeout: 3600, grace: 60, realert: 60 });
+    await ping(c.id, '/1');
+    expect((await view(c.id)).status).toBe('down');
+    expect((await server.api(`/api/v1/checks/${c.id}`, { method: 'PATCH', json: { realert: null } })).status).toBe(200);
+    await sweepDue(server.ctx, new Date(Date.now() + 61_000));
+    const row = await server.ctx.db.selectFrom('checks').select(['status', 'next_realert_at']).where('id', '=', c.id).executeTakeFirstOrThrow();
+    // A deadline left in the past would be selected again by every sweep, crowding out real work.
+    expect(row).toEqual({ status: 'down', next_realert_at: null });
+    expect((await alertsFor(c.id)).map((a) => a.kind)).toEqual(['fail']);
   });
 
   run('does not alert a missed run inside a maintenance window', async () => {
@@ -107,10 +139,13 @@ describe.each(STORE_KINDS)('job monitoring on %s', (kind) => {
     const now = Date.now();
     const res = await server.api('/api/v1/maintenance', { method: 'POST', json: { check_id: c.id, starts_at: new Date(now - 1000).toISOString(), ends_at: new Date(now + 60_000).toISOString(), reason: 'db upgrade' } });
     expect(res.status).toBe(201);
-    await ping(c.id);
+    const other = await create({ timeout: 1, grace: 1 }); // not covered by that window
+    await Promise.all([ping(c.id), ping(other.id)]);
     await eventually(async () => (await view(c.id)).status === 'down', 6000);
     expect((await view(c.id)).status_reason).toMatch(/maintenance/);
     expect(await alertsFor(c.id)).toEqual([]);
+    await eventually(async () => (await view(other.id)).status === 'down', 6000);
+    expect((await alertsFor(other.id)).map((a) => a.kind)).toEqual(['missed']);
   });
 
   run('pause stops monitoring; resume makes the check new again', async () => {
@@ -136,6 +171,19 @@ describe.each(STORE_KINDS)('job monitoring on %s', (kind) => {
       const grace = await server.api('/api/v1/checks', { method: 'POST', json: { grace: 0 } });
       expect(grace.status).toBe(400);
       expect(((await grace.json()) as { error: { message: string } }).error.message).toMatch(/grace/);
+    });
+
+    run('the Healthchecks API applies the same limits as the native one, in its own error shape', async () => {
+      const threshold = await server.api('/api/v3/checks/', { method: 'POST', json: { name: 'x', failure_threshold: 0 } });
+      expect(threshold.status).toBe(400);
+      expect(((await threshold.json()) as { error: string }).error).toMatch(/^json validation error: failure_threshold: /);
+      const timeout = await server.api('/api/v3/checks/', { method: 'POST', json: { name: 'x', timeout: 0 } });
+      expect(timeout.status).toBe(400);
+      expect(((await timeout.json()) as { error: string }).error).toMatch(/^json validation error: timeout: .*at least 1 second/);
+      const slug = await server.api('/api/v3/checks/', { method: 'POST', json: { name: 'x', slug: 'Not Valid' } });
+      expect(((await slug.json()) as { error: string }).error).toMatch(/^json validation error: slug: /);
+      const listed = (await (await server.api('/api/v3/checks/')).json()) as { checks: { name: string }[] };
+      expect(listed.checks.filter((c) => c.name === 'x')).toEqual([]);
     });
 
     run('wrong API key → 401; read-only key writing → 403; Bearer works', async () => {

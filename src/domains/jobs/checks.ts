@@ -138,16 +138,18 @@ export async function updateCheck(db: Db, orgId: string, id: string, input: Chec
   return db.transaction().execute(async (trx) => {
     const current = await lockCheck(trx, orgId, id);
     const columns = columnsFor(input, current);
-    // A new schedule moves the pending deadlines of a running (up) check.
-    const state = stateOf(current);
-    const scheduleChanged = columns.kind !== current.kind || columns.timeout_s !== current.timeout_s || columns.grace_s !== current.grace_s || columns.schedule !== current.schedule || columns.tz !== current.tz;
-    const deadlines =
-      scheduleChanged && current.status === 'up' && current.last_ping_at && !current.last_start_at
-        ? (({ lateAt, downAt }) => ({ late_at: lateAt, down_at: downAt }))(
-            deadlinesAfter({ kind: columns.kind, timeoutS: columns.timeout_s, graceS: columns.grace_s, schedule: columns.schedule, tz: columns.tz }, current.last_ping_at),
-          )
-        : { late_at: state.lateAt, down_at: state.downAt };
-    return trx.updateTable('checks').set({ ...columns, ...deadlines }).where('id', '=', id).where('org_id', '=', orgId).returningAll().executeTakeFirstOrThrow();
+    const before = policyOf(current);
+    const after = policyOf({ ...current, ...columns });
+    const scheduleChanged = (['kind', 'timeoutS', 'graceS', 'schedule', 'tz'] as const).some((k) => before[k] !== after[k]);
+    // A new schedule moves the pending deadlines of an up check waiting for its next ping.
+    const moved = scheduleChanged && current.status === 'up' && current.last_ping_at && !current.last_start_at ? deadlinesAfter(after, current.last_ping_at) : null;
+    return trx
+      .updateTable('checks')
+      .set({ ...columns, ...(moved && { late_at: moved.lateAt, down_at: moved.downAt }) })
+      .where('id', '=', id)
+      .where('org_id', '=', orgId)
+      .returningAll()
+      .executeTakeFirstOrThrow();
   });
 }
 

@@ -16,5 +16,4 @@ export function jobRoutes(ctx: AppContext): FastifyPluginAsyncZod {
 
 export { pingRoutes };
 export { startSweeper, sweepDue } from './sweeper.js';
-export { recordPing, type PingRequest, type PingTarget, type PingResult } from './pings.js';
-export { createCheck, getCheck, listChecks, type CheckRow, type CheckInput } from './checks.js';
+export { recordPing, type PingRequest } from './pings.js';

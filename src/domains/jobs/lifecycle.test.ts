@@ -163,4 +163,11 @@ describe('deadlines', () => {
     expect(d?.alert).toMatchObject({ kind: 'reminder', state: 'reminder' });
     expect(d?.state.nextRealertAt).toEqual(t(120));
   });
+
+  it('a reminder due after reminders were switched off sends nothing and is cleared (not found again by every sweep)', () => {
+    const down = applyPing(policy({ realertS: 60 }), fresh, ping('fail', t(0)), null).state;
+    const d = applyDeadlines(policy({ realertS: null }), down, t(61), false);
+    expect(d).toEqual({ state: { ...down, nextRealertAt: null } });
+    expect(applyDeadlines(policy({ realertS: null }), d!.state, t(62), false)).toBeNull();
+  });
 });

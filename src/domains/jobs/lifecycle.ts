@@ -141,7 +141,7 @@ export function applyPing(policy: CheckPolicy, prev: CheckState, ping: PingEvent
   if (failures < policy.failureThreshold) {
     const state: CheckState = {
       ...finished,
-      status: prev.status === 'paused' ? 'up' : prev.status === 'new' ? 'up' : prev.status,
+      status: prev.status === 'paused' || prev.status === 'new' ? 'up' : prev.status,
       statusReason: `${what} (${failures} of ${policy.failureThreshold} consecutive failures before alerting)`,
       consecutiveFailures: failures,
     };
@@ -165,6 +165,7 @@ export function applyPing(policy: CheckPolicy, prev: CheckState, ping: PingEvent
 /**
  * What the clock passing `now` does to a check: a run over its time limit, a missed run, a reminder.
  * Returns null when nothing is due. `inMaintenance`: missed runs during a window flip without alerting.
+ * A past deadline that calls for nothing is cleared, so that the sweeper does not find it again.
  */
 export function applyDeadlines(policy: CheckPolicy, prev: CheckState, now: Date, inMaintenance: boolean): Decision | null {
   if (prev.status === 'paused') return null;
@@ -209,12 +210,16 @@ export function applyDeadlines(policy: CheckPolicy, prev: CheckState, now: Date,
     return { state: { ...prev, downAt: null } };
   }
 
-  if (prev.status === 'down' && prev.alertedDown && prev.nextRealertAt && prev.nextRealertAt <= now && policy.realertS) {
-    const state: CheckState = { ...prev, nextRealertAt: addS(prev.nextRealertAt, policy.realertS) };
-    return {
-      state,
-      alert: { kind: 'reminder', state: 'reminder', key: `reminder:${prev.nextRealertAt.toISOString()}`, reason: `still down: ${prev.statusReason}` },
-    };
+  if (prev.nextRealertAt && prev.nextRealertAt <= now) {
+    if (prev.status === 'down' && prev.alertedDown && policy.realertS) {
+      const state: CheckState = { ...prev, nextRealertAt: addS(prev.nextRealertAt, policy.realertS) };
+      return {
+        state,
+        alert: { kind: 'reminder', state: 'reminder', key: `reminder:${prev.nextRealertAt.toISOString()}`, reason: `still down: ${prev.statusReason}` },
+      };
+    }
+    // Reminders were switched off (or there is nothing to remind of): the deadline is stale.
+    return { state: { ...prev, nextRealertAt: null } };
   }
   return null;
 }

@@ -7,7 +7,7 @@ import { checkView, recentDurations, type CheckRow } from './checks.js';
  */
 const pingKeys = new Map<string, string>();
 
-async function pingKeyOf(ctx: AppContext, orgId: string): Promise<string> {
+export async function pingKeyOf(ctx: AppContext, orgId: string): Promise<string> {
   let key = pingKeys.get(orgId);
   if (key === undefined) {
     key = (await ctx.db.selectFrom('orgs').select('ping_key').where('id', '=', orgId).executeTakeFirstOrThrow()).ping_key;

@@ -61,10 +61,8 @@ export async function createMaintenance(db: Db, orgId: string, input: Maintenanc
     .executeTakeFirstOrThrow();
 }
 
-export async function listMaintenance(db: Db, orgId: string, checkId?: string): Promise<MaintenanceWindow[]> {
-  let q = db.selectFrom('maintenance_windows').selectAll().where('org_id', '=', orgId);
-  if (checkId) q = q.where((eb) => eb.or([eb('check_id', '=', checkId), eb('check_id', 'is', null)]));
-  return q.orderBy('created_at').execute();
+export async function listMaintenance(db: Db, orgId: string): Promise<MaintenanceWindow[]> {
+  return db.selectFrom('maintenance_windows').selectAll().where('org_id', '=', orgId).orderBy('created_at').execute();
 }
 
 export async function deleteMaintenance(db: Db, orgId: string, id: string): Promise<void> {

@@ -26,9 +26,6 @@ export interface PingItem {
 
 export type PingOutcome = { outcome: 'ok'; check: CheckRow; kind: PingKind } | { outcome: 'not_found' };
 
-export type PingTarget = { checkId: string } | { orgId: string; slug: string; create: boolean };
-export type PingResult = (PingOutcome & { created?: boolean }) | { outcome: 'ambiguous' };
-
 /** Finds the check a slug URL names; creates it when asked (`?create=1`). */
 export async function resolveSlug(db: Db, orgId: string, slug: string, create: boolean): Promise<{ checkId: string; created: boolean } | 'not_found' | 'ambiguous'> {
   const matches = await db.selectFrom('checks').select('id').where('org_id', '=', orgId).where('slug', '=', slug).limit(2).execute();
@@ -39,19 +36,13 @@ export async function resolveSlug(db: Db, orgId: string, slug: string, create: b
   return { checkId: check.id, created: true };
 }
 
-/** One ping, one transaction (the HTTP path batches through PingWriter instead). */
-export async function recordPing(db: Db, target: PingTarget, ping: PingRequest): Promise<PingResult> {
-  let checkId: string;
-  let created = false;
-  if ('checkId' in target) checkId = target.checkId;
-  else {
-    const resolved = await resolveSlug(db, target.orgId, target.slug, target.create);
-    if (resolved === 'ambiguous') return { outcome: 'ambiguous' };
-    if (resolved === 'not_found') return { outcome: 'not_found' };
-    ({ checkId, created } = resolved);
-  }
+/**
+ * One ping to a known check, in its own transaction, at the time the ping says: the way to replay a
+ * ping at a chosen instant. The HTTP path resolves slugs itself and batches through PingWriter.
+ */
+export async function recordPing(db: Db, checkId: string, ping: PingRequest): Promise<PingOutcome> {
   const [result] = await db.transaction().execute((trx) => recordPingBatch(trx, [{ checkId, ping }]));
-  return { ...result!, created };
+  return result!;
 }
 
 interface RunDraft {
@@ -66,6 +57,13 @@ interface RunDraft {
   duration_ms: number | null;
   output_tail: string | null;
 }
+
+/** One field of each run as an array parameter for unnest (dates as ISO text, which the casts read). */
+const runColumn = (runs: RunDraft[], key: keyof RunDraft) =>
+  runs.map((r) => {
+    const value = r[key];
+    return value instanceof Date ? value.toISOString() : value;
+  });
 
 /**
  * Records a batch of pings and everything they cause (runs, flips, alerts, notifications) in the
@@ -156,7 +154,7 @@ export async function recordPingBatch(trx: Transaction<Database>, items: PingIte
   }
   const newRuns = runs.filter((r) => r.id === null);
   if (newRuns.length) {
-    const col = <K extends keyof RunDraft>(k: K) => newRuns.map((r) => (r[k] instanceof Date ? (r[k] as Date).toISOString() : r[k]));
+    const col = (k: keyof RunDraft) => runColumn(newRuns, k);
     writes.push(sql`
       INSERT INTO runs (org_id, check_id, rid, started_at, finished_at, outcome, exit_status, duration_ms, output_tail)
       SELECT * FROM unnest(${col('org_id')}::uuid[], ${col('check_id')}::uuid[], ${col('rid')}::uuid[], ${col('started_at')}::timestamptz[],
@@ -164,7 +162,7 @@ export async function recordPingBatch(trx: Transaction<Database>, items: PingIte
   }
   if (changedStored.size) {
     const list = [...changedStored];
-    const col = <K extends keyof RunDraft>(k: K) => list.map((r) => (r[k] instanceof Date ? (r[k] as Date).toISOString() : r[k]));
+    const col = (k: keyof RunDraft) => runColumn(list, k);
     writes.push(sql`
       UPDATE runs AS r SET finished_at = v.finished_at, outcome = v.outcome, exit_status = v.exit_status, duration_ms = v.duration_ms, output_tail = v.output_tail
       FROM unnest(${col('id')}::bigint[], ${col('finished_at')}::timestamptz[], ${col('outcome')}::text[], ${col('exit_status')}::int[], ${col('duration_ms')}::bigint[], ${col('output_tail')}::text[])

@@ -17,7 +17,7 @@ const BATCH = 200;
 export async function sweepDue(ctx: AppContext, now: Date = new Date()): Promise<number> {
   const due = await ctx.db
     .selectFrom('checks')
-    .select('id')
+    .select(['id', 'org_id'])
     .where((eb) =>
       eb.or([
         eb('down_at', '<=', now),
@@ -27,9 +27,17 @@ export async function sweepDue(ctx: AppContext, now: Date = new Date()): Promise
     )
     .limit(BATCH)
     .execute();
+  if (due.length === 0) return 0;
+  // The maintenance windows of every organisation concerned, read once for the whole sweep.
+  const windows = await ctx.db
+    .selectFrom('maintenance_windows')
+    .select(['org_id', 'check_id', 'starts_at', 'ends_at', 'cron', 'tz', 'duration_s'])
+    .where('org_id', 'in', [...new Set(due.map((d) => d.org_id))])
+    .execute();
   let changed = 0;
-  for (const { id } of due) {
-    const row = await sweepOne(ctx, id, now);
+  for (const { id, org_id } of due) {
+    const inMaintenance = windows.some((w) => w.org_id === org_id && (w.check_id === null || w.check_id === id) && isInWindow(w, now));
+    const row = await sweepOne(ctx, id, now, inMaintenance);
     if (row) {
       changed++;
       await publishCheck(ctx, row);
@@ -38,17 +46,11 @@ export async function sweepDue(ctx: AppContext, now: Date = new Date()): Promise
   return changed;
 }
 
-async function sweepOne(ctx: AppContext, id: string, now: Date): Promise<CheckRow | undefined> {
+async function sweepOne(ctx: AppContext, id: string, now: Date, inMaintenance: boolean): Promise<CheckRow | undefined> {
   return ctx.db.transaction().execute(async (trx) => {
     const check = await trx.selectFrom('checks').selectAll().where('id', '=', id).forUpdate().skipLocked().executeTakeFirst();
     if (!check) return undefined; // another instance (or a ping) holds it; it will be seen again
-    const windows = await trx
-      .selectFrom('maintenance_windows')
-      .select(['starts_at', 'ends_at', 'cron', 'tz', 'duration_s'])
-      .where('org_id', '=', check.org_id)
-      .where((eb) => eb.or([eb('check_id', 'is', null), eb('check_id', '=', check.id)]))
-      .execute();
-    const decision = applyDeadlines(policyOf(check), stateOf(check), now, windows.some((w) => isInWindow(w, now)));
+    const decision = applyDeadlines(policyOf(check), stateOf(check), now, inMaintenance);
     if (!decision) return undefined;
     if (decision.alert?.kind === 'too_long' && check.last_start_at) {
       await trx

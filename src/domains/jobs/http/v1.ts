@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { getOrg } from '../../accounts/index.js';
 import type { AppContext } from '../../../server/context.js';
 import { principalOf, requireRole } from '../../../server/plugins/auth.js';
 import {
@@ -16,7 +15,7 @@ import {
   updateCheck,
   type CheckRow,
 } from '../checks.js';
-import { publishCheck, publishCheckDeleted } from '../live.js';
+import { pingKeyOf, publishCheck, publishCheckDeleted } from '../live.js';
 import { createMaintenance, deleteMaintenance, listMaintenance, maintenanceInputSchema, maintenanceView } from '../maintenance.js';
 
 const idParams = z.object({ id: z.string().uuid('must be a check id (uuid)') });
@@ -30,8 +29,8 @@ export function v1Routes(ctx: AppContext): FastifyPluginAsyncZod {
     const tags = ['checks'];
 
     async function views(orgId: string, rows: CheckRow[]) {
-      const [org, durations] = await Promise.all([getOrg(ctx.db, orgId), recentDurations(ctx.db, orgId, rows.map((r) => r.id))]);
-      return rows.map((r) => checkView(r, ctx.baseUrl, org.pingKey, durations.get(r.id) ?? []));
+      const [pingKey, durations] = await Promise.all([pingKeyOf(ctx, orgId), recentDurations(ctx.db, orgId, rows.map((r) => r.id))]);
+      return rows.map((r) => checkView(r, ctx.baseUrl, pingKey, durations.get(r.id) ?? []));
     }
     async function one(orgId: string, row: CheckRow) {
       const [view] = await views(orgId, [row]);

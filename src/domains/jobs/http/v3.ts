@@ -6,18 +6,19 @@ import type { FlipsTable, PingsTable } from '../../../platform/store/index.js';
 import type { Selectable } from 'kysely';
 import type { AppContext } from '../../../server/context.js';
 import { principalOf, requireRole } from '../../../server/plugins/auth.js';
-import { createCheck, deleteCheck, getCheck, listChecks, pauseCheck, resumeCheck, updateCheck, type CheckInput, type CheckRow } from '../checks.js';
+import { checkInputSchema, createCheck, deleteCheck, getCheck, listChecks, pauseCheck, resumeCheck, updateCheck, type CheckInput, type CheckRow } from '../checks.js';
+import { displayStatus } from '../lifecycle.js';
 import { publishCheck, publishCheckDeleted } from '../live.js';
 
 /** Healthchecks formats timestamps without fractions and with an explicit offset: 2020-03-24T14:02:03+00:00. */
 const hcTime = (d: Date | null) => (d ? d.toISOString().replace(/\.\d{3}Z$/, '+00:00') : null);
 
+/** Healthchecks' status words: a run in progress shows as "started", Vigil's "late" is its "grace". */
 function hcStatus(row: CheckRow, now: Date): string {
-  if (row.status === 'paused' || row.status === 'new') return row.last_start_at && row.status === 'new' ? 'started' : row.status;
+  if (row.status === 'paused') return 'paused';
   if (row.last_start_at) return 'started';
-  if (row.status === 'down') return 'down';
-  if (row.late_at && row.late_at <= now) return 'grace';
-  return 'up';
+  const status = displayStatus({ status: row.status, lateAt: row.late_at }, now);
+  return status === 'late' ? 'grace' : status;
 }
 
 /** A check as the Healthchecks v3 API shows it to a read-write key, plus Vigil's extra fields. */
@@ -135,7 +136,7 @@ export function v3Routes(ctx: AppContext): FastifyPluginAsyncZod {
     }
 
     async function toInput(orgId: string, body: HcBody): Promise<CheckInput> {
-      const input: CheckInput = {
+      const input = {
         name: body.name,
         slug: body.slug,
         tags: body.tags?.split(/\s+/).filter(Boolean),
@@ -152,14 +153,15 @@ export function v3Routes(ctx: AppContext): FastifyPluginAsyncZod {
         failure_threshold: body.failure_threshold,
         realert: body.realert,
       };
-      if (body.schedule !== undefined && body.timeout === undefined) input.kind = 'cron';
-      if (body.timeout !== undefined && body.schedule === undefined) input.kind = 'simple';
-      for (const f of ['timeout', 'grace', 'max_runtime', 'min_runtime', 'realert'] as const) {
-        const v = input[f];
-        if (v !== undefined && v !== null && (v < 1 || v > 366 * 86400)) throw badRequest(`json validation error: ${f} must be between 1 second and 366 days`);
+      // The same rules as Vigil's own API (ranges, slug characters, threshold), in Healthchecks' words.
+      // The kind (simple or cron) follows from timeout/schedule when the check is written.
+      const parsed = checkInputSchema.safeParse(input);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        const field = issue?.path[0] === 'description' ? 'desc' : String(issue?.path[0] ?? '');
+        throw badRequest(`json validation error: ${field}: ${issue?.message ?? 'invalid'}`);
       }
-      if (input.slug !== undefined && !/^[-a-z0-9_]*$/.test(input.slug)) throw badRequest('json validation error: slug may contain only lowercase letters, digits, "-" and "_"');
-      return input;
+      return parsed.data;
     }
 
     app.get('/api/v3/checks/', { ...read, schema: { tags, summary: 'List checks', querystring: z.object({ tag: z.union([z.string(), z.array(z.string())]).optional(), slug: z.string().optional() }) } }, async (request) => {
