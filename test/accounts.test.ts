@@ -1,5 +1,6 @@
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_EMAIL, ADMIN_PASSWORD, STORE_KINDS, startTestServer, storeAvailable, type TestServer } from './support/server.js';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, STORE_KINDS, eventually, startTestServer, storeAvailable, type TestServer } from './support/server.js';
 
 /** Minimal cookie jar: the names and values a browser would send back. */
 function cookiesFrom(res: Response): Record<string, string> {
@@ -69,5 +70,52 @@ describe.each(STORE_KINDS)('accounts, sessions and API keys on %s', (kind) => {
     expect(missing.status).toBe(404);
     expect(await missing.json()).toMatchObject({ error: { code: 'not_found' } });
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+  });
+
+  run("streams the organisation's live updates, lets go of clients that leave, and ends open streams at shutdown", async () => {
+    // Its own server, since this test stops it; warnings and errors it logs are kept to be checked.
+    const logged: { level: number; msg: string }[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void logged.push(JSON.parse(line) as { level: number; msg: string }) });
+    const own = await startTestServer(kind, {}, { logger });
+    try {
+      const open = async () => {
+        const controller = new AbortController();
+        const res = await own.api('/api/v1/events', { signal: controller.signal });
+        expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+        const reader = res.body!.getReader();
+        let text = '';
+        const ended = (async () => {
+          for (;;) {
+            const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
+            if (done) return true;
+            text += new TextDecoder().decode(value);
+          }
+        })();
+        return { controller, ended, text: () => text };
+      };
+      const orgId = own.org.id;
+
+      const leaving = await open();
+      await eventually(async () => own.ctx.live.hasSubscribers(orgId));
+      leaving.controller.abort();
+      await eventually(async () => !own.ctx.live.hasSubscribers(orgId));
+
+      const staying = await open();
+      await eventually(async () => own.ctx.live.hasSubscribers(orgId));
+      own.ctx.live.publish(orgId, { type: 'check', data: { id: 'c1', status: 'up' } });
+      await eventually(async () => staying.text().includes('event: check\ndata: {"id":"c1","status":"up"}\n\n'));
+
+      // A dashboard left open must not hold up shutdown.
+      const started = Date.now();
+      // Were the stream to hold shutdown up, this lets it finish so the test fails instead of hanging.
+      const unblock = setTimeout(() => staying.controller.abort(), 5_000);
+      await own.close();
+      clearTimeout(unblock);
+      expect(Date.now() - started).toBeLessThan(3_000);
+      expect(await staying.ended).toBe(true);
+      expect(logged.filter((l) => l.level >= 40)).toEqual([]);
+    } finally {
+      await own.dispose();
+    }
   });
 });

@@ -95,7 +95,7 @@ async function deliveries(server: TestServer, channelId: string): Promise<Delive
 }
 
 /** Raises an alert the way the alert sources do: inside a transaction, notifying the given channels. */
-async function raise(server: TestServer, channelIds: string[], title = 'Nightly export is down', message = 'No ping for 2 minutes') {
+async function raise(server: TestServer, channelIds: '*' | string[], title = 'Nightly export is down', message = 'No ping for 2 minutes') {
   return server.ctx.db.transaction().execute((trx) =>
     raiseAlert(trx, {
       orgId: server.org.id,
@@ -337,6 +337,13 @@ for (const kind of STORE_KINDS) {
       // An alert of our organisation never reaches their channel, even when named explicitly.
       await raise(server, [theirs.id]);
       expect(await server.ctx.db.selectFrom('outbox').select('id').where('channel_id', '=', theirs.id).execute()).toEqual([]);
+
+      // '*' is every channel of our organisation, each with a notification of its own; theirs gets none.
+      const everyChannel = await raise(server, '*');
+      const queued = await server.ctx.db.selectFrom('outbox').select(['id', 'channel_id', 'payload']).where('alert_id', '=', everyChannel.id).execute();
+      expect(queued.map((q) => q.channel_id).sort()).toEqual(ourList.channels.map((c) => c.id).sort());
+      for (const q of queued) expect(q.payload).toMatchObject({ id: q.id, alert: { id: everyChannel.id }, org_id: server.org.id });
+      expect(new Set(queued.map((q) => q.id)).size).toBe(queued.length);
     });
   });
 

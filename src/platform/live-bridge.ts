@@ -53,6 +53,11 @@ export async function startLiveBridge(hub: LiveHub, databaseUrl: string, logger:
     });
     await client.connect();
     await client.query(`LISTEN ${CHANNEL}`);
+    // A reconnect that completes after stop() must not leave a connection open (it would keep the process alive).
+    if (stopped) {
+      await client.end();
+      return;
+    }
     listener = client;
   };
   const reconnect = () => pRetry(listen, { retries: Number.POSITIVE_INFINITY, minTimeout: 200, maxTimeout: 5000, shouldRetry: () => !stopped }).catch(() => undefined);

@@ -21,8 +21,10 @@ export interface Org {
   pingKey: string;
 }
 
-export const API_KEY_PREFIX = 'vgl_';
+const API_KEY_PREFIX = 'vgl_';
 const SESSION_TTL_MS = 14 * 24 * 3600 * 1000;
+
+const toOrg = (row: { id: string; name: string; ping_key: string }): Org => ({ id: row.id, name: row.name, pingKey: row.ping_key });
 
 export async function createOrg(db: Db, name: string): Promise<Org> {
   const org = { id: newId(), name, pingKey: randomToken(16) };
@@ -33,12 +35,12 @@ export async function createOrg(db: Db, name: string): Promise<Org> {
 export async function getOrg(db: Db, orgId: string): Promise<Org> {
   const row = await db.selectFrom('orgs').selectAll().where('id', '=', orgId).executeTakeFirst();
   if (!row) throw notFound('Organisation');
-  return { id: row.id, name: row.name, pingKey: row.ping_key };
+  return toOrg(row);
 }
 
 export async function findOrgByPingKey(db: Db, pingKey: string): Promise<Org | undefined> {
   const row = await db.selectFrom('orgs').selectAll().where('ping_key', '=', pingKey).executeTakeFirst();
-  return row && { id: row.id, name: row.name, pingKey: row.ping_key };
+  return row && toOrg(row);
 }
 
 /**
@@ -54,7 +56,7 @@ export async function bootstrap(
     await createOrg(db, opts.orgName);
     first = await db.selectFrom('orgs').selectAll().orderBy('created_at').limit(1).executeTakeFirstOrThrow();
   }
-  const org = { id: first.id, name: first.name, pingKey: first.ping_key };
+  const org = toOrg(first);
   if (opts.adminEmail && opts.adminPassword) {
     const existing = await db.selectFrom('users').select('id').where('email', '=', opts.adminEmail.toLowerCase()).executeTakeFirst();
     if (!existing) await createUser(db, org.id, opts.adminEmail, opts.adminPassword, 'admin');

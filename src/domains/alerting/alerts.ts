@@ -1,4 +1,5 @@
 import { sql, type Transaction } from 'kysely';
+import { z } from 'zod';
 import type { Database } from '../../platform/store/index.js';
 import { newId } from '../../platform/ids.js';
 
@@ -26,22 +27,28 @@ export interface AlertInput {
   at?: Date;
 }
 
-/** The JSON every receiver gets; `id` is stable across retries so receivers can dedupe. */
-export interface NotificationPayload {
-  id: string;
-  type: `alert.${AlertState}`;
-  alert: {
-    id: string;
-    source: string;
-    kind: string;
-    subject_id: string;
-    title: string;
-    message: string;
-    details: Record<string, unknown>;
-    created_at: string;
-  };
-  org_id: string;
-}
+/**
+ * The JSON every receiver gets; `id` is stable across retries so receivers can dedupe. The notifier
+ * parses stored payloads with this schema before delivery (which also restores a readable key
+ * order: jsonb reorders keys).
+ */
+export const notificationPayloadSchema = z.object({
+  id: z.string(),
+  // Lenient on purpose: a state added here later must still be delivered by an older notifier.
+  type: z.custom<`alert.${AlertState}`>((v) => typeof v === 'string' && v.startsWith('alert.'), 'must be alert.<state>'),
+  alert: z.object({
+    id: z.string(),
+    source: z.string(),
+    kind: z.string(),
+    subject_id: z.string(),
+    title: z.string(),
+    message: z.string(),
+    details: z.record(z.string(), z.unknown()),
+    created_at: z.string(),
+  }),
+  org_id: z.string(),
+});
+export type NotificationPayload = z.infer<typeof notificationPayloadSchema>;
 
 /**
  * Records an alert and queues one notification per channel, inside the caller's transaction, so
@@ -85,28 +92,27 @@ export async function raiseAlert(trx: Transaction<Database>, input: AlertInput):
     channels = channels.where('id', 'in', input.channels);
   }
   const targets = await channels.execute();
-  for (const channel of targets) {
+  if (targets.length === 0) return { id, created: true };
+  const alert = {
+    id,
+    source: input.source,
+    kind: input.kind,
+    subject_id: input.subjectId,
+    title: input.title,
+    message: input.message,
+    details,
+    created_at: at.toISOString(),
+  };
+  // One statement for every channel: the caller's transaction (a ping, a sweep) stays short.
+  const rows = targets.map((channel) => {
     const outboxId = newId();
-    const payload: NotificationPayload = {
-      id: outboxId,
-      type: `alert.${input.state}`,
-      alert: {
-        id,
-        source: input.source,
-        kind: input.kind,
-        subject_id: input.subjectId,
-        title: input.title,
-        message: input.message,
-        details,
-        created_at: at.toISOString(),
-      },
-      org_id: input.orgId,
-    };
-    await trx
-      .insertInto('outbox')
-      .values({ id: outboxId, org_id: input.orgId, channel_id: channel.id, alert_id: id, payload: JSON.stringify(payload), next_attempt_at: sql<Date>`now()` })
-      .onConflict((oc) => oc.columns(['channel_id', 'alert_id']).doNothing())
-      .execute();
-  }
+    const payload: NotificationPayload = { id: outboxId, type: `alert.${input.state}`, alert, org_id: input.orgId };
+    return { id: outboxId, org_id: input.orgId, channel_id: channel.id, alert_id: id, payload: JSON.stringify(payload), next_attempt_at: sql<Date>`now()` };
+  });
+  await trx
+    .insertInto('outbox')
+    .values(rows)
+    .onConflict((oc) => oc.columns(['channel_id', 'alert_id']).doNothing())
+    .execute();
   return { id, created: true };
 }

@@ -1,1 +1,1 @@
-export { raiseAlert, type AlertInput, type AlertState, type NotificationPayload } from './alerts.js';
+export { notificationPayloadSchema, raiseAlert, type AlertInput, type AlertState, type NotificationPayload } from './alerts.js';

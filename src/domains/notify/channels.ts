@@ -10,7 +10,7 @@ import { assertPublicTarget, parseTargetUrl } from './ssrf.js';
 
 /** Standard Webhooks secrets: `whsec_` + base64 of 24..64 random bytes. */
 const SECRET_PREFIX = 'whsec_';
-export const generateWebhookSecret = (): string => SECRET_PREFIX + randomBytes(32).toString('base64');
+const generateWebhookSecret = (): string => SECRET_PREFIX + randomBytes(32).toString('base64');
 
 const name = z.string().trim().max(100).optional();
 const url = z.string().trim().min(1).max(2048);

@@ -2,13 +2,13 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../../server/context.js';
 import { principalOf, requireRole } from '../../server/plugins/auth.js';
+import { errorEnvelope } from '../../server/plugins/errors.js';
 import { channelInput, channelView, createChannel, deleteChannel, deliveryView, getChannel, listChannels, listDeliveries, queueTestNotification } from './channels.js';
 
 const idParams = z.object({ id: z.uuid() });
-const errorBody = z.object({ error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }) });
 
 export function notifyRoutes(ctx: AppContext): FastifyPluginAsyncZod {
-  const options = () => ({ allowPrivate: ctx.config.VIGIL_ALLOW_PRIVATE_WEBHOOKS });
+  const options = { allowPrivate: ctx.config.VIGIL_ALLOW_PRIVATE_WEBHOOKS };
   return async (app) => {
     app.post(
       '/api/v1/channels',
@@ -20,11 +20,11 @@ export function notifyRoutes(ctx: AppContext): FastifyPluginAsyncZod {
             'Webhook and Slack URLs must be public http(s) targets unless VIGIL_ALLOW_PRIVATE_WEBHOOKS=true. ' +
             'A webhook without a secret gets a generated Standard Webhooks secret, shown in this answer only.',
           body: channelInput,
-          response: { 201: channelView, 400: errorBody },
+          response: { 201: channelView, 400: errorEnvelope },
         },
         preHandler: requireRole(ctx, 'member'),
       },
-      async (request, reply) => reply.status(201).send(await createChannel(ctx.db, principalOf(request).orgId, request.body, options())),
+      async (request, reply) => reply.status(201).send(await createChannel(ctx.db, principalOf(request).orgId, request.body, options)),
     );
 
     app.get(
@@ -35,7 +35,7 @@ export function notifyRoutes(ctx: AppContext): FastifyPluginAsyncZod {
 
     app.get(
       '/api/v1/channels/:id',
-      { schema: { tags: ['notify'], summary: 'One notification channel (secrets redacted)', params: idParams, response: { 200: channelView, 404: errorBody } }, preHandler: requireRole(ctx) },
+      { schema: { tags: ['notify'], summary: 'One notification channel (secrets redacted)', params: idParams, response: { 200: channelView, 404: errorEnvelope } }, preHandler: requireRole(ctx) },
       async (request) => getChannel(ctx.db, principalOf(request).orgId, request.params.id),
     );
 
@@ -56,7 +56,7 @@ export function notifyRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           summary: 'Recent notifications of a channel with every delivery attempt (status code, error, duration)',
           params: idParams,
           querystring: z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) }),
-          response: { 200: z.object({ deliveries: z.array(deliveryView) }), 404: errorBody },
+          response: { 200: z.object({ deliveries: z.array(deliveryView) }), 404: errorEnvelope },
         },
         preHandler: requireRole(ctx),
       },
@@ -70,7 +70,7 @@ export function notifyRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           tags: ['notify'],
           summary: 'Queue a test notification to this channel (delivered by the notifier, with retries)',
           params: idParams,
-          response: { 202: z.object({ id: z.string().describe('Notification id; follow it in /deliveries') }), 404: errorBody },
+          response: { 202: z.object({ id: z.string().describe('Notification id; follow it in /deliveries') }), 404: errorEnvelope },
         },
         preHandler: requireRole(ctx, 'member'),
       },

@@ -1,6 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
-import { z } from 'zod';
-import type { NotificationPayload } from '../alerting/index.js';
+import { notificationPayloadSchema } from '../alerting/index.js';
 import type { AppContext } from '../../server/context.js';
 import type { ChannelKind } from '../../platform/store/index.js';
 import { every, type Worker } from '../../platform/worker.js';
@@ -30,24 +29,6 @@ const MAX_ROUNDS = 10;
 const LEASE_MS = 120_000;
 const MAX_ERROR_LENGTH = 1_000;
 
-/** The payload as raiseAlert writes it; parsing also restores a readable key order (jsonb reorders keys). */
-const payloadSchema = z.object({
-  id: z.string(),
-  // Lenient on purpose: a state added to the alerting domain later must still be delivered.
-  type: z.custom<NotificationPayload['type']>((v) => typeof v === 'string' && v.startsWith('alert.'), 'must be alert.<state>'),
-  alert: z.object({
-    id: z.string(),
-    source: z.string(),
-    kind: z.string(),
-    subject_id: z.string(),
-    title: z.string(),
-    message: z.string(),
-    details: z.record(z.string(), z.unknown()),
-    created_at: z.string(),
-  }),
-  org_id: z.string(),
-});
-
 interface ClaimedRow {
   id: string;
   org_id: string;
@@ -68,23 +49,16 @@ interface Outcome extends SendResult {
   permanent?: boolean;
 }
 
-export interface NotifierOptions {
-  policy?: BackoffPolicy;
-}
-
 export class Notifier {
   private readonly http: HttpSender;
   private readonly email: EmailSender;
   private readonly policy: BackoffPolicy;
 
-  constructor(
-    private readonly ctx: AppContext,
-    options: NotifierOptions = {},
-  ) {
+  constructor(private readonly ctx: AppContext) {
     const { config } = ctx;
     this.http = new HttpSender(config.VIGIL_ALLOW_PRIVATE_WEBHOOKS);
     this.email = new EmailSender(config.VIGIL_SMTP_URL, config.VIGIL_SMTP_FROM);
-    this.policy = options.policy ?? {
+    this.policy = {
       ...DEFAULT_BACKOFF,
       baseMs: config.VIGIL_NOTIFY_RETRY_BASE_MS,
       maxAttempts: config.VIGIL_NOTIFY_MAX_ATTEMPTS,
@@ -150,9 +124,9 @@ export class Notifier {
   private async attempt(row: ClaimedRow, channel: ChannelRow | undefined): Promise<Outcome> {
     // The channel must belong to the row's organisation (tenancy), even though raiseAlert only queues its own.
     if (!channel || channel.org_id !== row.org_id) return { ok: false, statusCode: null, error: 'channel no longer exists', permanent: true };
-    const parsed = payloadSchema.safeParse(row.payload);
+    const parsed = notificationPayloadSchema.safeParse(row.payload);
     if (!parsed.success) return { ok: false, statusCode: null, error: `malformed notification payload: ${parsed.error.message}`, permanent: true };
-    const payload: NotificationPayload = parsed.data;
+    const payload = parsed.data;
     const baseUrl = this.ctx.config.VIGIL_BASE_URL;
     switch (channel.kind) {
       case 'webhook': {
@@ -247,8 +221,8 @@ export function describeError(error: unknown): string {
 }
 
 /** The notifier loop: every VIGIL_NOTIFY_INTERVAL_MS, deliver what is due. */
-export function startNotifier(ctx: AppContext, options: NotifierOptions = {}): Worker {
-  const notifier = new Notifier(ctx, options);
+export function startNotifier(ctx: AppContext): Worker {
+  const notifier = new Notifier(ctx);
   const loop = every(
     ctx.config.VIGIL_NOTIFY_INTERVAL_MS,
     () => notifier.runOnce(),

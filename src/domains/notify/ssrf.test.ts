@@ -52,13 +52,13 @@ describe('SSRF guard', () => {
     expect(byName.message).toMatch(/localhost resolves to .* loopback/);
     // Every resolved address must be public: one private answer among public ones is enough to refuse.
     const mixed = await refusedField(
-      assertPublicTarget(new URL('http://rebind.example/'), 'url', async () => [
+      assertPublicTarget(new URL('http://rebind.example/'), async () => [
         { address: '93.184.216.34', family: 4 },
         { address: '10.0.0.5', family: 4 },
       ]),
     );
     expect(mixed.message).toContain('10.0.0.5');
-    await expect(assertPublicTarget(new URL('http://public.example/'), 'url', async () => [{ address: '93.184.216.34', family: 4 }])).resolves.toBeUndefined();
+    await expect(assertPublicTarget(new URL('http://public.example/'), async () => [{ address: '93.184.216.34', family: 4 }])).resolves.toBeUndefined();
     const unresolvable = await refusedField(assertPublicTarget(new URL('http://nowhere.invalid/')));
     expect(unresolvable.message).toContain('does not resolve');
   });

@@ -48,19 +48,28 @@ function describeRange(range: string): string {
 /** URL hosts of IPv6 literals come bracketed (`[::1]`); lookups and checks need them bare. */
 export const bareHost = (hostname: string): string => hostname.replace(/^\[(.*)\]$/, '$1');
 
-/** Parses a webhook/Slack target: an absolute http or https URL. Throws a 400 naming `field`. */
-export function parseTargetUrl(raw: string, field = 'url'): URL {
+/** Parses a webhook/Slack target: an absolute http or https URL. Throws a 400 naming the `url` field. */
+export function parseTargetUrl(raw: string): URL {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw invalidField(field, 'must be an absolute http:// or https:// URL');
+    throw invalidField('url', 'must be an absolute http:// or https:// URL');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw invalidField(field, `scheme ${url.protocol.replace(/:$/, '')} is not allowed: use http or https`);
+    throw invalidField('url', `scheme ${url.protocol.replace(/:$/, '')} is not allowed: use http or https`);
   }
-  if (!url.hostname) throw invalidField(field, 'has no host');
+  if (!url.hostname) throw invalidField('url', 'has no host');
   return url;
+}
+
+/** The first of `addresses` that is not an ordinary public one, with its range; undefined when all are public. */
+function firstRefused(addresses: readonly LookupAddress[]): { address: string; range: string } | undefined {
+  for (const { address } of addresses) {
+    const range = addressRange(address);
+    if (range !== 'unicast') return { address, range };
+  }
+  return undefined;
 }
 
 /**
@@ -69,7 +78,6 @@ export function parseTargetUrl(raw: string, field = 'url'): URL {
  */
 export async function assertPublicTarget(
   url: URL,
-  field = 'url',
   resolve: (host: string) => Promise<LookupAddress[]> = (host) => dnsLookupAsync(host, { all: true, verbatim: true }),
 ): Promise<void> {
   const host = bareHost(url.hostname);
@@ -80,15 +88,13 @@ export async function assertPublicTarget(
     try {
       addresses = await resolve(host);
     } catch (error) {
-      throw invalidField(field, `host ${host} does not resolve (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+      throw invalidField('url', `host ${host} does not resolve (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
     }
   }
-  for (const { address } of addresses) {
-    const range = addressRange(address);
-    if (range !== 'unicast') {
-      const what = address === host ? host : `${host} resolves to ${address}, which`;
-      throw invalidField(field, `${what} is a ${describeRange(range)} address: refused (${ALLOW_HINT})`);
-    }
+  const refused = firstRefused(addresses);
+  if (refused) {
+    const what = refused.address === host ? host : `${host} resolves to ${refused.address}, which`;
+    throw invalidField('url', `${what} is a ${describeRange(refused.range)} address: refused (${ALLOW_HINT})`);
   }
 }
 
@@ -111,10 +117,8 @@ export const guardedLookup: LookupFunction = (hostname, options, callback) => {
   dnsLookup(hostname, { ...(options as LookupOptions), all: true }, (error, addresses) => {
     if (error) return callback(error, wantAll ? [] : '', undefined);
     const list = addresses as LookupAddress[];
-    for (const { address } of list) {
-      const range = addressRange(address);
-      if (range !== 'unicast') return callback(new PrivateTargetError(hostname, address, range), wantAll ? [] : '', undefined);
-    }
+    const refused = firstRefused(list);
+    if (refused) return callback(new PrivateTargetError(hostname, refused.address, refused.range), wantAll ? [] : '', undefined);
     const first = list[0];
     if (!first) {
       const notFound: NodeJS.ErrnoException = new Error(`${hostname} has no address`);

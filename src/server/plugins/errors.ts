@@ -1,7 +1,11 @@
 import type { FastifyError } from 'fastify';
-import type { App } from '../context.js';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { AppError } from '../../platform/errors.js';
+import type { App } from '../context.js';
+
+/** The error envelope as a response schema, for routes to document their 4xx answers. */
+export const errorEnvelope = z.object({ error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }) });
 
 /** One error envelope for the whole API: `{ error: { code, message, details? } }`. */
 export function registerErrorHandler(app: App): void {

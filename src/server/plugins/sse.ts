@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { App, AppContext } from '../context.js';
 import { principalOf, requireRole } from './auth.js';
 
@@ -6,6 +7,13 @@ import { principalOf, requireRole } from './auth.js';
  * A comment line every 15 s keeps proxies from closing an idle stream.
  */
 export function registerSse(app: App, ctx: AppContext): void {
+  const open = new Set<ServerResponse>();
+  // An open stream never finishes by itself, and the HTTP server waits for every response to
+  // finish before it closes: shutdown ends the streams first (browsers reconnect elsewhere).
+  app.addHook('preClose', async () => {
+    for (const res of open) res.end();
+  });
+
   app.get('/api/v1/events', { schema: { tags: ['live'], summary: 'Live updates (Server-Sent Events)' }, preHandler: requireRole(ctx) }, (request, reply) => {
     const { orgId } = principalOf(request);
     reply.hijack();
@@ -21,14 +29,12 @@ export function registerSse(app: App, ctx: AppContext): void {
       res.write(`event: ${event.type}\ndata: ${JSON.stringify(event.data)}\n\n`);
     });
     const heartbeat = setInterval(() => res.write(': ping\n\n'), 15_000);
-    const close = () => {
+    open.add(res);
+    // 'close' comes both when the client goes away and when shutdown ends the stream.
+    res.on('close', () => {
       clearInterval(heartbeat);
       unsubscribe();
-    };
-    request.raw.on('close', close);
-    app.addHook('onClose', async () => {
-      close();
-      res.end();
+      open.delete(res);
     });
   });
 }
