@@ -283,6 +283,13 @@ describe.skipIf(!NATS_URL)('JetStream event bus', () => {
     await expect(bus.publish('full', [new Uint8Array(bus.maxMessageBytes + 1)])).rejects.toBeInstanceOf(BusMessageTooLargeError);
   });
 
+  it('refuses a handed-over value instead of sending the message without it', async () => {
+    const bus = await open({ consumers: [{ topic: 'value', name: 'stats' }] });
+    await expect(bus.publish('value', [{ data: new Uint8Array(0), value: { events: [1] }, size: 10 }])).rejects.toThrow(/carries bytes only/);
+    // Nothing of the call was stored.
+    expect((await consumerInfo('value', 'stats')).num_pending).toBe(0);
+  });
+
   it('refuses to open when NATS is unreachable', async () => {
     await expect(openBus({ natsUrl: 'nats://127.0.0.1:1', logger })).rejects.toThrow();
   });

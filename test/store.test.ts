@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
-import { migrateToLatest, openStore } from '../src/platform/store/index.js';
+import { copyValue, migrateToLatest, openStore, transactionWithCopy, type Store } from '../src/platform/store/index.js';
 import { TEST_DATABASE_URL, freshPostgresDatabase } from './support/server.js';
 
 describe('store', () => {
@@ -36,6 +36,51 @@ describe('store', () => {
     expect(errors.length).toBeGreaterThan(0);
     const { rows } = await sql<{ one: number }>`SELECT 1 AS one`.execute(store.db);
     expect(rows).toEqual([{ one: 1 }]);
+  });
+
+  const NOTES = ['tab\there', 'line\nbreak\r', 'back\\slash', '\\N', 'N', '', null];
+  const notes = async (store: Store) =>
+    (await sql<{ id: number; note: string | null }>`SELECT id, note FROM copied ORDER BY id`.execute(store.db)).rows;
+
+  it.skipIf(!TEST_DATABASE_URL)('COPY in a transaction with statements: separators and backslashes round-trip, a failure undoes both', async () => {
+    const db = await freshPostgresDatabase();
+    const store = await openStore({ dataDir: '', databaseUrl: db.url });
+    cleanups.push(async () => {
+      await store.close();
+      await db.drop();
+    });
+    await sql`CREATE TABLE copied (id integer, note text)`.execute(store.db);
+    await transactionWithCopy(store, async (trx, copy) => {
+      await sql`INSERT INTO copied VALUES (0, 'by statement')`.execute(trx);
+      await copy!('copied', ['id', 'note'], NOTES.map((note, i) => `${copyValue(i + 1)}\t${copyValue(note)}\n`).join(''));
+    });
+    const stored = [{ id: 0, note: 'by statement' }, ...NOTES.map((note, i) => ({ id: i + 1, note }))];
+    expect(await notes(store)).toEqual(stored);
+
+    await expect(
+      transactionWithCopy(store, async (trx, copy) => {
+        await sql`INSERT INTO copied VALUES (100, 'lost')`.execute(trx);
+        await copy!('copied', ['id', 'note'], '101\tlost too\n');
+        throw new Error('batch failed');
+      }),
+    ).rejects.toThrow('batch failed');
+    expect(await notes(store)).toEqual(stored);
+    // The held client went back to the pool, usable.
+    expect(store.pool!.idleCount).toBe(store.pool!.totalCount);
+  });
+
+  it('has no COPY on PGlite: callers insert, and a failure still rolls back', async () => {
+    const store = await openStore({ dataDir: 'memory://' });
+    cleanups.push(() => store.close());
+    await sql`CREATE TABLE copied (id integer, note text)`.execute(store.db);
+    await expect(
+      transactionWithCopy(store, async (trx, copy) => {
+        expect(copy).toBeUndefined();
+        await sql`INSERT INTO copied VALUES (1, 'lost')`.execute(trx);
+        throw new Error('batch failed');
+      }),
+    ).rejects.toThrow('batch failed');
+    expect(await notes(store)).toEqual([]);
   });
 
   it.skipIf(!TEST_DATABASE_URL)('says which server it could not reach', async () => {

@@ -6,9 +6,11 @@
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Config } from '../../config.js';
+import type { Selectable } from 'kysely';
 import type { ArchiveRow } from '../../platform/archive/index.js';
+import type { LogEventsTable } from '../../platform/store/index.js';
 
-export const DAY_MS = 86_400_000;
+const DAY_MS = 86_400_000;
 
 const PARTITION_RE = /^log_events_p(\d{4})(\d{2})(\d{2})$/;
 
@@ -103,27 +105,12 @@ export function staleExports(exported: ReadonlyMap<string, OrgRows>, frozen: rea
   });
 }
 
-/** A log_events row as PostgreSQL and PGlite return it (bigints as text or bigint, jsonb parsed). */
-export interface HotRow {
+/** A log_events row as PostgreSQL and PGlite return it (bigints as text, number or bigint; jsonb parsed or as text). */
+export type HotRow = Omit<Selectable<LogEventsTable>, 'org_id' | 'id' | 'bytes' | 'attributes'> & {
   id: string | number | bigint;
-  ts: Date;
-  received_at: Date;
-  service: string | null;
-  host: string | null;
-  source: string | null;
-  level: string | null;
-  message: string;
-  method: string | null;
-  path: string | null;
-  section: string | null;
-  status: number | null;
   bytes: string | number | bigint | null;
-  duration_ms: number | null;
-  remote_addr: string | null;
-  user_agent: string | null;
   attributes: Record<string, unknown> | string;
-  too_late: boolean;
-}
+};
 
 export function hotRowToArchive(r: HotRow): ArchiveRow {
   const attributes: unknown = typeof r.attributes === 'string' ? JSON.parse(r.attributes) : r.attributes;

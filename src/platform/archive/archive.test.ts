@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parquetMetadata } from 'hyparquet';
@@ -218,6 +218,19 @@ describe('writeArchiveFile', () => {
     expect(Math.abs(info!.createdAt - Date.now())).toBeLessThan(60_000);
     await expect(writeArchiveFile(dir, { orgId: ORG, day: DAY, rows: [], metadata: { rows: '7' } })).rejects.toThrow(/written by the archive itself/);
     await expect(writeArchiveFile(dir, { orgId: ORG, day: DAY, rows: [], metadata: { 'Bad Key': 'x' } })).rejects.toMatchObject({ status: 400 });
+  });
+
+  it('reads the new footer of a replaced file, even with the same size and modification time', async () => {
+    const rows = Array.from({ length: 20 }, (_, i) => makeRow(i));
+    // A filesystem with coarse timestamps gives both files the same mtime.
+    const mtime = new Date('2024-03-11T00:00:00Z');
+    const first = await writeArchiveFile(dir, { orgId: ORG, day: DAY, rows, part: 0, metadata: { tag: 'a' } });
+    await utimes(first.path, mtime, mtime);
+    expect((await listArchive(dir, ORG))[0]!.metadata).toEqual({ tag: 'a' }); // footer now cached
+    const second = await writeArchiveFile(dir, { orgId: ORG, day: DAY, rows, part: 0, replace: true, metadata: { tag: 'b' } });
+    await utimes(second.path, mtime, mtime);
+    expect(second.bytes).toBe(first.bytes);
+    expect((await listArchive(dir, ORG))[0]!.metadata).toEqual({ tag: 'b' });
   });
 
   it('rejects an id that is not a 64-bit integer and a missing too-late flag', async () => {

@@ -6,8 +6,7 @@
  *   const files = await listArchive(dir, orgId, { from, to });
  *   const page = await searchArchive(dir, orgId, { from, to, q: 'timeout', status: '5xx', limit: 100, cursor });
  */
-export { type ArchiveRow, ARCHIVE_FORMAT_VERSION, COLUMN_NAMES } from './schema.js';
-export { dayOf } from './layout.js';
+export type { ArchiveRow } from './schema.js';
 export { DEFAULT_ROW_GROUP_SIZE, sweepArchiveTemp, writeArchiveFile, type WriteArchiveOptions, type WriteArchiveResult } from './write.js';
 export { listArchive, readArchiveFile, type ArchiveFileInfo, type ListArchiveOptions } from './read.js';
-export { MAX_SEARCH_LIMIT, searchArchive, type ArchiveQuery, type ArchiveSearchResult, type StatusClass } from './search.js';
+export { searchArchive, type ArchiveQuery, type ArchiveSearchResult, type StatusClass } from './search.js';

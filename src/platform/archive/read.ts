@@ -6,8 +6,8 @@ import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import { parquetMetadataAsync, parquetScan } from 'hyparquet';
 import type { AsyncBuffer, DecodedArray, FileMetaData, ParquetParsers, ParquetScan } from 'hyparquet';
-import { dayOf, partsOf } from './layout.js';
-import { COLUMNS, type ArchiveRow } from './schema.js';
+import { dayOf, partsOf, type PartEntry } from './layout.js';
+import { COLUMNS, WRITER_KEYS, type ArchiveRow } from './schema.js';
 
 /** Timestamps as epoch-ms numbers (the ArchiveRow unit) rather than Date objects. */
 export const PARSERS: Partial<ParquetParsers> = {
@@ -38,12 +38,6 @@ export interface ArchiveFileInfo {
   createdAt: number;
   /** The writer's extra footer key-values (`WriteArchiveOptions.metadata`), without their `vigil.` prefix. */
   metadata: Record<string, string>;
-}
-
-export interface OpenedFile {
-  info: ArchiveFileInfo;
-  metadata: FileMetaData;
-  groups: RowGroupInfo[];
 }
 
 /** An AsyncBuffer over an open file: positioned reads, no stream per slice. */
@@ -88,83 +82,81 @@ function kv(metadata: FileMetaData, key: string): string | undefined {
   return metadata.key_value_metadata?.find((e) => e.key === key)?.value;
 }
 
-const WRITER_KEYS = new Set(['vigil.archive.version', 'vigil.org_id', 'vigil.day', 'vigil.rows', 'vigil.sorted_by_ts', 'vigil.min_ts', 'vigil.max_ts']);
-
 function extraMetadata(metadata: FileMetaData): Record<string, string> {
   const out: Record<string, string> = {};
   for (const { key, value } of metadata.key_value_metadata ?? []) {
-    if (key.startsWith('vigil.') && !WRITER_KEYS.has(key) && value !== undefined) out[key.slice('vigil.'.length)] = value;
+    const name = key.startsWith('vigil.') ? key.slice('vigil.'.length) : undefined;
+    if (name !== undefined && !WRITER_KEYS.has(name) && value !== undefined) out[name] = value;
   }
   return out;
 }
 
 interface CacheEntry {
+  ino: number;
   size: number;
   mtimeMs: number;
   metadata: FileMetaData;
 }
 
 /**
- * Footers by path. Published files never change in place (a replace is a rename: new inode, new
- * mtime), so size + mtime tell a stale entry; bounded so a long archive cannot grow it without limit.
+ * Footers by path. Published files never change in place (a replace is a rename: new inode), so
+ * inode, size and mtime tell a stale entry, even where mtimes are coarse; bounded so a long archive
+ * cannot grow it without limit.
  */
 const footers = new Map<string, CacheEntry>();
 const FOOTER_CACHE_SIZE = 2048;
 
-export interface OpenArchiveFile extends OpenedFile {
+/** An archive file open for reading, with its footer. */
+export interface OpenArchiveFile {
+  metadata: FileMetaData;
+  groups: RowGroupInfo[];
   buffer: AsyncBuffer;
+  /** File size in bytes. */
+  size: number;
+  mtimeMs: number;
   close(): Promise<void>;
 }
 
-/**
- * Opens an archive file and parses its footer (cached). `day` and `part` come from the path (see
- * layout.ts). The caller closes it.
- */
-export async function openArchiveFile(entry: { path: string; day: string; part: number }): Promise<OpenArchiveFile> {
-  const fh = await open(entry.path, 'r');
+/** Opens an archive file and parses its footer (cached). The caller closes it. */
+export async function openArchiveFile(path: string): Promise<OpenArchiveFile> {
+  const fh = await open(path, 'r');
   try {
-    const { size, mtimeMs } = await fh.stat();
+    const { ino, size, mtimeMs } = await fh.stat();
     const buffer = fileBuffer(fh, size);
-    let cached = footers.get(entry.path);
-    if (cached === undefined || cached.size !== size || cached.mtimeMs !== mtimeMs) {
-      cached = { size, mtimeMs, metadata: await parquetMetadataAsync(buffer, { parsers: PARSERS }) };
+    let cached = footers.get(path);
+    if (cached === undefined || cached.ino !== ino || cached.size !== size || cached.mtimeMs !== mtimeMs) {
+      cached = { ino, size, mtimeMs, metadata: await parquetMetadataAsync(buffer, { parsers: PARSERS }) };
       if (footers.size >= FOOTER_CACHE_SIZE) footers.delete(footers.keys().next().value!);
     } else {
-      footers.delete(entry.path); // re-inserted below: most recently used last
+      footers.delete(path); // re-inserted below: most recently used last
     }
-    footers.set(entry.path, cached);
+    footers.set(path, cached);
     const { metadata } = cached;
-    const groups = groupsOf(metadata);
-    const nonEmpty = groups.filter((g) => g.rowEnd > g.rowStart);
-    const minTs = nonEmpty.length > 0 ? Math.min(...nonEmpty.map((g) => g.minTs)) : null;
-    const maxTs = nonEmpty.length > 0 ? Math.max(...nonEmpty.map((g) => g.maxTs)) : null;
-    const info: ArchiveFileInfo = {
-      path: entry.path,
-      day: entry.day,
-      part: entry.part,
-      rows: Number(metadata.num_rows),
-      bytes: size,
-      minTs: minTs !== null && Number.isFinite(minTs) ? minTs : null,
-      maxTs: maxTs !== null && Number.isFinite(maxTs) ? maxTs : null,
-      sortedByTs: kv(metadata, 'vigil.sorted_by_ts') === 'true',
-      createdAt: mtimeMs,
-      metadata: extraMetadata(metadata),
-    };
-    return { info, metadata, groups, buffer, close: () => fh.close() };
+    return { metadata, groups: groupsOf(metadata), buffer, size, mtimeMs, close: () => fh.close() };
   } catch (error) {
     await fh.close();
     throw error;
   }
 }
 
-/** Runs `use` with the file open; it is closed afterwards. */
-export async function withArchiveFile<T>(entry: { path: string; day: string; part: number }, use: (file: OpenArchiveFile) => Promise<T>): Promise<T> {
-  const file = await openArchiveFile(entry);
-  try {
-    return await use(file);
-  } finally {
-    await file.close();
-  }
+/** What the listing tells about a file; `day` and `part` come from its path (see layout.ts). */
+function fileInfo(entry: PartEntry, file: OpenArchiveFile): ArchiveFileInfo {
+  const { metadata } = file;
+  const nonEmpty = file.groups.filter((g) => g.rowEnd > g.rowStart);
+  const minTs = nonEmpty.length > 0 ? Math.min(...nonEmpty.map((g) => g.minTs)) : null;
+  const maxTs = nonEmpty.length > 0 ? Math.max(...nonEmpty.map((g) => g.maxTs)) : null;
+  return {
+    path: entry.path,
+    day: entry.day,
+    part: entry.part,
+    rows: Number(metadata.num_rows),
+    bytes: file.size,
+    minTs: minTs !== null && Number.isFinite(minTs) ? minTs : null,
+    maxTs: maxTs !== null && Number.isFinite(maxTs) ? maxTs : null,
+    sortedByTs: kv(metadata, 'vigil.sorted_by_ts') === 'true',
+    createdAt: file.mtimeMs,
+    metadata: extraMetadata(metadata),
+  };
 }
 
 export const scanOf = (buffer: AsyncBuffer, metadata: FileMetaData): Promise<ParquetScan> => parquetScan({ file: buffer, metadata, parsers: PARSERS });
@@ -222,19 +214,17 @@ export function rowColumnsOf(metadata: FileMetaData): readonly string[] {
  * files of any size). For exports, restores and checks; searches use `searchArchive`.
  */
 export async function* readArchiveFile(path: string): AsyncGenerator<ArchiveRow> {
-  const fh = await open(path, 'r');
+  const file = await openArchiveFile(path);
   try {
-    const { size } = await fh.stat();
-    const buffer = fileBuffer(fh, size);
-    const metadata = await parquetMetadataAsync(buffer, { parsers: PARSERS });
-    const scan = await scanOf(buffer, metadata);
-    for (const group of groupsOf(metadata)) {
+    const scan = await scanOf(file.buffer, file.metadata);
+    const columns = rowColumnsOf(file.metadata);
+    for (const group of file.groups) {
       if (group.rowEnd === group.rowStart) continue;
-      const cols = await readColumns(scan, rowColumnsOf(metadata), group.rowStart, group.rowEnd);
+      const cols = await readColumns(scan, columns, group.rowStart, group.rowEnd);
       for (let i = 0; i < group.rowEnd - group.rowStart; i++) yield rowAt(cols, i);
     }
   } finally {
-    await fh.close();
+    await file.close();
   }
 }
 
@@ -250,7 +240,12 @@ const asDay = (v: number | string | undefined): string | undefined => (typeof v 
 export async function listArchive(dir: string, orgId: string, options: ListArchiveOptions = {}): Promise<ArchiveFileInfo[]> {
   const out: ArchiveFileInfo[] = [];
   for (const entry of await partsOf(dir, orgId, asDay(options.from), asDay(options.to))) {
-    out.push(await withArchiveFile(entry, async (file) => file.info));
+    const file = await openArchiveFile(entry.path);
+    try {
+      out.push(fileInfo(entry, file));
+    } finally {
+      await file.close();
+    }
   }
   return out;
 }

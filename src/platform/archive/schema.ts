@@ -39,6 +39,9 @@ export interface ArchiveRow {
 /** Bumped when the column set changes; written to every file's key-value metadata. */
 export const ARCHIVE_FORMAT_VERSION = '2';
 
+/** Footer keys (`vigil.<key>`) the writer sets itself: a caller's extra metadata cannot use them. */
+export const WRITER_KEYS: ReadonlySet<string> = new Set(['archive.version', 'org_id', 'day', 'rows', 'sorted_by_ts', 'min_ts', 'max_ts']);
+
 type Kind = 'timestamp' | 'string' | 'int32' | 'int64' | 'double' | 'boolean' | 'json';
 
 interface ColumnDef {
@@ -107,5 +110,3 @@ function element(col: ColumnDef): SchemaElement {
 }
 
 export const PARQUET_SCHEMA: SchemaElement[] = [{ name: 'schema', num_children: COLUMNS.length }, ...COLUMNS.map(element)];
-
-export const COLUMN_NAMES: readonly string[] = COLUMNS.map((c) => c.name);

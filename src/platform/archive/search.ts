@@ -12,7 +12,7 @@
  */
 import { z } from 'zod';
 import { badRequest } from '../errors.js';
-import { dayOf, partsOf, type PartEntry } from './layout.js';
+import { dayOf, isMissing, partsOf, type PartEntry } from './layout.js';
 import type { ParquetScan } from 'hyparquet';
 import { openArchiveFile, readColumns, rowAt, rowColumnsOf, scanOf, type OpenArchiveFile, type RowGroupInfo } from './read.js';
 import type { ArchiveRow } from './schema.js';
@@ -44,7 +44,7 @@ export interface ArchiveSearchResult {
   scanned: { files: number; rowGroups: number; rows: number };
 }
 
-export const MAX_SEARCH_LIMIT = 10_000;
+const MAX_SEARCH_LIMIT = 10_000;
 /** 0000-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z. */
 const MIN_MS = -62_167_219_200_000;
 const MAX_MS = 253_402_300_799_999;
@@ -328,7 +328,7 @@ class OpenFiles {
         this.open.delete(oldest);
         await evicted.then((f) => f.close(), () => undefined);
       }
-      file = openArchiveFile(entry).then((f) => {
+      file = openArchiveFile(entry.path).then((f) => {
         let scan: Promise<ParquetScan> | undefined;
         return { ...f, scan: () => (scan ??= scanOf(f.buffer, f.metadata)) };
       });
@@ -346,6 +346,6 @@ class OpenFiles {
 
 /** A file removed between listing and reading (a retention sweep) is skipped, not an error. */
 function skipVanished(error: unknown): null {
-  if ((error as NodeJS.ErrnoException | null)?.code === 'ENOENT') return null;
+  if (isMissing(error)) return null;
   throw error;
 }

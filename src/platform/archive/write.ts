@@ -17,8 +17,8 @@ import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import type { ColumnSource } from 'hyparquet-writer';
 import { z } from 'zod';
 import { badRequest, conflict, type AppError } from '../errors.js';
-import { DAY_MS, TEMP_RE, checkOrgId, dayDir, dayStart, entries, partName, partsIn } from './layout.js';
-import { ARCHIVE_FORMAT_VERSION, COLUMNS, PARQUET_SCHEMA, type ArchiveRow } from './schema.js';
+import { DAY_MS, TEMP_RE, checkOrgId, dayDir, dayStart, entries, isMissing, partName, partsIn } from './layout.js';
+import { ARCHIVE_FORMAT_VERSION, COLUMNS, PARQUET_SCHEMA, WRITER_KEYS, type ArchiveRow } from './schema.js';
 
 /**
  * Rows per row group. 32k rather than the common 64k–128k: on a 1M-row day it writes as fast, peaks
@@ -65,9 +65,6 @@ const optionsSchema = z.object({
   rowGroupSize: z.number().int().min(1).max(1_048_576).optional(),
   metadata: z.record(z.string().regex(/^[a-z][a-z0-9_.-]{0,63}$/, 'keys are lower-case words (a-z, 0-9, _ . -)'), z.string().max(4096)).optional(),
 });
-
-/** Keys the writer sets itself; extra metadata cannot pass for them. */
-const RESERVED_KEYS = new Set(['archive.version', 'org_id', 'day', 'rows', 'sorted_by_ts', 'min_ts', 'max_ts']);
 
 /**
  * A hyparquet Writer that buffers one row group and hands it to the file asynchronously: the
@@ -288,7 +285,7 @@ async function publish(tmp: string, folder: string, first: number, fixed: boolea
         // day, which the exporter (one per org and day) does not do.
         const taken = await stat(target).then(
           () => true,
-          (e: unknown) => (errno(e) === 'ENOENT' ? false : Promise.reject(e)),
+          (e: unknown) => (isMissing(e) ? false : Promise.reject(e)),
         );
         if (taken) {
           if (fixed) throw conflict(`archive: ${target} already exists`, { path: target });
@@ -313,7 +310,7 @@ export async function writeArchiveFile(dir: string, options: WriteArchiveOptions
   const parsed = optionsSchema.safeParse(options);
   if (!parsed.success) throw badRequest(`archive: invalid write options: ${parsed.error.message}`);
   const { orgId, day, part, replace = false, rowGroupSize = DEFAULT_ROW_GROUP_SIZE, metadata = {} } = parsed.data;
-  const reserved = Object.keys(metadata).find((key) => RESERVED_KEYS.has(key));
+  const reserved = Object.keys(metadata).find((key) => WRITER_KEYS.has(key));
   if (reserved !== undefined) throw badRequest(`archive: metadata key ${JSON.stringify(reserved)} is written by the archive itself; choose another name`);
   checkOrgId(orgId);
   const from = dayStart(day);

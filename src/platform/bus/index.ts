@@ -27,8 +27,6 @@ export type {
 } from './types.js';
 export { BusClosedError, BusDeliveryError, BusError, BusFullError, BusMessageTooLargeError, BusUnavailableError } from './errors.js';
 export { planBatch, type BatchPlan, type BusCheckpoint } from './tracker.js';
-export { createMemoryBus, type MemoryBusOptions } from './memory.js';
-export { openJetStreamBus, type JetStreamBusOptions } from './jetstream.js';
 
 export interface OpenBusOptions {
   /** NATS server URL(s), e.g. from NATS_URL. Set: JetStream bus. Unset: in-process bus. */

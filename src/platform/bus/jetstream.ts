@@ -40,6 +40,11 @@ import type {
  * `<subjectPrefix>.<topic>`; each consumer is a durable pull consumer `<topic>__<name>` with
  * explicit acks. Publish resolves when the stream acknowledged every message. Subscriptions ack a
  * batch only after its handler resolved, so a crash leads to redelivery (at least once), never loss.
+ *
+ * The stream has interest retention: a message is kept until every durable consumer of its topic has
+ * acked it, so it holds the backlog, not history. Declare the consumers (`consumers`) so messages
+ * published before a processor first subscribes are kept for it: JetStream drops messages no
+ * consumer is interested in.
  */
 export interface JetStreamBusOptions {
   natsUrl: string;
@@ -48,13 +53,6 @@ export interface JetStreamBusOptions {
   streamName?: string;
   /** Subjects are `<prefix>.<topic>`; the stream owns `<prefix>.>`. Default "vigil". */
   subjectPrefix?: string;
-  /**
-   * "interest" (default): a message is kept until every durable consumer of its topic has acked it,
-   * so the stream holds the backlog, not history. Declare the consumers (`consumers`) so messages
-   * published before a processor first subscribes are kept for it: JetStream drops messages no
-   * consumer is interested in. "limits": kept until maxBytes/maxMessages/maxAge, whatever was read.
-   */
-  retention?: 'interest' | 'limits';
   /** Stream size limit; at the limit publishes fail with BusFullError (discard policy "new"). Default 1 GiB; -1 unlimited. */
   maxBytes?: number;
   /** Default -1 (unlimited). */
@@ -267,7 +265,9 @@ class JetStreamBus implements EventBus {
     if (this.closing) throw new BusClosedError();
     if (input.length === 0) return [];
     const messages = input.map(toPublishMessage);
-    for (const { data, id } of messages) {
+    for (const { data, id, value } of messages) {
+      // Only `data` reaches the server: a value handed over in place of bytes would arrive as nothing.
+      if (value !== undefined) throw new TypeError('The JetStream bus carries bytes only: publish the encoded message as data, without a value.');
       if (data.byteLength > this.maxMessageBytes) throw new BusMessageTooLargeError(data.byteLength, this.maxMessageBytes);
       if (id !== undefined && (id.length === 0 || id.length > MAX_ID_LENGTH)) {
         throw new TypeError(`A bus message id must have 1-${MAX_ID_LENGTH} characters.`);
@@ -378,7 +378,7 @@ class JetStreamBus implements EventBus {
 }
 
 async function ensureStream(jsm: JetStreamManager, name: string, prefix: string, options: JetStreamBusOptions): Promise<StreamInfo> {
-  const retention = options.retention === 'limits' ? RetentionPolicy.Limits : RetentionPolicy.Interest;
+  const retention = RetentionPolicy.Interest;
   const mutable = {
     subjects: [`${prefix}.>`],
     discard: DiscardPolicy.New,

@@ -86,6 +86,30 @@ describe('memory bus', () => {
     expect(bus.maxMessageBytes).toBe(10);
   });
 
+  it('hands a value over as it is; its size counts toward the queue bound but is not held to the message limit', async () => {
+    open({ maxMessageBytes: 100, maxQueuedBytes: 1_000 });
+    const decoded = { events: ['a', 'b'] };
+    const seen: BusMessage[] = [];
+    const hold = gate();
+    await bus.subscribe('logs', 'stats', async (messages) => {
+      await hold.promise;
+      seen.push(...messages);
+    });
+    // An estimate above maxMessageBytes: nothing travels, so only the queue bound applies.
+    const first = bus.publish('logs', [{ data: new Uint8Array(0), value: decoded, size: 600 }]);
+    await expect(bus.publish('logs', [{ data: new Uint8Array(0), value: {}, size: 500 }])).rejects.toBeInstanceOf(BusFullError);
+    await expect(bus.publish('logs', [{ data: new Uint8Array(0), value: {}, size: Number.NaN }])).rejects.toThrow(/size must be a finite number/);
+    await expect(bus.publish('logs', [{ data: new Uint8Array(101), value: {} }])).rejects.toBeInstanceOf(BusMessageTooLargeError);
+    hold.open();
+    await first;
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.value).toBe(decoded);
+    expect(seen[0]!.data.byteLength).toBe(0);
+    // Released: the queue has room for it again.
+    await bus.publish('logs', [{ data: new Uint8Array(0), value: decoded, size: 600 }]);
+    expect(seen).toHaveLength(2);
+  });
+
   it('gives every consumer group every message; publish waits for all groups', async () => {
     open();
     const a: number[] = [];

@@ -33,8 +33,8 @@ export interface MemoryBusOptions {
   maxQueuedMessages?: number;
   /** Bytes of message data held, all topics together. Default 256 MiB. */
   maxQueuedBytes?: number;
-  /** Largest message. Default 1 MiB - 1 KiB, what the JetStream bus allows on a default NATS server,
-   * so a publisher that fits here fits there. */
+  /** Largest `data` of one message. Default 1 MiB - 1 KiB, what the JetStream bus allows on a default
+   * NATS server, so a publisher that fits here fits there. */
   maxMessageBytes?: number;
   /** Retry-After suggested by BusFullError. Default 1 s. */
   retryAfterSeconds?: number;
@@ -310,7 +310,10 @@ class MemoryBus implements EventBus {
     const messages = input.map(toPublishMessage);
     let bytes = 0;
     for (const { data, size = data.byteLength } of messages) {
-      if (size > this.maxMessageBytes) throw new BusMessageTooLargeError(size, this.maxMessageBytes);
+      // The limit is on bytes that would travel; `size` of a handed-over value is only an estimate
+      // for the queue bound (a publisher's rounding must not turn an acceptable request into a 413).
+      if (data.byteLength > this.maxMessageBytes) throw new BusMessageTooLargeError(data.byteLength, this.maxMessageBytes);
+      if (!(Number.isFinite(size) && size >= 0)) throw new TypeError(`A bus message size must be a finite number >= 0, got ${size}.`);
       bytes += size;
     }
     if (this.queuedMessages + messages.length > this.maxQueuedMessages || this.queuedBytes + bytes > this.maxQueuedBytes) {

@@ -2,7 +2,7 @@
  * The event bus between ingest and processing: one interface, two adapters (in-process memory and
  * NATS JetStream). Delivery is at least once; every message carries a position (`epoch`, `seq`) so a
  * processor can make its effects exactly once by checkpointing positions with its results
- * (see `DeliveryTracker` in tracker.ts).
+ * (see `planBatch` in tracker.ts).
  */
 
 /** One message as a publisher hands it over. A bare `Uint8Array` is the same as `{ data }`. */
@@ -17,10 +17,16 @@ export interface PublishMessage {
   /**
    * In-process bus only: the decoded form of `data`, handed to subscribers as `BusMessage.value`
    * so one process does not encode and decode every message it hands itself. `data` may then be
-   * empty, with `size` standing for the message's bytes in the queue bound. JetStream sends `data`
-   * and ignores both; publishers check `EventBus.kind` to know which to give.
+   * empty. Every consumer group receives the same object: subscribers must not change it.
+   * JetStream carries bytes only and refuses a message with a `value` (it would arrive without
+   * it); publishers check `EventBus.kind` to know which to give.
    */
   value?: unknown;
+  /**
+   * In-process bus only: what the message stands for in the queue's byte bound when `data` does
+   * not hold it (default `data.byteLength`). An estimate, so not held to `maxMessageBytes`, which
+   * limits bytes that travel.
+   */
   size?: number;
 }
 
@@ -47,7 +53,7 @@ export interface BusMessage {
   /** Publisher-given id, else `<epoch>/<seq>`; the same on every redelivery. */
   id: string;
   data: Uint8Array;
-  /** The publisher's `value` (in-process bus only): use it instead of decoding `data`. */
+  /** The publisher's `value` (in-process bus only): use it instead of decoding `data`; read-only, other groups get it too. */
   value?: unknown;
   publishedAt: Date;
   /** 1 on first delivery; more when the bus redelivers (JetStream after a crash or ack timeout). */
