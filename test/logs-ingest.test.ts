@@ -27,11 +27,19 @@ describe.each(STORE_KINDS)('log ingest and search on %s', (kind) => {
     expect(res.status).toBe(200);
     const body = (await res.json()) as { accepted: number; rejected: unknown[] };
     expect(body.accepted).toBeGreaterThan(0);
+    expect(body).toMatchObject({ accepted: 2, rejected: [] });
     const nd = await post('/api/v1/logs', fixture('fluentbit-http-json_lines.ndjson'), { 'content-type': 'application/x-ndjson' });
     expect(nd.status).toBe(200);
+    expect(await nd.json()).toMatchObject({ accepted: 2, rejected: [] });
     const found = await search('section=/api&limit=50');
     expect(found.events.length).toBeGreaterThan(0);
     expect(found.events.every((e) => e.section === '/api')).toBe(true);
+    // Vector's /api/user (service from ?service=), Fluent Bit's CLF line and its JSON line (/api/orders).
+    expect(found.events.map((e) => [e.service, e.status, e.message.slice(0, 12)]).sort()).toEqual([
+      [null, 200, '10.0.0.4 - -'],
+      [null, 200, 'slow request'],
+      ['edge', 200, '172.17.0.1 -'],
+    ]);
   });
 
   run('keeps the good events of a batch and names the bad ones by index and by line', async () => {
@@ -79,6 +87,14 @@ describe.each(STORE_KINDS)('log ingest and search on %s', (kind) => {
     expect(otlp.status).toBe(200);
     expect(otlp.headers.get('content-type')).toMatch(/application\/json/);
     expect((await search('service=storefront')).events.length).toBeGreaterThan(0);
+    // Every good event of each payload is stored, not only answered for.
+    expect((await search('service=storefront')).events.map((e) => [e.host, e.status]).sort()).toEqual([
+      ['web-1', 200],
+      ['web-2', null],
+    ]);
+    expect((await search('service=fluent-bit')).events.map((e) => e.message).sort()).toEqual(['plain text line', expect.stringContaining('"path":"/api/user"')]);
+    expect((await search('service=billing')).events.map((e) => e.message)).toEqual(['payment ok']);
+    expect((await search('service=checkout')).events.map((e) => e.message).sort()).toEqual(['GET /api/cart 200', 'checkout failed']);
   });
 
   run('answers OTLP partial success with the count and reasons', async () => {

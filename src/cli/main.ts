@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { ConfigError } from '../config.js';
 import { registerMigrate } from './migrate.js';
 import { registerMonitor } from './monitor.js';
 import { registerRun } from './run.js';
@@ -13,6 +12,6 @@ registerRun(program);
 registerMonitor(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
-  process.stderr.write(`vigil: ${error instanceof ConfigError || error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`vigil: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);
 });

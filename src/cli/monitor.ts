@@ -6,7 +6,7 @@ import TailFile from '@logdna/tail-file';
 import { Option, type Command } from 'commander';
 import { z } from 'zod';
 import { AccessLogParser, LineSplitter, type AccessLogFormat } from '../domains/logs/index.js';
-import { TrafficMonitor, trafficMonitorConfigSchema, type MonitorDecision, type StatsDecision, type TrafficMonitorConfig } from '../domains/stream/index.js';
+import { STATUS_CLASSES, TrafficMonitor, trafficMonitorConfigSchema, type MonitorDecision, type StatsDecision, type TrafficMonitorConfig } from '../domains/stream/index.js';
 
 /** Exit status for a usage error (bad flag value), as Unix tools do. */
 const EXIT_USAGE = 2;
@@ -177,7 +177,7 @@ export function formatDecision(d: MonitorDecision, config: TrafficMonitorConfig)
 }
 
 function formatStats(s: StatsDecision, config: TrafficMonitorConfig): string {
-  const classes = (['1xx', '2xx', '3xx', '4xx', '5xx'] as const).filter((c) => c !== '1xx' || s.status[c] > 0).map((c) => `${c} ${s.status[c]}`);
+  const classes = STATUS_CLASSES.filter((c) => c !== '1xx' || s.status[c] > 0).map((c) => `${c} ${s.status[c]}`);
   const head =
     `${iso(s.time)}${s.revision ? ' revised' : ''}  last ${s.interval} s: ${s.requests} request${s.requests === 1 ? '' : 's'} · ${classes.join(' · ')}` +
     ` · errors ${(s.errorRate * 100).toFixed(1)}% · ${formatBytes(s.bytes)} · ${s.hosts} host${s.hosts === 1 ? '' : 's'}` +
@@ -252,11 +252,10 @@ async function openSource(file: string | undefined, follow: boolean, fromEnd: bo
   const info = await stat(file).catch((error: NodeJS.ErrnoException) => {
     throw new Error(`cannot read ${file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`);
   });
-  if (!info.isFile() && !follow) {
-    // A FIFO or a character device: read it as a stream, without a size.
-    return { input: createReadStream(file, { highWaterMark: READ_CHUNK }), label: file, total: null, stop: null };
+  if (!follow) {
+    // A FIFO or a character device is read as a stream too, without a size for the progress line.
+    return { input: createReadStream(file, { highWaterMark: READ_CHUNK }), label: file, total: info.isFile() ? info.size : null, stop: null };
   }
-  if (!follow) return { input: createReadStream(file, { highWaterMark: READ_CHUNK }), label: file, total: info.size, stop: null };
   // tail -F: new bytes as they are written, across rotation (rename + new file, or truncation).
   const tail = new TailFile(file, {
     startPos: fromEnd ? null : 0,

@@ -12,20 +12,12 @@ export function registerStart(program: Command): void {
     .option('--nats-url <url>', 'NATS JetStream server for the event bus instead of the in-process one (env NATS_URL)')
     .option('--role <roles>', 'what this process runs: all, or a comma-separated list of web, ingest, process, notify (env VIGIL_ROLES)')
     .action(async (opts: { port?: string; host?: string; dataDir?: string; databaseUrl?: string; natsUrl?: string; role?: string }) => {
-      let config;
-      try {
-        config = loadConfig({ PORT: opts.port, HOST: opts.host, VIGIL_DATA_DIR: opts.dataDir, DATABASE_URL: opts.databaseUrl, NATS_URL: opts.natsUrl, VIGIL_ROLES: opts.role });
-      } catch (error) {
-        if (error instanceof ConfigError) {
-          process.stderr.write(`vigil start: ${error.message}\n`);
-          process.exit(2);
-        }
-        throw error;
-      }
-      // Loaded here, not at the top: other commands (vigil run) should not pay for the server stack.
-      const { startVigil } = await import('../server/runtime.js');
       let vigil;
       try {
+        // Settings are checked twice: each on its own here, and how they fit together by startVigil.
+        const config = loadConfig({ PORT: opts.port, HOST: opts.host, VIGIL_DATA_DIR: opts.dataDir, DATABASE_URL: opts.databaseUrl, NATS_URL: opts.natsUrl, VIGIL_ROLES: opts.role });
+        // Loaded here, not at the top: other commands (vigil run) should not pay for the server stack.
+        const { startVigil } = await import('../server/runtime.js');
         vigil = await startVigil(config);
       } catch (error) {
         if (error instanceof ConfigError) {

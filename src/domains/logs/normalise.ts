@@ -362,7 +362,6 @@ export const LOKI_ALIASES: FieldAliases = {
 type FieldName = keyof FieldAliases;
 type Check = (v: unknown) => unknown;
 
-
 /** Fields in the order they claim keys: a key that is an alias of two fields goes to the first. */
 const FIELD_ORDER: readonly FieldName[] = ['timestamp', 'message', 'level', 'service', 'host', 'source', 'method', 'path', 'status', 'bytes', 'durationMs', 'remoteAddr', 'userAgent'];
 
@@ -505,19 +504,19 @@ const checkText: Check = (v) => (typeof v === 'string' && v !== '' && v !== '-' 
 
 /** Validity checks by FIELD_ORDER index. */
 const CHECKS: readonly Check[] = [
-  (v) => anyScalar(v), // timestamp
-  (v) => scalarString(v), // message
-  (v) => anyScalar(v), // level
-  (v) => scalarString(v), // service
-  (v) => scalarString(v), // host
-  (v) => scalarString(v), // source
-  (v) => checkMethod(v),
-  (v) => checkPath(v),
-  (v) => checkStatus(v),
-  (v) => checkBytes(v),
-  (v) => checkDuration(v),
-  (v) => checkText(v), // remoteAddr
-  (v) => checkText(v), // userAgent
+  anyScalar, // timestamp
+  scalarString, // message
+  anyScalar, // level
+  scalarString, // service
+  scalarString, // host
+  scalarString, // source
+  checkMethod,
+  checkPath,
+  checkStatus,
+  checkBytes,
+  checkDuration,
+  checkText, // remoteAddr
+  checkText, // userAgent
 ];
 
 const samePath = (a: string[], b: string[]): boolean => a.length === b.length && a.every((k, i) => k === b[i]);
@@ -600,8 +599,7 @@ export function expandJsonMessage(fields: EventFields, aliases: FieldAliases = N
   }
   if (!isRecord(inner)) return fields;
   const innerFields = extractFields(inner, aliases);
-  const merged = mergeFields({ ...fields, message: innerFields.message ?? msg }, innerFields);
-  return merged;
+  return mergeFields({ ...fields, message: innerFields.message ?? msg }, innerFields);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -644,8 +642,7 @@ export function buildEvent(fields: EventFields, receivedAt: number, defaults: Ev
   const rawPath = checked(fields.path, checkPath) as string | null;
   const status = checked(fields.status, checkStatus) as number | null;
   const bytes = checked(fields.bytes, checkBytes) as number | null;
-  const duration = toNumber(fields.durationMs);
-  const durationMs = duration !== undefined && duration >= 0 ? duration : null;
+  const durationMs = checked(fields.durationMs, checkDuration) as number | null;
   const remoteAddr = checked(fields.remoteAddr, checkText) as string | null;
   const userAgent = checked(fields.userAgent, checkText) as string | null;
 

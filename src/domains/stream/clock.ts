@@ -1,7 +1,7 @@
 /**
  * Event time: 1-second buckets and a watermark. Pure: no clock, no I/O.
  *
- * Conventions (shared by every window in this domain, see docs/monitor.md):
+ * Conventions (shared by every window in this domain, see README "Window semantics"):
  * - Bucket `s` (an integer, unix seconds) holds the events whose time lies in `(s - 1, s]`, so an
  *   event stamped with a whole second `s` (as access logs are) lands in bucket `s`.
  *   `bucketOf(time) = Math.ceil(time)`.

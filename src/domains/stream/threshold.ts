@@ -16,23 +16,19 @@ export interface ThresholdTransition {
 
 export interface ThresholdState {
   active: boolean;
-  /** Time of the alert that is active, else null. */
-  since: number | null;
 }
 
 export class ThresholdAlert {
   private active: boolean;
-  private since: number | null;
   /** Hits above which the alert fires: comparing integers avoids a division per check. */
   private readonly limit: number;
 
   constructor(
     readonly threshold: number,
     readonly window: number,
-    state: ThresholdState = { active: false, since: null },
+    state: ThresholdState = { active: false },
   ) {
     this.active = state.active;
-    this.since = state.since;
     this.limit = threshold * window;
   }
 
@@ -45,11 +41,10 @@ export class ThresholdAlert {
     const above = hits > this.limit;
     if (above === this.active) return null;
     this.active = above;
-    this.since = above ? time : null;
     return { type: above ? 'alert' : 'recover', time, hits, average: hits / this.window, threshold: this.threshold };
   }
 
   snapshot(): ThresholdState {
-    return { active: this.active, since: this.since };
+    return { active: this.active };
   }
 }

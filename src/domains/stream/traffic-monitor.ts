@@ -7,9 +7,10 @@ import { TrafficAggregate, type TrafficEvent, type TrafficSummary } from './traf
  * The event-time traffic monitor: statistics every `statsInterval` seconds and the high-traffic
  * alert over a sliding `window`, both in event time. Pure: it takes events (in arrival order) and
  * returns decisions; no clock, no I/O. Its state is JSON (`snapshot()` / `TrafficMonitor.restore()`),
- * so a stream processor can checkpoint it with its results and resume.
+ * so it can be checkpointed and resumed. (The server's processor shares the clock rules, `arrivalOf`
+ * and `bucketOf`, but keeps its own state as stored rows: traffic-aggregate.ts.)
  *
- * Semantics (written out with examples in docs/monitor.md):
+ * Semantics (written out with examples in README "Window semantics"):
  * - An event of time x lands in bucket `ceil(x)`; the window at time t holds buckets
  *   `t-window+1 … t` (events in `(t-window, t]`), the stats at time t (a multiple of
  *   `statsInterval`) hold buckets `t-statsInterval+1 … t`.
@@ -86,7 +87,7 @@ const snapshotSchema = z.object({
   firstSecond: z.number().int().nullable(),
   checkedThrough: z.number().int().nullable(),
   windowHits: z.number().int().min(0),
-  alert: z.object({ active: z.boolean(), since: z.number().nullable() }),
+  alert: z.object({ active: z.boolean() }),
   counts: z.array(z.tuple([z.number().int(), z.number().int().min(0)])),
   intervals: z.array(
     z.object({

@@ -1,7 +1,7 @@
 /**
- * Summary statistics of HTTP traffic over one interval: hits per section, status classes,
- * bytes, distinct hosts. Mergeable and serialisable, so the server can roll 1-second or 10-second
- * aggregates up and checkpoint them.
+ * Summary statistics of HTTP traffic over one interval of the console monitor: hits per section,
+ * status classes, bytes, distinct hosts. Serialisable, so a monitor's state can be checkpointed.
+ * (The server's statistics are additive rows and sketches: traffic-aggregate.ts.)
  */
 
 /** What the stream engine needs from an access-log event (a parsed line or an ingested event). */
@@ -72,15 +72,6 @@ export class TrafficAggregate {
     if (!this.hosts.has(event.host)) this.hosts.add(ownCopy(event.host));
     const n = this.sections.get(event.section);
     this.sections.set(n === undefined ? ownCopy(event.section) : event.section, (n ?? 0) + 1);
-  }
-
-  merge(other: TrafficAggregate): void {
-    this.requests += other.requests;
-    for (let i = 0; i < 5; i++) this.status[i]! += other.status[i]!;
-    this.bytes += other.bytes;
-    this.late += other.late;
-    for (const h of other.hosts) this.hosts.add(h);
-    for (const [s, n] of other.sections) this.sections.set(s, (this.sections.get(s) ?? 0) + n);
   }
 
   summary(top: number): TrafficSummary {

@@ -1,6 +1,10 @@
 import { NATIVE_ALIASES, expandJsonMessage, mergeFields, type EventFields, type FieldAliases } from '../normalise.js';
 import type { DecodeOptions } from './limits.js';
 
+/** Why a JSON value that should be an event object is not one: `expected a JSON object, got an array`. */
+export const notAnObject = (v: unknown): string =>
+  `expected a JSON object, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'string' ? 'a string' : `a ${typeof v}`}`;
+
 const hasHttp = (f: EventFields): boolean => f.method !== undefined || f.path !== undefined || f.status !== undefined;
 
 /**

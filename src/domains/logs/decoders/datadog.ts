@@ -1,11 +1,4 @@
-import {
-  DATADOG_ALIASES,
-  buildEvent,
-  extractFields,
-  isRecord,
-  type EventFields,
-  type Rec,
-} from '../normalise.js';
+import { DATADOG_ALIASES, extractFields, isRecord, type EventFields, type Rec } from '../normalise.js';
 import {
   Collector,
   MAX_EVENTS_PER_REQUEST,
@@ -17,7 +10,7 @@ import {
   type DecodeOptions,
   type DecodeResult,
 } from './limits.js';
-import { enrichMessage } from './common.js';
+import { enrichMessage, notAnObject } from './common.js';
 import { splitLines } from './native.js';
 
 /**
@@ -89,9 +82,7 @@ function cachedTags(cache: TagCache, tagString: string): Readonly<Record<string,
 }
 
 function datadogFields(item: unknown, query: DatadogQuery, options: DecodeOptions, cache: TagCache): EventFields | string {
-  if (!isRecord(item)) {
-    return `expected a JSON object, got ${item === null ? 'null' : Array.isArray(item) ? 'an array' : `a ${typeof item}`}`;
-  }
+  if (!isRecord(item)) return notAnObject(item);
   let record: Rec = { ...item };
   // Some senders nest the structured log under `message`; its fields count as top-level ones.
   if (isRecord(record.message)) {
@@ -116,15 +107,11 @@ function datadogFields(item: unknown, query: DatadogQuery, options: DecodeOption
 }
 
 export function decodeDatadog(body: Uint8Array | string, options: DatadogDecodeOptions = {}): DecodeResult {
-  const receivedAt = options.receivedAt ?? Date.now();
   const query = options.query ?? {};
   const text = bodyText(body);
-  const collector = new Collector(byteLength(body), receivedAt);
+  const collector = new Collector(byteLength(body), options);
   const cache: TagCache = new Map();
-  const accept = (item: unknown, at: { index?: number; line?: number }): void => {
-    const fields = datadogFields(item, query, options, cache);
-    collector.accept(typeof fields === 'string' ? { ok: false, reason: fields } : buildEvent(fields, receivedAt, options.defaults), at);
-  };
+  const accept = (item: unknown, at: { index?: number; line?: number }): void => collector.acceptFields(datadogFields(item, query, options, cache), at);
 
   const first = text.trimStart()[0];
   if (mediaType(options.contentType) === 'text/plain' || (first !== '[' && first !== '{' && first !== undefined)) {

@@ -1,5 +1,5 @@
 import { AppError } from '../../../platform/errors.js';
-import type { BuildResult, EventFields, NormalisedEvent } from '../normalise.js';
+import { buildEvent, type BuildResult, type EventDefaults, type EventFields, type NormalisedEvent } from '../normalise.js';
 
 /**
  * Per-request ingest limits (the Datadog intake's figures, which Vector and Fluent Bit already batch
@@ -34,7 +34,7 @@ export interface DecodeOptions {
   /** When the request arrived, epoch ms; defaults to now. Also the timestamp of events without one. */
   receivedAt?: number;
   /** service/host/source for events that name none (e.g. from query parameters). */
-  defaults?: { service?: string; host?: string; source?: string };
+  defaults?: EventDefaults;
   /**
    * Reads fields out of a plain-text message (e.g. the CLF/Combined parser) for protocols that ship
    * raw lines (Loki, OTLP, Datadog). Used when the message is not JSON and names no HTTP fields.
@@ -69,7 +69,7 @@ export class CorruptBodyError extends AppError {
   }
 }
 
-export const tooManyEvents = (count: number | string): IngestLimitError =>
+export const tooManyEvents = (count: number): IngestLimitError =>
   new IngestLimitError('events', `request has ${count} events, over the limit of ${MAX_EVENTS_PER_REQUEST.toLocaleString('en')} per request: send smaller batches`);
 
 /** Media type of a Content-Type header, lower-cased, without parameters. */
@@ -85,22 +85,30 @@ export const bodyText = (body: Uint8Array | string): string => (typeof body === 
 export const byteLength = (body: Uint8Array | string): number => (typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength);
 
 /**
- * Gathers a request's events and rejections in body order, rejecting events whose serialised size
- * is over MAX_EVENT_BYTES. Only a body larger than that limit can hold such an event, so smaller
- * bodies skip the (serialising) check entirely.
+ * Gathers a request's events and rejections in body order: builds each event from its fields with
+ * the request's arrival time and defaults, and rejects events whose serialised size is over
+ * MAX_EVENT_BYTES. Only a body larger than that limit can hold such an event, so smaller bodies
+ * skip the (serialising) check entirely.
  */
 export class Collector {
   readonly result: DecodeResult = { events: [], rejected: [] };
+  /** When the request arrived (`options.receivedAt`, else now): one instant for all its events. */
+  private readonly receivedAt: number;
+  private readonly defaults: EventDefaults | undefined;
   private readonly checkSize: boolean;
 
-  constructor(
-    bodyBytes: number,
-    readonly receivedAt: number,
-  ) {
+  constructor(bodyBytes: number, options: DecodeOptions) {
+    this.receivedAt = options.receivedAt ?? Date.now();
+    this.defaults = options.defaults;
     this.checkSize = bodyBytes > MAX_EVENT_BYTES;
   }
 
-  accept(built: BuildResult, at: Omit<Rejection, 'reason'>): void {
+  /** The event these fields make, or, when the decoder could not get fields (a string), its reason. */
+  acceptFields(fields: EventFields | string, at: Omit<Rejection, 'reason'>): void {
+    this.accept(typeof fields === 'string' ? { ok: false, reason: fields } : buildEvent(fields, this.receivedAt, this.defaults), at);
+  }
+
+  private accept(built: BuildResult, at: Omit<Rejection, 'reason'>): void {
     if (!built.ok) {
       this.reject(at, built.reason);
       return;

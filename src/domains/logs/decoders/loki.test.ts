@@ -58,6 +58,34 @@ describe('Loki push decoder', () => {
     expect(events.map((e) => [e.timestamp, e.service, e.level, e.message])).toEqual([[T0 + 500, 'api', 'warn', 'hello']]);
   });
 
+  it('keeps nanosecond times exactly, even near 1970 (a device whose clock was never set)', () => {
+    const day = 86_400_000;
+    const json = JSON.stringify({ streams: [{ stream: { job: 'x' }, values: [[String(day * 1e6), 'booted'], ['1000000', 'first millisecond']] }] });
+    expect(decodeLoki(json, { contentType: 'application/json', receivedAt: NOW }).events.map((e) => e.timestamp)).toEqual([day, 1]);
+    const legacy = JSON.stringify({ streams: [{ labels: '{job="x"}', entries: [{ ts: '1970-01-02T00:00:00Z', line: 'booted' }] }] });
+    expect(decodeLoki(legacy, { contentType: 'application/json', receivedAt: NOW }).events.map((e) => e.timestamp)).toEqual([day]);
+  });
+
+  it('reads a legacy zone-less ts as UTC, whatever the server time zone, and refuses loose date forms', () => {
+    const entries = [
+      { ts: '2024-05-01 12:00:00', line: 'zone-less' },
+      { ts: 'May 1, 2024', line: 'loose' },
+    ];
+    // Node applies a TZ change at once: a server far from UTC, whatever this machine's zone is.
+    const zone = process.env.TZ;
+    process.env.TZ = 'America/New_York';
+    let decoded;
+    try {
+      decoded = decodeLoki(JSON.stringify({ streams: [{ labels: '{job="x"}', entries }] }), { contentType: 'application/json', receivedAt: NOW });
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    }
+    const { events, rejected } = decoded;
+    expect(events.map((e) => [e.message, e.timestamp])).toEqual([['zone-less', T0]]);
+    expect(rejected).toEqual([{ index: 1, path: 'streams[0].entries[1]', reason: 'timestamp: cannot read "May 1, 2024" as RFC 3339' }]);
+  });
+
   it('rejects malformed bodies whole and malformed entries one by one', () => {
     expect(decodeLoki('{"streams": 3}', { contentType: 'application/json' }).rejected).toEqual([{ reason: 'body has no "streams" array' }]);
     expect(decodeLoki('not snappy', { contentType: 'application/x-protobuf' }).rejected[0]!.reason).toMatch(/not snappy-compressed protobuf/);

@@ -1,4 +1,4 @@
-import { LOKI_ALIASES, buildEvent, extractFields, isRecord, nanosStringToMs, preview, type Rec } from '../normalise.js';
+import { LOKI_ALIASES, extractFields, isRecord, nanosStringToMs, parseTimestamp, preview, type Rec } from '../normalise.js';
 import { enrichMessage } from './common.js';
 import {
   Collector,
@@ -123,8 +123,10 @@ function readEntryObject(raw: unknown): LokiEntry | string {
     const nanos = Number(ts.nanos ?? 0);
     timestamp = Number.isFinite(seconds) && Number.isFinite(nanos) ? seconds * 1000 + Math.floor(nanos / 1e6) : 'timestamp: not a valid protobuf Timestamp';
   } else if (typeof ts === 'string' && ts.trim() !== '') {
-    const ms = Date.parse(ts);
-    timestamp = Number.isNaN(ms) ? `timestamp: cannot read ${preview(ts)} as RFC 3339` : ms;
+    // The normaliser's reading, not Date.parse: that reads a zone-less time in the server's zone
+    // (events are UTC) and accepts loose forms such as "May 1, 2024".
+    const ms = parseTimestamp(ts);
+    timestamp = ms === null ? `timestamp: cannot read ${preview(ts)} as RFC 3339` : ms;
   } else {
     timestamp = 'timestamp: missing';
   }
@@ -172,16 +174,17 @@ function decodeStreams(streams: LokiStream[], collector: Collector, options: Dec
         return;
       }
       const fields = extractFields({ ...st.labels, ...entry.metadata }, LOKI_ALIASES);
-      fields.timestamp = entry.timestamp;
+      // A Date, not the number: a number would have its unit guessed again from its magnitude
+      // (milliseconds before 1973 read as seconds).
+      fields.timestamp = new Date(entry.timestamp);
       fields.message = entry.line;
-      collector.accept(buildEvent(enrichMessage(fields, options), collector.receivedAt, options.defaults), at);
+      collector.acceptFields(enrichMessage(fields, options), at);
     });
   });
   return collector.result;
 }
 
 export function decodeLoki(body: Uint8Array | string, options: DecodeOptions = {}): DecodeResult {
-  const receivedAt = options.receivedAt ?? Date.now();
   const type = mediaType(options.contentType);
   const isJson = type.includes('json') || (type === '' && bodyText(body.slice(0, 64)).trimStart().startsWith('{'));
 
@@ -195,7 +198,7 @@ export function decodeLoki(body: Uint8Array | string, options: DecodeOptions = {
     }
     const streams = streamsOf(parsed);
     if (typeof streams === 'string') return wholeBodyRejected(streams);
-    return decodeStreams(streams, new Collector(byteLength(body), receivedAt), options);
+    return decodeStreams(streams, new Collector(byteLength(body), options), options);
   }
 
   const bytes = typeof body === 'string' ? Buffer.from(body) : body;
@@ -217,5 +220,5 @@ export function decodeLoki(body: Uint8Array | string, options: DecodeOptions = {
   }
   const streams = streamsOf({ streams: decoded.streams ?? [] });
   if (typeof streams === 'string') return wholeBodyRejected(streams);
-  return decodeStreams(streams, new Collector(raw.byteLength, receivedAt), options);
+  return decodeStreams(streams, new Collector(raw.byteLength, options), options);
 }

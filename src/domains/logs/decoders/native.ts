@@ -1,10 +1,4 @@
-import {
-  NATIVE_ALIASES,
-  buildEvent,
-  extractFields,
-  isRecord,
-  type EventFields,
-} from '../normalise.js';
+import { NATIVE_ALIASES, extractFields, isRecord, type EventFields } from '../normalise.js';
 import {
   Collector,
   MAX_EVENTS_PER_REQUEST,
@@ -16,7 +10,7 @@ import {
   type DecodeOptions,
   type DecodeResult,
 } from './limits.js';
-import { enrichMessage } from './common.js';
+import { enrichMessage, notAnObject } from './common.js';
 
 /**
  * Native `POST /api/v1/logs`: a JSON array of events, one JSON object, or NDJSON (one object per
@@ -28,11 +22,9 @@ import { enrichMessage } from './common.js';
 
 const NDJSON_TYPES = new Set(['application/x-ndjson', 'application/ndjson', 'application/jsonlines', 'application/x-jsonlines', 'application/jsonl', 'application/json-seq']);
 
-const describe = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'string' ? 'a string' : `a ${typeof v}`);
-
 /** One event from one parsed JSON value. */
 function fieldsOf(value: unknown, options: DecodeOptions): EventFields | string {
-  if (!isRecord(value)) return `expected a JSON object, got ${describe(value)}`;
+  if (!isRecord(value)) return notAnObject(value);
   return enrichMessage(extractFields(value, NATIVE_ALIASES), options);
 }
 
@@ -41,9 +33,8 @@ function parseError(err: unknown): string {
 }
 
 export function decodeNative(body: Uint8Array | string, options: DecodeOptions = {}): DecodeResult {
-  const receivedAt = options.receivedAt ?? Date.now();
   const text = bodyText(body);
-  const collector = new Collector(byteLength(body), receivedAt);
+  const collector = new Collector(byteLength(body), options);
   const type = mediaType(options.contentType);
 
   if (!NDJSON_TYPES.has(type)) {
@@ -58,10 +49,7 @@ export function decodeNative(body: Uint8Array | string, options: DecodeOptions =
       }
       const items = parsed as unknown[];
       if (items.length > MAX_EVENTS_PER_REQUEST) throw tooManyEvents(items.length);
-      items.forEach((item, index) => {
-        const fields = fieldsOf(item, options);
-        collector.accept(typeof fields === 'string' ? { ok: false, reason: fields } : buildEvent(fields, receivedAt, options.defaults), { index });
-      });
+      items.forEach((item, index) => collector.acceptFields(fieldsOf(item, options), { index }));
       return collector.result;
     }
     if (first !== '{') {
@@ -71,8 +59,7 @@ export function decodeNative(body: Uint8Array | string, options: DecodeOptions =
     // document, it is NDJSON sent with a generic content type.
     try {
       const parsed: unknown = JSON.parse(text);
-      const fields = fieldsOf(parsed, options);
-      collector.accept(typeof fields === 'string' ? { ok: false, reason: fields } : buildEvent(fields, receivedAt, options.defaults), { index: 0 });
+      collector.acceptFields(fieldsOf(parsed, options), { index: 0 });
       return collector.result;
     } catch {
       // fall through to NDJSON
@@ -97,8 +84,7 @@ function decodeNdjson(text: string, collector: Collector, options: DecodeOptions
       collector.reject({ line: i + 1 }, parseError(err));
       return;
     }
-    const fields = fieldsOf(parsed, options);
-    collector.accept(typeof fields === 'string' ? { ok: false, reason: fields } : buildEvent(fields, collector.receivedAt, options.defaults), { line: i + 1 });
+    collector.acceptFields(fieldsOf(parsed, options), { line: i + 1 });
   });
   return collector.result;
 }
@@ -123,9 +109,8 @@ export type TextLineParser = (line: string, lineNumber: number) => TextLineResul
  * given line parser (see ../parsers). Rejections name the 1-based line.
  */
 export function decodeTextLines(body: Uint8Array | string, parseLine: TextLineParser, options: DecodeOptions = {}): DecodeResult {
-  const receivedAt = options.receivedAt ?? Date.now();
   const text = bodyText(body);
-  const collector = new Collector(byteLength(body), receivedAt);
+  const collector = new Collector(byteLength(body), options);
   const lines = splitLines(text);
   let count = 0;
   for (const line of lines) if (line.trim() !== '') count++;
@@ -147,7 +132,7 @@ export function decodeTextLines(body: Uint8Array | string, parseLine: TextLinePa
       return;
     }
     accepted++;
-    collector.accept(buildEvent({ message: line, ...parsed.fields }, receivedAt, options.defaults), { line: i + 1 });
+    collector.acceptFields({ message: line, ...parsed.fields }, { line: i + 1 });
   });
   if (accepted > MAX_EVENTS_PER_REQUEST) throw tooManyEvents(accepted);
   return collector.result;

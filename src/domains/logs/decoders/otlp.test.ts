@@ -107,6 +107,13 @@ describe('OTLP/HTTP logs decoder', () => {
     expect(otlpFormat(otlpProtobuf(), undefined)).toBe('protobuf');
   });
 
+  it('keeps nanosecond times exactly, even near 1970 (a device whose clock was never set)', () => {
+    const day = 86_400_000;
+    const records = [String(day * 1e6), '1000000'].map((timeUnixNano) => ({ timeUnixNano, body: { stringValue: 'booted' } }));
+    const result = decodeOtlp(JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: records }] }] }), { contentType: 'application/json', receivedAt: NOW });
+    expect(result.events.map((e) => e.timestamp)).toEqual([day, 1]);
+  });
+
   it('rejects unreadable bodies whole', () => {
     expect(decodeOtlp('{"resourceLogs": [', { contentType: 'application/json' }).rejected[0]!.reason).toMatch(/^body is not valid OTLP\/JSON/);
     expect(decodeOtlp(Buffer.from([0x0a, 0xff, 0xff, 0xff]), { contentType: 'application/x-protobuf' }).rejected[0]!.reason).toMatch(/^body is not a valid ExportLogsServiceRequest protobuf/);

@@ -1,6 +1,5 @@
 import {
   OTLP_ALIASES,
-  buildEvent,
   extractFields,
   isRecord,
   levelFromSeverityNumber,
@@ -115,12 +114,14 @@ function recordFields(lr: Rec, resource: Rec, scope: Rec | undefined, options: D
   if (typeof eventName === 'string' && eventName !== '') extra['event.name'] = eventName;
   fields.attributes = { ...fields.attributes, ...extra };
 
-  fields.timestamp = nanosToMs(field(lr, 'timeUnixNano', 'time_unix_nano'), 'timeUnixNano') ?? nanosToMs(field(lr, 'observedTimeUnixNano', 'observed_time_unix_nano'), 'observedTimeUnixNano');
+  const ms = nanosToMs(field(lr, 'timeUnixNano', 'time_unix_nano'), 'timeUnixNano') ?? nanosToMs(field(lr, 'observedTimeUnixNano', 'observed_time_unix_nano'), 'observedTimeUnixNano');
+  // A Date, not the number: a number would have its unit guessed again from its magnitude
+  // (milliseconds before 1973 read as seconds). None: the event takes its arrival time.
+  fields.timestamp = ms === undefined ? undefined : new Date(ms);
 
   const severityText = field(lr, 'severityText', 'severity_text');
-  const severityNumber = Number(field(lr, 'severityNumber', 'severity_number') ?? 0);
   if (typeof severityText === 'string' && severityText !== '') fields.level = severityText;
-  else if (levelFromSeverityNumber(severityNumber) !== null) fields.level = levelFromSeverityNumber(severityNumber);
+  else fields.level = levelFromSeverityNumber(Number(field(lr, 'severityNumber', 'severity_number') ?? 0)) ?? fields.level;
 
   const body = anyValue(field(lr, 'body', 'body'));
   if (typeof body === 'string') {
@@ -168,7 +169,7 @@ function decodeRequest(root: unknown, collector: Collector, options: DecodeOptio
           return;
         }
         try {
-          collector.accept(buildEvent(recordFields(lr, resource, isRecord(scope) ? scope : undefined, options), collector.receivedAt, options.defaults), at);
+          collector.acceptFields(recordFields(lr, resource, isRecord(scope) ? scope : undefined, options), at);
         } catch (err) {
           if (!(err instanceof RecordError) && !(err instanceof RangeError)) throw err;
           collector.reject(at, err.message);
@@ -188,9 +189,8 @@ export function otlpFormat(body: Uint8Array | string, contentType: string | unde
 }
 
 export function decodeOtlp(body: Uint8Array | string, options: DecodeOptions = {}): OtlpDecodeResult {
-  const receivedAt = options.receivedAt ?? Date.now();
   const format = otlpFormat(body, options.contentType);
-  const collector = new Collector(byteLength(body), receivedAt);
+  const collector = new Collector(byteLength(body), options);
   let root: unknown;
   try {
     if (format === 'json') root = JSON.parse(bodyText(body));
