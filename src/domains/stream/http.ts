@@ -5,8 +5,8 @@ import type { AppContext } from '../../server/context.js';
 import { principalOf, requireRole } from '../../server/plugins/auth.js';
 import { readStats } from './stats-query.js';
 import { DEFAULT_TOP, MAX_POINTS, MAX_TOP, STATS_DIMENSIONS, STATS_RESOLUTIONS, StatsRequestError, parseDuration, parseInstant, planStats } from './stats-shape.js';
+import { errorEnvelope } from '../../server/plugins/errors.js';
 
-const errorBody = z.object({ error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }) });
 const count = z.number().describe('Requests (hits)');
 const rate = z.number().nullable();
 
@@ -87,7 +87,7 @@ export function statsRoutes(ctx: AppContext): FastifyPluginAsyncZod {
             'Buckets after `watermark` are not final: late events may still be added to them. Live: the `traffic` event of GET /api/v1/events says when new statistics were committed. ' +
             'Seconds are labelled as in access logs: second s holds event times in (s − 1, s], so whole-second stamps count in their own second.',
           querystring: statsQuery,
-          response: { 200: statsAnswer, 400: errorBody },
+          response: { 200: statsAnswer, 400: errorEnvelope },
         },
       },
       async (request) => {

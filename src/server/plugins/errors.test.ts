@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { BusFullError } from '../../platform/bus/index.js';
 import { AppError } from '../../platform/errors.js';
 import type { App } from '../context.js';
-import { registerErrorHandler } from './errors.js';
+import { answerError, registerErrorHandler } from './errors.js';
 
 describe('the error envelope', () => {
   it('tells a client when to come back from a temporary condition (Retry-After), whichever route raised it', async () => {
@@ -26,6 +26,19 @@ describe('the error envelope', () => {
     const missing = await app.inject('/missing');
     expect(missing.statusCode).toBe(404);
     expect(missing.headers['retry-after']).toBeUndefined();
+    await app.close();
+  });
+
+  it('keeps status, Retry-After and server-fault logging when a route writes its own body shape (the Healthchecks API)', async () => {
+    const app = Fastify();
+    app.setErrorHandler((error: Error, request, reply) => answerError(error as AppError, request, reply, ({ message }) => ({ error: message })));
+    app.get('/full', async () => {
+      throw new BusFullError('queue full', 2);
+    });
+    const full = await app.inject('/full');
+    expect(full.statusCode).toBe(503);
+    expect(full.headers['retry-after']).toBe('2');
+    expect(full.json()).toEqual({ error: 'queue full' });
     await app.close();
   });
 });

@@ -1,11 +1,13 @@
+import type { FastifyError } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { AppError, badRequest, notFound } from '../../../platform/errors.js';
+import type { AppError} from '../../../platform/errors.js';
+import { badRequest, notFound } from '../../../platform/errors.js';
 import type { FlipsTable, PingsTable } from '../../../platform/store/index.js';
 import type { Selectable } from 'kysely';
 import type { AppContext } from '../../../server/context.js';
 import { principalOf, requireRole } from '../../../server/plugins/auth.js';
+import { answerError, type ErrorBody } from '../../../server/plugins/errors.js';
 import { checkInputSchema, createCheck, deleteCheck, getCheck, listChecks, pauseCheck, resumeCheck, updateCheck, type CheckInput, type CheckRow } from '../checks.js';
 import { displayStatus } from '../lifecycle.js';
 import { publishCheck, publishCheckDeleted } from '../live.js';
@@ -100,6 +102,13 @@ const hcBody = z.object({
 });
 type HcBody = z.infer<typeof hcBody>;
 
+/** Healthchecks' error body: `{"error": "..."}`; request validation as `json validation error: <field>: <reason>`. */
+const healthchecksError: ErrorBody = ({ status, message, fields }) => {
+  const first = fields?.[0];
+  if (first) return { error: `json validation error: ${first.path.length ? `${first.path.join('/')}: ` : ''}${first.message}` };
+  return { error: status >= 500 ? 'internal server error' : message };
+};
+
 const uuidParams = z.object({ uuid: z.string().uuid('invalid uuid') });
 
 /**
@@ -108,17 +117,7 @@ const uuidParams = z.object({ uuid: z.string().uuid('invalid uuid') });
  */
 export function v3Routes(ctx: AppContext): FastifyPluginAsyncZod {
   return async (app) => {
-    app.setErrorHandler((error, request, reply) => {
-      if (error instanceof AppError) return reply.status(error.status).send({ error: error.message });
-      if (hasZodFastifySchemaValidationErrors(error)) {
-        const first = error.validation[0];
-        const field = String(first?.instancePath ?? '').replace(/^\//, '');
-        return reply.status(400).send({ error: `json validation error: ${field ? `${field}: ` : ''}${first?.message ?? 'invalid'}` });
-      }
-      const status = (error as { statusCode?: number }).statusCode ?? 500;
-      if (status >= 500) request.log.error({ err: error }, 'request failed');
-      return reply.status(status).send({ error: status >= 500 ? 'internal server error' : (error as Error).message });
-    });
+    app.setErrorHandler((error: FastifyError | AppError, request, reply) => answerError(error, request, reply, healthchecksError));
 
     const read = { preHandler: requireRole(ctx, 'read-only') };
     const write = { preHandler: requireRole(ctx, 'member') };
