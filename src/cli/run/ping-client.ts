@@ -1,5 +1,5 @@
 import pRetry, { AbortError } from 'p-retry';
-import { describeFetchError } from '../../platform/fetch-error.js';
+import { describeError } from '../../platform/fetch-error.js';
 
 export interface PingOptions {
   /** Per-request time limit. */
@@ -83,7 +83,7 @@ async function request(url: URL, body: Uint8Array | undefined, options: PingOpti
     });
   } catch (error) {
     if (options.signal?.aborted) throw new AbortError(new PingError('interrupted', false));
-    throw new PingError(signal.aborted ? `no answer within ${options.timeoutMs / 1000} s` : describeFetchError(error), true);
+    throw new PingError(signal.aborted ? `no answer within ${options.timeoutMs / 1000} s` : describeError(error), true);
   }
   // Read the (short, plain-text) answer in full, which also frees the connection for reuse.
   const text = (await response.text().catch(() => '')).trim().slice(0, 200);

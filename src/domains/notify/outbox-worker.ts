@@ -9,6 +9,7 @@ import { EmailSender } from './senders/email.js';
 import { HttpSender, type SendResult } from './senders/http.js';
 import { sendSlack } from './senders/slack.js';
 import { sendWebhook } from './senders/webhook.js';
+import { describeError } from '../../platform/fetch-error.js';
 
 /**
  * The outbox worker. Rows are claimed in one short statement that pushes `next_attempt_at` ahead
@@ -202,23 +203,6 @@ export class Notifier {
   }
 }
 
-/** Error text for the attempt log: the message chain (undici wraps socket errors) with error codes. */
-export function describeError(error: unknown): string {
-  const parts: string[] = [];
-  let current: unknown = error;
-  for (let depth = 0; depth < 4 && current; depth++) {
-    if (current instanceof Error) {
-      const code = (current as NodeJS.ErrnoException).code;
-      const text = code && !current.message.includes(code) ? `${current.message} (${code})` : current.message;
-      if (text && !parts.some((p) => p.includes(text))) parts.push(text);
-      current = current.cause;
-    } else {
-      parts.push(String(current));
-      break;
-    }
-  }
-  return parts.join(': ') || 'unknown error';
-}
 
 /** The notifier loop: every VIGIL_NOTIFY_INTERVAL_MS, deliver what is due. */
 export function startNotifier(ctx: AppContext): Worker {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { NotificationPayload } from '../../alerting/index.js';
-import { describeError } from '../outbox-worker.js';
+import { describeError } from '../../../platform/fetch-error.js';
 import { formatEmailText } from './email.js';
 import { HttpSender } from './http.js';
 import { formatSlackMessage } from './slack.js';

@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import pRetry, { AbortError } from 'p-retry';
 import type { InfluxTarget } from './target.js';
-import { describeFetchError } from '../../../platform/fetch-error.js';
+import { describeError } from '../../../platform/fetch-error.js';
 
 const gzipAsync = promisify(gzip);
 
@@ -75,7 +75,7 @@ async function post(target: InfluxTarget, body: Buffer, options: WriteOptions): 
     response = await fetch(target.writeUrl, { method: 'POST', headers, body, signal: timeout.signal });
   } catch (error) {
     if (options.signal?.aborted) throw new AbortError('the InfluxDB sink is stopping');
-    const reason = timeout.signal.aborted ? `no answer within ${options.timeoutMs / 1000} s` : describeFetchError(error);
+    const reason = timeout.signal.aborted ? `no answer within ${options.timeoutMs / 1000} s` : describeError(error);
     throw new InfluxWriteError(`InfluxDB at ${where} is unreachable: ${reason}`, true);
   } finally {
     clearTimeout(timer);
