@@ -42,9 +42,19 @@ function LiveIndicator() {
   );
 }
 
+/** The main menu; a page belongs to the first entry its path starts with (`/` is the checks). */
+const NAV = [
+  { href: '/checks', label: 'Checks' },
+  { href: '/channels', label: 'Channels' },
+  { href: '/maintenance', label: 'Maintenance' },
+  { href: '/logs', label: 'Logs' },
+  { href: '/archive', label: 'Archive' },
+  { href: '/traffic', label: 'Traffic' },
+] as const;
+
 function Shell({ me, onLogout }: { me: Me; onLogout: () => void }) {
   const { path } = useLocation();
-  const section = path.startsWith('/channels') ? 'channels' : path.startsWith('/maintenance') ? 'maintenance' : path.startsWith('/logs') ? 'logs' : path.startsWith('/archive') ? 'archive' : path.startsWith('/traffic') ? 'traffic' : 'checks';
+  const current = NAV.find((item) => path.startsWith(item.href))?.href ?? '/checks';
   const logout = async () => {
     try {
       await api.logout();
@@ -62,24 +72,11 @@ function Shell({ me, onLogout }: { me: Me; onLogout: () => void }) {
           {me.org.name}
         </span>
         <nav aria-label="Main">
-          <Link href="/checks" className={section === 'checks' ? 'active' : undefined} aria-current={section === 'checks' ? 'page' : undefined}>
-            Checks
-          </Link>
-          <Link href="/channels" className={section === 'channels' ? 'active' : undefined} aria-current={section === 'channels' ? 'page' : undefined}>
-            Channels
-          </Link>
-          <Link href="/maintenance" className={section === 'maintenance' ? 'active' : undefined} aria-current={section === 'maintenance' ? 'page' : undefined}>
-            Maintenance
-          </Link>
-          <Link href="/logs" className={section === 'logs' ? 'active' : undefined} aria-current={section === 'logs' ? 'page' : undefined}>
-            Logs
-          </Link>
-          <Link href="/archive" className={section === 'archive' ? 'active' : undefined} aria-current={section === 'archive' ? 'page' : undefined}>
-            Archive
-          </Link>
-          <Link href="/traffic" className={section === 'traffic' ? 'active' : undefined} aria-current={section === 'traffic' ? 'page' : undefined}>
-            Traffic
-          </Link>
+          {NAV.map(({ href, label }) => (
+            <Link key={href} href={href} className={href === current ? 'active' : undefined} aria-current={href === current ? 'page' : undefined}>
+              {label}
+            </Link>
+          ))}
         </nav>
         <span className="spacer" />
         <LiveIndicator />

@@ -7,10 +7,11 @@
 export type CheckStatus = 'new' | 'up' | 'late' | 'down' | 'paused';
 export type CheckKind = 'simple' | 'cron';
 
-export interface CheckView {
-  id: string;
+/** The writable fields of a check (POST body; PATCH takes any subset). */
+export interface CheckInput {
   name: string;
-  slug: string;
+  /** Made from the name when left out. */
+  slug?: string;
   tags: string[];
   description: string;
   kind: CheckKind;
@@ -25,6 +26,12 @@ export interface CheckView {
   failure_threshold: number;
   realert: number | null;
   manual_resume: boolean;
+}
+
+/** A check as the API answers it: its settings, and what the server knows of its runs. */
+export interface CheckView extends CheckInput {
+  id: string;
+  slug: string;
   status: CheckStatus;
   running: boolean;
   status_reason: string;
@@ -39,24 +46,6 @@ export interface CheckView {
   schedule_text: string;
   /** Durations (ms) of the last runs, oldest first. */
   recent_durations: number[];
-}
-
-/** The writable fields of a check (POST body; PATCH takes any subset). */
-export interface CheckInput {
-  name: string;
-  slug?: string;
-  tags: string[];
-  description: string;
-  kind: CheckKind;
-  timeout: number;
-  grace: number;
-  schedule: string;
-  tz: string;
-  max_runtime: number | null;
-  min_runtime: number | null;
-  failure_threshold: number;
-  realert: number | null;
-  manual_resume: boolean;
 }
 
 export type RunOutcome = 'running' | 'success' | 'fail' | 'too_long' | 'too_short';
@@ -194,15 +183,20 @@ function cookie(name: string): string | undefined {
   return undefined;
 }
 
-/** One API call with the session's CSRF token, the error envelope and 401 handling (shared with domain clients such as logs.ts). */
-export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+/**
+ * One API call with the session's CSRF token, the error envelope and 401 handling (shared with
+ * domain clients such as logs.ts and traffic.ts). Aborted through `signal`, it rejects with the
+ * abort error, which callers that abort know to ignore.
+ */
+export async function request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (method !== 'GET') headers['x-csrf-token'] = cookie('vigil_csrf') ?? '';
   let response: Response;
   try {
-    response = await fetch(path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
-  } catch {
+    response = await fetch(path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body), signal });
+  } catch (error) {
+    if (signal?.aborted) throw error;
     throw new ApiError(0, 'network', 'Cannot reach the Vigil server. Check your connection and try again.');
   }
   const text = await response.text();
@@ -262,4 +256,15 @@ export const api = {
 export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
+}
+
+/** The server's messages about the named input fields, joined; undefined when it named none of them. */
+export function fieldMessage(error: unknown, ...fields: string[]): string | undefined {
+  if (!(error instanceof ApiError)) return undefined;
+  return (
+    error.fields
+      .filter((f) => fields.includes(f.field))
+      .map((f) => f.message)
+      .join('; ') || undefined
+  );
 }

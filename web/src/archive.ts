@@ -87,16 +87,3 @@ export function dayBounds(fromDay: string, toDay: string): { from?: string; to?:
 
 /** An HTTP status (`404`) or a class of them (`5xx`), as the archive search takes it. */
 export const isStatusFilter = (value: string): boolean => /^[1-5](\d\d|xx)$/i.test(value);
-
-/** "1.4 MB": file sizes in the units people read them in (powers of 1000, as disks are sold). */
-export function formatBytes(bytes: number): string {
-  if (bytes < 1000) return `${bytes} B`;
-  const units = ['kB', 'MB', 'GB', 'TB'];
-  let value = bytes / 1000;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
-}

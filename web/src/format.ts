@@ -1,4 +1,4 @@
-/** Formatting of times, durations and periods for people. */
+/** Formatting of times, durations, periods and sizes for people. */
 
 const UNITS: [unit: string, seconds: number][] = [
   ['day', 86400],
@@ -76,4 +76,22 @@ export function formatRange(fromIso: string, toIso: string): string {
   const to = new Date(toIso);
   if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime())) return `${fromIso} – ${toIso}`;
   return range.formatRange(from, to);
+}
+
+const BYTE_UNITS = ['kB', 'MB', 'GB', 'TB', 'PB'];
+
+/**
+ * "512 B", "1.4 MB", "230 GB": sizes in powers of 1000, as disks are sold and as `vigil monitor`
+ * prints them, so the dashboard and the terminal show the same figure.
+ */
+export function formatBytes(bytes: number | null | undefined): string {
+  if (bytes === null || bytes === undefined || !Number.isFinite(bytes)) return '—';
+  if (Math.abs(bytes) < 1000) return `${Math.round(bytes)} B`;
+  let value = bytes / 1000;
+  let unit = 0;
+  while (Math.abs(value) >= 1000 && unit < BYTE_UNITS.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${Math.abs(value) < 10 ? value.toFixed(1) : Math.round(value)} ${BYTE_UNITS[unit]}`;
 }

@@ -75,3 +75,45 @@ export function useResource<T>(load: () => Promise<T>, key: string, refresh = 0)
   const setData = useCallback((update: (current: T | undefined) => T | undefined) => setState((s) => ({ ...s, data: update(s.data) })), []);
   return { data: state.data, error: state.error, loading: state.loading, reload, setData };
 }
+
+export interface Action {
+  busy: boolean;
+  /** Why the last run failed (an ApiError when the server refused it), until the next run. */
+  error: Error | undefined;
+  setError: (error: Error | undefined) => void;
+  /** Runs `action` with `busy` set, clearing the previous error first and keeping the new one. */
+  run: (action: () => Promise<void>) => Promise<void>;
+}
+
+/** A user action (a form submitted, a button pressed) with its busy flag and error, shown where it happened. */
+export function useAction(): Action {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<Error>();
+  const run = useCallback(async (action: () => Promise<void>) => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await action();
+    } catch (e) {
+      setError(e instanceof Error ? e : new Error(errorMessage(e)));
+    } finally {
+      setBusy(false);
+    }
+  }, []);
+  return { busy, error, setError, run };
+}
+
+/** Which rows of a table are open: `toggle` opens a closed one and closes an open one. */
+export function useToggleSet<K>(): [open: ReadonlySet<K>, toggle: (key: K) => void] {
+  const [open, setOpen] = useState<ReadonlySet<K>>(() => new Set());
+  const toggle = useCallback(
+    (key: K) =>
+      setOpen((current) => {
+        const next = new Set(current);
+        if (!next.delete(key)) next.add(key);
+        return next;
+      }),
+    [],
+  );
+  return [open, toggle];
+}

@@ -39,7 +39,7 @@ export interface EventPage<E> {
 }
 
 /** The filters on an event's fields that both searches take, beside the time range. */
-export const FIELD_FILTERS = ['q', 'service', 'status', 'section'] as const;
+const FIELD_FILTERS = ['q', 'service', 'status', 'section'] as const;
 export type FieldFilters = Record<(typeof FIELD_FILTERS)[number], string>;
 export const NO_FIELD_FILTERS: FieldFilters = { q: '', service: '', status: '', section: '' };
 
@@ -143,7 +143,7 @@ export function logsHref(filters: LogFilters): string {
 export const rangeEndsNow = (filters: LogFilters): boolean => filters.range !== 'custom' || !filters.to;
 
 /** The instants to search between, for a preset relative to `now`. */
-export function rangeBounds(filters: LogFilters, now: number): { from?: string; to?: string } {
+function rangeBounds(filters: LogFilters, now: number): { from?: string; to?: string } {
   if (filters.range === 'custom') return { ...(filters.from ? { from: filters.from } : {}), ...(filters.to ? { to: filters.to } : {}) };
   const preset = RANGE_PRESETS.find((p) => p.key === filters.range) ?? RANGE_PRESETS[1];
   return { from: new Date(now - preset.ms).toISOString() };
@@ -168,7 +168,7 @@ export function describeRange(filters: LogFilters): string {
 // ---- Rows ----
 
 /** Compares decimal id strings as the integers they are (they outgrow a double's exact range). */
-export function compareIds(a: string, b: string): number {
+function compareIds(a: string, b: string): number {
   return a.length !== b.length ? a.length - b.length : a < b ? -1 : a > b ? 1 : 0;
 }
 
@@ -179,7 +179,7 @@ export function maxId(events: readonly StoredEvent[], start?: string): string | 
 }
 
 /** The search API's order: newest event time first, then newest id (the keyset cursor's order). */
-export function newestFirst(a: StoredEvent, b: StoredEvent): number {
+function newestFirst(a: StoredEvent, b: StoredEvent): number {
   const byTime = Date.parse(b.timestamp) - Date.parse(a.timestamp);
   return byTime !== 0 ? byTime : compareIds(b.id, a.id);
 }

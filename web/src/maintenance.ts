@@ -86,21 +86,3 @@ export function nextOccurrence(expression: string, tz: string, now: number): Dat
     return undefined;
   }
 }
-
-const pad = (n: number) => String(n).padStart(2, '0');
-
-/** A `datetime-local` input value ("2026-03-01T14:30") for an instant, in the browser's zone. */
-export function toLocalInput(ms: number): string {
-  const d = new Date(ms);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
-}
-
-/**
- * A `datetime-local` value read in the browser's zone, as an ISO UTC instant; undefined when
- * empty or not a date. (A date-time without offset is local time by the ECMAScript spec.)
- */
-export function localInputToIso(value: string): string | undefined {
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(value)) return undefined;
-  const ms = new Date(value).getTime();
-  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
-}

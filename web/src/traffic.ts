@@ -2,7 +2,7 @@
  * Client and helpers of the Traffic page: `GET /api/v1/stats` (event-time statistics written by
  * the stream processor) and the formatting its charts and tables need.
  */
-import { api, ApiError } from './api';
+import { request } from './api';
 
 export type StatsDimension = 'section' | 'status_class' | 'method' | 'service' | 'none';
 
@@ -56,47 +56,29 @@ export interface Stats {
  * minutes or hours wide and a refetch would redraw the same chart.
  */
 export const RANGES = [
-  { id: '5m', label: '5 min', seconds: 300, refreshMs: 1000 },
-  { id: '15m', label: '15 min', seconds: 900, refreshMs: 1000 },
-  { id: '1h', label: '1 hour', seconds: 3600, refreshMs: 1000 },
-  { id: '6h', label: '6 hours', seconds: 6 * 3600, refreshMs: 5000 },
-  { id: '24h', label: '24 hours', seconds: 86_400, refreshMs: 10_000 },
-  { id: '7d', label: '7 days', seconds: 7 * 86_400, refreshMs: 10_000 },
-  { id: '30d', label: '30 days', seconds: 30 * 86_400, refreshMs: 10_000 },
+  { id: '5m', label: '5 min', refreshMs: 1000 },
+  { id: '15m', label: '15 min', refreshMs: 1000 },
+  { id: '1h', label: '1 hour', refreshMs: 1000 },
+  { id: '6h', label: '6 hours', refreshMs: 5000 },
+  { id: '24h', label: '24 hours', refreshMs: 10_000 },
+  { id: '7d', label: '7 days', refreshMs: 10_000 },
+  { id: '30d', label: '30 days', refreshMs: 10_000 },
 ] as const;
-export type RangeId = (typeof RANGES)[number]['id'];
-export const DEFAULT_RANGE: RangeId = '1h';
+export type Range = (typeof RANGES)[number];
+export type RangeId = Range['id'];
 
-export function rangeFromQuery(value: string | null): RangeId {
-  return RANGES.find((r) => r.id === value)?.id ?? DEFAULT_RANGE;
+/** The range a `?range=` value names; the last hour when it names none. */
+export function rangeFromQuery(value: string | null): Range {
+  return RANGES.find((r) => r.id === value) ?? RANGES[2];
 }
 
 /**
  * Statistics of the last `range` (the server resolves "now", so a browser clock that is off does
  * not shift the window), grouped by `by`.
  */
-export async function fetchStats(range: RangeId, by: StatsDimension, signal?: AbortSignal): Promise<Stats> {
+export function fetchStats(range: RangeId, by: StatsDimension, signal?: AbortSignal): Promise<Stats> {
   const params = new URLSearchParams({ from: `now-${range}`, by });
-  let response: Response;
-  try {
-    response = await fetch(`/api/v1/stats?${params.toString()}`, { headers: { accept: 'application/json' }, credentials: 'same-origin', signal });
-  } catch (error) {
-    if (signal?.aborted) throw error;
-    throw new ApiError(0, 'network', 'Cannot reach the Vigil server. Check your connection and try again.');
-  }
-  const payload: unknown = await response.json().catch(() => undefined);
-  if (!response.ok) {
-    // A lost session: asking /me lets the app fall back to the login form.
-    if (response.status === 401) api.me().catch(() => undefined);
-    const envelope = (payload as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined)?.error;
-    throw new ApiError(
-      response.status,
-      typeof envelope?.code === 'string' ? envelope.code : 'http_error',
-      typeof envelope?.message === 'string' ? envelope.message : `Loading traffic statistics failed with HTTP ${response.status}`,
-      envelope?.details,
-    );
-  }
-  return payload as Stats;
+  return request<Stats>('GET', `/api/v1/stats?${params.toString()}`, undefined, signal);
 }
 
 /** How a series key reads in a legend or table: events without a value are "(none)". */
@@ -146,19 +128,6 @@ export function formatNumber(value: number | null | undefined): string {
 export function formatRate(value: number | null | undefined): string {
   if (value !== null && value !== undefined && value > 0 && value < 0.01) return '< 0.01';
   return formatNumber(value);
-}
-
-/** "12 B", "3.4 KiB", "1.2 GiB". */
-export function formatBytes(bytes: number | null | undefined): string {
-  if (bytes === null || bytes === undefined || !Number.isFinite(bytes)) return '—';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${unit === 0 ? Math.round(value) : value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
 }
 
 /** A share 0..1 as "12.5 %", "0.04 %"; "—" when there is nothing to divide. */

@@ -1,5 +1,6 @@
-import { Fragment, useState } from 'react';
+import { Fragment } from 'react';
 import { formatDuration } from '../format';
+import { useToggleSet } from '../hooks';
 import type { StoredEvent } from '../logs';
 
 /**
@@ -27,13 +28,7 @@ const TOO_LATE = 'Arrived too late to be counted in the traffic statistics';
  * search starts with every row closed.
  */
 export function LogTable({ events, utc = false }: { events: readonly ShownEvent[]; utc?: boolean }) {
-  const [expanded, setExpanded] = useState<ReadonlySet<string>>(new Set());
-  const toggle = (key: string) =>
-    setExpanded((current) => {
-      const next = new Set(current);
-      if (!next.delete(key)) next.add(key);
-      return next;
-    });
+  const [expanded, toggle] = useToggleSet<string>();
   const columns = [utc ? 'Time (UTC)' : 'Time', 'Level', 'Service', 'Host', 'Method', 'Path', 'Status', 'Duration', 'Message'];
   return (
     <table className="logs-table">

@@ -1,60 +1,47 @@
+import type { ReactNode } from 'react';
 import type { MaintenanceWindow } from '../api';
 import { formatDateTime, formatPeriod, formatRange } from '../format';
 import { useNow } from '../hooks';
-import { describeRecurring, sortWindows, windowState } from '../maintenance';
+import { describeRecurring, sortWindows, windowState, type WindowState } from '../maintenance';
 import { Link } from '../router';
 import { RelativeTime } from './RelativeTime';
 
+function StateBadge({ kind, label, children }: { kind: WindowState['kind']; label: string; children?: ReactNode }) {
+  const badge = (
+    <span className={`mw-badge mw-${kind}`} data-state={kind}>
+      {label}
+    </span>
+  );
+  if (!children) return badge;
+  return (
+    <span className="mw-state">
+      {badge} <span className="muted">{children}</span>
+    </span>
+  );
+}
+
 /** Whether the window is open now (recomputed every second, so a window opens on screen by itself). */
-export function WindowStateBadge({ window: w }: { window: MaintenanceWindow }) {
+function WindowStateBadge({ window: w }: { window: MaintenanceWindow }) {
   const now = useNow();
   const state = windowState(w, now);
   switch (state.kind) {
     case 'active':
-      return (
-        <span className="mw-state">
-          <span className="mw-badge mw-active" data-state="active">
-            active now
-          </span>
-          {state.until && (
-            <span className="muted">
-              {' '}
-              ends <RelativeTime iso={state.until} />
-            </span>
-          )}
-        </span>
-      );
+      return <StateBadge kind="active" label="active now">{state.until && <>ends <RelativeTime iso={state.until} /></>}</StateBadge>;
     case 'upcoming':
       return (
-        <span className="mw-state">
-          <span className="mw-badge mw-upcoming" data-state="upcoming">
-            upcoming
-          </span>{' '}
-          <span className="muted">
-            starts <RelativeTime iso={state.from} />
-          </span>
-        </span>
+        <StateBadge kind="upcoming" label="upcoming">
+          starts <RelativeTime iso={state.from} />
+        </StateBadge>
       );
     case 'waiting':
-      return (
-        <span className="mw-state">
-          <span className="mw-badge mw-waiting" data-state="waiting">
-            closed
-          </span>{' '}
-          <span className="muted">{state.next ? <>opens <RelativeTime iso={state.next} /></> : 'never opens again'}</span>
-        </span>
-      );
+      return <StateBadge kind="waiting" label="closed">{state.next ? <>opens <RelativeTime iso={state.next} /></> : 'never opens again'}</StateBadge>;
     case 'ended':
-      return (
-        <span className="mw-badge mw-ended" data-state="ended">
-          ended
-        </span>
-      );
+      return <StateBadge kind="ended" label="ended" />;
   }
 }
 
 /** When the window is open: the two instants of a one-off, or the cron and duration in words. */
-export function WindowWhen({ window: w }: { window: MaintenanceWindow }) {
+function WindowWhen({ window: w }: { window: MaintenanceWindow }) {
   if (w.cron) {
     return (
       <span className="mw-when">

@@ -1,19 +1,11 @@
 import type { CheckStatus, RunOutcome } from '../api';
 
-const STATUS_LABEL: Record<CheckStatus, string> = {
-  new: 'new',
-  up: 'up',
-  late: 'late',
-  down: 'down',
-  paused: 'paused',
-};
-
 /** The check's state as a coloured pill; `running` adds a pulsing marker. */
 export function StatusBadge({ status, running = false, large = false }: { status: CheckStatus; running?: boolean; large?: boolean }) {
   return (
     <span className={`status status-${status}${large ? ' status-large' : ''}`} data-status={status} title={running ? `${status}, a run is in progress` : status}>
       <span className="status-dot" aria-hidden="true" />
-      <span className="status-label">{STATUS_LABEL[status]}</span>
+      <span className="status-label">{status}</span>
       {running && <span className="status-running">running</span>}
     </span>
   );

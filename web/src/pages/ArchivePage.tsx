@@ -1,11 +1,11 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { errorMessage } from '../api';
-import { archiveDays, dayBounds, formatBytes, isStatusFilter, listArchive, searchArchive, type ArchivedEvent } from '../archive';
+import { archiveDays, dayBounds, isStatusFilter, listArchive, searchArchive, type ArchivedEvent } from '../archive';
 import { ErrorNote } from '../components/ErrorNote';
 import { EventFilterFields } from '../components/EventFilterFields';
 import { Field } from '../components/Field';
 import { LoadOlder, LogTable } from '../components/LogTable';
-import { formatDateTime } from '../format';
+import { formatBytes, formatDateTime } from '../format';
 import { useResource } from '../hooks';
 import { NO_FIELD_FILTERS, type EventSearch, type FieldFilters } from '../logs';
 

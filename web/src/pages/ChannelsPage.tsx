@@ -1,10 +1,10 @@
 import { Fragment, useState, type FormEvent } from 'react';
-import { api, errorMessage, type Channel, type ChannelInput } from '../api';
+import { api, type Channel, type ChannelInput } from '../api';
 import { CopyButton } from '../components/CopyButton';
 import { ErrorNote } from '../components/ErrorNote';
 import { RelativeTime } from '../components/RelativeTime';
 import { formatDateTime } from '../format';
-import { useResource } from '../hooks';
+import { useAction, useResource } from '../hooks';
 
 type Kind = ChannelInput['kind'];
 
@@ -18,13 +18,10 @@ function AddChannel({ onAdded }: { onAdded: (channel: Channel) => void }) {
   const [name, setName] = useState('');
   const [address, setAddress] = useState('');
   const [secret, setSecret] = useState('');
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
+  const add = useAction();
 
-  const submit = async (event: FormEvent) => {
+  const submit = (event: FormEvent) => {
     event.preventDefault();
-    setBusy(true);
-    setError(undefined);
     const value = address.trim();
     const named = name.trim() ? { name: name.trim() } : {};
     const input: ChannelInput =
@@ -33,20 +30,16 @@ function AddChannel({ onAdded }: { onAdded: (channel: Channel) => void }) {
         : kind === 'slack'
           ? { kind, ...named, url: value }
           : { kind, ...named, url: value, ...(secret.trim() ? { secret: secret.trim() } : {}) };
-    try {
+    void add.run(async () => {
       onAdded(await api.createChannel(input));
       setName('');
       setAddress('');
       setSecret('');
-    } catch (e) {
-      setError(errorMessage(e));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (
-    <form className="card channel-form" onSubmit={(e) => void submit(e)}>
+    <form className="card channel-form" onSubmit={submit}>
       <h2>Add a channel</h2>
       <div className="field-row">
         <div className="field">
@@ -89,9 +82,9 @@ function AddChannel({ onAdded }: { onAdded: (channel: Channel) => void }) {
           Webhooks library verifies them.
         </p>
       )}
-      <ErrorNote message={error} />
+      <ErrorNote message={add.error?.message} />
       <div>
-        <button type="submit" className="button primary" disabled={busy}>
+        <button type="submit" className="button primary" disabled={add.busy}>
           Add channel
         </button>
       </div>
@@ -128,31 +121,24 @@ function Deliveries({ channelId }: { channelId: string }) {
 
 export function ChannelsPage() {
   const channels = useResource(() => api.listChannels(), 'channels');
-  const [error, setError] = useState<string>();
+  const rowAction = useAction();
   const [notice, setNotice] = useState<{ text: string; secret?: string }>();
   const [open, setOpen] = useState<string>();
 
-  const remove = async (channel: Channel) => {
+  const remove = (channel: Channel) => {
     if (!window.confirm(`Delete the ${KIND_LABEL[channel.kind]} channel ${channel.name || target(channel)}?`)) return;
-    setError(undefined);
-    try {
+    void rowAction.run(async () => {
       await api.deleteChannel(channel.id);
       channels.setData((list) => list?.filter((c) => c.id !== channel.id));
-    } catch (e) {
-      setError(errorMessage(e));
-    }
+    });
   };
 
-  const test = async (channel: Channel) => {
-    setError(undefined);
-    try {
+  const test = (channel: Channel) =>
+    void rowAction.run(async () => {
       await api.testChannel(channel.id);
       setNotice({ text: `A test notification is queued for ${channel.name || target(channel)}; its delivery shows under Deliveries.` });
       setOpen(channel.id);
-    } catch (e) {
-      setError(errorMessage(e));
-    }
-  };
+    });
 
   return (
     <section>
@@ -160,7 +146,7 @@ export function ChannelsPage() {
         <h1>Channels</h1>
         <p className="muted">Every alert of this organisation is sent to each channel below, with retries until delivered.</p>
       </header>
-      <ErrorNote message={channels.error ?? error} />
+      <ErrorNote message={channels.error ?? rowAction.error?.message} />
       {notice && (
         <div className="notice" role="status">
           <p>{notice.text}</p>
@@ -197,15 +183,15 @@ export function ChannelsPage() {
                   </td>
                   <td className="right">
                     <div className="actions">
-                    <button type="button" className="button small" aria-expanded={open === c.id} onClick={() => setOpen(open === c.id ? undefined : c.id)}>
-                      Deliveries
-                    </button>
-                    <button type="button" className="button small" onClick={() => void test(c)}>
-                      Send test
-                    </button>
-                    <button type="button" className="button small danger" onClick={() => void remove(c)}>
-                      Delete
-                    </button>
+                      <button type="button" className="button small" aria-expanded={open === c.id} onClick={() => setOpen(open === c.id ? undefined : c.id)}>
+                        Deliveries
+                      </button>
+                      <button type="button" className="button small" onClick={() => test(c)}>
+                        Send test
+                      </button>
+                      <button type="button" className="button small danger" onClick={() => remove(c)}>
+                        Delete
+                      </button>
                     </div>
                   </td>
                 </tr>

@@ -1,11 +1,12 @@
 import { useState, type FormEvent } from 'react';
-import { api, ApiError, errorMessage, type CheckInput, type CheckView } from '../api';
+import { api, fieldMessage, type CheckInput, type CheckView } from '../api';
 import { DurationInput } from '../components/DurationInput';
 import { ErrorNote } from '../components/ErrorNote';
 import { Field } from '../components/Field';
-import { useResource } from '../hooks';
+import { TimeZoneSelect } from '../components/TimeZoneSelect';
+import { useAction, useResource } from '../hooks';
 import { Link, navigate } from '../router';
-import { browserZone, timeZones } from '../zones';
+import { browserZone } from '../zones';
 
 const DEFAULTS: CheckInput = {
   name: '',
@@ -23,29 +24,20 @@ const DEFAULTS: CheckInput = {
   manual_resume: false,
 };
 
-function draftOf(check: CheckView): CheckInput & { slug: string } {
+function draftOf(check: CheckView): CheckInput {
   const { name, slug, tags, description, kind, timeout, grace, schedule, tz, max_runtime, min_runtime, failure_threshold, realert, manual_resume } = check;
   return { name, slug, tags, description, kind, timeout, grace, schedule, tz, max_runtime, min_runtime, failure_threshold, realert, manual_resume };
 }
 
-function CheckForm({ initial, check }: { initial: CheckInput & { slug?: string }; check?: CheckView }) {
+function CheckForm({ initial, check }: { initial: CheckInput; check?: CheckView }) {
   const [draft, setDraft] = useState(initial);
   const [tagsText, setTagsText] = useState(initial.tags.join(' '));
-  const [error, setError] = useState<ApiError | Error>();
-  const [busy, setBusy] = useState(false);
+  const save = useAction();
   const set = <K extends keyof CheckInput>(key: K, value: CheckInput[K]) => setDraft((d) => ({ ...d, [key]: value }));
-  const fieldError = (...fields: string[]) =>
-    error instanceof ApiError
-      ? error.fields
-          .filter((f) => fields.includes(f.field))
-          .map((f) => f.message)
-          .join('; ') || undefined
-      : undefined;
+  const fieldError = (...fields: string[]) => fieldMessage(save.error, ...fields);
 
-  const submit = async (event: FormEvent) => {
+  const submit = (event: FormEvent) => {
     event.preventDefault();
-    setBusy(true);
-    setError(undefined);
     const input: CheckInput = {
       ...draft,
       name: draft.name.trim(),
@@ -55,23 +47,20 @@ function CheckForm({ initial, check }: { initial: CheckInput & { slug?: string }
     const slug = draft.slug?.trim();
     if (slug) input.slug = slug;
     else delete input.slug;
-    try {
+    void save.run(async () => {
       const saved = check ? await api.updateCheck(check.id, input) : await api.createCheck(input);
       navigate(`/checks/${saved.id}`);
-    } catch (e) {
-      setError(e instanceof Error ? e : new Error(errorMessage(e)));
-      setBusy(false);
-    }
+    });
   };
 
   return (
-    <form className="card check-form" onSubmit={(e) => void submit(e)} noValidate>
+    <form className="card check-form" onSubmit={submit} noValidate>
       <Field id="check-name" label="Name" error={fieldError('name')}>
         <input id="check-name" required maxLength={100} value={draft.name} onChange={(e) => set('name', e.target.value)} placeholder="Nightly export" autoFocus />
       </Field>
       <div className="field-row">
         <Field id="check-slug" label="Slug" hint="For /ping/<ping-key>/<slug> URLs. Made from the name when empty." error={fieldError('slug')}>
-          <input id="check-slug" value={draft.slug ?? ''} onChange={(e) => setDraft((d) => ({ ...d, slug: e.target.value }))} placeholder="nightly-export" />
+          <input id="check-slug" value={draft.slug ?? ''} onChange={(e) => set('slug', e.target.value)} placeholder="nightly-export" />
         </Field>
         <Field id="check-tags" label="Tags" hint="Separated by spaces." error={fieldError('tags')}>
           <input id="check-tags" value={tagsText} onChange={(e) => setTagsText(e.target.value)} placeholder="prod etl" />
@@ -112,13 +101,7 @@ function CheckForm({ initial, check }: { initial: CheckInput & { slug?: string }
             <input id="check-schedule" className="mono" value={draft.schedule} onChange={(e) => set('schedule', e.target.value)} aria-invalid={Boolean(fieldError('schedule')) || undefined} />
           </Field>
           <Field id="check-tz" label="Time zone" hint="Daylight saving time is followed." error={fieldError('tz')}>
-            <select id="check-tz" value={draft.tz} onChange={(e) => set('tz', e.target.value)}>
-              {timeZones(draft.tz).map((z) => (
-                <option key={z} value={z}>
-                  {z}
-                </option>
-              ))}
-            </select>
+            <TimeZoneSelect id="check-tz" value={draft.tz} onChange={(tz) => set('tz', tz)} />
           </Field>
         </div>
       )}
@@ -157,10 +140,10 @@ function CheckForm({ initial, check }: { initial: CheckInput & { slug?: string }
         </label>
       </fieldset>
 
-      <ErrorNote message={error?.message} />
+      <ErrorNote message={save.error?.message} />
       <div className="form-actions">
-        <button type="submit" className="button primary" disabled={busy}>
-          {busy ? 'Saving…' : check ? 'Save changes' : 'Create check'}
+        <button type="submit" className="button primary" disabled={save.busy}>
+          {save.busy ? 'Saving…' : check ? 'Save changes' : 'Create check'}
         </button>
         <Link href={check ? `/checks/${check.id}` : '/checks'} className="button">
           Cancel

@@ -1,5 +1,5 @@
 import { Fragment, useEffect, useRef, useState, type ReactNode } from 'react';
-import { api, errorMessage, type CheckView, type Run } from '../api';
+import { api, type CheckView, type Run } from '../api';
 import { deletedId, isCheckView, shownStatus } from '../checks';
 import { CopyButton } from '../components/CopyButton';
 import { ErrorNote } from '../components/ErrorNote';
@@ -9,7 +9,7 @@ import { Snippets } from '../components/Snippets';
 import { Sparkline } from '../components/Sparkline';
 import { OutcomeBadge, StatusBadge } from '../components/StatusBadge';
 import { formatDateTime, formatDuration, formatPeriod, humanizeInstants } from '../format';
-import { useNow, useResource } from '../hooks';
+import { useAction, useNow, useResource, useToggleSet } from '../hooks';
 import { useLiveEvent, useLiveState } from '../live';
 import { MAINTENANCE_HELP } from '../maintenance';
 import { Link, navigate } from '../router';
@@ -46,14 +46,7 @@ function Facts({ check }: { check: CheckView }) {
 }
 
 function RunsTable({ runs }: { runs: Run[] }) {
-  const [open, setOpen] = useState<Set<number>>(new Set());
-  const toggle = (id: number) =>
-    setOpen((s) => {
-      const next = new Set(s);
-      if (next.has(id)) next.delete(id);
-      else next.add(id);
-      return next;
-    });
+  const [open, toggle] = useToggleSet<number>();
   if (runs.length === 0) return <p className="muted">No runs yet. A run is recorded at each success or failure ping, and paired with its start ping when there is one.</p>;
   return (
     <table className="runs-table">
@@ -112,8 +105,7 @@ export function CheckPage({ id }: { id: string }) {
   const maintenance = useResource(() => api.listMaintenance(), 'maintenance', epoch);
   // This check's own windows and the organisation-wide ones: those the sweeper consults for it.
   const ownWindows = maintenance.data?.filter((w) => w.check_id === null || w.check_id === id);
-  const [actionError, setActionError] = useState<string>();
-  const [busy, setBusy] = useState(false);
+  const action = useAction();
   const [deleted, setDeleted] = useState(false);
 
   // A check event follows a ping or a flip, so the runs, flips and pings lists changed too. A job
@@ -140,19 +132,13 @@ export function CheckPage({ id }: { id: string }) {
     if (c) document.title = `${status === 'down' || status === 'late' ? `(${status}) ` : ''}${c.name} · Vigil`;
   }, [c, status]);
 
-  const act = async (action: () => Promise<unknown>, after?: () => void) => {
-    setBusy(true);
-    setActionError(undefined);
-    try {
-      const result = await action();
+  /** A button's request; a check in the answer (pause, resume) is shown at once. */
+  const act = (request: () => Promise<unknown>, after?: () => void) =>
+    void action.run(async () => {
+      const result = await request();
       if (isCheckView(result)) check.setData(() => result);
       after?.();
-    } catch (e) {
-      setActionError(errorMessage(e));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
 
   if (deleted) {
     return (
@@ -176,7 +162,7 @@ export function CheckPage({ id }: { id: string }) {
 
   const remove = () => {
     if (!window.confirm(`Delete the check "${c.name}" with all its runs and pings?`)) return;
-    void act(() => api.deleteCheck(c.id), () => navigate('/checks'));
+    act(() => api.deleteCheck(c.id), () => navigate('/checks'));
   };
 
   return (
@@ -201,20 +187,20 @@ export function CheckPage({ id }: { id: string }) {
             Edit
           </Link>
           {c.status === 'paused' ? (
-            <button type="button" className="button" disabled={busy} onClick={() => void act(() => api.resumeCheck(c.id))}>
+            <button type="button" className="button" disabled={action.busy} onClick={() => act(() => api.resumeCheck(c.id))}>
               Resume
             </button>
           ) : (
-            <button type="button" className="button" disabled={busy} onClick={() => void act(() => api.pauseCheck(c.id))}>
+            <button type="button" className="button" disabled={action.busy} onClick={() => act(() => api.pauseCheck(c.id))}>
               Pause
             </button>
           )}
-          <button type="button" className="button danger" disabled={busy} onClick={remove}>
+          <button type="button" className="button danger" disabled={action.busy} onClick={remove}>
             Delete
           </button>
         </div>
       </header>
-      <ErrorNote message={actionError} />
+      <ErrorNote message={action.error?.message} />
 
       <div className={`status-panel panel-${status}`}>
         <StatusBadge status={status ?? c.status} running={c.running} large />

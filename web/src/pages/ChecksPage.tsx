@@ -29,7 +29,10 @@ export function ChecksPage() {
   const tags = [...new Set(all.flatMap((c) => c.tags))].sort();
   const shown = all.filter((c) => selected.every((t) => c.tags.includes(t)));
   const counts = new Map<CheckStatus, number>();
-  for (const c of shown) counts.set(shownStatus(c, now), (counts.get(shownStatus(c, now)) ?? 0) + 1);
+  for (const c of shown) {
+    const status = shownStatus(c, now);
+    counts.set(status, (counts.get(status) ?? 0) + 1);
+  }
 
   const failing = (counts.get('down') ?? 0) + (counts.get('late') ?? 0);
   useEffect(() => {

@@ -1,30 +1,24 @@
 import { useState, type FormEvent } from 'react';
-import { api, errorMessage } from '../api';
+import { api } from '../api';
 import { ErrorNote } from '../components/ErrorNote';
+import { useAction } from '../hooks';
 
 export function LoginPage({ onLoggedIn }: { onLoggedIn: () => void }) {
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
+  const login = useAction();
 
-  const submit = async (event: FormEvent) => {
+  const submit = (event: FormEvent) => {
     event.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
+    void login.run(async () => {
       await api.login(email, password);
       onLoggedIn();
-    } catch (e) {
-      setError(errorMessage(e));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (
     <main className="login">
-      <form className="card login-card" onSubmit={(e) => void submit(e)}>
+      <form className="card login-card" onSubmit={submit}>
         <h1>
           <span className="logo-dot" aria-hidden="true" /> Vigil
         </h1>
@@ -33,9 +27,9 @@ export function LoginPage({ onLoggedIn }: { onLoggedIn: () => void }) {
         <input id="login-email" type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} autoFocus />
         <label htmlFor="login-password">Password</label>
         <input id="login-password" type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
-        <ErrorNote message={error} />
-        <button type="submit" className="button primary" disabled={busy}>
-          {busy ? 'Signing in…' : 'Sign in'}
+        <ErrorNote message={login.error?.message} />
+        <button type="submit" className="button primary" disabled={login.busy}>
+          {login.busy ? 'Signing in…' : 'Sign in'}
         </button>
       </form>
     </main>

@@ -25,8 +25,8 @@ import {
   type RangePreset,
   type StoredEvent,
 } from '../logs';
-import { localInputToIso, toLocalInput } from '../maintenance';
 import { Link, navigate, useLocation } from '../router';
+import { localInputToIso, toLocalInput } from '../zones';
 
 /** Rows per search page and per "Load older". */
 const PAGE_SIZE = 100;
@@ -73,9 +73,10 @@ export function LogsPage() {
    * `generation` changes with the search, so answers to an earlier one are dropped. The tail asks
    * for ids after `previousSeenId` (the newest id known one request earlier), not `seenId`: a
    * concurrent ingest can commit a lower id after a higher one was read, and the one-request
-   * overlap (deduplicated by id) still catches it.
+   * overlap (deduplicated by id) still catches it. `searching`: the request out is the search
+   * itself, whose answer is the newest rows.
    */
-  const tail = useRef({ generation: 0, inFlight: false, pending: false, lastStart: 0, timer: undefined as number | undefined, seenId: undefined as string | undefined, previousSeenId: undefined as string | undefined });
+  const tail = useRef({ generation: 0, searching: false, inFlight: false, pending: false, lastStart: 0, timer: undefined as number | undefined, seenId: undefined as string | undefined, previousSeenId: undefined as string | undefined });
 
   const liveAllowed = rangeEndsNow(filters);
   const liveOn = liveAllowed && filters.live;
@@ -91,7 +92,7 @@ export function LogsPage() {
     const t = tail.current;
     const generation = ++t.generation;
     clearTimeout(t.timer);
-    Object.assign(t, { inFlight: true, pending: false, lastStart: Date.now(), timer: undefined });
+    Object.assign(t, { searching: true, inFlight: true, pending: false, lastStart: Date.now(), timer: undefined });
     if (shownKey.current !== searchKey) {
       shownKey.current = searchKey;
       setView(EMPTY_VIEW);
@@ -110,7 +111,7 @@ export function LogsPage() {
       )
       .finally(() => {
         if (generation !== t.generation) return;
-        t.inFlight = false;
+        t.searching = t.inFlight = false;
         if (t.pending) requestTail();
       });
     return () => {
@@ -178,13 +179,15 @@ export function LogsPage() {
       });
   });
 
-  // While live: catch up at once (turned on, or back at the top), then poll as a fallback.
+  // While live: catch up at once (turned on, or back at the top), then poll as a fallback. A
+  // search being loaded (the page just opened, or the range now ends now) is already the catch-up:
+  // asking for a tail too only queued a second request behind it.
   useEffect(() => {
     if (!liveActive) return;
-    requestTail();
+    if (!tail.current.searching) requestTail();
     const timer = window.setInterval(() => requestTail(), POLL_MS);
     return () => window.clearInterval(timer);
-  }, [liveActive, searchKey]);
+  }, [liveActive]);
 
   // The stream processor says a batch was committed: fetch it (throttled by requestTail).
   useLiveEvent('logs', () => requestTail());

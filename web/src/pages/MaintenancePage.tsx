@@ -1,15 +1,16 @@
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
-import { api, ApiError, errorMessage, type CheckView, type MaintenanceInput, type MaintenanceWindow } from '../api';
+import { api, ApiError, fieldMessage, type CheckView, type MaintenanceInput, type MaintenanceWindow } from '../api';
 import { DurationInput } from '../components/DurationInput';
 import { ErrorNote } from '../components/ErrorNote';
 import { Field } from '../components/Field';
 import { MaintenanceTable } from '../components/MaintenanceTable';
+import { TimeZoneSelect } from '../components/TimeZoneSelect';
 import { formatDateTime, formatRange } from '../format';
-import { useNow, useResource } from '../hooks';
+import { useAction, useNow, useResource } from '../hooks';
 import { useLiveState } from '../live';
-import { cronInWords, describeRecurring, localInputToIso, MAINTENANCE_HELP, nextOccurrence, toLocalInput } from '../maintenance';
+import { cronInWords, describeRecurring, MAINTENANCE_HELP, nextOccurrence } from '../maintenance';
 import { useLocation } from '../router';
-import { browserZone, timeZones } from '../zones';
+import { browserZone, localInputToIso, toLocalInput } from '../zones';
 
 type Kind = 'once' | 'recurring';
 
@@ -29,8 +30,8 @@ function AddWindow({ checks, initialCheck, onAdded }: { checks: CheckView[]; ini
   const [duration, setDuration] = useState<number | null>(2 * 3600);
   const [tz, setTz] = useState(browserZone);
   const [reason, setReason] = useState('');
-  const [error, setError] = useState<ApiError | Error>();
-  const [busy, setBusy] = useState(false);
+  const add = useAction();
+  const error = add.error;
 
   // Reached from a check page ("add one for this check"): the form is what the reader came for.
   useEffect(() => {
@@ -39,17 +40,10 @@ function AddWindow({ checks, initialCheck, onAdded }: { checks: CheckView[]; ini
 
   // A refusal naming a field shows under that field; anything else (network, session) above the button.
   const formError = error instanceof ApiError && error.fields.some((f) => FIELDS.includes(f.field)) ? undefined : error?.message;
-  const fieldError = (...fields: string[]) =>
-    error instanceof ApiError
-      ? error.fields
-          .filter((f) => fields.includes(f.field))
-          .map((f) => f.message)
-          .join('; ') || undefined
-      : undefined;
+  const fieldError = (...fields: string[]) => fieldMessage(error, ...fields);
 
-  const submit = async (event: FormEvent) => {
+  const submit = (event: FormEvent) => {
     event.preventDefault();
-    setError(undefined);
     const common = { ...(scope ? { check_id: scope } : {}), ...(reason.trim() ? { reason: reason.trim() } : {}) };
     let input: MaintenanceInput;
     if (kind === 'once') {
@@ -58,22 +52,17 @@ function AddWindow({ checks, initialCheck, onAdded }: { checks: CheckView[]; ini
       // Said here in the server's words: the browser cannot send a half-typed date.
       const missing = [...(startsAt ? [] : [{ field: 'starts_at', message: 'give the start date and time' }]), ...(endsAt ? [] : [{ field: 'ends_at', message: 'give the end date and time' }])];
       if (!startsAt || !endsAt) {
-        setError(new ApiError(400, 'invalid_field', 'The window needs a start and an end.', missing));
+        add.setError(new ApiError(400, 'invalid_field', 'The window needs a start and an end.', missing));
         return;
       }
       input = { ...common, starts_at: startsAt, ends_at: endsAt };
     } else {
       input = { ...common, cron: cron.trim(), duration: duration ?? 0, tz };
     }
-    setBusy(true);
-    try {
+    void add.run(async () => {
       onAdded(await api.createMaintenance(input));
       setReason('');
-    } catch (e) {
-      setError(e instanceof Error ? e : new Error(errorMessage(e)));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   const startsIso = localInputToIso(starts);
@@ -82,7 +71,7 @@ function AddWindow({ checks, initialCheck, onAdded }: { checks: CheckView[]; ini
   const next = words ? nextOccurrence(cron.trim(), tz, now) : undefined;
 
   return (
-    <form id="add" className="card maintenance-form" onSubmit={(e) => void submit(e)} noValidate>
+    <form id="add" className="card maintenance-form" onSubmit={submit} noValidate>
       <h2>Add a maintenance window</h2>
       <div className="field-row">
         <Field id="mw-scope" label="Applies to" error={fieldError('check_id')}>
@@ -152,21 +141,15 @@ function AddWindow({ checks, initialCheck, onAdded }: { checks: CheckView[]; ini
             <DurationInput id="mw-duration" label="Lasting" value={duration} onChange={setDuration} invalid={Boolean(fieldError('duration'))} />
           </Field>
           <Field id="mw-tz" label="Time zone" hint="The cron is read in this zone; daylight saving time is followed." error={fieldError('tz')}>
-            <select id="mw-tz" value={tz} onChange={(e) => setTz(e.target.value)}>
-              {timeZones(tz).map((z) => (
-                <option key={z} value={z}>
-                  {z}
-                </option>
-              ))}
-            </select>
+            <TimeZoneSelect id="mw-tz" value={tz} onChange={setTz} />
           </Field>
         </div>
       )}
 
       <ErrorNote message={formError} />
       <div>
-        <button type="submit" className="button primary" disabled={busy}>
-          {busy ? 'Adding…' : 'Add window'}
+        <button type="submit" className="button primary" disabled={add.busy}>
+          {add.busy ? 'Adding…' : 'Add window'}
         </button>
       </div>
     </form>
@@ -185,22 +168,19 @@ export function MaintenancePage() {
   const { epoch } = useLiveState();
   const windows = useResource(() => api.listMaintenance(), 'maintenance', epoch);
   const checks = useResource(() => api.listChecks(), 'checks', epoch);
-  const [error, setError] = useState<string>();
+  const removal = useAction();
   const [notice, setNotice] = useState<string>();
   const checkNames = useMemo(() => new Map((checks.data ?? []).map((c) => [c.id, c.name])), [checks.data]);
   const wanted = query.get('check') ?? '';
   const initialCheck = checkNames.has(wanted) ? wanted : '';
 
-  const remove = async (w: MaintenanceWindow) => {
+  const remove = (w: MaintenanceWindow) => {
     if (!window.confirm(`Delete ${describeWindow(w, checkNames)}?`)) return;
-    setError(undefined);
     setNotice(undefined);
-    try {
+    void removal.run(async () => {
       await api.deleteMaintenance(w.id);
       windows.setData((list) => list?.filter((x) => x.id !== w.id));
-    } catch (e) {
-      setError(errorMessage(e));
-    }
+    });
   };
 
   return (
@@ -209,14 +189,14 @@ export function MaintenancePage() {
         <h1>Maintenance</h1>
       </header>
       <p className="muted page-help">{MAINTENANCE_HELP}</p>
-      <ErrorNote message={windows.error ?? checks.error ?? error} />
+      <ErrorNote message={windows.error ?? checks.error ?? removal.error?.message} />
       {notice && (
         <div className="notice" role="status">
           <p>{notice}</p>
         </div>
       )}
       {windows.data && windows.data.length === 0 && <p className="muted">No maintenance window: every missed run alerts.</p>}
-      {windows.data && windows.data.length > 0 && <MaintenanceTable windows={windows.data} checkNames={checkNames} onDelete={(w) => void remove(w)} />}
+      {windows.data && windows.data.length > 0 && <MaintenanceTable windows={windows.data} checkNames={checkNames} onDelete={remove} />}
       {/* Keyed by the wanted check: following "add one for this check" from another check starts a fresh form. */}
       {checks.data && (
         <AddWindow
@@ -224,9 +204,9 @@ export function MaintenancePage() {
           checks={checks.data}
           initialCheck={initialCheck}
           onAdded={(w) => {
+            // The answer is the window as stored: no need to fetch the list again.
             windows.setData((list) => (list ? [...list.filter((x) => x.id !== w.id), w] : [w]));
-            windows.reload();
-            setError(undefined);
+            removal.setError(undefined);
             setNotice(`Maintenance window added for ${describeWindow(w, checkNames).replace(/^the maintenance window for /, '')}.`);
           }}
         />

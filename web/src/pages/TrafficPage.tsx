@@ -3,14 +3,13 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { errorMessage } from '../api';
 import { ErrorNote } from '../components/ErrorNote';
-import { formatDateTime, formatDuration, formatPeriod } from '../format';
+import { formatBytes, formatDateTime, formatDuration, formatPeriod } from '../format';
 import { useLiveEvent, useLiveState } from '../live';
 import { navigate, useLocation } from '../router';
 import {
   RANGES,
   fetchStats,
   firstOpenBucket,
-  formatBytes,
   formatNumber,
   formatPercent,
   formatRate,
@@ -20,7 +19,7 @@ import {
   seriesLabel,
   sortStatusSeries,
   statusColour,
-  type RangeId,
+  type Range,
   type Stats,
 } from '../traffic';
 import '../traffic.css';
@@ -122,15 +121,14 @@ interface TrafficData {
  * `traffic` event (at most once a second, less often for long ranges, and never two fetches at
  * once, so a slow 30-day read is not cancelled by the next event) and every 10 s as a fallback.
  */
-function useTraffic(range: RangeId): { data: TrafficData | undefined; error: string | undefined; updatedAt: number | undefined } {
+function useTraffic(range: Range): { data: TrafficData | undefined; error: string | undefined; updatedAt: number | undefined } {
   const { epoch } = useLiveState();
-  const [state, setState] = useState<{ range: RangeId; data?: TrafficData; error?: string; updatedAt?: number }>({ range });
+  const [state, setState] = useState<{ range: Range; data?: TrafficData; error?: string; updatedAt?: number }>({ range });
   const request = useRef<() => void>(() => undefined);
   // What was shown belongs to another range: clear it rather than draw it under the new one.
   if (state.range !== range) setState({ range });
 
   useEffect(() => {
-    const minInterval = RANGES.find((r) => r.id === range)?.refreshMs ?? 1000;
     const controller = new AbortController();
     let inFlight = false;
     let pending = false;
@@ -141,7 +139,7 @@ function useTraffic(range: RangeId): { data: TrafficData | undefined; error: str
       inFlight = true;
       lastStart = Date.now();
       try {
-        const [bySection, byStatus] = await Promise.all([fetchStats(range, 'section', controller.signal), fetchStats(range, 'status_class', controller.signal)]);
+        const [bySection, byStatus] = await Promise.all([fetchStats(range.id, 'section', controller.signal), fetchStats(range.id, 'status_class', controller.signal)]);
         if (!controller.signal.aborted) setState({ range, data: { bySection, byStatus }, updatedAt: Date.now() });
       } catch (error) {
         if (!controller.signal.aborted) setState((s) => ({ ...s, error: errorMessage(error) }));
@@ -159,7 +157,7 @@ function useTraffic(range: RangeId): { data: TrafficData | undefined; error: str
         pending = true;
         return;
       }
-      const wait = lastStart + minInterval - Date.now();
+      const wait = lastStart + range.refreshMs - Date.now();
       if (wait > 0) {
         timer ??= setTimeout(() => {
           timer = undefined;
@@ -215,6 +213,8 @@ function Totals({ stats }: { stats: Stats }) {
 
 function SectionsTable({ stats }: { stats: Stats }) {
   if (stats.top_sections.length === 0) return <p className="muted">No requests in this range.</p>;
+  // Seconds the totals' rate is measured over: a section's rate is its hits over the same time.
+  const elapsed = stats.totals.requests_per_second > 0 ? stats.totals.hits / stats.totals.requests_per_second : 0;
   return (
     <table className="sections-table">
       <thead>
@@ -228,26 +228,23 @@ function SectionsTable({ stats }: { stats: Stats }) {
         </tr>
       </thead>
       <tbody>
-        {stats.top_sections.map((s) => {
-          const elapsed = stats.totals.requests_per_second > 0 ? stats.totals.hits / stats.totals.requests_per_second : 0;
-          return (
-            <tr key={s.section} data-section={s.section}>
-              <td className="mono">{seriesLabel(s.section)}</td>
-              <td className="num" data-hits={s.hits}>
-                {s.hits.toLocaleString()}
-              </td>
-              <td>
-                <span className="share-bar" aria-hidden="true">
-                  <span style={{ width: `${Math.round(s.share * 100)}%` }} />
-                </span>
-                {formatPercent(s.share)}
-              </td>
-              <td className="num">{formatRate(elapsed > 0 ? s.hits / elapsed : 0)}</td>
-              <td className={`num${s.errors > 0 ? ' error-cell' : ''}`}>{s.errors > 0 ? `${s.errors.toLocaleString()} (${formatPercent(s.errors / s.hits)})` : '0'}</td>
-              <td className="num">{formatBytes(s.bytes)}</td>
-            </tr>
-          );
-        })}
+        {stats.top_sections.map((s) => (
+          <tr key={s.section} data-section={s.section}>
+            <td className="mono">{seriesLabel(s.section)}</td>
+            <td className="num" data-hits={s.hits}>
+              {s.hits.toLocaleString()}
+            </td>
+            <td>
+              <span className="share-bar" aria-hidden="true">
+                <span style={{ width: `${Math.round(s.share * 100)}%` }} />
+              </span>
+              {formatPercent(s.share)}
+            </td>
+            <td className="num">{formatRate(elapsed > 0 ? s.hits / elapsed : 0)}</td>
+            <td className={`num${s.errors > 0 ? ' error-cell' : ''}`}>{s.errors > 0 ? `${s.errors.toLocaleString()} (${formatPercent(s.errors / s.hits)})` : '0'}</td>
+            <td className="num">{formatBytes(s.bytes)}</td>
+          </tr>
+        ))}
       </tbody>
     </table>
   );
@@ -277,8 +274,8 @@ export function TrafficPage() {
             <button
               type="button"
               key={r.id}
-              className={`chip${r.id === range ? ' chip-on' : ''}`}
-              aria-pressed={r.id === range}
+              className={`chip${r === range ? ' chip-on' : ''}`}
+              aria-pressed={r === range}
               onClick={() => navigate(`/traffic?range=${r.id}`, { replace: true })}
             >
               {r.label}
@@ -287,7 +284,7 @@ export function TrafficPage() {
         </div>
       </header>
       <p className="muted traffic-sub">
-        Access-log statistics in event time (the time in the logs), last {RANGES.find((r) => r.id === range)?.label ?? range}
+        Access-log statistics in event time (the time in the logs), last {range.label}
         {sections && (
           <>
             {' '}
