@@ -18,6 +18,7 @@
  * - Events are judged against the watermark as it stood before their bus message, then the message
  *   moves the watermark: a single request can be out of order by any amount without losing events.
  */
+import type { NormalisedEvent } from '../logs/index.js';
 import { arrivalOf, bucketOf as secondOf } from './clock.js';
 import { addHost, addLatency, emptyHosts, emptyLatency, mergeHosts, mergeLatency } from './sketch.js';
 
@@ -35,20 +36,10 @@ export interface StreamTiming {
 }
 
 /** Just what the statistics need from a normalised log event. */
-export interface StreamEvent {
-  timestamp: number;
-  receivedAt: number;
-  service: string | null;
-  host: string | null;
-  source: string | null;
-  method: string | null;
-  path: string | null;
-  section: string | null;
-  status: number | null;
-  bytes: number | null;
-  durationMs: number | null;
-  remoteAddr: string | null;
-}
+export type StreamEvent = Pick<
+  NormalisedEvent,
+  'timestamp' | 'receivedAt' | 'service' | 'host' | 'source' | 'method' | 'path' | 'section' | 'status' | 'bytes' | 'durationMs' | 'remoteAddr'
+>;
 
 export interface SourceProgress {
   maxTs: number;
