@@ -75,12 +75,12 @@ describe.skipIf(!NATS_URL)('JetStream event bus', () => {
     await admin?.close();
   });
 
-  it('creates the stream idempotently (file storage, interest retention, discard new) and updates its limits', async () => {
+  it('creates the stream idempotently (file storage, limits retention, discard new) and updates its limits', async () => {
     const first = await open({ jetstream: { maxBytes: 64 * 1024 * 1024 } });
     expect(first.kind).toBe('jetstream');
     expect(first.maxMessageBytes).toBeGreaterThan(1000 * 1000);
     let info = await jsm.streams.info(stream);
-    expect(info.config).toMatchObject({ subjects: [`${prefix}.>`], storage: 'file', retention: 'interest', discard: 'new', max_bytes: 64 * 1024 * 1024 });
+    expect(info.config).toMatchObject({ subjects: [`${prefix}.>`], storage: 'file', retention: 'limits', discard: 'new', max_bytes: 64 * 1024 * 1024 });
     const created = info.created;
     await open({ jetstream: { maxBytes: 128 * 1024 * 1024 } });
     info = await jsm.streams.info(stream);
@@ -116,7 +116,7 @@ describe.skipIf(!NATS_URL)('JetStream event bus', () => {
       const info = await consumerInfo('order', 'stats');
       return info.ack_floor.stream_seq === last && info.num_ack_pending === 0 && info.num_pending === 0;
     });
-    // Interest retention: acked by its only consumer, so no longer stored.
+    // Acked by every consumer of the stream, so trimmed from it.
     await eventually(async () => (await jsm.streams.info(stream)).state.messages === 0);
     // A repeated publisher id inside the duplicate window is not stored twice.
     const [again] = await bus.publish('order', [{ data: encode(5), id: 'request-5' }]);
@@ -245,6 +245,21 @@ describe.skipIf(!NATS_URL)('JetStream event bus', () => {
     await eventually(() => stats.length === 30 && archive.length === 30);
     expect(stats).toEqual(range(1, 30));
     expect(archive).toEqual(range(1, 30));
+  });
+
+  it('removes a message from the stream only once every consumer acknowledged it', async () => {
+    const bus = await open({ consumers: [{ topic: 'trim', name: 'fast' }, { topic: 'trim', name: 'slow' }] });
+    await bus.publish('trim', range(1, 20).map(encode));
+    const fast: number[] = [];
+    await bus.subscribe('trim', 'fast', async (messages) => void fast.push(...messages.map(decode)));
+    await eventually(async () => fast.length === 20 && (await consumerInfo('trim', 'fast')).num_ack_pending === 0);
+    await sleep(1500); // more than a trim interval
+    expect((await jsm.streams.info(stream)).state.messages).toBeGreaterThanOrEqual(20);
+    const slow: number[] = [];
+    await bus.subscribe('trim', 'slow', async (messages) => void slow.push(...messages.map(decode)));
+    await eventually(() => slow.length === 20);
+    expect(slow).toEqual(range(1, 20));
+    await eventually(async () => (await jsm.streams.info(stream)).state.messages === 0);
   });
 
   it('close() drains: handles what was fetched and acks it before disconnecting', async () => {

@@ -22,7 +22,7 @@ describe('store', () => {
   it.skipIf(!TEST_DATABASE_URL)('survives PostgreSQL dropping its idle connections (no crash, next query reconnects)', async () => {
     const db = await freshPostgresDatabase();
     const errors: Error[] = [];
-    const store = await openStore({ dataDir: '', databaseUrl: db.url, onIdleError: (e) => errors.push(e) });
+    const store = await openStore({ dataDir: '', databaseUrl: db.url, onConnectionError: (e) => errors.push(e) });
     cleanups.push(async () => {
       await store.close();
       await db.drop();

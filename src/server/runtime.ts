@@ -52,7 +52,8 @@ export async function startVigil(config: Config, options: StartOptions = {}): Pr
     databaseUrl: config.DATABASE_URL,
     dataDir: config.VIGIL_DATA_DIR,
     template: options.storeTemplate,
-    onIdleError: (error) => logger.warn({ err: error }, 'idle database connection lost; the pool reconnects on next use'),
+    // Outages are logged once each (lost connections, recovery); requests meanwhile get 503s.
+    logger,
   });
   let ready = false;
   const workers: Worker[] = [];

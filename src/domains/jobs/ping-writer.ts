@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { isUnavailableError } from '../../platform/outage.js';
 import type { Db } from '../../platform/store/index.js';
 import { recordPingBatch, type PingItem, type PingOutcome } from './pings.js';
 
@@ -60,8 +61,10 @@ export class PingWriter {
       const outcomes = await this.db.transaction().execute((trx) => recordPingBatch(trx, batch.map((p) => p.item)));
       batch.forEach((p, i) => p.resolve(outcomes[i]!));
     } catch (error) {
-      if (batch.length === 1) {
-        batch[0]!.reject(error);
+      // The database is away (a restart, say): every ping of the batch would fail the same way, so
+      // they all get the error at once (a 503 for the client to retry) instead of one attempt each.
+      if (batch.length === 1 || isUnavailableError(error)) {
+        for (const p of batch) p.reject(error);
         return;
       }
       this.logger.warn({ err: error, size: batch.length }, 'ping batch failed; retrying its pings one by one');

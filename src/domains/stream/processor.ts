@@ -18,6 +18,12 @@ export const TRAFFIC_CONSUMER = 'traffic';
 
 /** Bus messages (each up to one ingest request) per transaction: larger batches, fewer commits. */
 const BATCH_MESSAGES = 64;
+/**
+ * Cap of the doubling delay between attempts at a failed batch. Failures that last are outages
+ * (the database restarting), after which the backlog must move again within seconds, not after
+ * the bus's default 30 s.
+ */
+const MAX_RETRY_DELAY_MS = 2000;
 
 export interface ProcessorOptions {
   store: Store;
@@ -72,7 +78,7 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
     for (const [orgId, update] of updates) live.publish(orgId, update);
   };
 
-  const subscription: Subscription = await bus.subscribe(LOG_TOPIC, TRAFFIC_CONSUMER, handle, { batchSize: BATCH_MESSAGES });
+  const subscription: Subscription = await bus.subscribe(LOG_TOPIC, TRAFFIC_CONSUMER, handle, { batchSize: BATCH_MESSAGES, maxRetryDelayMs: MAX_RETRY_DELAY_MS });
   logger.info({ bus: bus.kind }, 'stream processor started');
   return {
     async stop() {

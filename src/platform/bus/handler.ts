@@ -1,4 +1,5 @@
 import pRetry from 'p-retry';
+import { isUnavailableError } from '../outage.js';
 import type { ResolvedSubscribeOptions } from './names.js';
 import type { BatchContext, BatchHandler, BusLogger, BusMessage } from './types.js';
 
@@ -41,7 +42,10 @@ export async function runHandler(
         signal: control.signal,
         onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
           const err = error instanceof HandlerFailure ? error.original : error;
-          control.logger.warn(
+          // An outage (database restarting) fails every batch alike; whoever owns the connection
+          // logs it once, so a line per attempt would only repeat it.
+          const log = isUnavailableError(err) ? control.logger.debug.bind(control.logger) : control.logger.warn.bind(control.logger);
+          log(
             { err, topic: context.topic, consumer: context.consumer, attempt: attemptNumber, retriesLeft, firstSeq: messages[0]?.seq, count: messages.length },
             'bus handler failed',
           );

@@ -18,6 +18,9 @@ import {
   type StreamInfo,
 } from '@nats-io/jetstream';
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
+import pRetry from 'p-retry';
+import { OutageLog } from '../outage.js';
+import { every, type Worker } from '../worker.js';
 import { BusClosedError, BusFullError, BusMessageTooLargeError, BusUnavailableError } from './errors.js';
 import { runHandler } from './handler.js';
 import { assertConsumer, assertTopic, durableName, resolveSubscribeOptions, toPublishMessage, type ResolvedSubscribeOptions } from './names.js';
@@ -41,10 +44,14 @@ import type {
  * explicit acks. Publish resolves when the stream acknowledged every message. Subscriptions ack a
  * batch only after its handler resolved, so a crash leads to redelivery (at least once), never loss.
  *
- * The stream has interest retention: a message is kept until every durable consumer of its topic has
- * acked it, so it holds the backlog, not history. Declare the consumers (`consumers`) so messages
- * published before a processor first subscribes are kept for it: JetStream drops messages no
- * consumer is interested in.
+ * Messages are removed once every durable consumer has acknowledged them: the stream holds the
+ * backlog, not history. The stream has limits retention and the bus trims it below its consumers'
+ * lowest ack floor itself (`trim`), rather than leaving that to interest retention: nats-server 2.9 loses acknowledged messages of an interest-retention stream across a
+ * server restart (a publish acknowledged just before the restart is never delivered to the
+ * consumer; seen in a few restarts out of five under load), and "acknowledged" must mean kept.
+ * Declare the consumers (`consumers`) so messages published before a processor first subscribes
+ * are trimmed only once it has them (as with interest retention, a topic nobody consumes does not
+ * keep its messages once the other consumers are past them).
  */
 export interface JetStreamBusOptions {
   natsUrl: string;
@@ -75,6 +82,8 @@ export interface JetStreamBusOptions {
   consumers?: readonly ConsumerDeclaration[];
   /** Shown in the NATS server's connection list. Default "vigil". */
   connectionName?: string;
+  /** How often acknowledged messages are removed from the stream (see `trim`). Default 1 s. */
+  trimIntervalMs?: number;
 }
 
 /** Headers (message id) travel inside NATS's max_payload; keep room for them. */
@@ -112,19 +121,7 @@ class JetStreamSubscription implements Subscription {
   ) {}
 
   async start(): Promise<void> {
-    this.messages = await this.source.consume({
-      max_messages: this.options.batchSize,
-      // The library's callback must be synchronous: it only queues, the loop below does the work.
-      callback: (message) => {
-        this.buffer.push(message);
-        this.arrivals.notify();
-      },
-    });
-    void this.messages.closed().then((error) => {
-      if (error && !this.stopping) {
-        this.bus.logger.error({ err: error, topic: this.topic, consumer: this.consumer }, 'JetStream consumer stopped delivering');
-      }
-    });
+    await this.pull();
     // Held messages (fetched or being handled) would be redelivered after ack_wait although this
     // subscriber is alive and busy; "working" acks restart their timers.
     this.keepAlive = setInterval(() => {
@@ -140,6 +137,28 @@ class JetStreamSubscription implements Subscription {
     this.done = this.run();
   }
 
+  /** Starts pulling; if the pull ends with an error while we still want messages, starts it again. */
+  private async pull(): Promise<void> {
+    const messages = await this.source.consume({
+      max_messages: this.options.batchSize,
+      // The library's callback must be synchronous: it only queues, the loop below does the work.
+      callback: (message) => {
+        this.buffer.push(message);
+        this.arrivals.notify();
+      },
+    });
+    this.messages = messages;
+    void messages.closed().then((error) => {
+      if (!error || this.stopping || this.pullClosed) return;
+      // The client gives up on a pull only for good reasons (consumer deleted, say); NATS restarts
+      // are ridden out inside it. Try again with a back-off rather than stop processing for good.
+      this.bus.logger.error({ err: error, topic: this.topic, consumer: this.consumer }, 'JetStream consumer stopped delivering; pulling again');
+      void pRetry(() => this.pull(), { retries: Number.POSITIVE_INFINITY, minTimeout: 500, maxTimeout: 5000, signal: this.bus.abort.signal, shouldRetry: () => !this.stopping && !this.pullClosed }).catch(
+        () => undefined,
+      );
+    });
+  }
+
   private toBusMessage(message: JsMsg): BusMessage {
     return {
       topic: this.topic,
@@ -153,7 +172,8 @@ class JetStreamSubscription implements Subscription {
   }
 
   private async refreshAckFloor(): Promise<void> {
-    if (Date.now() - this.ackFloorAt < this.bus.ackFloorRefreshMs) return;
+    // While NATS is away the request would only wait for its timeout; the floor we have is still correct.
+    if (!this.bus.connected || Date.now() - this.ackFloorAt < this.bus.ackFloorRefreshMs) return;
     try {
       const info = await this.source.info();
       this.ackFloor = Math.max(this.ackFloor, info.ack_floor.stream_seq);
@@ -236,6 +256,13 @@ class JetStreamBus implements EventBus {
   private readonly pendingPublishes = new Set<Promise<unknown>>();
   private pendingCount = 0;
   private closing: Promise<void> | undefined;
+  /** False from a disconnect until the client reconnected (it keeps trying without limit). */
+  connected = true;
+  /** NATS outages, logged once each (not once per refused publish). */
+  private readonly outage: OutageLog;
+  /** The sequence below which this bus last trimmed the stream. */
+  private trimmedBelow = 0;
+  private trimmer: Worker | undefined;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -248,6 +275,56 @@ class JetStreamBus implements EventBus {
     this.js = jetstream(nc);
     this.maxMessageBytes = nc.info ? nc.info.max_payload - HEADER_ROOM : 1024 * 1024 - HEADER_ROOM;
     this.ackFloorRefreshMs = options.ackFloorRefreshMs ?? 1000;
+    this.outage = new OutageLog(options.logger, 'NATS');
+    void this.watchConnection();
+  }
+
+  startTrimming(): void {
+    this.trimmer = every(this.options.trimIntervalMs ?? 1000, () => this.trim(), (error) => {
+      // Harmless when it fails: messages stay a little longer and the next round removes them.
+      this.logger.warn({ err: error, stream: this.stream }, 'could not remove acknowledged messages from the JetStream stream');
+    });
+  }
+
+  /**
+   * Removes the messages every durable consumer of the stream has acknowledged: those below the
+   * lowest ack floor. A consumer with nothing pending has all its messages up to the stream's last
+   * sequence acknowledged (read before the consumers, so a message published meanwhile is above
+   * it), however old its floor: a quiet topic does not hold the others back. Without consumers
+   * nothing is removed. Consumers persist their ack floors, so what goes has been acknowledged for
+   * good. One purge below a sequence for the whole stream, not per subject: nats-server 2.9 drops a
+   * consumer's unacknowledged deliveries on a purge filtered by subject, which would lose them.
+   */
+  async trim(): Promise<void> {
+    if (!this.connected || this.closing) return;
+    const last = (await this.jsm.streams.info(this.stream)).state.last_seq;
+    let floor = Number.POSITIVE_INFINITY;
+    for await (const consumer of this.jsm.consumers.list(this.stream)) {
+      const caughtUp = consumer.num_pending === 0 && consumer.num_ack_pending === 0;
+      floor = Math.min(floor, caughtUp ? Math.max(consumer.ack_floor.stream_seq, last) : consumer.ack_floor.stream_seq);
+    }
+    // Nothing to remove (and a purge "below 1" would not be a no-op: the server reads it as "purge all").
+    if (!Number.isFinite(floor) || floor < 1 || floor + 1 <= this.trimmedBelow) return;
+    // Purge by sequence keeps the message with `seq` and everything after it.
+    await this.jsm.streams.purge(this.stream, { seq: floor + 1 });
+    this.trimmedBelow = floor + 1;
+  }
+
+  /** Follows the connection's status: publishes fail fast while it is down, and the outage is logged once. */
+  private async watchConnection(): Promise<void> {
+    try {
+      for await (const status of this.nc.status()) {
+        if (status.type === 'disconnect') {
+          this.connected = false;
+          this.outage.began();
+        } else if (status.type === 'reconnect') {
+          this.connected = true;
+          this.outage.reachable();
+        }
+      }
+    } catch (error) {
+      this.logger.debug({ err: error }, 'NATS status stream ended');
+    }
   }
 
   subject(topic: string): string {
@@ -273,6 +350,10 @@ class JetStreamBus implements EventBus {
         throw new TypeError(`A bus message id must have 1-${MAX_ID_LENGTH} characters.`);
       }
     }
+    // Published while disconnected, a message would wait in the client's buffer past the request
+    // timeout and might still be stored after the client was told it was not (it would then send
+    // it again): refuse at once instead.
+    if (!this.connected) throw new BusUnavailableError('Vigil is not connected to NATS right now (reconnecting); retry after the delay in Retry-After.');
     const limit = this.options.maxPendingPublishes ?? 50_000;
     if (this.pendingCount + messages.length > limit) {
       throw new BusFullError(`Too many messages are waiting for JetStream to acknowledge them (${this.pendingCount}); retry later.`, this.options.retryAfterSeconds);
@@ -295,6 +376,7 @@ class JetStreamBus implements EventBus {
       if (result.status === 'rejected') throw this.publishError(result.reason);
       receipts.push({ seq: result.value.seq, duplicate: result.value.duplicate });
     }
+    this.outage.reachable();
     return receipts;
   }
 
@@ -302,7 +384,8 @@ class JetStreamBus implements EventBus {
     if (apiCode(error) === STORE_FULL) {
       return new BusFullError(`The event stream is at its size limit; retry later.`, this.options.retryAfterSeconds, { cause: error });
     }
-    this.logger.warn({ err: error }, 'JetStream publish failed');
+    // Timeouts, no responders (NATS restarting), disconnects: the outage is logged once.
+    this.outage.began(error);
     // Timeouts, no responders (reported as "jetstream is not enabled"), reconnecting, draining.
     return new BusUnavailableError('The event stream did not accept the messages; retry later.', undefined, { cause: error });
   }
@@ -363,6 +446,7 @@ class JetStreamBus implements EventBus {
   }
 
   private async shutdown(deadline: number): Promise<void> {
+    await this.trimmer?.stop();
     const subscriptions = [...this.subscriptions];
     const stopped = await settlesBefore(Promise.all(subscriptions.map((s) => s.stop())), deadline);
     if (!stopped) {
@@ -378,7 +462,8 @@ class JetStreamBus implements EventBus {
 }
 
 async function ensureStream(jsm: JetStreamManager, name: string, prefix: string, options: JetStreamBusOptions): Promise<StreamInfo> {
-  const retention = RetentionPolicy.Interest;
+  // Not interest retention: see the note on JetStreamBusOptions (the bus trims acknowledged messages itself).
+  const retention = RetentionPolicy.Limits;
   const mutable = {
     subjects: [`${prefix}.>`],
     discard: DiscardPolicy.New,
@@ -401,10 +486,15 @@ async function ensureStream(jsm: JetStreamManager, name: string, prefix: string,
     }
   }
   const config = existing.config;
-  if (config.retention !== retention || config.storage !== StorageType.File) {
+  if (config.storage !== StorageType.File) {
+    throw new Error(`JetStream stream ${name} exists with storage=${config.storage}; Vigil needs storage=file, which cannot be changed in place. Delete the stream or set VIGIL_NATS_STREAM to another name.`);
+  }
+  if (config.retention !== retention) {
+    // Streams made by earlier versions have interest retention, which NATS does not change in place
+    // (and which loses messages across restarts, see above): the stream must be replaced.
     throw new Error(
-      `JetStream stream ${name} exists with retention=${config.retention}, storage=${config.storage}; ` +
-        `Vigil needs retention=${retention}, storage=file, which cannot be changed in place. Delete the stream or use another name.`,
+      `JetStream stream ${name} has retention=${config.retention}; Vigil needs retention=${retention}. ` +
+        `Stop the ingest instances, let the processors catch up, then delete the stream (nats stream rm ${name}) or set VIGIL_NATS_STREAM to a new name.`,
     );
   }
   const differs =
@@ -443,6 +533,7 @@ export async function openJetStreamBus(options: JetStreamBusOptions): Promise<Ev
       assertConsumer(name);
       await bus.ensureConsumer(topic, name);
     }
+    bus.startTrimming();
     return bus;
   } catch (error) {
     await nc.close();

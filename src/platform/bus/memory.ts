@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { BusClosedError, BusDeliveryError, BusFullError, BusMessageTooLargeError } from './errors.js';
+import { isUnavailableError } from '../outage.js';
 import { runHandler } from './handler.js';
 import { assertConsumer, assertTopic, resolveSubscribeOptions, toPublishMessage, type ResolvedSubscribeOptions } from './names.js';
 import { Signal, settlesBefore, waitUntil } from './signal.js';
@@ -236,7 +237,8 @@ class MemorySubscription implements Subscription {
         );
       } catch (error) {
         failure = error instanceof BusClosedError ? error : new BusDeliveryError(this.consumer, error);
-        if (!(error instanceof BusClosedError)) {
+        // An outage is logged once by the store; its publishers get a 503 with Retry-After.
+        if (!(error instanceof BusClosedError) && !isUnavailableError(error)) {
           this.bus.logger.error({ err: error, topic: this.topic, consumer: this.consumer, firstSeq: taken.first, count: taken.messages.length }, 'bus handler gave up; publishers get an error');
         }
       }

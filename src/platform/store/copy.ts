@@ -18,7 +18,10 @@ export type CopyIn = (table: string, columns: readonly string[], data: string) =
 
 export async function transactionWithCopy<T>(store: Store, work: (trx: Db, copy: CopyIn | undefined) => Promise<T>): Promise<T> {
   if (!store.pool) return store.db.transaction().execute((trx) => work(trx, undefined));
-  const client = await store.pool.connect();
+  const client = await store.pool.connect().catch((error: unknown) => {
+    store.outage.failed(error);
+    throw error;
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new OneClientPool(client) }) });
   const copy: CopyIn = async (table, columns, data) => {
     const stream = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));

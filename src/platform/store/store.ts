@@ -1,8 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, Migrator, PostgresDialect, type MigrationResultSet } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, type MigrationResultSet, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
+import { OutageLog, type OutageLogger } from '../outage.js';
 import { migrations } from './migrations/index.js';
 import { PGlitePool } from './pglite-pool.js';
 import type { Database } from './schema.js';
@@ -16,6 +17,8 @@ export interface Store {
   readonly location: string;
   /** PostgreSQL only: the pool under `db`, for what Kysely cannot do (COPY, see copy.ts). */
   readonly pool?: pg.Pool;
+  /** PostgreSQL outages (restart, network), logged once each; every lost connection is reported to it. */
+  readonly outage: OutageLog;
   close(): Promise<void>;
 }
 
@@ -29,17 +32,46 @@ export interface StoreOptions {
    * instead of running initdb: tests start many stores and initdb costs seconds each time.
    */
   template?: Blob;
-  /** Errors of idle pooled connections (e.g. the server restarted); pg would crash the process without a listener. */
-  onIdleError?: (error: Error) => void;
+  /**
+   * Where database outages are logged (once when connections start failing, once when one works
+   * again). Without it they are tracked but not logged.
+   */
+  logger?: OutageLogger;
+  /** Every error of a pooled connection, idle or in use (e.g. the server restarted). */
+  onConnectionError?: (error: Error) => void;
+  /** How long a query waits for a connection (a new one, or a free one of a full pool) before failing as unavailable. Default 10 s. */
+  connectTimeoutMs?: number;
 }
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 // Timestamps as Date, bigint columns left as strings (exact) — callers convert where they need numbers.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v);
 
 export async function openStore(options: StoreOptions): Promise<Store> {
   if (options.databaseUrl) {
-    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
-    pool.on('error', (error) => options.onIdleError?.(error));
+    const outage = new OutageLog(options.logger, 'database');
+    const pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: options.poolSize ?? 10,
+      // Without it a query waits forever for a server that does not answer (e.g. a dropped network).
+      connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      keepAlive: true,
+    });
+    const lost = (error: Error) => {
+      outage.failed(error);
+      options.onConnectionError?.(error);
+    };
+    // pg emits 'error' on a client whose connection dies (server restart, "terminating connection
+    // due to administrator command"); an EventEmitter without a listener for it throws and ends the
+    // process. The pool listens only while a client is idle, so every client gets a listener of
+    // its own for its whole life, checked out or not: a query in flight then fails with the error
+    // and the pool discards the dead client when it is released.
+    pool.on('connect', (client) => {
+      client.on('error', lost);
+      outage.reachable();
+    });
+    pool.on('error', () => undefined); // idle clients: already reported by their own listener
     // Fail fast with a readable message if the server is unreachable.
     try {
       const client = await pool.connect();
@@ -48,15 +80,44 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       await pool.end().catch(() => undefined);
       throw new Error(`Cannot connect to PostgreSQL at ${redact(options.databaseUrl)}: ${(error as Error).message}`, { cause: error });
     }
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { db, kind: 'postgres', location: redact(options.databaseUrl), pool, close: () => db.destroy() };
+    const db = new Kysely<Database>({
+      dialect: new PostgresDialect({ pool: new ObservedPool(pool, outage) }),
+      // Failed statements tell the outage log the database is away (a restart may show up here
+      // first). Its return is told by a new connection only: during a shutdown, statements on
+      // sessions not yet terminated still succeed, and would make one outage look like several.
+      log: (event) => {
+        if (event.level === 'error') outage.failed(event.error);
+      },
+    });
+    return { db, kind: 'postgres', location: redact(options.databaseUrl), pool, outage, close: () => db.destroy() };
   }
   const inMemory = options.dataDir.startsWith('memory://');
   const dir = inMemory ? options.dataDir : resolve(options.dataDir, 'pgdata');
   if (!inMemory) mkdirSync(dir, { recursive: true });
   const pglite = inMemory && options.template ? await PGlite.create({ loadDataDir: options.template }) : await PGlite.create(inMemory ? undefined : dir);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new PGlitePool(pglite) }) });
-  return { db, kind: 'pglite', location: inMemory ? 'memory' : dir, close: () => db.destroy() };
+  return { db, kind: 'pglite', location: inMemory ? 'memory' : dir, outage: new OutageLog(undefined, 'database'), close: () => db.destroy() };
+}
+
+/** The pool Kysely draws from, reporting connections that cannot be had (refused, timed out) as outages. */
+class ObservedPool implements PostgresPool {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly outage: OutageLog,
+  ) {}
+
+  async connect(): Promise<PostgresPoolClient> {
+    try {
+      return await this.pool.connect();
+    } catch (error) {
+      this.outage.failed(error);
+      throw error;
+    }
+  }
+
+  end(): Promise<void> {
+    return this.pool.end();
+  }
 }
 
 /** A snapshot of an in-memory PGlite store with every migration applied (see StoreOptions.template). */

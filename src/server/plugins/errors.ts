@@ -2,6 +2,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError } from '../../platform/errors.js';
+import { isUnavailableError } from '../../platform/outage.js';
 import type { App } from '../context.js';
 
 /** The error envelope as a response schema, for routes to document their 4xx answers. */
@@ -23,13 +24,30 @@ export type ErrorBody = (answer: ErrorAnswer) => unknown;
 const envelope: ErrorBody = ({ code, message, details }) => ({ error: { code, message, details } });
 
 /**
+ * Retry-After of an answer to a request that failed because the database or bus was away: a
+ * restart takes a few seconds, and Healthchecks clients (curl --retry, runitor) wait this long.
+ */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 2;
+const UNAVAILABLE_MESSAGE = 'Vigil cannot reach its database or event bus right now (it is restarting or unreachable); retry after the delay in Retry-After.';
+
+/**
  * Answers an error: status, `Retry-After` for temporary conditions, a log line for server faults,
  * and the body `render` writes. One place for all of that, whatever shape the body takes.
  */
 export function answerError(error: FastifyError | AppError, request: FastifyRequest, reply: FastifyReply, render: ErrorBody = envelope): FastifyReply {
   if (error instanceof AppError) {
     if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
-    return reply.status(error.status).send(render({ status: error.status, code: error.code, message: error.message, details: error.details }));
+    // A server-side failure caused by an outage (the bus gave up on a batch the database refused) says so.
+    const outage = error.status >= 500 && error.retryAfterSeconds !== undefined && isUnavailableError(error.cause);
+    const { code, message } = outage ? { code: 'unavailable', message: UNAVAILABLE_MESSAGE } : error;
+    return reply.status(error.status).send(render({ status: error.status, code, message, details: error.details }));
+  }
+  // A lost, refused or timed-out connection to the database (or NATS): temporary, so the client is
+  // told when to come back. Not logged per request: the store logs each outage once.
+  if (isUnavailableError(error)) {
+    request.log.debug({ err: error }, 'request failed: a service is unavailable');
+    reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
+    return reply.status(503).send(render({ status: 503, code: 'unavailable', message: UNAVAILABLE_MESSAGE }));
   }
   if (hasZodFastifySchemaValidationErrors(error)) {
     const fields = error.validation.map((v) => ({

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { findOrgByPingKey } from '../../accounts/index.js';
 import { isUuid } from '../../../platform/ids.js';
 import type { AppContext } from '../../../server/context.js';
@@ -8,6 +8,7 @@ import { publishCheck } from '../live.js';
 import { resolveSlug } from '../pings.js';
 import { PingWriter } from '../ping-writer.js';
 import { TailBuffer } from '../../../platform/tail-buffer.js';
+import { answerError } from '../../../server/plugins/errors.js';
 
 const SLUG_RE = /^[-a-zA-Z0-9_]+$/;
 
@@ -56,6 +57,8 @@ export function pingRoutes(ctx: AppContext): FastifyPluginAsyncZod {
   const writer = new PingWriter(ctx.db, ctx.logger);
   return async (app) => {
     app.addHook('onClose', () => writer.drain());
+    // Ping clients read plain text (Healthchecks answers "OK", "not found"…), errors included.
+    app.setErrorHandler((error: FastifyError, request, reply) => answerError(error, request, reply, ({ message }) => message));
     // Any body, any content type, any size: only the last `limit` bytes are kept, so memory stays
     // bounded and an oversized body is stored truncated rather than rejected.
     app.removeAllContentTypeParsers();
