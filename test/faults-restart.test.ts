@@ -7,6 +7,9 @@
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { LiveHub } from '../src/platform/live.js';
+import { startLiveBridge } from '../src/platform/live-bridge.js';
 import { openStore, type Db } from '../src/platform/store/index.js';
 import { freePort, killHard, spawnVigil, type VigilProcess } from './support/process.js';
 import { ADMIN_TOKEN, eventually } from './support/server.js';
@@ -288,3 +291,47 @@ describe.each(scenarios)('$name under continuous ingest and pings', ({ restart, 
     240_000,
   );
 });
+
+describe('live updates between instances (LISTEN/NOTIFY) across a PostgreSQL restart', () => {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterAll(async () => {
+    for (const c of cleanups.reverse()) await c();
+  });
+
+  it.skipIf(pgMissing !== undefined)(`the listener reconnects by itself and announcements flow again within 5 s${pgMissing ? ` (skipped: ${pgMissing})` : ''}`, async () => {
+    const pg = await startThrowawayPostgres();
+    cleanups.push(() => pg.destroy());
+    const logger = pino({ level: 'silent' });
+    const [a, b] = [new LiveHub(), new LiveHub()];
+    const bridgeA = await startLiveBridge(a, pg.url, logger);
+    cleanups.push(() => bridgeA.stop());
+    const bridgeB = await startLiveBridge(b, pg.url, logger);
+    cleanups.push(() => bridgeB.stop());
+    const received: string[] = [];
+    b.onRemoteChange('check', async (_orgId, id) => void received.push(id));
+    b.subscribe('org-1', () => undefined);
+    /** Announces `id` on A every 100 ms until B has it. */
+    const crosses = (id: string, timeoutMs: number) =>
+      eventually(async () => {
+        a.announce('org-1', { topic: 'check', id });
+        return received.includes(id);
+      }, timeoutMs, 100);
+
+    await crosses('before', 5000);
+    for (let i = 0; i < 2; i++) {
+      await pg.stop();
+      a.announce('org-1', { topic: 'check', id: `while-down-${i}` }); // lost: live updates are hints
+      await new Promise((r) => setTimeout(r, 500));
+      await pg.start();
+      const up = Date.now();
+      await crosses(`after-${i}`, 10_000);
+      expect(Date.now() - up, 'announcements flow again after the restart').toBeLessThan(5000);
+    }
+    // One listener after the reconnects, not one per lost connection: an announcement arrives once.
+    await new Promise((r) => setTimeout(r, 500));
+    a.announce('org-1', { topic: 'check', id: 'once' });
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(received.filter((id) => id === 'once')).toEqual(['once']);
+  }, 120_000);
+});
+

@@ -1,7 +1,8 @@
 import pg from 'pg';
 import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
-import { copyValue, migrateToLatest, openStore, transactionWithCopy, type Store } from '../src/platform/store/index.js';
+import { isUnavailableError } from '../src/platform/outage.js';
+import { copyValue, migrateToLatest, openStore, transactionWithCopy, type Db, type Store } from '../src/platform/store/index.js';
 import { TEST_DATABASE_URL, freshPostgresDatabase } from './support/server.js';
 
 describe('store', () => {
@@ -34,6 +35,36 @@ describe('store', () => {
     await admin.end();
     await new Promise((r) => setTimeout(r, 200));
     expect(errors.length).toBeGreaterThan(0);
+    const { rows } = await sql<{ one: number }>`SELECT 1 AS one`.execute(store.db);
+    expect(rows).toEqual([{ one: 1 }]);
+  });
+
+  it.skipIf(!TEST_DATABASE_URL)('survives a connection dying while checked out (transaction, COPY transaction): the work fails as unavailable, the next query reconnects', async () => {
+    const db = await freshPostgresDatabase();
+    const store = await openStore({ dataDir: '', databaseUrl: db.url });
+    cleanups.push(async () => {
+      await store.close();
+      await db.drop();
+    });
+    const terminate = async (pid: number) => {
+      const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
+      await admin.connect();
+      await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+      await admin.end();
+      // pg emits 'error' on the client now, between two statements: no query is there to take it.
+      await new Promise((r) => setTimeout(r, 300));
+    };
+    const pidOf = async (db: Db) => (await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(db)).rows[0]!.pid;
+    const viaKysely = store.db.transaction().execute(async (trx) => {
+      await terminate(await pidOf(trx));
+      await sql`SELECT 1`.execute(trx);
+    });
+    await expect(viaKysely).rejects.toSatisfy(isUnavailableError);
+    const viaCopy = transactionWithCopy(store, async (trx) => {
+      await terminate(await pidOf(trx));
+      await sql`SELECT 1`.execute(trx);
+    });
+    await expect(viaCopy).rejects.toSatisfy(isUnavailableError);
     const { rows } = await sql<{ one: number }>`SELECT 1 AS one`.execute(store.db);
     expect(rows).toEqual([{ one: 1 }]);
   });

@@ -1,6 +1,6 @@
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { BusFullError } from '../../platform/bus/index.js';
+import { BusDeliveryError, BusFullError } from '../../platform/bus/index.js';
 import { AppError } from '../../platform/errors.js';
 import type { App } from '../context.js';
 import { answerError, registerErrorHandler } from './errors.js';
@@ -39,6 +39,61 @@ describe('the error envelope', () => {
     expect(full.statusCode).toBe(503);
     expect(full.headers['retry-after']).toBe('2');
     expect(full.json()).toEqual({ error: 'queue full' });
+    await app.close();
+  });
+
+  it('answers a lost or refused database connection with 503 and Retry-After in each body shape, not a 500', async () => {
+    const restart = Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01', severity: 'FATAL' });
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    const app = Fastify();
+    registerErrorHandler(app as unknown as App);
+    app.get('/restart', async () => {
+      throw restart;
+    });
+    app.get('/refused', async () => {
+      throw new Error('timeout exceeded when trying to connect');
+    });
+    app.get('/batch', async () => {
+      throw new BusDeliveryError('traffic', refused);
+    });
+    await app.register(async (hc) => {
+      hc.setErrorHandler((error: Error, request, reply) => answerError(error as AppError, request, reply, ({ message }) => ({ error: message })));
+      hc.get('/v3', async () => {
+        throw refused;
+      });
+    });
+    await app.register(async (ping) => {
+      ping.setErrorHandler((error: Error, request, reply) => answerError(error as AppError, request, reply, ({ message }) => message));
+      ping.get('/ping', async () => {
+        throw restart;
+      });
+    });
+    for (const path of ['/restart', '/refused', '/batch']) {
+      const res = await app.inject(path);
+      expect(res.statusCode, path).toBe(503);
+      expect(res.headers['retry-after'], path).toMatch(/^\d+$/);
+      expect(res.json().error.code, path).toBe('unavailable');
+      expect(res.json().error.message, path).toMatch(/retry after the delay in Retry-After/);
+    }
+    const v3 = await app.inject('/v3');
+    expect([v3.statusCode, v3.headers['retry-after']]).toEqual([503, '2']);
+    expect(v3.json()).toEqual({ error: expect.stringMatching(/database or event bus/) });
+    const ping = await app.inject('/ping');
+    expect([ping.statusCode, ping.headers['retry-after']]).toEqual([503, '2']);
+    expect(ping.headers['content-type']).toMatch(/^text\/plain/);
+    expect(ping.body).toMatch(/^Vigil cannot reach its database/);
+    await app.close();
+  });
+
+  it('still answers 500 for a failure that is not an outage', async () => {
+    const app = Fastify({ logger: false });
+    registerErrorHandler(app as unknown as App);
+    app.get('/bug', async () => {
+      throw Object.assign(new Error('duplicate key value violates unique constraint'), { code: '23505' });
+    });
+    const res = await app.inject('/bug');
+    expect(res.statusCode).toBe(500);
+    expect(res.headers['retry-after']).toBeUndefined();
     await app.close();
   });
 });
