@@ -5,6 +5,8 @@
  * that a crash (an unhandled 'error' event of a pg client, say) fails the test instead of the runner.
  */
 import { createServer, request as httpRequest, type Server } from 'node:http';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
@@ -200,7 +202,6 @@ describe.each(scenarios)('$name under continuous ingest and pings', ({ restart, 
         VIGIL_NOTIFY_INTERVAL_MS: '200',
         // The retention job runs (and fails) during the outage too; it must come back by itself.
         VIGIL_RETENTION_INTERVAL_MS: '2000',
-        LOG_LEVEL: process.env.DEBUG_LOG_LEVEL ?? 'warn',
         ...(nats ? { NATS_URL: nats.url } : {}),
       };
       const proc: VigilProcess = await spawnVigil(env, await freePort());
@@ -267,10 +268,9 @@ describe.each(scenarios)('$name under continuous ingest and pings', ({ restart, 
       try {
         await verifyStoredOnce(store.db, traffic.ackedEvents, traffic.ackedPings, check.id);
       } catch (error) {
+        // What the stream and its consumer say helps tell a lost message from a stuck consumer.
         let consumer = '';
         if (nats) {
-          const { connect } = await import('@nats-io/transport-node');
-          const { jetstreamManager } = await import('@nats-io/jetstream');
           const nc = await connect({ servers: nats.url });
           const jsm = await jetstreamManager(nc);
           const info = await jsm.consumers.info('VIGIL', 'logs__traffic');
