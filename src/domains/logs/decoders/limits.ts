@@ -1,5 +1,6 @@
 import { AppError } from '../../../platform/errors.js';
 import { buildEvent, type BuildResult, type EventDefaults, type EventFields, type NormalisedEvent } from '../normalise.js';
+import { settleEvent } from './shape.js';
 
 /**
  * Per-request ingest limits (the Datadog intake's figures, which Vector and Fluent Bit already batch
@@ -113,14 +114,20 @@ export class Collector {
       this.reject(at, built.reason);
       return;
     }
+    // Shape limits first: serialising a 10,000-level nesting for the size check would overflow the stack.
+    const settled = settleEvent(built.event);
+    if (!settled.ok) {
+      this.reject(at, settled.reason);
+      return;
+    }
     if (this.checkSize) {
-      const size = Buffer.byteLength(JSON.stringify(built.event));
+      const size = Buffer.byteLength(JSON.stringify(settled.event));
       if (size > MAX_EVENT_BYTES) {
         this.reject(at, `event is ${size.toLocaleString('en')} bytes, over the limit of ${MAX_EVENT_BYTES.toLocaleString('en')}`);
         return;
       }
     }
-    this.result.events.push(built.event);
+    this.result.events.push(settled.event);
   }
 
   reject(at: Omit<Rejection, 'reason'>, reason: string): void {
