@@ -26,6 +26,8 @@ export interface DecodeResult {
   events: NormalisedEvent[];
   /** Events (or, with neither index nor line, the whole body) that were refused, with the reason. */
   rejected: Rejection[];
+  /** Where each of `events` was in the request, for refusals made after decoding (retention window, bus limits). */
+  positions?: Omit<Rejection, 'reason'>[];
 }
 
 /** What a request tells a decoder besides its body. */
@@ -92,7 +94,7 @@ export const byteLength = (body: Uint8Array | string): number => (typeof body ==
  * skip the (serialising) check entirely.
  */
 export class Collector {
-  readonly result: DecodeResult = { events: [], rejected: [] };
+  readonly result: DecodeResult & { positions: Omit<Rejection, 'reason'>[] } = { events: [], rejected: [], positions: [] };
   /** When the request arrived (`options.receivedAt`, else now): one instant for all its events. */
   private readonly receivedAt: number;
   private readonly defaults: EventDefaults | undefined;
@@ -128,6 +130,7 @@ export class Collector {
       }
     }
     this.result.events.push(settled.event);
+    this.result.positions.push(at);
   }
 
   reject(at: Omit<Rejection, 'reason'>, reason: string): void {
