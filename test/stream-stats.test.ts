@@ -147,7 +147,7 @@ describe.skipIf(!TEST_DATABASE_URL || !NATS_URL)('scaled out: ingest and process
     expect(res.status).toBe(200);
     const body = (await res.json()) as { accepted: number; rejected: { reason: string }[] };
     expect(body.accepted).toBe(1);
-    expect(body.rejected).toEqual([{ reason: expect.stringMatching(/more than the event bus carries in one message .*max_payload/) }]);
+    expect(body.rejected).toEqual([{ index: 1, reason: expect.stringMatching(/more than the event bus carries in one message .*max_payload/) }]);
   });
 });
 

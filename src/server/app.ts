@@ -11,6 +11,7 @@ import {
 import { accountRoutes } from '../domains/accounts/index.js';
 import type { App, AppContext } from './context.js';
 import { registerAuth } from './plugins/auth.js';
+import { registerInputCleaning } from './plugins/clean-input.js';
 import { registerErrorHandler } from './plugins/errors.js';
 import { registerSse } from './plugins/sse.js';
 
@@ -38,6 +39,7 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions): Promi
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandler(app);
+  registerInputCleaning(app);
 
   await app.register(fastifyCookie);
   registerAuth(app);

@@ -1,6 +1,6 @@
 import { sql, type RawBuilder, type Transaction } from 'kysely';
 import { raiseAlert } from '../alerting/index.js';
-import type { Database, Db, PingKind, RunOutcome } from '../../platform/store/index.js';
+import { cleanText, needsCleaning, type Database, type Db, type PingKind, type RunOutcome } from '../../platform/store/index.js';
 import { applyPing, type AlertDecision, type Decision, type PingAction } from './lifecycle.js';
 import { createCheck, policyOf, stateColumns, stateOf, type CheckRow } from './checks.js';
 
@@ -71,7 +71,10 @@ const runColumn = (runs: RunDraft[], key: keyof RunDraft) =>
  * group commit behind the ping API's throughput. Pings to one check are applied in batch order.
  * Check rows are locked in id order, so concurrent batches cannot deadlock.
  */
-export async function recordPingBatch(trx: Transaction<Database>, items: PingItem[]): Promise<PingOutcome[]> {
+export async function recordPingBatch(trx: Transaction<Database>, batch: PingItem[]): Promise<PingOutcome[]> {
+  // Job output often holds NUL bytes, which PostgreSQL text refuses: kept with U+FFFD instead, so
+  // the ping (and its exit status) is never lost to its body.
+  const items = batch.map((i) => (i.ping.body !== null && needsCleaning(i.ping.body) ? { ...i, ping: { ...i.ping, body: cleanText(i.ping.body) } } : i));
   const ids = [...new Set(items.map((i) => i.checkId))].sort();
   const rows = await trx.selectFrom('checks').selectAll().where('id', 'in', ids).orderBy('id').forUpdate().execute();
   const checks = new Map(rows.map((r) => [r.id, r]));

@@ -48,8 +48,20 @@ describe('log messages on the bus', () => {
   it('refuses a single event larger than the bus allows, naming its size, and keeps the others', () => {
     const big = event('y'.repeat(2_000));
     const { messages, tooLarge } = logMessagesFor(jetstream(1_000), 'o', [event('small'), big], 3_000);
-    expect(tooLarge).toEqual([{ event: big, bytes: expect.any(Number) }]);
+    expect(tooLarge).toEqual([{ event: big, index: 1, bytes: expect.any(Number) }]);
     expect(tooLarge[0]!.bytes).toBeGreaterThan(2_000);
     expect(messages.flatMap((m) => readLogMessage(m).events.map((e) => e.message))).toEqual(['small']);
+  });
+
+  it('refuses an event JSON cannot encode, with its index, instead of failing the request (it was a 500 at ingest)', () => {
+    let deep: Record<string, unknown> = {};
+    for (let i = 0; i < 20_000; i++) deep = { a: deep };
+    const events = [event('a'), event('deep', deep), event('b'), event('big', { n: 10n })];
+    const { messages, unencodable } = logMessagesFor(jetstream(1_000_000), 'o', events, 100);
+    expect(unencodable.map((u) => [u.index, u.reason])).toEqual([
+      [1, expect.stringMatching(/^event cannot be encoded as JSON: Maximum call stack/)],
+      [3, expect.stringMatching(/^event cannot be encoded as JSON: .*BigInt/)],
+    ]);
+    expect(messages.flatMap((m) => readLogMessage(m).events.map((e) => e.message))).toEqual(['a', 'b']);
   });
 });

@@ -19,8 +19,10 @@ const EMPTY = new Uint8Array(0);
 
 export interface LogMessages {
   messages: PublishMessage[];
-  /** Events that encode larger than one bus message may be (JetStream with a small max_payload), with their encoded size. */
-  tooLarge: { event: NormalisedEvent; bytes: number }[];
+  /** Events that encode larger than one bus message may be (JetStream with a small max_payload), with their encoded size; `index` into the events given. */
+  tooLarge: { event: NormalisedEvent; index: number; bytes: number }[];
+  /** Events JSON cannot encode (the decoders' limits should make this impossible: a last line of defence), with the reason. */
+  unencodable: { event: NormalisedEvent; index: number; reason: string }[];
 }
 
 /**
@@ -29,27 +31,40 @@ export interface LogMessages {
  * queue bound. JetStream: JSON slices that fit its message limit.
  */
 export function logMessagesFor(bus: Pick<EventBus, 'kind' | 'maxMessageBytes'>, orgId: string, events: NormalisedEvent[], approxBytes: number): LogMessages {
-  if (events.length === 0) return { messages: [], tooLarge: [] };
-  if (bus.kind === 'memory') return { messages: [{ data: EMPTY, value: { orgId, events } satisfies LogMessage, size: approxBytes }], tooLarge: [] };
-  const out: LogMessages = { messages: [], tooLarge: [] };
-  encodeInto(out, orgId, events, bus.maxMessageBytes);
+  if (events.length === 0) return { messages: [], tooLarge: [], unencodable: [] };
+  if (bus.kind === 'memory') return { messages: [{ data: EMPTY, value: { orgId, events } satisfies LogMessage, size: approxBytes }], tooLarge: [], unencodable: [] };
+  const out: LogMessages = { messages: [], tooLarge: [], unencodable: [] };
+  encodeInto(out, orgId, events, 0, bus.maxMessageBytes);
   return out;
 }
 
-/** Encodes events as as few JSON messages as fit in `maxBytes` each, in order; halves a slice that does not fit. */
-function encodeInto(out: LogMessages, orgId: string, events: NormalisedEvent[], maxBytes: number): void {
-  const whole = Buffer.from(JSON.stringify({ orgId, events } satisfies LogMessage));
-  if (whole.byteLength <= maxBytes) {
+/** JSON of a slice, or why one of its events cannot be JSON (a throw here was a 500 at ingest). */
+function encode(orgId: string, events: NormalisedEvent[]): Buffer | Error {
+  try {
+    return Buffer.from(JSON.stringify({ orgId, events } satisfies LogMessage));
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}
+
+/**
+ * Encodes events (`offset`: index of the first in the request's events) as as few JSON messages as
+ * fit in `maxBytes` each, in order; halves a slice that does not fit or does not encode.
+ */
+function encodeInto(out: LogMessages, orgId: string, events: NormalisedEvent[], offset: number, maxBytes: number): void {
+  const whole = encode(orgId, events);
+  if (!(whole instanceof Error) && whole.byteLength <= maxBytes) {
     out.messages.push({ data: whole });
     return;
   }
   if (events.length === 1) {
-    out.tooLarge.push({ event: events[0]!, bytes: whole.byteLength });
+    if (!(whole instanceof Error)) out.tooLarge.push({ event: events[0]!, index: offset, bytes: whole.byteLength });
+    else out.unencodable.push({ event: events[0]!, index: offset, reason: `event cannot be encoded as JSON: ${whole.message}` });
     return;
   }
   const half = Math.ceil(events.length / 2);
-  encodeInto(out, orgId, events.slice(0, half), maxBytes);
-  encodeInto(out, orgId, events.slice(half), maxBytes);
+  encodeInto(out, orgId, events.slice(0, half), offset, maxBytes);
+  encodeInto(out, orgId, events.slice(half), offset + half, maxBytes);
 }
 
 function isLogMessage(value: unknown): value is LogMessage {

@@ -22,6 +22,7 @@ import {
 } from './decoders/index.js';
 import type { EventBus } from '../../platform/bus/index.js';
 import { LOG_TOPIC, logMessagesFor } from './bus-codec.js';
+import { listRejections, recordRejections } from './rejections.js';
 import { partitionable, searchEvents } from './store.js';
 
 /** Ingest requests being handled at once; beyond this, callers are asked to retry (never an unbounded queue). */
@@ -46,7 +47,11 @@ export function logIngestRoutes(ctx: AppContext, bus: EventBus): FastifyPluginAs
     const tags = ['logs'];
 
     /** Decodes, stores and returns what was accepted and refused (no reply: each protocol answers its own way). */
-    async function ingest(request: FastifyRequest, decode: (body: Buffer, receivedAt: number) => DecodeResult): Promise<{ accepted: number; rejected: Rejection[] }> {
+    async function ingest(
+      request: FastifyRequest,
+      protocol: string,
+      decode: (body: Buffer, receivedAt: number) => DecodeResult,
+    ): Promise<{ accepted: number; rejected: Rejection[] }> {
       if (inFlight >= MAX_CONCURRENT_INGESTS) {
         throw new AppError(503, 'overloaded', 'Vigil is storing as many batches as it can; retry after the delay in Retry-After.', undefined, 1);
       }
@@ -57,20 +62,43 @@ export function logIngestRoutes(ctx: AppContext, bus: EventBus): FastifyPluginAs
         const body = await decodeBody(raw, request.headers['content-encoding']);
         const receivedAt = Date.now();
         const decoded = decode(body, receivedAt);
+        const at = (i: number): Omit<Rejection, 'reason'> => decoded.positions?.[i] ?? {};
         const window = partitionable(decoded.events, { hotDays: ctx.config.VIGIL_HOT_DAYS, now: receivedAt });
         const events = window.accepted.map((i) => decoded.events[i]!);
-        const { messages, tooLarge } = logMessagesFor(bus, orgId, events, body.byteLength);
+        const { messages, tooLarge, unencodable } = logMessagesFor(bus, orgId, events, body.byteLength);
         // BusFullError / BusDeliveryError are 503s with a retry delay (Retry-After set by the error handler).
         await bus.publish(LOG_TOPIC, messages);
-        const refused = [
-          ...window.refused.map((r) => ({ reason: r.reason })),
+        const refused: Rejection[] = [
+          ...window.refused.map((r) => ({ ...at(r.index), reason: r.reason })),
           ...tooLarge.map((t) => ({
+            ...at(window.accepted[t.index]!),
             reason: `event encodes to ${t.bytes.toLocaleString('en')} bytes, more than the event bus carries in one message (${bus.maxMessageBytes.toLocaleString('en')}; raise the NATS server's max_payload)`,
           })),
+          ...unencodable.map((u) => ({ ...at(window.accepted[u.index]!), reason: u.reason })),
         ];
-        return { accepted: events.length - tooLarge.length, rejected: [...decoded.rejected, ...refused] };
+        const rejected = [...decoded.rejected, ...refused];
+        await remember(request, orgId, protocol, rejected);
+        return { accepted: events.length - tooLarge.length - unencodable.length, rejected };
       } finally {
         inFlight--;
+      }
+    }
+
+    /**
+     * Records a request's rejections for `GET /api/v1/logs/rejected` (Datadog and Loki answers have no
+     * room for them). Best effort: the events that were kept are already durable, so a failure to
+     * record is logged and the request still succeeds.
+     */
+    async function remember(request: FastifyRequest, orgId: string, protocol: string, rejected: readonly Rejection[]): Promise<void> {
+      if (rejected.length === 0) return;
+      try {
+        await recordRejections(
+          ctx.db,
+          orgId,
+          rejected.map(({ reason, ...position }) => ({ stage: 'ingest', protocol, position, reason })),
+        );
+      } catch (error) {
+        request.log.warn({ err: error, count: rejected.length }, 'log ingest: could not record rejected events');
       }
     }
 
@@ -99,7 +127,7 @@ export function logIngestRoutes(ctx: AppContext, bus: EventBus): FastifyPluginAs
       async (request, reply) => {
         const { format, service, host, source } = request.query;
         const defaults = { ...(service ? { service } : {}), ...(host ? { host } : {}), ...(source ? { source } : {}) };
-        const result = await ingest(request, (body, receivedAt) =>
+        const result = await ingest(request, format === 'clf' || format === 'combined' || format === 'csv' ? format : 'native', (body, receivedAt) =>
           format === 'clf' || format === 'combined' || format === 'csv'
             ? decodeAccessLog(body, format, { ...options(request, receivedAt), defaults })
             : decodeNative(body, { ...options(request, receivedAt), defaults, contentType: format === 'ndjson' ? 'application/x-ndjson' : request.headers['content-type'] }),
@@ -119,7 +147,7 @@ export function logIngestRoutes(ctx: AppContext, bus: EventBus): FastifyPluginAs
         },
       },
       async (request, reply) => {
-        const result = await ingest(request, (body, receivedAt) => decodeDatadog(body, { ...options(request, receivedAt), query: request.query }));
+        const result = await ingest(request, 'datadog', (body, receivedAt) => decodeDatadog(body, { ...options(request, receivedAt), query: request.query }));
         // The Datadog intake answers 202 with an empty object; refusals are logged, as it has no partial-success body.
         if (result.rejected.length) request.log.warn({ rejected: result.rejected.slice(0, 10), count: result.rejected.length }, 'datadog intake: events refused');
         return answer(reply, result, () => reply.status(202).send({}));
@@ -127,7 +155,7 @@ export function logIngestRoutes(ctx: AppContext, bus: EventBus): FastifyPluginAs
     );
 
     app.post('/loki/api/v1/push', { preHandler: write, schema: { tags, summary: 'Loki push API (JSON)' } }, async (request, reply) => {
-      const result = await ingest(request, (body, receivedAt) => decodeLoki(body, options(request, receivedAt)));
+      const result = await ingest(request, 'loki', (body, receivedAt) => decodeLoki(body, options(request, receivedAt)));
       if (result.rejected.length) request.log.warn({ rejected: result.rejected.slice(0, 10), count: result.rejected.length }, 'loki push: entries refused');
       return answer(reply, result, () => reply.status(204).send());
     });
@@ -135,7 +163,7 @@ export function logIngestRoutes(ctx: AppContext, bus: EventBus): FastifyPluginAs
     app.post('/v1/logs', { preHandler: write, schema: { tags, summary: 'OTLP/HTTP logs (JSON or protobuf), with partial success' } }, async (request, reply) => {
       const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       let format: 'json' | 'protobuf' = 'json';
-      const result = await ingest(request, (body, receivedAt) => {
+      const result = await ingest(request, 'otlp', (body, receivedAt) => {
         format = otlpFormat(body, request.headers['content-type']);
         return decodeOtlp(body, options(request, receivedAt));
       });
@@ -188,8 +216,41 @@ export function logSearchRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         });
       },
     );
+
+    app.get(
+      '/api/v1/logs/rejected',
+      {
+        preHandler: requireRole(ctx),
+        schema: {
+          tags: ['logs'],
+          summary: 'Log events refused at ingest or set aside by the processor, newest first (kept as long as the hot store)',
+          querystring: z.object({
+            limit: z.coerce.number().int().min(1).max(500).default(50),
+            before: z
+              .string()
+              .regex(/^\d{1,18}$/, 'before: give next_before from an earlier answer')
+              .optional()
+              .describe('Page on: the next_before of the previous answer'),
+          }),
+          response: { 200: z.object({ rejections: z.array(rejectionSchema), next_before: z.string().nullable() }) },
+        },
+      },
+      async (request) => listRejections(ctx.db, principalOf(request).orgId, request.query),
+    );
   };
 }
+
+const rejectionSchema = z.object({
+  id: z.string(),
+  at: z.string().describe('When it was refused or set aside (ISO 8601)'),
+  stage: z.enum(['ingest', 'processing']).describe('ingest: refused while decoding the request; processing: accepted, then found unstorable and set aside'),
+  protocol: z.string().nullable().describe('native, clf, combined, csv, datadog, loki or otlp (ingest only)'),
+  index: z.number().int().nullable().describe('0-based position in the request (JSON array, Loki/OTLP record ordinal)'),
+  line: z.number().int().nullable().describe('1-based line of an NDJSON or text body'),
+  path: z.string().nullable().describe('Where in a nested request, e.g. streams[0].values[3]'),
+  reason: z.string(),
+  sample: z.string().nullable().describe('The start of the event as JSON (processing only)'),
+});
 
 /** Protobuf answers are bytes; fastify sends a Buffer as is. */
 function wrap(body: Uint8Array | object): Buffer | object {

@@ -184,13 +184,13 @@ describe('extractFields and buildEvent', () => {
     expect(built.ok && [built.event.timestamp, built.event.service, built.event.host]).toEqual([NOW, 'web', 'h']);
   });
 
-  it('reads numeric strings exactly as JavaScript decimal literals (sign, fraction, exponent)', () => {
+  it('reads numeric strings exactly as JavaScript decimal literals (sign, fraction, exponent); beyond the double range is no number', () => {
     const numeric = fc.array(fc.constantFrom(...'0123456789.eE+-'), { minLength: 1, maxLength: 12 }).map((c) => c.join(''));
     fc.assert(
       fc.property(numeric, (text) => {
         const built = buildEvent({ message: 'x', durationMs: text }, NOW);
         const n = Number(text);
-        expect(built.ok && built.event.durationMs).toBe(Number.isNaN(n) || n < 0 ? null : n);
+        expect(built.ok && built.event.durationMs).toBe(Number.isNaN(n) || n < 0 || !Number.isFinite(n) ? null : n);
       }),
       { numRuns: 2000 },
     );

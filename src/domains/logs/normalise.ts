@@ -150,7 +150,8 @@ export function normaliseLevel(raw: unknown): string | null {
   const name = raw.trim().toLowerCase();
   if (name === '') return null;
   if (/^\d+$/.test(name)) return normaliseLevel(Number(name));
-  return LEVEL_NAMES[name] ?? name.slice(0, 32);
+  // Own keys only: `constructor` or `__proto__` would otherwise find Object.prototype's members.
+  return Object.hasOwn(LEVEL_NAMES, name) ? LEVEL_NAMES[name]! : name.slice(0, 32);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -479,7 +480,11 @@ const anyScalar: Check = (v) => (typeof v === 'string' || typeof v === 'number' 
 
 function toNumber(v: unknown): number | undefined {
   if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
-  if (typeof v === 'string' && NUMERIC_RE.test(v.trim())) return Number(v.trim());
+  if (typeof v === 'string' && NUMERIC_RE.test(v.trim())) {
+    // `"1e999"` reads as Infinity, which no numeric column or statistic can hold.
+    const n = Number(v.trim());
+    return Number.isFinite(n) ? n : undefined;
+  }
   return undefined;
 }
 
@@ -490,11 +495,11 @@ const checkStatus: Check = (v) => {
   const n = toNumber(v);
   return n !== undefined && Number.isInteger(n) && n >= 100 && n <= 599 ? n : undefined;
 };
-/** `-` is Common Log Format for "no body". */
+/** `-` is Common Log Format for "no body". Beyond 2^53 a count is not exact, and 1e300 would not fit the bigint column. */
 const checkBytes: Check = (v) => {
   if (v === '-') return null;
   const n = toNumber(v);
-  return n !== undefined && Number.isInteger(n) && n >= 0 ? n : undefined;
+  return n !== undefined && Number.isSafeInteger(n) && n >= 0 ? n : undefined;
 };
 const checkDuration: Check = (v) => {
   const n = toNumber(v);

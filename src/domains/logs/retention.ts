@@ -15,6 +15,7 @@
  *
  * Several instances may share one PostgreSQL: a session advisory lock lets one of them run at a time.
  */
+import { pruneRejections } from './rejections.js';
 import { sql, type RawBuilder } from 'kysely';
 import type { Logger } from 'pino';
 import { listArchive, readArchiveFile, sweepArchiveTemp, writeArchiveFile, type ArchiveRow } from '../../platform/archive/index.js';
@@ -292,6 +293,9 @@ export async function runRetention(ctx: RetentionContext, options: RetentionOpti
       }
     }
     out.pruned = await pruneStatistics(ctx.db, ctx.logger, now);
+    // Rejected events are kept as long as the events themselves.
+    const rejections = await pruneRejections(ctx.db, new Date(now - ctx.config.VIGIL_HOT_DAYS * 86_400_000));
+    if (rejections > 0) ctx.logger.info({ rows: rejections }, 'retention: pruned old rejected-event records');
     return out;
   });
   if (result === null) {

@@ -6,11 +6,12 @@
  * is stored once and counted once.
  */
 import type { Logger } from 'pino';
-import { LOG_TOPIC, readLogMessage, ensurePartitionsFor, insertEventGroups, PartitionManager, type LogMessage } from '../logs/index.js';
+import { LOG_TOPIC, readLogMessage, ensurePartitionsFor, insertEventGroups, PartitionManager, recordRejections, sampleOf, type LogMessage } from '../logs/index.js';
 import { planBatch, type BatchContext, type BusMessage, type EventBus, type Subscription } from '../../platform/bus/index.js';
 import type { LiveHub } from '../../platform/live.js';
 import { transactionWithCopy, type Store } from '../../platform/store/index.js';
 import { addCounts, createCheckpoint, loadProgress, lockCheckpoint, mergeSketches, saveCheckpoint, saveProgress } from './processor-store.js';
+import { findPoison, isDataError } from './poison.js';
 import { aggregateBatch, type StreamTiming } from './traffic-aggregate.js';
 
 /** The bus consumer group of the statistics processor; its checkpoint row has this name. */
@@ -47,20 +48,48 @@ export interface StreamProcessor {
   stop(): Promise<void>;
 }
 
+/** Thrown at the end of a trial transaction so that it rolls back. */
+const TRIAL = Symbol('trial');
+
+/** One event of a batch: the bus message it came in and its index there. */
+interface EventRef {
+  seq: number;
+  index: number;
+}
+
+const keyOf = (ref: EventRef): string => `${ref.seq}:${ref.index}`;
+
 export async function startStreamProcessor(options: ProcessorOptions): Promise<StreamProcessor> {
   const { store, bus, logger, timing } = options;
   const partitions = new PartitionManager(store.db);
   const live = new TrafficLive(options.live);
   await createCheckpoint(store.db, TRAFFIC_CONSUMER);
 
-  const handle = async (messages: BusMessage[], context: BatchContext): Promise<void> => {
+  /**
+   * Stores the events of the batch that `keep` selects, aggregates them and moves the checkpoint, in
+   * one transaction. Events left out are recorded in `log_rejections` with their reason (`setAside`),
+   * in that same transaction, so a redelivery skips them like the rest. A `trial` rolls back at the end.
+   */
+  const commit = async (
+    messages: BusMessage[],
+    context: BatchContext,
+    decoded: ReadonlyMap<number, LogMessage | Error>,
+    keep: (ref: EventRef) => boolean,
+    setAside: ReadonlyMap<number, { index: number; reason: string }[]>,
+    trial: boolean,
+  ): Promise<Map<string, TrafficUpdate>> => {
+    const kept = new Map<number, LogMessage>();
+    for (const [seq, message] of decoded) {
+      if (message instanceof Error) continue;
+      const events = message.events.filter((_, index) => keep({ seq, index }));
+      kept.set(seq, events.length === message.events.length ? message : { orgId: message.orgId, events });
+    }
     // Partitions are created before the transaction (DDL); reading every message is cheap next to storing it.
-    const decoded = new Map<number, LogMessage>(messages.map((m) => [m.seq, readLogMessage(m)]));
-    await ensurePartitionsFor(partitions, [...decoded.values()]);
-    const updates = await transactionWithCopy(store, async (trx, copy) => {
+    await ensurePartitionsFor(partitions, [...kept.values()]);
+    return transactionWithCopy(store, async (trx, copy) => {
       const checkpoint = await lockCheckpoint(trx, TRAFFIC_CONSUMER);
       const plan = planBatch(checkpoint, messages, context);
-      const groups = plan.fresh.map((m) => decoded.get(m.seq)!);
+      const groups = plan.fresh.flatMap((m) => kept.get(m.seq) ?? []);
       const before = await loadProgress(trx, TRAFFIC_CONSUMER, [...new Set(groups.map((g) => g.orgId))]);
       const result = aggregateBatch(groups, before, timing);
       await insertEventGroups(
@@ -71,10 +100,72 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
       await addCounts(trx, result.counts);
       await mergeSketches(trx, result.sketches);
       await saveProgress(trx, TRAFFIC_CONSUMER, result.progress);
+      for (const m of plan.fresh) {
+        const message = decoded.get(m.seq);
+        const aside = setAside.get(m.seq);
+        if (message === undefined || message instanceof Error || aside === undefined) continue;
+        await recordRejections(
+          trx,
+          message.orgId,
+          aside.map(({ index, reason }) => ({ stage: 'processing', protocol: null, position: {}, reason, sample: sampleOf(message.events[index]) })),
+        );
+      }
       await saveCheckpoint(trx, TRAFFIC_CONSUMER, plan.next);
+      if (trial) throw TRIAL;
       if (plan.duplicates > 0) logger.info({ duplicates: plan.duplicates, seqs: [messages[0]?.seq, messages.at(-1)?.seq] }, 'stream processor: skipped redelivered messages');
+      for (const m of plan.fresh) {
+        const message = decoded.get(m.seq);
+        // Not ours to read (another version's format, a stray publisher): skipped, never retried forever.
+        if (message instanceof Error) logger.error({ err: message, seq: m.seq, id: m.id }, 'stream processor: skipped a bus message that is not a log message');
+      }
       return updatesOf(groups, result.progress);
     });
+  };
+
+  /**
+   * After a batch failed on its data: the events that fail alone, found with trial transactions
+   * (rolled back), then the batch committed without them. A database outage during the search
+   * rejects (the bus retries the batch later) and sets nothing aside.
+   */
+  const isolate = async (messages: BusMessage[], context: BatchContext, decoded: ReadonlyMap<number, LogMessage | Error>, failure: unknown): Promise<Map<string, TrafficUpdate>> => {
+    const refs: EventRef[] = [];
+    for (const [seq, message] of decoded) if (!(message instanceof Error)) message.events.forEach((_, index) => refs.push({ seq, index }));
+    const poison = await findPoison(refs, async (subset) => {
+      const chosen = new Set(subset.map(keyOf));
+      try {
+        await commit(messages, context, decoded, (ref) => chosen.has(keyOf(ref)), new Map(), true);
+        return undefined;
+      } catch (error) {
+        if (error === TRIAL) return undefined;
+        if (isDataError(error)) return error;
+        throw error;
+      }
+    });
+    if (poison.length === 0) throw failure;
+    const setAside = new Map<number, { index: number; reason: string }[]>();
+    const out = new Set<string>();
+    for (const { item, error } of poison) {
+      out.add(keyOf(item));
+      const reason = `could not be stored, set aside: ${error instanceof Error ? error.message : String(error)}`;
+      setAside.set(item.seq, [...(setAside.get(item.seq) ?? []), { index: item.index, reason }]);
+    }
+    logger.warn(
+      { err: failure, setAside: poison.map((p) => ({ seq: p.item.seq, index: p.item.index, reason: p.error instanceof Error ? p.error.message : String(p.error) })) },
+      'stream processor: events that failed their batch were set aside; the rest is stored',
+    );
+    return commit(messages, context, decoded, (ref) => !out.has(keyOf(ref)), setAside, false);
+  };
+
+  const handle = async (messages: BusMessage[], context: BatchContext): Promise<void> => {
+    const decoded = new Map<number, LogMessage | Error>(messages.map((m) => [m.seq, readSafely(m)]));
+    let updates: Map<string, TrafficUpdate>;
+    try {
+      updates = await commit(messages, context, decoded, () => true, new Map(), false);
+    } catch (error) {
+      // Only a failure caused by the data is worth searching; an outage is retried by the bus as it is.
+      if (!isDataError(error)) throw error;
+      updates = await isolate(messages, context, decoded, error);
+    }
     for (const [orgId, update] of updates) live.publish(orgId, update);
   };
 
@@ -86,6 +177,15 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
       live.stop();
     },
   };
+}
+
+/** A bus message's events, or why it holds none (it is skipped rather than failing its batch on every retry). */
+function readSafely(message: BusMessage): LogMessage | Error {
+  try {
+    return readLogMessage(message);
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
 }
 
 function updatesOf(groups: readonly LogMessage[], progress: ReadonlyMap<string, { watermark: number | null }>): Map<string, TrafficUpdate> {

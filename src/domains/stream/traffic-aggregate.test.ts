@@ -25,6 +25,18 @@ const hitsAt = (result: ReturnType<typeof aggregateBatch>, resolution: number) =
   result.counts.filter((c) => c.resolution === resolution).reduce((sum, c) => sum + c.hits, 0);
 
 describe('event-time aggregation of one batch', () => {
+  it('treats sources named like Object.prototype members as plain names', () => {
+    const events = ['__proto__', 'constructor', 'toString', 'hasOwnProperty'].map((source, i) => hit(i, { source }));
+    const result = aggregateBatch([{ orgId: 'o', events }], new Map(), timing);
+    const p = result.progress.get('o')!;
+    expect(Object.keys(p.sources).sort()).toEqual(['__proto__', 'constructor', 'hasOwnProperty', 'toString']);
+    expect(Object.getPrototypeOf(p.sources)).toBe(Object.prototype);
+    expect(p.watermark).toBe(T0 - timing.outOfOrderMs); // the slowest of the four sources
+    // Through JSON (how progress is stored) and back, and once more: still four plain sources.
+    const again = aggregateBatch([{ orgId: 'o', events: [hit(4, { source: '__proto__' })] }], new Map([['o', JSON.parse(JSON.stringify(p)) as OrgProgress]]), timing);
+    expect(again.progress.get('o')!.sources['__proto__']).toEqual({ maxTs: T0 + 4000, lastReceivedAt: T0 + 4000 });
+  });
+
   it('counts request events at every resolution, per dimension, and ignores plain log lines', () => {
     const events = [
       hit(0),

@@ -205,11 +205,14 @@ export function aggregateBatch(groups: readonly EventGroup[], before: ReadonlyMa
     tooLate.push(flags);
     // The message moves its sources, then the watermark.
     for (const e of group.events) {
+      // Source names are the sender's: `constructor` or `__proto__` must not reach Object.prototype.
       const key = sourceKeyOf(e);
-      const s = p.sources[key];
-      p.sources[key] = s
+      const s = Object.hasOwn(p.sources, key) ? p.sources[key] : undefined;
+      const next = s
         ? { maxTs: Math.max(s.maxTs, e.timestamp), lastReceivedAt: Math.max(s.lastReceivedAt, e.receivedAt) }
         : { maxTs: e.timestamp, lastReceivedAt: e.receivedAt };
+      if (key === '__proto__') Object.defineProperty(p.sources, key, { value: next, enumerable: true, writable: true, configurable: true });
+      else p.sources[key] = next;
     }
     p.watermark = watermarkOf(p.sources, p.watermark, timing);
   }

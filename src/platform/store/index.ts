@@ -1,4 +1,4 @@
 export { openStore, migrateToLatest, migratedTemplate, type Store, type Db, type StoreOptions } from './store.js';
 export type * from './schema.js';
 export { copyValue, transactionWithCopy, type CopyIn } from './copy.js';
-export { isoOf, pgJson, pgText } from './values.js';
+export { cleanText, isoOf, needsCleaning, pgJson, pgText } from './values.js';

@@ -241,6 +241,18 @@ export interface StreamProgressTable {
   updated_at: Timestamp;
 }
 
+/** A log event refused at ingest or set aside by the stream processor (migration 004). */
+export interface LogRejectionsTable {
+  id: Generated<BigIntColumn>;
+  org_id: string;
+  at: Generated<Date>;
+  stage: 'ingest' | 'processing';
+  protocol: string | null;
+  position: JSONColumnType<{ index?: number; line?: number; path?: string }>;
+  reason: string;
+  sample: string | null;
+}
+
 export interface Database {
   orgs: OrgsTable;
   users: UsersTable;
@@ -261,4 +273,5 @@ export interface Database {
   traffic_sketches: TrafficSketchesTable;
   stream_checkpoints: StreamCheckpointsTable;
   stream_progress: StreamProgressTable;
+  log_rejections: LogRejectionsTable;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { isoOf, pgJson, pgText } from './values.js';
+import { cleanText, isoOf, needsCleaning, pgJson, pgText } from './values.js';
 
 describe('values PostgreSQL can store', () => {
   it('replaces NUL characters (which text and jsonb refuse) but leaves an escaped backslash before "u0000" alone', () => {
@@ -19,5 +19,27 @@ describe('isoOf', () => {
       { numRuns: 5_000 },
     );
     expect(isoOf(Date.UTC(2026, 10, 22, 2, 30, 0, 7))).toBe('2026-11-22T02:30:00.007Z');
+  });
+});
+
+describe('lone surrogates and NUL', () => {
+  it('pgJson replaces escaped lone surrogates (jsonb refuses them) and keeps valid pairs', () => {
+    const value = { high: 'a\ud800b', low: '\udc00', pair: '\ud83d\ude00', ['k\udbff']: 1, text: '\\ud800' };
+    expect(JSON.parse(pgJson(value))).toEqual({ high: 'a\ufffdb', low: '\ufffd', pair: '😀', 'k\ufffd': 1, text: '\\ud800' });
+  });
+
+  it('cleanText makes any string well-formed and NUL-free, the same string when nothing is wrong', () => {
+    expect(cleanText('a\u0000b\ud800')).toBe('a\ufffdb\ufffd');
+    const ok = 'plain 😀';
+    expect(cleanText(ok)).toBe(ok);
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (s) => {
+        const c = cleanText(s);
+        expect(c.includes('\u0000')).toBe(false);
+        expect(Buffer.from(c, 'utf8').toString('utf8')).toBe(c);
+        expect(needsCleaning(c)).toBe(false);
+        expect(needsCleaning(s)).toBe(c !== s);
+      }),
+    );
   });
 });

@@ -1,17 +1,40 @@
 /** Values on their way into PostgreSQL (both stores): what it refuses, and fast timestamp text. */
 
 /**
- * PostgreSQL text and jsonb cannot hold U+0000, which JSON and protobuf payloads can carry: it is
- * replaced by U+FFFD on the way in, so one such event cannot fail the batch it is stored with. In
- * JSON text only a `\u0000` escape preceded by an even number of backslashes is a NUL (an odd
- * number escapes the backslash).
+ * PostgreSQL text and jsonb cannot hold U+0000, which JSON and protobuf payloads can carry, and jsonb
+ * refuses a `\ud800`-style escape of a lone UTF-16 surrogate (which JSON.parse produces from such an
+ * escape and JSON.stringify writes back as one). Both are replaced by U+FFFD on the way in, so one
+ * such value cannot fail the statement (and the batch) it is stored with. Text columns need only the
+ * NUL rule: a lone surrogate in a string becomes U+FFFD when the driver encodes it as UTF-8.
  */
-const ESCAPED_NUL = /(?<!\\)((?:\\\\)*)\\u0000/g;
+// JSON.stringify writes a valid surrogate pair as is, so every surrogate escape in its output is a lone one.
+const ESCAPED_BAD = /(?<!\\)((?:\\\\)*)\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})/g;
 export const pgText = <T extends string | null>(value: T): T => (value !== null && value.includes('\0') ? (value.replaceAll('\0', '\ufffd') as T) : value);
 export function pgJson(value: unknown): string {
   const json = JSON.stringify(value);
-  return json.includes('\\u0000') ? json.replace(ESCAPED_NUL, '$1\\ufffd') : json;
+  // JSON.stringify writes `\u` escapes only for control characters and lone surrogates: the common case skips the regex.
+  return json.includes('\\u') ? json.replace(ESCAPED_BAD, '$1\\ufffd') : json;
 }
+
+interface WellFormed {
+  isWellFormed(): boolean;
+  toWellFormed(): string;
+}
+
+/**
+ * A string any part of Vigil can store, send and log: NUL replaced by U+FFFD (PostgreSQL refuses it
+ * in text and jsonb) and lone UTF-16 surrogates (which `"\ud800"` in JSON or `%ED%A0%80` cannot
+ * carry as UTF-8) replaced by U+FFFD. Returns the same string when there is nothing to replace.
+ */
+export function cleanText(value: string): string {
+  // String#toWellFormed is in Node 20 (ES2024); the project's lib setting is ES2023.
+  const s = value as unknown as WellFormed;
+  const fixed = s.isWellFormed() ? value : s.toWellFormed();
+  return fixed.includes('\0') ? fixed.replaceAll('\0', '\ufffd') : fixed;
+}
+
+/** Whether `cleanText` would change the string. */
+export const needsCleaning = (value: string): boolean => value.includes('\0') || !(value as unknown as WellFormed).isWellFormed();
 
 /**
  * `Date#toISOString` of an epoch-ms instant (to the millisecond), with the part up to the second

@@ -5,6 +5,7 @@ import { ErrorNote } from '../components/ErrorNote';
 import { EventFilterFields } from '../components/EventFilterFields';
 import { Field } from '../components/Field';
 import { LoadOlder, LogTable } from '../components/LogTable';
+import { RejectedEvents } from '../components/RejectedEvents';
 import { useLiveEvent, useLiveState } from '../live';
 import {
   DEFAULT_RANGE,
@@ -268,6 +269,7 @@ export function LogsPage() {
       )}
       <ErrorNote message={older.error} />
       {view.rows.length > 0 && hasOlder && <LoadOlder busy={older.busy} onClick={() => void loadOlder()} />}
+      <RejectedEvents />
     </section>
   );
 }

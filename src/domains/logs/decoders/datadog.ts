@@ -50,7 +50,8 @@ export function parseDdtags(tags: string): Record<string, string | string[]> {
     const key = colon < 0 ? tag : tag.slice(0, colon);
     const value = colon < 0 ? '' : tag.slice(colon + 1);
     if (key === '__proto__') continue;
-    const prev = out[key];
+    // Own keys only: a `constructor` tag must not find Object.prototype's member.
+    const prev = Object.hasOwn(out, key) ? out[key] : undefined;
     if (prev === undefined) out[key] = value;
     else if (Array.isArray(prev)) prev.push(value);
     else out[key] = [prev, value];

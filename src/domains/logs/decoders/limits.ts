@@ -1,5 +1,6 @@
 import { AppError } from '../../../platform/errors.js';
 import { buildEvent, type BuildResult, type EventDefaults, type EventFields, type NormalisedEvent } from '../normalise.js';
+import { settleEvent } from './shape.js';
 
 /**
  * Per-request ingest limits (the Datadog intake's figures, which Vector and Fluent Bit already batch
@@ -25,6 +26,8 @@ export interface DecodeResult {
   events: NormalisedEvent[];
   /** Events (or, with neither index nor line, the whole body) that were refused, with the reason. */
   rejected: Rejection[];
+  /** Where each of `events` was in the request, for refusals made after decoding (retention window, bus limits). */
+  positions?: Omit<Rejection, 'reason'>[];
 }
 
 /** What a request tells a decoder besides its body. */
@@ -91,7 +94,7 @@ export const byteLength = (body: Uint8Array | string): number => (typeof body ==
  * skip the (serialising) check entirely.
  */
 export class Collector {
-  readonly result: DecodeResult = { events: [], rejected: [] };
+  readonly result: DecodeResult & { positions: Omit<Rejection, 'reason'>[] } = { events: [], rejected: [], positions: [] };
   /** When the request arrived (`options.receivedAt`, else now): one instant for all its events. */
   private readonly receivedAt: number;
   private readonly defaults: EventDefaults | undefined;
@@ -113,14 +116,21 @@ export class Collector {
       this.reject(at, built.reason);
       return;
     }
+    // Shape limits first: serialising a 10,000-level nesting for the size check would overflow the stack.
+    const settled = settleEvent(built.event);
+    if (!settled.ok) {
+      this.reject(at, settled.reason);
+      return;
+    }
     if (this.checkSize) {
-      const size = Buffer.byteLength(JSON.stringify(built.event));
+      const size = Buffer.byteLength(JSON.stringify(settled.event));
       if (size > MAX_EVENT_BYTES) {
         this.reject(at, `event is ${size.toLocaleString('en')} bytes, over the limit of ${MAX_EVENT_BYTES.toLocaleString('en')}`);
         return;
       }
     }
-    this.result.events.push(built.event);
+    this.result.events.push(settled.event);
+    this.result.positions.push(at);
   }
 
   reject(at: Omit<Rejection, 'reason'>, reason: string): void {

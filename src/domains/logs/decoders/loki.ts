@@ -92,11 +92,16 @@ export function parseLokiLabels(text: string): Rec | string {
   return out;
 }
 
+/** Protobuf text fields arrive as bytes (see LOKI_PUSH_PROTO): invalid UTF-8 becomes U+FFFD, as in JSON bodies. */
+const lenient = (v: unknown): unknown => (v instanceof Uint8Array ? bodyText(v) : v);
+
 const metadataRecord = (pairs: unknown): Rec => {
   const out: Rec = {};
   if (!Array.isArray(pairs)) return out;
   for (const p of pairs) {
-    if (isRecord(p) && typeof p.name === 'string' && p.name !== '__proto__') out[p.name] = p.value ?? '';
+    if (!isRecord(p)) continue;
+    const name = lenient(p.name);
+    if (typeof name === 'string' && name !== '__proto__') out[name] = lenient(p.value) ?? '';
   }
   return out;
 };
@@ -130,7 +135,7 @@ function readEntryObject(raw: unknown): LokiEntry | string {
   } else {
     timestamp = 'timestamp: missing';
   }
-  return { timestamp, line: raw.line, metadata: metadataRecord(raw.structuredMetadata) };
+  return { timestamp, line: lenient(raw.line), metadata: metadataRecord(raw.structuredMetadata) };
 }
 
 function streamsOf(root: unknown): LokiStream[] | string {
@@ -143,7 +148,8 @@ function streamsOf(root: unknown): LokiStream[] | string {
       const labels = st.stream === undefined ? {} : isRecord(st.stream) ? { ...st.stream } : 'stream: expected an object of labels';
       return { labels, entries: Array.isArray(st.values) ? st.values : [], key: 'values', readEntry: readJsonValue };
     }
-    const labels = typeof st.labels === 'string' && st.labels.trim() !== '' ? parseLokiLabels(st.labels) : {};
+    const labelText = lenient(st.labels);
+    const labels = typeof labelText === 'string' && labelText.trim() !== '' ? parseLokiLabels(labelText) : {};
     return { labels, entries: Array.isArray(st.entries) ? st.entries : [], key: 'entries', readEntry: readEntryObject };
   });
 }

@@ -22,7 +22,7 @@ import {
   type DecodeOptions,
   type DecodeResult,
 } from './limits.js';
-import { OtlpExportLogsServiceRequest, OtlpExportLogsServiceResponse, OtlpStatus, decodeProtobuf, encodeProtobuf } from './proto.js';
+import { OtlpAnyValue, OtlpExportLogsServiceResponse, OtlpExportLogsServiceRequestLazy, OtlpKeyValue, OtlpStatus, decodeProtobuf, encodeProtobuf } from './proto.js';
 
 /**
  * OTLP/HTTP logs `POST /v1/logs`: an ExportLogsServiceRequest as protobuf (`application/x-protobuf`,
@@ -139,7 +139,21 @@ function recordFields(lr: Rec, resource: Rec, scope: Rec | undefined, options: D
   return fields;
 }
 
-function decodeRequest(root: unknown, collector: Collector, options: DecodeOptions): DecodeResult | string {
+/**
+ * A lazily decoded protobuf record (see ExportLogsServiceRequestLazy) with its body and attributes
+ * decoded: throws for this record alone when they are malformed or nested too deep.
+ */
+function expandRecord(lr: Rec): Rec {
+  const out: Rec = { ...lr };
+  if (lr.body instanceof Uint8Array) out.body = decodeProtobuf(OtlpAnyValue, lr.body);
+  if (Array.isArray(lr.attributes)) out.attributes = lr.attributes.map((kv) => (kv instanceof Uint8Array ? decodeProtobuf(OtlpKeyValue, kv) : kv));
+  return out;
+}
+
+const expandAttributes = (attributes: unknown): unknown =>
+  Array.isArray(attributes) ? attributes.map((kv) => (kv instanceof Uint8Array ? decodeProtobuf(OtlpKeyValue, kv) : kv)) : attributes;
+
+function decodeRequest(root: unknown, collector: Collector, options: DecodeOptions, lazy: boolean): DecodeResult | string {
   if (!isRecord(root)) return 'body must be an ExportLogsServiceRequest object {"resourceLogs": [...]}';
   const resourceLogs = list(field(root, 'resourceLogs', 'resource_logs'));
   let total = 0;
@@ -155,7 +169,7 @@ function decodeRequest(root: unknown, collector: Collector, options: DecodeOptio
     let resource: Rec = {};
     try {
       const res = field(rl, 'resource', 'resource');
-      resource = isRecord(res) ? keyValues(res.attributes) : {};
+      resource = isRecord(res) ? keyValues(lazy ? expandAttributes(res.attributes) : res.attributes) : {};
     } catch {
       resource = {};
     }
@@ -168,8 +182,16 @@ function decodeRequest(root: unknown, collector: Collector, options: DecodeOptio
           collector.reject(at, 'expected a LogRecord object');
           return;
         }
+        let record: Rec;
         try {
-          collector.acceptFields(recordFields(lr, resource, isRecord(scope) ? scope : undefined, options), at);
+          record = lazy ? expandRecord(lr) : lr;
+        } catch (err) {
+          // protobufjs' own errors (truncated value, "max depth exceeded") are about this record only.
+          collector.reject(at, `record is not a valid LogRecord: ${err instanceof Error ? err.message : String(err)}`);
+          return;
+        }
+        try {
+          collector.acceptFields(recordFields(record, resource, isRecord(scope) ? scope : undefined, options), at);
         } catch (err) {
           if (!(err instanceof RecordError) && !(err instanceof RangeError)) throw err;
           collector.reject(at, err.message);
@@ -194,12 +216,12 @@ export function decodeOtlp(body: Uint8Array | string, options: DecodeOptions = {
   let root: unknown;
   try {
     if (format === 'json') root = JSON.parse(bodyText(body));
-    else root = decodeProtobuf(OtlpExportLogsServiceRequest, typeof body === 'string' ? Buffer.from(body) : body);
+    else root = decodeProtobuf(OtlpExportLogsServiceRequestLazy, typeof body === 'string' ? Buffer.from(body) : body);
   } catch (err) {
     const what = format === 'json' ? 'valid OTLP/JSON' : 'a valid ExportLogsServiceRequest protobuf';
     return { ...wholeBodyRejected(`body is not ${what}: ${err instanceof Error ? err.message : String(err)}`), format };
   }
-  const result = decodeRequest(root, collector, options);
+  const result = decodeRequest(root, collector, options, format === 'protobuf');
   return typeof result === 'string' ? { ...wholeBodyRejected(result), format } : { ...result, format };
 }
 

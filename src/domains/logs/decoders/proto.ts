@@ -61,6 +61,32 @@ message ArrayValue { repeated AnyValue values = 1; }
 message KeyValueList { repeated KeyValue values = 1; }
 message KeyValue { string key = 1; AnyValue value = 2; }
 
+// The same request read lazily: AnyValue and KeyValue fields as bytes (the wire format of a message
+// field and a bytes field is the same), so a record nested past the recursion limit fails alone when
+// its values are decoded, not the whole request. Scope attributes are not used and are skipped.
+message ExportLogsServiceRequestLazy { repeated ResourceLogsLazy resource_logs = 1; }
+message ResourceLogsLazy {
+  ResourceLazy resource = 1;
+  repeated ScopeLogsLazy scope_logs = 2;
+}
+message ResourceLazy { repeated bytes attributes = 1; }
+message ScopeLogsLazy {
+  InstrumentationScopeLazy scope = 1;
+  repeated LogRecordLazy log_records = 2;
+}
+message InstrumentationScopeLazy { string name = 1; string version = 2; }
+message LogRecordLazy {
+  fixed64 time_unix_nano = 1;
+  int32 severity_number = 2;
+  string severity_text = 3;
+  bytes body = 5;
+  repeated bytes attributes = 6;
+  bytes trace_id = 9;
+  bytes span_id = 10;
+  fixed64 observed_time_unix_nano = 11;
+  string event_name = 12;
+}
+
 // google.rpc.Status, the body of OTLP/HTTP error responses (details omitted).
 message Status { int32 code = 1; string message = 2; }
 `;
@@ -70,17 +96,19 @@ syntax = "proto3";
 package vigil.loki;
 
 message PushRequest { repeated StreamAdapter streams = 1; }
+// Text fields are read as bytes (same wire format as string) and decoded leniently by the decoder:
+// protobufjs refuses a whole request for one line with invalid UTF-8, which job output often has.
 message StreamAdapter {
-  string labels = 1;
+  bytes labels = 1;
   repeated EntryAdapter entries = 2;
   uint64 hash = 3;
 }
 message EntryAdapter {
   Timestamp timestamp = 1;
-  string line = 2;
+  bytes line = 2;
   repeated LabelPairAdapter structured_metadata = 3;
 }
-message LabelPairAdapter { string name = 1; string value = 2; }
+message LabelPairAdapter { bytes name = 1; bytes value = 2; }
 // google.protobuf.Timestamp
 message Timestamp { int64 seconds = 1; int32 nanos = 2; }
 `;
@@ -91,6 +119,9 @@ const lokiRoot = protobuf.parse(LOKI_PUSH_PROTO, { keepCase: false }).root;
 export const OtlpExportLogsServiceRequest = otlpRoot.lookupType('vigil.otlp.ExportLogsServiceRequest');
 export const OtlpExportLogsServiceResponse = otlpRoot.lookupType('vigil.otlp.ExportLogsServiceResponse');
 export const OtlpStatus = otlpRoot.lookupType('vigil.otlp.Status');
+export const OtlpExportLogsServiceRequestLazy = otlpRoot.lookupType('vigil.otlp.ExportLogsServiceRequestLazy');
+export const OtlpAnyValue = otlpRoot.lookupType('vigil.otlp.AnyValue');
+export const OtlpKeyValue = otlpRoot.lookupType('vigil.otlp.KeyValue');
 export const LokiPushRequest = lokiRoot.lookupType('vigil.loki.PushRequest');
 
 /**
