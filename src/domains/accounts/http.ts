@@ -20,7 +20,9 @@ export function accountRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       },
       async (request, reply) => {
         const session = await login(ctx.db, request.body.email, request.body.password);
-        const cookie = { path: '/', sameSite: 'lax' as const, secure: ctx.config.VIGIL_SECURE_COOKIES, expires: session.expiresAt };
+        // request.protocol believes X-Forwarded-Proto only from VIGIL_TRUSTED_PROXIES.
+        const secure = ctx.config.VIGIL_SECURE_COOKIES || request.protocol === 'https';
+        const cookie = { path: '/', sameSite: 'lax' as const, secure, expires: session.expiresAt };
         reply.setCookie(SESSION_COOKIE, session.token, { ...cookie, httpOnly: true });
         reply.setCookie(CSRF_COOKIE, randomToken(18), { ...cookie, httpOnly: false });
         return reply.status(201).send({ ok: true });
