@@ -3,11 +3,13 @@ import { z } from 'zod';
 import { CSRF_COOKIE, SESSION_COOKIE, principalOf, requireRole } from '../../server/plugins/auth.js';
 import type { AppContext } from '../../server/context.js';
 import { randomToken } from '../../platform/ids.js';
+import { AddressThrottle } from './throttle.js';
 import { createApiKey, createUser, getOrg, getUserEmail, listApiKeys, login, logout, revokeApiKey } from './accounts.js';
 
 const role = z.enum(['admin', 'member', 'read-only']);
 
 export function accountRoutes(ctx: AppContext): FastifyPluginAsyncZod {
+  const addresses = new AddressThrottle();
   return async (app) => {
     app.post(
       '/api/v1/session',
@@ -15,11 +17,16 @@ export function accountRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         schema: {
           tags: ['accounts'],
           summary: 'Log in with e-mail and password; sets the session and CSRF cookies',
-          body: z.object({ email: z.string().email(), password: z.string().min(1) }),
+          description:
+            'A wrong e-mail or password answers 401. Repeated failures are throttled per account and per client address: ' +
+            'after a few, attempts are refused with 429 and Retry-After for a time that doubles with each further failure (at most 15 minutes).',
+          // Bounded so that nobody can make the server hash megabytes.
+          body: z.object({ email: z.string().email().max(320), password: z.string().min(1).max(1024) }),
         },
       },
       async (request, reply) => {
-        const session = await login(ctx.db, request.body.email, request.body.password);
+        // request.ip is the TCP peer unless the peer is one of VIGIL_TRUSTED_PROXIES.
+        const session = await login(ctx.db, request.body.email, request.body.password, { address: request.ip, throttle: addresses });
         // request.protocol believes X-Forwarded-Proto only from VIGIL_TRUSTED_PROXIES.
         const secure = ctx.config.VIGIL_SECURE_COOKIES || request.protocol === 'https';
         const cookie = { path: '/', sameSite: 'lax' as const, secure, expires: session.expiresAt };
