@@ -3,8 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword, scryptLoad } from '../src/domains/accounts/password.js';
 import { loadConfig } from '../src/config.js';
 import { sha256 } from '../src/platform/ids.js';
+import { buildApp } from '../src/server/app.js';
 import { startVigil } from '../src/server/runtime.js';
-import { ADMIN_EMAIL, ADMIN_PASSWORD, STORE_KINDS, eventually, startTestServer, storeAvailable, type TestServer } from './support/server.js';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, ADMIN_TOKEN, STORE_KINDS, eventually, startTestServer, storeAvailable, type TestServer } from './support/server.js';
 
 /** Minimal cookie jar: the names and values a browser would send back. */
 function cookiesFrom(res: Response): Record<string, string> {
@@ -210,6 +211,91 @@ describe.each(STORE_KINDS)('log-in throttling on %s', (kind) => {
       for (let i = 0; i < 3; i++) expect((await attempt('198.51.100.71', email, 'wrong', other.url)).status).toBe(401);
       expect((await attempt('198.51.100.72', email, 'wrong')).status).toBe(429);
       expect((await attempt('198.51.100.72', email, 'wrong', other.url)).status).toBe(429);
+    } finally {
+      await other.close();
+    }
+  });
+});
+
+/** Opens a live stream; `ended` resolves once the server has closed it. */
+async function openStream(url: string, headers: Record<string, string>) {
+  const controller = new AbortController();
+  const res = await fetch(`${url}/api/v1/events`, { headers, signal: controller.signal });
+  expect(res.status).toBe(200);
+  const reader = res.body!.getReader();
+  let closedByServer = false;
+  const ended = (async () => {
+    for (;;) {
+      const { done } = await reader.read().catch(() => ({ done: true }));
+      if (done) return (closedByServer = true);
+    }
+  })();
+  // Were the stream never to end, this lets the test fail on its assertion instead of hanging.
+  const guard = setTimeout(() => controller.abort(), 15_000);
+  return {
+    ended: ended.then((v) => {
+      clearTimeout(guard);
+      return v && !controller.signal.aborted;
+    }),
+    isOpen: () => !closedByServer,
+  };
+}
+
+async function logInCookies(url: string): Promise<Record<string, string>> {
+  const res = await fetch(`${url}/api/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: ADMIN_EMAIL, password: ADMIN_PASSWORD }) });
+  expect(res.status).toBe(201);
+  const jar = cookiesFrom(res);
+  return { cookie: `vigil_session=${jar.vigil_session}; vigil_csrf=${jar.vigil_csrf}`, 'x-csrf-token': jar.vigil_csrf! };
+}
+
+describe.each(STORE_KINDS)('live streams end with their credentials on %s', (kind) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    if (storeAvailable(kind)) server = await startTestServer(kind);
+  });
+  afterAll(async () => server?.dispose());
+  const run = it.skipIf(!storeAvailable(kind));
+
+  run('ends the streams of a revoked API key, and only those', async () => {
+    const created = (await (await server.api('/api/v1/api-keys', { method: 'POST', json: { name: 'dashboard tv', role: 'read-only' } })).json()) as { id: string; key: string };
+    const revoked = await openStream(server.url, { 'x-api-key': created.key });
+    const other = await openStream(server.url, { 'x-api-key': ADMIN_TOKEN });
+    expect((await server.api(`/api/v1/api-keys/${created.id}`, { method: 'DELETE' })).status).toBe(204);
+    expect(await revoked.ended).toBe(true);
+    expect(other.isOpen()).toBe(true);
+    expect((await fetch(`${server.url}/api/v1/events`, { headers: { 'x-api-key': created.key } })).status).toBe(401);
+  });
+
+  run('ends the streams of a session that logs out', async () => {
+    const headers = await logInCookies(server.url);
+    const stream = await openStream(server.url, { cookie: headers.cookie! });
+    expect((await fetch(`${server.url}/api/v1/session`, { method: 'DELETE', headers })).status).toBe(204);
+    expect(await stream.ended).toBe(true);
+  });
+
+  run('ends a stream whose credential stopped holding without any announcement (expired session, revoked elsewhere)', async () => {
+    const app = await buildApp(server.ctx, { routes: [], sse: { heartbeatMs: 100, revalidateMs: 200 } });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+      const headers = await logInCookies(url);
+      const stream = await openStream(url, { cookie: headers.cookie! });
+      // The session expires: nobody announces that.
+      await server.ctx.db.updateTable('sessions').set({ expires_at: new Date(Date.now() - 1000) }).execute();
+      expect(await stream.ended).toBe(true);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it.skipIf(kind !== 'postgres' || !storeAvailable(kind))('ends a stream on another instance when its key is revoked here', async () => {
+    const other = await startVigil(loadConfig({}, { PORT: '0', HOST: '127.0.0.1', DATABASE_URL: server.config.DATABASE_URL, LOG_LEVEL: 'silent' }), { workers: false });
+    try {
+      const created = (await (await server.api('/api/v1/api-keys', { method: 'POST', json: { name: 'elsewhere', role: 'read-only' } })).json()) as { id: string; key: string };
+      const stream = await openStream(other.url, { 'x-api-key': created.key });
+      await eventually(async () => other.ctx.live.hasSubscribers(server.org.id));
+      expect((await server.api(`/api/v1/api-keys/${created.id}`, { method: 'DELETE' })).status).toBe(204);
+      expect(await stream.ended).toBe(true);
     } finally {
       await other.close();
     }

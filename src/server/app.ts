@@ -13,7 +13,7 @@ import { accountRoutes } from '../domains/accounts/index.js';
 import type { App, AppContext } from './context.js';
 import { registerAuth } from './plugins/auth.js';
 import { registerErrorHandler } from './plugins/errors.js';
-import { registerSse } from './plugins/sse.js';
+import { registerSse, type SseTiming } from './plugins/sse.js';
 
 /** A domain's routes: a factory taking the context and returning a fastify plugin. */
 export type RoutePlugin = (ctx: AppContext) => FastifyPluginAsyncZod;
@@ -23,6 +23,8 @@ export interface BuildAppOptions {
   routes: RoutePlugin[];
   /** Whether the app is ready (migrations done, workers started): drives /healthz. */
   isReady?: () => boolean;
+  /** Live stream heartbeat and credential re-check intervals (tests shorten them). */
+  sse?: SseTiming;
 }
 
 const WEB_DIST = fileURLToPath(new URL('../../web/dist/', import.meta.url));
@@ -114,7 +116,7 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions): Promi
     return reply.status(ready ? 200 : 503).send({ status: ready ? 'ok' : 'starting', store: ctx.store.kind });
   });
 
-  registerSse(app, ctx);
+  registerSse(app, ctx, options.sse);
   await app.register(accountRoutes(ctx));
   for (const routes of options.routes) await app.register(routes(ctx));
 

@@ -11,8 +11,13 @@ export interface Principal {
   role: Role;
   userId?: string;
   apiKeyId?: string;
+  /** The session's id (the hash of its token, as stored). */
+  sessionId?: string;
   via: 'api-key' | 'session';
 }
+
+/** One string naming the credential a principal came with (what a revocation names). */
+export const credentialOf = (p: Principal): string => (p.via === 'api-key' ? `api-key:${p.apiKeyId ?? ''}` : `session:${p.sessionId ?? ''}`);
 
 export const ROLE_RANK: Record<Role, number> = { 'read-only': 0, member: 1, admin: 2 };
 
@@ -241,11 +246,36 @@ export async function authenticateSession(db: Db, token: string): Promise<Princi
     .where('sessions.token_hash', '=', sha256(token))
     .where('sessions.expires_at', '>', sql<Date>`now()`)
     .executeTakeFirst();
-  return row && { orgId: row.org_id, role: row.role, userId: row.user_id, via: 'session' };
+  return row && { orgId: row.org_id, role: row.role, userId: row.user_id, sessionId: sha256(token), via: 'session' };
 }
 
-export async function logout(db: Db, token: string): Promise<void> {
-  await db.deleteFrom('sessions').where('token_hash', '=', sha256(token)).execute();
+/** Ends a session; returns it (organisation and credential) if there was one, so its live streams can be ended too. */
+export async function logout(db: Db, token: string): Promise<{ orgId: string; credential: string } | undefined> {
+  const sessionId = sha256(token);
+  const row = await db.deleteFrom('sessions').where('token_hash', '=', sessionId).returning('org_id').executeTakeFirst();
+  return row && { orgId: row.org_id, credential: credentialOf({ orgId: row.org_id, role: 'read-only', sessionId, via: 'session' }) };
+}
+
+/**
+ * Whether the credential a principal authenticated with still holds: the key not revoked, the
+ * session not ended or expired, the membership still there. Long-lived requests (live streams)
+ * ask this now and then.
+ */
+export async function credentialStillValid(db: Db, p: Principal): Promise<boolean> {
+  if (p.via === 'api-key') {
+    if (!p.apiKeyId) return false;
+    const key = await db.selectFrom('api_keys').select('id').where('id', '=', p.apiKeyId).where('revoked_at', 'is', null).executeTakeFirst();
+    return key !== undefined;
+  }
+  if (!p.sessionId) return false;
+  const session = await db
+    .selectFrom('sessions')
+    .innerJoin('memberships', (j) => j.onRef('memberships.user_id', '=', 'sessions.user_id').onRef('memberships.org_id', '=', 'sessions.org_id'))
+    .select('sessions.token_hash')
+    .where('sessions.token_hash', '=', p.sessionId)
+    .where('sessions.expires_at', '>', sql<Date>`now()`)
+    .executeTakeFirst();
+  return session !== undefined;
 }
 
 export async function getUserEmail(db: Db, userId: string): Promise<string | undefined> {

@@ -4,7 +4,7 @@ import { CSRF_COOKIE, SESSION_COOKIE, principalOf, requireRole } from '../../ser
 import type { AppContext } from '../../server/context.js';
 import { randomToken } from '../../platform/ids.js';
 import { AddressThrottle } from './throttle.js';
-import { createApiKey, createUser, getOrg, getUserEmail, listApiKeys, login, logout, revokeApiKey } from './accounts.js';
+import { createApiKey, createUser, credentialOf, getOrg, getUserEmail, listApiKeys, login, logout, revokeApiKey } from './accounts.js';
 
 const role = z.enum(['admin', 'member', 'read-only']);
 
@@ -38,7 +38,9 @@ export function accountRoutes(ctx: AppContext): FastifyPluginAsyncZod {
 
     app.delete('/api/v1/session', { schema: { tags: ['accounts'], summary: 'Log out' } }, async (request, reply) => {
       const token = request.cookies[SESSION_COOKIE];
-      if (token) await logout(ctx.db, token);
+      const ended = token ? await logout(ctx.db, token) : undefined;
+      // Live streams opened with this session end too, on every instance.
+      if (ended) ctx.live.revokeCredential(ended.orgId, ended.credential);
       reply.clearCookie(SESSION_COOKIE, { path: '/' }).clearCookie(CSRF_COOKIE, { path: '/' });
       return reply.status(204).send();
     });
@@ -71,7 +73,10 @@ export function accountRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       '/api/v1/api-keys/:id',
       { schema: { tags: ['accounts'], summary: 'Revoke an API key', params: z.object({ id: z.string().uuid() }) }, preHandler: requireRole(ctx, 'admin') },
       async (request, reply) => {
-        await revokeApiKey(ctx.db, principalOf(request).orgId, request.params.id);
+        const { orgId } = principalOf(request);
+        await revokeApiKey(ctx.db, orgId, request.params.id);
+        // Live streams opened with this key end too, on every instance.
+        ctx.live.revokeCredential(orgId, credentialOf({ orgId, role: 'read-only', apiKeyId: request.params.id, via: 'api-key' }));
         return reply.status(204).send();
       },
     );
