@@ -38,6 +38,24 @@ describe('authentication comes before the body', () => {
     expect((await server.api('/api/v1/logs?limit=banana', { key: null })).status).toBe(401);
   });
 
+  it('answers 401 on every operation of the API description (but log-in/out) before looking at body, query or path', async () => {
+    const doc = (await (await fetch(`${server.url}/api/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+    const operations = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((method) => ({ path, method: method.toUpperCase() })));
+    expect(operations.length).toBeGreaterThan(30);
+    const failures: string[] = [];
+    for (const { path, method } of operations) {
+      if (path === '/api/v1/session') continue;
+      // Path parameters that are not ids and a query that fails validation: only auth may answer.
+      const url = `${server.url}${path.replace(/\{[^}]+\}/g, 'not-an-id')}?limit=-5&since=yesterday`;
+      const hasBody = method !== 'GET' && method !== 'DELETE';
+      const res = await fetch(url, { method, ...(hasBody ? { headers: { 'content-type': 'application/json' }, body: '{"broken": ' } : {}) });
+      if (res.status !== 401) failures.push(`${method} ${path}: ${res.status}`);
+    }
+    expect(failures).toEqual([]);
+    expect((await fetch(`${server.url}/api/v1/events`)).status).toBe(401);
+    expect((await fetch(`${server.url}/api/v1/checks`, { method: 'HEAD' })).status).toBe(401);
+  });
+
   it('answers a wrong key with 401 whatever the body', async () => {
     const res = await server.api('/api/v1/checks', { method: 'POST', json: { name: 42 }, key: 'vgl_not-a-key' });
     expect(res.status).toBe(401);
@@ -200,8 +218,18 @@ describe('slow clients', () => {
     expect(elapsed).toBeLessThan(10_000);
   });
 
-  it('lets an ordinary request through', async () => {
+  it('lets an ordinary request through, and a live stream stay open past the timeout (it limits receiving, not answering)', async () => {
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    const controller = new AbortController();
+    const res = await server.api('/api/v1/events', { signal: controller.signal });
+    const reader = res.body!.getReader();
+    let open = true;
+    void (async () => {
+      for (;;) if ((await reader.read().catch(() => ({ done: true }))).done) return (open = false);
+    })();
+    await new Promise((r) => setTimeout(r, 5_000));
+    expect(open).toBe(true);
+    controller.abort();
   });
 });
 
