@@ -72,6 +72,11 @@ describe('authentication comes before the body', () => {
     expect(res.status).toBe(401);
   });
 
+  it('parses no more than a few KiB of a log-in (open to anyone)', async () => {
+    const res = await login(server, { email: ADMIN_EMAIL, password: 'x'.repeat(100_000) });
+    expect(res.status).toBe(413);
+  });
+
   it('still validates the body of an authenticated request', async () => {
     const res = await server.api('/api/v1/checks', { method: 'POST', json: { name: 42 } });
     expect(res.status).toBe(400);
@@ -122,6 +127,7 @@ describe('routes that accept the API key in the body (Healthchecks v3 api_key)',
 
   it('answers 401 without any key, with a wrong one, and 403 for a read-only one', async () => {
     expect((await post(JSON.stringify({ n: 1 }))).statusCode).toBe(401);
+    expect((await post(JSON.stringify({ n: 'not a number' }))).statusCode).toBe(401); // authentication before validation
     expect((await post(JSON.stringify({ api_key: 'vgl_wrong', n: 1 }))).statusCode).toBe(401);
     const readOnly = await createApiKey(server.ctx.db, server.org.id, 'ro', 'read-only');
     expect((await post(JSON.stringify({ api_key: readOnly.key, n: 1 }))).statusCode).toBe(403);

@@ -14,6 +14,8 @@ export function accountRoutes(ctx: AppContext): FastifyPluginAsyncZod {
     app.post(
       '/api/v1/session',
       {
+        // Open to anyone, so its body is parsed before anyone is known: an e-mail and a password fit in 8 KiB.
+        bodyLimit: 8 * 1024,
         schema: {
           tags: ['accounts'],
           summary: 'Log in with e-mail and password; sets the session and CSRF cookies',

@@ -63,8 +63,12 @@ export function registerAuth(app: App): void {
     const others = preHandlers.filter((h) => !isGuard(h));
     const late = guards.flatMap((g) => asList(g[GUARD].late));
     route.onRequest = [...guards.map((g) => g[GUARD].early), ...asList(route.onRequest)];
-    route.preHandler = [...late, ...others];
-    if (late.length) route.bodyLimit = Math.min(route.bodyLimit ?? BODY_KEY_BODY_LIMIT, BODY_KEY_BODY_LIMIT);
+    route.preHandler = others;
+    if (late.length) {
+      // A key in the body can be read once the body is parsed, and still before it is validated.
+      route.preValidation = [...late, ...asList(route.preValidation)];
+      route.bodyLimit = Math.min(route.bodyLimit ?? BODY_KEY_BODY_LIMIT, BODY_KEY_BODY_LIMIT);
+    }
   });
 }
 
@@ -103,7 +107,7 @@ export interface RequireRoleOptions {
   /**
    * Where the route also accepts an API key inside the parsed body (the Healthchecks v3 API takes
    * `api_key` in JSON). A request that brings no key in its headers and no session cookie is then
-   * authenticated after parsing, with this key; the route's body limit drops to
+   * authenticated once its body is parsed (before validation), with this key; the route's body limit drops to
    * BODY_KEY_BODY_LIMIT so that parsing before authentication stays cheap.
    */
   keyFromBody?: (body: unknown) => string | undefined;
