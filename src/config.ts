@@ -1,3 +1,4 @@
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 
 /**
@@ -7,6 +8,31 @@ import { z } from 'zod';
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+/** proxy-addr's names for whole ranges, accepted in VIGIL_TRUSTED_PROXIES besides addresses and CIDRs. */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** A comma-separated list of proxy addresses / CIDRs (or range names); each entry is checked so a typo stops the start. */
+const proxyList = z
+  .string()
+  .default('')
+  .transform((v, ctx) => {
+    const entries = v.split(',').map((e) => e.trim()).filter(Boolean);
+    for (const entry of entries) {
+      const valid = PROXY_RANGE_NAMES.includes(entry) || ipaddr.isValid(entry) || (entry.includes('/') && isCidr(entry));
+      if (!valid) ctx.addIssue({ code: 'custom', message: `${entry} is not an IP address, a CIDR (10.0.0.0/8) or one of ${PROXY_RANGE_NAMES.join(', ')}` });
+    }
+    return entries;
+  });
+
+function isCidr(entry: string): boolean {
+  try {
+    ipaddr.parseCIDR(entry);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export const ROLES = ['web', 'ingest', 'process', 'notify'] as const;
 export type Role = (typeof ROLES)[number];
@@ -73,7 +99,19 @@ export const configSchema = z.object({
   VIGIL_INFLUX_ORG: z.string().optional(),
   VIGIL_INFLUX_BUCKET: z.string().optional(),
   VIGIL_INFLUX_TOKEN: z.string().optional(),
+  /** Always mark session cookies Secure; they are anyway whenever the request came over HTTPS. */
   VIGIL_SECURE_COOKIES: bool.default(false),
+  /**
+   * Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or CIDRs).
+   * Default none: the client address is the peer of the TCP connection, so no client can choose
+   * the address that login throttling and ping records see.
+   */
+  VIGIL_TRUSTED_PROXIES: proxyList,
+  /**
+   * Longest time a client may take to send a whole request (headers and body). Stops clients that
+   * trickle a body byte by byte from holding connections (and their buffers) for minutes.
+   */
+  VIGIL_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).max(3_600_000).default(30_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -21,13 +21,18 @@ export interface LiveChange {
 
 type Resolver = (orgId: string, id: string) => Promise<void>;
 
+/** Announcement topic of a revoked credential (its id names the credential, see revokeCredential). */
+const REVOKED_TOPIC = 'credential.revoked';
+
 export class LiveHub {
   private readonly emitter = new EventEmitter();
+  private readonly revocations = new EventEmitter();
   private readonly resolvers = new Map<string, Resolver>();
   private relay: ((orgId: string, change: LiveChange) => void) | undefined;
 
   constructor() {
     this.emitter.setMaxListeners(0);
+    this.revocations.setMaxListeners(0);
   }
 
   /** Delivers an event to this instance's subscribers. */
@@ -45,8 +50,26 @@ export class LiveHub {
     this.resolvers.set(topic, resolver);
   }
 
+  /**
+   * A credential (API key or session) of `orgId` is no longer valid: live streams opened with it
+   * end, on this instance at once and on the others through the relay.
+   */
+  revokeCredential(orgId: string, credential: string): void {
+    this.revocations.emit('revoked', credential);
+    this.relay?.(orgId, { topic: REVOKED_TOPIC, id: credential });
+  }
+
+  onCredentialRevoked(listener: (credential: string) => void): () => void {
+    this.revocations.on('revoked', listener);
+    return () => this.revocations.off('revoked', listener);
+  }
+
   /** An announcement from another instance (called by the relay). */
   async receive(orgId: string, change: LiveChange): Promise<void> {
+    if (change.topic === REVOKED_TOPIC) {
+      this.revocations.emit('revoked', change.id);
+      return;
+    }
     if (!this.hasSubscribers(orgId)) return;
     await this.resolvers.get(change.topic)?.(orgId, change.id);
   }

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fastifyCookie from '@fastify/cookie';
+import fastifyHelmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
@@ -13,7 +14,7 @@ import type { App, AppContext } from './context.js';
 import { registerAuth } from './plugins/auth.js';
 import { registerInputCleaning } from './plugins/clean-input.js';
 import { registerErrorHandler } from './plugins/errors.js';
-import { registerSse } from './plugins/sse.js';
+import { registerSse, type SseTiming } from './plugins/sse.js';
 
 /** A domain's routes: a factory taking the context and returning a fastify plugin. */
 export type RoutePlugin = (ctx: AppContext) => FastifyPluginAsyncZod;
@@ -23,16 +24,54 @@ export interface BuildAppOptions {
   routes: RoutePlugin[];
   /** Whether the app is ready (migrations done, workers started): drives /healthz. */
   isReady?: () => boolean;
+  /** Live stream heartbeat and credential re-check intervals (tests shorten them). */
+  sse?: SseTiming;
 }
 
 const WEB_DIST = fileURLToPath(new URL('../../web/dist/', import.meta.url));
+
+/**
+ * Content Security Policy of every answer (dashboard, Swagger UI, API). The dashboard and Swagger
+ * UI load scripts and styles from their own origin only (Vite emits no inline script; React and
+ * uPlot set styles through the DOM, which CSP allows); images may be data: URIs (favicon, Swagger's
+ * icons). No framing: nobody can overlay the dashboard to trick clicks (clickjacking).
+ * `upgrade-insecure-requests` is left out: Vigil is often served over plain HTTP on a LAN, where it
+ * would make the browser fetch the dashboard's own scripts over HTTPS and fail.
+ */
+export const CONTENT_SECURITY_POLICY = {
+  defaultSrc: ["'self'"],
+  baseUri: ["'self'"],
+  connectSrc: ["'self'"],
+  fontSrc: ["'self'", 'data:'],
+  formAction: ["'self'"],
+  frameAncestors: ["'none'"],
+  imgSrc: ["'self'", 'data:'],
+  objectSrc: ["'none'"],
+  scriptSrc: ["'self'"],
+  scriptSrcAttr: ["'none'"],
+  styleSrc: ["'self'"],
+};
+
+/**
+ * Node's limits on how long a client may take: headers within 10 s; the whole request within
+ * `requestTimeout` (checked every second, else Node checks every 30 s and a slow client gets up to
+ * twice the limit). Answers are not limited here: live streams stay open for hours.
+ */
+function serverTimeouts(requestTimeoutMs: number) {
+  return {
+    requestTimeout: requestTimeoutMs,
+    http: { headersTimeout: Math.min(10_000, requestTimeoutMs), connectionsCheckingInterval: Math.min(1_000, requestTimeoutMs) },
+  };
+}
 
 /** Assembles the HTTP server: shared plugins (errors, auth, OpenAPI, SSE, web UI) and domain routes. */
 export async function buildApp(ctx: AppContext, options: BuildAppOptions): Promise<App> {
   const app: App = Fastify({
     loggerInstance: ctx.logger as FastifyBaseLogger,
     bodyLimit: 5 * 1024 * 1024,
-    trustProxy: true,
+    // Forwarded headers count only from the configured proxies; anyone else could claim any address.
+    trustProxy: ctx.config.VIGIL_TRUSTED_PROXIES.length ? ctx.config.VIGIL_TRUSTED_PROXIES : false,
+    ...serverTimeouts(ctx.config.VIGIL_REQUEST_TIMEOUT_MS),
     // Per-request log lines would dominate the ping/ingest hot paths; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
   }).withTypeProvider<ZodTypeProvider>();
@@ -41,6 +80,15 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions): Promi
   registerErrorHandler(app);
   registerInputCleaning(app);
 
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: { useDefaults: false, directives: CONTENT_SECURITY_POLICY },
+    // frame-ancestors says it for current browsers; X-Frame-Options for older ones.
+    frameguard: { action: 'deny' },
+    referrerPolicy: { policy: 'strict-origin-when-cross-origin' },
+    // Same-site, not same-origin: a status badge or ping URL may be used from another of the company's sites.
+    crossOriginResourcePolicy: { policy: 'same-site' },
+    strictTransportSecurity: { maxAge: 180 * 24 * 3600, includeSubDomains: false },
+  });
   await app.register(fastifyCookie);
   registerAuth(app);
 
@@ -57,7 +105,12 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions): Promi
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/api/docs' });
+  await app.register(fastifySwaggerUi, {
+    routePrefix: '/api/docs',
+    // Swagger UI's bundle injects a style element; on its own pages only, inline styles are allowed
+    // (styles cannot run code; scripts stay same-origin only).
+    transformStaticCSP: (header) => header.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'"),
+  });
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   app.get('/healthz', { schema: { hide: true } }, async (_request, reply) => {
@@ -65,7 +118,7 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions): Promi
     return reply.status(ready ? 200 : 503).send({ status: ready ? 'ok' : 'starting', store: ctx.store.kind });
   });
 
-  registerSse(app, ctx);
+  registerSse(app, ctx, options.sse);
   await app.register(accountRoutes(ctx));
   for (const routes of options.routes) await app.register(routes(ctx));
 

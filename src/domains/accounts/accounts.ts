@@ -1,8 +1,9 @@
 import { sql } from 'kysely';
 import type { Db, Role } from '../../platform/store/index.js';
-import { conflict, badRequest, notFound } from '../../platform/errors.js';
+import { AppError, conflict, notFound, unauthorized } from '../../platform/errors.js';
 import { newId, randomToken, sha256 } from '../../platform/ids.js';
 import { hashPassword, verifyPassword } from './password.js';
+import { ACCOUNT_POLICY, addressKey, beginAttempt, retryAfterSeconds, type AddressThrottle, type ThrottleDecision } from './throttle.js';
 
 /** Who is making a request, once authenticated. Every domain verb takes the org from here. */
 export interface Principal {
@@ -10,8 +11,13 @@ export interface Principal {
   role: Role;
   userId?: string;
   apiKeyId?: string;
+  /** The session's id (the hash of its token, as stored). */
+  sessionId?: string;
   via: 'api-key' | 'session';
 }
+
+/** One string naming the credential a principal came with (what a revocation names). */
+export const credentialOf = (p: Principal): string => (p.via === 'api-key' ? `api-key:${p.apiKeyId ?? ''}` : `session:${p.sessionId ?? ''}`);
 
 export const ROLE_RANK: Record<Role, number> = { 'read-only': 0, member: 1, admin: 2 };
 
@@ -144,16 +150,88 @@ export interface SessionStart {
   principal: Principal;
 }
 
-export async function login(db: Db, email: string, password: string): Promise<SessionStart> {
+/** Where a log-in comes from, for throttling: the client address and this instance's per-address record. */
+export interface LoginClient {
+  address: string;
+  throttle: AddressThrottle;
+}
+
+const tooManyAttempts = (what: string, retryAfterMs: number) => {
+  const seconds = retryAfterSeconds(retryAfterMs);
+  return new AppError(429, 'too_many_attempts', `Too many failed log-ins ${what}: try again in ${seconds} s.`, undefined, seconds);
+};
+
+/**
+ * Counts a log-in attempt against an account (see throttle.ts: counted first, forgiven on
+ * success), in one transaction with the row locked, on the database's clock so that every instance
+ * agrees. Accounts are keyed by the e-mail's hash, existing or not.
+ */
+async function beginAccountAttempt(db: Db, account: string): Promise<ThrottleDecision> {
+  return db.transaction().execute(async (trx) => {
+    const inserted = await trx
+      .insertInto('login_throttle')
+      .values({ account, failures: 0 })
+      .onConflict((oc) => oc.column('account').doNothing())
+      .returning('account')
+      .executeTakeFirst();
+    // New keys are what make the table grow: forget the quiet ones now and then.
+    if (inserted) {
+      await trx
+        .deleteFrom('login_throttle')
+        .where('last_attempt_at', '<', sql<Date>`now() - ${ACCOUNT_POLICY.forgetAfterMs}::integer * interval '1 millisecond'`)
+        .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', sql<Date>`now()`)]))
+        .execute();
+    }
+    const row = await trx
+      .selectFrom('login_throttle')
+      .select(['failures', 'locked_until', 'last_attempt_at', sql<Date>`now()`.as('now')])
+      .where('account', '=', account)
+      .forUpdate()
+      .executeTakeFirstOrThrow();
+    const ms = (d: Date | string | null) => (d === null ? null : new Date(d).getTime());
+    const now = new Date(row.now).getTime();
+    const decision = beginAttempt(
+      inserted ? undefined : { failures: row.failures, lockedUntil: ms(row.locked_until), lastAttemptAt: ms(row.last_attempt_at) ?? now },
+      now,
+      ACCOUNT_POLICY,
+    );
+    if (decision.allowed) {
+      const { next } = decision;
+      await trx
+        .updateTable('login_throttle')
+        .set({ failures: next.failures, locked_until: next.lockedUntil === null ? null : new Date(next.lockedUntil), last_attempt_at: new Date(next.lastAttemptAt) })
+        .where('account', '=', account)
+        .execute();
+    }
+    return decision;
+  });
+}
+
+/**
+ * Checks e-mail and password and opens a session. Throttled per client address (in memory) and per
+ * account (in the database) before any hashing, so refused attempts cost no scrypt work: 429 with
+ * Retry-After while locked, 401 for a wrong e-mail or password.
+ */
+export async function login(db: Db, email: string, password: string, client: LoginClient): Promise<SessionStart> {
+  const address = addressKey(client.address);
+  const byAddress = client.throttle.begin(address);
+  if (!byAddress.allowed) throw tooManyAttempts('from your address', byAddress.retryAfterMs);
+  const normalised = email.trim().toLowerCase();
+  const account = sha256(`login:${normalised}`);
+  const byAccount = await beginAccountAttempt(db, account);
+  if (!byAccount.allowed) throw tooManyAttempts('for this account', byAccount.retryAfterMs);
+
   const user = await db
     .selectFrom('users')
     .innerJoin('memberships', 'memberships.user_id', 'users.id')
     .select(['users.id', 'users.password_hash', 'memberships.org_id', 'memberships.role'])
-    .where('users.email', '=', email.trim().toLowerCase())
+    .where('users.email', '=', normalised)
     .executeTakeFirst();
   // Same work whether or not the user exists, so timing does not reveal registered e-mails.
   const ok = await verifyPassword(password, user?.password_hash ?? 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA');
-  if (!user || !ok) throw badRequest('Wrong e-mail or password');
+  if (!user || !ok) throw unauthorized('Wrong e-mail or password.');
+  await db.deleteFrom('login_throttle').where('account', '=', account).execute();
+  client.throttle.succeeded(address);
   const token = randomToken(32);
   const expiresAt = new Date(Date.now() + SESSION_TTL_MS);
   await db.insertInto('sessions').values({ token_hash: sha256(token), user_id: user.id, org_id: user.org_id, expires_at: expiresAt }).execute();
@@ -168,11 +246,36 @@ export async function authenticateSession(db: Db, token: string): Promise<Princi
     .where('sessions.token_hash', '=', sha256(token))
     .where('sessions.expires_at', '>', sql<Date>`now()`)
     .executeTakeFirst();
-  return row && { orgId: row.org_id, role: row.role, userId: row.user_id, via: 'session' };
+  return row && { orgId: row.org_id, role: row.role, userId: row.user_id, sessionId: sha256(token), via: 'session' };
 }
 
-export async function logout(db: Db, token: string): Promise<void> {
-  await db.deleteFrom('sessions').where('token_hash', '=', sha256(token)).execute();
+/** Ends a session; returns it (organisation and credential) if there was one, so its live streams can be ended too. */
+export async function logout(db: Db, token: string): Promise<{ orgId: string; credential: string } | undefined> {
+  const sessionId = sha256(token);
+  const row = await db.deleteFrom('sessions').where('token_hash', '=', sessionId).returning('org_id').executeTakeFirst();
+  return row && { orgId: row.org_id, credential: credentialOf({ orgId: row.org_id, role: 'read-only', sessionId, via: 'session' }) };
+}
+
+/**
+ * Whether the credential a principal authenticated with still holds: the key not revoked, the
+ * session not ended or expired, the membership still there. Long-lived requests (live streams)
+ * ask this now and then.
+ */
+export async function credentialStillValid(db: Db, p: Principal): Promise<boolean> {
+  if (p.via === 'api-key') {
+    if (!p.apiKeyId) return false;
+    const key = await db.selectFrom('api_keys').select('id').where('id', '=', p.apiKeyId).where('revoked_at', 'is', null).executeTakeFirst();
+    return key !== undefined;
+  }
+  if (!p.sessionId) return false;
+  const session = await db
+    .selectFrom('sessions')
+    .innerJoin('memberships', (j) => j.onRef('memberships.user_id', '=', 'sessions.user_id').onRef('memberships.org_id', '=', 'sessions.org_id'))
+    .select('sessions.token_hash')
+    .where('sessions.token_hash', '=', p.sessionId)
+    .where('sessions.expires_at', '>', sql<Date>`now()`)
+    .executeTakeFirst();
+  return session !== undefined;
 }
 
 export async function getUserEmail(db: Db, userId: string): Promise<string | undefined> {

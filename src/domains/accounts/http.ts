@@ -3,24 +3,35 @@ import { z } from 'zod';
 import { CSRF_COOKIE, SESSION_COOKIE, principalOf, requireRole } from '../../server/plugins/auth.js';
 import type { AppContext } from '../../server/context.js';
 import { randomToken } from '../../platform/ids.js';
-import { createApiKey, createUser, getOrg, getUserEmail, listApiKeys, login, logout, revokeApiKey } from './accounts.js';
+import { AddressThrottle } from './throttle.js';
+import { createApiKey, createUser, credentialOf, getOrg, getUserEmail, listApiKeys, login, logout, revokeApiKey } from './accounts.js';
 
 const role = z.enum(['admin', 'member', 'read-only']);
 
 export function accountRoutes(ctx: AppContext): FastifyPluginAsyncZod {
+  const addresses = new AddressThrottle();
   return async (app) => {
     app.post(
       '/api/v1/session',
       {
+        // Open to anyone, so its body is parsed before anyone is known: an e-mail and a password fit in 8 KiB.
+        bodyLimit: 8 * 1024,
         schema: {
           tags: ['accounts'],
           summary: 'Log in with e-mail and password; sets the session and CSRF cookies',
-          body: z.object({ email: z.string().email(), password: z.string().min(1) }),
+          description:
+            'A wrong e-mail or password answers 401. Repeated failures are throttled per account and per client address: ' +
+            'after a few, attempts are refused with 429 and Retry-After for a time that doubles with each further failure (at most 15 minutes).',
+          // Bounded so that nobody can make the server hash megabytes.
+          body: z.object({ email: z.string().email().max(320), password: z.string().min(1).max(1024) }),
         },
       },
       async (request, reply) => {
-        const session = await login(ctx.db, request.body.email, request.body.password);
-        const cookie = { path: '/', sameSite: 'lax' as const, secure: ctx.config.VIGIL_SECURE_COOKIES, expires: session.expiresAt };
+        // request.ip is the TCP peer unless the peer is one of VIGIL_TRUSTED_PROXIES.
+        const session = await login(ctx.db, request.body.email, request.body.password, { address: request.ip, throttle: addresses });
+        // request.protocol believes X-Forwarded-Proto only from VIGIL_TRUSTED_PROXIES.
+        const secure = ctx.config.VIGIL_SECURE_COOKIES || request.protocol === 'https';
+        const cookie = { path: '/', sameSite: 'lax' as const, secure, expires: session.expiresAt };
         reply.setCookie(SESSION_COOKIE, session.token, { ...cookie, httpOnly: true });
         reply.setCookie(CSRF_COOKIE, randomToken(18), { ...cookie, httpOnly: false });
         return reply.status(201).send({ ok: true });
@@ -29,7 +40,9 @@ export function accountRoutes(ctx: AppContext): FastifyPluginAsyncZod {
 
     app.delete('/api/v1/session', { schema: { tags: ['accounts'], summary: 'Log out' } }, async (request, reply) => {
       const token = request.cookies[SESSION_COOKIE];
-      if (token) await logout(ctx.db, token);
+      const ended = token ? await logout(ctx.db, token) : undefined;
+      // Live streams opened with this session end too, on every instance.
+      if (ended) ctx.live.revokeCredential(ended.orgId, ended.credential);
       reply.clearCookie(SESSION_COOKIE, { path: '/' }).clearCookie(CSRF_COOKIE, { path: '/' });
       return reply.status(204).send();
     });
@@ -62,7 +75,10 @@ export function accountRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       '/api/v1/api-keys/:id',
       { schema: { tags: ['accounts'], summary: 'Revoke an API key', params: z.object({ id: z.string().uuid() }) }, preHandler: requireRole(ctx, 'admin') },
       async (request, reply) => {
-        await revokeApiKey(ctx.db, principalOf(request).orgId, request.params.id);
+        const { orgId } = principalOf(request);
+        await revokeApiKey(ctx.db, orgId, request.params.id);
+        // Live streams opened with this key end too, on every instance.
+        ctx.live.revokeCredential(orgId, credentialOf({ orgId, role: 'read-only', apiKeyId: request.params.id, via: 'api-key' }));
         return reply.status(204).send();
       },
     );

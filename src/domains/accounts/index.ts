@@ -8,5 +8,7 @@ export {
   createApiKey,
   authenticateApiKey,
   authenticateSession,
+  credentialOf,
+  credentialStillValid,
 } from './accounts.js';
 export { accountRoutes } from './http.js';

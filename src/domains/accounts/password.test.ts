@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { hashPassword, verifyPassword } from './password.js';
+import { AppError } from '../../platform/errors.js';
+import { hashPassword, scryptLoad, verifyPassword } from './password.js';
 
 describe('password hashing', () => {
   it('verifies the right password and rejects a wrong one', async () => {
@@ -13,5 +14,16 @@ describe('password hashing', () => {
   });
   it('rejects malformed stored hashes instead of throwing', async () => {
     expect(await verifyPassword('a', 'plain')).toBe(false);
+  });
+  it('hashes at most two passwords at once, queues a few more and refuses the rest at once with 503', async () => {
+    const attempts = Array.from({ length: 30 }, () => verifyPassword('guess', 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA').then(
+      () => 'hashed',
+      (e: unknown) => (e instanceof AppError ? `${e.status} ${e.code} ${e.retryAfterSeconds}` : String(e)),
+    ));
+    expect(scryptLoad()).toEqual({ active: 2, pending: 16 });
+    const outcomes = await Promise.all(attempts);
+    expect(outcomes.filter((o) => o === 'hashed')).toHaveLength(18);
+    expect(outcomes.filter((o) => o === '503 busy 1')).toHaveLength(12);
+    expect(scryptLoad()).toEqual({ active: 0, pending: 0 });
   });
 });

@@ -1,4 +1,6 @@
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import pLimit from 'p-limit';
+import { AppError } from '../../platform/errors.js';
 
 /**
  * Passwords are hashed with scrypt (memory-hard, in Node's standard library).
@@ -9,11 +11,31 @@ const R = 8;
 const P = 1;
 const KEY_LENGTH = 32;
 
+/**
+ * Each hash takes ~32 MB and tens of milliseconds of a libuv thread. Log-in is open to anyone, so
+ * the number of hashes at once is capped (and with it memory and the thread pool, which DNS and
+ * file I/O share); a few more may wait, and beyond that the server answers 503 at once instead of
+ * queueing unbounded work for a flood.
+ */
+const SCRYPT_CONCURRENCY = 2;
+const SCRYPT_QUEUE = 16;
+const scryptSlots = pLimit(SCRYPT_CONCURRENCY);
+
+export const passwordHashingBusy = () =>
+  new AppError(503, 'busy', 'Too many log-ins are being checked right now: try again in a moment.', undefined, 1);
+
 function scrypt(password: string, salt: Buffer, keylen: number, options: ScryptOptions): Promise<Buffer> {
-  return new Promise((resolve, reject) =>
-    scryptCb(password, salt, keylen, options, (error, key) => (error ? reject(error) : resolve(key))),
+  if (scryptSlots.pendingCount >= SCRYPT_QUEUE) return Promise.reject(passwordHashingBusy());
+  return scryptSlots(
+    () =>
+      new Promise<Buffer>((resolve, reject) =>
+        scryptCb(password, salt, keylen, options, (error, key) => (error ? reject(error) : resolve(key))),
+      ),
   );
 }
+
+/** Hashes running and waiting (tests and diagnostics). */
+export const scryptLoad = () => ({ active: scryptSlots.activeCount, pending: scryptSlots.pendingCount });
 
 const maxmem = (n: number, r: number) => 256 * n * r;
 

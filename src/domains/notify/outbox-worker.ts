@@ -6,7 +6,7 @@ import { every, type Worker } from '../../platform/worker.js';
 import { DEFAULT_BACKOFF, nextRetry, type BackoffPolicy } from './backoff.js';
 import { emailConfig, slackConfig, webhookConfig } from './channels.js';
 import { EmailSender } from './senders/email.js';
-import { HttpSender, type SendResult } from './senders/http.js';
+import { HttpSender, isPermanentFailure, type SendResult } from './senders/http.js';
 import { sendSlack } from './senders/slack.js';
 import { sendWebhook } from './senders/webhook.js';
 import { describeError } from '../../platform/fetch-error.js';
@@ -117,7 +117,9 @@ export class Notifier {
   private async process(row: ClaimedRow, channel: ChannelRow | undefined): Promise<void> {
     const attemptedAt = new Date();
     const started = performance.now();
-    const outcome = await this.attempt(row, channel).catch((error: unknown): Outcome => ({ ok: false, statusCode: null, error: describeError(error) }));
+    const outcome = await this.attempt(row, channel).catch(
+      (error: unknown): Outcome => ({ ok: false, statusCode: null, error: describeError(error), permanent: isPermanentFailure(error) }),
+    );
     const durationMs = Math.round(performance.now() - started);
     await this.record(row, outcome, attemptedAt, durationMs);
   }

@@ -14,11 +14,29 @@ import { invalidField } from '../../platform/errors.js';
 
 const ALLOW_HINT = 'set VIGIL_ALLOW_PRIVATE_WEBHOOKS=true to allow private targets';
 
-/** Raised (at delivery) when the target resolves to a refused address. */
+/**
+ * What is said about a refused target. A literal address is the user's own input and is named with
+ * its range; for a host name neither the address it resolves to nor its range is told: that would
+ * let anyone who may create a channel map the internal network's DNS (which names exist, where
+ * they point) through error messages.
+ */
+function refusal(host: string, address: string, range: string): string {
+  return address === host
+    ? `${host} is a ${describeRange(range)} address: refused (${ALLOW_HINT})`
+    : `${host} resolves to an address that is not public: refused (${ALLOW_HINT})`;
+}
+
+/** Raised (at delivery) when the target resolves to a refused address; permanent: retrying cannot help. */
 export class PrivateTargetError extends Error {
   readonly code = 'EPRIVATETARGET';
-  constructor(host: string, address: string, range: string) {
-    super(`${host} resolves to ${address}, a ${describeRange(range)} address: refused (${ALLOW_HINT})`);
+  readonly permanent = true;
+  constructor(
+    host: string,
+    /** For the server's own log only (see `refusal`). */
+    readonly address: string,
+    readonly range: string,
+  ) {
+    super(refusal(host, address, range));
     this.name = 'PrivateTargetError';
   }
 }
@@ -92,10 +110,7 @@ export async function assertPublicTarget(
     }
   }
   const refused = firstRefused(addresses);
-  if (refused) {
-    const what = refused.address === host ? host : `${host} resolves to ${refused.address}, which`;
-    throw invalidField('url', `${what} is a ${describeRange(refused.range)} address: refused (${ALLOW_HINT})`);
-  }
+  if (refused) throw invalidField('url', refusal(host, refused.address, refused.range));
 }
 
 /**

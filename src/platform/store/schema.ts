@@ -47,6 +47,12 @@ export interface SessionsTable {
   created_at: Generated<Date>;
   expires_at: Timestamp;
 }
+export interface LoginThrottleTable {
+  account: string;
+  failures: number;
+  locked_until: NullableTimestamp;
+  last_attempt_at: Timestamp;
+}
 export interface ChecksTable {
   id: string;
   org_id: string;
@@ -259,6 +265,7 @@ export interface Database {
   memberships: MembershipsTable;
   api_keys: ApiKeysTable;
   sessions: SessionsTable;
+  login_throttle: LoginThrottleTable;
   checks: ChecksTable;
   pings: PingsTable;
   runs: RunsTable;

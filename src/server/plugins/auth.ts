@@ -31,8 +31,45 @@ export function apiKeyFrom(request: FastifyRequest): string | undefined {
   return undefined;
 }
 
+/**
+ * How big a body may be on a route that accepts its API key inside the body (`keyFromBody`): such a
+ * body is parsed before anyone is authenticated, so it is kept small.
+ */
+export const BODY_KEY_BODY_LIMIT = 64 * 1024;
+
+type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+
+/** What `requireRole` returns: a preHandler that `registerAuth` recognises and runs before the body is read. */
+interface AuthGuard extends Hook {
+  [GUARD]: { early: Hook; late?: Hook };
+}
+const GUARD = Symbol('vigil.authGuard');
+const isGuard = (hook: unknown): hook is AuthGuard => typeof hook === 'function' && GUARD in hook;
+const asList = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+
+/**
+ * Decorates requests with their principal, and makes every route guarded by `requireRole`
+ * authenticate in `onRequest` — before the body is read, parsed or validated — wherever the route
+ * lists the guard (routes write `preHandler: requireRole(...)`). So a request without valid
+ * credentials gets 401 whatever its body, and nobody can make the server buffer and parse
+ * megabytes without a key.
+ */
 export function registerAuth(app: App): void {
   app.decorateRequest('principal', null);
+  app.addHook('onRoute', (route) => {
+    const preHandlers = asList(route.preHandler);
+    const guards = preHandlers.filter(isGuard);
+    if (guards.length === 0) return;
+    const others = preHandlers.filter((h) => !isGuard(h));
+    const late = guards.flatMap((g) => asList(g[GUARD].late));
+    route.onRequest = [...guards.map((g) => g[GUARD].early), ...asList(route.onRequest)];
+    route.preHandler = others;
+    if (late.length) {
+      // A key in the body can be read once the body is parsed, and still before it is validated.
+      route.preValidation = [...late, ...asList(route.preValidation)];
+      route.bodyLimit = Math.min(route.bodyLimit ?? BODY_KEY_BODY_LIMIT, BODY_KEY_BODY_LIMIT);
+    }
+  });
 }
 
 /**
@@ -66,18 +103,55 @@ export async function authenticate(ctx: AppContext, request: FastifyRequest): Pr
   throw unauthorized();
 }
 
-/** preHandler factory: `{ preHandler: requireRole(ctx, 'member') }`. Writes need member or admin. */
-export function requireRole(ctx: AppContext, minimum: Role = 'read-only') {
-  return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
-    const principal = await authenticate(ctx, request);
-    if (ROLE_RANK[principal.role] < ROLE_RANK[minimum]) {
-      throw forbidden(
-        minimum === 'admin'
-          ? 'This action needs an admin key or user.'
-          : `This key is ${principal.role}: it can read but not change anything. Use a member or admin key.`,
-      );
-    }
+export interface RequireRoleOptions {
+  /**
+   * Where the route also accepts an API key inside the parsed body (the Healthchecks v3 API takes
+   * `api_key` in JSON). A request that brings no key in its headers and no session cookie is then
+   * authenticated once its body is parsed (before validation), with this key; the route's body limit drops to
+   * BODY_KEY_BODY_LIMIT so that parsing before authentication stays cheap.
+   */
+  keyFromBody?: (body: unknown) => string | undefined;
+}
+
+function assertRole(principal: Principal, minimum: Role): void {
+  if (ROLE_RANK[principal.role] < ROLE_RANK[minimum]) {
+    throw forbidden(
+      minimum === 'admin'
+        ? 'This action needs an admin key or user.'
+        : `This key is ${principal.role}: it can read but not change anything. Use a member or admin key.`,
+    );
+  }
+}
+
+/**
+ * Route guard: `{ preHandler: requireRole(ctx, 'member') }`. Writes need member or admin.
+ * `registerAuth` runs it in `onRequest` (see there), before the body is touched.
+ */
+export function requireRole(ctx: AppContext, minimum: Role = 'read-only', options: RequireRoleOptions = {}): Hook {
+  const { keyFromBody } = options;
+  const early: Hook = async (request) => {
+    // A body-key route lets a request with no credentials elsewhere through to parsing; `late` decides.
+    if (keyFromBody && !apiKeyFrom(request) && !request.cookies[SESSION_COOKIE]) return;
+    assertRole(await authenticate(ctx, request), minimum);
   };
+  const late: Hook | undefined = keyFromBody
+    ? async (request) => {
+        if (request.principal) return;
+        const key = keyFromBody(request.body);
+        if (!key) throw unauthorized('Missing credentials: send an API key in X-Api-Key, or api_key in the JSON body.');
+        const principal = await authenticateApiKey(ctx.db, key);
+        if (!principal) throw unauthorized('Invalid or revoked API key.');
+        request.principal = principal;
+        assertRole(principal, minimum);
+      }
+    : undefined;
+  // Called directly (a route registered before registerAuth, or a test), it still authenticates.
+  const guard = (async (request, reply) => {
+    await early(request, reply);
+    await late?.(request, reply);
+  }) as AuthGuard;
+  guard[GUARD] = late ? { early, late } : { early };
+  return guard;
 }
 
 /** The authenticated principal of a request that passed `requireRole`. */

@@ -1,7 +1,8 @@
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { NotificationPayload } from '../../alerting/index.js';
 import type { EmailConfig } from '../channels.js';
-import type { SendResult } from './http.js';
+import { describeError } from '../../../platform/fetch-error.js';
+import { PermanentDeliveryError, type SendResult } from './http.js';
 
 const STATE_WORD: Record<string, string> = { 'alert.firing': 'FIRING', 'alert.resolved': 'RESOLVED', 'alert.reminder': 'STILL FIRING' };
 
@@ -23,6 +24,16 @@ export function formatEmailText(payload: NotificationPayload, baseUrl?: string):
   ].join('\n');
 }
 
+/**
+ * An SMTP 5xx reply is a permanent refusal (RFC 5321: do not repeat the same request): unknown
+ * recipients, a refused sender, rejected credentials. 4xx replies and connection failures are
+ * temporary and retried.
+ */
+export function isPermanentSmtpError(error: unknown): boolean {
+  const code = (error as { responseCode?: unknown } | null)?.responseCode;
+  return typeof code === 'number' && code >= 500 && code < 600;
+}
+
 /** E-mail over SMTP (VIGIL_SMTP_URL), one transport reused for every message. */
 export class EmailSender {
   private transport: Transporter | undefined;
@@ -33,22 +44,27 @@ export class EmailSender {
   ) {}
 
   async send(config: EmailConfig, id: string, payload: NotificationPayload, baseUrl?: string): Promise<SendResult> {
-    if (!this.smtpUrl) return { ok: false, statusCode: null, error: 'VIGIL_SMTP_URL is not set: configure an SMTP server to send e-mail' };
+    if (!this.smtpUrl) return { ok: false, statusCode: null, error: 'VIGIL_SMTP_URL is not set: configure an SMTP server to send e-mail', permanent: true };
     this.transport ??= nodemailer.createTransport({
       url: this.smtpUrl,
       connectionTimeout: 10_000,
       greetingTimeout: 10_000,
       socketTimeout: 30_000,
     });
-    const info = await this.transport.sendMail({
-      from: this.from,
-      to: config.to,
-      subject: payload.alert.title,
-      text: formatEmailText(payload, baseUrl),
-      // The same Message-ID on every retry lets mail clients fold a duplicate delivery.
-      messageId: `<${id}@vigil>`,
-      headers: { 'X-Vigil-Notification-Id': id },
-    });
+    let info: { rejected?: unknown[] };
+    try {
+      info = await this.transport.sendMail({
+        from: this.from,
+        to: config.to,
+        subject: payload.alert.title,
+        text: formatEmailText(payload, baseUrl),
+        // The same Message-ID on every retry lets mail clients fold a duplicate delivery.
+        messageId: `<${id}@vigil>`,
+        headers: { 'X-Vigil-Notification-Id': id },
+      });
+    } catch (error) {
+      throw isPermanentSmtpError(error) ? new PermanentDeliveryError(describeError(error), { cause: error }) : error;
+    }
     // nodemailer throws when every recipient is refused. When only some are, the others already
     // have the message: a retry would duplicate it, so the attempt counts as delivered, with a note.
     const rejected: string[] = (info.rejected ?? []).map(String);

@@ -6,7 +6,39 @@ export interface SendResult {
   ok: boolean;
   statusCode: number | null;
   error: string | null;
+  /** The delivery can never succeed as configured: the notifier gives up now instead of retrying. */
+  permanent?: boolean;
 }
+
+/**
+ * Thrown by senders for a delivery that can never succeed as the channel is configured (a target
+ * URL that is not one, a refused address, no SMTP server…): retrying would only delay the reason
+ * reaching the user by ten attempts.
+ */
+export class PermanentDeliveryError extends Error {
+  readonly permanent = true;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PermanentDeliveryError';
+  }
+}
+
+/** Whether an error, or one of its causes (undici wraps what its DNS lookup threw), is permanent. */
+export function isPermanentFailure(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    if ((current as { permanent?: unknown }).permanent === true) return true;
+    current = current.cause;
+  }
+  return false;
+}
+
+/**
+ * Answers that retrying the same request cannot change: 410 Gone (the receiver says the hook is
+ * gone for good) and permanent redirects (not followed; the channel's URL must change). Other 4xx
+ * are retried: a receiver being deployed answers 404, one rotating its secret 401, for a while.
+ */
+export const isPermanentStatus = (status: number): boolean => status === 410 || status === 301 || status === 308;
 
 /** Longest a receiver may take to accept the connection, send headers, or send each body chunk. */
 export const HTTP_TIMEOUT_MS = 10_000;
@@ -35,7 +67,12 @@ export class HttpSender {
 
   /** POSTs `body`; 2xx is success. Redirects are not followed (a redirect could point inside the network). */
   async postJson(rawUrl: string, body: string, headers: Record<string, string>): Promise<SendResult> {
-    const url = parseTargetUrl(rawUrl);
+    let url: URL;
+    try {
+      url = parseTargetUrl(rawUrl);
+    } catch (error) {
+      throw new PermanentDeliveryError(`the channel's URL is not usable: ${(error as Error).message}`, { cause: error });
+    }
     if (!this.allowPrivate) assertPublicLiteral(url);
     const response = await request(url, {
       method: 'POST',
@@ -48,7 +85,11 @@ export class HttpSender {
       return { ok: true, statusCode: response.statusCode, error: null };
     }
     const snippet = await readSnippet(response.body);
-    return { ok: false, statusCode: response.statusCode, error: `HTTP ${response.statusCode}${snippet ? `: ${snippet}` : ''}` };
+    const status = response.statusCode;
+    const permanent = isPermanentStatus(status);
+    const location = response.headers.location;
+    const moved = permanent && status !== 410 && typeof location === 'string' ? ` (moved to ${location.slice(0, 300)}: update the channel's URL)` : '';
+    return { ok: false, statusCode: status, error: `HTTP ${status}${snippet ? `: ${snippet}` : ''}${moved}`, permanent };
   }
 
   close(): Promise<void> {

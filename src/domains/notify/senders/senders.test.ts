@@ -4,8 +4,8 @@ import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { NotificationPayload } from '../../alerting/index.js';
 import { describeError } from '../../../platform/fetch-error.js';
-import { formatEmailText } from './email.js';
-import { HttpSender } from './http.js';
+import { formatEmailText, isPermanentSmtpError } from './email.js';
+import { HttpSender, PermanentDeliveryError, isPermanentFailure } from './http.js';
 import { formatSlackMessage } from './slack.js';
 import { signWebhook } from './webhook.js';
 
@@ -100,7 +100,39 @@ describe('HttpSender', () => {
     const url = await listen((_req, res) => res.end('ok'));
     sender = new HttpSender(false);
     const port = new URL(url).port;
-    await expect(sender.postJson(`http://localhost:${port}/`, '{}', {})).rejects.toThrow(/loopback/);
+    await expect(sender.postJson(`http://localhost:${port}/`, '{}', {})).rejects.toThrow(/^localhost resolves to an address that is not public/);
     await expect(sender.postJson(url, '{}', {})).rejects.toThrow(/loopback/);
+  });
+
+  it('marks answers that retrying cannot change as permanent: 410 Gone and permanent redirects, not 404 or 5xx', async () => {
+    let status = 410;
+    const url = await listen((_req, res) => res.writeHead(status, status === 308 || status === 301 ? { location: 'https://new.example.com/hook' } : {}).end('gone'));
+    sender = new HttpSender(true);
+    expect(await sender.postJson(url, '{}', {})).toMatchObject({ ok: false, statusCode: 410, permanent: true, error: 'HTTP 410: gone' });
+    status = 308;
+    expect(await sender.postJson(url, '{}', {})).toMatchObject({ permanent: true, error: expect.stringContaining("moved to https://new.example.com/hook: update the channel's URL") });
+    for (status of [404, 401, 429, 500, 503, 302]) expect((await sender.postJson(url, '{}', {})).permanent, String(status)).toBe(false);
+  });
+
+  it('treats a refused target and an unusable URL as permanent failures', async () => {
+    sender = new HttpSender(false);
+    const refused = await sender.postJson('http://localhost:9/', '{}', {}).then(() => undefined, (e: unknown) => e);
+    expect(isPermanentFailure(refused)).toBe(true);
+    const literal = await sender.postJson('http://10.0.0.1/', '{}', {}).then(() => undefined, (e: unknown) => e);
+    expect(isPermanentFailure(literal)).toBe(true);
+    await expect(sender.postJson('ftp://example.com/', '{}', {})).rejects.toBeInstanceOf(PermanentDeliveryError);
+    // A refused connection is worth retrying.
+    sender = new HttpSender(true);
+    const down = await sender.postJson('http://127.0.0.1:9/', '{}', {}).then(() => undefined, (e: unknown) => e);
+    expect(isPermanentFailure(down)).toBe(false);
+  });
+});
+
+describe('isPermanentSmtpError', () => {
+  it('takes SMTP 5xx replies as permanent, 4xx and connection errors as temporary', () => {
+    expect(isPermanentSmtpError(Object.assign(new Error('Mailbox unavailable'), { responseCode: 550 }))).toBe(true);
+    expect(isPermanentSmtpError(Object.assign(new Error('Authentication failed'), { responseCode: 535 }))).toBe(true);
+    expect(isPermanentSmtpError(Object.assign(new Error('Try again later'), { responseCode: 451 }))).toBe(false);
+    expect(isPermanentSmtpError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))).toBe(false);
   });
 });
