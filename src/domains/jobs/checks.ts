@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { conflict, invalidField, notFound } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import type { ChecksTable, Database, Db } from '../../platform/store/index.js';
-import { deadlinesAfter, describeSchedule, validateCron } from './schedule.js';
+import { deadlinesAfter, describeSchedule, validateSchedule } from './schedule.js';
 import { displayStatus, type CheckPolicy, type CheckState } from './lifecycle.js';
 
 export type CheckRow = Selectable<ChecksTable>;
@@ -98,7 +98,7 @@ function columnsFor(input: CheckInput, current?: CheckRow) {
   const kind = input.kind ?? (input.schedule !== undefined && input.timeout === undefined ? 'cron' : input.timeout !== undefined ? 'simple' : (current?.kind ?? 'simple'));
   const schedule = input.schedule ?? current?.schedule ?? '* * * * *';
   const tz = input.tz ?? current?.tz ?? 'UTC';
-  if (kind === 'cron' || input.schedule !== undefined || input.tz !== undefined) validateCron(schedule, tz);
+  if (kind === 'cron' || input.schedule !== undefined || input.tz !== undefined) validateSchedule(schedule, tz);
   const minRuntime = input.min_runtime !== undefined ? input.min_runtime : (current?.min_runtime_s ?? null);
   const maxRuntime = input.max_runtime !== undefined ? input.max_runtime : (current?.max_runtime_s ?? null);
   if (minRuntime !== null && maxRuntime !== null && minRuntime >= maxRuntime) {
