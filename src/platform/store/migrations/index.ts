@@ -2,10 +2,12 @@ import type { Migration } from 'kysely';
 import * as m001 from './001_initial.js';
 import * as m002 from './002_log_events.js';
 import * as m003 from './003_traffic_stats.js';
+import * as m006 from './006_healthchecks.js';
 
 /** Every migration, in order. Names are stored in `kysely_migration`; never rename one that shipped. */
 export const migrations: Record<string, Migration> = {
   '001_initial': m001,
   '002_log_events': m002,
   '003_traffic_stats': m003,
+  '006_healthchecks': m006,
 };
