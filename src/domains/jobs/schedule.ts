@@ -152,3 +152,18 @@ export function describeDuration(seconds: number): string {
   }
   return parts.join(' ');
 }
+
+/** What the check form shows while a schedule is typed: its syntax, the words, the next few times. Throws the validation error. */
+export function previewSchedule(expression: string, tz: string, graceS = 0, now = new Date()): { syntax: 'cron' | 'oncalendar'; text: string; next: string[] } {
+  validateSchedule(expression, tz);
+  const schedule: Schedule = { kind: 'cron', schedule: expression, tz, timeoutS: 0, graceS };
+  const next: string[] = [];
+  let at = now;
+  for (let i = 0; i < 3; i++) {
+    at = nextExpectedAt(schedule, at);
+    if (at.getTime() >= 8.64e15) break;
+    next.push(at.toISOString());
+  }
+  const text = graceS > 0 ? describeSchedule(schedule) : compile(expression).words(tz);
+  return { syntax: scheduleSyntax(expression), text, next };
+}
