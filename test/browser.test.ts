@@ -129,14 +129,18 @@ describe.skipIf(!chromiumInstalled)('dashboard in Chromium', () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Checks' }).click();
     await page.getByRole('link', { name: 'New check' }).click();
     await page.getByLabel('Name', { exact: true }).fill('Bad cron');
-    await page.getByLabel('On a cron schedule').check();
-    await page.getByLabel('Cron expression').fill('61 * * * *');
+    await page.getByLabel('On a schedule (cron or OnCalendar)').check();
+    await page.getByLabel('Cron or OnCalendar expression').fill('61 * * * *');
     await page.getByRole('button', { name: 'Create check' }).click();
     const alert = page.getByRole('alert');
     await alert.waitFor();
     expect(await alert.textContent()).toMatch(/schedule/);
     expect(new URL(page.url()).pathname).toBe('/checks/new');
     await page.screenshot({ path: `${SCREENSHOT_DIR}/vigil-bad-cron.png`, fullPage: true });
+    // An OnCalendar schedule is read back in words (with its next run) while it is typed.
+    await page.getByLabel('Cron or OnCalendar expression').fill('Mon..Fri 09:00');
+    await page.getByText(/At 09:00, Monday through Friday \(.+\) — next: /).waitFor();
+    await page.screenshot({ path: `${SCREENSHOT_DIR}/vigil-oncalendar-preview.png`, fullPage: true });
   });
 
   it('adds a one-off maintenance window for the check, shows it active on both pages, and deletes it', async () => {

@@ -65,6 +65,9 @@ describe.each(STORE_KINDS)('Healthchecks ping protocol on %s', (kind) => {
       ['HEAD', `${pingKey}/job/fail`, 200, ''],
       ['GET', `${pingKey}/job/log`, 200, 'OK'],
       ['GET', `${pingKey}/job?create=2`, 400, 'invalid value for create'],
+      // Slugs are lower case: an upper-case one is a malformed URL to Healthchecks, not a missing check.
+      ['GET', `${pingKey}/JOB`, 400, 'invalid url format'],
+      ['GET', `${pingKey}/Job/start`, 400, 'invalid url format'],
     ];
     for (const [method, path, status, text] of table) {
       const res = await ping(path, { method });
@@ -91,7 +94,9 @@ describe.each(STORE_KINDS)('Healthchecks ping protocol on %s', (kind) => {
   it.skipIf(!storeAvailable(kind))('pairs a runitor-style start and finish by rid: duration, exit status and body', async () => {
     const c = await newCheck();
     expect((await ping(`${c.uuid}/start?rid=${rid}`, { method: 'POST' })).status).toBe(200);
-    expect((await check(c.uuid)).status).toBe('started');
+    // As Healthchecks: API v3 keeps the status and says `started`; only API v1 shows "started" as a status.
+    expect(await check(c.uuid)).toMatchObject({ status: 'new', started: true });
+    expect(((await (await server.api(`/hc/api/v1/checks/${c.uuid}`)).json()) as HcCheck).status).toBe('started');
     await new Promise((r) => setTimeout(r, 1100));
     const res = await ping(`${c.uuid}/7?rid=${rid}`, { method: 'POST', body: 'backup failed: disk full\n', headers: { 'user-agent': 'runitor/v1.3.0' } });
     expect(res.status).toBe(200);
@@ -102,7 +107,8 @@ describe.each(STORE_KINDS)('Healthchecks ping protocol on %s', (kind) => {
     expect(start).toMatchObject({ type: 'start', rid, n: 1 });
     expect(finish).toMatchObject({ type: 'fail', rid, n: 2, exitstatus: 7 });
     expect(finish!.duration).toBeGreaterThanOrEqual(1.1);
-    const body = await server.api(finish!.body_url!);
+    // Absolute, as Healthchecks gives it.
+    const body = await server.api(finish!.body_url!.slice(server.url.length));
     expect(await body.text()).toBe('backup failed: disk full\n');
     const runs = (await (await server.api(`/api/v1/checks/${c.uuid}/runs`)).json()) as { runs: { outcome: string; exit_status: number; output_tail: string; rid: string }[] };
     expect(runs.runs).toEqual([expect.objectContaining({ rid, outcome: 'fail', exit_status: 7, output_tail: 'backup failed: disk full\n' })]);

@@ -102,7 +102,7 @@ for (const kind of STORE_KINDS) {
 
     async function bodyOf(ping: V3Ping): Promise<string> {
       expect(ping.body_url).toBeTruthy();
-      const res = await server.api(ping.body_url ?? '');
+      const res = await server.api((ping.body_url ?? '').slice(server.url.length));
       expect(res.status).toBe(200);
       return res.text();
     }

@@ -28,6 +28,13 @@ export interface CheckInput {
   manual_resume: boolean;
 }
 
+/** A schedule as the server reads it: its syntax, in words, and its next times (ISO). */
+export interface SchedulePreview {
+  syntax: 'cron' | 'oncalendar';
+  text: string;
+  next: string[];
+}
+
 /** A check as the API answers it: its settings, and what the server knows of its runs. */
 export interface CheckView extends CheckInput {
   id: string;
@@ -44,6 +51,10 @@ export interface CheckView extends CheckInput {
   /** `/ping/<ping-key>/<slug>` form of the ping URL, when the check has a slug. */
   slug_ping_url?: string | null;
   schedule_text: string;
+  /** Which syntax a scheduled check's expression is in; null for a check with a fixed period. */
+  schedule_syntax: 'cron' | 'oncalendar' | null;
+  /** The check's status badge (SVG); `.json` and `.shields` forms beside it. */
+  badge_url: string;
   /** Durations (ms) of the last runs, oldest first. */
   recent_durations: number[];
 }
@@ -240,6 +251,8 @@ export const api = {
   runs: async (id: string) => (await request<{ runs: Run[] }>('GET', `${checkPath(id)}/runs`)).runs,
   flips: async (id: string) => (await request<{ flips: Flip[] }>('GET', `${checkPath(id)}/flips`)).flips,
   pings: async (id: string) => (await request<{ pings: Ping[] }>('GET', `${checkPath(id)}/pings`)).pings,
+  previewSchedule: (schedule: string, tz: string, signal?: AbortSignal) =>
+    request<SchedulePreview>('GET', `/api/v1/schedules/preview?${new URLSearchParams({ schedule, tz }).toString()}`, undefined, signal),
 
   listMaintenance: async () => (await request<{ windows: MaintenanceWindow[] }>('GET', '/api/v1/maintenance')).windows,
   createMaintenance: (input: MaintenanceInput) => request<MaintenanceWindow>('POST', '/api/v1/maintenance', input),

@@ -3,8 +3,9 @@ import { z } from 'zod';
 import { conflict, invalidField, notFound } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import type { ChecksTable, Database, Db } from '../../platform/store/index.js';
-import { deadlinesAfter, describeSchedule, validateCron } from './schedule.js';
+import { deadlinesAfter, describeSchedule, scheduleSyntax, validateSchedule } from './schedule.js';
 import { displayStatus, type CheckPolicy, type CheckState } from './lifecycle.js';
+import { listChannels } from '../notify/index.js';
 
 export type CheckRow = Selectable<ChecksTable>;
 
@@ -31,6 +32,11 @@ export const checkInputSchema = z.object({
   min_runtime: optionalSeconds('min_runtime').optional(),
   failure_threshold: z.number().int().min(1).max(1000).optional(),
   realert: optionalSeconds('realert').optional(),
+  filter_http_body: z.boolean().optional(),
+  filter_default_fail: z.boolean().optional(),
+  start_kw: z.string().max(200).optional(),
+  success_kw: z.string().max(200).optional(),
+  failure_kw: z.string().max(200).optional(),
 });
 export type CheckInput = z.infer<typeof checkInputSchema>;
 
@@ -57,6 +63,11 @@ export function policyOf(row: CheckRow): CheckPolicy {
     realertS: row.realert_s,
     manualResume: row.manual_resume,
     methods: row.methods,
+    filterHttpBody: row.filter_http_body,
+    filterDefaultFail: row.filter_default_fail,
+    startKw: row.start_kw,
+    successKw: row.success_kw,
+    failureKw: row.failure_kw,
   };
 }
 
@@ -98,7 +109,7 @@ function columnsFor(input: CheckInput, current?: CheckRow) {
   const kind = input.kind ?? (input.schedule !== undefined && input.timeout === undefined ? 'cron' : input.timeout !== undefined ? 'simple' : (current?.kind ?? 'simple'));
   const schedule = input.schedule ?? current?.schedule ?? '* * * * *';
   const tz = input.tz ?? current?.tz ?? 'UTC';
-  if (kind === 'cron' || input.schedule !== undefined || input.tz !== undefined) validateCron(schedule, tz);
+  if (kind === 'cron' || input.schedule !== undefined || input.tz !== undefined) validateSchedule(schedule, tz);
   const minRuntime = input.min_runtime !== undefined ? input.min_runtime : (current?.min_runtime_s ?? null);
   const maxRuntime = input.max_runtime !== undefined ? input.max_runtime : (current?.max_runtime_s ?? null);
   if (minRuntime !== null && maxRuntime !== null && minRuntime >= maxRuntime) {
@@ -122,10 +133,45 @@ function columnsFor(input: CheckInput, current?: CheckRow) {
     min_runtime_s: minRuntime,
     failure_threshold: input.failure_threshold ?? current?.failure_threshold ?? 1,
     realert_s: input.realert !== undefined ? input.realert : (current?.realert_s ?? null),
+    filter_http_body: input.filter_http_body ?? current?.filter_http_body ?? false,
+    filter_default_fail: input.filter_default_fail ?? current?.filter_default_fail ?? false,
+    start_kw: input.start_kw ?? current?.start_kw ?? '',
+    success_kw: input.success_kw ?? current?.success_kw ?? '',
+    failure_kw: input.failure_kw ?? current?.failure_kw ?? '',
   };
 }
 
+/**
+ * A check's `channels` as stored: "*" (all of the organisation's, now and later), "" (none), or
+ * the comma-separated ids of channels named by id or by name — of this organisation only: an id
+ * of another organisation's channel is refused like an unknown one (400, field `channels`).
+ */
+export async function resolveChannels(db: Db | Transaction<Database>, orgId: string, value: string): Promise<string> {
+  const text = value.trim();
+  if (text === '*' || text === '') return text;
+  const known = await listChannels(db, orgId);
+  const ids = new Set<string>();
+  for (const raw of text.split(',')) {
+    const wanted = raw.trim();
+    if (wanted === '') throw invalidField('channels', `empty channel identifier in "${value}"; separate channel ids with single commas`);
+    const byId = known.filter((c) => c.id === wanted.toLowerCase());
+    const matches = byId.length ? byId : known.filter((c) => c.name === wanted);
+    if (matches.length === 0) throw invalidField('channels', `invalid channel identifier: ${wanted} (no channel of this organisation has that id or name)`);
+    if (matches.length > 1) throw invalidField('channels', `non-unique channel identifier: ${wanted} (${matches.length} channels have that name; use the id)`);
+    ids.add(matches[0]!.id);
+  }
+  return [...ids].join(',');
+}
+
+/** The ids a check's `channels` stands for today, sorted ("*" resolved against the organisation's channels). */
+export function channelIdsOf(row: Pick<CheckRow, 'channels'>, orgChannelIds: readonly string[]): string[] {
+  const known = new Set(orgChannelIds);
+  const ids = row.channels === '*' ? orgChannelIds : row.channels.split(',').map((c) => c.trim()).filter((c) => known.has(c));
+  return [...ids].sort();
+}
+
 export async function createCheck(db: Db | Transaction<Database>, orgId: string, input: CheckInput): Promise<CheckRow> {
+  if (input.channels !== undefined) input = { ...input, channels: await resolveChannels(db, orgId, input.channels) };
   const columns = columnsFor(input);
   return db
     .insertInto('checks')
@@ -137,6 +183,7 @@ export async function createCheck(db: Db | Transaction<Database>, orgId: string,
 export async function updateCheck(db: Db, orgId: string, id: string, input: CheckInput): Promise<CheckRow> {
   return db.transaction().execute(async (trx) => {
     const current = await lockCheck(trx, orgId, id);
+    if (input.channels !== undefined) input = { ...input, channels: await resolveChannels(trx, orgId, input.channels) };
     const columns = columnsFor(input, current);
     const before = policyOf(current);
     const after = policyOf({ ...current, ...columns });
@@ -240,10 +287,20 @@ export function checkView(row: CheckRow, baseUrl: string, pingKey: string, recen
     ping_url: `${baseUrl}/ping/${row.id}`,
     slug_ping_url: row.slug ? `${baseUrl}/ping/${pingKey}/${row.slug}` : null,
     schedule_text: describeSchedule(policyOf(row)),
+    schedule_syntax: row.kind === 'cron' ? scheduleSyntax(row.schedule) : null,
+    badge_url: badgeUrl(baseUrl, row.badge_key),
+    filter_http_body: row.filter_http_body,
+    filter_default_fail: row.filter_default_fail,
+    start_kw: row.start_kw,
+    success_kw: row.success_kw,
+    failure_kw: row.failure_kw,
     recent_durations: recentDurations,
   };
 }
 export type CheckView = ReturnType<typeof checkView>;
+
+/** A check's status badge (SVG, two states: up / down), as Healthchecks' `badge_url`; `/b/3/…` adds "late". */
+export const badgeUrl = (baseUrl: string, badgeKey: string, states: 2 | 3 = 2, format: 'svg' | 'json' | 'shields' = 'svg') => `${baseUrl}/b/${states}/${badgeKey}.${format}`;
 
 /** Durations (ms) of the last `limit` finished runs of each check, oldest first. */
 export async function recentDurations(db: Db, orgId: string, checkIds: string[], limit = 20): Promise<Map<string, number[]>> {

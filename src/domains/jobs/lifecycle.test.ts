@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyDeadlines, applyPing, displayStatus, type CheckPolicy, type CheckState, type PingEvent } from './lifecycle.js';
+import { actionByBody, applyDeadlines, applyPing, displayStatus, matchesKeywords, type CheckPolicy, type CheckState, type PingEvent } from './lifecycle.js';
 
 const policy = (p: Partial<CheckPolicy> = {}): CheckPolicy => ({
   kind: 'simple',
@@ -13,6 +13,11 @@ const policy = (p: Partial<CheckPolicy> = {}): CheckPolicy => ({
   realertS: null,
   manualResume: false,
   methods: '',
+  filterHttpBody: false,
+  filterDefaultFail: false,
+  startKw: '',
+  successKw: '',
+  failureKw: '',
   ...p,
 });
 const fresh: CheckState = {
@@ -169,5 +174,31 @@ describe('deadlines', () => {
     const d = applyDeadlines(policy({ realertS: null }), down, t(61), false);
     expect(d).toEqual({ state: { ...down, nextRealertAt: null } });
     expect(applyDeadlines(policy({ realertS: null }), d!.state, t(62), false)).toBeNull();
+  });
+});
+
+describe('HTTP body filtering (Healthchecks\' filter_http_body)', () => {
+  const filtering = policy({ filterHttpBody: true, startKw: 'STARTING', successKw: 'SUCCESS, all good', failureKw: 'ERROR,FATAL' });
+  it('matches comma-separated keywords, blanks ignored', () => {
+    expect(matchesKeywords('backup: all good', 'SUCCESS, all good')).toBe(true);
+    expect(matchesKeywords('anything', ' , ,')).toBe(false);
+  });
+  it('lets the body decide: failure over success over start; no match is ignored, or a failure with filter_default_fail', () => {
+    expect(actionByBody(filtering, 'success', 'ERROR then SUCCESS')).toBe('fail');
+    expect(actionByBody(filtering, 'fail', 'SUCCESS')).toBe('success');
+    expect(actionByBody(filtering, 'success', 'STARTING backup')).toBe('start');
+    expect(actionByBody(filtering, 'success', 'nothing to see')).toBe('ign');
+    expect(actionByBody({ ...filtering, filterDefaultFail: true }, 'success', 'nothing to see')).toBe('fail');
+    expect(actionByBody(policy(), 'success', 'ERROR')).toBe('success');
+  });
+  it('records a ping whose body matches nothing as ignored, without changing the check', () => {
+    const d = applyPing(filtering, fresh, { action: 'success', at: new Date(0), method: 'POST', rid: null, exitStatus: null, n: 1, body: 'hello' }, null);
+    expect(d.kind).toBe('ign');
+    expect(d.state).toBe(fresh);
+  });
+  it('turns a plain success ping with a failure keyword into a failure', () => {
+    const d = applyPing(filtering, fresh, { action: 'success', at: new Date(0), method: 'POST', rid: null, exitStatus: null, n: 1, body: 'FATAL: disk full' }, null);
+    expect(d.kind).toBe('fail');
+    expect(d.state.status).toBe('down');
   });
 });

@@ -20,6 +20,14 @@ export interface CheckPolicy extends Schedule {
   manualResume: boolean;
   /** "POST": only POST pings count; others are recorded as ignored. */
   methods: string;
+  /** Healthchecks' HTTP body filtering: when on, the body's keywords decide what a ping is. */
+  filterHttpBody: boolean;
+  /** With filtering on, a body matching no keyword is a failure (else it is ignored). */
+  filterDefaultFail: boolean;
+  /** Comma-separated keywords; a ping whose body contains one is a start / success / failure. */
+  startKw: string;
+  successKw: string;
+  failureKw: string;
 }
 
 export interface CheckState {
@@ -47,6 +55,8 @@ export interface PingEvent {
   exitStatus: number | null;
   /** The ping's sequence number for this check (1, 2, …): makes alert keys unique per ping. */
   n: number;
+  /** The body kept with the ping (its tail), for keyword filtering. */
+  body?: string | null;
 }
 
 /** The run a finish ping closes, found by the caller (same rid, or the open run without rid). */
@@ -82,8 +92,33 @@ function transition(prev: CheckState, next: CheckState, reason: string): Decisio
   return prev.status === next.status ? undefined : { from: prev.status, to: next.status, reason };
 }
 
-export function applyPing(policy: CheckPolicy, prev: CheckState, ping: PingEvent, openRun: OpenRun | null): PingDecision {
-  if (policy.methods === 'POST' && ping.method !== 'POST') return { kind: 'ign', state: prev };
+/** Whether the text contains one of the comma-separated keywords (blank ones ignored), as Healthchecks matches. */
+export function matchesKeywords(text: string, keywords: string): boolean {
+  return keywords.split(',').some((k) => {
+    const keyword = k.trim();
+    return keyword !== '' && text.includes(keyword);
+  });
+}
+
+/**
+ * What a ping is once its body is read, when the check filters by body (Healthchecks' rule): the
+ * failure keywords win over success, success over start; no match is a failure with
+ * `filterDefaultFail`, else the ping is ignored. The URL's own action does not count then.
+ */
+export function actionByBody(policy: Pick<CheckPolicy, 'filterHttpBody' | 'filterDefaultFail' | 'startKw' | 'successKw' | 'failureKw'>, action: PingAction, body: string | null | undefined): PingAction | 'ign' {
+  if (!policy.filterHttpBody) return action;
+  const text = body ?? '';
+  if (policy.failureKw && matchesKeywords(text, policy.failureKw)) return 'fail';
+  if (policy.successKw && matchesKeywords(text, policy.successKw)) return 'success';
+  if (policy.startKw && matchesKeywords(text, policy.startKw)) return 'start';
+  return policy.filterDefaultFail ? 'fail' : 'ign';
+}
+
+export function applyPing(policy: CheckPolicy, prev: CheckState, event: PingEvent, openRun: OpenRun | null): PingDecision {
+  if (policy.methods === 'POST' && event.method !== 'POST') return { kind: 'ign', state: prev };
+  const action = actionByBody(policy, event.action, event.body);
+  if (action === 'ign') return { kind: 'ign', state: prev };
+  const ping: PingEvent = action === event.action ? event : { ...event, action };
   if (prev.status === 'paused' && policy.manualResume) return { kind: 'ign', state: prev };
   if (ping.action === 'log') return { kind: 'log', state: prev };
 

@@ -33,7 +33,7 @@ export function isInWindow(w: Pick<MaintenanceWindow, 'starts_at' | 'ends_at' | 
 export async function createMaintenance(db: Db, orgId: string, input: MaintenanceInput): Promise<MaintenanceWindow> {
   const tz = input.tz ?? 'UTC';
   if (input.cron !== undefined) {
-    validateCron(input.cron, tz);
+    validateCron(input.cron, tz, 'cron');
     if (!input.duration) throw invalidField('duration', 'a recurring window (cron) needs its duration in seconds');
   } else {
     if (!input.starts_at) throw invalidField('starts_at', 'give starts_at and ends_at (one-off) or cron and duration (recurring)');

@@ -1,7 +1,7 @@
 import { sql, type RawBuilder, type Transaction } from 'kysely';
 import { raiseAlert } from '../alerting/index.js';
 import { cleanText, needsCleaning, type Database, type Db, type PingKind, type RunOutcome } from '../../platform/store/index.js';
-import { applyPing, type AlertDecision, type Decision, type PingAction } from './lifecycle.js';
+import { actionByBody, applyPing, type AlertDecision, type Decision, type PingAction } from './lifecycle.js';
 import { createCheck, policyOf, stateColumns, stateOf, type CheckRow } from './checks.js';
 
 export interface PingRequest {
@@ -81,11 +81,19 @@ export async function recordPingBatch(trx: Transaction<Database>, batch: PingIte
 
   // Only a check with a run in progress (or a finish naming its run) can have a run to close:
   // skipping the lookup otherwise saves a round trip for the common plain success ping.
-  const startsInBatch = new Set(items.filter((i) => i.ping.action === 'start').map((i) => i.checkId));
+  // With body filtering the body, not the URL, says what a ping is: such checks are looked up alike.
+  const actionOf = (i: PingItem) => {
+    const check = checks.get(i.checkId);
+    return check ? actionByBody(policyOf(check), i.ping.action, i.ping.body) : i.ping.action;
+  };
+  const startsInBatch = new Set(items.filter((i) => actionOf(i) === 'start').map((i) => i.checkId));
   const finishing = [
     ...new Set(
       items
-        .filter((i) => (i.ping.action === 'success' || i.ping.action === 'fail') && (i.ping.rid !== null || checks.get(i.checkId)?.last_start_at || startsInBatch.has(i.checkId)))
+        .filter((i) => {
+          const action = actionOf(i);
+          return (action === 'success' || action === 'fail') && (i.ping.rid !== null || checks.get(i.checkId)?.last_start_at || startsInBatch.has(i.checkId));
+        })
         .map((i) => i.checkId),
     ),
   ].filter((id) => checks.has(id));
@@ -120,12 +128,13 @@ export async function recordPingBatch(trx: Transaction<Database>, batch: PingIte
       continue;
     }
     const n = check.n_pings + 1;
-    const isFinish = ping.action === 'success' || ping.action === 'fail';
+    const action = actionByBody(policyOf(check), ping.action, ping.body);
+    const isFinish = action === 'success' || action === 'fail';
     const openRun = isFinish ? findOpenRun(checkId, ping.rid) : undefined;
     const decision = applyPing(
       policyOf(check),
       stateOf(check),
-      { action: ping.action, at: ping.at, method: ping.method, rid: ping.rid, exitStatus: ping.exitStatus, n },
+      { action: ping.action, at: ping.at, method: ping.method, rid: ping.rid, exitStatus: ping.exitStatus, n, body: ping.body },
       openRun?.started_at ? { startedAt: openRun.started_at } : null,
     );
     const durationMs = decision.run?.op === 'close' ? decision.run.durationMs : null;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AppError } from '../../platform/errors.js';
-import { deadlinesAfter, describeDuration, describeSchedule, nextExpectedAt, validateCron, type Schedule } from './schedule.js';
+import { deadlinesAfter, describeDuration, describeSchedule, nextExpectedAt, scheduleSyntax, validateCron, validateSchedule, type Schedule } from './schedule.js';
 
 const cron = (schedule: string, tz: string, graceS = 60): Schedule => ({ kind: 'cron', schedule, tz, timeoutS: 0, graceS });
 
@@ -40,18 +40,58 @@ describe('cron schedules across DST changes', () => {
   });
 });
 
+const fieldOf = (fn: () => void) => {
+  try {
+    fn();
+  } catch (error) {
+    return ((error as AppError).details as { field: string }[])[0]?.field;
+  }
+  return undefined;
+};
+
 describe('validation names the field', () => {
-  const fieldOf = (fn: () => void) => {
-    try {
-      fn();
-    } catch (error) {
-      return ((error as AppError).details as { field: string }[])[0]?.field;
-    }
-    return undefined;
-  };
   it('rejects a bad expression as schedule', () => expect(fieldOf(() => validateCron('61 * * * *', 'UTC'))).toBe('schedule'));
   it('rejects a bad time zone as tz', () => expect(fieldOf(() => validateCron('* * * * *', 'Mars/Olympus'))).toBe('tz'));
   it('accepts a valid pair', () => expect(fieldOf(() => validateCron('0 2 * * 1-5', 'Europe/Paris'))).toBeUndefined());
+});
+
+const messageOf = (fn: () => void) => {
+  try {
+    fn();
+  } catch (error) {
+    return (error as AppError).message;
+  }
+  return undefined;
+};
+
+describe('cron has five fields, as documented; anything else is OnCalendar (Healthchecks\' rule)', () => {
+  it('tells the syntaxes apart', () => {
+    expect(scheduleSyntax('0 9 * * 1-5')).toBe('cron');
+    expect(scheduleSyntax('Mon..Fri 09:00')).toBe('oncalendar');
+    expect(scheduleSyntax('daily')).toBe('oncalendar');
+    expect(scheduleSyntax('0 9 * * *\n0 10 * * *')).toBe('oncalendar');
+  });
+  it('refuses six-field (seconds) cron with the reason', () => {
+    expect(messageOf(() => validateSchedule('0 0 9 * * *', 'UTC'))).toMatch(/has six fields: a cron expression has five/);
+    expect(messageOf(() => validateCron('0 0 9 * * *', 'UTC'))).toMatch(/it has 6 fields; a cron expression has five/);
+  });
+  it('accepts OnCalendar schedules and refuses bad ones naming the schedule field', () => {
+    expect(fieldOf(() => validateSchedule('Mon..Fri 09:00', 'Europe/Paris'))).toBeUndefined();
+    expect(fieldOf(() => validateSchedule('Mon..Fri 25:00', 'UTC'))).toBe('schedule');
+    expect(messageOf(() => validateSchedule('Mon..Fri 25:00', 'UTC'))).toMatch(/neither a five-field cron expression nor a valid OnCalendar expression: hour 25 is out of range/);
+    expect(messageOf(() => validateSchedule('2020-01-01 00:00', 'UTC'))).toMatch(/never fires again/);
+  });
+  it('follows an OnCalendar schedule in the check\'s zone, DST-correct', () => {
+    const s = cron('Mon..Fri 09:00', 'America/New_York');
+    expect(nextExpectedAt(s, new Date('2026-03-06T14:00:00Z')).toISOString()).toBe('2026-03-09T13:00:00.000Z'); // Fri EST → Mon EDT
+  });
+  it('still reads a six-field cron stored before five fields were enforced', () => {
+    expect(nextExpectedAt(cron('30 0 9 * * *', 'UTC'), new Date('2026-01-01T00:00:00Z')).toISOString()).toBe('2026-01-01T09:00:30.000Z');
+  });
+  it('describes OnCalendar schedules in words with the zone', () => {
+    expect(describeSchedule(cron('Mon..Fri 09:00', 'Europe/Paris', 600))).toBe('At 09:00, Monday through Friday (Europe/Paris), 10 minutes grace');
+    expect(describeSchedule(cron('Mon..Fri 09:00 UTC', 'Europe/Paris', 600))).toBe('At 09:00, Monday through Friday (UTC), 10 minutes grace');
+  });
 });
 
 describe('schedule in words', () => {

@@ -1,9 +1,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { AppError } from '../../platform/errors.js';
+import { AppError, unauthorized } from '../../platform/errors.js';
+import { authenticateApiKey } from '../accounts/index.js';
 import type { AppContext } from '../../server/context.js';
-import { principalOf, requireRole } from '../../server/plugins/auth.js';
+import { apiKeyFrom, principalOf, requireRole } from '../../server/plugins/auth.js';
 import {
   MAX_BODY_BYTES,
   accessLogMessageParser,
@@ -136,23 +137,30 @@ export function logIngestRoutes(ctx: AppContext, bus: EventBus): FastifyPluginAs
       },
     );
 
-    app.post(
-      '/api/v2/logs',
-      {
-        preHandler: write,
-        schema: {
-          tags,
-          summary: 'Datadog-compatible log intake (DD-API-KEY header accepted)',
-          querystring: z.object({ ddtags: z.string().optional(), ddsource: z.string().optional(), service: z.string().optional(), hostname: z.string().optional() }),
-        },
-      },
-      async (request, reply) => {
-        const result = await ingest(request, 'datadog', (body, receivedAt) => decodeDatadog(body, { ...options(request, receivedAt), query: request.query }));
-        // The Datadog intake answers 202 with an empty object; refusals are logged, as it has no partial-success body.
-        if (result.rejected.length) request.log.warn({ rejected: result.rejected.slice(0, 10), count: result.rejected.length }, 'datadog intake: events refused');
-        return answer(reply, result, () => reply.status(202).send({}));
-      },
-    );
+    const datadogQuery = z.object({ ddtags: z.string().optional(), ddsource: z.string().optional(), service: z.string().optional(), hostname: z.string().optional() });
+    /** Datadog's intakes: v2 answers 202, v1 200, both with an empty object; refusals are logged, as they have no partial-success body. */
+    const datadog = (status: 200 | 202) => async (request: FastifyRequest, reply: FastifyReply) => {
+      // Validated by the route's querystring schema (datadogQuery) before the handler runs.
+      const query = request.query as z.infer<typeof datadogQuery>;
+      const result = await ingest(request, 'datadog', (body, receivedAt) => decodeDatadog(body, { ...options(request, receivedAt), query }));
+      if (result.rejected.length) request.log.warn({ rejected: result.rejected.slice(0, 10), count: result.rejected.length }, 'datadog intake: events refused');
+      return answer(reply, result, () => reply.status(status).send({}));
+    };
+    app.post('/api/v2/logs', { preHandler: write, schema: { tags, summary: 'Datadog-compatible log intake (DD-API-KEY header accepted)', querystring: datadogQuery } }, datadog(202));
+
+    // The v1 intake (datadog-winston, older agents): the same bodies, the key in DD-API-KEY or in
+    // the path (`/v1/input/<key>`), checked before the body is read.
+    const keyInPath = async (request: FastifyRequest) => {
+      const key = (request.params as { apiKey?: string }).apiKey;
+      if (key && !apiKeyFrom(request)) {
+        const principal = await authenticateApiKey(ctx.db, key);
+        if (!principal) throw unauthorized('Invalid or revoked API key (the one in the /v1/input/<key> path).');
+        request.principal = principal;
+      }
+    };
+    const v1Schema = { tags, summary: 'Datadog v1 log intake (key in DD-API-KEY or the path)', querystring: datadogQuery };
+    app.post('/v1/input', { preHandler: write, schema: v1Schema }, datadog(200));
+    app.post('/v1/input/:apiKey', { onRequest: keyInPath, preHandler: write, schema: { ...v1Schema, params: z.object({ apiKey: z.string() }) } }, datadog(200));
 
     app.post('/loki/api/v1/push', { preHandler: write, schema: { tags, summary: 'Loki push API (JSON)' } }, async (request, reply) => {
       const result = await ingest(request, 'loki', (body, receivedAt) => decodeLoki(body, options(request, receivedAt)));

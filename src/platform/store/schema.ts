@@ -86,6 +86,19 @@ export interface ChecksTable {
   runtime_deadline_at: NullableTimestamp;
   next_realert_at: NullableTimestamp;
   created_at: Generated<Date>;
+  badge_key: Generated<string>;
+  filter_http_body: Generated<boolean>;
+  filter_default_fail: Generated<boolean>;
+  start_kw: Generated<string>;
+  success_kw: Generated<string>;
+  failure_kw: Generated<string>;
+}
+/** An organisation's key and signing secret for tag badges (jobs domain). */
+export interface BadgeKeysTable {
+  org_id: string;
+  key: string;
+  secret: string;
+  created_at: Generated<Date>;
 }
 export interface PingsTable {
   id: Generated<BigIntColumn>;
@@ -267,6 +280,7 @@ export interface Database {
   sessions: SessionsTable;
   login_throttle: LoginThrottleTable;
   checks: ChecksTable;
+  badge_keys: BadgeKeysTable;
   pings: PingsTable;
   runs: RunsTable;
   flips: FlipsTable;

@@ -1,9 +1,9 @@
 import type { CheckView } from '../api';
 import { CopyButton } from './CopyButton';
 
-/** A crontab line matching the check's schedule where there is one, else an example. */
+/** A crontab line matching the check's schedule where it is cron, else an example. */
 function cronLine(check: CheckView): string {
-  if (check.kind === 'cron') return check.schedule;
+  if (check.kind === 'cron' && check.schedule_syntax !== 'oncalendar') return check.schedule;
   const minutes = check.timeout / 60;
   if (Number.isInteger(minutes) && minutes >= 1 && minutes < 60 && 60 % minutes === 0) return minutes === 1 ? '* * * * *' : `*/${minutes} * * * *`;
   if (check.timeout === 3600) return '0 * * * *';

@@ -1,4 +1,5 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
+import { formatDateTime } from '../format';
 import { api, fieldMessage, type CheckInput, type CheckView } from '../api';
 import { DurationInput } from '../components/DurationInput';
 import { ErrorNote } from '../components/ErrorNote';
@@ -27,6 +28,35 @@ const DEFAULTS: CheckInput = {
 function draftOf(check: CheckView): CheckInput {
   const { name, slug, tags, description, kind, timeout, grace, schedule, tz, max_runtime, min_runtime, failure_threshold, realert, manual_resume } = check;
   return { name, slug, tags, description, kind, timeout, grace, schedule, tz, max_runtime, min_runtime, failure_threshold, realert, manual_resume };
+}
+
+/** The schedule as the server reads it, in words with its next run, while it is typed (debounced). */
+function SchedulePreviewLine({ schedule, tz }: { schedule: string; tz: string }) {
+  const [preview, setPreview] = useState<{ text: string; next?: string; error?: boolean }>();
+  useEffect(() => {
+    const text = schedule.trim();
+    if (!text) return setPreview(undefined);
+    const abort = new AbortController();
+    const timer = setTimeout(() => {
+      api.previewSchedule(text, tz, abort.signal).then(
+        (p) => setPreview({ text: p.text, next: p.next[0] }),
+        (error: unknown) => {
+          if (!abort.signal.aborted) setPreview({ text: fieldMessage(error, 'schedule', 'tz') ?? 'Not a valid schedule.', error: true });
+        },
+      );
+    }, 300);
+    return () => {
+      clearTimeout(timer);
+      abort.abort();
+    };
+  }, [schedule, tz]);
+  if (!preview) return null;
+  return (
+    <p className={preview.error ? 'field-error schedule-preview' : 'schedule-preview'} aria-live="polite">
+      {preview.text}
+      {preview.next && <> — next: {formatDateTime(preview.next)}</>}
+    </p>
+  );
 }
 
 function CheckForm({ initial, check }: { initial: CheckInput; check?: CheckView }) {
@@ -78,7 +108,7 @@ function CheckForm({ initial, check }: { initial: CheckInput; check?: CheckView 
         </label>
         <label className="radio">
           <input type="radio" name="kind" value="cron" checked={draft.kind === 'cron'} onChange={() => set('kind', 'cron')} />
-          On a cron schedule
+          On a schedule (cron or OnCalendar)
         </label>
       </fieldset>
 
@@ -90,15 +120,17 @@ function CheckForm({ initial, check }: { initial: CheckInput; check?: CheckView 
         <div className="field-row">
           <Field
             id="check-schedule"
-            label="Cron expression"
+            label="Cron or OnCalendar expression"
             hint={
               <>
-                Five fields: minute hour day-of-month month day-of-week, e.g. <code>0 2 * * *</code> (02:00 daily) or <code>*/15 * * * 1-5</code>.
+                Cron, five fields (minute hour day-of-month month day-of-week): <code>0 2 * * *</code>, <code>*/15 * * * 1-5</code>. Or systemd
+                OnCalendar: <code>Mon..Fri 09:00</code>, <code>*-*-01 02:30</code>, <code>daily</code>.
               </>
             }
             error={fieldError('schedule')}
           >
             <input id="check-schedule" className="mono" value={draft.schedule} onChange={(e) => set('schedule', e.target.value)} aria-invalid={Boolean(fieldError('schedule')) || undefined} />
+            <SchedulePreviewLine schedule={draft.schedule} tz={draft.tz} />
           </Field>
           <Field id="check-tz" label="Time zone" hint="Daylight saving time is followed." error={fieldError('tz')}>
             <TimeZoneSelect id="check-tz" value={draft.tz} onChange={(tz) => set('tz', tz)} />

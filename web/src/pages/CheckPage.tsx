@@ -21,7 +21,10 @@ const optionalPeriod = (seconds: number | null, none: string) => (seconds === nu
 function Facts({ check }: { check: CheckView }) {
   const facts: [string, ReactNode][] = [
     ['Schedule', check.schedule_text],
-    [check.kind === 'cron' ? 'Cron expression' : 'Period', check.kind === 'cron' ? <code>{`${check.schedule} (${check.tz})`}</code> : formatPeriod(check.timeout)],
+    [
+      check.kind === 'cron' ? (check.schedule_syntax === 'oncalendar' ? 'OnCalendar expression' : 'Cron expression') : 'Period',
+      check.kind === 'cron' ? <code>{`${check.schedule} (${check.tz})`}</code> : formatPeriod(check.timeout),
+    ],
     ['Grace', formatPeriod(check.grace)],
     ['Last ping', <RelativeTime iso={check.last_ping_at} past />],
     ['Next expected', <NextExpected check={check} />],

@@ -38,6 +38,8 @@ export function parsePingPath(path: string): ParsedPath | PathError {
     const [slug, action, ...extra] = rest;
     if (!slug) return { status: 400, text: 'invalid uuid format' };
     if (extra.length > 0 || !SLUG_RE.test(slug)) return { status: 404, text: 'not found' };
+    // Slugs are lower case; Healthchecks answers an upper-case one as a malformed URL, not a missing check.
+    if (slug !== slug.toLowerCase()) return { status: 400, text: 'invalid url format' };
     target = { pingKey: first, slug };
     actionSegment = action;
   }
@@ -113,5 +115,16 @@ export function pingRoutes(ctx: AppContext): FastifyPluginAsyncZod {
     };
 
     app.route({ method: ['GET', 'POST', 'HEAD'], url: '/ping/*', exposeHeadRoute: false, schema: { hide: true }, handler });
+    // A browser's CORS preflight before a cross-site ping (fetch with a JSON body, say): allowed from
+    // any origin like the pings themselves. It is not a ping: the request that follows is.
+    app.options('/ping/*', { schema: { hide: true } }, async (_request, reply) =>
+      reply
+        .status(204)
+        .header('access-control-allow-origin', '*')
+        .header('access-control-allow-methods', 'GET, POST, HEAD, OPTIONS')
+        .header('access-control-allow-headers', 'Content-Type')
+        .header('access-control-max-age', '600')
+        .send(),
+    );
   };
 }

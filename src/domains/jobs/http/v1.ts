@@ -16,6 +16,7 @@ import {
   type CheckRow,
 } from '../checks.js';
 import { pingKeyOf, publishCheck, publishCheckDeleted } from '../live.js';
+import { previewSchedule } from '../schedule.js';
 import { createMaintenance, deleteMaintenance, listMaintenance, maintenanceInputSchema, maintenanceView } from '../maintenance.js';
 
 const idParams = z.object({ id: z.string().uuid('must be a check id (uuid)') });
@@ -134,6 +135,19 @@ export function v1Routes(ctx: AppContext): FastifyPluginAsyncZod {
       const flips = await ctx.db.selectFrom('flips').selectAll().where('check_id', '=', check.id).orderBy('id', 'desc').limit(request.query.limit).execute();
       return { flips: flips.map((f) => ({ created_at: f.created_at.toISOString(), old_status: f.old_status, new_status: f.new_status, reason: f.reason })) };
     });
+
+    app.get(
+      '/api/v1/schedules/preview',
+      {
+        ...read,
+        schema: {
+          tags,
+          summary: 'A schedule (five-field cron or systemd OnCalendar) in words, with its next times; 400 naming what is wrong',
+          querystring: z.object({ schedule: z.string().min(1).max(200), tz: z.string().max(100).default('UTC'), grace: z.coerce.number().int().min(0).max(366 * 86400).default(0) }),
+        },
+      },
+      async (request) => previewSchedule(request.query.schedule, request.query.tz, request.query.grace),
+    );
 
     app.get('/api/v1/maintenance', { ...read, schema: { tags: ['maintenance'], summary: 'Maintenance windows' } }, async (request) => ({
       windows: (await listMaintenance(ctx.db, principalOf(request).orgId)).map(maintenanceView),

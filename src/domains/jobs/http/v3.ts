@@ -1,31 +1,88 @@
-import type { FastifyError } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
-import type { AppError} from '../../../platform/errors.js';
-import { badRequest, notFound } from '../../../platform/errors.js';
-import type { FlipsTable, PingsTable } from '../../../platform/store/index.js';
 import type { Selectable } from 'kysely';
+import { z } from 'zod';
+import { authenticateApiKey } from '../../accounts/index.js';
+import { badRequest, notFound, unauthorized, type AppError } from '../../../platform/errors.js';
+import type { FlipsTable, PingsTable } from '../../../platform/store/index.js';
 import type { AppContext } from '../../../server/context.js';
-import { principalOf, requireRole } from '../../../server/plugins/auth.js';
+import { apiKeyFrom, authenticate, principalOf, requireRole, SESSION_COOKIE } from '../../../server/plugins/auth.js';
 import { answerError, type ErrorBody } from '../../../server/plugins/errors.js';
-import { checkInputSchema, createCheck, deleteCheck, getCheck, listChecks, pauseCheck, resumeCheck, updateCheck, type CheckInput, type CheckRow } from '../checks.js';
+import { listChannels } from '../../notify/index.js';
+import { orgBadgeKey, tagBadgeUrls } from '../badges.js';
+import {
+  badgeUrl,
+  channelIdsOf,
+  checkInputSchema,
+  createCheck,
+  deleteCheck,
+  getCheck,
+  listChecks,
+  pauseCheck,
+  resumeCheck,
+  slugify,
+  updateCheck,
+  type CheckInput,
+  type CheckRow,
+} from '../checks.js';
 import { displayStatus } from '../lifecycle.js';
 import { publishCheck, publishCheckDeleted } from '../live.js';
+import { corsPreflight } from './badge.js';
+
+/**
+ * Healthchecks' management API (`/api/v3/`, and its v1/v2 forms) so existing Healthchecks tooling
+ * — the Ansible collection, Terraform providers, the curl lines of its docs — provisions Vigil
+ * unchanged. Behaviour copied from Healthchecks where tools depend on it:
+ * - bodies are JSON whatever the Content-Type (curl `--data` sends form-encoded);
+ * - the key may come in `X-Api-Key` or as `api_key` in a POST body;
+ * - `/checks`, `/channels`, `/badges`, `…/pings`, `…/flips` without the trailing slash redirect to it;
+ * - errors are `{"error": "..."}`; every answer allows any origin (CORS), preflights answer 204;
+ * - `channels` in a check is the comma-separated ids it notifies ("*" resolved), so a tool can
+ *   compare what it asked for with what is there;
+ * - v1 and v2 derive the slug from the name; v1 shows a running check as "started".
+ */
+
+/** Where the Healthchecks API answers, and what it calls itself in the URLs it returns. */
+interface Mount {
+  prefix: string;
+  version: 1 | 2 | 3;
+  /** Path prefix of the URLs in answers (`update_url`, `body_url`). */
+  links: string;
+  /** Only the list endpoints (used on Vigil's own `/api/v1`, whose other paths are the native API). */
+  listsOnly?: boolean;
+  /** Shown in the OpenAPI document (one mount is enough). */
+  documented?: boolean;
+}
+
+/**
+ * `/api/v3` and `/api/v2` as Healthchecks has them. Healthchecks' `/api/v1` collides with Vigil's
+ * own `/api/v1`, so the whole Healthchecks API is also under `/hc` (a tool whose site root is
+ * `http://vigil/hc` finds `/hc/api/v1/…`), and on `/api/v1` only the trailing-slash list paths
+ * (`/api/v1/checks/`, `/api/v1/channels/`, `/api/v1/badges/`), which Vigil's API never uses, answer
+ * as Healthchecks.
+ */
+export const HEALTHCHECKS_MOUNTS: Mount[] = [
+  { prefix: '/api/v3', version: 3, links: '/api/v3', documented: true },
+  { prefix: '/api/v2', version: 2, links: '/api/v2' },
+  { prefix: '/hc/api/v1', version: 1, links: '/hc/api/v1' },
+  { prefix: '/hc/api/v2', version: 2, links: '/hc/api/v2' },
+  { prefix: '/hc/api/v3', version: 3, links: '/hc/api/v3' },
+  { prefix: '/api/v1', version: 1, links: '/hc/api/v1', listsOnly: true },
+];
 
 /** Healthchecks formats timestamps without fractions and with an explicit offset: 2020-03-24T14:02:03+00:00. */
 const hcTime = (d: Date | null) => (d ? d.toISOString().replace(/\.\d{3}Z$/, '+00:00') : null);
 
-/** Healthchecks' status words: a run in progress shows as "started", Vigil's "late" is its "grace". */
-function hcStatus(row: CheckRow, now: Date): string {
-  if (row.status === 'paused') return 'paused';
-  if (row.last_start_at) return 'started';
+/** Healthchecks' status words: Vigil's "late" is its "grace"; API v1 shows a running check as "started". */
+export function hcStatus(row: CheckRow, version: 1 | 2 | 3, now = new Date()): string {
   const status = displayStatus({ status: row.status, lateAt: row.late_at }, now);
+  if (version === 1 && row.last_start_at && status !== 'down' && status !== 'paused') return 'started';
   return status === 'late' ? 'grace' : status;
 }
 
-/** A check as the Healthchecks v3 API shows it to a read-write key, plus Vigil's extra fields. */
-export function hcCheck(row: CheckRow, baseUrl: string, now = new Date()) {
-  const api = `${baseUrl}/api/v3/checks/${row.id}`;
+/** A check as Healthchecks shows it to a read-write key, plus Vigil's extra fields. */
+export function hcCheck(row: CheckRow, baseUrl: string, orgChannelIds: readonly string[], mount: Pick<Mount, 'version' | 'links'> = { version: 3, links: '/api/v3' }, now = new Date()) {
+  const api = `${baseUrl}${mount.links}/checks/${row.id}`;
   return {
     name: row.name,
     slug: row.slug,
@@ -33,7 +90,7 @@ export function hcCheck(row: CheckRow, baseUrl: string, now = new Date()) {
     desc: row.description,
     grace: row.grace_s,
     n_pings: row.n_pings,
-    status: hcStatus(row, now),
+    status: hcStatus(row, mount.version, now),
     started: row.last_start_at !== null,
     last_ping: hcTime(row.last_ping_at),
     next_ping: row.status === 'up' ? hcTime(row.late_at) : null,
@@ -41,18 +98,21 @@ export function hcCheck(row: CheckRow, baseUrl: string, now = new Date()) {
     methods: row.methods,
     subject: '',
     subject_fail: '',
-    start_kw: '',
-    success_kw: '',
-    failure_kw: '',
+    start_kw: row.start_kw,
+    success_kw: row.success_kw,
+    failure_kw: row.failure_kw,
     filter_subject: false,
     filter_body: false,
+    filter_http_body: row.filter_http_body,
+    filter_default_fail: row.filter_default_fail,
+    badge_url: badgeUrl(baseUrl, row.badge_key),
     ...(row.last_duration_ms !== null ? { last_duration: Math.round(Number(row.last_duration_ms) / 1000) } : {}),
     uuid: row.id,
     ping_url: `${baseUrl}/ping/${row.id}`,
     update_url: api,
     pause_url: `${api}/pause`,
     resume_url: `${api}/resume`,
-    channels: row.channels,
+    channels: channelIdsOf(row, orgChannelIds).join(','),
     ...(row.kind === 'simple' ? { timeout: row.timeout_s } : { schedule: row.schedule, tz: row.tz }),
     max_runtime: row.max_runtime_s,
     min_runtime: row.min_runtime_s,
@@ -61,7 +121,7 @@ export function hcCheck(row: CheckRow, baseUrl: string, now = new Date()) {
   };
 }
 
-function hcPing(p: Selectable<PingsTable>) {
+function hcPing(p: Selectable<PingsTable>, bodyBase: string) {
   return {
     type: p.kind,
     date: p.created_at.toISOString().replace(/Z$/, '+00:00'),
@@ -71,9 +131,9 @@ function hcPing(p: Selectable<PingsTable>) {
     method: p.method,
     ua: p.user_agent,
     rid: p.rid,
-    ...(p.duration_ms !== null ? { duration: Number(p.duration_ms) / 1000 } : {}),
+    ...(p.duration_ms !== null ? { duration: Math.round(Number(p.duration_ms) / 10) / 100 } : {}),
     ...(p.exit_status !== null ? { exitstatus: p.exit_status } : {}),
-    body_url: p.body !== null ? `/api/v3/checks/${p.check_id}/pings/${p.n}/body` : null,
+    body_url: p.body !== null ? `${bodyBase}/${p.n}/body` : null,
   };
 }
 
@@ -81,25 +141,41 @@ const hcFlip = (f: Selectable<FlipsTable>) => ({ timestamp: hcTime(f.created_at)
 
 const UNIQUE_FIELDS = ['name', 'slug', 'tags', 'timeout', 'grace'] as const;
 
-const hcBody = z.object({
-  api_key: z.string().optional(),
-  name: z.string().max(200).optional(),
-  slug: z.string().max(100).optional(),
-  tags: z.string().max(500).optional(),
-  desc: z.string().max(10_000).optional(),
-  timeout: z.number().int().optional(),
-  grace: z.number().int().optional(),
-  schedule: z.string().max(200).optional(),
-  tz: z.string().max(100).optional(),
-  manual_resume: z.boolean().optional(),
-  methods: z.enum(['', 'POST']).optional(),
-  channels: z.string().optional(),
-  unique: z.array(z.enum(UNIQUE_FIELDS)).optional(),
-  max_runtime: z.number().int().nullable().optional(),
-  min_runtime: z.number().int().nullable().optional(),
-  failure_threshold: z.number().int().optional(),
-  realert: z.number().int().nullable().optional(),
-});
+/** Healthchecks' fields: a null is taken as "not given" (the Ansible collection sends `"timeout": null` with a schedule). */
+const HC_FIELDS = new Set(['name', 'slug', 'tags', 'desc', 'timeout', 'grace', 'schedule', 'tz', 'manual_resume', 'methods', 'channels', 'unique', 'subject', 'subject_fail', 'start_kw', 'success_kw', 'failure_kw', 'filter_subject', 'filter_body', 'filter_http_body', 'filter_default_fail']);
+
+const hcBody = z.preprocess(
+  (value) => (value && typeof value === 'object' ? Object.fromEntries(Object.entries(value).filter(([k, v]) => !(v === null && HC_FIELDS.has(k)))) : value),
+  z.object({
+    api_key: z.string().optional(),
+    name: z.string().max(200).optional(),
+    slug: z.string().max(100).optional(),
+    tags: z.string().max(500).optional(),
+    desc: z.string().max(10_000).optional(),
+    timeout: z.number().int().optional(),
+    grace: z.number().int().optional(),
+    schedule: z.string().max(200).optional(),
+    tz: z.string().max(100).optional(),
+    manual_resume: z.boolean().optional(),
+    methods: z.enum(['', 'POST']).optional(),
+    channels: z.string().max(10_000).optional(),
+    unique: z.array(z.enum(UNIQUE_FIELDS)).optional(),
+    // E-mail filtering has no meaning here (Vigil takes no pings by e-mail): accepted when off.
+    subject: z.literal('', { error: 'Vigil receives no pings by e-mail; use start_kw / success_kw / failure_kw with filter_http_body' }).optional(),
+    subject_fail: z.literal('', { error: 'Vigil receives no pings by e-mail; use failure_kw with filter_http_body' }).optional(),
+    filter_subject: z.literal(false, { error: 'Vigil receives no pings by e-mail; use filter_http_body' }).optional(),
+    filter_body: z.literal(false, { error: 'Vigil receives no pings by e-mail; use filter_http_body' }).optional(),
+    filter_http_body: z.boolean().optional(),
+    filter_default_fail: z.boolean().optional(),
+    start_kw: z.string().max(200).optional(),
+    success_kw: z.string().max(200).optional(),
+    failure_kw: z.string().max(200).optional(),
+    max_runtime: z.number().int().nullable().optional(),
+    min_runtime: z.number().int().nullable().optional(),
+    failure_threshold: z.number().int().optional(),
+    realert: z.number().int().nullable().optional(),
+  }),
+);
 type HcBody = z.infer<typeof hcBody>;
 
 /** Healthchecks' error body: `{"error": "..."}`; request validation as `json validation error: <field>: <reason>`. */
@@ -110,150 +186,227 @@ const healthchecksError: ErrorBody = ({ status, message, fields }) => {
 };
 
 const uuidParams = z.object({ uuid: z.string().uuid('invalid uuid') });
+const flipsQuery = z.object({
+  seconds: z.coerce.number().int().min(0).optional(),
+  start: z.coerce.number().int().min(0).optional(),
+  end: z.coerce.number().int().min(0).optional(),
+});
 
-/**
- * Healthchecks management API v3 (`/api/v3/checks/...`) so existing Healthchecks tooling can
- * provision Vigil. Errors use Healthchecks' own shape, `{"error": "..."}`, which those tools parse.
- */
+/** Largest body a Healthchecks request needs (a check spec); also bounds what is read before a body `api_key` is checked. */
+const BODY_LIMIT = 64 * 1024;
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** A route of the Healthchecks API that needs no key (redirects, preflights). */
+    hcPublic?: boolean;
+  }
+}
+
 export function v3Routes(ctx: AppContext): FastifyPluginAsyncZod {
   return async (app) => {
     app.setErrorHandler((error: FastifyError | AppError, request, reply) => answerError(error, request, reply, healthchecksError));
 
-    const read = { preHandler: requireRole(ctx, 'read-only') };
-    const write = { preHandler: requireRole(ctx, 'member') };
-    const tags = ['healthchecks v3'];
-
-    /** Validates channel ids like Healthchecks: "*", "" or comma-separated ids of this org's channels. */
-    async function channelsField(orgId: string, value: string | undefined): Promise<string | undefined> {
-      if (value === undefined || value === '*' || value === '') return value;
-      const ids = value.split(',').map((s) => s.trim()).filter(Boolean);
-      const known = await ctx.db.selectFrom('channels').select(['id', 'name']).where('org_id', '=', orgId).execute();
-      const resolved = ids.map((idOrName) => known.find((c) => c.id === idOrName || c.name === idOrName)?.id);
-      const bad = ids.find((_, i) => !resolved[i]);
-      if (bad) throw badRequest(`invalid channel identifier: ${bad}`);
-      return resolved.join(',');
-    }
-
-    async function toInput(orgId: string, body: HcBody): Promise<CheckInput> {
-      const input = {
-        name: body.name,
-        slug: body.slug,
-        tags: body.tags?.split(/\s+/).filter(Boolean),
-        description: body.desc,
-        timeout: body.timeout,
-        grace: body.grace,
-        schedule: body.schedule,
-        tz: body.tz,
-        manual_resume: body.manual_resume,
-        methods: body.methods,
-        channels: await channelsField(orgId, body.channels),
-        max_runtime: body.max_runtime,
-        min_runtime: body.min_runtime,
-        failure_threshold: body.failure_threshold,
-        realert: body.realert,
-      };
-      // The same rules as Vigil's own API (ranges, slug characters, threshold), in Healthchecks' words.
-      // The kind (simple or cron) follows from timeout/schedule when the check is written.
-      const parsed = checkInputSchema.safeParse(input);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        const field = issue?.path[0] === 'description' ? 'desc' : String(issue?.path[0] ?? '');
-        throw badRequest(`json validation error: ${field}: ${issue?.message ?? 'invalid'}`);
+    // Healthchecks reads every body as JSON, whatever its Content-Type: `curl --data '{…}'` sends
+    // application/x-www-form-urlencoded. An empty body (`--data ""`) or `null` means no fields.
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (_request, body, done) => {
+      const text = String(body).trim();
+      if (text === '') return done(null, undefined);
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch {
+        return done(badRequest('could not parse request body'), undefined);
       }
-      return parsed.data;
-    }
-
-    app.get('/api/v3/checks/', { ...read, schema: { tags, summary: 'List checks', querystring: z.object({ tag: z.union([z.string(), z.array(z.string())]).optional(), slug: z.string().optional() }) } }, async (request) => {
-      const { orgId } = principalOf(request);
-      const tagFilter = request.query.tag === undefined ? [] : [request.query.tag].flat();
-      const rows = await listChecks(ctx.db, orgId, { tags: tagFilter, slug: request.query.slug });
-      return { checks: rows.map((r) => hcCheck(r, ctx.baseUrl)) };
+      if (value === null) return done(null, undefined);
+      if (typeof value !== 'object' || Array.isArray(value)) return done(badRequest('json validation error: value is not an object'), undefined);
+      return done(null, value);
     });
 
-    app.post('/api/v3/checks/', { ...write, schema: { tags, summary: 'Create a check (or update the one matching `unique`)', body: hcBody } }, async (request, reply) => {
-      const { orgId } = principalOf(request);
-      const input = await toInput(orgId, request.body);
-      if (request.body.unique?.length) {
+    // Authentication before anything is parsed or validated: a key in the headers (or a dashboard
+    // session) is checked here; without one, only a POST may still carry `api_key` in its (small) body.
+    app.addHook('onRequest', async (request) => {
+      if (request.method === 'OPTIONS' || request.routeOptions.config.hcPublic) return;
+      if (apiKeyFrom(request) || request.cookies[SESSION_COOKIE]) {
+        await authenticate(ctx, request);
+        return;
+      }
+      if (request.method !== 'POST') throw unauthorized('missing api key');
+    });
+    app.addHook('preValidation', async (request) => {
+      if (request.method === 'OPTIONS' || request.routeOptions.config.hcPublic || request.principal) return;
+      const key = (request.body as { api_key?: unknown } | undefined)?.api_key;
+      if (typeof key !== 'string' || key === '') throw unauthorized('missing api key');
+      const principal = await authenticateApiKey(ctx.db, key);
+      if (!principal) throw unauthorized('wrong api key');
+      request.principal = principal;
+    });
+    app.addHook('onSend', async (_request, reply) => {
+      reply.header('access-control-allow-origin', '*');
+    });
+
+    const read = { preHandler: requireRole(ctx, 'read-only') };
+    const write = { preHandler: requireRole(ctx, 'member') };
+
+    const orgChannelIds = async (orgId: string) => (await listChannels(ctx.db, orgId)).map((c) => c.id);
+
+    for (const mount of HEALTHCHECKS_MOUNTS) {
+      const p = mount.prefix;
+      const tags = ['healthchecks v3'];
+      const hide = !mount.documented;
+      const view = async (row: CheckRow) => hcCheck(row, ctx.baseUrl, await orgChannelIds(row.org_id), mount);
+
+      /** Healthchecks' fields in Vigil's terms, checked with the native API's rules (in Healthchecks' words). */
+      const toInput = (body: HcBody): CheckInput => {
+        // v1 and v2 derive the slug from the name, on create and update. v3 takes it as given; a check
+        // created without one still gets one from its name (Vigil's default, so slug pings work).
+        const slug = body.slug ?? (mount.version < 3 && body.name !== undefined ? slugify(body.name) : undefined);
+        const input = {
+          name: body.name,
+          slug,
+          tags: body.tags?.split(/\s+/).filter(Boolean),
+          description: body.desc,
+          timeout: body.timeout,
+          grace: body.grace,
+          schedule: body.schedule,
+          tz: body.tz,
+          manual_resume: body.manual_resume,
+          methods: body.methods,
+          channels: body.channels,
+          max_runtime: body.max_runtime,
+          min_runtime: body.min_runtime,
+          failure_threshold: body.failure_threshold,
+          realert: body.realert,
+          filter_http_body: body.filter_http_body,
+          filter_default_fail: body.filter_default_fail,
+          start_kw: body.start_kw,
+          success_kw: body.success_kw,
+          failure_kw: body.failure_kw,
+        };
+        // The kind (simple or scheduled) follows from timeout/schedule when the check is written.
+        const parsed = checkInputSchema.safeParse(input);
+        if (!parsed.success) {
+          const issue = parsed.error.issues[0];
+          const field = issue?.path[0] === 'description' ? 'desc' : String(issue?.path[0] ?? '');
+          throw badRequest(`json validation error: ${field}: ${issue?.message ?? 'invalid'}`);
+        }
+        return parsed.data;
+      };
+
+      /** Healthchecks' upsert: the check whose fields named in `unique` equal the request's, if any. */
+      const lookup = async (orgId: string, body: HcBody): Promise<CheckRow | undefined> => {
+        const unique = body.unique ?? [];
+        if (unique.length === 0 || unique.some((f) => body[f] === undefined)) return undefined;
         const candidates = await listChecks(ctx.db, orgId);
-        const body = request.body;
-        const match = candidates.find((c) =>
-          body.unique!.every((field) => {
-            if (field === 'name') return c.name === (body.name ?? '');
-            if (field === 'slug') return c.slug === (body.slug ?? '');
-            if (field === 'tags') return c.tags === (body.tags ?? '');
-            if (field === 'timeout') return c.kind === 'simple' && c.timeout_s === body.timeout;
+        return candidates.find((c) =>
+          unique.every((field) => {
+            if (field === 'name') return c.name === body.name;
+            if (field === 'slug') return c.slug === body.slug;
+            if (field === 'tags') return c.tags === body.tags;
+            if (field === 'timeout') return c.timeout_s === body.timeout;
             return c.grace_s === body.grace;
           }),
         );
-        if (match) {
-          const updated = await updateCheck(ctx.db, orgId, match.id, input);
+      };
+
+      app.get(`${p}/checks/`, { ...read, schema: { hide, tags, summary: 'List checks', querystring: z.object({ tag: z.union([z.string(), z.array(z.string())]).optional(), slug: z.string().optional() }) } }, async (request) => {
+        const { orgId } = principalOf(request);
+        const tagFilter = request.query.tag === undefined ? [] : [request.query.tag].flat();
+        const [rows, channels] = await Promise.all([listChecks(ctx.db, orgId, { tags: tagFilter, slug: request.query.slug || undefined }), orgChannelIds(orgId)]);
+        return { checks: rows.map((r) => hcCheck(r, ctx.baseUrl, channels, mount)) };
+      });
+
+      app.post(`${p}/checks/`, { ...write, schema: { hide, tags, summary: 'Create a check (or update the one matching `unique`)', body: hcBody.optional() } }, async (request, reply) => {
+        const { orgId } = principalOf(request);
+        const body = request.body ?? {};
+        const match = await lookup(orgId, body);
+        const row = match ? await updateCheck(ctx.db, orgId, match.id, toInput(body)) : await createCheck(ctx.db, orgId, toInput(body));
+        void publishCheck(ctx, row);
+        return reply.status(match ? 200 : 201).send(await view(row));
+      });
+
+      app.get(`${p}/channels/`, { ...read, schema: { hide, tags, summary: 'List notification channels' } }, async (request) => {
+        const rows = await listChannels(ctx.db, principalOf(request).orgId);
+        return { channels: rows.map((c) => ({ id: c.id, name: c.name, kind: c.kind })) };
+      });
+
+      app.get(`${p}/badges/`, { ...read, schema: { hide, tags, summary: 'Badge URLs per tag (SVG, JSON, Shields.io; 2 or 3 states)' } }, async (request) => {
+        const { orgId } = principalOf(request);
+        const [key, rows] = await Promise.all([orgBadgeKey(ctx.db, orgId), listChecks(ctx.db, orgId)]);
+        const allTags = new Set(['*', ...rows.flatMap((r) => r.tags.split(' ').filter(Boolean))]);
+        return { badges: Object.fromEntries([...allTags].map((tag) => [tag, tagBadgeUrls(ctx.baseUrl, key, tag)])) };
+      });
+
+      if (!mount.listsOnly) {
+        app.get(`${p}/checks/:uuid`, { ...read, schema: { hide, tags, summary: 'Get a check', params: uuidParams } }, async (request) =>
+          view(await getCheck(ctx.db, principalOf(request).orgId, request.params.uuid)),
+        );
+
+        app.post(`${p}/checks/:uuid`, { ...write, schema: { hide, tags, summary: 'Update a check', params: uuidParams, body: hcBody.optional() } }, async (request) => {
+          const { orgId } = principalOf(request);
+          const updated = await updateCheck(ctx.db, orgId, request.params.uuid, toInput(request.body ?? {}));
           void publishCheck(ctx, updated);
-          return reply.status(200).send(hcCheck(updated, ctx.baseUrl));
+          return view(updated);
+        });
+
+        app.delete(`${p}/checks/:uuid`, { ...write, schema: { hide, tags, summary: 'Delete a check', params: uuidParams } }, async (request) => {
+          const { orgId } = principalOf(request);
+          const channels = await orgChannelIds(orgId);
+          const deleted = await deleteCheck(ctx.db, orgId, request.params.uuid);
+          publishCheckDeleted(ctx, orgId, deleted.id);
+          return hcCheck(deleted, ctx.baseUrl, channels, mount);
+        });
+
+        app.post(`${p}/checks/:uuid/pause`, { ...write, schema: { hide, tags, summary: 'Pause monitoring', params: uuidParams } }, async (request) => {
+          const row = await pauseCheck(ctx.db, principalOf(request).orgId, request.params.uuid);
+          void publishCheck(ctx, row);
+          return view(row);
+        });
+
+        app.post(`${p}/checks/:uuid/resume`, { ...write, schema: { hide, tags, summary: 'Resume monitoring (409 if not paused)', params: uuidParams } }, async (request) => {
+          const row = await resumeCheck(ctx.db, principalOf(request).orgId, request.params.uuid);
+          void publishCheck(ctx, row);
+          return view(row);
+        });
+
+        app.get(`${p}/checks/:uuid/pings/`, { ...read, schema: { hide, tags, summary: 'Recent pings, newest first', params: uuidParams } }, async (request) => {
+          const check = await getCheck(ctx.db, principalOf(request).orgId, request.params.uuid);
+          const pings = await ctx.db.selectFrom('pings').selectAll().where('check_id', '=', check.id).orderBy('n', 'desc').limit(1000).execute();
+          const bodyBase = `${ctx.baseUrl}${mount.links}/checks/${check.id}/pings`;
+          return { pings: pings.map((ping) => hcPing(ping, bodyBase)) };
+        });
+
+        app.get(`${p}/checks/:uuid/pings/:n/body`, { ...read, schema: { hide, tags, summary: 'A ping body', params: uuidParams.extend({ n: z.coerce.number().int().min(1) }) } }, async (request, reply) => {
+          const check = await getCheck(ctx.db, principalOf(request).orgId, request.params.uuid);
+          const ping = await ctx.db.selectFrom('pings').select('body').where('check_id', '=', check.id).where('n', '=', request.params.n).executeTakeFirst();
+          if (!ping || ping.body === null) throw notFound('Ping body');
+          return reply.type('text/plain; charset=utf-8').send(ping.body);
+        });
+
+        app.get(`${p}/checks/:uuid/flips/`, { ...read, schema: { hide, tags, summary: 'Status changes (up/down), newest first', params: uuidParams, querystring: flipsQuery } }, async (request) => {
+          const check = await getCheck(ctx.db, principalOf(request).orgId, request.params.uuid);
+          const { seconds, start, end } = request.query;
+          let q = ctx.db.selectFrom('flips').selectAll().where('check_id', '=', check.id).where('new_status', 'in', ['up', 'down']);
+          if (seconds !== undefined) q = q.where('created_at', '>=', new Date(Date.now() - seconds * 1000));
+          if (start !== undefined) q = q.where('created_at', '>=', new Date(start * 1000));
+          if (end !== undefined) q = q.where('created_at', '<', new Date(end * 1000));
+          return { flips: (await q.orderBy('id', 'desc').execute()).map(hcFlip) };
+        });
+
+        // Healthchecks' paths end in "/"; without it Healthchecks (Django) redirects, and tools rely on
+        // that (the Ansible collection asks for "checks"). 301 for reads; 308 keeps a POST a POST.
+        const redirect = (request: FastifyRequest, reply: FastifyReply) => {
+          const [path = '', query] = request.url.split('?', 2);
+          const last = path.slice(path.lastIndexOf('/') + 1);
+          const safe = request.method === 'GET' || request.method === 'HEAD';
+          return reply.status(safe ? 301 : 308).header('location', `${last}/${query !== undefined ? `?${query}` : ''}`).send();
+        };
+        const methods: ('GET' | 'HEAD' | 'POST' | 'DELETE')[] = ['GET', 'HEAD', 'POST', 'DELETE'];
+        for (const path of ['checks', 'channels', 'badges', 'checks/:uuid/pings', 'checks/:uuid/flips']) {
+          app.route({ method: methods, url: `${p}/${path}`, config: { hcPublic: true }, exposeHeadRoute: false, schema: { hide: true }, handler: redirect });
         }
+        app.options(`${p}/*`, { config: { hcPublic: true }, schema: { hide: true } }, async (_request, reply) => corsPreflight(reply, 'GET, POST, DELETE'));
       }
-      const created = await createCheck(ctx.db, orgId, input);
-      void publishCheck(ctx, created);
-      return reply.status(201).send(hcCheck(created, ctx.baseUrl));
-    });
-
-    app.get('/api/v3/checks/:uuid', { ...read, schema: { tags, summary: 'Get a check', params: uuidParams } }, async (request) =>
-      hcCheck(await getCheck(ctx.db, principalOf(request).orgId, request.params.uuid), ctx.baseUrl),
-    );
-
-    app.post('/api/v3/checks/:uuid', { ...write, schema: { tags, summary: 'Update a check', params: uuidParams, body: hcBody } }, async (request) => {
-      const { orgId } = principalOf(request);
-      const updated = await updateCheck(ctx.db, orgId, request.params.uuid, await toInput(orgId, request.body));
-      void publishCheck(ctx, updated);
-      return hcCheck(updated, ctx.baseUrl);
-    });
-
-    app.delete('/api/v3/checks/:uuid', { ...write, schema: { tags, summary: 'Delete a check', params: uuidParams } }, async (request) => {
-      const { orgId } = principalOf(request);
-      const deleted = await deleteCheck(ctx.db, orgId, request.params.uuid);
-      publishCheckDeleted(ctx, orgId, deleted.id);
-      return hcCheck(deleted, ctx.baseUrl);
-    });
-
-    app.post('/api/v3/checks/:uuid/pause', { ...write, schema: { tags, summary: 'Pause monitoring', params: uuidParams } }, async (request) => {
-      const row = await pauseCheck(ctx.db, principalOf(request).orgId, request.params.uuid);
-      void publishCheck(ctx, row);
-      return hcCheck(row, ctx.baseUrl);
-    });
-
-    app.post('/api/v3/checks/:uuid/resume', { ...write, schema: { tags, summary: 'Resume monitoring (409 if not paused)', params: uuidParams } }, async (request) => {
-      const row = await resumeCheck(ctx.db, principalOf(request).orgId, request.params.uuid);
-      void publishCheck(ctx, row);
-      return hcCheck(row, ctx.baseUrl);
-    });
-
-    app.get('/api/v3/checks/:uuid/pings/', { ...read, schema: { tags, summary: 'Recent pings, newest first', params: uuidParams } }, async (request) => {
-      const check = await getCheck(ctx.db, principalOf(request).orgId, request.params.uuid);
-      const pings = await ctx.db.selectFrom('pings').selectAll().where('check_id', '=', check.id).orderBy('n', 'desc').limit(100).execute();
-      return { pings: pings.map(hcPing) };
-    });
-
-    app.get('/api/v3/checks/:uuid/pings/:n/body', { ...read, schema: { tags, summary: 'A ping body', params: uuidParams.extend({ n: z.coerce.number().int().min(1) }) } }, async (request, reply) => {
-      const check = await getCheck(ctx.db, principalOf(request).orgId, request.params.uuid);
-      const ping = await ctx.db.selectFrom('pings').select('body').where('check_id', '=', check.id).where('n', '=', request.params.n).executeTakeFirst();
-      if (!ping || ping.body === null) throw notFound('Ping body');
-      return reply.type('text/plain; charset=utf-8').send(ping.body);
-    });
-
-    app.get('/api/v3/checks/:uuid/flips/', { ...read, schema: { tags, summary: 'Status changes (up/down)', params: uuidParams } }, async (request) => {
-      const check = await getCheck(ctx.db, principalOf(request).orgId, request.params.uuid);
-      const flips = await ctx.db
-        .selectFrom('flips')
-        .selectAll()
-        .where('check_id', '=', check.id)
-        .where('new_status', 'in', ['up', 'down'])
-        .orderBy('id')
-        .execute();
-      return { flips: flips.map(hcFlip) };
-    });
-
-    app.get('/api/v3/channels/', { ...read, schema: { tags, summary: 'List notification channels' } }, async (request) => {
-      const rows = await ctx.db.selectFrom('channels').select(['id', 'name', 'kind']).where('org_id', '=', principalOf(request).orgId).orderBy('created_at').execute();
-      return { channels: rows };
-    });
+    }
   };
 }

@@ -4,6 +4,7 @@ import * as m002 from './002_log_events.js';
 import * as m003 from './003_traffic_stats.js';
 import * as m004 from './004_log_rejections.js';
 import * as m005 from './005_login_throttle.js';
+import * as m006 from './006_healthchecks.js';
 
 /** Every migration, in order. Names are stored in `kysely_migration`; never rename one that shipped. */
 export const migrations: Record<string, Migration> = {
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '003_traffic_stats': m003,
   '004_log_rejections': m004,
   '005_login_throttle': m005,
+  '006_healthchecks': m006,
 };
