@@ -5,7 +5,7 @@ import { registerRun } from './run.js';
 import { registerStart } from './start.js';
 
 const program = new Command();
-program.name('vigil').description('Vigil: job, log and fraud monitoring').version('0.1.0');
+program.name('vigil').description('Vigil: job and log monitoring').version('0.1.0');
 registerStart(program);
 registerMigrate(program);
 registerRun(program);

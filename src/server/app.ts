@@ -94,7 +94,7 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions): Promi
 
   await app.register(fastifySwagger, {
     openapi: {
-      info: { title: 'Vigil API', version: '1', description: 'Monitoring and alerting: jobs, logs, fraud criteria.' },
+      info: { title: 'Vigil API', version: '1', description: 'Monitoring and alerting: job checks and pings (Healthchecks-compatible), log ingest, search, statistics and archive, notification channels, maintenance windows, accounts.' },
       components: {
         securitySchemes: {
           apiKey: { type: 'apiKey', in: 'header', name: 'X-Api-Key' },

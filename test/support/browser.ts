@@ -22,16 +22,21 @@ export interface BrowserSession {
 /**
  * A headless Chromium with one 1280×900 page that records what a user would not see: script
  * errors and failed requests, which each test checks at the end against the ones it expects.
- * `timezoneId` sets the browser's zone, so local-time display and input can be told from this machine's.
+ * `timezoneId` sets the browser's zone, so local-time display and input can be told from this machine's;
+ * `locale` its preferred language (navigator.language, Accept-Language, Intl's default).
  */
-export async function openBrowser(options: { timezoneId?: string } = {}): Promise<BrowserSession> {
+export async function openBrowser(options: { timezoneId?: string; locale?: string } = {}): Promise<BrowserSession> {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   try {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...(options.timezoneId ? { timezoneId: options.timezoneId } : {}) });
+    const context = await browser.newContext({
+      viewport: { width: 1280, height: 900 },
+      ...(options.timezoneId ? { timezoneId: options.timezoneId } : {}),
+      ...(options.locale ? { locale: options.locale } : {}),
+    });
     const page = await context.newPage();
     page.setDefaultTimeout(10_000);
     const consoleErrors: string[] = [];

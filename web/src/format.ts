@@ -1,4 +1,14 @@
-/** Formatting of times, durations, periods and sizes for people. */
+/**
+ * Formatting of times, durations, periods and sizes for people.
+ *
+ * The dashboard is written in English, so dates and relative times are too, whatever language the
+ * browser prefers ("vor 3 Minuten" inside an English page read as a mix-up): every formatter here uses
+ * UI_LOCALE, with a 24-hour clock. Times are shown in the viewer's time zone, and an absolute time
+ * always says which zone it is in.
+ */
+
+/** The language of the dashboard's texts, used for every date and number format. */
+export const UI_LOCALE = 'en-US';
 
 const UNITS: [unit: string, seconds: number][] = [
   ['day', 86400],
@@ -34,7 +44,7 @@ export function formatDuration(ms: number | null | undefined): string {
   return `${Math.floor(total / 3600)} h ${String(Math.floor((total % 3600) / 60)).padStart(2, '0')} min`;
 }
 
-const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
+const relative = new Intl.RelativeTimeFormat(UI_LOCALE, { numeric: 'auto' });
 
 /**
  * "3 minutes ago", "in 20 seconds", relative to `now` (ms since epoch). With `past`, the time is
@@ -53,13 +63,31 @@ export function formatRelative(iso: string | null | undefined, now: number, past
   return relative.format(Math.round(diff / 86400), 'day');
 }
 
-const absolute = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+// timeStyle 'long' adds the zone ("Mar 1, 2026, 14:00:00 GMT+9"; "UTC" where the viewer is in UTC).
+const absolute = new Intl.DateTimeFormat(UI_LOCALE, { dateStyle: 'medium', timeStyle: 'long', hourCycle: 'h23' });
+const absoluteUtc = new Intl.DateTimeFormat(UI_LOCALE, { dateStyle: 'medium', timeStyle: 'long', hourCycle: 'h23', timeZone: 'UTC' });
 
-/** A full local date and time, for tooltips and tables. */
+/** A full date and time in the viewer's zone, naming the zone, for tooltips and tables. */
 export function formatDateTime(iso: string | null | undefined): string {
   if (!iso) return '—';
   return absolute.format(new Date(iso));
 }
+
+/** The same in UTC ("Mar 1, 2026, 05:00:00 UTC"): the archive is cut in UTC days. */
+export function formatDateTimeUtc(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  return absoluteUtc.format(new Date(iso));
+}
+
+const zoneName = new Intl.DateTimeFormat(UI_LOCALE, { timeZoneName: 'short' });
+
+/** The viewer's zone as dates show it at `ms` ("GMT+9", "EST", "UTC"): daylight saving time changes it. */
+export function shortZone(ms: number = Date.now()): string {
+  return zoneName.formatToParts(new Date(ms)).find((p) => p.type === 'timeZoneName')?.value ?? 'local time';
+}
+
+/** A whole count with thousands separators, in the dashboard's language: "12,345". */
+export const formatCount = (n: number): string => n.toLocaleString(UI_LOCALE);
 
 const ISO_INSTANT = /\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z\b/g;
 
@@ -68,14 +96,16 @@ export function humanizeInstants(text: string): string {
   return text.replace(ISO_INSTANT, (iso) => formatDateTime(iso));
 }
 
-const range = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+const range = new Intl.DateTimeFormat(UI_LOCALE, { dateStyle: 'medium', timeStyle: 'short', hourCycle: 'h23' });
 
-/** "Mar 1, 2026, 14:00 – 16:30": two instants in the reader's zone, the shared date said once. */
+/** "Mar 1, 2026, 14:00 – 16:30 GMT+1": two instants in the reader's zone, the shared date said once, then the zone. */
 export function formatRange(fromIso: string, toIso: string): string {
   const from = new Date(fromIso);
   const to = new Date(toIso);
   if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime())) return `${fromIso} – ${toIso}`;
-  return range.formatRange(from, to);
+  const zone = shortZone(from.getTime());
+  const toZone = shortZone(to.getTime());
+  return `${range.formatRange(from, to)} ${zone === toZone ? zone : `(${zone} to ${toZone})`}`;
 }
 
 const BYTE_UNITS = ['kB', 'MB', 'GB', 'TB', 'PB'];

@@ -4,6 +4,7 @@
  * view), and the merge of live-tail answers into the rows shown.
  */
 import { request } from './api';
+import { formatDateTime } from './format';
 
 /**
  * One stored event as `GET /api/v1/logs` returns it; `GET /api/v1/archive/logs` answers the same
@@ -77,18 +78,46 @@ export function searchQuery(params: SearchParams): string {
 
 export const searchLogs = (params: SearchParams): Promise<EventPage<StoredEvent>> => request<EventPage<StoredEvent>>('GET', `/api/v1/logs?${searchQuery(params)}`);
 
+/** `GET /api/v1/logs/volume`: how many events a search matches, in total and per bucket. */
+export interface LogVolume {
+  from: string;
+  to: string;
+  /** Bucket width, seconds. */
+  step: number;
+  /** Bucket starts, unix seconds. */
+  timestamps: number[];
+  /** Matches per bucket; null where counting stopped before the bucket (see `exact`). */
+  counts: (number | null)[];
+  /** Matches; when `exact` is false, more than this many match. */
+  total: number;
+  exact: boolean;
+  /** When not exact: buckets from this instant on are complete. */
+  counted_from: string | null;
+}
+
+/** The volume of a search (its filters; paging parameters are ignored); `step` in seconds, or the server picks. */
+export function logVolume(params: SearchParams, step?: number): Promise<LogVolume> {
+  const query = new URLSearchParams(searchQuery({ ...params, limit: undefined, cursor: undefined, afterId: undefined }));
+  if (step !== undefined) query.set('step', String(step));
+  return request<LogVolume>('GET', `/api/v1/logs/volume?${query.toString()}`);
+}
+
 /** `404`: an HTTP status, the only status filter the hot search takes. */
 export const isHttpStatus = (value: string): boolean => /^[1-5]\d\d$/.test(value);
 
 // ---- Filters in the URL ----
 
+/** The range presets, each with the width (seconds) of its volume bars: 48 to 60 bars of a round width. */
 export const RANGE_PRESETS = [
-  { key: '15m', label: 'Last 15 minutes', ms: 15 * 60_000 },
-  { key: '1h', label: 'Last hour', ms: 3_600_000 },
-  { key: '24h', label: 'Last 24 hours', ms: 86_400_000 },
-  { key: '7d', label: 'Last 7 days', ms: 7 * 86_400_000 },
-  { key: '30d', label: 'Last 30 days', ms: 30 * 86_400_000 },
+  { key: '15m', label: 'Last 15 minutes', ms: 15 * 60_000, volumeStep: 15 },
+  { key: '1h', label: 'Last hour', ms: 3_600_000, volumeStep: 60 },
+  { key: '24h', label: 'Last 24 hours', ms: 86_400_000, volumeStep: 1800 },
+  { key: '7d', label: 'Last 7 days', ms: 7 * 86_400_000, volumeStep: 3 * 3600 },
+  { key: '30d', label: 'Last 30 days', ms: 30 * 86_400_000, volumeStep: 12 * 3600 },
 ] as const;
+
+/** The volume bars' width for `filters`: the preset's, or undefined (the server picks) for a custom range. */
+export const volumeStepOf = (filters: LogFilters): number | undefined => RANGE_PRESETS.find((p) => p.key === filters.range)?.volumeStep;
 
 export type RangePreset = (typeof RANGE_PRESETS)[number]['key'];
 export const DEFAULT_RANGE: RangePreset = '1h';
@@ -159,7 +188,7 @@ export const narrowed = (filters: LogFilters): boolean => FIELD_FILTERS.some((na
 
 export function describeRange(filters: LogFilters): string {
   if (filters.range !== 'custom') return `in the ${(RANGE_PRESETS.find((p) => p.key === filters.range)?.label ?? 'selected range').toLowerCase()}`;
-  const at = (iso: string) => new Date(iso).toLocaleString();
+  const at = formatDateTime;
   if (filters.from && filters.to) return `between ${at(filters.from)} and ${at(filters.to)}`;
   if (filters.from) return `since ${at(filters.from)}`;
   return filters.to ? `before ${at(filters.to)}` : 'at any time';

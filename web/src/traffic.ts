@@ -3,6 +3,7 @@
  * the stream processor) and the formatting its charts and tables need.
  */
 import { request } from './api';
+import { formatCount } from './format';
 
 export type StatsDimension = 'section' | 'status_class' | 'method' | 'service' | 'none';
 
@@ -118,7 +119,7 @@ export function formatNumber(value: number | null | undefined): string {
   if (abs >= 1e9) return `${(value / 1e9).toFixed(abs >= 1e10 ? 0 : 1)}G`;
   if (abs >= 1e6) return `${(value / 1e6).toFixed(abs >= 1e7 ? 0 : 1)}M`;
   if (abs >= 1e4) return `${(value / 1e3).toFixed(abs >= 1e5 ? 0 : 1)}k`;
-  if (abs >= 100 || Number.isInteger(value)) return Math.round(value).toLocaleString();
+  if (abs >= 100 || Number.isInteger(value)) return formatCount(Math.round(value));
   if (abs >= 10) return value.toFixed(1);
   if (abs === 0) return '0';
   return abs >= 0.01 ? value.toFixed(2) : value.toPrecision(2);

@@ -280,7 +280,9 @@ export function checkView(row: CheckRow, baseUrl: string, pingKey: string, recen
     running: row.last_start_at !== null,
     status_reason: row.status_reason,
     last_ping_at: row.last_ping_at?.toISOString() ?? null,
-    next_expected_at: row.status === 'up' ? (row.late_at?.toISOString() ?? null) : null,
+    // The next deadline of the schedule, also while down: a check down because a run failed or ran too
+    // long still expects its next run then (an hour away, say); only a missed run leaves it in the past.
+    next_expected_at: row.status === 'up' || row.status === 'down' ? (row.late_at?.toISOString() ?? null) : null,
     last_duration_ms: row.last_duration_ms === null ? null : Number(row.last_duration_ms),
     n_pings: row.n_pings,
     created_at: row.created_at.toISOString(),

@@ -1,10 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { AppError, unauthorized } from '../../platform/errors.js';
+import { AppError, invalidField, unauthorized } from '../../platform/errors.js';
 import { authenticateApiKey } from '../accounts/index.js';
 import type { AppContext } from '../../server/context.js';
 import { apiKeyFrom, principalOf, requireRole } from '../../server/plugins/auth.js';
+import { errorEnvelope } from '../../server/plugins/errors.js';
 import {
   MAX_BODY_BYTES,
   accessLogMessageParser,
@@ -24,7 +25,8 @@ import {
 import type { EventBus } from '../../platform/bus/index.js';
 import { LOG_TOPIC, logMessagesFor } from './bus-codec.js';
 import { listRejections, recordRejections } from './rejections.js';
-import { partitionable, searchEvents } from './store.js';
+import { countEventsByBucket, partitionable, searchEvents } from './store.js';
+import { DEFAULT_VOLUME_BUCKETS, MAX_VOLUME_BUCKETS, VOLUME_COUNT_CAP, foldVolume, planVolume, planVolumeWithStep } from './volume.js';
 
 /** Ingest requests being handled at once; beyond this, callers are asked to retry (never an unbounded queue). */
 const MAX_CONCURRENT_INGESTS = 32;
@@ -186,10 +188,64 @@ export function logIngestRoutes(ctx: AppContext, bus: EventBus): FastifyPluginAs
   };
 }
 
+/** The filters of a search of the hot store, shared by the search and its volume count. */
+const searchFilters = {
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+  q: z.string().max(500).optional(),
+  service: z.string().max(256).optional(),
+  status: z.coerce.number().int().min(100).max(599).optional(),
+  section: z.string().max(1000).optional(),
+};
+
+const volumeAnswer = z.object({
+  from: z.string().describe('Start of the first bucket: `from` aligned down to the step (UTC)'),
+  to: z.string().describe('End of the last bucket (exclusive)'),
+  step: z.number().int().describe('Bucket width in seconds'),
+  timestamps: z.array(z.number().int()).describe('Bucket starts, unix seconds'),
+  counts: z.array(z.number().int().nullable()).describe('Matching events per bucket; null where the count stopped before reaching it (see `exact`)'),
+  total: z.number().int().describe('Matching events; when `exact` is false, more than this many match'),
+  exact: z.boolean().describe(`False when more than ${VOLUME_COUNT_CAP.toLocaleString('en')} events match: counting stopped after the newest ones`),
+  counted_from: z.string().nullable().describe('When not exact: the buckets from this instant on are complete, older ones are null'),
+});
+
 /** Search of the hot store (the dashboard's Logs page and the API). */
 export function logSearchRoutes(ctx: AppContext): FastifyPluginAsyncZod {
   const tags = ['logs'];
   return async (app) => {
+    app.get(
+      '/api/v1/logs/volume',
+      {
+        preHandler: requireRole(ctx),
+        schema: {
+          tags,
+          summary: 'How many stored events match a search, in total and per time bucket',
+          description:
+            'Takes the filters of GET /api/v1/logs and counts the events that search pages through, per bucket of a round width (the range spans at most `buckets` of them, plus one when it does not start on a bucket boundary; ' +
+            `default ${DEFAULT_VOLUME_BUCKETS}). Without \`from\`, the range starts VIGIL_HOT_DAYS days ago (nothing older is kept hot); without \`to\` it ends now, ` +
+            'and the last bucket also holds events stamped later (senders whose clock is ahead), as the search shows them. ' +
+            `Counting stops after the newest ${VOLUME_COUNT_CAP.toLocaleString('en')} matches: then \`exact\` is false, \`total\` is a lower bound and older buckets are null.`,
+          querystring: z.object({
+            ...searchFilters,
+            buckets: z.coerce.number().int().min(1).max(MAX_VOLUME_BUCKETS).default(DEFAULT_VOLUME_BUCKETS).describe('How many buckets the range is cut into at most (the width is then a round one)'),
+            step: z.coerce.number().int().min(1).max(366 * 86_400).optional().describe('Bucket width in seconds instead (60: by minute); 400 buckets at most'),
+          }),
+          response: { 200: volumeAnswer, 400: errorEnvelope },
+        },
+      },
+      async (request) => {
+        const { from, to, buckets, step, ...rest } = request.query;
+        const now = Date.now();
+        const toMs = to ? Date.parse(to) : now;
+        const fromMs = from ? Date.parse(from) : toMs - ctx.config.VIGIL_HOT_DAYS * 86_400_000;
+        if (fromMs >= toMs) throw invalidField('to', `must be after from (${new Date(fromMs).toISOString()})`);
+        const plan = step === undefined ? planVolume(fromMs, toMs, to !== undefined, buckets) : planVolumeWithStep(fromMs, toMs, to !== undefined, step * 1000);
+        if (plan === null) throw invalidField('step', `${step} s cuts the range into more than ${MAX_VOLUME_BUCKETS} buckets: give a wider step or a shorter range`);
+        const filter = { ...rest, from: new Date(fromMs), ...(to ? { to: new Date(toMs) } : {}) };
+        return foldVolume(plan, await countEventsByBucket(ctx.db, principalOf(request).orgId, filter, plan, VOLUME_COUNT_CAP));
+      },
+    );
+
     app.get(
       '/api/v1/logs',
       {
@@ -198,12 +254,7 @@ export function logSearchRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           tags,
           summary: 'Search stored log events, newest first, with cursor pagination',
           querystring: z.object({
-            from: z.iso.datetime({ offset: true }).optional(),
-            to: z.iso.datetime({ offset: true }).optional(),
-            q: z.string().max(500).optional(),
-            service: z.string().max(256).optional(),
-            status: z.coerce.number().int().min(100).max(599).optional(),
-            section: z.string().max(1000).optional(),
+            ...searchFilters,
             limit: z.coerce.number().int().min(1).max(1000).default(100),
             cursor: z.string().max(500).optional(),
             after_id: z

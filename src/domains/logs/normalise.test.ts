@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   NATIVE_ALIASES,
   buildEvent,
+  daysInMonth,
   extractFields,
   levelFromSeverityNumber,
   nanosStringToMs,
@@ -73,6 +74,20 @@ describe('parseTimestamp', () => {
     [1714564800000000000, NOW], // ns
     ['not a time', null],
     ['2024-13-01T00:00:00Z', null],
+    ['2024-02-31T00:00:00Z', null], // Date.UTC / Date.parse roll this over to 2024-03-02
+    ['2024-02-30T00:00:00.000Z', null],
+    ['2023-02-29T00:00:00Z', null],
+    ['2024-02-29T00:00:00Z', Date.UTC(2024, 1, 29)],
+    ['2024-04-31T10:00:00+02:00', null],
+    ['2024-06-31 12:00:00', null],
+    ['2024-09-31', null],
+    ['1900-02-29T00:00:00Z', null],
+    ['2000-02-29T00:00:00Z', Date.UTC(2000, 1, 29)],
+    ['2024-00-10T00:00:00Z', null],
+    ['2024-05-00T00:00:00Z', null],
+    ['0001-01-01T00:00:00Z', -62_135_596_800_000], // Date.UTC alone reads year 1 as 1901
+    ['0099-12-31T23:59:59.999Z', Date.parse('0099-12-31T23:59:59.999Z')],
+    [' 2024-05-01T12:00:60Z', NOW + 60_000], // the leap-second rule holds off the fast path too
     ['2024-05-01T25:00:00Z', null],
     [Number.NaN, null],
     [Infinity, null],
@@ -94,6 +109,47 @@ describe('parseTimestamp', () => {
       fc.property(fc.date({ min: new Date('1970-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true }), (d) => {
         expect(parseTimestamp(d.toISOString())).toBe(d.getTime());
         expect(parseTimestamp(d.toISOString().replace('.', ',').replace(/,\d+Z$/, 'Z'))).toBe(Math.floor(d.getTime() / 1000) * 1000);
+      }),
+    );
+  });
+
+  it('reads a date only when its day exists in its month, in every written form (never rolled over)', () => {
+    const forms = [
+      (d: string) => `${d}T12:34:56Z`,
+      (d: string) => `${d}T12:34:56.789Z`,
+      (d: string) => `${d}t12:34:56z`,
+      (d: string) => `${d} 12:34:56`,
+      (d: string) => `${d}T12:34:56+00:00`,
+      (d: string) => `${d}T12:34`,
+      (d: string) => d,
+    ];
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 9999 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 1, max: 31 }),
+        fc.constantFrom(...forms.keys()),
+        (year, month, day, form) => {
+          const date = `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
+          const ms = parseTimestamp(forms[form]!(date));
+          if (day > daysInMonth(year, month)) {
+            expect(ms).toBeNull();
+          } else {
+            expect(ms).not.toBeNull();
+            // Whatever the time of day, the instant read lies on the date written (all forms are UTC).
+            expect(new Date(ms!).toISOString().slice(0, 10)).toBe(date);
+          }
+        },
+      ),
+    );
+  });
+
+  it('agrees with Date on the length of every month', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 9999 }), fc.integer({ min: 1, max: 12 }), (year, month) => {
+        const last = new Date(0);
+        last.setUTCFullYear(year, month, 0); // day 0 of the next month: the last day of this one
+        expect(daysInMonth(year, month)).toBe(last.getUTCDate());
       }),
     );
   });

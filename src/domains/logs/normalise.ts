@@ -183,6 +183,18 @@ export function nanosStringToMs(nanos: string): number | null {
   return nanos.length <= 6 ? 0 : Number(nanos.slice(0, -6));
 }
 
+/**
+ * Days in a month of the proleptic Gregorian calendar (what `Date` uses), month 1–12. `Date.UTC` and
+ * `Date.parse` roll 2024-02-31 over to 2024-03-02; checking the day against this first refuses it.
+ */
+export function daysInMonth(year: number, month: number): number {
+  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
+
+/** 400 Gregorian years (146,097 days): the calendar's cycle. */
+const GREGORIAN_CYCLE_MS = 146_097 * 86_400_000;
+
 const digit = (s: string, i: number): number => s.charCodeAt(i) - 48;
 const two = (s: string, i: number): number => digit(s, i) * 10 + digit(s, i + 1);
 
@@ -204,7 +216,7 @@ function canonicalUtc(s: string): number | null {
   const hour = two(s, 11);
   const minute = two(s, 14);
   const second = two(s, 17);
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return null;
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 60) return null;
   let ms = 0;
   if (n > 20) {
     if (s.charCodeAt(19) !== 46 /* . */ || n === 21) return null;
@@ -217,6 +229,8 @@ function canonicalUtc(s: string): number | null {
   } else if (s.charCodeAt(19) !== 90) {
     return null;
   }
+  // Date.UTC reads years 0–99 as 1900–1999; 400 Gregorian years later the calendar repeats exactly.
+  if (year < 100) return Date.UTC(year + 400, month - 1, day, hour, minute, second, ms) - GREGORIAN_CYCLE_MS;
   return Date.UTC(year, month - 1, day, hour, minute, second, ms);
 }
 
@@ -243,7 +257,7 @@ export function parseTimestamp(value: unknown): number | null {
       const m = ISO_RE.exec(s);
       if (!m) return null;
       const [, y, mo, d, h = '00', mi = '00', sec = '00', frac = '', zone] = m;
-      if (zone === 'Z' && s.charCodeAt(10) === 84 /* T */ && m[6] !== undefined) {
+      if (zone === 'Z' && s.charCodeAt(10) === 84 /* T */ && m[6] !== undefined && sec !== '60') {
         // Canonical RFC 3339 UTC, what most agents send: V8 reads it as is, any fraction length.
         ms = Date.parse(s);
       } else {
@@ -253,10 +267,11 @@ export function parseTimestamp(value: unknown): number | null {
         const leap = sec === '60' ? 1000 : 0;
         ms = Date.parse(`${y}-${mo}-${d}T${h}:${mi}:${leap ? '59' : sec}${fraction}${offset}`) + leap;
       }
-      // Date.parse accepts 2024-02-31 (rolls over); a rolled-over date is a typo, not a time.
-      if (Number.isNaN(ms) || Number(mo) > 12 || Number(d) > 31 || Number(h) > 23 || Number(mi) > 59 || Number(sec) > 60) {
-        return null;
-      }
+      // Date.parse accepts 2024-02-31 (rolls over to 2024-03-02); a rolled-over date is a typo, not a
+      // time, so the day is checked against its month before the parsed value is trusted.
+      const month = Number(mo);
+      if (Number.isNaN(ms) || month < 1 || month > 12 || Number(d) < 1 || Number(d) > daysInMonth(Number(y), month)) return null;
+      if (Number(h) > 23 || Number(mi) > 59 || Number(sec) > 60) return null;
     }
   } else {
     return null;

@@ -4,6 +4,7 @@ import { copyValue, isoOf, pgJson, pgText, type CopyIn, type Db } from '../../pl
 import { hotRowToArchive } from './retention-plan.js';
 import { badRequest } from '../../platform/errors.js';
 import type { NormalisedEvent } from './normalise.js';
+import type { BucketCount, VolumePlan } from './volume.js';
 
 const DAY_MS = 86_400_000;
 
@@ -186,9 +187,12 @@ function decodeCursor(cursor: string): [string, string] {
   }
 }
 
-/** Newest first, filtered, with keyset pagination (stable while new events arrive). */
-export async function searchEvents(db: Db, orgId: string, query: LogQuery): Promise<{ events: StoredEvent[]; next_cursor: string | null }> {
-  let q = db.selectFrom('log_events').selectAll().where('org_id', '=', orgId);
+/** The filters a search and a count share. */
+export type LogFilter = Pick<LogQuery, 'from' | 'to' | 'q' | 'service' | 'status' | 'section'>;
+
+/** One organisation's events matching `query`: the rows the search pages through and the volume counts. */
+function matching(db: Db, orgId: string, query: LogFilter) {
+  let q = db.selectFrom('log_events').where('org_id', '=', orgId);
   if (query.from) q = q.where('ts', '>=', query.from);
   if (query.to) q = q.where('ts', '<', query.to);
   if (query.service) q = q.where('service', '=', query.service);
@@ -196,6 +200,12 @@ export async function searchEvents(db: Db, orgId: string, query: LogQuery): Prom
   if (query.section) q = q.where('section', '=', query.section);
   // Substring search, not a user regex: escape LIKE's wildcards so the text matches literally.
   if (query.q) q = q.where('message', 'ilike', `%${query.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+  return q;
+}
+
+/** Newest first, filtered, with keyset pagination (stable while new events arrive). */
+export async function searchEvents(db: Db, orgId: string, query: LogQuery): Promise<{ events: StoredEvent[]; next_cursor: string | null }> {
+  let q = matching(db, orgId, query).selectAll();
   if (query.afterId !== undefined) q = q.where(sql<boolean>`id > ${query.afterId}::bigint`);
   if (query.cursor) {
     const [ts, id] = decodeCursor(query.cursor);
@@ -211,4 +221,20 @@ export async function searchEvents(db: Db, orgId: string, query: LogQuery): Prom
     }),
     next_cursor: rows.length > query.limit && last ? encodeCursor(last.ts, String(last.id)) : null,
   };
+}
+
+/**
+ * Matches of `filter` per bucket of `plan` (see volume.ts), counting the newest `cap + 1` at most:
+ * the search's own newest-first walk over the (org_id, ts, id) index, so counting stops where paging
+ * through that many matches would, however wide the range.
+ */
+export async function countEventsByBucket(db: Db, orgId: string, filter: LogFilter, plan: VolumePlan, cap: number): Promise<BucketCount[]> {
+  const newest = matching(db, orgId, filter).select('ts').orderBy('ts', 'desc').orderBy('id', 'desc').limit(cap + 1);
+  const rows = await db
+    .selectFrom(newest.as('matched'))
+    .select(sql<number>`floor((extract(epoch FROM ts) * 1000 - ${plan.startMs}) / ${plan.stepMs})::int`.as('bucket'))
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .groupBy('bucket')
+    .execute();
+  return rows.map((r) => ({ bucket: Number(r.bucket), n: Number(r.n) }));
 }

@@ -18,7 +18,7 @@ function bestUnit(seconds: number): number {
 
 /**
  * A duration as a number and a unit (seconds up to days). With `optional`, an empty number means
- * "no limit" and the value is null.
+ * null, and `placeholder` says what null stands for ("no limit" unless told).
  */
 export function DurationInput({
   id,
@@ -26,6 +26,7 @@ export function DurationInput({
   value,
   onChange,
   optional = false,
+  placeholder = 'no limit',
   min = 1,
   invalid = false,
 }: {
@@ -35,6 +36,7 @@ export function DurationInput({
   value: number | null;
   onChange: (seconds: number | null) => void;
   optional?: boolean;
+  placeholder?: string;
   min?: number;
   invalid?: boolean;
 }) {
@@ -59,7 +61,7 @@ export function DurationInput({
         min={min}
         step="any"
         required={!optional}
-        placeholder={optional ? 'no limit' : undefined}
+        placeholder={optional ? placeholder : undefined}
         value={text}
         aria-invalid={invalid || undefined}
         onChange={(e) => {

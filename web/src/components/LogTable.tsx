@@ -1,7 +1,7 @@
-import { Fragment } from 'react';
-import { formatDuration } from '../format';
+import { UI_LOCALE, formatDuration } from '../format';
 import { useToggleSet } from '../hooks';
 import type { StoredEvent } from '../logs';
+import { browserZone } from '../zones';
 
 /**
  * What a row shows: a hot event, or an archived one (whose id is null when it was archived from
@@ -9,8 +9,22 @@ import type { StoredEvent } from '../logs';
  */
 export type ShownEvent = Omit<StoredEvent, 'id'> & { id: string | null; too_late?: boolean };
 
-const timeFormat = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', fractionalSecondDigits: 3 });
+// In the dashboard's language and a 24-hour clock, in the viewer's zone: the column header names it.
+const timeFormat = new Intl.DateTimeFormat(UI_LOCALE, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', fractionalSecondDigits: 3, hourCycle: 'h23' });
+const fullFormat = new Intl.DateTimeFormat(UI_LOCALE, {
+  year: 'numeric',
+  month: 'short',
+  day: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  fractionalSecondDigits: 3,
+  hourCycle: 'h23',
+  timeZoneName: 'short',
+});
 const localTime = (iso: string) => timeFormat.format(new Date(iso));
+/** "Mar 1, 2026, 14:00:00.123 GMT+9": the viewer's zone, named. */
+const localFull = (iso: string) => fullFormat.format(new Date(iso));
 const utcTime = (iso: string) => `${iso.replace('T', ' ').replace('Z', '')} UTC`;
 
 /** `2xx`..`5xx` for colouring; '' for an event without an HTTP status. */
@@ -29,7 +43,7 @@ const TOO_LATE = 'Arrived too late to be counted in the traffic statistics';
  */
 export function LogTable({ events, utc = false }: { events: readonly ShownEvent[]; utc?: boolean }) {
   const [expanded, toggle] = useToggleSet<string>();
-  const columns = [utc ? 'Time (UTC)' : 'Time', 'Level', 'Service', 'Host', 'Method', 'Path', 'Status', 'Duration', 'Message'];
+  const columns = [`Time (${utc ? 'UTC' : browserZone})`, 'Level', 'Service', 'Host', 'Method', 'Path', 'Status', 'Duration', 'Message'];
   return (
     <table className="logs-table">
       <thead>
@@ -53,7 +67,7 @@ export function LogTable({ events, utc = false }: { events: readonly ShownEvent[
 function LogRow({ event, utc, columns, open, onToggle }: { event: ShownEvent; utc: boolean; columns: number; open: boolean; onToggle: () => void }) {
   const klass = statusClass(event.status);
   // The other time zone is a hover away: the archive is cut in UTC days, the live view reads in local time.
-  const [time, otherZone] = utc ? [utcTime(event.timestamp), new Date(event.timestamp).toLocaleString()] : [localTime(event.timestamp), utcTime(event.timestamp)];
+  const [time, otherZone] = utc ? [utcTime(event.timestamp), localFull(event.timestamp)] : [localTime(event.timestamp), utcTime(event.timestamp)];
   return (
     <>
       {/* Selecting text in a row (to copy it) is not a click on it. */}
@@ -92,7 +106,8 @@ function LogRow({ event, utc, columns, open, onToggle }: { event: ShownEvent; ut
 function EventDetail({ event }: { event: ShownEvent }) {
   const fields: [string, string | number | null][] = [
     ['Time (UTC)', event.timestamp],
-    ['Time (local)', new Date(event.timestamp).toLocaleString()],
+    // A viewer in UTC needs it once.
+    [`Time (${browserZone})`, browserZone === 'UTC' ? null : localFull(event.timestamp)],
     ['Received', event.received_at],
     ['Service', event.service],
     ['Host', event.host],
@@ -112,16 +127,14 @@ function EventDetail({ event }: { event: ShownEvent }) {
   return (
     <div className="log-fields">
       <dl className="facts">
-        {fields.map(([label, value]) => (
-          <Fragment key={label}>
-            {value !== null && value !== '' && (
-              <div>
-                <dt>{label}</dt>
-                <dd className="mono">{value}</dd>
-              </div>
-            )}
-          </Fragment>
-        ))}
+        {fields
+          .filter(([, value]) => value !== null && value !== '')
+          .map(([label, value]) => (
+            <div key={label}>
+              <dt>{label}</dt>
+              <dd className="mono">{value}</dd>
+            </div>
+          ))}
       </dl>
       <h3>Message</h3>
       <pre className="output">{event.message}</pre>

@@ -5,7 +5,7 @@ import { ErrorNote } from '../components/ErrorNote';
 import { EventFilterFields } from '../components/EventFilterFields';
 import { Field } from '../components/Field';
 import { LoadOlder, LogTable } from '../components/LogTable';
-import { formatBytes, formatDateTime } from '../format';
+import { formatBytes, formatCount, formatDateTime } from '../format';
 import { useResource } from '../hooks';
 import { NO_FIELD_FILTERS, type EventSearch, type FieldFilters } from '../logs';
 
@@ -116,8 +116,8 @@ export function ArchivePage() {
             {days.map((d) => (
               <tr key={d.day} data-day={d.day}>
                 <td className="mono">{d.day}</td>
-                <td className="num right">{d.rows.toLocaleString()}</td>
-                <td className="num right" title={`${d.bytes.toLocaleString()} bytes in ${d.files} file${d.files === 1 ? '' : 's'}`}>
+                <td className="num right">{formatCount(d.rows)}</td>
+                <td className="num right" title={`${formatCount(d.bytes)} bytes in ${d.files} file${d.files === 1 ? '' : 's'}`}>
                   {formatBytes(d.bytes)}
                 </td>
                 <td className="num">{d.from ? `${timeOfDay(d.from)} – ${timeOfDay(d.to)}` : <span className="muted">empty</span>}</td>
@@ -151,12 +151,12 @@ export function ArchivePage() {
 
       <ErrorNote message={error} />
       {results && results.events.length === 0 && !busy && (
-        <p className="muted">No archived event matches{results.scannedRows > 0 ? ` (${results.scannedRows.toLocaleString()} events read)` : ''}.</p>
+        <p className="muted">No archived event matches{results.scannedRows > 0 ? ` (${formatCount(results.scannedRows)} events read)` : ''}.</p>
       )}
       {results && results.events.length > 0 && (
         <>
           <p className="muted logs-count">
-            {results.events.length} event{results.events.length === 1 ? '' : 's'}, newest first{results.cursor ? '' : ' (all of them)'}; {results.scannedRows.toLocaleString()} archived events
+            {results.events.length} event{results.events.length === 1 ? '' : 's'}, newest first{results.cursor ? '' : ' (all of them)'}; {formatCount(results.scannedRows)} archived events
             read. Click a row for all its fields.
           </p>
           {/* Keyed by the search: rows opened in another search start closed. */}

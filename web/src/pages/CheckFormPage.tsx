@@ -144,8 +144,8 @@ function CheckForm({ initial, check }: { initial: CheckInput; check?: CheckView 
       <fieldset>
         <legend>Runs and alerts</legend>
         <div className="field-row">
-          <Field id="check-max-runtime" label="Max run time" hint="Alert when a started run has not finished after this long." error={fieldError('max_runtime')}>
-            <DurationInput id="check-max-runtime" label="Max run time" optional value={draft.max_runtime} onChange={(v) => set('max_runtime', v)} />
+          <Field id="check-max-runtime" label="Max run time" hint="Alert when a started run has not finished after this long (empty: the grace period)." error={fieldError('max_runtime')}>
+            <DurationInput id="check-max-runtime" label="Max run time" optional placeholder="the grace" value={draft.max_runtime} onChange={(v) => set('max_runtime', v)} />
           </Field>
           <Field id="check-min-runtime" label="Min run time" hint={'Alert when a run finishes faster ("too short").'} error={fieldError('min_runtime')}>
             <DurationInput id="check-min-runtime" label="Min run time" optional value={draft.min_runtime} onChange={(v) => set('min_runtime', v)} />

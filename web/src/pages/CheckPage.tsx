@@ -29,7 +29,8 @@ function Facts({ check }: { check: CheckView }) {
     ['Last ping', <RelativeTime iso={check.last_ping_at} past />],
     ['Next expected', <NextExpected check={check} />],
     ['Last duration', formatDuration(check.last_duration_ms)],
-    ['Max run time', optionalPeriod(check.max_runtime, 'no limit')],
+    // No max_runtime of its own means the grace period is the limit (a run longer than it alerts), not "no limit".
+    ['Max run time', check.max_runtime === null ? `${formatPeriod(check.grace)} (the grace period)` : formatPeriod(check.max_runtime)],
     ['Min run time', optionalPeriod(check.min_runtime, 'none')],
     ['Alert after', `${check.failure_threshold} consecutive failure${check.failure_threshold === 1 ? '' : 's'}`],
     ['Re-alert while down', optionalPeriod(check.realert, 'never')],

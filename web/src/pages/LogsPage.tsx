@@ -6,12 +6,15 @@ import { EventFilterFields } from '../components/EventFilterFields';
 import { Field } from '../components/Field';
 import { LoadOlder, LogTable } from '../components/LogTable';
 import { RejectedEvents } from '../components/RejectedEvents';
+import { VolumeBar } from '../components/VolumeBar';
+import { formatCount, formatDateTime } from '../format';
 import { useLiveEvent, useLiveState } from '../live';
 import {
   DEFAULT_RANGE,
   describeRange,
   filtersFromQuery,
   isHttpStatus,
+  logVolume,
   logsHref,
   maxId,
   mergeNewest,
@@ -21,7 +24,9 @@ import {
   rangeEndsNow,
   searchLogs,
   searchParamsOf,
+  volumeStepOf,
   type FieldFilters,
+  type LogVolume,
   type LogFilters,
   type RangePreset,
   type StoredEvent,
@@ -43,6 +48,13 @@ const MIN_TAIL_GAP_MS = 1000;
  * newer ones from another host. It bounds the scan; `after_id` keeps rows from being fetched twice.
  */
 const LATE_LOOKBACK_MS = 2 * 60_000;
+/**
+ * While the tail brings new rows, the count and bars are asked again at most this often: a count
+ * walks up to 100,000 rows, a tail request a handful.
+ */
+const VOLUME_REFRESH_MS = 10_000;
+/** A quiet live view counts again this often, as its sliding range drops old events. */
+const VOLUME_QUIET_REFRESH_MS = 60_000;
 
 interface View {
   rows: StoredEvent[];
@@ -68,6 +80,9 @@ export function LogsPage() {
   const [older, setOlder] = useState<{ busy: boolean; error?: string }>({ busy: false });
   const [scrolledDown, setScrolledDown] = useState(false);
   const resultsRef = useRef<HTMLDivElement>(null);
+  /** How many events match the search (not how many rows are loaded), and when. */
+  const [volume, setVolume] = useState<{ data?: LogVolume; error?: string }>({});
+  const volumeRefresh = useRef({ generation: 0, last: 0, timer: undefined as number | undefined });
 
   /**
    * The tail's bookkeeping, outside React state: it is read and written by timers and answers.
@@ -100,6 +115,7 @@ export function LogsPage() {
     }
     setLoad({ loading: true });
     setTailError(undefined);
+    loadVolume(true);
     searchLogs({ ...searchParamsOf(filters, Date.now()), limit: PAGE_SIZE })
       .then(
         (page) => {
@@ -119,9 +135,41 @@ export function LogsPage() {
       // Unmounting or searching again: answers still on their way belong to nothing shown.
       t.generation++;
       clearTimeout(t.timer);
+      volumeRefresh.current.generation++;
+      clearTimeout(volumeRefresh.current.timer);
     };
     // `filters` is derived from `searchKey` (plus the live flag, which does not change the search).
   }, [searchKey, epoch]);
+
+  /**
+   * Counts the search's matches per bucket. `fresh`: a new search, whose old count no longer applies;
+   * otherwise (new rows from the tail) at most once per VOLUME_REFRESH_MS, keeping the count shown meanwhile.
+   */
+  const loadVolume = useEffectEvent((fresh: boolean) => {
+    const v = volumeRefresh.current;
+    if (fresh) {
+      v.generation++;
+      clearTimeout(v.timer);
+      v.timer = undefined;
+      setVolume({});
+    } else {
+      if (v.timer !== undefined) return;
+      const wait = v.last + VOLUME_REFRESH_MS - Date.now();
+      if (wait > 0) {
+        v.timer = window.setTimeout(() => {
+          v.timer = undefined;
+          loadVolume(false);
+        }, wait);
+        return;
+      }
+    }
+    const generation = v.generation;
+    v.last = Date.now();
+    logVolume(searchParamsOf(filters, Date.now()), volumeStepOf(filters)).then(
+      (data) => generation === v.generation && setVolume({ data }),
+      (error: unknown) => generation === v.generation && setVolume((old) => ({ ...old, error: errorMessage(error) })),
+    );
+  });
 
   /** Fetches what arrived since the newest row (throttled; queued while a request is out). */
   const requestTail = useEffectEvent(() => {
@@ -161,11 +209,15 @@ export function LogsPage() {
             setView({ rows: page.events, cursor: page.next_cursor, stale: false });
             setLoad({ loading: false });
             t.seenId = t.previousSeenId = maxId(page.events, t.seenId);
+            if (page.events.length > 0) loadVolume(false);
           } else {
             setView((v) => {
               const merged = mergeNewest(v.rows, page.events, TAIL_CAP, notBefore);
               return { rows: merged.rows, cursor: v.cursor, stale: v.stale || merged.trimmed };
             });
+            // New matches: the count and bars follow, throttled. A quiet sliding range ("last hour")
+            // still loses old events as it moves on: counted again now and then.
+            if (page.events.length > 0 || (notBefore !== undefined && Date.now() - volumeRefresh.current.last > VOLUME_QUIET_REFRESH_MS)) loadVolume(false);
             t.previousSeenId = t.seenId;
             t.seenId = maxId(page.events, t.seenId);
           }
@@ -253,9 +305,8 @@ export function LogsPage() {
       <div ref={resultsRef}>
         {view.rows.length > 0 && (
           <>
-            <p className="muted logs-count">
-              {view.rows.length} event{view.rows.length === 1 ? '' : 's'} {describeRange(filters)}, newest first{hasOlder ? '' : ' (all of them)'}. Click a row for all its fields.
-            </p>
+            <MatchCount filters={filters} shown={view.rows.length} hasOlder={hasOlder} volume={volume} />
+            {volume.data && <VolumeBar volume={volume.data} />}
             {/* Keyed by the search: rows opened in another search start closed. */}
             <LogTable key={searchKey} events={view.rows} />
           </>
@@ -271,6 +322,32 @@ export function LogsPage() {
       {view.rows.length > 0 && hasOlder && <LoadOlder busy={older.busy} onClick={() => void loadOlder()} />}
       <RejectedEvents />
     </section>
+  );
+}
+
+/**
+ * "2,345 events in the last hour, newest first; the newest 100 are listed": the number that match,
+ * from the volume count, not the number of rows loaded. Past the server's counting limit it says
+ * "more than"; while the count is on its way (or failed) it says what is loaded, as such.
+ */
+function MatchCount({ filters, shown, hasOlder, volume }: { filters: LogFilters; shown: number; hasOlder: boolean; volume: { data?: LogVolume; error?: string } }) {
+  const plural = (n: number) => `event${n === 1 ? '' : 's'}`;
+  const listed = `the newest ${formatCount(shown)} ${shown === 1 ? 'is' : 'are'} listed`;
+  let text: string;
+  if (!volume.data) {
+    text = `${formatCount(shown)} ${plural(shown)} loaded ${describeRange(filters)}, newest first${hasOlder ? '' : ' (all of them)'}${volume.error ? ` (could not count them all: ${volume.error})` : '; counting all matches…'}`;
+  } else if (!volume.data.exact) {
+    const from = volume.data.counted_from;
+    text = `More than ${formatCount(volume.data.total)} events ${describeRange(filters)} (counting stops there${from ? `; the bars before ${formatDateTime(from)} are not counted` : ''}); ${listed}`;
+  } else {
+    // Rows the tail brought since the count are matches too: the count is never below what is shown.
+    const total = Math.max(volume.data.total, shown);
+    text = `${formatCount(total)} ${plural(total)} ${describeRange(filters)}, newest first; ${total > shown ? listed : 'all are listed'}`;
+  }
+  return (
+    <p className="muted logs-count" data-total={volume.data?.total} data-exact={volume.data ? String(volume.data.exact) : undefined}>
+      {text}. Click a row for all its fields.
+    </p>
   );
 }
 

@@ -3,7 +3,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { errorMessage } from '../api';
 import { ErrorNote } from '../components/ErrorNote';
-import { formatBytes, formatDateTime, formatDuration, formatPeriod } from '../format';
+import { formatBytes, formatCount, formatDateTime, formatDuration, formatPeriod } from '../format';
 import { useLiveEvent, useLiveState } from '../live';
 import { navigate, useLocation } from '../router';
 import {
@@ -232,7 +232,7 @@ function SectionsTable({ stats }: { stats: Stats }) {
           <tr key={s.section} data-section={s.section}>
             <td className="mono">{seriesLabel(s.section)}</td>
             <td className="num" data-hits={s.hits}>
-              {s.hits.toLocaleString()}
+              {formatCount(s.hits)}
             </td>
             <td>
               <span className="share-bar" aria-hidden="true">
@@ -241,7 +241,7 @@ function SectionsTable({ stats }: { stats: Stats }) {
               {formatPercent(s.share)}
             </td>
             <td className="num">{formatRate(elapsed > 0 ? s.hits / elapsed : 0)}</td>
-            <td className={`num${s.errors > 0 ? ' error-cell' : ''}`}>{s.errors > 0 ? `${s.errors.toLocaleString()} (${formatPercent(s.errors / s.hits)})` : '0'}</td>
+            <td className={`num${s.errors > 0 ? ' error-cell' : ''}`}>{s.errors > 0 ? `${formatCount(s.errors)} (${formatPercent(s.errors / s.hits)})` : '0'}</td>
             <td className="num">{formatBytes(s.bytes)}</td>
           </tr>
         ))}
@@ -289,7 +289,7 @@ export function TrafficPage() {
           <>
             {' '}
             · one point per {formatPeriod(sections.step)} · updated live
-            {updatedAt !== undefined && <span title={new Date(updatedAt).toLocaleString()}> ·{sections.watermark ? ` final up to ${formatDateTime(sections.watermark)}` : ' nothing final yet'}</span>}
+            {updatedAt !== undefined && <span title={formatDateTime(new Date(updatedAt).toISOString())}> ·{sections.watermark ? ` final up to ${formatDateTime(sections.watermark)}` : ' nothing final yet'}</span>}
           </>
         )}
       </p>

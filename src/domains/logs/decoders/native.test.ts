@@ -116,7 +116,7 @@ describe('native JSON / NDJSON decoder', () => {
 
 describe('plain-text access logs (format=clf|combined|csv)', () => {
   it('reads the CSV form with its header', () => {
-    // Rows as in shared/data/sample_csv.txt.
+    // Rows as in test/data/sample_csv.txt.
     const body = [
       '"remotehost","rfc931","authuser","date","request","status","bytes"',
       '"10.0.0.2","-","apache",1549573860,"GET /api/user HTTP/1.0",200,1234',
