@@ -222,6 +222,10 @@ describe.each(STORE_KINDS)('Healthchecks tooling against Vigil on %s', (kind) =>
     expect([(await raw(server, 'GET', '/api/v3/checks/')).status, (await raw(server, 'GET', '/api/v3/checks/')).json()]).toEqual([401, { error: 'missing api key' }]);
     const wrong = await raw(server, 'POST', '/api/v3/checks/', { 'content-type': 'application/x-www-form-urlencoded' }, '{"api_key": "not-a-key", "name": "x"}');
     expect([wrong.status, wrong.json()]).toEqual([401, { error: 'wrong api key' }]);
+    // A read-only key in the body reads but never writes (the role is checked however the key came).
+    const readOnly = (await createApiKey(server.ctx.db, server.org.id, 'hc reader', 'read-only')).key;
+    const roWrite = await raw(server, 'POST', '/api/v3/checks/', { 'content-type': 'application/x-www-form-urlencoded' }, `{"api_key": "${readOnly}", "name": "not allowed"}`);
+    expect(roWrite.status).toBe(403);
     const garbage = await raw(server, 'POST', '/api/v3/checks/', { 'content-type': 'application/x-www-form-urlencoded', ...key }, 'name=Backups');
     expect([garbage.status, garbage.json()]).toEqual([400, { error: 'could not parse request body' }]);
     const notObject = await raw(server, 'POST', '/api/v3/checks/', { 'content-type': 'application/json', ...key }, '[1]');
@@ -229,6 +233,8 @@ describe.each(STORE_KINDS)('Healthchecks tooling against Vigil on %s', (kind) =>
     // Without a key, at most a small body is read (the key might be in it), never megabytes.
     const big = await raw(server, 'POST', '/api/v3/checks/', { 'content-type': 'application/json' }, JSON.stringify({ name: 'x'.repeat(1_000_000) }));
     expect(big.status).toBe(413);
+    // A query too long to echo into a redirect's Location is refused, not redirected unreadably.
+    expect((await raw(server, 'GET', `/api/v3/checks?tag=${'x'.repeat(10_000)}`, key)).status).toBe(414);
   });
 
   run('answers CORS preflights on the API and on ping URLs, and allows any origin', async () => {

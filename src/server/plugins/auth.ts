@@ -62,7 +62,9 @@ export function registerAuth(app: App): void {
     if (guards.length === 0) return;
     const others = preHandlers.filter((h) => !isGuard(h));
     const late = guards.flatMap((g) => asList(g[GUARD].late));
-    route.onRequest = [...guards.map((g) => g[GUARD].early), ...asList(route.onRequest)];
+    // The route's own onRequest hooks run first: they may establish credentials the guard then
+    // checks (the Datadog v1 intake takes its key from the path).
+    route.onRequest = [...asList(route.onRequest), ...guards.map((g) => g[GUARD].early)];
     route.preHandler = others;
     if (late.length) {
       // A key in the body can be read once the body is parsed, and still before it is validated.
@@ -136,7 +138,9 @@ export function requireRole(ctx: AppContext, minimum: Role = 'read-only', option
   };
   const late: Hook | undefined = keyFromBody
     ? async (request) => {
-        if (request.principal) return;
+        // Another hook may have authenticated the request already (the v3 plugin does, with
+        // Healthchecks' messages); the role is checked either way.
+        if (request.principal) return assertRole(request.principal, minimum);
         const key = keyFromBody(request.body);
         if (!key) throw unauthorized('Missing credentials: send an API key in X-Api-Key, or api_key in the JSON body.');
         const principal = await authenticateApiKey(ctx.db, key);

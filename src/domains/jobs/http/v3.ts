@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Selectable } from 'kysely';
 import { z } from 'zod';
 import { authenticateApiKey } from '../../accounts/index.js';
-import { badRequest, notFound, unauthorized, type AppError } from '../../../platform/errors.js';
+import { AppError, badRequest, notFound, unauthorized } from '../../../platform/errors.js';
 import type { FlipsTable, PingsTable } from '../../../platform/store/index.js';
 import type { AppContext } from '../../../server/context.js';
 import { apiKeyFrom, authenticate, principalOf, requireRole, SESSION_COOKIE } from '../../../server/plugins/auth.js';
@@ -194,6 +194,8 @@ const flipsQuery = z.object({
 
 /** Largest body a Healthchecks request needs (a check spec); also bounds what is read before a body `api_key` is checked. */
 const BODY_LIMIT = 64 * 1024;
+/** Longest query string a trailing-slash redirect carries over into its Location header. */
+const MAX_REDIRECT_QUERY = 4096;
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -209,13 +211,16 @@ export function v3Routes(ctx: AppContext): FastifyPluginAsyncZod {
     // Healthchecks reads every body as JSON, whatever its Content-Type: `curl --data '{…}'` sends
     // application/x-www-form-urlencoded. An empty body (`--data ""`) or `null` means no fields.
     app.removeAllContentTypeParsers();
-    app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (_request, body, done) => {
+    app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (request, body, done) => {
       const text = String(body).trim();
       if (text === '') return done(null, undefined);
       let value: unknown;
       try {
         value = JSON.parse(text);
       } catch {
+        // Without credentials in the headers the key could only have been in this body: the
+        // caller is unauthenticated, and hears that rather than a parse error.
+        if (!request.principal) return done(unauthorized('missing api key'), undefined);
         return done(badRequest('could not parse request body'), undefined);
       }
       if (value === null) return done(null, undefined);
@@ -245,8 +250,14 @@ export function v3Routes(ctx: AppContext): FastifyPluginAsyncZod {
       reply.header('access-control-allow-origin', '*');
     });
 
-    const read = { preHandler: requireRole(ctx, 'read-only') };
-    const write = { preHandler: requireRole(ctx, 'member') };
+    // The key may be in the body (`api_key`): the guards then let a request without header
+    // credentials through to parsing, and the preValidation hook above authenticates it.
+    const keyFromBody = (body: unknown) => {
+      const key = (body as { api_key?: unknown } | undefined)?.api_key;
+      return typeof key === 'string' && key !== '' ? key : undefined;
+    };
+    const read = { preHandler: requireRole(ctx, 'read-only', { keyFromBody }) };
+    const write = { preHandler: requireRole(ctx, 'member', { keyFromBody }) };
 
     const orgChannelIds = async (orgId: string) => (await listChannels(ctx.db, orgId)).map((c) => c.id);
 
@@ -399,6 +410,9 @@ export function v3Routes(ctx: AppContext): FastifyPluginAsyncZod {
           const [path = '', query] = request.url.split('?', 2);
           const last = path.slice(path.lastIndexOf('/') + 1);
           const safe = request.method === 'GET' || request.method === 'HEAD';
+          // The query is echoed into Location: one too long to fit a client's header limit (~16 KB) would
+          // make the redirect itself unreadable, so it is refused instead (no Healthchecks query is near this).
+          if ((query?.length ?? 0) > MAX_REDIRECT_QUERY) throw new AppError(414, 'uri_too_long', `query string too long to redirect (over ${MAX_REDIRECT_QUERY} characters)`);
           return reply.status(safe ? 301 : 308).header('location', `${last}/${query !== undefined ? `?${query}` : ''}`).send();
         };
         const methods: ('GET' | 'HEAD' | 'POST' | 'DELETE')[] = ['GET', 'HEAD', 'POST', 'DELETE'];
