@@ -204,6 +204,10 @@ describe('OnCalendar properties', () => {
     );
   }, 600_000);
 
+  it('refuses names of Object.prototype members with an OnCalendarError (they are not shorthands)', () => {
+    for (const text of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) expect(() => parseOnCalendar(text)).toThrow(OnCalendarError);
+  });
+
   it('never throws on any text: it parses or refuses with an OnCalendarError', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 60 }), (text) => {

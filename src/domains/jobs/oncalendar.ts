@@ -271,7 +271,9 @@ function parseEvent(line: string): CalendarEvent {
     tokens.pop();
   }
 
-  const shorthand = tokens.length === 1 ? SHORTHANDS[tokens[0]!.toLowerCase()] : undefined;
+  // Own keys only: "__proto__" or "constructor" must not find the object's prototype members.
+  const key = tokens.length === 1 ? tokens[0]!.toLowerCase() : undefined;
+  const shorthand = key !== undefined && Object.hasOwn(SHORTHANDS, key) ? SHORTHANDS[key] : undefined;
   const words = shorthand ? shorthand.split(' ') : tokens;
 
   let weekdays: Set<number> | null = null;
