@@ -13,4 +13,12 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
+  {
+    // Dependencies point one way (cli -> server -> domains -> platform): a domain takes what it needs
+    // from the platform (store, bus, http context, error answerer) and never reaches into the server.
+    files: ['src/domains/**/*.ts', 'src/platform/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/server/*', '**/server/**', '**/cli/**'], message: 'Domains and the platform never import the server or CLI layer.' }] }],
+    },
+  },
 );

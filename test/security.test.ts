@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../src/domains/accounts/index.js';
 import { buildApp } from '../src/server/app.js';
-import { BODY_KEY_BODY_LIMIT, principalOf, requireRole } from '../src/server/plugins/auth.js';
+import { BODY_KEY_BODY_LIMIT, principalOf, requireRole } from '../src/domains/accounts/index.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, startTestServer, type TestServer } from './support/server.js';
 
 /**

@@ -10,10 +10,10 @@ import {
   jsonSchemaTransform,
   type FastifyPluginAsyncZod, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { accountRoutes } from '../domains/accounts/index.js';
-import type { App, AppContext } from './context.js';
-import { registerAuth } from './plugins/auth.js';
+import type { App, AppContext } from '../platform/http/context.js';
+import { registerAuth } from '../domains/accounts/index.js';
 import { registerInputCleaning } from './plugins/clean-input.js';
-import { registerErrorHandler } from './plugins/errors.js';
+import { registerErrorHandler } from '../platform/http/errors.js';
 import { registerSse, type SseTiming } from './plugins/sse.js';
 
 /** A domain's routes: a factory taking the context and returning a fastify plugin. */

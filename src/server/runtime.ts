@@ -12,7 +12,7 @@ import { startLiveBridge } from '../platform/live-bridge.js';
 import { migrateToLatest, openStore } from '../platform/store/index.js';
 import type { Worker } from '../platform/worker.js';
 import { buildApp } from './app.js';
-import type { AppContext } from './context.js';
+import type { AppContext } from '../platform/http/context.js';
 
 export interface RunningVigil {
   app: FastifyInstance;

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { CSRF_COOKIE, SESSION_COOKIE, principalOf, requireRole } from '../../server/plugins/auth.js';
-import type { AppContext } from '../../server/context.js';
+import { CSRF_COOKIE, SESSION_COOKIE, principalOf, requireRole } from './guard.js';
+import type { AppContext } from '../../platform/http/context.js';
 import { randomToken } from '../../platform/ids.js';
 import { AddressThrottle } from './throttle.js';
 import { createApiKey, createUser, credentialOf, getOrg, getUserEmail, listApiKeys, login, logout, revokeApiKey } from './accounts.js';

@@ -12,3 +12,15 @@ export {
   credentialStillValid,
 } from './accounts.js';
 export { accountRoutes } from './http.js';
+export {
+  BODY_KEY_BODY_LIMIT,
+  CSRF_COOKIE,
+  CSRF_HEADER,
+  SESSION_COOKIE,
+  apiKeyFrom,
+  authenticate,
+  principalOf,
+  registerAuth,
+  requireRole,
+  type RequireRoleOptions,
+} from './guard.js';

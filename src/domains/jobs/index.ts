@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { AppContext } from '../../server/context.js';
+import type { AppContext } from '../../platform/http/context.js';
 import { pingRoutes } from './http/ping.js';
 import { v1Routes } from './http/v1.js';
 import { v3Routes } from './http/v3.js';

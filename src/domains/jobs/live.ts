@@ -1,4 +1,4 @@
-import type { AppContext } from '../../server/context.js';
+import type { AppContext } from '../../platform/http/context.js';
 import { checkView, recentDurations, type CheckRow } from './checks.js';
 
 /**

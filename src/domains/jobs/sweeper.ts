@@ -1,4 +1,4 @@
-import type { AppContext } from '../../server/context.js';
+import type { AppContext } from '../../platform/http/context.js';
 import { every, type Worker } from '../../platform/worker.js';
 import { policyOf, stateColumns, stateOf, type CheckRow } from './checks.js';
 import { applyDeadlines } from './lifecycle.js';

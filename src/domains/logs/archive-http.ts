@@ -2,8 +2,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { listArchive, searchArchive } from '../../platform/archive/index.js';
 import { badRequest } from '../../platform/errors.js';
-import type { AppContext } from '../../server/context.js';
-import { principalOf, requireRole } from '../../server/plugins/auth.js';
+import type { AppContext } from '../../platform/http/context.js';
+import { principalOf, requireRole } from '../accounts/index.js';
 import { archiveDirOf } from './retention-plan.js';
 import { toStoredEvent } from './store.js';
 

@@ -3,9 +3,9 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError, invalidField, unauthorized } from '../../platform/errors.js';
 import { authenticateApiKey } from '../accounts/index.js';
-import type { AppContext } from '../../server/context.js';
-import { apiKeyFrom, principalOf, requireRole } from '../../server/plugins/auth.js';
-import { errorEnvelope } from '../../server/plugins/errors.js';
+import type { AppContext } from '../../platform/http/context.js';
+import { apiKeyFrom, principalOf, requireRole } from '../accounts/index.js';
+import { errorEnvelope } from '../../platform/http/errors.js';
 import {
   MAX_BODY_BYTES,
   accessLogMessageParser,

@@ -21,7 +21,7 @@ import type { Logger } from 'pino';
 import { listArchive, readArchiveFile, sweepArchiveTemp, writeArchiveFile, type ArchiveRow } from '../../platform/archive/index.js';
 import type { Db, Store } from '../../platform/store/index.js';
 import { every, type Worker } from '../../platform/worker.js';
-import type { AppContext } from '../../server/context.js';
+import type { AppContext } from '../../platform/http/context.js';
 import {
   FIRST_ID_KEY,
   archiveDirOf,

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { AppContext } from '../../server/context.js';
-import { principalOf, requireRole } from '../../server/plugins/auth.js';
-import { errorEnvelope } from '../../server/plugins/errors.js';
+import type { AppContext } from '../../platform/http/context.js';
+import { principalOf, requireRole } from '../accounts/index.js';
+import { errorEnvelope } from '../../platform/http/errors.js';
 import { channelInput, channelView, createChannel, deleteChannel, deliveryView, getChannel, listChannels, listDeliveries, queueTestNotification } from './channels.js';
 
 const idParams = z.object({ id: z.uuid() });

@@ -1,6 +1,6 @@
 import { sql, type RawBuilder } from 'kysely';
 import { notificationPayloadSchema } from '../alerting/index.js';
-import type { AppContext } from '../../server/context.js';
+import type { AppContext } from '../../platform/http/context.js';
 import type { ChannelKind } from '../../platform/store/index.js';
 import { every, type Worker } from '../../platform/worker.js';
 import { DEFAULT_BACKOFF, nextRetry, type BackoffPolicy } from './backoff.js';

@@ -1,11 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { invalidField } from '../../platform/errors.js';
-import type { AppContext } from '../../server/context.js';
-import { principalOf, requireRole } from '../../server/plugins/auth.js';
+import type { AppContext } from '../../platform/http/context.js';
+import { principalOf, requireRole } from '../accounts/index.js';
 import { readStats } from './stats-query.js';
 import { DEFAULT_TOP, MAX_POINTS, MAX_TOP, STATS_DIMENSIONS, STATS_RESOLUTIONS, StatsRequestError, parseDuration, parseInstant, planStats } from './stats-shape.js';
-import { errorEnvelope } from '../../server/plugins/errors.js';
+import { errorEnvelope } from '../../platform/http/errors.js';
 
 const count = z.number().describe('Requests (hits)');
 const rate = z.number().nullable();

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { credentialOf, credentialStillValid, type Principal } from '../../domains/accounts/index.js';
-import type { App, AppContext } from '../context.js';
-import { principalOf, requireRole } from './auth.js';
+import type { App, AppContext } from '../../platform/http/context.js';
+import { principalOf, requireRole } from '../../domains/accounts/index.js';
 
 export interface SseTiming {
   /** A comment line this often keeps proxies from closing an idle stream. */

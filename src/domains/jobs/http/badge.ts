@@ -2,7 +2,7 @@ import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { isUuid } from '../../../platform/ids.js';
-import type { AppContext } from '../../../server/context.js';
+import type { AppContext } from '../../../platform/http/context.js';
 import { BADGE_FORMATS, badgeSvg, shieldsDocument, summarise, verifySignature, type BadgeFormat, type BadgeSummary } from '../badges.js';
 import { listChecks } from '../checks.js';
 

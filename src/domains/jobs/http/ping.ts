@@ -2,13 +2,13 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { findOrgByPingKey } from '../../accounts/index.js';
 import { isUuid } from '../../../platform/ids.js';
-import type { AppContext } from '../../../server/context.js';
+import type { AppContext } from '../../../platform/http/context.js';
 import type { PingAction } from '../lifecycle.js';
 import { publishCheck } from '../live.js';
 import { resolveSlug } from '../pings.js';
 import { PingWriter } from '../ping-writer.js';
 import { TailBuffer } from '../../../platform/tail-buffer.js';
-import { answerError } from '../../../server/plugins/errors.js';
+import { answerError } from '../../../platform/http/errors.js';
 
 const SLUG_RE = /^[-a-zA-Z0-9_]+$/;
 

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { AppContext } from '../../../server/context.js';
-import { principalOf, requireRole } from '../../../server/plugins/auth.js';
+import type { AppContext } from '../../../platform/http/context.js';
+import { principalOf, requireRole } from '../../accounts/index.js';
 import {
   checkInputSchema,
   checkView,

@@ -5,9 +5,9 @@ import { z } from 'zod';
 import { authenticateApiKey } from '../../accounts/index.js';
 import { AppError, badRequest, notFound, unauthorized } from '../../../platform/errors.js';
 import type { FlipsTable, PingsTable } from '../../../platform/store/index.js';
-import type { AppContext } from '../../../server/context.js';
-import { apiKeyFrom, authenticate, principalOf, requireRole, SESSION_COOKIE } from '../../../server/plugins/auth.js';
-import { answerError, type ErrorBody } from '../../../server/plugins/errors.js';
+import type { AppContext } from '../../../platform/http/context.js';
+import { apiKeyFrom, authenticate, principalOf, requireRole, SESSION_COOKIE } from '../../accounts/index.js';
+import { answerError, type ErrorBody } from '../../../platform/http/errors.js';
 import { listChannels } from '../../notify/index.js';
 import { orgBadgeKey, tagBadgeUrls } from '../badges.js';
 import {

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { AppContext } from '../../../server/context.js';
+import type { AppContext } from '../../../platform/http/context.js';
 import { every, type Worker } from '../../../platform/worker.js';
 import { TRAFFIC_CONSUMER } from '../processor.js';
 import { formatPoint } from './line-protocol.js';

@@ -2,9 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
-import type { Config } from '../config.js';
-import type { LiveHub } from '../platform/live.js';
-import type { Db, Store } from '../platform/store/index.js';
+import type { Config } from '../../config.js';
+import type { LiveHub } from '../live.js';
+import type { Db, Store } from '../store/index.js';
 
 /** What route plugins get: settings, the store and the live hub. Nothing domain-specific. */
 export interface AppContext {

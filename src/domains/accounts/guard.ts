@@ -1,8 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { authenticateApiKey, authenticateSession, ROLE_RANK, type Principal } from '../../domains/accounts/index.js';
+import { authenticateApiKey, authenticateSession, ROLE_RANK, type Principal } from './accounts.js';
 import { forbidden, unauthorized, AppError } from '../../platform/errors.js';
 import type { Role } from '../../platform/store/index.js';
-import type { App, AppContext } from '../context.js';
+import type { App, AppContext } from '../../platform/http/context.js';
 
 export const SESSION_COOKIE = 'vigil_session';
 export const CSRF_COOKIE = 'vigil_csrf';

@@ -1,9 +1,9 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { AppError } from '../../platform/errors.js';
-import { isUnavailableError } from '../../platform/outage.js';
-import type { App } from '../context.js';
+import { AppError } from '../errors.js';
+import { isUnavailableError } from '../outage.js';
+import type { App } from './context.js';
 
 /** The error envelope as a response schema, for routes to document their 4xx answers. */
 export const errorEnvelope = z.object({ error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }) });

@@ -1,8 +1,8 @@
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { BusDeliveryError, BusFullError } from '../../platform/bus/index.js';
-import { AppError } from '../../platform/errors.js';
-import type { App } from '../context.js';
+import { BusDeliveryError, BusFullError } from '../bus/index.js';
+import { AppError } from '../errors.js';
+import type { App } from './context.js';
 import { answerError, registerErrorHandler } from './errors.js';
 
 describe('the error envelope', () => {
