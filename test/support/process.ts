@@ -25,7 +25,9 @@ export interface VigilProcess {
 /** Starts `vigil start` as a real separate process (from the build in dist/) and waits for /healthz. */
 export async function spawnVigil(env: Record<string, string>, port: number): Promise<VigilProcess> {
   let output = '';
-  const child = spawn(process.execPath, [VIGIL_BIN, 'start', '--port', String(port), '--host', '127.0.0.1'], {
+  // VIGIL_NODE_ARGS: extra node flags for the server, e.g. `--cpu-prof` to profile a bench (NODE_OPTIONS may not carry it).
+  const nodeArgs = (process.env.VIGIL_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, VIGIL_BIN, 'start', '--port', String(port), '--host', '127.0.0.1'], {
     // NATS_URL is not inherited (CI sets it for the bus tests): a server uses JetStream only when asked.
     env: { ...process.env, LOG_LEVEL: 'warn', NATS_URL: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
