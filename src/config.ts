@@ -91,6 +91,8 @@ export const configSchema = z.object({
   VIGIL_STATS_LATENESS_MS: z.coerce.number().int().min(0).default(300_000),
   /** A source that sent nothing for this long (by arrival time) stops holding the watermark back. */
   VIGIL_STATS_IDLE_MS: z.coerce.number().int().min(1000).default(60_000),
+  /** Watermark sources tracked per organisation; new sources beyond it are folded into one (README "Traffic statistics"). */
+  VIGIL_STATS_MAX_SOURCES: z.coerce.number().int().min(1).max(100_000).default(1000),
   /** InfluxDB base URL for the rolled-up traffic metrics (off when unset). */
   VIGIL_INFLUX_URL: z.string().url().optional(),
   /** InfluxDB 1.x database (v1 /write). */

@@ -43,7 +43,7 @@ const HOSTILE_STORED = '/we ird,sec=tion "quoted"\\nline%5C';
 async function setWatermark(server: TestServer, watermark: Date): Promise<void> {
   await server.ctx.db
     .insertInto('stream_progress')
-    .values({ consumer: TRAFFIC_CONSUMER, org_id: server.org.id, watermark, sources: JSON.stringify({}) })
+    .values({ consumer: TRAFFIC_CONSUMER, org_id: server.org.id, watermark })
     .onConflict((oc) => oc.columns(['consumer', 'org_id']).doUpdateSet({ watermark, updated_at: new Date() }))
     .execute();
 }

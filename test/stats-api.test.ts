@@ -54,8 +54,8 @@ async function writeRequests(db: Db, orgId: string, requests: Request[], resolut
       const bucket = Math.floor(r.t / resolution) * resolution;
       const key = `${resolution}|${bucket}`;
       const sketch = sketches.get(key) ?? { orgId, resolution, bucket: bucket * 1000, hosts: emptyHosts(), latency: emptyLatency(), tooLate: 0 };
-      if (r.host) addHost(sketch.hosts, r.host);
-      if (r.durationMs !== undefined) addLatency(sketch.latency, r.durationMs);
+      if (r.host) addHost((sketch.hosts ??= emptyHosts()), r.host);
+      if (r.durationMs !== undefined) addLatency((sketch.latency ??= emptyLatency()), r.durationMs);
       sketches.set(key, sketch);
     }
   }
@@ -260,8 +260,8 @@ describe.each(STORE_KINDS)('statistics API on %s', (kind) => {
     expect(before.totals.too_late).toBe(4);
 
     const watermark = new Date((start + 20) * 1000);
-    await server.ctx.db.insertInto('stream_progress').values({ consumer: 'stats-test-a', org_id: server.org.id, watermark, sources: '{}' }).execute();
-    await server.ctx.db.insertInto('stream_progress').values({ consumer: 'stats-test-b', org_id: server.org.id, watermark: new Date((start + 50) * 1000), sources: '{}' }).execute();
+    await server.ctx.db.insertInto('stream_progress').values({ consumer: 'stats-test-a', org_id: server.org.id, watermark }).execute();
+    await server.ctx.db.insertInto('stream_progress').values({ consumer: 'stats-test-b', org_id: server.org.id, watermark: new Date((start + 50) * 1000) }).execute();
     const after = await stats(`from=${start}&to=${start + 60}&step=10`);
     // Two processors: a bucket is final once both have passed it.
     expect(after.watermark).toBe(watermark.toISOString());

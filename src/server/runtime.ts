@@ -96,7 +96,7 @@ export async function startVigil(config: Config, options: StartOptions = {}): Pr
     if (store.kind === 'postgres' && config.DATABASE_URL) workers.push(await startLiveBridge(ctx.live, config.DATABASE_URL, logger));
     if (roles.has('web')) relayTrafficUpdates(ctx.live);
     if (roles.has('process') && bus) {
-      const timing = { outOfOrderMs: config.VIGIL_STATS_OUT_OF_ORDER_MS, latenessMs: config.VIGIL_STATS_LATENESS_MS, idleMs: config.VIGIL_STATS_IDLE_MS };
+      const timing = { outOfOrderMs: config.VIGIL_STATS_OUT_OF_ORDER_MS, latenessMs: config.VIGIL_STATS_LATENESS_MS, idleMs: config.VIGIL_STATS_IDLE_MS, maxSources: config.VIGIL_STATS_MAX_SOURCES };
       workers.push(await startStreamProcessor({ store, bus, live: ctx.live, logger, timing }));
     }
     if (options.workers !== false) {

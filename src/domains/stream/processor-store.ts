@@ -1,11 +1,13 @@
 /**
- * The SQL of the stream processor: load and save its checkpoint and per-organisation progress,
- * add counters, merge sketches. Every function runs inside the caller's transaction.
+ * The SQL of the stream processor: load and save its checkpoint and per-organisation progress
+ * (watermark, too-late count, watermark sources), add counters, merge sketches. Every function
+ * runs inside the caller's transaction.
  */
 import { sql } from 'kysely';
 import type { BusCheckpoint } from '../../platform/bus/index.js';
 import { isoOf, pgText, type Db } from '../../platform/store/index.js';
-import { mergeHosts, mergeLatency } from './sketch.js';
+import { emptyHosts, emptyLatency, mergeHosts, mergeLatency } from './sketch.js';
+import { SourceBook, type SourceProgress } from './sources.js';
 import type { CountRow, OrgProgress, SketchDelta } from './traffic-aggregate.js';
 
 const iso = isoOf;
@@ -19,36 +21,60 @@ export async function createCheckpoint(db: Db, consumer: string): Promise<void> 
     .execute();
 }
 
-/** Locks the consumer's checkpoint row so instances take turns; null before the first batch. */
-export async function lockCheckpoint(trx: Db, consumer: string): Promise<BusCheckpoint | null> {
-  const row = await trx.selectFrom('stream_checkpoints').select('position').where('consumer', '=', consumer).forUpdate().executeTakeFirstOrThrow();
-  return row.position.epoch === '' ? null : row.position;
+export interface LockedCheckpoint {
+  /** Null before the first batch. */
+  position: BusCheckpoint | null;
+  /** Commits so far: unchanged since a processor's own last commit means no other instance wrote in between. */
+  version: number;
 }
 
-export async function saveCheckpoint(trx: Db, consumer: string, position: BusCheckpoint): Promise<void> {
-  await trx
+/** Locks the consumer's checkpoint row so instances take turns. */
+export async function lockCheckpoint(trx: Db, consumer: string): Promise<LockedCheckpoint> {
+  const row = await trx.selectFrom('stream_checkpoints').select(['position', 'version']).where('consumer', '=', consumer).forUpdate().executeTakeFirstOrThrow();
+  return { position: row.position.epoch === '' ? null : row.position, version: Number(row.version) };
+}
+
+/** Saves the position; returns the new version. */
+export async function saveCheckpoint(trx: Db, consumer: string, position: BusCheckpoint): Promise<number> {
+  const row = await trx
     .updateTable('stream_checkpoints')
-    .set({ position: JSON.stringify(position), updated_at: new Date() })
+    .set((eb) => ({ position: JSON.stringify(position), updated_at: new Date(), version: eb('version', '+', 1) }))
     .where('consumer', '=', consumer)
-    .execute();
+    .returning('version')
+    .executeTakeFirstOrThrow();
+  return Number(row.version);
 }
 
 export async function loadProgress(trx: Db, consumer: string, orgIds: readonly string[]): Promise<Map<string, OrgProgress>> {
   const progress = new Map<string, OrgProgress>();
   if (orgIds.length === 0) return progress;
-  const rows = await trx.selectFrom('stream_progress').selectAll().where('consumer', '=', consumer).where('org_id', 'in', orgIds).execute();
-  for (const r of rows) progress.set(r.org_id, { watermark: r.watermark ? r.watermark.getTime() : null, sources: r.sources, tooLate: Number(r.too_late) });
+  const [rows, sources] = await Promise.all([
+    trx.selectFrom('stream_progress').selectAll().where('consumer', '=', consumer).where('org_id', 'in', orgIds).execute(),
+    trx.selectFrom('stream_sources').select(['org_id', 'source', 'max_ts', 'last_received_at']).where('consumer', '=', consumer).where('org_id', 'in', orgIds).execute(),
+  ]);
+  const named = new Map<string, [string, SourceProgress][]>();
+  for (const s of sources) {
+    let list = named.get(s.org_id);
+    if (!list) named.set(s.org_id, (list = []));
+    list.push([s.source, { maxTs: Number(s.max_ts), lastReceivedAt: Number(s.last_received_at) }]);
+  }
+  for (const r of rows) {
+    const fold = r.fold_max_ts !== null && r.fold_received_at !== null ? { maxTs: Number(r.fold_max_ts), lastReceivedAt: Number(r.fold_received_at) } : null;
+    progress.set(r.org_id, { watermark: r.watermark ? r.watermark.getTime() : null, sources: SourceBook.of(named.get(r.org_id) ?? [], fold), tooLate: Number(r.too_late) });
+  }
   return progress;
 }
 
+/** Writes the organisations' watermarks and counts, and of their sources only what changed (then marks the books clean). */
 export async function saveProgress(trx: Db, consumer: string, progress: ReadonlyMap<string, OrgProgress>): Promise<void> {
   if (progress.size === 0) return;
   const values = [...progress].map(([orgId, p]) => ({
     consumer,
     org_id: orgId,
     watermark: p.watermark === null ? null : iso(p.watermark),
-    sources: JSON.stringify(p.sources),
     too_late: p.tooLate,
+    fold_max_ts: p.sources.fold?.maxTs ?? null,
+    fold_received_at: p.sources.fold?.lastReceivedAt ?? null,
     updated_at: new Date(),
   }));
   await trx
@@ -57,12 +83,31 @@ export async function saveProgress(trx: Db, consumer: string, progress: Readonly
     .onConflict((oc) =>
       oc.columns(['consumer', 'org_id']).doUpdateSet((eb) => ({
         watermark: eb.ref('excluded.watermark'),
-        sources: eb.ref('excluded.sources'),
         too_late: eb.ref('excluded.too_late'),
+        fold_max_ts: eb.ref('excluded.fold_max_ts'),
+        fold_received_at: eb.ref('excluded.fold_received_at'),
         updated_at: eb.ref('excluded.updated_at'),
       })),
     )
     .execute();
+  const dropped: { orgId: string; source: string }[] = [];
+  const changed: { orgId: string; source: string; s: SourceProgress }[] = [];
+  for (const [orgId, p] of progress) {
+    for (const source of p.sources.dropped) dropped.push({ orgId, source });
+    for (const source of p.sources.changed) changed.push({ orgId, source, s: p.sources.get(source)! });
+  }
+  if (dropped.length > 0) {
+    await sql`
+      DELETE FROM stream_sources t USING unnest(${dropped.map((d) => d.orgId)}::uuid[], ${dropped.map((d) => pgText(d.source))}::text[]) AS k(org_id, source)
+      WHERE t.consumer = ${consumer} AND t.org_id = k.org_id AND t.source = k.source`.execute(trx);
+  }
+  if (changed.length > 0) {
+    await sql`
+      INSERT INTO stream_sources AS t (consumer, org_id, source, max_ts, last_received_at)
+      SELECT ${consumer}, k.* FROM unnest(${changed.map((c) => c.orgId)}::uuid[], ${changed.map((c) => pgText(c.source))}::text[],
+        ${changed.map((c) => c.s.maxTs)}::float8[], ${changed.map((c) => c.s.lastReceivedAt)}::float8[]) AS k(org_id, source, max_ts, last_received_at)
+      ON CONFLICT (consumer, org_id, source) DO UPDATE SET max_ts = EXCLUDED.max_ts, last_received_at = EXCLUDED.last_received_at`.execute(trx);
+  }
 }
 
 /** Adds the batch's counters to the stored buckets (one statement; keys are unique within a batch). */
@@ -96,16 +141,22 @@ export async function mergeSketches(trx: Db, deltas: readonly SketchDelta[]): Pr
   const stored = new Map(existing.rows.map((r) => [`${r.org_id}|${r.resolution}|${new Date(r.bucket).getTime()}`, r]));
   for (const d of deltas) {
     const prior = stored.get(`${d.orgId}|${d.resolution}|${d.bucket}`);
-    if (!prior) continue;
-    mergeHosts(d.hosts, prior.hosts);
-    mergeLatency(d.latency, prior.latency);
-    d.tooLate += Number(prior.too_late);
+    if (prior) {
+      // A delta without counted events keeps the stored sketch as it is.
+      if (d.hosts) mergeHosts(d.hosts, prior.hosts);
+      else d.hosts = prior.hosts;
+      if (d.latency) mergeLatency(d.latency, prior.latency);
+      else d.latency = prior.latency.map(Number);
+      d.tooLate += Number(prior.too_late);
+    }
+    d.hosts ??= emptyHosts();
+    d.latency ??= emptyLatency();
   }
   await sql`
     INSERT INTO traffic_sketches AS t (org_id, resolution, bucket, hosts, latency, too_late)
     SELECT k.org_id, k.resolution, k.bucket, decode(k.hosts, 'hex'), k.latency::bigint[], k.too_late
     FROM unnest(${col((d) => d.orgId)}::uuid[], ${col((d) => d.resolution)}::int[], ${col((d) => iso(d.bucket))}::timestamptz[],
-      ${col((d) => Buffer.from(d.hosts).toString('hex'))}::text[], ${col((d) => `{${d.latency.join(',')}}`)}::text[], ${col((d) => d.tooLate)}::bigint[])
+      ${col((d) => Buffer.from(d.hosts!).toString('hex'))}::text[], ${col((d) => `{${d.latency!.join(',')}}`)}::text[], ${col((d) => d.tooLate)}::bigint[])
       AS k(org_id, resolution, bucket, hosts, latency, too_late)
     ON CONFLICT (org_id, resolution, bucket) DO UPDATE SET hosts = EXCLUDED.hosts, latency = EXCLUDED.latency, too_late = EXCLUDED.too_late`.execute(trx);
 }

@@ -4,6 +4,10 @@
  * watermarks and bus position. A crash at any point either commits all of that or none of it, and
  * a redelivered message is recognised by its position (`planBatch`), so every acknowledged event
  * is stored once and counted once.
+ *
+ * Between batches the processor keeps the progress it committed (watermarks, sources) in memory,
+ * tagged with the checkpoint's version: when the locked checkpoint still has that version, no other
+ * instance has committed since and the rows need not be read again; otherwise they are.
  */
 import type { Logger } from 'pino';
 import { LOG_TOPIC, readLogMessage, ensurePartitionsFor, insertEventGroups, PartitionManager, recordRejections, sampleOf, type LogMessage } from '../logs/index.js';
@@ -12,7 +16,7 @@ import type { LiveHub } from '../../platform/live.js';
 import { transactionWithCopy, type Store } from '../../platform/store/index.js';
 import { addCounts, createCheckpoint, loadProgress, lockCheckpoint, mergeSketches, saveCheckpoint, saveProgress } from './processor-store.js';
 import { findPoison, isDataError } from './poison.js';
-import { aggregateBatch, type StreamTiming } from './traffic-aggregate.js';
+import { aggregateBatch, type OrgProgress, type StreamTiming } from './traffic-aggregate.js';
 
 /** The bus consumer group of the statistics processor; its checkpoint row has this name. */
 export const TRAFFIC_CONSUMER = 'traffic';
@@ -59,10 +63,56 @@ interface EventRef {
 
 const keyOf = (ref: EventRef): string => `${ref.seq}:${ref.index}`;
 
+/** Organisations whose committed progress is kept in memory; the least recently used are read again when needed. */
+const CACHED_ORGS = 256;
+
+/** What one batch's transaction committed, for the cache. */
+interface Committed {
+  updates: Map<string, TrafficUpdate>;
+  progress: Map<string, OrgProgress>;
+  version: number;
+}
+
+/**
+ * The progress this processor last committed, valid while the checkpoint's version is `version`.
+ * Keys are kept in use order (a used organisation moves to the end) so the oldest go first.
+ */
+class ProgressCache {
+  private version = -1;
+  private readonly progress = new Map<string, OrgProgress>();
+
+  /** The cached progress of `orgIds` if the checkpoint is still at our version (nothing when it is not), and the organisations to read. */
+  lookup(version: number, orgIds: readonly string[]): { known: Map<string, OrgProgress>; missing: string[] } {
+    if (version !== this.version) this.progress.clear();
+    const known = new Map<string, OrgProgress>();
+    const missing: string[] = [];
+    for (const orgId of orgIds) {
+      const p = this.progress.get(orgId);
+      if (p) known.set(orgId, p);
+      else missing.push(orgId);
+    }
+    return { known, missing };
+  }
+
+  committed(version: number, progress: ReadonlyMap<string, OrgProgress>): void {
+    this.version = version;
+    for (const [orgId, p] of progress) {
+      p.sources.clean();
+      this.progress.delete(orgId);
+      this.progress.set(orgId, p);
+    }
+    for (const orgId of this.progress.keys()) {
+      if (this.progress.size <= CACHED_ORGS) break;
+      this.progress.delete(orgId);
+    }
+  }
+}
+
 export async function startStreamProcessor(options: ProcessorOptions): Promise<StreamProcessor> {
   const { store, bus, logger, timing } = options;
   const partitions = new PartitionManager(store.db);
   const live = new TrafficLive(options.live);
+  const cache = new ProgressCache();
   await createCheckpoint(store.db, TRAFFIC_CONSUMER);
 
   /**
@@ -78,6 +128,19 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
     setAside: ReadonlyMap<number, { index: number; reason: string }[]>,
     trial: boolean,
   ): Promise<Map<string, TrafficUpdate>> => {
+    const done = await transact(messages, context, decoded, keep, setAside, trial);
+    cache.committed(done.version, done.progress);
+    return done.updates;
+  };
+
+  const transact = async (
+    messages: BusMessage[],
+    context: BatchContext,
+    decoded: ReadonlyMap<number, LogMessage | Error>,
+    keep: (ref: EventRef) => boolean,
+    setAside: ReadonlyMap<number, { index: number; reason: string }[]>,
+    trial: boolean,
+  ): Promise<Committed> => {
     const kept = new Map<number, LogMessage>();
     for (const [seq, message] of decoded) {
       if (message instanceof Error) continue;
@@ -88,9 +151,10 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
     await ensurePartitionsFor(partitions, [...kept.values()]);
     return transactionWithCopy(store, async (trx, copy) => {
       const checkpoint = await lockCheckpoint(trx, TRAFFIC_CONSUMER);
-      const plan = planBatch(checkpoint, messages, context);
+      const plan = planBatch(checkpoint.position, messages, context);
       const groups = plan.fresh.flatMap((m) => kept.get(m.seq) ?? []);
-      const before = await loadProgress(trx, TRAFFIC_CONSUMER, [...new Set(groups.map((g) => g.orgId))]);
+      const { known: before, missing } = cache.lookup(checkpoint.version, [...new Set(groups.map((g) => g.orgId))]);
+      for (const [orgId, p] of await loadProgress(trx, TRAFFIC_CONSUMER, missing)) before.set(orgId, p);
       const result = aggregateBatch(groups, before, timing);
       await insertEventGroups(
         trx,
@@ -110,7 +174,7 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
           aside.map(({ index, reason }) => ({ stage: 'processing', protocol: null, position: {}, reason, sample: sampleOf(message.events[index]) })),
         );
       }
-      await saveCheckpoint(trx, TRAFFIC_CONSUMER, plan.next);
+      const version = await saveCheckpoint(trx, TRAFFIC_CONSUMER, plan.next);
       if (trial) throw TRIAL;
       if (plan.duplicates > 0) logger.info({ duplicates: plan.duplicates, seqs: [messages[0]?.seq, messages.at(-1)?.seq] }, 'stream processor: skipped redelivered messages');
       for (const m of plan.fresh) {
@@ -118,7 +182,7 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
         // Not ours to read (another version's format, a stray publisher): skipped, never retried forever.
         if (message instanceof Error) logger.error({ err: message, seq: m.seq, id: m.id }, 'stream processor: skipped a bus message that is not a log message');
       }
-      return updatesOf(groups, result.progress);
+      return { updates: updatesOf(groups, result.progress), progress: result.progress, version };
     });
   };
 

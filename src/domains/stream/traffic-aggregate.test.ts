@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { estimateHosts } from './sketch.js';
-import { aggregateBatch, bucketStartOf, watermarkOf, type OrgProgress, type StreamEvent } from './traffic-aggregate.js';
+import { SourceBook } from './sources.js';
+import { aggregateBatch, bucketStartOf, type StreamEvent } from './traffic-aggregate.js';
 
 const timing = { outOfOrderMs: 5_000, latenessMs: 300_000, idleMs: 60_000 };
 const T0 = Date.UTC(2026, 10, 22, 12, 0, 0);
@@ -29,12 +30,11 @@ describe('event-time aggregation of one batch', () => {
     const events = ['__proto__', 'constructor', 'toString', 'hasOwnProperty'].map((source, i) => hit(i, { source }));
     const result = aggregateBatch([{ orgId: 'o', events }], new Map(), timing);
     const p = result.progress.get('o')!;
-    expect(Object.keys(p.sources).sort()).toEqual(['__proto__', 'constructor', 'hasOwnProperty', 'toString']);
-    expect(Object.getPrototypeOf(p.sources)).toBe(Object.prototype);
+    expect([...p.sources.entries()].map(([name]) => name).sort()).toEqual(['__proto__', 'constructor', 'hasOwnProperty', 'toString']);
+    expect(Object.getPrototypeOf({})).toBe(Object.prototype);
     expect(p.watermark).toBe(T0 - timing.outOfOrderMs); // the slowest of the four sources
-    // Through JSON (how progress is stored) and back, and once more: still four plain sources.
-    const again = aggregateBatch([{ orgId: 'o', events: [hit(4, { source: '__proto__' })] }], new Map([['o', JSON.parse(JSON.stringify(p)) as OrgProgress]]), timing);
-    expect(again.progress.get('o')!.sources['__proto__']).toEqual({ maxTs: T0 + 4000, lastReceivedAt: T0 + 4000 });
+    const again = aggregateBatch([{ orgId: 'o', events: [hit(4, { source: '__proto__' })] }], new Map([['o', p]]), timing);
+    expect(again.progress.get('o')!.sources.get('__proto__')).toEqual({ maxTs: T0 + 4000, lastReceivedAt: T0 + 4000 });
   });
 
   it('counts request events at every resolution, per dimension, and ignores plain log lines', () => {
@@ -86,13 +86,17 @@ describe('event-time aggregation of one batch', () => {
   });
 
   it('holds the watermark back for a slow source until it goes idle', () => {
-    const sources: OrgProgress['sources'] = {
-      fast: { maxTs: T0 + 100_000, lastReceivedAt: T0 + 100_000 },
-      slow: { maxTs: T0 + 40_000, lastReceivedAt: T0 + 90_000 },
-    };
-    expect(watermarkOf(sources, null, timing)).toBe(T0 + 35_000);
-    sources.fast = { maxTs: T0 + 200_000, lastReceivedAt: T0 + 200_000 };
-    expect(watermarkOf(sources, null, timing)).toBe(T0 + 195_000);
+    const sources = SourceBook.of(
+      [
+        ['fast', { maxTs: T0 + 100_000, lastReceivedAt: T0 + 100_000 }],
+        ['slow', { maxTs: T0 + 40_000, lastReceivedAt: T0 + 90_000 }],
+      ],
+      null,
+    );
+    expect(sources.watermark(null, timing)).toBe(T0 + 35_000);
+    sources.observe('fast', T0 + 200_000, T0 + 200_000, 1000);
+    expect(sources.watermark(null, timing)).toBe(T0 + 195_000);
+    expect([...sources.dropped]).toEqual(['slow']);
   });
 
   it('keeps organisations apart and estimates distinct client hosts', () => {
@@ -107,7 +111,7 @@ describe('event-time aggregation of one batch', () => {
     );
     const a10 = result.sketches.filter((s) => s.orgId === 'a' && s.resolution === 10);
     expect(a10).toHaveLength(1);
-    expect(estimateHosts(a10[0]!.hosts)).toBe(20);
+    expect(estimateHosts(a10[0]!.hosts!)).toBe(20);
     expect(result.counts.filter((c) => c.orgId === 'b' && c.resolution === 1).map((c) => c.hits)).toEqual([1]);
   });
 });

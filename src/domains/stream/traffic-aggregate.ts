@@ -10,7 +10,8 @@
  * - Each source (the event's `source`, else its `host`) has a watermark: its newest event time minus
  *   the allowed out-of-orderness. The organisation's watermark is the smallest over the sources that
  *   sent something recently (by arrival time: within the idle timeout of the newest arrival), and it
- *   never goes back. Buckets ending at or before it are final.
+ *   never goes back. Buckets ending at or before it are final. How many sources are tracked is
+ *   bounded per organisation (sources.ts: idle ones are dropped, beyond the cap new ones are folded).
  * - Arrival follows the console monitor's rule (`arrivalOf` in clock.ts): an event whose 1-second
  *   bucket lies more than the allowed lateness behind the watermark is too late: stored, flagged,
  *   counted as too late, not added. A late event within the lateness revises the stored buckets
@@ -21,6 +22,7 @@
 import type { NormalisedEvent } from '../logs/index.js';
 import { arrivalOf, bucketOf as secondOf } from './clock.js';
 import { addHost, addLatency, emptyHosts, emptyLatency, mergeHosts, mergeLatency } from './sketch.js';
+import { DEFAULT_MAX_SOURCES, SourceBook } from './sources.js';
 
 /** Bucket widths in seconds. Counters exist at every one; sketches from 10 s up. */
 export const RESOLUTIONS = [1, 10, 60, 3600] as const;
@@ -33,6 +35,8 @@ export interface StreamTiming {
   latenessMs: number;
   /** A source silent (by arrival time) for this long stops holding the watermark back. */
   idleMs: number;
+  /** Named sources tracked per organisation; beyond it new ones are folded into one (sources.ts). Default 1,000. */
+  maxSources?: number;
 }
 
 /** Just what the statistics need from a normalised log event. */
@@ -41,15 +45,10 @@ export type StreamEvent = Pick<
   'timestamp' | 'receivedAt' | 'service' | 'host' | 'source' | 'method' | 'path' | 'section' | 'status' | 'bytes' | 'durationMs' | 'remoteAddr'
 >;
 
-export interface SourceProgress {
-  maxTs: number;
-  lastReceivedAt: number;
-}
-
 export interface OrgProgress {
   /** Epoch ms; null before the first event. */
   watermark: number | null;
-  sources: Record<string, SourceProgress>;
+  sources: SourceBook;
   tooLate: number;
 }
 
@@ -77,8 +76,9 @@ export interface SketchDelta {
   orgId: string;
   resolution: number;
   bucket: number;
-  hosts: Uint8Array;
-  latency: number[];
+  /** Null until a counted event lands in the bucket: too-late events, which may fall in any bucket of the hot store, need only their count. */
+  hosts: Uint8Array | null;
+  latency: number[] | null;
   tooLate: number;
 }
 
@@ -92,9 +92,6 @@ export interface BatchAggregate {
   /** Request events added to the statistics. */
   counted: number;
 }
-
-/** Sources silent for this long are forgotten, so the progress row stays small. */
-const FORGET_SOURCE_MS = 86_400_000;
 
 export function statusClassOf(status: number | null): string {
   return status === null ? '' : `${Math.floor(status / 100)}xx`;
@@ -122,19 +119,6 @@ export function isTooLate(timestamp: number, watermark: number | null, timing: S
   return watermark !== null && arrivalOf(timestamp / 1000, watermark / 1000, timing.latenessMs / 1000) === 'too-late';
 }
 
-/** The organisation's watermark from its sources (monotonic: never below `previous`). */
-export function watermarkOf(sources: Record<string, SourceProgress>, previous: number | null, timing: StreamTiming): number | null {
-  let newestArrival = -Infinity;
-  for (const s of Object.values(sources)) newestArrival = Math.max(newestArrival, s.lastReceivedAt);
-  let lowest = Infinity;
-  for (const s of Object.values(sources)) {
-    if (s.lastReceivedAt < newestArrival - timing.idleMs) continue;
-    lowest = Math.min(lowest, s.maxTs - timing.outOfOrderMs);
-  }
-  if (lowest === Infinity) return previous;
-  return previous === null ? lowest : Math.max(previous, lowest);
-}
-
 export function aggregateBatch(groups: readonly EventGroup[], before: ReadonlyMap<string, OrgProgress>, timing: StreamTiming): BatchAggregate {
   // Events are counted once, into 1-second rows and 10-second sketches; the coarser rollups are
   // derived from those (far fewer) rows below instead of being counted again per event.
@@ -142,13 +126,14 @@ export function aggregateBatch(groups: readonly EventGroup[], before: ReadonlyMa
   const tenSecondSketches = new Map<string, SketchDelta>();
   const progress = new Map<string, OrgProgress>();
   const tooLate: boolean[][] = [];
+  const maxSources = timing.maxSources ?? DEFAULT_MAX_SOURCES;
   let counted = 0;
 
   const progressOf = (orgId: string): OrgProgress => {
     let p = progress.get(orgId);
     if (!p) {
       const prior = before.get(orgId);
-      p = prior ? { watermark: prior.watermark, sources: { ...prior.sources }, tooLate: prior.tooLate } : { watermark: null, sources: {}, tooLate: 0 };
+      p = prior ? { watermark: prior.watermark, sources: prior.sources.copy(), tooLate: prior.tooLate } : { watermark: null, sources: SourceBook.empty(), tooLate: 0 };
       progress.set(orgId, p);
     }
     return p;
@@ -158,7 +143,7 @@ export function aggregateBatch(groups: readonly EventGroup[], before: ReadonlyMa
     const key = `${orgId}|${bucket}`;
     let s = tenSecondSketches.get(key);
     if (!s) {
-      s = { orgId, resolution: SKETCH_RESOLUTIONS[0], bucket, hosts: emptyHosts(), latency: emptyLatency(), tooLate: 0 };
+      s = { orgId, resolution: SKETCH_RESOLUTIONS[0], bucket, hosts: null, latency: null, tooLate: 0 };
       tenSecondSketches.set(key, s);
     }
     return s;
@@ -198,29 +183,18 @@ export function aggregateBatch(groups: readonly EventGroup[], before: ReadonlyMa
         row.durationSumMs += e.durationMs;
       }
       const s = sketchOf(group.orgId, e.timestamp);
+      s.hosts ??= emptyHosts();
+      s.latency ??= emptyLatency();
       const client = e.remoteAddr ?? e.host;
       if (client !== null) addHost(s.hosts, client);
       if (e.durationMs !== null) addLatency(s.latency, e.durationMs);
     }
     tooLate.push(flags);
-    // The message moves its sources, then the watermark.
-    for (const e of group.events) {
-      // Source names are the sender's: `constructor` or `__proto__` must not reach Object.prototype.
-      const key = sourceKeyOf(e);
-      const s = Object.hasOwn(p.sources, key) ? p.sources[key] : undefined;
-      const next = s
-        ? { maxTs: Math.max(s.maxTs, e.timestamp), lastReceivedAt: Math.max(s.lastReceivedAt, e.receivedAt) }
-        : { maxTs: e.timestamp, lastReceivedAt: e.receivedAt };
-      if (key === '__proto__') Object.defineProperty(p.sources, key, { value: next, enumerable: true, writable: true, configurable: true });
-      else p.sources[key] = next;
-    }
-    p.watermark = watermarkOf(p.sources, p.watermark, timing);
+    // The message moves its sources, then the watermark (which also drops the sources gone idle).
+    for (const e of group.events) p.sources.observe(sourceKeyOf(e), e.timestamp, e.receivedAt, maxSources);
+    p.watermark = p.sources.watermark(p.watermark, timing);
   }
 
-  for (const p of progress.values()) {
-    const newestArrival = Math.max(...Object.values(p.sources).map((s) => s.lastReceivedAt));
-    for (const [key, s] of Object.entries(p.sources)) if (s.lastReceivedAt < newestArrival - FORGET_SOURCE_MS) delete p.sources[key];
-  }
   return { counts: rollUpCounts([...seconds.values()]), sketches: rollUpSketches([...tenSecondSketches.values()]), tooLate, progress, counted };
 }
 
@@ -255,11 +229,11 @@ function rollUpSketches(tenSeconds: SketchDelta[]): SketchDelta[] {
       const key = `${s.orgId}|${bucket}`;
       let into = rolled.get(key);
       if (!into) {
-        into = { orgId: s.orgId, resolution, bucket, hosts: emptyHosts(), latency: emptyLatency(), tooLate: 0 };
+        into = { orgId: s.orgId, resolution, bucket, hosts: null, latency: null, tooLate: 0 };
         rolled.set(key, into);
       }
-      mergeHosts(into.hosts, s.hosts);
-      mergeLatency(into.latency, s.latency);
+      if (s.hosts) mergeHosts((into.hosts ??= emptyHosts()), s.hosts);
+      if (s.latency) mergeLatency((into.latency ??= emptyLatency()), s.latency);
       into.tooLate += s.tooLate;
     }
     all.push(...rolled.values());

@@ -249,15 +249,28 @@ export interface StreamCheckpointsTable {
   consumer: string;
   position: JSONColumnType<{ epoch: string; floor: number; done: number[] }>;
   updated_at: Timestamp;
+  /** Commits so far (migration 007). */
+  version: ColumnType<string | number, number | string | undefined, number | string>;
 }
 
 export interface StreamProgressTable {
   consumer: string;
   org_id: string;
   watermark: Timestamp | null;
-  sources: JSONColumnType<Record<string, { maxTs: number; lastReceivedAt: number }>>;
   too_late: ColumnType<string | number, number | string | undefined, number | string>;
   updated_at: Timestamp;
+  /** The folded sources as one (migration 007): newest event time and arrival, epoch ms. */
+  fold_max_ts: number | null;
+  fold_received_at: number | null;
+}
+
+/** A watermark source of one organisation (migration 007); at most VIGIL_STATS_MAX_SOURCES per organisation. */
+export interface StreamSourcesTable {
+  consumer: string;
+  org_id: string;
+  source: string;
+  max_ts: number;
+  last_received_at: number;
 }
 
 /** A log event refused at ingest or set aside by the stream processor (migration 004). */
@@ -294,5 +307,6 @@ export interface Database {
   traffic_sketches: TrafficSketchesTable;
   stream_checkpoints: StreamCheckpointsTable;
   stream_progress: StreamProgressTable;
+  stream_sources: StreamSourcesTable;
   log_rejections: LogRejectionsTable;
 }
