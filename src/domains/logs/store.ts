@@ -76,24 +76,53 @@ export async function ensurePartitionsFor(partitions: PartitionManager, groups: 
 
 const EVENT_COLUMNS = ['org_id', 'ts', 'received_at', 'service', 'host', 'source', 'level', 'message', 'method', 'path', 'section', 'status', 'bytes', 'duration_ms', 'remote_addr', 'user_agent', 'attributes', 'too_late'] as const;
 
+/** Characters a COPY text value cannot hold as they are: its separators and the backslash, and NUL (PostgreSQL text refuses it). */
+const NEEDS_WORK = /[\\\t\n\r\0]/;
+
+/** A text value in COPY's text format (`\N` for null); the common value needs one regex test and no copy. */
+function copyText(value: string | null): string {
+  if (value === null) return '\\N';
+  return NEEDS_WORK.test(value) ? copyValue(pgText(value)) : value;
+}
+
+const copyNumber = (value: number | null): string => (value === null ? '\\N' : String(value));
+
+/**
+ * The rows of `groups` in COPY's text format, one line per event, in the order of EVENT_COLUMNS.
+ * Built by plain concatenation: the ingest path writes tens of thousands of rows per batch, and an
+ * array of values per row, joined, was a tenth of the processor's time and much of its garbage.
+ */
+export function encodeEventCopy(groups: readonly EventGroupRows[]): string {
+  const iso = isoOf;
+  let out = '';
+  for (const g of groups) {
+    const org = `${g.orgId}\t`;
+    for (let i = 0; i < g.events.length; i++) {
+      const e = g.events[i]!;
+      out +=
+        `${org}${iso(e.timestamp)}\t${iso(e.receivedAt)}\t${copyText(e.service)}\t${copyText(e.host)}\t${copyText(e.source)}\t${copyText(e.level)}\t` +
+        `${copyText(e.message)}\t${copyText(e.method)}\t${copyText(e.path)}\t${copyText(e.section)}\t${copyNumber(e.status)}\t${copyNumber(e.bytes)}\t` +
+        `${copyNumber(e.durationMs)}\t${copyText(e.remoteAddr)}\t${copyText(e.userAgent)}\t${copyText(pgJson(e.attributes))}\t${g.tooLate?.[i] ? 't' : 'f'}\n`;
+    }
+  }
+  return out;
+}
+
 /**
  * Stores the events of several organisations in one statement (inside the caller's transaction
- * when `db` is one): COPY when `copy` is given (PostgreSQL), else INSERT … SELECT unnest(…).
- * Partitions must exist: call `ensurePartitionsFor` first.
+ * when `db` is one): COPY when `copy` is given (PostgreSQL; `encoded` is `encodeEventCopy(groups)`
+ * when the caller made it already), else INSERT … SELECT unnest(…). Partitions must exist: call
+ * `ensurePartitionsFor` first.
  */
-export async function insertEventGroups(db: Db, groups: readonly EventGroupRows[], copy?: CopyIn): Promise<void> {
+export async function insertEventGroups(db: Db, groups: readonly EventGroupRows[], copy?: CopyIn, encoded?: string): Promise<void> {
+  if (copy) {
+    const data = encoded ?? encodeEventCopy(groups);
+    if (data.length > 0) await copy('log_events', EVENT_COLUMNS, data);
+    return;
+  }
   const rows = groups.flatMap((g) => g.events.map((e, i) => ({ orgId: g.orgId, e, tooLate: g.tooLate?.[i] ?? false })));
   if (rows.length === 0) return;
   const iso = isoOf;
-  if (copy) {
-    const lines = rows.map(({ orgId, e, tooLate }) =>
-      [orgId, iso(e.timestamp), iso(e.receivedAt), e.service, e.host, e.source, e.level, e.message, e.method, e.path, e.section, e.status, e.bytes, e.durationMs, e.remoteAddr, e.userAgent, pgJson(e.attributes), tooLate]
-        .map((v) => copyValue(typeof v === 'string' ? pgText(v) : v))
-        .join('\t'),
-    );
-    await copy('log_events', EVENT_COLUMNS, `${lines.join('\n')}\n`);
-    return;
-  }
   const col = <T>(f: (r: (typeof rows)[number]) => T) => rows.map(f);
   await sql`
     INSERT INTO log_events (org_id, ts, received_at, service, host, source, level, message, method, path, section, status, bytes, duration_ms, remote_addr, user_agent, attributes, too_late)

@@ -10,13 +10,13 @@
  * instance has committed since and the rows need not be read again; otherwise they are.
  */
 import type { Logger } from 'pino';
-import { LOG_TOPIC, readLogMessage, ensurePartitionsFor, insertEventGroups, PartitionManager, recordRejections, sampleOf, type LogMessage } from '../logs/index.js';
-import { planBatch, type BatchContext, type BusMessage, type EventBus, type Subscription } from '../../platform/bus/index.js';
+import { LOG_TOPIC, readLogMessage, encodeEventCopy, ensurePartitionsFor, insertEventGroups, PartitionManager, recordRejections, sampleOf, type LogMessage } from '../logs/index.js';
+import { planBatch, type BatchContext, type BatchPlan, type BusCheckpoint, type BusMessage, type EventBus, type Subscription } from '../../platform/bus/index.js';
 import type { LiveHub } from '../../platform/live.js';
 import { transactionWithCopy, type Store } from '../../platform/store/index.js';
 import { addCounts, createCheckpoint, loadProgress, lockCheckpoint, mergeSketches, saveCheckpoint, saveProgress } from './processor-store.js';
 import { findPoison, isDataError } from './poison.js';
-import { aggregateBatch, type OrgProgress, type StreamTiming } from './traffic-aggregate.js';
+import { aggregateBatch, type BatchAggregate, type OrgProgress, type StreamTiming } from './traffic-aggregate.js';
 
 /** The bus consumer group of the statistics processor; its checkpoint row has this name. */
 export const TRAFFIC_CONSUMER = 'traffic';
@@ -63,41 +63,81 @@ interface EventRef {
 
 const keyOf = (ref: EventRef): string => `${ref.seq}:${ref.index}`;
 
-/** Organisations whose committed progress is kept in memory; the least recently used are read again when needed. */
+/** Organisations whose progress is kept in memory; the least recently used are read again when needed. */
 const CACHED_ORGS = 256;
 
-/** What one batch's transaction committed, for the cache. */
+/** Bus batches being worked on at once: one being written while the next is aggregated and encoded. */
+const PIPELINE_DEPTH = 2;
+
+/** A batch worked out against a known checkpoint and progress: everything its transaction writes. */
+interface Prepared {
+  plan: BatchPlan;
+  groups: LogMessage[];
+  result: BatchAggregate;
+  /** The raw events in COPY's text format (PostgreSQL), made before the transaction. */
+  encoded: string | undefined;
+}
+
+/** What one batch's transaction committed. */
 interface Committed {
   updates: Map<string, TrafficUpdate>;
   progress: Map<string, OrgProgress>;
   version: number;
+  position: BusCheckpoint;
 }
 
 /**
- * The progress this processor last committed, valid while the checkpoint's version is `version`.
- * Keys are kept in use order (a used organisation moves to the end) so the oldest go first.
+ * What the database will hold once every batch this processor has prepared is committed: the
+ * checkpoint's version and position and the progress of recently seen organisations. Unknown at
+ * start, after a failed batch and when an organisation is not in memory; then the next batch is
+ * worked out inside its transaction from what it reads there. Keys are kept in use order (a used
+ * organisation moves to the end) so the oldest are dropped first.
+ *
+ * Safety does not depend on this being right: a batch prepared against the tip is written only if
+ * the locked checkpoint has exactly the version the tip expected (every commit adds one, ours and
+ * other instances'), and is worked out again inside the transaction otherwise.
  */
-class ProgressCache {
-  private version = -1;
+class Tip {
+  known = false;
+  version = -1;
+  position: BusCheckpoint | null = null;
   private readonly progress = new Map<string, OrgProgress>();
 
-  /** The cached progress of `orgIds` if the checkpoint is still at our version (nothing when it is not), and the organisations to read. */
-  lookup(version: number, orgIds: readonly string[]): { known: Map<string, OrgProgress>; missing: string[] } {
-    if (version !== this.version) this.progress.clear();
-    const known = new Map<string, OrgProgress>();
-    const missing: string[] = [];
+  reset(): void {
+    this.known = false;
+    this.progress.clear();
+  }
+
+  /** The progress of `orgIds`, when all of it is in memory. */
+  lookup(orgIds: Iterable<string>): Map<string, OrgProgress> | undefined {
+    const found = new Map<string, OrgProgress>();
     for (const orgId of orgIds) {
       const p = this.progress.get(orgId);
+      if (!p) return undefined;
+      found.set(orgId, p);
+    }
+    return found;
+  }
+
+  /** Known organisations among `orgIds` if the tip describes checkpoint version `version`, and the others. */
+  partial(version: number, orgIds: readonly string[]): { known: Map<string, OrgProgress>; missing: string[] } {
+    const known = new Map<string, OrgProgress>();
+    const missing: string[] = [];
+    const valid = this.known && version === this.version;
+    for (const orgId of orgIds) {
+      const p = valid ? this.progress.get(orgId) : undefined;
       if (p) known.set(orgId, p);
       else missing.push(orgId);
     }
     return { known, missing };
   }
 
-  committed(version: number, progress: ReadonlyMap<string, OrgProgress>): void {
+  advance(version: number, position: BusCheckpoint, progress: ReadonlyMap<string, OrgProgress>): void {
+    if (!this.known) this.progress.clear();
+    this.known = true;
     this.version = version;
+    this.position = position;
     for (const [orgId, p] of progress) {
-      p.sources.clean();
       this.progress.delete(orgId);
       this.progress.set(orgId, p);
     }
@@ -108,58 +148,87 @@ class ProgressCache {
   }
 }
 
+/** The events of each message that `keep` selects (a message whose events are all kept is reused as is). */
+function keptEvents(decoded: ReadonlyMap<number, LogMessage | Error>, keep: (ref: EventRef) => boolean): Map<number, LogMessage> {
+  const kept = new Map<number, LogMessage>();
+  for (const [seq, message] of decoded) {
+    if (message instanceof Error) continue;
+    const events = message.events.filter((_, index) => keep({ seq, index }));
+    kept.set(seq, events.length === message.events.length ? message : { orgId: message.orgId, events });
+  }
+  return kept;
+}
+
 export async function startStreamProcessor(options: ProcessorOptions): Promise<StreamProcessor> {
   const { store, bus, logger, timing } = options;
   const partitions = new PartitionManager(store.db);
   const live = new TrafficLive(options.live);
-  const cache = new ProgressCache();
+  const tip = new Tip();
   await createCheckpoint(store.db, TRAFFIC_CONSUMER);
+
+  /** Pure CPU work of a batch against a checkpoint position and the progress before it. */
+  const work = (position: BusCheckpoint | null, messages: BusMessage[], context: BatchContext, kept: ReadonlyMap<number, LogMessage>, before: ReadonlyMap<string, OrgProgress>): Prepared => {
+    const plan = planBatch(position, messages, context);
+    const groups = plan.fresh.flatMap((m) => kept.get(m.seq) ?? []);
+    const result = aggregateBatch(groups, before, timing);
+    const encoded = store.pool ? encodeEventCopy(groups.map((g, i) => ({ orgId: g.orgId, events: g.events, tooLate: result.tooLate[i]! }))) : undefined;
+    return { plan, groups, result, encoded };
+  };
+
+  /** The batch worked out against the tip, ahead of its transaction; undefined when the tip is not known well enough. */
+  const speculate = (messages: BusMessage[], context: BatchContext, kept: ReadonlyMap<number, LogMessage>): { prepared: Prepared; expected: number } | undefined => {
+    if (!tip.known) return undefined;
+    const orgIds = new Set<string>();
+    for (const m of kept.values()) orgIds.add(m.orgId);
+    const before = tip.lookup(orgIds);
+    if (!before) {
+      tip.reset();
+      return undefined;
+    }
+    const prepared = work(tip.position, messages, context, kept, before);
+    const expected = tip.version;
+    tip.advance(expected + 1, prepared.plan.next, prepared.result.progress);
+    return { prepared, expected };
+  };
 
   /**
    * Stores the events of the batch that `keep` selects, aggregates them and moves the checkpoint, in
    * one transaction. Events left out are recorded in `log_rejections` with their reason (`setAside`),
    * in that same transaction, so a redelivery skips them like the rest. A `trial` rolls back at the end.
+   * `ahead` is the batch prepared against the tip: written as it is when the checkpoint is where
+   * the tip expected it, else the batch is worked out again here.
    */
-  const commit = async (
-    messages: BusMessage[],
-    context: BatchContext,
-    decoded: ReadonlyMap<number, LogMessage | Error>,
-    keep: (ref: EventRef) => boolean,
-    setAside: ReadonlyMap<number, { index: number; reason: string }[]>,
-    trial: boolean,
-  ): Promise<Map<string, TrafficUpdate>> => {
-    const done = await transact(messages, context, decoded, keep, setAside, trial);
-    cache.committed(done.version, done.progress);
-    return done.updates;
-  };
-
   const transact = async (
     messages: BusMessage[],
     context: BatchContext,
     decoded: ReadonlyMap<number, LogMessage | Error>,
-    keep: (ref: EventRef) => boolean,
+    kept: ReadonlyMap<number, LogMessage>,
     setAside: ReadonlyMap<number, { index: number; reason: string }[]>,
     trial: boolean,
+    ahead?: { prepared: Prepared; expected: number },
   ): Promise<Committed> => {
-    const kept = new Map<number, LogMessage>();
-    for (const [seq, message] of decoded) {
-      if (message instanceof Error) continue;
-      const events = message.events.filter((_, index) => keep({ seq, index }));
-      kept.set(seq, events.length === message.events.length ? message : { orgId: message.orgId, events });
-    }
     // Partitions are created before the transaction (DDL); reading every message is cheap next to storing it.
     await ensurePartitionsFor(partitions, [...kept.values()]);
     return transactionWithCopy(store, async (trx, copy) => {
       const checkpoint = await lockCheckpoint(trx, TRAFFIC_CONSUMER);
-      const plan = planBatch(checkpoint.position, messages, context);
-      const groups = plan.fresh.flatMap((m) => kept.get(m.seq) ?? []);
-      const { known: before, missing } = cache.lookup(checkpoint.version, [...new Set(groups.map((g) => g.orgId))]);
-      for (const [orgId, p] of await loadProgress(trx, TRAFFIC_CONSUMER, missing)) before.set(orgId, p);
-      const result = aggregateBatch(groups, before, timing);
+      let prepared: Prepared;
+      if (ahead && checkpoint.version === ahead.expected) prepared = ahead.prepared;
+      else {
+        const orgIds = new Set<string>();
+        for (const m of planBatch(checkpoint.position, messages, context).fresh) {
+          const message = kept.get(m.seq);
+          if (message) orgIds.add(message.orgId);
+        }
+        const { known: before, missing } = tip.partial(checkpoint.version, [...orgIds]);
+        for (const [orgId, p] of await loadProgress(trx, TRAFFIC_CONSUMER, missing)) before.set(orgId, p);
+        prepared = work(checkpoint.position, messages, context, kept, before);
+      }
+      const { plan, groups, result } = prepared;
       await insertEventGroups(
         trx,
         groups.map((g, i) => ({ orgId: g.orgId, events: g.events, tooLate: result.tooLate[i]! })),
         copy,
+        prepared.encoded,
       );
       await addCounts(trx, result.counts);
       await mergeSketches(trx, result.sketches);
@@ -182,8 +251,28 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
         // Not ours to read (another version's format, a stray publisher): skipped, never retried forever.
         if (message instanceof Error) logger.error({ err: message, seq: m.seq, id: m.id }, 'stream processor: skipped a bus message that is not a log message');
       }
-      return { updates: updatesOf(groups, result.progress), progress: result.progress, version };
+      return { updates: updatesOf(groups, result.progress), progress: result.progress, version, position: plan.next };
     });
+  };
+
+  /** A transaction that is not a trial: on success the tip is what it committed, on failure unknown. */
+  const commit = async (
+    messages: BusMessage[],
+    context: BatchContext,
+    decoded: ReadonlyMap<number, LogMessage | Error>,
+    kept: ReadonlyMap<number, LogMessage>,
+    setAside: ReadonlyMap<number, { index: number; reason: string }[]>,
+    ahead?: { prepared: Prepared; expected: number },
+  ): Promise<Map<string, TrafficUpdate>> => {
+    try {
+      const done = await transact(messages, context, decoded, kept, setAside, false, ahead);
+      // A batch written as prepared moved the tip already (and later batches may have moved it on).
+      if (!(ahead && ahead.prepared.plan.next === done.position)) tip.advance(done.version, done.position, done.progress);
+      return done.updates;
+    } catch (error) {
+      tip.reset();
+      throw error;
+    }
   };
 
   /**
@@ -197,7 +286,7 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
     const poison = await findPoison(refs, async (subset) => {
       const chosen = new Set(subset.map(keyOf));
       try {
-        await commit(messages, context, decoded, (ref) => chosen.has(keyOf(ref)), new Map(), true);
+        await transact(messages, context, decoded, keptEvents(decoded, (ref) => chosen.has(keyOf(ref))), new Map(), true);
         return undefined;
       } catch (error) {
         if (error === TRIAL) return undefined;
@@ -217,27 +306,44 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
       { err: failure, setAside: poison.map((p) => ({ seq: p.item.seq, index: p.item.index, reason: p.error instanceof Error ? p.error.message : String(p.error) })) },
       'stream processor: events that failed their batch were set aside; the rest is stored',
     );
-    return commit(messages, context, decoded, (ref) => !out.has(keyOf(ref)), setAside, false);
+    return commit(messages, context, decoded, keptEvents(decoded, (ref) => !out.has(keyOf(ref))), setAside);
   };
 
+  /** Transactions run one at a time, in the order their batches were prepared (the order the tip assumes). */
+  let writing: Promise<unknown> = Promise.resolve();
+  const inTurn = <T>(write: () => Promise<T>): Promise<T> => {
+    const turn = writing.then(write);
+    writing = turn.catch(() => undefined);
+    return turn;
+  };
+
+  /**
+   * One bus batch: decoded and, when the tip is known, aggregated and encoded at once (CPU work that
+   * overlaps the transaction of the batch before), then written in its turn.
+   */
   const handle = async (messages: BusMessage[], context: BatchContext): Promise<void> => {
     const decoded = new Map<number, LogMessage | Error>(messages.map((m) => [m.seq, readSafely(m)]));
-    let updates: Map<string, TrafficUpdate>;
-    try {
-      updates = await commit(messages, context, decoded, () => true, new Map(), false);
-    } catch (error) {
-      // Only a failure caused by the data is worth searching; an outage is retried by the bus as it is.
-      if (!isDataError(error)) throw error;
-      updates = await isolate(messages, context, decoded, error);
-    }
+    const kept = keptEvents(decoded, () => true);
+    const ahead = speculate(messages, context, kept);
+    const updates = await inTurn(async () => {
+      try {
+        return await commit(messages, context, decoded, kept, new Map(), ahead);
+      } catch (error) {
+        // Only a failure caused by the data is worth searching; an outage is retried by the bus as it is.
+        if (!isDataError(error)) throw error;
+        return isolate(messages, context, decoded, error);
+      }
+    });
     for (const [orgId, update] of updates) live.publish(orgId, update);
   };
 
-  const subscription: Subscription = await bus.subscribe(LOG_TOPIC, TRAFFIC_CONSUMER, handle, { batchSize: BATCH_MESSAGES, maxRetryDelayMs: MAX_RETRY_DELAY_MS });
+  // Several subscriptions of one consumer group share its messages: while one batch is written, the next is prepared.
+  const subscriptions: Subscription[] = [];
+  for (let i = 0; i < PIPELINE_DEPTH; i++) subscriptions.push(await bus.subscribe(LOG_TOPIC, TRAFFIC_CONSUMER, handle, { batchSize: BATCH_MESSAGES, maxRetryDelayMs: MAX_RETRY_DELAY_MS }));
   logger.info({ bus: bus.kind }, 'stream processor started');
   return {
     async stop() {
-      await subscription.stop();
+      await Promise.all(subscriptions.map((s) => s.stop()));
       live.stop();
     },
   };
