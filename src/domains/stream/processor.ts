@@ -78,6 +78,13 @@ interface Prepared {
   encoded: string | undefined;
 }
 
+/** A batch prepared against the tip: the checkpoint version it expects, and the tip's generation then. */
+interface Ahead {
+  prepared: Prepared;
+  expected: number;
+  generation: number;
+}
+
 /** What one batch's transaction committed. */
 interface Committed {
   updates: Map<string, TrafficUpdate>;
@@ -101,11 +108,25 @@ class Tip {
   known = false;
   version = -1;
   position: BusCheckpoint | null = null;
+  /** Changes whenever the tip is set anew: what was prepared against an earlier generation is prepared again. */
+  generation = 0;
   private readonly progress = new Map<string, OrgProgress>();
 
   reset(): void {
     this.known = false;
     this.progress.clear();
+    this.generation++;
+  }
+
+  /**
+   * After a batch was worked out and committed inside its transaction: the tip is what it committed.
+   * Nothing else is kept: another instance may have changed any other organisation before it.
+   */
+  establish(version: number, position: BusCheckpoint, progress: ReadonlyMap<string, OrgProgress>): void {
+    this.progress.clear();
+    this.known = true;
+    this.generation++;
+    this.advance(version, position, progress);
   }
 
   /** The progress of `orgIds`, when all of it is in memory. */
@@ -132,9 +153,8 @@ class Tip {
     return { known, missing };
   }
 
+  /** A batch prepared against the tip moves it (the tip must be known). */
   advance(version: number, position: BusCheckpoint, progress: ReadonlyMap<string, OrgProgress>): void {
-    if (!this.known) this.progress.clear();
-    this.known = true;
     this.version = version;
     this.position = position;
     for (const [orgId, p] of progress) {
@@ -176,7 +196,7 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
   };
 
   /** The batch worked out against the tip, ahead of its transaction; undefined when the tip is not known well enough. */
-  const speculate = (messages: BusMessage[], context: BatchContext, kept: ReadonlyMap<number, LogMessage>): { prepared: Prepared; expected: number } | undefined => {
+  const speculate = (messages: BusMessage[], context: BatchContext, kept: ReadonlyMap<number, LogMessage>): Ahead | undefined => {
     if (!tip.known) return undefined;
     const orgIds = new Set<string>();
     for (const m of kept.values()) orgIds.add(m.orgId);
@@ -188,7 +208,7 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
     const prepared = work(tip.position, messages, context, kept, before);
     const expected = tip.version;
     tip.advance(expected + 1, prepared.plan.next, prepared.result.progress);
-    return { prepared, expected };
+    return { prepared, expected, generation: tip.generation };
   };
 
   /**
@@ -205,7 +225,7 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
     kept: ReadonlyMap<number, LogMessage>,
     setAside: ReadonlyMap<number, { index: number; reason: string }[]>,
     trial: boolean,
-    ahead?: { prepared: Prepared; expected: number },
+    ahead?: Ahead,
   ): Promise<Committed> => {
     // Partitions are created before the transaction (DDL); reading every message is cheap next to storing it.
     await ensurePartitionsFor(partitions, [...kept.values()]);
@@ -262,12 +282,12 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
     decoded: ReadonlyMap<number, LogMessage | Error>,
     kept: ReadonlyMap<number, LogMessage>,
     setAside: ReadonlyMap<number, { index: number; reason: string }[]>,
-    ahead?: { prepared: Prepared; expected: number },
+    ahead?: Ahead,
   ): Promise<Map<string, TrafficUpdate>> => {
     try {
       const done = await transact(messages, context, decoded, kept, setAside, false, ahead);
       // A batch written as prepared moved the tip already (and later batches may have moved it on).
-      if (!(ahead && ahead.prepared.plan.next === done.position)) tip.advance(done.version, done.position, done.progress);
+      if (!(ahead && ahead.prepared.plan.next === done.position)) tip.establish(done.version, done.position, done.progress);
       return done.updates;
     } catch (error) {
       tip.reset();
@@ -324,8 +344,10 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
   const handle = async (messages: BusMessage[], context: BatchContext): Promise<void> => {
     const decoded = new Map<number, LogMessage | Error>(messages.map((m) => [m.seq, readSafely(m)]));
     const kept = keptEvents(decoded, () => true);
-    const ahead = speculate(messages, context, kept);
+    const early = speculate(messages, context, kept);
     const updates = await inTurn(async () => {
+      // Prepared against a tip that has since been set anew (a failure, another instance): prepare again now.
+      const ahead = early && early.generation === tip.generation ? early : speculate(messages, context, kept);
       try {
         return await commit(messages, context, decoded, kept, new Map(), ahead);
       } catch (error) {
