@@ -8,7 +8,7 @@ import type { BusCheckpoint } from '../../platform/bus/index.js';
 import { isoOf, pgText, type Db } from '../../platform/store/index.js';
 import { emptyHosts, emptyLatency, mergeHosts, mergeLatency } from './sketch.js';
 import { SourceBook, type SourceProgress } from './sources.js';
-import type { CountRow, OrgProgress, SketchDelta } from './traffic-aggregate.js';
+import { countKeyOf, type CountRow, type OrgProgress, type PendingCounts, type SketchDelta } from './traffic-aggregate.js';
 
 const iso = isoOf;
 
@@ -45,8 +45,34 @@ export async function saveCheckpoint(trx: Db, consumer: string, position: BusChe
   return Number(row.version);
 }
 
-export async function loadProgress(trx: Db, consumer: string, orgIds: readonly string[]): Promise<Map<string, OrgProgress>> {
+/** Pending counter rows as stored: `[resolution, bucket, service, section, statusClass, method, hits, bytes, durationCount, durationSumMs]`. */
+type StoredCount = [number, number, string, string, string, string, number, number, number, number];
+
+function encodePending(pending: PendingCounts): string | null {
+  if (pending.size === 0) return null;
+  const rows: StoredCount[] = [];
+  for (const r of pending.values()) rows.push([r.resolution, r.bucket, r.service, r.section, r.statusClass, r.method, r.hits, r.bytes, r.durationCount, r.durationSumMs]);
+  return JSON.stringify(rows);
+}
+
+function decodePending(orgId: string, text: string | null): PendingCounts {
+  const pending: PendingCounts = new Map();
+  if (text === null) return pending;
+  for (const [resolution, bucket, service, section, statusClass, method, hits, bytes, durationCount, durationSumMs] of JSON.parse(text) as StoredCount[]) {
+    const row: CountRow = { orgId, resolution, bucket, service, section, statusClass, method, hits, bytes, durationCount, durationSumMs };
+    pending.set(countKeyOf(row), row);
+  }
+  return pending;
+}
+
+/** The progress of the given organisations, or (`'pending'`) of every organisation with counter rows waiting. */
+export async function loadProgress(trx: Db, consumer: string, orgIds: readonly string[] | 'pending'): Promise<Map<string, OrgProgress>> {
   const progress = new Map<string, OrgProgress>();
+  if (orgIds === 'pending') {
+    const ids = await trx.selectFrom('stream_progress').select('org_id').where('consumer', '=', consumer).where('pending_counts', 'is not', null).execute();
+    if (ids.length === 0) return progress;
+    return loadProgress(trx, consumer, ids.map((r) => r.org_id));
+  }
   if (orgIds.length === 0) return progress;
   const [rows, sources] = await Promise.all([
     trx.selectFrom('stream_progress').selectAll().where('consumer', '=', consumer).where('org_id', 'in', orgIds).execute(),
@@ -60,7 +86,13 @@ export async function loadProgress(trx: Db, consumer: string, orgIds: readonly s
   }
   for (const r of rows) {
     const fold = r.fold_max_ts !== null && r.fold_received_at !== null ? { maxTs: Number(r.fold_max_ts), lastReceivedAt: Number(r.fold_received_at) } : null;
-    progress.set(r.org_id, { watermark: r.watermark ? r.watermark.getTime() : null, sources: SourceBook.of(named.get(r.org_id) ?? [], fold), tooLate: Number(r.too_late) });
+    progress.set(r.org_id, {
+      watermark: r.watermark ? r.watermark.getTime() : null,
+      sources: SourceBook.of(named.get(r.org_id) ?? [], fold),
+      tooLate: Number(r.too_late),
+      pending: decodePending(r.org_id, r.pending_counts),
+      pendingSince: null,
+    });
   }
   return progress;
 }
@@ -75,6 +107,7 @@ export async function saveProgress(trx: Db, consumer: string, progress: Readonly
     too_late: p.tooLate,
     fold_max_ts: p.sources.fold?.maxTs ?? null,
     fold_received_at: p.sources.fold?.lastReceivedAt ?? null,
+    pending_counts: encodePending(p.pending),
     updated_at: new Date(),
   }));
   await trx
@@ -86,6 +119,7 @@ export async function saveProgress(trx: Db, consumer: string, progress: Readonly
         too_late: eb.ref('excluded.too_late'),
         fold_max_ts: eb.ref('excluded.fold_max_ts'),
         fold_received_at: eb.ref('excluded.fold_received_at'),
+        pending_counts: eb.ref('excluded.pending_counts'),
         updated_at: eb.ref('excluded.updated_at'),
       })),
     )

@@ -262,6 +262,8 @@ export interface StreamProgressTable {
   /** The folded sources as one (migration 007): newest event time and arrival, epoch ms. */
   fold_max_ts: number | null;
   fold_received_at: number | null;
+  /** Counter rows not yet in traffic_counts, JSON (migration 007; stream/processor-store.ts). */
+  pending_counts: string | null;
 }
 
 /** A watermark source of one organisation (migration 007); at most VIGIL_STATS_MAX_SOURCES per organisation. */
