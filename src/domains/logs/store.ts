@@ -89,23 +89,39 @@ const copyNumber = (value: number | null): string => (value === null ? '\\N' : S
 
 /**
  * The rows of `groups` in COPY's text format, one line per event, in the order of EVENT_COLUMNS.
- * Built by plain concatenation: the ingest path writes tens of thousands of rows per batch, and an
- * array of values per row, joined, was a tenth of the processor's time and much of its garbage.
+ * Each line is one `join` of its values and the lines one `join`: joins build flat strings, where
+ * concatenating the pieces built a tree of millions of small string parts per batch (measured: twice
+ * the garbage-collection time).
  */
 export function encodeEventCopy(groups: readonly EventGroupRows[]): string {
   const iso = isoOf;
-  let out = '';
+  const lines: string[] = [];
+  const values: string[] = new Array<string>(EVENT_COLUMNS.length);
   for (const g of groups) {
-    const org = `${g.orgId}\t`;
     for (let i = 0; i < g.events.length; i++) {
       const e = g.events[i]!;
-      out +=
-        `${org}${iso(e.timestamp)}\t${iso(e.receivedAt)}\t${copyText(e.service)}\t${copyText(e.host)}\t${copyText(e.source)}\t${copyText(e.level)}\t` +
-        `${copyText(e.message)}\t${copyText(e.method)}\t${copyText(e.path)}\t${copyText(e.section)}\t${copyNumber(e.status)}\t${copyNumber(e.bytes)}\t` +
-        `${copyNumber(e.durationMs)}\t${copyText(e.remoteAddr)}\t${copyText(e.userAgent)}\t${copyText(pgJson(e.attributes))}\t${g.tooLate?.[i] ? 't' : 'f'}\n`;
+      values[0] = g.orgId;
+      values[1] = iso(e.timestamp);
+      values[2] = iso(e.receivedAt);
+      values[3] = copyText(e.service);
+      values[4] = copyText(e.host);
+      values[5] = copyText(e.source);
+      values[6] = copyText(e.level);
+      values[7] = copyText(e.message);
+      values[8] = copyText(e.method);
+      values[9] = copyText(e.path);
+      values[10] = copyText(e.section);
+      values[11] = copyNumber(e.status);
+      values[12] = copyNumber(e.bytes);
+      values[13] = copyNumber(e.durationMs);
+      values[14] = copyText(e.remoteAddr);
+      values[15] = copyText(e.userAgent);
+      values[16] = copyText(pgJson(e.attributes));
+      values[17] = g.tooLate?.[i] ? 't' : 'f';
+      lines.push(values.join('\t'));
     }
   }
-  return out;
+  return lines.length ? `${lines.join('\n')}\n` : '';
 }
 
 /**

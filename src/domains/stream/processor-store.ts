@@ -8,7 +8,7 @@ import type { BusCheckpoint } from '../../platform/bus/index.js';
 import { isoOf, pgText, type Db } from '../../platform/store/index.js';
 import { emptyHosts, emptyLatency, mergeHosts, mergeLatency } from './sketch.js';
 import { SourceBook, type SourceProgress } from './sources.js';
-import { countKeyOf, type CountRow, type OrgProgress, type PendingCounts, type SketchDelta } from './traffic-aggregate.js';
+import type { CountRow, OrgProgress, SketchDelta } from './traffic-aggregate.js';
 
 const iso = isoOf;
 
@@ -45,34 +45,30 @@ export async function saveCheckpoint(trx: Db, consumer: string, position: BusChe
   return Number(row.version);
 }
 
-/** Pending counter rows as stored: `[resolution, bucket, service, section, statusClass, method, hits, bytes, durationCount, durationSumMs]`. */
-type StoredCount = [number, number, string, string, string, string, number, number, number, number];
+/** Journal counter rows as stored: `[orgId, resolution, bucket, service, section, statusClass, method, hits, bytes, durationCount, durationSumMs]`. */
+type StoredCount = [string, number, number, string, string, string, string, number, number, number, number];
 
-function encodePending(pending: PendingCounts): string | null {
-  if (pending.size === 0) return null;
-  const rows: StoredCount[] = [];
-  for (const r of pending.values()) rows.push([r.resolution, r.bucket, r.service, r.section, r.statusClass, r.method, r.hits, r.bytes, r.durationCount, r.durationSumMs]);
-  return JSON.stringify(rows);
+/** A batch's counter rows, to add to the stored buckets later (`takeJournal`). */
+export async function journalCounts(trx: Db, consumer: string, rows: readonly CountRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  const stored: StoredCount[] = rows.map((r) => [r.orgId, r.resolution, r.bucket, r.service, r.section, r.statusClass, r.method, r.hits, r.bytes, r.durationCount, r.durationSumMs]);
+  await trx.insertInto('stream_counts_journal').values({ consumer, rows: JSON.stringify(stored) }).execute();
 }
 
-function decodePending(orgId: string, text: string | null): PendingCounts {
-  const pending: PendingCounts = new Map();
-  if (text === null) return pending;
-  for (const [resolution, bucket, service, section, statusClass, method, hits, bytes, durationCount, durationSumMs] of JSON.parse(text) as StoredCount[]) {
-    const row: CountRow = { orgId, resolution, bucket, service, section, statusClass, method, hits, bytes, durationCount, durationSumMs };
-    pending.set(countKeyOf(row), row);
+/** Removes every journal row of the consumer and returns their counter rows (to add to the stored buckets in the same transaction). */
+export async function takeJournal(trx: Db, consumer: string): Promise<CountRow[]> {
+  const taken = await trx.deleteFrom('stream_counts_journal').where('consumer', '=', consumer).returning('rows').execute();
+  const rows: CountRow[] = [];
+  for (const t of taken) {
+    for (const [orgId, resolution, bucket, service, section, statusClass, method, hits, bytes, durationCount, durationSumMs] of JSON.parse(t.rows) as StoredCount[]) {
+      rows.push({ orgId, resolution, bucket, service, section, statusClass, method, hits, bytes, durationCount, durationSumMs });
+    }
   }
-  return pending;
+  return rows;
 }
 
-/** The progress of the given organisations, or (`'pending'`) of every organisation with counter rows waiting. */
-export async function loadProgress(trx: Db, consumer: string, orgIds: readonly string[] | 'pending'): Promise<Map<string, OrgProgress>> {
+export async function loadProgress(trx: Db, consumer: string, orgIds: readonly string[]): Promise<Map<string, OrgProgress>> {
   const progress = new Map<string, OrgProgress>();
-  if (orgIds === 'pending') {
-    const ids = await trx.selectFrom('stream_progress').select('org_id').where('consumer', '=', consumer).where('pending_counts', 'is not', null).execute();
-    if (ids.length === 0) return progress;
-    return loadProgress(trx, consumer, ids.map((r) => r.org_id));
-  }
   if (orgIds.length === 0) return progress;
   const [rows, sources] = await Promise.all([
     trx.selectFrom('stream_progress').selectAll().where('consumer', '=', consumer).where('org_id', 'in', orgIds).execute(),
@@ -90,8 +86,6 @@ export async function loadProgress(trx: Db, consumer: string, orgIds: readonly s
       watermark: r.watermark ? r.watermark.getTime() : null,
       sources: SourceBook.of(named.get(r.org_id) ?? [], fold),
       tooLate: Number(r.too_late),
-      pending: decodePending(r.org_id, r.pending_counts),
-      pendingSince: null,
     });
   }
   return progress;
@@ -107,7 +101,6 @@ export async function saveProgress(trx: Db, consumer: string, progress: Readonly
     too_late: p.tooLate,
     fold_max_ts: p.sources.fold?.maxTs ?? null,
     fold_received_at: p.sources.fold?.lastReceivedAt ?? null,
-    pending_counts: encodePending(p.pending),
     updated_at: new Date(),
   }));
   await trx
@@ -119,7 +112,6 @@ export async function saveProgress(trx: Db, consumer: string, progress: Readonly
         too_late: eb.ref('excluded.too_late'),
         fold_max_ts: eb.ref('excluded.fold_max_ts'),
         fold_received_at: eb.ref('excluded.fold_received_at'),
-        pending_counts: eb.ref('excluded.pending_counts'),
         updated_at: eb.ref('excluded.updated_at'),
       })),
     )

@@ -14,10 +14,10 @@ import { LOG_TOPIC, readLogMessage, encodeEventCopy, ensurePartitionsFor, insert
 import { planBatch, type BatchContext, type BatchPlan, type BusCheckpoint, type BusMessage, type EventBus, type Subscription } from '../../platform/bus/index.js';
 import type { LiveHub } from '../../platform/live.js';
 import { transactionWithCopy, type Store } from '../../platform/store/index.js';
-import { addCounts, createCheckpoint, loadProgress, lockCheckpoint, mergeSketches, saveCheckpoint, saveProgress } from './processor-store.js';
+import { addCounts, createCheckpoint, journalCounts, loadProgress, lockCheckpoint, mergeSketches, saveCheckpoint, saveProgress, takeJournal } from './processor-store.js';
 import { findPoison, isDataError } from './poison.js';
 import { isUnavailableError } from '../../platform/outage.js';
-import { aggregateBatch, carryCounts, takePending, type BatchAggregate, type CountRow, type OrgProgress, type StreamTiming } from './traffic-aggregate.js';
+import { aggregateBatch, sumCounts, type BatchAggregate, type OrgProgress, type StreamTiming } from './traffic-aggregate.js';
 
 /** The bus consumer group of the statistics processor; its checkpoint row has this name. */
 export const TRAFFIC_CONSUMER = 'traffic';
@@ -68,15 +68,18 @@ const keyOf = (ref: EventRef): string => `${ref.seq}:${ref.index}`;
 const CACHED_ORGS = 256;
 
 /** Bus batches being worked on at once: one being written while the next is aggregated and encoded. */
-const PIPELINE_DEPTH = 2;
+const PIPELINE_DEPTH = Number(process.env.VIGIL_PIPELINE_DEPTH ?? 1);
 
 /**
- * While batches queue up behind each other, an organisation's counter rows are carried from batch
- * to batch (durably, in its progress row) and added to `traffic_counts` at most this long after the
- * first was carried, or as soon as no batch is waiting. Adding them per batch rewrote the same
- * bucket rows at four resolutions with every batch: a third of a batch's time at full load.
+ * While batches queue up behind each other, a batch's counter rows go to a journal (one row per
+ * batch, in its transaction) and the journal is added to `traffic_counts` at most this long after
+ * its first row, or as soon as no batch waits. Upserting every bucket row at four resolutions with
+ * every batch was a third of a batch's time at full load.
  */
 const COUNTS_FLUSH_MS = 1000;
+
+/** How a batch's counter rows are written: added to the buckets, journaled, or added together with the whole journal. */
+type Counting = 'direct' | 'journal' | 'flush';
 
 /** A batch worked out against a known checkpoint and progress: everything its transaction writes. */
 interface Prepared {
@@ -85,8 +88,6 @@ interface Prepared {
   result: BatchAggregate;
   /** The raw events in COPY's text format (PostgreSQL), made before the transaction. */
   encoded: string | undefined;
-  /** Counter rows to add to the stored buckets now (the rest is carried in `result.progress`). */
-  counts: CountRow[];
 }
 
 /** A batch prepared against the tip: the checkpoint version it expects, and the tip's generation then. */
@@ -140,13 +141,6 @@ class Tip {
     this.advance(version, position, progress);
   }
 
-  /** Organisations whose counter rows are waiting, as the tip has them. */
-  withPending(): Map<string, OrgProgress> {
-    const found = new Map<string, OrgProgress>();
-    for (const [orgId, p] of this.progress) if (p.pending.size > 0) found.set(orgId, p);
-    return found;
-  }
-
   /** The progress of `orgIds`, when all of it is in memory. */
   lookup(orgIds: Iterable<string>): Map<string, OrgProgress> | undefined {
     const found = new Map<string, OrgProgress>();
@@ -179,10 +173,9 @@ class Tip {
       this.progress.delete(orgId);
       this.progress.set(orgId, p);
     }
-    for (const [orgId, p] of this.progress) {
+    for (const orgId of this.progress.keys()) {
       if (this.progress.size <= CACHED_ORGS) break;
-      // Carried counter rows must stay where the next flush finds them.
-      if (p.pending.size === 0) this.progress.delete(orgId);
+      this.progress.delete(orgId);
     }
   }
 }
@@ -205,35 +198,17 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
   const tip = new Tip();
   await createCheckpoint(store.db, TRAFFIC_CONSUMER);
 
-  /**
-   * Pure CPU work of a batch against a checkpoint position and the progress before it. `flush`: add
-   * every counter row of the batch's organisations to the stored buckets now; else only those of
-   * organisations whose rows have waited COUNTS_FLUSH_MS.
-   */
-  const work = (
-    position: BusCheckpoint | null,
-    messages: BusMessage[],
-    context: BatchContext,
-    kept: ReadonlyMap<number, LogMessage>,
-    before: ReadonlyMap<string, OrgProgress>,
-    flush: boolean,
-  ): Prepared => {
+  /** Pure CPU work of a batch against a checkpoint position and the progress before it. */
+  const work = (position: BusCheckpoint | null, messages: BusMessage[], context: BatchContext, kept: ReadonlyMap<number, LogMessage>, before: ReadonlyMap<string, OrgProgress>): Prepared => {
     const plan = planBatch(position, messages, context);
     const groups = plan.fresh.flatMap((m) => kept.get(m.seq) ?? []);
     const result = aggregateBatch(groups, before, timing);
-    carryCounts(result.progress, result.counts);
-    const now = Date.now();
-    const counts: CountRow[] = [];
-    for (const p of result.progress.values()) {
-      if (flush || (p.pendingSince !== null && now - p.pendingSince >= COUNTS_FLUSH_MS)) counts.push(...takePending(p));
-      else if (p.pending.size > 0) p.pendingSince ??= now;
-    }
     const encoded = store.pool ? encodeEventCopy(groups.map((g, i) => ({ orgId: g.orgId, events: g.events, tooLate: result.tooLate[i]! }))) : undefined;
-    return { plan, groups, result, encoded, counts };
+    return { plan, groups, result, encoded };
   };
 
   /** The batch worked out against the tip, ahead of its transaction; undefined when the tip is not known well enough. */
-  const speculate = (messages: BusMessage[], context: BatchContext, kept: ReadonlyMap<number, LogMessage>, flush: boolean): Ahead | undefined => {
+  const speculate = (messages: BusMessage[], context: BatchContext, kept: ReadonlyMap<number, LogMessage>): Ahead | undefined => {
     if (!tip.known) return undefined;
     const orgIds = new Set<string>();
     for (const m of kept.values()) orgIds.add(m.orgId);
@@ -242,7 +217,7 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
       tip.reset();
       return undefined;
     }
-    const prepared = work(tip.position, messages, context, kept, before, flush);
+    const prepared = work(tip.position, messages, context, kept, before);
     const expected = tip.version;
     tip.advance(expected + 1, prepared.plan.next, prepared.result.progress);
     return { prepared, expected, generation: tip.generation };
@@ -263,6 +238,7 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
     setAside: ReadonlyMap<number, { index: number; reason: string }[]>,
     trial: boolean,
     ahead?: Ahead,
+    counting: Counting = 'direct',
   ): Promise<Committed> => {
     // Partitions are created before the transaction (DDL); reading every message is cheap next to storing it.
     await ensurePartitionsFor(partitions, [...kept.values()]);
@@ -278,7 +254,7 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
         }
         const { known: before, missing } = tip.partial(checkpoint.version, [...orgIds]);
         for (const [orgId, p] of await loadProgress(trx, TRAFFIC_CONSUMER, missing)) before.set(orgId, p);
-        prepared = work(checkpoint.position, messages, context, kept, before, true);
+        prepared = work(checkpoint.position, messages, context, kept, before);
       }
       const { plan, groups, result } = prepared;
       await insertEventGroups(
@@ -287,7 +263,9 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
         copy,
         prepared.encoded,
       );
-      await addCounts(trx, prepared.counts);
+      if (counting === 'journal') await journalCounts(trx, TRAFFIC_CONSUMER, result.counts);
+      else if (counting === 'flush') await addCounts(trx, sumCounts([...(await takeJournal(trx, TRAFFIC_CONSUMER)), ...result.counts]));
+      else await addCounts(trx, result.counts);
       await mergeSketches(trx, result.sketches);
       await saveProgress(trx, TRAFFIC_CONSUMER, result.progress);
       for (const m of plan.fresh) {
@@ -320,9 +298,12 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
     kept: ReadonlyMap<number, LogMessage>,
     setAside: ReadonlyMap<number, { index: number; reason: string }[]>,
     ahead?: Ahead,
+    counting: Counting = 'direct',
   ): Promise<Map<string, TrafficUpdate>> => {
     try {
-      const done = await transact(messages, context, decoded, kept, setAside, false, ahead);
+      const done = await transact(messages, context, decoded, kept, setAside, false, ahead, counting);
+      if (counting === 'journal') journalSince ??= Date.now();
+      else if (counting === 'flush') journalSince = null;
       // A batch written as prepared moved the tip already (and later batches may have moved it on).
       if (!(ahead && ahead.prepared.plan.next === done.position)) tip.establish(done.version, done.position, done.progress);
       return done.updates;
@@ -379,53 +360,33 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
    * overlaps the transaction of the batch before), then written in its turn.
    */
   /**
-   * Adds every carried counter row to the stored buckets, in its own transaction and turn: when no
-   * batch is waiting any more, and at start (rows a stopped instance carried). Prepared against the
-   * tip when it is known, else worked out from every progress row with rows waiting.
+   * When (by this process's clock) this process first journaled counter rows since the journal was
+   * last added to the buckets; null when it has nothing there (rows of another instance are added by
+   * whoever flushes next).
    */
-  const flushCounts = (): Promise<void> => {
-    let ahead: { counts: CountRow[]; progress: Map<string, OrgProgress>; expected: number; generation: number } | undefined;
-    if (tip.known && tip.position) {
-      const progress = new Map<string, OrgProgress>();
-      const counts: CountRow[] = [];
-      for (const [orgId, p] of tip.withPending()) {
-        const emptied: OrgProgress = { ...p, sources: p.sources.copy(), pending: p.pending };
-        counts.push(...takePending(emptied));
-        progress.set(orgId, emptied);
-      }
-      if (progress.size === 0) return Promise.resolve();
-      const expected = tip.version;
-      tip.advance(expected + 1, tip.position, progress);
-      ahead = { counts, progress, expected, generation: tip.generation };
-    }
-    return inTurn(async () => {
-      try {
-        const done = await transactionWithCopy(store, async (trx) => {
-          const checkpoint = await lockCheckpoint(trx, TRAFFIC_CONSUMER);
-          if (!checkpoint.position) return undefined;
-          let counts: CountRow[];
-          let progress: Map<string, OrgProgress>;
-          const fast = ahead && ahead.generation === tip.generation && checkpoint.version === ahead.expected;
-          if (fast) ({ counts, progress } = ahead!);
-          else {
-            progress = await loadProgress(trx, TRAFFIC_CONSUMER, 'pending');
-            counts = [...progress.values()].flatMap(takePending);
-          }
-          if (progress.size === 0) return undefined;
-          await addCounts(trx, counts);
-          await saveProgress(trx, TRAFFIC_CONSUMER, progress);
-          const version = await saveCheckpoint(trx, TRAFFIC_CONSUMER, checkpoint.position);
-          return fast ? undefined : { version, position: checkpoint.position, progress };
-        });
-        if (done) tip.establish(done.version, done.position, done.progress);
-      } catch (error) {
-        tip.reset();
-        throw error;
-      }
+  let journalSince: number | null = null;
+
+  /**
+   * Adds the whole journal to the stored buckets in its own transaction and turn: when no batch
+   * waits any more, and at start (rows a stopped instance journaled). The checkpoint lock keeps it
+   * in turn with other instances' batches; it changes no position, so the tip stays valid.
+   */
+  const flushJournal = (): Promise<void> =>
+    inTurn(async () => {
+      await transactionWithCopy(store, async (trx) => {
+        await lockCheckpoint(trx, TRAFFIC_CONSUMER);
+        await addCounts(trx, sumCounts(await takeJournal(trx, TRAFFIC_CONSUMER)));
+      });
+      journalSince = null;
     });
+
+  /** How the batch whose turn it is writes its counters: `waiting` says whether another batch waits behind it. */
+  const countingFor = (waiting: boolean): Counting => {
+    if (journalSince === null) return waiting ? 'journal' : 'direct';
+    return !waiting || Date.now() - journalSince >= COUNTS_FLUSH_MS ? 'flush' : 'journal';
   };
 
-  /** Batches handed to this processor and not finished: none means the next batch need not carry its counters. */
+  /** Batches handed to this processor and not finished. */
   let busy = 0;
   let flushing: Promise<void> = Promise.resolve();
 
@@ -436,16 +397,14 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
   const handle = async (messages: BusMessage[], context: BatchContext): Promise<void> => {
     const decoded = new Map<number, LogMessage | Error>(messages.map((m) => [m.seq, readSafely(m)]));
     const kept = keptEvents(decoded, () => true);
-    // Alone: nothing to gain by carrying counters to a next batch, so they are added with this one.
-    const alone = busy === 0;
     busy++;
     try {
-      const early = speculate(messages, context, kept, alone);
+      const early = speculate(messages, context, kept);
       const updates = await inTurn(async () => {
         // Prepared against a tip that has since been set anew (a failure, another instance): prepare again now.
-        const ahead = early && early.generation === tip.generation ? early : speculate(messages, context, kept, true);
+        const ahead = early && early.generation === tip.generation ? early : speculate(messages, context, kept);
         try {
-          return await commit(messages, context, decoded, kept, new Map(), ahead);
+          return await commit(messages, context, decoded, kept, new Map(), ahead, countingFor(busy > 1 || context.backlog() > 0));
         } catch (error) {
           // Only a failure caused by the data is worth searching; an outage is retried by the bus as it is.
           if (!isDataError(error)) throw error;
@@ -455,17 +414,17 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
       for (const [orgId, update] of updates) live.publish(orgId, update);
     } finally {
       busy--;
-      if (busy === 0 && (!tip.known || tip.withPending().size > 0)) {
-        flushing = flushCounts().catch((error: unknown) => {
+      if (busy === 0 && journalSince !== null) {
+        flushing = flushJournal().catch((error: unknown) => {
           // An outage is logged once by the store; the next batch or flush adds the rows.
-          if (!isUnavailableError(error)) logger.warn({ err: error }, 'stream processor: could not add carried counters yet; the next batch or flush will');
+          if (!isUnavailableError(error)) logger.warn({ err: error }, 'stream processor: could not add journaled counters yet; the next batch or flush will');
         });
       }
     }
   };
 
-  // Counter rows carried by an instance that stopped before adding them.
-  await flushCounts();
+  // Counter rows journaled by an instance that stopped before adding them.
+  await flushJournal();
 
   // Several subscriptions of one consumer group share its messages: while one batch is written, the next is prepared.
   const subscriptions: Subscription[] = [];

@@ -50,46 +50,24 @@ export interface OrgProgress {
   watermark: number | null;
   sources: SourceBook;
   tooLate: number;
-  /**
-   * Counter rows of committed batches not yet added to `traffic_counts`, by `countKeyOf` (see
-   * `carryCounts`). Stored with the progress, so they are as durable as the events they count.
-   */
-  pending: PendingCounts;
-  /** When (epoch ms, by the processor's clock) the oldest pending row was carried; null when none is, or not known. */
-  pendingSince: number | null;
 }
 
-/** Counter rows waiting to be added to the stored buckets, by `countKeyOf`. Rows are never changed in place (maps are copied per batch). */
-export type PendingCounts = Map<string, CountRow>;
+export const countKeyOf = (r: CountRow): string => `${r.orgId}|${r.resolution}|${r.bucket}|${r.service}|${r.section}|${r.statusClass}|${r.method}`;
 
-export const countKeyOf = (r: CountRow): string => `${r.resolution}|${r.bucket}|${r.service}|${r.section}|${r.statusClass}|${r.method}`;
-
-/**
- * Adds counter rows to the organisations' pending rows (progress of every row's organisation must be
- * in `progress`). Under load, the processor carries counters this way from batch to batch and adds
- * them to the stored buckets about once a second: a bucket's row is then written once per flush
- * instead of once per batch, at every resolution.
- */
-export function carryCounts(progress: ReadonlyMap<string, OrgProgress>, rows: readonly CountRow[]): void {
+/** Counter rows summed by key (rows with the same key add up; the inputs are not changed). */
+export function sumCounts(rows: Iterable<CountRow>): CountRow[] {
+  const sums = new Map<string, CountRow>();
   for (const r of rows) {
-    const pending = progress.get(r.orgId)!.pending;
     const key = countKeyOf(r);
-    const prior = pending.get(key);
-    pending.set(
+    const prior = sums.get(key);
+    sums.set(
       key,
       prior
         ? { ...prior, hits: prior.hits + r.hits, bytes: prior.bytes + r.bytes, durationCount: prior.durationCount + r.durationCount, durationSumMs: prior.durationSumMs + r.durationSumMs }
         : r,
     );
   }
-}
-
-/** Takes an organisation's pending rows (its pending rows are empty after). */
-export function takePending(p: OrgProgress): CountRow[] {
-  const rows = [...p.pending.values()];
-  p.pending = new Map();
-  p.pendingSince = null;
-  return rows;
+  return [...sums.values()];
 }
 
 /** One bus message's worth of events of one organisation. */
@@ -174,8 +152,8 @@ export function aggregateBatch(groups: readonly EventGroup[], before: ReadonlyMa
     if (!p) {
       const prior = before.get(orgId);
       p = prior
-        ? { watermark: prior.watermark, sources: prior.sources.copy(), tooLate: prior.tooLate, pending: new Map(prior.pending), pendingSince: prior.pendingSince }
-        : { watermark: null, sources: SourceBook.empty(), tooLate: 0, pending: new Map(), pendingSince: null };
+        ? { watermark: prior.watermark, sources: prior.sources.copy(), tooLate: prior.tooLate }
+        : { watermark: null, sources: SourceBook.empty(), tooLate: 0 };
       progress.set(orgId, p);
     }
     return p;

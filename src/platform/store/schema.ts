@@ -262,8 +262,14 @@ export interface StreamProgressTable {
   /** The folded sources as one (migration 007): newest event time and arrival, epoch ms. */
   fold_max_ts: number | null;
   fold_received_at: number | null;
-  /** Counter rows not yet in traffic_counts, JSON (migration 007; stream/processor-store.ts). */
-  pending_counts: string | null;
+}
+
+/** Counter rows of one committed batch not yet added to traffic_counts (migration 007; stream/processor-store.ts). */
+export interface StreamCountsJournalTable {
+  id: Generated<BigIntColumn>;
+  consumer: string;
+  at: Generated<Date>;
+  rows: string;
 }
 
 /** A watermark source of one organisation (migration 007); at most VIGIL_STATS_MAX_SOURCES per organisation. */
@@ -310,5 +316,6 @@ export interface Database {
   stream_checkpoints: StreamCheckpointsTable;
   stream_progress: StreamProgressTable;
   stream_sources: StreamSourcesTable;
+  stream_counts_journal: StreamCountsJournalTable;
   log_rejections: LogRejectionsTable;
 }
