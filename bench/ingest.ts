@@ -32,7 +32,8 @@ async function staleBuild(): Promise<string[]> {
   const src = join(root, 'src');
   const stale: string[] = [];
   for (const entry of await readdir(src, { recursive: true })) {
-    if (!entry.endsWith('.ts') || entry.endsWith('.test.ts') || entry.endsWith('.d.ts')) continue;
+    // What tsconfig.json leaves out of the build: tests and their support files.
+    if (!entry.endsWith('.ts') || entry.endsWith('.test.ts') || entry.endsWith('test-support.ts') || entry.endsWith('.d.ts')) continue;
     const built = join(root, 'dist', entry.replace(/\.ts$/, '.js'));
     const [s, d] = await Promise.all([stat(join(src, entry)), stat(built).catch(() => undefined)]);
     if (!d || d.mtimeMs < s.mtimeMs) stale.push(relative(root, join(src, entry)));
@@ -126,7 +127,7 @@ function table(shape: ShapeFigures): [string, ...string[]][] {
 function printShape(name: Shape, shape: ShapeFigures, say: (line: string) => void): void {
   say(`\n== shape ${name}: ${shape.description}`);
   const d = shape.distinct;
-  say(`   data: ${shape.payloads} payloads × ${fmt(shape.eventsPerRequest)} events (${fmt(shape.payloadKb.json)} KB JSON, ${fmt(shape.payloadKb.lineProtocol)} KB line protocol each); distinct: ${fmt(d.hosts)} hosts, ${fmt(d.sourceKeys)} source keys (source ?? host), ${fmt(d.paths)} paths, ${fmt(d.clients)} client addresses, ${fmt(d.series)} InfluxDB series`);
+  say(`   data: ${shape.payloads} payloads × ${fmt(shape.eventsPerRequest)} events (${fmt(shape.payloadKb.json)} KB JSON, ${fmt(shape.payloadKb.lineProtocol)} KB line protocol each); distinct: ${fmt(d.hosts)} hosts, ${fmt(d.sourceKeys)} source key(s) (source ?? host), ${fmt(d.paths)} paths, ${fmt(d.clients)} client addresses, ${fmt(d.series)} InfluxDB series`);
   if (shape.parseCeiling) say(`   JSON.parse ceiling: ${fmt(shape.parseCeiling.eventsPerSec)} events/s (${fmt(shape.parseCeiling.mbPerSec)} MB/s, one thread)`);
   for (const t of [shape.vigil, shape.influx]) if (t?.firstFailure) say(`   ${t.target} first failure: ${t.firstFailure}`);
   const rows = table(shape);
