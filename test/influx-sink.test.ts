@@ -1,9 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { sql } from 'kysely';
 import pino from 'pino';
@@ -12,7 +7,7 @@ import { TRAFFIC_CONSUMER } from '../src/domains/stream/processor.js';
 import { startInfluxSink } from '../src/domains/stream/influx/sink.js';
 import { addHost, addLatency, emptyHosts, emptyLatency } from '../src/domains/stream/sketch.js';
 import type { Worker } from '../src/platform/worker.js';
-import { freePort } from './support/process.js';
+import { INFLUXD, startInfluxd, type Influxd, type InfluxSeries } from './support/influxd.js';
 import { STORE_KINDS, eventually, startTestServer, storeAvailable, type TestServer } from './support/server.js';
 import { addTrafficCounts } from './support/traffic.js';
 
@@ -23,7 +18,6 @@ import { addTrafficCounts } from './support/traffic.js';
  * would commit them, so the sink is tested on its own.
  */
 
-const INFLUXD = (process.env.PATH ?? '').split(delimiter).map((dir) => join(dir, 'influxd')).find((path) => existsSync(path));
 const INFLUX_USER = 'vigil';
 const INFLUX_PASSWORD = 'p@ss word';
 const LATENESS_MS = 60_000;
@@ -50,79 +44,6 @@ async function setWatermark(server: TestServer, watermark: Date): Promise<void> 
 
 // ---------------------------------------------------------------- a real InfluxDB 1.6
 
-interface Influxd {
-  url: string;
-  query(q: string, db?: string): Promise<InfluxSeries[]>;
-  stop(): Promise<void>;
-}
-
-interface InfluxSeries {
-  name: string;
-  tags?: Record<string, string>;
-  columns: string[];
-  values: unknown[][];
-}
-
-/** Starts influxd on free loopback ports with its own data, auth on, and the first admin user made. */
-async function startInfluxd(binary: string): Promise<Influxd> {
-  const dir = await mkdtemp(join(tmpdir(), 'vigil-influxd-'));
-  const [httpPort, rpcPort] = [await freePort(), await freePort()];
-  await writeFile(
-    join(dir, 'influxdb.conf'),
-    `reporting-disabled = true
-bind-address = "127.0.0.1:${rpcPort}"
-[meta]
-  dir = "${dir}/meta"
-[data]
-  dir = "${dir}/data"
-  wal-dir = "${dir}/wal"
-  query-log-enabled = false
-[monitor]
-  store-enabled = false
-[http]
-  bind-address = "127.0.0.1:${httpPort}"
-  auth-enabled = true
-  log-enabled = false
-[logging]
-  level = "warn"
-`,
-  );
-  let output = '';
-  const child: ChildProcess = spawn(binary, ['run', '-config', join(dir, 'influxdb.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  const url = `http://127.0.0.1:${httpPort}`;
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
-    await rm(dir, { recursive: true, force: true });
-  };
-  try {
-    await eventually(async () => {
-      if (child.exitCode !== null) throw new Error(`influxd exited with ${child.exitCode}:\n${output}`);
-      return (await fetch(`${url}/ping`)).status === 204;
-    }, 30_000);
-    const basic = `Basic ${Buffer.from(`${INFLUX_USER}:${INFLUX_PASSWORD}`).toString('base64')}`;
-    const run = async (q: string, db?: string, auth = true): Promise<InfluxSeries[]> => {
-      const params = new URLSearchParams({ q, epoch: 's', ...(db ? { db } : {}) });
-      const res = await fetch(`${url}/query`, { method: 'POST', body: params, headers: auth ? { authorization: basic } : {} });
-      const body = (await res.json()) as { results?: { series?: InfluxSeries[]; error?: string }[]; error?: string };
-      const error = body.error ?? body.results?.find((r) => r.error)?.error;
-      if (!res.ok || error) throw new Error(`InfluxQL ${q}: HTTP ${res.status} ${error ?? ''}`);
-      return body.results?.flatMap((r) => r.series ?? []) ?? [];
-    };
-    // With auth on, only the first admin user can be created without credentials.
-    await run(`CREATE USER "${INFLUX_USER}" WITH PASSWORD '${INFLUX_PASSWORD}' WITH ALL PRIVILEGES`, undefined, false);
-    return { url, query: (q, db) => run(q, db), stop };
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-}
-
 /** Rows of a query as objects keyed by column. */
 const rowsOf = (series: InfluxSeries[]): Record<string, unknown>[] =>
   series.flatMap((s) => s.values.map((v) => ({ ...s.tags, ...Object.fromEntries(s.columns.map((c, i) => [c, v[i]])) })));
@@ -130,7 +51,7 @@ const rowsOf = (series: InfluxSeries[]): Record<string, unknown>[] =>
 describe.skipIf(!INFLUXD)('InfluxDB sink against InfluxDB 1.6 (v1 /write, Basic auth)', () => {
   let influxd: Influxd;
   beforeAll(async () => {
-    influxd = await startInfluxd(INFLUXD!);
+    influxd = await startInfluxd({ admin: { user: INFLUX_USER, password: INFLUX_PASSWORD } });
   });
   afterAll(async () => influxd?.stop());
 
