@@ -20,7 +20,8 @@
  * the same server during the load would be counted too (run under flock, nothing else loading).
  *
  * Flags (with `=`, since bare words are benchmark names): --rows=2000000 --hours=24 --runs=15
- * --batch=8000 --variants=none,btree_today,… (default: all).
+ * --batch=8000 --rounds=3 (loads per variant; the write figures are their medians)
+ * --variants=none,btree_today,… (default: all).
  */
 import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
@@ -302,6 +303,7 @@ export function planSummary(lines: string[]): string {
   return parts.join('; ');
 }
 
+const median = (xs: number[]) => quantile([...xs].sort((a, b) => a - b), 0.5);
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 
 /** The queries of the Logs page (and retention's export page) against the loaded table. */
@@ -372,16 +374,38 @@ async function runQueries(specs: QuerySpec[], runs: number, explain: (spec: Quer
 // One variant
 // ---------------------------------------------------------------------------------------------
 
-interface VariantResult {
-  variant: Variant;
+interface Round {
   load: Cost;
   vacuum: Cost;
   size: IndexSize;
+}
+
+interface VariantResult {
+  variant: Variant;
+  /** One per load round; the write figures are their medians. */
+  rounds: Round[];
+  /** Median of each field over the rounds (sizes from the last round: they do not vary). */
+  load: Cost;
+  vacuum: Cost;
+  size: IndexSize;
+  /** Backend CPU seconds of the loads, lowest and highest round: the spread the median hides. */
+  cpuRange: [number, number];
   queries: Map<string, QueryResult>;
   about: Map<string, string>;
 }
 
-async function runVariant(baseUrl: string, variant: Variant, data: DataSet, runs: number, hours: number, say: (line: string) => void): Promise<VariantResult> {
+/**
+ * Loads `data` under `variant` on a fresh database and measures the write; with `runs`, then
+ * measures the queries on the loaded table. The database is dropped at the end either way.
+ */
+async function runVariant(
+  baseUrl: string,
+  variant: Variant,
+  data: DataSet,
+  hours: number,
+  say: (line: string) => void,
+  runs?: number,
+): Promise<{ round: Round; queries?: Map<string, QueryResult>; about?: Map<string, string> }> {
   const fresh = await freshPostgresDatabase(baseUrl);
   const writer = new pg.Client({ connectionString: fresh.url });
   const pool = new pg.Pool({ connectionString: fresh.url, max: 1 });
@@ -419,6 +443,7 @@ async function runVariant(baseUrl: string, variant: Variant, data: DataSet, runs
         `vacuum ${fmt(vacuum.seconds, 1)} s (${fmt(vacuum.wal / 1e6)} MB WAL); heap ${fmt(size.heap / 1e6)} MB, index ${fmt(size.index / 1e6, 1)} MB` +
         (size.leafDensity !== null ? `, B-tree leaf pages ${fmt(size.leafDensity)} % full` : ''),
     );
+    if (runs === undefined) return { round: { load, vacuum, size } };
 
     const specs = await queries(db, pool, data.rows, hours);
     const explain = async (spec: QuerySpec) => {
@@ -439,7 +464,7 @@ async function runVariant(baseUrl: string, variant: Variant, data: DataSet, runs
       const r = results.get(spec.key)!;
       say(`  ${spec.key.padEnd(8)} median ${fmt(r.median, 2).padStart(9)} ms, p95 ${fmt(r.p95, 2).padStart(9)} ms | ${r.plan}`);
     }
-    return { variant, load, vacuum, size, queries: results, about: new Map(specs.map((s) => [s.key, s.about])) };
+    return { round: { load, vacuum, size }, queries: results, about: new Map(specs.map((s) => [s.key, s.about])) };
   } finally {
     await writer.end().catch(() => undefined);
     await db.destroy().catch(() => undefined);
@@ -463,19 +488,21 @@ const ms = (x: number) => (x >= 100 ? fmt(x) : x >= 10 ? fmt(x, 1) : fmt(x, 2));
 /** The interactive queries: a Logs page view waits for these (export and the capped counts are background or secondary). */
 const INTERACTIVE = ['new1h', 'new1d', 's500_1h', 's500_1d', 'page2', 'deep', 'small1d', 's500sm', 'q1h', 'tail'];
 
-function report(results: VariantResult[], rows: number, say: (line: string) => void): void {
+function report(results: VariantResult[], rows: number, hours: number, say: (line: string) => void): void {
   const base = results.find((r) => r.variant.name === 'btree_today');
   const perM = (r: VariantResult) => (r.load.cpu / rows) * 1e6;
-  say('\nWrite cost (ratio to btree_today in the second column of each pair)');
+  const rounds = results[0]?.rounds.length ?? 0;
+  say(`\nWrite cost, median of ${rounds} load(s) (× = ratio to btree_today; CPU range = lowest–highest load)`);
   say(
     table(
-      ['variant', 'rows/s', '×', 'CPU s/1M', '×', 'WAL B/row', '×', 'index MB', '×', 'vacuum s', 'leaf fill'],
+      ['variant', 'rows/s', '×', 'CPU s/1M', '×', 'CPU range', 'WAL B/row', '×', 'index MB', '×', 'vacuum s', 'leaf fill'],
       results.map((r) => [
         r.variant.name,
         fmt(rows / r.load.seconds),
         ratio(rows / r.load.seconds, base && rows / base.load.seconds),
         fmt(perM(r), 2),
         ratio(perM(r), base && perM(base)),
+        `${fmt((r.cpuRange[0] / rows) * 1e6, 2)}–${fmt((r.cpuRange[1] / rows) * 1e6, 2)}`,
         fmt(r.load.wal / rows),
         ratio(r.load.wal, base?.load.wal),
         fmt(r.size.index / 1e6, 1),
@@ -516,14 +543,31 @@ function report(results: VariantResult[], rows: number, say: (line: string) => v
         const b = base.queries.get(k)!.median;
         return m > 2 * b && m > 20;
       });
-      return { r, cpuGain: 1 - perM(r) / perM(base), slower };
+      return { r, cpuGain: 1 - perM(r) / perM(base), cores: ((perM(base) - perM(r)) / 1e6) * 100_000, slower };
     });
   const paying = verdicts.filter((v) => v.cpuGain >= 0.1 && v.slower.length === 0).sort((a, b) => b.cpuGain - a.cpuGain);
+  const none = results.find((r) => r.variant.indexes.length === 0);
+  if (none) {
+    say(
+      `\nIndex upkeep today: ${fmt(perM(base) - perM(none), 2)} s of backend CPU per million rows (${fmt((1 - perM(none) / perM(base)) * 100)} % of the COPY backend's CPU, ` +
+        `${fmt(((perM(base) - perM(none)) / 1e6) * 100_000, 2)} core at 100,000 rows/s) and ${fmt((base.load.wal - none.load.wal) / rows)} WAL bytes per row: the most any index change can save.`,
+    );
+  }
   say('\nRecommendation (rule: ≥ 10 % less backend CPU per row than btree_today, and no interactive query median both > 2× today and > 20 ms):');
   for (const v of verdicts) {
     say(
-      `  ${v.r.variant.name.padEnd(12)} CPU ${v.cpuGain >= 0 ? '-' : '+'}${fmt(Math.abs(v.cpuGain) * 100)} %, index ${fmt(v.r.size.index / 1e6, 1)} MB` +
+      `  ${v.r.variant.name.padEnd(12)} CPU ${v.cpuGain >= 0 ? '-' : '+'}${fmt(Math.abs(v.cpuGain) * 100)} % (${fmt(v.cores, 2)} core at 100,000 rows/s), ` +
+        `WAL ${fmt(v.r.load.wal / rows)} B/row, index ${fmt(v.r.size.index / 1e6, 1)} MB` +
         (v.slower.length ? `; too slow: ${v.slower.map((k) => `${k} ${ms(v.r.queries.get(k)!.median)} ms`).join(', ')}` : '; interactive queries within bounds'),
+    );
+  }
+  // A BRIN (or no) index reads the whole window of every tenant: its cost per million rows in the window says what a busier day costs.
+  const dayRows = (rows * Math.min(24, hours)) / hours;
+  for (const r of results.filter((x) => x.variant.indexes.length === 0 || x.variant.name.startsWith('brin'))) {
+    const perMillion = r.queries.get('new1d')!.median / (dayRows / 1e6);
+    say(
+      `  ${r.variant.name.padEnd(12)} newest 50 of a day: ${ms(r.queries.get('new1d')!.median)} ms for ${fmt(dayRows)} rows in the window = ${fmt(perMillion)} ms per million rows ` +
+        `(a day of 10 million rows: about ${fmt(perMillion * 10)} ms); btree_today: ${ms(base.queries.get('new1d')!.median)} ms whatever the volume`,
     );
   }
   const best = paying[0];
@@ -545,7 +589,7 @@ function report(results: VariantResult[], rows: number, say: (line: string) => v
 
 /**
  * Loads the same rows under each index variant and measures write and query cost.
- * Flags (with `=`): --rows=2000000 --hours=24 --runs=15 --batch=8000 --variants=a,b.
+ * Flags (with `=`): --rows=2000000 --hours=24 --runs=15 --batch=8000 --rounds=3 --variants=a,b.
  */
 export async function benchIndexes(): Promise<void> {
   const { values } = parseArgs({
@@ -557,10 +601,11 @@ export async function benchIndexes(): Promise<void> {
       hours: { type: 'string', default: '24' },
       runs: { type: 'string', default: '15' },
       batch: { type: 'string', default: '8000' },
+      rounds: { type: 'string', default: '3' },
       variants: { type: 'string', default: VARIANTS.map((v) => v.name).join(',') },
     },
   });
-  const num = (name: 'rows' | 'hours' | 'runs' | 'batch', min: number) => {
+  const num = (name: 'rows' | 'hours' | 'runs' | 'batch' | 'rounds', min: number) => {
     const n = Number(values[name]);
     if (!Number.isFinite(n) || n < min) throw new Error(`--${name}=${String(values[name])}: expected a number ≥ ${min}`);
     return n;
@@ -569,6 +614,7 @@ export async function benchIndexes(): Promise<void> {
   const hours = num('hours', 2);
   const runs = Math.floor(num('runs', 1));
   const batch = Math.floor(num('batch', 1));
+  const roundCount = Math.floor(num('rounds', 1));
   const names = String(values.variants).split(',').filter(Boolean);
   const unknown = names.filter((n) => !VARIANTS.some((v) => v.name === n));
   if (unknown.length) throw new Error(`--variants: unknown ${unknown.join(', ')}; known: ${VARIANTS.map((v) => v.name).join(', ')}`);
@@ -582,11 +628,35 @@ export async function benchIndexes(): Promise<void> {
     `data: ${fmt(rows)} rows over ${hours} h ending ${new Date(END).toISOString()} (${fmt(rows / hours)} rows/h, ${ORGS.length} orgs, largest ${fmt(ORG_SHARES[0]! * 100)} %, smallest ${fmt(ORG_SHARES.at(-1)! * 100)} %), ` +
       `${data.batches.length} COPY batches of ${fmt(batch)}, ${fmt(data.bytes / rows)} B/row of COPY text, partitions ${data.days.join(', ')}; generated in ${fmt((performance.now() - t0) / 1000, 1)} s`,
   );
-  say(`database: ${new URL(baseUrl).host}; ${runs} timed runs per query after one warm-up (5 for "none")`);
+  say(`database: ${new URL(baseUrl).host}; write figures are medians of ${roundCount} load(s) per variant; ${runs} timed runs per query after one warm-up (5 for "none")`);
+  // Rounds interleave the variants, so a slow spell of the machine touches all of them alike; the
+  // queries are measured once, on the last round's table.
+  const rounds = new Map<string, Round[]>(chosen.map((v) => [v.name, []]));
+  for (let round = 1; round < roundCount; round++) {
+    say(`\nwrite round ${round} of ${roundCount}`);
+    for (const variant of chosen) {
+      say(`${variant.name}:`);
+      rounds.get(variant.name)!.push((await runVariant(baseUrl, variant, data, hours, say)).round);
+    }
+  }
+  say(`\nwrite round ${roundCount} of ${roundCount}, then the queries`);
   const results: VariantResult[] = [];
   for (const variant of chosen) {
     say(`\n${variant.name}: ${variant.about}`);
-    results.push(await runVariant(baseUrl, variant, data, runs, hours, say));
+    const last = await runVariant(baseUrl, variant, data, hours, say, runs);
+    const all = [...rounds.get(variant.name)!, last.round];
+    const mid = (f: (r: Round) => number) => median(all.map(f));
+    const cpus = all.map((r) => r.load.cpu);
+    results.push({
+      variant,
+      rounds: all,
+      load: { seconds: mid((r) => r.load.seconds), cpu: mid((r) => r.load.cpu), wal: mid((r) => r.load.wal) },
+      vacuum: { seconds: mid((r) => r.vacuum.seconds), cpu: mid((r) => r.vacuum.cpu), wal: mid((r) => r.vacuum.wal) },
+      size: last.round.size,
+      cpuRange: [Math.min(...cpus), Math.max(...cpus)],
+      queries: last.queries!,
+      about: last.about!,
+    });
   }
-  report(results, rows, say);
+  report(results, rows, hours, say);
 }
