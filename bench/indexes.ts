@@ -556,7 +556,7 @@ function report(results: VariantResult[], rows: number, hours: number, say: (lin
   say('\nRecommendation (rule: ≥ 10 % less backend CPU per row than btree_today, and no interactive query median both > 2× today and > 20 ms):');
   for (const v of verdicts) {
     say(
-      `  ${v.r.variant.name.padEnd(12)} CPU ${v.cpuGain >= 0 ? '-' : '+'}${fmt(Math.abs(v.cpuGain) * 100)} % (${fmt(v.cores, 2)} core at 100,000 rows/s), ` +
+      `  ${v.r.variant.name.padEnd(12)} CPU ${v.cpuGain >= 0 ? '-' : '+'}${fmt(Math.abs(v.cpuGain) * 100)} % (${fmt(Math.abs(v.cores), 2)} core ${v.cores >= 0 ? 'less' : 'more'} at 100,000 rows/s), ` +
         `WAL ${fmt(v.r.load.wal / rows)} B/row, index ${fmt(v.r.size.index / 1e6, 1)} MB` +
         (v.slower.length ? `; too slow: ${v.slower.map((k) => `${k} ${ms(v.r.queries.get(k)!.median)} ms`).join(', ')}` : '; interactive queries within bounds'),
     );
