@@ -3,11 +3,12 @@
  * Benchmarks target loopback only and stop by themselves.
  */
 import { benchArchive } from './archive.js';
+import { benchIndexes } from './indexes.js';
 import { benchIngest } from './ingest.js';
 import { benchMonitor } from './monitor.js';
 import { benchPings } from './pings.js';
 
-const benches: Record<string, () => Promise<void>> = { pings: benchPings, monitor: benchMonitor, archive: benchArchive, ingest: benchIngest };
+const benches: Record<string, () => Promise<void>> = { pings: benchPings, monitor: benchMonitor, archive: benchArchive, ingest: benchIngest, indexes: benchIndexes };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const unknown = wanted.filter((w) => !(w in benches));
