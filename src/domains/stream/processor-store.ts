@@ -45,28 +45,6 @@ export async function saveCheckpoint(trx: Db, consumer: string, position: BusChe
   return Number(row.version);
 }
 
-/** Journal counter rows as stored: `[orgId, resolution, bucket, service, section, statusClass, method, hits, bytes, durationCount, durationSumMs]`. */
-type StoredCount = [string, number, number, string, string, string, string, number, number, number, number];
-
-/** A batch's counter rows, to add to the stored buckets later (`takeJournal`). */
-export async function journalCounts(trx: Db, consumer: string, rows: readonly CountRow[]): Promise<void> {
-  if (rows.length === 0) return;
-  const stored: StoredCount[] = rows.map((r) => [r.orgId, r.resolution, r.bucket, r.service, r.section, r.statusClass, r.method, r.hits, r.bytes, r.durationCount, r.durationSumMs]);
-  await trx.insertInto('stream_counts_journal').values({ consumer, rows: JSON.stringify(stored) }).execute();
-}
-
-/** Removes every journal row of the consumer and returns their counter rows (to add to the stored buckets in the same transaction). */
-export async function takeJournal(trx: Db, consumer: string): Promise<CountRow[]> {
-  const taken = await trx.deleteFrom('stream_counts_journal').where('consumer', '=', consumer).returning('rows').execute();
-  const rows: CountRow[] = [];
-  for (const t of taken) {
-    for (const [orgId, resolution, bucket, service, section, statusClass, method, hits, bytes, durationCount, durationSumMs] of JSON.parse(t.rows) as StoredCount[]) {
-      rows.push({ orgId, resolution, bucket, service, section, statusClass, method, hits, bytes, durationCount, durationSumMs });
-    }
-  }
-  return rows;
-}
-
 export async function loadProgress(trx: Db, consumer: string, orgIds: readonly string[]): Promise<Map<string, OrgProgress>> {
   const progress = new Map<string, OrgProgress>();
   if (orgIds.length === 0) return progress;

@@ -6,12 +6,9 @@
  * is stored once and counted once.
  *
  * Invariants:
- * - Raw events, their too-late flags, the watermark progress and the bus position of a batch are
- *   committed together. Its counter rows are committed with it too: added to `traffic_counts`, or,
- *   while more messages wait on the bus, as one journal row that a later transaction adds to the
- *   buckets (at most ~1 s later, when nothing waits any more, and at every start). So the
- *   statistics equal a recount of stored events that are not too late whenever the journal is
- *   empty, and nothing counted is lost by a crash in between.
+ * - Raw events, their too-late flags, counters, sketches, the watermark progress and the bus
+ *   position of a batch are committed together, so the statistics always equal a recount of the
+ *   stored events that are not too late.
  * - Between batches the processor keeps the progress it committed (watermarks, sources) in memory
  *   with the checkpoint's version (the "tip"), and works a batch out before its transaction. The
  *   work is written only if the locked checkpoint still has the version the tip expects (no other
@@ -23,10 +20,9 @@ import { LOG_TOPIC, readLogMessage, encodeEventCopy, ensurePartitionsFor, insert
 import { planBatch, type BatchContext, type BatchPlan, type BusCheckpoint, type BusMessage, type EventBus, type Subscription } from '../../platform/bus/index.js';
 import type { LiveHub } from '../../platform/live.js';
 import { transactionWithCopy, type Store } from '../../platform/store/index.js';
-import { addCounts, createCheckpoint, journalCounts, loadProgress, lockCheckpoint, mergeSketches, saveCheckpoint, saveProgress, takeJournal } from './processor-store.js';
+import { addCounts, createCheckpoint, loadProgress, lockCheckpoint, mergeSketches, saveCheckpoint, saveProgress } from './processor-store.js';
 import { findPoison, isDataError } from './poison.js';
-import { isUnavailableError } from '../../platform/outage.js';
-import { aggregateBatch, sumCounts, type BatchAggregate, type OrgProgress, type StreamTiming } from './traffic-aggregate.js';
+import { aggregateBatch, type BatchAggregate, type OrgProgress, type StreamTiming } from './traffic-aggregate.js';
 
 /** The bus consumer group of the statistics processor; its checkpoint row has this name. */
 export const TRAFFIC_CONSUMER = 'traffic';
@@ -84,17 +80,6 @@ const CACHED_ORGS = 256;
  * its transaction (the checkpoint lock is held shorter) and progress is not read back.
  */
 const PIPELINE_DEPTH = 1;
-
-/**
- * While batches queue up behind each other, a batch's counter rows go to a journal (one row per
- * batch, in its transaction) and the journal is added to `traffic_counts` at most this long after
- * its first row, or as soon as no batch waits. Upserting every bucket row at four resolutions with
- * every batch was a third of a batch's time at full load.
- */
-const COUNTS_FLUSH_MS = 1000;
-
-/** How a batch's counter rows are written: added to the buckets, journaled, or added together with the whole journal. */
-type Counting = 'direct' | 'journal' | 'flush';
 
 /** A batch worked out against a known checkpoint and progress: everything its transaction writes. */
 interface Prepared {
@@ -253,7 +238,6 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
     setAside: ReadonlyMap<number, { index: number; reason: string }[]>,
     trial: boolean,
     ahead?: Ahead,
-    counting: Counting = 'direct',
   ): Promise<Committed> => {
     // Partitions are created before the transaction (DDL); reading every message is cheap next to storing it.
     await ensurePartitionsFor(partitions, [...kept.values()]);
@@ -278,9 +262,7 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
         copy,
         prepared.encoded,
       );
-      if (counting === 'journal') await journalCounts(trx, TRAFFIC_CONSUMER, result.counts);
-      else if (counting === 'flush') await addCounts(trx, sumCounts([...(await takeJournal(trx, TRAFFIC_CONSUMER)), ...result.counts]));
-      else await addCounts(trx, result.counts);
+      await addCounts(trx, result.counts);
       await mergeSketches(trx, result.sketches);
       await saveProgress(trx, TRAFFIC_CONSUMER, result.progress);
       for (const m of plan.fresh) {
@@ -313,12 +295,9 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
     kept: ReadonlyMap<number, LogMessage>,
     setAside: ReadonlyMap<number, { index: number; reason: string }[]>,
     ahead?: Ahead,
-    counting: Counting = 'direct',
   ): Promise<Map<string, TrafficUpdate>> => {
     try {
-      const done = await transact(messages, context, decoded, kept, setAside, false, ahead, counting);
-      if (counting === 'journal') journalSince ??= Date.now();
-      else if (counting === 'flush') journalSince = null;
+      const done = await transact(messages, context, decoded, kept, setAside, false, ahead);
       // A batch written as prepared moved the tip already (and later batches may have moved it on).
       if (!(ahead && ahead.prepared.plan.next === done.position)) tip.establish(done.version, done.position, done.progress);
       return done.updates;
@@ -372,74 +351,26 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
 
   /**
    * One bus batch: decoded and, when the tip is known, aggregated and encoded at once (CPU work that
-   * overlaps the transaction of the batch before), then written in its turn.
-   */
-  /**
-   * When (by this process's clock) this process first journaled counter rows since the journal was
-   * last added to the buckets; null when it has nothing there (rows of another instance are added by
-   * whoever flushes next).
-   */
-  let journalSince: number | null = null;
-
-  /**
-   * Adds the whole journal to the stored buckets in its own transaction and turn: when no batch
-   * waits any more, and at start (rows a stopped instance journaled). The checkpoint lock keeps it
-   * in turn with other instances' batches; it changes no position, so the tip stays valid.
-   */
-  const flushJournal = (): Promise<void> =>
-    inTurn(async () => {
-      await transactionWithCopy(store, async (trx) => {
-        await lockCheckpoint(trx, TRAFFIC_CONSUMER);
-        await addCounts(trx, sumCounts(await takeJournal(trx, TRAFFIC_CONSUMER)));
-      });
-      journalSince = null;
-    });
-
-  /** How the batch whose turn it is writes its counters: `waiting` says whether another batch waits behind it. */
-  const countingFor = (waiting: boolean): Counting => {
-    if (journalSince === null) return waiting ? 'journal' : 'direct';
-    return !waiting || Date.now() - journalSince >= COUNTS_FLUSH_MS ? 'flush' : 'journal';
-  };
-
-  /** Batches handed to this processor and not finished. */
-  let busy = 0;
-  let flushing: Promise<void> = Promise.resolve();
-
-  /**
-   * One bus batch: decoded and, when the tip is known, aggregated and encoded at once (CPU work that
-   * overlaps the transaction of the batch before), then written in its turn.
+   * precedes its transaction), then written in its turn.
    */
   const handle = async (messages: BusMessage[], context: BatchContext): Promise<void> => {
     const decoded = new Map<number, LogMessage | Error>(messages.map((m) => [m.seq, readSafely(m)]));
     const kept = keptEvents(decoded, () => true);
-    busy++;
-    try {
-      const early = speculate(messages, context, kept);
-      const updates = await inTurn(async () => {
-        // Prepared against a tip that has since been set anew (a failure, another instance): prepare again now.
-        const ahead = early && early.generation === tip.generation ? early : speculate(messages, context, kept);
-        try {
-          return await commit(messages, context, decoded, kept, new Map(), ahead, countingFor(busy > 1 || context.backlog() > 0));
-        } catch (error) {
-          // Only a failure caused by the data is worth searching; an outage is retried by the bus as it is.
-          if (!isDataError(error)) throw error;
-          return isolate(messages, context, decoded, error);
-        }
-      });
-      for (const [orgId, update] of updates) live.publish(orgId, update);
-    } finally {
-      busy--;
-      if (busy === 0 && journalSince !== null) {
-        flushing = flushJournal().catch((error: unknown) => {
-          // An outage is logged once by the store; the next batch or flush adds the rows.
-          if (!isUnavailableError(error)) logger.warn({ err: error }, 'stream processor: could not add journaled counters yet; the next batch or flush will');
-        });
+    const early = speculate(messages, context, kept);
+    const updates = await inTurn(async () => {
+      // Prepared against a tip that has since been set anew (a failure, another instance): prepare again now.
+      const ahead = early && early.generation === tip.generation ? early : speculate(messages, context, kept);
+      try {
+        return await commit(messages, context, decoded, kept, new Map(), ahead);
+      } catch (error) {
+        // Only a failure caused by the data is worth searching; an outage is retried by the bus as it is.
+        if (!isDataError(error)) throw error;
+        return isolate(messages, context, decoded, error);
       }
-    }
+    });
+    for (const [orgId, update] of updates) live.publish(orgId, update);
   };
 
-  // Counter rows journaled by an instance that stopped before adding them.
-  await flushJournal();
 
   // Several subscriptions of one consumer group share its messages: while one batch is written, the next is prepared.
   const subscriptions: Subscription[] = [];
@@ -448,7 +379,6 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
   return {
     async stop() {
       await Promise.all(subscriptions.map((s) => s.stop()));
-      await flushing;
       live.stop();
     },
   };

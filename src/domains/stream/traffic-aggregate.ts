@@ -52,24 +52,6 @@ export interface OrgProgress {
   tooLate: number;
 }
 
-export const countKeyOf = (r: CountRow): string => `${r.orgId}|${r.resolution}|${r.bucket}|${r.service}|${r.section}|${r.statusClass}|${r.method}`;
-
-/** Counter rows summed by key (rows with the same key add up; the inputs are not changed). */
-export function sumCounts(rows: Iterable<CountRow>): CountRow[] {
-  const sums = new Map<string, CountRow>();
-  for (const r of rows) {
-    const key = countKeyOf(r);
-    const prior = sums.get(key);
-    sums.set(
-      key,
-      prior
-        ? { ...prior, hits: prior.hits + r.hits, bytes: prior.bytes + r.bytes, durationCount: prior.durationCount + r.durationCount, durationSumMs: prior.durationSumMs + r.durationSumMs }
-        : r,
-    );
-  }
-  return [...sums.values()];
-}
-
 /** One bus message's worth of events of one organisation. */
 export interface EventGroup {
   orgId: string;

@@ -198,7 +198,7 @@ class JetStreamSubscription implements Subscription {
         await runHandler(
           this.handler,
           batch.map((m) => this.toBusMessage(m)),
-          { topic: this.topic, consumer: this.consumer, epoch: this.epoch, ackFloor: this.ackFloor, backlog: () => this.buffer.length + (batch.at(-1)?.info.pending ?? 0) },
+          { topic: this.topic, consumer: this.consumer, epoch: this.epoch, ackFloor: this.ackFloor },
           this.options,
           { unlimited: true, signal: this.bus.abort.signal, logger: this.bus.logger },
         );

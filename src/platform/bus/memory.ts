@@ -98,11 +98,6 @@ class Group {
     return floor;
   }
 
-  /** Messages published and not yet handed to any of the group's subscriptions. */
-  waiting(): number {
-    return this.topic.nextSeq - this.nextSeq;
-  }
-
   caughtUp(): boolean {
     return this.inFlight.size === 0 && this.nextSeq >= this.topic.nextSeq;
   }
@@ -236,7 +231,7 @@ class MemorySubscription implements Subscription {
         await runHandler(
           this.handler,
           taken.messages,
-          { topic: this.topic, consumer: this.consumer, epoch: this.bus.epoch, ackFloor: taken.ackFloor, backlog: () => this.group.waiting() },
+          { topic: this.topic, consumer: this.consumer, epoch: this.bus.epoch, ackFloor: taken.ackFloor },
           this.options,
           { unlimited: false, signal: this.bus.abort.signal, logger: this.bus.logger },
         );

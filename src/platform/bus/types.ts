@@ -71,12 +71,6 @@ export interface BatchContext {
    * the group's completed prefix). A processor may forget dedupe state at or below it.
    */
   ackFloor: number;
-  /**
-   * Messages of this consumer known to wait behind this batch, now (memory: the group's queue;
-   * JetStream: fetched ones plus the server's pending count when the batch was delivered). A hint
-   * for a handler that can do less per batch while more is coming; 0 when nothing is known to wait.
-   */
-  backlog: () => number;
   /** 1 on the first call for this batch; higher when the bus retries it in place after a failure. */
   attempt: number;
 }

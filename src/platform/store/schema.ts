@@ -264,14 +264,6 @@ export interface StreamProgressTable {
   fold_received_at: number | null;
 }
 
-/** Counter rows of one committed batch not yet added to traffic_counts (migration 007; stream/processor-store.ts). */
-export interface StreamCountsJournalTable {
-  id: Generated<BigIntColumn>;
-  consumer: string;
-  at: Generated<Date>;
-  rows: string;
-}
-
 /** A watermark source of one organisation (migration 007); at most VIGIL_STATS_MAX_SOURCES per organisation. */
 export interface StreamSourcesTable {
   consumer: string;
@@ -316,6 +308,5 @@ export interface Database {
   stream_checkpoints: StreamCheckpointsTable;
   stream_progress: StreamProgressTable;
   stream_sources: StreamSourcesTable;
-  stream_counts_journal: StreamCountsJournalTable;
   log_rejections: LogRejectionsTable;
 }

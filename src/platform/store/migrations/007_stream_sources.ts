@@ -7,11 +7,6 @@ import { sql, type Kysely } from 'kysely';
  * organisation is bounded by the stream processor (sources.ts): idle sources are deleted, sources
  * beyond the cap are folded into the `fold_*` columns of `stream_progress`.
  *
- * `stream_counts_journal`: counter rows of committed batches not yet added to `traffic_counts`
- * (one JSON row per batch, written in that batch's transaction). Under load the processor adds the
- * journal to the stored buckets about once a second instead of upserting every bucket row at four
- * resolutions with every batch.
- *
  * `stream_checkpoints.version` counts commits, so a processor can tell that no other instance
  * committed since its own last batch and keep its progress in memory instead of reading it again.
  */
@@ -28,12 +23,6 @@ CREATE TABLE stream_sources (
   PRIMARY KEY (consumer, org_id, source)
 );
 ALTER TABLE stream_progress ADD COLUMN fold_max_ts double precision, ADD COLUMN fold_received_at double precision;
-CREATE TABLE stream_counts_journal (
-  id        bigserial PRIMARY KEY,
-  consumer  text NOT NULL,
-  at        timestamptz NOT NULL DEFAULT now(),
-  rows      text NOT NULL
-);
 INSERT INTO stream_sources (consumer, org_id, source, max_ts, last_received_at)
   SELECT p.consumer, p.org_id, s.key, (s.value->>'maxTs')::double precision, (s.value->>'lastReceivedAt')::double precision
   FROM stream_progress p, jsonb_each(p.sources) s;
@@ -53,7 +42,6 @@ UPDATE stream_progress p SET sources = coalesce((
   SELECT jsonb_object_agg(s.source, jsonb_build_object('maxTs', s.max_ts, 'lastReceivedAt', s.last_received_at))
   FROM stream_sources s WHERE s.consumer = p.consumer AND s.org_id = p.org_id), '{}'::jsonb);
 ALTER TABLE stream_progress DROP COLUMN fold_max_ts, DROP COLUMN fold_received_at;
-DROP TABLE stream_counts_journal;
 ALTER TABLE stream_checkpoints DROP COLUMN version;
 DROP TABLE stream_sources;
 `,
