@@ -94,8 +94,19 @@ const copyNumber = (value: number | null): string => (value === null ? '\\N' : S
  * the garbage-collection time).
  */
 export function encodeEventCopy(groups: readonly EventGroupRows[]): string {
+  return [...encodeEventCopyChunks(groups, Number.POSITIVE_INFINITY)].join('');
+}
+
+/** Rows per chunk of `encodeEventCopyChunks`: ~50 KB, small enough to start PostgreSQL early, large enough to cost nothing per chunk. */
+const ROWS_PER_CHUNK = 200;
+
+/**
+ * `encodeEventCopy` in chunks of `rowsPerChunk` lines, each encoded only when it is pulled: given
+ * to COPY, the encoding of the next chunk overlaps PostgreSQL's work on the one before.
+ */
+export function* encodeEventCopyChunks(groups: readonly EventGroupRows[], rowsPerChunk = ROWS_PER_CHUNK): Generator<string> {
   const iso = isoOf;
-  const lines: string[] = [];
+  let lines: string[] = [];
   const values: string[] = new Array<string>(EVENT_COLUMNS.length);
   for (const g of groups) {
     for (let i = 0; i < g.events.length; i++) {
@@ -119,21 +130,24 @@ export function encodeEventCopy(groups: readonly EventGroupRows[]): string {
       values[16] = copyText(pgJson(e.attributes));
       values[17] = g.tooLate?.[i] ? 't' : 'f';
       lines.push(values.join('\t'));
+      if (lines.length >= rowsPerChunk) {
+        yield `${lines.join('\n')}\n`;
+        lines = [];
+      }
     }
   }
-  return lines.length ? `${lines.join('\n')}\n` : '';
+  if (lines.length) yield `${lines.join('\n')}\n`;
 }
 
 /**
  * Stores the events of several organisations in one statement (inside the caller's transaction
- * when `db` is one): COPY when `copy` is given (PostgreSQL; `encoded` is `encodeEventCopy(groups)`
- * when the caller made it already), else INSERT … SELECT unnest(…). Partitions must exist: call
+ * when `db` is one): COPY when `copy` is given (PostgreSQL; rows encoded as the connection takes
+ * them), else INSERT … SELECT unnest(…). Partitions must exist: call
  * `ensurePartitionsFor` first.
  */
-export async function insertEventGroups(db: Db, groups: readonly EventGroupRows[], copy?: CopyIn, encoded?: string): Promise<void> {
+export async function insertEventGroups(db: Db, groups: readonly EventGroupRows[], copy?: CopyIn): Promise<void> {
   if (copy) {
-    const data = encoded ?? encodeEventCopy(groups);
-    if (data.length > 0) await copy('log_events', EVENT_COLUMNS, data);
+    if (groups.some((g) => g.events.length > 0)) await copy('log_events', EVENT_COLUMNS, encodeEventCopyChunks(groups));
     return;
   }
   const rows = groups.flatMap((g) => g.events.map((e, i) => ({ orgId: g.orgId, e, tooLate: g.tooLate?.[i] ?? false })));

@@ -16,7 +16,7 @@
  *   what it reads there.
  */
 import type { Logger } from 'pino';
-import { LOG_TOPIC, readLogMessage, encodeEventCopy, ensurePartitionsFor, insertEventGroups, PartitionManager, recordRejections, sampleOf, type LogMessage } from '../logs/index.js';
+import { LOG_TOPIC, readLogMessage, ensurePartitionsFor, insertEventGroups, PartitionManager, recordRejections, sampleOf, type LogMessage } from '../logs/index.js';
 import { planBatch, type BatchContext, type BatchPlan, type BusCheckpoint, type BusMessage, type EventBus, type Subscription } from '../../platform/bus/index.js';
 import type { LiveHub } from '../../platform/live.js';
 import { transactionWithCopy, type Store } from '../../platform/store/index.js';
@@ -86,8 +86,6 @@ interface Prepared {
   plan: BatchPlan;
   groups: LogMessage[];
   result: BatchAggregate;
-  /** The raw events in COPY's text format (PostgreSQL), made before the transaction. */
-  encoded: string | undefined;
 }
 
 /** A batch prepared against the tip: the checkpoint version it expects, and the tip's generation then. */
@@ -198,13 +196,12 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
   const tip = new Tip();
   await createCheckpoint(store.db, TRAFFIC_CONSUMER);
 
-  /** Pure CPU work of a batch against a checkpoint position and the progress before it. */
+  /** Pure CPU work of a batch against a checkpoint position and the progress before it (encoding the raw rows is left to COPY, where it overlaps PostgreSQL's work). */
   const work = (position: BusCheckpoint | null, messages: BusMessage[], context: BatchContext, kept: ReadonlyMap<number, LogMessage>, before: ReadonlyMap<string, OrgProgress>): Prepared => {
     const plan = planBatch(position, messages, context);
     const groups = plan.fresh.flatMap((m) => kept.get(m.seq) ?? []);
     const result = aggregateBatch(groups, before, timing);
-    const encoded = store.pool ? encodeEventCopy(groups.map((g, i) => ({ orgId: g.orgId, events: g.events, tooLate: result.tooLate[i]! }))) : undefined;
-    return { plan, groups, result, encoded };
+    return { plan, groups, result };
   };
 
   /** The batch worked out against the tip, ahead of its transaction; undefined when the tip is not known well enough. */
@@ -260,7 +257,6 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
         trx,
         groups.map((g, i) => ({ orgId: g.orgId, events: g.events, tooLate: result.tooLate[i]! })),
         copy,
-        prepared.encoded,
       );
       await addCounts(trx, result.counts);
       await mergeSketches(trx, result.sketches);

@@ -13,8 +13,12 @@ import { from as copyFrom } from 'pg-copy-streams';
 import type { Database } from './schema.js';
 import type { Db, Store } from './store.js';
 
-/** Writes rows already encoded in COPY's text format (`encodeCopyText`) into `table (columns)`. */
-export type CopyIn = (table: string, columns: readonly string[], data: string) => Promise<void>;
+/**
+ * Writes rows in COPY's text format into `table (columns)`. Chunks are pulled one at a time as the
+ * connection takes them, so a lazily encoded iterable overlaps encoding here with parsing and
+ * inserting in PostgreSQL.
+ */
+export type CopyIn = (table: string, columns: readonly string[], data: string | Iterable<string>) => Promise<void>;
 
 export async function transactionWithCopy<T>(store: Store, work: (trx: Db, copy: CopyIn | undefined) => Promise<T>): Promise<T> {
   if (!store.pool) return store.db.transaction().execute((trx) => work(trx, undefined));
@@ -25,7 +29,7 @@ export async function transactionWithCopy<T>(store: Store, work: (trx: Db, copy:
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new OneClientPool(client) }) });
   const copy: CopyIn = async (table, columns, data) => {
     const stream = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
-    await pipeline(Readable.from([Buffer.from(data)]), stream);
+    await pipeline(Readable.from(typeof data === 'string' ? [data] : data, { objectMode: false }), stream);
   };
   let broken = false;
   try {
