@@ -81,10 +81,13 @@ export function openLogDecoder(options: LogDecoderOptions): LogDecoder {
     ...(options.execArgv ? { execArgv: options.execArgv } : {}),
     minThreads: options.threads,
     maxThreads: options.threads,
-    // Threads live as long as the server: starting one costs more than many decodes.
-    idleTimeout: Number.MAX_SAFE_INTEGER,
+    // Threads live as long as the server: starting one costs more than many decodes. (Infinity is
+    // piscina's "never"; a large finite value would overflow setTimeout into 1 ms.)
+    idleTimeout: Infinity,
     // Ingest already bounds requests in flight (MAX_CONCURRENT_INGESTS): no queue limit needed here.
     concurrentTasksPerWorker: 1,
+    // Per-task timing histograms nobody reads.
+    recordTiming: false,
   });
   let usable = false;
   let closed = false;
