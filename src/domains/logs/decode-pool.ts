@@ -12,6 +12,11 @@
  * - A pool that cannot start (no built worker file: the app runs from TypeScript sources, as under
  *   vitest; or its threads fail to load) leaves decoding inline, with the reason logged once.
  * - `close()` ends the threads; idle threads never keep the process alive (piscina unrefs them).
+ *
+ * Measured (`npm run bench -- ingest`, 2 cores shared with PostgreSQL, 10 interleaved runs each):
+ * 0 threads 45.7k events/s median, 1 thread 52.4k (faster in each of the 10 pairs, +3 to +34 %,
+ * median +10 %), 2 threads 52.2k; the thread costs ~8 % more CPU per event and ~60 MB of RSS.
+ * Returning NormalisedEvents by structured clone instead of columns gave 50.2k: no gain.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
