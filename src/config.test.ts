@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config.js';
 
@@ -19,5 +20,10 @@ describe('configuration', () => {
       expect(message).toContain('DATABASE_URL');
       expect(message).toContain('VIGIL_ALLOW_PRIVATE_WEBHOOKS');
     }
+  });
+  it('decodes log bodies on one thread fewer than the cores by default, at least one; 0 decodes inline', () => {
+    expect(loadConfig({}, {}).VIGIL_DECODE_THREADS).toBe(Math.max(1, availableParallelism() - 1));
+    expect(loadConfig({}, { VIGIL_DECODE_THREADS: '0' }).VIGIL_DECODE_THREADS).toBe(0);
+    expect(() => loadConfig({}, { VIGIL_DECODE_THREADS: '-1' })).toThrow(/VIGIL_DECODE_THREADS/);
   });
 });

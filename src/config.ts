@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 
@@ -114,6 +115,12 @@ export const configSchema = z.object({
    * trickle a body byte by byte from holding connections (and their buffers) for minutes.
    */
   VIGIL_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).max(3_600_000).default(30_000),
+  /**
+   * Worker threads that decode log ingest bodies (JSON parsing, decompression, normalisation) off
+   * the main thread; 0 decodes them inline. Default: one fewer than the cores, at least one.
+   * Small bodies are always decoded inline (a hop to a thread costs more than it saves).
+   */
+  VIGIL_DECODE_THREADS: z.coerce.number().int().min(0).max(64).default(Math.max(1, availableParallelism() - 1)),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

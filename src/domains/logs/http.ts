@@ -6,22 +6,10 @@ import { authenticateApiKey } from '../accounts/index.js';
 import type { AppContext } from '../../platform/http/context.js';
 import { apiKeyFrom, principalOf, requireRole } from '../accounts/index.js';
 import { errorEnvelope } from '../../platform/http/errors.js';
-import {
-  MAX_BODY_BYTES,
-  accessLogMessageParser,
-  decodeAccessLog,
-  decodeBody,
-  decodeDatadog,
-  decodeLoki,
-  decodeNative,
-  decodeOtlp,
-  encodeOtlpResponse,
-  otlpErrorStatus,
-  otlpFormat,
-  otlpPartialSuccess,
-  type DecodeResult,
-  type Rejection,
-} from './decoders/index.js';
+import { MAX_BODY_BYTES, encodeOtlpResponse, otlpErrorStatus, otlpPartialSuccess, type Rejection } from './decoders/index.js';
+import type { DecodeJob } from './decoders/job.js';
+import type { OtlpFormat } from './decoders/otlp.js';
+import { openLogDecoder } from './decode-pool.js';
 import type { EventBus } from '../../platform/bus/index.js';
 import { LOG_TOPIC, logMessagesFor } from './bus-codec.js';
 import { listRejections, recordRejections } from './rejections.js';
@@ -38,13 +26,15 @@ const MAX_CONCURRENT_INGESTS = 32;
  * good ones and says which were refused, in each protocol's own convention.
  */
 export function logIngestRoutes(ctx: AppContext, bus: EventBus): FastifyPluginAsyncZod {
-  const parseMessage = accessLogMessageParser();
   let inFlight = 0;
 
   return async (app) => {
-    // Bodies arrive as bytes whatever their type; each protocol decodes its own (gzip included).
+    // Bodies arrive as bytes whatever their type; each protocol decodes its own (gzip included),
+    // large ones on worker threads (VIGIL_DECODE_THREADS), which end with the server.
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_BODY_BYTES }, (_request, body, done) => done(null, body));
+    const decoder = openLogDecoder({ threads: ctx.config.VIGIL_DECODE_THREADS, logger: ctx.logger });
+    app.addHook('onClose', () => decoder.close());
 
     const write = requireRole(ctx, 'member');
     const tags = ['logs'];
@@ -53,8 +43,8 @@ export function logIngestRoutes(ctx: AppContext, bus: EventBus): FastifyPluginAs
     async function ingest(
       request: FastifyRequest,
       protocol: string,
-      decode: (body: Buffer, receivedAt: number) => DecodeResult,
-    ): Promise<{ accepted: number; rejected: Rejection[] }> {
+      job: DecodeJob,
+    ): Promise<{ accepted: number; rejected: Rejection[]; format?: OtlpFormat }> {
       if (inFlight >= MAX_CONCURRENT_INGESTS) {
         throw new AppError(503, 'overloaded', 'Vigil is storing as many batches as it can; retry after the delay in Retry-After.', undefined, 1);
       }
@@ -62,13 +52,11 @@ export function logIngestRoutes(ctx: AppContext, bus: EventBus): FastifyPluginAs
       try {
         const { orgId } = principalOf(request);
         const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-        const body = await decodeBody(raw, request.headers['content-encoding']);
-        const receivedAt = Date.now();
-        const decoded = decode(body, receivedAt);
+        const { result: decoded, receivedAt, bodyBytes, format } = await decoder.decode(job, raw);
         const at = (i: number): Omit<Rejection, 'reason'> => decoded.positions?.[i] ?? {};
         const window = partitionable(decoded.events, { hotDays: ctx.config.VIGIL_HOT_DAYS, now: receivedAt });
         const events = window.accepted.map((i) => decoded.events[i]!);
-        const { messages, tooLarge, unencodable } = logMessagesFor(bus, orgId, events, body.byteLength);
+        const { messages, tooLarge, unencodable } = logMessagesFor(bus, orgId, events, bodyBytes);
         // BusFullError / BusDeliveryError are 503s with a retry delay (Retry-After set by the error handler).
         await bus.publish(LOG_TOPIC, messages);
         const refused: Rejection[] = [
@@ -81,7 +69,7 @@ export function logIngestRoutes(ctx: AppContext, bus: EventBus): FastifyPluginAs
         ];
         const rejected = [...decoded.rejected, ...refused];
         await remember(request, orgId, protocol, rejected);
-        return { accepted: events.length - tooLarge.length - unencodable.length, rejected };
+        return { accepted: events.length - tooLarge.length - unencodable.length, rejected, ...(format ? { format } : {}) };
       } finally {
         inFlight--;
       }
@@ -105,11 +93,8 @@ export function logIngestRoutes(ctx: AppContext, bus: EventBus): FastifyPluginAs
       }
     }
 
-    const options = (request: FastifyRequest, receivedAt: number) => ({
-      contentType: request.headers['content-type'],
-      receivedAt,
-      parseMessage,
-    });
+    /** What every decode job takes from the request's headers. */
+    const headers = (request: FastifyRequest) => ({ contentEncoding: request.headers['content-encoding'], contentType: request.headers['content-type'] });
 
     const nativeQuery = z.object({
       format: z.enum(['json', 'ndjson', 'clf', 'combined', 'csv']).optional(),
@@ -130,11 +115,12 @@ export function logIngestRoutes(ctx: AppContext, bus: EventBus): FastifyPluginAs
       async (request, reply) => {
         const { format, service, host, source } = request.query;
         const defaults = { ...(service ? { service } : {}), ...(host ? { host } : {}), ...(source ? { source } : {}) };
-        const result = await ingest(request, format === 'clf' || format === 'combined' || format === 'csv' ? format : 'native', (body, receivedAt) =>
+        const job: DecodeJob =
           format === 'clf' || format === 'combined' || format === 'csv'
-            ? decodeAccessLog(body, format, { ...options(request, receivedAt), defaults })
-            : decodeNative(body, { ...options(request, receivedAt), defaults, contentType: format === 'ndjson' ? 'application/x-ndjson' : request.headers['content-type'] }),
-        );
+            ? { ...headers(request), protocol: format, defaults }
+            : { ...headers(request), protocol: 'native', defaults, ...(format === 'ndjson' ? { contentType: 'application/x-ndjson' } : {}) };
+        const { accepted, rejected } = await ingest(request, job.protocol, job);
+        const result = { accepted, rejected };
         return answer(reply, result, () => reply.status(200).send(result));
       },
     );
@@ -144,7 +130,7 @@ export function logIngestRoutes(ctx: AppContext, bus: EventBus): FastifyPluginAs
     const datadog = (status: 200 | 202) => async (request: FastifyRequest, reply: FastifyReply) => {
       // Validated by the route's querystring schema (datadogQuery) before the handler runs.
       const query = request.query as z.infer<typeof datadogQuery>;
-      const result = await ingest(request, 'datadog', (body, receivedAt) => decodeDatadog(body, { ...options(request, receivedAt), query }));
+      const result = await ingest(request, 'datadog', { ...headers(request), protocol: 'datadog', query });
       if (result.rejected.length) request.log.warn({ rejected: result.rejected.slice(0, 10), count: result.rejected.length }, 'datadog intake: events refused');
       return answer(reply, result, () => reply.status(status).send({}));
     };
@@ -165,18 +151,15 @@ export function logIngestRoutes(ctx: AppContext, bus: EventBus): FastifyPluginAs
     app.post('/v1/input/:apiKey', { onRequest: keyInPath, preHandler: write, schema: { ...v1Schema, params: z.object({ apiKey: z.string() }) } }, datadog(200));
 
     app.post('/loki/api/v1/push', { preHandler: write, schema: { tags, summary: 'Loki push API (JSON)' } }, async (request, reply) => {
-      const result = await ingest(request, 'loki', (body, receivedAt) => decodeLoki(body, options(request, receivedAt)));
+      const result = await ingest(request, 'loki', { ...headers(request), protocol: 'loki' });
       if (result.rejected.length) request.log.warn({ rejected: result.rejected.slice(0, 10), count: result.rejected.length }, 'loki push: entries refused');
       return answer(reply, result, () => reply.status(204).send());
     });
 
     app.post('/v1/logs', { preHandler: write, schema: { tags, summary: 'OTLP/HTTP logs (JSON or protobuf), with partial success' } }, async (request, reply) => {
       const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-      let format: 'json' | 'protobuf' = 'json';
-      const result = await ingest(request, 'otlp', (body, receivedAt) => {
-        format = otlpFormat(body, request.headers['content-type']);
-        return decodeOtlp(body, options(request, receivedAt));
-      });
+      const result = await ingest(request, 'otlp', { ...headers(request), protocol: 'otlp' });
+      const format = result.format ?? 'json';
       const contentType = format === 'json' ? 'application/json' : 'application/x-protobuf';
       if (result.accepted === 0 && result.rejected.length > 0 && raw.length > 0) {
         const message = result.rejected.slice(0, 5).map((r) => (r.path ? `${r.path}: ${r.reason}` : r.reason)).join('; ');
