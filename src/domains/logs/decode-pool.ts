@@ -76,7 +76,7 @@ export function openLogDecoder(options: LogDecoderOptions): LogDecoder {
 
   if (options.threads <= 0 || typeof file !== 'string') {
     if (options.threads > 0 && typeof file !== 'string') {
-      options.logger.warn(`VIGIL_DECODE_THREADS=${options.threads}, but log bodies are decoded inline: ${file.reason}`);
+      options.logger.info(`VIGIL_DECODE_THREADS=${options.threads}, but log bodies are decoded inline: ${file.reason}`);
     }
     return { decode: inline, threads: 0, ready: Promise.resolve(), close: async () => undefined };
   }
