@@ -36,7 +36,7 @@ import { planVolume, VOLUME_COUNT_CAP } from '../src/domains/logs/volume.js';
 import type { NormalisedEvent } from '../src/domains/logs/normalise.js';
 import { migrateToLatest, type Database } from '../src/platform/store/index.js';
 import { freshPostgresDatabase } from '../test/support/server.js';
-import { SECTIONS, fmt, prng } from './support.js';
+import { SECTIONS, fmt, prng, weighted } from './support.js';
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
@@ -83,14 +83,6 @@ const VARIANTS: Variant[] = [
 // Data: access-log rows as the processor writes them
 // ---------------------------------------------------------------------------------------------
 
-function weighted<T>(rnd: () => number, table: [T, number][]): () => T {
-  const total = table.reduce((s, [, w]) => s + w, 0);
-  return () => {
-    let r = rnd() * total;
-    for (const [value, w] of table) if ((r -= w) < 0) return value;
-    return table[0]![0];
-  };
-}
 
 interface DataSet {
   /** COPY text per transaction. */

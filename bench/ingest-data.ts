@@ -12,7 +12,7 @@
  *   series and timestamp, and the bench checks that every acknowledged event was stored once.
  */
 import { formatPoint } from '../src/domains/stream/influx/line-protocol.js';
-import { prng } from './support.js';
+import { prng, weighted } from './support.js';
 
 export const EVENTS_PER_REQUEST = 1000;
 
@@ -42,14 +42,6 @@ const AGENTS = [
 const METHODS: [string, number][] = [['GET', 80], ['POST', 12], ['PUT', 4], ['DELETE', 2], ['PATCH', 1], ['HEAD', 1]];
 const STATUSES: [number, number][] = [[200, 80], [201, 4], [204, 4], [301, 1], [302, 2], [304, 3], [400, 1], [401, 1], [403, 0.5], [404, 2], [429, 0.5], [500, 0.5], [502, 0.3], [503, 0.2]];
 
-function weighted<T>(rnd: () => number, table: [T, number][]): () => T {
-  const total = table.reduce((s, [, w]) => s + w, 0);
-  return () => {
-    let r = rnd() * total;
-    for (const [value, w] of table) if ((r -= w) < 0) return value;
-    return table[0]![0];
-  };
-}
 
 /**
  * One request's worth of events, minus their timestamps, so a body can be stamped with the current

@@ -14,6 +14,16 @@ export function prng(seed: number): () => number {
   };
 }
 
+/** A draw from `[value, weight]` pairs with the given random source. */
+export function weighted<T>(rnd: () => number, table: [T, number][]): () => T {
+  const total = table.reduce((s, [, w]) => s + w, 0);
+  return () => {
+    let r = rnd() * total;
+    for (const [value, w] of table) if ((r -= w) < 0) return value;
+    return table[0]![0];
+  };
+}
+
 /** Synthetic access logs: sections, and methods and statuses repeated to weight the draw (mostly GET, mostly 200). */
 export const SECTIONS = ['/api', '/report', '/help', '/static', '/login', '/admin', '/v1', '/v2', '/img', '/cart', '/search', '/account'];
 export const METHODS = ['GET', 'GET', 'GET', 'POST', 'PUT', 'DELETE'];
