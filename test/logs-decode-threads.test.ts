@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INGEST_PROTOCOLS, encodeBatch, poisonCases } from '../src/domains/logs/decoders/test-support.js';
 import { freePort, spawnVigil, type VigilProcess } from './support/process.js';
-import { ADMIN_TOKEN, TEST_DATABASE_URL, freshPostgresDatabase } from './support/server.js';
+import { ADMIN_TOKEN, TEST_DATABASE_URL, eventually, freshPostgresDatabase } from './support/server.js';
 
 /**
  * Log ingest with its bodies decoded on worker threads answers exactly as with inline decoding.
@@ -141,7 +141,9 @@ describe('log bodies decoded on worker threads (built server)', () => {
     await Promise.all([threaded?.cleanup(), inline?.cleanup()]);
   });
 
-  it('uses its thread only when asked', () => {
+  it('uses its thread only when asked', async () => {
+    // Said once the pool's first task came back, which may be after the server reported ready.
+    await eventually(async () => threaded.proc.output().includes('log bodies are decoded on worker threads'), 10_000, 50).catch(() => undefined);
     expect(threaded.proc.output()).toContain('log bodies are decoded on worker threads');
     expect(inline.proc.output()).not.toContain('decoded on worker threads');
   });
