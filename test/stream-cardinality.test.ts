@@ -83,10 +83,12 @@ describe.skipIf(!TEST_DATABASE_URL)('a million distinct hosts', () => {
     const perSegment = segments.map((s, i) => s.writes - (i ? segments[i - 1]!.writes : 0));
     const later = perSegment.slice(1);
     expect(Math.max(...later), `source rows written per ${SEGMENT.toLocaleString('en')} events: ${perSegment.join(', ')}`).toBeLessThanOrEqual(Math.max(perSegment[0]!, 5 * MAX_SOURCES));
-    // Memory after a million hosts is within a margin of memory after the first 200,000.
+    // Memory after a million hosts is within a margin of memory after 400,000 (the first segments
+    // also warm up the heaps of the server and its decode thread). Keeping every host, as before the
+    // cap, grew it by well over 100 MB between those points.
     const rss = segments.map((s) => Math.round(s.rss));
     console.info(`a million distinct hosts: RSS (MB) per ${SEGMENT.toLocaleString('en')} events ${rss.join(', ')}; source rows written ${perSegment.join(', ')}`);
-    expect(rss.at(-1)! - rss[0]!, `RSS (MB) after each ${SEGMENT.toLocaleString('en')} events: ${rss.join(', ')}`).toBeLessThan(96);
+    expect(rss.at(-1)! - rss[1]!, `RSS (MB) after each ${SEGMENT.toLocaleString('en')} events: ${rss.join(', ')}`).toBeLessThan(64);
 
     await eventually(
       async () => {
