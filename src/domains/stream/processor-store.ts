@@ -69,7 +69,7 @@ export async function loadProgress(trx: Db, consumer: string, orgIds: readonly s
   return progress;
 }
 
-/** Writes the organisations' watermarks and counts, and of their sources only what changed (then marks the books clean). */
+/** Writes the organisations' watermarks and counts, and of their sources only what changed in this batch's copy of the book. */
 export async function saveProgress(trx: Db, consumer: string, progress: ReadonlyMap<string, OrgProgress>): Promise<void> {
   if (progress.size === 0) return;
   const values = [...progress].map(([orgId, p]) => ({

@@ -72,15 +72,6 @@ const keyOf = (ref: EventRef): string => `${ref.seq}:${ref.index}`;
 /** Organisations whose progress is kept in memory; the least recently used are read again when needed. */
 const CACHED_ORGS = 256;
 
-/**
- * Bus batches worked on at once. With 2, the next batch is aggregated and encoded while the one
- * before is written; measured, that did not pay: the second subscription takes messages as soon as
- * they arrive, so batches shrank (~2.7 requests instead of ~6) and the cost per batch ate the
- * overlap (53,000 against 62,000 events/s). The tip still pays at 1: a batch is worked out before
- * its transaction (the checkpoint lock is held shorter) and progress is not read back.
- */
-const PIPELINE_DEPTH = 1;
-
 /** A batch worked out against a known checkpoint and progress: everything its transaction writes. */
 interface Prepared {
   plan: BatchPlan;
@@ -88,11 +79,10 @@ interface Prepared {
   result: BatchAggregate;
 }
 
-/** A batch prepared against the tip: the checkpoint version it expects, and the tip's generation then. */
+/** A batch prepared against the tip, and the checkpoint version it expects. */
 interface Ahead {
   prepared: Prepared;
   expected: number;
-  generation: number;
 }
 
 /** What one batch's transaction committed. */
@@ -118,14 +108,11 @@ class Tip {
   known = false;
   version = -1;
   position: BusCheckpoint | null = null;
-  /** Changes whenever the tip is set anew: what was prepared against an earlier generation is prepared again. */
-  generation = 0;
   private readonly progress = new Map<string, OrgProgress>();
 
   reset(): void {
     this.known = false;
     this.progress.clear();
-    this.generation++;
   }
 
   /**
@@ -135,7 +122,6 @@ class Tip {
   establish(version: number, position: BusCheckpoint, progress: ReadonlyMap<string, OrgProgress>): void {
     this.progress.clear();
     this.known = true;
-    this.generation++;
     this.advance(version, position, progress);
   }
 
@@ -217,7 +203,7 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
     const prepared = work(tip.position, messages, context, kept, before);
     const expected = tip.version;
     tip.advance(expected + 1, prepared.plan.next, prepared.result.progress);
-    return { prepared, expected, generation: tip.generation };
+    return { prepared, expected };
   };
 
   /**
@@ -294,7 +280,7 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
   ): Promise<Map<string, TrafficUpdate>> => {
     try {
       const done = await transact(messages, context, decoded, kept, setAside, false, ahead);
-      // A batch written as prepared moved the tip already (and later batches may have moved it on).
+      // A batch written as prepared moved the tip when it was prepared.
       if (!(ahead && ahead.prepared.plan.next === done.position)) tip.establish(done.version, done.position, done.progress);
       return done.updates;
     } catch (error) {
@@ -337,44 +323,32 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
     return commit(messages, context, decoded, keptEvents(decoded, (ref) => !out.has(keyOf(ref))), setAside);
   };
 
-  /** Transactions run one at a time, in the order their batches were prepared (the order the tip assumes). */
-  let writing: Promise<unknown> = Promise.resolve();
-  const inTurn = <T>(write: () => Promise<T>): Promise<T> => {
-    const turn = writing.then(write);
-    writing = turn.catch(() => undefined);
-    return turn;
-  };
-
   /**
-   * One bus batch: decoded and, when the tip is known, aggregated and encoded at once (CPU work that
-   * precedes its transaction), then written in its turn.
+   * One bus batch: decoded and, when the tip is known, aggregated before its transaction (the
+   * checkpoint lock is held only for the writes), then written. The bus hands batches over one at a
+   * time. Two subscriptions, so that the next batch would be prepared while one is written, were
+   * measured and did not pay: the second took messages as soon as they arrived, batches shrank from
+   * ~6 requests to ~2.7 and the cost per batch ate the overlap (53,000 against 62,000 events/s).
    */
   const handle = async (messages: BusMessage[], context: BatchContext): Promise<void> => {
     const decoded = new Map<number, LogMessage | Error>(messages.map((m) => [m.seq, readSafely(m)]));
     const kept = keptEvents(decoded, () => true);
-    const early = speculate(messages, context, kept);
-    const updates = await inTurn(async () => {
-      // Prepared against a tip that has since been set anew (a failure, another instance): prepare again now.
-      const ahead = early && early.generation === tip.generation ? early : speculate(messages, context, kept);
-      try {
-        return await commit(messages, context, decoded, kept, new Map(), ahead);
-      } catch (error) {
-        // Only a failure caused by the data is worth searching; an outage is retried by the bus as it is.
-        if (!isDataError(error)) throw error;
-        return isolate(messages, context, decoded, error);
-      }
-    });
+    let updates: Map<string, TrafficUpdate>;
+    try {
+      updates = await commit(messages, context, decoded, kept, new Map(), speculate(messages, context, kept));
+    } catch (error) {
+      // Only a failure caused by the data is worth searching; an outage is retried by the bus as it is.
+      if (!isDataError(error)) throw error;
+      updates = await isolate(messages, context, decoded, error);
+    }
     for (const [orgId, update] of updates) live.publish(orgId, update);
   };
 
-
-  // Several subscriptions of one consumer group share its messages: while one batch is written, the next is prepared.
-  const subscriptions: Subscription[] = [];
-  for (let i = 0; i < PIPELINE_DEPTH; i++) subscriptions.push(await bus.subscribe(LOG_TOPIC, TRAFFIC_CONSUMER, handle, { batchSize: BATCH_MESSAGES, maxRetryDelayMs: MAX_RETRY_DELAY_MS }));
+  const subscription: Subscription = await bus.subscribe(LOG_TOPIC, TRAFFIC_CONSUMER, handle, { batchSize: BATCH_MESSAGES, maxRetryDelayMs: MAX_RETRY_DELAY_MS });
   logger.info({ bus: bus.kind }, 'stream processor started');
   return {
     async stop() {
-      await Promise.all(subscriptions.map((s) => s.stop()));
+      await subscription.stop();
       live.stop();
     },
   };

@@ -15,8 +15,9 @@
  *   other folded sources, as one source (their newest event time and arrival). Sources that hold a
  *   slot keep it while they stay active, so a flood of new names cannot push out the sources that
  *   were there first; the cost is only that a slow folded source is not waited for on its own.
- * - Every change is recorded (`changed`, `dropped`, `foldChanged`) so that only those entries are
- *   written back: a batch costs what it touched, not what the organisation has.
+ * - Every change is recorded (`changed`, `dropped`; the fold is one column of the progress row, written with it) so that only those entries are
+ *   written back: a batch costs what it touched, not what the organisation has. A batch works on a
+ *   `copy()`, which starts with no changes recorded.
  * - The watermark never goes back.
  */
 
@@ -38,12 +39,10 @@ export interface WatermarkTiming {
 export const DEFAULT_MAX_SOURCES = 1000;
 
 export class SourceBook {
-  /** Names whose entry was added or changed since `clean()` (to upsert). */
+  /** Names whose entry was added or changed in this copy (to upsert). */
   readonly changed = new Set<string>();
-  /** Names dropped since `clean()` (to delete). */
+  /** Names dropped in this copy (to delete). */
   readonly dropped = new Set<string>();
-  /** The fold changed or was emptied since `clean()`. */
-  foldChanged = false;
 
   private constructor(
     private readonly named: Map<string, SourceProgress>,
@@ -103,7 +102,6 @@ export class SourceBook {
     const f = this.folded;
     if (f && timestamp <= f.maxTs && receivedAt <= f.lastReceivedAt) return;
     this.folded = f ? { maxTs: Math.max(f.maxTs, timestamp), lastReceivedAt: Math.max(f.lastReceivedAt, receivedAt) } : { maxTs: timestamp, lastReceivedAt: receivedAt };
-    this.foldChanged = true;
   }
 
   /**
@@ -126,18 +124,11 @@ export class SourceBook {
     if (this.folded) {
       if (this.folded.lastReceivedAt < activeSince) {
         this.folded = null;
-        this.foldChanged = true;
-      } else if (this.folded.maxTs < lowest) lowest = this.folded.maxTs;
+          } else if (this.folded.maxTs < lowest) lowest = this.folded.maxTs;
     }
     if (lowest === Infinity) return previous;
     const mark = lowest - timing.outOfOrderMs;
     return previous === null ? mark : Math.max(previous, mark);
   }
 
-  /** Forgets the record of changes (after they were written). */
-  clean(): void {
-    this.changed.clear();
-    this.dropped.clear();
-    this.foldChanged = false;
-  }
 }
