@@ -5,7 +5,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey, createOrg } from '../src/domains/accounts/index.js';
 import { INGEST_PROTOCOLS, encodeBatch, poisonCases, type IngestProtocol, type PoisonRecord } from '../src/domains/logs/decoders/test-support.js';
-import { eventually, startTestServer, storeAvailable, type StoreKind, type TestServer } from './support/server.js';
+import { DEPLOYMENTS, deploymentAvailable, eventually, startTestServer, type TestServer } from './support/server.js';
 
 /**
  * Poison events of every kind, in every ingest protocol, sent by one organisation while another
@@ -17,17 +17,6 @@ import { eventually, startTestServer, storeAvailable, type StoreKind, type TestS
 
 const NATS_URL = process.env.NATS_URL;
 
-interface Setup {
-  name: string;
-  kind: StoreKind;
-  nats: boolean;
-}
-const SETUPS: Setup[] = [
-  { name: 'PGlite, in-process bus', kind: 'pglite', nats: false },
-  { name: 'PostgreSQL, in-process bus', kind: 'postgres', nats: false },
-  { name: 'PostgreSQL, NATS JetStream', kind: 'postgres', nats: true },
-];
-const available = (s: Setup) => storeAvailable(s.kind) && (!s.nats || Boolean(NATS_URL));
 
 interface Rejected {
   rejections: { stage: string; protocol: string | null; index: number | null; line: number | null; path: string | null; reason: string; sample: string | null }[];
@@ -36,14 +25,14 @@ interface Rejected {
 
 const good = (tag: string, i: number): PoisonRecord => ({ message: `${tag} good ${i}`, path: `/good/${i}`, status: 200, method: 'GET' });
 
-describe.each(SETUPS)('poison events on $name', (setup) => {
+describe.each(DEPLOYMENTS)('poison events on $name', (setup) => {
   let server: TestServer;
   let tenantKey: string;
   let tenantOrg: string;
   const stream = `VIGILPOISON_${randomUUID().slice(0, 8)}`;
 
   beforeAll(async () => {
-    if (!available(setup)) return;
+    if (!deploymentAvailable(setup)) return;
     server = await startTestServer(setup.kind, setup.nats ? { NATS_URL: NATS_URL!, VIGIL_NATS_STREAM: stream } : {});
     const org = await createOrg(server.ctx.db, 'Other tenant');
     tenantOrg = org.id;
@@ -57,7 +46,7 @@ describe.each(SETUPS)('poison events on $name', (setup) => {
       await nc.close();
     }
   });
-  const run = it.skipIf(!available(setup));
+  const run = it.skipIf(!deploymentAvailable(setup));
 
   const send = (protocol: IngestProtocol, records: PoisonRecord[], key?: string) => {
     const batch = encodeBatch(protocol, records, Date.now() - 2000);

@@ -2,19 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOrg } from '../src/domains/accounts/index.js';
 import type { NormalisedEvent } from '../src/domains/logs/normalise.js';
 import { PartitionManager, countEventsByBucket, insertEvents } from '../src/domains/logs/store.js';
-import { foldVolume, planVolume } from '../src/domains/logs/volume.js';
+import { foldVolume, planVolume, type VolumeAnswer as Volume } from '../src/domains/logs/volume.js';
 import { STORE_KINDS, startTestServer, storeAvailable, type TestServer } from './support/server.js';
 
-interface Volume {
-  from: string;
-  to: string;
-  step: number;
-  timestamps: number[];
-  counts: (number | null)[];
-  total: number;
-  exact: boolean;
-  counted_from: string | null;
-}
 
 /**
  * `GET /api/v1/logs/volume`: how many events a search matches (the Logs page said "100 events in the

@@ -10,7 +10,7 @@ import { TRAFFIC_CONSUMER, startStreamProcessor, type StreamProcessor } from '..
 import { openBus, type EventBus } from '../src/platform/bus/index.js';
 import { LiveHub } from '../src/platform/live.js';
 import { migrateToLatest, openStore, type Store } from '../src/platform/store/index.js';
-import { eventually, freshPostgresDatabase, storeAvailable, type StoreKind } from './support/server.js';
+import { DEPLOYMENTS, deploymentAvailable, eventually, freshPostgresDatabase } from './support/server.js';
 
 /**
  * The processor's last line of defence: events that reach it although no decoder would let them
@@ -23,17 +23,6 @@ const NATS_URL = process.env.NATS_URL;
 const logger = pino({ level: 'silent' });
 const timing = { outOfOrderMs: 5000, latenessMs: 300_000, idleMs: 60_000 };
 
-interface Setup {
-  name: string;
-  kind: StoreKind;
-  nats: boolean;
-}
-const SETUPS: Setup[] = [
-  { name: 'PGlite, in-process bus', kind: 'pglite', nats: false },
-  { name: 'PostgreSQL, in-process bus', kind: 'postgres', nats: false },
-  { name: 'PostgreSQL, NATS JetStream', kind: 'postgres', nats: true },
-];
-const available = (s: Setup) => storeAvailable(s.kind) && (!s.nats || Boolean(NATS_URL));
 
 const event = (message: string, over: Partial<NormalisedEvent> = {}): NormalisedEvent => {
   const now = Date.now() - 2000;
@@ -58,7 +47,7 @@ const event = (message: string, over: Partial<NormalisedEvent> = {}): Normalised
   };
 };
 
-describe.each(SETUPS)('stream processor poison isolation on $name', (setup) => {
+describe.each(DEPLOYMENTS)('stream processor poison isolation on $name', (setup) => {
   let store: Store;
   let bus: EventBus;
   let processor: StreamProcessor;
@@ -68,7 +57,7 @@ describe.each(SETUPS)('stream processor poison isolation on $name', (setup) => {
   const stream = `VIGILPPOISON_${randomUUID().slice(0, 8)}`;
 
   beforeAll(async () => {
-    if (!available(setup)) return;
+    if (!deploymentAvailable(setup)) return;
     const pg = setup.kind === 'postgres' ? await freshPostgresDatabase() : undefined;
     drop = pg?.drop;
     store = await openStore({ dataDir: 'memory://', databaseUrl: pg?.url });
@@ -89,7 +78,7 @@ describe.each(SETUPS)('stream processor poison isolation on $name', (setup) => {
       await nc.close();
     }
   });
-  const run = it.skipIf(!available(setup));
+  const run = it.skipIf(!deploymentAvailable(setup));
 
   run(
     'stores and counts every good event of the batch, sets the poison aside with the reason, for its organisation',

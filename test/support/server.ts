@@ -12,6 +12,20 @@ export type StoreKind = 'pglite' | 'postgres';
 export const STORE_KINDS: StoreKind[] = ['pglite', 'postgres'];
 export const storeAvailable = (kind: StoreKind) => kind === 'pglite' || Boolean(TEST_DATABASE_URL);
 
+/** The three ways Vigil stores and carries events: a test runs once per deployment its machine has. */
+export interface Deployment {
+  name: string;
+  kind: StoreKind;
+  /** Events travel over NATS JetStream (NATS_URL) instead of the in-process bus. */
+  nats: boolean;
+}
+export const DEPLOYMENTS: Deployment[] = [
+  { name: 'PGlite, in-process bus', kind: 'pglite', nats: false },
+  { name: 'PostgreSQL, in-process bus', kind: 'postgres', nats: false },
+  { name: 'PostgreSQL, NATS JetStream', kind: 'postgres', nats: true },
+];
+export const deploymentAvailable = (d: Deployment) => storeAvailable(d.kind) && (!d.nats || Boolean(process.env.NATS_URL));
+
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 export const ADMIN_EMAIL = 'admin@example.com';
 export const ADMIN_PASSWORD = 'correct horse battery';
