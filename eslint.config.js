@@ -21,4 +21,11 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { patterns: [{ group: ['**/server/*', '**/server/**', '**/cli/**'], message: 'Domains and the platform never import the server or CLI layer.' }] }],
     },
   },
+  {
+    // Contracts are shared with the browser bundle: zod and each other only.
+    files: ['src/contracts/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['../*', '../**', 'node:*'], message: 'Contracts import only zod and each other (they are bundled into the web app).' }] }],
+    },
+  },
 );

@@ -9,6 +9,8 @@ const root = fileURLToPath(new URL('.', import.meta.url));
 export default defineConfig({
   root,
   plugins: [react()],
+  // Request and response schemas shared with the server (src/contracts): one definition of the API.
+  resolve: { alias: { '@contracts': fileURLToPath(new URL('../src/contracts', import.meta.url)) } },
   build: {
     outDir: 'dist',
     emptyOutDir: true,

@@ -1,28 +1,43 @@
 /**
- * Typed errors domain verbs throw. The server maps them to one envelope:
- * `{ "error": { "code", "message", "details?" } }` with the status below.
+ * The one error type domain verbs throw. A domain names *what* went wrong with a code from the
+ * union below; it never picks an HTTP status. The HTTP layer maps every code to a status in one
+ * exhaustive table (`platform/http/errors.ts`), and answers with one envelope:
+ * `{ "error": { "code", "message", "details?" } }`.
  */
-export class AppError extends Error {
+export type { ErrorCode } from '../contracts/errors.js';
+import type { ErrorCode } from '../contracts/errors.js';
+
+export interface DomainErrorOptions {
+  /** Machine-readable specifics (e.g. `[{ field, message }]`), sent as the envelope's `details`. */
+  details?: unknown;
+  /** The condition is temporary: the answer carries `Retry-After` with this many seconds. */
+  retryAfterSeconds?: number;
+  cause?: unknown;
+}
+
+export class DomainError extends Error {
+  readonly details?: unknown;
+  readonly retryAfterSeconds?: number;
+
   constructor(
-    public readonly status: number,
-    public readonly code: string,
+    public readonly code: ErrorCode,
     message: string,
-    public readonly details?: unknown,
-    /** The condition is temporary: the answer carries `Retry-After` with this many seconds. */
-    public readonly retryAfterSeconds?: number,
+    options: DomainErrorOptions = {},
   ) {
-    super(message);
-    this.name = 'AppError';
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'DomainError';
+    if (options.details !== undefined) this.details = options.details;
+    if (options.retryAfterSeconds !== undefined) this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 
-export const badRequest = (message: string, details?: unknown) => new AppError(400, 'bad_request', message, details);
+export const badRequest = (message: string, details?: unknown) => new DomainError('bad_request', message, { details });
 export const unauthorized = (message = 'Missing or invalid credentials: send an API key in X-Api-Key or Authorization: Bearer, or log in.') =>
-  new AppError(401, 'unauthorized', message);
-export const forbidden = (message: string) => new AppError(403, 'forbidden', message);
-export const notFound = (what: string) => new AppError(404, 'not_found', `${what} not found`);
-export const conflict = (message: string, details?: unknown) => new AppError(409, 'conflict', message, details);
+  new DomainError('unauthorized', message);
+export const forbidden = (message: string) => new DomainError('forbidden', message);
+export const notFound = (what: string) => new DomainError('not_found', `${what} not found`);
+export const conflict = (message: string, details?: unknown) => new DomainError('conflict', message, { details });
 
 /** A field-level validation failure: `field` names the offending input (e.g. "schedule"). */
 export const invalidField = (field: string, message: string) =>
-  new AppError(400, 'invalid_field', `${field}: ${message}`, [{ field, message }]);
+  new DomainError('invalid_field', `${field}: ${message}`, { details: [{ field, message }] });

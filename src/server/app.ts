@@ -13,7 +13,8 @@ import { accountRoutes } from '../domains/accounts/index.js';
 import type { App, AppContext } from '../platform/http/context.js';
 import { registerAuth } from '../domains/accounts/index.js';
 import { registerInputCleaning } from './plugins/clean-input.js';
-import { registerErrorHandler } from '../platform/http/errors.js';
+import { answerError, registerErrorHandler } from '../platform/http/errors.js';
+import { DomainError } from '../platform/errors.js';
 import { registerSse, type SseTiming } from './plugins/sse.js';
 
 /** A domain's routes: a factory taking the context and returning a fastify plugin. */
@@ -129,7 +130,7 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions): Promi
     // Client-side routes of the single-page dashboard all load index.html.
     const isApi = /^\/(api|ping|healthz|loki|v1)(\/|$)/.test(path);
     if (hasWeb && request.method === 'GET' && !isApi && request.headers.accept?.includes('text/html')) return reply.sendFile('index.html');
-    return reply.status(404).send({ error: { code: 'not_found', message: `No route for ${request.method} ${path}` } });
+    return answerError(new DomainError('not_found', `No route for ${request.method} ${path}`), request, reply);
   });
   return app;
 }

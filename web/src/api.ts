@@ -4,6 +4,8 @@
  * `X-CSRF-Token` (double-submit), which the server requires for cookie-authenticated writes.
  */
 
+import { errorEnvelope, type ErrorCode } from '@contracts/errors.js';
+
 export type CheckStatus = 'new' | 'up' | 'late' | 'down' | 'paused';
 export type CheckKind = 'simple' | 'cron';
 
@@ -160,7 +162,8 @@ export interface FieldError {
 export class ApiError extends Error {
   constructor(
     readonly status: number,
-    readonly code: string,
+    /** The server's error code, or `network` / `http_error` when no envelope came back. */
+    readonly code: ErrorCode | 'network' | 'http_error',
     message: string,
     readonly details?: unknown,
   ) {
@@ -220,11 +223,13 @@ export async function request<T>(method: string, path: string, body?: unknown, s
     }
   }
   if (!response.ok) {
-    const envelope = (payload as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined)?.error;
+    // A proxy's HTML error page or a truncated body is not the envelope: fall back to the status.
+    const parsed = errorEnvelope.safeParse(payload);
+    const envelope = parsed.success ? parsed.data.error : undefined;
     const error = new ApiError(
       response.status,
-      typeof envelope?.code === 'string' ? envelope.code : 'http_error',
-      typeof envelope?.message === 'string' ? envelope.message : `${method} ${path} failed with HTTP ${response.status}`,
+      envelope?.code ?? 'http_error',
+      envelope?.message ?? `${method} ${path} failed with HTTP ${response.status}`,
       envelope?.details,
     );
     // Logging in with a wrong password is a 401 too, but it is not a lost session.

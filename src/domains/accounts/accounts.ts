@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db, Role } from '../../platform/store/index.js';
-import { AppError, conflict, notFound, unauthorized } from '../../platform/errors.js';
+import { DomainError, conflict, notFound, unauthorized } from '../../platform/errors.js';
 import { newId, randomToken, sha256 } from '../../platform/ids.js';
 import { hashPassword, verifyPassword } from './password.js';
 import { ACCOUNT_POLICY, addressKey, beginAttempt, retryAfterSeconds, type AddressThrottle, type ThrottleDecision } from './throttle.js';
@@ -158,7 +158,7 @@ export interface LoginClient {
 
 const tooManyAttempts = (what: string, retryAfterMs: number) => {
   const seconds = retryAfterSeconds(retryAfterMs);
-  return new AppError(429, 'too_many_attempts', `Too many failed log-ins ${what}: try again in ${seconds} s.`, undefined, seconds);
+  return new DomainError('too_many_attempts', `Too many failed log-ins ${what}: try again in ${seconds} s.`, { retryAfterSeconds: seconds });
 };
 
 /**

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { authenticateApiKey, authenticateSession, ROLE_RANK, type Principal } from './accounts.js';
-import { forbidden, unauthorized, AppError } from '../../platform/errors.js';
+import { forbidden, unauthorized, DomainError } from '../../platform/errors.js';
 import type { Role } from '../../platform/store/index.js';
 import type { App, AppContext } from '../../platform/http/context.js';
 
@@ -95,7 +95,7 @@ export async function authenticate(ctx: AppContext, request: FastifyRequest): Pr
       if (!SAFE_METHODS.has(request.method)) {
         const csrf = request.headers[CSRF_HEADER];
         if (!csrf || csrf !== request.cookies[CSRF_COOKIE]) {
-          throw new AppError(403, 'csrf', 'Missing or wrong CSRF token: send the vigil_csrf cookie value in X-CSRF-Token.');
+          throw new DomainError('csrf', 'Missing or wrong CSRF token: send the vigil_csrf cookie value in X-CSRF-Token.');
         }
       }
       request.principal = principal;

@@ -1,5 +1,6 @@
+import { httpStatusOf } from '../../platform/http/errors.js';
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../platform/errors.js';
+import { DomainError } from '../../platform/errors.js';
 import { hashPassword, scryptLoad, verifyPassword } from './password.js';
 
 describe('password hashing', () => {
@@ -18,7 +19,7 @@ describe('password hashing', () => {
   it('hashes at most two passwords at once, queues a few more and refuses the rest at once with 503', async () => {
     const attempts = Array.from({ length: 30 }, () => verifyPassword('guess', 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA').then(
       () => 'hashed',
-      (e: unknown) => (e instanceof AppError ? `${e.status} ${e.code} ${e.retryAfterSeconds}` : String(e)),
+      (e: unknown) => (e instanceof DomainError ? `${httpStatusOf(e)} ${e.code} ${e.retryAfterSeconds}` : String(e)),
     ));
     expect(scryptLoad()).toEqual({ active: 2, pending: 16 });
     const outcomes = await Promise.all(attempts);

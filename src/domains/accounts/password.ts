@@ -1,6 +1,6 @@
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import pLimit from 'p-limit';
-import { AppError } from '../../platform/errors.js';
+import { DomainError } from '../../platform/errors.js';
 
 /**
  * Passwords are hashed with scrypt (memory-hard, in Node's standard library).
@@ -22,7 +22,7 @@ const SCRYPT_QUEUE = 16;
 const scryptSlots = pLimit(SCRYPT_CONCURRENCY);
 
 export const passwordHashingBusy = () =>
-  new AppError(503, 'busy', 'Too many log-ins are being checked right now: try again in a moment.', undefined, 1);
+  new DomainError('busy', 'Too many log-ins are being checked right now: try again in a moment.', { retryAfterSeconds: 1 });
 
 function scrypt(password: string, salt: Buffer, keylen: number, options: ScryptOptions): Promise<Buffer> {
   if (scryptSlots.pendingCount >= SCRYPT_QUEUE) return Promise.reject(passwordHashingBusy());

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AppError } from '../../platform/errors.js';
+import type { DomainError } from '../../platform/errors.js';
 import { deadlinesAfter, describeDuration, describeSchedule, nextExpectedAt, scheduleSyntax, validateCron, validateSchedule, type Schedule } from './schedule.js';
 
 const cron = (schedule: string, tz: string, graceS = 60): Schedule => ({ kind: 'cron', schedule, tz, timeoutS: 0, graceS });
@@ -44,7 +44,7 @@ const fieldOf = (fn: () => void) => {
   try {
     fn();
   } catch (error) {
-    return ((error as AppError).details as { field: string }[])[0]?.field;
+    return ((error as DomainError).details as { field: string }[])[0]?.field;
   }
   return undefined;
 };
@@ -59,7 +59,7 @@ const messageOf = (fn: () => void) => {
   try {
     fn();
   } catch (error) {
-    return (error as AppError).message;
+    return (error as DomainError).message;
   }
   return undefined;
 };

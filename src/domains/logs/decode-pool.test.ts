@@ -1,7 +1,8 @@
+import { httpStatusOf } from '../../platform/http/errors.js';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppError } from '../../platform/errors.js';
+import { DomainError } from '../../platform/errors.js';
 import { openLogDecoder, type LogDecoder } from './decode-pool.js';
 import type { DecodeJob, DecodeOutcome } from './decoders/job.js';
 import { INGEST_PROTOCOLS, NOW, encodeBatch, fixture, poisonCases } from './decoders/test-support.js';
@@ -28,8 +29,8 @@ async function answerOf(decoder: LogDecoder, job: DecodeJob, body: Buffer): Prom
   try {
     return { outcome: timeless(await decoder.decode(job, body)) };
   } catch (error) {
-    const e = error as AppError;
-    return { error: { name: e.name, ...(e instanceof AppError ? { status: e.status, code: e.code, details: e.details } : {}), message: e.message } };
+    const e = error as DomainError;
+    return { error: { name: e.name, ...(e instanceof DomainError ? { status: httpStatusOf(e), code: e.code, details: e.details } : {}), message: e.message } };
   }
 }
 

@@ -5,7 +5,7 @@
  *
  * Invariants:
  * - Both paths run `runDecodeJob` on the same job and bytes: same events, same rejections, same
- *   errors (an AppError thrown on a worker comes back as one with the same status, code, message
+ *   errors (a DomainError thrown on a worker comes back as one with the same status, code, message
  *   and details). Only where the work is done differs.
  * - Small bodies stay inline (a hop costs more than it saves), and so does every body while the
  *   pool is not known to work: the pool is used only after a first task came back from it.

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { AppError, invalidField, unauthorized } from '../../platform/errors.js';
+import { DomainError, invalidField, unauthorized } from '../../platform/errors.js';
 import { authenticateApiKey } from '../accounts/index.js';
 import type { AppContext } from '../../platform/http/context.js';
 import { apiKeyFrom, principalOf, requireRole } from '../accounts/index.js';
@@ -46,7 +46,7 @@ export function logIngestRoutes(ctx: AppContext, bus: EventBus): FastifyPluginAs
       job: DecodeJob,
     ): Promise<{ accepted: number; rejected: Rejection[]; format?: OtlpFormat }> {
       if (inFlight >= MAX_CONCURRENT_INGESTS) {
-        throw new AppError(503, 'overloaded', 'Vigil is storing as many batches as it can; retry after the delay in Retry-After.', undefined, 1);
+        throw new DomainError('overloaded', 'Vigil is storing as many batches as it can; retry after the delay in Retry-After.', { retryAfterSeconds: 1 });
       }
       inFlight++;
       try {
@@ -302,9 +302,8 @@ function wrap(body: Uint8Array | object): Buffer | object {
 /** A batch where nothing could be kept is a client error naming every reason; otherwise the protocol's success. */
 function answer(reply: FastifyReply, result: { accepted: number; rejected: Rejection[] }, success: () => FastifyReply): FastifyReply {
   if (result.accepted === 0 && result.rejected.length > 0) {
-    return reply.status(400).send({
-      error: { code: 'no_valid_events', message: `No event could be stored: ${result.rejected[0]!.reason}${result.rejected.length > 1 ? ` (and ${result.rejected.length - 1} more)` : ''}`, details: result.rejected },
-    });
+    const more = result.rejected.length > 1 ? ` (and ${result.rejected.length - 1} more)` : '';
+    throw new DomainError('no_valid_events', `No event could be stored: ${result.rejected[0]!.reason}${more}`, { details: result.rejected });
   }
   return success();
 }

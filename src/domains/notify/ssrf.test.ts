@@ -1,12 +1,12 @@
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../platform/errors.js';
+import { DomainError } from '../../platform/errors.js';
 import { addressRange, assertPublicLiteral, assertPublicTarget, guardedLookup, isPublicAddress, parseTargetUrl, PrivateTargetError } from './ssrf.js';
 
 const refusedField = async (promise: Promise<unknown>) => {
   const error = await promise.then(() => undefined, (e: unknown) => e);
-  expect(error).toBeInstanceOf(AppError);
-  return error as AppError;
+  expect(error).toBeInstanceOf(DomainError);
+  return error as DomainError;
 };
 
 describe('SSRF guard', () => {

@@ -1,3 +1,4 @@
+import { httpStatusOf } from '../http/errors.js';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -5,7 +6,7 @@ import { join } from 'node:path';
 import { parquetMetadata } from 'hyparquet';
 import { afterEach, beforeEach, describe, expect, expectTypeOf, it } from 'vitest';
 import type { NormalisedEvent } from '../../domains/logs/normalise.js';
-import { AppError } from '../errors.js';
+import { DomainError } from '../errors.js';
 import { listArchive, readArchiveFile, sweepArchiveTemp, writeArchiveFile, type ArchiveRow } from './index.js';
 import { sampleRow } from './sample.js';
 
@@ -195,9 +196,9 @@ describe('writeArchiveFile', () => {
     const rows = Array.from({ length: 300 }, (_, i) => makeRow(i));
     rows[250] = { ...rows[250]!, timestamp: DAY0 + 86_400_000 }; // next day
     const error = await writeArchiveFile(dir, { orgId: ORG, day: DAY, rows }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(AppError);
-    expect((error as AppError).status).toBe(400);
-    expect((error as AppError).message).toMatch(/row 250: timestamp .* outside the file's day 2024-03-10/);
+    expect(error).toBeInstanceOf(DomainError);
+    expect(httpStatusOf(error as DomainError)).toBe(400);
+    expect((error as DomainError).message).toMatch(/row 250: timestamp .* outside the file's day 2024-03-10/);
     rows[250] = { ...rows[250]!, timestamp: DAY0, status: 'x' as unknown as number };
     await expect(writeArchiveFile(dir, { orgId: ORG, day: DAY, rows })).rejects.toThrow(/row 250: status/);
     expect(await readdir(join(dir, `org=${ORG}`, `day=${DAY}`))).toEqual([]);
@@ -218,7 +219,7 @@ describe('writeArchiveFile', () => {
     const results = await Promise.all([0, 1, 2, 3].map(() => writeArchiveFile(dir, { orgId: ORG, day: DAY, rows })));
     expect(results.map((r) => r.part).sort()).toEqual([0, 1, 2, 3]);
 
-    await expect(writeArchiveFile(dir, { orgId: ORG, day: DAY, rows, part: 2 })).rejects.toMatchObject({ status: 409 });
+    await expect(writeArchiveFile(dir, { orgId: ORG, day: DAY, rows, part: 2 })).rejects.toMatchObject({ code: 'conflict' });
     const replaced = await writeArchiveFile(dir, { orgId: ORG, day: DAY, rows: rows.slice(0, 5), part: 2, replace: true });
     expect(replaced.part).toBe(2);
     expect(await collect(readArchiveFile(replaced.path))).toEqual(rows.slice(0, 5));
@@ -231,7 +232,7 @@ describe('writeArchiveFile', () => {
     expect(info).toMatchObject({ path, metadata: { first_id: '42', source: 'log_events_p20240310' } });
     expect(Math.abs(info!.createdAt - Date.now())).toBeLessThan(60_000);
     await expect(writeArchiveFile(dir, { orgId: ORG, day: DAY, rows: [], metadata: { rows: '7' } })).rejects.toThrow(/written by the archive itself/);
-    await expect(writeArchiveFile(dir, { orgId: ORG, day: DAY, rows: [], metadata: { 'Bad Key': 'x' } })).rejects.toMatchObject({ status: 400 });
+    await expect(writeArchiveFile(dir, { orgId: ORG, day: DAY, rows: [], metadata: { 'Bad Key': 'x' } })).rejects.toMatchObject({ code: 'bad_request' });
   });
 
   it('reads the new footer of a replaced file, even with the same size and modification time', async () => {

@@ -176,10 +176,10 @@ describe('searchArchive', () => {
       { ...base, cursor: 'not-a-cursor' },
       { ...base, cursor: Buffer.from('{"o":"d","ts":"x"}').toString('base64url') },
     ];
-    for (const query of bad) await expect(searchArchive(dir, ORG, query)).rejects.toMatchObject({ status: 400 });
+    for (const query of bad) await expect(searchArchive(dir, ORG, query)).rejects.toMatchObject({ code: 'bad_request' });
     const page = await searchArchive(dir, ORG, base);
     await expect(searchArchive(dir, ORG, { ...base, order: 'asc', cursor: page.nextCursor! })).rejects.toThrow(/other order/);
-    await expect(searchArchive(dir, '../x', base)).rejects.toMatchObject({ status: 400 });
+    await expect(searchArchive(dir, '../x', base)).rejects.toMatchObject({ code: 'bad_request' });
   });
 
   it('finds nothing for an organisation or range with no files', async () => {

@@ -195,7 +195,7 @@ function statusTest(status: number | StatusClass | undefined): ((v: unknown) => 
 /**
  * Rows of `orgId`'s archive with timestamp in [from, to) that pass every given filter, `limit` at a
  * time in a stable order, with a cursor for the next page. Reads only the files of the days the range
- * touches. Throws a 400 AppError for an invalid query or cursor.
+ * touches. Throws a 400 DomainError for an invalid query or cursor.
  */
 export async function searchArchive(dir: string, orgId: string, query: ArchiveQuery): Promise<ArchiveSearchResult> {
   const parsed = querySchema.safeParse(query);

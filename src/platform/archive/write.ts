@@ -16,7 +16,7 @@ import { dirname, join } from 'node:path';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import type { ColumnSource } from 'hyparquet-writer';
 import { z } from 'zod';
-import { badRequest, conflict, type AppError } from '../errors.js';
+import { badRequest, conflict, type DomainError } from '../errors.js';
 import { DAY_MS, TEMP_RE, checkOrgId, dayDir, dayStart, entries, isMissing, partName, partsIn } from './layout.js';
 import { ARCHIVE_FORMAT_VERSION, COLUMNS, PARQUET_SCHEMA, WRITER_KEYS, type ArchiveRow } from './schema.js';
 
@@ -94,7 +94,7 @@ class FileSink extends ByteWriter {
   }
 }
 
-const rowError = (row: number, field: string, message: string): AppError =>
+const rowError = (row: number, field: string, message: string): DomainError =>
   badRequest(`archive: row ${row}: ${field} ${message}`, [{ row, field, message }]);
 
 const isStringOrNull = (v: unknown): boolean => v === null || typeof v === 'string';
@@ -303,7 +303,7 @@ async function publish(tmp: string, folder: string, first: number, fixed: boolea
  * Writes the rows of one organisation and UTC day to a new Parquet file
  * `<dir>/org=<orgId>/day=<day>/part-<n>.parquet` (n = next free part unless `part` is given) and
  * returns where it went. Nothing appears under a final name unless the whole file was written and
- * fsynced. Rows are validated as they stream: the first bad one aborts the write with a 400 AppError
+ * fsynced. Rows are validated as they stream: the first bad one aborts the write with a 400 DomainError
  * naming its index and field.
  */
 export async function writeArchiveFile(dir: string, options: WriteArchiveOptions): Promise<WriteArchiveResult> {

@@ -1,42 +1,43 @@
-import { AppError } from '../errors.js';
+import { DomainError, type ErrorCode } from '../errors.js';
 
 /**
  * Base of the bus's typed errors. They are AppErrors so a route that lets one through still answers
  * with the error envelope, a sensible status and, for temporary conditions, `Retry-After`.
  */
-export class BusError extends AppError {
+export class BusError extends DomainError {
   constructor(
-    status: number,
-    code: string,
+    code: ErrorCode,
     message: string,
     /** When set, the condition is temporary: a client may retry after this many seconds. */
     retryAfterSeconds?: number,
     options?: { cause?: unknown },
   ) {
-    super(status, code, message, retryAfterSeconds === undefined ? undefined : { retryAfterSeconds }, retryAfterSeconds);
+    super(code, message, {
+      ...(retryAfterSeconds === undefined ? {} : { details: { retryAfterSeconds }, retryAfterSeconds }),
+      ...(options?.cause === undefined ? {} : { cause: options.cause }),
+    });
     this.name = new.target.name;
-    if (options?.cause !== undefined) this.cause = options.cause;
   }
 }
 
 /** The bus is at capacity (memory queue full, JetStream stream limit or too many unacknowledged publishes). */
 export class BusFullError extends BusError {
   constructor(message: string, retryAfterSeconds = 1, options?: { cause?: unknown }) {
-    super(503, 'overloaded', message, retryAfterSeconds, options);
+    super('overloaded', message, retryAfterSeconds, options);
   }
 }
 
 /** The bus cannot be reached or did not answer in time (NATS down, reconnecting, publish timeout). */
 export class BusUnavailableError extends BusError {
   constructor(message: string, retryAfterSeconds = 2, options?: { cause?: unknown }) {
-    super(503, 'bus_unavailable', message, retryAfterSeconds, options);
+    super('bus_unavailable', message, retryAfterSeconds, options);
   }
 }
 
 /** The bus is shutting down; the messages were not accepted. */
 export class BusClosedError extends BusError {
   constructor(message = 'The event bus is shutting down; retry against another instance or later.') {
-    super(503, 'shutting_down', message, 5);
+    super('shutting_down', message, 5);
   }
 }
 
@@ -46,7 +47,7 @@ export class BusMessageTooLargeError extends BusError {
     public readonly bytes: number,
     public readonly maxBytes: number,
   ) {
-    super(413, 'payload_too_large', `A bus message of ${bytes} bytes exceeds the limit of ${maxBytes} bytes.`);
+    super('payload_too_large', `A bus message of ${bytes} bytes exceeds the limit of ${maxBytes} bytes.`);
   }
 }
 
@@ -56,6 +57,6 @@ export class BusMessageTooLargeError extends BusError {
  */
 export class BusDeliveryError extends BusError {
   constructor(consumer: string, cause: unknown) {
-    super(503, 'processing_failed', `Consumer "${consumer}" could not process the messages; retry later.`, 2, { cause });
+    super('processing_failed', `Consumer "${consumer}" could not process the messages; retry later.`, 2, { cause });
   }
 }

@@ -1,7 +1,7 @@
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { BusDeliveryError, BusFullError } from '../bus/index.js';
-import { AppError } from '../errors.js';
+import { DomainError } from '../errors.js';
 import type { App } from './context.js';
 import { answerError, registerErrorHandler } from './errors.js';
 
@@ -13,10 +13,10 @@ describe('the error envelope', () => {
       throw new BusFullError('queue full', 3);
     });
     app.get('/busy', async () => {
-      throw new AppError(503, 'overloaded', 'busy', undefined, 1);
+      throw new DomainError('overloaded', 'busy', { retryAfterSeconds: 1 });
     });
     app.get('/missing', async () => {
-      throw new AppError(404, 'not_found', 'check not found');
+      throw new DomainError('not_found', 'check not found');
     });
     const full = await app.inject('/full');
     expect(full.statusCode).toBe(503);
@@ -31,7 +31,7 @@ describe('the error envelope', () => {
 
   it('keeps status, Retry-After and server-fault logging when a route writes its own body shape (the Healthchecks API)', async () => {
     const app = Fastify();
-    app.setErrorHandler((error: Error, request, reply) => answerError(error as AppError, request, reply, ({ message }) => ({ error: message })));
+    app.setErrorHandler((error: Error, request, reply) => answerError(error as DomainError, request, reply, ({ message }) => ({ error: message })));
     app.get('/full', async () => {
       throw new BusFullError('queue full', 2);
     });
@@ -57,13 +57,13 @@ describe('the error envelope', () => {
       throw new BusDeliveryError('traffic', refused);
     });
     await app.register(async (hc) => {
-      hc.setErrorHandler((error: Error, request, reply) => answerError(error as AppError, request, reply, ({ message }) => ({ error: message })));
+      hc.setErrorHandler((error: Error, request, reply) => answerError(error as DomainError, request, reply, ({ message }) => ({ error: message })));
       hc.get('/v3', async () => {
         throw refused;
       });
     });
     await app.register(async (ping) => {
-      ping.setErrorHandler((error: Error, request, reply) => answerError(error as AppError, request, reply, ({ message }) => message));
+      ping.setErrorHandler((error: Error, request, reply) => answerError(error as DomainError, request, reply, ({ message }) => message));
       ping.get('/ping', async () => {
         throw restart;
       });

@@ -1,12 +1,41 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { z } from 'zod';
-import { AppError } from '../errors.js';
+import { DomainError, type ErrorCode } from '../errors.js';
 import { isUnavailableError } from '../outage.js';
 import type { App } from './context.js';
 
 /** The error envelope as a response schema, for routes to document their 4xx answers. */
-export const errorEnvelope = z.object({ error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }) });
+export { errorEnvelope } from '../../contracts/errors.js';
+
+/**
+ * The HTTP status of every domain error code: the one place where a domain's "what went wrong"
+ * becomes an answer. A `Record` over the union, so a new code does not compile until it has a status.
+ */
+export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
+  bad_request: 400,
+  invalid_field: 400,
+  invalid_request: 400,
+  corrupt_body: 400,
+  no_valid_events: 400,
+  payload_too_large: 413,
+  unsupported_encoding: 415,
+  uri_too_long: 414,
+  unauthorized: 401,
+  forbidden: 403,
+  csrf: 403,
+  too_many_attempts: 429,
+  not_found: 404,
+  conflict: 409,
+  overloaded: 503,
+  busy: 503,
+  bus_unavailable: 503,
+  shutting_down: 503,
+  processing_failed: 503,
+  unavailable: 503,
+  internal: 500,
+};
+
+export const httpStatusOf = (error: DomainError): number => HTTP_STATUS[error.code];
 
 /** Any error a route can end with, reduced to what an answer needs. */
 export interface ErrorAnswer {
@@ -34,13 +63,14 @@ const UNAVAILABLE_MESSAGE = 'Vigil cannot reach its database or event bus right 
  * Answers an error: status, `Retry-After` for temporary conditions, a log line for server faults,
  * and the body `render` writes. One place for all of that, whatever shape the body takes.
  */
-export function answerError(error: FastifyError | AppError, request: FastifyRequest, reply: FastifyReply, render: ErrorBody = envelope): FastifyReply {
-  if (error instanceof AppError) {
+export function answerError(error: FastifyError | DomainError, request: FastifyRequest, reply: FastifyReply, render: ErrorBody = envelope): FastifyReply {
+  if (error instanceof DomainError) {
+    const status = httpStatusOf(error);
     if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
     // A server-side failure caused by an outage (the bus gave up on a batch the database refused) says so.
-    const outage = error.status >= 500 && error.retryAfterSeconds !== undefined && isUnavailableError(error.cause);
+    const outage = status >= 500 && error.retryAfterSeconds !== undefined && isUnavailableError(error.cause);
     const { code, message } = outage ? { code: 'unavailable', message: UNAVAILABLE_MESSAGE } : error;
-    return reply.status(error.status).send(render({ status: error.status, code, message, details: error.details }));
+    return reply.status(status).send(render({ status, code, message, details: error.details }));
   }
   // A lost, refused or timed-out connection to the database (or NATS): temporary, so the client is
   // told when to come back. Not logged per request: the store logs each outage once.
@@ -69,5 +99,5 @@ export function answerError(error: FastifyError | AppError, request: FastifyRequ
 
 /** One error envelope for the whole API: `{ error: { code, message, details? } }`. */
 export function registerErrorHandler(app: App): void {
-  app.setErrorHandler((error: FastifyError | AppError, request, reply) => answerError(error, request, reply));
+  app.setErrorHandler((error: FastifyError | DomainError, request, reply) => answerError(error, request, reply));
 }

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Selectable } from 'kysely';
 import { z } from 'zod';
 import { authenticateApiKey } from '../../accounts/index.js';
-import { AppError, badRequest, notFound, unauthorized } from '../../../platform/errors.js';
+import { DomainError, badRequest, notFound, unauthorized } from '../../../platform/errors.js';
 import type { FlipsTable, PingsTable } from '../../../platform/store/index.js';
 import type { AppContext } from '../../../platform/http/context.js';
 import { apiKeyFrom, authenticate, principalOf, requireRole, SESSION_COOKIE } from '../../accounts/index.js';
@@ -206,7 +206,7 @@ declare module 'fastify' {
 
 export function v3Routes(ctx: AppContext): FastifyPluginAsyncZod {
   return async (app) => {
-    app.setErrorHandler((error: FastifyError | AppError, request, reply) => answerError(error, request, reply, healthchecksError));
+    app.setErrorHandler((error: FastifyError | DomainError, request, reply) => answerError(error, request, reply, healthchecksError));
 
     // Healthchecks reads every body as JSON, whatever its Content-Type: `curl --data '{…}'` sends
     // application/x-www-form-urlencoded. An empty body (`--data ""`) or `null` means no fields.
@@ -412,7 +412,7 @@ export function v3Routes(ctx: AppContext): FastifyPluginAsyncZod {
           const safe = request.method === 'GET' || request.method === 'HEAD';
           // The query is echoed into Location: one too long to fit a client's header limit (~16 KB) would
           // make the redirect itself unreadable, so it is refused instead (no Healthchecks query is near this).
-          if ((query?.length ?? 0) > MAX_REDIRECT_QUERY) throw new AppError(414, 'uri_too_long', `query string too long to redirect (over ${MAX_REDIRECT_QUERY} characters)`);
+          if ((query?.length ?? 0) > MAX_REDIRECT_QUERY) throw new DomainError('uri_too_long', `query string too long to redirect (over ${MAX_REDIRECT_QUERY} characters)`);
           return reply.status(safe ? 301 : 308).header('location', `${last}/${query !== undefined ? `?${query}` : ''}`).send();
         };
         const methods: ('GET' | 'HEAD' | 'POST' | 'DELETE')[] = ['GET', 'HEAD', 'POST', 'DELETE'];

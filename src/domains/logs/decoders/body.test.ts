@@ -1,3 +1,4 @@
+import { httpStatusOf } from '../../../platform/http/errors.js';
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { decodeBody } from './body.js';
@@ -29,7 +30,7 @@ describe('decodeBody (Content-Encoding)', () => {
     const before = process.memoryUsage().rss;
     const err = await decodeBody(bomb, 'gzip').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IngestLimitError);
-    expect((err as IngestLimitError).status).toBe(413);
+    expect(httpStatusOf(err as IngestLimitError)).toBe(413);
     expect((err as IngestLimitError).message).toMatch(/decompressed body is over the limit of 5,242,880 bytes/);
     expect(process.memoryUsage().rss - before).toBeLessThan(100 * 1024 * 1024);
   });
@@ -44,11 +45,11 @@ describe('decodeBody (Content-Encoding)', () => {
   it('answers corrupt data with 400 and unknown encodings with 415', async () => {
     const corrupt = await decodeBody(Buffer.from('not gzip at all'), 'gzip').catch((e: unknown) => e);
     expect(corrupt).toBeInstanceOf(CorruptBodyError);
-    expect((corrupt as CorruptBodyError).status).toBe(400);
+    expect(httpStatusOf(corrupt as CorruptBodyError)).toBe(400);
     const truncated = zlib.gzipSync(payload).subarray(0, 40);
     await expect(decodeBody(truncated, 'gzip')).rejects.toBeInstanceOf(CorruptBodyError);
     const unknown = await decodeBody(payload, 'zstd').catch((e: unknown) => e);
     expect(unknown).toBeInstanceOf(UnsupportedEncodingError);
-    expect((unknown as UnsupportedEncodingError).status).toBe(415);
+    expect(httpStatusOf(unknown as UnsupportedEncodingError)).toBe(415);
   });
 });

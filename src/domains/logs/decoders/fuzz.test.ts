@@ -1,9 +1,10 @@
+import { httpStatusOf } from '../../../platform/http/errors.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeAccessLog, accessLogMessageParser } from './access-log.js';
 import { decodeBody } from './body.js';
 import { decodeDatadog } from './datadog.js';
-import { AppError } from '../../../platform/errors.js';
+import { DomainError } from '../../../platform/errors.js';
 import { IngestLimitError, type DecodeResult } from './limits.js';
 import { decodeLoki } from './loki.js';
 import { decodeNative, decodeTextLines } from './native.js';
@@ -119,8 +120,8 @@ describe('decoders never crash', () => {
         try {
           await decodeBody(Buffer.from(bytes), encoding, 4096);
         } catch (err) {
-          expect(err).toBeInstanceOf(AppError);
-          expect([400, 413, 415]).toContain((err as AppError).status);
+          expect(err).toBeInstanceOf(DomainError);
+          expect([400, 413, 415]).toContain(httpStatusOf(err as DomainError));
         }
       }),
       { numRuns: 300 },

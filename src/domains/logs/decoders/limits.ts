@@ -1,4 +1,4 @@
-import { AppError } from '../../../platform/errors.js';
+import { DomainError } from '../../../platform/errors.js';
 import { buildEvent, type BuildResult, type EventDefaults, type EventFields, type NormalisedEvent } from '../normalise.js';
 import { settleEvent } from './shape.js';
 
@@ -46,28 +46,28 @@ export interface DecodeOptions {
 }
 
 /** 413: the request as a whole is over a limit. `limit` says which one. */
-export class IngestLimitError extends AppError {
+export class IngestLimitError extends DomainError {
   constructor(
     readonly limit: 'body' | 'events',
     message: string,
   ) {
-    super(413, 'payload_too_large', message, { limit, maxBodyBytes: MAX_BODY_BYTES, maxEvents: MAX_EVENTS_PER_REQUEST });
+    super('payload_too_large', message, { details: { limit, maxBodyBytes: MAX_BODY_BYTES, maxEvents: MAX_EVENTS_PER_REQUEST } });
     this.name = 'IngestLimitError';
   }
 }
 
 /** 415: a Content-Encoding Vigil cannot decode. */
-export class UnsupportedEncodingError extends AppError {
+export class UnsupportedEncodingError extends DomainError {
   constructor(encoding: string) {
-    super(415, 'unsupported_encoding', `Content-Encoding ${encoding} is not supported: send gzip, deflate, br or identity`);
+    super('unsupported_encoding', `Content-Encoding ${encoding} is not supported: send gzip, deflate, br or identity`);
     this.name = 'UnsupportedEncodingError';
   }
 }
 
 /** 400: a compressed body that does not decompress. */
-export class CorruptBodyError extends AppError {
+export class CorruptBodyError extends DomainError {
   constructor(encoding: string, detail: string) {
-    super(400, 'corrupt_body', `body is not valid ${encoding} data: ${detail}`);
+    super('corrupt_body', `body is not valid ${encoding} data: ${detail}`);
     this.name = 'CorruptBodyError';
   }
 }

@@ -1,3 +1,4 @@
+import { httpStatusOf } from '../../../platform/http/errors.js';
 import { describe, expect, it } from 'vitest';
 import { IngestLimitError, MAX_EVENTS_PER_REQUEST, MAX_EVENT_BYTES } from './limits.js';
 import { accessLogMessageParser, decodeAccessLog } from './access-log.js';
@@ -107,7 +108,7 @@ describe('native JSON / NDJSON decoder', () => {
       expect.unreachable();
     } catch (err) {
       expect(err).toBeInstanceOf(IngestLimitError);
-      expect((err as IngestLimitError).status).toBe(413);
+      expect(httpStatusOf(err as IngestLimitError)).toBe(413);
       expect((err as IngestLimitError).limit).toBe('events');
     }
     expect(decodeNative(JSON.stringify(Array.from({ length: MAX_EVENTS_PER_REQUEST }, () => ({ msg: 'a' })))).events).toHaveLength(MAX_EVENTS_PER_REQUEST);

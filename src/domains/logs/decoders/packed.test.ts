@@ -1,7 +1,8 @@
+import { httpStatusOf } from '../../../platform/http/errors.js';
 import { deserialize, serialize } from 'node:v8';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../../platform/errors.js';
+import { DomainError } from '../../../platform/errors.js';
 import { runDecodeJob, type DecodeJob, type DecodeOutcome } from './job.js';
 import { CorruptBodyError, IngestLimitError } from './limits.js';
 import { packError, packOutcome, transferablesOf, unpackError, unpackOutcome } from './packed.js';
@@ -102,14 +103,14 @@ describe('packOutcome / unpackOutcome', () => {
 });
 
 describe('packError / unpackError', () => {
-  it('gives back an AppError that answers the same', () => {
-    for (const error of [new IngestLimitError('events', 'too many'), new CorruptBodyError('gzip', 'incorrect header check'), new AppError(503, 'busy', 'later', undefined, 2)]) {
+  it('gives back a DomainError that answers the same', () => {
+    for (const error of [new IngestLimitError('events', 'too many'), new CorruptBodyError('gzip', 'incorrect header check'), new DomainError('busy', 'later', { retryAfterSeconds: 2 })]) {
       const back = unpackError(deserialize(serialize(packError(error))) as ReturnType<typeof packError>);
-      expect(back).toBeInstanceOf(AppError);
-      const app = back as AppError;
-      expect({ name: app.name, status: app.status, code: app.code, message: app.message, details: app.details, retryAfterSeconds: app.retryAfterSeconds }).toEqual({
+      expect(back).toBeInstanceOf(DomainError);
+      const app = back as DomainError;
+      expect({ name: app.name, status: httpStatusOf(app), code: app.code, message: app.message, details: app.details, retryAfterSeconds: app.retryAfterSeconds }).toEqual({
         name: error.name,
-        status: error.status,
+        status: httpStatusOf(error),
         code: error.code,
         message: error.message,
         details: error.details,
@@ -120,7 +121,7 @@ describe('packError / unpackError', () => {
 
   it('gives back other errors as plain errors (a 500), saying where they were thrown', () => {
     const back = unpackError(packError(new TypeError('boom')));
-    expect(back).not.toBeInstanceOf(AppError);
+    expect(back).not.toBeInstanceOf(DomainError);
     expect(back.name).toBe('TypeError');
     expect(back.message).toBe('boom');
     expect(back.stack).toContain('decode worker thread');

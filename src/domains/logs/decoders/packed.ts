@@ -1,4 +1,4 @@
-import { AppError } from '../../../platform/errors.js';
+import { DomainError, type ErrorCode } from '../../../platform/errors.js';
 import type { NormalisedEvent } from '../normalise.js';
 import type { DecodeOutcome } from './job.js';
 import type { Rejection } from './limits.js';
@@ -188,15 +188,14 @@ export function unpackOutcome(packed: PackedOutcome): DecodeOutcome {
 
 /** An error thrown while decoding, as a worker sends it: AppErrors keep what their answer is made of. */
 export type PackedError =
-  | { app: true; name: string; status: number; code: string; message: string; details?: unknown; retryAfterSeconds?: number }
+  | { app: true; name: string; code: ErrorCode; message: string; details?: unknown; retryAfterSeconds?: number }
   | { app: false; name: string; message: string; stack?: string };
 
 export function packError(error: unknown): PackedError {
-  if (error instanceof AppError) {
+  if (error instanceof DomainError) {
     return {
       app: true,
       name: error.name,
-      status: error.status,
       code: error.code,
       message: error.message,
       ...(error.details !== undefined ? { details: error.details } : {}),
@@ -208,12 +207,15 @@ export function packError(error: unknown): PackedError {
 }
 
 /**
- * The error to throw on the main thread. An AppError comes back as an AppError with the same status,
+ * The error to throw on the main thread. A DomainError comes back as a DomainError with the same
  * code, message and details, so the error handler answers exactly as for one thrown inline; its
  * subclass (IngestLimitError...) is not kept, as nothing past decoding tells them apart.
  */
 export function unpackError(packed: PackedError): Error {
-  const error = packed.app ? new AppError(packed.status, packed.code, packed.message, packed.details, packed.retryAfterSeconds) : new Error(packed.message);
+  const error = packed.app ? new DomainError(packed.code, packed.message, {
+        ...(packed.details !== undefined ? { details: packed.details } : {}),
+        ...(packed.retryAfterSeconds !== undefined ? { retryAfterSeconds: packed.retryAfterSeconds } : {}),
+      }) : new Error(packed.message);
   error.name = packed.name;
   if (!packed.app && packed.stack !== undefined) error.stack = `${packed.stack}\n    (on a log decode worker thread)`;
   return error;
