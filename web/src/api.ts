@@ -4,7 +4,12 @@
  * `X-CSRF-Token` (double-submit), which the server requires for cookie-authenticated writes.
  */
 
+import type { z } from 'zod';
+import type { loginRequest} from '@contracts/accounts.js';
+import { me as meSchema } from '@contracts/accounts.js';
 import { errorEnvelope, type ErrorCode } from '@contracts/errors.js';
+import type { channelInput, deliveryView} from '@contracts/notify.js';
+import { channelList, channelView, deliveryList, testQueued } from '@contracts/notify.js';
 
 export type CheckStatus = 'new' | 'up' | 'late' | 'down' | 'paused';
 export type CheckKind = 'simple' | 'cron';
@@ -94,35 +99,10 @@ export interface Ping {
   duration_ms: number | null;
 }
 
-export type ChannelInput =
-  | { kind: 'webhook'; name?: string; url: string; secret?: string }
-  | { kind: 'email'; name?: string; to: string }
-  | { kind: 'slack'; name?: string; url: string };
-
-export interface Channel {
-  id: string;
-  kind: 'webhook' | 'email' | 'slack';
-  name: string;
-  url?: string;
-  to?: string[];
-  /** Webhook signing secret: in full in the create answer only, redacted afterwards. */
-  secret?: string;
-  created_at: string;
-}
-
-export interface Delivery {
-  id: string;
-  alert_id: string | null;
-  type: string;
-  title: string;
-  status: 'pending' | 'delivered' | 'failed';
-  attempt_count: number;
-  next_attempt_at: string | null;
-  last_error: string | null;
-  created_at: string;
-  delivered_at: string | null;
-  attempts: { attempted_at: string; ok: boolean; status_code: number | null; error: string | null; duration_ms: number }[];
-}
+/** Channels, their deliveries and the signed-in identity: the server's contracts (`@contracts/notify.js`, `@contracts/accounts.js`). */
+export type ChannelInput = z.input<typeof channelInput>;
+export type Channel = z.infer<typeof channelView>;
+export type Delivery = z.infer<typeof deliveryView>;
 
 /**
  * A maintenance window: one-off (`starts_at`..`ends_at`) or recurring (`cron` in `tz` opening a
@@ -146,11 +126,7 @@ export type MaintenanceInput = { check_id?: string | null; reason?: string } & (
   | { cron: string; duration: number; tz: string }
 );
 
-export interface Me {
-  org: { id: string; name: string; ping_key: string };
-  role: 'admin' | 'member' | 'read-only';
-  user: { id: string; email: string } | null;
-}
+export type Me = z.infer<typeof meSchema>;
 
 /** One offending input named by the server (e.g. `{ field: "schedule", message: "..." }`). */
 export interface FieldError {
@@ -242,8 +218,8 @@ export async function request<T>(method: string, path: string, body?: unknown, s
 const checkPath = (id: string) => `/api/v1/checks/${encodeURIComponent(id)}`;
 
 export const api = {
-  me: () => request<Me>('GET', '/api/v1/me'),
-  login: (email: string, password: string) => request<unknown>('POST', '/api/v1/session', { email, password }),
+  me: async (): Promise<Me> => meSchema.parse(await request<unknown>('GET', '/api/v1/me')),
+  login: (email: string, password: string) => request<unknown>('POST', '/api/v1/session', { email, password } satisfies z.input<typeof loginRequest>),
   logout: () => request<unknown>('DELETE', '/api/v1/session'),
 
   listChecks: async () => (await request<{ checks: CheckView[] }>('GET', '/api/v1/checks')).checks,
@@ -263,11 +239,12 @@ export const api = {
   createMaintenance: (input: MaintenanceInput) => request<MaintenanceWindow>('POST', '/api/v1/maintenance', input),
   deleteMaintenance: (id: string) => request<unknown>('DELETE', `/api/v1/maintenance/${encodeURIComponent(id)}`),
 
-  listChannels: async () => (await request<{ channels: Channel[] }>('GET', '/api/v1/channels')).channels,
-  createChannel: (input: ChannelInput) => request<Channel>('POST', '/api/v1/channels', input),
+  listChannels: async (): Promise<Channel[]> => channelList.parse(await request<unknown>('GET', '/api/v1/channels')).channels,
+  createChannel: async (input: ChannelInput): Promise<Channel> => channelView.parse(await request<unknown>('POST', '/api/v1/channels', input)),
   deleteChannel: (id: string) => request<unknown>('DELETE', `/api/v1/channels/${encodeURIComponent(id)}`),
-  testChannel: (id: string) => request<{ id: string }>('POST', `/api/v1/channels/${encodeURIComponent(id)}/test`),
-  deliveries: async (id: string) => (await request<{ deliveries: Delivery[] }>('GET', `/api/v1/channels/${encodeURIComponent(id)}/deliveries?limit=20`)).deliveries,
+  testChannel: async (id: string) => testQueued.parse(await request<unknown>('POST', `/api/v1/channels/${encodeURIComponent(id)}/test`)),
+  deliveries: async (id: string): Promise<Delivery[]> =>
+    deliveryList.parse(await request<unknown>('GET', `/api/v1/channels/${encodeURIComponent(id)}/deliveries?limit=20`)).deliveries,
 };
 
 /** A readable message for anything a request can throw. */

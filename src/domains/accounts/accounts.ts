@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Db, Role } from '../../platform/store/index.js';
 import { DomainError, conflict, notFound, unauthorized } from '../../platform/errors.js';
 import { newId, randomToken, sha256 } from '../../platform/ids.js';
+import type { ApiKeyView, CreatedUser, Me } from '../../contracts/accounts.js';
 import { hashPassword, verifyPassword } from './password.js';
 import { ACCOUNT_POLICY, addressKey, beginAttempt, retryAfterSeconds, type AddressThrottle, type ThrottleDecision } from './throttle.js';
 
@@ -29,6 +30,8 @@ export interface Org {
 
 const API_KEY_PREFIX = 'vgl_';
 const SESSION_TTL_MS = 14 * 24 * 3600 * 1000;
+
+const iso = (d: Date | string): string => new Date(d).toISOString();
 
 const toOrg = (row: { id: string; name: string; ping_key: string }): Org => ({ id: row.id, name: row.name, pingKey: row.ping_key });
 
@@ -78,7 +81,7 @@ export async function bootstrap(
   return org;
 }
 
-export async function createUser(db: Db, orgId: string, email: string, password: string, role: Role): Promise<string> {
+export async function createUser(db: Db, orgId: string, email: string, password: string, role: Role): Promise<CreatedUser> {
   const normalised = email.trim().toLowerCase();
   const taken = await db.selectFrom('users').select('id').where('email', '=', normalised).executeTakeFirst();
   if (taken) throw conflict(`A user with e-mail ${normalised} already exists`);
@@ -88,7 +91,7 @@ export async function createUser(db: Db, orgId: string, email: string, password:
     await trx.insertInto('users').values({ id, email: normalised, password_hash: passwordHash }).execute();
     await trx.insertInto('memberships').values({ org_id: orgId, user_id: id, role }).execute();
   });
-  return id;
+  return { id, email: normalised, role };
 }
 
 export interface CreatedApiKey {
@@ -108,14 +111,15 @@ export async function createApiKey(db: Db, orgId: string, name: string, role: Ro
   return { id, name, role, key, prefix };
 }
 
-export async function listApiKeys(db: Db, orgId: string) {
-  return db
+export async function listApiKeys(db: Db, orgId: string): Promise<ApiKeyView[]> {
+  const rows = await db
     .selectFrom('api_keys')
     .select(['id', 'name', 'prefix', 'role', 'created_at', 'last_used_at'])
     .where('org_id', '=', orgId)
     .where('revoked_at', 'is', null)
     .orderBy('created_at')
     .execute();
+  return rows.map((row) => ({ ...row, created_at: iso(row.created_at), last_used_at: row.last_used_at === null ? null : iso(row.last_used_at) }));
 }
 
 export async function revokeApiKey(db: Db, orgId: string, id: string): Promise<void> {
@@ -276,6 +280,17 @@ export async function credentialStillValid(db: Db, p: Principal): Promise<boolea
     .where('sessions.expires_at', '>', sql<Date>`now()`)
     .executeTakeFirst();
   return session !== undefined;
+}
+
+/** `GET /api/v1/me`: the principal's organisation, role and user. */
+export async function whoAmI(db: Db, p: Principal): Promise<Me> {
+  const org = await getOrg(db, p.orgId);
+  return {
+    org: { id: org.id, name: org.name, ping_key: org.pingKey },
+    role: p.role,
+    via: p.via,
+    user: p.userId ? { id: p.userId, email: await getUserEmail(db, p.userId) } : null,
+  };
 }
 
 export async function getUserEmail(db: Db, userId: string): Promise<string | undefined> {

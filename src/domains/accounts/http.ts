@@ -1,12 +1,24 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
+import {
+  apiKeyInput,
+  apiKeyList,
+  apiKeyParams,
+  createdApiKey,
+  createdUser,
+  loginAnswer,
+  loginRequest,
+  me,
+  noContent,
+  userInput,
+} from '../../contracts/accounts.js';
+import { errorEnvelope } from '../../contracts/errors.js';
 import { CSRF_COOKIE, SESSION_COOKIE, principalOf, requireRole } from './guard.js';
 import type { AppContext } from '../../platform/http/context.js';
 import { randomToken } from '../../platform/ids.js';
 import { AddressThrottle } from './throttle.js';
-import { createApiKey, createUser, credentialOf, getOrg, getUserEmail, listApiKeys, login, logout, revokeApiKey } from './accounts.js';
+import { createApiKey, createUser, credentialOf, listApiKeys, login, logout, revokeApiKey, whoAmI } from './accounts.js';
 
-const role = z.enum(['admin', 'member', 'read-only']);
+const tags = ['accounts'];
 
 export function accountRoutes(ctx: AppContext): FastifyPluginAsyncZod {
   const addresses = new AddressThrottle();
@@ -17,13 +29,13 @@ export function accountRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         // Open to anyone, so its body is parsed before anyone is known: an e-mail and a password fit in 8 KiB.
         bodyLimit: 8 * 1024,
         schema: {
-          tags: ['accounts'],
+          tags,
           summary: 'Log in with e-mail and password; sets the session and CSRF cookies',
           description:
             'A wrong e-mail or password answers 401. Repeated failures are throttled per account and per client address: ' +
             'after a few, attempts are refused with 429 and Retry-After for a time that doubles with each further failure (at most 15 minutes).',
-          // Bounded so that nobody can make the server hash megabytes.
-          body: z.object({ email: z.string().email().max(320), password: z.string().min(1).max(1024) }),
+          body: loginRequest,
+          response: { 201: loginAnswer, 400: errorEnvelope, 401: errorEnvelope, 429: errorEnvelope },
         },
       },
       async (request, reply) => {
@@ -38,7 +50,7 @@ export function accountRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       },
     );
 
-    app.delete('/api/v1/session', { schema: { tags: ['accounts'], summary: 'Log out' } }, async (request, reply) => {
+    app.delete('/api/v1/session', { schema: { tags, summary: 'Log out', response: { 204: noContent } } }, async (request, reply) => {
       const token = request.cookies[SESSION_COOKIE];
       const ended = token ? await logout(ctx.db, token) : undefined;
       // Live streams opened with this session end too, on every instance.
@@ -47,25 +59,30 @@ export function accountRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       return reply.status(204).send();
     });
 
-    app.get('/api/v1/me', { schema: { tags: ['accounts'], summary: 'Who am I: organisation, role, user' }, preHandler: requireRole(ctx) }, async (request) => {
-      const p = principalOf(request);
-      const org = await getOrg(ctx.db, p.orgId);
-      return {
-        org: { id: org.id, name: org.name, ping_key: org.pingKey },
-        role: p.role,
-        via: p.via,
-        user: p.userId ? { id: p.userId, email: await getUserEmail(ctx.db, p.userId) } : null,
-      };
-    });
+    app.get(
+      '/api/v1/me',
+      { schema: { tags, summary: 'Who am I: organisation, role, user', response: { 200: me, 401: errorEnvelope } }, preHandler: requireRole(ctx) },
+      async (request) => whoAmI(ctx.db, principalOf(request)),
+    );
 
-    app.get('/api/v1/api-keys', { schema: { tags: ['accounts'], summary: 'List API keys (secrets are never shown again)' }, preHandler: requireRole(ctx, 'admin') }, async (request) => ({
-      api_keys: await listApiKeys(ctx.db, principalOf(request).orgId),
-    }));
+    app.get(
+      '/api/v1/api-keys',
+      {
+        schema: { tags, summary: 'List API keys (secrets are never shown again)', response: { 200: apiKeyList, 401: errorEnvelope, 403: errorEnvelope } },
+        preHandler: requireRole(ctx, 'admin'),
+      },
+      async (request) => ({ api_keys: await listApiKeys(ctx.db, principalOf(request).orgId) }),
+    );
 
     app.post(
       '/api/v1/api-keys',
       {
-        schema: { tags: ['accounts'], summary: 'Create an API key; the key is in the answer once', body: z.object({ name: z.string().min(1).max(100), role: role.default('member') }) },
+        schema: {
+          tags,
+          summary: 'Create an API key; the key is in the answer once',
+          body: apiKeyInput,
+          response: { 201: createdApiKey, 400: errorEnvelope, 401: errorEnvelope, 403: errorEnvelope },
+        },
         preHandler: requireRole(ctx, 'admin'),
       },
       async (request, reply) => reply.status(201).send(await createApiKey(ctx.db, principalOf(request).orgId, request.body.name, request.body.role)),
@@ -73,7 +90,15 @@ export function accountRoutes(ctx: AppContext): FastifyPluginAsyncZod {
 
     app.delete(
       '/api/v1/api-keys/:id',
-      { schema: { tags: ['accounts'], summary: 'Revoke an API key', params: z.object({ id: z.string().uuid() }) }, preHandler: requireRole(ctx, 'admin') },
+      {
+        schema: {
+          tags,
+          summary: 'Revoke an API key',
+          params: apiKeyParams,
+          response: { 204: noContent, 400: errorEnvelope, 401: errorEnvelope, 403: errorEnvelope, 404: errorEnvelope },
+        },
+        preHandler: requireRole(ctx, 'admin'),
+      },
       async (request, reply) => {
         const { orgId } = principalOf(request);
         await revokeApiKey(ctx.db, orgId, request.params.id);
@@ -87,15 +112,17 @@ export function accountRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       '/api/v1/users',
       {
         schema: {
-          tags: ['accounts'],
+          tags,
           summary: 'Add a user to this organisation',
-          body: z.object({ email: z.string().email(), password: z.string().min(8), role: role.default('member') }),
+          body: userInput,
+          response: { 201: createdUser, 400: errorEnvelope, 401: errorEnvelope, 403: errorEnvelope, 409: errorEnvelope },
         },
         preHandler: requireRole(ctx, 'admin'),
       },
       async (request, reply) => {
-        const id = await createUser(ctx.db, principalOf(request).orgId, request.body.email, request.body.password, request.body.role);
-        return reply.status(201).send({ id, email: request.body.email.toLowerCase(), role: request.body.role });
+        const { body } = request;
+        const user = await createUser(ctx.db, principalOf(request).orgId, body.email, body.password, body.role);
+        return reply.status(201).send(user);
       },
     );
   };

@@ -7,21 +7,11 @@ import { invalidField, notFound } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import type { ChannelKind, Db } from '../../platform/store/index.js';
 import { assertPublicTarget, parseTargetUrl } from './ssrf.js';
+import type { ChannelInput, ChannelView, DeliveryView } from '../../contracts/notify.js';
 
 /** Standard Webhooks secrets: `whsec_` + base64 of 24..64 random bytes. */
 const SECRET_PREFIX = 'whsec_';
 const generateWebhookSecret = (): string => SECRET_PREFIX + randomBytes(32).toString('base64');
-
-const name = z.string().trim().max(100).optional();
-const url = z.string().trim().min(1).max(2048);
-
-/** The body of `POST /api/v1/channels`. Unknown keys are refused so typos (`secrets`) are not silently ignored. */
-export const channelInput = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('webhook'), name, url, secret: z.string().trim().min(1).max(200).optional() }),
-  z.strictObject({ kind: z.literal('email'), name, to: z.string().trim().min(3).max(1000) }),
-  z.strictObject({ kind: z.literal('slack'), name, url }),
-]);
-export type ChannelInput = z.infer<typeof channelInput>;
 
 /** What is stored in `channels.config`, per kind; also parsed at delivery time. */
 export const webhookConfig = z.object({ url: z.string(), secret: z.string() });
@@ -30,18 +20,6 @@ export const slackConfig = z.object({ url: z.string() });
 export type WebhookConfig = z.infer<typeof webhookConfig>;
 export type EmailConfig = z.infer<typeof emailConfig>;
 export type SlackConfig = z.infer<typeof slackConfig>;
-
-/** A channel as the API shows it: secrets redacted (except in the create answer). */
-export const channelView = z.object({
-  id: z.string(),
-  kind: z.enum(['webhook', 'email', 'slack']),
-  name: z.string(),
-  url: z.string().optional(),
-  to: z.array(z.string()).optional(),
-  secret: z.string().optional().describe('Webhook signing secret: in full in the create answer only, redacted afterwards'),
-  created_at: z.string(),
-});
-export type ChannelView = z.infer<typeof channelView>;
 
 const REDACTED_SECRET = `${SECRET_PREFIX}********`;
 
@@ -163,29 +141,6 @@ export async function deleteChannel(db: Db, orgId: string, id: string): Promise<
   const res = await db.deleteFrom('channels').where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst();
   if (Number(res.numDeletedRows) === 0) throw notFound('Channel');
 }
-
-export const deliveryView = z.object({
-  id: z.string().describe('Notification id: the webhook-id receivers see, stable across retries'),
-  alert_id: z.string().nullable(),
-  type: z.string(),
-  title: z.string(),
-  status: z.enum(['pending', 'delivered', 'failed']),
-  attempt_count: z.number(),
-  next_attempt_at: z.string().nullable().describe('When the next attempt is due (pending only)'),
-  last_error: z.string().nullable(),
-  created_at: z.string(),
-  delivered_at: z.string().nullable(),
-  attempts: z.array(
-    z.object({
-      attempted_at: z.string(),
-      ok: z.boolean(),
-      status_code: z.number().nullable(),
-      error: z.string().nullable(),
-      duration_ms: z.number(),
-    }),
-  ),
-});
-export type DeliveryView = z.infer<typeof deliveryView>;
 
 const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
 

@@ -1,11 +1,14 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import type { AppContext } from '../../platform/http/context.js';
 import { principalOf, requireRole } from '../accounts/index.js';
-import { errorEnvelope } from '../../platform/http/errors.js';
-import { channelInput, channelView, createChannel, deleteChannel, deliveryView, getChannel, listChannels, listDeliveries, queueTestNotification } from './channels.js';
+import { noContent } from '../../contracts/accounts.js';
+import { errorEnvelope } from '../../contracts/errors.js';
+import { channelInput, channelList, channelParams, channelView, deliveriesQuery, deliveryList, testQueued } from '../../contracts/notify.js';
+import { createChannel, deleteChannel, getChannel, listChannels, listDeliveries, queueTestNotification } from './channels.js';
 
-const idParams = z.object({ id: z.uuid() });
+const tags = ['notify'];
+/** Every route needs a principal; reads any role, writes member or admin. */
+const denied = { 401: errorEnvelope, 403: errorEnvelope };
 
 export function notifyRoutes(ctx: AppContext): FastifyPluginAsyncZod {
   const options = { allowPrivate: ctx.config.VIGIL_ALLOW_PRIVATE_WEBHOOKS };
@@ -14,13 +17,13 @@ export function notifyRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       '/api/v1/channels',
       {
         schema: {
-          tags: ['notify'],
+          tags,
           summary: 'Add a notification channel (webhook, email, slack)',
           description:
             'Webhook and Slack URLs must be public http(s) targets unless VIGIL_ALLOW_PRIVATE_WEBHOOKS=true. ' +
             'A webhook without a secret gets a generated Standard Webhooks secret, shown in this answer only.',
           body: channelInput,
-          response: { 201: channelView, 400: errorEnvelope },
+          response: { 201: channelView, 400: errorEnvelope, ...denied },
         },
         preHandler: requireRole(ctx, 'member'),
       },
@@ -29,19 +32,30 @@ export function notifyRoutes(ctx: AppContext): FastifyPluginAsyncZod {
 
     app.get(
       '/api/v1/channels',
-      { schema: { tags: ['notify'], summary: 'List notification channels (secrets redacted)', response: { 200: z.object({ channels: z.array(channelView) }) } }, preHandler: requireRole(ctx) },
+      { schema: { tags, summary: 'List notification channels (secrets redacted)', response: { 200: channelList, ...denied } }, preHandler: requireRole(ctx) },
       async (request) => ({ channels: await listChannels(ctx.db, principalOf(request).orgId) }),
     );
 
     app.get(
       '/api/v1/channels/:id',
-      { schema: { tags: ['notify'], summary: 'One notification channel (secrets redacted)', params: idParams, response: { 200: channelView, 404: errorEnvelope } }, preHandler: requireRole(ctx) },
+      {
+        schema: { tags, summary: 'One notification channel (secrets redacted)', params: channelParams, response: { 200: channelView, 400: errorEnvelope, ...denied, 404: errorEnvelope } },
+        preHandler: requireRole(ctx),
+      },
       async (request) => getChannel(ctx.db, principalOf(request).orgId, request.params.id),
     );
 
     app.delete(
       '/api/v1/channels/:id',
-      { schema: { tags: ['notify'], summary: 'Delete a channel and its queued notifications', params: idParams }, preHandler: requireRole(ctx, 'member') },
+      {
+        schema: {
+          tags,
+          summary: 'Delete a channel and its queued notifications',
+          params: channelParams,
+          response: { 204: noContent, 400: errorEnvelope, ...denied, 404: errorEnvelope },
+        },
+        preHandler: requireRole(ctx, 'member'),
+      },
       async (request, reply) => {
         await deleteChannel(ctx.db, principalOf(request).orgId, request.params.id);
         return reply.status(204).send();
@@ -52,11 +66,11 @@ export function notifyRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       '/api/v1/channels/:id/deliveries',
       {
         schema: {
-          tags: ['notify'],
+          tags,
           summary: 'Recent notifications of a channel with every delivery attempt (status code, error, duration)',
-          params: idParams,
-          querystring: z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) }),
-          response: { 200: z.object({ deliveries: z.array(deliveryView) }), 404: errorEnvelope },
+          params: channelParams,
+          querystring: deliveriesQuery,
+          response: { 200: deliveryList, 400: errorEnvelope, ...denied, 404: errorEnvelope },
         },
         preHandler: requireRole(ctx),
       },
@@ -67,10 +81,10 @@ export function notifyRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       '/api/v1/channels/:id/test',
       {
         schema: {
-          tags: ['notify'],
+          tags,
           summary: 'Queue a test notification to this channel (delivered by the notifier, with retries)',
-          params: idParams,
-          response: { 202: z.object({ id: z.string().describe('Notification id; follow it in /deliveries') }), 404: errorEnvelope },
+          params: channelParams,
+          response: { 202: testQueued, 400: errorEnvelope, ...denied, 404: errorEnvelope },
         },
         preHandler: requireRole(ctx, 'member'),
       },
