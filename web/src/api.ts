@@ -5,11 +5,9 @@
  */
 
 import type { z } from 'zod';
-import type { loginRequest} from '@contracts/accounts.js';
-import { me as meSchema } from '@contracts/accounts.js';
+import { me as meSchema, type loginRequest } from '@contracts/accounts.js';
 import { errorEnvelope, type ErrorCode } from '@contracts/errors.js';
-import type { channelInput, deliveryView} from '@contracts/notify.js';
-import { channelList, channelView, deliveryList, testQueued } from '@contracts/notify.js';
+import { channelList, channelView, deliveryList, testQueued, type channelInput, type deliveryView } from '@contracts/notify.js';
 
 export type CheckStatus = 'new' | 'up' | 'late' | 'down' | 'paused';
 export type CheckKind = 'simple' | 'cron';

@@ -1,15 +1,13 @@
-import { sql, type RawBuilder } from 'kysely';
-import { notificationPayloadSchema } from '../alerting/index.js';
-import type { AppContext } from '../../platform/http/context.js';
-import type { ChannelKind } from '../../platform/store/index.js';
+import type { Logger } from 'pino';
+import { notificationPayload, type DeliveryStatus } from '../../contracts/notify.js';
+import type { LiveHub } from '../../platform/live.js';
 import { every, type Worker } from '../../platform/worker.js';
+import { describeError } from '../../platform/fetch-error.js';
 import { DEFAULT_BACKOFF, nextRetry, type BackoffPolicy } from './backoff.js';
-import { emailConfig, slackConfig, webhookConfig } from './channels.js';
+import { channelOf, type Senders } from './registry.js';
 import { EmailSender } from './senders/email.js';
 import { HttpSender, isPermanentFailure, type SendResult } from './senders/http.js';
-import { sendSlack } from './senders/slack.js';
-import { sendWebhook } from './senders/webhook.js';
-import { describeError } from '../../platform/fetch-error.js';
+import { claimDue, recordAttempt, selectChannelsById, type ChannelRow, type ClaimedRow, type StoreDb } from './store.js';
 
 /**
  * The outbox worker. Rows are claimed in one short statement that pushes `next_attempt_at` ahead
@@ -30,19 +28,23 @@ const MAX_ROUNDS = 10;
 const LEASE_MS = 120_000;
 const MAX_ERROR_LENGTH = 1_000;
 
-interface ClaimedRow {
-  id: string;
-  org_id: string;
-  channel_id: string;
-  payload: Record<string, unknown>;
-  attempts: number;
+/** The settings the notifier reads (names as in the configuration, so the server passes its config as it is). */
+export interface NotifierSettings {
+  VIGIL_ALLOW_PRIVATE_WEBHOOKS: boolean;
+  VIGIL_SMTP_URL?: string | undefined;
+  VIGIL_SMTP_FROM: string;
+  VIGIL_NOTIFY_RETRY_BASE_MS: number;
+  VIGIL_NOTIFY_MAX_ATTEMPTS: number;
+  VIGIL_NOTIFY_INTERVAL_MS: number;
+  VIGIL_BASE_URL?: string | undefined;
 }
 
-interface ChannelRow {
-  id: string;
-  org_id: string;
-  kind: ChannelKind;
-  config: Record<string, unknown>;
+/** What the notifier needs: the store, a logger, where to announce deliveries, and its settings. */
+export interface NotifierDeps {
+  db: StoreDb;
+  logger: Logger;
+  live: Pick<LiveHub, 'publish'>;
+  config: NotifierSettings;
 }
 
 /** An attempt's result plus whether retrying could ever help. */
@@ -53,12 +55,14 @@ interface Outcome extends SendResult {
 export class Notifier {
   private readonly http: HttpSender;
   private readonly email: EmailSender;
+  private readonly senders: Senders;
   private readonly policy: BackoffPolicy;
 
-  constructor(private readonly ctx: AppContext) {
-    const { config } = ctx;
+  constructor(private readonly deps: NotifierDeps) {
+    const { config } = deps;
     this.http = new HttpSender(config.VIGIL_ALLOW_PRIVATE_WEBHOOKS);
     this.email = new EmailSender(config.VIGIL_SMTP_URL, config.VIGIL_SMTP_FROM);
+    this.senders = { http: this.http, email: this.email, baseUrl: config.VIGIL_BASE_URL };
     this.policy = {
       ...DEFAULT_BACKOFF,
       baseMs: config.VIGIL_NOTIFY_RETRY_BASE_MS,
@@ -75,7 +79,7 @@ export class Notifier {
       const channels = await this.channelsOf(claimed);
       const results = await Promise.allSettled(claimed.map((row) => this.process(row, channels.get(row.channel_id))));
       for (const r of results) {
-        if (r.status === 'rejected') this.ctx.logger.error({ err: r.reason }, 'notifier: recording a delivery attempt failed');
+        if (r.status === 'rejected') this.deps.logger.error({ err: r.reason }, 'notifier: recording a delivery attempt failed');
       }
       total += claimed.length;
       if (claimed.length < BATCH_SIZE) break;
@@ -89,28 +93,11 @@ export class Notifier {
   }
 
   private async claim(): Promise<ClaimedRow[]> {
-    return this.ctx.db
-      .updateTable('outbox')
-      .set({ next_attempt_at: sql<Date>`now() + ${LEASE_MS}::integer * interval '1 millisecond'` })
-      .where('status', '=', 'pending')
-      .where('id', 'in', (eb) =>
-        eb
-          .selectFrom('outbox')
-          .select('id')
-          .where('status', '=', 'pending')
-          .where('next_attempt_at', '<=', sql<Date>`now()`)
-          .orderBy('next_attempt_at')
-          .limit(BATCH_SIZE)
-          .forUpdate()
-          .skipLocked(),
-      )
-      .returning(['id', 'org_id', 'channel_id', 'payload', 'attempts'])
-      .execute();
+    return claimDue(this.deps.db, BATCH_SIZE, LEASE_MS);
   }
 
   private async channelsOf(rows: ClaimedRow[]): Promise<Map<string, ChannelRow>> {
-    const ids = [...new Set(rows.map((r) => r.channel_id))];
-    const channels = await this.ctx.db.selectFrom('channels').select(['id', 'org_id', 'kind', 'config']).where('id', 'in', ids).execute();
+    const channels = await selectChannelsById(this.deps.db, [...new Set(rows.map((r) => r.channel_id))]);
     return new Map(channels.map((c) => [c.id, c]));
   }
 
@@ -127,92 +114,55 @@ export class Notifier {
   private async attempt(row: ClaimedRow, channel: ChannelRow | undefined): Promise<Outcome> {
     // The channel must belong to the row's organisation (tenancy), even though raiseAlert only queues its own.
     if (!channel || channel.org_id !== row.org_id) return { ok: false, statusCode: null, error: 'channel no longer exists', permanent: true };
-    const parsed = notificationPayloadSchema.safeParse(row.payload);
+    const parsed = notificationPayload.safeParse(row.payload);
     if (!parsed.success) return { ok: false, statusCode: null, error: `malformed notification payload: ${parsed.error.message}`, permanent: true };
-    const payload = parsed.data;
-    const baseUrl = this.ctx.config.VIGIL_BASE_URL;
-    switch (channel.kind) {
-      case 'webhook': {
-        const config = webhookConfig.safeParse(channel.config);
-        if (!config.success) return { ok: false, statusCode: null, error: 'webhook channel has no valid url/secret', permanent: true };
-        return sendWebhook(this.http, config.data, row.id, payload);
-      }
-      case 'slack': {
-        const config = slackConfig.safeParse(channel.config);
-        if (!config.success) return { ok: false, statusCode: null, error: 'slack channel has no valid url', permanent: true };
-        return sendSlack(this.http, config.data, payload, baseUrl);
-      }
-      case 'email': {
-        const config = emailConfig.safeParse(channel.config);
-        if (!config.success) return { ok: false, statusCode: null, error: 'email channel has no valid recipients', permanent: true };
-        return this.email.send(config.data, row.id, payload, baseUrl);
-      }
-    }
+    return channelOf(channel.kind).deliver(this.senders, channel.config, row.id, parsed.data);
   }
 
   private async record(row: ClaimedRow, outcome: Outcome, attemptedAt: Date, durationMs: number): Promise<void> {
     const attempts = row.attempts + 1;
     const error = outcome.error === null ? null : outcome.error.slice(0, MAX_ERROR_LENGTH);
-    let status: 'pending' | 'delivered' | 'failed';
-    let next: RawBuilder<Date> | undefined;
+    let status: DeliveryStatus;
+    let retryInMs: number | undefined;
     if (outcome.ok) status = 'delivered';
     else {
       const decision = outcome.permanent ? ({ giveUp: true } as const) : nextRetry(attempts, this.policy);
       if (decision.giveUp) status = 'failed';
       else {
         status = 'pending';
-        next = sql<Date>`now() + ${decision.delayMs}::integer * interval '1 millisecond'`;
+        retryInMs = decision.delayMs;
       }
     }
-    const updated = await this.ctx.db.transaction().execute(async (trx) => {
-      // Updating first locks the row, so a concurrent channel deletion (cascade) cannot orphan the attempt.
-      const res = await trx
-        .updateTable('outbox')
-        .set({
-          status,
-          attempts,
-          last_error: error,
-          ...(status === 'delivered' ? { delivered_at: sql<Date>`now()` } : {}),
-          ...(next ? { next_attempt_at: next } : {}),
-        })
-        .where('id', '=', row.id)
-        .where('status', '=', 'pending')
-        .returning('id')
-        .executeTakeFirst();
-      if (!res) return false;
-      await trx
-        .insertInto('delivery_attempts')
-        .values({
-          outbox_id: row.id,
-          org_id: row.org_id,
-          attempted_at: attemptedAt,
-          ok: outcome.ok,
-          status_code: outcome.statusCode,
-          error,
-          duration_ms: durationMs,
-        })
-        .execute();
-      return true;
+    const updated = await recordAttempt(this.deps.db, {
+      outboxId: row.id,
+      orgId: row.org_id,
+      status,
+      attempts,
+      error,
+      ...(retryInMs === undefined ? {} : { retryInMs }),
+      attemptedAt,
+      ok: outcome.ok,
+      statusCode: outcome.statusCode,
+      durationMs,
     });
     if (!updated) return;
     const log = { notification: row.id, channel: row.channel_id, attempt: attempts, status, error };
-    if (outcome.ok) this.ctx.logger.debug(log, 'notification delivered');
-    else this.ctx.logger.warn(log, status === 'failed' ? 'notification given up' : 'notification attempt failed; will retry');
-    this.ctx.live.publish(row.org_id, {
+    if (outcome.ok) this.deps.logger.debug(log, 'notification delivered');
+    else this.deps.logger.warn(log, status === 'failed' ? 'notification given up' : 'notification attempt failed; will retry');
+    this.deps.live.publish(row.org_id, {
       type: 'notification',
       data: { id: row.id, channel_id: row.channel_id, status, attempts, error },
     });
   }
 }
 
-
 /** The notifier loop: every VIGIL_NOTIFY_INTERVAL_MS, deliver what is due. */
-export function startNotifier(ctx: AppContext): Worker {
-  const notifier = new Notifier(ctx);
+export function startNotifier(deps: NotifierDeps): Worker {
+  const notifier = new Notifier(deps);
   const loop = every(
-    ctx.config.VIGIL_NOTIFY_INTERVAL_MS,
+    deps.config.VIGIL_NOTIFY_INTERVAL_MS,
     () => notifier.runOnce(),
-    (error) => ctx.logger.error({ err: error }, 'notifier tick failed'),
+    (error) => deps.logger.error({ err: error }, 'notifier tick failed'),
   );
   return {
     async stop() {

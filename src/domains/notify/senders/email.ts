@@ -1,6 +1,6 @@
 import nodemailer, { type Transporter } from 'nodemailer';
-import type { NotificationPayload } from '../../alerting/index.js';
-import type { EmailConfig } from '../channels.js';
+import type { NotificationPayload } from '../../../contracts/notify.js';
+import type { EmailConfig } from '../configs.js';
 import { describeError } from '../../../platform/fetch-error.js';
 import { PermanentDeliveryError, type SendResult } from './http.js';
 

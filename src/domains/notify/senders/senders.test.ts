@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { NotificationPayload } from '../../alerting/index.js';
+import type { NotificationPayload } from '../../../contracts/notify.js';
 import { describeError } from '../../../platform/fetch-error.js';
 import { formatEmailText, isPermanentSmtpError } from './email.js';
 import { HttpSender, PermanentDeliveryError, isPermanentFailure } from './http.js';

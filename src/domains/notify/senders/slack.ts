@@ -1,5 +1,5 @@
-import type { NotificationPayload } from '../../alerting/index.js';
-import type { SlackConfig } from '../channels.js';
+import type { NotificationPayload } from '../../../contracts/notify.js';
+import type { SlackConfig } from '../configs.js';
 import type { HttpSender, SendResult } from './http.js';
 
 /** Slack mrkdwn needs only these three escaped. */

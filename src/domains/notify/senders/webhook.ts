@@ -1,6 +1,6 @@
 import { Webhook } from 'standardwebhooks';
-import type { NotificationPayload } from '../../alerting/index.js';
-import type { WebhookConfig } from '../channels.js';
+import type { NotificationPayload } from '../../../contracts/notify.js';
+import type { WebhookConfig } from '../configs.js';
 import type { HttpSender, SendResult } from './http.js';
 
 /**

@@ -1,0 +1,64 @@
+import type { ColumnType, Generated } from 'kysely';
+import type { MemberRole } from '../../contracts/accounts.js';
+
+/**
+ * The accounts domain's tables, as Kysely sees them (the SQL in platform/store/migrations is the
+ * source of truth). Only this domain's store module (`store.ts`) queries them, through `ownTables<AccountsTables>`.
+ */
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+
+/** What a user or API key may do in its organisation (the process role of `--role` is another thing: `ProcessRole`). */
+export type { MemberRole };
+
+export interface OrgsTable {
+  id: string;
+  name: string;
+  ping_key: string;
+  created_at: Generated<Date>;
+}
+export interface UsersTable {
+  id: string;
+  email: string;
+  password_hash: string;
+  created_at: Generated<Date>;
+}
+export interface MembershipsTable {
+  org_id: string;
+  user_id: string;
+  role: MemberRole;
+}
+export interface ApiKeysTable {
+  id: string;
+  org_id: string;
+  name: string;
+  prefix: string;
+  key_hash: string;
+  role: MemberRole;
+  created_at: Generated<Date>;
+  last_used_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+}
+export interface SessionsTable {
+  token_hash: string;
+  user_id: string;
+  org_id: string;
+  created_at: Generated<Date>;
+  expires_at: Timestamp;
+}
+export interface LoginThrottleTable {
+  account: string;
+  failures: number;
+  locked_until: NullableTimestamp;
+  last_attempt_at: Timestamp;
+}
+
+export interface AccountsTables {
+  orgs: OrgsTable;
+  users: UsersTable;
+  memberships: MembershipsTable;
+  api_keys: ApiKeysTable;
+  sessions: SessionsTable;
+  login_throttle: LoginThrottleTable;
+}

@@ -1,0 +1,52 @@
+import type { ColumnType, Generated, JSONColumnType } from 'kysely';
+import type { ChannelKind, DeliveryStatus } from '../../contracts/notify.js';
+
+/**
+ * The notify domain's tables, as Kysely sees them (the SQL in platform/store/migrations is the source
+ * of truth). Only this domain's store module (`store.ts`) queries them, through `ownTables<NotifyTables>`.
+ */
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+/** pg returns bigint as string; PGlite as number. Callers use Number(). */
+type BigIntColumn = ColumnType<string | number, number | bigint, number | bigint>;
+
+export type { ChannelKind, DeliveryStatus };
+
+export interface ChannelsTable {
+  id: string;
+  org_id: string;
+  kind: ChannelKind;
+  name: Generated<string>;
+  config: JSONColumnType<Record<string, unknown>>;
+  created_at: Generated<Date>;
+}
+export interface OutboxTable {
+  id: string;
+  org_id: string;
+  channel_id: string;
+  alert_id: string | null;
+  payload: JSONColumnType<Record<string, unknown>>;
+  status: Generated<DeliveryStatus>;
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp;
+  last_error: string | null;
+  created_at: Generated<Date>;
+  delivered_at: NullableTimestamp;
+}
+export interface DeliveryAttemptsTable {
+  id: Generated<BigIntColumn>;
+  outbox_id: string;
+  org_id: string;
+  attempted_at: Timestamp;
+  ok: boolean;
+  status_code: number | null;
+  error: string | null;
+  duration_ms: number;
+}
+
+export interface NotifyTables {
+  channels: ChannelsTable;
+  outbox: OutboxTable;
+  delivery_attempts: DeliveryAttemptsTable;
+}
