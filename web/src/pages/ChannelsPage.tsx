@@ -1,4 +1,5 @@
 import { Fragment, useState, type FormEvent } from 'react';
+import { channelForms, type ChannelKind } from '@contracts/notify.js';
 import { api, type Channel, type ChannelInput } from '../api';
 import { CopyButton } from '../components/CopyButton';
 import { ErrorNote } from '../components/ErrorNote';
@@ -6,35 +7,33 @@ import { RelativeTime } from '../components/RelativeTime';
 import { formatDateTime } from '../format';
 import { useAction, useResource } from '../hooks';
 
-type Kind = ChannelInput['kind'];
-
-const KIND_LABEL: Record<Kind, string> = { webhook: 'Webhook', email: 'E-mail', slack: 'Slack-compatible' };
+/** The kinds and their forms come from the server's contract: a new kind shows up here without a change. */
+const KINDS = Object.keys(channelForms) as ChannelKind[];
 
 /** Where a channel delivers, for the list. */
 const target = (channel: Channel): string => channel.to?.join(', ') ?? channel.url ?? '';
 
 function AddChannel({ onAdded }: { onAdded: (channel: Channel) => void }) {
-  const [kind, setKind] = useState<Kind>('webhook');
+  const [kind, setKind] = useState<ChannelKind>('webhook');
   const [name, setName] = useState('');
-  const [address, setAddress] = useState('');
-  const [secret, setSecret] = useState('');
+  // Values by field key; a key shared by two kinds (url) keeps its value when the kind changes.
+  const [values, setValues] = useState<Record<string, string>>({});
   const add = useAction();
+  const form = channelForms[kind];
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    const value = address.trim();
-    const named = name.trim() ? { name: name.trim() } : {};
-    const input: ChannelInput =
-      kind === 'email'
-        ? { kind, ...named, to: value }
-        : kind === 'slack'
-          ? { kind, ...named, url: value }
-          : { kind, ...named, url: value, ...(secret.trim() ? { secret: secret.trim() } : {}) };
+    const fields: Record<string, string> = {};
+    for (const field of form.fields) {
+      const value = (values[field.key] ?? '').trim();
+      if (value || field.required) fields[field.key] = value;
+    }
+    // Assembled from the kind's form fields; the server validates it against the same contract.
+    const input = { kind, ...(name.trim() ? { name: name.trim() } : {}), ...fields } as ChannelInput;
     void add.run(async () => {
       onAdded(await api.createChannel(input));
       setName('');
-      setAddress('');
-      setSecret('');
+      setValues({});
     });
   };
 
@@ -44,10 +43,10 @@ function AddChannel({ onAdded }: { onAdded: (channel: Channel) => void }) {
       <div className="field-row">
         <div className="field">
           <label htmlFor="channel-kind">Kind</label>
-          <select id="channel-kind" value={kind} onChange={(e) => setKind(e.target.value as Kind)}>
-            {(Object.keys(KIND_LABEL) as Kind[]).map((k) => (
+          <select id="channel-kind" value={kind} onChange={(e) => setKind(e.target.value as ChannelKind)}>
+            {KINDS.map((k) => (
               <option key={k} value={k}>
-                {KIND_LABEL[k]}
+                {channelForms[k].label}
               </option>
             ))}
           </select>
@@ -58,30 +57,22 @@ function AddChannel({ onAdded }: { onAdded: (channel: Channel) => void }) {
         </div>
       </div>
       <div className="field-row">
-        <div className="field grow">
-          <label htmlFor="channel-address">{kind === 'email' ? 'E-mail addresses' : kind === 'slack' ? 'Incoming webhook URL' : 'URL'}</label>
-          <input
-            id="channel-address"
-            type={kind === 'email' ? 'text' : 'url'}
-            required
-            value={address}
-            onChange={(e) => setAddress(e.target.value)}
-            placeholder={kind === 'email' ? 'ops@example.com, oncall@example.com' : kind === 'slack' ? 'https://hooks.slack.com/services/…' : 'https://example.com/vigil-hook'}
-          />
-        </div>
-        {kind === 'webhook' && (
-          <div className="field">
-            <label htmlFor="channel-secret">Signing secret</label>
-            <input id="channel-secret" className="mono" value={secret} onChange={(e) => setSecret(e.target.value)} placeholder="whsec_… (generated when empty)" />
+        {form.fields.map((field, i) => (
+          <div key={field.key} className={i === 0 ? 'field grow' : 'field'}>
+            <label htmlFor={`channel-${field.key}`}>{field.label}</label>
+            <input
+              id={`channel-${field.key}`}
+              type={field.input}
+              className={field.mono ? 'mono' : undefined}
+              required={field.required}
+              value={values[field.key] ?? ''}
+              onChange={(e) => setValues((v) => ({ ...v, [field.key]: e.target.value }))}
+              placeholder={field.placeholder}
+            />
           </div>
-        )}
+        ))}
       </div>
-      {kind === 'webhook' && (
-        <p className="hint">
-          Deliveries are signed the Standard Webhooks way (<code>webhook-id</code>, <code>webhook-timestamp</code>, <code>webhook-signature</code>), so any Standard
-          Webhooks library verifies them.
-        </p>
-      )}
+      {form.hint && <p className="hint">{form.hint}</p>}
       <ErrorNote message={add.error?.message} />
       <div>
         <button type="submit" className="button primary" disabled={add.busy}>
@@ -126,7 +117,7 @@ export function ChannelsPage() {
   const [open, setOpen] = useState<string>();
 
   const remove = (channel: Channel) => {
-    if (!window.confirm(`Delete the ${KIND_LABEL[channel.kind]} channel ${channel.name || target(channel)}?`)) return;
+    if (!window.confirm(`Delete the ${channelForms[channel.kind].label} channel ${channel.name || target(channel)}?`)) return;
     void rowAction.run(async () => {
       await api.deleteChannel(channel.id);
       channels.setData((list) => list?.filter((c) => c.id !== channel.id));
@@ -173,7 +164,7 @@ export function ChannelsPage() {
             {channels.data.map((c) => (
               <Fragment key={c.id}>
                 <tr>
-                  <td>{KIND_LABEL[c.kind]}</td>
+                  <td>{channelForms[c.kind].label}</td>
                   <td>{c.name || <span className="muted">—</span>}</td>
                   <td className="mono ellipsis" title={target(c)}>
                     {target(c)}
