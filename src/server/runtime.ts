@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { ConfigError, type Config } from '../config.js';
-import { bootstrap, type Org } from '../domains/accounts/index.js';
+import { anyUserExists, bootstrap, type Org } from '../domains/accounts/index.js';
 import { jobRoutes, pingRoutes, startSweeper } from '../domains/jobs/index.js';
 import { LOG_TOPIC, archiveRoutes, logIngestRoutes, logSearchRoutes, startRetention } from '../domains/logs/index.js';
 import { openBus, type EventBus } from '../platform/bus/index.js';
@@ -105,8 +105,7 @@ export async function startVigil(config: Config, options: StartOptions = {}): Pr
       const influxSink = roles.has('process') ? startInfluxSink(ctx) : undefined;
       if (influxSink) workers.push(influxSink);
     }
-    const users = await store.db.selectFrom('users').select('id').limit(1).execute();
-    if (users.length === 0) {
+    if (!(await anyUserExists(store.db))) {
       logger.warn('No user can log in to the dashboard yet: restart with VIGIL_ADMIN_EMAIL and VIGIL_ADMIN_PASSWORD to create the first admin.');
     }
     ready = true;

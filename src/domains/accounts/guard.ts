@@ -1,8 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { authenticateApiKey, authenticateSession, ROLE_RANK, type Principal } from './accounts.js';
 import { forbidden, unauthorized, DomainError } from '../../platform/errors.js';
-import type { Role } from '../../platform/store/index.js';
-import type { App, AppContext } from '../../platform/http/context.js';
+import type { App } from '../../platform/http/context.js';
+import type { StoreDb } from './store.js';
+import type { MemberRole } from './tables.js';
 
 export const SESSION_COOKIE = 'vigil_session';
 export const CSRF_COOKIE = 'vigil_csrf';
@@ -12,6 +13,11 @@ declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
   }
+}
+
+/** What authenticating needs: the store. (The server's AppContext has it, so routes pass their context.) */
+export interface AuthDeps {
+  db: StoreDb;
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -79,18 +85,18 @@ export function registerAuth(app: App): void {
  * CSRF token (double-submit: the `vigil_csrf` cookie echoed in `X-CSRF-Token`), which another
  * site can neither read nor send.
  */
-export async function authenticate(ctx: AppContext, request: FastifyRequest): Promise<Principal> {
+export async function authenticate(deps: AuthDeps, request: FastifyRequest): Promise<Principal> {
   if (request.principal) return request.principal;
   const key = apiKeyFrom(request);
   if (key) {
-    const principal = await authenticateApiKey(ctx.db, key);
+    const principal = await authenticateApiKey(deps.db, key);
     if (!principal) throw unauthorized('Invalid or revoked API key.');
     request.principal = principal;
     return principal;
   }
   const token = request.cookies[SESSION_COOKIE];
   if (token) {
-    const principal = await authenticateSession(ctx.db, token);
+    const principal = await authenticateSession(deps.db, token);
     if (principal) {
       if (!SAFE_METHODS.has(request.method)) {
         const csrf = request.headers[CSRF_HEADER];
@@ -115,7 +121,7 @@ export interface RequireRoleOptions {
   keyFromBody?: (body: unknown) => string | undefined;
 }
 
-function assertRole(principal: Principal, minimum: Role): void {
+function assertRole(principal: Principal, minimum: MemberRole): void {
   if (ROLE_RANK[principal.role] < ROLE_RANK[minimum]) {
     throw forbidden(
       minimum === 'admin'
@@ -129,12 +135,12 @@ function assertRole(principal: Principal, minimum: Role): void {
  * Route guard: `{ preHandler: requireRole(ctx, 'member') }`. Writes need member or admin.
  * `registerAuth` runs it in `onRequest` (see there), before the body is touched.
  */
-export function requireRole(ctx: AppContext, minimum: Role = 'read-only', options: RequireRoleOptions = {}): Hook {
+export function requireRole(deps: AuthDeps, minimum: MemberRole = 'read-only', options: RequireRoleOptions = {}): Hook {
   const { keyFromBody } = options;
   const early: Hook = async (request) => {
     // A body-key route lets a request with no credentials elsewhere through to parsing; `late` decides.
     if (keyFromBody && !apiKeyFrom(request) && !request.cookies[SESSION_COOKIE]) return;
-    assertRole(await authenticate(ctx, request), minimum);
+    assertRole(await authenticate(deps, request), minimum);
   };
   const late: Hook | undefined = keyFromBody
     ? async (request) => {
@@ -143,7 +149,7 @@ export function requireRole(ctx: AppContext, minimum: Role = 'read-only', option
         if (request.principal) return assertRole(request.principal, minimum);
         const key = keyFromBody(request.body);
         if (!key) throw unauthorized('Missing credentials: send an API key in X-Api-Key, or api_key in the JSON body.');
-        const principal = await authenticateApiKey(ctx.db, key);
+        const principal = await authenticateApiKey(deps.db, key);
         if (!principal) throw unauthorized('Invalid or revoked API key.');
         request.principal = principal;
         assertRole(principal, minimum);

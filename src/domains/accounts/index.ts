@@ -1,10 +1,15 @@
+/** Accounts: organisations, users, member roles, API keys, sessions; the request guard every route uses. */
 export {
   type Principal,
   type Org,
   ROLE_RANK,
   bootstrap,
   createOrg,
+  findOrg,
   findOrgByPingKey,
+  getOrg,
+  orgExists,
+  anyUserExists,
   createApiKey,
   authenticateApiKey,
   authenticateSession,
@@ -22,5 +27,7 @@ export {
   principalOf,
   registerAuth,
   requireRole,
+  type AuthDeps,
   type RequireRoleOptions,
 } from './guard.js';
+export type { AccountsTables, MemberRole } from './tables.js';
