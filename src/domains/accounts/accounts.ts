@@ -127,8 +127,10 @@ export async function listApiKeys(db: Db, orgId: string): Promise<ApiKeyView[]> 
   return rows.map((row) => ({ ...row, created_at: iso(row.created_at), last_used_at: row.last_used_at === null ? null : iso(row.last_used_at) }));
 }
 
-export async function revokeApiKey(db: Db, orgId: string, id: string): Promise<void> {
+/** Revokes a key; returns the credential it names, so that live streams opened with it can be ended too. */
+export async function revokeApiKey(db: Db, orgId: string, id: string): Promise<{ credential: string }> {
   if (!(await store.markApiKeyRevoked(db, orgId, id))) throw notFound('API key');
+  return { credential: credentialOf({ orgId, role: 'read-only', apiKeyId: id, via: 'api-key' }) };
 }
 
 export async function authenticateApiKey(db: Db, key: string): Promise<Principal | undefined> {

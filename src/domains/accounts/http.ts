@@ -16,7 +16,7 @@ import { CSRF_COOKIE, SESSION_COOKIE, principalOf, requireRole } from './guard.j
 import type { AppContext } from '../../platform/http/context.js';
 import { randomToken } from '../../platform/ids.js';
 import { AddressThrottle } from './throttle.js';
-import { createApiKey, createUser, credentialOf, listApiKeys, login, logout, revokeApiKey, whoAmI } from './accounts.js';
+import { createApiKey, createUser, listApiKeys, login, logout, revokeApiKey, whoAmI } from './accounts.js';
 
 const tags = ['accounts'];
 
@@ -101,9 +101,9 @@ export function accountRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       },
       async (request, reply) => {
         const { orgId } = principalOf(request);
-        await revokeApiKey(ctx.db, orgId, request.params.id);
+        const { credential } = await revokeApiKey(ctx.db, orgId, request.params.id);
         // Live streams opened with this key end too, on every instance.
-        ctx.live.revokeCredential(orgId, credentialOf({ orgId, role: 'read-only', apiKeyId: request.params.id, via: 'api-key' }));
+        ctx.live.revokeCredential(orgId, credential);
         return reply.status(204).send();
       },
     );
