@@ -35,7 +35,8 @@ export function accountRoutes(ctx: AppContext): FastifyPluginAsyncZod {
             'A wrong e-mail or password answers 401. Repeated failures are throttled per account and per client address: ' +
             'after a few, attempts are refused with 429 and Retry-After for a time that doubles with each further failure (at most 15 minutes).',
           body: loginRequest,
-          response: { 201: loginAnswer, 400: errorEnvelope, 401: errorEnvelope, 429: errorEnvelope },
+          // 503: every password-hashing slot is taken (see password.ts).
+          response: { 201: loginAnswer, 400: errorEnvelope, 401: errorEnvelope, 413: errorEnvelope, 429: errorEnvelope, 503: errorEnvelope },
         },
       },
       async (request, reply) => {
@@ -115,7 +116,7 @@ export function accountRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           tags,
           summary: 'Add a user to this organisation',
           body: userInput,
-          response: { 201: createdUser, 400: errorEnvelope, 401: errorEnvelope, 403: errorEnvelope, 409: errorEnvelope },
+          response: { 201: createdUser, 400: errorEnvelope, 401: errorEnvelope, 403: errorEnvelope, 409: errorEnvelope, 503: errorEnvelope },
         },
         preHandler: requireRole(ctx, 'admin'),
       },
