@@ -59,6 +59,26 @@ const envelope: ErrorBody = ({ code, message, details }) => ({ error: { code, me
 export const UNAVAILABLE_RETRY_AFTER_SECONDS = 2;
 const UNAVAILABLE_MESSAGE = 'Vigil cannot reach its database or event bus right now (it is restarting or unreachable); retry after the delay in Retry-After.';
 
+/** The union's code for a client error fastify raised itself (its codes are `FST_ERR_…`). */
+const CODE_OF_STATUS: Readonly<Partial<Record<number, ErrorCode>>> = {
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  409: 'conflict',
+  413: 'payload_too_large',
+  414: 'uri_too_long',
+  415: 'unsupported_encoding',
+  429: 'too_many_attempts',
+};
+
+/**
+ * A 4xx error that is not a DomainError (a body that is not JSON, too large, of an unsupported
+ * type) answers with a code of the union, as every envelope must: routes declare the envelope as
+ * their error answers and the serializer refuses any other code.
+ */
+const clientErrorCode = (error: FastifyError, status: number): ErrorCode =>
+  Object.hasOwn(HTTP_STATUS, error.code) ? (error.code as ErrorCode) : (CODE_OF_STATUS[status] ?? 'bad_request');
+
 /**
  * Answers an error: status, `Retry-After` for temporary conditions, a log line for server faults,
  * and the body `render` writes. One place for all of that, whatever shape the body takes.
@@ -94,7 +114,7 @@ export function answerError(error: FastifyError | DomainError, request: FastifyR
     request.log.error({ err: error }, 'request failed');
     return reply.status(status).send(render({ status, code: 'internal', message: 'Internal server error; the server log has the details.' }));
   }
-  return reply.status(status).send(render({ status, code: error.code ?? 'bad_request', message: error.message }));
+  return reply.status(status).send(render({ status, code: clientErrorCode(error, status), message: error.message }));
 }
 
 /** One error envelope for the whole API: `{ error: { code, message, details? } }`. */
