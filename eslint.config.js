@@ -1,5 +1,6 @@
 // @ts-check
 import js from '@eslint/js';
+import reactHooks from 'eslint-plugin-react-hooks';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -26,6 +27,16 @@ export default tseslint.config(
     files: ['src/contracts/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ group: ['../*', '../**', 'node:*'], message: 'Contracts import only zod and each other (they are bundled into the web app).' }] }],
+    },
+  },
+  {
+    // React: the rules of hooks, and effects/memos that list what they read (a missing dependency
+    // shows stale data; an extra one refetches for nothing).
+    files: ['web/src/**/*.tsx', 'web/src/**/*.ts'],
+    plugins: { 'react-hooks': reactHooks },
+    rules: {
+      'react-hooks/rules-of-hooks': 'error',
+      'react-hooks/exhaustive-deps': 'error',
     },
   },
 );

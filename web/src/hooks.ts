@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState, useSyncExternalStore } from 'react';
+import { useCallback, useEffect, useEffectEvent, useState, useSyncExternalStore } from 'react';
 import { errorMessage } from './api';
 
 /** Current time, refreshed every `intervalMs`, so relative times ("3 s ago") keep moving. */
@@ -60,16 +60,18 @@ export function useResource<T>(load: () => Promise<T>, key: string, refresh = 0)
   // Data of another key (another check) must not show while the new one loads.
   if (state.key !== key) setState({ data: undefined, error: undefined, loading: true, key });
 
+  // `load` is a fresh closure every render: an effect event, so `key`, `refresh` and `generation`
+  // alone say when to fetch again.
+  const loadLatest = useEffectEvent(load);
   useEffect(() => {
     let current = true;
-    load().then(
+    loadLatest().then(
       (data) => current && setState({ data, error: undefined, loading: false, key }),
       (error: unknown) => current && setState((s) => ({ ...s, error: errorMessage(error), loading: false })),
     );
     return () => {
       current = false;
     };
-    // `load` is a fresh closure every render; `key`, `refresh` and `generation` say when to fetch again.
   }, [key, refresh, generation]);
 
   const setData = useCallback((update: (current: T | undefined) => T | undefined) => setState((s) => ({ ...s, data: update(s.data) })), []);

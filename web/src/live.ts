@@ -113,6 +113,14 @@ export function useLiveState(): LiveState {
   return useSyncExternalStore(connection.subscribe, connection.getState);
 }
 
+/**
+ * Subscribes `handler` to live events of `type` outside of render; returns the unsubscribe. For an
+ * effect whose handler is an effect event (which only effects may call).
+ */
+export function onLiveEvent(type: string, handler: (data: unknown) => void): () => void {
+  return connection.on(type, handler);
+}
+
 /** Calls `handler` with the parsed data of every live event of `type`. */
 export function useLiveEvent(type: string, handler: (data: unknown) => void): void {
   const onEvent = useEffectEvent(handler);

@@ -8,7 +8,7 @@ import { LoadOlder, LogTable } from '../components/LogTable';
 import { RejectedEvents } from '../components/RejectedEvents';
 import { VolumeBar } from '../components/VolumeBar';
 import { formatCount, formatDateTime } from '../format';
-import { useLiveEvent, useLiveState } from '../live';
+import { onLiveEvent, useLiveState } from '../live';
 import {
   DEFAULT_RANGE,
   describeRange,
@@ -106,6 +106,7 @@ export function LogsPage() {
   const shownKey = useRef(searchKey);
   useEffect(() => {
     const t = tail.current;
+    const volume = volumeRefresh.current;
     const generation = ++t.generation;
     clearTimeout(t.timer);
     Object.assign(t, { searching: true, inFlight: true, pending: false, lastStart: Date.now(), timer: undefined });
@@ -116,7 +117,7 @@ export function LogsPage() {
     setLoad({ loading: true });
     setTailError(undefined);
     loadVolume(true);
-    searchLogs({ ...searchParamsOf(filters, Date.now()), limit: PAGE_SIZE })
+    searchLogs({ ...searchParamsNow(), limit: PAGE_SIZE })
       .then(
         (page) => {
           if (generation !== t.generation) return;
@@ -135,11 +136,14 @@ export function LogsPage() {
       // Unmounting or searching again: answers still on their way belong to nothing shown.
       t.generation++;
       clearTimeout(t.timer);
-      volumeRefresh.current.generation++;
-      clearTimeout(volumeRefresh.current.timer);
+      volume.generation++;
+      clearTimeout(volume.timer);
     };
-    // `filters` is derived from `searchKey` (plus the live flag, which does not change the search).
   }, [searchKey, epoch]);
+
+  // The search's parameters as of now. An effect event: `filters` also changes with the live flag,
+  // which must not start the search again (`searchKey` is what is searched).
+  const searchParamsNow = useEffectEvent(() => searchParamsOf(filters, Date.now()));
 
   /**
    * Counts the search's matches per bucket. `fresh`: a new search, whose old count no longer applies;
@@ -243,7 +247,7 @@ export function LogsPage() {
   }, [liveActive]);
 
   // The stream processor says a batch was committed: fetch it (throttled by requestTail).
-  useLiveEvent('logs', () => requestTail());
+  useEffect(() => onLiveEvent('logs', () => requestTail()), []);
 
   useEffect(() => {
     const onVisible = () => !document.hidden && requestTail();

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useEffectEvent, useRef, useState } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { errorMessage } from '../api';
@@ -52,9 +52,9 @@ function TimeChart({ timestamps, lines, openFrom, format, yMax }: { timestamps: 
   const data: uPlot.AlignedData = [timestamps, ...lines.map((l) => l.values)];
   const shape = JSON.stringify(lines.map((l) => [l.label, l.colour, l.dots]));
 
-  useEffect(() => {
-    const target = box.current;
-    if (!target) return;
+  // Builds the chart with the lines and values of the render that asks for it (an effect event:
+  // new values alone must not rebuild the chart, see the effect below).
+  const build = useEffectEvent((target: HTMLDivElement): uPlot => {
     const shadeOpen = (u: uPlot) => {
       if (open.current === null) return;
       const { left, top, width, height } = u.bbox;
@@ -89,7 +89,13 @@ function TimeChart({ timestamps, lines, openFrom, format, yMax }: { timestamps: 
       cursor: { points: { size: 6 } },
       hooks: { drawClear: [shadeOpen] },
     };
-    const built = new uPlot(options, data, target);
+    return new uPlot(options, data, target);
+  });
+
+  useEffect(() => {
+    const target = box.current;
+    if (!target) return;
+    const built = build(target);
     chart.current = built;
     const observer = new ResizeObserver(() => {
       const width = Math.max(200, target.clientWidth);
