@@ -7,6 +7,7 @@ import { DurationInput } from '../components/DurationInput';
 import { ErrorNote } from '../components/ErrorNote';
 import { Field } from '../components/Field';
 import { TimeZoneSelect } from '../components/TimeZoneSelect';
+import { EXACT } from '../router-links';
 import { useAction } from '../hooks';
 import { checkQuery, storeCheck } from '../queries';
 import { browserZone } from '../zones';
@@ -182,7 +183,7 @@ function CheckForm({ initial, check }: { initial: CheckInput; check?: CheckView 
         <button type="submit" className="button primary" disabled={save.busy}>
           {save.busy ? 'Saving…' : check ? 'Save changes' : 'Create check'}
         </button>
-        <Link to={check ? '/checks/$id' : '/checks'} params={check ? { id: check.id } : {}} className="button">
+        <Link to={check ? '/checks/$id' : '/checks'} params={check ? { id: check.id } : {}} className="button" activeOptions={EXACT}>
           Cancel
         </Link>
       </div>
@@ -193,7 +194,7 @@ function CheckForm({ initial, check }: { initial: CheckInput; check?: CheckView 
 function NewCheckPage() {
   return (
     <section>
-      <Link to="/checks" className="back">
+      <Link to="/checks" className="back" activeOptions={EXACT}>
         ← Checks
       </Link>
       <h1>New check</h1>
@@ -209,7 +210,7 @@ function EditCheckPage({ id }: { id: string }) {
   const fresh = check.isFetchedAfterMount ? check.data : undefined;
   return (
     <section>
-      <Link to="/checks/$id" params={{ id }} className="back">
+      <Link to="/checks/$id" params={{ id }} className="back" activeOptions={EXACT}>
         ← {check.data?.name ?? 'Check'}
       </Link>
       <h1>Edit check</h1>

@@ -11,6 +11,7 @@ import { Snippets } from '../components/Snippets';
 import { Sparkline } from '../components/Sparkline';
 import { OutcomeBadge, StatusBadge } from '../components/StatusBadge';
 import { formatDateTime, formatDuration, formatPeriod, humanizeInstants } from '../format';
+import { EXACT } from '../router-links';
 import { useAction, useNow, useToggleSet } from '../hooks';
 import { useLiveEvent } from '../live';
 import { MAINTENANCE_HELP } from '../maintenance';
@@ -137,14 +138,14 @@ export function CheckPage({ id }: { id: string }) {
     return (
       <section className="card empty">
         <h2>This check was deleted.</h2>
-        <Link to="/checks">Back to checks</Link>
+        <Link to="/checks" activeOptions={EXACT}>Back to checks</Link>
       </section>
     );
   }
   if (!c) {
     return (
       <section>
-        <Link to="/checks" className="back">
+        <Link to="/checks" className="back" activeOptions={EXACT}>
           ← Checks
         </Link>
         <ErrorNote message={check.error?.message} />
@@ -166,7 +167,7 @@ export function CheckPage({ id }: { id: string }) {
 
   return (
     <section className="check-page">
-      <Link to="/checks" className="back">
+      <Link to="/checks" className="back" activeOptions={EXACT}>
         ← Checks
       </Link>
       <header className="check-head">
