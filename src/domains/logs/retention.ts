@@ -15,10 +15,11 @@
  *
  * Several instances may share one PostgreSQL: a session advisory lock lets one of them run at a time.
  */
+import { hotRowToStored, type HotRow, type StoredLogEvent } from './event.js';
 import { pruneRejections } from './rejections.js';
 import { sql, type RawBuilder } from 'kysely';
 import type { Logger } from 'pino';
-import { listArchive, readArchiveFile, sweepArchiveTemp, writeArchiveFile, type ArchiveRow } from '../../platform/archive/index.js';
+import { listArchive, readArchiveFile, sweepArchiveTemp, writeArchiveFile } from '../../platform/archive/index.js';
 import type { Db, Store } from '../../platform/store/index.js';
 import { every, type Worker } from '../../platform/worker.js';
 import type { Config } from '../../config.js';
@@ -27,10 +28,8 @@ import {
   archiveDirOf,
   choosePart,
   expiredPartitions,
-  hotRowToArchive,
   staleExports,
   type ExpiredPartition,
-  type HotRow,
   type OrgRows,
   type PartitionTable,
 } from './retention-plan.js';
@@ -157,7 +156,7 @@ type PageRow = HotRow & { ts_key: string };
  * repeat or skip rows at a page boundary. The next page is fetched while this one is being encoded,
  * so the database and the Parquet writer work at the same time; memory holds two pages at most.
  */
-async function* hotRows(db: Db, table: string, orgId: string, pageSize: number): AsyncGenerator<ArchiveRow> {
+async function* hotRows(db: Db, table: string, orgId: string, pageSize: number): AsyncGenerator<StoredLogEvent> {
   const page = async (after: PageRow | undefined): Promise<PageRow[]> => {
     const keyset: RawBuilder<unknown> = after === undefined ? sql`` : sql`AND (ts, id) > (${after.ts_key}::timestamptz, ${String(after.id)}::bigint)`;
     const { rows } = await sql<PageRow>`
@@ -175,7 +174,7 @@ async function* hotRows(db: Db, table: string, orgId: string, pageSize: number):
       const rows: PageRow[] = await next;
       const last: PageRow | undefined = rows[rows.length - 1];
       next = last !== undefined && rows.length === pageSize ? page(last) : undefined;
-      for (const row of rows) yield hotRowToArchive(row);
+      for (const row of rows) yield hotRowToStored(row);
     }
   } finally {
     // The writer stopped early (a bad row, a full disk): a page still in flight must not fail unheard.

@@ -12,7 +12,7 @@ export {
 export {
   TrafficMonitor,
   trafficMonitorConfigSchema,
-  type AlertDecision,
+  type TrafficAlertDecision,
   type MonitorCounters,
   type MonitorDecision,
   type StatsDecision,

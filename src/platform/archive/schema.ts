@@ -1,6 +1,6 @@
 /**
  * The archived raw log event: one row per event, the fields (and names) of the normalised event the
- * log domain stores (`NormalisedEvent` in src/domains/logs/normalise.ts) plus the two columns the hot
+ * log domain stores (`LogEvent` in src/domains/logs/normalise.ts) plus the two columns the hot
  * store adds to it: the event's `id` there and its `tooLate` flag (kept, so a recount from the archive
  * can still leave out what the statistics left out). The platform does not import the domain: the
  * shapes are kept equal structurally, and a type test beside this file fails if they drift apart.
