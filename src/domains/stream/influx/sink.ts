@@ -1,11 +1,12 @@
 import type { Logger } from 'pino';
-import type { AppContext } from '../../../platform/http/context.js';
+import type { Config } from '../../../config.js';
+import type { Db } from '../../../platform/store/index.js';
 import { every, type Worker } from '../../../platform/worker.js';
 import { TRAFFIC_CONSUMER } from '../processor.js';
 import { streamDb } from '../tables.js';
 import { formatPoint } from './line-protocol.js';
 import { changedBuckets, chunk, countPoint, groupBuckets, sendWindow, summaryPoint, type BucketTotal } from './points.js';
-import { influxTarget, type InfluxTarget } from './target.js';
+import { influxTarget, type InfluxSettings, type InfluxTarget } from './target.js';
 import { InfluxWriteError, writeLines, type WriteOptions } from './write.js';
 
 /** The sink writes the 10-second rows: fine enough for dashboards, 8,640 points per dimension a day. */
@@ -23,7 +24,12 @@ export interface InfluxSinkOptions {
 
 const DEFAULT_WRITE: Omit<WriteOptions, 'signal'> = { timeoutMs: 30_000, retries: 5, minBackoffMs: 1000, maxBackoffMs: 30_000 };
 
-type SinkContext = Pick<AppContext, 'config' | 'db' | 'logger'>;
+/** What the sink needs (an `AppContext` fits): the InfluxDB settings and lateness, the store, a logger. */
+export interface SinkContext {
+  config: InfluxSettings & Pick<Config, 'VIGIL_STATS_LATENESS_MS'>;
+  db: Db;
+  logger: Logger;
+}
 
 /** What was sent for one organisation. */
 interface OrgProgress {
