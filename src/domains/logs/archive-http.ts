@@ -1,13 +1,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { archiveListAnswer, archiveListQuery, archiveSearchAnswer, archiveSearchQuery, type ArchivedLogEventAnswer } from '../../contracts/logs.js';
+import { archiveListAnswer, archiveListQuery, archiveSearchAnswer, archiveSearchQuery } from '../../contracts/logs.js';
 import { errorEnvelope } from '../../contracts/errors.js';
 import type { AppContext } from '../../platform/http/context.js';
 import { principalOf, requireRole } from '../accounts/index.js';
 import { listArchivedFiles, searchArchivedEvents } from './archive.js';
 import { archiveDirOf } from './retention-plan.js';
-
-/** An archived event in the answer shape of `GET /api/v1/logs`; `id` is its hot-store id, null for events archived from elsewhere. */
-export type ArchivedEvent = ArchivedLogEventAnswer;
 
 /** The cold archive over HTTP: the organisation's archived files, and a search over them (archive.ts). */
 export function archiveRoutes(ctx: AppContext): FastifyPluginAsyncZod {

@@ -25,4 +25,5 @@ export { STATS_RETENTION_SECONDS, statsCutoffs } from './stats-shape.js';
 export { TRAFFIC_CONSUMER, relayTrafficUpdates, startStreamProcessor, type StreamProcessor } from './processor.js';
 export { startInfluxSink } from './influx/sink.js';
 export { influxTarget } from './influx/target.js';
-export { pruneStatistics, statisticsPruner, type PrunedStatistics } from './stats-retention.js';
+export { statisticsPruner, type PrunedStatistics } from './stats-retention.js';
+export { type StreamTables } from './tables.js';
