@@ -6,7 +6,7 @@ import { jobRoutes, pingRoutes, startSweeper } from '../domains/jobs/index.js';
 import { LOG_TOPIC, archiveRoutes, logIngestRoutes, logSearchRoutes, startRetention } from '../domains/logs/index.js';
 import { openBus, type EventBus } from '../platform/bus/index.js';
 import { notifyRoutes, startNotifier } from '../domains/notify/index.js';
-import { TRAFFIC_CONSUMER, influxTarget, relayTrafficUpdates, startInfluxSink, startStreamProcessor, statsRoutes } from '../domains/stream/index.js';
+import { TRAFFIC_CONSUMER, influxTarget, relayTrafficUpdates, startInfluxSink, startStreamProcessor, statisticsPruner, statsRoutes } from '../domains/stream/index.js';
 import { LiveHub } from '../platform/live.js';
 import { startLiveBridge } from '../platform/live-bridge.js';
 import { migrateToLatest, openStore } from '../platform/store/index.js';
@@ -100,7 +100,7 @@ export async function startVigil(config: Config, options: StartOptions = {}): Pr
       workers.push(await startStreamProcessor({ store, bus, live: ctx.live, logger, timing }));
     }
     if (options.workers !== false) {
-      if (roles.has('process')) workers.push(startSweeper(ctx), startRetention(ctx));
+      if (roles.has('process')) workers.push(startSweeper(ctx), startRetention({ ...ctx, pruneStatistics: statisticsPruner(ctx) }));
       if (roles.has('notify')) workers.push(startNotifier(ctx));
       const influxSink = roles.has('process') ? startInfluxSink(ctx) : undefined;
       if (influxSink) workers.push(influxSink);

@@ -24,3 +24,4 @@ export {
   requireRole,
   type RequireRoleOptions,
 } from './guard.js';
+export { listOrgIds } from './for-stream.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parquetMetadata } from 'hyparquet';
 import { afterEach, beforeEach, describe, expect, expectTypeOf, it } from 'vitest';
-import type { NormalisedEvent } from '../../domains/logs/normalise.js';
+import type { LogEvent } from '../../domains/logs/event.js';
 import { DomainError } from '../errors.js';
 import { listArchive, readArchiveFile, sweepArchiveTemp, writeArchiveFile, type ArchiveRow } from './index.js';
 import { sampleRow } from './sample.js';
@@ -39,7 +39,7 @@ async function* slowly(rows: ArchiveRow[], failAfter?: number): AsyncGenerator<A
 
 describe('ArchiveRow', () => {
   it('is the normalised event the log domain produces, plus its hot-store id and too-late flag', () => {
-    expectTypeOf<Omit<ArchiveRow, 'id' | 'tooLate'>>().toEqualTypeOf<NormalisedEvent>();
+    expectTypeOf<Omit<ArchiveRow, 'id' | 'tooLate'>>().toEqualTypeOf<LogEvent>();
     expectTypeOf<Pick<ArchiveRow, 'id' | 'tooLate'>>().toEqualTypeOf<{ id: string | null; tooLate: boolean }>();
   });
 });
