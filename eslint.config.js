@@ -3,6 +3,7 @@ import { readdirSync } from 'node:fs';
 import js from '@eslint/js';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 import { importX } from 'eslint-plugin-import-x';
+import reactHooks from 'eslint-plugin-react-hooks';
 import tseslint from 'typescript-eslint';
 
 // Boundary rules resolve imports to files, so they speak in absolute paths (lint may run from any cwd).
@@ -77,6 +78,16 @@ export default tseslint.config(
     files: ['src/contracts/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ group: ['../*', '../**', 'node:*'], message: 'Contracts import only zod and each other (they are bundled into the web app).' }] }],
+    },
+  },
+  {
+    // React: the rules of hooks, and effects/memos that list what they read (a missing dependency
+    // shows stale data; an extra one refetches for nothing).
+    files: ['web/src/**/*.tsx', 'web/src/**/*.ts'],
+    plugins: { 'react-hooks': reactHooks },
+    rules: {
+      'react-hooks/rules-of-hooks': 'error',
+      'react-hooks/exhaustive-deps': 'error',
     },
   },
 );

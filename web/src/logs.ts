@@ -151,21 +151,31 @@ export function filtersFromQuery(query: URLSearchParams): LogFilters {
   };
 }
 
-/** The page's address for `filters`: parameters in a fixed order, empty ones left out. */
-export function logsHref(filters: LogFilters): string {
-  const query = new URLSearchParams();
+const LOGS_PARAMS = ['range', 'from', 'to', ...FIELD_FILTERS, 'live'] as const;
+/** The logs page's query parameters as the URL spells them (`range=1h&service=api&live=off`). */
+export type LogsSearch = Partial<Record<(typeof LOGS_PARAMS)[number], string>>;
+export const isLogsParam = (name: string): name is keyof LogsSearch => (LOGS_PARAMS as readonly string[]).includes(name);
+
+/** The page's query for `filters`: parameters in a fixed order, empty ones left out. */
+export function logsSearch(filters: LogFilters): LogsSearch {
+  const search: LogsSearch = {};
   if (filters.range === 'custom') {
-    if (filters.from) query.set('from', filters.from);
-    if (filters.to) query.set('to', filters.to);
+    if (filters.from) search.from = filters.from;
+    if (filters.to) search.to = filters.to;
   } else {
-    query.set('range', filters.range);
+    search.range = filters.range;
   }
   for (const name of FIELD_FILTERS) {
     const value = filters[name].trim();
-    if (value) query.set(name, value);
+    if (value) search[name] = value;
   }
-  if (!filters.live) query.set('live', 'off');
-  return `/logs?${query.toString()}`;
+  if (!filters.live) search.live = 'off';
+  return search;
+}
+
+/** The page's address for `filters` (see `logsSearch`). */
+export function logsHref(filters: LogFilters): string {
+  return `/logs?${new URLSearchParams(logsSearch(filters)).toString()}`;
 }
 
 /** A range that ends "now" keeps moving: the live tail only makes sense there. */
