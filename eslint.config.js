@@ -21,7 +21,8 @@ const domainZones = domains.map((domain) => ({
 }));
 
 export default tseslint.config(
-  { ignores: ['scratch/**', 'dist/**', 'web/dist/**', 'node_modules/**', '.vigil/**', 'coverage/**'] },
+  // test/.table-types-* and test/.openapi-*: files the tests generate (and remove) while they run.
+  { ignores: ['scratch/**', 'dist/**', 'web/dist/**', 'node_modules/**', '.vigil/**', 'coverage/**', 'test/.table-types-*/**', 'test/.openapi-*/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
