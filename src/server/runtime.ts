@@ -11,7 +11,7 @@ import { LiveHub } from '../platform/live.js';
 import { startLiveBridge } from '../platform/live-bridge.js';
 import { migrateToLatest, openStore } from '../platform/store/index.js';
 import type { Worker } from '../platform/worker.js';
-import { buildApp } from './app.js';
+import { buildApp, type BuildAppOptions } from './app.js';
 import type { AppContext } from '../platform/http/context.js';
 
 export interface RunningVigil {
@@ -29,6 +29,8 @@ export interface StartOptions {
   storeTemplate?: Blob;
   /** Start background workers (deadline sweeper, notifier). Default true. */
   workers?: boolean;
+  /** Told of every HTTP route as it is registered (tests). */
+  onRoute?: BuildAppOptions['onRoute'];
 }
 
 /** Refuses, before anything starts, deployments that would lose or never process data or that are misconfigured. */
@@ -84,7 +86,7 @@ export async function startVigil(config: Config, options: StartOptions = {}): Pr
       ...(roles.has('ingest') && ingestBus ? [pingRoutes, (c: AppContext) => logIngestRoutes(c, ingestBus)] : []),
       ...(roles.has('web') ? [jobRoutes, notifyRoutes, logSearchRoutes, archiveRoutes, statsRoutes] : []),
     ];
-    const server = await buildApp(ctx, { routes, isReady: () => ready });
+    const server = await buildApp(ctx, { routes, isReady: () => ready, ...(options.onRoute ? { onRoute: options.onRoute } : {}) });
     app = server;
     await server.listen({ port: config.PORT, host: config.HOST });
     const address = server.server.address();
