@@ -31,3 +31,4 @@ export {
   type RequireRoleOptions,
 } from './guard.js';
 export type { AccountsTables, MemberRole } from './tables.js';
+export { listOrgIds } from './for-stream.js';
