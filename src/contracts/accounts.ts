@@ -16,7 +16,6 @@ export const noContent = z.undefined().describe('No content');
 
 /** `POST /api/v1/session`. Bounded so that nobody can make the server hash megabytes. */
 export const loginRequest = z.object({ email: z.string().email().max(320), password: z.string().min(1).max(1024) });
-export type LoginRequest = z.infer<typeof loginRequest>;
 export const loginAnswer = z.object({ ok: z.literal(true) });
 
 /** `GET /api/v1/me`. */
@@ -34,7 +33,6 @@ export const apiKeyParams = z.object({ id: z.string().uuid() });
 
 /** `POST /api/v1/api-keys`. */
 export const apiKeyInput = z.object({ name: z.string().min(1).max(100), role: memberRole.default('member') });
-export type ApiKeyInput = z.input<typeof apiKeyInput>;
 
 /** A key as listed: its secret is never shown again. */
 export const apiKeyView = z.object({
@@ -62,6 +60,5 @@ export type CreatedApiKey = z.infer<typeof createdApiKey>;
 
 /** `POST /api/v1/users`. */
 export const userInput = z.object({ email: z.string().email(), password: z.string().min(8), role: memberRole.default('member') });
-export type UserInput = z.input<typeof userInput>;
 export const createdUser = z.object({ id: z.string(), email: z.string(), role: memberRole });
 export type CreatedUser = z.infer<typeof createdUser>;

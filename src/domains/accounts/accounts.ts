@@ -1,6 +1,6 @@
 import { DomainError, conflict, notFound, unauthorized } from '../../platform/errors.js';
 import { newId, randomToken, sha256 } from '../../platform/ids.js';
-import type { ApiKeyView, CreatedUser, Me } from '../../contracts/accounts.js';
+import type { ApiKeyView, CreatedApiKey, CreatedUser, Me } from '../../contracts/accounts.js';
 import type { MemberRole } from './tables.js';
 import * as store from './store.js';
 import type { StoreDb as Db } from './store.js';
@@ -103,15 +103,6 @@ export async function createUser(db: Db, orgId: string, email: string, password:
   const passwordHash = await hashPassword(password);
   await store.insertMember(db, { id, email: normalised, passwordHash, orgId, role });
   return { id, email: normalised, role };
-}
-
-export interface CreatedApiKey {
-  id: string;
-  name: string;
-  role: MemberRole;
-  /** The secret, shown exactly once. */
-  key: string;
-  prefix: string;
 }
 
 export async function createApiKey(db: Db, orgId: string, name: string, role: MemberRole): Promise<CreatedApiKey> {
