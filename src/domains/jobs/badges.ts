@@ -1,4 +1,6 @@
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { z } from 'zod';
+import { BADGE_FORMATS, type badgeFormat, type badgeStatus, type badgeSummarySchema } from '../../contracts/jobs.js';
 import type { Db } from '../../platform/store/index.js';
 import type { CheckRow } from './checks.js';
 import { displayStatus } from './lifecycle.js';
@@ -11,9 +13,9 @@ import { displayStatus } from './lifecycle.js';
  * badge of one tag does not let anyone read the status of another.
  */
 
-export type BadgeStatus = 'up' | 'late' | 'down';
-export type BadgeFormat = 'svg' | 'json' | 'shields';
-export const BADGE_FORMATS: readonly BadgeFormat[] = ['svg', 'json', 'shields'];
+export type BadgeStatus = z.infer<typeof badgeStatus>;
+export type BadgeFormat = z.infer<typeof badgeFormat>;
+export { BADGE_FORMATS };
 
 const COLORS: Record<BadgeStatus, string> = { up: '#4c1', late: '#fe7d37', down: '#e05d44' };
 const SHIELDS_COLORS: Record<BadgeStatus, string> = { up: 'success', late: 'important', down: 'critical' };
@@ -53,12 +55,7 @@ export function badgeSvg(label: string, status: BadgeStatus): string {
 
 export const shieldsDocument = (label: string, status: BadgeStatus) => ({ schemaVersion: 1, label, message: status, color: SHIELDS_COLORS[status] });
 
-export interface BadgeSummary {
-  status: BadgeStatus;
-  total: number;
-  grace: number;
-  down: number;
-}
+export type BadgeSummary = z.infer<typeof badgeSummarySchema>;
 
 /** The badge state of some checks: down if any is down; late (3-state badges) if any is late; else up. */
 export function summarise(rows: Pick<CheckRow, 'status' | 'late_at'>[], withLate: boolean, now = new Date()): BadgeSummary {

@@ -1,5 +1,6 @@
 import type { Selectable, Transaction } from 'kysely';
-import { z } from 'zod';
+import type { z } from 'zod';
+import { checkInputSchema } from '../../contracts/jobs.js';
 import { conflict, invalidField, notFound } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import type { ChecksTable, Database, Db } from '../../platform/store/index.js';
@@ -9,35 +10,7 @@ import { listChannels } from '../notify/index.js';
 
 export type CheckRow = Selectable<ChecksTable>;
 
-const MAX_PERIOD_S = 366 * 86400;
-const seconds = (field: string) =>
-  z.number({ error: `${field} must be a number of seconds` }).int(`${field} must be whole seconds`).min(1, `${field} must be at least 1 second`).max(MAX_PERIOD_S, `${field} must be at most 366 days`);
-const optionalSeconds = (field: string) => seconds(field).nullable();
-
-/** What a user may set on a check (the native API's field names). Every field optional: used for create and update. */
-export const checkInputSchema = z.object({
-  name: z.string().max(200).optional(),
-  slug: z.string().regex(/^[a-z0-9_-]*$/, 'slug may contain only lowercase letters, digits, "-" and "_"').max(100).optional(),
-  tags: z.array(z.string().regex(/^\S+$/, 'tags cannot contain spaces').max(100)).max(50).optional(),
-  description: z.string().max(10_000).optional(),
-  kind: z.enum(['simple', 'cron']).optional(),
-  timeout: seconds('timeout').optional(),
-  grace: seconds('grace').optional(),
-  schedule: z.string().max(200).optional(),
-  tz: z.string().max(100).optional(),
-  manual_resume: z.boolean().optional(),
-  methods: z.enum(['', 'POST']).optional(),
-  channels: z.string().max(10_000).optional(),
-  max_runtime: optionalSeconds('max_runtime').optional(),
-  min_runtime: optionalSeconds('min_runtime').optional(),
-  failure_threshold: z.number().int().min(1).max(1000).optional(),
-  realert: optionalSeconds('realert').optional(),
-  filter_http_body: z.boolean().optional(),
-  filter_default_fail: z.boolean().optional(),
-  start_kw: z.string().max(200).optional(),
-  success_kw: z.string().max(200).optional(),
-  failure_kw: z.string().max(200).optional(),
-});
+export { checkInputSchema };
 export type CheckInput = z.infer<typeof checkInputSchema>;
 
 export function slugify(name: string): string {

@@ -1,6 +1,7 @@
 import { Cron } from 'croner';
 import type { Selectable } from 'kysely';
-import { z } from 'zod';
+import type { z } from 'zod';
+import { maintenanceInputSchema } from '../../contracts/jobs.js';
 import { invalidField, notFound } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import type { Db, MaintenanceWindowsTable } from '../../platform/store/index.js';
@@ -8,16 +9,7 @@ import { validateCron } from './schedule.js';
 
 export type MaintenanceWindow = Selectable<MaintenanceWindowsTable>;
 
-/** A one-off window (starts_at..ends_at) or a recurring one (cron in tz opening a window of `duration` seconds). */
-export const maintenanceInputSchema = z.object({
-  check_id: z.string().uuid().nullable().optional(),
-  starts_at: z.string().datetime({ offset: true }).optional(),
-  ends_at: z.string().datetime({ offset: true }).optional(),
-  cron: z.string().max(200).optional(),
-  duration: z.number().int().min(1).max(31 * 86400).optional(),
-  tz: z.string().max(100).optional(),
-  reason: z.string().max(1000).optional(),
-});
+export { maintenanceInputSchema };
 export type MaintenanceInput = z.infer<typeof maintenanceInputSchema>;
 
 /** Whether `now` falls inside the window. Pure: the sweeper asks it for each due check. */

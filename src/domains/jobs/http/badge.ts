@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
+import { allChecksBadgeParams, badgeAnswers, checkBadgeParams, emptyAnswer, tagBadgeParams } from '../../../contracts/jobs.js';
 import { isUuid } from '../../../platform/ids.js';
 import type { AppContext } from '../../../platform/http/context.js';
 import { BADGE_FORMATS, badgeSvg, shieldsDocument, summarise, verifySignature, type BadgeFormat, type BadgeSummary } from '../badges.js';
@@ -24,7 +24,8 @@ function splitFormat(file: string): [string, BadgeFormat] | null {
  */
 export function badgeRoutes(ctx: AppContext): FastifyPluginAsyncZod {
   return async (app) => {
-    const schema = { hide: true };
+    const schema = { hide: true, response: badgeAnswers };
+    const preflight = { hide: true, response: { 204: emptyAnswer } };
     const notFound = (reply: FastifyReply) => reply.status(404).type('text/plain; charset=utf-8').send('not found');
     const answer = (reply: FastifyReply, label: string, fmt: BadgeFormat, summary: BadgeSummary) => {
       reply.header('cache-control', 'no-cache, no-store, must-revalidate, max-age=0').header('access-control-allow-origin', '*');
@@ -33,7 +34,7 @@ export function badgeRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       return reply.send(summary);
     };
 
-    app.get('/b/:states/:file', { schema: { ...schema, params: z.object({ states: z.string(), file: z.string() }) } }, async (request, reply) => {
+    app.get('/b/:states/:file', { schema: { ...schema, params: checkBadgeParams } }, async (request, reply) => {
       const parsed = splitFormat(request.params.file);
       const states = request.params.states;
       if (!parsed || !isUuid(parsed[0]) || (states !== '2' && states !== '3')) return notFound(reply);
@@ -52,18 +53,18 @@ export function badgeRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       return answer(reply, tag === '*' ? ALL_CHECKS_LABEL : tag, fmt, summarise(rows, verified.withLate));
     };
 
-    app.get('/badge/:key/:file', { schema: { ...schema, params: z.object({ key: z.string(), file: z.string() }) } }, async (request, reply) => {
+    app.get('/badge/:key/:file', { schema: { ...schema, params: allChecksBadgeParams } }, async (request, reply) => {
       const parsed = splitFormat(request.params.file);
       return parsed ? tagBadge(request.params.key, parsed[0], '*', parsed[1], reply) : notFound(reply);
     });
 
-    app.get('/badge/:key/:signature/:file', { schema: { ...schema, params: z.object({ key: z.string(), signature: z.string(), file: z.string() }) } }, async (request, reply) => {
+    app.get('/badge/:key/:signature/:file', { schema: { ...schema, params: tagBadgeParams } }, async (request, reply) => {
       const parsed = splitFormat(request.params.file);
       return parsed ? tagBadge(request.params.key, request.params.signature, parsed[0], parsed[1], reply) : notFound(reply);
     });
 
-    app.options('/b/*', { schema }, async (_request, reply) => corsPreflight(reply, 'GET'));
-    app.options('/badge/*', { schema }, async (_request, reply) => corsPreflight(reply, 'GET'));
+    app.options('/b/*', { schema: preflight }, async (_request, reply) => corsPreflight(reply, 'GET'));
+    app.options('/badge/*', { schema: preflight }, async (_request, reply) => corsPreflight(reply, 'GET'));
   };
 }
 

@@ -9,6 +9,7 @@ import { resolveSlug } from '../pings.js';
 import { PingWriter } from '../ping-writer.js';
 import { TailBuffer } from '../../../platform/tail-buffer.js';
 import { answerError } from '../../../platform/http/errors.js';
+import { emptyAnswer, pingAnswers } from '../../../contracts/jobs.js';
 
 const SLUG_RE = /^[-a-zA-Z0-9_]+$/;
 
@@ -114,17 +115,17 @@ export function pingRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       return created ? text(201, 'Created') : text(200, 'OK');
     };
 
-    app.route({ method: ['GET', 'POST', 'HEAD'], url: '/ping/*', exposeHeadRoute: false, schema: { hide: true }, handler });
+    app.route({ method: ['GET', 'POST', 'HEAD'], url: '/ping/*', exposeHeadRoute: false, schema: { hide: true, response: pingAnswers }, handler });
     // A browser's CORS preflight before a cross-site ping (fetch with a JSON body, say): allowed from
     // any origin like the pings themselves. It is not a ping: the request that follows is.
-    app.options('/ping/*', { schema: { hide: true } }, async (_request, reply) =>
+    app.options('/ping/*', { schema: { hide: true, response: { 204: emptyAnswer } } }, async (_request, reply) =>
       reply
         .status(204)
         .header('access-control-allow-origin', '*')
         .header('access-control-allow-methods', 'GET, POST, HEAD, OPTIONS')
         .header('access-control-allow-headers', 'Content-Type')
         .header('access-control-max-age', '600')
-        .send(),
+        .send(null),
     );
   };
 }

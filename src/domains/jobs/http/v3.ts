@@ -1,7 +1,23 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Selectable } from 'kysely';
-import { z } from 'zod';
+import type { z } from 'zod';
+import {
+  emptyAnswer,
+  hcBadgeListSchema,
+  hcChannelListSchema,
+  hcCheckInputSchema,
+  hcCheckListQuery,
+  hcCheckListSchema,
+  hcCheckSchema,
+  hcErrorSchema,
+  hcFlipListSchema,
+  hcFlipsQuery,
+  hcPingBodyParams,
+  hcPingListSchema,
+  hcUuidParams,
+  pingBodyAnswer,
+} from '../../../contracts/jobs.js';
 import { authenticateApiKey } from '../../accounts/index.js';
 import { DomainError, badRequest, notFound, unauthorized } from '../../../platform/errors.js';
 import type { FlipsTable, PingsTable } from '../../../platform/store/index.js';
@@ -137,45 +153,9 @@ function hcPing(p: Selectable<PingsTable>, bodyBase: string) {
   };
 }
 
-const hcFlip = (f: Selectable<FlipsTable>) => ({ timestamp: hcTime(f.created_at), up: f.new_status === 'up' ? 1 : 0 });
+const hcFlip = (f: Selectable<FlipsTable>) => ({ timestamp: hcTime(f.created_at), up: f.new_status === 'up' ? (1 as const) : (0 as const) });
 
-const UNIQUE_FIELDS = ['name', 'slug', 'tags', 'timeout', 'grace'] as const;
-
-/** Healthchecks' fields: a null is taken as "not given" (the Ansible collection sends `"timeout": null` with a schedule). */
-const HC_FIELDS = new Set(['name', 'slug', 'tags', 'desc', 'timeout', 'grace', 'schedule', 'tz', 'manual_resume', 'methods', 'channels', 'unique', 'subject', 'subject_fail', 'start_kw', 'success_kw', 'failure_kw', 'filter_subject', 'filter_body', 'filter_http_body', 'filter_default_fail']);
-
-const hcBody = z.preprocess(
-  (value) => (value && typeof value === 'object' ? Object.fromEntries(Object.entries(value).filter(([k, v]) => !(v === null && HC_FIELDS.has(k)))) : value),
-  z.object({
-    api_key: z.string().optional(),
-    name: z.string().max(200).optional(),
-    slug: z.string().max(100).optional(),
-    tags: z.string().max(500).optional(),
-    desc: z.string().max(10_000).optional(),
-    timeout: z.number().int().optional(),
-    grace: z.number().int().optional(),
-    schedule: z.string().max(200).optional(),
-    tz: z.string().max(100).optional(),
-    manual_resume: z.boolean().optional(),
-    methods: z.enum(['', 'POST']).optional(),
-    channels: z.string().max(10_000).optional(),
-    unique: z.array(z.enum(UNIQUE_FIELDS)).optional(),
-    // E-mail filtering has no meaning here (Vigil takes no pings by e-mail): accepted when off.
-    subject: z.literal('', { error: 'Vigil receives no pings by e-mail; use start_kw / success_kw / failure_kw with filter_http_body' }).optional(),
-    subject_fail: z.literal('', { error: 'Vigil receives no pings by e-mail; use failure_kw with filter_http_body' }).optional(),
-    filter_subject: z.literal(false, { error: 'Vigil receives no pings by e-mail; use filter_http_body' }).optional(),
-    filter_body: z.literal(false, { error: 'Vigil receives no pings by e-mail; use filter_http_body' }).optional(),
-    filter_http_body: z.boolean().optional(),
-    filter_default_fail: z.boolean().optional(),
-    start_kw: z.string().max(200).optional(),
-    success_kw: z.string().max(200).optional(),
-    failure_kw: z.string().max(200).optional(),
-    max_runtime: z.number().int().nullable().optional(),
-    min_runtime: z.number().int().nullable().optional(),
-    failure_threshold: z.number().int().optional(),
-    realert: z.number().int().nullable().optional(),
-  }),
-);
+const hcBody = hcCheckInputSchema;
 type HcBody = z.infer<typeof hcBody>;
 
 /** Healthchecks' error body: `{"error": "..."}`; request validation as `json validation error: <field>: <reason>`. */
@@ -185,12 +165,9 @@ const healthchecksError: ErrorBody = ({ status, message, fields }) => {
   return { error: status >= 500 ? 'internal server error' : message };
 };
 
-const uuidParams = z.object({ uuid: z.string().uuid('invalid uuid') });
-const flipsQuery = z.object({
-  seconds: z.coerce.number().int().min(0).optional(),
-  start: z.coerce.number().int().min(0).optional(),
-  end: z.coerce.number().int().min(0).optional(),
-});
+const uuidParams = hcUuidParams;
+/** Healthchecks' error answers (`{"error": "..."}`): 400 bad input, 401 no or wrong key, 403 read-only key, 404 no such check, 409 not paused. */
+const HE = { 400: hcErrorSchema, 401: hcErrorSchema, 403: hcErrorSchema, 404: hcErrorSchema, 409: hcErrorSchema } as const;
 
 /** Largest body a Healthchecks request needs (a check spec); also bounds what is read before a body `api_key` is checked. */
 const BODY_LIMIT = 64 * 1024;
@@ -320,14 +297,14 @@ export function v3Routes(ctx: AppContext): FastifyPluginAsyncZod {
         );
       };
 
-      app.get(`${p}/checks/`, { ...read, schema: { hide, tags, summary: 'List checks', querystring: z.object({ tag: z.union([z.string(), z.array(z.string())]).optional(), slug: z.string().optional() }) } }, async (request) => {
+      app.get(`${p}/checks/`, { ...read, schema: { hide, tags, summary: 'List checks', querystring: hcCheckListQuery, response: { 200: hcCheckListSchema, ...HE } } }, async (request) => {
         const { orgId } = principalOf(request);
         const tagFilter = request.query.tag === undefined ? [] : [request.query.tag].flat();
         const [rows, channels] = await Promise.all([listChecks(ctx.db, orgId, { tags: tagFilter, slug: request.query.slug || undefined }), orgChannelIds(orgId)]);
         return { checks: rows.map((r) => hcCheck(r, ctx.baseUrl, channels, mount)) };
       });
 
-      app.post(`${p}/checks/`, { ...write, schema: { hide, tags, summary: 'Create a check (or update the one matching `unique`)', body: hcBody.optional() } }, async (request, reply) => {
+      app.post(`${p}/checks/`, { ...write, schema: { hide, tags, summary: 'Create a check (or update the one matching `unique`)', body: hcBody.optional(), response: { 200: hcCheckSchema, 201: hcCheckSchema, ...HE } } }, async (request, reply) => {
         const { orgId } = principalOf(request);
         const body = request.body ?? {};
         const match = await lookup(orgId, body);
@@ -336,12 +313,12 @@ export function v3Routes(ctx: AppContext): FastifyPluginAsyncZod {
         return reply.status(match ? 200 : 201).send(await view(row));
       });
 
-      app.get(`${p}/channels/`, { ...read, schema: { hide, tags, summary: 'List notification channels' } }, async (request) => {
+      app.get(`${p}/channels/`, { ...read, schema: { hide, tags, summary: 'List notification channels', response: { 200: hcChannelListSchema, ...HE } } }, async (request) => {
         const rows = await listChannels(ctx.db, principalOf(request).orgId);
         return { channels: rows.map((c) => ({ id: c.id, name: c.name, kind: c.kind })) };
       });
 
-      app.get(`${p}/badges/`, { ...read, schema: { hide, tags, summary: 'Badge URLs per tag (SVG, JSON, Shields.io; 2 or 3 states)' } }, async (request) => {
+      app.get(`${p}/badges/`, { ...read, schema: { hide, tags, summary: 'Badge URLs per tag (SVG, JSON, Shields.io; 2 or 3 states)', response: { 200: hcBadgeListSchema, ...HE } } }, async (request) => {
         const { orgId } = principalOf(request);
         const [key, rows] = await Promise.all([orgBadgeKey(ctx.db, orgId), listChecks(ctx.db, orgId)]);
         const allTags = new Set(['*', ...rows.flatMap((r) => r.tags.split(' ').filter(Boolean))]);
@@ -349,18 +326,18 @@ export function v3Routes(ctx: AppContext): FastifyPluginAsyncZod {
       });
 
       if (!mount.listsOnly) {
-        app.get(`${p}/checks/:uuid`, { ...read, schema: { hide, tags, summary: 'Get a check', params: uuidParams } }, async (request) =>
+        app.get(`${p}/checks/:uuid`, { ...read, schema: { hide, tags, summary: 'Get a check', params: uuidParams, response: { 200: hcCheckSchema, ...HE } } }, async (request) =>
           view(await getCheck(ctx.db, principalOf(request).orgId, request.params.uuid)),
         );
 
-        app.post(`${p}/checks/:uuid`, { ...write, schema: { hide, tags, summary: 'Update a check', params: uuidParams, body: hcBody.optional() } }, async (request) => {
+        app.post(`${p}/checks/:uuid`, { ...write, schema: { hide, tags, summary: 'Update a check', params: uuidParams, body: hcBody.optional(), response: { 200: hcCheckSchema, ...HE } } }, async (request) => {
           const { orgId } = principalOf(request);
           const updated = await updateCheck(ctx.db, orgId, request.params.uuid, toInput(request.body ?? {}));
           void publishCheck(ctx, updated);
           return view(updated);
         });
 
-        app.delete(`${p}/checks/:uuid`, { ...write, schema: { hide, tags, summary: 'Delete a check', params: uuidParams } }, async (request) => {
+        app.delete(`${p}/checks/:uuid`, { ...write, schema: { hide, tags, summary: 'Delete a check', params: uuidParams, response: { 200: hcCheckSchema, ...HE } } }, async (request) => {
           const { orgId } = principalOf(request);
           const channels = await orgChannelIds(orgId);
           const deleted = await deleteCheck(ctx.db, orgId, request.params.uuid);
@@ -368,33 +345,33 @@ export function v3Routes(ctx: AppContext): FastifyPluginAsyncZod {
           return hcCheck(deleted, ctx.baseUrl, channels, mount);
         });
 
-        app.post(`${p}/checks/:uuid/pause`, { ...write, schema: { hide, tags, summary: 'Pause monitoring', params: uuidParams } }, async (request) => {
+        app.post(`${p}/checks/:uuid/pause`, { ...write, schema: { hide, tags, summary: 'Pause monitoring', params: uuidParams, response: { 200: hcCheckSchema, ...HE } } }, async (request) => {
           const row = await pauseCheck(ctx.db, principalOf(request).orgId, request.params.uuid);
           void publishCheck(ctx, row);
           return view(row);
         });
 
-        app.post(`${p}/checks/:uuid/resume`, { ...write, schema: { hide, tags, summary: 'Resume monitoring (409 if not paused)', params: uuidParams } }, async (request) => {
+        app.post(`${p}/checks/:uuid/resume`, { ...write, schema: { hide, tags, summary: 'Resume monitoring (409 if not paused)', params: uuidParams, response: { 200: hcCheckSchema, ...HE } } }, async (request) => {
           const row = await resumeCheck(ctx.db, principalOf(request).orgId, request.params.uuid);
           void publishCheck(ctx, row);
           return view(row);
         });
 
-        app.get(`${p}/checks/:uuid/pings/`, { ...read, schema: { hide, tags, summary: 'Recent pings, newest first', params: uuidParams } }, async (request) => {
+        app.get(`${p}/checks/:uuid/pings/`, { ...read, schema: { hide, tags, summary: 'Recent pings, newest first', params: uuidParams, response: { 200: hcPingListSchema, ...HE } } }, async (request) => {
           const check = await getCheck(ctx.db, principalOf(request).orgId, request.params.uuid);
           const pings = await ctx.db.selectFrom('pings').selectAll().where('check_id', '=', check.id).orderBy('n', 'desc').limit(1000).execute();
           const bodyBase = `${ctx.baseUrl}${mount.links}/checks/${check.id}/pings`;
           return { pings: pings.map((ping) => hcPing(ping, bodyBase)) };
         });
 
-        app.get(`${p}/checks/:uuid/pings/:n/body`, { ...read, schema: { hide, tags, summary: 'A ping body', params: uuidParams.extend({ n: z.coerce.number().int().min(1) }) } }, async (request, reply) => {
+        app.get(`${p}/checks/:uuid/pings/:n/body`, { ...read, schema: { hide, tags, summary: 'A ping body', params: hcPingBodyParams, response: { 200: pingBodyAnswer, ...HE } } }, async (request, reply) => {
           const check = await getCheck(ctx.db, principalOf(request).orgId, request.params.uuid);
           const ping = await ctx.db.selectFrom('pings').select('body').where('check_id', '=', check.id).where('n', '=', request.params.n).executeTakeFirst();
           if (!ping || ping.body === null) throw notFound('Ping body');
           return reply.type('text/plain; charset=utf-8').send(ping.body);
         });
 
-        app.get(`${p}/checks/:uuid/flips/`, { ...read, schema: { hide, tags, summary: 'Status changes (up/down), newest first', params: uuidParams, querystring: flipsQuery } }, async (request) => {
+        app.get(`${p}/checks/:uuid/flips/`, { ...read, schema: { hide, tags, summary: 'Status changes (up/down), newest first', params: uuidParams, querystring: hcFlipsQuery, response: { 200: hcFlipListSchema, ...HE } } }, async (request) => {
           const check = await getCheck(ctx.db, principalOf(request).orgId, request.params.uuid);
           const { seconds, start, end } = request.query;
           let q = ctx.db.selectFrom('flips').selectAll().where('check_id', '=', check.id).where('new_status', 'in', ['up', 'down']);
@@ -406,20 +383,20 @@ export function v3Routes(ctx: AppContext): FastifyPluginAsyncZod {
 
         // Healthchecks' paths end in "/"; without it Healthchecks (Django) redirects, and tools rely on
         // that (the Ansible collection asks for "checks"). 301 for reads; 308 keeps a POST a POST.
-        const redirect = (request: FastifyRequest, reply: FastifyReply) => {
+        const redirect = (request: FastifyRequest, reply: FastifyReply): void => {
           const [path = '', query] = request.url.split('?', 2);
           const last = path.slice(path.lastIndexOf('/') + 1);
           const safe = request.method === 'GET' || request.method === 'HEAD';
           // The query is echoed into Location: one too long to fit a client's header limit (~16 KB) would
           // make the redirect itself unreadable, so it is refused instead (no Healthchecks query is near this).
           if ((query?.length ?? 0) > MAX_REDIRECT_QUERY) throw new DomainError('uri_too_long', `query string too long to redirect (over ${MAX_REDIRECT_QUERY} characters)`);
-          return reply.status(safe ? 301 : 308).header('location', `${last}/${query !== undefined ? `?${query}` : ''}`).send();
+          reply.status(safe ? 301 : 308).header('location', `${last}/${query !== undefined ? `?${query}` : ''}`).send();
         };
         const methods: ('GET' | 'HEAD' | 'POST' | 'DELETE')[] = ['GET', 'HEAD', 'POST', 'DELETE'];
         for (const path of ['checks', 'channels', 'badges', 'checks/:uuid/pings', 'checks/:uuid/flips']) {
-          app.route({ method: methods, url: `${p}/${path}`, config: { hcPublic: true }, exposeHeadRoute: false, schema: { hide: true }, handler: redirect });
+          app.route({ method: methods, url: `${p}/${path}`, config: { hcPublic: true }, exposeHeadRoute: false, schema: { hide: true, response: { 301: emptyAnswer, 308: emptyAnswer, 414: hcErrorSchema } }, handler: redirect });
         }
-        app.options(`${p}/*`, { config: { hcPublic: true }, schema: { hide: true } }, async (_request, reply) => corsPreflight(reply, 'GET, POST, DELETE'));
+        app.options(`${p}/*`, { config: { hcPublic: true }, schema: { hide: true, response: { 204: emptyAnswer } } }, async (_request, reply) => corsPreflight(reply, 'GET, POST, DELETE'));
       }
     }
   };
