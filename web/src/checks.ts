@@ -1,3 +1,4 @@
+import { checkViewSchema } from '@contracts/jobs.js';
 import type { CheckStatus, CheckView } from './api';
 
 /** Severity order for summaries: what needs attention first. */
@@ -15,11 +16,9 @@ export function upsertCheck(list: CheckView[] | undefined, check: CheckView): Ch
   return sortChecks([...list.filter((c) => c.id !== check.id), check]);
 }
 
-/** Live event data is untyped JSON: accept it as a check only when it looks like one. */
+/** Live event data is untyped JSON: accept it as a check only when it has a check's shape (the API's schema). */
 export function isCheckView(data: unknown): data is CheckView {
-  if (typeof data !== 'object' || data === null) return false;
-  const c = data as Partial<CheckView>;
-  return typeof c.id === 'string' && typeof c.status === 'string' && typeof c.name === 'string' && Array.isArray(c.tags);
+  return checkViewSchema.safeParse(data).success;
 }
 
 /** The id in a `check.deleted` event, if any. */
