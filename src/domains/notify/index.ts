@@ -2,3 +2,4 @@
 export { notifyRoutes } from './http.js';
 export { listChannels } from './channels.js';
 export { startNotifier, Notifier } from './outbox-worker.js';
+export { queueAlertNotifications, type AlertNotifications } from './for-alerting.js';
