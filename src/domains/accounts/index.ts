@@ -24,3 +24,4 @@ export {
   requireRole,
   type RequireRoleOptions,
 } from './guard.js';
+export { orgPingKey } from './for-jobs.js';

@@ -1,9 +1,9 @@
-import type { Selectable, Transaction } from 'kysely';
+import type { Selectable } from 'kysely';
 import type { z } from 'zod';
 import { checkInputSchema } from '../../contracts/jobs.js';
 import { conflict, invalidField, notFound } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
-import type { ChecksTable, Database, Db } from '../../platform/store/index.js';
+import { jobsDb, type AnyStoreView, type ChecksTable, type JobsTransaction } from './tables.js';
 import { deadlinesAfter, describeSchedule, scheduleSyntax, validateSchedule } from './schedule.js';
 import { displayStatus, type CheckPolicy, type CheckState } from './lifecycle.js';
 import { listChannels } from '../notify/index.js';
@@ -119,7 +119,7 @@ function columnsFor(input: CheckInput, current?: CheckRow) {
  * the comma-separated ids of channels named by id or by name — of this organisation only: an id
  * of another organisation's channel is refused like an unknown one (400, field `channels`).
  */
-export async function resolveChannels(db: Db | Transaction<Database>, orgId: string, value: string): Promise<string> {
+export async function resolveChannels(db: AnyStoreView, orgId: string, value: string): Promise<string> {
   const text = value.trim();
   if (text === '*' || text === '') return text;
   const known = await listChannels(db, orgId);
@@ -143,18 +143,18 @@ export function channelIdsOf(row: Pick<CheckRow, 'channels'>, orgChannelIds: rea
   return [...ids].sort();
 }
 
-export async function createCheck(db: Db | Transaction<Database>, orgId: string, input: CheckInput): Promise<CheckRow> {
-  if (input.channels !== undefined) input = { ...input, channels: await resolveChannels(db, orgId, input.channels) };
+export async function createCheck(store: AnyStoreView, orgId: string, input: CheckInput): Promise<CheckRow> {
+  if (input.channels !== undefined) input = { ...input, channels: await resolveChannels(store, orgId, input.channels) };
   const columns = columnsFor(input);
-  return db
+  return jobsDb(store)
     .insertInto('checks')
     .values({ id: newId(), org_id: orgId, ...columns })
     .returningAll()
     .executeTakeFirstOrThrow();
 }
 
-export async function updateCheck(db: Db, orgId: string, id: string, input: CheckInput): Promise<CheckRow> {
-  return db.transaction().execute(async (trx) => {
+export async function updateCheck(store: AnyStoreView, orgId: string, id: string, input: CheckInput): Promise<CheckRow> {
+  return jobsDb(store).transaction().execute(async (trx) => {
     const current = await lockCheck(trx, orgId, id);
     if (input.channels !== undefined) input = { ...input, channels: await resolveChannels(trx, orgId, input.channels) };
     const columns = columnsFor(input, current);
@@ -174,16 +174,52 @@ export async function updateCheck(db: Db, orgId: string, id: string, input: Chec
 }
 
 /** Reads a check of the organisation, locking it for the rest of the transaction. */
-export async function lockCheck(trx: Transaction<Database>, orgId: string, id: string): Promise<CheckRow> {
+export async function lockCheck(trx: JobsTransaction, orgId: string, id: string): Promise<CheckRow> {
   const row = await trx.selectFrom('checks').selectAll().where('id', '=', id).where('org_id', '=', orgId).forUpdate().executeTakeFirst();
   if (!row) throw notFound('Check');
   return row;
 }
 
-export async function getCheck(db: Db, orgId: string, id: string): Promise<CheckRow> {
-  const row = await db.selectFrom('checks').selectAll().where('id', '=', id).where('org_id', '=', orgId).executeTakeFirst();
+export async function getCheck(store: AnyStoreView, orgId: string, id: string): Promise<CheckRow> {
+  const row = await jobsDb(store).selectFrom('checks').selectAll().where('id', '=', id).where('org_id', '=', orgId).executeTakeFirst();
   if (!row) throw notFound('Check');
   return row;
+}
+
+/** A check of the organisation, or undefined (live updates announced by another instance). */
+export async function findCheck(store: AnyStoreView, orgId: string, id: string): Promise<CheckRow | undefined> {
+  return jobsDb(store).selectFrom('checks').selectAll().where('id', '=', id).where('org_id', '=', orgId).executeTakeFirst();
+}
+
+/** The check a status badge names (its badge key is the credential: no organisation is given). */
+export async function findCheckByBadgeKey(store: AnyStoreView, badgeKey: string): Promise<CheckRow | undefined> {
+  return jobsDb(store).selectFrom('checks').selectAll().where('badge_key', '=', badgeKey).executeTakeFirst();
+}
+
+/** Checks with a deadline passed at `now` (missed run, run over its time limit, reminder due), at most `limit`. */
+export async function dueChecks(store: AnyStoreView, now: Date, limit: number): Promise<{ id: string; org_id: string }[]> {
+  return jobsDb(store)
+    .selectFrom('checks')
+    .select(['id', 'org_id'])
+    .where((eb) =>
+      eb.or([
+        eb('down_at', '<=', now),
+        eb('runtime_deadline_at', '<=', now),
+        eb.and([eb('next_realert_at', '<=', now), eb('status', '=', 'down')]),
+      ]),
+    )
+    .limit(limit)
+    .execute();
+}
+
+/** Locks a check for a sweep, skipping it (undefined) when another instance or a ping holds it. */
+export async function lockCheckIfFree(trx: JobsTransaction, id: string): Promise<CheckRow | undefined> {
+  return trx.selectFrom('checks').selectAll().where('id', '=', id).forUpdate().skipLocked().executeTakeFirst();
+}
+
+/** Writes a check's new lifecycle state; returns the row as stored. */
+export async function writeCheckState(trx: JobsTransaction, id: string, state: CheckState): Promise<CheckRow> {
+  return trx.updateTable('checks').set(stateColumns(state)).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
 }
 
 export interface CheckFilter {
@@ -191,22 +227,22 @@ export interface CheckFilter {
   slug?: string;
 }
 
-export async function listChecks(db: Db, orgId: string, filter: CheckFilter = {}): Promise<CheckRow[]> {
-  let q = db.selectFrom('checks').selectAll().where('org_id', '=', orgId);
+export async function listChecks(store: AnyStoreView, orgId: string, filter: CheckFilter = {}): Promise<CheckRow[]> {
+  let q = jobsDb(store).selectFrom('checks').selectAll().where('org_id', '=', orgId);
   if (filter.slug !== undefined) q = q.where('slug', '=', filter.slug);
   const rows = await q.orderBy('created_at').orderBy('id').execute();
   const wanted = filter.tags ?? [];
   return wanted.length ? rows.filter((r) => wanted.every((t) => r.tags.split(' ').includes(t))) : rows;
 }
 
-export async function deleteCheck(db: Db, orgId: string, id: string): Promise<CheckRow> {
-  const row = await db.deleteFrom('checks').where('id', '=', id).where('org_id', '=', orgId).returningAll().executeTakeFirst();
+export async function deleteCheck(store: AnyStoreView, orgId: string, id: string): Promise<CheckRow> {
+  const row = await jobsDb(store).deleteFrom('checks').where('id', '=', id).where('org_id', '=', orgId).returningAll().executeTakeFirst();
   if (!row) throw notFound('Check');
   return row;
 }
 
-export async function pauseCheck(db: Db, orgId: string, id: string, now = new Date()): Promise<CheckRow> {
-  return db.transaction().execute(async (trx) => {
+export async function pauseCheck(store: AnyStoreView, orgId: string, id: string, now = new Date()): Promise<CheckRow> {
+  return jobsDb(store).transaction().execute(async (trx) => {
     const current = await lockCheck(trx, orgId, id);
     if (current.status === 'paused') return current;
     await trx.insertInto('flips').values({ org_id: orgId, check_id: id, created_at: now, old_status: current.status, new_status: 'paused', reason: 'paused by user' }).execute();
@@ -220,8 +256,8 @@ export async function pauseCheck(db: Db, orgId: string, id: string, now = new Da
 }
 
 /** Resumes a paused check: it becomes "new" and waits for its next ping (Healthchecks semantics). 409 if not paused. */
-export async function resumeCheck(db: Db, orgId: string, id: string, now = new Date()): Promise<CheckRow> {
-  return db.transaction().execute(async (trx) => {
+export async function resumeCheck(store: AnyStoreView, orgId: string, id: string, now = new Date()): Promise<CheckRow> {
+  return jobsDb(store).transaction().execute(async (trx) => {
     const current = await lockCheck(trx, orgId, id);
     if (current.status !== 'paused') throw conflict('check is not paused');
     await trx.insertInto('flips').values({ org_id: orgId, check_id: id, created_at: now, old_status: 'paused', new_status: 'new', reason: 'resumed by user' }).execute();
@@ -278,10 +314,10 @@ export type CheckView = ReturnType<typeof checkView>;
 export const badgeUrl = (baseUrl: string, badgeKey: string, states: 2 | 3 = 2, format: 'svg' | 'json' | 'shields' = 'svg') => `${baseUrl}/b/${states}/${badgeKey}.${format}`;
 
 /** Durations (ms) of the last `limit` finished runs of each check, oldest first. */
-export async function recentDurations(db: Db, orgId: string, checkIds: string[], limit = 20): Promise<Map<string, number[]>> {
+export async function recentDurations(store: AnyStoreView, orgId: string, checkIds: string[], limit = 20): Promise<Map<string, number[]>> {
   const result = new Map<string, number[]>();
   if (checkIds.length === 0) return result;
-  const rows = await db
+  const rows = await jobsDb(store)
     .selectFrom((eb) =>
       eb
         .selectFrom('runs')

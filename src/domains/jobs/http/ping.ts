@@ -1,11 +1,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { findOrgByPingKey } from '../../accounts/index.js';
 import { isUuid } from '../../../platform/ids.js';
 import type { AppContext } from '../../../platform/http/context.js';
 import type { PingAction } from '../lifecycle.js';
 import { publishCheck } from '../live.js';
-import { resolveSlug } from '../pings.js';
+import { resolvePingTarget, type PingTarget } from '../pings.js';
 import { PingWriter } from '../ping-writer.js';
 import { TailBuffer } from '../../../platform/tail-buffer.js';
 import { answerError } from '../../../platform/http/errors.js';
@@ -14,7 +13,7 @@ import { emptyAnswer, pingAnswers } from '../../../contracts/jobs.js';
 const SLUG_RE = /^[-a-zA-Z0-9_]+$/;
 
 interface ParsedPath {
-  target: { uuid: string } | { pingKey: string; slug: string };
+  target: PingTarget;
   action: PingAction;
   exitStatus: number | null;
 }
@@ -83,17 +82,10 @@ export function pingRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       const createParam = query.create;
       if (createParam !== undefined && createParam !== '0' && createParam !== '1') return text(400, 'invalid value for create');
 
-      let checkId: string;
-      let created = false;
-      if ('uuid' in parsed.target) checkId = parsed.target.uuid;
-      else {
-        const org = await findOrgByPingKey(ctx.db, parsed.target.pingKey);
-        if (!org) return text(404, 'not found');
-        const resolved = await resolveSlug(ctx.db, org.id, parsed.target.slug, createParam === '1');
-        if (resolved === 'not_found') return text(404, 'not found');
-        if (resolved === 'ambiguous') return text(409, 'ambiguous slug');
-        ({ checkId, created } = resolved);
-      }
+      const resolved = await resolvePingTarget(ctx.db, parsed.target, createParam === '1');
+      if (resolved === 'not_found') return text(404, 'not found');
+      if (resolved === 'ambiguous') return text(409, 'ambiguous slug');
+      const { checkId, created } = resolved;
       const tail = request.body instanceof TailBuffer ? request.body : null;
       const result = await writer.submit({
         checkId,

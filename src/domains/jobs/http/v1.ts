@@ -34,6 +34,7 @@ import {
 } from '../checks.js';
 import { pingKeyOf, publishCheck, publishCheckDeleted } from '../live.js';
 import { previewSchedule } from '../schedule.js';
+import { flipView, listFlips, listPings, listRuns, pingView, runView } from '../history.js';
 import { createMaintenance, deleteMaintenance, listMaintenance, maintenanceView } from '../maintenance.js';
 
 const idParams = checkIdParams;
@@ -111,48 +112,19 @@ export function v1Routes(ctx: AppContext): FastifyPluginAsyncZod {
     app.get('/api/v1/checks/:id/runs', { ...read, schema: { tags, summary: 'Runs, newest first', params: idParams, querystring: pageQuery, response: { 200: runListSchema, ...E } } }, async (request) => {
       const { orgId } = principalOf(request);
       const check = await getCheck(ctx.db, orgId, request.params.id);
-      const runs = await ctx.db.selectFrom('runs').selectAll().where('check_id', '=', check.id).orderBy('id', 'desc').limit(request.query.limit).execute();
-      return {
-        runs: runs.map((r) => ({
-          id: Number(r.id),
-          rid: r.rid,
-          started_at: r.started_at?.toISOString() ?? null,
-          finished_at: r.finished_at?.toISOString() ?? null,
-          outcome: r.outcome,
-          exit_status: r.exit_status,
-          duration_ms: r.duration_ms === null ? null : Number(r.duration_ms),
-          output_tail: r.output_tail,
-        })),
-      };
+      return { runs: (await listRuns(ctx.db, check.id, request.query.limit)).map(runView) };
     });
 
     app.get('/api/v1/checks/:id/pings', { ...read, schema: { tags, summary: 'Pings, newest first', params: idParams, querystring: pageQuery, response: { 200: pingListSchema, ...E } } }, async (request) => {
       const { orgId } = principalOf(request);
       const check = await getCheck(ctx.db, orgId, request.params.id);
-      const pings = await ctx.db.selectFrom('pings').selectAll().where('check_id', '=', check.id).orderBy('n', 'desc').limit(request.query.limit).execute();
-      return {
-        pings: pings.map((p) => ({
-          n: p.n,
-          kind: p.kind,
-          created_at: p.created_at.toISOString(),
-          method: p.method,
-          scheme: p.scheme,
-          remote_addr: p.remote_addr,
-          user_agent: p.user_agent,
-          exit_status: p.exit_status,
-          rid: p.rid,
-          body: p.body,
-          body_size: p.body_size,
-          duration_ms: p.duration_ms === null ? null : Number(p.duration_ms),
-        })),
-      };
+      return { pings: (await listPings(ctx.db, check.id, request.query.limit)).map(pingView) };
     });
 
     app.get('/api/v1/checks/:id/flips', { ...read, schema: { tags, summary: 'Status changes with their reasons, newest first', params: idParams, querystring: pageQuery, response: { 200: flipListSchema, ...E } } }, async (request) => {
       const { orgId } = principalOf(request);
       const check = await getCheck(ctx.db, orgId, request.params.id);
-      const flips = await ctx.db.selectFrom('flips').selectAll().where('check_id', '=', check.id).orderBy('id', 'desc').limit(request.query.limit).execute();
-      return { flips: flips.map((f) => ({ created_at: f.created_at.toISOString(), old_status: f.old_status, new_status: f.new_status, reason: f.reason })) };
+      return { flips: (await listFlips(ctx.db, check.id, { limit: request.query.limit })).map(flipView) };
     });
 
     app.get(

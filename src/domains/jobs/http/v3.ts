@@ -1,7 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { Selectable } from 'kysely';
-import type { z } from 'zod';
 import {
   emptyAnswer,
   hcBadgeListSchema,
@@ -20,28 +18,14 @@ import {
 } from '../../../contracts/jobs.js';
 import { authenticateApiKey } from '../../accounts/index.js';
 import { DomainError, badRequest, notFound, unauthorized } from '../../../platform/errors.js';
-import type { FlipsTable, PingsTable } from '../../../platform/store/index.js';
 import type { AppContext } from '../../../platform/http/context.js';
 import { apiKeyFrom, authenticate, principalOf, requireRole, SESSION_COOKIE } from '../../accounts/index.js';
 import { answerError, type ErrorBody } from '../../../platform/http/errors.js';
 import { listChannels } from '../../notify/index.js';
 import { orgBadgeKey, tagBadgeUrls } from '../badges.js';
-import {
-  badgeUrl,
-  channelIdsOf,
-  checkInputSchema,
-  createCheck,
-  deleteCheck,
-  getCheck,
-  listChecks,
-  pauseCheck,
-  resumeCheck,
-  slugify,
-  updateCheck,
-  type CheckInput,
-  type CheckRow,
-} from '../checks.js';
-import { displayStatus } from '../lifecycle.js';
+import { deleteCheck, getCheck, listChecks, pauseCheck, resumeCheck, updateCheck, type CheckRow } from '../checks.js';
+import { createOrUpdateByUnique, hcCheck, hcCheckInput, hcFlip, hcFlips, hcPing, type HcMount } from '../healthchecks.js';
+import { listPings, pingBody } from '../history.js';
 import { publishCheck, publishCheckDeleted } from '../live.js';
 import { corsPreflight } from './badge.js';
 
@@ -59,11 +43,8 @@ import { corsPreflight } from './badge.js';
  */
 
 /** Where the Healthchecks API answers, and what it calls itself in the URLs it returns. */
-interface Mount {
+interface Mount extends HcMount {
   prefix: string;
-  version: 1 | 2 | 3;
-  /** Path prefix of the URLs in answers (`update_url`, `body_url`). */
-  links: string;
   /** Only the list endpoints (used on Vigil's own `/api/v1`, whose other paths are the native API). */
   listsOnly?: boolean;
   /** Shown in the OpenAPI document (one mount is enough). */
@@ -86,77 +67,7 @@ export const HEALTHCHECKS_MOUNTS: Mount[] = [
   { prefix: '/api/v1', version: 1, links: '/hc/api/v1', listsOnly: true },
 ];
 
-/** Healthchecks formats timestamps without fractions and with an explicit offset: 2020-03-24T14:02:03+00:00. */
-const hcTime = (d: Date | null) => (d ? d.toISOString().replace(/\.\d{3}Z$/, '+00:00') : null);
-
-/** Healthchecks' status words: Vigil's "late" is its "grace"; API v1 shows a running check as "started". */
-export function hcStatus(row: CheckRow, version: 1 | 2 | 3, now = new Date()): string {
-  const status = displayStatus({ status: row.status, lateAt: row.late_at }, now);
-  if (version === 1 && row.last_start_at && status !== 'down' && status !== 'paused') return 'started';
-  return status === 'late' ? 'grace' : status;
-}
-
-/** A check as Healthchecks shows it to a read-write key, plus Vigil's extra fields. */
-export function hcCheck(row: CheckRow, baseUrl: string, orgChannelIds: readonly string[], mount: Pick<Mount, 'version' | 'links'> = { version: 3, links: '/api/v3' }, now = new Date()) {
-  const api = `${baseUrl}${mount.links}/checks/${row.id}`;
-  return {
-    name: row.name,
-    slug: row.slug,
-    tags: row.tags,
-    desc: row.description,
-    grace: row.grace_s,
-    n_pings: row.n_pings,
-    status: hcStatus(row, mount.version, now),
-    started: row.last_start_at !== null,
-    last_ping: hcTime(row.last_ping_at),
-    next_ping: row.status === 'up' ? hcTime(row.late_at) : null,
-    manual_resume: row.manual_resume,
-    methods: row.methods,
-    subject: '',
-    subject_fail: '',
-    start_kw: row.start_kw,
-    success_kw: row.success_kw,
-    failure_kw: row.failure_kw,
-    filter_subject: false,
-    filter_body: false,
-    filter_http_body: row.filter_http_body,
-    filter_default_fail: row.filter_default_fail,
-    badge_url: badgeUrl(baseUrl, row.badge_key),
-    ...(row.last_duration_ms !== null ? { last_duration: Math.round(Number(row.last_duration_ms) / 1000) } : {}),
-    uuid: row.id,
-    ping_url: `${baseUrl}/ping/${row.id}`,
-    update_url: api,
-    pause_url: `${api}/pause`,
-    resume_url: `${api}/resume`,
-    channels: channelIdsOf(row, orgChannelIds).join(','),
-    ...(row.kind === 'simple' ? { timeout: row.timeout_s } : { schedule: row.schedule, tz: row.tz }),
-    max_runtime: row.max_runtime_s,
-    min_runtime: row.min_runtime_s,
-    failure_threshold: row.failure_threshold,
-    realert: row.realert_s,
-  };
-}
-
-function hcPing(p: Selectable<PingsTable>, bodyBase: string) {
-  return {
-    type: p.kind,
-    date: p.created_at.toISOString().replace(/Z$/, '+00:00'),
-    n: p.n,
-    scheme: p.scheme,
-    remote_addr: p.remote_addr,
-    method: p.method,
-    ua: p.user_agent,
-    rid: p.rid,
-    ...(p.duration_ms !== null ? { duration: Math.round(Number(p.duration_ms) / 10) / 100 } : {}),
-    ...(p.exit_status !== null ? { exitstatus: p.exit_status } : {}),
-    body_url: p.body !== null ? `${bodyBase}/${p.n}/body` : null,
-  };
-}
-
-const hcFlip = (f: Selectable<FlipsTable>) => ({ timestamp: hcTime(f.created_at), up: f.new_status === 'up' ? (1 as const) : (0 as const) });
-
 const hcBody = hcCheckInputSchema;
-type HcBody = z.infer<typeof hcBody>;
 
 /** Healthchecks' error body: `{"error": "..."}`; request validation as `json validation error: <field>: <reason>`. */
 const healthchecksError: ErrorBody = ({ status, message, fields }) => {
@@ -244,59 +155,6 @@ export function v3Routes(ctx: AppContext): FastifyPluginAsyncZod {
       const hide = !mount.documented;
       const view = async (row: CheckRow) => hcCheck(row, ctx.baseUrl, await orgChannelIds(row.org_id), mount);
 
-      /** Healthchecks' fields in Vigil's terms, checked with the native API's rules (in Healthchecks' words). */
-      const toInput = (body: HcBody): CheckInput => {
-        // v1 and v2 derive the slug from the name, on create and update. v3 takes it as given; a check
-        // created without one still gets one from its name (Vigil's default, so slug pings work).
-        const slug = body.slug ?? (mount.version < 3 && body.name !== undefined ? slugify(body.name) : undefined);
-        const input = {
-          name: body.name,
-          slug,
-          tags: body.tags?.split(/\s+/).filter(Boolean),
-          description: body.desc,
-          timeout: body.timeout,
-          grace: body.grace,
-          schedule: body.schedule,
-          tz: body.tz,
-          manual_resume: body.manual_resume,
-          methods: body.methods,
-          channels: body.channels,
-          max_runtime: body.max_runtime,
-          min_runtime: body.min_runtime,
-          failure_threshold: body.failure_threshold,
-          realert: body.realert,
-          filter_http_body: body.filter_http_body,
-          filter_default_fail: body.filter_default_fail,
-          start_kw: body.start_kw,
-          success_kw: body.success_kw,
-          failure_kw: body.failure_kw,
-        };
-        // The kind (simple or scheduled) follows from timeout/schedule when the check is written.
-        const parsed = checkInputSchema.safeParse(input);
-        if (!parsed.success) {
-          const issue = parsed.error.issues[0];
-          const field = issue?.path[0] === 'description' ? 'desc' : String(issue?.path[0] ?? '');
-          throw badRequest(`json validation error: ${field}: ${issue?.message ?? 'invalid'}`);
-        }
-        return parsed.data;
-      };
-
-      /** Healthchecks' upsert: the check whose fields named in `unique` equal the request's, if any. */
-      const lookup = async (orgId: string, body: HcBody): Promise<CheckRow | undefined> => {
-        const unique = body.unique ?? [];
-        if (unique.length === 0 || unique.some((f) => body[f] === undefined)) return undefined;
-        const candidates = await listChecks(ctx.db, orgId);
-        return candidates.find((c) =>
-          unique.every((field) => {
-            if (field === 'name') return c.name === body.name;
-            if (field === 'slug') return c.slug === body.slug;
-            if (field === 'tags') return c.tags === body.tags;
-            if (field === 'timeout') return c.timeout_s === body.timeout;
-            return c.grace_s === body.grace;
-          }),
-        );
-      };
-
       app.get(`${p}/checks/`, { ...read, schema: { hide, tags, summary: 'List checks', querystring: hcCheckListQuery, response: { 200: hcCheckListSchema, ...HE } } }, async (request) => {
         const { orgId } = principalOf(request);
         const tagFilter = request.query.tag === undefined ? [] : [request.query.tag].flat();
@@ -306,11 +164,9 @@ export function v3Routes(ctx: AppContext): FastifyPluginAsyncZod {
 
       app.post(`${p}/checks/`, { ...write, schema: { hide, tags, summary: 'Create a check (or update the one matching `unique`)', body: hcBody.optional(), response: { 200: hcCheckSchema, 201: hcCheckSchema, ...HE } } }, async (request, reply) => {
         const { orgId } = principalOf(request);
-        const body = request.body ?? {};
-        const match = await lookup(orgId, body);
-        const row = match ? await updateCheck(ctx.db, orgId, match.id, toInput(body)) : await createCheck(ctx.db, orgId, toInput(body));
-        void publishCheck(ctx, row);
-        return reply.status(match ? 200 : 201).send(await view(row));
+        const { check, created } = await createOrUpdateByUnique(ctx.db, orgId, request.body ?? {}, mount.version);
+        void publishCheck(ctx, check);
+        return reply.status(created ? 201 : 200).send(await view(check));
       });
 
       app.get(`${p}/channels/`, { ...read, schema: { hide, tags, summary: 'List notification channels', response: { 200: hcChannelListSchema, ...HE } } }, async (request) => {
@@ -332,7 +188,7 @@ export function v3Routes(ctx: AppContext): FastifyPluginAsyncZod {
 
         app.post(`${p}/checks/:uuid`, { ...write, schema: { hide, tags, summary: 'Update a check', params: uuidParams, body: hcBody.optional(), response: { 200: hcCheckSchema, ...HE } } }, async (request) => {
           const { orgId } = principalOf(request);
-          const updated = await updateCheck(ctx.db, orgId, request.params.uuid, toInput(request.body ?? {}));
+          const updated = await updateCheck(ctx.db, orgId, request.params.uuid, hcCheckInput(request.body ?? {}, mount.version));
           void publishCheck(ctx, updated);
           return view(updated);
         });
@@ -359,26 +215,21 @@ export function v3Routes(ctx: AppContext): FastifyPluginAsyncZod {
 
         app.get(`${p}/checks/:uuid/pings/`, { ...read, schema: { hide, tags, summary: 'Recent pings, newest first', params: uuidParams, response: { 200: hcPingListSchema, ...HE } } }, async (request) => {
           const check = await getCheck(ctx.db, principalOf(request).orgId, request.params.uuid);
-          const pings = await ctx.db.selectFrom('pings').selectAll().where('check_id', '=', check.id).orderBy('n', 'desc').limit(1000).execute();
+          const pings = await listPings(ctx.db, check.id, 1000);
           const bodyBase = `${ctx.baseUrl}${mount.links}/checks/${check.id}/pings`;
           return { pings: pings.map((ping) => hcPing(ping, bodyBase)) };
         });
 
         app.get(`${p}/checks/:uuid/pings/:n/body`, { ...read, schema: { hide, tags, summary: 'A ping body', params: hcPingBodyParams, response: { 200: pingBodyAnswer, ...HE } } }, async (request, reply) => {
           const check = await getCheck(ctx.db, principalOf(request).orgId, request.params.uuid);
-          const ping = await ctx.db.selectFrom('pings').select('body').where('check_id', '=', check.id).where('n', '=', request.params.n).executeTakeFirst();
-          if (!ping || ping.body === null) throw notFound('Ping body');
-          return reply.type('text/plain; charset=utf-8').send(ping.body);
+          const body = await pingBody(ctx.db, check.id, request.params.n);
+          if (body === undefined || body === null) throw notFound('Ping body');
+          return reply.type('text/plain; charset=utf-8').send(body);
         });
 
         app.get(`${p}/checks/:uuid/flips/`, { ...read, schema: { hide, tags, summary: 'Status changes (up/down), newest first', params: uuidParams, querystring: hcFlipsQuery, response: { 200: hcFlipListSchema, ...HE } } }, async (request) => {
           const check = await getCheck(ctx.db, principalOf(request).orgId, request.params.uuid);
-          const { seconds, start, end } = request.query;
-          let q = ctx.db.selectFrom('flips').selectAll().where('check_id', '=', check.id).where('new_status', 'in', ['up', 'down']);
-          if (seconds !== undefined) q = q.where('created_at', '>=', new Date(Date.now() - seconds * 1000));
-          if (start !== undefined) q = q.where('created_at', '>=', new Date(start * 1000));
-          if (end !== undefined) q = q.where('created_at', '<', new Date(end * 1000));
-          return { flips: (await q.orderBy('id', 'desc').execute()).map(hcFlip) };
+          return { flips: (await hcFlips(ctx.db, check.id, request.query)).map(hcFlip) };
         });
 
         // Healthchecks' paths end in "/"; without it Healthchecks (Django) redirects, and tools rely on
