@@ -1,8 +1,26 @@
 import type { z } from 'zod';
 import type { HcUniqueField, hcCheckInputSchema } from '../../contracts/jobs.js';
-import { badRequest } from '../../platform/errors.js';
-import { badgeUrl, channelIdsOf, checkInputSchema, createCheck, listChecks, slugify, updateCheck, type CheckInput, type CheckRow } from './checks.js';
-import { listFlips, type FlipRow, type PingRow } from './history.js';
+import { badRequest, notFound } from '../../platform/errors.js';
+import type { Principal } from '../accounts/index.js';
+import { listChannels } from '../notify/index.js';
+import { orgBadgeKey, tagBadgeUrls } from './badges.js';
+import {
+  badgeUrl,
+  channelIdsOf,
+  checkInputSchema,
+  createCheck,
+  deleteCheck,
+  getCheck,
+  listChecks,
+  pauseCheck,
+  resumeCheck,
+  slugify,
+  updateCheck,
+  type CheckInput,
+  type CheckRow,
+} from './checks.js';
+import { listFlips, listPings, pingBody, type FlipRow, type PingRow } from './history.js';
+import { publishCheck, publishCheckDeleted, type LiveDeps } from './live.js';
 import { displayStatus } from './lifecycle.js';
 import type { AnyStoreView } from './tables.js';
 
@@ -162,4 +180,67 @@ export async function hcFlips(store: AnyStoreView, checkId: string, query: { sec
     ...(froms.length ? { from: new Date(Math.max(...froms)) } : {}),
     ...(query.end !== undefined ? { before: new Date(query.end * 1000) } : {}),
   });
+}
+
+/** Who asks: the organisation whose checks a verb reads or changes (the route checked the role). */
+export type HcActor = Pick<Principal, 'orgId'>;
+
+/**
+ * The Healthchecks API's verbs as one mount answers them (its version and link prefix), on behalf
+ * of an actor: each reads or changes the actor's checks, tells dashboards what changed, and
+ * returns the answer in Healthchecks' shape.
+ */
+export function healthchecksVerbs(deps: LiveDeps, mount: HcMount) {
+  const orgChannelIds = async (orgId: string) => (await listChannels(deps.db, orgId)).map((c) => c.id);
+  const view = async (row: CheckRow) => hcCheck(row, deps.baseUrl, await orgChannelIds(row.org_id), mount);
+  const changed = async (row: CheckRow) => {
+    void publishCheck(deps, row);
+    return view(row);
+  };
+  return {
+    async listChecks(actor: HcActor, filter: { tags: string[]; slug?: string }) {
+      const [rows, channels] = await Promise.all([listChecks(deps.db, actor.orgId, filter), orgChannelIds(actor.orgId)]);
+      return { checks: rows.map((r) => hcCheck(r, deps.baseUrl, channels, mount)) };
+    },
+    async createOrUpdate(actor: HcActor, body: HcCheckInput) {
+      const { check, created } = await createOrUpdateByUnique(deps.db, actor.orgId, body, mount.version);
+      return { check: await changed(check), created };
+    },
+    async listChannels(actor: HcActor) {
+      const rows = await listChannels(deps.db, actor.orgId);
+      return { channels: rows.map((c) => ({ id: c.id, name: c.name, kind: c.kind })) };
+    },
+    async listBadges(actor: HcActor) {
+      const [key, rows] = await Promise.all([orgBadgeKey(deps.db, actor.orgId), listChecks(deps.db, actor.orgId)]);
+      const allTags = new Set(['*', ...rows.flatMap((r) => r.tags.split(' ').filter(Boolean))]);
+      return { badges: Object.fromEntries([...allTags].map((tag) => [tag, tagBadgeUrls(deps.baseUrl, key, tag)])) };
+    },
+    getCheck: async (actor: HcActor, id: string) => view(await getCheck(deps.db, actor.orgId, id)),
+    updateCheck: async (actor: HcActor, id: string, body: HcCheckInput) => changed(await updateCheck(deps.db, actor.orgId, id, hcCheckInput(body, mount.version))),
+    async deleteCheck(actor: HcActor, id: string) {
+      const channels = await orgChannelIds(actor.orgId);
+      const deleted = await deleteCheck(deps.db, actor.orgId, id);
+      publishCheckDeleted(deps, actor.orgId, deleted.id);
+      return hcCheck(deleted, deps.baseUrl, channels, mount);
+    },
+    pauseCheck: async (actor: HcActor, id: string) => changed(await pauseCheck(deps.db, actor.orgId, id)),
+    resumeCheck: async (actor: HcActor, id: string) => changed(await resumeCheck(deps.db, actor.orgId, id)),
+    async listPings(actor: HcActor, id: string) {
+      const check = await getCheck(deps.db, actor.orgId, id);
+      const pings = await listPings(deps.db, check.id, 1000);
+      const bodyBase = `${deps.baseUrl}${mount.links}/checks/${check.id}/pings`;
+      return { pings: pings.map((ping) => hcPing(ping, bodyBase)) };
+    },
+    /** A ping's kept body; not_found when the check, the ping or its body is missing. */
+    async pingBody(actor: HcActor, id: string, n: number): Promise<string> {
+      const check = await getCheck(deps.db, actor.orgId, id);
+      const body = await pingBody(deps.db, check.id, n);
+      if (body === undefined || body === null) throw notFound('Ping body');
+      return body;
+    },
+    async listFlips(actor: HcActor, id: string, query: { seconds?: number; start?: number; end?: number }) {
+      const check = await getCheck(deps.db, actor.orgId, id);
+      return { flips: (await hcFlips(deps.db, check.id, query)).map(hcFlip) };
+    },
+  };
 }

@@ -17,16 +17,11 @@ import {
   pingBodyAnswer,
 } from '../../../contracts/jobs.js';
 import { authenticateApiKey } from '../../accounts/index.js';
-import { DomainError, badRequest, notFound, unauthorized } from '../../../platform/errors.js';
+import { DomainError, badRequest, unauthorized } from '../../../platform/errors.js';
 import type { AppContext } from '../../../platform/http/context.js';
 import { apiKeyFrom, authenticate, principalOf, requireRole, SESSION_COOKIE } from '../../accounts/index.js';
 import { answerError, type ErrorBody } from '../../../platform/http/errors.js';
-import { listChannels } from '../../notify/index.js';
-import { orgBadgeKey, tagBadgeUrls } from '../badges.js';
-import { deleteCheck, getCheck, listChecks, pauseCheck, resumeCheck, updateCheck, type CheckRow } from '../checks.js';
-import { createOrUpdateByUnique, hcCheck, hcCheckInput, hcFlip, hcFlips, hcPing, type HcMount } from '../healthchecks.js';
-import { listPings, pingBody } from '../history.js';
-import { publishCheck, publishCheckDeleted } from '../live.js';
+import { healthchecksVerbs, type HcMount } from '../healthchecks.js';
 import { corsPreflight } from './badge.js';
 
 /**
@@ -147,90 +142,59 @@ export function v3Routes(ctx: AppContext): FastifyPluginAsyncZod {
     const read = { preHandler: requireRole(ctx, 'read-only', { keyFromBody }) };
     const write = { preHandler: requireRole(ctx, 'member', { keyFromBody }) };
 
-    const orgChannelIds = async (orgId: string) => (await listChannels(ctx.db, orgId)).map((c) => c.id);
-
     for (const mount of HEALTHCHECKS_MOUNTS) {
       const p = mount.prefix;
       const tags = ['healthchecks v3'];
       const hide = !mount.documented;
-      const view = async (row: CheckRow) => hcCheck(row, ctx.baseUrl, await orgChannelIds(row.org_id), mount);
+      const hc = healthchecksVerbs(ctx, mount);
 
-      app.get(`${p}/checks/`, { ...read, schema: { hide, tags, summary: 'List checks', querystring: hcCheckListQuery, response: { 200: hcCheckListSchema, ...HE } } }, async (request) => {
-        const { orgId } = principalOf(request);
-        const tagFilter = request.query.tag === undefined ? [] : [request.query.tag].flat();
-        const [rows, channels] = await Promise.all([listChecks(ctx.db, orgId, { tags: tagFilter, slug: request.query.slug || undefined }), orgChannelIds(orgId)]);
-        return { checks: rows.map((r) => hcCheck(r, ctx.baseUrl, channels, mount)) };
-      });
+      app.get(`${p}/checks/`, { ...read, schema: { hide, tags, summary: 'List checks', querystring: hcCheckListQuery, response: { 200: hcCheckListSchema, ...HE } } }, async (request) =>
+        hc.listChecks(principalOf(request), { tags: request.query.tag === undefined ? [] : [request.query.tag].flat(), slug: request.query.slug || undefined }),
+      );
 
       app.post(`${p}/checks/`, { ...write, schema: { hide, tags, summary: 'Create a check (or update the one matching `unique`)', body: hcBody.optional(), response: { 200: hcCheckSchema, 201: hcCheckSchema, ...HE } } }, async (request, reply) => {
-        const { orgId } = principalOf(request);
-        const { check, created } = await createOrUpdateByUnique(ctx.db, orgId, request.body ?? {}, mount.version);
-        void publishCheck(ctx, check);
-        return reply.status(created ? 201 : 200).send(await view(check));
+        const { check, created } = await hc.createOrUpdate(principalOf(request), request.body ?? {});
+        return reply.status(created ? 201 : 200).send(check);
       });
 
-      app.get(`${p}/channels/`, { ...read, schema: { hide, tags, summary: 'List notification channels', response: { 200: hcChannelListSchema, ...HE } } }, async (request) => {
-        const rows = await listChannels(ctx.db, principalOf(request).orgId);
-        return { channels: rows.map((c) => ({ id: c.id, name: c.name, kind: c.kind })) };
-      });
+      app.get(`${p}/channels/`, { ...read, schema: { hide, tags, summary: 'List notification channels', response: { 200: hcChannelListSchema, ...HE } } }, async (request) => hc.listChannels(principalOf(request)));
 
-      app.get(`${p}/badges/`, { ...read, schema: { hide, tags, summary: 'Badge URLs per tag (SVG, JSON, Shields.io; 2 or 3 states)', response: { 200: hcBadgeListSchema, ...HE } } }, async (request) => {
-        const { orgId } = principalOf(request);
-        const [key, rows] = await Promise.all([orgBadgeKey(ctx.db, orgId), listChecks(ctx.db, orgId)]);
-        const allTags = new Set(['*', ...rows.flatMap((r) => r.tags.split(' ').filter(Boolean))]);
-        return { badges: Object.fromEntries([...allTags].map((tag) => [tag, tagBadgeUrls(ctx.baseUrl, key, tag)])) };
-      });
+      app.get(`${p}/badges/`, { ...read, schema: { hide, tags, summary: 'Badge URLs per tag (SVG, JSON, Shields.io; 2 or 3 states)', response: { 200: hcBadgeListSchema, ...HE } } }, async (request) =>
+        hc.listBadges(principalOf(request)),
+      );
 
       if (!mount.listsOnly) {
         app.get(`${p}/checks/:uuid`, { ...read, schema: { hide, tags, summary: 'Get a check', params: uuidParams, response: { 200: hcCheckSchema, ...HE } } }, async (request) =>
-          view(await getCheck(ctx.db, principalOf(request).orgId, request.params.uuid)),
+          hc.getCheck(principalOf(request), request.params.uuid),
         );
 
-        app.post(`${p}/checks/:uuid`, { ...write, schema: { hide, tags, summary: 'Update a check', params: uuidParams, body: hcBody.optional(), response: { 200: hcCheckSchema, ...HE } } }, async (request) => {
-          const { orgId } = principalOf(request);
-          const updated = await updateCheck(ctx.db, orgId, request.params.uuid, hcCheckInput(request.body ?? {}, mount.version));
-          void publishCheck(ctx, updated);
-          return view(updated);
-        });
+        app.post(`${p}/checks/:uuid`, { ...write, schema: { hide, tags, summary: 'Update a check', params: uuidParams, body: hcBody.optional(), response: { 200: hcCheckSchema, ...HE } } }, async (request) =>
+          hc.updateCheck(principalOf(request), request.params.uuid, request.body ?? {}),
+        );
 
-        app.delete(`${p}/checks/:uuid`, { ...write, schema: { hide, tags, summary: 'Delete a check', params: uuidParams, response: { 200: hcCheckSchema, ...HE } } }, async (request) => {
-          const { orgId } = principalOf(request);
-          const channels = await orgChannelIds(orgId);
-          const deleted = await deleteCheck(ctx.db, orgId, request.params.uuid);
-          publishCheckDeleted(ctx, orgId, deleted.id);
-          return hcCheck(deleted, ctx.baseUrl, channels, mount);
-        });
+        app.delete(`${p}/checks/:uuid`, { ...write, schema: { hide, tags, summary: 'Delete a check', params: uuidParams, response: { 200: hcCheckSchema, ...HE } } }, async (request) =>
+          hc.deleteCheck(principalOf(request), request.params.uuid),
+        );
 
-        app.post(`${p}/checks/:uuid/pause`, { ...write, schema: { hide, tags, summary: 'Pause monitoring', params: uuidParams, response: { 200: hcCheckSchema, ...HE } } }, async (request) => {
-          const row = await pauseCheck(ctx.db, principalOf(request).orgId, request.params.uuid);
-          void publishCheck(ctx, row);
-          return view(row);
-        });
+        app.post(`${p}/checks/:uuid/pause`, { ...write, schema: { hide, tags, summary: 'Pause monitoring', params: uuidParams, response: { 200: hcCheckSchema, ...HE } } }, async (request) =>
+          hc.pauseCheck(principalOf(request), request.params.uuid),
+        );
 
-        app.post(`${p}/checks/:uuid/resume`, { ...write, schema: { hide, tags, summary: 'Resume monitoring (409 if not paused)', params: uuidParams, response: { 200: hcCheckSchema, ...HE } } }, async (request) => {
-          const row = await resumeCheck(ctx.db, principalOf(request).orgId, request.params.uuid);
-          void publishCheck(ctx, row);
-          return view(row);
-        });
+        app.post(`${p}/checks/:uuid/resume`, { ...write, schema: { hide, tags, summary: 'Resume monitoring (409 if not paused)', params: uuidParams, response: { 200: hcCheckSchema, ...HE } } }, async (request) =>
+          hc.resumeCheck(principalOf(request), request.params.uuid),
+        );
 
-        app.get(`${p}/checks/:uuid/pings/`, { ...read, schema: { hide, tags, summary: 'Recent pings, newest first', params: uuidParams, response: { 200: hcPingListSchema, ...HE } } }, async (request) => {
-          const check = await getCheck(ctx.db, principalOf(request).orgId, request.params.uuid);
-          const pings = await listPings(ctx.db, check.id, 1000);
-          const bodyBase = `${ctx.baseUrl}${mount.links}/checks/${check.id}/pings`;
-          return { pings: pings.map((ping) => hcPing(ping, bodyBase)) };
-        });
+        app.get(`${p}/checks/:uuid/pings/`, { ...read, schema: { hide, tags, summary: 'Recent pings, newest first', params: uuidParams, response: { 200: hcPingListSchema, ...HE } } }, async (request) =>
+          hc.listPings(principalOf(request), request.params.uuid),
+        );
 
-        app.get(`${p}/checks/:uuid/pings/:n/body`, { ...read, schema: { hide, tags, summary: 'A ping body', params: hcPingBodyParams, response: { 200: pingBodyAnswer, ...HE } } }, async (request, reply) => {
-          const check = await getCheck(ctx.db, principalOf(request).orgId, request.params.uuid);
-          const body = await pingBody(ctx.db, check.id, request.params.n);
-          if (body === undefined || body === null) throw notFound('Ping body');
-          return reply.type('text/plain; charset=utf-8').send(body);
-        });
+        app.get(`${p}/checks/:uuid/pings/:n/body`, { ...read, schema: { hide, tags, summary: 'A ping body', params: hcPingBodyParams, response: { 200: pingBodyAnswer, ...HE } } }, async (request, reply) =>
+          reply.type('text/plain; charset=utf-8').send(await hc.pingBody(principalOf(request), request.params.uuid, request.params.n)),
+        );
 
-        app.get(`${p}/checks/:uuid/flips/`, { ...read, schema: { hide, tags, summary: 'Status changes (up/down), newest first', params: uuidParams, querystring: hcFlipsQuery, response: { 200: hcFlipListSchema, ...HE } } }, async (request) => {
-          const check = await getCheck(ctx.db, principalOf(request).orgId, request.params.uuid);
-          return { flips: (await hcFlips(ctx.db, check.id, request.query)).map(hcFlip) };
-        });
+        app.get(`${p}/checks/:uuid/flips/`, { ...read, schema: { hide, tags, summary: 'Status changes (up/down), newest first', params: uuidParams, querystring: hcFlipsQuery, response: { 200: hcFlipListSchema, ...HE } } }, async (request) =>
+          hc.listFlips(principalOf(request), request.params.uuid, request.query),
+        );
 
         // Healthchecks' paths end in "/"; without it Healthchecks (Django) redirects, and tools rely on
         // that (the Ansible collection asks for "checks"). 301 for reads; 308 keeps a POST a POST.
