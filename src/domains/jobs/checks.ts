@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
 import type { z } from 'zod';
-import { checkInputSchema } from '../../contracts/jobs.js';
+import { checkInputSchema, type checkViewSchema } from '../../contracts/jobs.js';
 import { conflict, invalidField, notFound } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import { jobsDb, type AnyStoreView, type ChecksTable, type JobsTransaction } from './tables.js';
@@ -12,6 +12,8 @@ export type CheckRow = Selectable<ChecksTable>;
 
 export { checkInputSchema };
 export type CheckInput = z.infer<typeof checkInputSchema>;
+/** The native API's view of a check (the contract's shape). */
+export type CheckView = z.infer<typeof checkViewSchema>;
 
 export function slugify(name: string): string {
   return name
@@ -266,7 +268,7 @@ export async function resumeCheck(store: AnyStoreView, orgId: string, id: string
 }
 
 /** The native API's view of a check (also what live updates carry). */
-export function checkView(row: CheckRow, baseUrl: string, pingKey: string, recentDurations: number[] = [], now = new Date()) {
+export function checkView(row: CheckRow, baseUrl: string, pingKey: string, recentDurations: number[] = [], now = new Date()): CheckView {
   return {
     id: row.id,
     name: row.name,
@@ -308,7 +310,6 @@ export function checkView(row: CheckRow, baseUrl: string, pingKey: string, recen
     recent_durations: recentDurations,
   };
 }
-export type CheckView = ReturnType<typeof checkView>;
 
 /** A check's status badge (SVG, two states: up / down), as Healthchecks' `badge_url`; `/b/3/…` adds "late". */
 export const badgeUrl = (baseUrl: string, badgeKey: string, states: 2 | 3 = 2, format: 'svg' | 'json' | 'shields' = 'svg') => `${baseUrl}/b/${states}/${badgeKey}.${format}`;

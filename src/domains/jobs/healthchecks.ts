@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { HcUniqueField, hcCheckInputSchema } from '../../contracts/jobs.js';
+import type { HcUniqueField, hcCheckInputSchema, hcCheckSchema, hcFlipSchema, hcPingSchema } from '../../contracts/jobs.js';
 import { badRequest, notFound } from '../../platform/errors.js';
 import type { Principal } from '../accounts/index.js';
 import { listChannels } from '../notify/index.js';
@@ -51,7 +51,7 @@ export function hcStatus(row: CheckRow, version: 1 | 2 | 3, now = new Date()): s
 }
 
 /** A check as Healthchecks shows it to a read-write key, plus Vigil's extra fields. */
-export function hcCheck(row: CheckRow, baseUrl: string, orgChannelIds: readonly string[], mount: HcMount = { version: 3, links: '/api/v3' }, now = new Date()) {
+export function hcCheck(row: CheckRow, baseUrl: string, orgChannelIds: readonly string[], mount: HcMount = { version: 3, links: '/api/v3' }, now = new Date()): z.infer<typeof hcCheckSchema> {
   const api = `${baseUrl}${mount.links}/checks/${row.id}`;
   return {
     name: row.name,
@@ -91,7 +91,7 @@ export function hcCheck(row: CheckRow, baseUrl: string, orgChannelIds: readonly 
   };
 }
 
-export function hcPing(p: PingRow, bodyBase: string) {
+export function hcPing(p: PingRow, bodyBase: string): z.infer<typeof hcPingSchema> {
   return {
     type: p.kind,
     date: p.created_at.toISOString().replace(/Z$/, '+00:00'),
@@ -107,7 +107,7 @@ export function hcPing(p: PingRow, bodyBase: string) {
   };
 }
 
-export const hcFlip = (f: FlipRow) => ({ timestamp: hcTime(f.created_at), up: f.new_status === 'up' ? (1 as const) : (0 as const) });
+export const hcFlip = (f: FlipRow): z.infer<typeof hcFlipSchema> => ({ timestamp: hcTime(f.created_at), up: f.new_status === 'up' ? 1 : 0 });
 
 
 /** Healthchecks' fields in Vigil's terms, checked with the native API's rules (in Healthchecks' words). */

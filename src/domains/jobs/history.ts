@@ -1,4 +1,6 @@
 import type { Selectable } from 'kysely';
+import type { z } from 'zod';
+import type { flipSchema, pingSchema, runSchema } from '../../contracts/jobs.js';
 import { jobsDb, type AnyStoreView, type FlipsTable, type JobsTransaction, type PingsTable, type RunsTable } from './tables.js';
 
 /**
@@ -55,7 +57,7 @@ export async function markRunTooLong(trx: JobsTransaction, checkId: string, star
 }
 
 /** The native API's view of a run. */
-export const runView = (r: RunRow) => ({
+export const runView = (r: RunRow): z.infer<typeof runSchema> => ({
   id: Number(r.id),
   rid: r.rid,
   started_at: r.started_at?.toISOString() ?? null,
@@ -67,7 +69,7 @@ export const runView = (r: RunRow) => ({
 });
 
 /** The native API's view of a ping. */
-export const pingView = (p: PingRow) => ({
+export const pingView = (p: PingRow): z.infer<typeof pingSchema> => ({
   n: p.n,
   kind: p.kind,
   created_at: p.created_at.toISOString(),
@@ -83,4 +85,4 @@ export const pingView = (p: PingRow) => ({
 });
 
 /** The native API's view of a flip. */
-export const flipView = (f: FlipRow) => ({ created_at: f.created_at.toISOString(), old_status: f.old_status, new_status: f.new_status, reason: f.reason });
+export const flipView = (f: FlipRow): z.infer<typeof flipSchema> => ({ created_at: f.created_at.toISOString(), old_status: f.old_status, new_status: f.new_status, reason: f.reason });

@@ -1,7 +1,7 @@
 import { Cron } from 'croner';
 import type { Selectable } from 'kysely';
 import type { z } from 'zod';
-import { maintenanceInputSchema } from '../../contracts/jobs.js';
+import { maintenanceInputSchema, type maintenanceWindowSchema } from '../../contracts/jobs.js';
 import { invalidField, notFound } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import { jobsDb, type AnyStoreView, type MaintenanceWindowsTable } from './tables.js';
@@ -69,7 +69,7 @@ export async function windowsOfOrgs(store: AnyStoreView, orgIds: string[]): Prom
   return jobsDb(store).selectFrom('maintenance_windows').select(['org_id', 'check_id', 'starts_at', 'ends_at', 'cron', 'tz', 'duration_s']).where('org_id', 'in', orgIds).execute();
 }
 
-export function maintenanceView(w: MaintenanceWindow) {
+export function maintenanceView(w: MaintenanceWindow): z.infer<typeof maintenanceWindowSchema> {
   return {
     id: w.id,
     check_id: w.check_id,

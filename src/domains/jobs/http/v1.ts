@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import {
+  badRequestEnvelope,
   checkIdParams,
   checkInputSchema,
   checkListQuery,
@@ -26,7 +27,7 @@ import { checkVerbs, maintenanceVerbs } from '../verbs.js';
 const idParams = checkIdParams;
 const pageQuery = historyPageQuery;
 /** Error answers: 400 bad input, 401 no credentials, 403 role too low, 404 no such check, 409 conflict. */
-const E = { 400: errorEnvelope, 401: errorEnvelope, 403: errorEnvelope, 404: errorEnvelope, 409: errorEnvelope } as const;
+const E = { 400: badRequestEnvelope, 401: errorEnvelope, 403: errorEnvelope, 404: errorEnvelope, 409: errorEnvelope } as const;
 
 /** Vigil's own check API, used by the dashboard: richer views than the Healthchecks-compatible one. */
 export function v1Routes(ctx: AppContext): FastifyPluginAsyncZod {
