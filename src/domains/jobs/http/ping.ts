@@ -53,6 +53,21 @@ export function parsePingPath(path: string): ParsedPath | PathError {
   return { status: 404, text: 'not found' };
 }
 
+/**
+ * The ping route in the OpenAPI document. Its path is parsed by parsePingPath (which answers in
+ * Healthchecks' words), so no params or querystring schema validates it here: one would answer
+ * malformed URLs in other words than Healthchecks does.
+ */
+const PING_SCHEMA = {
+  tags: ['ping'],
+  summary: 'Ping a check (Healthchecks protocol)',
+  description:
+    'The path after /ping/ is <uuid>[/start|/fail|/log|/<exit status 0-255>] or <ping key>/<slug>[/start|/fail|/log|/<exit status>]. ' +
+    'Query: rid=<uuid> pairs a start with its finish; create=1 creates a missing slug check. Any method of GET, POST, HEAD; any body ' +
+    '(its last VIGIL_PING_BODY_LIMIT bytes are kept, the limit is in the Ping-Body-Limit header). Answers are text/plain.',
+  response: pingAnswers,
+};
+
 /** Healthchecks-compatible ping endpoints: plain-text answers, any content type, body tail kept. */
 export function pingRoutes(ctx: AppContext): FastifyPluginAsyncZod {
   const limit = ctx.config.VIGIL_PING_BODY_LIMIT;
@@ -107,7 +122,7 @@ export function pingRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       return created ? text(201, 'Created') : text(200, 'OK');
     };
 
-    app.route({ method: ['GET', 'POST', 'HEAD'], url: '/ping/*', exposeHeadRoute: false, schema: { hide: true, response: pingAnswers }, handler });
+    app.route({ method: ['GET', 'POST', 'HEAD'], url: '/ping/*', exposeHeadRoute: false, schema: PING_SCHEMA, handler });
     // A browser's CORS preflight before a cross-site ping (fetch with a JSON body, say): allowed from
     // any origin like the pings themselves. It is not a ping: the request that follows is.
     app.options('/ping/*', { schema: { hide: true, response: { 204: emptyAnswer } } }, async (_request, reply) =>
