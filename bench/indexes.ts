@@ -33,7 +33,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { countEventsByBucket, encodeEventCopy, searchEvents, type EventGroupRows } from '../src/domains/logs/store.js';
 import { planVolume, VOLUME_COUNT_CAP } from '../src/domains/logs/volume.js';
-import type { NormalisedEvent } from '../src/domains/logs/normalise.js';
+import type { LogEvent } from '../src/domains/logs/event.js';
 import { migrateToLatest, type Database } from '../src/platform/store/index.js';
 import { freshPostgresDatabase } from '../test/support/server.js';
 import { SECTIONS, fmt, prng, weighted } from './support.js';
@@ -113,7 +113,7 @@ function dataSet(rows: number, hours: number, batchSize: number): DataSet {
   let bytes = 0;
   for (let first = 0; first < rows; first += batchSize) {
     // Grouped per organisation in order of first appearance, as the processor groups a batch.
-    const groups = new Map<string, NormalisedEvent[]>();
+    const groups = new Map<string, LogEvent[]>();
     for (let i = first; i < Math.min(rows, first + batchSize); i++) {
       const receivedAt = start + Math.floor(((i + 1) / rows) * span);
       const delay = rnd() < 0.01 ? rnd() * 120_000 : -Math.log(1 - rnd()) * 1000;
@@ -126,7 +126,7 @@ function dataSet(rows: number, hours: number, batchSize: number): DataSet {
       const client = Math.floor(rnd() * 200_000);
       const remoteAddr = `10.${client >> 16}.${(client >> 8) & 255}.${client & 255}`;
       const size = 100 + Math.floor(rnd() * 90_000);
-      const event: NormalisedEvent = {
+      const event: LogEvent = {
         timestamp,
         receivedAt,
         service: pick(services),

@@ -35,8 +35,9 @@ function isCidr(entry: string): boolean {
   }
 }
 
-export const ROLES = ['web', 'ingest', 'process', 'notify'] as const;
-export type Role = (typeof ROLES)[number];
+/** What a process runs (`vigil start --role`, VIGIL_ROLES); not a user's role in an organisation (accounts). */
+export const PROCESS_ROLES = ['web', 'ingest', 'process', 'notify'] as const;
+export type ProcessRole = (typeof PROCESS_ROLES)[number];
 
 export const configSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -74,13 +75,13 @@ export const configSchema = z.object({
     .default('all')
     .transform((v, ctx) => {
       const names = v.split(',').map((r) => r.trim()).filter(Boolean);
-      if (names.includes('all')) return [...ROLES];
-      const unknown = names.filter((n) => !(ROLES as readonly string[]).includes(n));
+      if (names.includes('all')) return [...PROCESS_ROLES];
+      const unknown = names.filter((n) => !(PROCESS_ROLES as readonly string[]).includes(n));
       if (unknown.length || names.length === 0) {
-        ctx.addIssue({ code: 'custom', message: `unknown role ${unknown.join(', ') || '(none)'}; use all or a comma-separated list of ${ROLES.join(', ')}` });
+        ctx.addIssue({ code: 'custom', message: `unknown role ${unknown.join(', ') || '(none)'}; use all or a comma-separated list of ${PROCESS_ROLES.join(', ')}` });
         return z.NEVER;
       }
-      return names as Role[];
+      return names as ProcessRole[];
     }),
   /** NATS server(s) for the event bus (JetStream). Unset: the in-process bus. */
   NATS_URL: z.string().optional(),

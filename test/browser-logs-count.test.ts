@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NormalisedEvent } from '../src/domains/logs/normalise.js';
+import type { LogEvent } from '../src/domains/logs/event.js';
 import { PartitionManager, insertEvents } from '../src/domains/logs/store.js';
 import { SCREENSHOT_DIR, ago, chromiumInstalled, ingestLogs, logIn, openBrowser, type BrowserSession } from './support/browser.js';
 import { startTestServer, type TestServer } from './support/server.js';
@@ -26,7 +26,7 @@ describe.skipIf(!chromiumInstalled)('Logs page count and volume in Chromium (Ger
     server = await startTestServer('pglite');
     // 2,500 events over the last 50 minutes; every 5th from service "api".
     const now = Date.now();
-    const events = Array.from({ length: MATCHES }, (_, i): NormalisedEvent => {
+    const events = Array.from({ length: MATCHES }, (_, i): LogEvent => {
       const ts = now - 50 * 60_000 + i * 1200;
       return {
         timestamp: ts,

@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NormalisedEvent } from '../src/domains/logs/normalise.js';
+import type { LogEvent } from '../src/domains/logs/event.js';
 import { PartitionManager, insertEvents } from '../src/domains/logs/store.js';
 import { SCREENSHOT_DIR, ago, chromiumInstalled, ingestLogs, logIn, openBrowser, type BrowserSession } from './support/browser.js';
 import { startTestServer, type TestServer } from './support/server.js';
@@ -75,7 +75,7 @@ describe.skipIf(!chromiumInstalled)('Logs page in Chromium', () => {
 
     // Stored by a processor in another process (no live event reaches this server): the 5 s poll finds it.
     const now = Date.now();
-    const quiet: NormalisedEvent = {
+    const quiet: LogEvent = {
       timestamp: now,
       receivedAt: now,
       service: 'shop',

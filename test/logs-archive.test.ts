@@ -7,8 +7,9 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey, createOrg } from '../src/domains/accounts/index.js';
 import { RETENTION_LOCK_KEY, runRetention } from '../src/domains/logs/retention.js';
-import type { NormalisedEvent } from '../src/domains/logs/normalise.js';
+import type { LogEvent } from '../src/domains/logs/event.js';
 import { PartitionManager, insertEventGroups, insertEvents } from '../src/domains/logs/store.js';
+import { statisticsPruner } from '../src/domains/stream/index.js';
 import { STORE_KINDS, eventually, startTestServer, storeAvailable, type TestServer } from './support/server.js';
 
 const DAY = 86_400_000;
@@ -41,7 +42,7 @@ interface ArchiveFile {
   created: string;
 }
 
-function event(ts: number, i: number, over: Partial<NormalisedEvent> = {}): NormalisedEvent {
+function event(ts: number, i: number, over: Partial<LogEvent> = {}): LogEvent {
   const status = [200, 200, 404, 503][i % 4]!;
   const section = ['/api', '/report', '/static'][i % 3]!;
   return {
@@ -304,7 +305,7 @@ describe.each(STORE_KINDS)('log retention and the archive on %s', (kind) => {
         .execute();
       await server.ctx.db.insertInto('traffic_sketches').values({ org_id: server.org.id, resolution, bucket, hosts: new Uint8Array(16), latency: [1, 0, 2] }).execute();
     }
-    const result = await runRetention(server.ctx, { now });
+    const result = await runRetention({ ...server.ctx, pruneStatistics: statisticsPruner(server.ctx) }, { now });
     expect(result.pruned).toEqual(
       expect.arrayContaining([
         { table: 'traffic_counts', resolution: 1, rows: 1 },

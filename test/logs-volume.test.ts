@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOrg } from '../src/domains/accounts/index.js';
-import type { NormalisedEvent } from '../src/domains/logs/normalise.js';
+import type { LogEvent } from '../src/domains/logs/event.js';
 import { PartitionManager, countEventsByBucket, insertEvents } from '../src/domains/logs/store.js';
 import { foldVolume, planVolume, type VolumeAnswer as Volume } from '../src/domains/logs/volume.js';
 import { STORE_KINDS, startTestServer, storeAvailable, type TestServer } from './support/server.js';
@@ -19,7 +19,7 @@ describe.each(STORE_KINDS)('log volume on %s', (kind) => {
     server = await startTestServer(kind);
     // 2,400 events over the last 40 minutes, one a second: services a/b alternate, every 10th is a 503
     // whose message says "timeout"; plus 5 events of another organisation the count must never see.
-    const event = (i: number): NormalisedEvent => {
+    const event = (i: number): LogEvent => {
       const ts = now - 40 * 60_000 + i * 1000;
       const failed = i % 10 === 0;
       return {

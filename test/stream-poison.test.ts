@@ -5,7 +5,7 @@ import { sql } from 'kysely';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOrg } from '../src/domains/accounts/index.js';
-import { LOG_TOPIC, logMessagesFor, type NormalisedEvent } from '../src/domains/logs/index.js';
+import { LOG_TOPIC, logMessagesFor, type LogEvent } from '../src/domains/logs/index.js';
 import { TRAFFIC_CONSUMER, startStreamProcessor, type StreamProcessor } from '../src/domains/stream/index.js';
 import { openBus, type EventBus } from '../src/platform/bus/index.js';
 import { LiveHub } from '../src/platform/live.js';
@@ -24,7 +24,7 @@ const logger = pino({ level: 'silent' });
 const timing = { outOfOrderMs: 5000, latenessMs: 300_000, idleMs: 60_000 };
 
 
-const event = (message: string, over: Partial<NormalisedEvent> = {}): NormalisedEvent => {
+const event = (message: string, over: Partial<LogEvent> = {}): LogEvent => {
   const now = Date.now() - 2000;
   return {
     timestamp: now,
@@ -87,7 +87,7 @@ describe.each(DEPLOYMENTS)('stream processor poison isolation on $name', (setup)
       for (let i = 0; i < 10_000; i++) deep = { a: deep };
       // Random text does not compress: a btree key this long cannot be indexed.
       const longSection = `/${randomBytes(6000).toString('base64')}`;
-      const poison: [string, NormalisedEvent][] = [
+      const poison: [string, LogEvent][] = [
         ['bigint overflow', event('poison bytes', { bytes: 1e300 })],
         ['integer overflow', event('poison status', { status: 1e12 })],
         ['unindexable section', event('poison section', { path: longSection, section: longSection })],

@@ -5,10 +5,16 @@ import fastifyHelmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type RouteOptions } from 'fastify';
 import {
   jsonSchemaTransform,
-  type FastifyPluginAsyncZod, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+  jsonSchemaTransformObject,
+  type FastifyPluginAsyncZod,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { accountRoutes } from '../domains/accounts/index.js';
 import type { App, AppContext } from '../platform/http/context.js';
 import { registerAuth } from '../domains/accounts/index.js';
@@ -27,7 +33,12 @@ export interface BuildAppOptions {
   isReady?: () => boolean;
   /** Live stream heartbeat and credential re-check intervals (tests shorten them). */
   sse?: SseTiming;
+  /** Told of every route as it is registered (tests list them to check their schemas). */
+  onRoute?: (route: RouteOptions) => void;
 }
+
+/** What /healthz answers: 200 when ready, 503 while starting. */
+const healthAnswer = z.object({ status: z.enum(['ok', 'starting']), store: z.enum(['postgres', 'pglite']) });
 
 const WEB_DIST = fileURLToPath(new URL('../../web/dist/', import.meta.url));
 
@@ -76,6 +87,7 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions): Promi
     // Per-request log lines would dominate the ping/ingest hot paths; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
   }).withTypeProvider<ZodTypeProvider>();
+  if (options.onRoute) app.addHook('onRoute', options.onRoute);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandler(app);
@@ -104,7 +116,10 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions): Promi
       },
       security: [{ apiKey: [] }, { bearer: [] }],
     },
+    // Zod schemas become JSON Schema; those registered with an id (`.meta({ id })`) are listed once
+    // under components.schemas and referenced from the routes.
     transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
   });
   await app.register(fastifySwaggerUi, {
     routePrefix: '/api/docs',
@@ -112,9 +127,15 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions): Promi
     // (styles cannot run code; scripts stay same-origin only).
     transformStaticCSP: (header) => header.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'"),
   });
-  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get(
+    '/api/openapi.json',
+    // Loose: the document passes through whole (a strict object would drop what it does not name).
+    { schema: { hide: true, response: { 200: z.looseObject({ openapi: z.string(), paths: z.record(z.string(), z.unknown()) }) } } },
+    // Configured with `openapi` above, so the document is OpenAPI 3 (the type also allows Swagger 2).
+    async () => app.swagger() as { openapi: string; paths: Record<string, unknown> },
+  );
 
-  app.get('/healthz', { schema: { hide: true } }, async (_request, reply) => {
+  app.get('/healthz', { schema: { hide: true, response: { 200: healthAnswer, 503: healthAnswer } } }, async (_request, reply) => {
     const ready = options.isReady?.() ?? true;
     return reply.status(ready ? 200 : 503).send({ status: ready ? 'ok' : 'starting', store: ctx.store.kind });
   });

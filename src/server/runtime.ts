@@ -6,12 +6,12 @@ import { jobRoutes, pingRoutes, startSweeper } from '../domains/jobs/index.js';
 import { LOG_TOPIC, archiveRoutes, logIngestRoutes, logSearchRoutes, startRetention } from '../domains/logs/index.js';
 import { openBus, type EventBus } from '../platform/bus/index.js';
 import { notifyRoutes, startNotifier } from '../domains/notify/index.js';
-import { TRAFFIC_CONSUMER, influxTarget, relayTrafficUpdates, startInfluxSink, startStreamProcessor, statsRoutes } from '../domains/stream/index.js';
+import { TRAFFIC_CONSUMER, influxTarget, relayTrafficUpdates, startInfluxSink, startStreamProcessor, statisticsPruner, statsRoutes } from '../domains/stream/index.js';
 import { LiveHub } from '../platform/live.js';
 import { startLiveBridge } from '../platform/live-bridge.js';
 import { migrateToLatest, openStore } from '../platform/store/index.js';
 import type { Worker } from '../platform/worker.js';
-import { buildApp } from './app.js';
+import { buildApp, type BuildAppOptions } from './app.js';
 import type { AppContext } from '../platform/http/context.js';
 
 export interface RunningVigil {
@@ -29,6 +29,8 @@ export interface StartOptions {
   storeTemplate?: Blob;
   /** Start background workers (deadline sweeper, notifier). Default true. */
   workers?: boolean;
+  /** Told of every HTTP route as it is registered (tests). */
+  onRoute?: BuildAppOptions['onRoute'];
 }
 
 /** Refuses, before anything starts, deployments that would lose or never process data or that are misconfigured. */
@@ -84,7 +86,7 @@ export async function startVigil(config: Config, options: StartOptions = {}): Pr
       ...(roles.has('ingest') && ingestBus ? [pingRoutes, (c: AppContext) => logIngestRoutes(c, ingestBus)] : []),
       ...(roles.has('web') ? [jobRoutes, notifyRoutes, logSearchRoutes, archiveRoutes, statsRoutes] : []),
     ];
-    const server = await buildApp(ctx, { routes, isReady: () => ready });
+    const server = await buildApp(ctx, { routes, isReady: () => ready, ...(options.onRoute ? { onRoute: options.onRoute } : {}) });
     app = server;
     await server.listen({ port: config.PORT, host: config.HOST });
     const address = server.server.address();
@@ -100,7 +102,7 @@ export async function startVigil(config: Config, options: StartOptions = {}): Pr
       workers.push(await startStreamProcessor({ store, bus, live: ctx.live, logger, timing }));
     }
     if (options.workers !== false) {
-      if (roles.has('process')) workers.push(startSweeper(ctx, ctx.config.VIGIL_SWEEP_INTERVAL_MS), startRetention(ctx));
+      if (roles.has('process')) workers.push(startSweeper(ctx, ctx.config.VIGIL_SWEEP_INTERVAL_MS), startRetention({ ...ctx, pruneStatistics: statisticsPruner(ctx) }));
       if (roles.has('notify')) workers.push(startNotifier(ctx));
       const influxSink = roles.has('process') ? startInfluxSink(ctx) : undefined;
       if (influxSink) workers.push(influxSink);

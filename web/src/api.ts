@@ -128,8 +128,9 @@ export function onUnauthorized(listener: () => void): () => void {
   return () => unauthorizedListeners.delete(listener);
 }
 
-function cookie(name: string): string | undefined {
-  for (const part of document.cookie.split(';')) {
+/** The value of cookie `name` in a `document.cookie` string (pure: the caller reads the document). */
+export function cookieValue(cookies: string, name: string): string | undefined {
+  for (const part of cookies.split(';')) {
     const [key, ...value] = part.trim().split('=');
     if (key === name) return decodeURIComponent(value.join('='));
   }
@@ -144,7 +145,7 @@ function cookie(name: string): string | undefined {
 export async function request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
-  if (method !== 'GET') headers['x-csrf-token'] = cookie('vigil_csrf') ?? '';
+  if (method !== 'GET') headers['x-csrf-token'] = cookieValue(document.cookie, 'vigil_csrf') ?? '';
   let response: Response;
   try {
     response = await fetch(path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body), signal });

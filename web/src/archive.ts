@@ -3,33 +3,19 @@
  * `/api/v1/archive/logs`), archived files grouped by day, and the search form's UTC-day bounds.
  */
 import { request } from './api';
-import { searchQuery, type EventPage, type EventSearch, type StoredEvent } from './logs';
+import type { ArchiveFile as ArchiveFileAnswer, ArchiveListAnswer, ArchiveSearchAnswer, ArchivedLogEventAnswer } from '@contracts/logs.js';
+import { searchQuery, type EventSearch } from './logs';
 
 /** One archived Parquet file as `GET /api/v1/archive` lists it. */
-export interface ArchiveFile {
-  day: string;
-  /** 0, or more when a day was archived again after late events recreated it. */
-  part: number;
-  /** Oldest and newest event time in the file (null for an empty file). */
-  from: string | null;
-  to: string | null;
-  rows: number;
-  bytes: number;
-  created: string;
-}
+export type ArchiveFile = ArchiveFileAnswer;
 
 /** An archived event: the hot search's fields, its id while it was hot (null if archived from elsewhere), and the too-late flag. */
-export interface ArchivedEvent extends Omit<StoredEvent, 'id'> {
-  id: string | null;
-  too_late: boolean;
-}
+export type ArchivedEvent = ArchivedLogEventAnswer;
 
-export interface ArchiveSearchPage extends EventPage<ArchivedEvent> {
-  /** What the server had to read: archive searches scan files, so they are slower than hot ones. */
-  scanned: { files: number; row_groups: number; rows: number };
-}
+/** A page of the archive search, with what the server had to read (archive searches scan files). */
+export type ArchiveSearchPage = ArchiveSearchAnswer;
 
-export const listArchive = async (): Promise<ArchiveFile[]> => (await request<{ files: ArchiveFile[] }>('GET', '/api/v1/archive')).files;
+export const listArchive = async (): Promise<ArchiveFile[]> => (await request<ArchiveListAnswer>('GET', '/api/v1/archive')).files;
 
 /** The hot search's filters, except that `status` may also be a class such as `5xx` (see isStatusFilter). */
 export const searchArchive = (params: EventSearch): Promise<ArchiveSearchPage> => request<ArchiveSearchPage>('GET', `/api/v1/archive/logs?${searchQuery(params)}`);

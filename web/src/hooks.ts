@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState, useSyncExternalStore } from 'react';
+import { useCallback, useState, useSyncExternalStore } from 'react';
 import { errorMessage } from './api';
 
 /** Current time, refreshed every `intervalMs`, so relative times ("3 s ago") keep moving. */
@@ -32,50 +32,6 @@ export function useNow(): number {
   return useSyncExternalStore(subscribeClock, () => clock.now);
 }
 
-export interface Resource<T> {
-  data: T | undefined;
-  error: string | undefined;
-  loading: boolean;
-  /** Refetches in the background (the current data stays shown meanwhile). */
-  reload: () => void;
-  /** Replaces the data locally, e.g. with a live update. */
-  setData: (update: (current: T | undefined) => T | undefined) => void;
-}
-
-/**
- * Loads `load()` when `key` changes (clearing what was shown: it belonged to something else),
- * and again in the background when `refresh` changes or on `reload`. Answers to superseded
- * loads are dropped, so a slow old request never overwrites a newer one.
- */
-export function useResource<T>(load: () => Promise<T>, key: string, refresh = 0): Resource<T> {
-  const [state, setState] = useState<{ data: T | undefined; error: string | undefined; loading: boolean; key: string }>({
-    data: undefined,
-    error: undefined,
-    loading: true,
-    key,
-  });
-  const [generation, setGeneration] = useState(0);
-  const reload = useCallback(() => setGeneration((g) => g + 1), []);
-
-  // Data of another key (another check) must not show while the new one loads.
-  if (state.key !== key) setState({ data: undefined, error: undefined, loading: true, key });
-
-  useEffect(() => {
-    let current = true;
-    load().then(
-      (data) => current && setState({ data, error: undefined, loading: false, key }),
-      (error: unknown) => current && setState((s) => ({ ...s, error: errorMessage(error), loading: false })),
-    );
-    return () => {
-      current = false;
-    };
-    // `load` is a fresh closure every render; `key`, `refresh` and `generation` say when to fetch again.
-  }, [key, refresh, generation]);
-
-  const setData = useCallback((update: (current: T | undefined) => T | undefined) => setState((s) => ({ ...s, data: update(s.data) })), []);
-  return { data: state.data, error: state.error, loading: state.loading, reload, setData };
-}
-
 export interface Action {
   busy: boolean;
   /** Why the last run failed (an ApiError when the server refused it), until the next run. */
@@ -85,7 +41,11 @@ export interface Action {
   run: (action: () => Promise<void>) => Promise<void>;
 }
 
-/** A user action (a form submitted, a button pressed) with its busy flag and error, shown where it happened. */
+/**
+ * A user action (a form submitted, a button pressed) with its busy flag and error, shown where it
+ * happened. Kept instead of useMutation: it is a form's own state, and the cache updates after a
+ * write are written beside the request (queries.ts helpers), which useMutation would only wrap.
+ */
 export function useAction(): Action {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<Error>();

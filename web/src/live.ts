@@ -7,8 +7,10 @@ import { api } from './api';
  *
  * EventSource reconnects by itself after a dropped connection, but gives up for good when the
  * server answers with an HTTP error (e.g. 502 while restarting); then we reopen it ourselves.
- * Events sent while disconnected are lost, so `epoch` counts reconnections: pages put it in their
- * load effects and refetch once the stream is back.
+ * Events sent while disconnected are lost, so `epoch` counts reconnections: the query cache is
+ * refetched when it moves (queries.ts), and the pages with their own loaders (logs, traffic) put it
+ * in their load effects. One EventSource kept by hand: TanStack Query has no stream source; live
+ * events update its cache instead.
  */
 
 export type LiveStatus = 'connecting' | 'live' | 'offline';
@@ -111,6 +113,14 @@ export function useLiveConnection(enabled: boolean): void {
 /** The connection's status and reconnection count. */
 export function useLiveState(): LiveState {
   return useSyncExternalStore(connection.subscribe, connection.getState);
+}
+
+/**
+ * Subscribes `handler` to live events of `type` outside of render; returns the unsubscribe. For an
+ * effect whose handler is an effect event (which only effects may call).
+ */
+export function onLiveEvent(type: string, handler: (data: unknown) => void): () => void {
+  return connection.on(type, handler);
 }
 
 /** Calls `handler` with the parsed data of every live event of `type`. */

@@ -3,41 +3,15 @@
  * which answers the same shape), the filters as they live in the URL (so a link reproduces the
  * view), and the merge of live-tail answers into the rows shown.
  */
+import { logVolumeAnswer, type LogEventAnswer, type LogSearchAnswer, type LogVolumeAnswer } from '@contracts/logs.js';
 import { request } from './api';
 import { formatDateTime } from './format';
 
 /**
- * One stored event as `GET /api/v1/logs` returns it; `GET /api/v1/archive/logs` answers the same
- * shape (see `ArchivedEvent` in archive.ts).
+ * One stored event as `GET /api/v1/logs` returns it (the contract's `logEvent`); `GET
+ * /api/v1/archive/logs` answers the same shape with a nullable id (see `ArchivedEvent` in archive.ts).
  */
-export interface StoredEvent {
-  /** Database id: grows in arrival order (a bigint, sent as a string). */
-  id: string;
-  timestamp: string;
-  received_at: string;
-  service: string | null;
-  host: string | null;
-  source: string | null;
-  level: string | null;
-  message: string;
-  method: string | null;
-  path: string | null;
-  section: string | null;
-  status: number | null;
-  bytes: number | null;
-  duration_ms: number | null;
-  remote_addr: string | null;
-  user_agent: string | null;
-  attributes: Record<string, unknown>;
-}
-
-/** One page of an event search (hot or archived). */
-export interface EventPage<E> {
-  /** Newest first. */
-  events: E[];
-  /** Pass as `cursor` for the next (older) page; null on the last one. */
-  next_cursor: string | null;
-}
+export type StoredEvent = LogEventAnswer;
 
 /** The filters on an event's fields that both searches take, beside the time range. */
 const FIELD_FILTERS = ['q', 'service', 'status', 'section'] as const;
@@ -76,30 +50,17 @@ export function searchQuery(params: SearchParams): string {
   return query.toString();
 }
 
-export const searchLogs = (params: SearchParams): Promise<EventPage<StoredEvent>> => request<EventPage<StoredEvent>>('GET', `/api/v1/logs?${searchQuery(params)}`);
+export const searchLogs = (params: SearchParams): Promise<LogSearchAnswer> => request<LogSearchAnswer>('GET', `/api/v1/logs?${searchQuery(params)}`);
 
 /** `GET /api/v1/logs/volume`: how many events a search matches, in total and per bucket. */
-export interface LogVolume {
-  from: string;
-  to: string;
-  /** Bucket width, seconds. */
-  step: number;
-  /** Bucket starts, unix seconds. */
-  timestamps: number[];
-  /** Matches per bucket; null where counting stopped before the bucket (see `exact`). */
-  counts: (number | null)[];
-  /** Matches; when `exact` is false, more than this many match. */
-  total: number;
-  exact: boolean;
-  /** When not exact: buckets from this instant on are complete. */
-  counted_from: string | null;
-}
+export type LogVolume = LogVolumeAnswer;
 
 /** The volume of a search (its filters; paging parameters are ignored); `step` in seconds, or the server picks. */
-export function logVolume(params: SearchParams, step?: number): Promise<LogVolume> {
+export async function logVolume(params: SearchParams, step?: number): Promise<LogVolume> {
   const query = new URLSearchParams(searchQuery({ ...params, limit: undefined, cursor: undefined, afterId: undefined }));
   if (step !== undefined) query.set('step', String(step));
-  return request<LogVolume>('GET', `/api/v1/logs/volume?${query.toString()}`);
+  // Parsed: a shape that drifted would draw wrong bars and counts rather than fail.
+  return logVolumeAnswer.parse(await request<unknown>('GET', `/api/v1/logs/volume?${query.toString()}`));
 }
 
 /** `404`: an HTTP status, the only status filter the hot search takes. */
@@ -151,21 +112,31 @@ export function filtersFromQuery(query: URLSearchParams): LogFilters {
   };
 }
 
-/** The page's address for `filters`: parameters in a fixed order, empty ones left out. */
-export function logsHref(filters: LogFilters): string {
-  const query = new URLSearchParams();
+const LOGS_PARAMS = ['range', 'from', 'to', ...FIELD_FILTERS, 'live'] as const;
+/** The logs page's query parameters as the URL spells them (`range=1h&service=api&live=off`). */
+export type LogsSearch = Partial<Record<(typeof LOGS_PARAMS)[number], string>>;
+export const isLogsParam = (name: string): name is keyof LogsSearch => (LOGS_PARAMS as readonly string[]).includes(name);
+
+/** The page's query for `filters`: parameters in a fixed order, empty ones left out. */
+export function logsSearch(filters: LogFilters): LogsSearch {
+  const search: LogsSearch = {};
   if (filters.range === 'custom') {
-    if (filters.from) query.set('from', filters.from);
-    if (filters.to) query.set('to', filters.to);
+    if (filters.from) search.from = filters.from;
+    if (filters.to) search.to = filters.to;
   } else {
-    query.set('range', filters.range);
+    search.range = filters.range;
   }
   for (const name of FIELD_FILTERS) {
     const value = filters[name].trim();
-    if (value) query.set(name, value);
+    if (value) search[name] = value;
   }
-  if (!filters.live) query.set('live', 'off');
-  return `/logs?${query.toString()}`;
+  if (!filters.live) search.live = 'off';
+  return search;
+}
+
+/** The page's address for `filters` (see `logsSearch`). */
+export function logsHref(filters: LogFilters): string {
+  return `/logs?${new URLSearchParams(logsSearch(filters)).toString()}`;
 }
 
 /** A range that ends "now" keeps moving: the live tail only makes sense there. */

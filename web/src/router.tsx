@@ -1,64 +1,115 @@
-import { useSyncExternalStore, type AnchorHTMLAttributes, type MouseEvent } from 'react';
+import { createRootRoute, createRoute, createRouter, Link, useParams } from '@tanstack/react-router';
+import { isLogsParam, type LogsSearch } from './logs';
+import { ArchivePage } from './pages/ArchivePage';
+import { ChannelsPage } from './pages/ChannelsPage';
+import { CheckFormPage } from './pages/CheckFormPage';
+import { CheckPage } from './pages/CheckPage';
+import { ChecksPage } from './pages/ChecksPage';
+import { LogsPage } from './pages/LogsPage';
+import { MaintenancePage } from './pages/MaintenancePage';
+import { TrafficPage } from './pages/TrafficPage';
+import { allValues, firstValue, parseSearch, stringifySearch } from './search-params';
+import { Root } from './Shell';
 
 /**
- * A minimal History API router: the server answers every dashboard path with index.html, and
- * the app picks the page from `location`. Navigation never reloads the page, so the live
- * connection and its state survive moving between pages.
+ * The dashboard's pages (TanStack Router, code-based: no generated route file). The server answers
+ * every dashboard path with index.html; navigation never reloads the page, so the live connection
+ * and the query cache survive moving between pages. These URLs are public: browser tests and the
+ * links in alert e-mails use them.
  */
 
-const listeners = new Set<() => void>();
-
-function subscribe(listener: () => void): () => void {
-  listeners.add(listener);
-  window.addEventListener('popstate', listener);
-  return () => {
-    listeners.delete(listener);
-    window.removeEventListener('popstate', listener);
-  };
+function NotFound() {
+  return (
+    <section className="card empty">
+      <h2>Page not found</h2>
+      <Link to="/checks">Go to the checks</Link>
+    </section>
+  );
 }
 
-const snapshot = () => window.location.pathname + window.location.search;
+const rootRoute = createRootRoute({ component: Root, notFoundComponent: NotFound });
 
-export function navigate(to: string, options: { replace?: boolean } = {}): void {
-  if (to === snapshot()) return;
-  if (options.replace) window.history.replaceState(null, '', to);
-  else window.history.pushState(null, '', to);
-  window.scrollTo(0, 0);
-  for (const listener of listeners) listener();
-}
+/** `?tag=a&tag=b`: the checks that have all these tags. */
+const checksSearch = (search: Record<string, unknown>): { tag?: string[] } => {
+  const tag = allValues(search.tag);
+  return tag.length > 0 ? { tag } : {};
+};
 
-export interface Location {
-  path: string;
-  query: URLSearchParams;
-}
+const indexRoute = createRoute({ getParentRoute: () => rootRoute, path: '/', component: ChecksPage, validateSearch: checksSearch });
+const checksRoute = createRoute({ getParentRoute: () => rootRoute, path: '/checks', component: ChecksPage, validateSearch: checksSearch });
+const newCheckRoute = createRoute({ getParentRoute: () => rootRoute, path: '/checks/new', component: () => <CheckFormPage /> });
+const checkRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/checks/$id',
+  component: function CheckRoute() {
+    const { id } = useParams({ from: '/checks/$id' });
+    // Keyed: another check's page starts from scratch (its toggles, its "deleted" state).
+    return <CheckPage key={id} id={id} />;
+  },
+});
+const editCheckRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/checks/$id/edit',
+  component: function EditCheckRoute() {
+    const { id } = useParams({ from: '/checks/$id/edit' });
+    return <CheckFormPage id={id} />;
+  },
+});
+const channelsRoute = createRoute({ getParentRoute: () => rootRoute, path: '/channels', component: ChannelsPage });
+const maintenanceRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/maintenance',
+  component: MaintenancePage,
+  /** `?check=<id>`: the add form starts with that check selected. */
+  validateSearch: (search: Record<string, unknown>): { check?: string } => {
+    const check = firstValue(search.check);
+    return check ? { check } : {};
+  },
+});
+const logsRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/logs',
+  component: LogsPage,
+  // The URL's own parameters, as given (the router writes its validated search back into the
+  // address on load: filters here would add every empty one); the page reads them as filters.
+  validateSearch: (search: Record<string, unknown>): LogsSearch => {
+    const known: LogsSearch = {};
+    for (const [key, value] of Object.entries(search)) {
+      const text = firstValue(value);
+      if (isLogsParam(key) && text !== undefined) known[key] = text;
+    }
+    return known;
+  },
+});
+const archiveRoute = createRoute({ getParentRoute: () => rootRoute, path: '/archive', component: ArchivePage });
+const trafficRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/traffic',
+  component: TrafficPage,
+  /** `?range=24h`: one of the traffic ranges (an unknown one shows the default). */
+  validateSearch: (search: Record<string, unknown>): { range?: string } => {
+    const range = firstValue(search.range);
+    return range ? { range } : {};
+  },
+});
 
-export function useLocation(): Location {
-  const href = useSyncExternalStore(subscribe, snapshot);
-  const url = new URL(href, window.location.origin);
-  return { path: url.pathname, query: url.searchParams };
-}
+const routeTree = rootRoute.addChildren([
+  indexRoute,
+  checksRoute,
+  newCheckRoute,
+  checkRoute,
+  editCheckRoute,
+  channelsRoute,
+  maintenanceRoute,
+  logsRoute,
+  archiveRoute,
+  trafficRoute,
+]);
 
-/** Matches `/checks/:id` style patterns; returns the named parts or null. */
-export function match(pattern: string, path: string): Record<string, string> | null {
-  const want = pattern.split('/').filter(Boolean);
-  const got = path.split('/').filter(Boolean);
-  if (want.length !== got.length) return null;
-  const params: Record<string, string> = {};
-  for (const [i, part] of want.entries()) {
-    const value = got[i] ?? '';
-    if (part.startsWith(':')) params[part.slice(1)] = decodeURIComponent(value);
-    else if (part !== value) return null;
+export const router = createRouter({ routeTree, parseSearch, stringifySearch, scrollRestoration: false });
+
+declare module '@tanstack/react-router' {
+  interface Register {
+    router: typeof router;
   }
-  return params;
-}
-
-/** An `<a>` that navigates in-app on a plain left click and behaves normally otherwise (new tab...). */
-export function Link({ href, onClick, ...rest }: AnchorHTMLAttributes<HTMLAnchorElement> & { href: string }) {
-  const handle = (event: MouseEvent<HTMLAnchorElement>) => {
-    onClick?.(event);
-    if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
-    event.preventDefault();
-    navigate(href);
-  };
-  return <a href={href} onClick={handle} {...rest} />;
 }

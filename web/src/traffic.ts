@@ -2,54 +2,14 @@
  * Client and helpers of the Traffic page: `GET /api/v1/stats` (event-time statistics written by
  * the stream processor) and the formatting its charts and tables need.
  */
+import { statsAnswer, type StatsAnswer, type StatsDimension, type StatsSeries, type StatsTotals, type TopSection } from '@contracts/stream.js';
 import { request } from './api';
 import { formatCount } from './format';
 
-export type StatsDimension = 'section' | 'status_class' | 'method' | 'service' | 'none';
+export type { StatsDimension, StatsSeries, StatsTotals, TopSection };
 
-export interface StatsSeries {
-  /** Value of the dimension ("" = events without one); "other" with `other` folds the rest. */
-  key: string;
-  other: boolean;
-  hits: number[];
-}
-
-export interface StatsTotals {
-  hits: number;
-  requests_per_second: number;
-  bytes: number;
-  /** Hits per status class: 1xx…5xx and "none". */
-  status: Record<string, number>;
-  errors: number;
-  error_rate: number | null;
-  distinct_hosts: number | null;
-  latency_ms: { mean: number | null; p50: number | null; p90: number | null; p99: number | null } | null;
-  too_late: number | null;
-}
-
-export interface TopSection {
-  section: string;
-  hits: number;
-  errors: number;
-  bytes: number;
-  share: number;
-}
-
-export interface Stats {
-  from: string;
-  to: string;
-  step: number;
-  resolution: number;
-  /** Buckets ending at or before it are final; later ones may still grow. */
-  watermark: string | null;
-  /** Bucket starts, unix seconds. */
-  timestamps: number[];
-  series: StatsSeries[];
-  requests_per_second: number[];
-  error_rate: (number | null)[];
-  totals: StatsTotals;
-  top_sections: TopSection[];
-}
+/** `GET /api/v1/stats`: the contract's answer. */
+export type Stats = StatsAnswer;
 
 /**
  * The range picker's choices: the last N of event time up to now. `refreshMs` is the least time
@@ -77,9 +37,10 @@ export function rangeFromQuery(value: string | null): Range {
  * Statistics of the last `range` (the server resolves "now", so a browser clock that is off does
  * not shift the window), grouped by `by`.
  */
-export function fetchStats(range: RangeId, by: StatsDimension, signal?: AbortSignal): Promise<Stats> {
+export async function fetchStats(range: RangeId, by: StatsDimension, signal?: AbortSignal): Promise<Stats> {
   const params = new URLSearchParams({ from: `now-${range}`, by });
-  return request<Stats>('GET', `/api/v1/stats?${params.toString()}`, undefined, signal);
+  // Parsed: a shape that drifted would draw wrong charts rather than fail.
+  return statsAnswer.parse(await request<unknown>('GET', `/api/v1/stats?${params.toString()}`, undefined, signal));
 }
 
 /** How a series key reads in a legend or table: events without a value are "(none)". */

@@ -25,3 +25,4 @@ export {
   type RequireRoleOptions,
 } from './guard.js';
 export { orgPingKey } from './for-jobs.js';
+export { listOrgIds } from './for-stream.js';

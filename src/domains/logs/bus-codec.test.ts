@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { logMessagesFor, readLogMessage } from './bus-codec.js';
-import type { NormalisedEvent } from './normalise.js';
+import type { LogEvent } from './event.js';
 
-const event = (message: string, attributes: Record<string, unknown> = {}): NormalisedEvent => ({
+const event = (message: string, attributes: Record<string, unknown> = {}): LogEvent => ({
   timestamp: 1_700_000_000_000,
   receivedAt: 1_700_000_000_500,
   service: 'web',

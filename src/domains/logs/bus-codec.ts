@@ -6,13 +6,13 @@
  * work done twice on the ingest path.
  */
 import type { BusMessage, EventBus, PublishMessage } from '../../platform/bus/index.js';
-import type { NormalisedEvent } from './normalise.js';
+import type { LogEvent } from './event.js';
 
 export const LOG_TOPIC = 'logs';
 
 export interface LogMessage {
   orgId: string;
-  events: NormalisedEvent[];
+  events: LogEvent[];
 }
 
 const EMPTY = new Uint8Array(0);
@@ -20,9 +20,9 @@ const EMPTY = new Uint8Array(0);
 export interface LogMessages {
   messages: PublishMessage[];
   /** Events that encode larger than one bus message may be (JetStream with a small max_payload), with their encoded size; `index` into the events given. */
-  tooLarge: { event: NormalisedEvent; index: number; bytes: number }[];
+  tooLarge: { event: LogEvent; index: number; bytes: number }[];
   /** Events JSON cannot encode (the decoders' limits should make this impossible: a last line of defence), with the reason. */
-  unencodable: { event: NormalisedEvent; index: number; reason: string }[];
+  unencodable: { event: LogEvent; index: number; reason: string }[];
 }
 
 /**
@@ -30,7 +30,7 @@ export interface LogMessages {
  * the events themselves, `approxBytes` (the request body's size) standing for its size in the
  * queue bound. JetStream: JSON slices that fit its message limit.
  */
-export function logMessagesFor(bus: Pick<EventBus, 'kind' | 'maxMessageBytes'>, orgId: string, events: NormalisedEvent[], approxBytes: number): LogMessages {
+export function logMessagesFor(bus: Pick<EventBus, 'kind' | 'maxMessageBytes'>, orgId: string, events: LogEvent[], approxBytes: number): LogMessages {
   if (events.length === 0) return { messages: [], tooLarge: [], unencodable: [] };
   if (bus.kind === 'memory') return { messages: [{ data: EMPTY, value: { orgId, events } satisfies LogMessage, size: approxBytes }], tooLarge: [], unencodable: [] };
   const out: LogMessages = { messages: [], tooLarge: [], unencodable: [] };
@@ -39,7 +39,7 @@ export function logMessagesFor(bus: Pick<EventBus, 'kind' | 'maxMessageBytes'>, 
 }
 
 /** JSON of a slice, or why one of its events cannot be JSON (a throw here was a 500 at ingest). */
-function encode(orgId: string, events: NormalisedEvent[]): Buffer | Error {
+function encode(orgId: string, events: LogEvent[]): Buffer | Error {
   try {
     return Buffer.from(JSON.stringify({ orgId, events } satisfies LogMessage));
   } catch (error) {
@@ -51,7 +51,7 @@ function encode(orgId: string, events: NormalisedEvent[]): Buffer | Error {
  * Encodes events (`offset`: index of the first in the request's events) as as few JSON messages as
  * fit in `maxBytes` each, in order; halves a slice that does not fit or does not encode.
  */
-function encodeInto(out: LogMessages, orgId: string, events: NormalisedEvent[], offset: number, maxBytes: number): void {
+function encodeInto(out: LogMessages, orgId: string, events: LogEvent[], offset: number, maxBytes: number): void {
   const whole = encode(orgId, events);
   if (!(whole instanceof Error) && whole.byteLength <= maxBytes) {
     out.messages.push({ data: whole });

@@ -16,7 +16,7 @@
  * Measured (`npm run bench -- ingest`, 2 cores shared with PostgreSQL, 10 interleaved runs each):
  * 0 threads 45.7k events/s median, 1 thread 52.4k (faster in each of the 10 pairs, +3 to +34 %,
  * median +10 %), 2 threads 52.2k; the thread costs ~8 % more CPU per event and ~60 MB of RSS.
- * Returning NormalisedEvents by structured clone instead of columns gave 50.2k: no gain. Again
+ * Returning LogEvents by structured clone instead of columns gave 50.2k: no gain. Again
  * after the processor changes of the same session (pairs): 73.5k with 1 thread against 65.4k.
  */
 import { existsSync } from 'node:fs';

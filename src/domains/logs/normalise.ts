@@ -1,5 +1,5 @@
 /**
- * The normalised log event every ingest protocol is turned into, and the pure helpers that build it:
+ * How every ingest protocol's records become the one log event (`LogEvent`, event.ts): the pure helpers that build it:
  * section of a path, level names, timestamps, and the flexible field lookup that lets agents send
  * `time|ts|@timestamp`, `msg|message`, nested `http.*` or flat `method/path/status` alike.
  *
@@ -13,31 +13,8 @@
  *   are strings of at most 256 characters.
  */
 
+import type { LogEvent } from './event.js';
 import { sectionOf as sectionOfPath } from './parsers/request.js';
-
-export interface NormalisedEvent {
-  /** Event time, epoch milliseconds UTC (taken from the event; `receivedAt` when it has none). */
-  timestamp: number;
-  /** When Vigil received the request, epoch milliseconds UTC. */
-  receivedAt: number;
-  service: string | null;
-  host: string | null;
-  source: string | null;
-  /** trace | debug | info | warn | error | fatal, or the sender's own level name lower-cased. */
-  level: string | null;
-  message: string;
-  method: string | null;
-  /** URL path without scheme, host, query or fragment. */
-  path: string | null;
-  /** First path segment: `/api/user` → `/api`. Set whenever `path` is. */
-  section: string | null;
-  status: number | null;
-  bytes: number | null;
-  durationMs: number | null;
-  remoteAddr: string | null;
-  userAgent: string | null;
-  attributes: Record<string, unknown>;
-}
 
 /** Raw, not yet validated field values: what a decoder or a line parser found. */
 export interface EventFields {
@@ -57,7 +34,7 @@ export interface EventFields {
   attributes?: Record<string, unknown>;
 }
 
-export type BuildResult = { ok: true; event: NormalisedEvent } | { ok: false; reason: string };
+export type BuildResult = { ok: true; event: LogEvent } | { ok: false; reason: string };
 
 /** Defaults a request can give for events that do not name them (query parameters, protocol). */
 export interface EventDefaults {

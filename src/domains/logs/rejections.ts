@@ -1,5 +1,9 @@
 import { sql } from 'kysely';
+import type { ListedRejection, RejectionsAnswer } from '../../contracts/logs.js';
 import { cleanText, pgJson, type Db } from '../../platform/store/index.js';
+import { logsDb } from './tables.js';
+
+export type { ListedRejection };
 
 /**
  * Refused and set-aside log events (table `log_rejections`, migration 004): recorded at ingest and
@@ -7,7 +11,7 @@ import { cleanText, pgJson, type Db } from '../../platform/store/index.js';
  * characters per reason and sample) so a flood of bad events cannot become a flood of writes.
  */
 
-export type RejectionStage = 'ingest' | 'processing';
+export type RejectionStage = ListedRejection['stage'];
 
 export interface RejectionPosition {
   index?: number;
@@ -58,21 +62,9 @@ export async function recordRejections(db: Db, orgId: string, records: readonly 
       ${rows.map((r) => (r.sample == null ? null : cut(r.sample, MAX_SAMPLE_CHARS)))}::text[])`.execute(db);
 }
 
-export interface ListedRejection {
-  id: string;
-  at: string;
-  stage: RejectionStage;
-  protocol: string | null;
-  index: number | null;
-  line: number | null;
-  path: string | null;
-  reason: string;
-  sample: string | null;
-}
-
 /** Newest first; `before` is the id of the last row of the previous page. */
-export async function listRejections(db: Db, orgId: string, query: { limit: number; before?: string | undefined }): Promise<{ rejections: ListedRejection[]; next_before: string | null }> {
-  let q = db.selectFrom('log_rejections').selectAll().where('org_id', '=', orgId);
+export async function listRejections(db: Db, orgId: string, query: { limit: number; before?: string | undefined }): Promise<RejectionsAnswer> {
+  let q = logsDb(db).selectFrom('log_rejections').selectAll().where('org_id', '=', orgId);
   if (query.before !== undefined) q = q.where(sql<boolean>`id < ${query.before}::bigint`);
   const rows = await q.orderBy('id', 'desc').limit(query.limit + 1).execute();
   const page = rows.slice(0, query.limit);
@@ -94,6 +86,6 @@ export async function listRejections(db: Db, orgId: string, query: { limit: numb
 
 /** Drops rejections older than `before` (the retention job, with the hot store's horizon). */
 export async function pruneRejections(db: Db, before: Date): Promise<number> {
-  const result = await db.deleteFrom('log_rejections').where('at', '<', before).executeTakeFirst();
+  const result = await logsDb(db).deleteFrom('log_rejections').where('at', '<', before).executeTakeFirst();
   return Number(result.numDeletedRows);
 }

@@ -2,7 +2,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { partitionable } from './store.js';
-import { archiveDirOf, choosePart, expiredPartitions, hotRowToArchive, isExpired, partitionDay, staleExports, type HotRow, type OrgRows } from './retention-plan.js';
+import { hotRowToStored, type HotRow } from './event.js';
+import { archiveDirOf, choosePart, expiredPartitions, isExpired, partitionDay, staleExports, type OrgRows } from './retention-plan.js';
 
 const DAY = 86_400_000;
 const at = (iso: string) => Date.parse(iso);
@@ -91,7 +92,7 @@ describe('staleExports', () => {
   });
 });
 
-describe('hotRowToArchive', () => {
+describe('hotRowToStored', () => {
   const row: HotRow = {
     id: '123',
     ts: new Date('2024-05-01T10:00:00.123Z'),
@@ -114,7 +115,7 @@ describe('hotRowToArchive', () => {
   };
 
   it('maps the columns to the archive row, bigints as numbers and ids as text', () => {
-    expect(hotRowToArchive(row)).toEqual({
+    expect(hotRowToStored(row)).toEqual({
       timestamp: at('2024-05-01T10:00:00.123Z'),
       receivedAt: at('2024-05-01T10:00:01Z'),
       service: 'web',
@@ -134,6 +135,6 @@ describe('hotRowToArchive', () => {
       id: '123',
       tooLate: true,
     });
-    expect(hotRowToArchive({ ...row, id: 9007199254740993n, bytes: 7n, attributes: '{"b":[1]}' })).toMatchObject({ id: '9007199254740993', bytes: 7, attributes: { b: [1] } });
+    expect(hotRowToStored({ ...row, id: 9007199254740993n, bytes: 7n, attributes: '{"b":[1]}' })).toMatchObject({ id: '9007199254740993', bytes: 7, attributes: { b: [1] } });
   });
 });

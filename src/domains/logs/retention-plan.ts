@@ -1,14 +1,11 @@
 /**
  * The decisions of the retention job, without SQL or files: which day partitions have left the hot
- * window, where the archive lives, which archive part an export goes to, when an export is stale,
- * which statistics rows are old enough to prune, and how a hot-store row becomes an archive row.
+ * window, where the archive lives, which archive part an export goes to, when an export is stale.
+ * (The statistics are pruned by the stream domain; a hot-store row becomes a `StoredLogEvent` in event.ts.)
  */
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Config } from '../../config.js';
-import type { Selectable } from 'kysely';
-import type { ArchiveRow } from '../../platform/archive/index.js';
-import type { LogEventsTable } from '../../platform/store/index.js';
 
 const DAY_MS = 86_400_000;
 
@@ -103,35 +100,4 @@ export function staleExports(exported: ReadonlyMap<string, OrgRows>, frozen: rea
     const done = exported.get(org.orgId);
     return done === undefined || done.rows !== org.rows || done.firstId !== org.firstId;
   });
-}
-
-/** A log_events row as PostgreSQL and PGlite return it (bigints as text, number or bigint; jsonb parsed or as text). */
-export type HotRow = Omit<Selectable<LogEventsTable>, 'org_id' | 'id' | 'bytes' | 'attributes'> & {
-  id: string | number | bigint;
-  bytes: string | number | bigint | null;
-  attributes: Record<string, unknown> | string;
-};
-
-export function hotRowToArchive(r: HotRow): ArchiveRow {
-  const attributes: unknown = typeof r.attributes === 'string' ? JSON.parse(r.attributes) : r.attributes;
-  return {
-    timestamp: r.ts.getTime(),
-    receivedAt: r.received_at.getTime(),
-    service: r.service,
-    host: r.host,
-    source: r.source,
-    level: r.level,
-    message: r.message,
-    method: r.method,
-    path: r.path,
-    section: r.section,
-    status: r.status,
-    bytes: r.bytes === null ? null : Number(r.bytes),
-    durationMs: r.duration_ms,
-    remoteAddr: r.remote_addr,
-    userAgent: r.user_agent,
-    attributes: typeof attributes === 'object' && attributes !== null && !Array.isArray(attributes) ? (attributes as Record<string, unknown>) : {},
-    id: String(r.id),
-    tooLate: r.too_late,
-  };
 }

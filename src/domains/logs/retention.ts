@@ -1,7 +1,7 @@
 /**
  * The retention job: day partitions of `log_events` that have left the hot window are exported to
  * the Parquet archive (one file per organisation and day), checked, and only then dropped; old
- * fine-grained traffic statistics are pruned.
+ * fine-grained traffic statistics are pruned through the `pruneStatistics` port (the stream domain's).
  *
  * Order per partition, each step safe to crash after:
  *   1. export every organisation's rows (keyset pages, so memory stays flat) to a temp file that is
@@ -15,28 +15,44 @@
  *
  * Several instances may share one PostgreSQL: a session advisory lock lets one of them run at a time.
  */
+import { hotRowToStored, type HotRow, type StoredLogEvent } from './event.js';
 import { pruneRejections } from './rejections.js';
 import { sql, type RawBuilder } from 'kysely';
 import type { Logger } from 'pino';
-import { listArchive, readArchiveFile, sweepArchiveTemp, writeArchiveFile, type ArchiveRow } from '../../platform/archive/index.js';
+import { listArchive, readArchiveFile, sweepArchiveTemp, writeArchiveFile } from '../../platform/archive/index.js';
 import type { Db, Store } from '../../platform/store/index.js';
 import { every, type Worker } from '../../platform/worker.js';
-import type { AppContext } from '../../platform/http/context.js';
+import type { Config } from '../../config.js';
 import {
   FIRST_ID_KEY,
   archiveDirOf,
   choosePart,
   expiredPartitions,
-  hotRowToArchive,
   staleExports,
   type ExpiredPartition,
-  type HotRow,
   type OrgRows,
   type PartitionTable,
 } from './retention-plan.js';
-import { statsCutoffs } from '../stream/index.js';
 
-export type RetentionContext = Pick<AppContext, 'config' | 'store' | 'db' | 'logger'>;
+/** Statistics rows deleted by the `pruneStatistics` port, per table and resolution. */
+export interface PrunedRows {
+  table: string;
+  resolution: number;
+  rows: number;
+}
+
+/** What the retention job needs; the runtime builds it (an `AppContext` plus the statistics port fits). */
+export interface RetentionContext {
+  config: Pick<Config, 'VIGIL_HOT_DAYS' | 'VIGIL_RETENTION_INTERVAL_MS' | 'VIGIL_ARCHIVE_DIR' | 'VIGIL_DATA_DIR'>;
+  store: Store;
+  db: Db;
+  logger: Logger;
+  /**
+   * Prunes old traffic statistics (the stream domain's `statisticsPruner`), run under the same lock
+   * after the archive pass. Absent: nothing but log partitions and rejections is pruned.
+   */
+  pruneStatistics?: (now: number) => Promise<PrunedRows[]>;
+}
 
 export interface RetentionOptions {
   /** The clock (epoch ms); tests move it. */
@@ -65,13 +81,12 @@ export interface RetentionResult {
   /** Partitions left in place because something failed; retried next run. */
   failed: { table: string; error: string }[];
   /** Statistics rows deleted, per table and resolution. */
-  pruned: { table: string; resolution: number; rows: number }[];
+  pruned: PrunedRows[];
 }
 
 /** `pg_advisory_lock` key of the retention job: "vigilret" in ASCII, as a 64-bit integer. */
 export const RETENTION_LOCK_KEY = '8532464671518778740';
 const PAGE_SIZE = 5_000;
-const PRUNE_BATCH = 10_000;
 /** Temp files of a crashed export older than this are removed at the start of a run. */
 const TEMP_MAX_AGE_MS = 3_600_000;
 /** The first run waits this long after start (or one interval, if shorter), out of the way of start-up. */
@@ -141,7 +156,7 @@ type PageRow = HotRow & { ts_key: string };
  * repeat or skip rows at a page boundary. The next page is fetched while this one is being encoded,
  * so the database and the Parquet writer work at the same time; memory holds two pages at most.
  */
-async function* hotRows(db: Db, table: string, orgId: string, pageSize: number): AsyncGenerator<ArchiveRow> {
+async function* hotRows(db: Db, table: string, orgId: string, pageSize: number): AsyncGenerator<StoredLogEvent> {
   const page = async (after: PageRow | undefined): Promise<PageRow[]> => {
     const keyset: RawBuilder<unknown> = after === undefined ? sql`` : sql`AND (ts, id) > (${after.ts_key}::timestamptz, ${String(after.id)}::bigint)`;
     const { rows } = await sql<PageRow>`
@@ -159,7 +174,7 @@ async function* hotRows(db: Db, table: string, orgId: string, pageSize: number):
       const rows: PageRow[] = await next;
       const last: PageRow | undefined = rows[rows.length - 1];
       next = last !== undefined && rows.length === pageSize ? page(last) : undefined;
-      for (const row of rows) yield hotRowToArchive(row);
+      for (const row of rows) yield hotRowToStored(row);
     }
   } finally {
     // The writer stopped early (a bad row, a full disk): a page still in flight must not fail unheard.
@@ -236,39 +251,8 @@ async function archivePartition(ctx: RetentionContext, dir: string, part: Expire
 }
 
 /**
- * Deletes statistics rows older than their resolution's retention, per organisation (the primary
- * key starts with org_id, resolution, bucket) and in batches, so no statement holds locks or an
- * embedded store's only connection for long.
- */
-async function pruneStatistics(db: Db, logger: Logger, now: number): Promise<RetentionResult['pruned']> {
-  const pruned: RetentionResult['pruned'] = [];
-  const orgs = await db.selectFrom('orgs').select('id').execute();
-  for (const table of ['traffic_counts', 'traffic_sketches'] as const) {
-    for (const { resolution, before } of statsCutoffs(now)) {
-      let total = 0;
-      for (const { id: orgId } of orgs) {
-        for (;;) {
-          const result = await sql`
-            DELETE FROM ${sql.table(table)} WHERE ctid = ANY(ARRAY(
-              SELECT ctid FROM ${sql.table(table)}
-              WHERE org_id = ${orgId}::uuid AND resolution = ${resolution} AND bucket < ${before}
-              LIMIT ${PRUNE_BATCH}))`.execute(db);
-          const deleted = Number(result.numAffectedRows ?? 0);
-          total += deleted;
-          if (deleted < PRUNE_BATCH) break;
-        }
-      }
-      if (total > 0) {
-        pruned.push({ table, resolution, rows: total });
-        logger.info({ table, resolution, rows: total, before: before.toISOString() }, 'retention: pruned old statistics');
-      }
-    }
-  }
-  return pruned;
-}
-
-/**
- * One retention pass: archives and drops every expired partition, then prunes statistics. A
+ * One retention pass: archives and drops every expired partition, then prunes statistics (the port)
+ * and rejections. A
  * partition that fails is logged, kept, and retried next run; the others go on.
  */
 export async function runRetention(ctx: RetentionContext, options: RetentionOptions = {}): Promise<RetentionResult> {
@@ -292,7 +276,7 @@ export async function runRetention(ctx: RetentionContext, options: RetentionOpti
         ctx.logger.error({ err: error, table: part.table, dir }, 'retention: could not archive a log partition; it stays in the hot store and is retried next run');
       }
     }
-    out.pruned = await pruneStatistics(ctx.db, ctx.logger, now);
+    out.pruned = (await ctx.pruneStatistics?.(now)) ?? [];
     // Rejected events are kept as long as the events themselves.
     const rejections = await pruneRejections(ctx.db, new Date(now - ctx.config.VIGIL_HOT_DAYS * 86_400_000));
     if (rejections > 0) ctx.logger.info({ rows: rejections }, 'retention: pruned old rejected-event records');

@@ -1,9 +1,9 @@
 import { sql } from 'kysely';
-import type { ArchiveRow } from '../../platform/archive/index.js';
+import type { LogEventAnswer } from '../../contracts/logs.js';
 import { copyValue, isoOf, pgJson, pgText, type CopyIn, type Db } from '../../platform/store/index.js';
-import { hotRowToArchive } from './retention-plan.js';
 import { badRequest } from '../../platform/errors.js';
-import type { NormalisedEvent } from './normalise.js';
+import { hotRowToStored, toLogEventAnswer, type LogEvent } from './event.js';
+import { logsDb } from './tables.js';
 import type { BucketCount, VolumePlan } from './volume.js';
 
 const DAY_MS = 86_400_000;
@@ -46,7 +46,7 @@ export interface RetentionWindow {
  * retention, or more than a day in the future — a clock far off would otherwise create partitions
  * for arbitrary days). Returns the indexes of the refused ones with the reason.
  */
-export function partitionable(events: NormalisedEvent[], window: RetentionWindow): { accepted: number[]; refused: { index: number; reason: string }[] } {
+export function partitionable(events: LogEvent[], window: RetentionWindow): { accepted: number[]; refused: { index: number; reason: string }[] } {
   const oldest = window.now - window.hotDays * DAY_MS;
   const newest = window.now + DAY_MS;
   const accepted: number[] = [];
@@ -62,7 +62,7 @@ export function partitionable(events: NormalisedEvent[], window: RetentionWindow
 /** Events of one organisation, with the processor's verdict per event (default: not too late). */
 export interface EventGroupRows {
   orgId: string;
-  events: readonly NormalisedEvent[];
+  events: readonly LogEvent[];
   tooLate?: readonly boolean[];
 }
 
@@ -163,7 +163,7 @@ export async function insertEventGroups(db: Db, groups: readonly EventGroupRows[
 }
 
 /** Stores one organisation's events in one statement; resolves once they are committed (durable). */
-export async function insertEvents(db: Db, partitions: PartitionManager, orgId: string, events: NormalisedEvent[]): Promise<void> {
+export async function insertEvents(db: Db, partitions: PartitionManager, orgId: string, events: LogEvent[]): Promise<void> {
   const groups = [{ orgId, events }];
   await ensurePartitionsFor(partitions, groups);
   await insertEventGroups(db, groups);
@@ -185,53 +185,6 @@ export interface LogQuery {
   afterId?: string;
 }
 
-/** An event in the answer of `GET /api/v1/logs` and `GET /api/v1/archive/logs` (the archive's may lack an id). */
-export interface StoredEvent {
-  id: string;
-  timestamp: string;
-  received_at: string;
-  service: string | null;
-  host: string | null;
-  source: string | null;
-  level: string | null;
-  message: string;
-  method: string | null;
-  path: string | null;
-  section: string | null;
-  status: number | null;
-  bytes: number | null;
-  duration_ms: number | null;
-  remote_addr: string | null;
-  user_agent: string | null;
-  attributes: Record<string, unknown>;
-  /** Arrived after its bucket's allowed lateness: stored, not counted in the statistics. */
-  too_late: boolean;
-}
-
-/** The API shape of an event, from the archive's row shape (which hot rows are also turned into). */
-export function toStoredEvent(row: ArchiveRow): Omit<StoredEvent, 'id'> & { id: string | null } {
-  return {
-    id: row.id,
-    timestamp: new Date(row.timestamp).toISOString(),
-    received_at: new Date(row.receivedAt).toISOString(),
-    service: row.service,
-    host: row.host,
-    source: row.source,
-    level: row.level,
-    message: row.message,
-    method: row.method,
-    path: row.path,
-    section: row.section,
-    status: row.status,
-    bytes: row.bytes,
-    duration_ms: row.durationMs,
-    remote_addr: row.remoteAddr,
-    user_agent: row.userAgent,
-    attributes: row.attributes,
-    too_late: row.tooLate,
-  };
-}
-
 /** Opaque keyset cursor: the (ts, id) of the last event of the previous page. */
 function encodeCursor(ts: Date, id: string): string {
   return Buffer.from(JSON.stringify([ts.toISOString(), id])).toString('base64url');
@@ -251,7 +204,7 @@ export type LogFilter = Pick<LogQuery, 'from' | 'to' | 'q' | 'service' | 'status
 
 /** One organisation's events matching `query`: the rows the search pages through and the volume counts. */
 function matching(db: Db, orgId: string, query: LogFilter) {
-  let q = db.selectFrom('log_events').where('org_id', '=', orgId);
+  let q = logsDb(db).selectFrom('log_events').where('org_id', '=', orgId);
   if (query.from) q = q.where('ts', '>=', query.from);
   if (query.to) q = q.where('ts', '<', query.to);
   if (query.service) q = q.where('service', '=', query.service);
@@ -263,7 +216,7 @@ function matching(db: Db, orgId: string, query: LogFilter) {
 }
 
 /** Newest first, filtered, with keyset pagination (stable while new events arrive). */
-export async function searchEvents(db: Db, orgId: string, query: LogQuery): Promise<{ events: StoredEvent[]; next_cursor: string | null }> {
+export async function searchEvents(db: Db, orgId: string, query: LogQuery): Promise<{ events: LogEventAnswer[]; next_cursor: string | null }> {
   let q = matching(db, orgId, query).selectAll();
   if (query.afterId !== undefined) q = q.where(sql<boolean>`id > ${query.afterId}::bigint`);
   if (query.cursor) {
@@ -276,7 +229,7 @@ export async function searchEvents(db: Db, orgId: string, query: LogQuery): Prom
   return {
     events: page.map((r) => {
       const id = String(r.id);
-      return { ...toStoredEvent(hotRowToArchive({ ...r, id })), id };
+      return { ...toLogEventAnswer(hotRowToStored({ ...r, id })), id };
     }),
     next_cursor: rows.length > query.limit && last ? encodeCursor(last.ts, String(last.id)) : null,
   };
@@ -289,7 +242,7 @@ export async function searchEvents(db: Db, orgId: string, query: LogQuery): Prom
  */
 export async function countEventsByBucket(db: Db, orgId: string, filter: LogFilter, plan: VolumePlan, cap: number): Promise<BucketCount[]> {
   const newest = matching(db, orgId, filter).select('ts').orderBy('ts', 'desc').orderBy('id', 'desc').limit(cap + 1);
-  const rows = await db
+  const rows = await logsDb(db)
     .selectFrom(newest.as('matched'))
     .select(sql<number>`floor((extract(epoch FROM ts) * 1000 - ${plan.startMs}) / ${plan.stepMs})::int`.as('bucket'))
     .select((eb) => eb.fn.countAll<string>().as('n'))

@@ -11,11 +11,10 @@
  * bound and the buckets older than where the count stopped are unknown (null), never guessed.
  */
 
-/** Matching events counted at most; beyond this the answer says "more than". */
-export const VOLUME_COUNT_CAP = 100_000;
-export const DEFAULT_VOLUME_BUCKETS = 60;
-/** Largest `buckets` a request may ask; alignment may add one. */
-export const MAX_VOLUME_BUCKETS = 400;
+import { DEFAULT_VOLUME_BUCKETS, MAX_VOLUME_BUCKETS, VOLUME_COUNT_CAP, type LogVolumeAnswer } from '../../contracts/logs.js';
+
+/** The request's limits live with its contract (src/contracts/logs.ts). */
+export { DEFAULT_VOLUME_BUCKETS, MAX_VOLUME_BUCKETS, VOLUME_COUNT_CAP };
 
 /** Bucket widths in seconds, round to read; ranges wider than 400 days use whole days. */
 const STEPS_S = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200, 86_400];
@@ -70,16 +69,8 @@ export interface BucketCount {
   n: number;
 }
 
-export interface VolumeAnswer {
-  from: string;
-  to: string;
-  step: number;
-  timestamps: number[];
-  counts: (number | null)[];
-  total: number;
-  exact: boolean;
-  counted_from: string | null;
-}
+/** The answer of `GET /api/v1/logs/volume`. */
+export type VolumeAnswer = LogVolumeAnswer;
 
 /**
  * The answer from the store's counts. `counted` holds at most cap + 1 matches (the newest): more

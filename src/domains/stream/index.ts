@@ -12,7 +12,7 @@ export {
 export {
   TrafficMonitor,
   trafficMonitorConfigSchema,
-  type AlertDecision,
+  type TrafficAlertDecision,
   type MonitorCounters,
   type MonitorDecision,
   type StatsDecision,
@@ -25,3 +25,5 @@ export { STATS_RETENTION_SECONDS, statsCutoffs } from './stats-shape.js';
 export { TRAFFIC_CONSUMER, relayTrafficUpdates, startStreamProcessor, type StreamProcessor } from './processor.js';
 export { startInfluxSink } from './influx/sink.js';
 export { influxTarget } from './influx/target.js';
+export { statisticsPruner, type PrunedStatistics } from './stats-retention.js';
+export { type StreamTables } from './tables.js';

@@ -6,6 +6,7 @@
 import { sql } from 'kysely';
 import type { BusCheckpoint } from '../../platform/bus/index.js';
 import { isoOf, pgText, type Db } from '../../platform/store/index.js';
+import { streamDb } from './tables.js';
 import { emptyHosts, emptyLatency, mergeHosts, mergeLatency } from './sketch.js';
 import { SourceBook, type SourceProgress } from './sources.js';
 import type { CountRow, OrgProgress, SketchDelta } from './traffic-aggregate.js';
@@ -14,7 +15,7 @@ const iso = isoOf;
 
 /** Creates the consumer's checkpoint row if it has none (once, at processor start). */
 export async function createCheckpoint(db: Db, consumer: string): Promise<void> {
-  await db
+  await streamDb(db)
     .insertInto('stream_checkpoints')
     .values({ consumer, position: JSON.stringify({ epoch: '', floor: 0, done: [] }) })
     .onConflict((oc) => oc.column('consumer').doNothing())
@@ -30,13 +31,13 @@ export interface LockedCheckpoint {
 
 /** Locks the consumer's checkpoint row so instances take turns. */
 export async function lockCheckpoint(trx: Db, consumer: string): Promise<LockedCheckpoint> {
-  const row = await trx.selectFrom('stream_checkpoints').select(['position', 'version']).where('consumer', '=', consumer).forUpdate().executeTakeFirstOrThrow();
+  const row = await streamDb(trx).selectFrom('stream_checkpoints').select(['position', 'version']).where('consumer', '=', consumer).forUpdate().executeTakeFirstOrThrow();
   return { position: row.position.epoch === '' ? null : row.position, version: Number(row.version) };
 }
 
 /** Saves the position; returns the new version. */
 export async function saveCheckpoint(trx: Db, consumer: string, position: BusCheckpoint): Promise<number> {
-  const row = await trx
+  const row = await streamDb(trx)
     .updateTable('stream_checkpoints')
     .set((eb) => ({ position: JSON.stringify(position), updated_at: new Date(), version: eb('version', '+', 1) }))
     .where('consumer', '=', consumer)
@@ -49,8 +50,8 @@ export async function loadProgress(trx: Db, consumer: string, orgIds: readonly s
   const progress = new Map<string, OrgProgress>();
   if (orgIds.length === 0) return progress;
   const [rows, sources] = await Promise.all([
-    trx.selectFrom('stream_progress').selectAll().where('consumer', '=', consumer).where('org_id', 'in', orgIds).execute(),
-    trx.selectFrom('stream_sources').select(['org_id', 'source', 'max_ts', 'last_received_at']).where('consumer', '=', consumer).where('org_id', 'in', orgIds).execute(),
+    streamDb(trx).selectFrom('stream_progress').selectAll().where('consumer', '=', consumer).where('org_id', 'in', orgIds).execute(),
+    streamDb(trx).selectFrom('stream_sources').select(['org_id', 'source', 'max_ts', 'last_received_at']).where('consumer', '=', consumer).where('org_id', 'in', orgIds).execute(),
   ]);
   const named = new Map<string, [string, SourceProgress][]>();
   for (const s of sources) {
@@ -81,7 +82,7 @@ export async function saveProgress(trx: Db, consumer: string, progress: Readonly
     fold_received_at: p.sources.fold?.lastReceivedAt ?? null,
     updated_at: new Date(),
   }));
-  await trx
+  await streamDb(trx)
     .insertInto('stream_progress')
     .values(values)
     .onConflict((oc) =>

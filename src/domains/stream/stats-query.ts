@@ -4,7 +4,9 @@
  * SQL through Kysely, the same on PostgreSQL and PGlite; the shaping is in stats-shape.ts.
  */
 import { sql, type ExpressionBuilder, type RawBuilder, type SelectQueryBuilder } from 'kysely';
-import type { Database, Db } from '../../platform/store/index.js';
+import type { StatsAnswer } from '../../contracts/stream.js';
+import type { Db } from '../../platform/store/index.js';
+import { streamDb, type StreamTables } from './tables.js';
 import {
   bucketStarts,
   foldSeries,
@@ -14,37 +16,20 @@ import {
   topSections,
   type Series,
   type StatsPlan,
-  type StatsResolution,
-  type StatsTotals,
   type StatusTotalRow,
-  type TopSection,
 } from './stats-shape.js';
 
-export interface StatsAnswer {
-  /** Start of the first bucket (ISO), `from` aligned down to the step. */
-  from: string;
-  /** End of the last bucket (ISO, exclusive), `to` aligned up to the step. */
-  to: string;
-  step: number;
-  resolution: StatsResolution;
-  /** Buckets ending at or before it are final; null before the processor has made anything final. */
-  watermark: string | null;
-  /** Bucket starts, unix seconds. */
-  timestamps: number[];
-  series: Series[];
-  requests_per_second: number[];
-  error_rate: (number | null)[];
-  totals: StatsTotals;
-  top_sections: TopSection[];
-}
+/** The answer of `GET /api/v1/stats`: the contract's type, so what readStats builds is checked against it. */
+export type { StatsAnswer };
 
-type CountsQuery = SelectQueryBuilder<Database, 'traffic_counts', object>;
-type CountsExpressions = ExpressionBuilder<Database, 'traffic_counts'>;
+type CountsQuery = SelectQueryBuilder<StreamTables, 'traffic_counts', object>;
+type CountsExpressions = ExpressionBuilder<StreamTables, 'traffic_counts'>;
 
 const num = (value: unknown): number => (value === null || value === undefined ? 0 : Number(value));
 
 /** Runs the plan's reads for one organisation and shapes the answer. `nowSeconds` bounds the elapsed time of a range ending in the future. */
-export async function readStats(db: Db, orgId: string, plan: StatsPlan, nowSeconds: number): Promise<StatsAnswer> {
+export async function readStats(store: Db, orgId: string, plan: StatsPlan, nowSeconds: number): Promise<StatsAnswer> {
+  const db = streamDb(store);
   const fromDate = new Date(plan.from * 1000);
   const toDate = new Date(plan.to * 1000);
   const filtered = plan.service !== undefined || plan.section !== undefined;

@@ -6,12 +6,16 @@
  * coarsest resolution that still draws the requested step exactly, so 30 days read ~720 hourly rows
  * per group instead of 2.6 million seconds, and then sums rows into step-wide buckets.
  */
+import { DEFAULT_TOP, MAX_TOP, STATS_DIMENSIONS, type StatsDimension, type StatsResolution as ContractResolution } from '../../contracts/stream.js';
 import { RESOLUTIONS, SKETCH_RESOLUTIONS } from './traffic-aggregate.js';
 import { estimateHosts, emptyHosts, emptyLatency, latencyQuantile, mergeHosts, mergeLatency } from './sketch.js';
 
 /** The resolutions the processor writes (counters at all; sketches — distinct hosts, latency — from 10 s up). */
 export const STATS_RESOLUTIONS = RESOLUTIONS;
 export type StatsResolution = (typeof STATS_RESOLUTIONS)[number];
+// The answer's contract names the same resolutions: a change to one list fails to compile until the other follows.
+const sameResolutions: [StatsResolution, ContractResolution] extends [ContractResolution, StatsResolution] ? true : false = true;
+void sameResolutions;
 export { SKETCH_RESOLUTIONS };
 
 const DAY = 86_400;
@@ -30,13 +34,11 @@ export function statsCutoffs(nowMs: number): { resolution: StatsResolution; befo
   }));
 }
 
-export const STATS_DIMENSIONS = ['section', 'status_class', 'method', 'service', 'none'] as const;
-export type StatsDimension = (typeof STATS_DIMENSIONS)[number];
+export { STATS_DIMENSIONS, type StatsDimension };
 
 export const MAX_RANGE_SECONDS = 400 * DAY;
 export const MAX_POINTS = 5000;
-export const DEFAULT_TOP = 8;
-export const MAX_TOP = 50;
+export { DEFAULT_TOP, MAX_TOP };
 /** A range without `from` covers the last hour. */
 export const DEFAULT_RANGE_SECONDS = 3600;
 /** Default steps aim at no more than this many points: enough detail for a chart ~1,000 px wide. */

@@ -19,7 +19,7 @@
  * - Events are judged against the watermark as it stood before their bus message, then the message
  *   moves the watermark: a single request can be out of order by any amount without losing events.
  */
-import type { NormalisedEvent } from '../logs/index.js';
+import type { LogEvent } from '../logs/index.js';
 import { arrivalOf, bucketOf as secondOf } from './clock.js';
 import { addHost, addLatency, emptyHosts, emptyLatency, mergeHosts, mergeLatency } from './sketch.js';
 import { DEFAULT_MAX_SOURCES, SourceBook } from './sources.js';
@@ -41,7 +41,7 @@ export interface StreamTiming {
 
 /** Just what the statistics need from a normalised log event. */
 export type StreamEvent = Pick<
-  NormalisedEvent,
+  LogEvent,
   'timestamp' | 'receivedAt' | 'service' | 'host' | 'source' | 'method' | 'path' | 'section' | 'status' | 'bytes' | 'durationMs' | 'remoteAddr'
 >;
 

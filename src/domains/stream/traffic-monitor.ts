@@ -58,8 +58,9 @@ export interface StatsDecision extends TrafficSummary {
   revision?: true;
 }
 
-export type AlertDecision = ThresholdTransition;
-export type MonitorDecision = StatsDecision | AlertDecision;
+/** The traffic monitor's alert: the threshold alert fired or resolved (not the jobs domain's check alert). */
+export type TrafficAlertDecision = ThresholdTransition;
+export type MonitorDecision = StatsDecision | TrafficAlertDecision;
 
 export interface MonitorCounters {
   /** Events accepted (on time or late). */

@@ -3,6 +3,7 @@
  * status classes, bytes, distinct hosts. Serialisable, so a monitor's state can be checkpointed.
  * (The server's statistics are additive rows and sketches: traffic-aggregate.ts.)
  */
+import { STATUS_CLASSES, type StatusClass } from '../../contracts/logs.js';
 
 /** What the stream engine needs from an access-log event (a parsed line or an ingested event). */
 export interface TrafficEvent {
@@ -15,8 +16,8 @@ export interface TrafficEvent {
   host: string;
 }
 
-export const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
-export type StatusClass = (typeof STATUS_CLASSES)[number];
+/** One list of status classes for the whole app (the contract's). */
+export { STATUS_CLASSES, type StatusClass };
 
 export interface SectionHits {
   section: string;

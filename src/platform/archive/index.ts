@@ -9,4 +9,4 @@
 export type { ArchiveRow } from './schema.js';
 export { DEFAULT_ROW_GROUP_SIZE, sweepArchiveTemp, writeArchiveFile, type WriteArchiveOptions, type WriteArchiveResult } from './write.js';
 export { listArchive, readArchiveFile, type ArchiveFileInfo, type ListArchiveOptions } from './read.js';
-export { searchArchive, type ArchiveQuery, type ArchiveSearchResult, type StatusClass } from './search.js';
+export { searchArchive, type ArchiveQuery, type ArchiveSearchResult } from './search.js';

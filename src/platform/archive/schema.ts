@@ -1,9 +1,8 @@
 /**
- * The archived raw log event: one row per event, the fields (and names) of the normalised event the
- * log domain stores (`NormalisedEvent` in src/domains/logs/normalise.ts) plus the two columns the hot
- * store adds to it: the event's `id` there and its `tooLate` flag (kept, so a recount from the archive
- * can still leave out what the statistics left out). The platform does not import the domain: the
- * shapes are kept equal structurally, and a type test beside this file fails if they drift apart.
+ * The archived raw log event: one row per event. It is the logs domain's `StoredLogEvent`
+ * (src/domains/logs/event.ts: the one log-event model plus its hot-store `id` and `tooLate` flag,
+ * kept so a recount from the archive can still leave out what the statistics left out). The platform
+ * does not import the domain: the domain checks at compile time that the two are the same type.
  *
  * On disk the columns are snake_case with Parquet logical types every standard reader maps to its own
  * types: `ts`/`received_at` are INT64 TIMESTAMP(MILLIS, isAdjustedToUTC) — DuckDB reads TIMESTAMPTZ,

@@ -16,8 +16,8 @@ import { dayOf, isMissing, partsOf, type PartEntry } from './layout.js';
 import type { ParquetScan } from 'hyparquet';
 import { openArchiveFile, readColumns, rowAt, rowColumnsOf, scanOf, type OpenArchiveFile, type RowGroupInfo } from './read.js';
 import type { ArchiveRow } from './schema.js';
+import { statusClass, type StatusClass } from '../../contracts/logs.js';
 
-export type StatusClass = '1xx' | '2xx' | '3xx' | '4xx' | '5xx';
 
 export interface ArchiveQuery {
   /** Epoch ms, inclusive. */
@@ -55,7 +55,7 @@ const querySchema = z
     to: z.number().int(),
     q: z.string().max(1024).optional(),
     service: z.string().optional(),
-    status: z.union([z.number().int(), z.enum(['1xx', '2xx', '3xx', '4xx', '5xx'])]).optional(),
+    status: z.union([z.number().int(), statusClass]).optional(),
     section: z.string().optional(),
     limit: z.number().int().min(1).max(MAX_SEARCH_LIMIT),
     cursor: z.string().max(512).optional(),

@@ -4,7 +4,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, Migrator, PostgresDialect, type MigrationResultSet, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
 import { OutageLog, type OutageLogger } from '../outage.js';
-import { migrations } from './migrations/index.js';
+import { loadMigrations } from './migrations/index.js';
 import { PGlitePool } from './pglite-pool.js';
 import type { Database } from './schema.js';
 
@@ -133,7 +133,7 @@ export async function migratedTemplate(): Promise<Blob> {
 export async function migrateToLatest(db: Db): Promise<MigrationResultSet> {
   const migrator = new Migrator({
     db,
-    provider: { getMigrations: async () => migrations },
+    provider: { getMigrations: async () => loadMigrations() },
   });
   const result = await migrator.migrateToLatest();
   if (result.error) {

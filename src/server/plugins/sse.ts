@@ -1,4 +1,6 @@
 import type { ServerResponse } from 'node:http';
+import { z } from 'zod';
+import { errorEnvelope } from '../../contracts/errors.js';
 import { credentialOf, credentialStillValid, type Principal } from '../../domains/accounts/index.js';
 import type { App, AppContext } from '../../platform/http/context.js';
 import { principalOf, requireRole } from '../../domains/accounts/index.js';
@@ -32,7 +34,16 @@ export function registerSse(app: App, ctx: AppContext, timing: SseTiming = SSE_T
   });
   app.addHook('onClose', async () => stopListening());
 
-  app.get('/api/v1/events', { schema: { tags: ['live'], summary: 'Live updates (Server-Sent Events)' }, preHandler: requireRole(ctx) }, (request, reply) => {
+  const liveSchema = {
+    tags: ['live'],
+    summary: 'Live updates (Server-Sent Events)',
+    response: {
+      200: z.string().describe('text/event-stream: `event: <type>` and `data: <JSON>` per update, comment lines as heartbeats'),
+      401: errorEnvelope,
+      403: errorEnvelope,
+    },
+  };
+  app.get('/api/v1/events', { schema: liveSchema, preHandler: requireRole(ctx) }, (request, reply) => {
     const principal = principalOf(request);
     reply.hijack();
     const res = reply.raw;

@@ -3,7 +3,7 @@ import type { MaintenanceWindow } from '../api';
 import { formatDateTime, formatPeriod, formatRange } from '../format';
 import { useNow } from '../hooks';
 import { describeRecurring, sortWindows, windowState, type WindowState } from '../maintenance';
-import { Link } from '../router';
+import { Link } from '@tanstack/react-router';
 import { RelativeTime } from './RelativeTime';
 
 function StateBadge({ kind, label, children }: { kind: WindowState['kind']; label: string; children?: ReactNode }) {
@@ -95,7 +95,7 @@ export function MaintenanceTable({
               ) : w.check_id === currentCheck ? (
                 'this check'
               ) : (
-                <Link href={`/checks/${w.check_id}`}>{checkNames?.get(w.check_id) ?? 'a check'}</Link>
+                <Link to="/checks/$id" params={{ id: w.check_id }}>{checkNames?.get(w.check_id) ?? 'a check'}</Link>
               )}
             </td>
             <td>

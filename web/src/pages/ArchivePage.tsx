@@ -1,12 +1,13 @@
+import { useQuery } from '@tanstack/react-query';
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { errorMessage } from '../api';
-import { archiveDays, dayBounds, isStatusFilter, listArchive, searchArchive, type ArchivedEvent } from '../archive';
+import { archiveDays, dayBounds, isStatusFilter, searchArchive, type ArchivedEvent } from '../archive';
 import { ErrorNote } from '../components/ErrorNote';
 import { EventFilterFields } from '../components/EventFilterFields';
 import { Field } from '../components/Field';
 import { LoadOlder, LogTable } from '../components/LogTable';
 import { formatBytes, formatCount, formatDateTime } from '../format';
-import { useResource } from '../hooks';
+import { archiveQuery } from '../queries';
 import { NO_FIELD_FILTERS, type EventSearch, type FieldFilters } from '../logs';
 
 const PAGE_SIZE = 100;
@@ -30,7 +31,7 @@ interface Results {
 }
 
 export function ArchivePage() {
-  const files = useResource(() => listArchive(), 'archive');
+  const files = useQuery(archiveQuery);
   const [filters, setFilters] = useState<Filters>(NO_FILTERS);
   const [errors, setErrors] = useState<Partial<Record<'range' | 'status', string>>>({});
   const [results, setResults] = useState<Results>();
@@ -98,7 +99,7 @@ export function ArchivePage() {
         any Parquet reader (DuckDB, pandas) can open the files in the archive directory.
       </p>
 
-      <ErrorNote message={files.error} />
+      <ErrorNote message={files.error?.message} />
       {files.data && days.length === 0 && <p className="muted">Nothing is archived yet: every event is still in the hot store (see Logs).</p>}
       {days.length > 0 && (
         <table className="archive-days">

@@ -1,10 +1,12 @@
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Fragment, useState, type FormEvent } from 'react';
 import { api, type Channel, type ChannelInput } from '../api';
 import { CopyButton } from '../components/CopyButton';
 import { ErrorNote } from '../components/ErrorNote';
 import { RelativeTime } from '../components/RelativeTime';
 import { formatDateTime } from '../format';
-import { useAction, useResource } from '../hooks';
+import { useAction } from '../hooks';
+import { channelsQuery, deliveriesQuery } from '../queries';
 
 type Kind = ChannelInput['kind'];
 
@@ -94,13 +96,13 @@ function AddChannel({ onAdded }: { onAdded: (channel: Channel) => void }) {
 
 /** The last notifications sent to a channel, with each attempt: shows why a delivery failed. */
 function Deliveries({ channelId }: { channelId: string }) {
-  const deliveries = useResource(() => api.deliveries(channelId), `deliveries:${channelId}`);
-  if (deliveries.error) return <ErrorNote message={deliveries.error} />;
+  const deliveries = useQuery(deliveriesQuery(channelId));
+  if (deliveries.error) return <ErrorNote message={deliveries.error.message} />;
   if (!deliveries.data) return <p className="muted">Loading…</p>;
   if (deliveries.data.length === 0) return <p className="muted">Nothing sent to this channel yet.</p>;
   return (
     <div>
-      <button type="button" className="button small" onClick={deliveries.reload}>
+      <button type="button" className="button small" onClick={() => void deliveries.refetch()}>
         Refresh
       </button>
       <ul className="deliveries">
@@ -120,7 +122,8 @@ function Deliveries({ channelId }: { channelId: string }) {
 }
 
 export function ChannelsPage() {
-  const channels = useResource(() => api.listChannels(), 'channels');
+  const channels = useQuery(channelsQuery);
+  const client = useQueryClient();
   const rowAction = useAction();
   const [notice, setNotice] = useState<{ text: string; secret?: string }>();
   const [open, setOpen] = useState<string>();
@@ -129,13 +132,14 @@ export function ChannelsPage() {
     if (!window.confirm(`Delete the ${KIND_LABEL[channel.kind]} channel ${channel.name || target(channel)}?`)) return;
     void rowAction.run(async () => {
       await api.deleteChannel(channel.id);
-      channels.setData((list) => list?.filter((c) => c.id !== channel.id));
+      client.setQueryData(channelsQuery.queryKey, (list) => list?.filter((c) => c.id !== channel.id));
     });
   };
 
   const test = (channel: Channel) =>
     void rowAction.run(async () => {
       await api.testChannel(channel.id);
+      void client.invalidateQueries({ queryKey: deliveriesQuery(channel.id).queryKey });
       setNotice({ text: `A test notification is queued for ${channel.name || target(channel)}; its delivery shows under Deliveries.` });
       setOpen(channel.id);
     });
@@ -146,7 +150,7 @@ export function ChannelsPage() {
         <h1>Channels</h1>
         <p className="muted">Every alert of this organisation is sent to each channel below, with retries until delivered.</p>
       </header>
-      <ErrorNote message={channels.error ?? rowAction.error?.message} />
+      <ErrorNote message={channels.error?.message ?? rowAction.error?.message} />
       {notice && (
         <div className="notice" role="status">
           <p>{notice.text}</p>
@@ -209,7 +213,7 @@ export function ChannelsPage() {
       )}
       <AddChannel
         onAdded={(channel) => {
-          channels.reload();
+          void client.invalidateQueries({ queryKey: channelsQuery.queryKey });
           setNotice({ text: `Channel added: ${channel.name || target(channel)}.`, secret: channel.kind === 'webhook' ? channel.secret : undefined });
         }}
       />

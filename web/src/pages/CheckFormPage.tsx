@@ -1,3 +1,5 @@
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { Link, useNavigate } from '@tanstack/react-router';
 import { useEffect, useState, type FormEvent } from 'react';
 import { formatDateTime } from '../format';
 import { api, fieldMessage, type CheckInput, type CheckView } from '../api';
@@ -5,8 +7,9 @@ import { DurationInput } from '../components/DurationInput';
 import { ErrorNote } from '../components/ErrorNote';
 import { Field } from '../components/Field';
 import { TimeZoneSelect } from '../components/TimeZoneSelect';
-import { useAction, useResource } from '../hooks';
-import { Link, navigate } from '../router';
+import { EXACT } from '../router-links';
+import { useAction } from '../hooks';
+import { checkQuery, storeCheck } from '../queries';
 import { browserZone } from '../zones';
 
 const DEFAULTS: CheckInput = {
@@ -63,6 +66,8 @@ function CheckForm({ initial, check }: { initial: CheckInput; check?: CheckView 
   const [draft, setDraft] = useState(initial);
   const [tagsText, setTagsText] = useState(initial.tags.join(' '));
   const save = useAction();
+  const client = useQueryClient();
+  const navigate = useNavigate();
   const set = <K extends keyof CheckInput>(key: K, value: CheckInput[K]) => setDraft((d) => ({ ...d, [key]: value }));
   const fieldError = (...fields: string[]) => fieldMessage(save.error, ...fields);
 
@@ -79,7 +84,8 @@ function CheckForm({ initial, check }: { initial: CheckInput; check?: CheckView 
     else delete input.slug;
     void save.run(async () => {
       const saved = check ? await api.updateCheck(check.id, input) : await api.createCheck(input);
-      navigate(`/checks/${saved.id}`);
+      storeCheck(client, saved);
+      void navigate({ to: '/checks/$id', params: { id: saved.id } });
     });
   };
 
@@ -177,7 +183,7 @@ function CheckForm({ initial, check }: { initial: CheckInput; check?: CheckView 
         <button type="submit" className="button primary" disabled={save.busy}>
           {save.busy ? 'Saving…' : check ? 'Save changes' : 'Create check'}
         </button>
-        <Link href={check ? `/checks/${check.id}` : '/checks'} className="button">
+        <Link to={check ? '/checks/$id' : '/checks'} params={check ? { id: check.id } : {}} className="button" activeOptions={EXACT}>
           Cancel
         </Link>
       </div>
@@ -188,7 +194,7 @@ function CheckForm({ initial, check }: { initial: CheckInput; check?: CheckView 
 function NewCheckPage() {
   return (
     <section>
-      <Link href="/checks" className="back">
+      <Link to="/checks" className="back" activeOptions={EXACT}>
         ← Checks
       </Link>
       <h1>New check</h1>
@@ -198,16 +204,19 @@ function NewCheckPage() {
 }
 
 function EditCheckPage({ id }: { id: string }) {
-  const check = useResource(() => api.getCheck(id), `check:${id}`);
+  const check = useQuery(checkQuery(id));
+  // The form takes its initial values once: from the check as the server has it now, not from
+  // what another page cached earlier.
+  const fresh = check.isFetchedAfterMount ? check.data : undefined;
   return (
     <section>
-      <Link href={`/checks/${id}`} className="back">
+      <Link to="/checks/$id" params={{ id }} className="back" activeOptions={EXACT}>
         ← {check.data?.name ?? 'Check'}
       </Link>
       <h1>Edit check</h1>
-      <ErrorNote message={check.error} />
+      <ErrorNote message={check.error?.message} />
       {/* Keyed by id: the form takes its initial values once, from the loaded check. */}
-      {check.data && <CheckForm key={check.data.id} initial={draftOf(check.data)} check={check.data} />}
+      {fresh && <CheckForm key={fresh.id} initial={draftOf(fresh)} check={fresh} />}
     </section>
   );
 }

@@ -1,4 +1,6 @@
-import { Fragment, useEffect, useRef, useState, type ReactNode } from 'react';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { Link, useNavigate } from '@tanstack/react-router';
+import { Fragment, useEffect, useState, type ReactNode } from 'react';
 import { api, type CheckView, type Run } from '../api';
 import { deletedId, isCheckView, shownStatus } from '../checks';
 import { CopyButton } from '../components/CopyButton';
@@ -9,12 +11,12 @@ import { Snippets } from '../components/Snippets';
 import { Sparkline } from '../components/Sparkline';
 import { OutcomeBadge, StatusBadge } from '../components/StatusBadge';
 import { formatDateTime, formatDuration, formatPeriod, humanizeInstants } from '../format';
-import { useAction, useNow, useResource, useToggleSet } from '../hooks';
-import { useLiveEvent, useLiveState } from '../live';
+import { EXACT } from '../router-links';
+import { useAction, useNow, useToggleSet } from '../hooks';
+import { useLiveEvent } from '../live';
 import { MAINTENANCE_HELP } from '../maintenance';
-import { Link, navigate } from '../router';
+import { checkQuery, checksQuery, flipsQuery, maintenanceQuery, pingsQuery, runsQuery, storeCheck } from '../queries';
 
-const RELOAD_COALESCE_MS = 500;
 
 const optionalPeriod = (seconds: number | null, none: string) => (seconds === null ? none : formatPeriod(seconds));
 
@@ -100,32 +102,20 @@ function RunsTable({ runs }: { runs: Run[] }) {
 }
 
 export function CheckPage({ id }: { id: string }) {
-  const { epoch } = useLiveState();
   const now = useNow();
-  const check = useResource(() => api.getCheck(id), `check:${id}`, epoch);
-  const runs = useResource(() => api.runs(id), `runs:${id}`, epoch);
-  const flips = useResource(() => api.flips(id), `flips:${id}`, epoch);
-  const pings = useResource(() => api.pings(id), `pings:${id}`, epoch);
-  const maintenance = useResource(() => api.listMaintenance(), 'maintenance', epoch);
+  const client = useQueryClient();
+  const navigate = useNavigate();
+  // Live check events update the check and refetch its runs, flips and pings (see useLiveCache).
+  const check = useQuery(checkQuery(id));
+  const runs = useQuery(runsQuery(id));
+  const flips = useQuery(flipsQuery(id));
+  const pings = useQuery(pingsQuery(id));
+  const maintenance = useQuery(maintenanceQuery);
   // This check's own windows and the organisation-wide ones: those the sweeper consults for it.
   const ownWindows = maintenance.data?.filter((w) => w.check_id === null || w.check_id === id);
   const action = useAction();
   const [deleted, setDeleted] = useState(false);
 
-  // A check event follows a ping or a flip, so the runs, flips and pings lists changed too. A job
-  // pinging many times a second would refetch them as often: coalesce into one refetch per 500 ms.
-  const pendingReload = useRef<ReturnType<typeof setTimeout>>(undefined);
-  useEffect(() => () => clearTimeout(pendingReload.current), []);
-  useLiveEvent('check', (data) => {
-    if (!isCheckView(data) || data.id !== id) return;
-    check.setData(() => data);
-    pendingReload.current ??= setTimeout(() => {
-      pendingReload.current = undefined;
-      runs.reload();
-      flips.reload();
-      pings.reload();
-    }, RELOAD_COALESCE_MS);
-  });
   useLiveEvent('check.deleted', (data) => {
     if (deletedId(data) === id) setDeleted(true);
   });
@@ -140,7 +130,7 @@ export function CheckPage({ id }: { id: string }) {
   const act = (request: () => Promise<unknown>, after?: () => void) =>
     void action.run(async () => {
       const result = await request();
-      if (isCheckView(result)) check.setData(() => result);
+      if (isCheckView(result)) storeCheck(client, result);
       after?.();
     });
 
@@ -148,17 +138,17 @@ export function CheckPage({ id }: { id: string }) {
     return (
       <section className="card empty">
         <h2>This check was deleted.</h2>
-        <Link href="/checks">Back to checks</Link>
+        <Link to="/checks" activeOptions={EXACT}>Back to checks</Link>
       </section>
     );
   }
   if (!c) {
     return (
       <section>
-        <Link href="/checks" className="back">
+        <Link to="/checks" className="back" activeOptions={EXACT}>
           ← Checks
         </Link>
-        <ErrorNote message={check.error} />
+        <ErrorNote message={check.error?.message} />
         {!check.error && <p className="muted">Loading…</p>}
       </section>
     );
@@ -166,12 +156,18 @@ export function CheckPage({ id }: { id: string }) {
 
   const remove = () => {
     if (!window.confirm(`Delete the check "${c.name}" with all its runs and pings?`)) return;
-    act(() => api.deleteCheck(c.id), () => navigate('/checks'));
+    act(
+      () => api.deleteCheck(c.id),
+      () => {
+        client.setQueryData(checksQuery.queryKey, (list) => list?.filter((x) => x.id !== c.id));
+        void navigate({ to: '/checks' });
+      },
+    );
   };
 
   return (
     <section className="check-page">
-      <Link href="/checks" className="back">
+      <Link to="/checks" className="back" activeOptions={EXACT}>
         ← Checks
       </Link>
       <header className="check-head">
@@ -187,7 +183,7 @@ export function CheckPage({ id }: { id: string }) {
           </div>
         </div>
         <div className="check-actions">
-          <Link href={`/checks/${c.id}/edit`} className="button">
+          <Link to="/checks/$id/edit" params={{ id: c.id }} className="button">
             Edit
           </Link>
           {c.status === 'paused' ? (
@@ -240,11 +236,11 @@ export function CheckPage({ id }: { id: string }) {
       )}
 
       <h2>Runs</h2>
-      <ErrorNote message={runs.error} />
+      <ErrorNote message={runs.error?.message} />
       {runs.data && <RunsTable runs={runs.data} />}
 
       <h2>Status changes</h2>
-      <ErrorNote message={flips.error} />
+      <ErrorNote message={flips.error?.message} />
       {flips.data && flips.data.length === 0 && <p className="muted">No status change yet.</p>}
       {flips.data && flips.data.length > 0 && (
         <ul className="flips">
@@ -262,7 +258,7 @@ export function CheckPage({ id }: { id: string }) {
 
       <h2>Maintenance</h2>
       <p className="hint section-help">{MAINTENANCE_HELP}</p>
-      <ErrorNote message={maintenance.error} />
+      <ErrorNote message={maintenance.error?.message} />
       {ownWindows && ownWindows.length === 0 && <p className="muted">No maintenance window applies to this check.</p>}
       {ownWindows && ownWindows.length > 0 && (
         <div className="check-maintenance">
@@ -270,14 +266,14 @@ export function CheckPage({ id }: { id: string }) {
         </div>
       )}
       <p>
-        <Link href={`/maintenance?check=${encodeURIComponent(c.id)}`}>Add a maintenance window for this check</Link>
+        <Link to="/maintenance" search={{ check: c.id }}>Add a maintenance window for this check</Link>
       </p>
 
       <h2>How to report to this check</h2>
       <Snippets check={c} />
 
       <h2>Recent pings</h2>
-      <ErrorNote message={pings.error} />
+      <ErrorNote message={pings.error?.message} />
       {pings.data && pings.data.length === 0 && <p className="muted">No ping received yet.</p>}
       {pings.data && pings.data.length > 0 && (
         <table className="pings-table">

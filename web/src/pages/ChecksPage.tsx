@@ -1,29 +1,25 @@
+import { useQuery } from '@tanstack/react-query';
+import { Link, useNavigate, useSearch } from '@tanstack/react-router';
 import { useEffect } from 'react';
-import { api, type CheckStatus } from '../api';
-import { deletedId, isCheckView, shownStatus, sortChecks, STATUS_ORDER, upsertCheck } from '../checks';
+import { type CheckStatus } from '../api';
+import { shownStatus, STATUS_ORDER } from '../checks';
 import { ErrorNote } from '../components/ErrorNote';
 import { NextExpected, RelativeTime } from '../components/RelativeTime';
 import { Sparkline } from '../components/Sparkline';
 import { StatusBadge } from '../components/StatusBadge';
 import { formatDuration } from '../format';
-import { useNow, useResource } from '../hooks';
-import { useLiveEvent, useLiveState } from '../live';
-import { Link, navigate, useLocation } from '../router';
+import { useNow } from '../hooks';
+import { checksQuery } from '../queries';
+
+const NO_TAGS: string[] = [];
 
 export function ChecksPage() {
-  const { epoch } = useLiveState();
   const now = useNow();
-  const { query } = useLocation();
-  const selected = query.getAll('tag');
-  const checks = useResource(async () => sortChecks(await api.listChecks()), 'checks', epoch);
-
-  useLiveEvent('check', (data) => {
-    if (isCheckView(data)) checks.setData((list) => upsertCheck(list, data));
-  });
-  useLiveEvent('check.deleted', (data) => {
-    const id = deletedId(data);
-    checks.setData((list) => list?.filter((c) => c.id !== id));
-  });
+  // `/` shows the checks too, without a tag filter.
+  const selected = useSearch({ strict: false }).tag ?? NO_TAGS;
+  const navigate = useNavigate();
+  // Kept current by live events (see useLiveCache).
+  const checks = useQuery(checksQuery);
 
   const all = checks.data ?? [];
   const tags = [...new Set(all.flatMap((c) => c.tags))].sort();
@@ -41,8 +37,7 @@ export function ChecksPage() {
 
   const toggleTag = (tag: string) => {
     const next = selected.includes(tag) ? selected.filter((t) => t !== tag) : [...selected, tag];
-    const params = new URLSearchParams(next.map((t) => ['tag', t]));
-    navigate(next.length ? `/checks?${params.toString()}` : '/checks', { replace: true });
+    void navigate({ to: '/checks', search: next.length ? { tag: next } : {}, replace: true });
   };
 
   return (
@@ -56,7 +51,7 @@ export function ChecksPage() {
             </span>
           ))}
         </div>
-        <Link href="/checks/new" className="button primary">
+        <Link to="/checks/new" className="button primary">
           New check
         </Link>
       </header>
@@ -69,15 +64,15 @@ export function ChecksPage() {
             </button>
           ))}
           {selected.length > 0 && (
-            <button type="button" className="chip chip-clear" onClick={() => navigate('/checks', { replace: true })}>
+            <button type="button" className="chip chip-clear" onClick={() => void navigate({ to: '/checks', replace: true })}>
               clear
             </button>
           )}
         </div>
       )}
 
-      <ErrorNote message={checks.error} />
-      {checks.loading && !checks.data && <p className="muted">Loading…</p>}
+      <ErrorNote message={checks.error?.message} />
+      {checks.isPending && <p className="muted">Loading…</p>}
       {checks.data && all.length === 0 && (
         <div className="card empty">
           <h2>No checks yet</h2>
@@ -85,7 +80,7 @@ export function ChecksPage() {
             A check expects a ping from a job on a schedule. Create one, then add its <code>curl</code> line to your crontab or wrap the job with{' '}
             <code>vigil run</code>: you will see every run here and be alerted when a run fails, is late or does not happen.
           </p>
-          <Link href="/checks/new" className="button primary">
+          <Link to="/checks/new" className="button primary">
             Create your first check
           </Link>
         </div>
@@ -105,12 +100,12 @@ export function ChecksPage() {
           </thead>
           <tbody>
             {shown.map((check) => (
-              <tr key={check.id} className={`row-${shownStatus(check, now)}`} data-check-id={check.id} onClick={() => navigate(`/checks/${check.id}`)}>
+              <tr key={check.id} className={`row-${shownStatus(check, now)}`} data-check-id={check.id} onClick={() => void navigate({ to: '/checks/$id', params: { id: check.id } })}>
                 <td>
                   <StatusBadge status={shownStatus(check, now)} running={check.running} />
                 </td>
                 <td>
-                  <Link href={`/checks/${check.id}`} className="check-name" onClick={(e) => e.stopPropagation()}>
+                  <Link to="/checks/$id" params={{ id: check.id }} className="check-name" onClick={(e) => e.stopPropagation()}>
                     {check.name || check.slug || check.id}
                   </Link>
                   {check.tags.length > 0 && (

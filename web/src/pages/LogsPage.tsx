@@ -1,4 +1,5 @@
-import { useEffect, useEffectEvent, useMemo, useRef, useState, type FormEvent } from 'react';
+import { Link, useNavigate, useSearch } from '@tanstack/react-router';
+import { startTransition, useEffect, useEffectEvent, useMemo, useOptimistic, useRef, useState, type FormEvent } from 'react';
 import { errorMessage } from '../api';
 import { CopyButton } from '../components/CopyButton';
 import { ErrorNote } from '../components/ErrorNote';
@@ -8,14 +9,15 @@ import { LoadOlder, LogTable } from '../components/LogTable';
 import { RejectedEvents } from '../components/RejectedEvents';
 import { VolumeBar } from '../components/VolumeBar';
 import { formatCount, formatDateTime } from '../format';
-import { useLiveEvent, useLiveState } from '../live';
+import { onLiveEvent, useLiveState } from '../live';
 import {
   DEFAULT_RANGE,
   describeRange,
-  filtersFromQuery,
   isHttpStatus,
   logVolume,
+  filtersFromQuery,
   logsHref,
+  logsSearch,
   maxId,
   mergeNewest,
   narrowed,
@@ -31,7 +33,6 @@ import {
   type RangePreset,
   type StoredEvent,
 } from '../logs';
-import { Link, navigate, useLocation } from '../router';
 import { localInputToIso, toLocalInput } from '../zones';
 
 /** Rows per search page and per "Load older". */
@@ -66,10 +67,14 @@ interface View {
 
 const EMPTY_VIEW: View = { rows: [], cursor: null, stale: false };
 
+/**
+ * The search, its live tail and its count. Kept hand-written on purpose (not TanStack Query): the
+ * tail merges throttled increments into a capped list by id, which is no cache entry to refetch.
+ */
 export function LogsPage() {
-  const { query } = useLocation();
-  const href = query.toString();
-  const filters = useMemo(() => filtersFromQuery(new URLSearchParams(href)), [href]);
+  const search = useSearch({ from: '/logs' });
+  const filters = useMemo(() => filtersFromQuery(new URLSearchParams(search)), [search]);
+  const navigate = useNavigate();
   // What is searched; the live toggle only changes how the view keeps up, not what it shows.
   const searchKey = logsHref({ ...filters, live: true });
   const { epoch } = useLiveState();
@@ -106,6 +111,7 @@ export function LogsPage() {
   const shownKey = useRef(searchKey);
   useEffect(() => {
     const t = tail.current;
+    const volume = volumeRefresh.current;
     const generation = ++t.generation;
     clearTimeout(t.timer);
     Object.assign(t, { searching: true, inFlight: true, pending: false, lastStart: Date.now(), timer: undefined });
@@ -116,7 +122,7 @@ export function LogsPage() {
     setLoad({ loading: true });
     setTailError(undefined);
     loadVolume(true);
-    searchLogs({ ...searchParamsOf(filters, Date.now()), limit: PAGE_SIZE })
+    searchLogs({ ...searchParamsNow(), limit: PAGE_SIZE })
       .then(
         (page) => {
           if (generation !== t.generation) return;
@@ -135,11 +141,14 @@ export function LogsPage() {
       // Unmounting or searching again: answers still on their way belong to nothing shown.
       t.generation++;
       clearTimeout(t.timer);
-      volumeRefresh.current.generation++;
-      clearTimeout(volumeRefresh.current.timer);
+      volume.generation++;
+      clearTimeout(volume.timer);
     };
-    // `filters` is derived from `searchKey` (plus the live flag, which does not change the search).
   }, [searchKey, epoch]);
+
+  // The search's parameters as of now. An effect event: `filters` also changes with the live flag,
+  // which must not start the search again (`searchKey` is what is searched).
+  const searchParamsNow = useEffectEvent(() => searchParamsOf(filters, Date.now()));
 
   /**
    * Counts the search's matches per bucket. `fresh`: a new search, whose old count no longer applies;
@@ -243,7 +252,7 @@ export function LogsPage() {
   }, [liveActive]);
 
   // The stream processor says a batch was committed: fetch it (throttled by requestTail).
-  useLiveEvent('logs', () => requestTail());
+  useEffect(() => onLiveEvent('logs', () => requestTail()), []);
 
   useEffect(() => {
     const onVisible = () => !document.hidden && requestTail();
@@ -282,7 +291,13 @@ export function LogsPage() {
     }
   };
 
-  const setLive = (live: boolean) => navigate(logsHref({ ...filters, live }), { replace: true });
+  // The router applies a navigation in a transition: the checkbox shows its new state at once meanwhile.
+  const [liveShown, showLive] = useOptimistic(liveOn);
+  const setLive = (live: boolean) =>
+    startTransition(async () => {
+      showLive(live);
+      await navigate({ to: '/logs', search: logsSearch({ ...filters, live }), replace: true });
+    });
   const hasOlder = view.cursor !== null || view.stale;
 
   return (
@@ -291,7 +306,7 @@ export function LogsPage() {
         <h1>Logs</h1>
         <TailState liveAllowed={liveAllowed} liveOn={liveOn} paused={liveOn && scrolledDown} />
         <label className="checkbox live-toggle" title={liveAllowed ? 'New events appear at the top as they arrive' : 'The live tail follows ranges that end now'}>
-          <input type="checkbox" checked={liveOn} disabled={!liveAllowed} onChange={(e) => setLive(e.target.checked)} /> Live tail
+          <input type="checkbox" checked={liveShown} disabled={!liveAllowed} onChange={(e) => setLive(e.target.checked)} /> Live tail
         </label>
       </header>
 
@@ -381,6 +396,7 @@ function FilterBar({ filters }: { filters: LogFilters }) {
   const [to, setTo] = useState(() => (filters.to ? toLocalInput(Date.parse(filters.to)) : ''));
   const [fields, setFields] = useState<FieldFilters>({ q: filters.q, service: filters.service, status: filters.status, section: filters.section });
   const [errors, setErrors] = useState<Partial<Record<FieldName, string>>>({});
+  const navigate = useNavigate();
 
   const apply = (nextRange: LogFilters['range']) => {
     const found: Partial<Record<FieldName, string>> = {};
@@ -399,7 +415,7 @@ function FilterBar({ filters }: { filters: LogFilters }) {
     }
     setErrors(found);
     if (Object.keys(found).length) return;
-    navigate(logsHref({ range: nextRange, ...custom, ...fields, status, live: filters.live }));
+    void navigate({ to: '/logs', search: logsSearch({ range: nextRange, ...custom, ...fields, status, live: filters.live }) });
   };
 
   const submit = (event: FormEvent) => {
@@ -448,7 +464,7 @@ function FilterBar({ filters }: { filters: LogFilters }) {
           Apply
         </button>
         {(narrowed(filters) || filters.range === 'custom') && (
-          <Link href={logsHref({ range: DEFAULT_RANGE, ...NO_FIELD_FILTERS, live: filters.live })} className="button">
+          <Link to="/logs" search={logsSearch({ range: DEFAULT_RANGE, ...NO_FIELD_FILTERS, live: filters.live })} className="button">
             Clear
           </Link>
         )}

@@ -1,3 +1,5 @@
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useSearch } from '@tanstack/react-router';
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import { api, ApiError, fieldMessage, type CheckView, type MaintenanceInput, type MaintenanceWindow } from '../api';
 import { DurationInput } from '../components/DurationInput';
@@ -6,10 +8,9 @@ import { Field } from '../components/Field';
 import { MaintenanceTable } from '../components/MaintenanceTable';
 import { TimeZoneSelect } from '../components/TimeZoneSelect';
 import { formatDateTime, formatRange } from '../format';
-import { useAction, useNow, useResource } from '../hooks';
-import { useLiveState } from '../live';
+import { useAction, useNow } from '../hooks';
 import { cronInWords, describeRecurring, MAINTENANCE_HELP, nextOccurrence } from '../maintenance';
-import { useLocation } from '../router';
+import { checksQuery, maintenanceQuery } from '../queries';
 import { browserZone, localInputToIso, toLocalInput } from '../zones';
 
 type Kind = 'once' | 'recurring';
@@ -164,14 +165,14 @@ function describeWindow(w: MaintenanceWindow, checkNames: ReadonlyMap<string, st
 }
 
 export function MaintenancePage() {
-  const { query } = useLocation();
-  const { epoch } = useLiveState();
-  const windows = useResource(() => api.listMaintenance(), 'maintenance', epoch);
-  const checks = useResource(() => api.listChecks(), 'checks', epoch);
+  const { check: wantedCheck } = useSearch({ from: '/maintenance' });
+  const client = useQueryClient();
+  const windows = useQuery(maintenanceQuery);
+  const checks = useQuery(checksQuery);
   const removal = useAction();
   const [notice, setNotice] = useState<string>();
   const checkNames = useMemo(() => new Map((checks.data ?? []).map((c) => [c.id, c.name])), [checks.data]);
-  const wanted = query.get('check') ?? '';
+  const wanted = wantedCheck ?? '';
   const initialCheck = checkNames.has(wanted) ? wanted : '';
 
   const remove = (w: MaintenanceWindow) => {
@@ -179,7 +180,7 @@ export function MaintenancePage() {
     setNotice(undefined);
     void removal.run(async () => {
       await api.deleteMaintenance(w.id);
-      windows.setData((list) => list?.filter((x) => x.id !== w.id));
+      client.setQueryData(maintenanceQuery.queryKey, (list) => list?.filter((x) => x.id !== w.id));
     });
   };
 
@@ -189,7 +190,7 @@ export function MaintenancePage() {
         <h1>Maintenance</h1>
       </header>
       <p className="muted page-help">{MAINTENANCE_HELP}</p>
-      <ErrorNote message={windows.error ?? checks.error ?? removal.error?.message} />
+      <ErrorNote message={windows.error?.message ?? checks.error?.message ?? removal.error?.message} />
       {notice && (
         <div className="notice" role="status">
           <p>{notice}</p>
@@ -205,7 +206,7 @@ export function MaintenancePage() {
           initialCheck={initialCheck}
           onAdded={(w) => {
             // The answer is the window as stored: no need to fetch the list again.
-            windows.setData((list) => (list ? [...list.filter((x) => x.id !== w.id), w] : [w]));
+            client.setQueryData(maintenanceQuery.queryKey, (list) => (list ? [...list.filter((x) => x.id !== w.id), w] : [w]));
             removal.setError(undefined);
             setNotice(`Maintenance window added for ${describeWindow(w, checkNames).replace(/^the maintenance window for /, '')}.`);
           }}

@@ -1,11 +1,11 @@
-import { useEffect, useRef, useState } from 'react';
+import { useNavigate, useSearch } from '@tanstack/react-router';
+import { useEffect, useEffectEvent, useRef, useState } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { errorMessage } from '../api';
 import { ErrorNote } from '../components/ErrorNote';
 import { formatBytes, formatCount, formatDateTime, formatDuration, formatPeriod } from '../format';
 import { useLiveEvent, useLiveState } from '../live';
-import { navigate, useLocation } from '../router';
 import {
   RANGES,
   fetchStats,
@@ -52,9 +52,9 @@ function TimeChart({ timestamps, lines, openFrom, format, yMax }: { timestamps: 
   const data: uPlot.AlignedData = [timestamps, ...lines.map((l) => l.values)];
   const shape = JSON.stringify(lines.map((l) => [l.label, l.colour, l.dots]));
 
-  useEffect(() => {
-    const target = box.current;
-    if (!target) return;
+  // Builds the chart with the lines and values of the render that asks for it (an effect event:
+  // new values alone must not rebuild the chart, see the effect below).
+  const build = useEffectEvent((target: HTMLDivElement): uPlot => {
     const shadeOpen = (u: uPlot) => {
       if (open.current === null) return;
       const { left, top, width, height } = u.bbox;
@@ -89,7 +89,13 @@ function TimeChart({ timestamps, lines, openFrom, format, yMax }: { timestamps: 
       cursor: { points: { size: 6 } },
       hooks: { drawClear: [shadeOpen] },
     };
-    const built = new uPlot(options, data, target);
+    return new uPlot(options, data, target);
+  });
+
+  useEffect(() => {
+    const target = box.current;
+    if (!target) return;
+    const built = build(target);
     chart.current = built;
     const observer = new ResizeObserver(() => {
       const width = Math.max(200, target.clientWidth);
@@ -120,6 +126,8 @@ interface TrafficData {
  * Loads the statistics of `range` and keeps them fresh while the page is open: on each live
  * `traffic` event (at most once a second, less often for long ranges, and never two fetches at
  * once, so a slow 30-day read is not cancelled by the next event) and every 10 s as a fallback.
+ * Kept hand-written on purpose (not TanStack Query): this single-flight, range-scaled throttle is
+ * the point, and a query refetch per event would cancel or duplicate the slow read.
  */
 function useTraffic(range: Range): { data: TrafficData | undefined; error: string | undefined; updatedAt: number | undefined } {
   const { epoch } = useLiveState();
@@ -251,8 +259,8 @@ function SectionsTable({ stats }: { stats: Stats }) {
 }
 
 export function TrafficPage() {
-  const { query } = useLocation();
-  const range = rangeFromQuery(query.get('range'));
+  const range = rangeFromQuery(useSearch({ from: '/traffic' }).range ?? null);
+  const navigate = useNavigate();
   const { data, error, updatedAt } = useTraffic(range);
 
   useEffect(() => {
@@ -276,7 +284,7 @@ export function TrafficPage() {
               key={r.id}
               className={`chip${r === range ? ' chip-on' : ''}`}
               aria-pressed={r === range}
-              onClick={() => navigate(`/traffic?range=${r.id}`, { replace: true })}
+              onClick={() => void navigate({ to: '/traffic', search: { range: r.id }, replace: true })}
             >
               {r.label}
             </button>

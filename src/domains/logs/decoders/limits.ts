@@ -1,5 +1,6 @@
 import { DomainError } from '../../../platform/errors.js';
-import { buildEvent, type BuildResult, type EventDefaults, type EventFields, type NormalisedEvent } from '../normalise.js';
+import type { LogEvent } from '../event.js';
+import { buildEvent, type BuildResult, type EventDefaults, type EventFields } from '../normalise.js';
 import { settleEvent } from './shape.js';
 
 /**
@@ -23,7 +24,7 @@ export interface Rejection {
 }
 
 export interface DecodeResult {
-  events: NormalisedEvent[];
+  events: LogEvent[];
   /** Events (or, with neither index nor line, the whole body) that were refused, with the reason. */
   rejected: Rejection[];
   /** Where each of `events` was in the request, for refusals made after decoding (retention window, bus limits). */

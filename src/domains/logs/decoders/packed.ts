@@ -1,5 +1,5 @@
 import { DomainError, type ErrorCode } from '../../../platform/errors.js';
-import type { NormalisedEvent } from '../normalise.js';
+import type { LogEvent } from '../event.js';
 import type { DecodeOutcome } from './job.js';
 import type { Rejection } from './limits.js';
 import type { OtlpFormat } from './otlp.js';
@@ -7,7 +7,7 @@ import type { OtlpFormat } from './otlp.js';
 /**
  * A decode outcome in the form a decode worker thread sends it back in, and the way back.
  *
- * Why not the events themselves: posting 1,000 NormalisedEvent objects by structured clone costs
+ * Why not the events themselves: posting 1,000 LogEvent objects by structured clone costs
  * the receiving (main) thread ~1.5 ms to deserialise, half of what decoding the body inline costs
  * (~3.3 ms for the bench's 1,000-event, 315 KB JSON array), so most of the gain of a worker would
  * be spent rebuilding its answer. Columns cost it ~0.15 ms: numbers travel in typed arrays
@@ -22,14 +22,14 @@ import type { OtlpFormat } from './otlp.js';
  * - Attributes survive JSON: settleEvent (shape.ts) has already made them plain JSON values.
  */
 
-/** The text fields of an event, in NormalisedEvent's key order. */
+/** The text fields of an event, in LogEvent's key order. */
 const STRING_FIELDS = ['service', 'host', 'source', 'level', 'message', 'method', 'path', 'section', 'remoteAddr', 'userAgent'] as const;
 /** The numeric fields of an event. */
 const NUMBER_FIELDS = ['timestamp', 'receivedAt', 'status', 'bytes', 'durationMs'] as const;
 
-// A field added to NormalisedEvent must be added above (and to `eventAt` below) or this fails to compile.
+// A field added to LogEvent must be added above (and to `eventAt` below) or this fails to compile.
 type Packed = (typeof STRING_FIELDS)[number] | (typeof NUMBER_FIELDS)[number] | 'attributes';
-const everyFieldPacked: [Exclude<keyof NormalisedEvent, Packed>] extends [never] ? true : false = true;
+const everyFieldPacked: [Exclude<keyof LogEvent, Packed>] extends [never] ? true : false = true;
 void everyFieldPacked;
 
 const S = STRING_FIELDS.length;
@@ -139,11 +139,11 @@ export function unpackOutcome(packed: PackedOutcome): DecodeOutcome {
   const { count, refs, numbers, nulls } = packed;
   const text = (ref: number): string | null => (ref < 0 ? null : strings[ref]!);
   const number = (at: number): number | null => (nulls[at] === 1 ? null : numbers[at]!);
-  const events = new Array<NormalisedEvent>(count);
+  const events = new Array<LogEvent>(count);
   for (let i = 0; i < count; i++) {
     const s = i * S;
     const n = i * N;
-    // NormalisedEvent's key order (buildEvent's), so events serialise as they would have inline.
+    // LogEvent's key order (buildEvent's), so events serialise as they would have inline.
     events[i] = {
       timestamp: numbers[n]!,
       receivedAt: numbers[n + 1]!,

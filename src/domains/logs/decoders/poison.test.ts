@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { pgJson } from '../../../platform/store/values.js';
-import type { NormalisedEvent } from '../normalise.js';
+import type { LogEvent } from '../event.js';
 import { decodeDatadog } from './datadog.js';
 import type { DecodeResult } from './limits.js';
 import { decodeLoki } from './loki.js';
@@ -34,7 +34,7 @@ function decode(protocol: IngestProtocol, body: Buffer, contentType: string): De
 }
 
 /** Every string in the event, keys included, is one PostgreSQL takes and UTF-8 round-trips. */
-function expectStorable(e: NormalisedEvent): void {
+function expectStorable(e: LogEvent): void {
   const json = JSON.stringify(e);
   expect(json).not.toMatch(/\\u0000|\\ud[89a-f]/i);
   expect(pgJson(e.attributes)).toBe(JSON.stringify(e.attributes));
@@ -70,7 +70,7 @@ describe.each(INGEST_PROTOCOLS)('poison events over %s', (protocol) => {
 });
 
 describe('settleEvent', () => {
-  const event = (attributes: Record<string, unknown>, extra: Partial<NormalisedEvent> = {}): NormalisedEvent => ({
+  const event = (attributes: Record<string, unknown>, extra: Partial<LogEvent> = {}): LogEvent => ({
     timestamp: NOW,
     receivedAt: NOW,
     service: null,

@@ -1,5 +1,5 @@
 import { cleanText, needsCleaning } from '../../../platform/store/values.js';
-import type { NormalisedEvent } from '../normalise.js';
+import type { LogEvent } from '../event.js';
 
 /**
  * Limits on the shape of one event's attributes, checked when a request is decoded so that an event
@@ -22,7 +22,7 @@ export const MAX_KEY_LENGTH = 1024;
  */
 export const MAX_SECTION_LENGTH = 256;
 
-export type ShapeResult = { ok: true; event: NormalisedEvent } | { ok: false; reason: string };
+export type ShapeResult = { ok: true; event: LogEvent } | { ok: false; reason: string };
 
 const TEXT_FIELDS = ['service', 'host', 'source', 'level', 'message', 'method', 'path', 'section', 'remoteAddr', 'userAgent'] as const;
 
@@ -112,11 +112,11 @@ function cleanValue(v: unknown): unknown {
  * key length within the limits above; NUL and lone surrogates replaced by U+FFFD in every string (as
  * PostgreSQL needs); the section cut to MAX_SECTION_LENGTH. Returns the same object when nothing changes.
  */
-export function settleEvent(event: NormalisedEvent): ShapeResult {
+export function settleEvent(event: LogEvent): ShapeResult {
   const found = inspect(event.attributes);
   if ('reason' in found) return { ok: false, reason: found.reason };
   let out = event;
-  const patch = (key: keyof NormalisedEvent, value: unknown): void => {
+  const patch = (key: keyof LogEvent, value: unknown): void => {
     if (out === event) out = { ...event };
     (out as unknown as Record<string, unknown>)[key] = value;
   };

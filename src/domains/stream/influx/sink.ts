@@ -1,10 +1,12 @@
 import type { Logger } from 'pino';
-import type { AppContext } from '../../../platform/http/context.js';
+import type { Config } from '../../../config.js';
+import type { Db } from '../../../platform/store/index.js';
 import { every, type Worker } from '../../../platform/worker.js';
 import { TRAFFIC_CONSUMER } from '../processor.js';
+import { streamDb } from '../tables.js';
 import { formatPoint } from './line-protocol.js';
 import { changedBuckets, chunk, countPoint, groupBuckets, sendWindow, summaryPoint, type BucketTotal } from './points.js';
-import { influxTarget, type InfluxTarget } from './target.js';
+import { influxTarget, type InfluxSettings, type InfluxTarget } from './target.js';
 import { InfluxWriteError, writeLines, type WriteOptions } from './write.js';
 
 /** The sink writes the 10-second rows: fine enough for dashboards, 8,640 points per dimension a day. */
@@ -22,7 +24,12 @@ export interface InfluxSinkOptions {
 
 const DEFAULT_WRITE: Omit<WriteOptions, 'signal'> = { timeoutMs: 30_000, retries: 5, minBackoffMs: 1000, maxBackoffMs: 30_000 };
 
-type SinkContext = Pick<AppContext, 'config' | 'db' | 'logger'>;
+/** What the sink needs (an `AppContext` fits): the InfluxDB settings and lateness, the store, a logger. */
+export interface SinkContext {
+  config: InfluxSettings & Pick<Config, 'VIGIL_STATS_LATENESS_MS'>;
+  db: Db;
+  logger: Logger;
+}
 
 /** What was sent for one organisation. */
 interface OrgProgress {
@@ -82,7 +89,7 @@ class InfluxSink {
   async tick(): Promise<void> {
     // Watermarks first, rows after: rows read later are at least as new as the watermark, so a
     // revision committed in between is seen now or, as a changed total, at the next tick.
-    const marks = await this.ctx.db
+    const marks = await streamDb(this.ctx.db)
       .selectFrom('stream_progress')
       .select(['org_id', 'watermark'])
       .where('consumer', '=', TRAFFIC_CONSUMER)
@@ -125,7 +132,7 @@ class InfluxSink {
   }
 
   private async bucketTotals(orgId: string, fromMs: number, toMs: number): Promise<BucketTotal[]> {
-    const rows = await this.ctx.db
+    const rows = await streamDb(this.ctx.db)
       .selectFrom('traffic_counts')
       .select((eb) => ['bucket', eb.fn.sum<string | number>('hits').as('hits'), eb.fn.countAll<string | number>().as('rows')])
       .where('org_id', '=', orgId)
@@ -141,14 +148,14 @@ class InfluxSink {
   private async linesFor(orgId: string, group: readonly BucketTotal[]): Promise<string[]> {
     const buckets = group.map((bucket) => new Date(bucket.bucketMs));
     const [counts, sketches] = await Promise.all([
-      this.ctx.db
+      streamDb(this.ctx.db)
         .selectFrom('traffic_counts')
         .select(['org_id', 'bucket', 'service', 'section', 'status_class', 'method', 'hits', 'bytes', 'duration_count', 'duration_sum_ms'])
         .where('org_id', '=', orgId)
         .where('resolution', '=', RESOLUTION_S)
         .where('bucket', 'in', buckets)
         .execute(),
-      this.ctx.db
+      streamDb(this.ctx.db)
         .selectFrom('traffic_sketches')
         .select(['org_id', 'bucket', 'hosts', 'latency'])
         .where('org_id', '=', orgId)

@@ -1,13 +1,7 @@
-import { sql, type Kysely } from 'kysely';
+-- Foundation schema: accounts, job monitoring, alerts and the notification outbox.
+-- Every row that belongs to an organisation carries `org_id`.
 
-/**
- * Foundation schema: accounts, job monitoring, alerts and the notification outbox.
- * Every row that belongs to an organisation carries `org_id`.
- */
-export async function up(db: Kysely<unknown>): Promise<void> {
-  await sql
-    .raw(
-      `
+-- migrate:up
 CREATE TABLE orgs (
   id          uuid PRIMARY KEY,
   name        text NOT NULL,
@@ -204,16 +198,7 @@ CREATE TABLE delivery_attempts (
   duration_ms  integer NOT NULL DEFAULT 0
 );
 CREATE INDEX delivery_attempts_outbox ON delivery_attempts (outbox_id, id);
-`,
-    )
-    .execute(db);
-}
 
-export async function down(db: Kysely<unknown>): Promise<void> {
-  await sql
-    .raw(
-      `DROP TABLE IF EXISTS delivery_attempts, outbox, alerts, channels, maintenance_windows, flips, runs,
-       pings, checks, sessions, api_keys, memberships, users, orgs CASCADE`,
-    )
-    .execute(db);
-}
+-- migrate:down
+DROP TABLE IF EXISTS delivery_attempts, outbox, alerts, channels, maintenance_windows, flips, runs,
+pings, checks, sessions, api_keys, memberships, users, orgs CASCADE;

@@ -1,13 +1,7 @@
-import { sql, type Kysely } from 'kysely';
+-- Hot store of raw log events, range-partitioned by event day so retention drops (or archives)
+-- whole partitions instead of deleting rows. Partitions are created on demand by the log store.
 
-/**
- * Hot store of raw log events, range-partitioned by event day so retention drops (or archives)
- * whole partitions instead of deleting rows. Partitions are created on demand by the log store.
- */
-export async function up(db: Kysely<unknown>): Promise<void> {
-  await sql
-    .raw(
-      `
+-- migrate:up
 CREATE TABLE log_events (
   id           bigserial NOT NULL,
   org_id       uuid NOT NULL,
@@ -29,11 +23,6 @@ CREATE TABLE log_events (
   attributes   jsonb NOT NULL DEFAULT '{}'::jsonb
 ) PARTITION BY RANGE (ts);
 CREATE INDEX log_events_org_ts ON log_events (org_id, ts DESC, id DESC);
-`,
-    )
-    .execute(db);
-}
 
-export async function down(db: Kysely<unknown>): Promise<void> {
-  await sql.raw('DROP TABLE IF EXISTS log_events CASCADE').execute(db);
-}
+-- migrate:down
+DROP TABLE IF EXISTS log_events CASCADE;

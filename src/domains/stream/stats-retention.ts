@@ -1,0 +1,59 @@
+/**
+ * Retention of the traffic statistics: rows older than their resolution's retention
+ * (`statsCutoffs`) are deleted. The logs domain's retention job runs this under its lock, through
+ * the `pruneStatistics` port the runtime gives it (logs never imports stream: the stream processor
+ * consumes log events, so the dependency points from stream to logs).
+ */
+import { sql } from 'kysely';
+import type { Logger } from 'pino';
+import type { Db } from '../../platform/store/index.js';
+import { listOrgIds } from '../accounts/index.js';
+import { statsCutoffs } from './stats-shape.js';
+
+const PRUNE_BATCH = 10_000;
+
+/** Statistics rows deleted from one table at one resolution. */
+export interface PrunedStatistics {
+  table: 'traffic_counts' | 'traffic_sketches';
+  resolution: number;
+  rows: number;
+}
+
+/**
+ * Deletes statistics rows older than their resolution's retention, per organisation (the primary
+ * key starts with org_id, resolution, bucket) and in batches, so no statement holds locks or an
+ * embedded store's only connection for long.
+ */
+export async function pruneStatistics(deps: { db: Db; logger: Logger }, now: number): Promise<PrunedStatistics[]> {
+  const { db, logger } = deps;
+  const pruned: PrunedStatistics[] = [];
+  const orgIds = await listOrgIds(db);
+  for (const table of ['traffic_counts', 'traffic_sketches'] as const) {
+    for (const { resolution, before } of statsCutoffs(now)) {
+      let total = 0;
+      for (const orgId of orgIds) {
+        for (;;) {
+          const result = await sql`
+            DELETE FROM ${sql.table(table)} WHERE ctid = ANY(ARRAY(
+              SELECT ctid FROM ${sql.table(table)}
+              WHERE org_id = ${orgId}::uuid AND resolution = ${resolution} AND bucket < ${before}
+              LIMIT ${PRUNE_BATCH}))`.execute(db);
+          const deleted = Number(result.numAffectedRows ?? 0);
+          total += deleted;
+          if (deleted < PRUNE_BATCH) break;
+        }
+      }
+      if (total > 0) {
+        pruned.push({ table, resolution, rows: total });
+        logger.info({ table, resolution, rows: total, before: before.toISOString() }, 'retention: pruned old statistics');
+      }
+    }
+  }
+  return pruned;
+}
+
+/** The port the logs domain's retention job takes: prunes the statistics as of `now`. */
+export const statisticsPruner =
+  (deps: { db: Db; logger: Logger }) =>
+  (now: number): Promise<PrunedStatistics[]> =>
+    pruneStatistics(deps, now);
