@@ -1,5 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
-import { notificationPayloadSchema } from '../alerting/index.js';
+import { notificationPayloadSchema } from '../../contracts/alerting.js';
 import type { AppContext } from '../../platform/http/context.js';
 import type { ChannelKind } from '../../platform/store/index.js';
 import { every, type Worker } from '../../platform/worker.js';
