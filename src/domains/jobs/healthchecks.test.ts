@@ -63,7 +63,7 @@ describe('views and their contract schemas agree key for key', () => {
 
   it("Healthchecks' ping and flip", () => {
     const ping: PingRow = {
-      id: 1 as unknown as PingRow['id'],
+      id: 1,
       org_id: 'o',
       check_id: 'c',
       n: 3,
@@ -83,7 +83,7 @@ describe('views and their contract schemas agree key for key', () => {
       const view = hcPing(p, 'http://vigil/api/v3/checks/c/pings');
       expect(serialized(hcPingSchema, view)).toBe(JSON.stringify(view));
     }
-    const flip: FlipRow = { id: 1 as unknown as FlipRow['id'], org_id: 'o', check_id: 'c', created_at: at, old_status: 'new', new_status: 'up', reason: 'success ping' };
+    const flip: FlipRow = { id: 1, org_id: 'o', check_id: 'c', created_at: at, old_status: 'new', new_status: 'up', reason: 'success ping' };
     expect(serialized(hcFlipSchema, hcFlip(flip))).toBe(JSON.stringify(hcFlip(flip)));
   });
 

@@ -17,8 +17,8 @@ export type RunOutcome = z.infer<typeof runOutcome>;
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
-/** pg returns bigint as string; PGlite as number. Callers use Number(). */
-type BigIntColumn = ColumnType<string | number, number | bigint, number | bigint>;
+/** A bigserial key: pg returns bigint as string, PGlite as number (callers use Number()); the database assigns it. */
+type GeneratedBigInt = ColumnType<string | number, number | bigint | undefined, number | bigint>;
 
 export interface ChecksTable {
   id: string;
@@ -70,7 +70,7 @@ export interface BadgeKeysTable {
 }
 
 export interface PingsTable {
-  id: Generated<BigIntColumn>;
+  id: GeneratedBigInt;
   org_id: string;
   check_id: string;
   n: number;
@@ -88,7 +88,7 @@ export interface PingsTable {
 }
 
 export interface RunsTable {
-  id: Generated<BigIntColumn>;
+  id: GeneratedBigInt;
   org_id: string;
   check_id: string;
   rid: string | null;
@@ -101,7 +101,7 @@ export interface RunsTable {
 }
 
 export interface FlipsTable {
-  id: Generated<BigIntColumn>;
+  id: GeneratedBigInt;
   org_id: string;
   check_id: string;
   created_at: Timestamp;

@@ -207,9 +207,10 @@ export function v3Routes(ctx: AppContext): FastifyPluginAsyncZod {
           if ((query?.length ?? 0) > MAX_REDIRECT_QUERY) throw new DomainError('uri_too_long', `query string too long to redirect (over ${MAX_REDIRECT_QUERY} characters)`);
           reply.status(safe ? 301 : 308).header('location', `${last}/${query !== undefined ? `?${query}` : ''}`).send();
         };
+        // A redirect has no success answer: 301/308 without a body, or (`default`) the Healthchecks error of a query too long to redirect (414).
         const methods: ('GET' | 'HEAD' | 'POST' | 'DELETE')[] = ['GET', 'HEAD', 'POST', 'DELETE'];
         for (const path of ['checks', 'channels', 'badges', 'checks/:uuid/pings', 'checks/:uuid/flips']) {
-          app.route({ method: methods, url: `${p}/${path}`, config: { hcPublic: true }, exposeHeadRoute: false, schema: { hide: true, response: { 301: emptyAnswer, 308: emptyAnswer, 414: hcErrorSchema } }, handler: redirect });
+          app.route({ method: methods, url: `${p}/${path}`, config: { hcPublic: true }, exposeHeadRoute: false, schema: { hide: true, response: { 301: emptyAnswer, 308: emptyAnswer, default: hcErrorSchema } }, handler: redirect });
         }
         app.options(`${p}/*`, { config: { hcPublic: true }, schema: { hide: true, response: { 204: emptyAnswer } } }, async (_request, reply) => corsPreflight(reply, 'GET, POST, DELETE'));
       }
