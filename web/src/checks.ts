@@ -1,4 +1,3 @@
-import { checkViewSchema } from '@contracts/jobs.js';
 import type { CheckStatus, CheckView } from './api';
 
 /** Severity order for summaries: what needs attention first. */
@@ -16,9 +15,11 @@ export function upsertCheck(list: CheckView[] | undefined, check: CheckView): Ch
   return sortChecks([...list.filter((c) => c.id !== check.id), check]);
 }
 
-/** Live event data is untyped JSON: accept it as a check only when it has a check's shape (the API's schema). */
+/** Live event data is untyped JSON: accept it as a check only when it looks like one. */
 export function isCheckView(data: unknown): data is CheckView {
-  return checkViewSchema.safeParse(data).success;
+  if (typeof data !== 'object' || data === null) return false;
+  const c = data as Partial<CheckView>;
+  return typeof c.id === 'string' && typeof c.status === 'string' && typeof c.name === 'string' && Array.isArray(c.tags);
 }
 
 /** The id in a `check.deleted` event, if any. */
