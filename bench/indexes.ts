@@ -34,7 +34,8 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { countEventsByBucket, encodeEventCopy, searchEvents, type EventGroupRows } from '../src/domains/logs/store.js';
 import { planVolume, VOLUME_COUNT_CAP } from '../src/domains/logs/volume.js';
 import type { LogEvent } from '../src/domains/logs/event.js';
-import { migrateToLatest, type Database } from '../src/platform/store/index.js';
+import { migrateToLatest } from '../src/platform/store/index.js';
+import type { LogsTables } from '../src/domains/logs/index.js';
 import { freshPostgresDatabase } from '../test/support/server.js';
 import { SECTIONS, fmt, prng, weighted } from './support.js';
 
@@ -299,7 +300,7 @@ const median = (xs: number[]) => quantile([...xs].sort((a, b) => a - b), 0.5);
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 
 /** The queries of the Logs page (and retention's export page) against the loaded table. */
-async function queries(db: Kysely<Database>, pool: pg.Pool, rows: number, hours: number): Promise<QuerySpec[]> {
+async function queries(db: Kysely<LogsTables>, pool: pg.Pool, rows: number, hours: number): Promise<QuerySpec[]> {
   const hourAgo = new Date(END - HOUR_MS);
   const dayAgo = new Date(END - Math.min(24, hours) * HOUR_MS);
   const newest = { from: dayAgo, limit: 50 };
@@ -402,7 +403,7 @@ async function runVariant(
   const writer = new pg.Client({ connectionString: fresh.url });
   const pool = new pg.Pool({ connectionString: fresh.url, max: 1 });
   let captured: CompiledQuery | undefined;
-  const db = new Kysely<Database>({
+  const db = new Kysely<LogsTables>({
     dialect: new PostgresDialect({ pool }),
     log: (event) => {
       if (event.level === 'query') captured = event.query;

@@ -102,7 +102,7 @@ export async function startVigil(config: Config, options: StartOptions = {}): Pr
       workers.push(await startStreamProcessor({ store, bus, live: ctx.live, logger, timing }));
     }
     if (options.workers !== false) {
-      if (roles.has('process')) workers.push(startSweeper(ctx), startRetention({ ...ctx, pruneStatistics: statisticsPruner(ctx) }));
+      if (roles.has('process')) workers.push(startSweeper(ctx, ctx.config.VIGIL_SWEEP_INTERVAL_MS), startRetention({ ...ctx, pruneStatistics: statisticsPruner(ctx) }));
       if (roles.has('notify')) workers.push(startNotifier(ctx));
       const influxSink = roles.has('process') ? startInfluxSink(ctx) : undefined;
       if (influxSink) workers.push(influxSink);

@@ -8,94 +8,46 @@ import type { z } from 'zod';
 import { me as meSchema, type loginRequest } from '@contracts/accounts.js';
 import { errorEnvelope, type ErrorCode } from '@contracts/errors.js';
 import { channelList, channelView, deliveryList, testQueued, type channelInput, type deliveryView } from '@contracts/notify.js';
+import {
+  checkListSchema,
+  checkViewSchema,
+  flipListSchema,
+  maintenanceListSchema,
+  maintenanceWindowSchema,
+  pingListSchema,
+  runListSchema,
+  schedulePreviewSchema,
+  type checkInputSchema,
+  type checkKind,
+  type flipSchema,
+  type maintenanceInputSchema,
+  type pingSchema,
+  type runOutcome,
+  type runSchema,
+  type shownCheckStatus,
+} from '@contracts/jobs.js';
 
-export type CheckStatus = 'new' | 'up' | 'late' | 'down' | 'paused';
-export type CheckKind = 'simple' | 'cron';
+/** A check's status as shown ("late" once its expected ping is overdue). */
+export type CheckStatus = z.infer<typeof shownCheckStatus>;
+export type CheckKind = z.infer<typeof checkKind>;
 
-/** The writable fields of a check (POST body; PATCH takes any subset). */
-export interface CheckInput {
-  name: string;
-  /** Made from the name when left out. */
-  slug?: string;
-  tags: string[];
-  description: string;
-  kind: CheckKind;
-  /** Period of a simple check, in seconds. */
-  timeout: number;
-  /** Grace, in seconds. */
-  grace: number;
-  schedule: string;
-  tz: string;
-  max_runtime: number | null;
-  min_runtime: number | null;
-  failure_threshold: number;
-  realert: number | null;
-  manual_resume: boolean;
-}
+type CheckFields = z.input<typeof checkInputSchema>;
+/** The writable fields of a check (POST body; PATCH takes any subset); the form fills them all but the slug (made from the name when left out). */
+export type CheckInput = Required<
+  Pick<CheckFields, 'name' | 'tags' | 'description' | 'kind' | 'timeout' | 'grace' | 'schedule' | 'tz' | 'max_runtime' | 'min_runtime' | 'failure_threshold' | 'realert' | 'manual_resume'>
+> &
+  Pick<CheckFields, 'slug'>;
 
 /** A schedule as the server reads it: its syntax, in words, and its next times (ISO). */
-export interface SchedulePreview {
-  syntax: 'cron' | 'oncalendar';
-  text: string;
-  next: string[];
-}
+export type SchedulePreview = z.infer<typeof schedulePreviewSchema>;
 
 /** A check as the API answers it: its settings, and what the server knows of its runs. */
-export interface CheckView extends CheckInput {
-  id: string;
-  slug: string;
-  status: CheckStatus;
-  running: boolean;
-  status_reason: string;
-  last_ping_at: string | null;
-  next_expected_at: string | null;
-  last_duration_ms: number | null;
-  n_pings: number;
-  created_at: string;
-  ping_url: string;
-  /** `/ping/<ping-key>/<slug>` form of the ping URL, when the check has a slug. */
-  slug_ping_url?: string | null;
-  schedule_text: string;
-  /** Which syntax a scheduled check's expression is in; null for a check with a fixed period. */
-  schedule_syntax: 'cron' | 'oncalendar' | null;
-  /** The check's status badge (SVG); `.json` and `.shields` forms beside it. */
-  badge_url: string;
-  /** Durations (ms) of the last runs, oldest first. */
-  recent_durations: number[];
-}
+export type CheckView = z.infer<typeof checkViewSchema>;
 
-export type RunOutcome = 'running' | 'success' | 'fail' | 'too_long' | 'too_short';
-
-export interface Run {
-  id: number;
-  rid: string | null;
-  started_at: string | null;
-  finished_at: string | null;
-  outcome: RunOutcome;
-  exit_status: number | null;
-  duration_ms: number | null;
-  output_tail: string | null;
-}
-
-export interface Flip {
-  created_at: string;
-  old_status: string;
-  new_status: string;
-  reason: string;
-}
-
-export interface Ping {
-  n: number;
-  kind: string;
-  created_at: string;
-  method: string;
-  remote_addr: string | null;
-  user_agent: string | null;
-  exit_status: number | null;
-  rid: string | null;
-  body: string | null;
-  duration_ms: number | null;
-}
+export type RunOutcome = z.infer<typeof runOutcome>;
+export type Run = z.infer<typeof runSchema>;
+export type Flip = z.infer<typeof flipSchema>;
+export type Ping = z.infer<typeof pingSchema>;
 
 /** Channels, their deliveries and the signed-in identity: the server's contracts (`@contracts/notify.js`, `@contracts/accounts.js`). */
 export type ChannelInput = z.input<typeof channelInput>;
@@ -106,23 +58,9 @@ export type Delivery = z.infer<typeof deliveryView>;
  * A maintenance window: one-off (`starts_at`..`ends_at`) or recurring (`cron` in `tz` opening a
  * window of `duration` seconds). `check_id` null means every check of the organisation.
  */
-export interface MaintenanceWindow {
-  id: string;
-  check_id: string | null;
-  starts_at: string | null;
-  ends_at: string | null;
-  cron: string | null;
-  /** Length of each recurring window, in seconds. */
-  duration: number | null;
-  tz: string;
-  reason: string;
-  created_at: string;
-}
-
-export type MaintenanceInput = { check_id?: string | null; reason?: string } & (
-  | { starts_at: string; ends_at: string }
-  | { cron: string; duration: number; tz: string }
-);
+export type MaintenanceWindow = z.infer<typeof maintenanceWindowSchema>;
+/** A one-off window (starts_at, ends_at) or a recurring one (cron, duration, tz); the server names what is missing. */
+export type MaintenanceInput = z.input<typeof maintenanceInputSchema>;
 
 export type Me = z.infer<typeof meSchema>;
 
@@ -221,21 +159,21 @@ export const api = {
   login: (email: string, password: string) => request<unknown>('POST', '/api/v1/session', { email, password } satisfies z.input<typeof loginRequest>),
   logout: () => request<unknown>('DELETE', '/api/v1/session'),
 
-  listChecks: async () => (await request<{ checks: CheckView[] }>('GET', '/api/v1/checks')).checks,
-  getCheck: (id: string) => request<CheckView>('GET', checkPath(id)),
-  createCheck: (input: CheckInput) => request<CheckView>('POST', '/api/v1/checks', input),
-  updateCheck: (id: string, input: Partial<CheckInput>) => request<CheckView>('PATCH', checkPath(id), input),
+  listChecks: async () => checkListSchema.parse(await request('GET', '/api/v1/checks')).checks,
+  getCheck: async (id: string) => checkViewSchema.parse(await request('GET', checkPath(id))),
+  createCheck: async (input: CheckInput) => checkViewSchema.parse(await request('POST', '/api/v1/checks', input)),
+  updateCheck: async (id: string, input: Partial<CheckInput>) => checkViewSchema.parse(await request('PATCH', checkPath(id), input)),
   deleteCheck: (id: string) => request<unknown>('DELETE', checkPath(id)),
-  pauseCheck: (id: string) => request<CheckView>('POST', `${checkPath(id)}/pause`),
-  resumeCheck: (id: string) => request<CheckView>('POST', `${checkPath(id)}/resume`),
-  runs: async (id: string) => (await request<{ runs: Run[] }>('GET', `${checkPath(id)}/runs`)).runs,
-  flips: async (id: string) => (await request<{ flips: Flip[] }>('GET', `${checkPath(id)}/flips`)).flips,
-  pings: async (id: string) => (await request<{ pings: Ping[] }>('GET', `${checkPath(id)}/pings`)).pings,
-  previewSchedule: (schedule: string, tz: string, signal?: AbortSignal) =>
-    request<SchedulePreview>('GET', `/api/v1/schedules/preview?${new URLSearchParams({ schedule, tz }).toString()}`, undefined, signal),
+  pauseCheck: async (id: string) => checkViewSchema.parse(await request('POST', `${checkPath(id)}/pause`)),
+  resumeCheck: async (id: string) => checkViewSchema.parse(await request('POST', `${checkPath(id)}/resume`)),
+  runs: async (id: string) => runListSchema.parse(await request('GET', `${checkPath(id)}/runs`)).runs,
+  flips: async (id: string) => flipListSchema.parse(await request('GET', `${checkPath(id)}/flips`)).flips,
+  pings: async (id: string) => pingListSchema.parse(await request('GET', `${checkPath(id)}/pings`)).pings,
+  previewSchedule: async (schedule: string, tz: string, signal?: AbortSignal) =>
+    schedulePreviewSchema.parse(await request('GET', `/api/v1/schedules/preview?${new URLSearchParams({ schedule, tz }).toString()}`, undefined, signal)),
 
-  listMaintenance: async () => (await request<{ windows: MaintenanceWindow[] }>('GET', '/api/v1/maintenance')).windows,
-  createMaintenance: (input: MaintenanceInput) => request<MaintenanceWindow>('POST', '/api/v1/maintenance', input),
+  listMaintenance: async () => maintenanceListSchema.parse(await request('GET', '/api/v1/maintenance')).windows,
+  createMaintenance: async (input: MaintenanceInput) => maintenanceWindowSchema.parse(await request('POST', '/api/v1/maintenance', input)),
   deleteMaintenance: (id: string) => request<unknown>('DELETE', `/api/v1/maintenance/${encodeURIComponent(id)}`),
 
   listChannels: async (): Promise<Channel[]> => channelList.parse(await request<unknown>('GET', '/api/v1/channels')).channels,

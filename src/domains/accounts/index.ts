@@ -24,4 +24,5 @@ export {
   requireRole,
 } from './guard.js';
 export type { AccountsTables, MemberRole } from './tables.js';
+export { orgPingKey } from './for-jobs.js';
 export { listOrgIds } from './for-stream.js';

@@ -1,5 +1,5 @@
-import { sql, type Kysely, type Selectable } from 'kysely';
-import { ownTables } from '../../platform/store/index.js';
+import { sql, type Selectable } from 'kysely';
+import { ownTables, type Db } from '../../platform/store/index.js';
 import type { AccountsTables, MemberRole, OrgsTable } from './tables.js';
 
 /**
@@ -8,8 +8,7 @@ import type { AccountsTables, MemberRole, OrgsTable } from './tables.js';
  */
 
 /** Any connection or transaction of the store, as any domain types it; accounts' tables are reached through `ownTables`. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any domain's (or the whole store's) view of one connection
-export type StoreDb = Kysely<any>;
+export type StoreDb = Db;
 const tables = (db: StoreDb) => ownTables<AccountsTables>(db);
 
 export type OrgRow = Selectable<OrgsTable>;

@@ -1,13 +1,12 @@
-import type { ColumnType, Generated } from 'kysely';
+import type { Generated } from 'kysely';
 import type { MemberRole } from '../../contracts/accounts.js';
+import type { NullableTimestamp, Timestamp } from '../../platform/store/index.js';
 
 /**
  * The accounts domain's tables, as Kysely sees them (the SQL in platform/store/migrations is the
  * source of truth). Only this domain's store module (`store.ts`) queries them, through `ownTables<AccountsTables>`.
  */
 
-type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
-type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 
 /** What a user or API key may do in its organisation (the process role of `--role` is another thing: `ProcessRole`). */
 export type { MemberRole };

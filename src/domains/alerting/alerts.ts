@@ -1,8 +1,8 @@
-import { sql, type Transaction } from 'kysely';
-import { z } from 'zod';
-import type { Database } from '../../platform/store/index.js';
 import { newId } from '../../platform/ids.js';
+import { enqueueNotifications } from '../notify/index.js';
+import { alertingDb, type AnyStoreView } from './tables.js';
 
+/** The states an alert notification announces (`alert.<state>` in the receivers' payload). */
 export type AlertState = 'firing' | 'resolved' | 'reminder';
 
 export interface AlertInput {
@@ -28,38 +28,17 @@ export interface AlertInput {
 }
 
 /**
- * The JSON every receiver gets; `id` is stable across retries so receivers can dedupe. The notifier
- * parses stored payloads with this schema before delivery (which also restores a readable key
- * order: jsonb reorders keys).
+ * Records an alert and queues one notification per channel, inside the caller's transaction
+ * (`trx`: any domain's view of it), so the state change that caused the alert and its
+ * notifications commit (or roll back) together. Returns `created: false` when the idempotency key
+ * was already used: nothing is queued twice.
  */
-export const notificationPayloadSchema = z.object({
-  id: z.string(),
-  // Lenient on purpose: a state added here later must still be delivered by an older notifier.
-  type: z.custom<`alert.${AlertState}`>((v) => typeof v === 'string' && v.startsWith('alert.'), 'must be alert.<state>'),
-  alert: z.object({
-    id: z.string(),
-    source: z.string(),
-    kind: z.string(),
-    subject_id: z.string(),
-    title: z.string(),
-    message: z.string(),
-    details: z.record(z.string(), z.unknown()),
-    created_at: z.string(),
-  }),
-  org_id: z.string(),
-});
-export type NotificationPayload = z.infer<typeof notificationPayloadSchema>;
-
-/**
- * Records an alert and queues one notification per channel, inside the caller's transaction, so
- * the state change that caused the alert and its notifications commit (or roll back) together.
- * Returns `created: false` when the idempotency key was already used: nothing is queued twice.
- */
-export async function raiseAlert(trx: Transaction<Database>, input: AlertInput): Promise<{ id: string; created: boolean }> {
+export async function raiseAlert(trx: AnyStoreView, input: AlertInput): Promise<{ id: string; created: boolean }> {
+  const db = alertingDb(trx);
   const id = newId();
   const at = input.at ?? new Date();
   const details = input.details ?? {};
-  const inserted = await trx
+  const inserted = await db
     .insertInto('alerts')
     .values({
       id,
@@ -77,7 +56,7 @@ export async function raiseAlert(trx: Transaction<Database>, input: AlertInput):
     .returning('id')
     .executeTakeFirst();
   if (!inserted) {
-    const existing = await trx
+    const existing = await db
       .selectFrom('alerts')
       .select('id')
       .where('org_id', '=', input.orgId)
@@ -86,13 +65,6 @@ export async function raiseAlert(trx: Transaction<Database>, input: AlertInput):
     return { id: existing.id, created: false };
   }
 
-  let channels = trx.selectFrom('channels').select('id').where('org_id', '=', input.orgId);
-  if (input.channels !== '*') {
-    if (input.channels.length === 0) return { id, created: true };
-    channels = channels.where('id', 'in', input.channels);
-  }
-  const targets = await channels.execute();
-  if (targets.length === 0) return { id, created: true };
   const alert = {
     id,
     source: input.source,
@@ -103,16 +75,7 @@ export async function raiseAlert(trx: Transaction<Database>, input: AlertInput):
     details,
     created_at: at.toISOString(),
   };
-  // One statement for every channel: the caller's transaction (a ping, a sweep) stays short.
-  const rows = targets.map((channel) => {
-    const outboxId = newId();
-    const payload: NotificationPayload = { id: outboxId, type: `alert.${input.state}`, alert, org_id: input.orgId };
-    return { id: outboxId, org_id: input.orgId, channel_id: channel.id, alert_id: id, payload: JSON.stringify(payload), next_attempt_at: sql<Date>`now()` };
-  });
-  await trx
-    .insertInto('outbox')
-    .values(rows)
-    .onConflict((oc) => oc.columns(['channel_id', 'alert_id']).doNothing())
-    .execute();
+  // In the caller's transaction: the alert and its notifications commit or roll back together.
+  await enqueueNotifications(trx, { orgId: input.orgId, alertId: id, type: `alert.${input.state}`, alert, channels: input.channels });
   return { id, created: true };
 }

@@ -1,1 +1,2 @@
-export { notificationPayloadSchema, raiseAlert, type AlertInput, type AlertState, type NotificationPayload } from './alerts.js';
+export { raiseAlert, type AlertInput, type AlertState } from './alerts.js';
+export type { AlertsTable, AlertingTables } from './tables.js';

@@ -1,6 +1,9 @@
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { Db } from '../../platform/store/index.js';
-import type { CheckRow } from './checks.js';
+import type { z } from 'zod';
+import { BADGE_FORMATS, type badgeFormat, type badgeStatus, type badgeSummarySchema } from '../../contracts/jobs.js';
+import { isUuid } from '../../platform/ids.js';
+import { findCheckByBadgeKey, listChecks, type CheckRow } from './checks.js';
+import { jobsDb, type AnyStoreView } from './tables.js';
 import { displayStatus } from './lifecycle.js';
 
 /**
@@ -11,9 +14,9 @@ import { displayStatus } from './lifecycle.js';
  * badge of one tag does not let anyone read the status of another.
  */
 
-export type BadgeStatus = 'up' | 'late' | 'down';
-export type BadgeFormat = 'svg' | 'json' | 'shields';
-export const BADGE_FORMATS: readonly BadgeFormat[] = ['svg', 'json', 'shields'];
+export type BadgeStatus = z.infer<typeof badgeStatus>;
+export type BadgeFormat = z.infer<typeof badgeFormat>;
+export { BADGE_FORMATS };
 
 const COLORS: Record<BadgeStatus, string> = { up: '#4c1', late: '#fe7d37', down: '#e05d44' };
 const SHIELDS_COLORS: Record<BadgeStatus, string> = { up: 'success', late: 'important', down: 'critical' };
@@ -53,12 +56,7 @@ export function badgeSvg(label: string, status: BadgeStatus): string {
 
 export const shieldsDocument = (label: string, status: BadgeStatus) => ({ schemaVersion: 1, label, message: status, color: SHIELDS_COLORS[status] });
 
-export interface BadgeSummary {
-  status: BadgeStatus;
-  total: number;
-  grace: number;
-  down: number;
-}
+export type BadgeSummary = z.infer<typeof badgeSummarySchema>;
 
 /** The badge state of some checks: down if any is down; late (3-state badges) if any is late; else up. */
 export function summarise(rows: Pick<CheckRow, 'status' | 'late_at'>[], withLate: boolean, now = new Date()): BadgeSummary {
@@ -93,7 +91,8 @@ export interface OrgBadgeKey {
 }
 
 /** The organisation's tag-badge key and secret, created on first use. */
-export async function orgBadgeKey(db: Db, orgId: string): Promise<OrgBadgeKey> {
+export async function orgBadgeKey(store: AnyStoreView, orgId: string): Promise<OrgBadgeKey> {
+  const db = jobsDb(store);
   const existing = await db.selectFrom('badge_keys').select(['key', 'secret']).where('org_id', '=', orgId).executeTakeFirst();
   if (existing) return existing;
   await db
@@ -118,4 +117,40 @@ export function tagBadgeUrls(baseUrl: string, key: OrgBadgeKey, tag: string) {
     shields: url(false, 'shields'),
     shields3: url(true, 'shields'),
   };
+}
+
+/** Label of the badge for all of an organisation's checks (Healthchecks' MASTER_BADGE_LABEL). */
+const ALL_CHECKS_LABEL = 'Vigil';
+
+/** What a badge shows: its label and the state of the checks behind it. */
+export interface Badge {
+  label: string;
+  summary: BadgeSummary;
+}
+
+/** "name.fmt" → [name, fmt]; the format is the text after the last dot. */
+export function splitBadgeFile(file: string): [string, BadgeFormat] | null {
+  const dot = file.lastIndexOf('.');
+  const fmt = file.slice(dot + 1);
+  if (dot <= 0 || !(BADGE_FORMATS as readonly string[]).includes(fmt)) return null;
+  return [file.slice(0, dot), fmt as BadgeFormat];
+}
+
+/** The badge of one check (`/b/<states>/<badge key>`), or null when the URL names none. */
+export async function checkBadge(store: AnyStoreView, states: string, badgeKey: string): Promise<Badge | null> {
+  if (!isUuid(badgeKey) || (states !== '2' && states !== '3')) return null;
+  const check = await findCheckByBadgeKey(store, badgeKey.toLowerCase());
+  if (!check) return null;
+  // The label is the name or slug, never the id (which is the ping URL).
+  return { label: check.name || check.slug || 'check', summary: summarise([check], states === '3') };
+}
+
+/** The badge of an organisation's checks with a tag (`*`: all), or null unless the key and signature are the organisation's. */
+export async function tagBadge(store: AnyStoreView, key: string, signature: string, tag: string): Promise<Badge | null> {
+  if (!isUuid(key)) return null;
+  const org = await jobsDb(store).selectFrom('badge_keys').select(['org_id', 'secret']).where('key', '=', key.toLowerCase()).executeTakeFirst();
+  const verified = org && verifySignature(org.secret, tag, signature);
+  if (!org || !verified) return null;
+  const rows = await listChecks(store, org.org_id, tag === '*' ? {} : { tags: [tag] });
+  return { label: tag === '*' ? ALL_CHECKS_LABEL : tag, summary: summarise(rows, verified.withLate) };
 }

@@ -1,44 +1,19 @@
-import type { Selectable, Transaction } from 'kysely';
-import { z } from 'zod';
+import type { Selectable } from 'kysely';
+import type { z } from 'zod';
+import { checkInputSchema, type checkViewSchema } from '../../contracts/jobs.js';
 import { conflict, invalidField, notFound } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
-import type { ChecksTable, Database, Db } from '../../platform/store/index.js';
+import { jobsDb, type AnyStoreView, type ChecksTable, type JobsTransaction } from './tables.js';
 import { deadlinesAfter, describeSchedule, scheduleSyntax, validateSchedule } from './schedule.js';
 import { displayStatus, type CheckPolicy, type CheckState } from './lifecycle.js';
 import { listChannels } from '../notify/index.js';
 
 export type CheckRow = Selectable<ChecksTable>;
 
-const MAX_PERIOD_S = 366 * 86400;
-const seconds = (field: string) =>
-  z.number({ error: `${field} must be a number of seconds` }).int(`${field} must be whole seconds`).min(1, `${field} must be at least 1 second`).max(MAX_PERIOD_S, `${field} must be at most 366 days`);
-const optionalSeconds = (field: string) => seconds(field).nullable();
-
-/** What a user may set on a check (the native API's field names). Every field optional: used for create and update. */
-export const checkInputSchema = z.object({
-  name: z.string().max(200).optional(),
-  slug: z.string().regex(/^[a-z0-9_-]*$/, 'slug may contain only lowercase letters, digits, "-" and "_"').max(100).optional(),
-  tags: z.array(z.string().regex(/^\S+$/, 'tags cannot contain spaces').max(100)).max(50).optional(),
-  description: z.string().max(10_000).optional(),
-  kind: z.enum(['simple', 'cron']).optional(),
-  timeout: seconds('timeout').optional(),
-  grace: seconds('grace').optional(),
-  schedule: z.string().max(200).optional(),
-  tz: z.string().max(100).optional(),
-  manual_resume: z.boolean().optional(),
-  methods: z.enum(['', 'POST']).optional(),
-  channels: z.string().max(10_000).optional(),
-  max_runtime: optionalSeconds('max_runtime').optional(),
-  min_runtime: optionalSeconds('min_runtime').optional(),
-  failure_threshold: z.number().int().min(1).max(1000).optional(),
-  realert: optionalSeconds('realert').optional(),
-  filter_http_body: z.boolean().optional(),
-  filter_default_fail: z.boolean().optional(),
-  start_kw: z.string().max(200).optional(),
-  success_kw: z.string().max(200).optional(),
-  failure_kw: z.string().max(200).optional(),
-});
+export { checkInputSchema };
 export type CheckInput = z.infer<typeof checkInputSchema>;
+/** The native API's view of a check (the contract's shape). */
+export type CheckView = z.infer<typeof checkViewSchema>;
 
 export function slugify(name: string): string {
   return name
@@ -146,7 +121,7 @@ function columnsFor(input: CheckInput, current?: CheckRow) {
  * the comma-separated ids of channels named by id or by name — of this organisation only: an id
  * of another organisation's channel is refused like an unknown one (400, field `channels`).
  */
-export async function resolveChannels(db: Db | Transaction<Database>, orgId: string, value: string): Promise<string> {
+export async function resolveChannels(db: AnyStoreView, orgId: string, value: string): Promise<string> {
   const text = value.trim();
   if (text === '*' || text === '') return text;
   const known = await listChannels(db, orgId);
@@ -170,18 +145,18 @@ export function channelIdsOf(row: Pick<CheckRow, 'channels'>, orgChannelIds: rea
   return [...ids].sort();
 }
 
-export async function createCheck(db: Db | Transaction<Database>, orgId: string, input: CheckInput): Promise<CheckRow> {
-  if (input.channels !== undefined) input = { ...input, channels: await resolveChannels(db, orgId, input.channels) };
+export async function createCheck(store: AnyStoreView, orgId: string, input: CheckInput): Promise<CheckRow> {
+  if (input.channels !== undefined) input = { ...input, channels: await resolveChannels(store, orgId, input.channels) };
   const columns = columnsFor(input);
-  return db
+  return jobsDb(store)
     .insertInto('checks')
     .values({ id: newId(), org_id: orgId, ...columns })
     .returningAll()
     .executeTakeFirstOrThrow();
 }
 
-export async function updateCheck(db: Db, orgId: string, id: string, input: CheckInput): Promise<CheckRow> {
-  return db.transaction().execute(async (trx) => {
+export async function updateCheck(store: AnyStoreView, orgId: string, id: string, input: CheckInput): Promise<CheckRow> {
+  return jobsDb(store).transaction().execute(async (trx) => {
     const current = await lockCheck(trx, orgId, id);
     if (input.channels !== undefined) input = { ...input, channels: await resolveChannels(trx, orgId, input.channels) };
     const columns = columnsFor(input, current);
@@ -201,16 +176,52 @@ export async function updateCheck(db: Db, orgId: string, id: string, input: Chec
 }
 
 /** Reads a check of the organisation, locking it for the rest of the transaction. */
-export async function lockCheck(trx: Transaction<Database>, orgId: string, id: string): Promise<CheckRow> {
+export async function lockCheck(trx: JobsTransaction, orgId: string, id: string): Promise<CheckRow> {
   const row = await trx.selectFrom('checks').selectAll().where('id', '=', id).where('org_id', '=', orgId).forUpdate().executeTakeFirst();
   if (!row) throw notFound('Check');
   return row;
 }
 
-export async function getCheck(db: Db, orgId: string, id: string): Promise<CheckRow> {
-  const row = await db.selectFrom('checks').selectAll().where('id', '=', id).where('org_id', '=', orgId).executeTakeFirst();
+export async function getCheck(store: AnyStoreView, orgId: string, id: string): Promise<CheckRow> {
+  const row = await jobsDb(store).selectFrom('checks').selectAll().where('id', '=', id).where('org_id', '=', orgId).executeTakeFirst();
   if (!row) throw notFound('Check');
   return row;
+}
+
+/** A check of the organisation, or undefined (live updates announced by another instance). */
+export async function findCheck(store: AnyStoreView, orgId: string, id: string): Promise<CheckRow | undefined> {
+  return jobsDb(store).selectFrom('checks').selectAll().where('id', '=', id).where('org_id', '=', orgId).executeTakeFirst();
+}
+
+/** The check a status badge names (its badge key is the credential: no organisation is given). */
+export async function findCheckByBadgeKey(store: AnyStoreView, badgeKey: string): Promise<CheckRow | undefined> {
+  return jobsDb(store).selectFrom('checks').selectAll().where('badge_key', '=', badgeKey).executeTakeFirst();
+}
+
+/** Checks with a deadline passed at `now` (missed run, run over its time limit, reminder due), at most `limit`. */
+export async function dueChecks(store: AnyStoreView, now: Date, limit: number): Promise<{ id: string; org_id: string }[]> {
+  return jobsDb(store)
+    .selectFrom('checks')
+    .select(['id', 'org_id'])
+    .where((eb) =>
+      eb.or([
+        eb('down_at', '<=', now),
+        eb('runtime_deadline_at', '<=', now),
+        eb.and([eb('next_realert_at', '<=', now), eb('status', '=', 'down')]),
+      ]),
+    )
+    .limit(limit)
+    .execute();
+}
+
+/** Locks a check for a sweep, skipping it (undefined) when another instance or a ping holds it. */
+export async function lockCheckIfFree(trx: JobsTransaction, id: string): Promise<CheckRow | undefined> {
+  return trx.selectFrom('checks').selectAll().where('id', '=', id).forUpdate().skipLocked().executeTakeFirst();
+}
+
+/** Writes a check's new lifecycle state; returns the row as stored. */
+export async function writeCheckState(trx: JobsTransaction, id: string, state: CheckState): Promise<CheckRow> {
+  return trx.updateTable('checks').set(stateColumns(state)).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
 }
 
 export interface CheckFilter {
@@ -218,22 +229,22 @@ export interface CheckFilter {
   slug?: string;
 }
 
-export async function listChecks(db: Db, orgId: string, filter: CheckFilter = {}): Promise<CheckRow[]> {
-  let q = db.selectFrom('checks').selectAll().where('org_id', '=', orgId);
+export async function listChecks(store: AnyStoreView, orgId: string, filter: CheckFilter = {}): Promise<CheckRow[]> {
+  let q = jobsDb(store).selectFrom('checks').selectAll().where('org_id', '=', orgId);
   if (filter.slug !== undefined) q = q.where('slug', '=', filter.slug);
   const rows = await q.orderBy('created_at').orderBy('id').execute();
   const wanted = filter.tags ?? [];
   return wanted.length ? rows.filter((r) => wanted.every((t) => r.tags.split(' ').includes(t))) : rows;
 }
 
-export async function deleteCheck(db: Db, orgId: string, id: string): Promise<CheckRow> {
-  const row = await db.deleteFrom('checks').where('id', '=', id).where('org_id', '=', orgId).returningAll().executeTakeFirst();
+export async function deleteCheck(store: AnyStoreView, orgId: string, id: string): Promise<CheckRow> {
+  const row = await jobsDb(store).deleteFrom('checks').where('id', '=', id).where('org_id', '=', orgId).returningAll().executeTakeFirst();
   if (!row) throw notFound('Check');
   return row;
 }
 
-export async function pauseCheck(db: Db, orgId: string, id: string, now = new Date()): Promise<CheckRow> {
-  return db.transaction().execute(async (trx) => {
+export async function pauseCheck(store: AnyStoreView, orgId: string, id: string, now = new Date()): Promise<CheckRow> {
+  return jobsDb(store).transaction().execute(async (trx) => {
     const current = await lockCheck(trx, orgId, id);
     if (current.status === 'paused') return current;
     await trx.insertInto('flips').values({ org_id: orgId, check_id: id, created_at: now, old_status: current.status, new_status: 'paused', reason: 'paused by user' }).execute();
@@ -247,8 +258,8 @@ export async function pauseCheck(db: Db, orgId: string, id: string, now = new Da
 }
 
 /** Resumes a paused check: it becomes "new" and waits for its next ping (Healthchecks semantics). 409 if not paused. */
-export async function resumeCheck(db: Db, orgId: string, id: string, now = new Date()): Promise<CheckRow> {
-  return db.transaction().execute(async (trx) => {
+export async function resumeCheck(store: AnyStoreView, orgId: string, id: string, now = new Date()): Promise<CheckRow> {
+  return jobsDb(store).transaction().execute(async (trx) => {
     const current = await lockCheck(trx, orgId, id);
     if (current.status !== 'paused') throw conflict('check is not paused');
     await trx.insertInto('flips').values({ org_id: orgId, check_id: id, created_at: now, old_status: 'paused', new_status: 'new', reason: 'resumed by user' }).execute();
@@ -257,7 +268,7 @@ export async function resumeCheck(db: Db, orgId: string, id: string, now = new D
 }
 
 /** The native API's view of a check (also what live updates carry). */
-export function checkView(row: CheckRow, baseUrl: string, pingKey: string, recentDurations: number[] = [], now = new Date()) {
+export function checkView(row: CheckRow, baseUrl: string, pingKey: string, recentDurations: number[] = [], now = new Date()): CheckView {
   return {
     id: row.id,
     name: row.name,
@@ -299,16 +310,15 @@ export function checkView(row: CheckRow, baseUrl: string, pingKey: string, recen
     recent_durations: recentDurations,
   };
 }
-export type CheckView = ReturnType<typeof checkView>;
 
 /** A check's status badge (SVG, two states: up / down), as Healthchecks' `badge_url`; `/b/3/…` adds "late". */
 export const badgeUrl = (baseUrl: string, badgeKey: string, states: 2 | 3 = 2, format: 'svg' | 'json' | 'shields' = 'svg') => `${baseUrl}/b/${states}/${badgeKey}.${format}`;
 
 /** Durations (ms) of the last `limit` finished runs of each check, oldest first. */
-export async function recentDurations(db: Db, orgId: string, checkIds: string[], limit = 20): Promise<Map<string, number[]>> {
+export async function recentDurations(store: AnyStoreView, orgId: string, checkIds: string[], limit = 20): Promise<Map<string, number[]>> {
   const result = new Map<string, number[]>();
   if (checkIds.length === 0) return result;
-  const rows = await db
+  const rows = await jobsDb(store)
     .selectFrom((eb) =>
       eb
         .selectFrom('runs')

@@ -1,4 +1,4 @@
-import type { CheckStatus, PingKind, RunOutcome } from '../../platform/store/index.js';
+import type { CheckStatus, PingKind, RunOutcome } from './tables.js';
 import { deadlinesAfter, describeDuration, type Schedule } from './schedule.js';
 
 /**
@@ -64,10 +64,15 @@ export interface OpenRun {
   startedAt: Date;
 }
 
-export type AlertKind = 'fail' | 'too_short' | 'missed' | 'too_long' | 'reminder' | 'recovered';
+export type CheckConditionKind = 'fail' | 'too_short' | 'missed' | 'too_long' | 'reminder' | 'recovered';
 
-export interface AlertDecision {
-  kind: AlertKind;
+/**
+ * A condition of a check that the lifecycle asks the alerting side to raise (a failed or missed
+ * run, a run too long or too short, a reminder, a recovery). Not the stream domain's threshold
+ * transitions: those are `AlertDecision` over there.
+ */
+export interface CheckCondition {
+  kind: CheckConditionKind;
   state: 'firing' | 'resolved' | 'reminder';
   /** Suffix of the idempotency key: the same occurrence always yields the same key. */
   key: string;
@@ -77,7 +82,8 @@ export interface AlertDecision {
 export interface Decision {
   state: CheckState;
   flip?: { from: CheckStatus; to: CheckStatus; reason: string };
-  alert?: AlertDecision;
+  /** The condition to raise an alert for, if any. */
+  alert?: CheckCondition;
 }
 
 export interface PingDecision extends Decision {
@@ -161,7 +167,7 @@ export function applyPing(policy: CheckPolicy, prev: CheckState, event: PingEven
   if (!failed) {
     const state: CheckState = { ...finished, status: 'up', statusReason: 'success', consecutiveFailures: 0, alertedDown: false, nextRealertAt: null };
     const reason = ping.exitStatus === 0 ? 'success ping (exit status 0)' : 'success ping';
-    const alert: AlertDecision | undefined = prev.alertedDown
+    const alert: CheckCondition | undefined = prev.alertedDown
       ? { kind: 'recovered', state: 'resolved', key: `recovered:${ping.n}`, reason: `back up: ${reason}` }
       : undefined;
     return { kind: 'success', state, run, flip: transition(prev, state, reason), alert };
@@ -192,7 +198,7 @@ export function applyPing(policy: CheckPolicy, prev: CheckState, event: PingEven
     nextRealertAt: policy.realertS ? addS(ping.at, policy.realertS) : null,
   };
   // Already down and alerted: a further failure is recorded, not alerted again (reminders handle that).
-  const alert: AlertDecision | undefined =
+  const alert: CheckCondition | undefined =
     prev.status === 'down' && prev.alertedDown ? undefined : { kind: tooShort ? 'too_short' : 'fail', state: 'firing', key: `${tooShort ? 'too_short' : 'fail'}:${ping.n}`, reason };
   return { kind: 'fail', state, run, flip: transition(prev, state, reason), alert };
 }
@@ -216,7 +222,7 @@ export function applyDeadlines(policy: CheckPolicy, prev: CheckState, now: Date,
       alertedDown: prev.alertedDown || prev.status !== 'down',
       nextRealertAt: policy.realertS ? addS(now, policy.realertS) : null,
     };
-    const alert: AlertDecision | undefined =
+    const alert: CheckCondition | undefined =
       prev.status === 'down' && prev.alertedDown ? undefined : { kind: 'too_long', state: 'firing', key: `too_long:${prev.lastStartAt.toISOString()}`, reason };
     return { state, flip: transition(prev, state, reason), alert };
   }

@@ -1,23 +1,15 @@
 import { Cron } from 'croner';
 import type { Selectable } from 'kysely';
-import { z } from 'zod';
+import type { z } from 'zod';
+import { maintenanceInputSchema, type maintenanceWindowSchema } from '../../contracts/jobs.js';
 import { invalidField, notFound } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
-import type { Db, MaintenanceWindowsTable } from '../../platform/store/index.js';
+import { jobsDb, type AnyStoreView, type MaintenanceWindowsTable } from './tables.js';
 import { validateCron } from './schedule.js';
 
 export type MaintenanceWindow = Selectable<MaintenanceWindowsTable>;
 
-/** A one-off window (starts_at..ends_at) or a recurring one (cron in tz opening a window of `duration` seconds). */
-export const maintenanceInputSchema = z.object({
-  check_id: z.string().uuid().nullable().optional(),
-  starts_at: z.string().datetime({ offset: true }).optional(),
-  ends_at: z.string().datetime({ offset: true }).optional(),
-  cron: z.string().max(200).optional(),
-  duration: z.number().int().min(1).max(31 * 86400).optional(),
-  tz: z.string().max(100).optional(),
-  reason: z.string().max(1000).optional(),
-});
+export { maintenanceInputSchema };
 export type MaintenanceInput = z.infer<typeof maintenanceInputSchema>;
 
 /** Whether `now` falls inside the window. Pure: the sweeper asks it for each due check. */
@@ -30,7 +22,8 @@ export function isInWindow(w: Pick<MaintenanceWindow, 'starts_at' | 'ends_at' | 
   return !!w.starts_at && !!w.ends_at && w.starts_at <= now && now < w.ends_at;
 }
 
-export async function createMaintenance(db: Db, orgId: string, input: MaintenanceInput): Promise<MaintenanceWindow> {
+export async function createMaintenance(store: AnyStoreView, orgId: string, input: MaintenanceInput): Promise<MaintenanceWindow> {
+  const db = jobsDb(store);
   const tz = input.tz ?? 'UTC';
   if (input.cron !== undefined) {
     validateCron(input.cron, tz, 'cron');
@@ -61,16 +54,22 @@ export async function createMaintenance(db: Db, orgId: string, input: Maintenanc
     .executeTakeFirstOrThrow();
 }
 
-export async function listMaintenance(db: Db, orgId: string): Promise<MaintenanceWindow[]> {
-  return db.selectFrom('maintenance_windows').selectAll().where('org_id', '=', orgId).orderBy('created_at').execute();
+export async function listMaintenance(store: AnyStoreView, orgId: string): Promise<MaintenanceWindow[]> {
+  return jobsDb(store).selectFrom('maintenance_windows').selectAll().where('org_id', '=', orgId).orderBy('created_at').execute();
 }
 
-export async function deleteMaintenance(db: Db, orgId: string, id: string): Promise<void> {
-  const res = await db.deleteFrom('maintenance_windows').where('id', '=', id).where('org_id', '=', orgId).executeTakeFirst();
+export async function deleteMaintenance(store: AnyStoreView, orgId: string, id: string): Promise<void> {
+  const res = await jobsDb(store).deleteFrom('maintenance_windows').where('id', '=', id).where('org_id', '=', orgId).executeTakeFirst();
   if (Number(res.numDeletedRows) === 0) throw notFound('Maintenance window');
 }
 
-export function maintenanceView(w: MaintenanceWindow) {
+/** The windows of these organisations that could matter to a sweep (read once per sweep). */
+export async function windowsOfOrgs(store: AnyStoreView, orgIds: string[]): Promise<Pick<MaintenanceWindow, 'org_id' | 'check_id' | 'starts_at' | 'ends_at' | 'cron' | 'tz' | 'duration_s'>[]> {
+  if (orgIds.length === 0) return [];
+  return jobsDb(store).selectFrom('maintenance_windows').select(['org_id', 'check_id', 'starts_at', 'ends_at', 'cron', 'tz', 'duration_s']).where('org_id', 'in', orgIds).execute();
+}
+
+export function maintenanceView(w: MaintenanceWindow): z.infer<typeof maintenanceWindowSchema> {
   return {
     id: w.id,
     check_id: w.check_id,

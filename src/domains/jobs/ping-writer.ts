@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { isUnavailableError } from '../../platform/outage.js';
-import type { Db } from '../../platform/store/index.js';
 import { recordPingBatch, type PingItem, type PingOutcome } from './pings.js';
+import { jobsDb, type AnyStoreView, type JobsDb } from './tables.js';
 
 /** Largest batch written in one transaction (bounded statement size and lock time). */
 const MAX_BATCH = 500;
@@ -26,10 +26,14 @@ export class PingWriter {
   private inFlight = 0;
   private idle: (() => void)[] = [];
 
+  private readonly db: JobsDb;
+
   constructor(
-    private readonly db: Db,
+    store: AnyStoreView,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.db = jobsDb(store);
+  }
 
   submit(item: PingItem): Promise<PingOutcome> {
     return new Promise((resolve, reject) => {

@@ -1,7 +1,9 @@
-import { sql, type RawBuilder, type Transaction } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
+import { findOrgByPingKey } from '../accounts/index.js';
 import { raiseAlert } from '../alerting/index.js';
-import { cleanText, needsCleaning, type Database, type Db, type PingKind, type RunOutcome } from '../../platform/store/index.js';
-import { actionByBody, applyPing, type AlertDecision, type Decision, type PingAction } from './lifecycle.js';
+import { cleanText, needsCleaning } from '../../platform/store/index.js';
+import { jobsDb, type AnyStoreView, type JobsTransaction, type PingKind, type RunOutcome } from './tables.js';
+import { actionByBody, applyPing, type CheckCondition, type Decision, type PingAction } from './lifecycle.js';
 import { createCheck, policyOf, stateColumns, stateOf, type CheckRow } from './checks.js';
 
 export interface PingRequest {
@@ -26,13 +28,27 @@ export interface PingItem {
 
 export type PingOutcome = { outcome: 'ok'; check: CheckRow; kind: PingKind } | { outcome: 'not_found' };
 
+/** Whom a ping URL names: a check by its uuid, or by the organisation's ping key and the check's slug. */
+export type PingTarget = { uuid: string } | { pingKey: string; slug: string };
+
+/**
+ * The check a ping URL names: its uuid as given (a missing check is found when the ping is written),
+ * or the check with that slug in the organisation of that ping key, created when asked (`?create=1`).
+ */
+export async function resolvePingTarget(store: AnyStoreView, target: PingTarget, create: boolean): Promise<{ checkId: string; created: boolean } | 'not_found' | 'ambiguous'> {
+  if ('uuid' in target) return { checkId: target.uuid, created: false };
+  const org = await findOrgByPingKey(store, target.pingKey);
+  if (!org) return 'not_found';
+  return resolveSlug(store, org.id, target.slug, create);
+}
+
 /** Finds the check a slug URL names; creates it when asked (`?create=1`). */
-export async function resolveSlug(db: Db, orgId: string, slug: string, create: boolean): Promise<{ checkId: string; created: boolean } | 'not_found' | 'ambiguous'> {
-  const matches = await db.selectFrom('checks').select('id').where('org_id', '=', orgId).where('slug', '=', slug).limit(2).execute();
+export async function resolveSlug(store: AnyStoreView, orgId: string, slug: string, create: boolean): Promise<{ checkId: string; created: boolean } | 'not_found' | 'ambiguous'> {
+  const matches = await jobsDb(store).selectFrom('checks').select('id').where('org_id', '=', orgId).where('slug', '=', slug).limit(2).execute();
   if (matches.length > 1) return 'ambiguous';
   if (matches[0]) return { checkId: matches[0].id, created: false };
   if (!create) return 'not_found';
-  const check = await createCheck(db, orgId, { name: slug, slug });
+  const check = await createCheck(store, orgId, { name: slug, slug });
   return { checkId: check.id, created: true };
 }
 
@@ -40,8 +56,8 @@ export async function resolveSlug(db: Db, orgId: string, slug: string, create: b
  * One ping to a known check, in its own transaction, at the time the ping says: the way to replay a
  * ping at a chosen instant. The HTTP path resolves slugs itself and batches through PingWriter.
  */
-export async function recordPing(db: Db, checkId: string, ping: PingRequest): Promise<PingOutcome> {
-  const [result] = await db.transaction().execute((trx) => recordPingBatch(trx, [{ checkId, ping }]));
+export async function recordPing(store: AnyStoreView, checkId: string, ping: PingRequest): Promise<PingOutcome> {
+  const [result] = await jobsDb(store).transaction().execute((trx) => recordPingBatch(trx, [{ checkId, ping }]));
   return result!;
 }
 
@@ -71,7 +87,7 @@ const runColumn = (runs: RunDraft[], key: keyof RunDraft) =>
  * group commit behind the ping API's throughput. Pings to one check are applied in batch order.
  * Check rows are locked in id order, so concurrent batches cannot deadlock.
  */
-export async function recordPingBatch(trx: Transaction<Database>, batch: PingItem[]): Promise<PingOutcome[]> {
+export async function recordPingBatch(trx: JobsTransaction, batch: PingItem[]): Promise<PingOutcome[]> {
   // Job output often holds NUL bytes, which PostgreSQL text refuses: kept with U+FFFD instead, so
   // the ping (and its exit status) is never lost to its body.
   const items = batch.map((i) => (i.ping.body !== null && needsCleaning(i.ping.body) ? { ...i, ping: { ...i.ping, body: cleanText(i.ping.body) } } : i));
@@ -209,7 +225,7 @@ export async function recordPingBatch(trx: Transaction<Database>, batch: PingIte
   return results;
 }
 
-const TITLES: Record<AlertDecision['kind'], string> = {
+const TITLES: Record<CheckCondition['kind'], string> = {
   fail: 'failed',
   too_short: 'finished too fast',
   missed: 'missed its run',
@@ -219,7 +235,7 @@ const TITLES: Record<AlertDecision['kind'], string> = {
 };
 
 /** Writes the flip and the alert (with its notifications) a decision asks for. */
-export async function recordEffects(trx: Transaction<Database>, check: CheckRow, decision: Decision, at: Date, details: Record<string, unknown> = {}): Promise<void> {
+export async function recordEffects(trx: JobsTransaction, check: CheckRow, decision: Decision, at: Date, details: Record<string, unknown> = {}): Promise<void> {
   if (decision.flip) {
     await trx
       .insertInto('flips')

@@ -1,12 +1,16 @@
-import type { AppContext } from '../../platform/http/context.js';
 import { every, type Worker } from '../../platform/worker.js';
-import { policyOf, stateColumns, stateOf, type CheckRow } from './checks.js';
+import { dueChecks, lockCheckIfFree, policyOf, stateOf, writeCheckState, type CheckRow } from './checks.js';
+import { markRunTooLong } from './history.js';
 import { applyDeadlines } from './lifecycle.js';
-import { isInWindow } from './maintenance.js';
+import { isInWindow, windowsOfOrgs } from './maintenance.js';
 import { recordEffects } from './pings.js';
-import { publishCheck } from './live.js';
+import { publishCheck, type LiveDeps } from './live.js';
+import { jobsDb } from './tables.js';
 
 const BATCH = 200;
+
+/** What the sweeper needs: the store, and the live hub to tell dashboards what changed. */
+export type SweeperDeps = LiveDeps;
 
 /**
  * Finds checks whose stored deadline has passed (missed run, run over its time limit, reminder due)
@@ -14,59 +18,39 @@ const BATCH = 200;
  * work; each check is handled in its own transaction under a row lock taken with SKIP LOCKED, and
  * alert idempotency keys make a repeated attempt a no-op.
  */
-export async function sweepDue(ctx: AppContext, now: Date = new Date()): Promise<number> {
-  const due = await ctx.db
-    .selectFrom('checks')
-    .select(['id', 'org_id'])
-    .where((eb) =>
-      eb.or([
-        eb('down_at', '<=', now),
-        eb('runtime_deadline_at', '<=', now),
-        eb.and([eb('next_realert_at', '<=', now), eb('status', '=', 'down')]),
-      ]),
-    )
-    .limit(BATCH)
-    .execute();
+export async function sweepDue(deps: SweeperDeps, now: Date = new Date()): Promise<number> {
+  const due = await dueChecks(deps.db, now, BATCH);
   if (due.length === 0) return 0;
   // The maintenance windows of every organisation concerned, read once for the whole sweep.
-  const windows = await ctx.db
-    .selectFrom('maintenance_windows')
-    .select(['org_id', 'check_id', 'starts_at', 'ends_at', 'cron', 'tz', 'duration_s'])
-    .where('org_id', 'in', [...new Set(due.map((d) => d.org_id))])
-    .execute();
+  const windows = await windowsOfOrgs(deps.db, [...new Set(due.map((d) => d.org_id))]);
   let changed = 0;
   for (const { id, org_id } of due) {
     const inMaintenance = windows.some((w) => w.org_id === org_id && (w.check_id === null || w.check_id === id) && isInWindow(w, now));
-    const row = await sweepOne(ctx, id, now, inMaintenance);
+    const row = await sweepOne(deps, id, now, inMaintenance);
     if (row) {
       changed++;
-      await publishCheck(ctx, row);
+      await publishCheck(deps, row);
     }
   }
   return changed;
 }
 
-async function sweepOne(ctx: AppContext, id: string, now: Date, inMaintenance: boolean): Promise<CheckRow | undefined> {
-  return ctx.db.transaction().execute(async (trx) => {
-    const check = await trx.selectFrom('checks').selectAll().where('id', '=', id).forUpdate().skipLocked().executeTakeFirst();
-    if (!check) return undefined; // another instance (or a ping) holds it; it will be seen again
-    const decision = applyDeadlines(policyOf(check), stateOf(check), now, inMaintenance);
-    if (!decision) return undefined;
-    if (decision.alert?.kind === 'too_long' && check.last_start_at) {
-      await trx
-        .updateTable('runs')
-        .set({ outcome: 'too_long' })
-        .where('check_id', '=', check.id)
-        .where('outcome', '=', 'running')
-        .where('started_at', '=', check.last_start_at)
-        .execute();
-    }
-    const updated = await trx.updateTable('checks').set(stateColumns(decision.state)).where('id', '=', check.id).returningAll().executeTakeFirstOrThrow();
-    await recordEffects(trx, updated, decision, now);
-    return decision.flip || decision.alert ? updated : undefined;
-  });
+async function sweepOne(deps: SweeperDeps, id: string, now: Date, inMaintenance: boolean): Promise<CheckRow | undefined> {
+  return jobsDb(deps.db)
+    .transaction()
+    .execute(async (trx) => {
+      const check = await lockCheckIfFree(trx, id);
+      if (!check) return undefined; // another instance (or a ping) holds it; it will be seen again
+      const decision = applyDeadlines(policyOf(check), stateOf(check), now, inMaintenance);
+      if (!decision) return undefined;
+      if (decision.alert?.kind === 'too_long' && check.last_start_at) await markRunTooLong(trx, check.id, check.last_start_at);
+      const updated = await writeCheckState(trx, check.id, decision.state);
+      await recordEffects(trx, updated, decision, now);
+      return decision.flip || decision.alert ? updated : undefined;
+    });
 }
 
-export function startSweeper(ctx: AppContext): Worker {
-  return every(ctx.config.VIGIL_SWEEP_INTERVAL_MS, () => sweepDue(ctx), (error) => ctx.logger.error({ err: error }, 'deadline sweep failed'));
+/** Sweeps every `intervalMs` (VIGIL_SWEEP_INTERVAL_MS); a failed sweep is logged and the next one tries again. */
+export function startSweeper(deps: SweeperDeps, intervalMs: number): Worker {
+  return every(intervalMs, () => sweepDue(deps), (error) => deps.logger.error({ err: error }, 'deadline sweep failed'));
 }

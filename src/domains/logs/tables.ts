@@ -4,16 +4,13 @@
  * `ownTables<LogsTables>(db)`; the columns of `log_events` are checked against the one event model
  * (event.ts).
  */
-import { ownTables } from '../../platform/store/index.js';
+import { ownTables, type BigSerial, type Db, type Timestamp } from '../../platform/store/index.js';
 import type { ColumnType, Kysely, Generated, JSONColumnType } from 'kysely';
 
-type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
-/** pg returns bigint as string; PGlite as number. Callers use Number(). */
-type BigIntColumn = ColumnType<string | number, number | bigint, number | bigint>;
 
 /** A `StoredLogEvent` as a row of `log_events` (partitioned by `ts`, one partition per UTC day). */
 export interface LogEventsTable {
-  id: Generated<BigIntColumn>;
+  id: BigSerial;
   org_id: string;
   ts: Timestamp;
   received_at: Timestamp;
@@ -37,7 +34,7 @@ export interface LogEventsTable {
 
 /** A log event refused at ingest or set aside by the stream processor (migration 004). */
 export interface LogRejectionsTable {
-  id: Generated<BigIntColumn>;
+  id: BigSerial;
   org_id: string;
   at: Generated<Date>;
   stage: 'ingest' | 'processing';
@@ -56,5 +53,4 @@ export interface LogsTables {
  * This domain's view of a connection or transaction (the store's, or any other domain's view of
  * it): only the tables above can be queried through it.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any view of one connection: the store's or another domain's
-export const logsDb = (db: Kysely<any>): Kysely<LogsTables> => ownTables<LogsTables>(db);
+export const logsDb = (db: Db): Kysely<LogsTables> => ownTables<LogsTables>(db);

@@ -1,5 +1,5 @@
-import { sql, type Kysely, type RawBuilder, type Selectable } from 'kysely';
-import { ownTables } from '../../platform/store/index.js';
+import { sql, type RawBuilder, type Selectable } from 'kysely';
+import { ownTables, type Db } from '../../platform/store/index.js';
 import type { ChannelKind, ChannelsTable, DeliveryAttemptsTable, DeliveryStatus, NotifyTables, OutboxTable } from './tables.js';
 
 /**
@@ -8,8 +8,7 @@ import type { ChannelKind, ChannelsTable, DeliveryAttemptsTable, DeliveryStatus,
  */
 
 /** Any connection or transaction of the store, as any domain types it; the notify tables are reached through `ownTables`. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any domain's (or the whole store's) view of one connection
-export type StoreDb = Kysely<any>;
+export type StoreDb = Db;
 const tables = (db: StoreDb) => ownTables<NotifyTables>(db);
 
 export type ChannelRow = Pick<Selectable<ChannelsTable>, 'id' | 'org_id' | 'kind' | 'name' | 'config' | 'created_at'>;

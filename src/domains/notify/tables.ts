@@ -1,15 +1,12 @@
-import type { ColumnType, Generated, JSONColumnType } from 'kysely';
+import type { Generated, JSONColumnType } from 'kysely';
 import type { ChannelKind, DeliveryStatus } from '../../contracts/notify.js';
+import type { BigSerial, NullableTimestamp, Timestamp } from '../../platform/store/index.js';
 
 /**
  * The notify domain's tables, as Kysely sees them (the SQL in platform/store/migrations is the source
  * of truth). Only this domain's store module (`store.ts`) queries them, through `ownTables<NotifyTables>`.
  */
 
-type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
-type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
-/** pg returns bigint as string; PGlite as number. Callers use Number(). */
-type BigIntColumn = ColumnType<string | number, number | bigint, number | bigint>;
 
 export type { ChannelKind, DeliveryStatus };
 
@@ -35,7 +32,7 @@ export interface OutboxTable {
   delivered_at: NullableTimestamp;
 }
 export interface DeliveryAttemptsTable {
-  id: Generated<BigIntColumn>;
+  id: BigSerial;
   outbox_id: string;
   org_id: string;
   attempted_at: Timestamp;

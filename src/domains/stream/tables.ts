@@ -3,10 +3,9 @@
  * processor's checkpoints. Only this domain's store modules run SQL on them, through
  * `ownTables<StreamTables>(db)`.
  */
-import { ownTables } from '../../platform/store/index.js';
+import { ownTables, type Db, type Timestamp } from '../../platform/store/index.js';
 import type { ColumnType, Kysely, JSONColumnType } from 'kysely';
 
-type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type BigCount = ColumnType<string | number, number | string, number | string>;
 
 /** Additive event-time counters; `resolution` is the bucket width in seconds (1, 10, 60, 3600). */
@@ -75,5 +74,4 @@ export interface StreamTables {
  * This domain's view of a connection or transaction (the store's, or any other domain's view of
  * it): only the tables above can be queried through it.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any view of one connection: the store's or another domain's
-export const streamDb = (db: Kysely<any>): Kysely<StreamTables> => ownTables<StreamTables>(db);
+export const streamDb = (db: Db): Kysely<StreamTables> => ownTables<StreamTables>(db);

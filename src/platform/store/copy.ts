@@ -10,7 +10,6 @@ import { Readable } from 'node:stream';
 import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { Database } from './schema.js';
 import type { Db, Store } from './store.js';
 
 /**
@@ -26,7 +25,7 @@ export async function transactionWithCopy<T>(store: Store, work: (trx: Db, copy:
     store.outage.failed(error);
     throw error;
   });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new OneClientPool(client) }) });
+  const db = new Kysely<object>({ dialect: new PostgresDialect({ pool: new OneClientPool(client) }) });
   const copy: CopyIn = async (table, columns, data) => {
     const stream = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
     await pipeline(Readable.from(typeof data === 'string' ? [data] : data, { objectMode: false }), stream);

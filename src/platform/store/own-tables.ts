@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { Db } from './columns.js';
 
 /**
  * A domain's view of the store: a Kysely typed with only the tables that domain owns, so a query on
@@ -6,6 +7,6 @@ import type { Kysely } from 'kysely';
  * and its store module calls this once per query path. Only a type changes: it is the same
  * connection (or transaction), so a domain verb still joins the caller's transaction.
  */
-export function ownTables<Tables>(db: Kysely<object>): Kysely<Tables> {
-  return db as unknown as Kysely<Tables>;
+export function ownTables<Tables>(db: Db): Kysely<Tables> {
+  return db as Kysely<Tables>;
 }

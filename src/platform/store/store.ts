@@ -6,9 +6,9 @@ import pg from 'pg';
 import { OutageLog, type OutageLogger } from '../outage.js';
 import { loadMigrations } from './migrations/index.js';
 import { PGlitePool } from './pglite-pool.js';
-import type { Database } from './schema.js';
+import type { Db } from './columns.js';
 
-export type Db = Kysely<Database>;
+export type { Db };
 
 export interface Store {
   readonly db: Db;
@@ -80,7 +80,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       await pool.end().catch(() => undefined);
       throw new Error(`Cannot connect to PostgreSQL at ${redact(options.databaseUrl)}: ${(error as Error).message}`, { cause: error });
     }
-    const db = new Kysely<Database>({
+    const db = new Kysely<object>({
       dialect: new PostgresDialect({ pool: new ObservedPool(pool, outage) }),
       // Failed statements tell the outage log the database is away (a restart may show up here
       // first). Its return is told by a new connection only: during a shutdown, statements on
@@ -95,7 +95,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   const dir = inMemory ? options.dataDir : resolve(options.dataDir, 'pgdata');
   if (!inMemory) mkdirSync(dir, { recursive: true });
   const pglite = inMemory && options.template ? await PGlite.create({ loadDataDir: options.template }) : await PGlite.create(inMemory ? undefined : dir);
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new PGlitePool(pglite) }) });
+  const db = new Kysely<object>({ dialect: new PostgresDialect({ pool: new PGlitePool(pglite) }) });
   return { db, kind: 'pglite', location: inMemory ? 'memory' : dir, outage: new OutageLog(undefined, 'database'), close: () => db.destroy() };
 }
 
@@ -123,7 +123,7 @@ class ObservedPool implements PostgresPool {
 /** A snapshot of an in-memory PGlite store with every migration applied (see StoreOptions.template). */
 export async function migratedTemplate(): Promise<Blob> {
   const pglite = await PGlite.create();
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new PGlitePool(pglite) }) });
+  const db = new Kysely<object>({ dialect: new PostgresDialect({ pool: new PGlitePool(pglite) }) });
   await migrateToLatest(db);
   const dump = await pglite.dumpDataDir('none');
   await db.destroy();

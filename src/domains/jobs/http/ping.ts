@@ -1,19 +1,19 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { findOrgByPingKey } from '../../accounts/index.js';
 import { isUuid } from '../../../platform/ids.js';
 import type { AppContext } from '../../../platform/http/context.js';
 import type { PingAction } from '../lifecycle.js';
 import { publishCheck } from '../live.js';
-import { resolveSlug } from '../pings.js';
+import { resolvePingTarget, type PingTarget } from '../pings.js';
 import { PingWriter } from '../ping-writer.js';
 import { TailBuffer } from '../../../platform/tail-buffer.js';
 import { answerError } from '../../../platform/http/errors.js';
+import { emptyAnswer, pingAnswers } from '../../../contracts/jobs.js';
 
 const SLUG_RE = /^[-a-zA-Z0-9_]+$/;
 
 interface ParsedPath {
-  target: { uuid: string } | { pingKey: string; slug: string };
+  target: PingTarget;
   action: PingAction;
   exitStatus: number | null;
 }
@@ -53,6 +53,21 @@ export function parsePingPath(path: string): ParsedPath | PathError {
   return { status: 404, text: 'not found' };
 }
 
+/**
+ * The ping route in the OpenAPI document. Its path is parsed by parsePingPath (which answers in
+ * Healthchecks' words), so no params or querystring schema validates it here: one would answer
+ * malformed URLs in other words than Healthchecks does.
+ */
+const PING_SCHEMA = {
+  tags: ['ping'],
+  summary: 'Ping a check (Healthchecks protocol)',
+  description:
+    'The path after /ping/ is <uuid>[/start|/fail|/log|/<exit status 0-255>] or <ping key>/<slug>[/start|/fail|/log|/<exit status>]. ' +
+    'Query: rid=<uuid> pairs a start with its finish; create=1 creates a missing slug check. Any method of GET, POST, HEAD; any body ' +
+    '(its last VIGIL_PING_BODY_LIMIT bytes are kept, the limit is in the Ping-Body-Limit header). Answers are text/plain.',
+  response: pingAnswers,
+};
+
 /** Healthchecks-compatible ping endpoints: plain-text answers, any content type, body tail kept. */
 export function pingRoutes(ctx: AppContext): FastifyPluginAsyncZod {
   const limit = ctx.config.VIGIL_PING_BODY_LIMIT;
@@ -82,17 +97,10 @@ export function pingRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       const createParam = query.create;
       if (createParam !== undefined && createParam !== '0' && createParam !== '1') return text(400, 'invalid value for create');
 
-      let checkId: string;
-      let created = false;
-      if ('uuid' in parsed.target) checkId = parsed.target.uuid;
-      else {
-        const org = await findOrgByPingKey(ctx.db, parsed.target.pingKey);
-        if (!org) return text(404, 'not found');
-        const resolved = await resolveSlug(ctx.db, org.id, parsed.target.slug, createParam === '1');
-        if (resolved === 'not_found') return text(404, 'not found');
-        if (resolved === 'ambiguous') return text(409, 'ambiguous slug');
-        ({ checkId, created } = resolved);
-      }
+      const resolved = await resolvePingTarget(ctx.db, parsed.target, createParam === '1');
+      if (resolved === 'not_found') return text(404, 'not found');
+      if (resolved === 'ambiguous') return text(409, 'ambiguous slug');
+      const { checkId, created } = resolved;
       const tail = request.body instanceof TailBuffer ? request.body : null;
       const result = await writer.submit({
         checkId,
@@ -114,17 +122,17 @@ export function pingRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       return created ? text(201, 'Created') : text(200, 'OK');
     };
 
-    app.route({ method: ['GET', 'POST', 'HEAD'], url: '/ping/*', exposeHeadRoute: false, schema: { hide: true }, handler });
+    app.route({ method: ['GET', 'POST', 'HEAD'], url: '/ping/*', exposeHeadRoute: false, schema: PING_SCHEMA, handler });
     // A browser's CORS preflight before a cross-site ping (fetch with a JSON body, say): allowed from
     // any origin like the pings themselves. It is not a ping: the request that follows is.
-    app.options('/ping/*', { schema: { hide: true } }, async (_request, reply) =>
+    app.options('/ping/*', { schema: { hide: true, response: { 204: emptyAnswer } } }, async (_request, reply) =>
       reply
         .status(204)
         .header('access-control-allow-origin', '*')
         .header('access-control-allow-methods', 'GET, POST, HEAD, OPTIONS')
         .header('access-control-allow-headers', 'Content-Type')
         .header('access-control-max-age', '600')
-        .send(),
+        .send(null),
     );
   };
 }

@@ -1,26 +1,33 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
+import {
+  badRequestEnvelope,
+  checkIdParams,
+  checkInputSchema,
+  checkListQuery,
+  checkListSchema,
+  checkViewSchema,
+  flipListSchema,
+  historyPageQuery,
+  maintenanceIdParams,
+  maintenanceInputSchema,
+  maintenanceListSchema,
+  maintenanceWindowSchema,
+  noContent,
+  pingListSchema,
+  runListSchema,
+  schedulePreviewQuery,
+  schedulePreviewSchema,
+} from '../../../contracts/jobs.js';
+import { errorEnvelope } from '../../../contracts/errors.js';
 import type { AppContext } from '../../../platform/http/context.js';
 import { principalOf, requireRole } from '../../accounts/index.js';
-import {
-  checkInputSchema,
-  checkView,
-  createCheck,
-  deleteCheck,
-  getCheck,
-  listChecks,
-  pauseCheck,
-  recentDurations,
-  resumeCheck,
-  updateCheck,
-  type CheckRow,
-} from '../checks.js';
-import { pingKeyOf, publishCheck, publishCheckDeleted } from '../live.js';
 import { previewSchedule } from '../schedule.js';
-import { createMaintenance, deleteMaintenance, listMaintenance, maintenanceInputSchema, maintenanceView } from '../maintenance.js';
+import { checkVerbs, maintenanceVerbs } from '../verbs.js';
 
-const idParams = z.object({ id: z.string().uuid('must be a check id (uuid)') });
-const pageQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
+const idParams = checkIdParams;
+const pageQuery = historyPageQuery;
+/** Error answers: 400 bad input, 401 no credentials, 403 role too low, 404 no such check, 409 conflict. */
+const E = { 400: badRequestEnvelope, 401: errorEnvelope, 403: errorEnvelope, 404: errorEnvelope, 409: errorEnvelope } as const;
 
 /** Vigil's own check API, used by the dashboard: richer views than the Healthchecks-compatible one. */
 export function v1Routes(ctx: AppContext): FastifyPluginAsyncZod {
@@ -29,112 +36,53 @@ export function v1Routes(ctx: AppContext): FastifyPluginAsyncZod {
     const write = { preHandler: requireRole(ctx, 'member') };
     const tags = ['checks'];
 
-    async function views(orgId: string, rows: CheckRow[]) {
-      const [pingKey, durations] = await Promise.all([pingKeyOf(ctx, orgId), recentDurations(ctx.db, orgId, rows.map((r) => r.id))]);
-      return rows.map((r) => checkView(r, ctx.baseUrl, pingKey, durations.get(r.id) ?? []));
-    }
-    async function one(orgId: string, row: CheckRow) {
-      const [view] = await views(orgId, [row]);
-      return view!;
-    }
-    const changed = (row: CheckRow) => void publishCheck(ctx, row);
+    const checks = checkVerbs(ctx);
+    const windows = maintenanceVerbs(ctx);
 
     app.get(
       '/api/v1/checks',
-      { ...read, schema: { tags, summary: 'List checks', querystring: z.object({ tag: z.union([z.string(), z.array(z.string())]).optional() }) } },
-      async (request) => {
-        const { orgId } = principalOf(request);
-        const rows = await listChecks(ctx.db, orgId, { tags: request.query.tag === undefined ? [] : [request.query.tag].flat() });
-        return { checks: await views(orgId, rows) };
-      },
+      { ...read, schema: { tags, summary: 'List checks', querystring: checkListQuery, response: { 200: checkListSchema, ...E } } },
+      async (request) => ({ checks: await checks.list(principalOf(request), { tags: request.query.tag === undefined ? [] : [request.query.tag].flat() }) }),
     );
 
-    app.post('/api/v1/checks', { ...write, schema: { tags, summary: 'Create a check', body: checkInputSchema } }, async (request, reply) => {
-      const { orgId } = principalOf(request);
-      const row = await createCheck(ctx.db, orgId, request.body);
-      changed(row);
-      return reply.status(201).send(await one(orgId, row));
+    app.post('/api/v1/checks', { ...write, schema: { tags, summary: 'Create a check', body: checkInputSchema, response: { 201: checkViewSchema, ...E } } }, async (request, reply) =>
+      reply.status(201).send(await checks.create(principalOf(request), request.body)),
+    );
+
+    app.get('/api/v1/checks/:id', { ...read, schema: { tags, summary: 'Get a check', params: idParams, response: { 200: checkViewSchema, ...E } } }, async (request) =>
+      checks.get(principalOf(request), request.params.id),
+    );
+
+    app.patch('/api/v1/checks/:id', { ...write, schema: { tags, summary: 'Change a check', params: idParams, body: checkInputSchema, response: { 200: checkViewSchema, ...E } } }, async (request) =>
+      checks.update(principalOf(request), request.params.id, request.body),
+    );
+
+    app.delete('/api/v1/checks/:id', { ...write, schema: { tags, summary: 'Delete a check and its history', params: idParams, response: { 204: noContent, ...E } } }, async (request, reply) => {
+      await checks.remove(principalOf(request), request.params.id);
+      return reply.status(204).send(null);
     });
 
-    app.get('/api/v1/checks/:id', { ...read, schema: { tags, summary: 'Get a check', params: idParams } }, async (request) => {
-      const { orgId } = principalOf(request);
-      return one(orgId, await getCheck(ctx.db, orgId, request.params.id));
-    });
+    app.post('/api/v1/checks/:id/pause', { ...write, schema: { tags, summary: 'Pause monitoring', params: idParams, response: { 200: checkViewSchema, ...E } } }, async (request) =>
+      checks.pause(principalOf(request), request.params.id),
+    );
 
-    app.patch('/api/v1/checks/:id', { ...write, schema: { tags, summary: 'Change a check', params: idParams, body: checkInputSchema } }, async (request) => {
-      const { orgId } = principalOf(request);
-      const row = await updateCheck(ctx.db, orgId, request.params.id, request.body);
-      changed(row);
-      return one(orgId, row);
-    });
+    app.post('/api/v1/checks/:id/resume', { ...write, schema: { tags, summary: 'Resume monitoring (409 if not paused)', params: idParams, response: { 200: checkViewSchema, ...E } } }, async (request) =>
+      checks.resume(principalOf(request), request.params.id),
+    );
 
-    app.delete('/api/v1/checks/:id', { ...write, schema: { tags, summary: 'Delete a check and its history', params: idParams } }, async (request, reply) => {
-      const { orgId } = principalOf(request);
-      await deleteCheck(ctx.db, orgId, request.params.id);
-      publishCheckDeleted(ctx, orgId, request.params.id);
-      return reply.status(204).send();
-    });
+    app.get('/api/v1/checks/:id/runs', { ...read, schema: { tags, summary: 'Runs, newest first', params: idParams, querystring: pageQuery, response: { 200: runListSchema, ...E } } }, async (request) => ({
+      runs: await checks.runs(principalOf(request), request.params.id, request.query.limit),
+    }));
 
-    app.post('/api/v1/checks/:id/pause', { ...write, schema: { tags, summary: 'Pause monitoring', params: idParams } }, async (request) => {
-      const { orgId } = principalOf(request);
-      const row = await pauseCheck(ctx.db, orgId, request.params.id);
-      changed(row);
-      return one(orgId, row);
-    });
+    app.get('/api/v1/checks/:id/pings', { ...read, schema: { tags, summary: 'Pings, newest first', params: idParams, querystring: pageQuery, response: { 200: pingListSchema, ...E } } }, async (request) => ({
+      pings: await checks.pings(principalOf(request), request.params.id, request.query.limit),
+    }));
 
-    app.post('/api/v1/checks/:id/resume', { ...write, schema: { tags, summary: 'Resume monitoring (409 if not paused)', params: idParams } }, async (request) => {
-      const { orgId } = principalOf(request);
-      const row = await resumeCheck(ctx.db, orgId, request.params.id);
-      changed(row);
-      return one(orgId, row);
-    });
-
-    app.get('/api/v1/checks/:id/runs', { ...read, schema: { tags, summary: 'Runs, newest first', params: idParams, querystring: pageQuery } }, async (request) => {
-      const { orgId } = principalOf(request);
-      const check = await getCheck(ctx.db, orgId, request.params.id);
-      const runs = await ctx.db.selectFrom('runs').selectAll().where('check_id', '=', check.id).orderBy('id', 'desc').limit(request.query.limit).execute();
-      return {
-        runs: runs.map((r) => ({
-          id: Number(r.id),
-          rid: r.rid,
-          started_at: r.started_at?.toISOString() ?? null,
-          finished_at: r.finished_at?.toISOString() ?? null,
-          outcome: r.outcome,
-          exit_status: r.exit_status,
-          duration_ms: r.duration_ms === null ? null : Number(r.duration_ms),
-          output_tail: r.output_tail,
-        })),
-      };
-    });
-
-    app.get('/api/v1/checks/:id/pings', { ...read, schema: { tags, summary: 'Pings, newest first', params: idParams, querystring: pageQuery } }, async (request) => {
-      const { orgId } = principalOf(request);
-      const check = await getCheck(ctx.db, orgId, request.params.id);
-      const pings = await ctx.db.selectFrom('pings').selectAll().where('check_id', '=', check.id).orderBy('n', 'desc').limit(request.query.limit).execute();
-      return {
-        pings: pings.map((p) => ({
-          n: p.n,
-          kind: p.kind,
-          created_at: p.created_at.toISOString(),
-          method: p.method,
-          scheme: p.scheme,
-          remote_addr: p.remote_addr,
-          user_agent: p.user_agent,
-          exit_status: p.exit_status,
-          rid: p.rid,
-          body: p.body,
-          body_size: p.body_size,
-          duration_ms: p.duration_ms === null ? null : Number(p.duration_ms),
-        })),
-      };
-    });
-
-    app.get('/api/v1/checks/:id/flips', { ...read, schema: { tags, summary: 'Status changes with their reasons, newest first', params: idParams, querystring: pageQuery } }, async (request) => {
-      const { orgId } = principalOf(request);
-      const check = await getCheck(ctx.db, orgId, request.params.id);
-      const flips = await ctx.db.selectFrom('flips').selectAll().where('check_id', '=', check.id).orderBy('id', 'desc').limit(request.query.limit).execute();
-      return { flips: flips.map((f) => ({ created_at: f.created_at.toISOString(), old_status: f.old_status, new_status: f.new_status, reason: f.reason })) };
-    });
+    app.get(
+      '/api/v1/checks/:id/flips',
+      { ...read, schema: { tags, summary: 'Status changes with their reasons, newest first', params: idParams, querystring: pageQuery, response: { 200: flipListSchema, ...E } } },
+      async (request) => ({ flips: await checks.flips(principalOf(request), request.params.id, request.query.limit) }),
+    );
 
     app.get(
       '/api/v1/schedules/preview',
@@ -143,25 +91,29 @@ export function v1Routes(ctx: AppContext): FastifyPluginAsyncZod {
         schema: {
           tags,
           summary: 'A schedule (five-field cron or systemd OnCalendar) in words, with its next times; 400 naming what is wrong',
-          querystring: z.object({ schedule: z.string().min(1).max(200), tz: z.string().max(100).default('UTC'), grace: z.coerce.number().int().min(0).max(366 * 86400).default(0) }),
+          querystring: schedulePreviewQuery,
+          response: { 200: schedulePreviewSchema, ...E },
         },
       },
       async (request) => previewSchedule(request.query.schedule, request.query.tz, request.query.grace),
     );
 
-    app.get('/api/v1/maintenance', { ...read, schema: { tags: ['maintenance'], summary: 'Maintenance windows' } }, async (request) => ({
-      windows: (await listMaintenance(ctx.db, principalOf(request).orgId)).map(maintenanceView),
+    app.get('/api/v1/maintenance', { ...read, schema: { tags: ['maintenance'], summary: 'Maintenance windows', response: { 200: maintenanceListSchema, ...E } } }, async (request) => ({
+      windows: await windows.list(principalOf(request)),
     }));
 
     app.post(
       '/api/v1/maintenance',
-      { ...write, schema: { tags: ['maintenance'], summary: 'Add a one-off (starts_at, ends_at) or recurring (cron, duration, tz) maintenance window', body: maintenanceInputSchema } },
-      async (request, reply) => reply.status(201).send(maintenanceView(await createMaintenance(ctx.db, principalOf(request).orgId, request.body))),
+      {
+        ...write,
+        schema: { tags: ['maintenance'], summary: 'Add a one-off (starts_at, ends_at) or recurring (cron, duration, tz) maintenance window', body: maintenanceInputSchema, response: { 201: maintenanceWindowSchema, ...E } },
+      },
+      async (request, reply) => reply.status(201).send(await windows.create(principalOf(request), request.body)),
     );
 
-    app.delete('/api/v1/maintenance/:id', { ...write, schema: { tags: ['maintenance'], summary: 'Remove a maintenance window', params: z.object({ id: z.string().uuid() }) } }, async (request, reply) => {
-      await deleteMaintenance(ctx.db, principalOf(request).orgId, request.params.id);
-      return reply.status(204).send();
+    app.delete('/api/v1/maintenance/:id', { ...write, schema: { tags: ['maintenance'], summary: 'Remove a maintenance window', params: maintenanceIdParams, response: { 204: noContent, ...E } } }, async (request, reply) => {
+      await windows.remove(principalOf(request), request.params.id);
+      return reply.status(204).send(null);
     });
   };
 }

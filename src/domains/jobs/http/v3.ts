@@ -1,32 +1,27 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { Selectable } from 'kysely';
-import { z } from 'zod';
+import {
+  emptyAnswer,
+  hcBadgeListSchema,
+  hcChannelListSchema,
+  hcCheckInputSchema,
+  hcCheckListQuery,
+  hcCheckListSchema,
+  hcCheckSchema,
+  hcErrorSchema,
+  hcFlipListSchema,
+  hcFlipsQuery,
+  hcPingBodyParams,
+  hcPingListSchema,
+  hcUuidParams,
+  pingBodyAnswer,
+} from '../../../contracts/jobs.js';
 import { authenticateApiKey } from '../../accounts/index.js';
-import { DomainError, badRequest, notFound, unauthorized } from '../../../platform/errors.js';
-import type { FlipsTable, PingsTable } from '../../../platform/store/index.js';
+import { DomainError, badRequest, unauthorized } from '../../../platform/errors.js';
 import type { AppContext } from '../../../platform/http/context.js';
 import { apiKeyFrom, authenticate, principalOf, requireRole, SESSION_COOKIE } from '../../accounts/index.js';
 import { answerError, type ErrorBody } from '../../../platform/http/errors.js';
-import { listChannels } from '../../notify/index.js';
-import { orgBadgeKey, tagBadgeUrls } from '../badges.js';
-import {
-  badgeUrl,
-  channelIdsOf,
-  checkInputSchema,
-  createCheck,
-  deleteCheck,
-  getCheck,
-  listChecks,
-  pauseCheck,
-  resumeCheck,
-  slugify,
-  updateCheck,
-  type CheckInput,
-  type CheckRow,
-} from '../checks.js';
-import { displayStatus } from '../lifecycle.js';
-import { publishCheck, publishCheckDeleted } from '../live.js';
+import { healthchecksVerbs, type HcMount } from '../healthchecks.js';
 import { corsPreflight } from './badge.js';
 
 /**
@@ -43,11 +38,8 @@ import { corsPreflight } from './badge.js';
  */
 
 /** Where the Healthchecks API answers, and what it calls itself in the URLs it returns. */
-interface Mount {
+interface Mount extends HcMount {
   prefix: string;
-  version: 1 | 2 | 3;
-  /** Path prefix of the URLs in answers (`update_url`, `body_url`). */
-  links: string;
   /** Only the list endpoints (used on Vigil's own `/api/v1`, whose other paths are the native API). */
   listsOnly?: boolean;
   /** Shown in the OpenAPI document (one mount is enough). */
@@ -70,113 +62,7 @@ export const HEALTHCHECKS_MOUNTS: Mount[] = [
   { prefix: '/api/v1', version: 1, links: '/hc/api/v1', listsOnly: true },
 ];
 
-/** Healthchecks formats timestamps without fractions and with an explicit offset: 2020-03-24T14:02:03+00:00. */
-const hcTime = (d: Date | null) => (d ? d.toISOString().replace(/\.\d{3}Z$/, '+00:00') : null);
-
-/** Healthchecks' status words: Vigil's "late" is its "grace"; API v1 shows a running check as "started". */
-export function hcStatus(row: CheckRow, version: 1 | 2 | 3, now = new Date()): string {
-  const status = displayStatus({ status: row.status, lateAt: row.late_at }, now);
-  if (version === 1 && row.last_start_at && status !== 'down' && status !== 'paused') return 'started';
-  return status === 'late' ? 'grace' : status;
-}
-
-/** A check as Healthchecks shows it to a read-write key, plus Vigil's extra fields. */
-export function hcCheck(row: CheckRow, baseUrl: string, orgChannelIds: readonly string[], mount: Pick<Mount, 'version' | 'links'> = { version: 3, links: '/api/v3' }, now = new Date()) {
-  const api = `${baseUrl}${mount.links}/checks/${row.id}`;
-  return {
-    name: row.name,
-    slug: row.slug,
-    tags: row.tags,
-    desc: row.description,
-    grace: row.grace_s,
-    n_pings: row.n_pings,
-    status: hcStatus(row, mount.version, now),
-    started: row.last_start_at !== null,
-    last_ping: hcTime(row.last_ping_at),
-    next_ping: row.status === 'up' ? hcTime(row.late_at) : null,
-    manual_resume: row.manual_resume,
-    methods: row.methods,
-    subject: '',
-    subject_fail: '',
-    start_kw: row.start_kw,
-    success_kw: row.success_kw,
-    failure_kw: row.failure_kw,
-    filter_subject: false,
-    filter_body: false,
-    filter_http_body: row.filter_http_body,
-    filter_default_fail: row.filter_default_fail,
-    badge_url: badgeUrl(baseUrl, row.badge_key),
-    ...(row.last_duration_ms !== null ? { last_duration: Math.round(Number(row.last_duration_ms) / 1000) } : {}),
-    uuid: row.id,
-    ping_url: `${baseUrl}/ping/${row.id}`,
-    update_url: api,
-    pause_url: `${api}/pause`,
-    resume_url: `${api}/resume`,
-    channels: channelIdsOf(row, orgChannelIds).join(','),
-    ...(row.kind === 'simple' ? { timeout: row.timeout_s } : { schedule: row.schedule, tz: row.tz }),
-    max_runtime: row.max_runtime_s,
-    min_runtime: row.min_runtime_s,
-    failure_threshold: row.failure_threshold,
-    realert: row.realert_s,
-  };
-}
-
-function hcPing(p: Selectable<PingsTable>, bodyBase: string) {
-  return {
-    type: p.kind,
-    date: p.created_at.toISOString().replace(/Z$/, '+00:00'),
-    n: p.n,
-    scheme: p.scheme,
-    remote_addr: p.remote_addr,
-    method: p.method,
-    ua: p.user_agent,
-    rid: p.rid,
-    ...(p.duration_ms !== null ? { duration: Math.round(Number(p.duration_ms) / 10) / 100 } : {}),
-    ...(p.exit_status !== null ? { exitstatus: p.exit_status } : {}),
-    body_url: p.body !== null ? `${bodyBase}/${p.n}/body` : null,
-  };
-}
-
-const hcFlip = (f: Selectable<FlipsTable>) => ({ timestamp: hcTime(f.created_at), up: f.new_status === 'up' ? 1 : 0 });
-
-const UNIQUE_FIELDS = ['name', 'slug', 'tags', 'timeout', 'grace'] as const;
-
-/** Healthchecks' fields: a null is taken as "not given" (the Ansible collection sends `"timeout": null` with a schedule). */
-const HC_FIELDS = new Set(['name', 'slug', 'tags', 'desc', 'timeout', 'grace', 'schedule', 'tz', 'manual_resume', 'methods', 'channels', 'unique', 'subject', 'subject_fail', 'start_kw', 'success_kw', 'failure_kw', 'filter_subject', 'filter_body', 'filter_http_body', 'filter_default_fail']);
-
-const hcBody = z.preprocess(
-  (value) => (value && typeof value === 'object' ? Object.fromEntries(Object.entries(value).filter(([k, v]) => !(v === null && HC_FIELDS.has(k)))) : value),
-  z.object({
-    api_key: z.string().optional(),
-    name: z.string().max(200).optional(),
-    slug: z.string().max(100).optional(),
-    tags: z.string().max(500).optional(),
-    desc: z.string().max(10_000).optional(),
-    timeout: z.number().int().optional(),
-    grace: z.number().int().optional(),
-    schedule: z.string().max(200).optional(),
-    tz: z.string().max(100).optional(),
-    manual_resume: z.boolean().optional(),
-    methods: z.enum(['', 'POST']).optional(),
-    channels: z.string().max(10_000).optional(),
-    unique: z.array(z.enum(UNIQUE_FIELDS)).optional(),
-    // E-mail filtering has no meaning here (Vigil takes no pings by e-mail): accepted when off.
-    subject: z.literal('', { error: 'Vigil receives no pings by e-mail; use start_kw / success_kw / failure_kw with filter_http_body' }).optional(),
-    subject_fail: z.literal('', { error: 'Vigil receives no pings by e-mail; use failure_kw with filter_http_body' }).optional(),
-    filter_subject: z.literal(false, { error: 'Vigil receives no pings by e-mail; use filter_http_body' }).optional(),
-    filter_body: z.literal(false, { error: 'Vigil receives no pings by e-mail; use filter_http_body' }).optional(),
-    filter_http_body: z.boolean().optional(),
-    filter_default_fail: z.boolean().optional(),
-    start_kw: z.string().max(200).optional(),
-    success_kw: z.string().max(200).optional(),
-    failure_kw: z.string().max(200).optional(),
-    max_runtime: z.number().int().nullable().optional(),
-    min_runtime: z.number().int().nullable().optional(),
-    failure_threshold: z.number().int().optional(),
-    realert: z.number().int().nullable().optional(),
-  }),
-);
-type HcBody = z.infer<typeof hcBody>;
+const hcBody = hcCheckInputSchema;
 
 /** Healthchecks' error body: `{"error": "..."}`; request validation as `json validation error: <field>: <reason>`. */
 const healthchecksError: ErrorBody = ({ status, message, fields }) => {
@@ -185,12 +71,9 @@ const healthchecksError: ErrorBody = ({ status, message, fields }) => {
   return { error: status >= 500 ? 'internal server error' : message };
 };
 
-const uuidParams = z.object({ uuid: z.string().uuid('invalid uuid') });
-const flipsQuery = z.object({
-  seconds: z.coerce.number().int().min(0).optional(),
-  start: z.coerce.number().int().min(0).optional(),
-  end: z.coerce.number().int().min(0).optional(),
-});
+const uuidParams = hcUuidParams;
+/** Healthchecks' error answers (`{"error": "..."}`): 400 bad input, 401 no or wrong key, 403 read-only key, 404 no such check, 409 not paused. */
+const HE = { 400: hcErrorSchema, 401: hcErrorSchema, 403: hcErrorSchema, 404: hcErrorSchema, 409: hcErrorSchema } as const;
 
 /** Largest body a Healthchecks request needs (a check spec); also bounds what is read before a body `api_key` is checked. */
 const BODY_LIMIT = 64 * 1024;
@@ -259,167 +142,77 @@ export function v3Routes(ctx: AppContext): FastifyPluginAsyncZod {
     const read = { preHandler: requireRole(ctx, 'read-only', { keyFromBody }) };
     const write = { preHandler: requireRole(ctx, 'member', { keyFromBody }) };
 
-    const orgChannelIds = async (orgId: string) => (await listChannels(ctx.db, orgId)).map((c) => c.id);
-
     for (const mount of HEALTHCHECKS_MOUNTS) {
       const p = mount.prefix;
       const tags = ['healthchecks v3'];
       const hide = !mount.documented;
-      const view = async (row: CheckRow) => hcCheck(row, ctx.baseUrl, await orgChannelIds(row.org_id), mount);
+      const hc = healthchecksVerbs(ctx, mount);
 
-      /** Healthchecks' fields in Vigil's terms, checked with the native API's rules (in Healthchecks' words). */
-      const toInput = (body: HcBody): CheckInput => {
-        // v1 and v2 derive the slug from the name, on create and update. v3 takes it as given; a check
-        // created without one still gets one from its name (Vigil's default, so slug pings work).
-        const slug = body.slug ?? (mount.version < 3 && body.name !== undefined ? slugify(body.name) : undefined);
-        const input = {
-          name: body.name,
-          slug,
-          tags: body.tags?.split(/\s+/).filter(Boolean),
-          description: body.desc,
-          timeout: body.timeout,
-          grace: body.grace,
-          schedule: body.schedule,
-          tz: body.tz,
-          manual_resume: body.manual_resume,
-          methods: body.methods,
-          channels: body.channels,
-          max_runtime: body.max_runtime,
-          min_runtime: body.min_runtime,
-          failure_threshold: body.failure_threshold,
-          realert: body.realert,
-          filter_http_body: body.filter_http_body,
-          filter_default_fail: body.filter_default_fail,
-          start_kw: body.start_kw,
-          success_kw: body.success_kw,
-          failure_kw: body.failure_kw,
-        };
-        // The kind (simple or scheduled) follows from timeout/schedule when the check is written.
-        const parsed = checkInputSchema.safeParse(input);
-        if (!parsed.success) {
-          const issue = parsed.error.issues[0];
-          const field = issue?.path[0] === 'description' ? 'desc' : String(issue?.path[0] ?? '');
-          throw badRequest(`json validation error: ${field}: ${issue?.message ?? 'invalid'}`);
-        }
-        return parsed.data;
-      };
+      app.get(`${p}/checks/`, { ...read, schema: { hide, tags, summary: 'List checks', querystring: hcCheckListQuery, response: { 200: hcCheckListSchema, ...HE } } }, async (request) =>
+        hc.listChecks(principalOf(request), { tags: request.query.tag === undefined ? [] : [request.query.tag].flat(), slug: request.query.slug || undefined }),
+      );
 
-      /** Healthchecks' upsert: the check whose fields named in `unique` equal the request's, if any. */
-      const lookup = async (orgId: string, body: HcBody): Promise<CheckRow | undefined> => {
-        const unique = body.unique ?? [];
-        if (unique.length === 0 || unique.some((f) => body[f] === undefined)) return undefined;
-        const candidates = await listChecks(ctx.db, orgId);
-        return candidates.find((c) =>
-          unique.every((field) => {
-            if (field === 'name') return c.name === body.name;
-            if (field === 'slug') return c.slug === body.slug;
-            if (field === 'tags') return c.tags === body.tags;
-            if (field === 'timeout') return c.timeout_s === body.timeout;
-            return c.grace_s === body.grace;
-          }),
-        );
-      };
-
-      app.get(`${p}/checks/`, { ...read, schema: { hide, tags, summary: 'List checks', querystring: z.object({ tag: z.union([z.string(), z.array(z.string())]).optional(), slug: z.string().optional() }) } }, async (request) => {
-        const { orgId } = principalOf(request);
-        const tagFilter = request.query.tag === undefined ? [] : [request.query.tag].flat();
-        const [rows, channels] = await Promise.all([listChecks(ctx.db, orgId, { tags: tagFilter, slug: request.query.slug || undefined }), orgChannelIds(orgId)]);
-        return { checks: rows.map((r) => hcCheck(r, ctx.baseUrl, channels, mount)) };
+      app.post(`${p}/checks/`, { ...write, schema: { hide, tags, summary: 'Create a check (or update the one matching `unique`)', body: hcBody.optional(), response: { 200: hcCheckSchema, 201: hcCheckSchema, ...HE } } }, async (request, reply) => {
+        const { check, created } = await hc.createOrUpdate(principalOf(request), request.body ?? {});
+        return reply.status(created ? 201 : 200).send(check);
       });
 
-      app.post(`${p}/checks/`, { ...write, schema: { hide, tags, summary: 'Create a check (or update the one matching `unique`)', body: hcBody.optional() } }, async (request, reply) => {
-        const { orgId } = principalOf(request);
-        const body = request.body ?? {};
-        const match = await lookup(orgId, body);
-        const row = match ? await updateCheck(ctx.db, orgId, match.id, toInput(body)) : await createCheck(ctx.db, orgId, toInput(body));
-        void publishCheck(ctx, row);
-        return reply.status(match ? 200 : 201).send(await view(row));
-      });
+      app.get(`${p}/channels/`, { ...read, schema: { hide, tags, summary: 'List notification channels', response: { 200: hcChannelListSchema, ...HE } } }, async (request) => hc.listChannels(principalOf(request)));
 
-      app.get(`${p}/channels/`, { ...read, schema: { hide, tags, summary: 'List notification channels' } }, async (request) => {
-        const rows = await listChannels(ctx.db, principalOf(request).orgId);
-        return { channels: rows.map((c) => ({ id: c.id, name: c.name, kind: c.kind })) };
-      });
-
-      app.get(`${p}/badges/`, { ...read, schema: { hide, tags, summary: 'Badge URLs per tag (SVG, JSON, Shields.io; 2 or 3 states)' } }, async (request) => {
-        const { orgId } = principalOf(request);
-        const [key, rows] = await Promise.all([orgBadgeKey(ctx.db, orgId), listChecks(ctx.db, orgId)]);
-        const allTags = new Set(['*', ...rows.flatMap((r) => r.tags.split(' ').filter(Boolean))]);
-        return { badges: Object.fromEntries([...allTags].map((tag) => [tag, tagBadgeUrls(ctx.baseUrl, key, tag)])) };
-      });
+      app.get(`${p}/badges/`, { ...read, schema: { hide, tags, summary: 'Badge URLs per tag (SVG, JSON, Shields.io; 2 or 3 states)', response: { 200: hcBadgeListSchema, ...HE } } }, async (request) =>
+        hc.listBadges(principalOf(request)),
+      );
 
       if (!mount.listsOnly) {
-        app.get(`${p}/checks/:uuid`, { ...read, schema: { hide, tags, summary: 'Get a check', params: uuidParams } }, async (request) =>
-          view(await getCheck(ctx.db, principalOf(request).orgId, request.params.uuid)),
+        app.get(`${p}/checks/:uuid`, { ...read, schema: { hide, tags, summary: 'Get a check', params: uuidParams, response: { 200: hcCheckSchema, ...HE } } }, async (request) =>
+          hc.getCheck(principalOf(request), request.params.uuid),
         );
 
-        app.post(`${p}/checks/:uuid`, { ...write, schema: { hide, tags, summary: 'Update a check', params: uuidParams, body: hcBody.optional() } }, async (request) => {
-          const { orgId } = principalOf(request);
-          const updated = await updateCheck(ctx.db, orgId, request.params.uuid, toInput(request.body ?? {}));
-          void publishCheck(ctx, updated);
-          return view(updated);
-        });
+        app.post(`${p}/checks/:uuid`, { ...write, schema: { hide, tags, summary: 'Update a check', params: uuidParams, body: hcBody.optional(), response: { 200: hcCheckSchema, ...HE } } }, async (request) =>
+          hc.updateCheck(principalOf(request), request.params.uuid, request.body ?? {}),
+        );
 
-        app.delete(`${p}/checks/:uuid`, { ...write, schema: { hide, tags, summary: 'Delete a check', params: uuidParams } }, async (request) => {
-          const { orgId } = principalOf(request);
-          const channels = await orgChannelIds(orgId);
-          const deleted = await deleteCheck(ctx.db, orgId, request.params.uuid);
-          publishCheckDeleted(ctx, orgId, deleted.id);
-          return hcCheck(deleted, ctx.baseUrl, channels, mount);
-        });
+        app.delete(`${p}/checks/:uuid`, { ...write, schema: { hide, tags, summary: 'Delete a check', params: uuidParams, response: { 200: hcCheckSchema, ...HE } } }, async (request) =>
+          hc.deleteCheck(principalOf(request), request.params.uuid),
+        );
 
-        app.post(`${p}/checks/:uuid/pause`, { ...write, schema: { hide, tags, summary: 'Pause monitoring', params: uuidParams } }, async (request) => {
-          const row = await pauseCheck(ctx.db, principalOf(request).orgId, request.params.uuid);
-          void publishCheck(ctx, row);
-          return view(row);
-        });
+        app.post(`${p}/checks/:uuid/pause`, { ...write, schema: { hide, tags, summary: 'Pause monitoring', params: uuidParams, response: { 200: hcCheckSchema, ...HE } } }, async (request) =>
+          hc.pauseCheck(principalOf(request), request.params.uuid),
+        );
 
-        app.post(`${p}/checks/:uuid/resume`, { ...write, schema: { hide, tags, summary: 'Resume monitoring (409 if not paused)', params: uuidParams } }, async (request) => {
-          const row = await resumeCheck(ctx.db, principalOf(request).orgId, request.params.uuid);
-          void publishCheck(ctx, row);
-          return view(row);
-        });
+        app.post(`${p}/checks/:uuid/resume`, { ...write, schema: { hide, tags, summary: 'Resume monitoring (409 if not paused)', params: uuidParams, response: { 200: hcCheckSchema, ...HE } } }, async (request) =>
+          hc.resumeCheck(principalOf(request), request.params.uuid),
+        );
 
-        app.get(`${p}/checks/:uuid/pings/`, { ...read, schema: { hide, tags, summary: 'Recent pings, newest first', params: uuidParams } }, async (request) => {
-          const check = await getCheck(ctx.db, principalOf(request).orgId, request.params.uuid);
-          const pings = await ctx.db.selectFrom('pings').selectAll().where('check_id', '=', check.id).orderBy('n', 'desc').limit(1000).execute();
-          const bodyBase = `${ctx.baseUrl}${mount.links}/checks/${check.id}/pings`;
-          return { pings: pings.map((ping) => hcPing(ping, bodyBase)) };
-        });
+        app.get(`${p}/checks/:uuid/pings/`, { ...read, schema: { hide, tags, summary: 'Recent pings, newest first', params: uuidParams, response: { 200: hcPingListSchema, ...HE } } }, async (request) =>
+          hc.listPings(principalOf(request), request.params.uuid),
+        );
 
-        app.get(`${p}/checks/:uuid/pings/:n/body`, { ...read, schema: { hide, tags, summary: 'A ping body', params: uuidParams.extend({ n: z.coerce.number().int().min(1) }) } }, async (request, reply) => {
-          const check = await getCheck(ctx.db, principalOf(request).orgId, request.params.uuid);
-          const ping = await ctx.db.selectFrom('pings').select('body').where('check_id', '=', check.id).where('n', '=', request.params.n).executeTakeFirst();
-          if (!ping || ping.body === null) throw notFound('Ping body');
-          return reply.type('text/plain; charset=utf-8').send(ping.body);
-        });
+        app.get(`${p}/checks/:uuid/pings/:n/body`, { ...read, schema: { hide, tags, summary: 'A ping body', params: hcPingBodyParams, response: { 200: pingBodyAnswer, ...HE } } }, async (request, reply) =>
+          reply.type('text/plain; charset=utf-8').send(await hc.pingBody(principalOf(request), request.params.uuid, request.params.n)),
+        );
 
-        app.get(`${p}/checks/:uuid/flips/`, { ...read, schema: { hide, tags, summary: 'Status changes (up/down), newest first', params: uuidParams, querystring: flipsQuery } }, async (request) => {
-          const check = await getCheck(ctx.db, principalOf(request).orgId, request.params.uuid);
-          const { seconds, start, end } = request.query;
-          let q = ctx.db.selectFrom('flips').selectAll().where('check_id', '=', check.id).where('new_status', 'in', ['up', 'down']);
-          if (seconds !== undefined) q = q.where('created_at', '>=', new Date(Date.now() - seconds * 1000));
-          if (start !== undefined) q = q.where('created_at', '>=', new Date(start * 1000));
-          if (end !== undefined) q = q.where('created_at', '<', new Date(end * 1000));
-          return { flips: (await q.orderBy('id', 'desc').execute()).map(hcFlip) };
-        });
+        app.get(`${p}/checks/:uuid/flips/`, { ...read, schema: { hide, tags, summary: 'Status changes (up/down), newest first', params: uuidParams, querystring: hcFlipsQuery, response: { 200: hcFlipListSchema, ...HE } } }, async (request) =>
+          hc.listFlips(principalOf(request), request.params.uuid, request.query),
+        );
 
         // Healthchecks' paths end in "/"; without it Healthchecks (Django) redirects, and tools rely on
         // that (the Ansible collection asks for "checks"). 301 for reads; 308 keeps a POST a POST.
-        const redirect = (request: FastifyRequest, reply: FastifyReply) => {
+        const redirect = (request: FastifyRequest, reply: FastifyReply): void => {
           const [path = '', query] = request.url.split('?', 2);
           const last = path.slice(path.lastIndexOf('/') + 1);
           const safe = request.method === 'GET' || request.method === 'HEAD';
           // The query is echoed into Location: one too long to fit a client's header limit (~16 KB) would
           // make the redirect itself unreadable, so it is refused instead (no Healthchecks query is near this).
           if ((query?.length ?? 0) > MAX_REDIRECT_QUERY) throw new DomainError('uri_too_long', `query string too long to redirect (over ${MAX_REDIRECT_QUERY} characters)`);
-          return reply.status(safe ? 301 : 308).header('location', `${last}/${query !== undefined ? `?${query}` : ''}`).send();
+          reply.status(safe ? 301 : 308).header('location', `${last}/${query !== undefined ? `?${query}` : ''}`).send();
         };
+        // A redirect has no success answer: 301/308 without a body, or (`default`) the Healthchecks error of a query too long to redirect (414).
         const methods: ('GET' | 'HEAD' | 'POST' | 'DELETE')[] = ['GET', 'HEAD', 'POST', 'DELETE'];
         for (const path of ['checks', 'channels', 'badges', 'checks/:uuid/pings', 'checks/:uuid/flips']) {
-          app.route({ method: methods, url: `${p}/${path}`, config: { hcPublic: true }, exposeHeadRoute: false, schema: { hide: true }, handler: redirect });
+          app.route({ method: methods, url: `${p}/${path}`, config: { hcPublic: true }, exposeHeadRoute: false, schema: { hide: true, response: { 301: emptyAnswer, 308: emptyAnswer, default: hcErrorSchema } }, handler: redirect });
         }
-        app.options(`${p}/*`, { config: { hcPublic: true }, schema: { hide: true } }, async (_request, reply) => corsPreflight(reply, 'GET, POST, DELETE'));
+        app.options(`${p}/*`, { config: { hcPublic: true }, schema: { hide: true, response: { 204: emptyAnswer } } }, async (_request, reply) => corsPreflight(reply, 'GET, POST, DELETE'));
       }
     }
   };
