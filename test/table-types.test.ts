@@ -75,17 +75,12 @@ function explain(check: string, compilerText: string): string {
 
 /** Compiles the given files together; returns, per file, the names of the checks that failed. */
 function failedChecks(dir: string, files: string[]): Map<string, string[]> {
+  // The project's own compiler options: the hand-written types pull in domain code (through the
+  // domains' index files), which must compile as it does in `npm run typecheck`.
+  const project = ts.getParsedCommandLineOfConfigFile(join(root, 'tsconfig.check.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} });
   const program = ts.createProgram(
     files.map((f) => join(dir, f)),
-    {
-      strict: true,
-      noEmit: true,
-      target: ts.ScriptTarget.ES2022,
-      module: ts.ModuleKind.NodeNext,
-      moduleResolution: ts.ModuleResolutionKind.NodeNext,
-      skipLibCheck: true,
-      types: ['node'],
-    },
+    { ...project?.options, noEmit: true, skipLibCheck: true },
   );
   const failed = new Map<string, string[]>(files.map((f) => [f, []]));
   for (const d of ts.getPreEmitDiagnostics(program)) {
@@ -158,7 +153,9 @@ export type Drifted = Omit<AllTables, 'checks' | 'orgs'> & {
 
   it('the hand-written table types match the migrated database', () => {
     expect(failed.get('assert-tables.ts'), 'hand-written table types (test/support/tables.ts) differ from the database').toEqual([]);
-    expect([...failed.keys()], 'errors in files other than the assertions').toEqual(['assert-tables.ts', 'assert-drifted.ts']);
+    // Any other file with errors (e.g. a table declaration that no longer compiles) is shown with its messages.
+    const elsewhere = Object.fromEntries([...failed].filter(([file]) => !file.startsWith('assert-')));
+    expect(elsewhere, 'errors in files other than the assertions').toEqual({});
   });
 
   it('the same checks fail on drifted table types, one failure per kind of drift', () => {
