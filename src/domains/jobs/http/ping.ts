@@ -66,6 +66,8 @@ const PING_SCHEMA = {
     'Query: rid=<uuid> pairs a start with its finish; create=1 creates a missing slug check. Any method of GET, POST, HEAD; any body ' +
     '(its last VIGIL_PING_BODY_LIMIT bytes are kept, the limit is in the Ping-Body-Limit header). Answers are text/plain.',
   response: pingAnswers,
+  // No credentials: the check's uuid (or the organisation's ping key) in the path is the secret.
+  security: [],
 };
 
 /** Healthchecks-compatible ping endpoints: plain-text answers, any content type, body tail kept. */
