@@ -38,4 +38,5 @@ export type ErrorCode = z.infer<typeof errorCode>;
 export const errorEnvelope = z.object({
   error: z.object({ code: errorCode, message: z.string(), details: z.unknown().optional() }),
 });
+/** @public — part of the API contract for any client, whether or not Vigil\'s own code names it. */
 export type ErrorEnvelope = z.infer<typeof errorEnvelope>;

@@ -57,6 +57,7 @@ export const ingestRejection = z.object({
   path: z.string().optional().describe('Where in a nested request, e.g. streams[0].values[3]'),
   reason: z.string(),
 });
+/** @public — part of the API contract for any client, whether or not Vigil\'s own code names it. */
 export type IngestRejection = z.infer<typeof ingestRejection>;
 
 export const INGEST_FORMATS = ['json', 'ndjson', 'clf', 'combined', 'csv'] as const;
@@ -72,6 +73,7 @@ export const nativeIngestAnswer = z.object({
   accepted: z.number().int().describe('Events stored (durable)'),
   rejected: z.array(ingestRejection).describe('Events refused, with where and why'),
 });
+/** @public — part of the API contract for any client, whether or not Vigil\'s own code names it. */
 export type NativeIngestAnswer = z.infer<typeof nativeIngestAnswer>;
 
 /** `POST /api/v2/logs`, `/v1/input`, `/v1/input/:apiKey` (Datadog intakes). */

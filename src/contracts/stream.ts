@@ -58,6 +58,7 @@ export const statsTotals = z.object({
     .describe('Request durations: exact mean; percentiles from a log histogram (~19 % wide), null with a filter. Null when no event had a duration'),
   too_late: z.number().nullable().describe('Events that arrived after their bucket was closed for good (stored raw, not counted); null with a filter'),
 });
+/** @public — part of the API contract for any client, whether or not Vigil's own code names it. */
 export type StatsTotals = z.infer<typeof statsTotals>;
 
 export const topSection = z.object({
@@ -67,6 +68,7 @@ export const topSection = z.object({
   bytes: z.number(),
   share: z.number().describe('Share of all hits in the range, 0..1'),
 });
+/** @public — part of the API contract for any client, whether or not Vigil's own code names it. */
 export type TopSection = z.infer<typeof topSection>;
 
 export const statsAnswer = z.object({

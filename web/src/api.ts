@@ -18,10 +18,7 @@ import {
   runListSchema,
   schedulePreviewSchema,
   type checkInputSchema,
-  type checkKind,
-  type flipSchema,
   type maintenanceInputSchema,
-  type pingSchema,
   type runOutcome,
   type runSchema,
   type shownCheckStatus,
@@ -29,7 +26,6 @@ import {
 
 /** A check's status as shown ("late" once its expected ping is overdue). */
 export type CheckStatus = z.infer<typeof shownCheckStatus>;
-export type CheckKind = z.infer<typeof checkKind>;
 
 type CheckFields = z.input<typeof checkInputSchema>;
 /** The writable fields of a check (POST body; PATCH takes any subset); the form fills them all but the slug (made from the name when left out). */
@@ -39,15 +35,12 @@ export type CheckInput = Required<
   Pick<CheckFields, 'slug'>;
 
 /** A schedule as the server reads it: its syntax, in words, and its next times (ISO). */
-export type SchedulePreview = z.infer<typeof schedulePreviewSchema>;
 
 /** A check as the API answers it: its settings, and what the server knows of its runs. */
 export type CheckView = z.infer<typeof checkViewSchema>;
 
 export type RunOutcome = z.infer<typeof runOutcome>;
 export type Run = z.infer<typeof runSchema>;
-export type Flip = z.infer<typeof flipSchema>;
-export type Ping = z.infer<typeof pingSchema>;
 
 /** Channels, their deliveries and the signed-in identity: the server's contracts (`@contracts/notify.js`, `@contracts/accounts.js`). */
 export type ChannelInput = z.input<typeof channelInput>;

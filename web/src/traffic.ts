@@ -2,11 +2,11 @@
  * Client and helpers of the Traffic page: `GET /api/v1/stats` (event-time statistics written by
  * the stream processor) and the formatting its charts and tables need.
  */
-import { statsAnswer, type StatsAnswer, type StatsDimension, type StatsSeries, type StatsTotals, type TopSection } from '@contracts/stream.js';
+import { statsAnswer, type StatsAnswer, type StatsDimension, type StatsSeries } from '@contracts/stream.js';
 import { request } from './api';
 import { formatCount } from './format';
 
-export type { StatsDimension, StatsSeries, StatsTotals, TopSection };
+export type { StatsDimension, StatsSeries };
 
 /** `GET /api/v1/stats`: the contract's answer. */
 export type Stats = StatsAnswer;

@@ -54,10 +54,6 @@ export async function findOrg(db: Db, orgId: string): Promise<Org | undefined> {
   return row && toOrg(row);
 }
 
-export async function orgExists(db: Db, orgId: string): Promise<boolean> {
-  return (await store.selectOrg(db, orgId)) !== undefined;
-}
-
 export async function findOrgByPingKey(db: Db, pingKey: string): Promise<Org | undefined> {
   const row = await store.selectOrgByPingKey(db, pingKey);
   return row && toOrg(row);

@@ -1,18 +1,5 @@
 /** Accounts: organisations, users, member roles, API keys, sessions; the request guard every route uses. */
-export {
-  type Principal,
-  type Org,
-  bootstrap,
-  createOrg,
-  findOrg,
-  findOrgByPingKey,
-  orgExists,
-  anyUserExists,
-  createApiKey,
-  authenticateApiKey,
-  credentialOf,
-  credentialStillValid,
-} from './accounts.js';
+export { type Principal, type Org, bootstrap, createOrg, findOrgByPingKey, anyUserExists, createApiKey, authenticateApiKey, credentialOf, credentialStillValid } from './accounts.js';
 export { accountRoutes } from './http.js';
 export {
   BODY_KEY_BODY_LIMIT,
@@ -23,6 +10,6 @@ export {
   registerAuth,
   requireRole,
 } from './guard.js';
-export type { AccountsTables, MemberRole } from './tables.js';
+
 export { orgPingKey } from './for-jobs.js';
 export { listOrgIds } from './for-stream.js';

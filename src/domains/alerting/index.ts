@@ -1,2 +1,2 @@
-export { raiseAlert, type AlertInput, type AlertState } from './alerts.js';
-export type { AlertsTable, AlertingTables } from './tables.js';
+export { raiseAlert } from './alerts.js';
+

@@ -19,5 +19,4 @@ export function jobRoutes(ctx: AppContext): FastifyPluginAsyncZod {
 export { pingRoutes };
 export { startSweeper, sweepDue } from './sweeper.js';
 export { recordPing, type PingRequest } from './pings.js';
-export type { CheckStatus, PingKind, RunOutcome, JobsTables } from './tables.js';
-export type { CheckCondition, CheckConditionKind } from './lifecycle.js';
+

@@ -36,11 +36,6 @@ export async function listChannels(db: StoreDb, orgId: string): Promise<ChannelV
   return (await selectChannels(db, orgId)).map((row) => view(row));
 }
 
-/** Ids of an organisation's channels, oldest first. */
-export async function listChannelIds(db: StoreDb, orgId: string): Promise<string[]> {
-  return selectChannelIds(db, orgId);
-}
-
 export async function getChannel(db: StoreDb, orgId: string, id: string): Promise<ChannelView> {
   const row = await selectChannel(db, orgId, id);
   if (!row) throw notFound('Channel');

@@ -6,7 +6,7 @@
  * coarsest resolution that still draws the requested step exactly, so 30 days read ~720 hourly rows
  * per group instead of 2.6 million seconds, and then sums rows into step-wide buckets.
  */
-import { DEFAULT_TOP, MAX_TOP, STATS_DIMENSIONS, type StatsDimension, type StatsResolution as ContractResolution } from '../../contracts/stream.js';
+import { DEFAULT_TOP, MAX_TOP, type StatsDimension, type StatsResolution as ContractResolution } from '../../contracts/stream.js';
 import { RESOLUTIONS, SKETCH_RESOLUTIONS } from './traffic-aggregate.js';
 import { estimateHosts, emptyHosts, emptyLatency, latencyQuantile, mergeHosts, mergeLatency } from './sketch.js';
 
@@ -34,7 +34,7 @@ export function statsCutoffs(nowMs: number): { resolution: StatsResolution; befo
   }));
 }
 
-export { STATS_DIMENSIONS, type StatsDimension };
+export type { StatsDimension };
 
 export const MAX_RANGE_SECONDS = 400 * DAY;
 export const MAX_POINTS = 5000;

@@ -7,6 +7,6 @@
  *   const page = await searchArchive(dir, orgId, { from, to, q: 'timeout', status: '5xx', limit: 100, cursor });
  */
 export type { ArchiveRow } from './schema.js';
-export { DEFAULT_ROW_GROUP_SIZE, sweepArchiveTemp, writeArchiveFile, type WriteArchiveOptions, type WriteArchiveResult } from './write.js';
-export { listArchive, readArchiveFile, type ArchiveFileInfo, type ListArchiveOptions } from './read.js';
-export { searchArchive, type ArchiveQuery, type ArchiveSearchResult } from './search.js';
+export { DEFAULT_ROW_GROUP_SIZE, sweepArchiveTemp, writeArchiveFile } from './write.js';
+export { listArchive, readArchiveFile } from './read.js';
+export { searchArchive, type ArchiveQuery } from './search.js';

@@ -12,20 +12,8 @@ import { createMemoryBus, type MemoryBusOptions } from './memory.js';
 import { openJetStreamBus, type JetStreamBusOptions } from './jetstream.js';
 import type { BusLogger, ConsumerDeclaration, EventBus } from './types.js';
 
-export type {
-  BatchContext,
-  BatchHandler,
-  BusLogger,
-  BusMessage,
-  CloseOptions,
-  ConsumerDeclaration,
-  EventBus,
-  PublishMessage,
-  PublishReceipt,
-  SubscribeOptions,
-  Subscription,
-} from './types.js';
-export { BusClosedError, BusDeliveryError, BusError, BusFullError, BusMessageTooLargeError, BusUnavailableError } from './errors.js';
+export type { BatchContext, BusLogger, BusMessage, ConsumerDeclaration, EventBus, PublishMessage, Subscription } from './types.js';
+export { BusDeliveryError, BusFullError, BusMessageTooLargeError } from './errors.js';
 export { planBatch, type BatchPlan, type BusCheckpoint } from './tracker.js';
 
 export interface OpenBusOptions {

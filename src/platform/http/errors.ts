@@ -5,7 +5,6 @@ import { isUnavailableError } from '../outage.js';
 import type { App } from './context.js';
 
 /** The error envelope as a response schema, for routes to document their 4xx answers. */
-export { errorEnvelope } from '../../contracts/errors.js';
 
 /**
  * The HTTP status of every domain error code: the one place where a domain's "what went wrong"

@@ -17,7 +17,5 @@ export type Db = Kysely<any>;
 /** A `timestamptz`: read as a Date; written as a Date or an ISO string; defaulted where the DDL says so. */
 export type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 export type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
-/** A `bigint`: pg returns it as a string, PGlite as a number. Callers use Number(). */
-export type BigIntColumn = ColumnType<string | number, number | bigint, number | bigint>;
-/** A `bigserial` key: read like `BigIntColumn`, left out on insert (the sequence fills it). */
+/** A `bigserial` key: pg returns it as a string, PGlite as a number (callers use Number()); left out on insert (the sequence fills it). */
 export type BigSerial = ColumnType<string | number, number | bigint | undefined, number | bigint>;

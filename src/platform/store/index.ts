@@ -1,5 +1,5 @@
-export { openStore, migrateToLatest, migratedTemplate, type Store, type Db, type StoreOptions } from './store.js';
-export type { BigIntColumn, BigSerial, NullableTimestamp, Timestamp } from './columns.js';
+export { openStore, migrateToLatest, migratedTemplate, type Store, type Db } from './store.js';
+export type { BigSerial, NullableTimestamp, Timestamp } from './columns.js';
 export { ownTables } from './own-tables.js';
 export { copyValue, transactionWithCopy, type CopyIn } from './copy.js';
 export { cleanText, isoOf, needsCleaning, pgJson, pgText } from './values.js';

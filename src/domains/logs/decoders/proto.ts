@@ -116,7 +116,6 @@ message Timestamp { int64 seconds = 1; int32 nanos = 2; }
 const otlpRoot = protobuf.parse(OTLP_LOGS_PROTO, { keepCase: false }).root;
 const lokiRoot = protobuf.parse(LOKI_PUSH_PROTO, { keepCase: false }).root;
 
-export const OtlpExportLogsServiceRequest = otlpRoot.lookupType('vigil.otlp.ExportLogsServiceRequest');
 export const OtlpExportLogsServiceResponse = otlpRoot.lookupType('vigil.otlp.ExportLogsServiceResponse');
 export const OtlpStatus = otlpRoot.lookupType('vigil.otlp.Status');
 export const OtlpExportLogsServiceRequestLazy = otlpRoot.lookupType('vigil.otlp.ExportLogsServiceRequestLazy');
