@@ -2,8 +2,6 @@ import type { JSONColumnType, Kysely } from 'kysely';
 import { ownTables, type Db, type Timestamp } from '../../platform/store/index.js';
 
 /** The alerting domain's table: alerts, one row per occurrence (unique per organisation and idempotency key). */
-
-
 export interface AlertsTable {
   id: string;
   org_id: string;

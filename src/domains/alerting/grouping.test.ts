@@ -1,0 +1,98 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { IDLE_GROUP, decideGroup, type GroupMember, type GroupState, type GroupTiming } from './grouping.js';
+
+const S = 1000;
+const TIMING: GroupTiming = { groupWaitMs: 30 * S, groupIntervalMs: 300 * S, repeatIntervalMs: 4 * 3600 * S };
+const firing = (fingerprint: string, since: number, silenced = false): GroupMember => ({ fingerprint, state: 'firing', since: since * S, silenced });
+const resolved = (fingerprint: string, since: number): GroupMember => ({ fingerprint, state: 'resolved', since: since * S, silenced: false });
+
+describe('alert group notifications', () => {
+  it('sends one notification for a burst of instances, after group wait', () => {
+    const burst = Array.from({ length: 20 }, (_, i) => firing(`section=/s${i}`, i % 5));
+    const early = decideGroup(IDLE_GROUP, burst, 10 * S, TIMING);
+    expect(early.notify).toBeUndefined();
+    expect(early.wakeAt).toBe(30 * S); // group wait from the first member, not from the last
+    const due = decideGroup(early.state, burst, 30 * S, TIMING);
+    expect(due.notify?.kind).toBe('first');
+    expect(due.notify?.firing).toHaveLength(20);
+    // Asked again at the same instant (a redelivery, a restart): nothing is sent twice.
+    expect(decideGroup(due.state, burst, 30 * S, TIMING).notify).toBeUndefined();
+  });
+
+  it('waits group interval before telling about a change, and sends the resolve of what it announced', () => {
+    const first = decideGroup(IDLE_GROUP, [firing('a', 0)], 30 * S, TIMING);
+    const members = [resolved('a', 40), firing('b', 50)];
+    const early = decideGroup(first.state, members, 60 * S, TIMING);
+    expect(early.notify).toBeUndefined();
+    expect(early.wakeAt).toBe(330 * S);
+    const update = decideGroup(early.state, members, 330 * S, TIMING);
+    expect(update.notify).toEqual({ kind: 'update', firing: ['b'], resolved: ['a'] });
+  });
+
+  it('never announces an instance that fired and resolved before the group was due, nor its resolve', () => {
+    const pending = decideGroup(IDLE_GROUP, [firing('a', 0)], 10 * S, TIMING);
+    const later = decideGroup(pending.state, [resolved('a', 20)], 31 * S, TIMING);
+    expect(later.notify).toBeUndefined();
+    expect(later.state).toEqual(IDLE_GROUP);
+  });
+
+  it('repeats an unchanged firing group every repeat interval, and closes the episode on the last resolve', () => {
+    const first = decideGroup(IDLE_GROUP, [firing('a', 0)], 30 * S, TIMING);
+    expect(decideGroup(first.state, [firing('a', 0)], 3600 * S, TIMING).notify).toBeUndefined();
+    const repeat = decideGroup(first.state, [firing('a', 0)], 30 * S + TIMING.repeatIntervalMs, TIMING);
+    expect(repeat.notify).toEqual({ kind: 'repeat', firing: ['a'], resolved: [] });
+    const closed = decideGroup(repeat.state, [resolved('a', 20_000)], 40_000 * S, TIMING);
+    expect(closed.notify).toEqual({ kind: 'update', firing: [], resolved: ['a'] });
+    expect(closed.state).toEqual(IDLE_GROUP);
+    // The next firing is a new episode: group wait again.
+    expect(decideGroup(closed.state, [firing('a', 50_000)], 50_010 * S, TIMING).wakeAt).toBe(50_030 * S);
+  });
+
+  it('leaves silenced instances out, but still sends the resolve of one announced before its silence', () => {
+    expect(decideGroup(IDLE_GROUP, [firing('a', 0, true)], 60 * S, TIMING)).toEqual({ state: IDLE_GROUP, wakeAt: null });
+    const first = decideGroup(IDLE_GROUP, [firing('a', 0), firing('b', 0)], 30 * S, TIMING);
+    const silenced = decideGroup(first.state, [firing('a', 0, true), firing('b', 0)], 400 * S, TIMING);
+    expect(silenced.notify).toBeUndefined(); // silencing is not news
+    const repeat = decideGroup(silenced.state, [firing('a', 0, true), firing('b', 0)], 30 * S + TIMING.repeatIntervalMs, TIMING);
+    expect(repeat.notify).toEqual({ kind: 'repeat', firing: ['b'], resolved: [] });
+    const end = decideGroup(repeat.state, [resolved('a', 20_000), firing('b', 0)], 20_000 * S, TIMING);
+    expect(end.notify).toEqual({ kind: 'update', firing: ['b'], resolved: ['a'] });
+  });
+
+  it('whatever the order and timing of changes, every announced instance gets exactly one resolve, and asking twice never sends twice', () => {
+    const step = fc.record({ member: fc.constantFrom('a', 'b', 'c'), fire: fc.boolean(), silence: fc.boolean(), gapS: fc.integer({ min: 0, max: 1000 }) });
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 40 }), (steps) => {
+        const members = new Map<string, GroupMember>();
+        let state: GroupState = IDLE_GROUP;
+        let now = 0;
+        const announcedFiring = new Set<string>();
+        const resolves = new Map<string, number>();
+        const ask = () => {
+          const d = decideGroup(state, [...members.values()], now, TIMING);
+          state = d.state;
+          for (const f of d.notify?.firing ?? []) announcedFiring.add(f);
+          for (const f of d.notify?.resolved ?? []) {
+            expect(announcedFiring.has(f)).toBe(true);
+            announcedFiring.delete(f);
+            resolves.set(f, (resolves.get(f) ?? 0) + 1);
+          }
+          // The same question at the same instant has no new answer.
+          expect(decideGroup(state, [...members.values()], now, TIMING).notify).toBeUndefined();
+        };
+        for (const s of steps) {
+          now += s.gapS * S;
+          members.set(s.member, s.fire ? { fingerprint: s.member, state: 'firing', since: now, silenced: s.silence } : { fingerprint: s.member, state: 'resolved', since: now, silenced: false });
+          ask();
+        }
+        // Everything resolves; after enough time every owed resolve has gone out.
+        for (const m of members.values()) members.set(m.fingerprint, { ...m, state: 'resolved', since: now });
+        now += TIMING.groupIntervalMs;
+        ask();
+        expect([...announcedFiring]).toEqual([]);
+        expect(state).toEqual(IDLE_GROUP);
+      }),
+    );
+  });
+});

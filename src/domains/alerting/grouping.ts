@@ -1,0 +1,102 @@
+/**
+ * When a group of alert instances is notified, as a pure function (Alertmanager's aggregation
+ * group: group wait, group interval, repeat interval), with its timer pitfalls designed away:
+ *
+ * - No timer lives in memory: every due time is computed from the group's stored state
+ *   (`firstActiveAt`, `lastNotifiedAt`, what the last notification said) and `now`. A restart, or an
+ *   evaluator catching up on event time it missed, asks the same question and gets the same answer:
+ *   nothing re-sent, nothing lost, no group wait restarted from zero.
+ * - Only final states are notified: an instance that fired and resolved before the group was due is
+ *   never announced (neither its firing nor its resolve); a resolve is sent only for an instance
+ *   whose firing was announced, and it is always sent (a resolve is never lost because the group
+ *   emptied).
+ * - One notification per group per due time, carrying every firing and resolved member: a burst of
+ *   twenty instances is one notification, not twenty.
+ * - Silenced members are left out of what is sent (and their resolve is still sent if their
+ *   firing was announced before the silence), so a silence never hides the end of an incident.
+ *
+ * The manager stores the returned state in the same transaction as the notification it queues.
+ */
+
+export interface GroupTiming {
+  /** How long a new group waits for more members before its first notification. */
+  groupWaitMs: number;
+  /** Least time between two notifications of a group whose members changed. */
+  groupIntervalMs: number;
+  /** How often an unchanged, still-firing group is notified again (a reminder). */
+  repeatIntervalMs: number;
+}
+
+export interface GroupMember {
+  fingerprint: string;
+  state: 'firing' | 'resolved';
+  /** Since when the member is in that state. */
+  since: number;
+  /** Matched by a silence (or a mute window) now. */
+  silenced: boolean;
+}
+
+export interface GroupState {
+  /** When the group's current episode began (its first firing member), null when the group is idle. */
+  firstActiveAt: number | null;
+  /** When the group was last notified, null before its first notification of the episode. */
+  lastNotifiedAt: number | null;
+  /** The fingerprints the last notification announced as firing (their resolve is owed). */
+  announced: string[];
+}
+
+export const IDLE_GROUP: GroupState = { firstActiveAt: null, lastNotifiedAt: null, announced: [] };
+
+export interface GroupNotification {
+  firing: string[];
+  resolved: string[];
+  /** 'first' (after group wait), 'update' (members changed), 'repeat' (unchanged, still firing). */
+  kind: 'first' | 'update' | 'repeat';
+}
+
+export interface GroupDecision {
+  state: GroupState;
+  /** What to send now, if anything. */
+  notify?: GroupNotification;
+  /** When to ask again (the next due time), null when nothing is pending. */
+  wakeAt: number | null;
+}
+
+/** Decides whether the group is due at `now`, and what its notification says. */
+export function decideGroup(prev: GroupState, members: readonly GroupMember[], now: number, timing: GroupTiming): GroupDecision {
+  const firingNow = members.filter((m) => m.state === 'firing');
+  const firing = firingNow.filter((m) => !m.silenced).map((m) => m.fingerprint).sort();
+  const stillFiring = new Set(firingNow.map((m) => m.fingerprint));
+  // A resolve is owed for every announced member that no longer fires, silenced or not.
+  const resolved = prev.announced.filter((f) => !stillFiring.has(f)).sort();
+  // Announced members silenced since: not repeated, but kept so that their resolve is still sent.
+  const carried = prev.announced.filter((f) => stillFiring.has(f) && !firing.includes(f));
+  const announced = [...firing, ...carried].sort();
+
+  if (prev.lastNotifiedAt === null) {
+    if (firing.length === 0) return { state: IDLE_GROUP, wakeAt: null };
+    const firstActiveAt = prev.firstActiveAt ?? Math.min(...firingNow.filter((m) => !m.silenced).map((m) => m.since));
+    const due = firstActiveAt + timing.groupWaitMs;
+    if (now < due) return { state: { ...prev, firstActiveAt }, wakeAt: due };
+    return sent({ firstActiveAt, lastNotifiedAt: now, announced }, { firing, resolved: [], kind: 'first' }, now, timing);
+  }
+
+  // Worth telling: a member that fires and was not announced, or an announced one that stopped.
+  const changed = resolved.length > 0 || firing.some((f) => !prev.announced.includes(f));
+  if (changed) {
+    const due = prev.lastNotifiedAt + timing.groupIntervalMs;
+    if (now < due) return { state: prev, wakeAt: due };
+    return sent({ ...prev, lastNotifiedAt: now, announced }, { firing, resolved, kind: 'update' }, now, timing);
+  }
+  if (firing.length === 0) return { state: announced.length ? { ...prev, announced } : IDLE_GROUP, wakeAt: null };
+  const due = prev.lastNotifiedAt + timing.repeatIntervalMs;
+  if (now < due) return { state: prev, wakeAt: due };
+  return sent({ ...prev, lastNotifiedAt: now, announced }, { firing, resolved: [], kind: 'repeat' }, now, timing);
+}
+
+function sent(state: GroupState, notify: GroupNotification, now: number, timing: GroupTiming): GroupDecision {
+  // Nothing announced any more: the episode is over, and the next firing starts a new one (group wait again).
+  if (state.announced.length === 0) return { state: IDLE_GROUP, notify, wakeAt: null };
+  if (notify.firing.length === 0) return { state, notify, wakeAt: null };
+  return { state, notify, wakeAt: now + timing.repeatIntervalMs };
+}
