@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { globMatches, matchersProblem, parseMatcher, silenceState, silencesFor, type Silence } from './silences.js';
 
-/** The reference the linear matcher must agree with: the glob as an (escaped) regular expression. */
+/** The reference the scanning matcher must agree with: the glob as an (escaped) regular expression. */
 const reference = (pattern: string, value: string) =>
   new RegExp(`^${[...pattern].map((c) => (c === '*' ? '[\\s\\S]*' : c === '?' ? '[\\s\\S]' : c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('')}$`).test(value);
 
