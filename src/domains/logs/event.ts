@@ -4,51 +4,28 @@
  * - `LogEvent`: what every ingest protocol is normalised into (normalise.ts), what the bus carries
  *   (bus-codec.ts) and the stream processor counts. Epoch milliseconds, camelCase.
  * - `StoredLogEvent`: a `LogEvent` as the hot store and the archive hold it, plus its hot-store `id`
- *   and the processor's `tooLate` verdict. It IS the archive's row (`ArchiveRow`, platform/archive —
- *   the platform cannot import a domain, so the equality is checked here at compile time).
+ *   and the processor's `tooLate` verdict. It IS the archive's row (`ArchiveRow`, platform/archive,
+ *   where the fields are declared once: the platform cannot import a domain, the domain names it).
  * - The `log_events` row (`LogEventsTable`, tables.ts): the same fields in snake_case with `ts` for
  *   `timestamp`, checked below; `hotRowToStored` (retention-plan.ts) converts a row read back.
  * - The API's event (`logEvent` in src/contracts/logs.ts, which the web app takes): the same fields
  *   in snake_case, instants as ISO 8601; checked below; `toLogEventAnswer` converts.
  *
- * A field added here fails to compile until the archive row, the table and the contract follow.
+ * A field added to `ArchiveRow` fails to compile until the table and the contract follow.
  */
 import type { ArchivedLogEventAnswer } from '../../contracts/logs.js';
 import type { ArchiveRow } from '../../platform/archive/index.js';
 import type { Selectable } from 'kysely';
 import type { LogEventsTable } from './tables.js';
 
-export interface LogEvent {
-  /** Event time, epoch milliseconds UTC (taken from the event; `receivedAt` when it has none). */
-  timestamp: number;
-  /** When Vigil received the request, epoch milliseconds UTC. */
-  receivedAt: number;
-  service: string | null;
-  host: string | null;
-  source: string | null;
-  /** trace | debug | info | warn | error | fatal, or the sender's own level name lower-cased. */
-  level: string | null;
-  message: string;
-  method: string | null;
-  /** URL path without scheme, host, query or fragment. */
-  path: string | null;
-  /** First path segment: `/api/user` → `/api`. Set whenever `path` is. */
-  section: string | null;
-  status: number | null;
-  bytes: number | null;
-  durationMs: number | null;
-  remoteAddr: string | null;
-  userAgent: string | null;
-  attributes: Record<string, unknown>;
-}
+/**
+ * What every protocol is normalised into. Declared once, as the archive's row (the platform's
+ * archive writes it and cannot import a domain); the event is that row without what storing adds.
+ */
+export type LogEvent = Omit<ArchiveRow, 'id' | 'tooLate'>;
 
-/** A log event as stored (hot store and archive): its hot-store id (null when archived from elsewhere) and too-late flag. */
-export type StoredLogEvent = LogEvent & {
-  /** The event's id in the hot store (a bigint as decimal text); null for events archived from elsewhere. */
-  id: string | null;
-  /** Arrived after its statistics bucket was final: stored, not counted. */
-  tooLate: boolean;
-};
+/** A log event as stored (hot store and archive): plus its hot-store id (null when archived from elsewhere) and too-late flag. */
+export type StoredLogEvent = ArchiveRow;
 
 /** `durationMs` → `duration_ms`. */
 type SnakeCase<S extends string> = S extends `${infer Head}${infer Tail}` ? `${Head extends Uppercase<Head> ? `_${Lowercase<Head>}` : Head}${SnakeCase<Tail>}` : S;
@@ -56,10 +33,9 @@ type SnakeKeys<T> = SnakeCase<Extract<keyof T, string>>;
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 
 // Compile-time checks that every shape of the event names the same fields (see the top of this file).
-const archiveRowIsStoredEvent: Same<StoredLogEvent, ArchiveRow> = true;
 const answerHasEveryField: Same<SnakeKeys<StoredLogEvent>, keyof ArchivedLogEventAnswer> = true;
 const tableHasEveryField: Same<Exclude<SnakeKeys<StoredLogEvent>, 'timestamp'> | 'ts' | 'org_id', keyof LogEventsTable> = true;
-void [archiveRowIsStoredEvent, answerHasEveryField, tableHasEveryField];
+void [answerHasEveryField, tableHasEveryField];
 
 /** The API's shape of a stored event (`GET /api/v1/logs`, `GET /api/v1/archive/logs`). */
 export function toLogEventAnswer(event: StoredLogEvent): ArchivedLogEventAnswer {

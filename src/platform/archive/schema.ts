@@ -1,8 +1,8 @@
 /**
- * The archived raw log event: one row per event. It is the logs domain's `StoredLogEvent`
- * (src/domains/logs/event.ts: the one log-event model plus its hot-store `id` and `tooLate` flag,
- * kept so a recount from the archive can still leave out what the statistics left out). The platform
- * does not import the domain: the domain checks at compile time that the two are the same type.
+ * The archived raw log event: one row per event. This is where the log event's fields are declared
+ * once: the logs domain's `LogEvent` is this row without `id` and `tooLate`, and its `StoredLogEvent`
+ * is this row (src/domains/logs/event.ts), so the event, the archive and (checked there) the
+ * `log_events` table and the API contract cannot drift apart.
  *
  * On disk the columns are snake_case with Parquet logical types every standard reader maps to its own
  * types: `ts`/`received_at` are INT64 TIMESTAMP(MILLIS, isAdjustedToUTC) — DuckDB reads TIMESTAMPTZ,
@@ -11,17 +11,20 @@
 import type { SchemaElement } from 'hyparquet';
 
 export interface ArchiveRow {
-  /** Event time, epoch milliseconds UTC. */
+  /** Event time, epoch milliseconds UTC (taken from the event; `receivedAt` when it has none). */
   timestamp: number;
-  /** When Vigil received the event, epoch milliseconds UTC. */
+  /** When Vigil received the request, epoch milliseconds UTC. */
   receivedAt: number;
   service: string | null;
   host: string | null;
   source: string | null;
+  /** trace | debug | info | warn | error | fatal, or the sender's own level name lower-cased. */
   level: string | null;
   message: string;
   method: string | null;
+  /** URL path without scheme, host, query or fragment. */
   path: string | null;
+  /** First path segment: `/api/user` → `/api`. Set whenever `path` is. */
   section: string | null;
   status: number | null;
   bytes: number | null;
