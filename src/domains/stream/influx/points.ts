@@ -1,5 +1,7 @@
 import { estimateHosts, latencyQuantile } from '../sketch.js';
 import type { Point } from './line-protocol.js';
+import type { Selectable } from 'kysely';
+import type { TrafficCountsTable, TrafficSketchesTable } from '../tables.js';
 
 /** One point per 10-second bucket and dimension: the additive counters. */
 export const TRAFFIC_MEASUREMENT = 'vigil_traffic';
@@ -7,27 +9,11 @@ export const TRAFFIC_MEASUREMENT = 'vigil_traffic';
 export const SUMMARY_MEASUREMENT = 'vigil_traffic_summary';
 
 /** pg returns bigint (and sums) as strings, PGlite as numbers. */
-type BigCount = string | number | bigint;
+/** A row of `traffic_counts` as the sink reads it (every resolution is the same shape). */
+export type CountRow = Omit<Selectable<TrafficCountsTable>, 'resolution'>;
 
-export interface CountRow {
-  org_id: string;
-  bucket: Date;
-  service: string;
-  section: string;
-  status_class: string;
-  method: string;
-  hits: BigCount;
-  bytes: BigCount;
-  duration_count: BigCount;
-  duration_sum_ms: number;
-}
-
-export interface SketchRow {
-  org_id: string;
-  bucket: Date;
-  hosts: Uint8Array;
-  latency: readonly (string | number)[];
-}
+/** A row of `traffic_sketches` as the sink reads it. */
+export type SketchRow = Pick<Selectable<TrafficSketchesTable>, 'org_id' | 'bucket' | 'hosts' | 'latency'>;
 
 const seconds = (bucket: Date): number => Math.floor(bucket.getTime() / 1000);
 
