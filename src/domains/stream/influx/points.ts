@@ -8,8 +8,7 @@ export const TRAFFIC_MEASUREMENT = 'vigil_traffic';
 /** One point per 10-second bucket: what the sketches say (distinct hosts, latency percentiles). */
 export const SUMMARY_MEASUREMENT = 'vigil_traffic_summary';
 
-/** pg returns bigint (and sums) as strings, PGlite as numbers. */
-/** A row of `traffic_counts` as the sink reads it (every resolution is the same shape). */
+/** A row of `traffic_counts` as the sink reads it (counters: strings from pg, numbers from PGlite). */
 export type CountRow = Omit<Selectable<TrafficCountsTable>, 'resolution'>;
 
 /** A row of `traffic_sketches` as the sink reads it. */
