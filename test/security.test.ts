@@ -78,6 +78,20 @@ describe('authentication comes before the body', () => {
     expect(res.status).toBe(401);
   });
 
+  it('answers an authenticated body the HTTP layer refuses (not JSON, empty, too large) with a 4xx envelope of a known code, never a 500', async () => {
+    const cases = [
+      { path: '/api/v1/checks', body: '{"broken": ', status: 400, code: 'bad_request' },
+      { path: '/api/v1/channels', body: '', status: 400, code: 'bad_request' },
+      { path: '/api/v1/maintenance', body: '[1, 2', status: 400, code: 'bad_request' },
+      { path: '/api/v1/checks', body: 'x'.repeat(6 * 1024 * 1024), status: 413, code: 'payload_too_large' },
+    ];
+    for (const c of cases) {
+      const res = await server.api(c.path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: c.body });
+      const answer = (await res.json()) as { error: { code: string } };
+      expect({ path: c.path, status: res.status, code: answer.error.code }).toEqual({ path: c.path, status: c.status, code: c.code });
+    }
+  });
+
   it('parses no more than a few KiB of a log-in (open to anyone)', async () => {
     const res = await login(server, { email: ADMIN_EMAIL, password: 'x'.repeat(100_000) });
     expect(res.status).toBe(413);

@@ -9,9 +9,6 @@ import { z } from 'zod';
 export const memberRole = z.enum(['admin', 'member', 'read-only']);
 export type MemberRole = z.infer<typeof memberRole>;
 
-/** Answers of routes that send no body (204). */
-export const noContent = z.undefined().describe('No content');
-
 // --- session -----------------------------------------------------------------------------------
 
 /** `POST /api/v1/session`. Bounded so that nobody can make the server hash megabytes. */

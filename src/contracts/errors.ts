@@ -39,4 +39,8 @@ export const errorEnvelope = z.object({
   error: z.object({ code: errorCode, message: z.string(), details: z.unknown().optional() }),
 });
 /** @public — part of the API contract for any client, whether or not Vigil\'s own code names it. */
+/** A 204 answer: no body. */
+export const noContent = z.undefined().describe('No content');
+
+/** @public — part of the API contract for any client, whether or not Vigil's own code names it. */
 export type ErrorEnvelope = z.infer<typeof errorEnvelope>;

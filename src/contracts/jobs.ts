@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { errorCode } from './errors.js';
 
 /**
  * Wire shapes of the jobs domain: Vigil's own check API (`/api/v1/checks…`, `/api/v1/maintenance…`),
@@ -188,17 +187,6 @@ export const maintenanceWindowSchema = z.object({
 });
 export const maintenanceListSchema = z.object({ windows: z.array(maintenanceWindowSchema) });
 export const maintenanceIdParams = z.object({ id: z.string().uuid() });
-
-/**
- * A 400 answer of Vigil's API: the error envelope, whose code is one of `errorCode` or, for a body
- * the HTTP layer refuses before validation (malformed or empty JSON), fastify's `FST_ERR_…` code.
- */
-export const badRequestEnvelope = z.object({
-  error: z.object({ code: z.union([errorCode, z.string().regex(/^FST_ERR_/)]), message: z.string(), details: z.unknown().optional() }),
-});
-
-/** A 204 answer: no body. */
-export const noContent = z.null().describe('No content');
 
 // ---------------------------------------------------------------------------------------------
 // Healthchecks' management API (/api/v3, /api/v2, /hc/api/v1…)

@@ -110,20 +110,12 @@ export const otlpStatusAnswer = z
   .object({ code: z.number().int().describe('3: INVALID_ARGUMENT'), message: z.string() })
   .describe('google.rpc.Status (OTLP/JSON; protobuf bytes for a protobuf request)');
 
-/**
- * A body over the size limit may be refused by the HTTP layer before any decoder runs; its envelope
- * then carries the HTTP framework's own code (FST_ERR_CTP_BODY_TOO_LARGE) instead of one of ours.
- */
-export const bodyTooLargeEnvelope = z.object({
-  error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
-});
-
 /** The error answers every ingest route may send (Vigil's envelope). */
 export const ingestErrors = {
   400: errorEnvelope,
   401: errorEnvelope,
   403: errorEnvelope,
-  413: bodyTooLargeEnvelope,
+  413: errorEnvelope,
   415: errorEnvelope,
   503: errorEnvelope,
 } as const;

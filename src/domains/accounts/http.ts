@@ -8,10 +8,9 @@ import {
   loginAnswer,
   loginRequest,
   me,
-  noContent,
   userInput,
 } from '../../contracts/accounts.js';
-import { errorEnvelope } from '../../contracts/errors.js';
+import { errorEnvelope, noContent } from '../../contracts/errors.js';
 import { CSRF_COOKIE, SESSION_COOKIE, principalOf, requireRole } from './guard.js';
 import type { AppContext } from '../../platform/http/context.js';
 import { randomToken } from '../../platform/ids.js';

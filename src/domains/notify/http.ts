@@ -1,8 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { AppContext } from '../../platform/http/context.js';
 import { principalOf, requireRole } from '../accounts/index.js';
-import { noContent } from '../../contracts/accounts.js';
-import { errorEnvelope } from '../../contracts/errors.js';
+import { errorEnvelope, noContent } from '../../contracts/errors.js';
 import { channelInput, channelList, channelParams, channelView, deliveriesQuery, deliveryList, testQueued } from '../../contracts/notify.js';
 import { createChannel, deleteChannel, getChannel, listChannels, listDeliveries, queueTestNotification } from './channels.js';
 

@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import {
-  badRequestEnvelope,
   checkIdParams,
   checkInputSchema,
   checkListQuery,
@@ -12,13 +11,12 @@ import {
   maintenanceInputSchema,
   maintenanceListSchema,
   maintenanceWindowSchema,
-  noContent,
   pingListSchema,
   runListSchema,
   schedulePreviewQuery,
   schedulePreviewSchema,
 } from '../../../contracts/jobs.js';
-import { errorEnvelope } from '../../../contracts/errors.js';
+import { errorEnvelope, noContent } from '../../../contracts/errors.js';
 import type { AppContext } from '../../../platform/http/context.js';
 import { principalOf, requireRole } from '../../accounts/index.js';
 import { previewSchedule } from '../schedule.js';
@@ -27,7 +25,7 @@ import { checkVerbs, maintenanceVerbs } from '../verbs.js';
 const idParams = checkIdParams;
 const pageQuery = historyPageQuery;
 /** Error answers: 400 bad input, 401 no credentials, 403 role too low, 404 no such check, 409 conflict. */
-const E = { 400: badRequestEnvelope, 401: errorEnvelope, 403: errorEnvelope, 404: errorEnvelope, 409: errorEnvelope } as const;
+const E = { 400: errorEnvelope, 401: errorEnvelope, 403: errorEnvelope, 404: errorEnvelope, 409: errorEnvelope } as const;
 
 /** Vigil's own check API, used by the dashboard: richer views than the Healthchecks-compatible one. */
 export function v1Routes(ctx: AppContext): FastifyPluginAsyncZod {
@@ -59,7 +57,7 @@ export function v1Routes(ctx: AppContext): FastifyPluginAsyncZod {
 
     app.delete('/api/v1/checks/:id', { ...write, schema: { tags, summary: 'Delete a check and its history', params: idParams, response: { 204: noContent, ...E } } }, async (request, reply) => {
       await checks.remove(principalOf(request), request.params.id);
-      return reply.status(204).send(null);
+      return reply.status(204).send();
     });
 
     app.post('/api/v1/checks/:id/pause', { ...write, schema: { tags, summary: 'Pause monitoring', params: idParams, response: { 200: checkViewSchema, ...E } } }, async (request) =>
@@ -113,7 +111,7 @@ export function v1Routes(ctx: AppContext): FastifyPluginAsyncZod {
 
     app.delete('/api/v1/maintenance/:id', { ...write, schema: { tags: ['maintenance'], summary: 'Remove a maintenance window', params: maintenanceIdParams, response: { 204: noContent, ...E } } }, async (request, reply) => {
       await windows.remove(principalOf(request), request.params.id);
-      return reply.status(204).send(null);
+      return reply.status(204).send();
     });
   };
 }
