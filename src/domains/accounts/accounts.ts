@@ -3,9 +3,9 @@ import { newId, randomToken, sha256 } from '../../platform/ids.js';
 import type { ApiKeyView, CreatedApiKey, CreatedUser, Me } from '../../contracts/accounts.js';
 import type { MemberRole } from './tables.js';
 import * as store from './store.js';
-import type { StoreDb as Db } from './store.js';
 import { hashPassword, verifyPassword } from './password.js';
 import { ACCOUNT_POLICY, addressKey, beginAttempt, retryAfterSeconds, type AddressThrottle, type ThrottleDecision } from './throttle.js';
+import type { Db } from '../../platform/store/index.js';
 
 /** Who is making a request, once authenticated. Every domain verb takes the org from here. */
 export interface Principal {

@@ -2,8 +2,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { authenticateApiKey, authenticateSession, ROLE_RANK, type Principal } from './accounts.js';
 import { forbidden, unauthorized, DomainError } from '../../platform/errors.js';
 import type { App } from '../../platform/http/context.js';
-import type { StoreDb } from './store.js';
 import type { MemberRole } from './tables.js';
+import type { Db } from '../../platform/store/index.js';
 
 export const SESSION_COOKIE = 'vigil_session';
 export const CSRF_COOKIE = 'vigil_csrf';
@@ -17,7 +17,7 @@ declare module 'fastify' {
 
 /** What authenticating needs: the store. (The server's AppContext has it, so routes pass their context.) */
 export interface AuthDeps {
-  db: StoreDb;
+  db: Db;
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);

@@ -1,6 +1,7 @@
 import { newId } from '../../platform/ids.js';
 import { enqueueNotifications } from '../notify/index.js';
-import { alertingDb, type AnyStoreView } from './tables.js';
+import { alertingDb } from './tables.js';
+import type { Db } from '../../platform/store/index.js';
 
 /** The states an alert notification announces (`alert.<state>` in the receivers' payload). */
 export type AlertState = 'firing' | 'resolved' | 'reminder';
@@ -33,7 +34,7 @@ export interface AlertInput {
  * notifications commit (or roll back) together. Returns `created: false` when the idempotency key
  * was already used: nothing is queued twice.
  */
-export async function raiseAlert(trx: AnyStoreView, input: AlertInput): Promise<{ id: string; created: boolean }> {
+export async function raiseAlert(trx: Db, input: AlertInput): Promise<{ id: string; created: boolean }> {
   const db = alertingDb(trx);
   const id = newId();
   const at = input.at ?? new Date();

@@ -19,7 +19,5 @@ export interface AlertingTables {
   alerts: AlertsTable;
 }
 
-/** The alerting view of a store handle (the same connection or transaction). */
-export type AnyStoreView = Db;
 
-export const alertingDb = (db: AnyStoreView): Kysely<AlertingTables> => ownTables<AlertingTables>(db);
+export const alertingDb = (db: Db): Kysely<AlertingTables> => ownTables<AlertingTables>(db);

@@ -3,8 +3,9 @@ import type { z } from 'zod';
 import { BADGE_FORMATS, type badgeFormat, type badgeStatus, type badgeSummarySchema } from '../../contracts/jobs.js';
 import { isUuid } from '../../platform/ids.js';
 import { findCheckByBadgeKey, listChecks, type CheckRow } from './checks.js';
-import { jobsDb, type AnyStoreView } from './tables.js';
+import { jobsDb } from './tables.js';
 import { displayStatus } from './lifecycle.js';
+import type { Db } from '../../platform/store/index.js';
 
 /**
  * Status badges as Healthchecks serves them: an SVG image, a JSON summary, or a Shields.io
@@ -91,7 +92,7 @@ export interface OrgBadgeKey {
 }
 
 /** The organisation's tag-badge key and secret, created on first use. */
-export async function orgBadgeKey(store: AnyStoreView, orgId: string): Promise<OrgBadgeKey> {
+export async function orgBadgeKey(store: Db, orgId: string): Promise<OrgBadgeKey> {
   const db = jobsDb(store);
   const existing = await db.selectFrom('badge_keys').select(['key', 'secret']).where('org_id', '=', orgId).executeTakeFirst();
   if (existing) return existing;
@@ -137,7 +138,7 @@ export function splitBadgeFile(file: string): [string, BadgeFormat] | null {
 }
 
 /** The badge of one check (`/b/<states>/<badge key>`), or null when the URL names none. */
-export async function checkBadge(store: AnyStoreView, states: string, badgeKey: string): Promise<Badge | null> {
+export async function checkBadge(store: Db, states: string, badgeKey: string): Promise<Badge | null> {
   if (!isUuid(badgeKey) || (states !== '2' && states !== '3')) return null;
   const check = await findCheckByBadgeKey(store, badgeKey.toLowerCase());
   if (!check) return null;
@@ -146,7 +147,7 @@ export async function checkBadge(store: AnyStoreView, states: string, badgeKey: 
 }
 
 /** The badge of an organisation's checks with a tag (`*`: all), or null unless the key and signature are the organisation's. */
-export async function tagBadge(store: AnyStoreView, key: string, signature: string, tag: string): Promise<Badge | null> {
+export async function tagBadge(store: Db, key: string, signature: string, tag: string): Promise<Badge | null> {
   if (!isUuid(key)) return null;
   const org = await jobsDb(store).selectFrom('badge_keys').select(['org_id', 'secret']).where('key', '=', key.toLowerCase()).executeTakeFirst();
   const verified = org && verifySignature(org.secret, tag, signature);

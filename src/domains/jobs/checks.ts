@@ -3,10 +3,11 @@ import type { z } from 'zod';
 import { checkInputSchema, type checkViewSchema } from '../../contracts/jobs.js';
 import { conflict, invalidField, notFound } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
-import { jobsDb, type AnyStoreView, type ChecksTable, type JobsTransaction } from './tables.js';
+import { jobsDb, type ChecksTable, type JobsTransaction } from './tables.js';
 import { deadlinesAfter, describeSchedule, scheduleSyntax, validateSchedule } from './schedule.js';
 import { displayStatus, type CheckPolicy, type CheckState } from './lifecycle.js';
 import { listChannels } from '../notify/index.js';
+import type { Db } from '../../platform/store/index.js';
 
 export type CheckRow = Selectable<ChecksTable>;
 
@@ -121,7 +122,7 @@ function columnsFor(input: CheckInput, current?: CheckRow) {
  * the comma-separated ids of channels named by id or by name — of this organisation only: an id
  * of another organisation's channel is refused like an unknown one (400, field `channels`).
  */
-export async function resolveChannels(db: AnyStoreView, orgId: string, value: string): Promise<string> {
+export async function resolveChannels(db: Db, orgId: string, value: string): Promise<string> {
   const text = value.trim();
   if (text === '*' || text === '') return text;
   const known = await listChannels(db, orgId);
@@ -145,7 +146,7 @@ export function channelIdsOf(row: Pick<CheckRow, 'channels'>, orgChannelIds: rea
   return [...ids].sort();
 }
 
-export async function createCheck(store: AnyStoreView, orgId: string, input: CheckInput): Promise<CheckRow> {
+export async function createCheck(store: Db, orgId: string, input: CheckInput): Promise<CheckRow> {
   if (input.channels !== undefined) input = { ...input, channels: await resolveChannels(store, orgId, input.channels) };
   const columns = columnsFor(input);
   return jobsDb(store)
@@ -155,7 +156,7 @@ export async function createCheck(store: AnyStoreView, orgId: string, input: Che
     .executeTakeFirstOrThrow();
 }
 
-export async function updateCheck(store: AnyStoreView, orgId: string, id: string, input: CheckInput): Promise<CheckRow> {
+export async function updateCheck(store: Db, orgId: string, id: string, input: CheckInput): Promise<CheckRow> {
   return jobsDb(store).transaction().execute(async (trx) => {
     const current = await lockCheck(trx, orgId, id);
     if (input.channels !== undefined) input = { ...input, channels: await resolveChannels(trx, orgId, input.channels) };
@@ -182,24 +183,24 @@ export async function lockCheck(trx: JobsTransaction, orgId: string, id: string)
   return row;
 }
 
-export async function getCheck(store: AnyStoreView, orgId: string, id: string): Promise<CheckRow> {
+export async function getCheck(store: Db, orgId: string, id: string): Promise<CheckRow> {
   const row = await jobsDb(store).selectFrom('checks').selectAll().where('id', '=', id).where('org_id', '=', orgId).executeTakeFirst();
   if (!row) throw notFound('Check');
   return row;
 }
 
 /** A check of the organisation, or undefined (live updates announced by another instance). */
-export async function findCheck(store: AnyStoreView, orgId: string, id: string): Promise<CheckRow | undefined> {
+export async function findCheck(store: Db, orgId: string, id: string): Promise<CheckRow | undefined> {
   return jobsDb(store).selectFrom('checks').selectAll().where('id', '=', id).where('org_id', '=', orgId).executeTakeFirst();
 }
 
 /** The check a status badge names (its badge key is the credential: no organisation is given). */
-export async function findCheckByBadgeKey(store: AnyStoreView, badgeKey: string): Promise<CheckRow | undefined> {
+export async function findCheckByBadgeKey(store: Db, badgeKey: string): Promise<CheckRow | undefined> {
   return jobsDb(store).selectFrom('checks').selectAll().where('badge_key', '=', badgeKey).executeTakeFirst();
 }
 
 /** Checks with a deadline passed at `now` (missed run, run over its time limit, reminder due), at most `limit`. */
-export async function dueChecks(store: AnyStoreView, now: Date, limit: number): Promise<{ id: string; org_id: string }[]> {
+export async function dueChecks(store: Db, now: Date, limit: number): Promise<{ id: string; org_id: string }[]> {
   return jobsDb(store)
     .selectFrom('checks')
     .select(['id', 'org_id'])
@@ -229,7 +230,7 @@ export interface CheckFilter {
   slug?: string;
 }
 
-export async function listChecks(store: AnyStoreView, orgId: string, filter: CheckFilter = {}): Promise<CheckRow[]> {
+export async function listChecks(store: Db, orgId: string, filter: CheckFilter = {}): Promise<CheckRow[]> {
   let q = jobsDb(store).selectFrom('checks').selectAll().where('org_id', '=', orgId);
   if (filter.slug !== undefined) q = q.where('slug', '=', filter.slug);
   const rows = await q.orderBy('created_at').orderBy('id').execute();
@@ -237,13 +238,13 @@ export async function listChecks(store: AnyStoreView, orgId: string, filter: Che
   return wanted.length ? rows.filter((r) => wanted.every((t) => r.tags.split(' ').includes(t))) : rows;
 }
 
-export async function deleteCheck(store: AnyStoreView, orgId: string, id: string): Promise<CheckRow> {
+export async function deleteCheck(store: Db, orgId: string, id: string): Promise<CheckRow> {
   const row = await jobsDb(store).deleteFrom('checks').where('id', '=', id).where('org_id', '=', orgId).returningAll().executeTakeFirst();
   if (!row) throw notFound('Check');
   return row;
 }
 
-export async function pauseCheck(store: AnyStoreView, orgId: string, id: string, now = new Date()): Promise<CheckRow> {
+export async function pauseCheck(store: Db, orgId: string, id: string, now = new Date()): Promise<CheckRow> {
   return jobsDb(store).transaction().execute(async (trx) => {
     const current = await lockCheck(trx, orgId, id);
     if (current.status === 'paused') return current;
@@ -258,7 +259,7 @@ export async function pauseCheck(store: AnyStoreView, orgId: string, id: string,
 }
 
 /** Resumes a paused check: it becomes "new" and waits for its next ping (Healthchecks semantics). 409 if not paused. */
-export async function resumeCheck(store: AnyStoreView, orgId: string, id: string, now = new Date()): Promise<CheckRow> {
+export async function resumeCheck(store: Db, orgId: string, id: string, now = new Date()): Promise<CheckRow> {
   return jobsDb(store).transaction().execute(async (trx) => {
     const current = await lockCheck(trx, orgId, id);
     if (current.status !== 'paused') throw conflict('check is not paused');
@@ -315,7 +316,7 @@ export function checkView(row: CheckRow, baseUrl: string, pingKey: string, recen
 export const badgeUrl = (baseUrl: string, badgeKey: string, states: 2 | 3 = 2, format: 'svg' | 'json' | 'shields' = 'svg') => `${baseUrl}/b/${states}/${badgeKey}.${format}`;
 
 /** Durations (ms) of the last `limit` finished runs of each check, oldest first. */
-export async function recentDurations(store: AnyStoreView, orgId: string, checkIds: string[], limit = 20): Promise<Map<string, number[]>> {
+export async function recentDurations(store: Db, orgId: string, checkIds: string[], limit = 20): Promise<Map<string, number[]>> {
   const result = new Map<string, number[]>();
   if (checkIds.length === 0) return result;
   const rows = await jobsDb(store)

@@ -22,7 +22,7 @@ import {
 import { listFlips, listPings, pingBody, type FlipRow, type PingRow } from './history.js';
 import { publishCheck, publishCheckDeleted, type LiveDeps } from './live.js';
 import { displayStatus } from './lifecycle.js';
-import type { AnyStoreView } from './tables.js';
+import type { Db } from '../../platform/store/index.js';
 
 /**
  * Healthchecks' management API in the jobs domain's terms: its views of checks, pings and flips
@@ -161,7 +161,7 @@ function sameField(check: CheckRow, body: HcCheckInput, field: HcUniqueField): b
  * whose named fields all equal the request's is updated instead of a new one created. A `unique`
  * naming a field the request leaves out matches nothing.
  */
-export async function createOrUpdateByUnique(store: AnyStoreView, orgId: string, body: HcCheckInput, version: HcVersion): Promise<{ check: CheckRow; created: boolean }> {
+export async function createOrUpdateByUnique(store: Db, orgId: string, body: HcCheckInput, version: HcVersion): Promise<{ check: CheckRow; created: boolean }> {
   const unique = body.unique ?? [];
   const match =
     unique.length === 0 || unique.some((f) => body[f] === undefined)
@@ -173,7 +173,7 @@ export async function createOrUpdateByUnique(store: AnyStoreView, orgId: string,
 }
 
 /** Healthchecks' flips query: `seconds` (the last so many), `start` and `end` (Unix seconds); up/down changes only. */
-export async function hcFlips(store: AnyStoreView, checkId: string, query: { seconds?: number; start?: number; end?: number }, now = new Date()): Promise<FlipRow[]> {
+export async function hcFlips(store: Db, checkId: string, query: { seconds?: number; start?: number; end?: number }, now = new Date()): Promise<FlipRow[]> {
   const froms = [query.seconds !== undefined ? now.getTime() - query.seconds * 1000 : undefined, query.start !== undefined ? query.start * 1000 : undefined].filter((t) => t !== undefined);
   return listFlips(store, checkId, {
     upDownOnly: true,

@@ -1,7 +1,8 @@
 import type { Selectable } from 'kysely';
 import type { z } from 'zod';
 import type { flipSchema, pingSchema, runSchema } from '../../contracts/jobs.js';
-import { jobsDb, type AnyStoreView, type FlipsTable, type JobsTransaction, type PingsTable, type RunsTable } from './tables.js';
+import { jobsDb, type FlipsTable, type JobsTransaction, type PingsTable, type RunsTable } from './tables.js';
+import type { Db } from '../../platform/store/index.js';
 
 /**
  * A check's history as stored: its pings, the runs they opened and closed, and its status changes
@@ -14,18 +15,18 @@ export type RunRow = Selectable<RunsTable>;
 export type FlipRow = Selectable<FlipsTable>;
 
 /** A check's pings, newest first. */
-export async function listPings(store: AnyStoreView, checkId: string, limit: number): Promise<PingRow[]> {
+export async function listPings(store: Db, checkId: string, limit: number): Promise<PingRow[]> {
   return jobsDb(store).selectFrom('pings').selectAll().where('check_id', '=', checkId).orderBy('n', 'desc').limit(limit).execute();
 }
 
 /** The kept body of a check's ping number `n`: null if it had none, undefined if there is no such ping. */
-export async function pingBody(store: AnyStoreView, checkId: string, n: number): Promise<string | null | undefined> {
+export async function pingBody(store: Db, checkId: string, n: number): Promise<string | null | undefined> {
   const ping = await jobsDb(store).selectFrom('pings').select('body').where('check_id', '=', checkId).where('n', '=', n).executeTakeFirst();
   return ping?.body;
 }
 
 /** A check's runs, newest first. */
-export async function listRuns(store: AnyStoreView, checkId: string, limit: number): Promise<RunRow[]> {
+export async function listRuns(store: Db, checkId: string, limit: number): Promise<RunRow[]> {
   return jobsDb(store).selectFrom('runs').selectAll().where('check_id', '=', checkId).orderBy('id', 'desc').limit(limit).execute();
 }
 
@@ -41,7 +42,7 @@ export interface FlipFilter {
 }
 
 /** A check's status changes, newest first. */
-export async function listFlips(store: AnyStoreView, checkId: string, filter: FlipFilter = {}): Promise<FlipRow[]> {
+export async function listFlips(store: Db, checkId: string, filter: FlipFilter = {}): Promise<FlipRow[]> {
   let q = jobsDb(store).selectFrom('flips').selectAll().where('check_id', '=', checkId);
   if (filter.upDownOnly) q = q.where('new_status', 'in', ['up', 'down']);
   if (filter.from !== undefined) q = q.where('created_at', '>=', filter.from);

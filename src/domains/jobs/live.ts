@@ -2,11 +2,11 @@ import type { Logger } from 'pino';
 import type { LiveHub } from '../../platform/live.js';
 import { orgPingKey } from '../accounts/index.js';
 import { checkView, findCheck, recentDurations, type CheckRow } from './checks.js';
-import type { AnyStoreView } from './tables.js';
+import type { Db } from '../../platform/store/index.js';
 
 /** What pushing a check's state to dashboards needs. */
 export interface LiveDeps {
-  db: AnyStoreView;
+  db: Db;
   live: LiveHub;
   logger: Logger;
   /** Public base URL for the links in a check's view. */

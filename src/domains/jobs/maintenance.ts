@@ -4,8 +4,9 @@ import type { z } from 'zod';
 import { maintenanceInputSchema, type maintenanceWindowSchema } from '../../contracts/jobs.js';
 import { invalidField, notFound } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
-import { jobsDb, type AnyStoreView, type MaintenanceWindowsTable } from './tables.js';
+import { jobsDb, type MaintenanceWindowsTable } from './tables.js';
 import { validateCron } from './schedule.js';
+import type { Db } from '../../platform/store/index.js';
 
 export type MaintenanceWindow = Selectable<MaintenanceWindowsTable>;
 
@@ -22,7 +23,7 @@ export function isInWindow(w: Pick<MaintenanceWindow, 'starts_at' | 'ends_at' | 
   return !!w.starts_at && !!w.ends_at && w.starts_at <= now && now < w.ends_at;
 }
 
-export async function createMaintenance(store: AnyStoreView, orgId: string, input: MaintenanceInput): Promise<MaintenanceWindow> {
+export async function createMaintenance(store: Db, orgId: string, input: MaintenanceInput): Promise<MaintenanceWindow> {
   const db = jobsDb(store);
   const tz = input.tz ?? 'UTC';
   if (input.cron !== undefined) {
@@ -54,17 +55,17 @@ export async function createMaintenance(store: AnyStoreView, orgId: string, inpu
     .executeTakeFirstOrThrow();
 }
 
-export async function listMaintenance(store: AnyStoreView, orgId: string): Promise<MaintenanceWindow[]> {
+export async function listMaintenance(store: Db, orgId: string): Promise<MaintenanceWindow[]> {
   return jobsDb(store).selectFrom('maintenance_windows').selectAll().where('org_id', '=', orgId).orderBy('created_at').execute();
 }
 
-export async function deleteMaintenance(store: AnyStoreView, orgId: string, id: string): Promise<void> {
+export async function deleteMaintenance(store: Db, orgId: string, id: string): Promise<void> {
   const res = await jobsDb(store).deleteFrom('maintenance_windows').where('id', '=', id).where('org_id', '=', orgId).executeTakeFirst();
   if (Number(res.numDeletedRows) === 0) throw notFound('Maintenance window');
 }
 
 /** The windows of these organisations that could matter to a sweep (read once per sweep). */
-export async function windowsOfOrgs(store: AnyStoreView, orgIds: string[]): Promise<Pick<MaintenanceWindow, 'org_id' | 'check_id' | 'starts_at' | 'ends_at' | 'cron' | 'tz' | 'duration_s'>[]> {
+export async function windowsOfOrgs(store: Db, orgIds: string[]): Promise<Pick<MaintenanceWindow, 'org_id' | 'check_id' | 'starts_at' | 'ends_at' | 'cron' | 'tz' | 'duration_s'>[]> {
   if (orgIds.length === 0) return [];
   return jobsDb(store).selectFrom('maintenance_windows').select(['org_id', 'check_id', 'starts_at', 'ends_at', 'cron', 'tz', 'duration_s']).where('org_id', 'in', orgIds).execute();
 }

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { isUnavailableError } from '../../platform/outage.js';
 import { recordPingBatch, type PingItem, type PingOutcome } from './pings.js';
-import { jobsDb, type AnyStoreView, type JobsDb } from './tables.js';
+import { jobsDb, type JobsDb } from './tables.js';
+import type { Db } from '../../platform/store/index.js';
 
 /** Largest batch written in one transaction (bounded statement size and lock time). */
 const MAX_BATCH = 500;
@@ -29,7 +30,7 @@ export class PingWriter {
   private readonly db: JobsDb;
 
   constructor(
-    store: AnyStoreView,
+    store: Db,
     private readonly logger: Logger,
   ) {
     this.db = jobsDb(store);

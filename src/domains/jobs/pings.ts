@@ -1,8 +1,8 @@
 import { sql, type RawBuilder } from 'kysely';
 import { findOrgByPingKey } from '../accounts/index.js';
 import { raiseAlert } from '../alerting/index.js';
-import { cleanText, needsCleaning } from '../../platform/store/index.js';
-import { jobsDb, type AnyStoreView, type JobsTransaction, type PingKind, type RunOutcome } from './tables.js';
+import { cleanText, needsCleaning, type Db } from '../../platform/store/index.js';
+import { jobsDb, type JobsTransaction, type PingKind, type RunOutcome } from './tables.js';
 import { actionByBody, applyPing, type CheckCondition, type Decision, type PingAction } from './lifecycle.js';
 import { createCheck, policyOf, stateColumns, stateOf, type CheckRow } from './checks.js';
 
@@ -35,7 +35,7 @@ export type PingTarget = { uuid: string } | { pingKey: string; slug: string };
  * The check a ping URL names: its uuid as given (a missing check is found when the ping is written),
  * or the check with that slug in the organisation of that ping key, created when asked (`?create=1`).
  */
-export async function resolvePingTarget(store: AnyStoreView, target: PingTarget, create: boolean): Promise<{ checkId: string; created: boolean } | 'not_found' | 'ambiguous'> {
+export async function resolvePingTarget(store: Db, target: PingTarget, create: boolean): Promise<{ checkId: string; created: boolean } | 'not_found' | 'ambiguous'> {
   if ('uuid' in target) return { checkId: target.uuid, created: false };
   const org = await findOrgByPingKey(store, target.pingKey);
   if (!org) return 'not_found';
@@ -43,7 +43,7 @@ export async function resolvePingTarget(store: AnyStoreView, target: PingTarget,
 }
 
 /** Finds the check a slug URL names; creates it when asked (`?create=1`). */
-export async function resolveSlug(store: AnyStoreView, orgId: string, slug: string, create: boolean): Promise<{ checkId: string; created: boolean } | 'not_found' | 'ambiguous'> {
+export async function resolveSlug(store: Db, orgId: string, slug: string, create: boolean): Promise<{ checkId: string; created: boolean } | 'not_found' | 'ambiguous'> {
   const matches = await jobsDb(store).selectFrom('checks').select('id').where('org_id', '=', orgId).where('slug', '=', slug).limit(2).execute();
   if (matches.length > 1) return 'ambiguous';
   if (matches[0]) return { checkId: matches[0].id, created: false };
@@ -56,7 +56,7 @@ export async function resolveSlug(store: AnyStoreView, orgId: string, slug: stri
  * One ping to a known check, in its own transaction, at the time the ping says: the way to replay a
  * ping at a chosen instant. The HTTP path resolves slugs itself and batches through PingWriter.
  */
-export async function recordPing(store: AnyStoreView, checkId: string, ping: PingRequest): Promise<PingOutcome> {
+export async function recordPing(store: Db, checkId: string, ping: PingRequest): Promise<PingOutcome> {
   const [result] = await jobsDb(store).transaction().execute((trx) => recordPingBatch(trx, [{ checkId, ping }]));
   return result!;
 }

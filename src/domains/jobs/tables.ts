@@ -136,6 +136,5 @@ export type JobsTransaction = Transaction<JobsTables>;
  * The jobs view of a store handle: the same connection or transaction, typed with the jobs tables
  * only. Generic so that any domain's view of a transaction (or the whole store's) can be passed on.
  */
-export type AnyStoreView = Db;
 
-export const jobsDb = (db: AnyStoreView): JobsDb => ownTables<JobsTables>(db);
+export const jobsDb = (db: Db): JobsDb => ownTables<JobsTables>(db);

@@ -2,17 +2,8 @@ import type { ChannelInput, ChannelView, DeliveryView, NotificationPayload, Noti
 import { notFound } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import { channelOf, type ChannelOptions } from './registry.js';
-import {
-  deleteChannelRow,
-  insertChannel,
-  insertNotifications,
-  selectChannel,
-  selectChannelIds,
-  selectChannels,
-  selectDeliveries,
-  type ChannelRow,
-  type StoreDb,
-} from './store.js';
+import { deleteChannelRow, insertChannel, insertNotifications, selectChannel, selectChannelIds, selectChannels, selectDeliveries, type ChannelRow } from './store.js';
+import type { Db } from '../../platform/store/index.js';
 
 /** The notify domain's verbs: channels, their deliveries, and queueing notifications. Kinds differ only in the registry. */
 
@@ -26,29 +17,29 @@ function view(row: ChannelRow, reveal = false): ChannelView {
  * Registers a channel. Webhook and Slack targets pass the SSRF guard; a webhook without a secret
  * gets a generated one, returned here once (later reads redact it).
  */
-export async function createChannel(db: StoreDb, orgId: string, input: ChannelInput, options: ChannelOptions): Promise<ChannelView> {
+export async function createChannel(db: Db, orgId: string, input: ChannelInput, options: ChannelOptions): Promise<ChannelView> {
   const config = await channelOf(input.kind).configure(input, options);
   const row = await insertChannel(db, { id: newId(), orgId, kind: input.kind, name: input.name ?? '', config });
   return view(row, true);
 }
 
-export async function listChannels(db: StoreDb, orgId: string): Promise<ChannelView[]> {
+export async function listChannels(db: Db, orgId: string): Promise<ChannelView[]> {
   return (await selectChannels(db, orgId)).map((row) => view(row));
 }
 
-export async function getChannel(db: StoreDb, orgId: string, id: string): Promise<ChannelView> {
+export async function getChannel(db: Db, orgId: string, id: string): Promise<ChannelView> {
   const row = await selectChannel(db, orgId, id);
   if (!row) throw notFound('Channel');
   return view(row);
 }
 
 /** Deletes a channel; its queued and past notifications go with it (ON DELETE CASCADE). */
-export async function deleteChannel(db: StoreDb, orgId: string, id: string): Promise<void> {
+export async function deleteChannel(db: Db, orgId: string, id: string): Promise<void> {
   if (!(await deleteChannelRow(db, orgId, id))) throw notFound('Channel');
 }
 
 /** Recent notifications of a channel, newest first, each with every attempt made (so users see why one failed). */
-export async function listDeliveries(db: StoreDb, orgId: string, channelId: string, limit = 50): Promise<DeliveryView[]> {
+export async function listDeliveries(db: Db, orgId: string, channelId: string, limit = 50): Promise<DeliveryView[]> {
   await getChannel(db, orgId, channelId);
   const { rows, attempts } = await selectDeliveries(db, orgId, channelId, limit);
   return rows.map((row) => {
@@ -87,7 +78,7 @@ export interface NotificationRequest {
  * the change that caused them and the notifications commit or roll back together. An alert is
  * queued at most once per channel. Returns the ids queued.
  */
-export async function enqueueNotifications(db: StoreDb, request: NotificationRequest): Promise<string[]> {
+export async function enqueueNotifications(db: Db, request: NotificationRequest): Promise<string[]> {
   const channelIds = await selectChannelIds(db, request.orgId, request.channels === '*' ? undefined : request.channels);
   const rows = channelIds.map((channelId) => {
     const id = newId();
@@ -103,7 +94,7 @@ export async function enqueueNotifications(db: StoreDb, request: NotificationReq
  * Queues a test notification for one channel through the outbox, like any other notification
  * (same payload shape, same retries), without recording an alert.
  */
-export async function queueTestNotification(db: StoreDb, orgId: string, channelId: string): Promise<{ id: string }> {
+export async function queueTestNotification(db: Db, orgId: string, channelId: string): Promise<{ id: string }> {
   const channel = await getChannel(db, orgId, channelId);
   const alert: NotifiedAlert = {
     id: newId(),

@@ -7,7 +7,8 @@ import { DEFAULT_BACKOFF, nextRetry, type BackoffPolicy } from './backoff.js';
 import { channelOf, type Senders } from './registry.js';
 import { EmailSender } from './senders/email.js';
 import { HttpSender, isPermanentFailure, type SendResult } from './senders/http.js';
-import { claimDue, recordAttempt, selectChannelsById, type ChannelRow, type ClaimedRow, type StoreDb } from './store.js';
+import { claimDue, recordAttempt, selectChannelsById, type ChannelRow, type ClaimedRow } from './store.js';
+import type { Db } from '../../platform/store/index.js';
 
 /**
  * The outbox worker. Rows are claimed in one short statement that pushes `next_attempt_at` ahead
@@ -41,7 +42,7 @@ export interface NotifierSettings {
 
 /** What the notifier needs: the store, a logger, where to announce deliveries, and its settings. */
 export interface NotifierDeps {
-  db: StoreDb;
+  db: Db;
   logger: Logger;
   live: Pick<LiveHub, 'publish'>;
   config: NotifierSettings;

@@ -7,15 +7,13 @@ import type { ChannelKind, ChannelsTable, DeliveryAttemptsTable, DeliveryStatus,
  * the connection or the caller's transaction (`db`), so a verb joins the transaction it is given.
  */
 
-/** Any connection or transaction of the store, as any domain types it; the notify tables are reached through `ownTables`. */
-export type StoreDb = Db;
-const tables = (db: StoreDb) => ownTables<NotifyTables>(db);
+const tables = (db: Db) => ownTables<NotifyTables>(db);
 
 export type ChannelRow = Pick<Selectable<ChannelsTable>, 'id' | 'org_id' | 'kind' | 'name' | 'config' | 'created_at'>;
 const CHANNEL_COLUMNS = ['id', 'org_id', 'kind', 'name', 'config', 'created_at'] as const;
 
 export async function insertChannel(
-  db: StoreDb,
+  db: Db,
   row: { id: string; orgId: string; kind: ChannelKind; name: string; config: Record<string, unknown> },
 ): Promise<ChannelRow> {
   return tables(db)
@@ -25,22 +23,22 @@ export async function insertChannel(
     .executeTakeFirstOrThrow();
 }
 
-export async function selectChannels(db: StoreDb, orgId: string): Promise<ChannelRow[]> {
+export async function selectChannels(db: Db, orgId: string): Promise<ChannelRow[]> {
   return tables(db).selectFrom('channels').select(CHANNEL_COLUMNS).where('org_id', '=', orgId).orderBy('created_at').orderBy('id').execute();
 }
 
-export async function selectChannel(db: StoreDb, orgId: string, id: string): Promise<ChannelRow | undefined> {
+export async function selectChannel(db: Db, orgId: string, id: string): Promise<ChannelRow | undefined> {
   return tables(db).selectFrom('channels').select(CHANNEL_COLUMNS).where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst();
 }
 
 /** Channels by id, whatever their organisation (the notifier checks it against the row's). */
-export async function selectChannelsById(db: StoreDb, ids: readonly string[]): Promise<ChannelRow[]> {
+export async function selectChannelsById(db: Db, ids: readonly string[]): Promise<ChannelRow[]> {
   if (ids.length === 0) return [];
   return tables(db).selectFrom('channels').select(CHANNEL_COLUMNS).where('id', 'in', ids).execute();
 }
 
 /** Ids of an organisation's channels: all of them, or those of `only` that belong to it. */
-export async function selectChannelIds(db: StoreDb, orgId: string, only?: readonly string[]): Promise<string[]> {
+export async function selectChannelIds(db: Db, orgId: string, only?: readonly string[]): Promise<string[]> {
   if (only?.length === 0) return [];
   let query = tables(db).selectFrom('channels').select('id').where('org_id', '=', orgId);
   if (only) query = query.where('id', 'in', only);
@@ -48,7 +46,7 @@ export async function selectChannelIds(db: StoreDb, orgId: string, only?: readon
 }
 
 /** Deletes a channel; its queued and past notifications go with it (ON DELETE CASCADE). */
-export async function deleteChannelRow(db: StoreDb, orgId: string, id: string): Promise<boolean> {
+export async function deleteChannelRow(db: Db, orgId: string, id: string): Promise<boolean> {
   const res = await tables(db).deleteFrom('channels').where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst();
   return Number(res.numDeletedRows) > 0;
 }
@@ -62,7 +60,7 @@ export interface NewNotification {
 }
 
 /** Queues notifications, due now, in one statement; an alert is queued once per channel whatever happens. */
-export async function insertNotifications(db: StoreDb, rows: readonly NewNotification[]): Promise<void> {
+export async function insertNotifications(db: Db, rows: readonly NewNotification[]): Promise<void> {
   if (rows.length === 0) return;
   await tables(db)
     .insertInto('outbox')
@@ -87,7 +85,7 @@ export type OutboxRow = Pick<
 export type AttemptRow = Pick<Selectable<DeliveryAttemptsTable>, 'outbox_id' | 'attempted_at' | 'ok' | 'status_code' | 'error' | 'duration_ms'>;
 
 /** A channel's recent notifications, newest first, with their attempts in order. */
-export async function selectDeliveries(db: StoreDb, orgId: string, channelId: string, limit: number): Promise<{ rows: OutboxRow[]; attempts: AttemptRow[] }> {
+export async function selectDeliveries(db: Db, orgId: string, channelId: string, limit: number): Promise<{ rows: OutboxRow[]; attempts: AttemptRow[] }> {
   const rows = await tables(db)
     .selectFrom('outbox')
     .select(['id', 'alert_id', 'payload', 'status', 'attempts', 'next_attempt_at', 'last_error', 'created_at', 'delivered_at'])
@@ -119,7 +117,7 @@ export type ClaimedRow = Pick<Selectable<OutboxTable>, 'id' | 'org_id' | 'channe
  * Claims up to `limit` due notifications in one statement that pushes `next_attempt_at` ahead by
  * the lease (FOR UPDATE SKIP LOCKED, so concurrent notifiers never take the same row).
  */
-export async function claimDue(db: StoreDb, limit: number, leaseMs: number): Promise<ClaimedRow[]> {
+export async function claimDue(db: Db, limit: number, leaseMs: number): Promise<ClaimedRow[]> {
   return tables(db)
     .updateTable('outbox')
     .set({ next_attempt_at: sql<Date>`now() + ${leaseMs}::integer * interval '1 millisecond'` })
@@ -158,7 +156,7 @@ export interface AttemptRecord {
  * when the row was no longer pending (delivered by another notifier after a lease ran out, or its
  * channel deleted): then nothing is recorded.
  */
-export async function recordAttempt(db: StoreDb, a: AttemptRecord): Promise<boolean> {
+export async function recordAttempt(db: Db, a: AttemptRecord): Promise<boolean> {
   const next: RawBuilder<Date> | undefined =
     a.status === 'pending' && a.retryInMs !== undefined ? sql<Date>`now() + ${a.retryInMs}::integer * interval '1 millisecond'` : undefined;
   return tables(db)
