@@ -55,5 +55,7 @@ describe('silences', () => {
     expect(matchersProblem([parseMatcher('env!="prod"')])).toMatch(/silence everything/);
     expect(matchersProblem([parseMatcher('severity=~"*"')])).toMatch(/silence everything/);
     expect(matchersProblem([parseMatcher('severity=~"*"'), parseMatcher('rule="high traffic"')])).toBeNull();
+    expect(matchersProblem([{ name: 'host', op: '=~', value: `${'*a'.repeat(200)}` }])).toMatch(/at most 256 characters/);
+    expect(matchersProblem(Array.from({ length: 17 }, (_, i) => ({ name: `l${i}`, op: '=' as const, value: 'x' })))).toMatch(/at most 16 matchers/);
   });
 });

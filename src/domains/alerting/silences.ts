@@ -15,6 +15,10 @@
  *   `severity=~"*"` alone is refused: it would silence nearly every alert of the organisation).
  */
 
+/** Bounds on what a user may write, so matching stays cheap (see `globMatches`). */
+export const MAX_MATCHERS = 16;
+export const MAX_MATCHER_TEXT = 256;
+
 export type MatchOp = '=' | '!=' | '=~' | '!~';
 
 export interface Matcher {
@@ -85,6 +89,10 @@ export function silencesFor(labels: Readonly<Record<string, string>>, silences: 
  */
 export function matchersProblem(matchers: readonly Matcher[]): string | null {
   if (matchers.length === 0) return 'a silence needs at least one matcher';
+  if (matchers.length > MAX_MATCHERS) return `a silence takes at most ${MAX_MATCHERS} matchers`;
+  // The scan is O(pattern × value): a bounded pattern keeps every match cheap whatever the label.
+  const long = matchers.find((m) => m.name.length > MAX_MATCHER_TEXT || m.value.length > MAX_MATCHER_TEXT);
+  if (long) return `matcher ${long.name.slice(0, 40)}: names and values are at most ${MAX_MATCHER_TEXT} characters`;
   if (matchers.every((m) => matcherMatches(m, {}))) {
     return 'these matchers also match alerts without those labels, so they would silence everything: add one such as rule="high traffic"';
   }
