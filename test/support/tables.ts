@@ -8,6 +8,7 @@ import type { AlertingTables } from '../../src/domains/alerting/tables.js';
 import type { JobsTables } from '../../src/domains/jobs/tables.js';
 import type { LogsTables } from '../../src/domains/logs/tables.js';
 import type { NotifyTables } from '../../src/domains/notify/tables.js';
+import type { RulesTables } from '../../src/domains/rules/tables.js';
 import type { StreamTables } from '../../src/domains/stream/tables.js';
 
-export type AllTables = AccountsTables & AlertingTables & JobsTables & LogsTables & NotifyTables & StreamTables;
+export type AllTables = AccountsTables & AlertingTables & JobsTables & LogsTables & NotifyTables & RulesTables & StreamTables;
