@@ -1,0 +1,428 @@
+/**
+ * The rule engine, pure: per rule, per group (its group-by values), a sliding window over
+ * per-second contributions, advanced one event-time second at a time, and the observations the
+ * alert manager needs. No clock, no I/O: the evaluator (live) and the preview feed it the same way.
+ *
+ * Invariants:
+ * - Windows are incremental: each step adds the new second's contribution and subtracts the
+ *   seconds leaving the window (kept as a queue of the non-empty seconds), so a step costs the
+ *   data of one second plus one comparison per group, whatever the window's length.
+ * - The window at second t holds the seconds t-window+1 … t (the console monitor's convention,
+ *   stream/clock.ts), so the default rule decides at the same seconds as `vigil monitor`.
+ * - A group once seen stays while its window holds data or its instance is active or firing: a
+ *   group whose window emptied is a 0 (an absence rule fires), a ratio with nothing to divide is
+ *   "no data" (`no_data` decides). A rule without group-by has one group that always exists.
+ * - Observations reported (in event-time order): every change of a condition, the second where
+ *   `for` elapses for an active instance and where `keep_firing_for` elapses for a cleared firing
+ *   one (the manager's instance.ts needs an observation then), and, on `flush()`, the latest
+ *   observation of every active or firing instance. The mirror of the instance's state kept here
+ *   follows instance.ts#observe exactly, and is part of the snapshot.
+ * - At most MAX_INSTANCES groups per rule; beyond it the rule fails with a RuleError (the
+ *   evaluator marks it in error and the other rules go on).
+ */
+import type { RuleSpec } from '../../contracts/alerting.js';
+import { durationMs, formatValue, needsRawEvents, renderSummary } from './spec.js';
+
+/** Instances (groups) one rule may have; documented in README "Alert rules". */
+export const MAX_INSTANCES = 1000;
+
+/** One traffic_counts row of resolution 1 (its bucket is `second`). */
+export interface CountRow {
+  second: number;
+  service: string;
+  section: string;
+  /** '1xx'…'5xx', or '' without a status. */
+  statusClass: string;
+  method: string;
+  hits: number;
+  bytes: number;
+  durationCount: number;
+  durationSumMs: number;
+}
+
+/** One raw event of a second (log_events), for what the counts cannot answer. */
+export interface RawEvent {
+  second: number;
+  service: string | null;
+  section: string | null;
+  status: number | null;
+  method: string | null;
+  host: string | null;
+  message: string;
+  bytes: number | null;
+  durationMs: number | null;
+  attributes: Record<string, unknown>;
+  /** A request event (path, status or method): the statistics count only these. */
+  request: boolean;
+}
+
+/** What one event-time second holds for an organisation. `events` only when a rule needs them. */
+export interface SecondData {
+  second: number;
+  counts: readonly CountRow[];
+  events?: readonly RawEvent[];
+}
+
+/** One observation for the alert manager (a ConditionReport without the rule's static parts). */
+export interface RuleObservation {
+  ruleId: string;
+  labels: Record<string, string>;
+  /** Event time, ms. */
+  at: number;
+  active: boolean;
+  value: number | null;
+  reason: string;
+  summary: string;
+}
+
+export class RuleError extends Error {}
+
+/** The mirror of one instance's state in the manager (instance.ts), kept to know when to report. */
+export interface Mirror {
+  active: boolean;
+  activeSince: number | null;
+  firing: boolean;
+  clearSince: number | null;
+}
+/** What the evaluator saves per rule: the groups that are active or firing, by group key. */
+export type RuleSnapshot = Record<string, Mirror & { labels: Record<string, string> }>;
+
+const IDLE: Mirror = { active: false, activeSince: null, firing: false, clearSince: null };
+
+/** Sums over a window (or one second). */
+interface Acc {
+  hits: number;
+  bytes: number;
+  durationCount: number;
+  durationSum: number;
+  withStatus: number;
+  errors: number;
+  classHits: number;
+  durations: number[] | null;
+}
+const emptyAcc = (withDurations: boolean): Acc => ({ hits: 0, bytes: 0, durationCount: 0, durationSum: 0, withStatus: 0, errors: 0, classHits: 0, durations: withDurations ? [] : null });
+
+interface Group {
+  labels: Record<string, string>;
+  /** Window sums. */
+  sum: Acc;
+  /** Sorted durations in the window (duration_percentile only). */
+  sorted: number[] | null;
+  /** Non-empty seconds in the window, oldest first. */
+  queue: { second: number; acc: Acc }[];
+  mirror: Mirror;
+  /** The last observation made, and whether it was reported. */
+  last: RuleObservation | null;
+  lastReported: boolean;
+}
+
+const asList = (v: string | string[] | undefined): Set<string> | null => (v === undefined ? null : new Set(Array.isArray(v) ? v : [v]));
+
+const statusClassOf = (status: number | null): string => (status === null ? '' : `${Math.floor(status / 100)}xx`);
+
+function insertSorted(a: number[], v: number): void {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! < v) lo = mid + 1;
+    else hi = mid;
+  }
+  a.splice(lo, 0, v);
+}
+function removeSorted(a: number[], v: number): void {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! < v) lo = mid + 1;
+    else hi = mid;
+  }
+  if (a[lo] === v) a.splice(lo, 1);
+}
+
+const compare = (op: RuleSpec['op'], v: number, t: number): boolean => {
+  switch (op) {
+    case '>':
+      return v > t;
+    case '>=':
+      return v >= t;
+    case '<':
+      return v < t;
+    case '<=':
+      return v <= t;
+    case '==':
+      return v === t;
+    case '!=':
+      return v !== t;
+  }
+};
+
+/** One rule's windows and instance mirrors. */
+export class RuleEngine {
+  readonly windowS: number;
+  readonly forMs: number;
+  readonly keepMs: number;
+  readonly rawEvents: boolean;
+  private readonly groups = new Map<string, Group>();
+  private readonly dims: readonly string[];
+  private readonly serviceF: Set<string> | null;
+  private readonly sectionF: Set<string> | null;
+  private readonly methodF: Set<string> | null;
+  private readonly hostF: Set<string> | null;
+  private readonly classF: Set<string> | null;
+  private readonly statusF: Set<number> | null;
+  private readonly withDurations: boolean;
+
+  constructor(
+    readonly id: string,
+    readonly spec: RuleSpec,
+    snapshot: RuleSnapshot = {},
+    private readonly maxInstances = MAX_INSTANCES,
+  ) {
+    this.windowS = Math.max(1, Math.round(durationMs(spec.window) / 1000));
+    this.forMs = durationMs(spec.for);
+    this.keepMs = durationMs(spec.keep_firing_for);
+    this.rawEvents = needsRawEvents(spec);
+    this.dims = spec.group_by;
+    const f = spec.filters;
+    this.serviceF = asList(f.service);
+    this.sectionF = asList(f.section);
+    this.methodF = asList(f.method);
+    this.hostF = asList(f.host);
+    const statuses = f.status === undefined ? null : Array.isArray(f.status) ? f.status : [f.status];
+    // A status filter is a set of classes ("5xx") and exact statuses (404); exact ones need raw
+    // events (needsRawEvents), so on counts only the classes apply.
+    this.classF = statuses === null ? null : new Set(statuses.filter((s): s is string => typeof s === 'string'));
+    this.statusF = statuses === null ? null : new Set(statuses.filter((s): s is number => typeof s === 'number'));
+    this.withDurations = spec.metric === 'duration_percentile';
+    for (const [key, m] of Object.entries(snapshot)) {
+      const { labels, ...mirror } = m;
+      this.groups.set(key, this.newGroup(labels, mirror));
+    }
+    if (this.dims.length === 0 && !this.groups.has('[]')) this.groups.set('[]', this.newGroup({}, IDLE));
+  }
+
+  private newGroup(groupLabels: Record<string, string>, mirror: Mirror): Group {
+    return { labels: groupLabels, sum: emptyAcc(this.withDurations), sorted: this.withDurations ? [] : null, queue: [], mirror: { ...mirror }, last: null, lastReported: true };
+  }
+
+  get instances(): number {
+    return this.groups.size;
+  }
+
+  /** The labels of an instance: the group-by values and the rule's static labels. */
+  labelsOf(group: Record<string, string>): Record<string, string> {
+    return { ...this.spec.labels, ...group };
+  }
+
+  /** The contributions of one second, per group key. */
+  private contributions(data: SecondData): Map<string, { labels: Record<string, string>; acc: Acc }> {
+    const out = new Map<string, { labels: Record<string, string>; acc: Acc }>();
+    const spec = this.spec;
+    const at = (dimsValues: Record<string, string>) => {
+      const key = JSON.stringify(this.dims.map((d) => dimsValues[d] ?? ''));
+      let c = out.get(key);
+      if (c === undefined) {
+        const labels: Record<string, string> = {};
+        for (const d of this.dims) labels[d] = dimsValues[d] ?? '';
+        c = { labels, acc: emptyAcc(this.withDurations) };
+        out.set(key, c);
+      }
+      return c.acc;
+    };
+    if (!this.rawEvents) {
+      for (const r of data.counts) {
+        if (this.serviceF !== null && !this.serviceF.has(r.service)) continue;
+        if (this.sectionF !== null && !this.sectionF.has(r.section)) continue;
+        if (this.methodF !== null && !this.methodF.has(r.method)) continue;
+        if (this.classF !== null && !this.classF.has(r.statusClass)) continue;
+        const acc = at({ service: r.service, section: r.section, status_class: r.statusClass, method: r.method });
+        acc.hits += r.hits;
+        acc.bytes += r.bytes;
+        acc.durationCount += r.durationCount;
+        acc.durationSum += r.durationSumMs;
+        if (r.statusClass !== '') acc.withStatus += r.hits;
+        if (r.statusClass === '5xx') acc.errors += r.hits;
+        if (r.statusClass === spec.status_class) acc.classHits += r.hits;
+      }
+      return out;
+    }
+    if (data.events === undefined) throw new RuleError('the raw events of the second were not read');
+    const f = spec.filters;
+    for (const e of data.events) {
+      if (spec.metric !== 'matching_events' && !e.request) continue;
+      const cls = statusClassOf(e.status);
+      if (this.serviceF !== null && !this.serviceF.has(e.service ?? '')) continue;
+      if (this.sectionF !== null && !this.sectionF.has(e.section ?? '')) continue;
+      if (this.methodF !== null && !this.methodF.has(e.method ?? '')) continue;
+      if (this.hostF !== null && !this.hostF.has(e.host ?? '')) continue;
+      if (this.classF !== null && !(this.classF.has(cls) || (e.status !== null && this.statusF !== null && this.statusF.has(e.status)))) continue;
+      if (f.message !== undefined && !e.message.includes(f.message)) continue;
+      if (f.attributes !== undefined && !Object.entries(f.attributes).every(([k, v]) => String(e.attributes[k] ?? '') === v)) continue;
+      const acc = at({ service: e.service ?? '', section: e.section ?? '', status_class: cls, method: e.method ?? '', host: e.host ?? '' });
+      acc.hits += 1;
+      acc.bytes += e.bytes ?? 0;
+      if (e.durationMs !== null) {
+        acc.durationCount += 1;
+        acc.durationSum += e.durationMs;
+        acc.durations?.push(e.durationMs);
+      }
+      if (cls !== '') acc.withStatus += 1;
+      if (cls === '5xx') acc.errors += 1;
+      if (cls === spec.status_class) acc.classHits += 1;
+    }
+    return out;
+  }
+
+  private addTo(g: Group, second: number, acc: Acc): void {
+    g.queue.push({ second, acc });
+    this.apply(g, acc, 1);
+  }
+
+  private apply(g: Group, acc: Acc, sign: 1 | -1): void {
+    const s = g.sum;
+    s.hits += sign * acc.hits;
+    s.bytes += sign * acc.bytes;
+    s.durationCount += sign * acc.durationCount;
+    s.durationSum += sign * acc.durationSum;
+    s.withStatus += sign * acc.withStatus;
+    s.errors += sign * acc.errors;
+    s.classHits += sign * acc.classHits;
+    if (g.sorted !== null && acc.durations !== null) for (const d of acc.durations) (sign === 1 ? insertSorted : removeSorted)(g.sorted, d);
+  }
+
+  /** Adds a second's data and drops what leaves the window ending at it; returns the groups touched. */
+  private advance(data: SecondData): void {
+    for (const [key, c] of this.contributions(data)) {
+      let g = this.groups.get(key);
+      if (g === undefined) {
+        if (this.groups.size >= this.maxInstances) {
+          throw new RuleError(`more than ${this.maxInstances} instances (one per ${this.dims.join(', ')} value): narrow the filters or the group_by`);
+        }
+        g = this.newGroup(c.labels, IDLE);
+        this.groups.set(key, g);
+      }
+      this.addTo(g, data.second, c.acc);
+    }
+    const floor = data.second - this.windowS;
+    for (const g of this.groups.values()) {
+      while (g.queue.length > 0 && g.queue[0]!.second <= floor) this.apply(g, g.queue.shift()!.acc, -1);
+    }
+  }
+
+  /** Rebuilds windows (after a restart or an edit): adds a past second without evaluating it. */
+  warm(data: SecondData): void {
+    this.advance(data);
+  }
+
+  /** The metric over the group's window; null is "no data". */
+  valueOf(g: Group): number | null {
+    const s = g.sum;
+    switch (this.spec.metric) {
+      case 'requests':
+      case 'matching_events':
+        return s.hits;
+      case 'requests_per_second':
+        return s.hits / this.windowS;
+      case 'error_rate':
+        return s.withStatus > 0 ? s.errors / s.withStatus : null;
+      case 'status_class_count':
+        return s.classHits;
+      case 'bytes':
+        return s.bytes;
+      case 'bytes_per_second':
+        return s.bytes / this.windowS;
+      case 'duration_avg':
+        return s.durationCount > 0 ? s.durationSum / s.durationCount : null;
+      case 'duration_percentile': {
+        const a = g.sorted ?? [];
+        if (a.length === 0) return null;
+        // Nearest rank, as Prometheus' summaries and most log tools compute it.
+        const rank = Math.ceil(((this.spec.percentile ?? 50) / 100) * a.length);
+        return a[Math.min(a.length, Math.max(1, rank)) - 1]!;
+      }
+    }
+  }
+
+  /**
+   * Advances to `data.second` and evaluates every group there; pushes the observations to report
+   * (see the invariants above) to `out`. `onValue`, when given, sees every group's value (preview).
+   */
+  step(data: SecondData, out: RuleObservation[], onValue?: (labels: Record<string, string>, value: number | null, firing: boolean) => void): void {
+    this.advance(data);
+    const t = data.second * 1000;
+    const spec = this.spec;
+    for (const [key, g] of this.groups) {
+      const value = this.valueOf(g);
+      const m = g.mirror;
+      const active = value === null ? (spec.no_data === 'alerting' ? true : spec.no_data === 'keep' ? m.active : false) : compare(spec.op, value, spec.threshold);
+      let report = false;
+      if (active !== m.active) {
+        report = true;
+        m.active = active;
+        if (active) {
+          if (m.firing) m.clearSince = null;
+          else {
+            m.activeSince = t;
+            if (this.forMs <= 0) m.firing = true;
+          }
+        } else if (m.firing) {
+          m.clearSince = t;
+          if (this.keepMs <= 0) {
+            m.firing = false;
+            m.clearSince = null;
+          }
+          m.activeSince = m.firing ? m.activeSince : null;
+        } else m.activeSince = null;
+      } else if (active && !m.firing && m.activeSince !== null && t - m.activeSince >= this.forMs) {
+        report = true;
+        m.firing = true;
+      } else if (!active && m.firing && m.clearSince !== null && t - m.clearSince >= this.keepMs) {
+        report = true;
+        m.firing = false;
+        m.clearSince = null;
+        m.activeSince = null;
+      }
+      const needed = report || m.active || m.firing || onValue !== undefined;
+      if (needed) {
+        const labels = this.labelsOf(g.labels);
+        const verdict = value === null ? `no data over ${spec.window} (no_data: ${spec.no_data})` : `${formatValue(spec.metric, value)} ${active ? spec.op : `not ${spec.op}`} ${formatValue(spec.metric, spec.threshold)} over ${spec.window}`;
+        const obs: RuleObservation = { ruleId: this.id, labels, at: t, active, value, reason: `${spec.metric} ${verdict}`, summary: renderSummary(spec, g.labels, value) };
+        g.last = obs;
+        g.lastReported = report;
+        if (report) out.push(obs);
+        onValue?.(g.labels, value, m.firing);
+      }
+      if (this.dims.length > 0 && g.queue.length === 0 && !m.active && !m.firing) this.groups.delete(key);
+    }
+  }
+
+  /** The latest observation of every active or firing instance not reported yet (once per transaction). */
+  flush(out: RuleObservation[]): void {
+    for (const g of this.groups.values()) {
+      if ((g.mirror.active || g.mirror.firing) && g.last !== null && !g.lastReported) {
+        out.push(g.last);
+        g.lastReported = true;
+      }
+    }
+  }
+
+  /** The groups whose instance is active or firing, with their mirror: saved with the position. */
+  snapshot(): RuleSnapshot {
+    const snap: RuleSnapshot = {};
+    for (const [key, g] of this.groups) if (g.mirror.active || g.mirror.firing) snap[key] = { labels: g.labels, ...g.mirror };
+    return snap;
+  }
+
+  /** Counts of instances by mirrored state (pending = active, not yet firing). */
+  counts(): { firing: number; pending: number } {
+    let firing = 0;
+    let pending = 0;
+    for (const g of this.groups.values()) {
+      if (g.mirror.firing) firing++;
+      else if (g.mirror.active) pending++;
+    }
+    return { firing, pending };
+  }
+}
