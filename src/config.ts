@@ -63,6 +63,12 @@ export const configSchema = z.object({
   VIGIL_HOT_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   /** Where partitions older than VIGIL_HOT_DAYS are exported as Parquet. Default: <VIGIL_DATA_DIR>/archive. */
   VIGIL_ARCHIVE_DIR: z.string().optional(),
+  /** Log-traffic rules: event time the evaluator catches up after an outage, at most; beyond it, it skips ahead (and logs it). */
+  VIGIL_RULES_OUTAGE_TOLERANCE_MS: z.coerce.number().int().min(1000).default(3_600_000),
+  /** Log-traffic rules: how far behind the wall clock evaluation follows an organisation whose live data stopped (absence rules). */
+  VIGIL_RULES_IDLE_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
+  /** Log-traffic rules: how often the evaluator looks for newly final seconds. */
+  VIGIL_RULES_INTERVAL_MS: z.coerce.number().int().min(50).default(500),
   /** How often the retention job looks for partitions to archive and statistics to prune. */
   VIGIL_RETENTION_INTERVAL_MS: z.coerce.number().int().min(1000).default(3_600_000),
   /**

@@ -6,6 +6,7 @@ import { jobRoutes, pingRoutes, startSweeper } from '../domains/jobs/index.js';
 import { LOG_TOPIC, archiveRoutes, logIngestRoutes, logSearchRoutes, startRetention } from '../domains/logs/index.js';
 import { openBus, type EventBus } from '../platform/bus/index.js';
 import { notifyRoutes, startNotifier } from '../domains/notify/index.js';
+import { ruleRoutes, startRulesEvaluator, type ReportPort } from '../domains/rules/index.js';
 import { TRAFFIC_CONSUMER, influxTarget, relayTrafficUpdates, startInfluxSink, startStreamProcessor, statisticsPruner, statsRoutes } from '../domains/stream/index.js';
 import { LiveHub } from '../platform/live.js';
 import { startLiveBridge } from '../platform/live-bridge.js';
@@ -31,6 +32,8 @@ export interface StartOptions {
   workers?: boolean;
   /** Told of every HTTP route as it is registered (tests). */
   onRoute?: BuildAppOptions['onRoute'];
+  /** Where the rule evaluator's reports go (tests record them); default: the log, until the alert manager takes them. */
+  ruleReports?: ReportPort;
 }
 
 /** Refuses, before anything starts, deployments that would lose or never process data or that are misconfigured. */
@@ -84,7 +87,7 @@ export async function startVigil(config: Config, options: StartOptions = {}): Pr
     const ingestBus = bus;
     const routes = [
       ...(roles.has('ingest') && ingestBus ? [pingRoutes, (c: AppContext) => logIngestRoutes(c, ingestBus)] : []),
-      ...(roles.has('web') ? [jobRoutes, notifyRoutes, logSearchRoutes, archiveRoutes, statsRoutes] : []),
+      ...(roles.has('web') ? [jobRoutes, notifyRoutes, logSearchRoutes, archiveRoutes, statsRoutes, ruleRoutes] : []),
     ];
     const server = await buildApp(ctx, { routes, isReady: () => ready, ...(options.onRoute ? { onRoute: options.onRoute } : {}) });
     app = server;
@@ -100,6 +103,24 @@ export async function startVigil(config: Config, options: StartOptions = {}): Pr
     if (roles.has('process') && bus) {
       const timing = { outOfOrderMs: config.VIGIL_STATS_OUT_OF_ORDER_MS, latenessMs: config.VIGIL_STATS_LATENESS_MS, idleMs: config.VIGIL_STATS_IDLE_MS, maxSources: config.VIGIL_STATS_MAX_SOURCES };
       workers.push(await startStreamProcessor({ store, bus, live: ctx.live, logger, timing }));
+      // The rule evaluator follows the processor's watermark, so it runs where the processor runs.
+      const report: ReportPort =
+        options.ruleReports ??
+        (async (_trx, reports) => {
+          for (const r of reports) logger.info({ rule: r.ruleName, labels: r.labels, at: r.at.toISOString(), active: r.active, value: r.value }, `rule condition: ${r.summary}`);
+        });
+      if (options.workers !== false) {
+        workers.push(
+          startRulesEvaluator({
+            db: store.db,
+            logger,
+            report,
+            toleranceMs: config.VIGIL_RULES_OUTAGE_TOLERANCE_MS,
+            idleGraceMs: config.VIGIL_RULES_IDLE_GRACE_MS,
+            intervalMs: config.VIGIL_RULES_INTERVAL_MS,
+          }),
+        );
+      }
     }
     if (options.workers !== false) {
       if (roles.has('process')) workers.push(startSweeper(ctx, ctx.config.VIGIL_SWEEP_INTERVAL_MS), startRetention({ ...ctx, pruneStatistics: statisticsPruner(ctx) }));

@@ -1,0 +1,285 @@
+/**
+ * The rule evaluator: per organisation, follows the stream processor's watermark and evaluates
+ * every final event-time second, in order, with the engine (engine.ts), handing the observations
+ * to the alert manager through the injected `report` port.
+ *
+ * Invariants:
+ * - Exactly once: the new position, the instance mirrors (what the engine needs to know when to
+ *   report) and the reports go in ONE transaction, which also checks that the stored position is
+ *   still the one this process started from (another instance, or a failed commit, means the
+ *   in-memory state is dropped and rebuilt from the store).
+ * - Restart: windows are rebuilt from the 1-second counts of (position − window, position], the
+ *   mirrors from the stored snapshot; the evaluator then catches up second by second up to the
+ *   watermark, at most `toleranceMs` of event time (beyond it, it skips ahead and logs it).
+ * - Idle: when an organisation's data is live (its watermark within the tolerance of the wall
+ *   clock) but nothing arrives, evaluation time follows the wall clock `idleGraceMs` behind, so an
+ *   absence rule fires when everything stops.
+ * - Isolation: a rule that throws is marked in error (with the reason) and the others go on.
+ */
+import type { Logger } from 'pino';
+import type { ChannelSelection, RuleSpec, Severity } from '../../contracts/alerting.js';
+import type { Db } from '../../platform/store/index.js';
+import { every, type Worker } from '../../platform/worker.js';
+import { eventsOfSeconds } from '../logs/index.js';
+import { firstCountedSecond, secondCounts, watermarksOf } from '../stream/index.js';
+import { RuleEngine, RuleError, type RuleObservation, type RuleSnapshot, type SecondData } from './engine.js';
+import { ensureDefaultRule, liveRules, markRuleError, type LiveRule } from './rules.js';
+import { durationMs } from './spec.js';
+import { rulesDb } from './tables.js';
+
+/** What the rules hand the alert manager: the shape of alerting's ConditionReport (conditions.ts). */
+export interface RuleReport {
+  orgId: string;
+  source: 'log';
+  ruleId: string;
+  ruleName: string;
+  labels: Record<string, string>;
+  at: Date;
+  active: boolean;
+  value: number | null;
+  threshold: number | null;
+  reason: string;
+  summary: string;
+  severity: Severity;
+  timing: { forMs: number; keepFiringForMs: number };
+  routing: { channels: ChannelSelection; groupBy: string[]; groupWaitMs: number; groupIntervalMs: number; repeatIntervalMs: number };
+  link?: string;
+}
+
+/** The alert manager's entry point (alerting's reportConditions), called inside the evaluator's transaction. */
+export type ReportPort = (trx: Db, reports: RuleReport[], now: Date) => Promise<void>;
+
+export interface EvaluatorOptions {
+  db: Db;
+  logger: Logger;
+  report: ReportPort;
+  /** Event time caught up after an outage, at most (default 1 h); beyond it, skipped. */
+  toleranceMs?: number;
+  /** How long after the wall clock passes the watermark an idle organisation's evaluation follows it (default 30 s). */
+  idleGraceMs?: number;
+  /** Between ticks (default 500 ms). */
+  intervalMs?: number;
+  /** The wall clock (tests). */
+  now?: () => number;
+}
+
+/** Seconds evaluated per transaction: a long catch-up commits as it goes. */
+const CHUNK_SECONDS = 600;
+
+/** A link to the traffic dashboard around the instance. */
+function linkOf(spec: RuleSpec, labels: Record<string, string>, at: number): string {
+  const q = new URLSearchParams();
+  for (const dim of ['service', 'section'] as const) {
+    const v = labels[dim] ?? (typeof spec.filters[dim] === 'string' ? (spec.filters[dim] as string) : undefined);
+    if (v !== undefined && v !== '') q.set(dim, v);
+  }
+  q.set('to', new Date(at).toISOString());
+  return `/traffic?${q.toString()}`;
+}
+
+export function reportOf(orgId: string, engine: RuleEngine, o: RuleObservation): RuleReport {
+  const spec = engine.spec;
+  return {
+    orgId,
+    source: 'log',
+    ruleId: o.ruleId,
+    ruleName: spec.name,
+    labels: o.labels,
+    at: new Date(o.at),
+    active: o.active,
+    value: o.value,
+    threshold: spec.threshold,
+    reason: o.reason,
+    summary: o.summary,
+    severity: spec.severity,
+    timing: { forMs: engine.forMs, keepFiringForMs: engine.keepMs },
+    routing: {
+      channels: spec.channels,
+      groupBy: [],
+      groupWaitMs: durationMs(spec.grouping.group_wait),
+      groupIntervalMs: durationMs(spec.grouping.group_interval),
+      repeatIntervalMs: durationMs(spec.grouping.repeat_interval),
+    },
+    link: linkOf(spec, o.labels, o.at),
+  };
+}
+
+interface OrgState {
+  /** Last second evaluated (committed). */
+  position: number;
+  engines: Map<string, { version: number; engine: RuleEngine }>;
+}
+
+/** Reads the data of seconds (after, through] for these engines: counts always, raw events when one needs them. */
+async function readSeconds(db: Db, orgId: string, after: number, through: number, raw: boolean): Promise<SecondData[]> {
+  const [counts, events] = await Promise.all([secondCounts(db, orgId, after, through), raw ? eventsOfSeconds(db, orgId, after, through) : Promise.resolve(undefined)]);
+  const out: SecondData[] = [];
+  let ci = 0;
+  let ei = 0;
+  for (let s = after + 1; s <= through; s++) {
+    const c0 = ci;
+    while (ci < counts.length && counts[ci]!.second === s) ci++;
+    const data: SecondData = { second: s, counts: counts.slice(c0, ci) };
+    if (events !== undefined) {
+      const e0 = ei;
+      while (ei < events.length && events[ei]!.second === s) ei++;
+      data.events = events.slice(e0, ei);
+    }
+    out.push(data);
+  }
+  return out;
+}
+
+/** Evaluates one organisation as far as its data is final; a class so tests and the bench can drive it. */
+export class RulesEvaluator {
+  private readonly orgs = new Map<string, OrgState>();
+  private readonly toleranceS: number;
+  private readonly idleGraceMs: number;
+  private readonly now: () => number;
+
+  constructor(private readonly options: EvaluatorOptions) {
+    this.toleranceS = Math.round((options.toleranceMs ?? 3_600_000) / 1000);
+    this.idleGraceMs = options.idleGraceMs ?? 30_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** One pass over every organisation with data. */
+  async tick(): Promise<void> {
+    const watermarks = await watermarksOf(this.options.db);
+    for (const [orgId, w] of watermarks) {
+      if (w === null) continue;
+      try {
+        await this.evaluateOrg(orgId, w);
+      } catch (error) {
+        // The in-memory windows may be ahead of what was committed: rebuild them next time.
+        this.orgs.delete(orgId);
+        throw error;
+      }
+    }
+  }
+
+  /** The last second whose data is final (or that the idle wall clock reached). */
+  private targetOf(watermark: number, now: number): number {
+    const lastFinal = Math.ceil(watermark / 1000) - 1;
+    const live = watermark >= now - this.toleranceS * 1000;
+    if (!live || now - this.idleGraceMs <= watermark) return lastFinal;
+    return Math.max(lastFinal, Math.ceil((now - this.idleGraceMs) / 1000) - 1);
+  }
+
+  async evaluateOrg(orgId: string, watermark: number): Promise<void> {
+    const { db, logger } = this.options;
+    const now = this.now();
+    const target = this.targetOf(watermark, now);
+    let state = this.orgs.get(orgId);
+    let snapshots: Record<string, RuleSnapshot> = {};
+    if (state === undefined) {
+      await ensureDefaultRule(db, orgId);
+      const row = await rulesDb(db).selectFrom('rule_evaluator').select(['position', 'instances']).where('org_id', '=', orgId).executeTakeFirstOrThrow();
+      snapshots = row.instances as Record<string, RuleSnapshot>;
+      let position: number;
+      if (row.position !== null) position = Math.round(row.position.getTime() / 1000);
+      else {
+        // First evaluation: from the first counted second within the tolerance (the window before it is empty).
+        const first = await firstCountedSecond(db, orgId, target - this.toleranceS + 1);
+        position = first === null ? target : Math.min(first, target + 1) - 1;
+      }
+      state = { position, engines: new Map() };
+      this.orgs.set(orgId, state);
+    }
+    if (target <= state.position) return;
+    const stored = state.position;
+    if (target - state.position > this.toleranceS) {
+      logger.warn({ orgId, from: new Date(state.position * 1000).toISOString(), to: new Date((target - this.toleranceS) * 1000).toISOString() }, 'rules: event time behind by more than the outage tolerance; skipping ahead');
+      snapshots = Object.fromEntries([...state.engines].map(([id, e]) => [id, e.engine.snapshot()]));
+      state.engines.clear();
+      state.position = target - this.toleranceS;
+    }
+    const reports: RuleObservation[] = [];
+    const rules = await liveRules(db, orgId);
+    await this.syncEngines(orgId, state, rules, snapshots, reports);
+    const errors = new Map<string, string>();
+    const position = await this.advance(orgId, state, Math.min(target, state.position + CHUNK_SECONDS), reports, errors);
+    const engines = [...state.engines.values()].map((e) => e.engine);
+    for (const e of engines) e.flush(reports);
+    const byId = new Map(engines.map((e) => [e.id, e]));
+    const out = reports.map((o) => reportOf(orgId, byId.get(o.ruleId) ?? this.retired.get(o.ruleId)!, o));
+    this.retired.clear();
+    const instances = Object.fromEntries(engines.map((e) => [e.id, e.snapshot()]));
+    await db.transaction().execute(async (trx) => {
+      const updated = await rulesDb(trx)
+        .updateTable('rule_evaluator')
+        .set({ position: new Date(position * 1000), instances: JSON.stringify(instances), updated_at: new Date(now) })
+        .where('org_id', '=', orgId)
+        .where((eb) => eb.or([eb('position', '=', new Date(stored * 1000)), eb('position', 'is', null)]))
+        .executeTakeFirst();
+      if (Number(updated.numUpdatedRows) !== 1) throw new Error(`rules: the evaluator position of organisation ${orgId} moved under this process; rebuilding`);
+      for (const [id, error] of errors) await markRuleError(trx, orgId, id, error, new Date(now));
+      if (out.length > 0) await this.options.report(trx, out, new Date(now));
+    });
+    state.position = position;
+    for (const [id, error] of errors) logger.warn({ orgId, ruleId: id, error }, 'rules: rule marked in error');
+    // A long catch-up commits every CHUNK_SECONDS and goes on.
+    if (position < target) await this.evaluateOrg(orgId, watermark);
+  }
+
+  /** Engines of rules removed or disabled since, kept to word their last reports. */
+  private readonly retired = new Map<string, RuleEngine>();
+
+  /** Creates engines for new or edited rules (windows rebuilt from the counts), retires removed ones. */
+  private async syncEngines(orgId: string, state: OrgState, rules: LiveRule[], snapshots: Record<string, RuleSnapshot>, reports: RuleObservation[]): Promise<void> {
+    const wanted = new Set(rules.map((r) => r.id));
+    for (const [id, { engine }] of state.engines) {
+      if (wanted.has(id)) continue;
+      // Removed, disabled or in error: its active instances are told they cleared (resolving at once).
+      for (const [, m] of Object.entries(engine.snapshot())) {
+        reports.push({ ruleId: id, labels: engine.labelsOf(m.labels), at: state.position * 1000, active: false, value: null, reason: 'the rule was removed, disabled or is in error', summary: `${engine.spec.name}: rule no longer evaluated` });
+      }
+      this.retired.set(id, new RuleEngine(id, { ...engine.spec, keep_firing_for: '0s' }));
+      state.engines.delete(id);
+    }
+    const fresh: RuleEngine[] = [];
+    for (const rule of rules) {
+      const had = state.engines.get(rule.id);
+      if (had !== undefined && had.version === rule.version) continue;
+      const engine = new RuleEngine(rule.id, rule.spec, had?.engine.snapshot() ?? snapshots[rule.id] ?? {});
+      state.engines.set(rule.id, { version: rule.version, engine });
+      fresh.push(engine);
+    }
+    if (fresh.length === 0) return;
+    const longest = Math.max(...fresh.map((e) => e.windowS));
+    const history = await readSeconds(this.options.db, orgId, state.position - longest, state.position, fresh.some((e) => e.rawEvents));
+    for (const e of fresh) {
+      for (const data of history) if (data.second > state.position - e.windowS) e.warm(data);
+    }
+  }
+
+  /** Steps every engine through (position, through]; a rule that throws is retired with its error. */
+  private async advance(orgId: string, state: OrgState, through: number, out: RuleObservation[], errors: Map<string, string>): Promise<number> {
+    const engines = [...state.engines.values()].map((e) => e.engine);
+    const seconds = await readSeconds(this.options.db, orgId, state.position, through, engines.some((e) => e.rawEvents));
+    for (const data of seconds) {
+      for (const e of engines) {
+        if (errors.has(e.id)) continue;
+        try {
+          e.step(data, out);
+        } catch (error) {
+          errors.set(e.id, error instanceof RuleError ? error.message : `evaluation failed: ${String(error)}`);
+          state.engines.delete(e.id);
+        }
+      }
+    }
+    // Reports of a rule that failed in this pass are dropped: its state stays as last committed.
+    if (errors.size > 0) {
+      const kept = out.filter((o) => !errors.has(o.ruleId));
+      out.length = 0;
+      out.push(...kept);
+    }
+    return through;
+  }
+}
+
+/** The evaluator as a background loop (the process role, beside the stream processor). */
+export function startRulesEvaluator(options: EvaluatorOptions): Worker {
+  const evaluator = new RulesEvaluator(options);
+  return every(options.intervalMs ?? 500, () => evaluator.tick(), (error) => options.logger.error({ err: error }, 'rules: evaluation failed'));
+}

@@ -1,0 +1,99 @@
+/**
+ * Preview: the live engine (engine.ts) run over a past range, from the same 1-second counts (and
+ * raw events when the rule needs them), returning the metric per group and the times the rule
+ * would have fired and resolved. At most ~600 points per series: a longer range is sampled every
+ * `step_seconds` (the value at each step's last second), while firings are decided every second.
+ */
+import type { RulePreview, RuleSpec } from '../../contracts/alerting.js';
+import { badRequest } from '../../platform/errors.js';
+import type { Db } from '../../platform/store/index.js';
+import { eventsOfSeconds } from '../logs/index.js';
+import { secondCounts, watermarksOf } from '../stream/index.js';
+import { RuleEngine, RuleError, type RuleObservation, type SecondData } from './engine.js';
+import { durationMs, validateSpec } from './spec.js';
+
+const MAX_POINTS = 600;
+/** Longest range a preview evaluates (second by second). */
+const MAX_RANGE_S = 7 * 86_400;
+const READ_CHUNK_S = 3600;
+
+/** "2026-12-04T10:00:00Z", "1764842400" or "now-2h" → unix seconds; throws a 400 naming `field`. */
+export function parseInstant(text: string, nowMs: number, field: string): number {
+  const t = text.trim();
+  const rel = /^now(?:-((\d+(ms|s|m|h|d))+))?$/.exec(t);
+  if (rel) return Math.floor((nowMs - (rel[1] ? durationMs(rel[1]) : 0)) / 1000);
+  if (/^\d{9,11}(\.\d+)?$/.test(t)) return Math.floor(Number(t));
+  const ms = Date.parse(t);
+  if (Number.isNaN(ms)) throw badRequest(`${field}: not a time (ISO 8601, unix seconds or now-<duration>)`, [{ field, message: 'not a time (ISO 8601, unix seconds or now-<duration>)' }]);
+  return Math.floor(ms / 1000);
+}
+
+async function read(db: Db, orgId: string, after: number, through: number, raw: boolean): Promise<SecondData[]> {
+  const [counts, events] = await Promise.all([secondCounts(db, orgId, after, through), raw ? eventsOfSeconds(db, orgId, after, through) : Promise.resolve(undefined)]);
+  const out: SecondData[] = [];
+  let ci = 0;
+  let ei = 0;
+  for (let s = after + 1; s <= through; s++) {
+    const c0 = ci;
+    while (ci < counts.length && counts[ci]!.second === s) ci++;
+    const data: SecondData = { second: s, counts: counts.slice(c0, ci) };
+    if (events !== undefined) {
+      const e0 = ei;
+      while (ei < events.length && events[ei]!.second === s) ei++;
+      data.events = events.slice(e0, ei);
+    }
+    out.push(data);
+  }
+  return out;
+}
+
+export async function previewRule(db: Db, orgId: string, spec: RuleSpec, range: { from?: string | undefined; to?: string | undefined }, nowMs = Date.now()): Promise<RulePreview> {
+  validateSpec(spec);
+  let to: number;
+  if (range.to !== undefined) to = parseInstant(range.to, nowMs, 'to');
+  else {
+    const w = (await watermarksOf(db)).get(orgId);
+    to = w === undefined || w === null ? Math.floor(nowMs / 1000) : Math.ceil(w / 1000) - 1;
+  }
+  const from = range.from !== undefined ? parseInstant(range.from, nowMs, 'from') : to - 3600;
+  if (from >= to) throw badRequest('from: must be before to', [{ field: 'from', message: 'must be before to' }]);
+  if (to - from > MAX_RANGE_S) throw badRequest('from: the range is longer than 7 days', [{ field: 'from', message: 'the range is longer than 7 days' }]);
+  const step = Math.max(1, Math.ceil((to - from) / MAX_POINTS));
+  const engine = new RuleEngine('preview', spec);
+  for (const data of await read(db, orgId, from - engine.windowS, from, engine.rawEvents)) engine.warm(data);
+  const series = new Map<string, { labels: Record<string, string>; points: { t: string; value: number | null }[]; firings: { fired_at: string; resolved_at: string | null }[]; firing: boolean }>();
+  const sink: RuleObservation[] = [];
+  try {
+    for (let after = from; after < to; after += READ_CHUNK_S) {
+      for (const data of await read(db, orgId, after, Math.min(to, after + READ_CHUNK_S), engine.rawEvents)) {
+        const s = data.second;
+        const sampled = (s - from) % step === 0 || s === to;
+        engine.step(data, sink, (labels, value, firing) => {
+          const key = JSON.stringify(labels);
+          let entry = series.get(key);
+          if (entry === undefined) series.set(key, (entry = { labels, points: [], firings: [], firing: false }));
+          const at = new Date(s * 1000).toISOString();
+          if (sampled) entry.points.push({ t: at, value });
+          if (firing && !entry.firing) entry.firings.push({ fired_at: at, resolved_at: null });
+          if (!firing && entry.firing) {
+            const last = entry.firings.at(-1);
+            if (last) last.resolved_at = at;
+          }
+          entry.firing = firing;
+        });
+        sink.length = 0;
+      }
+    }
+  } catch (error) {
+    if (error instanceof RuleError) throw badRequest(`rule: ${error.message}`, [{ field: 'rule', message: error.message }]);
+    throw error;
+  }
+  return {
+    threshold: spec.threshold,
+    op: spec.op,
+    from: new Date(from * 1000).toISOString(),
+    to: new Date(to * 1000).toISOString(),
+    step_seconds: step,
+    series: [...series.values()].map(({ labels, points, firings }) => ({ labels, points, firings })),
+  };
+}
