@@ -67,6 +67,8 @@ export const configSchema = z.object({
   VIGIL_RULES_OUTAGE_TOLERANCE_MS: z.coerce.number().int().min(1000).default(3_600_000),
   /** Log-traffic rules: how far behind the wall clock evaluation follows an organisation whose live data stopped (absence rules). */
   VIGIL_RULES_IDLE_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
+  /** Log-traffic rules: instances (group-by values) one rule may have; beyond it the rule is marked in error. */
+  VIGIL_RULES_MAX_INSTANCES: z.coerce.number().int().min(1).max(100_000).default(1000),
   /** Log-traffic rules: how often the evaluator looks for newly final seconds. */
   VIGIL_RULES_INTERVAL_MS: z.coerce.number().int().min(50).default(500),
   /** How often the retention job looks for partitions to archive and statistics to prune. */

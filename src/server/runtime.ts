@@ -118,6 +118,7 @@ export async function startVigil(config: Config, options: StartOptions = {}): Pr
             toleranceMs: config.VIGIL_RULES_OUTAGE_TOLERANCE_MS,
             idleGraceMs: config.VIGIL_RULES_IDLE_GRACE_MS,
             intervalMs: config.VIGIL_RULES_INTERVAL_MS,
+            maxInstances: config.VIGIL_RULES_MAX_INSTANCES,
           }),
         );
       }

@@ -55,10 +55,12 @@ export interface EvaluatorOptions {
   report: ReportPort;
   /** Event time caught up after an outage, at most (default 1 h); beyond it, skipped. */
   toleranceMs?: number;
-  /** How long after the wall clock passes the watermark an idle organisation's evaluation follows it (default 30 s). */
+  /** How long an organisation whose live watermark stopped moving waits before evaluation time follows the wall clock (default 30 s). */
   idleGraceMs?: number;
   /** Between ticks (default 500 ms). */
   intervalMs?: number;
+  /** Instances one rule may have (default MAX_INSTANCES). */
+  maxInstances?: number;
   /** The wall clock (tests). */
   now?: () => number;
 }
@@ -158,18 +160,28 @@ export class RulesEvaluator {
     }
   }
 
-  /** The last second whose data is final (or that the idle wall clock reached). */
-  private targetOf(watermark: number, now: number): number {
+  /** Per organisation: the last watermark seen and when (wall clock) it last moved. */
+  private readonly seen = new Map<string, { watermark: number; movedAt: number }>();
+
+  /**
+   * The last second to evaluate: the last final one; or, when the organisation's data is live and
+   * its watermark has not moved for `idleGraceMs`, the watermark plus the wall-clock time since
+   * then minus the grace (event time follows the wall clock while nothing arrives).
+   */
+  private targetOf(orgId: string, watermark: number, now: number): number {
     const lastFinal = Math.ceil(watermark / 1000) - 1;
+    let seen = this.seen.get(orgId);
+    if (seen === undefined || seen.watermark !== watermark) this.seen.set(orgId, (seen = { watermark, movedAt: now }));
     const live = watermark >= now - this.toleranceS * 1000;
-    if (!live || now - this.idleGraceMs <= watermark) return lastFinal;
-    return Math.max(lastFinal, Math.ceil((now - this.idleGraceMs) / 1000) - 1);
+    const idleFor = now - seen.movedAt - this.idleGraceMs;
+    if (!live || idleFor <= 0) return lastFinal;
+    return Math.max(lastFinal, Math.min(Math.ceil((watermark + idleFor) / 1000) - 1, Math.floor(now / 1000) - 1));
   }
 
   async evaluateOrg(orgId: string, watermark: number): Promise<void> {
     const { db, logger } = this.options;
     const now = this.now();
-    const target = this.targetOf(watermark, now);
+    const target = this.targetOf(orgId, watermark, now);
     let state = this.orgs.get(orgId);
     let snapshots: Record<string, RuleSnapshot> = {};
     if (state === undefined) {
@@ -241,7 +253,7 @@ export class RulesEvaluator {
     for (const rule of rules) {
       const had = state.engines.get(rule.id);
       if (had !== undefined && had.version === rule.version) continue;
-      const engine = new RuleEngine(rule.id, rule.spec, had?.engine.snapshot() ?? snapshots[rule.id] ?? {});
+      const engine = new RuleEngine(rule.id, rule.spec, had?.engine.snapshot() ?? snapshots[rule.id] ?? {}, this.options.maxInstances);
       state.engines.set(rule.id, { version: rule.version, engine });
       fresh.push(engine);
     }
