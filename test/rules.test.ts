@@ -44,7 +44,7 @@ describe.each(STORE_KINDS)('log-traffic alert rules (%s)', (kind) => {
     if (!storeAvailable(kind)) return;
     server = await startTestServer(
       kind,
-      { VIGIL_RULES_IDLE_GRACE_MS: '3000', VIGIL_RULES_MAX_INSTANCES: '3', VIGIL_RULES_INTERVAL_MS: '200' },
+      { VIGIL_STATS_IDLE_MS: '1000', VIGIL_RULES_IDLE_GRACE_MS: '3000', VIGIL_RULES_MAX_INSTANCES: '3', VIGIL_RULES_INTERVAL_MS: '200' },
       {
         ruleReports: async (_trx, batch) => {
           reports.push(...batch);
@@ -144,6 +144,8 @@ describe.each(STORE_KINDS)('log-traffic alert rules (%s)', (kind) => {
     const bySection = await createRule({ name: '5xx by section', metric: 'error_rate', filters: { service: 'shop' }, group_by: ['section'], window: '5s', op: '>', threshold: 0.2 });
     const absence = await createRule({ name: 'silent service', metric: 'requests', filters: { service: ['shop', 'billing'] }, group_by: ['service'], window: '5s', op: '<', threshold: 1 });
     const tooMany = await createRule({ name: 'per path', metric: 'requests', group_by: ['section'], window: '5s', op: '>', threshold: 1000 });
+    // The sample's senders (its remote hosts) stop holding the watermark back once idle (VIGIL_STATS_IDLE_MS).
+    await new Promise((r) => setTimeout(r, 1200));
     const t0 = Math.floor(Date.now() / 1000) * 1000 - 30_000;
     const events: unknown[] = [];
     for (let i = 0; i <= 30; i++) {
