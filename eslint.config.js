@@ -52,6 +52,13 @@ export default tseslint.config(
           zones: [
             ...domainZones,
             {
+              // The rule evaluator follows the stream processor and reports to the alert manager:
+              // rules imports stream, logs and alerting (through their index.ts), never the reverse.
+              target: ['stream', 'logs', 'alerting'].map((d) => `${root}/src/domains/${d}`),
+              from: `${root}/src/domains/rules`,
+              message: 'stream, logs and alerting never import the rules domain (rules depends on them).',
+            },
+            {
               target: `${root}/src/platform`,
               from: `${root}/src/domains`,
               message: 'The platform never imports a domain: domains build on the platform, not the other way round.',
