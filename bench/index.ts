@@ -2,13 +2,14 @@
  * `npm run bench -- <name>`: runs one benchmark (or all with no name) and prints figures and ratios.
  * Benchmarks target loopback only and stop by themselves.
  */
+import { benchAlerts } from './alerts.js';
 import { benchArchive } from './archive.js';
 import { benchIndexes } from './indexes.js';
 import { benchIngest } from './ingest.js';
 import { benchMonitor } from './monitor.js';
 import { benchPings } from './pings.js';
 
-const benches: Record<string, () => Promise<void>> = { pings: benchPings, monitor: benchMonitor, archive: benchArchive, ingest: benchIngest, indexes: benchIndexes };
+const benches: Record<string, () => Promise<void>> = { pings: benchPings, monitor: benchMonitor, archive: benchArchive, ingest: benchIngest, indexes: benchIndexes, alerts: benchAlerts };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const unknown = wanted.filter((w) => !(w in benches));

@@ -110,9 +110,13 @@ interface Group {
   sorted: number[] | null;
   /** Non-empty seconds in the window, oldest first. */
   queue: { second: number; acc: Acc }[];
+  /** Index of the oldest entry of `queue` still in the window (shifting arrays is O(n)). */
+  head: number;
   mirror: Mirror;
-  /** The last observation made, and whether it was reported. */
-  last: RuleObservation | null;
+  /** The last evaluation (second, ms; value; condition), and whether it was reported. */
+  lastAt: number;
+  lastValue: number | null;
+  lastActive: boolean;
   lastReported: boolean;
 }
 
@@ -204,7 +208,7 @@ export class RuleEngine {
   }
 
   private newGroup(groupLabels: Record<string, string>, mirror: Mirror): Group {
-    return { labels: groupLabels, sum: emptyAcc(this.withDurations), sorted: this.withDurations ? [] : null, queue: [], mirror: { ...mirror }, last: null, lastReported: true };
+    return { labels: groupLabels, sum: emptyAcc(this.withDurations), sorted: this.withDurations ? [] : null, queue: [], head: 0, mirror: { ...mirror }, lastAt: -1, lastValue: null, lastActive: false, lastReported: true };
   }
 
   get instances(): number {
@@ -220,12 +224,15 @@ export class RuleEngine {
   private contributions(data: SecondData): Map<string, { labels: Record<string, string>; acc: Acc }> {
     const out = new Map<string, { labels: Record<string, string>; acc: Acc }>();
     const spec = this.spec;
-    const at = (dimsValues: Record<string, string>) => {
-      const key = JSON.stringify(this.dims.map((d) => dimsValues[d] ?? ''));
+    // Group key: the dimensions' values joined (one string per row, no object built per row).
+    const at = (value: (dim: string) => string) => {
+      let key = '[]';
+      if (this.dims.length === 1) key = value(this.dims[0]!);
+      else if (this.dims.length > 1) key = this.dims.map(value).join('\u0000');
       let c = out.get(key);
       if (c === undefined) {
         const labels: Record<string, string> = {};
-        for (const d of this.dims) labels[d] = dimsValues[d] ?? '';
+        for (const d of this.dims) labels[d] = value(d);
         c = { labels, acc: emptyAcc(this.withDurations) };
         out.set(key, c);
       }
@@ -237,7 +244,7 @@ export class RuleEngine {
         if (this.sectionF !== null && !this.sectionF.has(r.section)) continue;
         if (this.methodF !== null && !this.methodF.has(r.method)) continue;
         if (this.classF !== null && !this.classF.has(r.statusClass)) continue;
-        const acc = at({ service: r.service, section: r.section, status_class: r.statusClass, method: r.method });
+        const acc = at((d) => (d === 'section' ? r.section : d === 'service' ? r.service : d === 'status_class' ? r.statusClass : d === 'method' ? r.method : ''));
         acc.hits += r.hits;
         acc.bytes += r.bytes;
         acc.durationCount += r.durationCount;
@@ -260,7 +267,7 @@ export class RuleEngine {
       if (this.classF !== null && !(this.classF.has(cls) || (e.status !== null && this.statusF !== null && this.statusF.has(e.status)))) continue;
       if (f.message !== undefined && !e.message.includes(f.message)) continue;
       if (f.attributes !== undefined && !Object.entries(f.attributes).every(([k, v]) => String(e.attributes[k] ?? '') === v)) continue;
-      const acc = at({ service: e.service ?? '', section: e.section ?? '', status_class: cls, method: e.method ?? '', host: e.host ?? '' });
+      const acc = at((d) => (d === 'section' ? e.section : d === 'service' ? e.service : d === 'status_class' ? cls : d === 'method' ? e.method : d === 'host' ? e.host : null) ?? '');
       acc.hits += 1;
       acc.bytes += e.bytes ?? 0;
       if (e.durationMs !== null) {
@@ -307,7 +314,12 @@ export class RuleEngine {
     }
     const floor = data.second - this.windowS;
     for (const g of this.groups.values()) {
-      while (g.queue.length > 0 && g.queue[0]!.second <= floor) this.apply(g, g.queue.shift()!.acc, -1);
+      const q = g.queue;
+      while (g.head < q.length && q[g.head]!.second <= floor) this.apply(g, q[g.head++]!.acc, -1);
+      if (g.head > 64 && g.head * 2 > q.length) {
+        q.splice(0, g.head);
+        g.head = 0;
+      }
     }
   }
 
@@ -384,25 +396,32 @@ export class RuleEngine {
         m.clearSince = null;
         m.activeSince = null;
       }
-      const needed = report || m.active || m.firing || onValue !== undefined;
-      if (needed) {
-        const labels = this.labelsOf(g.labels);
-        const verdict = value === null ? `no data over ${spec.window} (no_data: ${spec.no_data})` : `${formatValue(spec.metric, value)} ${active ? spec.op : `not ${spec.op}`} ${formatValue(spec.metric, spec.threshold)} over ${spec.window}`;
-        const obs: RuleObservation = { ruleId: this.id, labels, at: t, active, value, reason: `${spec.metric} ${verdict}`, summary: renderSummary(spec, g.labels, value) };
-        g.last = obs;
-        g.lastReported = report;
-        if (report) out.push(obs);
-        onValue?.(g.labels, value, m.firing);
-      }
-      if (this.dims.length > 0 && g.queue.length === 0 && !m.active && !m.firing) this.groups.delete(key);
+      g.lastAt = t;
+      g.lastValue = value;
+      g.lastActive = active;
+      g.lastReported = report;
+      if (report) out.push(this.observation(g));
+      onValue?.(g.labels, value, m.firing);
+      if (this.dims.length > 0 && g.head === g.queue.length && !m.active && !m.firing) this.groups.delete(key);
     }
+  }
+
+  /** The group's last evaluation in words (built only when reported: the strings cost more than the step). */
+  private observation(g: Group): RuleObservation {
+    const spec = this.spec;
+    const { lastValue: value, lastActive: active } = g;
+    const verdict =
+      value === null
+        ? `no data over ${spec.window} (no_data: ${spec.no_data})`
+        : `${formatValue(spec.metric, value)} ${active ? spec.op : `not ${spec.op}`} ${formatValue(spec.metric, spec.threshold)} over ${spec.window}`;
+    return { ruleId: this.id, labels: this.labelsOf(g.labels), at: g.lastAt, active, value, reason: `${spec.metric} ${verdict}`, summary: renderSummary(spec, g.labels, value) };
   }
 
   /** The latest observation of every active or firing instance not reported yet (once per transaction). */
   flush(out: RuleObservation[]): void {
     for (const g of this.groups.values()) {
-      if ((g.mirror.active || g.mirror.firing) && g.last !== null && !g.lastReported) {
-        out.push(g.last);
+      if ((g.mirror.active || g.mirror.firing) && g.lastAt >= 0 && !g.lastReported) {
+        out.push(this.observation(g));
         g.lastReported = true;
       }
     }
