@@ -96,4 +96,39 @@ describe.each(STORE_KINDS)('rule evaluator (%s)', (kind) => {
     const view = await store.db.selectFrom('rule_evaluator').select('position').where('org_id', '=', orgId).executeTakeFirstOrThrow();
     expect(view.position?.getTime()).toBe((T0 + 599) * 1000);
   });
+
+  it.skipIf(!storeAvailable(kind))('a failed report commits nothing: the next pass reports the same transitions once; a deleted firing rule resolves', async () => {
+    const { store, orgId } = await setup();
+    const rule = await createRule(store.db, orgId, ruleInput.parse({ name: 'hot', metric: 'requests', window: '5s', op: '>', threshold: 0, keep_firing_for: '1m' }));
+    await addTrafficCounts(store.db, orgId, [{ bucket: new Date((T0 + 3) * 1000), resolution: 1, section: '/a', hits: 2 }]);
+    await setWatermark(store, orgId, T0 + 6);
+    let fail = true;
+    const delivered: RuleReport[] = [];
+    const e = new RulesEvaluator({
+      db: store.db,
+      logger: pino({ level: 'silent' }),
+      report: async (_trx, batch) => {
+        if (fail) throw new Error('manager unavailable');
+        delivered.push(...batch);
+      },
+      idleGraceMs: 3_600_000,
+      now: () => (T0 + 60) * 1000,
+    });
+    await expect(e.tick()).rejects.toThrow(/manager unavailable/);
+    const stored = await store.db.selectFrom('rule_evaluator').select('position').where('org_id', '=', orgId).executeTakeFirstOrThrow();
+    expect(stored.position).toBeNull();
+    fail = false;
+    await e.tick();
+    expect(changes(delivered)).toEqual(['fire 3 hot{}']);
+    await e.tick();
+    expect(changes(delivered)).toEqual(['fire 3 hot{}']);
+
+    // Deleted while firing (keep_firing_for 1m): its instance is told it cleared, resolving at once.
+    await store.db.deleteFrom('alert_rules').where('id', '=', rule.id).execute();
+    await setWatermark(store, orgId, T0 + 7);
+    await e.tick();
+    const last = delivered.at(-1)!;
+    expect(last).toMatchObject({ ruleName: 'hot', active: false, timing: { forMs: 0, keepFiringForMs: 0 } });
+    expect(last.reason).toMatch(/removed/);
+  });
 });

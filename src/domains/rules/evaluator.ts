@@ -65,6 +65,9 @@ export interface EvaluatorOptions {
   now?: () => number;
 }
 
+/** Another process committed this organisation's evaluation first: ours is dropped and rebuilt. */
+class Superseded extends Error {}
+
 /** Seconds evaluated per transaction: a long catch-up commits as it goes. */
 const CHUNK_SECONDS = 600;
 
@@ -145,9 +148,13 @@ export class RulesEvaluator {
     this.now = options.now ?? Date.now;
   }
 
-  /** One pass over every organisation with data. */
+  /**
+   * One pass over every organisation with data. An organisation that fails does not stop the
+   * others; the first failure is rethrown at the end (the worker logs it, and backs off on outages).
+   */
   async tick(): Promise<void> {
     const watermarks = await watermarksOf(this.options.db);
+    let failure: unknown;
     for (const [orgId, w] of watermarks) {
       if (w === null) continue;
       try {
@@ -155,9 +162,11 @@ export class RulesEvaluator {
       } catch (error) {
         // The in-memory windows may be ahead of what was committed: rebuild them next time.
         this.orgs.delete(orgId);
-        throw error;
+        if (error instanceof Superseded) this.options.logger.debug({ orgId }, error.message);
+        else failure ??= error;
       }
     }
+    if (failure !== undefined) throw failure;
   }
 
   /** Per organisation: the last watermark seen and when (wall clock) it last moved. */
@@ -224,7 +233,7 @@ export class RulesEvaluator {
         .where('org_id', '=', orgId)
         .where((eb) => eb.or([eb('position', '=', new Date(stored * 1000)), eb('position', 'is', null)]))
         .executeTakeFirst();
-      if (Number(updated.numUpdatedRows) !== 1) throw new Error(`rules: the evaluator position of organisation ${orgId} moved under this process; rebuilding`);
+      if (Number(updated.numUpdatedRows) !== 1) throw new Superseded(`rules: the evaluator position of organisation ${orgId} moved under this process (another process evaluates it); rebuilding`);
       for (const [id, error] of errors) await markRuleError(trx, orgId, id, error, new Date(now));
       if (out.length > 0) await this.options.report(trx, out, new Date(now));
     });
@@ -237,16 +246,23 @@ export class RulesEvaluator {
   /** Engines of rules removed or disabled since, kept to word their last reports. */
   private readonly retired = new Map<string, RuleEngine>();
 
+  /**
+   * A rule no longer evaluated (removed, disabled, in error): each of its active or firing
+   * instances is told its condition cleared, resolving at once, so none stays firing forever.
+   */
+  private retire(engine: RuleEngine, second: number, reason: string, reports: RuleObservation[]): void {
+    for (const m of Object.values(engine.snapshot())) {
+      reports.push({ ruleId: engine.id, labels: engine.labelsOf(m.labels), at: second * 1000, active: false, value: null, reason, summary: `${engine.spec.name}: ${reason}` });
+    }
+    this.retired.set(engine.id, new RuleEngine(engine.id, { ...engine.spec, keep_firing_for: '0s' }));
+  }
+
   /** Creates engines for new or edited rules (windows rebuilt from the counts), retires removed ones. */
   private async syncEngines(orgId: string, state: OrgState, rules: LiveRule[], snapshots: Record<string, RuleSnapshot>, reports: RuleObservation[]): Promise<void> {
     const wanted = new Set(rules.map((r) => r.id));
     for (const [id, { engine }] of state.engines) {
       if (wanted.has(id)) continue;
-      // Removed, disabled or in error: its active instances are told they cleared (resolving at once).
-      for (const [, m] of Object.entries(engine.snapshot())) {
-        reports.push({ ruleId: id, labels: engine.labelsOf(m.labels), at: state.position * 1000, active: false, value: null, reason: 'the rule was removed, disabled or is in error', summary: `${engine.spec.name}: rule no longer evaluated` });
-      }
-      this.retired.set(id, new RuleEngine(id, { ...engine.spec, keep_firing_for: '0s' }));
+      this.retire(engine, state.position, 'the rule was removed, disabled or is in error', reports);
       state.engines.delete(id);
     }
     const fresh: RuleEngine[] = [];
@@ -275,16 +291,13 @@ export class RulesEvaluator {
         try {
           e.step(data, out);
         } catch (error) {
-          errors.set(e.id, error instanceof RuleError ? error.message : `evaluation failed: ${String(error)}`);
+          const reason = error instanceof RuleError ? error.message : `evaluation failed: ${String(error)}`;
+          errors.set(e.id, reason);
+          // What it reported before this second stands; its instances resolve here.
+          this.retire(e, data.second, `rule in error: ${reason}`, out);
           state.engines.delete(e.id);
         }
       }
-    }
-    // Reports of a rule that failed in this pass are dropped: its state stays as last committed.
-    if (errors.size > 0) {
-      const kept = out.filter((o) => !errors.has(o.ruleId));
-      out.length = 0;
-      out.push(...kept);
     }
     return through;
   }
