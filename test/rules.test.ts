@@ -140,9 +140,10 @@ describe.each(STORE_KINDS)('log-traffic alert rules (%s)', (kind) => {
     expect(await badPreview.text()).toContain('from');
   });
 
-  run('a group-by rule reports per section, an absence rule per service, a rule over its instance cap is marked in error and the others go on', async () => {
+  run('a group-by rule reports per section, a p95 rule per host from raw events, an absence rule per service, a rule over its instance cap is marked in error and the others go on', async () => {
     const bySection = await createRule({ name: '5xx by section', metric: 'error_rate', filters: { service: 'shop' }, group_by: ['section'], window: '5s', op: '>', threshold: 0.2 });
     const absence = await createRule({ name: 'silent service', metric: 'requests', filters: { service: ['shop', 'billing'] }, group_by: ['service'], window: '5s', op: '<', threshold: 1 });
+    const slow = await createRule({ name: 'slow checkout', metric: 'duration_percentile', percentile: 95, filters: { section: '/checkout' }, group_by: ['host'], window: '10s', op: '>', threshold: 500 });
     const tooMany = await createRule({ name: 'per path', metric: 'requests', group_by: ['section'], window: '5s', op: '>', threshold: 1000 });
     // The sample's senders (its remote hosts) stop holding the watermark back once idle (VIGIL_STATS_IDLE_MS).
     await new Promise((r) => setTimeout(r, 1200));
@@ -151,6 +152,8 @@ describe.each(STORE_KINDS)('log-traffic alert rules (%s)', (kind) => {
     for (let i = 0; i <= 30; i++) {
       events.push(request(t0 + i * 1000, { path: '/api/orders', status: i % 2 ? 503 : 200 }));
       events.push(request(t0 + i * 1000, { path: '/report/daily' }));
+      events.push(request(t0 + i * 1000, { path: '/checkout/pay', host: 'web-1', duration_ms: i % 3 === 0 ? 900 : 100 }));
+      events.push(request(t0 + i * 1000, { path: '/checkout/pay', host: 'web-2', duration_ms: 100 }));
       if (i < 8) events.push(request(t0 + i * 1000, { service: 'billing', path: '/invoices/1' }));
       if (i === 10) for (const p of ['/a', '/b', '/c', '/d']) events.push(request(t0 + i * 1000, { service: 'other', path: p }));
     }
@@ -163,6 +166,11 @@ describe.each(STORE_KINDS)('log-traffic alert rules (%s)', (kind) => {
     const api = reports.find((r) => r.ruleId === bySection.id)!;
     expect(api.summary).toBe('error_rate 50 % > 20 % over 5s for section=/api');
     expect(api.link).toContain('section=%2Fapi');
+
+    // p95 of durations per host, from the raw events: web-1 has one slow request in three.
+    await eventually(async () => transitions(reports, slow.id).length >= 1, 20_000);
+    expect(transitions(reports, slow.id)[0]).toBe(`alert ${t0 / 1000} {"host":"web-1"}`);
+    expect(reports.find((r) => r.ruleId === slow.id)!.summary).toBe('duration p95 900 ms > 500 ms over 10s for host=web-1');
 
     // billing stopped after t0+7 s: its 5 s window is empty from t0+12 s.
     await eventually(async () => transitions(reports, absence.id).length >= 1, 20_000);
