@@ -70,6 +70,8 @@ class Superseded extends Error {}
 
 /** Seconds evaluated per transaction: a long catch-up commits as it goes. */
 const CHUNK_SECONDS = 600;
+/** The same when a rule reads raw events (a busy organisation has many per second). */
+const CHUNK_SECONDS_RAW = 30;
 
 /** A link to the traffic dashboard around the instance. */
 function linkOf(spec: RuleSpec, labels: Record<string, string>, at: number): string {
@@ -211,7 +213,7 @@ export class RulesEvaluator {
     const stored = state.position;
     if (target - state.position > this.toleranceS) {
       logger.warn({ orgId, from: new Date(state.position * 1000).toISOString(), to: new Date((target - this.toleranceS) * 1000).toISOString() }, 'rules: event time behind by more than the outage tolerance; skipping ahead');
-      snapshots = Object.fromEntries([...state.engines].map(([id, e]) => [id, e.engine.snapshot()]));
+      snapshots = { ...snapshots, ...Object.fromEntries([...state.engines].map(([id, e]) => [id, e.engine.snapshot()])) };
       state.engines.clear();
       state.position = target - this.toleranceS;
     }
@@ -219,7 +221,8 @@ export class RulesEvaluator {
     const rules = await liveRules(db, orgId);
     await this.syncEngines(orgId, state, rules, snapshots, reports);
     const errors = new Map<string, string>();
-    const position = await this.advance(orgId, state, Math.min(target, state.position + CHUNK_SECONDS), reports, errors);
+    const chunk = [...state.engines.values()].some((e) => e.engine.rawEvents) ? CHUNK_SECONDS_RAW : CHUNK_SECONDS;
+    const position = await this.advance(orgId, state, Math.min(target, state.position + chunk), reports, errors);
     const engines = [...state.engines.values()].map((e) => e.engine);
     for (const e of engines) e.flush(reports);
     const byId = new Map(engines.map((e) => [e.id, e]));
@@ -269,7 +272,13 @@ export class RulesEvaluator {
     for (const rule of rules) {
       const had = state.engines.get(rule.id);
       if (had !== undefined && had.version === rule.version) continue;
-      const engine = new RuleEngine(rule.id, rule.spec, had?.engine.snapshot() ?? snapshots[rule.id] ?? {}, this.options.maxInstances);
+      let mirrors = had?.engine.snapshot() ?? snapshots[rule.id] ?? {};
+      if (had !== undefined && JSON.stringify([had.engine.spec.group_by, had.engine.spec.labels]) !== JSON.stringify([rule.spec.group_by, rule.spec.labels])) {
+        // The edit changed the instances' labels: the old instances resolve, the new ones start afresh.
+        this.retire(had.engine, state.position, 'the rule was edited (its labels or group_by changed)', reports);
+        mirrors = {};
+      }
+      const engine = new RuleEngine(rule.id, rule.spec, mirrors, this.options.maxInstances);
       state.engines.set(rule.id, { version: rule.version, engine });
       fresh.push(engine);
     }

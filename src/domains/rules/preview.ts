@@ -16,6 +16,8 @@ const MAX_POINTS = 600;
 /** Longest range a preview evaluates (second by second). */
 const MAX_RANGE_S = 7 * 86_400;
 const READ_CHUNK_S = 3600;
+/** Longest range for rules that read raw events (every event of the range is read). */
+const MAX_RAW_RANGE_S = 6 * 3600;
 
 /** "2026-12-04T10:00:00Z", "1764842400" or "now-2h" → unix seconds; throws a 400 naming `field`. */
 export function parseInstant(text: string, nowMs: number, field: string): number {
@@ -60,12 +62,16 @@ export async function previewRule(db: Db, orgId: string, spec: RuleSpec, range: 
   if (to - from > MAX_RANGE_S) throw badRequest('from: the range is longer than 7 days', [{ field: 'from', message: 'the range is longer than 7 days' }]);
   const step = Math.max(1, Math.ceil((to - from) / MAX_POINTS));
   const engine = new RuleEngine('preview', spec);
+  if (engine.rawEvents && to - from > MAX_RAW_RANGE_S) {
+    throw badRequest('from: a rule that reads raw events previews at most 6 hours', [{ field: 'from', message: 'a rule that reads raw events (percentiles, host, attributes, message, exact statuses) previews at most 6 hours' }]);
+  }
   for (const data of await read(db, orgId, from - engine.windowS, from, engine.rawEvents)) engine.warm(data);
   const series = new Map<string, { labels: Record<string, string>; points: { t: string; value: number | null }[]; firings: { fired_at: string; resolved_at: string | null }[]; firing: boolean }>();
   const sink: RuleObservation[] = [];
   try {
-    for (let after = from; after < to; after += READ_CHUNK_S) {
-      for (const data of await read(db, orgId, after, Math.min(to, after + READ_CHUNK_S), engine.rawEvents)) {
+    const chunk = engine.rawEvents ? 60 : READ_CHUNK_S;
+    for (let after = from; after < to; after += chunk) {
+      for (const data of await read(db, orgId, after, Math.min(to, after + chunk), engine.rawEvents)) {
         const s = data.second;
         const sampled = (s - from) % step === 0 || s === to;
         engine.step(data, sink, (labels, value, firing) => {
