@@ -89,28 +89,33 @@ export type RuleSnapshot = Record<string, Mirror & { labels: Record<string, stri
 
 const IDLE: Mirror = { active: false, activeSince: null, firing: false, clearSince: null };
 
-/** Sums over a window (or one second). */
-interface Acc {
-  hits: number;
-  bytes: number;
-  durationCount: number;
-  durationSum: number;
-  withStatus: number;
-  errors: number;
-  classHits: number;
+/**
+ * What one second adds to a group: the (at most two) numbers its metric needs — hits; bytes;
+ * 5xx and hits with a status; durations' sum and count — and, for percentiles, the durations.
+ * Windows keep only these per second, in packed arrays, so thousands of rules with long windows
+ * stay small in memory.
+ */
+interface Contribution {
+  a: number;
+  b: number;
   durations: number[] | null;
+  /** The group's dimension values, read only when the group is new. */
+  value: (dim: string) => string;
 }
-const emptyAcc = (withDurations: boolean): Acc => ({ hits: 0, bytes: 0, durationCount: 0, durationSum: 0, withStatus: 0, errors: 0, classHits: 0, durations: withDurations ? [] : null });
 
 interface Group {
   labels: Record<string, string>;
-  /** Window sums. */
-  sum: Acc;
+  /** Window sums of the metric's two numbers. */
+  sumA: number;
+  sumB: number;
   /** Sorted durations in the window (duration_percentile only). */
   sorted: number[] | null;
-  /** Non-empty seconds in the window, oldest first. */
-  queue: { second: number; acc: Acc }[];
-  /** Index of the oldest entry of `queue` still in the window (shifting arrays is O(n)). */
+  /** The non-empty seconds in the window, oldest first, with their numbers (and durations). */
+  qSecond: number[];
+  qA: number[];
+  qB: number[];
+  qDurations: number[][] | null;
+  /** Index of the oldest entry still in the window (shifting arrays is O(n)). */
   head: number;
   mirror: Mirror;
   /** The last evaluation (second, ms; value; condition), and whether it was reported. */
@@ -208,7 +213,8 @@ export class RuleEngine {
   }
 
   private newGroup(groupLabels: Record<string, string>, mirror: Mirror): Group {
-    return { labels: groupLabels, sum: emptyAcc(this.withDurations), sorted: this.withDurations ? [] : null, queue: [], head: 0, mirror: { ...mirror }, lastAt: -1, lastValue: null, lastActive: false, lastReported: true };
+    const d = this.withDurations;
+    return { labels: groupLabels, sumA: 0, sumB: 0, sorted: d ? [] : null, qSecond: [], qA: [], qB: [], qDurations: d ? [] : null, head: 0, mirror: { ...mirror }, lastAt: -1, lastValue: null, lastActive: false, lastReported: true };
   }
 
   get instances(): number {
@@ -221,22 +227,17 @@ export class RuleEngine {
   }
 
   /** The contributions of one second, per group key. */
-  private contributions(data: SecondData): Map<string, { labels: Record<string, string>; acc: Acc }> {
-    const out = new Map<string, { labels: Record<string, string>; acc: Acc }>();
+  private contributions(data: SecondData): Map<string, Contribution> {
+    const out = new Map<string, Contribution>();
     const spec = this.spec;
+    const metric = spec.metric;
+    const dims = this.dims;
     // Group key: the dimensions' values joined (one string per row, no object built per row).
-    const at = (value: (dim: string) => string) => {
-      let key = '[]';
-      if (this.dims.length === 1) key = value(this.dims[0]!);
-      else if (this.dims.length > 1) key = this.dims.map(value).join('\u0000');
+    const at = (value: (dim: string) => string): Contribution => {
+      const key = dims.length === 0 ? '[]' : dims.length === 1 ? value(dims[0]!) : dims.map(value).join('\u0000');
       let c = out.get(key);
-      if (c === undefined) {
-        const labels: Record<string, string> = {};
-        for (const d of this.dims) labels[d] = value(d);
-        c = { labels, acc: emptyAcc(this.withDurations) };
-        out.set(key, c);
-      }
-      return c.acc;
+      if (c === undefined) out.set(key, (c = { a: 0, b: 0, durations: this.withDurations ? [] : null, value }));
+      return c;
     };
     if (!this.rawEvents) {
       for (const r of data.counts) {
@@ -244,21 +245,33 @@ export class RuleEngine {
         if (this.sectionF !== null && !this.sectionF.has(r.section)) continue;
         if (this.methodF !== null && !this.methodF.has(r.method)) continue;
         if (this.classF !== null && !this.classF.has(r.statusClass)) continue;
-        const acc = at((d) => (d === 'section' ? r.section : d === 'service' ? r.service : d === 'status_class' ? r.statusClass : d === 'method' ? r.method : ''));
-        acc.hits += r.hits;
-        acc.bytes += r.bytes;
-        acc.durationCount += r.durationCount;
-        acc.durationSum += r.durationSumMs;
-        if (r.statusClass !== '') acc.withStatus += r.hits;
-        if (r.statusClass === '5xx') acc.errors += r.hits;
-        if (r.statusClass === spec.status_class) acc.classHits += r.hits;
+        const c = at((d) => (d === 'section' ? r.section : d === 'service' ? r.service : d === 'status_class' ? r.statusClass : d === 'method' ? r.method : ''));
+        switch (metric) {
+          case 'error_rate':
+            if (r.statusClass === '5xx') c.a += r.hits;
+            if (r.statusClass !== '') c.b += r.hits;
+            break;
+          case 'status_class_count':
+            if (r.statusClass === spec.status_class) c.a += r.hits;
+            break;
+          case 'bytes':
+          case 'bytes_per_second':
+            c.a += r.bytes;
+            break;
+          case 'duration_avg':
+            c.a += r.durationSumMs;
+            c.b += r.durationCount;
+            break;
+          default:
+            c.a += r.hits;
+        }
       }
       return out;
     }
     if (data.events === undefined) throw new RuleError('the raw events of the second were not read');
     const f = spec.filters;
     for (const e of data.events) {
-      if (spec.metric !== 'matching_events' && !e.request) continue;
+      if (metric !== 'matching_events' && !e.request) continue;
       const cls = statusClassOf(e.status);
       if (this.serviceF !== null && !this.serviceF.has(e.service ?? '')) continue;
       if (this.sectionF !== null && !this.sectionF.has(e.section ?? '')) continue;
@@ -267,57 +280,84 @@ export class RuleEngine {
       if (this.classF !== null && !(this.classF.has(cls) || (e.status !== null && this.statusF !== null && this.statusF.has(e.status)))) continue;
       if (f.message !== undefined && !e.message.includes(f.message)) continue;
       if (f.attributes !== undefined && !Object.entries(f.attributes).every(([k, v]) => String(e.attributes[k] ?? '') === v)) continue;
-      const acc = at((d) => (d === 'section' ? e.section : d === 'service' ? e.service : d === 'status_class' ? cls : d === 'method' ? e.method : d === 'host' ? e.host : null) ?? '');
-      acc.hits += 1;
-      acc.bytes += e.bytes ?? 0;
-      if (e.durationMs !== null) {
-        acc.durationCount += 1;
-        acc.durationSum += e.durationMs;
-        acc.durations?.push(e.durationMs);
+      const c = at((d) => (d === 'section' ? e.section : d === 'service' ? e.service : d === 'status_class' ? cls : d === 'method' ? e.method : d === 'host' ? e.host : null) ?? '');
+      switch (metric) {
+        case 'error_rate':
+          if (cls === '5xx') c.a += 1;
+          if (cls !== '') c.b += 1;
+          break;
+        case 'status_class_count':
+          if (cls === spec.status_class) c.a += 1;
+          break;
+        case 'bytes':
+        case 'bytes_per_second':
+          c.a += e.bytes ?? 0;
+          break;
+        case 'duration_avg':
+          if (e.durationMs !== null) {
+            c.a += e.durationMs;
+            c.b += 1;
+          }
+          break;
+        case 'duration_percentile':
+          if (e.durationMs !== null) c.durations!.push(e.durationMs);
+          break;
+        default:
+          c.a += 1;
       }
-      if (cls !== '') acc.withStatus += 1;
-      if (cls === '5xx') acc.errors += 1;
-      if (cls === spec.status_class) acc.classHits += 1;
     }
     return out;
   }
 
-  private addTo(g: Group, second: number, acc: Acc): void {
-    g.queue.push({ second, acc });
-    this.apply(g, acc, 1);
-  }
-
-  private apply(g: Group, acc: Acc, sign: 1 | -1): void {
-    const s = g.sum;
-    s.hits += sign * acc.hits;
-    s.bytes += sign * acc.bytes;
-    s.durationCount += sign * acc.durationCount;
-    s.durationSum += sign * acc.durationSum;
-    s.withStatus += sign * acc.withStatus;
-    s.errors += sign * acc.errors;
-    s.classHits += sign * acc.classHits;
-    if (g.sorted !== null && acc.durations !== null) for (const d of acc.durations) (sign === 1 ? insertSorted : removeSorted)(g.sorted, d);
-  }
-
-  /** Adds a second's data and drops what leaves the window ending at it; returns the groups touched. */
+  /** Adds a second's data and drops what leaves the window ending at it. */
   private advance(data: SecondData): void {
     for (const [key, c] of this.contributions(data)) {
+      if (c.a === 0 && c.b === 0 && (c.durations === null || c.durations.length === 0) && this.groups.has(key)) continue;
       let g = this.groups.get(key);
       if (g === undefined) {
         if (this.groups.size >= this.maxInstances) {
           throw new RuleError(`more than ${this.maxInstances} instances (one per ${this.dims.join(', ')} value): narrow the filters or the group_by`);
         }
-        g = this.newGroup(c.labels, IDLE);
+        const labels: Record<string, string> = {};
+        for (const d of this.dims) labels[d] = c.value(d);
+        g = this.newGroup(labels, IDLE);
         this.groups.set(key, g);
       }
-      this.addTo(g, data.second, c.acc);
+      g.qSecond.push(data.second);
+      g.qA.push(c.a);
+      g.qB.push(c.b);
+      g.sumA += c.a;
+      g.sumB += c.b;
+      if (g.sorted !== null && c.durations !== null) {
+        g.qDurations!.push(c.durations);
+        for (const d of c.durations) insertSorted(g.sorted, d);
+      }
     }
     const floor = data.second - this.windowS;
     for (const g of this.groups.values()) {
-      const q = g.queue;
-      while (g.head < q.length && q[g.head]!.second <= floor) this.apply(g, q[g.head++]!.acc, -1);
-      if (g.head > 64 && g.head * 2 > q.length) {
+      const q = g.qSecond;
+      while (g.head < q.length && q[g.head]! <= floor) {
+        const i = g.head++;
+        g.sumA -= g.qA[i]!;
+        g.sumB -= g.qB[i]!;
+        if (g.sorted !== null) for (const d of g.qDurations![i]!) removeSorted(g.sorted, d);
+      }
+      if (g.head === q.length) {
+        // Empty window: exact zeros (no float drift from adding and subtracting), arrays reset.
+        g.sumA = 0;
+        g.sumB = 0;
+        if (g.head > 0) {
+          g.qSecond = [];
+          g.qA = [];
+          g.qB = [];
+          if (g.qDurations !== null) g.qDurations = [];
+          g.head = 0;
+        }
+      } else if (g.head > 64 && g.head * 2 > q.length) {
         q.splice(0, g.head);
+        g.qA.splice(0, g.head);
+        g.qB.splice(0, g.head);
+        g.qDurations?.splice(0, g.head);
         g.head = 0;
       }
     }
@@ -330,23 +370,18 @@ export class RuleEngine {
 
   /** The metric over the group's window; null is "no data". */
   valueOf(g: Group): number | null {
-    const s = g.sum;
     switch (this.spec.metric) {
       case 'requests':
       case 'matching_events':
-        return s.hits;
-      case 'requests_per_second':
-        return s.hits / this.windowS;
-      case 'error_rate':
-        return s.withStatus > 0 ? s.errors / s.withStatus : null;
       case 'status_class_count':
-        return s.classHits;
       case 'bytes':
-        return s.bytes;
+        return g.sumA;
+      case 'requests_per_second':
       case 'bytes_per_second':
-        return s.bytes / this.windowS;
+        return g.sumA / this.windowS;
+      case 'error_rate':
       case 'duration_avg':
-        return s.durationCount > 0 ? s.durationSum / s.durationCount : null;
+        return g.sumB > 0 ? g.sumA / g.sumB : null;
       case 'duration_percentile': {
         const a = g.sorted ?? [];
         if (a.length === 0) return null;
@@ -402,7 +437,7 @@ export class RuleEngine {
       g.lastReported = report;
       if (report) out.push(this.observation(g));
       onValue?.(g.labels, value, m.firing);
-      if (this.dims.length > 0 && g.head === g.queue.length && !m.active && !m.firing) this.groups.delete(key);
+      if (this.dims.length > 0 && g.head === g.qSecond.length && !m.active && !m.firing) this.groups.delete(key);
     }
   }
 
