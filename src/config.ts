@@ -53,6 +53,8 @@ export const configSchema = z.object({
   VIGIL_PING_BODY_LIMIT: z.coerce.number().int().min(0).default(100_000),
   VIGIL_SWEEP_INTERVAL_MS: z.coerce.number().int().min(50).default(1000),
   VIGIL_NOTIFY_INTERVAL_MS: z.coerce.number().int().min(50).default(1000),
+  /** How often alert groups whose timers ran out are flushed, and changed alerts pushed to dashboards. */
+  VIGIL_ALERT_INTERVAL_MS: z.coerce.number().int().min(50).default(1000),
   /** First retry delay of a failed notification; each later one doubles (with jitter), capped at 1 h. */
   VIGIL_NOTIFY_RETRY_BASE_MS: z.coerce.number().int().min(1).default(5000),
   /** Attempts per notification before it is marked failed. */

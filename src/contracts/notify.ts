@@ -116,6 +116,18 @@ export const testQueued = z.object({ id: z.string().describe('Notification id; f
 
 // --- what receivers get ------------------------------------------------------------------------
 
+/** One alert instance as a notification names it. */
+export const notifiedInstance = z.object({
+  fingerprint: z.string(),
+  state: z.enum(['firing', 'resolved']),
+  labels: z.record(z.string(), z.string()),
+  summary: z.string(),
+  value: z.number().nullable(),
+  threshold: z.number().nullable(),
+  since: z.string().describe('ISO 8601: since when the instance fires, or when it resolved'),
+  link: z.string().nullable(),
+});
+
 /**
  * The notification every channel delivers (a webhook's JSON body; Slack and e-mail are formatted
  * from it). `id` is the notification (outbox row) id: the same on every retry.
@@ -133,6 +145,12 @@ export const notificationPayload = z.object({
     message: z.string(),
     details: z.record(z.string(), z.unknown()),
     created_at: z.string(),
+    // Added by the alert manager (issue 9); optional so older notifications and test sends still fit.
+    status: z.enum(['firing', 'resolved']).optional().describe('firing while any instance of the notification fires'),
+    group_key: z.string().optional().describe('The alert group (source:rule id plus group-by label values) this notification is about'),
+    rule_name: z.string().optional(),
+    link: z.string().nullable().optional().describe('Page of the single instance notified (absolute when Vigil knows its public URL)'),
+    instances: z.array(notifiedInstance).optional().describe('Every instance the notification names: the firing ones, then the resolved ones'),
   }),
   org_id: z.string(),
 });

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { ConfigError, type Config } from '../config.js';
 import { anyUserExists, bootstrap, type Org } from '../domains/accounts/index.js';
+import { alertingRoutes, startAlertFlusher, startAlertLive } from '../domains/alerting/index.js';
 import { jobRoutes, pingRoutes, startSweeper } from '../domains/jobs/index.js';
 import { LOG_TOPIC, archiveRoutes, logIngestRoutes, logSearchRoutes, startRetention } from '../domains/logs/index.js';
 import { openBus, type EventBus } from '../platform/bus/index.js';
@@ -84,7 +85,7 @@ export async function startVigil(config: Config, options: StartOptions = {}): Pr
     const ingestBus = bus;
     const routes = [
       ...(roles.has('ingest') && ingestBus ? [pingRoutes, (c: AppContext) => logIngestRoutes(c, ingestBus)] : []),
-      ...(roles.has('web') ? [jobRoutes, notifyRoutes, logSearchRoutes, archiveRoutes, statsRoutes] : []),
+      ...(roles.has('web') ? [jobRoutes, notifyRoutes, alertingRoutes, logSearchRoutes, archiveRoutes, statsRoutes] : []),
     ];
     const server = await buildApp(ctx, { routes, isReady: () => ready, ...(options.onRoute ? { onRoute: options.onRoute } : {}) });
     app = server;
@@ -103,6 +104,9 @@ export async function startVigil(config: Config, options: StartOptions = {}): Pr
     }
     if (options.workers !== false) {
       if (roles.has('process')) workers.push(startSweeper(ctx, ctx.config.VIGIL_SWEEP_INTERVAL_MS), startRetention({ ...ctx, pruneStatistics: statisticsPruner(ctx) }));
+      // The alert manager's timers (group wait, interval, repeat) live in the store: any instance may flush them.
+      if (roles.has('process')) workers.push(startAlertFlusher(ctx, ctx.config.VIGIL_ALERT_INTERVAL_MS));
+      if (roles.has('web')) workers.push(startAlertLive(ctx, ctx.config.VIGIL_ALERT_INTERVAL_MS));
       if (roles.has('notify')) workers.push(startNotifier(ctx));
       const influxSink = roles.has('process') ? startInfluxSink(ctx) : undefined;
       if (influxSink) workers.push(influxSink);

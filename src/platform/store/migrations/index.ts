@@ -18,6 +18,7 @@ export const MIGRATION_NAMES = [
   '005_login_throttle',
   '006_healthchecks',
   '007_stream_sources',
+  '008_alert_manager',
 ] as const;
 
 const UP = /^-- migrate:up[ \t]*$/m;
