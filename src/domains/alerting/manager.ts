@@ -34,6 +34,7 @@ import {
   insertTransitions,
   lockGroups,
   lockInstances,
+  rerouteGroups,
   selectGroupMembers,
   selectLiveSilences,
   updateGroup,
@@ -249,4 +250,13 @@ export async function decideAndNotify(trx: Db, group: GroupRow, silences: readon
   const alert: NotifiedAlert = { id, ...message.alert, created_at: now.toISOString() };
   await enqueueNotifications(trx, { orgId: group.org_id, alertId: id, type: message.type, alert, channels: group.routing.channels });
   return true;
+}
+
+/**
+ * A rule's (or check's) routing changed (channels, timers): its groups use the new one from now
+ * on, and those already notified are re-decided at the next flush (a shorter repeat interval may
+ * be due already). Group-by changes take effect with the next reports.
+ */
+export async function rerouteRule(trx: Db, orgId: string, source: AlertSource, ruleId: string, routing: Routing, now: Date): Promise<void> {
+  await rerouteGroups(trx, orgId, source, ruleId, storedRouting(routing), now);
 }

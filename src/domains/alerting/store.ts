@@ -270,3 +270,18 @@ export async function insertAlertRecord(
     .executeTakeFirst();
   return row?.id;
 }
+
+/** New routing for every group of a rule (or check); groups that were notified are woken to re-decide with it. */
+export async function rerouteGroups(trx: Db, orgId: string, source: string, ruleId: string, routing: StoredRouting, now: Date): Promise<void> {
+  await alertingDb(trx)
+    .updateTable('alert_groups')
+    .set((eb) => ({
+      routing: JSON.stringify(routing),
+      wake_at: eb.case().when('last_notified_at', 'is not', null).then(now).else(eb.ref('wake_at')).end(),
+      updated_at: sql<Date>`now()`,
+    }))
+    .where('org_id', '=', orgId)
+    .where('source', '=', source)
+    .where('rule_id', '=', ruleId)
+    .execute();
+}
