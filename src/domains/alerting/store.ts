@@ -1,4 +1,5 @@
 import { sql, type Insertable, type Selectable } from 'kysely';
+import type { AlertInstanceState } from '../../contracts/alerting.js';
 import type { Db } from '../../platform/store/index.js';
 import { alertingDb, type AlertGroupsTable, type AlertInstancesTable, type SilencesTable, type StoredRouting } from './tables.js';
 import type { Matcher } from './silences.js';
@@ -222,9 +223,9 @@ export async function endSilence(db: Db, orgId: string, id: string, at: Date): P
 
 // --- instances for the API -------------------------------------------------------------------------
 
-export async function selectInstances(db: Db, orgId: string, q: { state?: string; source?: string; ruleId?: string; limit: number }): Promise<InstanceRow[]> {
+export async function selectInstances(db: Db, orgId: string, q: { state?: AlertInstanceState; source?: string; ruleId?: string; limit: number }): Promise<InstanceRow[]> {
   let query = alertingDb(db).selectFrom('alert_instances').selectAll().where('org_id', '=', orgId);
-  query = q.state ? query.where('state', '=', q.state as InstanceRow['state']) : query.where('state', '!=', 'inactive');
+  query = q.state ? query.where('state', '=', q.state) : query.where('state', '!=', 'inactive');
   if (q.source) query = query.where('source', '=', q.source);
   if (q.ruleId) query = query.where('rule_id', '=', q.ruleId);
   return query.orderBy('updated_at', 'desc').orderBy('fingerprint').limit(q.limit).execute();
