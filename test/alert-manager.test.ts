@@ -42,6 +42,7 @@ interface AlertJson {
   silenced_by: string[];
   acknowledged_at: string | null;
   summary: string;
+  updated_at: string;
 }
 
 describe.each(STORE_KINDS)('alert manager on %s', (kind) => {
@@ -112,6 +113,23 @@ describe.each(STORE_KINDS)('alert manager on %s', (kind) => {
     expect(delivered[0]!.type).toBe('alert.firing');
     expect(delivered[0]!.alert.instances).toHaveLength(20);
     expect((await alerts(`?rule_id=${ruleId}&state=firing`)).length).toBe(20);
+  });
+
+  run('group-by splits a rule into one group per value; re-reporting an unchanged state changes nothing', async () => {
+    const ruleId = randomUUID();
+    const now = new Date();
+    const routing = { channels: [channelId], groupBy: ['section'], groupWaitMs: 0, groupIntervalMs: 300 * S, repeatIntervalMs: 4 * 3600 * S };
+    const reports = ['/a', '/a', '/b'].map((section, i) => logReport(ruleId, 'per section', { section, host: `h${i}` }, now, true, { routing }));
+    await report(reports, now);
+    const sent = await records(ruleId);
+    expect(sent.map((r) => (r.details as { group_key: string }).group_key).sort()).toEqual([`log:${ruleId}{section="/a"}`, `log:${ruleId}{section="/b"}`]);
+    expect(sent.map((r) => (r.details as { firing: number }).firing).sort()).toEqual([1, 2]);
+    const before = await alerts(`?rule_id=${ruleId}`);
+    const later = new Date(now.getTime() + 5 * S);
+    await report(reports.map((r) => ({ ...r, at: later, value: 0.07 })), later);
+    expect(await records(ruleId)).toHaveLength(2);
+    const after = await alerts(`?rule_id=${ruleId}`);
+    expect(after.map((a) => [a.fingerprint, a.updated_at]).sort()).toEqual(before.map((a) => [a.fingerprint, a.updated_at]).sort());
   });
 
   run('catching up on event time in one call notifies only the final state, and records every transition', async () => {

@@ -64,6 +64,18 @@ export const storedRouting = (r: Routing): StoredRouting => ({
   repeat_interval_ms: finite(r.repeatIntervalMs) ? r.repeatIntervalMs : null,
 });
 
+/** Field by field: jsonb does not keep key order, so the stored and the reported routing are not compared as text. */
+function sameRouting(a: StoredRouting, b: StoredRouting): boolean {
+  const list = (c: StoredRouting['channels']) => (c === '*' ? '*' : [...c].sort().join(','));
+  return (
+    list(a.channels) === list(b.channels) &&
+    [...a.group_by].sort().join(',') === [...b.group_by].sort().join(',') &&
+    a.group_wait_ms === b.group_wait_ms &&
+    a.group_interval_ms === b.group_interval_ms &&
+    a.repeat_interval_ms === b.repeat_interval_ms
+  );
+}
+
 const timingOf = (r: StoredRouting) => ({
   groupWaitMs: r.group_wait_ms,
   groupIntervalMs: r.group_interval_ms,
@@ -150,11 +162,23 @@ async function reportForOrg(trx: Db, orgId: string, reports: readonly ConditionR
   await insertTransitions(trx, transitions);
 
   const locked = await lockGroups(trx, orgId, [...groups.values()]);
+  // A group's decision can change only when a member changed state, a timer of it is due, or its
+  // routing changed (silences wake it by their end time): the others are left alone, so a rule
+  // re-evaluated every second costs no group work while nothing happens.
+  const changedFingerprints = new Set(transitions.map((t) => t.fingerprint));
+  const changedGroups = new Set(withKeys.filter((k) => changedFingerprints.has(k.fingerprint)).map((k) => k.groupKey));
+  const toDecide = [...groups.values()]
+    .sort((a, b) => (a.groupKey < b.groupKey ? -1 : 1))
+    .flatMap((g) => {
+      const row = locked.get(g.groupKey);
+      if (!row) return [];
+      const due = row.wake_at !== null && row.wake_at <= now;
+      const rerouted = !sameRouting(row.routing, g.routing);
+      return changedGroups.has(g.groupKey) || due || rerouted ? [{ ...row, routing: g.routing }] : [];
+    });
+  if (toDecide.length === 0) return;
   const silences = (await selectLiveSilences(trx, orgId, now)).map(toSilence);
-  for (const g of [...groups.values()].sort((a, b) => (a.groupKey < b.groupKey ? -1 : 1))) {
-    const row = locked.get(g.groupKey);
-    if (row) await decideAndNotify(trx, { ...row, routing: g.routing }, silences, now, options);
-  }
+  for (const row of toDecide) await decideAndNotify(trx, row, silences, now, options);
 }
 
 function instanceOfNew(row: NewInstanceRow): Instance {

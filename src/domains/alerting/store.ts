@@ -59,7 +59,9 @@ export async function upsertInstances(
         group_key: eb.ref('excluded.group_key'),
         link: eb.ref('excluded.link'),
         details: eb.ref('excluded.details'),
-        updated_at: eb.ref('excluded.updated_at'),
+        // Last change of state (what dashboards are pushed), not of value: a rule re-evaluated every
+        // second does not flood them.
+        updated_at: sql<Date>`CASE WHEN alert_instances.state IS DISTINCT FROM excluded.state THEN excluded.updated_at ELSE alert_instances.updated_at END`,
       })),
     )
     .execute();
