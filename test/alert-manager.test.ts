@@ -199,7 +199,7 @@ describe.each(STORE_KINDS)('alert manager on %s', (kind) => {
     const [listed] = await alerts(`?source=job&rule_id=${check.id}`);
     expect(listed).toMatchObject({ state: 'firing', rule_id: check.id, summary: 'Job "nightly export" missed its run' });
     expect(listed!.labels).toMatchObject({ check: 'nightly export', tags: 'etl', rule: 'nightly export', source: 'job', severity: 'critical' });
-    expect(mine()[0]!.alert).toMatchObject({ kind: 'missed', title: 'Job "nightly export" missed its run', status: 'firing', group_key: `job:${check.id}` });
+    expect(mine()[0]!.alert).toMatchObject({ kind: 'missed', title: 'Job "nightly export" missed its run', status: 'firing', group_key: `job:${check.id}`, link: `${server.url}/checks/${check.id}` });
 
     // The manager reminds (repeat interval = re-alert, 1 s) while it stays down …
     await eventually(async () => mine().some((b) => b.type === 'alert.reminder'), 5000);
@@ -219,7 +219,8 @@ describe.each(STORE_KINDS)('alert manager on %s', (kind) => {
     expect((await fetch(`${server.url}/ping/${check.id}`)).status).toBe(200);
     await eventually(async () => mine().some((b) => b.type === 'alert.resolved'), 5000);
     expect(mine().filter((b) => b.type === 'alert.resolved')).toHaveLength(1);
-    expect(mine().find((b) => b.type === 'alert.resolved')!.alert).toMatchObject({ kind: 'recovered', title: 'Job "nightly export" is up again', status: 'resolved' });
+    // Resolved by a ping: its link is absolute too (the ping path knows the public URL).
+    expect(mine().find((b) => b.type === 'alert.resolved')!.alert).toMatchObject({ kind: 'recovered', title: 'Job "nightly export" is up again', status: 'resolved', link: `${server.url}/checks/${check.id}` });
     const history = (await (await server.api(`/api/v1/alerts/${listed!.fingerprint}`)).json()) as { alert: AlertJson; transitions: { from: string; to: string }[] };
     expect(history.alert.state).toBe('resolved');
     expect(history.alert.acknowledged_at).toBeNull(); // an acknowledgement ends with its occurrence

@@ -88,7 +88,7 @@ const runColumn = (runs: RunDraft[], key: keyof RunDraft) =>
  * group commit behind the ping API's throughput. Pings to one check are applied in batch order.
  * Check rows are locked in id order, so concurrent batches cannot deadlock.
  */
-export async function recordPingBatch(trx: JobsTransaction, batch: PingItem[]): Promise<PingOutcome[]> {
+export async function recordPingBatch(trx: JobsTransaction, batch: PingItem[], alertOptions: ManagerOptions = {}): Promise<PingOutcome[]> {
   // Job output often holds NUL bytes, which PostgreSQL text refuses: kept with U+FFFD instead, so
   // the ping (and its exit status) is never lost to its body.
   const items = batch.map((i) => (i.ping.body !== null && needsCleaning(i.ping.body) ? { ...i, ping: { ...i.ping, body: cleanText(i.ping.body) } } : i));
@@ -222,7 +222,7 @@ export async function recordPingBatch(trx: JobsTransaction, batch: PingItem[]): 
     const ctes = before.map((w, i) => sql`${sql.raw(`w${i}`)} AS (${w})`);
     await (ctes.length ? sql`WITH ${sql.join(ctes)} ${main!}` : main!).execute(trx);
   }
-  for (const e of effects) await recordEffects(trx, e.check, e.decision, e.at, e.details);
+  for (const e of effects) await recordEffects(trx, e.check, e.decision, e.at, e.details, alertOptions);
   return results;
 }
 
