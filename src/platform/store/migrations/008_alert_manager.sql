@@ -38,6 +38,8 @@ CREATE TABLE alert_instances (
 );
 CREATE INDEX alert_instances_group ON alert_instances (org_id, group_key);
 CREATE INDEX alert_instances_rule ON alert_instances (org_id, source, rule_id);
+-- What the live publisher reads every second: instances whose state changed lately.
+CREATE INDEX alert_instances_updated ON alert_instances (updated_at);
 
 CREATE TABLE alert_transitions (
   id           bigserial PRIMARY KEY,
