@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { flushDueGroups, reportConditions, type ConditionReport } from '../src/domains/alerting/index.js';
+import { activeCountsByRule, flushDueGroups, reportConditions, retireRule, type ConditionReport } from '../src/domains/alerting/index.js';
 import { eventually, startTestServer, STORE_KINDS, storeAvailable, type TestServer } from './support/server.js';
 
 interface Hook {
@@ -173,6 +173,29 @@ describe.each(STORE_KINDS)('alert manager on %s', (kind) => {
     await eventually(async () => (await records(ruleId)).length > 0, 5000); // the flusher wakes the group
     expect((await records(ruleId)).map((r) => r.kind)).toEqual(['firing']);
     expect((await alerts(`?rule_id=${ruleId}`))[0]!.silenced_by).toEqual([]);
+  });
+
+  run('a retired rule (deleted, disabled) resolves what fired, ends what was pending, and says so once', async () => {
+    const ruleId = randomUUID();
+    const now = new Date();
+    const routing = { channels: [channelId], groupBy: [], groupWaitMs: 0, groupIntervalMs: 0, repeatIntervalMs: 4 * 3600 * S };
+    await report(
+      [
+        logReport(ruleId, 'retired', { section: '/a' }, now, true, { routing }),
+        logReport(ruleId, 'retired', { section: '/b' }, now, true, { routing }),
+        logReport(ruleId, 'retired', { section: '/c' }, now, true, { routing, timing: { forMs: 600 * S, keepFiringForMs: 0 } }),
+      ],
+      now,
+    );
+    expect((await activeCountsByRule(server.ctx.db, server.org.id, 'log')).get(ruleId)).toEqual({ firing: 2, pending: 1 });
+    await server.ctx.db.transaction().execute((trx) => retireRule(trx, server.org.id, 'log', ruleId, 'rule deleted', new Date(now.getTime() + S)));
+    expect((await records(ruleId)).map((r) => r.kind)).toEqual(['firing', 'resolved']);
+    expect((await activeCountsByRule(server.ctx.db, server.org.id, 'log')).get(ruleId)).toBeUndefined();
+    const states = (await alerts(`?rule_id=${ruleId}`)).map((a) => a.state).sort();
+    expect(states).toEqual(['resolved', 'resolved']); // the pending one is inactive again, not listed
+    const [one] = await alerts(`?rule_id=${ruleId}`);
+    const history = (await (await server.api(`/api/v1/alerts/${one!.fingerprint}`)).json()) as { transitions: { to: string; reason: string }[] };
+    expect(history.transitions.at(-1)).toMatchObject({ to: 'resolved', reason: 'rule deleted' });
   });
 
   run('bad silences are refused with 400 naming the matcher or field', async () => {

@@ -30,7 +30,11 @@ import { NEW_INSTANCE, observe, type Instance, type Transition } from './instanc
 import { buildGroupMessage, fingerprintOf, groupKeyOf, instanceLabels, type NotifiedInstance } from './messages.js';
 import { silencesFor, type Silence } from './silences.js';
 import {
+  countActiveByRule,
+  endInstances,
   insertAlertRecord,
+  lockActiveInstancesOfRule,
+  lockGroupsByKey,
   insertTransitions,
   lockGroups,
   lockInstances,
@@ -283,4 +287,35 @@ export async function decideAndNotify(trx: Db, group: GroupRow, silences: readon
  */
 export async function rerouteRule(trx: Db, orgId: string, source: AlertSource, ruleId: string, routing: Routing, now: Date): Promise<void> {
   await rerouteGroups(trx, orgId, source, ruleId, storedRouting(routing), now);
+}
+
+/**
+ * A rule (or check) is deleted or disabled: its firing instances resolve and its pending ones end,
+ * each with a transition giving `reason`, and its groups are decided at once (the resolve of what
+ * was announced is sent, after the group interval as any resolve). In the caller's transaction.
+ */
+export async function retireRule(trx: Db, orgId: string, source: AlertSource, ruleId: string, reason: string, now: Date, options: ManagerOptions = {}): Promise<void> {
+  const active = await lockActiveInstancesOfRule(trx, orgId, source, ruleId);
+  if (active.length === 0) return;
+  await endInstances(trx, orgId, active, now);
+  await insertTransitions(
+    trx,
+    active.map((r) => ({ org_id: orgId, fingerprint: r.fingerprint, at: now, from_state: r.state, to_state: r.state === 'firing' ? 'resolved' : 'inactive', reason, value: r.value })),
+  );
+  const keys = [...new Set(active.map((r) => r.group_key))];
+  const groups = await lockGroupsByKey(trx, orgId, keys);
+  const silences = (await selectLiveSilences(trx, orgId, now)).map(toSilence);
+  for (const g of groups) await decideAndNotify(trx, g, silences, now, options);
+}
+
+/** Firing and pending instances per rule of a source: what a rule list shows beside each rule. */
+export async function activeCountsByRule(db: Db, orgId: string, source: AlertSource): Promise<Map<string, { firing: number; pending: number }>> {
+  const counts = new Map<string, { firing: number; pending: number }>();
+  for (const row of await countActiveByRule(db, orgId, source)) {
+    const entry = counts.get(row.rule_id) ?? { firing: 0, pending: 0 };
+    if (row.state === 'firing') entry.firing = Number(row.n);
+    else entry.pending = Number(row.n);
+    counts.set(row.rule_id, entry);
+  }
+  return counts;
 }

@@ -288,3 +288,61 @@ export async function rerouteGroups(trx: Db, orgId: string, source: string, rule
     .where('rule_id', '=', ruleId)
     .execute();
 }
+
+/** The pending and firing instances of a rule (or check), locked: those a retired rule ends. */
+export async function lockActiveInstancesOfRule(trx: Db, orgId: string, source: string, ruleId: string): Promise<InstanceRow[]> {
+  return alertingDb(trx)
+    .selectFrom('alert_instances')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('source', '=', source)
+    .where('rule_id', '=', ruleId)
+    .where('state', 'in', ['pending', 'firing'])
+    .orderBy('fingerprint')
+    .forUpdate()
+    .execute();
+}
+
+/** Ends instances: firing ones resolve, pending ones go back to inactive (state change: dashboards are told). */
+export async function endInstances(trx: Db, orgId: string, rows: readonly InstanceRow[], at: Date): Promise<void> {
+  const firing = rows.filter((r) => r.state === 'firing').map((r) => r.fingerprint);
+  const pending = rows.filter((r) => r.state === 'pending').map((r) => r.fingerprint);
+  const common = { active_since: null, firing_since: null, clear_since: null, acknowledged_at: null, acknowledged_by: null, updated_at: sql<Date>`clock_timestamp()` };
+  if (firing.length) {
+    await alertingDb(trx)
+      .updateTable('alert_instances')
+      .set({ ...common, state: 'resolved', resolved_at: at })
+      .where('org_id', '=', orgId)
+      .where('fingerprint', 'in', firing)
+      .execute();
+  }
+  if (pending.length) {
+    await alertingDb(trx).updateTable('alert_instances').set({ ...common, state: 'inactive' }).where('org_id', '=', orgId).where('fingerprint', 'in', pending).execute();
+  }
+}
+
+/** Pending and firing instances per rule of a source (the rules list shows them). */
+export async function countActiveByRule(db: Db, orgId: string, source: string): Promise<{ rule_id: string; state: string; n: number | string | bigint }[]> {
+  return alertingDb(db)
+    .selectFrom('alert_instances')
+    .select(['rule_id', 'state'])
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('org_id', '=', orgId)
+    .where('source', '=', source)
+    .where('state', 'in', ['pending', 'firing'])
+    .groupBy(['rule_id', 'state'])
+    .execute();
+}
+
+/** Existing groups by key, locked (key order). */
+export async function lockGroupsByKey(trx: Db, orgId: string, keys: readonly string[]): Promise<GroupRow[]> {
+  if (keys.length === 0) return [];
+  return alertingDb(trx)
+    .selectFrom('alert_groups')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('group_key', 'in', [...keys].sort())
+    .orderBy('group_key')
+    .forUpdate()
+    .execute();
+}
