@@ -80,5 +80,31 @@ CREATE TABLE silences (
 );
 CREATE INDEX silences_org ON silences (org_id, ends_at);
 
+-- Checks alerted down before the manager existed become firing instances whose firing was
+-- announced, so their recovery is still sent (and reminded at the check's re-alert interval).
+-- The fingerprint is the manager's: the first 32 hex digits of sha256 of ["job","<check id>",[]].
+INSERT INTO alert_instances (org_id, fingerprint, source, rule_id, rule_name, labels, severity, summary, kind, state,
+                             active_since, firing_since, group_key, link, details, updated_at)
+SELECT c.org_id,
+       substr(encode(sha256(convert_to('["job","' || c.id::text || '",[]]', 'UTF8')), 'hex'), 1, 32),
+       'job', c.id::text, n.name,
+       jsonb_build_object('check', n.name, 'rule', n.name, 'source', 'job', 'severity', 'critical'),
+       'critical', 'Job "' || n.name || '" is down', '', 'firing',
+       COALESCE(c.last_ping_at, now()), now(), 'job:' || c.id::text, '/checks/' || c.id::text,
+       jsonb_build_object('check_id', c.id::text, 'check_name', n.name, 'reason', c.status_reason), now()
+FROM checks c, LATERAL (SELECT COALESCE(NULLIF(c.name, ''), NULLIF(c.slug, ''), c.id::text) AS name) n
+WHERE c.alerted_down AND c.status = 'down';
+
+INSERT INTO alert_groups (org_id, group_key, source, rule_id, first_active_at, last_notified_at, announced, wake_at, routing, updated_at)
+SELECT i.org_id, i.group_key, 'job', i.rule_id, now(), now(), ARRAY[i.fingerprint],
+       CASE WHEN c.realert_s IS NOT NULL THEN now() + c.realert_s * interval '1 second' END,
+       jsonb_build_object(
+         'channels', CASE WHEN c.channels = '*' THEN to_jsonb('*'::text) ELSE to_jsonb(array_remove(string_to_array(c.channels, ','), '')) END,
+         'group_by', '[]'::jsonb, 'group_wait_ms', 0, 'group_interval_ms', 0, 'repeat_interval_ms', c.realert_s * 1000),
+       now()
+FROM alert_instances i JOIN checks c ON c.id::text = i.rule_id AND c.org_id = i.org_id
+WHERE i.source = 'job';
+UPDATE checks SET next_realert_at = NULL WHERE next_realert_at IS NOT NULL;
+
 -- migrate:down
 DROP TABLE IF EXISTS silences, alert_groups, alert_transitions, alert_instances;
