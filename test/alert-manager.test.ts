@@ -132,6 +132,17 @@ describe.each(STORE_KINDS)('alert manager on %s', (kind) => {
     expect(after.map((a) => [a.fingerprint, a.updated_at]).sort()).toEqual(before.map((a) => [a.fingerprint, a.updated_at]).sort());
   });
 
+  run('concurrent reporters of a new instance queue on it: one start, one notification', async () => {
+    const ruleId = randomUUID();
+    const now = new Date();
+    const routing = { channels: [channelId], groupBy: [], groupWaitMs: 0, groupIntervalMs: 300 * S, repeatIntervalMs: 4 * 3600 * S };
+    await Promise.all(Array.from({ length: 4 }, () => report([logReport(ruleId, 'raced', { section: '/x' }, now, true, { routing })], now)));
+    expect((await records(ruleId)).map((r) => r.kind)).toEqual(['firing']);
+    const [instance] = await alerts(`?rule_id=${ruleId}`);
+    const history = (await (await server.api(`/api/v1/alerts/${instance!.fingerprint}`)).json()) as { transitions: unknown[] };
+    expect(history.transitions).toHaveLength(1);
+  });
+
   run('catching up on event time in one call notifies only the final state, and records every transition', async () => {
     const ruleId = randomUUID();
     const now = new Date();

@@ -121,7 +121,7 @@ async function reportForOrg(trx: Db, orgId: string, reports: readonly ConditionR
   const stored = await lockInstances(
     trx,
     orgId,
-    withKeys.map((k) => k.fingerprint),
+    withKeys.map((k) => ({ fingerprint: k.fingerprint, source: k.r.source, ruleId: k.r.ruleId, ruleName: k.r.ruleName, groupKey: k.groupKey })),
   );
   const rows = new Map<string, NewInstanceRow>();
   const transitions: TransitionRow[] = [];

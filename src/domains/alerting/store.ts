@@ -14,14 +14,46 @@ export type InstanceRow = Selectable<AlertInstancesTable>;
 export type GroupRow = Selectable<AlertGroupsTable>;
 export type SilenceRow = Selectable<SilencesTable>;
 
-/** The instances of these fingerprints, locked until the transaction ends (fingerprint order: no deadlock between reporters). */
-export async function lockInstances(trx: Db, orgId: string, fingerprints: readonly string[]): Promise<Map<string, InstanceRow>> {
-  if (fingerprints.length === 0) return new Map();
+/** What an instance row needs before its first report is applied. */
+export interface InstanceSeed {
+  fingerprint: string;
+  source: string;
+  ruleId: string;
+  ruleName: string;
+  groupKey: string;
+}
+
+/**
+ * The instances of these fingerprints, locked until the transaction ends (fingerprint order: no
+ * deadlock between reporters). Missing ones are first created inactive, so that two reporters of a
+ * new instance queue on its row instead of both starting it from nothing.
+ */
+export async function lockInstances(trx: Db, orgId: string, seeds: readonly InstanceSeed[]): Promise<Map<string, InstanceRow>> {
+  if (seeds.length === 0) return new Map();
+  const unique = [...new Map(seeds.map((s) => [s.fingerprint, s])).values()].sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1));
+  await alertingDb(trx)
+    .insertInto('alert_instances')
+    .values(
+      unique.map((s) => ({
+        org_id: orgId,
+        fingerprint: s.fingerprint,
+        source: s.source,
+        rule_id: s.ruleId,
+        rule_name: s.ruleName,
+        labels: JSON.stringify({}),
+        group_key: s.groupKey,
+        details: JSON.stringify({}),
+        updated_at: sql<Date>`clock_timestamp()`,
+      })),
+    )
+    .onConflict((oc) => oc.columns(['org_id', 'fingerprint']).doNothing())
+    .execute();
+  const fingerprints = unique.map((s) => s.fingerprint);
   const rows = await alertingDb(trx)
     .selectFrom('alert_instances')
     .selectAll()
     .where('org_id', '=', orgId)
-    .where('fingerprint', 'in', [...fingerprints].sort())
+    .where('fingerprint', 'in', fingerprints)
     .orderBy('fingerprint')
     .forUpdate()
     .execute();
@@ -29,7 +61,7 @@ export async function lockInstances(trx: Db, orgId: string, fingerprints: readon
 }
 
 export async function lockInstance(trx: Db, orgId: string, fingerprint: string): Promise<InstanceRow | undefined> {
-  return (await lockInstances(trx, orgId, [fingerprint])).get(fingerprint);
+  return alertingDb(trx).selectFrom('alert_instances').selectAll().where('org_id', '=', orgId).where('fingerprint', '=', fingerprint).forUpdate().executeTakeFirst();
 }
 
 export async function upsertInstances(
