@@ -32,7 +32,7 @@ type CheckFields = z.input<typeof checkInputSchema>;
 export type CheckInput = Required<
   Pick<CheckFields, 'name' | 'tags' | 'description' | 'kind' | 'timeout' | 'grace' | 'schedule' | 'tz' | 'max_runtime' | 'min_runtime' | 'failure_threshold' | 'realert' | 'manual_resume'>
 > &
-  Pick<CheckFields, 'slug'>;
+  Pick<CheckFields, 'slug' | 'channels'>;
 
 /** A schedule as the server reads it: its syntax, in words, and its next times (ISO). */
 
