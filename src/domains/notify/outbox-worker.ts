@@ -35,7 +35,8 @@ export interface NotifierSettings {
   VIGIL_SMTP_URL?: string | undefined;
   VIGIL_SMTP_FROM: string;
   VIGIL_NOTIFY_RETRY_BASE_MS: number;
-  VIGIL_NOTIFY_MAX_ATTEMPTS: number;
+  VIGIL_NOTIFY_RETRY_CAP_MS: number;
+  VIGIL_NOTIFY_GIVE_UP_AFTER_MS: number;
   VIGIL_NOTIFY_INTERVAL_MS: number;
   VIGIL_BASE_URL?: string | undefined;
 }
@@ -67,7 +68,8 @@ export class Notifier {
     this.policy = {
       ...DEFAULT_BACKOFF,
       baseMs: config.VIGIL_NOTIFY_RETRY_BASE_MS,
-      maxAttempts: config.VIGIL_NOTIFY_MAX_ATTEMPTS,
+      capMs: config.VIGIL_NOTIFY_RETRY_CAP_MS,
+      giveUpAfterMs: config.VIGIL_NOTIFY_GIVE_UP_AFTER_MS,
     };
   }
 
