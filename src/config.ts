@@ -57,6 +57,9 @@ export const configSchema = z.object({
   VIGIL_NOTIFY_RETRY_BASE_MS: z.coerce.number().int().min(1).default(5000),
   VIGIL_NOTIFY_RETRY_CAP_MS: z.coerce.number().int().min(1).default(3_600_000),
   VIGIL_NOTIFY_GIVE_UP_AFTER_MS: z.coerce.number().int().min(0).default(86_400_000),
+  /** A channel is disabled after this many failed delivery attempts in a row spanning at least this long (see domains/notify/channel-health.ts). */
+  VIGIL_NOTIFY_DISABLE_AFTER_FAILURES: z.coerce.number().int().min(1).default(20),
+  VIGIL_NOTIFY_DISABLE_AFTER_MS: z.coerce.number().int().min(0).default(43_200_000),
   VIGIL_SMTP_URL: z.string().optional(),
   VIGIL_SMTP_FROM: z.string().default('Vigil <vigil@localhost>'),
   /** Days raw log events stay in the hot (PostgreSQL) store. */

@@ -18,6 +18,7 @@ export const MIGRATION_NAMES = [
   '005_login_throttle',
   '006_healthchecks',
   '007_stream_sources',
+  '010_notify_channel_health',
 ] as const;
 
 const UP = /^-- migrate:up[ \t]*$/m;
