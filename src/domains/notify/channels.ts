@@ -16,6 +16,7 @@ import {
   selectChannelTargets,
   selectDeliveries,
   selectDeliveryChannelId,
+  selectDeliveryState,
   skipPending,
   type ChannelRow,
   type DeliveryStateRow,
@@ -54,12 +55,31 @@ export function deliveryEvent(row: DeliveryStateRow): DeliveryEvent {
   };
 }
 
-/** Live updates of the notify domain: a channel (disabled, enabled) and a notification's state. */
-export function publishChannel(live: Pick<LiveHub, 'publish'>, row: ChannelRow): void {
+/**
+ * Live updates of the notify domain: a channel (disabled, enabled) and a notification's state. Each
+ * is published here and announced (topic + id) to the other instances, whose dashboards may be
+ * served by a web process while a separate notify process delivers.
+ */
+type Live = Pick<LiveHub, 'publish' | 'announce'>;
+export function publishChannel(live: Live, row: ChannelRow): void {
   live.publish(row.org_id, { type: 'channel', data: view(row) });
+  live.announce(row.org_id, { topic: 'channel', id: row.id });
 }
-export function publishDelivery(live: Pick<LiveHub, 'publish'>, row: DeliveryStateRow): void {
+export function publishDelivery(live: Live, row: DeliveryStateRow): void {
   live.publish(row.org_id, { type: 'delivery', data: deliveryEvent(row) });
+  live.announce(row.org_id, { topic: 'delivery', id: row.id });
+}
+
+/** On an instance serving dashboards: turns other instances' announcements into local events, read back from the store. */
+export function resolveRemoteNotify(db: Db, live: Pick<LiveHub, 'publish' | 'onRemoteChange'>): void {
+  live.onRemoteChange('channel', async (orgId, id) => {
+    const row = await selectChannel(db, orgId, id);
+    if (row) live.publish(orgId, { type: 'channel', data: view(row) });
+  });
+  live.onRemoteChange('delivery', async (orgId, id) => {
+    const row = await selectDeliveryState(db, orgId, id);
+    if (row) live.publish(orgId, { type: 'delivery', data: deliveryEvent(row) });
+  });
 }
 
 /**
@@ -202,7 +222,7 @@ export async function disableFailingChannel(trx: Db, channelId: string, streak: 
 }
 
 /** Re-enables a channel (with a fresh failure streak). Its skipped notifications stay skipped until re-sent. */
-export async function enableChannel(db: Db, live: Pick<LiveHub, 'publish'>, orgId: string, id: string): Promise<ChannelView> {
+export async function enableChannel(db: Db, live: Live, orgId: string, id: string): Promise<ChannelView> {
   const row = await enableChannelRow(db, orgId, id);
   if (!row) throw notFound('Channel');
   publishChannel(live, row);
@@ -214,7 +234,7 @@ export async function enableChannel(db: Db, live: Pick<LiveHub, 'publish'>, orgI
  * fresh retry schedule. Receivers see the same webhook-id: it is the same notification. A disabled
  * channel must be re-enabled first (409).
  */
-export async function resendDelivery(db: Db, live: Pick<LiveHub, 'publish'>, orgId: string, id: string): Promise<DeliveryEvent> {
+export async function resendDelivery(db: Db, live: Live, orgId: string, id: string): Promise<DeliveryEvent> {
   const channelId = await selectDeliveryChannelId(db, orgId, id);
   if (channelId === undefined) throw notFound('Delivery');
   const channel = await selectChannel(db, orgId, channelId);

@@ -3,7 +3,7 @@ import type { AppContext } from '../../platform/http/context.js';
 import { principalOf, requireRole } from '../accounts/index.js';
 import { errorEnvelope, noContent } from '../../contracts/errors.js';
 import { channelInput, channelList, channelParams, channelView, deliveriesQuery, deliveryEvent, deliveryList, deliveryParams, testQueued } from '../../contracts/notify.js';
-import { createChannel, deleteChannel, enableChannel, getChannel, listChannels, listDeliveries, queueTestNotification, resendDelivery } from './channels.js';
+import { createChannel, deleteChannel, enableChannel, getChannel, listChannels, listDeliveries, queueTestNotification, resendDelivery, resolveRemoteNotify } from './channels.js';
 
 const tags = ['notify'];
 /** Every route needs a principal; reads any role, writes member or admin. */
@@ -11,6 +11,8 @@ const denied = { 401: errorEnvelope, 403: errorEnvelope };
 
 export function notifyRoutes(ctx: AppContext): FastifyPluginAsyncZod {
   const options = { allowPrivate: ctx.config.VIGIL_ALLOW_PRIVATE_WEBHOOKS };
+  // Where dashboards are served: deliveries made by a separate notify process reach them too.
+  resolveRemoteNotify(ctx.db, ctx.live);
   return async (app) => {
     app.post(
       '/api/v1/channels',

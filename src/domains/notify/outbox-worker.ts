@@ -57,7 +57,7 @@ export interface NotifierSettings {
 export interface NotifierDeps {
   db: Db;
   logger: Logger;
-  live: Pick<LiveHub, 'publish'>;
+  live: Pick<LiveHub, 'publish' | 'announce'>;
   config: NotifierSettings;
 }
 

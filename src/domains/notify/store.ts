@@ -266,3 +266,8 @@ export async function selectDeliveryChannelId(db: Db, orgId: string, id: string)
   const row = await tables(db).selectFrom('outbox').select('channel_id').where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst();
   return row?.channel_id;
 }
+
+/** A notification's state for a live event; undefined when the organisation has no such notification. */
+export async function selectDeliveryState(db: Db, orgId: string, id: string): Promise<DeliveryStateRow | undefined> {
+  return tables(db).selectFrom('outbox').select(DELIVERY_STATE_COLUMNS).where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst();
+}
