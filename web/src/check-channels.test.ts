@@ -3,7 +3,7 @@ import { channelChoiceValue, parseChannelChoice, summarizeChannels, toggleChanne
 
 const channels = [
   { id: 'a', name: 'Ops hook', kind: 'webhook' as const },
-  { id: 'b', name: '', kind: 'email' as const },
+  { id: 'b', name: '', kind: 'email' as const, disabled_at: '2026-01-01T00:00:00.000Z' },
 ];
 
 describe('check channels', () => {
@@ -30,8 +30,8 @@ describe('check channels', () => {
     expect(summarizeChannels('b,gone,a', channels)).toEqual({
       kind: 'some',
       channels: [
-        { id: 'b', label: 'unnamed channel', kind: 'E-mail' },
-        { id: 'a', label: 'Ops hook', kind: 'Webhook' },
+        { id: 'b', label: 'unnamed channel', kind: 'E-mail', disabled: true },
+        { id: 'a', label: 'Ops hook', kind: 'Webhook', disabled: false },
       ],
     });
   });

@@ -29,6 +29,7 @@ interface ChannelLike {
   id: string;
   name: string;
   kind: ChannelKind;
+  disabled_at?: string | null;
 }
 
 /** A channel as the check page lists it: its name (or "unnamed") and the kind's display name. */
@@ -36,6 +37,8 @@ export interface ShownChannel {
   id: string;
   label: string;
   kind: string;
+  /** Vigil disabled it (its deliveries kept failing): nothing is sent to it until re-enabled. */
+  disabled: boolean;
 }
 
 export type ChannelSummary =
@@ -43,7 +46,7 @@ export type ChannelSummary =
   | { kind: 'none' }
   | { kind: 'some'; channels: ShownChannel[] };
 
-const shown = (c: ChannelLike): ShownChannel => ({ id: c.id, label: c.name || 'unnamed channel', kind: channelForms[c.kind].label });
+const shown = (c: ChannelLike): ShownChannel => ({ id: c.id, label: c.name || 'unnamed channel', kind: channelForms[c.kind].label, disabled: Boolean(c.disabled_at) });
 
 /**
  * What a check's `channels` means against the organisation's channels today. Ids of channels

@@ -213,7 +213,7 @@ export function ChannelsPage() {
     <section>
       <header className="page-head">
         <h1>Channels</h1>
-        <p className="muted">Every alert of this organisation is sent to each channel below, with retries until delivered.</p>
+        <p className="muted">Alerts go to the channels each check names, retried for about a day. A channel that keeps failing is disabled until re-enabled.</p>
       </header>
       <ErrorNote message={channels.error?.message ?? rowAction.error?.message} />
       {notice && (

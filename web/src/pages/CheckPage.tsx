@@ -50,6 +50,14 @@ function CheckChannels({ check }: { check: CheckView }) {
           {summary.channels.map((c) => (
             <li key={c.id}>
               {c.label} <span className="muted">({c.kind})</span>
+              {c.disabled && (
+                <>
+                  {' '}
+                  <Link to="/channels" className="delivery channel-disabled" title="Its deliveries kept failing: nothing is sent to it until it is re-enabled">
+                    disabled
+                  </Link>
+                </>
+              )}
             </li>
           ))}
         </ul>
