@@ -10,7 +10,7 @@ import { disableFailingChannel, publishChannel, publishDelivery, type DisabledCh
 import { channelOf, type Senders } from './registry.js';
 import { EmailSender } from './senders/email.js';
 import { HttpSender, isPermanentFailure, type SendResult } from './senders/http.js';
-import { claimDue, recordAttempt, selectChannelsById, skipPending, updateFailureStreak, type ChannelRow, type ClaimedRow, type DeliveryStateRow } from './store.js';
+import { claimDue, lockChannel, recordAttempt, selectChannelsById, skipPending, updateFailureStreak, type ChannelRow, type ClaimedRow, type DeliveryStateRow } from './store.js';
 import type { Db } from '../../platform/store/index.js';
 
 /**
@@ -157,6 +157,7 @@ export class Notifier {
       }
     }
     const recorded = await this.deps.db.transaction().execute(async (trx): Promise<{ state: DeliveryStateRow; disabled?: DisabledChannel } | undefined> => {
+      await lockChannel(trx, row.channel_id);
       const state = await recordAttempt(trx, {
         outboxId: row.id,
         orgId: row.org_id,

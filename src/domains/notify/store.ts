@@ -197,6 +197,15 @@ export async function recordAttempt(trx: Db, a: AttemptRecord): Promise<Delivery
 }
 
 /**
+ * Locks a channel row for the rest of the caller's transaction. The transaction that records an
+ * attempt takes it first: disabling a channel then updates its other outbox rows, and a concurrent
+ * recording that had locked one of those before waiting for the channel would deadlock.
+ */
+export async function lockChannel(trx: Db, channelId: string): Promise<void> {
+  await tables(trx).selectFrom('channels').select('id').where('id', '=', channelId).forUpdate().execute();
+}
+
+/**
  * Counts an attempt in the channel's failure streak: a success resets it, a failure extends it
  * (the first failure sets `failing_since`). Returns the streak after this attempt, undefined when
  * the channel is gone.
