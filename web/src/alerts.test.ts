@@ -98,3 +98,13 @@ describe('silence matchers', () => {
     expect(sortSilences(list).map((x) => x.id)).toEqual(['soon', 'late', 'next', 'old', 'older']);
   });
 });
+
+describe('load errors', () => {
+  it('says plainly that a missing route is missing', async () => {
+    const { ApiError } = await import('./api');
+    const { loadErrorMessage } = await import('./alerts');
+    expect(loadErrorMessage(undefined, 'Alerts')).toBeUndefined();
+    expect(loadErrorMessage(new ApiError(404, 'not_found', 'Route GET:/api/v1/alerts not found'), 'Alerts')).toMatch(/^Alerts are not available from this server \(HTTP 404\)/);
+    expect(loadErrorMessage(new ApiError(500, 'internal', 'boom'), 'Alerts')).toBe('boom');
+  });
+});

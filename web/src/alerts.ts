@@ -18,7 +18,7 @@ import {
   type SilenceView,
   type silenceInput,
 } from '@contracts/alerting.js';
-import { request } from './api';
+import { ApiError, errorMessage, request } from './api';
 import { formatPeriod } from './format';
 
 export type { AlertView, SilenceView };
@@ -205,4 +205,14 @@ export function alertEventFingerprint(data: unknown): string | undefined {
   if (typeof data !== 'object' || data === null) return undefined;
   const fingerprint = (data as Record<string, unknown>).fingerprint;
   return typeof fingerprint === 'string' ? fingerprint : undefined;
+}
+
+/**
+ * What to say when a list cannot load. A 404 from a list endpoint means this server has no such
+ * route (an older version behind the dashboard): said plainly rather than as "not found".
+ */
+export function loadErrorMessage(error: unknown, what: string): string | undefined {
+  if (!error) return undefined;
+  if (error instanceof ApiError && error.status === 404) return `${what} are not available from this server (HTTP 404): it may run an older version of Vigil.`;
+  return errorMessage(error);
 }

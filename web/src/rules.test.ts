@@ -136,3 +136,12 @@ describe('the preview', () => {
     expect(g.thresholdY).toBeCloseTo(112 - (10 / 22) * 100);
   });
 });
+
+describe('the rule list', () => {
+  it('says the condition in one line', async () => {
+    const { conditionText } = await import('./rules');
+    expect(conditionText({ metric: 'requests_per_second', window: '2m', op: '>', threshold: 10, group_by: [] })).toBe('requests_per_second over 2m > 10');
+    expect(conditionText({ metric: 'duration_percentile', percentile: 95, window: '5m', op: '>', threshold: 800, group_by: ['section', 'service'] })).toBe('p95 duration over 5m > 800, per section and service');
+    expect(conditionText({ metric: 'status_class_count', status_class: '5xx', window: '1m', op: '>=', threshold: 3, group_by: [] })).toBe('5xx count over 1m >= 3');
+  });
+});

@@ -68,6 +68,13 @@ export const NO_DATA: { id: NoData; label: string }[] = [
   { id: 'keep', label: 'Keep the last state' },
 ];
 
+/** "requests_per_second over 2m > 10, by section": the condition in one line. */
+export function conditionText(rule: Pick<RuleView, 'metric' | 'percentile' | 'status_class' | 'window' | 'op' | 'threshold' | 'group_by'>): string {
+  const metric = rule.metric === 'duration_percentile' ? `p${rule.percentile ?? '?'} duration` : rule.metric === 'status_class_count' ? `${rule.status_class ?? '?'} count` : rule.metric;
+  const by = rule.group_by.length > 0 ? `, per ${rule.group_by.join(' and ')}` : '';
+  return `${metric} over ${rule.window} ${rule.op} ${rule.threshold}${by}`;
+}
+
 // --- durations ----------------------------------------------------------------------------------
 
 const DURATION_UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
