@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { alertEventFingerprint, alertListPath, groupAlerts, matcherText, silenceMatchersFor, sortSilences, splitMatchers, valueVsThreshold, type AlertView, type SilenceView } from './alerts';
+import { alertEventFingerprint, alertListPath, groupAlerts, ownLabels, matcherText, silenceMatchersFor, sortSilences, splitMatchers, valueVsThreshold, type AlertView, type SilenceView } from './alerts';
 
 function alert(fields: Partial<AlertView>): AlertView {
   return {
@@ -51,6 +51,13 @@ describe('the alert list', () => {
       ['g1', ['c', 'a']],
     ]);
     expect(r1.groups[1]?.shared).toEqual({ service: 'shop' });
+  });
+
+  it('shows the labels the page does not show elsewhere, and sorts an unknown state last', () => {
+    expect(ownLabels(alert({ labels: { rule: 'high traffic', source: 'log', severity: 'warning', section: '/api' } }))).toEqual({ section: '/api' });
+    expect(ownLabels(alert({ labels: { rule: 'another' } }))).toEqual({ rule: 'another' });
+    const odd = alert({ fingerprint: 'x', state: 'inactive' as AlertView['state'] });
+    expect(groupAlerts([odd, alert({ fingerprint: 'y', state: 'resolved' })])[0]?.groups[0]?.alerts.map((a) => a.fingerprint)).toEqual(['y', 'x']);
   });
 
   it('says the value against the threshold, or the value alone', () => {

@@ -56,8 +56,10 @@ export const alertsApi = {
 
 export const SOURCE_LABEL: Record<AlertSource, string> = { job: 'Jobs', log: 'Logs', fraud: 'Fraud' };
 
-const STATE_ORDER: Record<AlertInstanceState, number> = { firing: 0, pending: 1, resolved: 2 };
-const SEVERITY_ORDER: Record<AlertView['severity'], number> = { critical: 0, warning: 1, info: 2 };
+/** Worst first; a state this dashboard does not know yet (the manager may add one) comes last. */
+const STATE_ORDER: Readonly<Record<string, number>> = { firing: 0, pending: 1, resolved: 2 };
+const SEVERITY_ORDER: Readonly<Record<string, number>> = { critical: 0, warning: 1, info: 2 };
+const rank = (order: Readonly<Record<string, number>>, key: string): number => order[key] ?? Object.keys(order).length;
 
 export interface AlertGroup {
   /** The notification group (source + rule + group-by values), as the manager keys it. */
@@ -79,15 +81,15 @@ export interface RuleAlerts {
 }
 
 /** The labels every alert of the list has with the same value. */
-function sharedLabels(alerts: readonly AlertView[]): Record<string, string> {
-  const [first, ...rest] = alerts;
+function sharedLabels(labelSets: readonly Record<string, string>[]): Record<string, string> {
+  const [first, ...rest] = labelSets;
   if (!first) return {};
-  return Object.fromEntries(Object.entries(first.labels).filter(([name, value]) => rest.every((a) => a.labels[name] === value)));
+  return Object.fromEntries(Object.entries(first).filter(([name, value]) => rest.every((labels) => labels[name] === value)));
 }
 
 /** Worst first: firing before pending before resolved, then critical first, then the most recent change. */
 export function compareAlerts(a: AlertView, b: AlertView): number {
-  return STATE_ORDER[a.state] - STATE_ORDER[b.state] || SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || Date.parse(b.since) - Date.parse(a.since);
+  return rank(STATE_ORDER, a.state) - rank(STATE_ORDER, b.state) || rank(SEVERITY_ORDER, a.severity) - rank(SEVERITY_ORDER, b.severity) || Date.parse(b.since) - Date.parse(a.since);
 }
 
 /**
@@ -112,7 +114,7 @@ export function groupAlerts(alerts: readonly AlertView[]): RuleAlerts[] {
   // Map order is insertion order: rules and groups appear in the order of their worst member.
   return [...rules.values()].map(({ byGroup, ...rule }) => ({
     ...rule,
-    groups: [...byGroup].map(([key, members]) => ({ key, shared: members.length > 1 ? sharedLabels(members) : {}, alerts: members })),
+    groups: [...byGroup].map(([key, members]) => ({ key, shared: members.length > 1 ? sharedLabels(members.map(ownLabels)) : {}, alerts: members })),
   }));
 }
 
@@ -124,6 +126,15 @@ const number = new Intl.NumberFormat('en-US', { maximumFractionDigits: 3 });
 export function formatValue(value: number | null): string {
   if (value === null) return 'no data';
   return number.format(value);
+}
+
+/**
+ * The labels worth showing on an instance's row: the manager adds `rule`, `source` and `severity`
+ * to every instance (so silences can match them), which the page already shows elsewhere.
+ */
+export function ownLabels(alert: Pick<AlertView, 'labels' | 'rule_name' | 'source' | 'severity'>): Record<string, string> {
+  const shown = { rule: alert.rule_name, source: alert.source, severity: alert.severity } as Record<string, string>;
+  return Object.fromEntries(Object.entries(alert.labels).filter(([name, value]) => shown[name] !== value));
 }
 
 /** "12.5 > 10" style: the value against the threshold, or just the value (job alerts have none). */

@@ -2,7 +2,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate, useSearch } from '@tanstack/react-router';
 import { useState } from 'react';
 import type { AlertInstanceState, AlertSource } from '@contracts/alerting.js';
-import { alertsApi, groupAlerts, loadErrorMessage, silenceMatchersFor, SOURCE_LABEL, valueVsThreshold, type AlertFilter, type AlertView, type RuleAlerts } from '../alerts';
+import { alertsApi, groupAlerts, loadErrorMessage, ownLabels, silenceMatchersFor, SOURCE_LABEL, valueVsThreshold, type AlertFilter, type AlertView, type RuleAlerts } from '../alerts';
 import { errorMessage } from '../api';
 import { ErrorNote } from '../components/ErrorNote';
 import { RelativeTime } from '../components/RelativeTime';
@@ -44,7 +44,7 @@ const SeverityBadge = ({ severity }: { severity: AlertView['severity'] }) => <sp
 
 export function Labels({ labels }: { labels: Record<string, string> }) {
   const entries = Object.entries(labels);
-  if (entries.length === 0) return <span className="muted">no labels</span>;
+  if (entries.length === 0) return <span className="muted">—</span>;
   return (
     <span className="labels">
       {entries.map(([k, v]) => (
@@ -87,7 +87,7 @@ function AlertRow({ alert, onSilenced }: { alert: AlertView; onSilenced: () => v
           <SeverityBadge severity={alert.severity} />
         </td>
         <td>
-          <Labels labels={alert.labels} />
+          <Labels labels={ownLabels(alert)} />
           {alert.summary && <p className="alert-summary">{alert.summary}</p>}
         </td>
         <td className="mono alert-value">{valueVsThreshold(alert)}</td>
