@@ -20,7 +20,7 @@ export function PreviewChart({ preview }: { preview: RulePreview }) {
   return (
     <div className="preview">
       <p className="preview-sub" role="status">
-        {formatRange(preview.from, preview.to)}, one point per {preview.step_seconds} s: {preview.series.length} {preview.series.length === 1 ? 'series' : 'series'},{' '}
+        {formatRange(preview.from, preview.to)}, one point per {preview.step_seconds} s: {preview.series.length === 1 ? 'one series' : `${preview.series.length} series (one per group)`},{' '}
         <strong className="preview-firings" data-firings={firings}>
           {firings === 0 ? 'would not have fired' : `would have fired ${firings} ${firings === 1 ? 'time' : 'times'}`}
         </strong>

@@ -148,9 +148,10 @@ function RuleSection({ rule, onSilenced }: { rule: RuleAlerts; onSilenced: () =>
       </header>
       {rule.groups.map((group) => (
         <div key={group.key} className="alert-group">
-          {rule.groups.length > 1 && (
+          {/* A group of one is its own row: only groups of several say that they are notified together. */}
+          {rule.groups.length > 1 && group.alerts.length > 1 && (
             <p className="muted alert-group-head">
-              Group {Object.keys(group.shared).length > 0 ? <Labels labels={group.shared} /> : <span className="mono">{group.key}</span>}: notified together
+              {group.alerts.length} alerts{Object.keys(group.shared).length > 0 && <> with <Labels labels={group.shared} /></>}, notified together
             </p>
           )}
           <table className="alerts-table">
