@@ -56,7 +56,6 @@ export const METRICS: { id: RuleMetric; label: string; unit: string }[] = [
   { id: 'matching_events', label: 'Events matching the filters', unit: 'events' },
 ];
 
-export const metricLabel = (metric: RuleMetric): string => METRICS.find((m) => m.id === metric)?.label ?? metric;
 
 export const OPS: RuleOp[] = ['>', '>=', '<', '<=', '==', '!='];
 export const GROUP_BY: RuleGroupBy[] = ['service', 'section', 'status_class', 'method', 'host'];

@@ -96,8 +96,8 @@ function AlertRow({ alert, onSilenced }: { alert: AlertView; onSilenced: () => v
         </td>
         <td className="alert-actions">
           {alert.acknowledged_at ? (
-            <span className="muted" title={formatDateTime(alert.acknowledged_at)}>
-              acked{alert.acknowledged_by ? ` by ${alert.acknowledged_by}` : ''}
+            <span className="muted acked" title={`Acknowledged ${formatDateTime(alert.acknowledged_at)}${alert.acknowledged_by ? ` by ${alert.acknowledged_by}` : ''}`}>
+              acked
             </span>
           ) : (
             alert.state !== 'resolved' && (

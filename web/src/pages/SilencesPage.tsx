@@ -66,6 +66,7 @@ export function SilencesPage() {
   const silences = useQuery(silencesQuery);
   const [tab, setTab] = useState<Tab>('active');
   const [notice, setNotice] = useState<string>();
+  const [created, setCreated] = useState(0);
   const expire = useAction();
   const sorted = sortSilences(silences.data ?? []);
   const shown = sorted.filter((s) => s.state === tab);
@@ -125,13 +126,16 @@ export function SilencesPage() {
       )}
       <div className="card">
         <h2>New silence</h2>
+        {/* Keyed by the number created: after one is created the form starts empty again. */}
         <SilenceForm
+          key={created}
           idPrefix="new-silence"
           onCreated={(s) => {
             client.setQueryData(silencesQuery.queryKey, (list) => (list ? [...list.filter((x) => x.id !== s.id), s] : [s]));
             void client.invalidateQueries({ queryKey: ['alerts'] });
             setTab(s.state);
             setNotice('Silence created.');
+            setCreated((n) => n + 1);
           }}
         />
       </div>
