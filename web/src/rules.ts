@@ -56,7 +56,6 @@ export const METRICS: { id: RuleMetric; label: string; unit: string }[] = [
   { id: 'matching_events', label: 'Events matching the filters', unit: 'events' },
 ];
 
-
 export const OPS: RuleOp[] = ['>', '>=', '<', '<=', '==', '!='];
 export const GROUP_BY: RuleGroupBy[] = ['service', 'section', 'status_class', 'method', 'host'];
 export const STATUS_CLASSES: StatusClass[] = ['1xx', '2xx', '3xx', '4xx', '5xx'];

@@ -183,7 +183,7 @@ function RuleEditor({ id, initial }: { id?: string; initial: RuleForm }) {
               ))}
             </select>
           </Field>
-          <Field id="rule-threshold" label="Threshold" error={err('threshold')}>
+          <Field id="rule-threshold" label="Threshold" hint={METRICS.find((m) => m.id === form.metric)?.unit} error={err('threshold')}>
             <input id="rule-threshold" className="short" inputMode="decimal" value={form.threshold} onChange={(e) => set('threshold', e.target.value)} aria-invalid={Boolean(err('threshold')) || undefined} />
           </Field>
           <Field id="rule-no-data" label="When there is no data" error={err('no_data')}>
