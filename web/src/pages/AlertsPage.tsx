@@ -100,15 +100,18 @@ function AlertRow({ alert, onSilenced }: { alert: AlertView; onSilenced: () => v
               acked
             </span>
           ) : (
-            alert.state !== 'resolved' && (
+            // Acknowledging says "someone is on it": it applies to what is firing.
+            alert.state === 'firing' && (
               <button type="button" className="button small" onClick={acknowledge} disabled={ack.busy}>
                 Ack
               </button>
             )
           )}
-          <button type="button" className="button small" aria-expanded={silencing} onClick={() => setSilencing((s) => !s)}>
-            Silence
-          </button>
+          {alert.state !== 'resolved' && (
+            <button type="button" className="button small" aria-expanded={silencing} onClick={() => setSilencing((s) => !s)}>
+              Silence
+            </button>
+          )}
           <Link to="/alerts/$fingerprint" params={{ fingerprint: alert.fingerprint }} className="button small">
             History
           </Link>
