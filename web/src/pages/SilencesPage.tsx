@@ -124,7 +124,7 @@ export function SilencesPage() {
           </tbody>
         </table>
       )}
-      <div className="card">
+      <div className="card silence-new">
         <h2>New silence</h2>
         {/* Keyed by the number created: after one is created the form starts empty again. */}
         <SilenceForm
