@@ -19,6 +19,7 @@ export const MIGRATION_NAMES = [
   '006_healthchecks',
   '007_stream_sources',
   '008_alert_manager',
+  '010_notify_channel_health',
 ] as const;
 
 const UP = /^-- migrate:up[ \t]*$/m;
