@@ -53,10 +53,15 @@ export const configSchema = z.object({
   VIGIL_PING_BODY_LIMIT: z.coerce.number().int().min(0).default(100_000),
   VIGIL_SWEEP_INTERVAL_MS: z.coerce.number().int().min(50).default(1000),
   VIGIL_NOTIFY_INTERVAL_MS: z.coerce.number().int().min(50).default(1000),
-  /** First retry delay of a failed notification; each later one doubles (with jitter), capped at 1 h. */
+  /** How often alert groups whose timers ran out are flushed, and changed alerts pushed to dashboards. */
+  VIGIL_ALERT_INTERVAL_MS: z.coerce.number().int().min(50).default(1000),
+  /** Retry schedule of failed notifications (see domains/notify/backoff.ts): first delay, doubling up to the cap, given up after about this long. */
   VIGIL_NOTIFY_RETRY_BASE_MS: z.coerce.number().int().min(1).default(5000),
-  /** Attempts per notification before it is marked failed. */
-  VIGIL_NOTIFY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(10),
+  VIGIL_NOTIFY_RETRY_CAP_MS: z.coerce.number().int().min(1).default(3_600_000),
+  VIGIL_NOTIFY_GIVE_UP_AFTER_MS: z.coerce.number().int().min(0).default(86_400_000),
+  /** A channel is disabled after this many failed delivery attempts in a row spanning at least this long (see domains/notify/channel-health.ts). */
+  VIGIL_NOTIFY_DISABLE_AFTER_FAILURES: z.coerce.number().int().min(1).default(20),
+  VIGIL_NOTIFY_DISABLE_AFTER_MS: z.coerce.number().int().min(0).default(43_200_000),
   VIGIL_SMTP_URL: z.string().optional(),
   VIGIL_SMTP_FROM: z.string().default('Vigil <vigil@localhost>'),
   /** Days raw log events stay in the hot (PostgreSQL) store. */

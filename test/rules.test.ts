@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RuleView } from '../src/contracts/alerting.js';
+import { reportConditions } from '../src/domains/alerting/index.js';
 import type { RuleReport } from '../src/domains/rules/index.js';
 import { ADMIN_TOKEN, STORE_KINDS, eventually, startTestServer, storeAvailable, type TestServer } from './support/server.js';
 
@@ -46,8 +47,10 @@ describe.each(STORE_KINDS)('log-traffic alert rules (%s)', (kind) => {
       kind,
       { VIGIL_STATS_IDLE_MS: '1000', VIGIL_RULES_IDLE_GRACE_MS: '3000', VIGIL_RULES_MAX_INSTANCES: '3', VIGIL_RULES_INTERVAL_MS: '200' },
       {
-        ruleReports: async (_trx, batch) => {
+        // Recorded on their way to the alert manager.
+        ruleReports: async (trx, batch, now) => {
           reports.push(...batch);
+          await reportConditions(trx, batch, now);
         },
       },
     );
@@ -188,5 +191,12 @@ describe.each(STORE_KINDS)('log-traffic alert rules (%s)', (kind) => {
     const views = (await (await server.api('/api/v1/rules')).json()) as { rules: RuleView[] };
     expect(views.rules.find((r) => r.id === bySection.id)!.error).toBeNull();
     expect(views.rules.find((r) => r.id === absence.id)!.firing).toBeGreaterThanOrEqual(1);
+    // The alert manager holds the instances: the silent billing service is firing there.
+    const alerts = (await (await server.api(`/api/v1/alerts?source=log&rule_id=${absence.id}`)).json()) as { alerts: { labels: Record<string, string>; state: string; summary: string }[] };
+    expect(alerts.alerts.find((a) => a.labels.service === 'billing')).toMatchObject({ state: 'firing', summary: 'requests 0 < 1 over 5s for service=billing' });
+    // Deleting the rule resolves its instances at once.
+    expect((await server.api(`/api/v1/rules/${absence.id}`, { method: 'DELETE' })).status).toBe(204);
+    const after = (await (await server.api(`/api/v1/alerts?source=log&rule_id=${absence.id}`)).json()) as { alerts: { state: string }[] };
+    expect(after.alerts.every((a) => a.state !== 'firing')).toBe(true);
   });
 });

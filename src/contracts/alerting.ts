@@ -143,13 +143,14 @@ export type RulePreview = z.infer<typeof rulePreview>;
 export const alertState = z.enum(['pending', 'firing', 'resolved']);
 export type AlertInstanceState = z.infer<typeof alertState>;
 
+/** An alert instance; also the data of the `alert` event of `GET /api/v1/events` (it changed state, was acknowledged or (un)silenced). */
 export const alertView = z.object({
   fingerprint: z.string(),
   source: alertSource,
   rule_id: z.string().describe('The rule (log), check (job) or criterion (fraud) the instance belongs to'),
   rule_name: z.string(),
   labels: z.record(z.string(), z.string()),
-  state: alertState,
+  state: z.enum(['inactive', 'pending', 'firing', 'resolved']).describe('inactive: its condition cleared before it held for `for` (never notified)'),
   severity: severity,
   summary: z.string(),
   value: z.number().nullable(),

@@ -76,13 +76,19 @@ export const channelView = z.object({
   to: z.array(z.string()).optional(),
   secret: z.string().optional().describe('Webhook signing secret: in full in the create answer only, redacted afterwards'),
   created_at: z.string(),
+  disabled_at: z
+    .string()
+    .nullable()
+    .describe('When Vigil disabled the channel because its deliveries kept failing (null: enabled). Re-enable it with POST /api/v1/channels/:id/enable'),
+  disabled_reason: z.string().nullable().describe('Why the channel was disabled (null: enabled)'),
 });
 export type ChannelView = z.infer<typeof channelView>;
 export const channelList = z.object({ channels: z.array(channelView) });
 
 // --- deliveries --------------------------------------------------------------------------------
 
-export const deliveryStatus = z.enum(['pending', 'delivered', 'failed']);
+/** `skipped`: not attempted because the channel is disabled; re-send it once the channel works again. */
+export const deliveryStatus = z.enum(['pending', 'delivered', 'failed', 'skipped']);
 export type DeliveryStatus = z.infer<typeof deliveryStatus>;
 
 export const deliveryAttemptView = z.object({
@@ -94,7 +100,8 @@ export const deliveryAttemptView = z.object({
 });
 
 export const deliveryView = z.object({
-  id: z.string().describe('Notification id: the webhook-id receivers see, stable across retries'),
+  id: z.string().describe('Notification id: the webhook-id receivers see, stable across retries and re-sends'),
+  channel_id: z.string(),
   alert_id: z.string().nullable(),
   type: z.string(),
   title: z.string(),
@@ -111,10 +118,38 @@ export type DeliveryView = z.infer<typeof deliveryView>;
 export const deliveriesQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) });
 export const deliveryList = z.object({ deliveries: z.array(deliveryView) });
 
+export const deliveryParams = z.object({ id: z.uuid() });
+
+/**
+ * The `delivery` live event (SSE): a notification's status changed (attempted, given up, skipped,
+ * re-sent). Dashboards refetch the channel's deliveries on it.
+ */
+export const deliveryEvent = z.object({
+  id: z.string(),
+  channel_id: z.string(),
+  status: deliveryStatus,
+  attempt_count: z.number(),
+  next_attempt_at: z.string().nullable(),
+  last_error: z.string().nullable(),
+});
+export type DeliveryEvent = z.infer<typeof deliveryEvent>;
+
 /** `POST /api/v1/channels/:id/test`. */
 export const testQueued = z.object({ id: z.string().describe('Notification id; follow it in /deliveries') });
 
 // --- what receivers get ------------------------------------------------------------------------
+
+/** One alert instance as a notification names it. */
+export const notifiedInstance = z.object({
+  fingerprint: z.string(),
+  state: z.enum(['firing', 'resolved']),
+  labels: z.record(z.string(), z.string()),
+  summary: z.string(),
+  value: z.number().nullable(),
+  threshold: z.number().nullable(),
+  since: z.string().describe('ISO 8601: since when the instance fires, or when it resolved'),
+  link: z.string().nullable(),
+});
 
 /**
  * The notification every channel delivers (a webhook's JSON body; Slack and e-mail are formatted
@@ -123,7 +158,11 @@ export const testQueued = z.object({ id: z.string().describe('Notification id; f
 export const notificationPayload = z.object({
   id: z.string(),
   // Lenient on purpose: a state added later must still be delivered by an older notifier.
-  type: z.custom<`alert.${string}`>((v) => typeof v === 'string' && v.startsWith('alert.'), 'must be alert.<state>'),
+  // `channel.disabled`: one of the organisation's channels was disabled (alert describes which and why).
+  type: z.custom<`alert.${string}` | `channel.${string}`>(
+    (v) => typeof v === 'string' && (v.startsWith('alert.') || v.startsWith('channel.')),
+    'must be alert.<state> or channel.<event>',
+  ),
   alert: z.object({
     id: z.string(),
     source: z.string(),
@@ -133,6 +172,12 @@ export const notificationPayload = z.object({
     message: z.string(),
     details: z.record(z.string(), z.unknown()),
     created_at: z.string(),
+    // Added by the alert manager (issue 9); optional so older notifications and test sends still fit.
+    status: z.enum(['firing', 'resolved']).optional().describe('firing while any instance of the notification fires'),
+    group_key: z.string().optional().describe('The alert group (source:rule id plus group-by label values) this notification is about'),
+    rule_name: z.string().optional(),
+    link: z.string().nullable().optional().describe('Page of the single instance notified (absolute when Vigil knows its public URL)'),
+    instances: z.array(notifiedInstance).optional().describe('Every instance the notification names: the firing ones, then the resolved ones'),
   }),
   org_id: z.string(),
 });

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { ConfigError, type Config } from '../config.js';
 import { anyUserExists, bootstrap, type Org } from '../domains/accounts/index.js';
+import { alertingRoutes, reportConditions, startAlertFlusher, startAlertLive } from '../domains/alerting/index.js';
 import { jobRoutes, pingRoutes, startSweeper } from '../domains/jobs/index.js';
 import { LOG_TOPIC, archiveRoutes, logIngestRoutes, logSearchRoutes, startRetention } from '../domains/logs/index.js';
 import { openBus, type EventBus } from '../platform/bus/index.js';
@@ -32,7 +33,7 @@ export interface StartOptions {
   workers?: boolean;
   /** Told of every HTTP route as it is registered (tests). */
   onRoute?: BuildAppOptions['onRoute'];
-  /** Where the rule evaluator's reports go (tests record them); default: the log, until the alert manager takes them. */
+  /** Where the rule evaluator's reports go (tests record them on their way); default: the alert manager's reportConditions. */
   ruleReports?: ReportPort;
 }
 
@@ -87,7 +88,7 @@ export async function startVigil(config: Config, options: StartOptions = {}): Pr
     const ingestBus = bus;
     const routes = [
       ...(roles.has('ingest') && ingestBus ? [pingRoutes, (c: AppContext) => logIngestRoutes(c, ingestBus)] : []),
-      ...(roles.has('web') ? [jobRoutes, notifyRoutes, logSearchRoutes, archiveRoutes, statsRoutes, ruleRoutes] : []),
+      ...(roles.has('web') ? [jobRoutes, notifyRoutes, alertingRoutes, logSearchRoutes, archiveRoutes, statsRoutes, ruleRoutes] : []),
     ];
     const server = await buildApp(ctx, { routes, isReady: () => ready, ...(options.onRoute ? { onRoute: options.onRoute } : {}) });
     app = server;
@@ -104,11 +105,7 @@ export async function startVigil(config: Config, options: StartOptions = {}): Pr
       const timing = { outOfOrderMs: config.VIGIL_STATS_OUT_OF_ORDER_MS, latenessMs: config.VIGIL_STATS_LATENESS_MS, idleMs: config.VIGIL_STATS_IDLE_MS, maxSources: config.VIGIL_STATS_MAX_SOURCES };
       workers.push(await startStreamProcessor({ store, bus, live: ctx.live, logger, timing }));
       // The rule evaluator follows the processor's watermark, so it runs where the processor runs.
-      const report: ReportPort =
-        options.ruleReports ??
-        (async (_trx, reports) => {
-          for (const r of reports) logger.info({ rule: r.ruleName, labels: r.labels, at: r.at.toISOString(), active: r.active, value: r.value }, `rule condition: ${r.summary}`);
-        });
+      const report: ReportPort = options.ruleReports ?? ((trx, reports, now) => reportConditions(trx, reports, now, { baseUrl: ctx.baseUrl }));
       if (options.workers !== false) {
         workers.push(
           startRulesEvaluator({
@@ -125,6 +122,9 @@ export async function startVigil(config: Config, options: StartOptions = {}): Pr
     }
     if (options.workers !== false) {
       if (roles.has('process')) workers.push(startSweeper(ctx, ctx.config.VIGIL_SWEEP_INTERVAL_MS), startRetention({ ...ctx, pruneStatistics: statisticsPruner(ctx) }));
+      // The alert manager's timers (group wait, interval, repeat) live in the store: any instance may flush them.
+      if (roles.has('process')) workers.push(startAlertFlusher(ctx, ctx.config.VIGIL_ALERT_INTERVAL_MS));
+      if (roles.has('web')) workers.push(startAlertLive(ctx, ctx.config.VIGIL_ALERT_INTERVAL_MS));
       if (roles.has('notify')) workers.push(startNotifier(ctx));
       const influxSink = roles.has('process') ? startInfluxSink(ctx) : undefined;
       if (influxSink) workers.push(influxSink);

@@ -19,6 +19,9 @@ function LiveIndicator() {
 /** The main menu; a page belongs to the first entry its path starts with (`/` is the checks). */
 const NAV = [
   { to: '/checks', label: 'Checks' },
+  { to: '/alerts', label: 'Alerts' },
+  { to: '/rules', label: 'Rules' },
+  { to: '/silences', label: 'Silences' },
   { to: '/channels', label: 'Channels' },
   { to: '/maintenance', label: 'Maintenance' },
   { to: '/logs', label: 'Logs' },

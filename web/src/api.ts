@@ -7,7 +7,7 @@
 import type { z } from 'zod';
 import { me as meSchema, type loginRequest } from '@contracts/accounts.js';
 import { errorEnvelope, type ErrorCode } from '@contracts/errors.js';
-import { channelList, channelView, deliveryList, testQueued, type channelInput, type deliveryView } from '@contracts/notify.js';
+import { channelList, channelView, deliveryEvent, deliveryList, testQueued, type channelInput, type deliveryView } from '@contracts/notify.js';
 import {
   checkListSchema,
   checkViewSchema,
@@ -32,7 +32,7 @@ type CheckFields = z.input<typeof checkInputSchema>;
 export type CheckInput = Required<
   Pick<CheckFields, 'name' | 'tags' | 'description' | 'kind' | 'timeout' | 'grace' | 'schedule' | 'tz' | 'max_runtime' | 'min_runtime' | 'failure_threshold' | 'realert' | 'manual_resume'>
 > &
-  Pick<CheckFields, 'slug'>;
+  Pick<CheckFields, 'slug' | 'channels'>;
 
 /** A schedule as the server reads it: its syntax, in words, and its next times (ISO). */
 
@@ -175,6 +175,8 @@ export const api = {
   testChannel: async (id: string) => testQueued.parse(await request<unknown>('POST', `/api/v1/channels/${encodeURIComponent(id)}/test`)),
   deliveries: async (id: string): Promise<Delivery[]> =>
     deliveryList.parse(await request<unknown>('GET', `/api/v1/channels/${encodeURIComponent(id)}/deliveries?limit=20`)).deliveries,
+  enableChannel: async (id: string): Promise<Channel> => channelView.parse(await request<unknown>('POST', `/api/v1/channels/${encodeURIComponent(id)}/enable`)),
+  resendDelivery: async (id: string) => deliveryEvent.parse(await request<unknown>('POST', `/api/v1/deliveries/${encodeURIComponent(id)}/resend`)),
 };
 
 /** A readable message for anything a request can throw. */

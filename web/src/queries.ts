@@ -1,9 +1,11 @@
 import { QueryClient, queryOptions, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef } from 'react';
+import { alertEventFingerprint, alertsApi, type AlertFilter } from './alerts';
 import { api, ApiError, type CheckView } from './api';
 import { listArchive } from './archive';
 import { deletedId, isCheckView, sortChecks, upsertCheck } from './checks';
 import { useLiveEvent, useLiveState } from './live';
+import { rulesApi } from './rules';
 
 /**
  * The server's data as the dashboard caches it (TanStack Query): one key per API answer, shared by
@@ -43,6 +45,13 @@ export const maintenanceQuery = queryOptions({ queryKey: ['maintenance'], queryF
 export const channelsQuery = queryOptions({ queryKey: ['channels'], queryFn: () => api.listChannels() });
 export const deliveriesQuery = (channelId: string) => queryOptions({ queryKey: ['channels', channelId, 'deliveries'], queryFn: () => api.deliveries(channelId) });
 export const archiveQuery = queryOptions({ queryKey: ['archive'], queryFn: () => listArchive() });
+/** Alert instances of every source (issue 9); the `alert` live event refetches every ['alerts', …] query. */
+export const alertsQuery = (filter: AlertFilter) => queryOptions({ queryKey: ['alerts', 'list', filter], queryFn: () => alertsApi.list(filter) });
+export const alertHistoryQuery = (fingerprint: string) => queryOptions({ queryKey: ['alerts', 'history', fingerprint], queryFn: () => alertsApi.history(fingerprint) });
+export const silencesQuery = queryOptions({ queryKey: ['silences'], queryFn: () => alertsApi.listSilences() });
+/** Rules carry their firing/pending counts: the `alert` live event refetches them too. */
+export const rulesQuery = queryOptions({ queryKey: ['rules'], queryFn: () => rulesApi.list() });
+export const ruleQuery = (id: string) => queryOptions({ queryKey: ['rule', id], queryFn: () => rulesApi.get(id) });
 
 /** A check as the server now has it (a write's answer, a live event): shown in its page and the list. */
 export function storeCheck(client: QueryClient, check: CheckView): void {
@@ -97,6 +106,18 @@ export function useLiveCache(): void {
         for (const query of [runsQuery(id), flipsQuery(id), pingsQuery(id)]) void client.invalidateQueries({ queryKey: query.queryKey, exact: true });
       }, ACTIVITY_COALESCE_MS),
     );
+  });
+  // An instance changed state: the lists that show instances (and the rules' counts) refetch, at
+  // most once per 500 ms, since a burst of twenty sections firing is twenty events.
+  const alertTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  useEffect(() => () => clearTimeout(alertTimer.current), []);
+  useLiveEvent('alert', (data) => {
+    if (alertEventFingerprint(data) === undefined || alertTimer.current !== undefined) return;
+    alertTimer.current = setTimeout(() => {
+      alertTimer.current = undefined;
+      void client.invalidateQueries({ queryKey: ['alerts'] });
+      void client.invalidateQueries({ queryKey: rulesQuery.queryKey, exact: true });
+    }, ACTIVITY_COALESCE_MS);
   });
   useLiveEvent('check.deleted', (data) => {
     const id = deletedId(data);

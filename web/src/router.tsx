@@ -1,5 +1,6 @@
 import { createRootRoute, createRoute, createRouter, Link, useParams } from '@tanstack/react-router';
 import { isLogsParam, type LogsSearch } from './logs';
+import { AlertHistoryPage, AlertsPage, alertsSearch } from './pages/AlertsPage';
 import { ArchivePage } from './pages/ArchivePage';
 import { ChannelsPage } from './pages/ChannelsPage';
 import { CheckFormPage } from './pages/CheckFormPage';
@@ -7,6 +8,9 @@ import { CheckPage } from './pages/CheckPage';
 import { ChecksPage } from './pages/ChecksPage';
 import { LogsPage } from './pages/LogsPage';
 import { MaintenancePage } from './pages/MaintenancePage';
+import { RuleEditorPage } from './pages/RuleEditorPage';
+import { RulesPage } from './pages/RulesPage';
+import { SilencesPage } from './pages/SilencesPage';
 import { TrafficPage } from './pages/TrafficPage';
 import { allValues, firstValue, parseSearch, stringifySearch } from './search-params';
 import { Root } from './Shell';
@@ -93,6 +97,27 @@ const trafficRoute = createRoute({
   },
 });
 
+const alertsRoute = createRoute({ getParentRoute: () => rootRoute, path: '/alerts', component: AlertsPage, validateSearch: alertsSearch });
+const alertHistoryRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/alerts/$fingerprint',
+  component: function AlertHistoryRoute() {
+    const { fingerprint } = useParams({ from: '/alerts/$fingerprint' });
+    return <AlertHistoryPage key={fingerprint} fingerprint={fingerprint} />;
+  },
+});
+const rulesRoute = createRoute({ getParentRoute: () => rootRoute, path: '/rules', component: RulesPage });
+const newRuleRoute = createRoute({ getParentRoute: () => rootRoute, path: '/rules/new', component: () => <RuleEditorPage /> });
+const ruleRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/rules/$id',
+  component: function RuleRoute() {
+    const { id } = useParams({ from: '/rules/$id' });
+    return <RuleEditorPage key={id} id={id} />;
+  },
+});
+const silencesRoute = createRoute({ getParentRoute: () => rootRoute, path: '/silences', component: SilencesPage });
+
 const routeTree = rootRoute.addChildren([
   indexRoute,
   checksRoute,
@@ -104,6 +129,12 @@ const routeTree = rootRoute.addChildren([
   logsRoute,
   archiveRoute,
   trafficRoute,
+  alertsRoute,
+  alertHistoryRoute,
+  rulesRoute,
+  newRuleRoute,
+  ruleRoute,
+  silencesRoute,
 ]);
 
 export const router = createRouter({ routeTree, parseSearch, stringifySearch, scrollRestoration: false });

@@ -12,4 +12,5 @@ export {
 } from './guard.js';
 
 export { orgPingKey } from './for-jobs.js';
+export { orgAdminEmails } from './for-notify.js';
 export { listOrgIds } from './for-stream.js';

@@ -30,6 +30,13 @@ export interface ConditionReport {
   ruleName: string;
   /** The instance's labels (e.g. its group-by values); with source and rule id they make its fingerprint. */
   labels: Record<string, string>;
+  /**
+   * Labels shown and matched by silences but not part of the instance's identity (a check's name
+   * and tags, which may change without making a new instance).
+   */
+  displayLabels?: Record<string, string>;
+  /** What happened, in one word, for the notification's `kind` (jobs: fail, missed, too_long, recovered…). */
+  kind?: string;
   /** When the condition was observed: event time for log rules, wall clock for jobs. */
   at: Date;
   /** Whether the condition holds (threshold crossed, check down, no data with no_data=alerting…). */

@@ -7,6 +7,7 @@ import { jobsDb, type ChecksTable, type JobsTransaction } from './tables.js';
 import { deadlinesAfter, describeSchedule, scheduleSyntax, validateSchedule } from './schedule.js';
 import { displayStatus, type CheckPolicy, type CheckState } from './lifecycle.js';
 import { listChannels } from '../notify/index.js';
+import { endCheckAlert, rerouteCheck } from './alerts.js';
 import type { Db } from '../../platform/store/index.js';
 
 export type CheckRow = Selectable<ChecksTable>;
@@ -36,7 +37,6 @@ export function policyOf(row: CheckRow): CheckPolicy {
     maxRuntimeS: row.max_runtime_s,
     minRuntimeS: row.min_runtime_s,
     failureThreshold: row.failure_threshold,
-    realertS: row.realert_s,
     manualResume: row.manual_resume,
     methods: row.methods,
     filterHttpBody: row.filter_http_body,
@@ -166,13 +166,16 @@ export async function updateCheck(store: Db, orgId: string, id: string, input: C
     const scheduleChanged = (['kind', 'timeoutS', 'graceS', 'schedule', 'tz'] as const).some((k) => before[k] !== after[k]);
     // A new schedule moves the pending deadlines of an up check waiting for its next ping.
     const moved = scheduleChanged && current.status === 'up' && current.last_ping_at && !current.last_start_at ? deadlinesAfter(after, current.last_ping_at) : null;
-    return trx
+    const updated = await trx
       .updateTable('checks')
       .set({ ...columns, ...(moved && { late_at: moved.lateAt, down_at: moved.downAt }) })
       .where('id', '=', id)
       .where('org_id', '=', orgId)
       .returningAll()
       .executeTakeFirstOrThrow();
+    // The alert manager routes the check's alerts (channels, re-alert as repeat interval).
+    if (updated.channels !== current.channels || updated.realert_s !== current.realert_s) await rerouteCheck(trx, updated, new Date());
+    return updated;
   });
 }
 
@@ -199,7 +202,7 @@ export async function findCheckByBadgeKey(store: Db, badgeKey: string): Promise<
   return jobsDb(store).selectFrom('checks').selectAll().where('badge_key', '=', badgeKey).executeTakeFirst();
 }
 
-/** Checks with a deadline passed at `now` (missed run, run over its time limit, reminder due), at most `limit`. */
+/** Checks with a deadline passed at `now` (missed run, run over its time limit, a stale legacy reminder), at most `limit`. */
 export async function dueChecks(store: Db, now: Date, limit: number): Promise<{ id: string; org_id: string }[]> {
   return jobsDb(store)
     .selectFrom('checks')
@@ -238,10 +241,16 @@ export async function listChecks(store: Db, orgId: string, filter: CheckFilter =
   return wanted.length ? rows.filter((r) => wanted.every((t) => r.tags.split(' ').includes(t))) : rows;
 }
 
-export async function deleteCheck(store: Db, orgId: string, id: string): Promise<CheckRow> {
-  const row = await jobsDb(store).deleteFrom('checks').where('id', '=', id).where('org_id', '=', orgId).returningAll().executeTakeFirst();
-  if (!row) throw notFound('Check');
-  return row;
+export async function deleteCheck(store: Db, orgId: string, id: string, now = new Date()): Promise<CheckRow> {
+  return jobsDb(store)
+    .transaction()
+    .execute(async (trx) => {
+      const row = await trx.deleteFrom('checks').where('id', '=', id).where('org_id', '=', orgId).returningAll().executeTakeFirst();
+      if (!row) throw notFound('Check');
+      // An alerted check that goes away resolves its alert (else it would fire, and remind, forever).
+      if (row.alerted_down) await endCheckAlert(trx, row, 'deleted', now);
+      return row;
+    });
 }
 
 export async function pauseCheck(store: Db, orgId: string, id: string, now = new Date()): Promise<CheckRow> {
@@ -249,12 +258,15 @@ export async function pauseCheck(store: Db, orgId: string, id: string, now = new
     const current = await lockCheck(trx, orgId, id);
     if (current.status === 'paused') return current;
     await trx.insertInto('flips').values({ org_id: orgId, check_id: id, created_at: now, old_status: current.status, new_status: 'paused', reason: 'paused by user' }).execute();
-    return trx
+    const paused = await trx
       .updateTable('checks')
       .set({ status: 'paused', status_reason: 'paused by user', last_start_at: null, last_start_rid: null, late_at: null, down_at: null, runtime_deadline_at: null, next_realert_at: null, alerted_down: false, consecutive_failures: 0 })
       .where('id', '=', id)
       .returningAll()
       .executeTakeFirstOrThrow();
+    // A paused check is not monitored: an alert it had resolves (no reminders while paused).
+    if (current.alerted_down) await endCheckAlert(trx, paused, 'paused', now);
+    return paused;
   });
 }
 

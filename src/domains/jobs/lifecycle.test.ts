@@ -10,7 +10,6 @@ const policy = (p: Partial<CheckPolicy> = {}): CheckPolicy => ({
   maxRuntimeS: null,
   minRuntimeS: null,
   failureThreshold: 1,
-  realertS: null,
   manualResume: false,
   methods: '',
   filterHttpBody: false,
@@ -160,20 +159,17 @@ describe('deadlines', () => {
     expect(applyDeadlines(policy(), s, t(35), false)?.alert?.kind).toBe('too_long');
   });
 
-  it('reminds every realert interval while down', () => {
-    const p = policy({ realertS: 60 });
-    const down = applyPing(p, fresh, ping('fail', t(0)), null).state;
-    expect(down.nextRealertAt).toEqual(t(60));
-    const d = applyDeadlines(p, down, t(61), false);
-    expect(d?.alert).toMatchObject({ kind: 'reminder', state: 'reminder' });
-    expect(d?.state.nextRealertAt).toEqual(t(120));
+  it('never reminds by itself: reminders are the alert manager\'s repeat interval', () => {
+    const down = applyPing(policy(), fresh, ping('fail', t(0)), null).state;
+    expect(down.nextRealertAt).toBeNull();
+    expect(applyDeadlines(policy(), down, t(3600), false)?.alert).toBeUndefined();
   });
 
-  it('a reminder due after reminders were switched off sends nothing and is cleared (not found again by every sweep)', () => {
-    const down = applyPing(policy({ realertS: 60 }), fresh, ping('fail', t(0)), null).state;
-    const d = applyDeadlines(policy({ realertS: null }), down, t(61), false);
+  it('a legacy reminder deadline (from before the alert manager) sends nothing and is cleared (not found again by every sweep)', () => {
+    const down = { ...applyPing(policy(), fresh, ping('fail', t(0)), null).state, nextRealertAt: t(60) };
+    const d = applyDeadlines(policy(), down, t(61), false);
     expect(d).toEqual({ state: { ...down, nextRealertAt: null } });
-    expect(applyDeadlines(policy({ realertS: null }), d!.state, t(62), false)).toBeNull();
+    expect(applyDeadlines(policy(), d!.state, t(62), false)).toBeNull();
   });
 });
 

@@ -14,8 +14,6 @@ export interface CheckPolicy extends Schedule {
   minRuntimeS: number | null;
   /** Alert only after this many consecutive failures. */
   failureThreshold: number;
-  /** While down, remind every this many seconds. */
-  realertS: number | null;
   /** A paused check ignores pings until resumed from the API/UI. */
   manualResume: boolean;
   /** "POST": only POST pings count; others are recorded as ignored. */
@@ -42,6 +40,10 @@ export interface CheckState {
   lateAt: Date | null;
   downAt: Date | null;
   runtimeDeadlineAt: Date | null;
+  /**
+   * Legacy: when the next reminder was due, from before the alert manager owned reminders (its
+   * repeat interval). Never set now; a stale one is cleared by `applyDeadlines`.
+   */
   nextRealertAt: Date | null;
 }
 
@@ -64,16 +66,17 @@ export interface OpenRun {
   startedAt: Date;
 }
 
-export type CheckConditionKind = 'fail' | 'too_short' | 'missed' | 'too_long' | 'reminder' | 'recovered';
+export type CheckConditionKind = 'fail' | 'too_short' | 'missed' | 'too_long' | 'recovered';
 
 /**
- * A condition of a check that the lifecycle asks the alerting side to raise (a failed or missed
- * run, a run too long or too short, a reminder, a recovery). Not the stream domain's threshold
+ * A condition of a check that the lifecycle reports to the alert manager (a failed or missed run,
+ * a run too long or too short, a recovery). Reminders are the manager's (the check's repeat
+ * interval), not the lifecycle's. Not the stream domain's threshold
  * transitions: those are `AlertDecision` over there.
  */
 export interface CheckCondition {
   kind: CheckConditionKind;
-  state: 'firing' | 'resolved' | 'reminder';
+  state: 'firing' | 'resolved';
   /** Suffix of the idempotency key: the same occurrence always yields the same key. */
   key: string;
   reason: string;
@@ -195,16 +198,15 @@ export function applyPing(policy: CheckPolicy, prev: CheckState, event: PingEven
     statusReason: reason,
     consecutiveFailures: failures,
     alertedDown: true,
-    nextRealertAt: policy.realertS ? addS(ping.at, policy.realertS) : null,
   };
-  // Already down and alerted: a further failure is recorded, not alerted again (reminders handle that).
+  // Already down and alerted: a further failure is recorded, not alerted again (the manager's repeat interval reminds).
   const alert: CheckCondition | undefined =
     prev.status === 'down' && prev.alertedDown ? undefined : { kind: tooShort ? 'too_short' : 'fail', state: 'firing', key: `${tooShort ? 'too_short' : 'fail'}:${ping.n}`, reason };
   return { kind: 'fail', state, run, flip: transition(prev, state, reason), alert };
 }
 
 /**
- * What the clock passing `now` does to a check: a run over its time limit, a missed run, a reminder.
+ * What the clock passing `now` does to a check: a run over its time limit, a missed run.
  * Returns null when nothing is due. `inMaintenance`: missed runs during a window flip without alerting.
  * A past deadline that calls for nothing is cleared, so that the sweeper does not find it again.
  */
@@ -220,7 +222,6 @@ export function applyDeadlines(policy: CheckPolicy, prev: CheckState, now: Date,
       statusReason: reason,
       runtimeDeadlineAt: null,
       alertedDown: prev.alertedDown || prev.status !== 'down',
-      nextRealertAt: policy.realertS ? addS(now, policy.realertS) : null,
     };
     const alert: CheckCondition | undefined =
       prev.status === 'down' && prev.alertedDown ? undefined : { kind: 'too_long', state: 'firing', key: `too_long:${prev.lastStartAt.toISOString()}`, reason };
@@ -242,7 +243,6 @@ export function applyDeadlines(policy: CheckPolicy, prev: CheckState, now: Date,
       statusReason: reason,
       downAt: null,
       alertedDown: true,
-      nextRealertAt: policy.realertS ? addS(now, policy.realertS) : null,
     };
     return { state, flip: transition(prev, state, reason), alert: { kind: 'missed', state: 'firing', key: `missed:${prev.downAt.toISOString()}`, reason } };
   }
@@ -252,14 +252,8 @@ export function applyDeadlines(policy: CheckPolicy, prev: CheckState, now: Date,
   }
 
   if (prev.nextRealertAt && prev.nextRealertAt <= now) {
-    if (prev.status === 'down' && prev.alertedDown && policy.realertS) {
-      const state: CheckState = { ...prev, nextRealertAt: addS(prev.nextRealertAt, policy.realertS) };
-      return {
-        state,
-        alert: { kind: 'reminder', state: 'reminder', key: `reminder:${prev.nextRealertAt.toISOString()}`, reason: `still down: ${prev.statusReason}` },
-      };
-    }
-    // Reminders were switched off (or there is nothing to remind of): the deadline is stale.
+    // A reminder deadline from before the alert manager owned reminders: stale, cleared so that the
+    // sweeper does not find it again (the manager's repeat interval reminds now).
     return { state: { ...prev, nextRealertAt: null } };
   }
   return null;

@@ -3,6 +3,7 @@ import { isUnavailableError } from '../../platform/outage.js';
 import { recordPingBatch, type PingItem, type PingOutcome } from './pings.js';
 import { jobsDb, type JobsDb } from './tables.js';
 import type { Db } from '../../platform/store/index.js';
+import type { ManagerOptions } from '../alerting/index.js';
 
 /** Largest batch written in one transaction (bounded statement size and lock time). */
 const MAX_BATCH = 500;
@@ -32,6 +33,8 @@ export class PingWriter {
   constructor(
     store: Db,
     private readonly logger: Logger,
+    /** For the alert manager (notification links); read at each write, so a base URL known only after listen counts. */
+    private readonly alertOptions: ManagerOptions = {},
   ) {
     this.db = jobsDb(store);
   }
@@ -63,7 +66,7 @@ export class PingWriter {
 
   private async write(batch: Pending[]): Promise<void> {
     try {
-      const outcomes = await this.db.transaction().execute((trx) => recordPingBatch(trx, batch.map((p) => p.item)));
+      const outcomes = await this.db.transaction().execute((trx) => recordPingBatch(trx, batch.map((p) => p.item), this.alertOptions));
       batch.forEach((p, i) => p.resolve(outcomes[i]!));
     } catch (error) {
       // The database is away (a restart, say): every ping of the batch would fail the same way, so
@@ -75,7 +78,7 @@ export class PingWriter {
       this.logger.warn({ err: error, size: batch.length }, 'ping batch failed; retrying its pings one by one');
       for (const p of batch) {
         try {
-          const [outcome] = await this.db.transaction().execute((trx) => recordPingBatch(trx, [p.item]));
+          const [outcome] = await this.db.transaction().execute((trx) => recordPingBatch(trx, [p.item], this.alertOptions));
           p.resolve(outcome!);
         } catch (single) {
           p.reject(single);

@@ -1,9 +1,10 @@
 import { sql, type RawBuilder } from 'kysely';
 import { findOrgByPingKey } from '../accounts/index.js';
-import { raiseAlert } from '../alerting/index.js';
 import { cleanText, needsCleaning, type Db } from '../../platform/store/index.js';
 import { jobsDb, type JobsTransaction, type PingKind, type RunOutcome } from './tables.js';
-import { actionByBody, applyPing, type CheckCondition, type Decision, type PingAction } from './lifecycle.js';
+import { actionByBody, applyPing, type Decision, type PingAction } from './lifecycle.js';
+import { reportCheck } from './alerts.js';
+import type { ManagerOptions } from '../alerting/index.js';
 import { createCheck, policyOf, stateColumns, stateOf, type CheckRow } from './checks.js';
 
 export interface PingRequest {
@@ -87,7 +88,7 @@ const runColumn = (runs: RunDraft[], key: keyof RunDraft) =>
  * group commit behind the ping API's throughput. Pings to one check are applied in batch order.
  * Check rows are locked in id order, so concurrent batches cannot deadlock.
  */
-export async function recordPingBatch(trx: JobsTransaction, batch: PingItem[]): Promise<PingOutcome[]> {
+export async function recordPingBatch(trx: JobsTransaction, batch: PingItem[], alertOptions: ManagerOptions = {}): Promise<PingOutcome[]> {
   // Job output often holds NUL bytes, which PostgreSQL text refuses: kept with U+FFFD instead, so
   // the ping (and its exit status) is never lost to its body.
   const items = batch.map((i) => (i.ping.body !== null && needsCleaning(i.ping.body) ? { ...i, ping: { ...i.ping, body: cleanText(i.ping.body) } } : i));
@@ -221,41 +222,27 @@ export async function recordPingBatch(trx: JobsTransaction, batch: PingItem[]): 
     const ctes = before.map((w, i) => sql`${sql.raw(`w${i}`)} AS (${w})`);
     await (ctes.length ? sql`WITH ${sql.join(ctes)} ${main!}` : main!).execute(trx);
   }
-  for (const e of effects) await recordEffects(trx, e.check, e.decision, e.at, e.details);
+  for (const e of effects) await recordEffects(trx, e.check, e.decision, e.at, e.details, alertOptions);
   return results;
 }
 
-const TITLES: Record<CheckCondition['kind'], string> = {
-  fail: 'failed',
-  too_short: 'finished too fast',
-  missed: 'missed its run',
-  too_long: 'is running too long',
-  reminder: 'is still down',
-  recovered: 'is up again',
-};
-
-/** Writes the flip and the alert (with its notifications) a decision asks for. */
-export async function recordEffects(trx: JobsTransaction, check: CheckRow, decision: Decision, at: Date, details: Record<string, unknown> = {}): Promise<void> {
+/**
+ * Writes the flip a decision asks for, and reports its condition (if any) to the alert manager,
+ * which records the instance's state and queues the notification in this same transaction.
+ */
+export async function recordEffects(
+  trx: JobsTransaction,
+  check: CheckRow,
+  decision: Decision,
+  at: Date,
+  details: Record<string, unknown> = {},
+  options: ManagerOptions = {},
+): Promise<void> {
   if (decision.flip) {
     await trx
       .insertInto('flips')
       .values({ org_id: check.org_id, check_id: check.id, created_at: at, old_status: decision.flip.from, new_status: decision.flip.to, reason: decision.flip.reason })
       .execute();
   }
-  const alert = decision.alert;
-  if (!alert) return;
-  const name = check.name || check.slug || check.id;
-  await raiseAlert(trx, {
-    orgId: check.org_id,
-    source: 'job',
-    subjectId: check.id,
-    kind: alert.kind,
-    state: alert.state,
-    idempotencyKey: `job:${check.id}:${alert.key}`,
-    title: `Job "${name}" ${TITLES[alert.kind]}`,
-    message: alert.reason,
-    details: { check_id: check.id, check_name: name, status: check.status, tags: check.tags, ...details },
-    channels: check.channels === '*' ? '*' : check.channels.split(',').map((c) => c.trim()).filter((c) => /^[0-9a-f-]{36}$/i.test(c)),
-    at,
-  });
+  if (decision.alert) await reportCheck(trx, check, decision.alert, at, details, options);
 }

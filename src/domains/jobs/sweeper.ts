@@ -13,8 +13,8 @@ const BATCH = 200;
 export type SweeperDeps = LiveDeps;
 
 /**
- * Finds checks whose stored deadline has passed (missed run, run over its time limit, reminder due)
- * and applies them. Deadlines live in the database, so a restart or a second instance finds the same
+ * Finds checks whose stored deadline has passed (missed run, run over its time limit) and applies
+ * them; reminders are the alert manager's (its repeat interval). Deadlines live in the database, so a restart or a second instance finds the same
  * work; each check is handled in its own transaction under a row lock taken with SKIP LOCKED, and
  * alert idempotency keys make a repeated attempt a no-op.
  */
@@ -45,7 +45,7 @@ async function sweepOne(deps: SweeperDeps, id: string, now: Date, inMaintenance:
       if (!decision) return undefined;
       if (decision.alert?.kind === 'too_long' && check.last_start_at) await markRunTooLong(trx, check.id, check.last_start_at);
       const updated = await writeCheckState(trx, check.id, decision.state);
-      await recordEffects(trx, updated, decision, now);
+      await recordEffects(trx, updated, decision, now, {}, { baseUrl: deps.baseUrl });
       return decision.flip || decision.alert ? updated : undefined;
     });
 }

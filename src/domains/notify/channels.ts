@@ -1,16 +1,85 @@
-import type { ChannelInput, ChannelView, DeliveryView, NotificationPayload, NotifiedAlert } from '../../contracts/notify.js';
-import { notFound } from '../../platform/errors.js';
+import type { ChannelInput, ChannelView, DeliveryEvent, DeliveryView, NotificationPayload, NotifiedAlert } from '../../contracts/notify.js';
+import { conflict, notFound } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
+import type { LiveHub } from '../../platform/live.js';
+import { disableReason, type FailureStreak } from './channel-health.js';
 import { channelOf, type ChannelOptions } from './registry.js';
-import { deleteChannelRow, insertChannel, insertNotifications, selectChannel, selectChannelIds, selectChannels, selectDeliveries, type ChannelRow } from './store.js';
+import {
+  deleteChannelRow,
+  disableChannelRow,
+  enableChannelRow,
+  insertChannel,
+  insertNotifications,
+  requeueDelivery,
+  selectChannel,
+  selectChannels,
+  selectChannelTargets,
+  selectDeliveries,
+  selectDeliveryChannelId,
+  selectDeliveryState,
+  skipPending,
+  type ChannelRow,
+  type DeliveryStateRow,
+} from './store.js';
 import type { Db } from '../../platform/store/index.js';
 
 /** The notify domain's verbs: channels, their deliveries, and queueing notifications. Kinds differ only in the registry. */
 
 const iso = (d: Date | string): string => new Date(d).toISOString();
 
-function view(row: ChannelRow, reveal = false): ChannelView {
-  return { id: row.id, kind: row.kind, name: row.name, created_at: iso(row.created_at), ...channelOf(row.kind).details(row.config, reveal) };
+const isoOrNull = (d: Date | string | null): string | null => (d === null ? null : iso(d));
+
+export function channelView(row: ChannelRow, reveal = false): ChannelView {
+  return {
+    id: row.id,
+    kind: row.kind,
+    name: row.name,
+    created_at: iso(row.created_at),
+    disabled_at: isoOrNull(row.disabled_at),
+    disabled_reason: row.disabled_reason,
+    ...channelOf(row.kind).details(row.config, reveal),
+  };
+}
+
+const view = channelView;
+
+/** A notification's state as the `delivery` live event carries it. */
+export function deliveryEvent(row: DeliveryStateRow): DeliveryEvent {
+  return {
+    id: row.id,
+    channel_id: row.channel_id,
+    status: row.status,
+    attempt_count: row.attempts,
+    next_attempt_at: row.status === 'pending' ? iso(row.next_attempt_at) : null,
+    last_error: row.last_error,
+  };
+}
+
+/**
+ * Live updates of the notify domain: a channel (disabled, enabled) and a notification's state. Each
+ * is published here and announced (topic + id) to the other instances, whose dashboards may be
+ * served by a web process while a separate notify process delivers.
+ */
+type Live = Pick<LiveHub, 'publish' | 'announce'>;
+export function publishChannel(live: Live, row: ChannelRow): void {
+  live.publish(row.org_id, { type: 'channel', data: view(row) });
+  live.announce(row.org_id, { topic: 'channel', id: row.id });
+}
+export function publishDelivery(live: Live, row: DeliveryStateRow): void {
+  live.publish(row.org_id, { type: 'delivery', data: deliveryEvent(row) });
+  live.announce(row.org_id, { topic: 'delivery', id: row.id });
+}
+
+/** On an instance serving dashboards: turns other instances' announcements into local events, read back from the store. */
+export function resolveRemoteNotify(db: Db, live: Pick<LiveHub, 'publish' | 'onRemoteChange'>): void {
+  live.onRemoteChange('channel', async (orgId, id) => {
+    const row = await selectChannel(db, orgId, id);
+    if (row) live.publish(orgId, { type: 'channel', data: view(row) });
+  });
+  live.onRemoteChange('delivery', async (orgId, id) => {
+    const row = await selectDeliveryState(db, orgId, id);
+    if (row) live.publish(orgId, { type: 'delivery', data: deliveryEvent(row) });
+  });
 }
 
 /**
@@ -46,6 +115,7 @@ export async function listDeliveries(db: Db, orgId: string, channelId: string, l
     const payload = row.payload as Partial<NotificationPayload>;
     return {
       id: row.id,
+      channel_id: row.channel_id,
       alert_id: row.alert_id,
       type: typeof payload.type === 'string' ? payload.type : '',
       title: typeof payload.alert?.title === 'string' ? payload.alert.title : '',
@@ -79,11 +149,13 @@ export interface NotificationRequest {
  * queued at most once per channel. Returns the ids queued.
  */
 export async function enqueueNotifications(db: Db, request: NotificationRequest): Promise<string[]> {
-  const channelIds = await selectChannelIds(db, request.orgId, request.channels === '*' ? undefined : request.channels);
-  const rows = channelIds.map((channelId) => {
+  const targets = await selectChannelTargets(db, request.orgId, request.channels === '*' ? undefined : request.channels);
+  const rows = targets.map((channel) => {
     const id = newId();
     const payload: NotificationPayload = { id, type: request.type, alert: request.alert, org_id: request.orgId };
-    return { id, orgId: request.orgId, channelId, alertId: request.alertId, payload };
+    // A disabled channel's notification is kept, not attempted: it can be re-sent once the channel works.
+    const skipped = channel.disabled_reason === null ? {} : { skippedBecause: skippedReason(channel.disabled_reason) };
+    return { id, orgId: request.orgId, channelId: channel.id, alertId: request.alertId, payload, ...skipped };
   });
   // One statement for every channel: the caller's transaction (a ping, a sweep) stays short.
   await insertNotifications(db, rows);
@@ -109,4 +181,66 @@ export async function queueTestNotification(db: Db, orgId: string, channelId: st
   const [id] = await enqueueNotifications(db, { orgId, alertId: null, type: 'alert.firing', alert, channels: [channel.id] });
   if (id === undefined) throw notFound('Channel'); // deleted in between
   return { id };
+}
+
+const skippedReason = (disabledReason: string | null): string => `channel disabled: ${disabledReason ?? 'by Vigil'}`;
+
+/** What disabling a failing channel did, for the notifier to announce after the commit. */
+export interface DisabledChannel {
+  channel: ChannelRow;
+  /** Its pending notifications, now skipped. */
+  skipped: DeliveryStateRow[];
+  /** The "channel disabled" notice queued to the organisation's other enabled channels (and e-mailed to its admins). */
+  notice: NotificationPayload;
+}
+
+/**
+ * Disables a channel whose deliveries keep failing, inside the caller's transaction (the one that
+ * recorded the failed attempt): the reason is stored, its pending notifications are skipped, and a
+ * "channel disabled" notice is queued to the organisation's other enabled channels. Undefined when
+ * the channel is gone or already disabled (another notifier got there first).
+ */
+export async function disableFailingChannel(trx: Db, channelId: string, streak: FailureStreak, lastError: string | null): Promise<DisabledChannel | undefined> {
+  const reason = disableReason(streak, lastError);
+  const channel = await disableChannelRow(trx, channelId, reason);
+  if (!channel) return undefined;
+  const skipped = await skipPending(trx, { channelId }, skippedReason(reason));
+  const label = channel.name ? `"${channel.name}"` : `${channelOf(channel.kind).form.label} channel`;
+  const alert: NotifiedAlert = {
+    id: newId(),
+    source: 'notify',
+    kind: 'channel_disabled',
+    subject_id: channel.id,
+    title: `Notification channel ${label} disabled: its deliveries keep failing`,
+    message: `Vigil stopped sending to the ${channelOf(channel.kind).form.label} channel ${label} because ${reason}. Its notifications are kept as skipped; fix the receiver, re-enable the channel on the channels page (or POST /api/v1/channels/${channel.id}/enable) and re-send them.`,
+    details: { channel_id: channel.id, channel_name: channel.name, channel_kind: channel.kind, failures: streak.failures, failing_since: streak.since.toISOString(), last_error: lastError },
+    created_at: new Date().toISOString(),
+  };
+  const others = (await selectChannelTargets(trx, channel.org_id)).filter((c) => c.disabled_reason === null).map((c) => c.id);
+  const [first] = await enqueueNotifications(trx, { orgId: channel.org_id, alertId: null, type: 'channel.disabled', alert, channels: others });
+  return { channel, skipped, notice: { id: first ?? alert.id, type: 'channel.disabled', alert, org_id: channel.org_id } };
+}
+
+/** Re-enables a channel (with a fresh failure streak). Its skipped notifications stay skipped until re-sent. */
+export async function enableChannel(db: Db, live: Live, orgId: string, id: string): Promise<ChannelView> {
+  const row = await enableChannelRow(db, orgId, id);
+  if (!row) throw notFound('Channel');
+  publishChannel(live, row);
+  return view(row);
+}
+
+/**
+ * Queues a notification again, due now, whatever became of it (delivered, failed, skipped), with a
+ * fresh retry schedule. Receivers see the same webhook-id: it is the same notification. A disabled
+ * channel must be re-enabled first (409).
+ */
+export async function resendDelivery(db: Db, live: Live, orgId: string, id: string): Promise<DeliveryEvent> {
+  const channelId = await selectDeliveryChannelId(db, orgId, id);
+  if (channelId === undefined) throw notFound('Delivery');
+  const channel = await selectChannel(db, orgId, channelId);
+  if (channel?.disabled_at) throw conflict('The channel of this delivery is disabled: re-enable it first', { channel_id: channelId, reason: channel.disabled_reason });
+  const row = await requeueDelivery(db, orgId, id);
+  if (!row) throw notFound('Delivery');
+  publishDelivery(live, row);
+  return deliveryEvent(row);
 }

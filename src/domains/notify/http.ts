@@ -2,8 +2,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { AppContext } from '../../platform/http/context.js';
 import { principalOf, requireRole } from '../accounts/index.js';
 import { errorEnvelope, noContent } from '../../contracts/errors.js';
-import { channelInput, channelList, channelParams, channelView, deliveriesQuery, deliveryList, testQueued } from '../../contracts/notify.js';
-import { createChannel, deleteChannel, getChannel, listChannels, listDeliveries, queueTestNotification } from './channels.js';
+import { channelInput, channelList, channelParams, channelView, deliveriesQuery, deliveryEvent, deliveryList, deliveryParams, testQueued } from '../../contracts/notify.js';
+import { createChannel, deleteChannel, enableChannel, getChannel, listChannels, listDeliveries, queueTestNotification, resendDelivery, resolveRemoteNotify } from './channels.js';
 
 const tags = ['notify'];
 /** Every route needs a principal; reads any role, writes member or admin. */
@@ -11,6 +11,8 @@ const denied = { 401: errorEnvelope, 403: errorEnvelope };
 
 export function notifyRoutes(ctx: AppContext): FastifyPluginAsyncZod {
   const options = { allowPrivate: ctx.config.VIGIL_ALLOW_PRIVATE_WEBHOOKS };
+  // Where dashboards are served: deliveries made by a separate notify process reach them too.
+  resolveRemoteNotify(ctx.db, ctx.live);
   return async (app) => {
     app.post(
       '/api/v1/channels',
@@ -88,6 +90,36 @@ export function notifyRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         preHandler: requireRole(ctx, 'member'),
       },
       async (request, reply) => reply.status(202).send(await queueTestNotification(ctx.db, principalOf(request).orgId, request.params.id)),
+    );
+
+    app.post(
+      '/api/v1/channels/:id/enable',
+      {
+        schema: {
+          tags,
+          summary: 'Re-enable a channel that Vigil disabled because its deliveries kept failing',
+          description: 'Its skipped notifications stay skipped: re-send those still worth sending (POST /api/v1/deliveries/:id/resend).',
+          params: channelParams,
+          response: { 200: channelView, 400: errorEnvelope, ...denied, 404: errorEnvelope },
+        },
+        preHandler: requireRole(ctx, 'member'),
+      },
+      async (request) => enableChannel(ctx.db, ctx.live, principalOf(request).orgId, request.params.id),
+    );
+
+    app.post(
+      '/api/v1/deliveries/:id/resend',
+      {
+        schema: {
+          tags,
+          summary: 'Queue a notification again (delivered, failed or skipped), due now, with a fresh retry schedule',
+          description: 'Receivers get the same webhook-id: it is the same notification. 409 while its channel is disabled.',
+          params: deliveryParams,
+          response: { 202: deliveryEvent, 400: errorEnvelope, ...denied, 404: errorEnvelope, 409: errorEnvelope },
+        },
+        preHandler: requireRole(ctx, 'member'),
+      },
+      async (request, reply) => reply.status(202).send(await resendDelivery(ctx.db, ctx.live, principalOf(request).orgId, request.params.id)),
     );
   };
 }

@@ -3,11 +3,14 @@ import { notificationPayload, type DeliveryStatus } from '../../contracts/notify
 import type { LiveHub } from '../../platform/live.js';
 import { every, type Worker } from '../../platform/worker.js';
 import { describeError } from '../../platform/fetch-error.js';
+import { orgAdminEmails } from '../accounts/index.js';
 import { DEFAULT_BACKOFF, nextRetry, type BackoffPolicy } from './backoff.js';
+import { shouldDisable, type DisablePolicy } from './channel-health.js';
+import { disableFailingChannel, publishChannel, publishDelivery, type DisabledChannel } from './channels.js';
 import { channelOf, type Senders } from './registry.js';
 import { EmailSender } from './senders/email.js';
 import { HttpSender, isPermanentFailure, type SendResult } from './senders/http.js';
-import { claimDue, recordAttempt, selectChannelsById, type ChannelRow, type ClaimedRow } from './store.js';
+import { claimDue, lockChannel, recordAttempt, selectChannelsById, skipPending, updateFailureStreak, type ChannelRow, type ClaimedRow, type DeliveryStateRow } from './store.js';
 import type { Db } from '../../platform/store/index.js';
 
 /**
@@ -16,6 +19,13 @@ import type { Db } from '../../platform/store/index.js';
  * with no transaction open, then the attempt and the next step are recorded in a second short
  * transaction. A crash between the two leaves the row pending: once the lease expires it is
  * delivered again (at least once, with the same webhook-id for receivers to dedupe).
+ *
+ * The transaction that records an attempt also keeps the channel's failure streak, and disables
+ * the channel when channel-health.ts says so (skipping its pending notifications and queueing a
+ * "channel disabled" notice to the organisation's other channels), so a channel is disabled once
+ * and its notice queued once. The admins' e-mail about it is sent after the commit, best effort
+ * (logged when it fails): the queued notice is the durable way they are told.
+ * A claimed notification whose channel is disabled is not attempted: it is kept as skipped.
  */
 
 /** Rows claimed per round. */
@@ -35,7 +45,10 @@ export interface NotifierSettings {
   VIGIL_SMTP_URL?: string | undefined;
   VIGIL_SMTP_FROM: string;
   VIGIL_NOTIFY_RETRY_BASE_MS: number;
-  VIGIL_NOTIFY_MAX_ATTEMPTS: number;
+  VIGIL_NOTIFY_RETRY_CAP_MS: number;
+  VIGIL_NOTIFY_GIVE_UP_AFTER_MS: number;
+  VIGIL_NOTIFY_DISABLE_AFTER_FAILURES: number;
+  VIGIL_NOTIFY_DISABLE_AFTER_MS: number;
   VIGIL_NOTIFY_INTERVAL_MS: number;
   VIGIL_BASE_URL?: string | undefined;
 }
@@ -44,7 +57,7 @@ export interface NotifierSettings {
 export interface NotifierDeps {
   db: Db;
   logger: Logger;
-  live: Pick<LiveHub, 'publish'>;
+  live: Pick<LiveHub, 'publish' | 'announce'>;
   config: NotifierSettings;
 }
 
@@ -58,6 +71,7 @@ export class Notifier {
   private readonly email: EmailSender;
   private readonly senders: Senders;
   private readonly policy: BackoffPolicy;
+  private readonly disablePolicy: DisablePolicy;
 
   constructor(private readonly deps: NotifierDeps) {
     const { config } = deps;
@@ -67,8 +81,10 @@ export class Notifier {
     this.policy = {
       ...DEFAULT_BACKOFF,
       baseMs: config.VIGIL_NOTIFY_RETRY_BASE_MS,
-      maxAttempts: config.VIGIL_NOTIFY_MAX_ATTEMPTS,
+      capMs: config.VIGIL_NOTIFY_RETRY_CAP_MS,
+      giveUpAfterMs: config.VIGIL_NOTIFY_GIVE_UP_AFTER_MS,
     };
+    this.disablePolicy = { minFailures: config.VIGIL_NOTIFY_DISABLE_AFTER_FAILURES, minSpanMs: config.VIGIL_NOTIFY_DISABLE_AFTER_MS };
   }
 
   /** Delivers every due notification (up to a bound); returns how many attempts were made. */
@@ -103,6 +119,12 @@ export class Notifier {
   }
 
   private async process(row: ClaimedRow, channel: ChannelRow | undefined): Promise<void> {
+    if (channel?.disabled_at) {
+      // Disabled after this row was queued (or while it waited): kept, not attempted.
+      const skipped = await skipPending(this.deps.db, { outboxId: row.id }, `channel disabled: ${channel.disabled_reason ?? 'by Vigil'}`);
+      for (const state of skipped) publishDelivery(this.deps.live, state);
+      return;
+    }
     const attemptedAt = new Date();
     const started = performance.now();
     const outcome = await this.attempt(row, channel).catch(
@@ -134,26 +156,50 @@ export class Notifier {
         retryInMs = decision.delayMs;
       }
     }
-    const updated = await recordAttempt(this.deps.db, {
-      outboxId: row.id,
-      orgId: row.org_id,
-      status,
-      attempts,
-      error,
-      ...(retryInMs === undefined ? {} : { retryInMs }),
-      attemptedAt,
-      ok: outcome.ok,
-      statusCode: outcome.statusCode,
-      durationMs,
+    const recorded = await this.deps.db.transaction().execute(async (trx): Promise<{ state: DeliveryStateRow; disabled?: DisabledChannel } | undefined> => {
+      await lockChannel(trx, row.channel_id);
+      const state = await recordAttempt(trx, {
+        outboxId: row.id,
+        orgId: row.org_id,
+        status,
+        attempts,
+        error,
+        ...(retryInMs === undefined ? {} : { retryInMs }),
+        attemptedAt,
+        ok: outcome.ok,
+        statusCode: outcome.statusCode,
+        durationMs,
+      });
+      if (!state) return undefined;
+      const streak = await updateFailureStreak(trx, row.channel_id, outcome.ok, attemptedAt);
+      if (outcome.ok || !streak?.since) return { state };
+      const failing = { failures: streak.failures, since: streak.since };
+      if (!shouldDisable(failing, new Date(), this.disablePolicy)) return { state };
+      const disabled = await disableFailingChannel(trx, row.channel_id, failing, error);
+      return disabled ? { state, disabled } : { state };
     });
-    if (!updated) return;
+    if (!recorded) return;
     const log = { notification: row.id, channel: row.channel_id, attempt: attempts, status, error };
     if (outcome.ok) this.deps.logger.debug(log, 'notification delivered');
     else this.deps.logger.warn(log, status === 'failed' ? 'notification given up' : 'notification attempt failed; will retry');
-    this.deps.live.publish(row.org_id, {
-      type: 'notification',
-      data: { id: row.id, channel_id: row.channel_id, status, attempts, error },
-    });
+    publishDelivery(this.deps.live, recorded.state);
+    if (recorded.disabled) await this.announceDisabled(recorded.disabled);
+  }
+
+  /** After the commit: dashboards see the channel disabled and its notifications skipped; admins get an e-mail if SMTP is set up. */
+  private async announceDisabled({ channel, skipped, notice }: DisabledChannel): Promise<void> {
+    this.deps.logger.warn({ channel: channel.id, reason: channel.disabled_reason }, 'notification channel disabled');
+    publishChannel(this.deps.live, channel);
+    for (const state of skipped) publishDelivery(this.deps.live, state);
+    if (!this.deps.config.VIGIL_SMTP_URL) return;
+    try {
+      const admins = await orgAdminEmails(this.deps.db, channel.org_id);
+      if (admins.length === 0) return;
+      const result = await this.email.send({ to: admins }, `${notice.id}-admins`, notice, this.deps.config.VIGIL_BASE_URL);
+      if (!result.ok) throw new Error(result.error ?? 'not sent');
+    } catch (error) {
+      this.deps.logger.error({ err: error, channel: channel.id }, 'could not e-mail the admins that a channel was disabled');
+    }
   }
 }
 

@@ -9,8 +9,8 @@ import type { ChannelKind, ChannelsTable, DeliveryAttemptsTable, DeliveryStatus,
 
 const tables = (db: Db) => ownTables<NotifyTables>(db);
 
-export type ChannelRow = Pick<Selectable<ChannelsTable>, 'id' | 'org_id' | 'kind' | 'name' | 'config' | 'created_at'>;
-const CHANNEL_COLUMNS = ['id', 'org_id', 'kind', 'name', 'config', 'created_at'] as const;
+export type ChannelRow = Pick<Selectable<ChannelsTable>, 'id' | 'org_id' | 'kind' | 'name' | 'config' | 'created_at' | 'disabled_at' | 'disabled_reason'>;
+const CHANNEL_COLUMNS = ['id', 'org_id', 'kind', 'name', 'config', 'created_at', 'disabled_at', 'disabled_reason'] as const;
 
 export async function insertChannel(
   db: Db,
@@ -37,12 +37,12 @@ export async function selectChannelsById(db: Db, ids: readonly string[]): Promis
   return tables(db).selectFrom('channels').select(CHANNEL_COLUMNS).where('id', 'in', ids).execute();
 }
 
-/** Ids of an organisation's channels: all of them, or those of `only` that belong to it. */
-export async function selectChannelIds(db: Db, orgId: string, only?: readonly string[]): Promise<string[]> {
+/** An organisation's channels as notifications target them: all, or those of `only` that belong to it. */
+export async function selectChannelTargets(db: Db, orgId: string, only?: readonly string[]): Promise<{ id: string; disabled_reason: string | null }[]> {
   if (only?.length === 0) return [];
-  let query = tables(db).selectFrom('channels').select('id').where('org_id', '=', orgId);
+  let query = tables(db).selectFrom('channels').select(['id', 'disabled_reason']).where('org_id', '=', orgId);
   if (only) query = query.where('id', 'in', only);
-  return (await query.orderBy('created_at').orderBy('id').execute()).map((r) => r.id);
+  return query.orderBy('created_at').orderBy('id').execute();
 }
 
 /** Deletes a channel; its queued and past notifications go with it (ON DELETE CASCADE). */
@@ -57,6 +57,8 @@ export interface NewNotification {
   channelId: string;
   alertId: string | null;
   payload: Record<string, unknown>;
+  /** Queued as `skipped` with this error (the channel is disabled) instead of due now. */
+  skippedBecause?: string;
 }
 
 /** Queues notifications, due now, in one statement; an alert is queued once per channel whatever happens. */
@@ -72,6 +74,7 @@ export async function insertNotifications(db: Db, rows: readonly NewNotification
         alert_id: r.alertId,
         payload: JSON.stringify(r.payload),
         next_attempt_at: sql<Date>`now()`,
+        ...(r.skippedBecause === undefined ? {} : { status: 'skipped' as const, last_error: r.skippedBecause }),
       })),
     )
     .onConflict((oc) => oc.columns(['channel_id', 'alert_id']).doNothing())
@@ -80,7 +83,7 @@ export async function insertNotifications(db: Db, rows: readonly NewNotification
 
 export type OutboxRow = Pick<
   Selectable<OutboxTable>,
-  'id' | 'alert_id' | 'payload' | 'status' | 'attempts' | 'next_attempt_at' | 'last_error' | 'created_at' | 'delivered_at'
+  'id' | 'channel_id' | 'alert_id' | 'payload' | 'status' | 'attempts' | 'next_attempt_at' | 'last_error' | 'created_at' | 'delivered_at'
 >;
 export type AttemptRow = Pick<Selectable<DeliveryAttemptsTable>, 'outbox_id' | 'attempted_at' | 'ok' | 'status_code' | 'error' | 'duration_ms'>;
 
@@ -88,7 +91,7 @@ export type AttemptRow = Pick<Selectable<DeliveryAttemptsTable>, 'outbox_id' | '
 export async function selectDeliveries(db: Db, orgId: string, channelId: string, limit: number): Promise<{ rows: OutboxRow[]; attempts: AttemptRow[] }> {
   const rows = await tables(db)
     .selectFrom('outbox')
-    .select(['id', 'alert_id', 'payload', 'status', 'attempts', 'next_attempt_at', 'last_error', 'created_at', 'delivered_at'])
+    .select(['id', 'channel_id', 'alert_id', 'payload', 'status', 'attempts', 'next_attempt_at', 'last_error', 'created_at', 'delivered_at'])
     .where('org_id', '=', orgId)
     .where('channel_id', '=', channelId)
     .orderBy('created_at', 'desc')
@@ -137,6 +140,10 @@ export async function claimDue(db: Db, limit: number, leaseMs: number): Promise<
     .execute();
 }
 
+/** What a `delivery` live event says of a notification. */
+export type DeliveryStateRow = Pick<Selectable<OutboxTable>, 'id' | 'org_id' | 'channel_id' | 'status' | 'attempts' | 'next_attempt_at' | 'last_error'>;
+const DELIVERY_STATE_COLUMNS = ['id', 'org_id', 'channel_id', 'status', 'attempts', 'next_attempt_at', 'last_error'] as const;
+
 export interface AttemptRecord {
   outboxId: string;
   orgId: string;
@@ -152,43 +159,124 @@ export interface AttemptRecord {
 }
 
 /**
- * Records an attempt and the notification's next step in one short transaction. Returns false
- * when the row was no longer pending (delivered by another notifier after a lease ran out, or its
- * channel deleted): then nothing is recorded.
+ * Records an attempt and the notification's next step, in the caller's transaction. Returns the
+ * notification's new state, or undefined when the row was no longer pending (delivered by another
+ * notifier after a lease ran out, skipped, or its channel deleted): then nothing is recorded.
  */
-export async function recordAttempt(db: Db, a: AttemptRecord): Promise<boolean> {
+export async function recordAttempt(trx: Db, a: AttemptRecord): Promise<DeliveryStateRow | undefined> {
   const next: RawBuilder<Date> | undefined =
     a.status === 'pending' && a.retryInMs !== undefined ? sql<Date>`now() + ${a.retryInMs}::integer * interval '1 millisecond'` : undefined;
+  // Updating first locks the row, so a concurrent channel deletion (cascade) cannot orphan the attempt.
+  const row = await tables(trx)
+    .updateTable('outbox')
+    .set({
+      status: a.status,
+      attempts: a.attempts,
+      last_error: a.error,
+      ...(a.status === 'delivered' ? { delivered_at: sql<Date>`now()` } : {}),
+      ...(next ? { next_attempt_at: next } : {}),
+    })
+    .where('id', '=', a.outboxId)
+    .where('status', '=', 'pending')
+    .returning(DELIVERY_STATE_COLUMNS)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  await tables(trx)
+    .insertInto('delivery_attempts')
+    .values({
+      outbox_id: a.outboxId,
+      org_id: a.orgId,
+      attempted_at: a.attemptedAt,
+      ok: a.ok,
+      status_code: a.statusCode,
+      error: a.error,
+      duration_ms: a.durationMs,
+    })
+    .execute();
+  return row;
+}
+
+/**
+ * Locks a channel row for the rest of the caller's transaction. The transaction that records an
+ * attempt takes it first: disabling a channel then updates its other outbox rows, and a concurrent
+ * recording that had locked one of those before waiting for the channel would deadlock.
+ */
+export async function lockChannel(trx: Db, channelId: string): Promise<void> {
+  await tables(trx).selectFrom('channels').select('id').where('id', '=', channelId).forUpdate().execute();
+}
+
+/**
+ * Counts an attempt in the channel's failure streak: a success resets it, a failure extends it
+ * (the first failure sets `failing_since`). Returns the streak after this attempt, undefined when
+ * the channel is gone.
+ */
+export async function updateFailureStreak(trx: Db, channelId: string, ok: boolean, attemptedAt: Date): Promise<{ failures: number; since: Date | null } | undefined> {
+  const row = await tables(trx)
+    .updateTable('channels')
+    .set(
+      ok
+        ? { failure_streak: 0, failing_since: null }
+        : { failure_streak: sql<number>`failure_streak + 1`, failing_since: sql<Date>`coalesce(failing_since, ${attemptedAt}::timestamptz)` },
+    )
+    .where('id', '=', channelId)
+    .returning(['failure_streak', 'failing_since'])
+    .executeTakeFirst();
+  return row && { failures: row.failure_streak, since: row.failing_since === null ? null : new Date(row.failing_since) };
+}
+
+/** Disables an enabled channel with a reason; undefined when it is gone or already disabled. */
+export async function disableChannelRow(trx: Db, channelId: string, reason: string): Promise<ChannelRow | undefined> {
+  return tables(trx)
+    .updateTable('channels')
+    .set({ disabled_at: sql<Date>`now()`, disabled_reason: reason })
+    .where('id', '=', channelId)
+    .where('disabled_at', 'is', null)
+    .returning(CHANNEL_COLUMNS)
+    .executeTakeFirst();
+}
+
+/** Re-enables a channel with a fresh failure streak; undefined when it is not the organisation's. */
+export async function enableChannelRow(db: Db, orgId: string, channelId: string): Promise<ChannelRow | undefined> {
   return tables(db)
-    .transaction()
-    .execute(async (trx) => {
-      // Updating first locks the row, so a concurrent channel deletion (cascade) cannot orphan the attempt.
-      const res = await trx
-        .updateTable('outbox')
-        .set({
-          status: a.status,
-          attempts: a.attempts,
-          last_error: a.error,
-          ...(a.status === 'delivered' ? { delivered_at: sql<Date>`now()` } : {}),
-          ...(next ? { next_attempt_at: next } : {}),
-        })
-        .where('id', '=', a.outboxId)
-        .where('status', '=', 'pending')
-        .returning('id')
-        .executeTakeFirst();
-      if (!res) return false;
-      await trx
-        .insertInto('delivery_attempts')
-        .values({
-          outbox_id: a.outboxId,
-          org_id: a.orgId,
-          attempted_at: a.attemptedAt,
-          ok: a.ok,
-          status_code: a.statusCode,
-          error: a.error,
-          duration_ms: a.durationMs,
-        })
-        .execute();
-      return true;
-    });
+    .updateTable('channels')
+    .set({ disabled_at: null, disabled_reason: null, failure_streak: 0, failing_since: null })
+    .where('org_id', '=', orgId)
+    .where('id', '=', channelId)
+    .returning(CHANNEL_COLUMNS)
+    .executeTakeFirst();
+}
+
+/**
+ * Marks pending notifications `skipped` with a reason, without an attempt: every pending one of a
+ * channel (it was just disabled), or one (`outboxId`). Returns their new state.
+ */
+export async function skipPending(trx: Db, target: { channelId: string } | { outboxId: string }, reason: string): Promise<DeliveryStateRow[]> {
+  let query = tables(trx).updateTable('outbox').set({ status: 'skipped', last_error: reason }).where('status', '=', 'pending');
+  query = 'channelId' in target ? query.where('channel_id', '=', target.channelId) : query.where('id', '=', target.outboxId);
+  return query.returning(DELIVERY_STATE_COLUMNS).execute();
+}
+
+/**
+ * Queues a notification again, due now, with a fresh attempt count (and so a fresh retry
+ * schedule); its past attempts stay listed. Undefined when it is not the organisation's.
+ */
+export async function requeueDelivery(db: Db, orgId: string, id: string): Promise<DeliveryStateRow | undefined> {
+  return tables(db)
+    .updateTable('outbox')
+    .set({ status: 'pending', attempts: 0, last_error: null, delivered_at: null, next_attempt_at: sql<Date>`now()` })
+    .where('org_id', '=', orgId)
+    .where('id', '=', id)
+    .returning(DELIVERY_STATE_COLUMNS)
+    .executeTakeFirst();
+}
+
+/** The channel a notification of the organisation goes to; undefined when there is no such notification. */
+export async function selectDeliveryChannelId(db: Db, orgId: string, id: string): Promise<string | undefined> {
+  const row = await tables(db).selectFrom('outbox').select('channel_id').where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst();
+  return row?.channel_id;
+}
+
+/** A notification's state for a live event; undefined when the organisation has no such notification. */
+export async function selectDeliveryState(db: Db, orgId: string, id: string): Promise<DeliveryStateRow | undefined> {
+  return tables(db).selectFrom('outbox').select(DELIVERY_STATE_COLUMNS).where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst();
 }

@@ -17,6 +17,10 @@ export interface ChannelsTable {
   name: Generated<string>;
   config: JSONColumnType<Record<string, unknown>>;
   created_at: Generated<Date>;
+  disabled_at: NullableTimestamp;
+  disabled_reason: string | null;
+  failure_streak: Generated<number>;
+  failing_since: NullableTimestamp;
 }
 export interface OutboxTable {
   id: string;

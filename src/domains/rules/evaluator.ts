@@ -17,34 +17,19 @@
  * - Isolation: a rule that throws is marked in error (with the reason) and the others go on.
  */
 import type { Logger } from 'pino';
-import type { ChannelSelection, RuleSpec, Severity } from '../../contracts/alerting.js';
+import type { RuleSpec } from '../../contracts/alerting.js';
+import type { ConditionReport } from '../alerting/index.js';
 import type { Db } from '../../platform/store/index.js';
 import { every, type Worker } from '../../platform/worker.js';
 import { eventsOfSeconds } from '../logs/index.js';
 import { firstCountedSecond, secondCounts, watermarksOf } from '../stream/index.js';
 import { RuleEngine, RuleError, type RuleObservation, type RuleSnapshot, type SecondData } from './engine.js';
 import { ensureDefaultRule, liveRules, markRuleError, type LiveRule } from './rules.js';
-import { durationMs } from './spec.js';
+import { routingOf } from './spec.js';
 import { rulesDb } from './tables.js';
 
-/** What the rules hand the alert manager: the shape of alerting's ConditionReport (conditions.ts). */
-export interface RuleReport {
-  orgId: string;
-  source: 'log';
-  ruleId: string;
-  ruleName: string;
-  labels: Record<string, string>;
-  at: Date;
-  active: boolean;
-  value: number | null;
-  threshold: number | null;
-  reason: string;
-  summary: string;
-  severity: Severity;
-  timing: { forMs: number; keepFiringForMs: number };
-  routing: { channels: ChannelSelection; groupBy: string[]; groupWaitMs: number; groupIntervalMs: number; repeatIntervalMs: number };
-  link?: string;
-}
+/** What the rules hand the alert manager: its ConditionReport, from source 'log'. */
+export type RuleReport = ConditionReport & { source: 'log' };
 
 /** The alert manager's entry point (alerting's reportConditions), called inside the evaluator's transaction. */
 export type ReportPort = (trx: Db, reports: RuleReport[], now: Date) => Promise<void>;
@@ -100,13 +85,7 @@ export function reportOf(orgId: string, engine: RuleEngine, o: RuleObservation):
     summary: o.summary,
     severity: spec.severity,
     timing: { forMs: engine.forMs, keepFiringForMs: engine.keepMs },
-    routing: {
-      channels: spec.channels,
-      groupBy: [],
-      groupWaitMs: durationMs(spec.grouping.group_wait),
-      groupIntervalMs: durationMs(spec.grouping.group_interval),
-      repeatIntervalMs: durationMs(spec.grouping.repeat_interval),
-    },
+    routing: routingOf(spec),
     link: linkOf(spec, o.labels, o.at),
   };
 }

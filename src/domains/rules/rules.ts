@@ -7,8 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { ruleInput, type RuleInput, type RuleSpec, type RuleView } from '../../contracts/alerting.js';
 import { notFound } from '../../platform/errors.js';
 import type { Db } from '../../platform/store/index.js';
-import type { RuleSnapshot } from './engine.js';
-import { validateSpec } from './spec.js';
+import { activeCountsByRule, rerouteRule, retireRule } from '../alerting/index.js';
+import { routingOf, validateSpec } from './spec.js';
 import { rulesDb, type AlertRulesTable } from './tables.js';
 import type { Selectable } from 'kysely';
 
@@ -44,21 +44,8 @@ export async function ensureDefaultRule(db: Db, orgId: string): Promise<void> {
 
 type RuleRow = Selectable<AlertRulesTable>;
 
-/** The evaluator's mirror of the rules' instances, for the firing/pending counts of the views. */
-async function instanceCounts(db: Db, orgId: string): Promise<Map<string, { firing: number; pending: number }>> {
-  const row = await rulesDb(db).selectFrom('rule_evaluator').select('instances').where('org_id', '=', orgId).executeTakeFirst();
-  const counts = new Map<string, { firing: number; pending: number }>();
-  for (const [ruleId, snap] of Object.entries((row?.instances ?? {}) as Record<string, RuleSnapshot>)) {
-    let firing = 0;
-    let pending = 0;
-    for (const m of Object.values(snap)) {
-      if (m.firing) firing++;
-      else if (m.active) pending++;
-    }
-    counts.set(ruleId, { firing, pending });
-  }
-  return counts;
-}
+/** The alert manager's firing and pending instances per rule, for the views. */
+const instanceCounts = (db: Db, orgId: string) => activeCountsByRule(db, orgId, 'log');
 
 function viewOf(row: RuleRow, counts: Map<string, { firing: number; pending: number }>): RuleView {
   return {
@@ -98,22 +85,35 @@ export async function createRule(db: Db, orgId: string, spec: RuleSpec): Promise
   return viewOf(row, new Map());
 }
 
-export async function updateRule(db: Db, orgId: string, id: string, spec: RuleSpec): Promise<RuleView> {
+/**
+ * Replaces a rule. In the same transaction the alert manager learns its new routing, and, when the
+ * rule is now disabled, its instances resolve.
+ */
+export async function updateRule(db: Db, orgId: string, id: string, spec: RuleSpec, now = new Date()): Promise<RuleView> {
   validateSpec(spec);
-  const row = await rulesDb(db)
-    .updateTable('alert_rules')
-    .set((eb) => ({ name: spec.name, spec: JSON.stringify(spec), enabled: spec.enabled, error: null, error_at: null, updated_at: new Date(), version: eb('version', '+', 1) }))
-    .where('org_id', '=', orgId)
-    .where('id', '=', id)
-    .returningAll()
-    .executeTakeFirst();
-  if (row === undefined) throw notFound('Rule');
+  const row = await db.transaction().execute(async (trx) => {
+    const updated = await rulesDb(trx)
+      .updateTable('alert_rules')
+      .set((eb) => ({ name: spec.name, spec: JSON.stringify(spec), enabled: spec.enabled, error: null, error_at: null, updated_at: now, version: eb('version', '+', 1) }))
+      .where('org_id', '=', orgId)
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirst();
+    if (updated === undefined) throw notFound('Rule');
+    await rerouteRule(trx, orgId, 'log', id, routingOf(spec), now);
+    if (!spec.enabled) await retireRule(trx, orgId, 'log', id, 'the rule was disabled', now);
+    return updated;
+  });
   return viewOf(row, await instanceCounts(db, orgId));
 }
 
-export async function deleteRule(db: Db, orgId: string, id: string): Promise<void> {
-  const result = await rulesDb(db).deleteFrom('alert_rules').where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst();
-  if (Number(result.numDeletedRows) === 0) throw notFound('Rule');
+/** Deletes a rule; its instances resolve in the same transaction. */
+export async function deleteRule(db: Db, orgId: string, id: string, now = new Date()): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    const result = await rulesDb(trx).deleteFrom('alert_rules').where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst();
+    if (Number(result.numDeletedRows) === 0) throw notFound('Rule');
+    await retireRule(trx, orgId, 'log', id, 'the rule was deleted', now);
+  });
 }
 
 /** What the evaluator needs of the enabled rules that evaluate (no error). */

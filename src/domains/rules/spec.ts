@@ -4,6 +4,7 @@
  * events for what the counts cannot answer), and its message template. Pure.
  */
 import type { RuleSpec } from '../../contracts/alerting.js';
+import type { Routing } from '../alerting/index.js';
 import { badRequest } from '../../platform/errors.js';
 
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -113,4 +114,15 @@ export function renderSummary(spec: RuleSpec, labels: Record<string, string>, va
   }
   const groups = spec.group_by.map((d) => `${d}=${labels[d] ?? ''}`).join(', ');
   return `${vars.metric} ${vars.value} ${spec.op} ${vars.threshold} over ${spec.window}${groups ? ` for ${groups}` : ''}`;
+}
+
+/** How the alert manager groups and routes a rule's instances (one group per rule: groupBy []). */
+export function routingOf(spec: RuleSpec): Routing {
+  return {
+    channels: spec.channels,
+    groupBy: [],
+    groupWaitMs: durationMs(spec.grouping.group_wait),
+    groupIntervalMs: durationMs(spec.grouping.group_interval),
+    repeatIntervalMs: durationMs(spec.grouping.repeat_interval),
+  };
 }

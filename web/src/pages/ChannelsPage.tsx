@@ -1,5 +1,5 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { Fragment, useState, type FormEvent } from 'react';
+import { Fragment, useEffect, useRef, useState, type FormEvent } from 'react';
 import { channelForms, type ChannelKind } from '@contracts/notify.js';
 import { api, type Channel, type ChannelInput } from '../api';
 import { CopyButton } from '../components/CopyButton';
@@ -7,7 +7,9 @@ import { ErrorNote } from '../components/ErrorNote';
 import { RelativeTime } from '../components/RelativeTime';
 import { formatDateTime } from '../format';
 import { useAction } from '../hooks';
+import { useLiveEvent } from '../live';
 import { channelsQuery, deliveriesQuery } from '../queries';
+import { channelOfEvent, deliveryOfEvent, patchDelivery, replaceChannel, resendable } from '../channels';
 
 /** The kinds and their forms come from the server's contract: a new kind shows up here without a change. */
 const KINDS = Object.keys(channelForms) as ChannelKind[];
@@ -85,31 +87,94 @@ function AddChannel({ onAdded }: { onAdded: (channel: Channel) => void }) {
   );
 }
 
-/** The last notifications sent to a channel, with each attempt: shows why a delivery failed. */
-function Deliveries({ channelId }: { channelId: string }) {
-  const deliveries = useQuery(deliveriesQuery(channelId));
+/**
+ * The last notifications sent to a channel, with each attempt: shows why a delivery failed, when
+ * the next attempt is due, and re-sends one (kept up to date by `delivery` live events).
+ */
+function Deliveries({ channel }: { channel: Channel }) {
+  const deliveries = useQuery(deliveriesQuery(channel.id));
+  const client = useQueryClient();
+  const resend = useAction();
   if (deliveries.error) return <ErrorNote message={deliveries.error.message} />;
   if (!deliveries.data) return <p className="muted">Loading…</p>;
   if (deliveries.data.length === 0) return <p className="muted">Nothing sent to this channel yet.</p>;
+  const again = (id: string) =>
+    void resend.run(async () => {
+      const state = await api.resendDelivery(id);
+      const key = deliveriesQuery(channel.id).queryKey;
+      client.setQueryData(key, (list) => patchDelivery(list, state).list);
+    });
   return (
     <div>
       <button type="button" className="button small" onClick={() => void deliveries.refetch()}>
         Refresh
       </button>
+      <ErrorNote message={resend.error?.message} />
       <ul className="deliveries">
         {deliveries.data.map((d) => (
-          <li key={d.id}>
+          <li key={d.id} data-delivery={d.id}>
             <span className={`delivery delivery-${d.status}`}>{d.status}</span>
             <span>{d.title}</span>
             <span className="muted" title={formatDateTime(d.created_at)}>
               <RelativeTime iso={d.created_at} past />, {d.attempt_count} attempt{d.attempt_count === 1 ? '' : 's'}
+              {d.status === 'pending' && d.next_attempt_at && (
+                <>
+                  , next <RelativeTime iso={d.next_attempt_at} />
+                </>
+              )}
             </span>
             {d.last_error && <span className="field-error">{d.last_error}</span>}
+            {resendable(d) && (
+              <button
+                type="button"
+                className="button small"
+                disabled={resend.busy || Boolean(channel.disabled_at)}
+                title={channel.disabled_at ? 'Re-enable the channel first' : 'Queue this notification again'}
+                onClick={() => again(d.id)}
+              >
+                Re-send
+              </button>
+            )}
           </li>
         ))}
       </ul>
     </div>
   );
+}
+
+/** Coalesces refetches of a channel's deliveries (with their attempts) after bursts of `delivery` events. */
+const DELIVERY_REFETCH_MS = 500;
+
+/** Keeps the channels and their shown deliveries current from `channel` and `delivery` live events. */
+function useChannelsLive() {
+  const client = useQueryClient();
+  const timers = useRef(new Map<string, ReturnType<typeof setTimeout>>());
+  useEffect(() => {
+    const pending = timers.current;
+    return () => {
+      for (const timer of pending.values()) clearTimeout(timer);
+      pending.clear();
+    };
+  }, []);
+  useLiveEvent('channel', (data) => {
+    const channel = channelOfEvent(data);
+    if (channel) client.setQueryData(channelsQuery.queryKey, (list) => replaceChannel(list, channel));
+  });
+  useLiveEvent('delivery', (data) => {
+    const event = deliveryOfEvent(data);
+    if (!event) return;
+    const key = deliveriesQuery(event.channel_id).queryKey;
+    const patched = patchDelivery(client.getQueryData(key), event);
+    if (patched.found) client.setQueryData(key, patched.list);
+    if (timers.current.has(event.channel_id)) return;
+    timers.current.set(
+      event.channel_id,
+      setTimeout(() => {
+        timers.current.delete(event.channel_id);
+        void client.invalidateQueries({ queryKey: key, exact: true });
+      }, DELIVERY_REFETCH_MS),
+    );
+  });
 }
 
 export function ChannelsPage() {
@@ -118,6 +183,15 @@ export function ChannelsPage() {
   const rowAction = useAction();
   const [notice, setNotice] = useState<{ text: string; secret?: string }>();
   const [open, setOpen] = useState<string>();
+  useChannelsLive();
+
+  const enable = (channel: Channel) =>
+    void rowAction.run(async () => {
+      const enabled = await api.enableChannel(channel.id);
+      client.setQueryData(channelsQuery.queryKey, (list) => replaceChannel(list, enabled));
+      setNotice({ text: `${channel.name || target(channel)} is enabled again. Its skipped notifications can be re-sent under Deliveries.` });
+      setOpen(channel.id);
+    });
 
   const remove = (channel: Channel) => {
     if (!window.confirm(`Delete the ${channelForms[channel.kind].label} channel ${channel.name || target(channel)}?`)) return;
@@ -139,7 +213,7 @@ export function ChannelsPage() {
     <section>
       <header className="page-head">
         <h1>Channels</h1>
-        <p className="muted">Every alert of this organisation is sent to each channel below, with retries until delivered.</p>
+        <p className="muted">Alerts go to the channels each check names, retried for about a day. A channel that keeps failing is disabled until re-enabled.</p>
       </header>
       <ErrorNote message={channels.error?.message ?? rowAction.error?.message} />
       {notice && (
@@ -161,6 +235,7 @@ export function ChannelsPage() {
               <th>Name</th>
               <th>Delivers to</th>
               <th>Added</th>
+              <th>Status</th>
               <th />
             </tr>
           </thead>
@@ -176,8 +251,14 @@ export function ChannelsPage() {
                   <td>
                     <RelativeTime iso={c.created_at} past />
                   </td>
+                  <td>{c.disabled_at ? <span className="delivery channel-disabled">disabled</span> : <span className="muted">enabled</span>}</td>
                   <td className="right">
                     <div className="actions">
+                      {c.disabled_at && (
+                        <button type="button" className="button small primary" onClick={() => enable(c)}>
+                          Re-enable
+                        </button>
+                      )}
                       <button type="button" className="button small" aria-expanded={open === c.id} onClick={() => setOpen(open === c.id ? undefined : c.id)}>
                         Deliveries
                       </button>
@@ -190,10 +271,20 @@ export function ChannelsPage() {
                     </div>
                   </td>
                 </tr>
+                {c.disabled_at && (
+                  <tr className="output-row">
+                    <td colSpan={6}>
+                      <p className="warning" role="note">
+                        Disabled <RelativeTime iso={c.disabled_at} past />: {c.disabled_reason ?? 'its deliveries kept failing'}. Nothing is sent to it until it is
+                        re-enabled; its notifications are kept as skipped.
+                      </p>
+                    </td>
+                  </tr>
+                )}
                 {open === c.id && (
                   <tr className="output-row">
-                    <td colSpan={5}>
-                      <Deliveries channelId={c.id} />
+                    <td colSpan={6}>
+                      <Deliveries channel={c} />
                     </td>
                   </tr>
                 )}

@@ -9,7 +9,9 @@ import { Field } from '../components/Field';
 import { TimeZoneSelect } from '../components/TimeZoneSelect';
 import { EXACT } from '../router-links';
 import { useAction } from '../hooks';
-import { checkQuery, storeCheck } from '../queries';
+import { channelsQuery, checkQuery, storeCheck } from '../queries';
+import { channelChoiceValue, parseChannelChoice, toggleChannel } from '../check-channels';
+import { channelForms } from '@contracts/notify.js';
 import { browserZone } from '../zones';
 
 const DEFAULTS: CheckInput = {
@@ -26,11 +28,12 @@ const DEFAULTS: CheckInput = {
   failure_threshold: 1,
   realert: null,
   manual_resume: false,
+  channels: '*',
 };
 
 function draftOf(check: CheckView): CheckInput {
-  const { name, slug, tags, description, kind, timeout, grace, schedule, tz, max_runtime, min_runtime, failure_threshold, realert, manual_resume } = check;
-  return { name, slug, tags, description, kind, timeout, grace, schedule, tz, max_runtime, min_runtime, failure_threshold, realert, manual_resume };
+  const { name, slug, tags, description, kind, timeout, grace, schedule, tz, max_runtime, min_runtime, failure_threshold, realert, manual_resume, channels } = check;
+  return { name, slug, tags, description, kind, timeout, grace, schedule, tz, max_runtime, min_runtime, failure_threshold, realert, manual_resume, channels };
 }
 
 /** The schedule as the server reads it, in words with its next run, while it is typed (debounced). */
@@ -59,6 +62,53 @@ function SchedulePreviewLine({ schedule, tz }: { schedule: string; tz: string })
       {preview.text}
       {preview.next && <> — next: {formatDateTime(preview.next)}</>}
     </p>
+  );
+}
+
+/**
+ * Which channels the check's alerts go to: all of the organisation's (now and later) or a
+ * checklist. With no channel at all, says so and links to the channels page.
+ */
+function ChannelsField({ value, onChange, error }: { value: string; onChange: (value: string) => void; error?: string | undefined }) {
+  const channels = useQuery(channelsQuery);
+  const choice = parseChannelChoice(value);
+  const chosen = new Set(choice.all ? [] : choice.ids);
+  return (
+    <fieldset className="check-channels">
+      <legend>Notifications</legend>
+      <ErrorNote message={channels.error?.message} />
+      {channels.data?.length === 0 && (
+        <p className="warning" role="note">
+          This organisation has no channel yet: this check's alerts are recorded but nobody is told. <Link to="/channels">Add a channel</Link>.
+        </p>
+      )}
+      <label className="radio">
+        <input type="radio" name="channels" checked={choice.all} onChange={() => onChange('*')} />
+        All channels (those added later too)
+      </label>
+      <label className="radio">
+        <input type="radio" name="channels" checked={!choice.all} onChange={() => onChange(channelChoiceValue({ all: false, ids: [] }))} />
+        Only these channels:
+      </label>
+      {channels.data && channels.data.length > 0 && (
+        <ul className="channel-checklist">
+          {channels.data.map((c) => (
+            <li key={c.id}>
+              <label className="checkbox">
+                <input
+                  type="checkbox"
+                  checked={chosen.has(c.id)}
+                  onChange={(e) => onChange(channelChoiceValue(toggleChannel(choice, c.id, e.target.checked)))}
+                />
+                {c.name || 'unnamed channel'} <span className="muted">({channelForms[c.kind].label})</span>
+              </label>
+            </li>
+          ))}
+        </ul>
+      )}
+      {!choice.all && chosen.size === 0 && <p className="hint">No channel chosen: alerts of this check are recorded but not sent.</p>}
+      {error && <p className="field-error">{error}</p>}
+    </fieldset>
   );
 }
 
@@ -177,6 +227,8 @@ function CheckForm({ initial, check }: { initial: CheckInput; check?: CheckView 
           Manual resume: once paused, pings do not resume the check; resume it here.
         </label>
       </fieldset>
+
+      <ChannelsField value={draft.channels ?? '*'} onChange={(v) => set('channels', v)} error={fieldError('channels')} />
 
       <ErrorNote message={save.error?.message} />
       <div className="form-actions">

@@ -15,10 +15,56 @@ import { EXACT } from '../router-links';
 import { useAction, useNow, useToggleSet } from '../hooks';
 import { useLiveEvent } from '../live';
 import { MAINTENANCE_HELP } from '../maintenance';
-import { checkQuery, checksQuery, flipsQuery, maintenanceQuery, pingsQuery, runsQuery, storeCheck } from '../queries';
+import { summarizeChannels } from '../check-channels';
+import { channelsQuery, checkQuery, checksQuery, flipsQuery, maintenanceQuery, pingsQuery, runsQuery, storeCheck } from '../queries';
 
 
 const optionalPeriod = (seconds: number | null, none: string) => (seconds === null ? none : formatPeriod(seconds));
+
+/**
+ * Where the check's alerts go: every channel, none, or the chosen ones by name and kind. Warns
+ * when the organisation has no channel at all (then nobody is told whatever the check says).
+ */
+function CheckChannels({ check }: { check: CheckView }) {
+  const channels = useQuery(channelsQuery);
+  if (channels.error) return <ErrorNote message={channels.error.message} />;
+  if (!channels.data) return null;
+  const summary = summarizeChannels(check.channels, channels.data);
+  return (
+    <div className="check-channels">
+      <h2>Notifications</h2>
+      {channels.data.length === 0 ? (
+        <p className="warning" role="note">
+          This organisation has no channel: alerts of this check are recorded but nobody is told. <Link to="/channels">Add a channel</Link>.
+        </p>
+      ) : summary.kind === 'all' ? (
+        <p>
+          Sent to <strong>all channels</strong> ({summary.count} today, and those added later).
+        </p>
+      ) : summary.kind === 'none' ? (
+        <p className="warning" role="note">
+          Sent to no channel: alerts of this check are recorded but nobody is told.
+        </p>
+      ) : (
+        <ul className="check-channel-list">
+          {summary.channels.map((c) => (
+            <li key={c.id}>
+              {c.label} <span className="muted">({c.kind})</span>
+              {c.disabled && (
+                <>
+                  {' '}
+                  <Link to="/channels" className="delivery channel-disabled" title="Its deliveries kept failing: nothing is sent to it until it is re-enabled">
+                    disabled
+                  </Link>
+                </>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
 
 function Facts({ check }: { check: CheckView }) {
   const facts: [string, ReactNode][] = [
@@ -221,6 +267,7 @@ export function CheckPage({ id }: { id: string }) {
       {c.description && <p className="description">{c.description}</p>}
 
       <Facts check={c} />
+      <CheckChannels check={c} />
 
       <div className="ping-url">
         <span>Ping URL</span>

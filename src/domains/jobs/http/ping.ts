@@ -73,7 +73,8 @@ const PING_SCHEMA = {
 /** Healthchecks-compatible ping endpoints: plain-text answers, any content type, body tail kept. */
 export function pingRoutes(ctx: AppContext): FastifyPluginAsyncZod {
   const limit = ctx.config.VIGIL_PING_BODY_LIMIT;
-  const writer = new PingWriter(ctx.db, ctx.logger);
+  // ctx itself, not its baseUrl now: the public URL is known only once the server listens.
+  const writer = new PingWriter(ctx.db, ctx.logger, ctx);
   return async (app) => {
     app.addHook('onClose', () => writer.drain());
     // Ping clients read plain text (Healthchecks answers "OK", "not found"…), errors included.

@@ -4,7 +4,12 @@ import type { EmailConfig } from '../configs.js';
 import { describeError } from '../../../platform/fetch-error.js';
 import { PermanentDeliveryError, type SendResult } from './http.js';
 
-const STATE_WORD: Record<string, string> = { 'alert.firing': 'FIRING', 'alert.resolved': 'RESOLVED', 'alert.reminder': 'STILL FIRING' };
+const STATE_WORD: Record<string, string> = {
+  'alert.firing': 'FIRING',
+  'alert.resolved': 'RESOLVED',
+  'alert.reminder': 'STILL FIRING',
+  'channel.disabled': 'CHANNEL DISABLED',
+};
 
 /** Plain-text body: the message, the alert's details one per line, and a link to the dashboard. */
 export function formatEmailText(payload: NotificationPayload, baseUrl?: string): string {

@@ -9,6 +9,7 @@ const STATE_LABEL: Record<string, string> = {
   'alert.firing': ':red_circle: FIRING',
   'alert.resolved': ':large_green_circle: RESOLVED',
   'alert.reminder': ':repeat: STILL FIRING',
+  'channel.disabled': ':warning: CHANNEL DISABLED',
 };
 
 export interface SlackMessage {

@@ -18,7 +18,9 @@ export const MIGRATION_NAMES = [
   '005_login_throttle',
   '006_healthchecks',
   '007_stream_sources',
+  '008_alert_manager',
   '009_alert_rules',
+  '010_notify_channel_health',
 ] as const;
 
 const UP = /^-- migrate:up[ \t]*$/m;

@@ -1,0 +1,321 @@
+/**
+ * The alert manager: the one place that owns alert state, for every source (jobs, log rules,
+ * fraud). Sources report conditions (`reportConditions`) inside their own transaction; the flush
+ * worker (`flushDueGroups`) wakes the groups whose timers ran out.
+ *
+ * Invariants:
+ * - Instance state follows the reports' own time (`at`: event time for log rules), one
+ *   `observe()` per report in order; group decisions follow the wall clock (`now`).
+ * - Reports are all applied before any group is decided: a catch-up (many reports, one `now`)
+ *   notifies only the final states.
+ * - Group state (`announced`, `last_notified_at`, `wake_at`) is written in the same transaction as
+ *   the notification it queues, and the notification's idempotency key is
+ *   `group:<group key>:<notified-at ms>`: a restart or a redelivery never sends twice, a rollback
+ *   sends nothing and leaves the group owing what it owed.
+ * - Locks are taken instances first (fingerprint order), then groups (key order), so concurrent
+ *   reporters never deadlock; the flush worker locks one group with SKIP LOCKED and reads members
+ *   without locking them.
+ * - An acknowledged instance, like a silenced one, is left out of repeats (reminders stop) but its
+ *   resolve is still sent.
+ */
+import type { Insertable } from 'kysely';
+import type { AlertSource } from '../../contracts/alerting.js';
+import type { NotifiedAlert } from '../../contracts/notify.js';
+import { newId } from '../../platform/ids.js';
+import type { Db } from '../../platform/store/index.js';
+import { enqueueNotifications } from '../notify/index.js';
+import type { ConditionReport, Routing } from './conditions.js';
+import { IDLE_GROUP, decideGroup, type GroupMember, type GroupState } from './grouping.js';
+import { NEW_INSTANCE, observe, type Instance, type Transition } from './instance.js';
+import { buildGroupMessage, fingerprintOf, groupKeyOf, instanceLabels, type NotifiedInstance } from './messages.js';
+import { silencesFor, type Silence } from './silences.js';
+import {
+  countActiveByRule,
+  endInstances,
+  insertAlertRecord,
+  lockActiveInstancesOfRule,
+  lockGroupsByKey,
+  insertTransitions,
+  lockGroups,
+  lockInstances,
+  rerouteGroups,
+  selectGroupMembers,
+  selectLiveSilences,
+  updateGroup,
+  upsertInstances,
+  type GroupRow,
+  type InstanceRow,
+  type SilenceRow,
+  type TransitionRow,
+} from './store.js';
+import type { AlertInstancesTable, StoredRouting } from './tables.js';
+
+export interface ManagerOptions {
+  /** Public base URL that makes notification links absolute ('' or absent: paths). */
+  baseUrl?: string;
+}
+
+const ms = (d: Date | null): number | null => (d === null ? null : d.getTime());
+const date = (n: number | null): Date | null => (n === null ? null : new Date(n));
+const finite = (n: number) => Number.isFinite(n) && n > 0;
+
+/** Routing as a group stores it (repeat "never" as null, since JSON has no Infinity). */
+export const storedRouting = (r: Routing): StoredRouting => ({
+  channels: r.channels === '*' ? '*' : [...r.channels],
+  group_by: [...r.groupBy],
+  group_wait_ms: Math.max(0, r.groupWaitMs),
+  group_interval_ms: Math.max(0, r.groupIntervalMs),
+  repeat_interval_ms: finite(r.repeatIntervalMs) ? r.repeatIntervalMs : null,
+});
+
+/** Field by field: jsonb does not keep key order, so the stored and the reported routing are not compared as text. */
+function sameRouting(a: StoredRouting, b: StoredRouting): boolean {
+  const list = (c: StoredRouting['channels']) => (c === '*' ? '*' : [...c].sort().join(','));
+  return (
+    list(a.channels) === list(b.channels) &&
+    [...a.group_by].sort().join(',') === [...b.group_by].sort().join(',') &&
+    a.group_wait_ms === b.group_wait_ms &&
+    a.group_interval_ms === b.group_interval_ms &&
+    a.repeat_interval_ms === b.repeat_interval_ms
+  );
+}
+
+const timingOf = (r: StoredRouting) => ({
+  groupWaitMs: r.group_wait_ms,
+  groupIntervalMs: r.group_interval_ms,
+  repeatIntervalMs: r.repeat_interval_ms ?? Number.POSITIVE_INFINITY,
+});
+
+const instanceOf = (row: InstanceRow | undefined): Instance =>
+  row
+    ? {
+        state: row.state,
+        activeSince: ms(row.active_since),
+        firingSince: ms(row.firing_since),
+        clearSince: ms(row.clear_since),
+        value: row.value,
+        acknowledgedAt: ms(row.acknowledged_at),
+      }
+    : NEW_INSTANCE;
+
+export const toSilence = (s: SilenceRow): Silence => ({ id: s.id, matchers: s.matchers, startsAt: s.starts_at.getTime(), endsAt: s.ends_at.getTime() });
+
+type NewInstanceRow = Omit<Insertable<AlertInstancesTable>, 'updated_at' | 'labels' | 'details'> & { labels: Record<string, string>; details: Record<string, unknown> };
+
+/**
+ * Applies condition reports inside the caller's transaction: instance states and transitions,
+ * then one decision per touched group (notifications queued in the same transaction).
+ */
+export async function reportConditions(trx: Db, reports: readonly ConditionReport[], now: Date, options: ManagerOptions = {}): Promise<void> {
+  const byOrg = new Map<string, ConditionReport[]>();
+  for (const r of reports) {
+    const list = byOrg.get(r.orgId) ?? [];
+    list.push(r);
+    byOrg.set(r.orgId, list);
+  }
+  for (const orgId of [...byOrg.keys()].sort()) await reportForOrg(trx, orgId, byOrg.get(orgId)!, now, options);
+}
+
+async function reportForOrg(trx: Db, orgId: string, reports: readonly ConditionReport[], now: Date, options: ManagerOptions): Promise<void> {
+  const withKeys = reports.map((r) => ({ r, fingerprint: fingerprintOf(r.source, r.ruleId, r.labels), groupKey: groupKeyOf(r.source, r.ruleId, r.routing.groupBy, r.labels) }));
+  const stored = await lockInstances(
+    trx,
+    orgId,
+    withKeys.map((k) => ({ fingerprint: k.fingerprint, source: k.r.source, ruleId: k.r.ruleId, ruleName: k.r.ruleName, groupKey: k.groupKey })),
+  );
+  const rows = new Map<string, NewInstanceRow>();
+  const transitions: TransitionRow[] = [];
+  const groups = new Map<string, { groupKey: string; source: AlertSource; ruleId: string; routing: StoredRouting }>();
+
+  for (const { r, fingerprint, groupKey } of withKeys) {
+    const prevRow = rows.get(fingerprint);
+    const prev = prevRow ? instanceOfNew(prevRow) : instanceOf(stored.get(fingerprint));
+    const decision = observe(prev, { at: r.at.getTime(), active: r.active, value: r.value, reason: r.reason }, r.timing);
+    const next = decision.instance;
+    const t: Transition | undefined = decision.transition;
+    if (t) transitions.push({ org_id: orgId, fingerprint, at: new Date(t.at), from_state: t.from, to_state: t.to, reason: t.reason, value: t.value });
+    const before = prevRow ?? stored.get(fingerprint);
+    const resolvedAt = t?.to === 'resolved' ? new Date(t.at) : next.state === 'resolved' ? (before?.resolved_at ?? null) : null;
+    const acknowledged = next.acknowledgedAt !== null;
+    rows.set(fingerprint, {
+      org_id: orgId,
+      fingerprint,
+      source: r.source,
+      rule_id: r.ruleId,
+      rule_name: r.ruleName,
+      labels: instanceLabels(r),
+      severity: r.severity,
+      summary: r.summary,
+      kind: r.kind ?? '',
+      state: next.state,
+      active_since: date(next.activeSince),
+      firing_since: date(next.firingSince),
+      clear_since: date(next.clearSince),
+      resolved_at: resolvedAt,
+      value: r.value,
+      threshold: r.threshold,
+      acknowledged_at: date(next.acknowledgedAt),
+      acknowledged_by: acknowledged ? (before?.acknowledged_by ?? null) : null,
+      group_key: groupKey,
+      link: r.link ?? null,
+      details: { ...(r.details ?? {}), reason: r.reason },
+    });
+    groups.set(groupKey, { groupKey, source: r.source, ruleId: r.ruleId, routing: storedRouting(r.routing) });
+  }
+  await upsertInstances(trx, [...rows.values()]);
+  await insertTransitions(trx, transitions);
+
+  const locked = await lockGroups(trx, orgId, [...groups.values()]);
+  // A group's decision can change only when a member changed state, a timer of it is due, or its
+  // routing changed (silences wake it by their end time): the others are left alone, so a rule
+  // re-evaluated every second costs no group work while nothing happens.
+  const changedFingerprints = new Set(transitions.map((t) => t.fingerprint));
+  const changedGroups = new Set(withKeys.filter((k) => changedFingerprints.has(k.fingerprint)).map((k) => k.groupKey));
+  const toDecide = [...groups.values()]
+    .sort((a, b) => (a.groupKey < b.groupKey ? -1 : 1))
+    .flatMap((g) => {
+      const row = locked.get(g.groupKey);
+      if (!row) return [];
+      const due = row.wake_at !== null && row.wake_at <= now;
+      const rerouted = !sameRouting(row.routing, g.routing);
+      return changedGroups.has(g.groupKey) || due || rerouted ? [{ ...row, routing: g.routing }] : [];
+    });
+  if (toDecide.length === 0) return;
+  const silences = (await selectLiveSilences(trx, orgId, now)).map(toSilence);
+  for (const row of toDecide) await decideAndNotify(trx, row, silences, now, options);
+}
+
+function instanceOfNew(row: NewInstanceRow): Instance {
+  const d = (v: unknown) => (v instanceof Date ? v.getTime() : typeof v === 'string' ? Date.parse(v) : null);
+  return {
+    state: row.state ?? 'inactive',
+    activeSince: d(row.active_since),
+    firingSince: d(row.firing_since),
+    clearSince: d(row.clear_since),
+    value: row.value ?? null,
+    acknowledgedAt: d(row.acknowledged_at),
+  };
+}
+
+const groupStateOf = (row: GroupRow): GroupState =>
+  row.last_notified_at === null && row.first_active_at === null && row.announced.length === 0
+    ? IDLE_GROUP
+    : { firstActiveAt: ms(row.first_active_at), lastNotifiedAt: ms(row.last_notified_at), announced: [...row.announced] };
+
+function memberOf(row: InstanceRow, silences: readonly Silence[], now: number): GroupMember {
+  const firing = row.state === 'firing';
+  // A member's episode starts when it fired, or now if its event time lies ahead of the wall clock.
+  const since = firing ? Math.min(ms(row.firing_since) ?? now, now) : (ms(row.resolved_at) ?? row.updated_at.getTime());
+  const silenced = firing && (row.acknowledged_at !== null || silencesFor(row.labels, silences, now).length > 0);
+  return { fingerprint: row.fingerprint, state: firing ? 'firing' : 'resolved', since, silenced };
+}
+
+const notifiedOf = (row: InstanceRow, now: number): NotifiedInstance => ({
+  fingerprint: row.fingerprint,
+  labels: row.labels,
+  state: row.state === 'firing' ? 'firing' : 'resolved',
+  summary: row.summary,
+  kind: row.kind,
+  value: row.value,
+  threshold: row.threshold,
+  since: row.state === 'firing' ? (ms(row.firing_since) ?? now) : (ms(row.resolved_at) ?? now),
+  link: row.link,
+  details: row.details,
+});
+
+/**
+ * Decides a locked group at `now`, stores its state and wake time, and queues its notification
+ * when one is due. Returns whether a notification was queued.
+ */
+export async function decideAndNotify(trx: Db, group: GroupRow, silences: readonly Silence[], now: Date, options: ManagerOptions): Promise<boolean> {
+  const nowMs = now.getTime();
+  const prev = groupStateOf(group);
+  const rows = await selectGroupMembers(trx, group.org_id, group.group_key, prev.announced);
+  const members = rows.map((r) => memberOf(r, silences, nowMs));
+  const decision = decideGroup(prev, members, nowMs, timingOf(group.routing));
+
+  // A silence that ends while a member it hides still fires: wake then, the member may be news.
+  const silenceEnds = rows
+    .filter((r) => r.state === 'firing')
+    .flatMap((r) => silencesFor(r.labels, silences, nowMs).map((s) => s.endsAt))
+    .filter((t) => t > nowMs);
+  const wakes = [decision.wakeAt, ...silenceEnds].filter((t): t is number => t !== null && Number.isFinite(t));
+  const wakeAt = wakes.length ? Math.min(...wakes) : null;
+
+  await updateGroup(trx, group.org_id, group.group_key, {
+    firstActiveAt: date(decision.state.firstActiveAt),
+    lastNotifiedAt: date(decision.state.lastNotifiedAt),
+    announced: decision.state.announced,
+    wakeAt: date(wakeAt),
+    routing: group.routing,
+  });
+  if (!decision.notify) return false;
+
+  const first = rows[0];
+  const message = buildGroupMessage({
+    source: group.source as AlertSource,
+    ruleId: group.rule_id,
+    ruleName: first?.rule_name ?? group.rule_id,
+    groupKey: group.group_key,
+    notification: decision.notify,
+    instances: new Map(rows.map((r) => [r.fingerprint, notifiedOf(r, nowMs)])),
+    baseUrl: options.baseUrl ?? '',
+  });
+  const id = newId();
+  const recorded = await insertAlertRecord(trx, {
+    id,
+    orgId: group.org_id,
+    source: group.source,
+    subjectId: group.rule_id,
+    kind: message.kind,
+    idempotencyKey: `group:${group.group_key}:${nowMs}`,
+    title: message.title,
+    message: message.message,
+    details: message.alert.details,
+    at: now,
+  });
+  if (!recorded) return false; // already sent for this instant (a redelivery): never twice
+  const alert: NotifiedAlert = { id, ...message.alert, created_at: now.toISOString() };
+  await enqueueNotifications(trx, { orgId: group.org_id, alertId: id, type: message.type, alert, channels: group.routing.channels });
+  return true;
+}
+
+/**
+ * A rule's (or check's) routing changed (channels, timers): its groups use the new one from now
+ * on, and those already notified are re-decided at the next flush (a shorter repeat interval may
+ * be due already). Group-by changes take effect with the next reports.
+ */
+export async function rerouteRule(trx: Db, orgId: string, source: AlertSource, ruleId: string, routing: Routing, now: Date): Promise<void> {
+  await rerouteGroups(trx, orgId, source, ruleId, storedRouting(routing), now);
+}
+
+/**
+ * A rule (or check) is deleted or disabled: its firing instances resolve and its pending ones end,
+ * each with a transition giving `reason`, and its groups are decided at once (the resolve of what
+ * was announced is sent, after the group interval as any resolve). In the caller's transaction.
+ */
+export async function retireRule(trx: Db, orgId: string, source: AlertSource, ruleId: string, reason: string, now: Date, options: ManagerOptions = {}): Promise<void> {
+  const active = await lockActiveInstancesOfRule(trx, orgId, source, ruleId);
+  if (active.length === 0) return;
+  await endInstances(trx, orgId, active, now);
+  await insertTransitions(
+    trx,
+    active.map((r) => ({ org_id: orgId, fingerprint: r.fingerprint, at: now, from_state: r.state, to_state: r.state === 'firing' ? 'resolved' : 'inactive', reason, value: r.value })),
+  );
+  const keys = [...new Set(active.map((r) => r.group_key))];
+  const groups = await lockGroupsByKey(trx, orgId, keys);
+  const silences = (await selectLiveSilences(trx, orgId, now)).map(toSilence);
+  for (const g of groups) await decideAndNotify(trx, g, silences, now, options);
+}
+
+/** Firing and pending instances per rule of a source: what a rule list shows beside each rule. */
+export async function activeCountsByRule(db: Db, orgId: string, source: AlertSource): Promise<Map<string, { firing: number; pending: number }>> {
+  const counts = new Map<string, { firing: number; pending: number }>();
+  for (const row of await countActiveByRule(db, orgId, source)) {
+    const entry = counts.get(row.rule_id) ?? { firing: 0, pending: 0 };
+    if (row.state === 'firing') entry.firing = Number(row.n);
+    else entry.pending = Number(row.n);
+    counts.set(row.rule_id, entry);
+  }
+  return counts;
+}

@@ -1,0 +1,380 @@
+import { sql, type Insertable, type Selectable } from 'kysely';
+import type { AlertInstanceState } from '../../contracts/alerting.js';
+import type { Db } from '../../platform/store/index.js';
+import { alertingDb, type AlertGroupsTable, type AlertInstancesTable, type SilencesTable, type StoredRouting } from './tables.js';
+import type { Matcher } from './silences.js';
+
+/**
+ * All SQL of the alert manager (instances, transitions, groups, silences, notification records).
+ * Every function takes the connection or the caller's transaction, so the manager's writes join
+ * the transaction of the source that reported.
+ */
+
+export type InstanceRow = Selectable<AlertInstancesTable>;
+export type GroupRow = Selectable<AlertGroupsTable>;
+export type SilenceRow = Selectable<SilencesTable>;
+
+/** What an instance row needs before its first report is applied. */
+export interface InstanceSeed {
+  fingerprint: string;
+  source: string;
+  ruleId: string;
+  ruleName: string;
+  groupKey: string;
+}
+
+/**
+ * The instances of these fingerprints, locked until the transaction ends (fingerprint order: no
+ * deadlock between reporters). Missing ones are first created inactive, so that two reporters of a
+ * new instance queue on its row instead of both starting it from nothing.
+ */
+export async function lockInstances(trx: Db, orgId: string, seeds: readonly InstanceSeed[]): Promise<Map<string, InstanceRow>> {
+  if (seeds.length === 0) return new Map();
+  const unique = [...new Map(seeds.map((s) => [s.fingerprint, s])).values()].sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1));
+  await alertingDb(trx)
+    .insertInto('alert_instances')
+    .values(
+      unique.map((s) => ({
+        org_id: orgId,
+        fingerprint: s.fingerprint,
+        source: s.source,
+        rule_id: s.ruleId,
+        rule_name: s.ruleName,
+        labels: JSON.stringify({}),
+        group_key: s.groupKey,
+        details: JSON.stringify({}),
+        updated_at: sql<Date>`clock_timestamp()`,
+      })),
+    )
+    .onConflict((oc) => oc.columns(['org_id', 'fingerprint']).doNothing())
+    .execute();
+  const fingerprints = unique.map((s) => s.fingerprint);
+  const rows = await alertingDb(trx)
+    .selectFrom('alert_instances')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('fingerprint', 'in', fingerprints)
+    .orderBy('fingerprint')
+    .forUpdate()
+    .execute();
+  return new Map(rows.map((r) => [r.fingerprint, r]));
+}
+
+export async function lockInstance(trx: Db, orgId: string, fingerprint: string): Promise<InstanceRow | undefined> {
+  return alertingDb(trx).selectFrom('alert_instances').selectAll().where('org_id', '=', orgId).where('fingerprint', '=', fingerprint).forUpdate().executeTakeFirst();
+}
+
+export async function upsertInstances(
+  trx: Db,
+  rows: readonly (Omit<Insertable<AlertInstancesTable>, 'labels' | 'details'> & { labels: Record<string, string>; details: Record<string, unknown> })[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  await alertingDb(trx)
+    .insertInto('alert_instances')
+    .values(rows.map((r) => ({ ...r, labels: JSON.stringify(r.labels), details: JSON.stringify(r.details), updated_at: sql<Date>`clock_timestamp()` })))
+    .onConflict((oc) =>
+      oc.columns(['org_id', 'fingerprint']).doUpdateSet((eb) => ({
+        rule_name: eb.ref('excluded.rule_name'),
+        labels: eb.ref('excluded.labels'),
+        severity: eb.ref('excluded.severity'),
+        summary: eb.ref('excluded.summary'),
+        kind: eb.ref('excluded.kind'),
+        state: eb.ref('excluded.state'),
+        active_since: eb.ref('excluded.active_since'),
+        firing_since: eb.ref('excluded.firing_since'),
+        clear_since: eb.ref('excluded.clear_since'),
+        resolved_at: eb.ref('excluded.resolved_at'),
+        value: eb.ref('excluded.value'),
+        threshold: eb.ref('excluded.threshold'),
+        acknowledged_at: eb.ref('excluded.acknowledged_at'),
+        acknowledged_by: eb.ref('excluded.acknowledged_by'),
+        group_key: eb.ref('excluded.group_key'),
+        link: eb.ref('excluded.link'),
+        details: eb.ref('excluded.details'),
+        // Last change of state (what dashboards are pushed), not of value: a rule re-evaluated every
+        // second does not flood them.
+        updated_at: sql<Date>`CASE WHEN alert_instances.state IS DISTINCT FROM excluded.state THEN excluded.updated_at ELSE alert_instances.updated_at END`,
+      })),
+    )
+    .execute();
+}
+
+export interface TransitionRow {
+  org_id: string;
+  fingerprint: string;
+  at: Date;
+  from_state: string;
+  to_state: string;
+  reason: string;
+  value: number | null;
+}
+
+export async function insertTransitions(trx: Db, rows: readonly TransitionRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await alertingDb(trx).insertInto('alert_transitions').values([...rows]).execute();
+}
+
+export async function selectTransitions(db: Db, orgId: string, fingerprint: string, limit: number) {
+  return alertingDb(db)
+    .selectFrom('alert_transitions')
+    .select(['at', 'from_state', 'to_state', 'reason', 'value'])
+    .where('org_id', '=', orgId)
+    .where('fingerprint', '=', fingerprint)
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .execute();
+}
+
+/** Creates the groups that do not exist yet, then locks them all (key order). */
+export async function lockGroups(
+  trx: Db,
+  orgId: string,
+  groups: readonly { groupKey: string; source: string; ruleId: string; routing: StoredRouting }[],
+): Promise<Map<string, GroupRow>> {
+  if (groups.length === 0) return new Map();
+  const sorted = [...groups].sort((a, b) => (a.groupKey < b.groupKey ? -1 : 1));
+  await alertingDb(trx)
+    .insertInto('alert_groups')
+    .values(sorted.map((g) => ({ org_id: orgId, group_key: g.groupKey, source: g.source, rule_id: g.ruleId, routing: JSON.stringify(g.routing), updated_at: sql<Date>`now()` })))
+    .onConflict((oc) => oc.columns(['org_id', 'group_key']).doNothing())
+    .execute();
+  const rows = await alertingDb(trx)
+    .selectFrom('alert_groups')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where(
+      'group_key',
+      'in',
+      sorted.map((g) => g.groupKey),
+    )
+    .orderBy('group_key')
+    .forUpdate()
+    .execute();
+  return new Map(rows.map((r) => [r.group_key, r]));
+}
+
+export interface GroupUpdate {
+  firstActiveAt: Date | null;
+  lastNotifiedAt: Date | null;
+  announced: string[];
+  wakeAt: Date | null;
+  routing: StoredRouting;
+}
+
+export async function updateGroup(trx: Db, orgId: string, groupKey: string, g: GroupUpdate): Promise<void> {
+  await alertingDb(trx)
+    .updateTable('alert_groups')
+    .set({
+      first_active_at: g.firstActiveAt,
+      last_notified_at: g.lastNotifiedAt,
+      announced: g.announced,
+      wake_at: g.wakeAt,
+      routing: JSON.stringify(g.routing),
+      updated_at: sql<Date>`now()`,
+    })
+    .where('org_id', '=', orgId)
+    .where('group_key', '=', groupKey)
+    .execute();
+}
+
+/** The members a group decision needs: those firing now and those whose resolve may be owed. */
+export async function selectGroupMembers(db: Db, orgId: string, groupKey: string, announced: readonly string[]): Promise<InstanceRow[]> {
+  return alertingDb(db)
+    .selectFrom('alert_instances')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('group_key', '=', groupKey)
+    .where((eb) => (announced.length ? eb.or([eb('state', '=', 'firing'), eb('fingerprint', 'in', [...announced])]) : eb('state', '=', 'firing')))
+    .orderBy('fingerprint')
+    .execute();
+}
+
+/** Keys of groups whose wake time has passed (not locked: each is claimed in its own transaction). */
+export async function selectDueGroups(db: Db, now: Date, limit: number): Promise<{ org_id: string; group_key: string }[]> {
+  return alertingDb(db).selectFrom('alert_groups').select(['org_id', 'group_key']).where('wake_at', '<=', now).orderBy('wake_at').limit(limit).execute();
+}
+
+/** Locks a due group unless another worker holds it (SKIP LOCKED) or it is no longer due. */
+export async function claimDueGroup(trx: Db, orgId: string, groupKey: string, now: Date): Promise<GroupRow | undefined> {
+  return alertingDb(trx)
+    .selectFrom('alert_groups')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('group_key', '=', groupKey)
+    .where('wake_at', '<=', now)
+    .forUpdate()
+    .skipLocked()
+    .executeTakeFirst();
+}
+
+/** Wakes the groups of an organisation that have a firing member (a silence ended: they may owe news). */
+export async function wakeFiringGroups(db: Db, orgId: string, now: Date): Promise<void> {
+  await alertingDb(db)
+    .updateTable('alert_groups')
+    .set({ wake_at: now })
+    .where('org_id', '=', orgId)
+    .where((eb) => eb.or([eb('wake_at', 'is', null), eb('wake_at', '>', now)]))
+    .where('group_key', 'in', (eb) => eb.selectFrom('alert_instances').select('group_key').where('org_id', '=', orgId).where('state', '=', 'firing'))
+    .execute();
+}
+
+// --- silences ------------------------------------------------------------------------------------
+
+/** Silences not expired at `at` (active or pending). */
+export async function selectLiveSilences(db: Db, orgId: string, at: Date): Promise<SilenceRow[]> {
+  return alertingDb(db).selectFrom('silences').selectAll().where('org_id', '=', orgId).where('ends_at', '>', at).orderBy('starts_at').execute();
+}
+
+export async function selectSilences(db: Db, orgId: string, limit: number): Promise<SilenceRow[]> {
+  return alertingDb(db).selectFrom('silences').selectAll().where('org_id', '=', orgId).orderBy('created_at', 'desc').orderBy('id').limit(limit).execute();
+}
+
+export async function insertSilence(
+  db: Db,
+  s: { id: string; orgId: string; matchers: Matcher[]; startsAt: Date; endsAt: Date; comment: string; createdBy: string | null; createdAt: Date },
+): Promise<SilenceRow> {
+  return alertingDb(db)
+    .insertInto('silences')
+    .values({ id: s.id, org_id: s.orgId, matchers: JSON.stringify(s.matchers), starts_at: s.startsAt, ends_at: s.endsAt, comment: s.comment, created_by: s.createdBy, created_at: s.createdAt })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/** Ends a silence at `at` (kept, expired); returns undefined when it does not exist. */
+export async function endSilence(db: Db, orgId: string, id: string, at: Date): Promise<SilenceRow | undefined> {
+  const db2 = alertingDb(db);
+  const row = await db2.selectFrom('silences').selectAll().where('org_id', '=', orgId).where('id', '=', id).forUpdate().executeTakeFirst();
+  if (!row) return undefined;
+  if (row.ends_at <= at) return row;
+  return db2
+    .updateTable('silences')
+    .set({ ends_at: at, starts_at: row.starts_at > at ? at : row.starts_at })
+    .where('org_id', '=', orgId)
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+// --- instances for the API -------------------------------------------------------------------------
+
+export async function selectInstances(db: Db, orgId: string, q: { state?: AlertInstanceState; source?: string; ruleId?: string; limit: number }): Promise<InstanceRow[]> {
+  let query = alertingDb(db).selectFrom('alert_instances').selectAll().where('org_id', '=', orgId);
+  query = q.state ? query.where('state', '=', q.state) : query.where('state', '!=', 'inactive');
+  if (q.source) query = query.where('source', '=', q.source);
+  if (q.ruleId) query = query.where('rule_id', '=', q.ruleId);
+  return query.orderBy('updated_at', 'desc').orderBy('fingerprint').limit(q.limit).execute();
+}
+
+export async function selectInstance(db: Db, orgId: string, fingerprint: string): Promise<InstanceRow | undefined> {
+  return alertingDb(db).selectFrom('alert_instances').selectAll().where('org_id', '=', orgId).where('fingerprint', '=', fingerprint).executeTakeFirst();
+}
+
+/** Instances changed since `since` (any organisation), oldest change first: what the live publisher pushes. */
+export async function selectChangedInstances(db: Db, since: Date, limit: number): Promise<InstanceRow[]> {
+  return alertingDb(db).selectFrom('alert_instances').selectAll().where('updated_at', '>', since).orderBy('updated_at').limit(limit).execute();
+}
+
+/** Marks the firing instances of an organisation as changed (a silence now covers some): dashboards refresh them. */
+export async function touchFiringInstances(db: Db, orgId: string): Promise<void> {
+  await alertingDb(db).updateTable('alert_instances').set({ updated_at: sql<Date>`clock_timestamp()` }).where('org_id', '=', orgId).where('state', '=', 'firing').execute();
+}
+
+// --- notification records ------------------------------------------------------------------------
+
+/** Records a notification (`alerts` row); undefined when its idempotency key was used already. */
+export async function insertAlertRecord(
+  trx: Db,
+  a: { id: string; orgId: string; source: string; subjectId: string; kind: string; idempotencyKey: string; title: string; message: string; details: Record<string, unknown>; at: Date },
+): Promise<string | undefined> {
+  const row = await alertingDb(trx)
+    .insertInto('alerts')
+    .values({
+      id: a.id,
+      org_id: a.orgId,
+      source: a.source,
+      subject_id: a.subjectId,
+      kind: a.kind,
+      idempotency_key: a.idempotencyKey,
+      title: a.title,
+      message: a.message,
+      details: JSON.stringify(a.details),
+      created_at: a.at,
+    })
+    .onConflict((oc) => oc.columns(['org_id', 'idempotency_key']).doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  return row?.id;
+}
+
+/** New routing for every group of a rule (or check); groups that were notified are woken to re-decide with it. */
+export async function rerouteGroups(trx: Db, orgId: string, source: string, ruleId: string, routing: StoredRouting, now: Date): Promise<void> {
+  await alertingDb(trx)
+    .updateTable('alert_groups')
+    .set((eb) => ({
+      routing: JSON.stringify(routing),
+      wake_at: eb.case().when('last_notified_at', 'is not', null).then(now).else(eb.ref('wake_at')).end(),
+      updated_at: sql<Date>`now()`,
+    }))
+    .where('org_id', '=', orgId)
+    .where('source', '=', source)
+    .where('rule_id', '=', ruleId)
+    .execute();
+}
+
+/** The pending and firing instances of a rule (or check), locked: those a retired rule ends. */
+export async function lockActiveInstancesOfRule(trx: Db, orgId: string, source: string, ruleId: string): Promise<InstanceRow[]> {
+  return alertingDb(trx)
+    .selectFrom('alert_instances')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('source', '=', source)
+    .where('rule_id', '=', ruleId)
+    .where('state', 'in', ['pending', 'firing'])
+    .orderBy('fingerprint')
+    .forUpdate()
+    .execute();
+}
+
+/** Ends instances: firing ones resolve, pending ones go back to inactive (state change: dashboards are told). */
+export async function endInstances(trx: Db, orgId: string, rows: readonly InstanceRow[], at: Date): Promise<void> {
+  const firing = rows.filter((r) => r.state === 'firing').map((r) => r.fingerprint);
+  const pending = rows.filter((r) => r.state === 'pending').map((r) => r.fingerprint);
+  const common = { active_since: null, firing_since: null, clear_since: null, acknowledged_at: null, acknowledged_by: null, updated_at: sql<Date>`clock_timestamp()` };
+  if (firing.length) {
+    await alertingDb(trx)
+      .updateTable('alert_instances')
+      .set({ ...common, state: 'resolved', resolved_at: at })
+      .where('org_id', '=', orgId)
+      .where('fingerprint', 'in', firing)
+      .execute();
+  }
+  if (pending.length) {
+    await alertingDb(trx).updateTable('alert_instances').set({ ...common, state: 'inactive' }).where('org_id', '=', orgId).where('fingerprint', 'in', pending).execute();
+  }
+}
+
+/** Pending and firing instances per rule of a source (the rules list shows them). */
+export async function countActiveByRule(db: Db, orgId: string, source: string): Promise<{ rule_id: string; state: string; n: number | string | bigint }[]> {
+  return alertingDb(db)
+    .selectFrom('alert_instances')
+    .select(['rule_id', 'state'])
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('org_id', '=', orgId)
+    .where('source', '=', source)
+    .where('state', 'in', ['pending', 'firing'])
+    .groupBy(['rule_id', 'state'])
+    .execute();
+}
+
+/** Existing groups by key, locked (key order). */
+export async function lockGroupsByKey(trx: Db, orgId: string, keys: readonly string[]): Promise<GroupRow[]> {
+  if (keys.length === 0) return [];
+  return alertingDb(trx)
+    .selectFrom('alert_groups')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('group_key', 'in', [...keys].sort())
+    .orderBy('group_key')
+    .forUpdate()
+    .execute();
+}
