@@ -3,7 +3,7 @@
  * field), durations in milliseconds, which data the rule needs (the per-second counts, or the raw
  * events for what the counts cannot answer), and its message template. Pure.
  */
-import type { RuleSpec } from '../../contracts/alerting.js';
+import type { RuleFilters, RuleSpec } from '../../contracts/alerting.js';
 import type { Routing } from '../alerting/index.js';
 import { badRequest } from '../../platform/errors.js';
 
@@ -31,7 +31,7 @@ const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
  * beyond their sum, and count only request events.
  */
 export function needsRawEvents(spec: RuleSpec): boolean {
-  const f = spec.filters;
+  const f: RuleFilters = spec.filters;
   const statuses = f.status === undefined ? [] : Array.isArray(f.status) ? f.status : [f.status];
   return (
     spec.metric === 'duration_percentile' ||
