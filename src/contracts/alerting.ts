@@ -15,8 +15,8 @@ export const durationText = z
   .trim()
   .regex(/^(\d+(ms|s|m|h|d))+$/, 'must be a duration such as 30s, 2m, 1h30m or 1d');
 
-/** Where an alert instance comes from. */
-export const alertSource = z.enum(['job', 'log', 'fraud']);
+/** Where an alert instance comes from (each source that is built adds its name here). */
+export const alertSource = z.enum(['job', 'log']);
 export type AlertSource = z.infer<typeof alertSource>;
 
 export const severity = z.enum(['critical', 'warning', 'info']);
@@ -147,7 +147,7 @@ export type AlertInstanceState = z.infer<typeof alertState>;
 export const alertView = z.object({
   fingerprint: z.string(),
   source: alertSource,
-  rule_id: z.string().describe('The rule (log), check (job) or criterion (fraud) the instance belongs to'),
+  rule_id: z.string().describe('The rule (log) or check (job) the instance belongs to'),
   rule_name: z.string(),
   labels: z.record(z.string(), z.string()),
   state: z.enum(['inactive', 'pending', 'firing', 'resolved']).describe('inactive: its condition cleared before it held for `for` (never notified)'),

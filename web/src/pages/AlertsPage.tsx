@@ -28,7 +28,7 @@ const SOURCES: (AlertSource | undefined)[] = [undefined, 'log', 'job'];
 export function alertsSearch(search: Record<string, unknown>): AlertsSearch {
   const out: AlertsSearch = {};
   if (typeof search.state === 'string' && STATES.some((s) => s.id === search.state)) out.state = search.state as AlertsSearch['state'];
-  if (search.source === 'job' || search.source === 'log' || search.source === 'fraud') out.source = search.source;
+  if (search.source === 'job' || search.source === 'log') out.source = search.source;
   return out;
 }
 
