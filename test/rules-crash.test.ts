@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, STORE_KINDS, eventually, freshPostgresDatabase, storeAvailable } from './support/server.js';
+import { ADMIN_TOKEN, STORE_KINDS, freshPostgresDatabase, storeAvailable } from './support/server.js';
 import { freePort, killHard, spawnVigil, type VigilProcess } from './support/process.js';
 
 interface Delivery {
