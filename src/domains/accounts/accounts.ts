@@ -16,6 +16,8 @@ export interface Principal {
   /** The session's id (the hash of its token, as stored). */
   sessionId?: string;
   via: 'api-key' | 'session';
+  /** Administers the platform: creates, renames and removes organisations, manages any organisation's members. */
+  platformAdmin?: boolean;
 }
 
 /** One string naming the credential a principal came with (what a revocation names). */
@@ -84,9 +86,12 @@ export async function bootstrap(
     const existing = await store.selectUserIdByEmail(db, opts.adminEmail.toLowerCase());
     if (!existing) await createUser(db, org.id, opts.adminEmail, opts.adminPassword, 'admin');
   }
+  // The bootstrapped user and key administer the platform (also when they were made before 013).
+  if (opts.adminEmail) await store.markPlatformAdminUser(db, opts.adminEmail.trim().toLowerCase());
   if (opts.adminToken) {
     const key = { id: newId(), orgId: org.id, name: 'VIGIL_ADMIN_TOKEN', prefix: opts.adminToken.slice(0, 8), keyHash: sha256(opts.adminToken), role: 'admin' as const };
     await store.insertApiKey(db, key, { ignoreExisting: true });
+    await store.markPlatformAdminKey(db, key.keyHash);
   }
   return org;
 }
@@ -127,7 +132,7 @@ export async function authenticateApiKey(db: Db, key: string): Promise<Principal
   if (!row.last_used_at || Date.now() - row.last_used_at.getTime() > 60_000) {
     await store.touchApiKey(db, row.id);
   }
-  return { orgId: row.org_id, role: row.role, apiKeyId: row.id, via: 'api-key' };
+  return { orgId: row.org_id, role: row.role, apiKeyId: row.id, via: 'api-key', platformAdmin: row.platform_admin };
 }
 
 export interface SessionStart {
@@ -194,15 +199,20 @@ export async function login(db: Db, email: string, password: string, client: Log
   if (!user || !ok) throw unauthorized('Wrong e-mail or password.');
   await store.deleteThrottleRow(db, account);
   client.throttle.succeeded(address);
+  return openSession(db, { userId: user.id, orgId: user.org_id, role: user.role, platformAdmin: user.platform_admin });
+}
+
+/** Opens a session for a user known to be who they say (a checked password, an accepted invitation). */
+export async function openSession(db: Db, user: { userId: string; orgId: string; role: MemberRole; platformAdmin: boolean }): Promise<SessionStart> {
   const token = randomToken(32);
   const expiresAt = new Date(Date.now() + SESSION_TTL_MS);
-  await store.insertSession(db, { tokenHash: sha256(token), userId: user.id, orgId: user.org_id, expiresAt });
-  return { token, expiresAt, principal: { orgId: user.org_id, role: user.role, userId: user.id, via: 'session' } };
+  await store.insertSession(db, { tokenHash: sha256(token), userId: user.userId, orgId: user.orgId, expiresAt });
+  return { token, expiresAt, principal: { orgId: user.orgId, role: user.role, userId: user.userId, via: 'session', platformAdmin: user.platformAdmin } };
 }
 
 export async function authenticateSession(db: Db, token: string): Promise<Principal | undefined> {
   const row = await store.selectLiveSession(db, sha256(token));
-  return row && { orgId: row.org_id, role: row.role, userId: row.user_id, sessionId: sha256(token), via: 'session' };
+  return row && { orgId: row.org_id, role: row.role, userId: row.user_id, sessionId: sha256(token), via: 'session', platformAdmin: row.platform_admin };
 }
 
 /** Ends a session; returns it (organisation and credential) if there was one, so its live streams can be ended too. */
@@ -233,6 +243,7 @@ export async function whoAmI(db: Db, p: Principal): Promise<Me> {
     org: { id: org.id, name: org.name, ping_key: org.pingKey },
     role: p.role,
     via: p.via,
+    platform_admin: p.platformAdmin === true,
     user: p.userId ? { id: p.userId, email: await getUserEmail(db, p.userId) } : null,
   };
 }

@@ -1,6 +1,6 @@
-import type { Generated } from 'kysely';
+import type { Generated, JSONColumnType } from 'kysely';
 import type { MemberRole } from '../../contracts/accounts.js';
-import type { NullableTimestamp, Timestamp } from '../../platform/store/index.js';
+import type { BigSerial, NullableTimestamp, Timestamp } from '../../platform/store/index.js';
 
 /**
  * The accounts domain's tables, as Kysely sees them (the SQL in platform/store/migrations is the
@@ -22,6 +22,8 @@ export interface UsersTable {
   email: string;
   password_hash: string;
   created_at: Generated<Date>;
+  /** Manages customer organisations (see 013_platform_admin.sql). */
+  platform_admin: Generated<boolean>;
 }
 export interface MembershipsTable {
   org_id: string;
@@ -38,6 +40,7 @@ export interface ApiKeysTable {
   created_at: Generated<Date>;
   last_used_at: NullableTimestamp;
   revoked_at: NullableTimestamp;
+  platform_admin: Generated<boolean>;
 }
 export interface SessionsTable {
   token_hash: string;
@@ -53,6 +56,29 @@ export interface LoginThrottleTable {
   last_attempt_at: Timestamp;
 }
 
+export interface InvitationsTable {
+  id: string;
+  org_id: string;
+  email: string;
+  role: MemberRole;
+  token_hash: string;
+  invited_by: string;
+  created_at: Generated<Date>;
+  expires_at: Timestamp;
+  accepted_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+}
+/** Append-only; `org_id` null for platform-wide actions, and kept after the organisation is removed. */
+export interface AdminActionsTable {
+  id: BigSerial;
+  at: Generated<Date>;
+  org_id: string | null;
+  actor: string;
+  action: string;
+  target: string;
+  details: JSONColumnType<Record<string, unknown>>;
+}
+
 export interface AccountsTables {
   orgs: OrgsTable;
   users: UsersTable;
@@ -60,4 +86,6 @@ export interface AccountsTables {
   api_keys: ApiKeysTable;
   sessions: SessionsTable;
   login_throttle: LoginThrottleTable;
+  invitations: InvitationsTable;
+  admin_actions: AdminActionsTable;
 }
