@@ -59,7 +59,10 @@ const orgTags = ['organisations'];
 export function accountRoutes(ctx: AppContext): FastifyPluginAsyncZod {
   const addresses = new AddressThrottle();
   const delivery: InvitationDelivery = {
-    baseUrl: ctx.baseUrl,
+    // Read when an invitation is made: the server knows its address only once it listens.
+    get baseUrl() {
+      return ctx.baseUrl;
+    },
     mailer: ctx.config.VIGIL_SMTP_URL ? smtpMailer(ctx.config.VIGIL_SMTP_URL, ctx.config.VIGIL_SMTP_FROM) : undefined,
   };
   const setSessionCookies = (request: FastifyRequest, reply: FastifyReply, session: SessionStart) => {
