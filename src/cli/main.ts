@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerMigrate } from './migrate.js';
 import { registerMonitor } from './monitor.js';
+import { registerOrgs } from './orgs.js';
 import { registerRun } from './run.js';
 import { registerStart } from './start.js';
 
@@ -10,6 +11,7 @@ registerStart(program);
 registerMigrate(program);
 registerRun(program);
 registerMonitor(program);
+registerOrgs(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`vigil: ${error instanceof Error ? error.message : String(error)}\n`);

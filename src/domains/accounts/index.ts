@@ -1,6 +1,8 @@
 /** Accounts: organisations, users, member roles, API keys, sessions; the request guard every route uses. */
 export { type Principal, type Org, bootstrap, createOrg, findOrgByPingKey, anyUserExists, createApiKey, authenticateApiKey, credentialOf, credentialStillValid } from './accounts.js';
 export { accountRoutes } from './http.js';
+export { addMember, createOrgAs, invite, listOrgs, removeOrgAs, renameOrgAs, resolveOrg } from './admin.js';
+export { smtpMailer } from './mailer.js';
 export {
   BODY_KEY_BODY_LIMIT,
   SESSION_COOKIE,
