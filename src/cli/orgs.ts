@@ -3,6 +3,7 @@ import { Option, type Command } from 'commander';
 import { z } from 'zod';
 import { userRole, type UserRole } from '../contracts/accounts.js';
 import { loadConfig, ConfigError } from '../config.js';
+import type { Db } from '../platform/store/index.js';
 
 /**
  * `vigil org create|list|rename|remove` and `vigil user invite`: platform administration straight
@@ -27,7 +28,7 @@ function safeUserName(): string {
   }
 }
 
-async function withStore<T>(work: (db: import('../platform/store/index.js').Db, baseUrl: string, smtp: { url?: string | undefined; from: string }) => Promise<T>): Promise<T> {
+async function withStore<T>(work: (db: Db, baseUrl: string, smtp: { url?: string | undefined; from: string }) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const { migrateToLatest, openStore } = await import('../platform/store/index.js');
   const store = await openStore({ databaseUrl: config.DATABASE_URL, dataDir: config.VIGIL_DATA_DIR });
