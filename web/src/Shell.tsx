@@ -3,6 +3,7 @@ import { Link, Outlet, useNavigate, useRouterState } from '@tanstack/react-route
 import { useEffect } from 'react';
 import { api, errorMessage, onUnauthorized, type Me } from './api';
 import { useLiveConnection, useLiveState } from './live';
+import { AcceptInvitationPage } from './pages/AcceptInvitationPage';
 import { LoginPage } from './pages/LoginPage';
 import { forgetSession, meQuery, useLiveCache } from './queries';
 
@@ -29,10 +30,19 @@ const NAV = [
   { to: '/traffic', label: 'Traffic' },
 ] as const;
 
+/** Administration, for whom it concerns: an organisation's admins, and platform administrators. */
+const ADMIN_NAV = [
+  { to: '/members', label: 'Members', show: (me: Me) => me.role === 'admin' },
+  { to: '/api-keys', label: 'API keys', show: (me: Me) => me.role === 'admin' },
+  { to: '/admin-log', label: 'Admin log', show: (me: Me) => me.role === 'admin' || me.platform_admin },
+  { to: '/orgs', label: 'Organisations', show: (me: Me) => me.platform_admin },
+] as const;
+
 function Shell({ me }: { me: Me }) {
   const client = useQueryClient();
   const path = useRouterState({ select: (state) => state.location.pathname });
-  const current = NAV.find((item) => path.startsWith(item.to))?.to ?? '/checks';
+  const nav = [...NAV, ...ADMIN_NAV.filter((item) => item.show(me))];
+  const current = nav.find((item) => path.startsWith(item.to))?.to ?? '/checks';
   useLiveCache();
   const logout = async () => {
     try {
@@ -51,7 +61,7 @@ function Shell({ me }: { me: Me }) {
           {me.org.name}
         </span>
         <nav aria-label="Main">
-          {NAV.map(({ to, label }) => (
+          {nav.map(({ to, label }) => (
             // The active entry is ours (`/` counts as the checks), not the router's exact-match one.
             <Link key={to} to={to} className={to === current ? 'active' : undefined} aria-current={to === current ? 'page' : undefined} activeProps={{}}>
               {label}
@@ -81,6 +91,18 @@ export function Root() {
   // Any 401 (the session expired or was revoked) brings the login form back, on the same URL.
   useEffect(() => onUnauthorized(() => forgetSession(client)), [client]);
   useLiveConnection(Boolean(me.data));
+  const path = useRouterState({ select: (state) => state.location.pathname });
+
+  // An invitation link opens its own page, signed in or not: accepting signs the new member in.
+  if (path === '/accept-invitation')
+    return (
+      <AcceptInvitationPage
+        onAccepted={() => {
+          void navigate({ to: '/checks', replace: true });
+          void client.resetQueries();
+        }}
+      />
+    );
 
   if (me.error && me.data === undefined) {
     return (

@@ -1,6 +1,8 @@
 import { createRootRoute, createRoute, createRouter, Link, useParams } from '@tanstack/react-router';
 import { isLogsParam, type LogsSearch } from './logs';
+import { AdminLogPage } from './pages/AdminLogPage';
 import { AlertHistoryPage, AlertsPage, alertsSearch } from './pages/AlertsPage';
+import { ApiKeysPage } from './pages/ApiKeysPage';
 import { ArchivePage } from './pages/ArchivePage';
 import { ChannelsPage } from './pages/ChannelsPage';
 import { CheckFormPage } from './pages/CheckFormPage';
@@ -8,6 +10,8 @@ import { CheckPage } from './pages/CheckPage';
 import { ChecksPage } from './pages/ChecksPage';
 import { LogsPage } from './pages/LogsPage';
 import { MaintenancePage } from './pages/MaintenancePage';
+import { MembersPage } from './pages/MembersPage';
+import { OrganisationsPage } from './pages/OrganisationsPage';
 import { RuleEditorPage } from './pages/RuleEditorPage';
 import { RulesPage } from './pages/RulesPage';
 import { SilencesPage } from './pages/SilencesPage';
@@ -117,6 +121,20 @@ const ruleRoute = createRoute({
   },
 });
 const silencesRoute = createRoute({ getParentRoute: () => rootRoute, path: '/silences', component: SilencesPage });
+const orgsRoute = createRoute({ getParentRoute: () => rootRoute, path: '/orgs', component: OrganisationsPage });
+const orgMembersRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/orgs/$id/members',
+  component: function OrgMembersRoute() {
+    const { id } = useParams({ from: '/orgs/$id/members' });
+    return <MembersPage key={id} orgId={id} />;
+  },
+});
+const membersRoute = createRoute({ getParentRoute: () => rootRoute, path: '/members', component: () => <MembersPage /> });
+const apiKeysRoute = createRoute({ getParentRoute: () => rootRoute, path: '/api-keys', component: ApiKeysPage });
+const adminLogRoute = createRoute({ getParentRoute: () => rootRoute, path: '/admin-log', component: AdminLogPage });
+/** Rendered by Root itself (signed in or not); the route only makes the path known to the router. */
+const acceptInvitationRoute = createRoute({ getParentRoute: () => rootRoute, path: '/accept-invitation', component: () => null });
 
 const routeTree = rootRoute.addChildren([
   indexRoute,
@@ -135,6 +153,12 @@ const routeTree = rootRoute.addChildren([
   newRuleRoute,
   ruleRoute,
   silencesRoute,
+  orgsRoute,
+  orgMembersRoute,
+  membersRoute,
+  apiKeysRoute,
+  adminLogRoute,
+  acceptInvitationRoute,
 ]);
 
 export const router = createRouter({ routeTree, parseSearch, stringifySearch, scrollRestoration: false });
