@@ -190,9 +190,32 @@ describe.each(STORE_KINDS)('organisations, members, invitations and the admin lo
       expect(inv.url).toMatch(new RegExp(`^${plain.url}/accept-invitation#token=`));
       expect((await plain.api(`/api/v1/orgs/${org.id}/invitations`, { method: 'POST', json: { email: ADMIN_EMAIL, role: 'admin' } })).status).toBe(409);
       expect((await plain.api(`/api/v1/orgs/${org.id}/invitations/${inv.id}`, { method: 'DELETE' })).status).toBe(204);
-      const token = inv.url.split('#token=')[1];
-      const res = await fetch(`${plain.url}/api/v1/invitations/accept`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, password: 'a long enough password' }) });
-      expect(res.status).toBe(404);
+      const accept = (token: string | undefined) =>
+        fetch(`${plain.url}/api/v1/invitations/accept`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, password: 'a long enough password' }) });
+      expect((await accept(inv.url.split('#token=')[1])).status).toBe(404);
+
+      // An expired link does not work either.
+      const late = (await (await plain.api(`/api/v1/orgs/${org.id}/invitations`, { method: 'POST', json: { email: 'late@delta.example' } })).json()) as { id: string; url: string };
+      await plain.ctx.db.updateTable('invitations').set({ expires_at: new Date(Date.now() - 1000) }).where('id', '=', late.id).execute();
+      expect((await accept(late.url.split('#token=')[1])).status).toBe(404);
+
+      // Two accepts of one link at once: one member, one refusal.
+      const twice = (await (await plain.api(`/api/v1/orgs/${org.id}/invitations`, { method: 'POST', json: { email: 'twice@delta.example' } })).json()) as { url: string };
+      const token = twice.url.split('#token=')[1];
+      const statuses = (await Promise.all([accept(token), accept(token)])).map((r) => r.status).sort();
+      expect(statuses).toEqual([201, 404]);
+      const members = (await (await plain.api(`/api/v1/orgs/${org.id}/members`)).json()) as { members: { email: string; role: string }[] };
+      expect(members.members).toEqual([expect.objectContaining({ email: 'twice@delta.example', role: 'analyst' })]);
+
+      // An organisation's admin cannot lock a platform administrator out of it.
+      const me = (await (await plain.api('/api/v1/me')).json()) as { org: { id: string }; user: null };
+      const defaultMembers = (await (await plain.api(`/api/v1/orgs/${me.org.id}/members`)).json()) as { members: { user_id: string; platform_admin: boolean }[] };
+      const platformAdmin = defaultMembers.members.find((m) => m.platform_admin)!;
+      expect((await plain.api(`/api/v1/orgs/${me.org.id}/members`, { method: 'POST', json: { email: 'second@default.example', role: 'admin', password: 'initial password 3' } })).status).toBe(201);
+      const login = await fetch(`${plain.url}/api/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'second@default.example', password: 'initial password 3' }) });
+      const s = sessionOf(login);
+      const removal = await fetch(`${plain.url}/api/v1/orgs/${me.org.id}/members/${platformAdmin.user_id}`, { method: 'DELETE', headers: { cookie: s.cookie, 'x-csrf-token': s.csrf } });
+      expect(removal.status).toBe(403);
     } finally {
       await plain.dispose();
     }

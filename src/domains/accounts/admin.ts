@@ -29,6 +29,7 @@ import type { MemberRole } from './tables.js';
  *   ids of other customers cannot be probed; within one's own organisation, lacking the admin role
  *   is "forbidden".
  * - An organisation keeps at least one admin: the last one can be neither demoted nor removed.
+ * - Only platform administrators change a platform administrator's membership.
  * - An invitation token is stored as its SHA-256 only, works once (claimed by one UPDATE) and
  *   expires after INVITATION_TTL_MS.
  * - Roles: `analyst` in these routes is the stored role `member` (see contracts/accounts.ts).
@@ -157,6 +158,11 @@ export async function addMember(db: Db, a: Actor, orgId: string, input: { email:
   });
 }
 
+/** An organisation's admin may not lock a platform administrator out (their membership is how they sign in). */
+function mayChange(a: Actor, member: { platform_admin: boolean }): void {
+  if (member.platform_admin && !isCli(a) && !a.platformAdmin) throw forbidden("Only platform administrators change a platform administrator's membership.");
+}
+
 async function keepAnAdmin(trx: Db, orgId: string, member: { role: MemberRole }, nextRole: MemberRole | undefined): Promise<void> {
   if (member.role !== 'admin' || nextRole === 'admin') return;
   if ((await store.countAdminsLocked(trx, orgId)) <= 1) throw conflict('An organisation keeps at least one admin: make someone else admin first.');
@@ -167,6 +173,7 @@ export async function changeMemberRole(db: Db, a: Actor, orgId: string, userId: 
   return store.inTransaction(db, async (trx) => {
     const member = await store.selectMember(trx, orgId, userId);
     if (!member) throw notFound('Member');
+    mayChange(a, member);
     await keepAnAdmin(trx, orgId, member, toStored(role));
     await store.updateMemberRole(trx, orgId, userId, toStored(role));
     await record(trx, a, { orgId, action: 'member.role', target: `user:${member.email}`, details: { from: toUserRole(member.role), to: role } });
@@ -181,6 +188,7 @@ export async function removeMember(db: Db, a: Actor, orgId: string, userId: stri
   await store.inTransaction(db, async (trx) => {
     const member = await store.selectMember(trx, orgId, userId);
     if (!member) throw notFound('Member');
+    mayChange(a, member);
     await keepAnAdmin(trx, orgId, member, undefined);
     await store.deleteMember(trx, orgId, userId);
     await record(trx, a, { orgId, action: 'member.remove', target: `user:${member.email}`, details: { role: toUserRole(member.role) } });

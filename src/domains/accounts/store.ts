@@ -271,7 +271,7 @@ export async function selectMember(db: Db, orgId: string, userId: string) {
   return tables(db)
     .selectFrom('memberships')
     .innerJoin('users', 'users.id', 'memberships.user_id')
-    .select(['users.id', 'users.email', 'memberships.role'])
+    .select(['users.id', 'users.email', 'users.platform_admin', 'memberships.role'])
     .where('memberships.org_id', '=', orgId)
     .where('memberships.user_id', '=', userId)
     .executeTakeFirst();
