@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { startVigil } from '../src/server/runtime.js';
 import { VIGIL_BIN } from './support/process.js';
+import { invitationTokenIn, startMailSink } from './support/mail.js';
 import { STORE_KINDS, freshPostgresDatabase, storeAvailable } from './support/server.js';
 
 const BUILT = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
@@ -46,9 +47,9 @@ describe.each(STORE_KINDS)('vigil org and vigil user on %s', (kind) => {
   afterAll(async () => cleanup());
   const run = it.skipIf(!storeAvailable(kind));
 
-  const vigil = (args: string[], stdin = ''): Promise<Result> => {
+  const vigil = (args: string[], stdin = '', extraEnv: Record<string, string> = {}): Promise<Result> => {
     const child = spawn(process.execPath, [VIGIL_BIN, ...args], {
-      env: { ...process.env, NATS_URL: '', VIGIL_SMTP_URL: '', VIGIL_BASE_URL: 'https://vigil.example', ...env },
+      env: { ...process.env, NATS_URL: '', VIGIL_SMTP_URL: '', VIGIL_BASE_URL: 'https://vigil.example', ...env, ...extraEnv },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -87,6 +88,18 @@ describe.each(STORE_KINDS)('vigil org and vigil user on %s', (kind) => {
     expect(invited.code).toBe(0);
     expect(invited.stdout).toMatch(/^https:\/\/vigil\.example\/accept-invitation#token=[A-Za-z0-9_-]{20,}\n$/);
     expect(invited.stderr).toMatch(/not e-mailed: No SMTP server/);
+
+    // With SMTP configured the link goes by e-mail (to a real SMTP peer), and only there.
+    const mail = await startMailSink();
+    try {
+      const emailed = await vigil(['user', 'invite', 'cy@acme.example', '--org', org.id, '--json'], '', { VIGIL_SMTP_URL: mail.url });
+      expect(emailed).toMatchObject({ code: 0, stderr: '' });
+      expect(JSON.parse(emailed.stdout)).toMatchObject({ emailed: true, url: null, email: 'cy@acme.example', role: 'analyst' });
+      const message = mail.messages.find((m) => m.to.includes('cy@acme.example'));
+      expect(invitationTokenIn(message?.raw ?? '')).toBeTruthy();
+    } finally {
+      await mail.close();
+    }
 
     // Usage errors: 2. Refusals of the store: 1. Each with one line on stderr and nothing on stdout.
     const badRole = await vigil(['user', 'invite', 'c@acme.example', '--org', org.id, '--role', 'owner']);
@@ -127,7 +140,7 @@ describe.each(STORE_KINDS)('vigil org and vigil user on %s', (kind) => {
       const me = (await (await fetch(`${server.url}/api/v1/me`, { headers: { cookie } })).json()) as { org: { id: string; name: string }; role: string };
       expect(me).toMatchObject({ org: { id: org.id, name: 'Acme Logistics' }, role: 'member' });
       const actions = await server.ctx.db.selectFrom('admin_actions').select(['actor', 'action']).orderBy('id').execute();
-      expect(actions.map((a: { action: string }) => a.action)).toEqual(['org.create', 'org.create', 'member.add', 'invitation.create', 'org.rename', 'org.remove']);
+      expect(actions.map((a: { action: string }) => a.action)).toEqual(['org.create', 'org.create', 'member.add', 'invitation.create', 'invitation.create', 'org.rename', 'org.remove']);
       expect(actions.every((a: { actor: string }) => a.actor.startsWith('cli:'))).toBe(true);
     } finally {
       await server.close();
