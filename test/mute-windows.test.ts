@@ -9,9 +9,14 @@
  * future of the wall clock; the server's own flusher is slowed down so that it never races them.
  */
 import { randomUUID } from 'node:crypto';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flushDueGroups, reportConditions, type ConditionReport } from '../src/domains/alerting/index.js';
 import { sweepDue } from '../src/domains/jobs/index.js';
+import { loadMigrations } from '../src/platform/store/migrations/index.js';
+import type { Db } from '../src/platform/store/index.js';
+import { PGlitePool } from '../src/platform/store/pglite-pool.js';
 import { startTestServer, STORE_KINDS, storeAvailable, type TestServer } from './support/server.js';
 
 const S = 1000;
@@ -129,6 +134,12 @@ describe.each(STORE_KINDS)('mute windows on %s', (kind) => {
     expect((await server.api(`/api/v1/maintenance/${maintenance.id}`, { method: 'DELETE' })).status).toBe(204);
     await flush(Date.now());
     expect((await records(check.id)).map((r) => r.kind)).toEqual(['fail']);
+
+    // A deleted check takes its maintenance windows with it (as the old table's foreign key did).
+    const again = (await (await server.api('/api/v1/maintenance', { method: 'POST', json: { check_id: check.id, cron: '0 4 * * *', duration: 600 } })).json()) as { id: string };
+    expect((await server.api(`/api/v1/checks/${check.id}`, { method: 'DELETE' })).status).toBe(204);
+    const left = (await (await server.api('/api/v1/maintenance')).json()) as { windows: { id: string }[] };
+    expect(left.windows.map((w) => w.id)).not.toContain(again.id);
   });
 
   run('a recurring organisation-wide maintenance window keeps the jobs lifecycle quiet: a missed run inside it flips without alerting', async () => {
@@ -180,5 +191,55 @@ describe.each(STORE_KINDS)('mute windows on %s', (kind) => {
     expect(await field({ matchers: ['rule="a"', 'not a matcher'], starts_at: later(0), ends_at: later(H) })).toBe('matchers[1]');
     expect(await field({ name: '', starts_at: later(0), ends_at: later(H) })).toBe('body.name'); // schema errors name the body field
     expect((await server.api(`/api/v1/mute-windows/${randomUUID()}`, { method: 'DELETE' })).status).toBe(404);
+  });
+});
+
+describe('migration 011 on a database with maintenance windows', () => {
+  it('moves them into mute windows of kind maintenance (same ids), labels job instances with check_id, and back down', async () => {
+    const pglite = await PGlite.create();
+    const db: Db = new Kysely<object>({ dialect: new PostgresDialect({ pool: new PGlitePool(pglite) }) });
+    try {
+      const migrator = new Migrator({ db, provider: { getMigrations: async () => loadMigrations() } });
+      expect((await migrator.migrateTo('010_notify_channel_health')).error).toBeUndefined();
+      const org = '11111111-1111-4111-8111-111111111111';
+      const check = '22222222-2222-4222-8222-222222222222';
+      const [whole, one] = ['33333333-3333-4333-8333-333333333333', '44444444-4444-4444-8444-444444444444'];
+      await sql`INSERT INTO orgs (id, name, ping_key) VALUES (${org}, 'o', 'pk')`.execute(db);
+      await sql`INSERT INTO checks (id, org_id, name) VALUES (${check}, ${org}, 'nightly')`.execute(db);
+      await sql`INSERT INTO maintenance_windows (id, org_id, check_id, starts_at, ends_at, cron, tz, duration_s, reason)
+                VALUES (${whole}, ${org}, NULL, NULL, NULL, '0 3 * * 0', 'Europe/Paris', 3600, 'weekly'),
+                       (${one}, ${org}, ${check}, '2030-01-01T00:00:00Z', '2030-01-01T02:00:00Z', NULL, 'UTC', NULL, 'upgrade')`.execute(db);
+      await sql`INSERT INTO alert_instances (org_id, fingerprint, source, rule_id, rule_name, labels, group_key)
+                VALUES (${org}, 'f1', 'job', ${check}, 'nightly', '{"check":"nightly"}', ${`job:${check}`})`.execute(db);
+      expect((await migrator.migrateToLatest()).error).toBeUndefined();
+
+      const rows = await sql<{ id: string; kind: string; matchers: unknown; cron: string | null; duration_s: number | null; reason: string }>`
+        SELECT id, kind, matchers, cron, duration_s, reason FROM mute_windows ORDER BY id`.execute(db);
+      expect(rows.rows).toEqual([
+        { id: whole, kind: 'maintenance', matchers: [{ name: 'source', op: '=', value: 'job' }], cron: '0 3 * * 0', duration_s: 3600, reason: 'weekly' },
+        {
+          id: one,
+          kind: 'maintenance',
+          matchers: [
+            { name: 'source', op: '=', value: 'job' },
+            { name: 'check_id', op: '=', value: check },
+          ],
+          cron: null,
+          duration_s: null,
+          reason: 'upgrade',
+        },
+      ]);
+      const labels = await sql<{ labels: Record<string, string> }>`SELECT labels FROM alert_instances`.execute(db);
+      expect(labels.rows[0]!.labels).toEqual({ check: 'nightly', check_id: check });
+
+      expect((await migrator.migrateTo('010_notify_channel_health')).error).toBeUndefined();
+      const back = await sql<{ id: string; check_id: string | null }>`SELECT id, check_id FROM maintenance_windows ORDER BY id`.execute(db);
+      expect(back.rows).toEqual([
+        { id: whole, check_id: null },
+        { id: one, check_id: check },
+      ]);
+    } finally {
+      await db.destroy();
+    }
   });
 });

@@ -13,7 +13,7 @@ import type { Db } from '../../platform/store/index.js';
 import { toMuteWindow } from './manager.js';
 import { isOpen, muteMatches, muteState, neverCloses, nextBoundary, type MuteKind, type MuteWindow } from './mutes.js';
 import { matchersProblem, parseMatcher, type Matcher } from './silences.js';
-import { deleteMuteWindowRow, insertMuteWindow, selectLiveMuteWindows, selectMuteWindows, touchFiringInstances, wakeFiringGroups, type MuteWindowRow } from './store.js';
+import { deleteMuteWindowRow, deleteMuteWindowsWithMatcher, insertMuteWindow, selectLiveMuteWindows, selectMuteWindows, touchFiringInstances, wakeFiringGroups, type MuteWindowRow } from './store.js';
 import { alertingDb } from './tables.js';
 import { durationMs } from './verbs.js';
 
@@ -125,6 +125,15 @@ export async function deleteMuteWindow(db: Db, orgId: string, id: string, kind?:
       await wakeFiringGroups(trx, orgId, now);
       await touchFiringInstances(trx, orgId);
     });
+}
+
+/**
+ * Deletes the windows of `kind` that have this exact matcher, in the caller's transaction: a check
+ * that is deleted takes its maintenance windows (`check_id="<id>"`) with it, as the foreign key of
+ * the former maintenance_windows table did.
+ */
+export async function deleteMuteWindowsWith(trx: Db, orgId: string, kind: MuteKind, matcher: Matcher): Promise<void> {
+  await deleteMuteWindowsWithMatcher(trx, orgId, kind, matcher);
 }
 
 /**

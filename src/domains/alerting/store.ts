@@ -326,6 +326,16 @@ export async function deleteMuteWindowRow(db: Db, orgId: string, id: string, kin
   return Number(res.numDeletedRows) > 0;
 }
 
+/** Deletes the windows of `kind` that have this exact matcher (a deleted check's maintenance windows). */
+export async function deleteMuteWindowsWithMatcher(db: Db, orgId: string, kind: 'mute' | 'maintenance', matcher: Matcher): Promise<void> {
+  await alertingDb(db)
+    .deleteFrom('mute_windows')
+    .where('org_id', '=', orgId)
+    .where('kind', '=', kind)
+    .where(sql<boolean>`matchers @> ${JSON.stringify([matcher])}::jsonb`)
+    .execute();
+}
+
 // --- instances for the API -------------------------------------------------------------------------
 
 export async function selectInstances(db: Db, orgId: string, q: { state?: AlertInstanceState; source?: string; ruleId?: string; limit: number }): Promise<InstanceRow[]> {
