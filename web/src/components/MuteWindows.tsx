@@ -2,7 +2,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { alertsApi, loadErrorMessage, matcherText, splitMatchers, type MuteWindowInput, type MuteWindowView } from '../alerts';
 import { ApiError, fieldMessage } from '../api';
-import { formatDateTime } from '../format';
+import { formatDateTime, formatPeriod } from '../format';
 import { useAction } from '../hooks';
 import { muteWindowsQuery } from '../queries';
 import { browserZone, localInputToIso } from '../zones';
@@ -14,7 +14,7 @@ const FIELDS = ['name', 'matchers', 'starts_at', 'ends_at', 'cron', 'tz', 'durat
 
 /** When a window is open, in words: its range, or its recurrence. */
 function when(w: MuteWindowView): string {
-  if (w.cron) return `${w.cron} (${w.tz}), for ${w.duration_seconds ?? 0} s each`;
+  if (w.cron) return `${w.cron} (${w.tz}), open ${formatPeriod(w.duration_seconds ?? 0)} each time`;
   return `${w.starts_at ? formatDateTime(w.starts_at) : '?'} → ${w.ends_at ? formatDateTime(w.ends_at) : '?'}`;
 }
 
