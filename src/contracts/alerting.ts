@@ -160,7 +160,7 @@ export const alertView = z.object({
   resolved_at: z.string().nullable(),
   acknowledged_at: z.string().nullable(),
   acknowledged_by: z.string().nullable(),
-  silenced_by: z.array(z.string()).describe('Ids of the active silences that match it'),
+  silenced_by: z.array(z.string()).describe('Ids of the active silences and of the open mute windows (maintenance windows included) that match it'),
   group_key: z.string(),
   updated_at: z.string(),
 });
