@@ -13,6 +13,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flushDueGroups, reportConditions, type ConditionReport } from '../src/domains/alerting/index.js';
+import { createApiKey, createOrg } from '../src/domains/accounts/index.js';
 import { sweepDue } from '../src/domains/jobs/index.js';
 import { loadMigrations } from '../src/platform/store/migrations/index.js';
 import type { Db } from '../src/platform/store/index.js';
@@ -168,6 +169,22 @@ describe.each(STORE_KINDS)('mute windows on %s', (kind) => {
     expect(list.windows.map((w) => w.id)).not.toContain(mute.id);
     expect((await server.api(`/api/v1/maintenance/${mute.id}`, { method: 'DELETE' })).status).toBe(404);
     expect((await server.api(`/api/v1/mute-windows/${mute.id}`, { method: 'DELETE' })).status).toBe(204);
+  });
+
+  run("no key of one organisation can see, delete or be muted by another's windows", async () => {
+    const other = await createOrg(server.ctx.db, `Other ${randomUUID()}`);
+    const otherKey = await createApiKey(server.ctx.db, other.id, 'k', 'admin');
+    const res = await server.api('/api/v1/mute-windows', { method: 'POST', json: { name: 'mine', matchers: ['source="log"'], starts_at: new Date(Date.now() - M).toISOString(), ends_at: new Date(Date.now() + H).toISOString() } });
+    const mine = (await res.json()) as WindowJson;
+    expect(((await (await server.api('/api/v1/mute-windows', { key: otherKey.key })).json()) as { windows: unknown[] }).windows).toEqual([]);
+    expect((await server.api(`/api/v1/mute-windows/${mine.id}`, { key: otherKey.key, method: 'DELETE' })).status).toBe(404);
+    expect((await server.api(`/api/v1/maintenance/${mine.id}`, { key: otherKey.key, method: 'DELETE' })).status).toBe(404);
+    // The other organisation's log rule fires and is notified: this organisation's window does not cover it.
+    const ruleId = randomUUID();
+    const now = new Date();
+    await report([{ ...logReport(ruleId, 'theirs', now, true), orgId: other.id }], now);
+    expect((await records(ruleId)).map((r) => r.kind)).toEqual(['firing']);
+    expect((await server.api(`/api/v1/mute-windows/${mine.id}`, { method: 'DELETE' })).status).toBe(204);
   });
 
   run('bad mute windows are refused with 400 naming the field', async () => {
