@@ -241,7 +241,9 @@ describe.each(STORE_KINDS)('alert manager on %s', (kind) => {
     // … until someone acknowledges it.
     const ack = await server.api(`/api/v1/alerts/${listed!.fingerprint}/ack`, { method: 'POST' });
     expect(ack.status).toBe(200);
-    expect(((await ack.json()) as AlertJson).acknowledged_at).not.toBeNull();
+    const acked = (await ack.json()) as AlertJson & { acknowledged_by: string | null };
+    expect(acked.acknowledged_at).not.toBeNull();
+    expect(acked.acknowledged_by).toBe('API key "VIGIL_ADMIN_TOKEN"'); // who, in words (a user's e-mail, an API key's name)
     await pause(300); // a reminder already queued may still be delivered
     const reminders = mine().filter((b) => b.type === 'alert.reminder').length;
     await pause(2500);

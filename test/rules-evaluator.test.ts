@@ -40,8 +40,9 @@ describe.each(STORE_KINDS)('rule evaluator (%s)', (kind) => {
       .execute();
   };
 
-  const evaluator = (store: Store, reports: RuleReport[], nowSecond: () => number, toleranceMs = 3_600_000) =>
-    new RulesEvaluator({ db: store.db, logger: pino({ level: 'silent' }), report: async (_trx, batch) => void reports.push(...batch), toleranceMs, idleGraceMs: 3_600_000, now: () => nowSecond() * 1000 });
+  // leaseMs 0: a "new process" here takes over at once (a real one waits for the crashed one's lease to lapse).
+  const evaluator = (store: Store, reports: RuleReport[], nowSecond: () => number, toleranceMs = 3_600_000, leaseMs = 0) =>
+    new RulesEvaluator({ db: store.db, logger: pino({ level: 'silent' }), report: async (_trx, batch) => void reports.push(...batch), toleranceMs, idleGraceMs: 3_600_000, leaseMs, now: () => nowSecond() * 1000 });
 
   const changes = (reports: RuleReport[]) => {
     const last = new Map<string, boolean>();
@@ -76,6 +77,34 @@ describe.each(STORE_KINDS)('rule evaluator (%s)', (kind) => {
     expect(Math.min(...after.map((r) => r.at.getTime() / 1000 - T0))).toBeGreaterThanOrEqual(9);
     const view = await store.db.selectFrom('rule_evaluator').select('position').where('org_id', '=', orgId).executeTakeFirstOrThrow();
     expect(view.position?.getTime()).toBe((T0 + 29) * 1000);
+  });
+
+  it.skipIf(!storeAvailable(kind))('with two processes, the one holding the lease evaluates; the other takes over when it stops or its lease lapses', async () => {
+    const { store, orgId } = await setup();
+    await createRule(store.db, orgId, ruleInput.parse({ name: 'busy', metric: 'requests', window: '10s', op: '>', threshold: 5 }));
+    await addTrafficCounts(store.db, orgId, Array.from({ length: 40 }, (_, i) => ({ bucket: new Date((T0 + i + 1) * 1000), resolution: 1, section: '/api', hits: i >= 10 && i < 20 ? 3 : 0 })));
+    const first: RuleReport[] = [];
+    const second: RuleReport[] = [];
+    const a = evaluator(store, first, () => T0 + 60, 3_600_000, 400);
+    const b = evaluator(store, second, () => T0 + 60, 3_600_000, 400);
+    await setWatermark(store, orgId, T0 + 15);
+    await a.tick();
+    await b.tick();
+    expect(changes(first).filter((c) => c.includes('busy'))).toEqual(['fire 12 busy{}']);
+    expect(second).toEqual([]); // a holds the lease: b leaves the organisation alone
+    await setWatermark(store, orgId, T0 + 35);
+    await new Promise((r) => setTimeout(r, 500)); // a stopped without a word: its lease lapses
+    await b.tick();
+    // b goes on from a's stored position and snapshot: the instance a fired is cleared by b, once.
+    const cleared = second.filter((r) => r.ruleName === 'busy' && !r.active).map((r) => r.at.getTime() / 1000 - T0);
+    expect(cleared).toEqual([29]);
+    await a.tick(); // back, but b holds the lease now
+    expect(changes(first).filter((c) => c.includes('busy'))).toEqual(['fire 12 busy{}']);
+    await b.releaseLeases(); // a clean stop hands over at once
+    await setWatermark(store, orgId, T0 + 36);
+    await a.tick();
+    const view = await store.db.selectFrom('rule_evaluator').select('position').where('org_id', '=', orgId).executeTakeFirstOrThrow();
+    expect(view.position?.getTime()).toBe((T0 + 35) * 1000);
   });
 
   it.skipIf(!storeAvailable(kind))('catches up on missed event time up to the outage tolerance, then skips ahead', async () => {

@@ -13,4 +13,5 @@ export {
 
 export { orgPingKey } from './for-jobs.js';
 export { orgAdminEmails } from './for-notify.js';
+export { actorName } from './for-alerting.js';
 export { listOrgIds } from './for-stream.js';

@@ -18,13 +18,12 @@ import {
 import { errorEnvelope, noContent } from '../../contracts/errors.js';
 import { notificationPayload } from '../../contracts/notify.js';
 import type { AppContext } from '../../platform/http/context.js';
-import { principalOf, requireRole, type Principal } from '../accounts/index.js';
+import { actorName, principalOf, requireRole } from '../accounts/index.js';
 import { createMuteWindowFromInput, deleteMuteWindow, listMuteWindows, muteWindowViewOf } from './mute-verbs.js';
 import { acknowledgeAlert, alertHistory, createSilence, expireSilence, listAlerts, listSilences } from './verbs.js';
 
 const tags = ['alerts'];
 const denied = { 401: errorEnvelope, 403: errorEnvelope };
-const actor = (p: Principal): string | null => (p.userId ? `user:${p.userId}` : p.apiKeyId ? `api-key:${p.apiKeyId}` : null);
 
 /** The webhook payload as a JSON schema (draft 2020-12), generated from the contract receivers are given. */
 const payloadSchema = z.toJSONSchema(notificationPayload, { unrepresentable: 'any' });
@@ -63,7 +62,7 @@ export function alertingRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       },
       async (request) => {
         const principal = principalOf(request);
-        return acknowledgeAlert(ctx.db, principal.orgId, request.params.fingerprint, actor(principal));
+        return acknowledgeAlert(ctx.db, principal.orgId, request.params.fingerprint, await actorName(ctx.db, principal));
       },
     );
 
@@ -81,7 +80,7 @@ export function alertingRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       },
       async (request, reply) => {
         const principal = principalOf(request);
-        return reply.status(201).send(await createSilence(ctx.db, principal.orgId, request.body, actor(principal)));
+        return reply.status(201).send(await createSilence(ctx.db, principal.orgId, request.body, await actorName(ctx.db, principal)));
       },
     );
 
@@ -115,7 +114,7 @@ export function alertingRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       },
       async (request, reply) => {
         const principal = principalOf(request);
-        return reply.status(201).send(await createMuteWindowFromInput(ctx.db, principal.orgId, request.body, actor(principal)));
+        return reply.status(201).send(await createMuteWindowFromInput(ctx.db, principal.orgId, request.body, await actorName(ctx.db, principal)));
       },
     );
 

@@ -15,7 +15,14 @@
  *   clock) but nothing arrives, evaluation time follows the wall clock `idleGraceMs` behind, so an
  *   absence rule fires when everything stops.
  * - Isolation: a rule that throws is marked in error (with the reason) and the others go on.
+ * - One evaluator per organisation: with several `process` instances, the one holding the
+ *   organisation's lease (`rule_evaluator.owner`, `lease_until`, database time) evaluates it and
+ *   renews the lease on every pass; the others skip it until the lease lapses (its holder stopped),
+ *   so they neither duplicate the work nor keep overtaking each other's windows. Exactly-once rests
+ *   on the position check above, not on the lease.
  */
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { RuleSpec } from '../../contracts/alerting.js';
 import type { ConditionReport } from '../alerting/index.js';
@@ -46,6 +53,8 @@ export interface EvaluatorOptions {
   intervalMs?: number;
   /** Instances one rule may have (default MAX_INSTANCES). */
   maxInstances?: number;
+  /** How long an organisation stays with the process that evaluated it last (default 15 s; 0 = no lease). */
+  leaseMs?: number;
   /** The wall clock (tests). */
   now?: () => number;
 }
@@ -122,8 +131,12 @@ export class RulesEvaluator {
   private readonly toleranceS: number;
   private readonly idleGraceMs: number;
   private readonly now: () => number;
+  /** This process, as the lease names it. */
+  private readonly owner = randomUUID();
+  private readonly leaseMs: number;
 
   constructor(private readonly options: EvaluatorOptions) {
+    this.leaseMs = options.leaseMs ?? 15_000;
     this.toleranceS = Math.round((options.toleranceMs ?? 3_600_000) / 1000);
     this.idleGraceMs = options.idleGraceMs ?? 30_000;
     this.now = options.now ?? Date.now;
@@ -174,8 +187,13 @@ export class RulesEvaluator {
     const target = this.targetOf(orgId, watermark, now);
     let state = this.orgs.get(orgId);
     let snapshots: Record<string, RuleSnapshot> = {};
+    if (state === undefined) await ensureDefaultRule(db, orgId);
+    if (!(await this.holdLease(orgId))) {
+      // Another process evaluates it: what this one holds in memory goes stale, so it is dropped.
+      this.orgs.delete(orgId);
+      return;
+    }
     if (state === undefined) {
-      await ensureDefaultRule(db, orgId);
       const row = await rulesDb(db).selectFrom('rule_evaluator').select(['position', 'instances']).where('org_id', '=', orgId).executeTakeFirstOrThrow();
       snapshots = row.instances as Record<string, RuleSnapshot>;
       let position: number;
@@ -223,6 +241,26 @@ export class RulesEvaluator {
     for (const [id, error] of errors) logger.warn({ orgId, ruleId: id, error }, 'rules: rule marked in error');
     // A long catch-up commits every CHUNK_SECONDS and goes on.
     if (position < target) await this.evaluateOrg(orgId, watermark);
+  }
+
+  /**
+   * Takes or renews the organisation's lease (database time, so hosts' clocks do not matter);
+   * false when another process holds it. With `leaseMs` 0 every process may evaluate (tests).
+   */
+  private async holdLease(orgId: string): Promise<boolean> {
+    if (this.leaseMs <= 0) return true;
+    const taken = await rulesDb(this.options.db)
+      .updateTable('rule_evaluator')
+      .set({ owner: this.owner, lease_until: sql<Date>`now() + ${`${this.leaseMs} milliseconds`}::interval` })
+      .where('org_id', '=', orgId)
+      .where((eb) => eb.or([eb('owner', 'is', null), eb('owner', '=', this.owner), eb('lease_until', '<', sql<Date>`now()`)]))
+      .executeTakeFirst();
+    return Number(taken.numUpdatedRows) === 1;
+  }
+
+  /** Gives up every lease this process holds (a clean stop). */
+  async releaseLeases(): Promise<void> {
+    await rulesDb(this.options.db).updateTable('rule_evaluator').set({ owner: null, lease_until: null }).where('owner', '=', this.owner).execute();
   }
 
   /** Engines of rules removed or disabled since, kept to word their last reports. */
@@ -294,5 +332,12 @@ export class RulesEvaluator {
 /** The evaluator as a background loop (the process role, beside the stream processor). */
 export function startRulesEvaluator(options: EvaluatorOptions): Worker {
   const evaluator = new RulesEvaluator(options);
-  return every(options.intervalMs ?? 500, () => evaluator.tick(), (error) => options.logger.error({ err: error }, 'rules: evaluation failed'));
+  const loop = every(options.intervalMs ?? 500, () => evaluator.tick(), (error) => options.logger.error({ err: error }, 'rules: evaluation failed'));
+  return {
+    async stop() {
+      await loop.stop();
+      // A clean stop hands its organisations over at once rather than after the lease lapses.
+      await evaluator.releaseLeases().catch((error: unknown) => options.logger.warn({ err: error }, 'rules: could not release the evaluation leases'));
+    },
+  };
 }

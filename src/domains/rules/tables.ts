@@ -30,6 +30,9 @@ export interface RuleEvaluatorTable {
   instances: JSONColumnType<StoredInstances>;
   default_seeded: ColumnType<boolean, boolean | undefined, boolean>;
   updated_at: Timestamp;
+  /** The process evaluating this organisation while `lease_until` holds (migration 012). */
+  owner: string | null;
+  lease_until: NullableTimestamp;
 }
 
 export interface RulesTables {

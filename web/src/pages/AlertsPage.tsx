@@ -97,7 +97,7 @@ function AlertRow({ alert, onSilenced }: { alert: AlertView; onSilenced: () => v
         <td className="alert-actions">
           {alert.acknowledged_at ? (
             <span className="muted acked" title={`Acknowledged ${formatDateTime(alert.acknowledged_at)}${alert.acknowledged_by ? ` by ${alert.acknowledged_by}` : ''}`}>
-              acked
+              acked{alert.acknowledged_by ? ` by ${alert.acknowledged_by}` : ''}
             </span>
           ) : (
             // Acknowledging says "someone is on it": it applies to what is firing.

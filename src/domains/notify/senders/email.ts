@@ -23,7 +23,8 @@ export function formatEmailText(payload: NotificationPayload, baseUrl?: string):
     `Source: ${alert.source} (${alert.kind})`,
     `Time:   ${alert.created_at}`,
     ...(details.length ? ['', 'Details:', ...details] : []),
-    ...(baseUrl ? ['', `Open Vigil: ${baseUrl}`] : []),
+    // The page of what fired when the alert names one (absolute), else Vigil's home.
+    ...(alert.link && /^https?:\/\//.test(alert.link) ? ['', `Open in Vigil: ${alert.link}`] : baseUrl ? ['', `Open Vigil: ${baseUrl}`] : []),
     '',
     `Notification id: ${payload.id}`,
   ].join('\n');

@@ -40,6 +40,9 @@ describe('message formats', () => {
     const message = formatSlackMessage(payload, 'https://vigil.example.com');
     expect(message.text).toBe(':large_green_circle: RESOLVED: *Export &lt;nightly&gt; is up*\nBack after 3 runs &amp; 2 h\n<https://vigil.example.com|Open Vigil>');
     expect(formatSlackMessage(payload).text).not.toContain('Open Vigil');
+    // An alert that names its page (a check, a rule's traffic) links there rather than to the home page.
+    const linked = { ...payload, alert: { ...payload.alert, link: 'https://vigil.example.com/checks/abc' } };
+    expect(formatSlackMessage(linked, 'https://vigil.example.com').text).toContain('<https://vigil.example.com/checks/abc|Open Vigil>');
   });
 
   it('writes e-mail text with message, details and link', () => {
@@ -49,6 +52,8 @@ describe('message formats', () => {
     expect(text).toContain('  exit_status: 0');
     expect(text).toContain('Open Vigil: https://vigil.example.com');
     expect(text).toContain(`Notification id: ${payload.id}`);
+    const linked = { ...payload, alert: { ...payload.alert, link: 'https://vigil.example.com/checks/abc' } };
+    expect(formatEmailText(linked, 'https://vigil.example.com')).toContain('Open in Vigil: https://vigil.example.com/checks/abc');
   });
 });
 

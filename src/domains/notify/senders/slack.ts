@@ -24,7 +24,9 @@ export interface SlackMessage {
 export function formatSlackMessage(payload: NotificationPayload, baseUrl?: string): SlackMessage {
   const { alert } = payload;
   const label = STATE_LABEL[payload.type] ?? payload.type;
-  const link = baseUrl ? `<${baseUrl}|Open Vigil>` : '';
+  // The page of what fired (a check, the traffic of a rule) when the alert names one, else Vigil's home.
+  const target = alert.link && /^https?:\/\//.test(alert.link) ? alert.link : baseUrl;
+  const link = target ? `<${target}|Open Vigil>` : '';
   const lines = [`${label}: *${escape(alert.title)}*`, escape(alert.message), link].filter(Boolean);
   const context = `${escape(alert.source)} · ${escape(alert.kind)} · ${alert.created_at}`;
   return {

@@ -22,6 +22,7 @@ export const MIGRATION_NAMES = [
   '009_alert_rules',
   '010_notify_channel_health',
   '011_mute_windows',
+  '012_rule_evaluator_lease',
 ] as const;
 
 const UP = /^-- migrate:up[ \t]*$/m;
