@@ -160,7 +160,7 @@ export const alertView = z.object({
   resolved_at: z.string().nullable(),
   acknowledged_at: z.string().nullable(),
   acknowledged_by: z.string().nullable(),
-  silenced_by: z.array(z.string()).describe('Ids of the active silences that match it'),
+  silenced_by: z.array(z.string()).describe('Ids of the active silences and of the open mute windows (maintenance windows included) that match it'),
   group_key: z.string(),
   updated_at: z.string(),
 });
@@ -208,3 +208,46 @@ export const silenceView = z.object({
 export type SilenceView = z.infer<typeof silenceView>;
 export const silenceList = z.object({ silences: z.array(silenceView) });
 export const silenceParams = z.object({ id: z.uuid() });
+
+// --- mute windows ------------------------------------------------------------------------------
+
+/** 'maintenance': the jobs' maintenance windows (/api/v1/maintenance shows them); 'mute': any other. */
+export const muteKind = z.enum(['mute', 'maintenance']);
+
+/**
+ * A mute window: the instances matching every matcher are silenced (for notifications only: their
+ * state is still tracked, resolves of what was announced are still sent) while it is open, either
+ * once (starts_at..ends_at) or at every occurrence of `cron` in `tz`, for `duration`.
+ */
+export const muteWindowInput = z.object({
+  name: z.string().trim().min(1).max(200),
+  kind: muteKind.default('mute'),
+  matchers: silenceInput.shape.matchers,
+  starts_at: z.string().max(64).optional().describe('One-off: when it opens (ISO 8601)'),
+  ends_at: z.string().max(64).optional().describe('One-off: when it closes (ISO 8601)'),
+  cron: z.string().max(200).optional().describe('Recurring: five-field cron expression of each opening, in tz'),
+  tz: z.string().max(100).default('UTC'),
+  duration: durationText.optional().describe('Recurring: how long each occurrence stays open, e.g. 2h'),
+  reason: z.string().max(1000).default(''),
+});
+export const muteWindowView = z.object({
+  id: z.string(),
+  kind: muteKind,
+  name: z.string(),
+  reason: z.string(),
+  matchers: z.array(matcherView),
+  starts_at: z.string().nullable(),
+  ends_at: z.string().nullable(),
+  cron: z.string().nullable(),
+  tz: z.string(),
+  /** Length of each occurrence of a recurring window, in seconds. */
+  duration_seconds: z.number().int().nullable(),
+  state: z.enum(['open', 'scheduled', 'over']),
+  /** When it next opens or closes, null when it never changes again. */
+  next_change: z.string().nullable(),
+  created_by: z.string().nullable(),
+  created_at: z.string(),
+});
+export type MuteWindowView = z.infer<typeof muteWindowView>;
+export const muteWindowList = z.object({ windows: z.array(muteWindowView) });
+export const muteWindowParams = z.object({ id: z.uuid() });

@@ -10,18 +10,23 @@ import type { z } from 'zod';
 import {
   alertHistory,
   alertList,
+  muteWindowList,
+  muteWindowView,
   silenceList,
   silenceView,
   type AlertInstanceState,
   type AlertSource,
   type AlertView,
+  type MuteWindowView,
   type SilenceView,
+  type muteWindowInput,
   type silenceInput,
 } from '@contracts/alerting.js';
 import { ApiError, errorMessage, request } from './api';
 import { formatPeriod } from './format';
 
-export type { AlertView, SilenceView };
+export type { AlertView, MuteWindowView, SilenceView };
+export type MuteWindowInput = z.input<typeof muteWindowInput>;
 export type AlertHistory = z.infer<typeof alertHistory>;
 export type SilenceInput = z.input<typeof silenceInput>;
 
@@ -50,6 +55,9 @@ export const alertsApi = {
   listSilences: async (): Promise<SilenceView[]> => silenceList.parse(await request<unknown>('GET', '/api/v1/silences')).silences,
   createSilence: async (input: SilenceInput): Promise<SilenceView> => silenceView.parse(await request<unknown>('POST', '/api/v1/silences', input)),
   expireSilence: (id: string) => request<unknown>('DELETE', `/api/v1/silences/${encodeURIComponent(id)}`),
+  listMuteWindows: async (): Promise<MuteWindowView[]> => muteWindowList.parse(await request<unknown>('GET', '/api/v1/mute-windows')).windows,
+  createMuteWindow: async (input: MuteWindowInput): Promise<MuteWindowView> => muteWindowView.parse(await request<unknown>('POST', '/api/v1/mute-windows', input)),
+  deleteMuteWindow: (id: string) => request<unknown>('DELETE', `/api/v1/mute-windows/${encodeURIComponent(id)}`),
 };
 
 // --- the list, grouped --------------------------------------------------------------------------

@@ -49,6 +49,7 @@ export const archiveQuery = queryOptions({ queryKey: ['archive'], queryFn: () =>
 export const alertsQuery = (filter: AlertFilter) => queryOptions({ queryKey: ['alerts', 'list', filter], queryFn: () => alertsApi.list(filter) });
 export const alertHistoryQuery = (fingerprint: string) => queryOptions({ queryKey: ['alerts', 'history', fingerprint], queryFn: () => alertsApi.history(fingerprint) });
 export const silencesQuery = queryOptions({ queryKey: ['silences'], queryFn: () => alertsApi.listSilences() });
+export const muteWindowsQuery = queryOptions({ queryKey: ['mute-windows'], queryFn: () => alertsApi.listMuteWindows() });
 /** Rules carry their firing/pending counts: the `alert` live event refetches them too. */
 export const rulesQuery = queryOptions({ queryKey: ['rules'], queryFn: () => rulesApi.list() });
 export const ruleQuery = (id: string) => queryOptions({ queryKey: ['rule', id], queryFn: () => rulesApi.get(id) });

@@ -1,10 +1,25 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { alertHistory as alertHistorySchema, alertList, alertListQuery, alertParams, alertView, silenceInput, silenceList, silenceParams, silenceView } from '../../contracts/alerting.js';
-import { errorEnvelope } from '../../contracts/errors.js';
+import {
+  alertHistory as alertHistorySchema,
+  alertList,
+  alertListQuery,
+  alertParams,
+  alertView,
+  muteWindowInput,
+  muteWindowList,
+  muteWindowParams,
+  muteWindowView,
+  silenceInput,
+  silenceList,
+  silenceParams,
+  silenceView,
+} from '../../contracts/alerting.js';
+import { errorEnvelope, noContent } from '../../contracts/errors.js';
 import { notificationPayload } from '../../contracts/notify.js';
 import type { AppContext } from '../../platform/http/context.js';
 import { actorName, principalOf, requireRole } from '../accounts/index.js';
+import { createMuteWindowFromInput, deleteMuteWindow, listMuteWindows, muteWindowViewOf } from './mute-verbs.js';
 import { acknowledgeAlert, alertHistory, createSilence, expireSilence, listAlerts, listSilences } from './verbs.js';
 
 const tags = ['alerts'];
@@ -82,6 +97,46 @@ export function alertingRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         preHandler: requireRole(ctx, 'member'),
       },
       async (request) => expireSilence(ctx.db, principalOf(request).orgId, request.params.id),
+    );
+
+    app.post(
+      '/api/v1/mute-windows',
+      {
+        schema: {
+          tags,
+          summary: 'Mute the alerts whose labels match every matcher while a window is open: once (starts_at, ends_at) or at every cron occurrence (cron, tz, duration)',
+          description:
+            'Matchers as for silences. While the window is open, matching alerts are not notified (their state is still tracked; the resolve of what was announced is still sent); what still fires when it closes is notified then. Maintenance windows (/api/v1/maintenance) are mute windows of kind "maintenance".',
+          body: muteWindowInput,
+          response: { 201: muteWindowView, 400: errorEnvelope, ...denied },
+        },
+        preHandler: requireRole(ctx, 'member'),
+      },
+      async (request, reply) => {
+        const principal = principalOf(request);
+        return reply.status(201).send(await createMuteWindowFromInput(ctx.db, principal.orgId, request.body, await actorName(ctx.db, principal)));
+      },
+    );
+
+    app.get(
+      '/api/v1/mute-windows',
+      { schema: { tags, summary: 'Mute windows, maintenance windows included, oldest first', response: { 200: muteWindowList, ...denied } }, preHandler: requireRole(ctx) },
+      async (request) => {
+        const now = new Date();
+        return { windows: (await listMuteWindows(ctx.db, principalOf(request).orgId)).map((w) => muteWindowViewOf(w, now)) };
+      },
+    );
+
+    app.delete(
+      '/api/v1/mute-windows/:id',
+      {
+        schema: { tags, summary: 'Delete a mute window (what it held back and still fires is notified)', params: muteWindowParams, response: { 204: noContent, 400: errorEnvelope, ...denied, 404: errorEnvelope } },
+        preHandler: requireRole(ctx, 'member'),
+      },
+      async (request, reply) => {
+        await deleteMuteWindow(ctx.db, principalOf(request).orgId, request.params.id);
+        return reply.status(204).send();
+      },
     );
 
     app.get(

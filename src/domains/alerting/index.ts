@@ -4,3 +4,5 @@ export type { ConditionReport, Routing } from './conditions.js';
 export { activeCountsByRule, reportConditions, rerouteRule, retireRule, type ManagerOptions } from './manager.js';
 export { alertingRoutes } from './http.js';
 export { flushDueGroups, startAlertFlusher, startAlertLive } from './worker.js';
+export { createMuteWindow, deleteMuteWindow, deleteMuteWindowsWith, listMuteWindows, mutedChecker, type MuteWindowRecord } from './mute-verbs.js';
+export { isOpen as isMuteWindowOpen } from './mutes.js';

@@ -17,6 +17,9 @@
  *   without locking them.
  * - An acknowledged instance, like a silenced one, is left out of repeats (reminders stop) but its
  *   resolve is still sent.
+ * - A mute window open at `now` is an active silence ending when the window closes (mutes.ts). A
+ *   group with a firing member that a window matches wakes at the window's next opening or
+ *   closing: what was held back while it was open is sent when it closes, if still firing.
  */
 import type { Insertable } from 'kysely';
 import type { AlertSource } from '../../contracts/alerting.js';
@@ -28,6 +31,7 @@ import type { ConditionReport, Routing } from './conditions.js';
 import { IDLE_GROUP, decideGroup, type GroupMember, type GroupState } from './grouping.js';
 import { NEW_INSTANCE, observe, type Instance, type Transition } from './instance.js';
 import { buildGroupMessage, fingerprintOf, groupKeyOf, instanceLabels, type NotifiedInstance } from './messages.js';
+import { muteMatches, nextBoundary, openAsSilences, type MuteWindow } from './mutes.js';
 import { silencesFor, type Silence } from './silences.js';
 import {
   countActiveByRule,
@@ -40,11 +44,13 @@ import {
   lockInstances,
   rerouteGroups,
   selectGroupMembers,
+  selectLiveMuteWindows,
   selectLiveSilences,
   updateGroup,
   upsertInstances,
   type GroupRow,
   type InstanceRow,
+  type MuteWindowRow,
   type SilenceRow,
   type TransitionRow,
 } from './store.js';
@@ -99,6 +105,31 @@ const instanceOf = (row: InstanceRow | undefined): Instance =>
     : NEW_INSTANCE;
 
 export const toSilence = (s: SilenceRow): Silence => ({ id: s.id, matchers: s.matchers, startsAt: s.starts_at.getTime(), endsAt: s.ends_at.getTime() });
+
+export const toMuteWindow = (w: MuteWindowRow): MuteWindow => ({
+  id: w.id,
+  kind: w.kind,
+  matchers: w.matchers,
+  startsAt: ms(w.starts_at),
+  endsAt: ms(w.ends_at),
+  cron: w.cron,
+  tz: w.tz,
+  durationMs: w.duration_s === null ? null : w.duration_s * 1000,
+});
+
+/** What hides instances from notifications: the organisation's silences and mute windows not over at `now`. */
+export interface Suppressions {
+  silences: Silence[];
+  windows: MuteWindow[];
+}
+
+export async function loadSuppressions(db: Db, orgId: string, now: Date): Promise<Suppressions> {
+  const [silences, windows] = await Promise.all([selectLiveSilences(db, orgId, now), selectLiveMuteWindows(db, [orgId], now)]);
+  return { silences: silences.map(toSilence), windows: windows.map(toMuteWindow) };
+}
+
+/** The silences active at `now`, mute windows open at `now` included (as silences ending when they close). */
+export const activeSilences = (s: Suppressions, now: number): Silence[] => [...s.silences, ...openAsSilences(s.windows, now)];
 
 type NewInstanceRow = Omit<Insertable<AlertInstancesTable>, 'updated_at' | 'labels' | 'details'> & { labels: Record<string, string>; details: Record<string, unknown> };
 
@@ -181,8 +212,8 @@ async function reportForOrg(trx: Db, orgId: string, reports: readonly ConditionR
       return changedGroups.has(g.groupKey) || due || rerouted ? [{ ...row, routing: g.routing }] : [];
     });
   if (toDecide.length === 0) return;
-  const silences = (await selectLiveSilences(trx, orgId, now)).map(toSilence);
-  for (const row of toDecide) await decideAndNotify(trx, row, silences, now, options);
+  const suppressions = await loadSuppressions(trx, orgId, now);
+  for (const row of toDecide) await decideAndNotify(trx, row, suppressions, now, options);
 }
 
 function instanceOfNew(row: NewInstanceRow): Instance {
@@ -227,19 +258,24 @@ const notifiedOf = (row: InstanceRow, now: number): NotifiedInstance => ({
  * Decides a locked group at `now`, stores its state and wake time, and queues its notification
  * when one is due. Returns whether a notification was queued.
  */
-export async function decideAndNotify(trx: Db, group: GroupRow, silences: readonly Silence[], now: Date, options: ManagerOptions): Promise<boolean> {
+export async function decideAndNotify(trx: Db, group: GroupRow, suppressions: Suppressions, now: Date, options: ManagerOptions): Promise<boolean> {
   const nowMs = now.getTime();
+  const silences = activeSilences(suppressions, nowMs);
   const prev = groupStateOf(group);
   const rows = await selectGroupMembers(trx, group.org_id, group.group_key, prev.announced);
   const members = rows.map((r) => memberOf(r, silences, nowMs));
   const decision = decideGroup(prev, members, nowMs, timingOf(group.routing));
 
   // A silence that ends while a member it hides still fires: wake then, the member may be news.
-  const silenceEnds = rows
-    .filter((r) => r.state === 'firing')
-    .flatMap((r) => silencesFor(r.labels, silences, nowMs).map((s) => s.endsAt))
-    .filter((t) => t > nowMs);
-  const wakes = [decision.wakeAt, ...silenceEnds].filter((t): t is number => t !== null && Number.isFinite(t));
+  // A mute window that opens or closes over a firing member: wake then too (open windows are among
+  // the silences above; a window not open yet will hide the member when it opens).
+  const firingRows = rows.filter((r) => r.state === 'firing');
+  const silenceEnds = firingRows.flatMap((r) => silencesFor(r.labels, silences, nowMs).map((s) => s.endsAt)).filter((t) => t > nowMs);
+  const windowBoundaries = suppressions.windows
+    .filter((w) => firingRows.some((r) => muteMatches(w, r.labels)))
+    .map((w) => nextBoundary(w, nowMs))
+    .filter((t): t is number => t !== null && t > nowMs);
+  const wakes = [decision.wakeAt, ...silenceEnds, ...windowBoundaries].filter((t): t is number => t !== null && Number.isFinite(t));
   const wakeAt = wakes.length ? Math.min(...wakes) : null;
 
   await updateGroup(trx, group.org_id, group.group_key, {
@@ -304,8 +340,8 @@ export async function retireRule(trx: Db, orgId: string, source: AlertSource, ru
   );
   const keys = [...new Set(active.map((r) => r.group_key))];
   const groups = await lockGroupsByKey(trx, orgId, keys);
-  const silences = (await selectLiveSilences(trx, orgId, now)).map(toSilence);
-  for (const g of groups) await decideAndNotify(trx, g, silences, now, options);
+  const suppressions = await loadSuppressions(trx, orgId, now);
+  for (const g of groups) await decideAndNotify(trx, g, suppressions, now, options);
 }
 
 /** Firing and pending instances per rule of a source: what a rule list shows beside each rule. */

@@ -1,7 +1,7 @@
 import { sql, type Insertable, type Selectable } from 'kysely';
 import type { AlertInstanceState } from '../../contracts/alerting.js';
 import type { Db } from '../../platform/store/index.js';
-import { alertingDb, type AlertGroupsTable, type AlertInstancesTable, type SilencesTable, type StoredRouting } from './tables.js';
+import { alertingDb, type AlertGroupsTable, type AlertInstancesTable, type MuteWindowsTable, type SilencesTable, type StoredRouting } from './tables.js';
 import type { Matcher } from './silences.js';
 
 /**
@@ -13,6 +13,7 @@ import type { Matcher } from './silences.js';
 export type InstanceRow = Selectable<AlertInstancesTable>;
 export type GroupRow = Selectable<AlertGroupsTable>;
 export type SilenceRow = Selectable<SilencesTable>;
+export type MuteWindowRow = Selectable<MuteWindowsTable>;
 
 /** What an instance row needs before its first report is applied. */
 export interface InstanceSeed {
@@ -253,6 +254,86 @@ export async function endSilence(db: Db, orgId: string, id: string, at: Date): P
     .where('id', '=', id)
     .returningAll()
     .executeTakeFirstOrThrow();
+}
+
+// --- mute windows --------------------------------------------------------------------------------
+
+/**
+ * The mute windows of these organisations that may still open or be open at `at` (one-off ones
+ * not over, every recurring one), optionally of one kind. Read once per decision or sweep.
+ */
+export async function selectLiveMuteWindows(db: Db, orgIds: readonly string[], at: Date, kind?: 'mute' | 'maintenance'): Promise<MuteWindowRow[]> {
+  if (orgIds.length === 0) return [];
+  let q = alertingDb(db)
+    .selectFrom('mute_windows')
+    .selectAll()
+    .where('org_id', 'in', [...orgIds])
+    .where((eb) => eb.or([eb('cron', 'is not', null), eb('ends_at', '>', at)]));
+  if (kind) q = q.where('kind', '=', kind);
+  return q.orderBy('created_at').orderBy('id').execute();
+}
+
+export async function selectMuteWindows(db: Db, orgId: string, kind?: 'mute' | 'maintenance'): Promise<MuteWindowRow[]> {
+  let q = alertingDb(db).selectFrom('mute_windows').selectAll().where('org_id', '=', orgId);
+  if (kind) q = q.where('kind', '=', kind);
+  return q.orderBy('created_at').orderBy('id').execute();
+}
+
+export async function insertMuteWindow(
+  db: Db,
+  w: {
+    id: string;
+    orgId: string;
+    kind: 'mute' | 'maintenance';
+    name: string;
+    reason: string;
+    matchers: Matcher[];
+    startsAt: Date | null;
+    endsAt: Date | null;
+    cron: string | null;
+    tz: string;
+    durationS: number | null;
+    createdBy: string | null;
+    createdAt: Date;
+  },
+): Promise<MuteWindowRow> {
+  return alertingDb(db)
+    .insertInto('mute_windows')
+    .values({
+      id: w.id,
+      org_id: w.orgId,
+      kind: w.kind,
+      name: w.name,
+      reason: w.reason,
+      matchers: JSON.stringify(w.matchers),
+      starts_at: w.startsAt,
+      ends_at: w.endsAt,
+      cron: w.cron,
+      tz: w.tz,
+      duration_s: w.durationS,
+      created_by: w.createdBy,
+      created_at: w.createdAt,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/** Deletes a window (of `kind` when given); false when there is none. */
+export async function deleteMuteWindowRow(db: Db, orgId: string, id: string, kind?: 'mute' | 'maintenance'): Promise<boolean> {
+  let q = alertingDb(db).deleteFrom('mute_windows').where('org_id', '=', orgId).where('id', '=', id);
+  if (kind) q = q.where('kind', '=', kind);
+  const res = await q.executeTakeFirst();
+  return Number(res.numDeletedRows) > 0;
+}
+
+/** Deletes the windows of `kind` that have this exact matcher (a deleted check's maintenance windows). */
+export async function deleteMuteWindowsWithMatcher(db: Db, orgId: string, kind: 'mute' | 'maintenance', matcher: Matcher): Promise<void> {
+  await alertingDb(db)
+    .deleteFrom('mute_windows')
+    .where('org_id', '=', orgId)
+    .where('kind', '=', kind)
+    .where(sql<boolean>`matchers @> ${JSON.stringify([matcher])}::jsonb`)
+    .execute();
 }
 
 // --- instances for the API -------------------------------------------------------------------------

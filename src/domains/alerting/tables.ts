@@ -4,7 +4,7 @@ import type { InstanceState } from './instance.js';
 import type { Matcher } from './silences.js';
 
 /**
- * The alerting domain's tables (migrations 001 `alerts`, 008 the alert manager). Only this domain
+ * The alerting domain's tables (migrations 001 `alerts`, 008 the alert manager, 011 mute windows). Only this domain
  * queries them, through `alertingDb()`; the SQL is the source of truth.
  */
 
@@ -93,12 +93,30 @@ export interface SilencesTable {
   created_at: Timestamp;
 }
 
+/** A mute window (migration 011): silence matchers over a one-off range or a recurrence (mutes.ts). */
+export interface MuteWindowsTable {
+  id: string;
+  org_id: string;
+  kind: ColumnType<'mute' | 'maintenance', 'mute' | 'maintenance' | undefined, 'mute' | 'maintenance'>;
+  name: Generated<string>;
+  reason: Generated<string>;
+  matchers: JSONColumnType<Matcher[]>;
+  starts_at: NullableTimestamp;
+  ends_at: NullableTimestamp;
+  cron: string | null;
+  tz: Generated<string>;
+  duration_s: number | null;
+  created_by: string | null;
+  created_at: Generated<Date>;
+}
+
 export interface AlertingTables {
   alerts: AlertsTable;
   alert_instances: AlertInstancesTable;
   alert_transitions: AlertTransitionsTable;
   alert_groups: AlertGroupsTable;
   silences: SilencesTable;
+  mute_windows: MuteWindowsTable;
 }
 
 export const alertingDb = (db: Db): Kysely<AlertingTables> => ownTables<AlertingTables>(db);

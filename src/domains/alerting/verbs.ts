@@ -8,7 +8,7 @@ import { invalidField, notFound } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import type { Db } from '../../platform/store/index.js';
 import { acknowledge } from './instance.js';
-import { toSilence } from './manager.js';
+import { activeSilences, loadSuppressions } from './manager.js';
 import { matchersProblem, parseMatcher, type Matcher } from './silences.js';
 import {
   endSilence,
@@ -17,7 +17,6 @@ import {
   lockInstance,
   selectInstance,
   selectInstances,
-  selectLiveSilences,
   selectSilences,
   selectTransitions,
   touchFiringInstances,
@@ -38,8 +37,9 @@ export function durationMs(text: string): number | null {
   return total;
 }
 
+/** Active silences and open mute windows (what `silenced_by` names). */
 async function liveSilences(db: Db, orgId: string, now: Date) {
-  return (await selectLiveSilences(db, orgId, now)).map(toSilence);
+  return activeSilences(await loadSuppressions(db, orgId, now), now.getTime());
 }
 
 export async function listAlerts(db: Db, orgId: string, q: z.output<typeof alertListQuery>, now = new Date()): Promise<AlertView[]> {

@@ -2,8 +2,8 @@ import type { Logger } from 'pino';
 import type { LiveHub } from '../../platform/live.js';
 import type { Db } from '../../platform/store/index.js';
 import { every, type Worker } from '../../platform/worker.js';
-import { decideAndNotify, toSilence, type ManagerOptions } from './manager.js';
-import { claimDueGroup, selectDueGroups, selectLiveSilences } from './store.js';
+import { decideAndNotify, loadSuppressions, type ManagerOptions } from './manager.js';
+import { claimDueGroup, selectDueGroups } from './store.js';
 import { alertingDb } from './tables.js';
 import { publishAlertChanges } from './live.js';
 
@@ -19,7 +19,7 @@ export interface AlertWorkerDeps {
 
 /**
  * Flushes the groups whose `wake_at` has passed (group wait, group interval, repeat interval, a
- * silence ending): each in its own transaction under a row lock taken with SKIP LOCKED, so several
+ * silence ending, a mute window opening or closing): each in its own transaction under a row lock taken with SKIP LOCKED, so several
  * instances share the work and none sends what another sent. Returns how many notified.
  */
 export async function flushDueGroups(deps: Pick<AlertWorkerDeps, 'db'> & ManagerOptions, now: Date = new Date()): Promise<number> {
@@ -31,8 +31,8 @@ export async function flushDueGroups(deps: Pick<AlertWorkerDeps, 'db'> & Manager
       .execute(async (trx) => {
         const group = await claimDueGroup(trx, org_id, group_key, now);
         if (!group) return false; // another instance holds it, or it was decided meanwhile
-        const silences = (await selectLiveSilences(trx, org_id, now)).map(toSilence);
-        return decideAndNotify(trx, group, silences, now, deps.baseUrl === undefined ? {} : { baseUrl: deps.baseUrl });
+        const suppressions = await loadSuppressions(trx, org_id, now);
+        return decideAndNotify(trx, group, suppressions, now, deps.baseUrl === undefined ? {} : { baseUrl: deps.baseUrl });
       });
     if (sent) notified++;
   }

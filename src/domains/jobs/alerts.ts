@@ -56,7 +56,8 @@ export function checkReport(check: CheckRow, condition: { kind: ReportedKind; re
     ruleId: check.id,
     ruleName: name,
     labels: {},
-    displayLabels: { check: name, ...(check.tags ? { tags: check.tags } : {}) },
+    // check_id: what maintenance windows (mute windows of kind maintenance) match one check by.
+    displayLabels: { check: name, check_id: check.id, ...(check.tags ? { tags: check.tags } : {}) },
     at,
     active: !CLEARS.has(condition.kind),
     value: null,

@@ -7,6 +7,7 @@ import { jobsDb, type ChecksTable, type JobsTransaction } from './tables.js';
 import { deadlinesAfter, describeSchedule, scheduleSyntax, validateSchedule } from './schedule.js';
 import { displayStatus, type CheckPolicy, type CheckState } from './lifecycle.js';
 import { listChannels } from '../notify/index.js';
+import { deleteMuteWindowsWith } from '../alerting/index.js';
 import { endCheckAlert, rerouteCheck } from './alerts.js';
 import type { Db } from '../../platform/store/index.js';
 
@@ -249,6 +250,8 @@ export async function deleteCheck(store: Db, orgId: string, id: string, now = ne
       if (!row) throw notFound('Check');
       // An alerted check that goes away resolves its alert (else it would fire, and remind, forever).
       if (row.alerted_down) await endCheckAlert(trx, row, 'deleted', now);
+      // Its maintenance windows go with it (they are the alert manager's mute windows since 011).
+      await deleteMuteWindowsWith(trx, orgId, 'maintenance', { name: 'check_id', op: '=', value: row.id });
       return row;
     });
 }

@@ -2,7 +2,7 @@ import { every, type Worker } from '../../platform/worker.js';
 import { dueChecks, lockCheckIfFree, policyOf, stateOf, writeCheckState, type CheckRow } from './checks.js';
 import { markRunTooLong } from './history.js';
 import { applyDeadlines } from './lifecycle.js';
-import { isInWindow, windowsOfOrgs } from './maintenance.js';
+import { maintenanceChecker } from './maintenance.js';
 import { recordEffects } from './pings.js';
 import { publishCheck, type LiveDeps } from './live.js';
 import { jobsDb } from './tables.js';
@@ -22,10 +22,10 @@ export async function sweepDue(deps: SweeperDeps, now: Date = new Date()): Promi
   const due = await dueChecks(deps.db, now, BATCH);
   if (due.length === 0) return 0;
   // The maintenance windows of every organisation concerned, read once for the whole sweep.
-  const windows = await windowsOfOrgs(deps.db, [...new Set(due.map((d) => d.org_id))]);
+  const inMaintenanceAt = await maintenanceChecker(deps.db, [...new Set(due.map((d) => d.org_id))], now);
   let changed = 0;
   for (const { id, org_id } of due) {
-    const inMaintenance = windows.some((w) => w.org_id === org_id && (w.check_id === null || w.check_id === id) && isInWindow(w, now));
+    const inMaintenance = inMaintenanceAt(org_id, id);
     const row = await sweepOne(deps, id, now, inMaintenance);
     if (row) {
       changed++;

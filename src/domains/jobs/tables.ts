@@ -4,7 +4,7 @@ import type { checkStatus, pingKind, runOutcome } from '../../contracts/jobs.js'
 import { ownTables, type BigSerial, type Db, type NullableTimestamp, type Timestamp } from '../../platform/store/index.js';
 
 /**
- * The jobs domain's tables (checks, their badge keys, pings, runs, flips, maintenance windows).
+ * The jobs domain's tables (checks, their badge keys, pings, runs, flips; maintenance windows are the alert manager's mute windows since migration 011).
  * Only this domain runs SQL on them, through `jobsDb()`; other domains call its verbs. The SQL in
  * platform/store/migrations is the source of truth; these row types follow it.
  */
@@ -106,26 +106,12 @@ export interface FlipsTable {
   reason: string;
 }
 
-export interface MaintenanceWindowsTable {
-  id: string;
-  org_id: string;
-  check_id: string | null;
-  starts_at: NullableTimestamp;
-  ends_at: NullableTimestamp;
-  cron: string | null;
-  tz: Generated<string>;
-  duration_s: number | null;
-  reason: Generated<string>;
-  created_at: Generated<Date>;
-}
-
 export interface JobsTables {
   checks: ChecksTable;
   badge_keys: BadgeKeysTable;
   pings: PingsTable;
   runs: RunsTable;
   flips: FlipsTable;
-  maintenance_windows: MaintenanceWindowsTable;
 }
 
 /** The store as the jobs domain sees it: its own tables only. */

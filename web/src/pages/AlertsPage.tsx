@@ -78,7 +78,7 @@ function AlertRow({ alert, onSilenced }: { alert: AlertView; onSilenced: () => v
         <td>
           <AlertStateBadge state={alert.state} />
           {alert.silenced_by.length > 0 && (
-            <span className="tag silenced-tag" title={`Silenced by ${alert.silenced_by.length} silence(s)`}>
+            <span className="tag silenced-tag" title={`Silenced by ${alert.silenced_by.length} silence(s) or mute window(s)`}>
               silenced
             </span>
           )}

@@ -2,6 +2,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { alertsApi, loadErrorMessage, matcherText, silenceLength, sortSilences, type SilenceView } from '../alerts';
 import { ErrorNote } from '../components/ErrorNote';
+import { MuteWindows } from '../components/MuteWindows';
 import { RelativeTime } from '../components/RelativeTime';
 import { SilenceForm } from '../components/SilenceForm';
 import { formatDateTime, formatRange } from '../format';
@@ -139,6 +140,7 @@ export function SilencesPage() {
           }}
         />
       </div>
+      <MuteWindows />
     </section>
   );
 }

@@ -21,6 +21,7 @@ export const MIGRATION_NAMES = [
   '008_alert_manager',
   '009_alert_rules',
   '010_notify_channel_health',
+  '011_mute_windows',
   '012_rule_evaluator_lease',
   '013_platform_admin',
 ] as const;
