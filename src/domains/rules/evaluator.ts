@@ -14,6 +14,14 @@
  * - Idle: when an organisation's data is live (its watermark within the tolerance of the wall
  *   clock) but nothing arrives, evaluation time follows the wall clock `idleGraceMs` behind, so an
  *   absence rule fires when everything stops.
+ * - Late events: before stepping on, each pass compares the hits per second the stream now counts
+ *   (one grouped read of the seconds still inside the longest window and within the stream's
+ *   allowed lateness) with the hits the engines were fed; only the seconds that differ are read in
+ *   full and revised into the windows that still hold them (engine.ts#revise), so the checks still
+ *   to run count late events and those already run stand, as in `vigil monitor`. Without late
+ *   events this costs that one small read per pass. After a restart the windows are rebuilt from
+ *   the counts, which already include the late events. (Late events that add no hits, i.e. non-request
+ *   lines seen only by `matching_events` rules, are not detected.)
  * - Isolation: a rule that throws is marked in error (with the reason) and the others go on.
  * - One evaluator per organisation: with several `process` instances, the one holding the
  *   organisation's lease (`rule_evaluator.owner`, `lease_until`, database time) evaluates it and
@@ -29,7 +37,7 @@ import type { ConditionReport } from '../alerting/index.js';
 import type { Db } from '../../platform/store/index.js';
 import { every, type Worker } from '../../platform/worker.js';
 import { eventsOfSeconds } from '../logs/index.js';
-import { firstCountedSecond, secondCounts, watermarksOf } from '../stream/index.js';
+import { firstCountedSecond, secondCounts, secondHits, watermarksOf } from '../stream/index.js';
 import { RuleEngine, RuleError, type RuleObservation, type RuleSnapshot, type SecondData } from './engine.js';
 import { ensureDefaultRule, liveRules, markRuleError, type LiveRule } from './rules.js';
 import { routingOf } from './spec.js';
@@ -53,6 +61,8 @@ export interface EvaluatorOptions {
   intervalMs?: number;
   /** Instances one rule may have (default MAX_INSTANCES). */
   maxInstances?: number;
+  /** The stream's allowed lateness (VIGIL_STATS_LATENESS_MS, default 5 min): older seconds are never revised. */
+  latenessMs?: number;
   /** How long an organisation stays with the process that evaluated it last (default 15 s; 0 = no lease). */
   leaseMs?: number;
   /** The wall clock (tests). */
@@ -103,7 +113,15 @@ interface OrgState {
   /** Last second evaluated (committed). */
   position: number;
   engines: Map<string, { version: number; engine: RuleEngine }>;
+  /** Hits per second the engines were fed, for the seconds still in a window (absent: 0). */
+  fed: Map<number, number>;
 }
+
+const hitsOf = (data: SecondData): number => {
+  let n = 0;
+  for (const r of data.counts) n += r.hits;
+  return n;
+};
 
 /** Reads the data of seconds (after, through] for these engines: counts always, raw events when one needs them. */
 async function readSeconds(db: Db, orgId: string, after: number, through: number, raw: boolean): Promise<SecondData[]> {
@@ -203,7 +221,7 @@ export class RulesEvaluator {
         const first = await firstCountedSecond(db, orgId, target - this.toleranceS + 1);
         position = first === null ? target : Math.min(first, target + 1) - 1;
       }
-      state = { position, engines: new Map() };
+      state = { position, engines: new Map(), fed: new Map() };
       this.orgs.set(orgId, state);
     }
     if (target <= state.position) return;
@@ -212,6 +230,7 @@ export class RulesEvaluator {
       logger.warn({ orgId, from: new Date(state.position * 1000).toISOString(), to: new Date((target - this.toleranceS) * 1000).toISOString() }, 'rules: event time behind by more than the outage tolerance; skipping ahead');
       snapshots = { ...snapshots, ...Object.fromEntries([...state.engines].map(([id, e]) => [id, e.engine.snapshot()])) };
       state.engines.clear();
+      state.fed.clear();
       state.position = target - this.toleranceS;
     }
     const reports: RuleObservation[] = [];
@@ -219,6 +238,7 @@ export class RulesEvaluator {
     await this.syncEngines(orgId, state, rules, snapshots, reports);
     const errors = new Map<string, string>();
     const chunk = [...state.engines.values()].some((e) => e.engine.rawEvents) ? CHUNK_SECONDS_RAW : CHUNK_SECONDS;
+    await this.reviseLate(orgId, state, watermark, reports, errors);
     const position = await this.advance(orgId, state, Math.min(target, state.position + chunk), reports, errors);
     const engines = [...state.engines.values()].map((e) => e.engine);
     for (const e of engines) e.flush(reports);
@@ -305,6 +325,51 @@ export class RulesEvaluator {
     for (const e of fresh) {
       for (const data of history) if (data.second > state.position - e.windowS) e.warm(data);
     }
+    // Every engine was just built from these counts: they are what was fed. (An engine added beside
+    // older ones leaves `fed` alone; a second it misses there is revised once, which is harmless.)
+    if (fresh.length === state.engines.size) {
+      state.fed.clear();
+      for (const data of history) state.fed.set(data.second, hitsOf(data));
+    }
+  }
+
+  /**
+   * Finds the seconds already evaluated that late events revised since (their hits differ from
+   * what the engines were fed) and revises them into the windows that still hold them.
+   */
+  private async reviseLate(orgId: string, state: OrgState, watermark: number, out: RuleObservation[], errors: Map<string, string>): Promise<void> {
+    const engines = [...state.engines.values()].map((e) => e.engine);
+    if (engines.length === 0) return;
+    const longest = Math.max(...engines.map((e) => e.windowS));
+    const latenessS = Math.ceil((this.options.latenessMs ?? 300_000) / 1000);
+    // Seconds a check still to run holds (> position + 1 - longest) that the stream may still revise.
+    const after = Math.max(state.position + 1 - longest, Math.floor(watermark / 1000) - latenessS - 2);
+    if (after >= state.position) return;
+    const now = await secondHits(this.options.db, orgId, after, state.position);
+    const changed: number[] = [];
+    for (let s = after + 1; s <= state.position; s++) if ((now.get(s) ?? 0) !== (state.fed.get(s) ?? 0)) changed.push(s);
+    if (changed.length === 0) return;
+    const wanted = new Set(changed);
+    const seconds = (await readSeconds(this.options.db, orgId, changed[0]! - 1, changed.at(-1)!, engines.some((e) => e.rawEvents))).filter((d) => wanted.has(d.second));
+    for (const data of seconds) {
+      state.fed.set(data.second, hitsOf(data));
+      for (const e of engines) {
+        if (errors.has(e.id)) continue;
+        try {
+          e.revise(data);
+        } catch (error) {
+          this.fail(state, e, state.position, error, out, errors);
+        }
+      }
+    }
+  }
+
+  /** A rule that threw: marked in error, its instances resolve at `second`; what it reported before stands. */
+  private fail(state: OrgState, e: RuleEngine, second: number, error: unknown, out: RuleObservation[], errors: Map<string, string>): void {
+    const reason = error instanceof RuleError ? error.message : `evaluation failed: ${String(error)}`;
+    errors.set(e.id, reason);
+    this.retire(e, second, `rule in error: ${reason}`, out);
+    state.engines.delete(e.id);
   }
 
   /** Steps every engine through (position, through]; a rule that throws is retired with its error. */
@@ -312,19 +377,20 @@ export class RulesEvaluator {
     const engines = [...state.engines.values()].map((e) => e.engine);
     const seconds = await readSeconds(this.options.db, orgId, state.position, through, engines.some((e) => e.rawEvents));
     for (const data of seconds) {
+      state.fed.set(data.second, hitsOf(data));
       for (const e of engines) {
         if (errors.has(e.id)) continue;
         try {
           e.step(data, out);
         } catch (error) {
-          const reason = error instanceof RuleError ? error.message : `evaluation failed: ${String(error)}`;
-          errors.set(e.id, reason);
           // What it reported before this second stands; its instances resolve here.
-          this.retire(e, data.second, `rule in error: ${reason}`, out);
-          state.engines.delete(e.id);
+          this.fail(state, e, data.second, error, out, errors);
         }
       }
     }
+    // Seconds no window holds any more are forgotten.
+    const longest = Math.max(0, ...[...state.engines.values()].map((e) => e.engine.windowS));
+    for (const s of state.fed.keys()) if (s <= through - longest) state.fed.delete(s);
     return through;
   }
 }

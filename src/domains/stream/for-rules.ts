@@ -63,3 +63,21 @@ export async function firstCountedSecond(db: Db, orgId: string, from: number): P
     .executeTakeFirst();
   return row === undefined ? null : Math.round(row.bucket.getTime() / 1000);
 }
+
+/**
+ * Hits per 1-second bucket of the seconds `after < s <= through` (unix seconds; seconds without
+ * counts are absent): a cheap checksum the rules compare with what they counted, to find the
+ * seconds late events revised.
+ */
+export async function secondHits(db: Db, orgId: string, after: number, through: number): Promise<Map<number, number>> {
+  const rows = await streamDb(db)
+    .selectFrom('traffic_counts')
+    .select(['bucket', (eb) => eb.fn.sum<string | number>('hits').as('hits')])
+    .where('org_id', '=', orgId)
+    .where('resolution', '=', 1)
+    .where('bucket', '>', new Date(after * 1000))
+    .where('bucket', '<=', new Date(through * 1000))
+    .groupBy('bucket')
+    .execute();
+  return new Map(rows.map((r) => [Math.round(r.bucket.getTime() / 1000), Number(r.hits)]));
+}
