@@ -238,7 +238,7 @@ export class RulesEvaluator {
     await this.syncEngines(orgId, state, rules, snapshots, reports);
     const errors = new Map<string, string>();
     const chunk = [...state.engines.values()].some((e) => e.engine.rawEvents) ? CHUNK_SECONDS_RAW : CHUNK_SECONDS;
-    await this.reviseLate(orgId, state, watermark, reports, errors);
+    await this.reviseLate(orgId, state, reports, errors);
     const position = await this.advance(orgId, state, Math.min(target, state.position + chunk), reports, errors);
     const engines = [...state.engines.values()].map((e) => e.engine);
     for (const e of engines) e.flush(reports);
@@ -337,13 +337,16 @@ export class RulesEvaluator {
    * Finds the seconds already evaluated that late events revised since (their hits differ from
    * what the engines were fed) and revises them into the windows that still hold them.
    */
-  private async reviseLate(orgId: string, state: OrgState, watermark: number, out: RuleObservation[], errors: Map<string, string>): Promise<void> {
+  private async reviseLate(orgId: string, state: OrgState, out: RuleObservation[], errors: Map<string, string>): Promise<void> {
     const engines = [...state.engines.values()].map((e) => e.engine);
     if (engines.length === 0) return;
     const longest = Math.max(...engines.map((e) => e.windowS));
     const latenessS = Math.ceil((this.options.latenessMs ?? 300_000) / 1000);
-    // Seconds a check still to run holds (> position + 1 - longest) that the stream may still revise.
-    const after = Math.max(state.position + 1 - longest, Math.floor(watermark / 1000) - latenessS - 2);
+    // Seconds a check still to run holds (> position + 1 - longest) that the stream may still revise:
+    // it accepts a late event within the lateness of its watermark, which was at least the one this
+    // position was final under (the watermark of now may be far ahead: one batch can hold late events
+    // and move it by any amount, so it is not the bound).
+    const after = Math.max(state.position + 1 - longest, state.position - latenessS - 2);
     if (after >= state.position) return;
     const now = await secondHits(this.options.db, orgId, after, state.position);
     const changed: number[] = [];
