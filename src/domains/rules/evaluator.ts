@@ -14,10 +14,10 @@
  * - Idle: when an organisation's data is live (its watermark within the tolerance of the wall
  *   clock) but nothing arrives, evaluation time follows the wall clock `idleGraceMs` behind, so an
  *   absence rule fires when everything stops.
- * - Late events: before stepping on, each pass compares the hits per second the stream now counts
- *   (one grouped read of the seconds still inside the longest window and within the stream's
- *   allowed lateness) with the hits the engines were fed; only the seconds that differ are read in
- *   full and revised into the windows that still hold them (engine.ts#revise), so the checks still
+ * - Late events: before stepping on, each pass compares the hits the stream now counts with the
+ *   hits the engines were fed, over the seconds still inside the longest window and within the
+ *   stream's allowed lateness (one grouped read, mostly of 10-second rollups; a rollup that differs
+ *   is read again per second); only the seconds that differ are read in full and revised into the windows that still hold them (engine.ts#revise), so the checks still
  *   to run count late events and those already run stand, as in `vigil monitor`. Without late
  *   events this costs that one small read per pass. After a restart the windows are rebuilt from
  *   the counts, which already include the late events. (Late events that add no hits, i.e. non-request
@@ -37,7 +37,7 @@ import type { ConditionReport } from '../alerting/index.js';
 import type { Db } from '../../platform/store/index.js';
 import { every, type Worker } from '../../platform/worker.js';
 import { eventsOfSeconds } from '../logs/index.js';
-import { firstCountedSecond, secondCounts, secondHits, watermarksOf } from '../stream/index.js';
+import { bucketHits, firstCountedSecond, secondCounts, watermarksOf, type BucketRange } from '../stream/index.js';
 import { RuleEngine, RuleError, type RuleObservation, type RuleSnapshot, type SecondData } from './engine.js';
 import { ensureDefaultRule, liveRules, markRuleError, type LiveRule } from './rules.js';
 import { routingOf } from './spec.js';
@@ -71,6 +71,9 @@ export interface EvaluatorOptions {
 
 /** Another process committed this organisation's evaluation first: ours is dropped and rebuilt. */
 class Superseded extends Error {}
+
+/** The stream's rollup the late-event checksum compares first (labels L hold the seconds L … L+9). */
+const ROLLUP = 10;
 
 /** Seconds evaluated per transaction: a long catch-up commits as it goes. */
 const CHUNK_SECONDS = 600;
@@ -348,9 +351,7 @@ export class RulesEvaluator {
     // and move it by any amount, so it is not the bound).
     const after = Math.max(state.position + 1 - longest, state.position - latenessS - 2);
     if (after >= state.position) return;
-    const now = await secondHits(this.options.db, orgId, after, state.position);
-    const changed: number[] = [];
-    for (let s = after + 1; s <= state.position; s++) if ((now.get(s) ?? 0) !== (state.fed.get(s) ?? 0)) changed.push(s);
+    const changed = await this.changedSeconds(orgId, state, after, state.position);
     if (changed.length === 0) return;
     const wanted = new Set(changed);
     const seconds = (await readSeconds(this.options.db, orgId, changed[0]! - 1, changed.at(-1)!, engines.some((e) => e.rawEvents))).filter((d) => wanted.has(d.second));
@@ -365,6 +366,48 @@ export class RulesEvaluator {
         }
       }
     }
+  }
+
+  /**
+   * The seconds of (after, through] whose hits now differ from what the engines were fed. The whole
+   * 10-second rollups inside the range are compared first (a tenth of the rows), the seconds at its
+   * edges one by one, in one read; only a rollup that differs is read again second by second.
+   */
+  private async changedSeconds(orgId: string, state: OrgState, after: number, through: number): Promise<number[]> {
+    const { db } = this.options;
+    const fed = (s: number) => state.fed.get(s) ?? 0;
+    // Rollups labelled lo, lo+10, …, hi-10 lie wholly inside the range.
+    const lo = Math.ceil((after + 1) / ROLLUP) * ROLLUP;
+    const hi = Math.floor((through + 1) / ROLLUP) * ROLLUP;
+    const ranges: BucketRange[] = [];
+    if (hi > lo) {
+      ranges.push({ resolution: ROLLUP, after: lo - 1, through: hi - 1 });
+      if (lo - 1 > after) ranges.push({ resolution: 1, after, through: lo - 1 });
+      if (through > hi - 1) ranges.push({ resolution: 1, after: hi - 1, through });
+    } else ranges.push({ resolution: 1, after, through });
+    const first = await bucketHits(db, orgId, ranges);
+    // The rollups that differ are read again second by second (adjacent ones as one range).
+    const differ: BucketRange[] = [];
+    for (let label = lo; label < hi; label += ROLLUP) {
+      let sum = 0;
+      for (let s = label; s < label + ROLLUP; s++) sum += fed(s);
+      if ((first.get(`${ROLLUP}:${label}`) ?? 0) === sum) continue;
+      const last = differ.at(-1);
+      if (last?.through === label - 1) last.through = label + ROLLUP - 1;
+      else differ.push({ resolution: 1, after: label - 1, through: label + ROLLUP - 1 });
+    }
+    const again = await bucketHits(db, orgId, differ);
+    const changed: number[] = [];
+    for (const [hits, list] of [
+      [first, ranges],
+      [again, differ],
+    ] as const) {
+      for (const r of list) {
+        if (r.resolution !== 1) continue;
+        for (let s = r.after + 1; s <= r.through; s++) if ((hits.get(`1:${s}`) ?? 0) !== fed(s)) changed.push(s);
+      }
+    }
+    return changed.sort((x, y) => x - y);
   }
 
   /** A rule that threw: marked in error, its instances resolve at `second`; what it reported before stands. */
