@@ -101,7 +101,16 @@ async function endToEnd(all: SecondData[], n: number): Promise<void> {
         if (had) Object.assign(had, { hits: had.hits + r.hits, bytes: had.bytes + r.bytes, durationCount: had.durationCount + r.durationCount, durationSumMs: had.durationSumMs + r.durationSumMs });
         else merged.set(key, { ...r });
       }
-      await addCounts(store.db, [...merged.values()]);
+      // And their 10-second rollups, written with them as the processor does (the late-event checksum reads them).
+      const tens = new Map<string, (typeof rows)[number]>();
+      for (const r of merged.values()) {
+        const bucket = Math.floor(r.bucket / 10_000) * 10_000;
+        const key = `${bucket}|${r.section}|${r.statusClass}|${r.method}`;
+        const had = tens.get(key);
+        if (had) Object.assign(had, { hits: had.hits + r.hits, bytes: had.bytes + r.bytes, durationCount: had.durationCount + r.durationCount, durationSumMs: had.durationSumMs + r.durationSumMs });
+        else tens.set(key, { ...r, resolution: 10, bucket });
+      }
+      await addCounts(store.db, [...merged.values(), ...tens.values()]);
     }
     await store.db
       .insertInto('stream_progress')
@@ -133,7 +142,10 @@ async function endToEnd(all: SecondData[], n: number): Promise<void> {
       const ms: number[] = [];
       for (let i = 0; i < passes; i++) {
         second++;
-        if (late) await addCounts(store.db, [{ orgId: org.id, resolution: 1, bucket: (second - 30) * 1000, service: 'shop', section: SECTIONS[0]!, statusClass: '2xx', method: 'GET', hits: 1, bytes: 900, durationCount: 1, durationSumMs: 50 }]);
+        if (late) {
+          const one = { orgId: org.id, resolution: 1, bucket: (second - 30) * 1000, service: 'shop', section: SECTIONS[0]!, statusClass: '2xx', method: 'GET', hits: 1, bytes: 900, durationCount: 1, durationSumMs: 50 };
+          await addCounts(store.db, [one, { ...one, resolution: 10, bucket: Math.floor((second - 30) / 10) * 10_000 }]);
+        }
         await store.db.updateTable('stream_progress').set({ watermark: new Date(second * 1000) }).where('org_id', '=', org.id).execute();
         const t = process.hrtime.bigint();
         await evaluator.tick();
