@@ -142,7 +142,7 @@ describe.each(STORE_KINDS)('late events and a restart of the evaluator (%s)', (k
     });
     await migrateToLatest(store.db);
     const { id: orgId } = await bootstrap(store.db, { orgName: 'late' });
-    await createRule(store.db, orgId, ruleInput.parse({ name: 'busy', metric: 'requests', window: '10s', op: '>', threshold: 12 }));
+    await createRule(store.db, orgId, ruleInput.parse({ name: 'busy', metric: 'requests', window: '30s', op: '>', threshold: 31 }));
     const setWatermark = async (second: number) => {
       await store.db
         .insertInto('stream_progress')
@@ -152,7 +152,7 @@ describe.each(STORE_KINDS)('late events and a restart of the evaluator (%s)', (k
     };
     const reports: RuleReport[] = [];
     const evaluator = () =>
-      new RulesEvaluator({ db: store.db, logger: pino({ level: 'silent' }), report: async (_trx, batch) => void reports.push(...batch), idleGraceMs: 3_600_000, leaseMs: 0, now: () => (T0 + 60) * 1000 });
+      new RulesEvaluator({ db: store.db, logger: pino({ level: 'silent' }), report: async (_trx, batch) => void reports.push(...batch), idleGraceMs: 3_600_000, leaseMs: 0, now: () => (T0 + 100) * 1000 });
     const fired = () => {
       let last = false;
       const out: string[] = [];
@@ -173,28 +173,28 @@ describe.each(STORE_KINDS)('late events and a restart of the evaluator (%s)', (k
       ]);
     };
 
-    // 1 hit a second from +1 to +30: 10 in every window, not > 12.
-    await add(Array.from({ length: 30 }, (_, i) => [1 + i, 1]));
-    await setWatermark(T0 + 11);
+    // 1 hit a second from +1 to +60: 30 in every window, not > 31.
+    await add(Array.from({ length: 60 }, (_, i) => [1 + i, 1]));
+    await setWatermark(T0 + 31);
     const one = evaluator();
     await one.tick();
-    // Evaluated through +10. Late: +8 gets 2 more hits; the next pass (through +12) counts them: 12, not > 12.
-    await add([[8, 2]]);
-    await setWatermark(T0 + 13);
-    await one.tick();
     expect(fired()).toEqual([]);
-    // +9 gets 3 more: the window at +13 holds 10 + 2 + 3 = 15.
+    // Evaluated through +30. Late: +8 gets 2 more hits (in a rollup wholly inside the seconds checked);
+    // the checks still to run count them: the window at +31 (2…31) holds 32.
+    await add([[8, 2]]);
+    await setWatermark(T0 + 33);
+    await one.tick();
+    expect(fired()).toEqual(['fire 31']);
+    // +9 gets 3 more, then a restart: the new process rebuilds its windows from the counts (late ones included).
     await add([[9, 3]]);
-    // A restart: the new process rebuilds its windows from the counts (late ones included).
     const two = evaluator();
-    await setWatermark(T0 + 14);
+    await setWatermark(T0 + 34);
     await two.tick();
-    expect(fired()).toEqual(['fire 13']);
-    // 5 late hits at +12 after the restart are revised in too: without them the window at +19 (10…19)
-    // would hold 10 and clear there; with them it holds 15 until +12 leaves it: clear at +22.
+    // 5 late hits at +12 after the restart are revised in too: without them the window at +39 (10…39)
+    // would hold 30 and clear there; with them it holds 35 until +12 leaves it: clear at +42.
     await add([[12, 5]]);
-    await setWatermark(T0 + 40);
+    await setWatermark(T0 + 70);
     await two.tick();
-    expect(fired()).toEqual(['fire 13', 'clear 22']);
+    expect(fired()).toEqual(['fire 31', 'clear 42']);
   });
 });
