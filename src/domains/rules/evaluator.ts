@@ -17,11 +17,11 @@
  * - Late events: before stepping on, each pass compares the hits the stream now counts with the
  *   hits the engines were fed, over the seconds still inside the longest window and within the
  *   stream's allowed lateness (one grouped read, mostly of 10-second rollups; a rollup that differs
- *   is read again per second); only the seconds that differ are read in full and revised into the windows that still hold them (engine.ts#revise), so the checks still
- *   to run count late events and those already run stand, as in `vigil monitor`. Without late
- *   events this costs that one small read per pass. After a restart the windows are rebuilt from
- *   the counts, which already include the late events. (Late events that add no hits, i.e. non-request
- *   lines seen only by `matching_events` rules, are not detected.)
+ *   is read again per second). Only the seconds that differ are read in full and revised into the
+ *   windows that still hold them (engine.ts#revise): the checks still to run count the late events,
+ *   those already run stand, as in `vigil monitor`. Without late events this costs that one small
+ *   read per pass. After a restart the windows are rebuilt from the counts, which already include
+ *   the late events. (A late non-request line adds no hits: a `matching_events` rule misses it.)
  * - Isolation: a rule that throws is marked in error (with the reason) and the others go on.
  * - One evaluator per organisation: with several `process` instances, the one holding the
  *   organisation's lease (`rule_evaluator.owner`, `lease_until`, database time) evaluates it and
