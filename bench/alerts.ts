@@ -8,6 +8,9 @@
  * 2. The evaluator end to end on an embedded store (PGlite): the same counts written with the
  *    stream processor's own statement, 1,000 rules created through the rules domain, then the
  *    evaluator catches up on the hour (reads, engine, one transaction per 600 s with the reports).
+ * 3. Then live: the watermark moves one second per pass for BENCH_ALERT_LIVE passes (default 300),
+ *    as when following the stream; the cost of a pass, without late events and with one late event
+ *    per pass (a count added to a second 30 s back, which the evaluator must revise into the windows).
  */
 import pino from 'pino';
 import { ruleInput, type RuleInput, type RuleSpec } from '../src/contracts/alerting.js';
@@ -21,6 +24,7 @@ import { SECTIONS, fmt, prng } from './support.js';
 
 const SECONDS = Number(process.env.BENCH_ALERT_SECONDS ?? 3600);
 const RULE_COUNTS = (process.env.BENCH_ALERT_RULES ?? '1000,5000').split(',').map(Number);
+const LIVE = Number(process.env.BENCH_ALERT_LIVE ?? 300);
 const T0 = 1_764_800_000;
 
 /** Synthetic traffic: per second, each section × a few status classes and methods, with a burst every 20 minutes. */
@@ -79,14 +83,16 @@ function engineOnly(data: SecondData[], n: number): void {
   );
 }
 
-async function endToEnd(data: SecondData[], n: number): Promise<void> {
+async function endToEnd(all: SecondData[], n: number): Promise<void> {
+  // The first SECONDS are caught up; the rest are followed one second per pass (live).
+  const data = all.slice(0, SECONDS);
   const logger = pino({ level: 'error' });
   const store = await openStore({ dataDir: 'memory://', logger });
   try {
     await migrateToLatest(store.db);
     const org = await bootstrap(store.db, { orgName: 'bench' });
-    for (let c = 0; c < data.length; c += 300) {
-      const rows = data.slice(c, c + 300).flatMap((d) => d.counts.map((r) => ({ orgId: org.id, resolution: 1, bucket: r.second * 1000, service: r.service, section: r.section, statusClass: r.statusClass, method: r.method, hits: r.hits, bytes: r.bytes, durationCount: r.durationCount, durationSumMs: r.durationSumMs })));
+    for (let c = 0; c < all.length; c += 300) {
+      const rows = all.slice(c, c + 300).flatMap((d) => d.counts.map((r) => ({ orgId: org.id, resolution: 1, bucket: r.second * 1000, service: r.service, section: r.section, statusClass: r.statusClass, method: r.method, hits: r.hits, bytes: r.bytes, durationCount: r.durationCount, durationSumMs: r.durationSumMs })));
       // One row per key: merge the few duplicate keys (same section and class, two methods drawn alike).
       const merged = new Map<string, (typeof rows)[number]>();
       for (const r of rows) {
@@ -95,7 +101,16 @@ async function endToEnd(data: SecondData[], n: number): Promise<void> {
         if (had) Object.assign(had, { hits: had.hits + r.hits, bytes: had.bytes + r.bytes, durationCount: had.durationCount + r.durationCount, durationSumMs: had.durationSumMs + r.durationSumMs });
         else merged.set(key, { ...r });
       }
-      await addCounts(store.db, [...merged.values()]);
+      // And their 10-second rollups, written with them as the processor does (the late-event checksum reads them).
+      const tens = new Map<string, (typeof rows)[number]>();
+      for (const r of merged.values()) {
+        const bucket = Math.floor(r.bucket / 10_000) * 10_000;
+        const key = `${bucket}|${r.section}|${r.statusClass}|${r.method}`;
+        const had = tens.get(key);
+        if (had) Object.assign(had, { hits: had.hits + r.hits, bytes: had.bytes + r.bytes, durationCount: had.durationCount + r.durationCount, durationSumMs: had.durationSumMs + r.durationSumMs });
+        else tens.set(key, { ...r, resolution: 10, bucket });
+      }
+      await addCounts(store.db, [...merged.values(), ...tens.values()]);
     }
     await store.db
       .insertInto('stream_progress')
@@ -120,14 +135,34 @@ async function endToEnd(data: SecondData[], n: number): Promise<void> {
       `evaluator on PGlite: ${fmt(n + 1)} rules (the default one too) caught up ${fmt(data.length)} s of event time in ${fmt(seconds, 2)} s → ` +
         `${fmt(data.length / seconds)} event-time seconds/s, ${fmt((seconds / (data.length * (n + 1))) * 1e6, 2)} µs per rule-second incl. reads and commits; ${fmt(reports)} reports`,
     );
+    // Live: one second per pass, first without late events, then with one per pass.
+    let second = T0 + data.length + 1;
+    for (const late of [false, true]) {
+      const passes = Math.floor((all.length - data.length) / 2);
+      const ms: number[] = [];
+      for (let i = 0; i < passes; i++) {
+        second++;
+        if (late) {
+          const one = { orgId: org.id, resolution: 1, bucket: (second - 30) * 1000, service: 'shop', section: SECTIONS[0]!, statusClass: '2xx', method: 'GET', hits: 1, bytes: 900, durationCount: 1, durationSumMs: 50 };
+          await addCounts(store.db, [one, { ...one, resolution: 10, bucket: Math.floor((second - 30) / 10) * 10_000 }]);
+        }
+        await store.db.updateTable('stream_progress').set({ watermark: new Date(second * 1000) }).where('org_id', '=', org.id).execute();
+        const t = process.hrtime.bigint();
+        await evaluator.tick();
+        ms.push(Number(process.hrtime.bigint() - t) / 1e6);
+      }
+      ms.sort((a, b) => a - b);
+      const mean = ms.reduce((a, b) => a + b, 0) / ms.length;
+      console.log(`evaluator live, ${late ? 'one late event per pass' : 'no late events'}: ${fmt(passes)} passes of 1 s each: ${fmt(mean, 2)} ms per pass (median ${fmt(ms[ms.length >> 1]!, 2)}, p95 ${fmt(ms[Math.floor(ms.length * 0.95)]!, 2)})`);
+    }
   } finally {
     await store.close();
   }
 }
 
 export async function benchAlerts(): Promise<void> {
-  const data = traffic(SECONDS);
+  const data = traffic(SECONDS + LIVE * 2);
   console.log(`${fmt(data.reduce((s, d) => s + d.counts.length, 0) / data.length, 1)} count rows per second of event time`);
-  for (const n of RULE_COUNTS) engineOnly(data, n);
+  for (const n of RULE_COUNTS) engineOnly(data.slice(0, SECONDS), n);
   await endToEnd(data, RULE_COUNTS[0] ?? 1000);
 }

@@ -116,6 +116,7 @@ export async function startVigil(config: Config, options: StartOptions = {}): Pr
             idleGraceMs: config.VIGIL_RULES_IDLE_GRACE_MS,
             intervalMs: config.VIGIL_RULES_INTERVAL_MS,
             maxInstances: config.VIGIL_RULES_MAX_INSTANCES,
+            latenessMs: config.VIGIL_STATS_LATENESS_MS,
           }),
         );
       }

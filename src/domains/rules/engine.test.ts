@@ -149,3 +149,51 @@ describe('RuleEngine', () => {
     expect(brief(out).at(-1)).toBe('2 {"host":"h1"} on 900');
   });
 });
+
+describe('RuleEngine.revise (late events)', () => {
+  it('adds the late hits of a second still in the window to the checks still to run; checks already run stand', () => {
+    const engine = new RuleEngine('late', spec({ window: '5s', op: '>', threshold: 4 }));
+    const rows = [row(1), row(2), row(3), row(4)];
+    const out = run(engine, 1, 4, rows);
+    expect(out).toEqual([]);
+    // Second 3 gets two late hits once 4 has been evaluated: the check at 4 stands (4 hits, not > 4)…
+    engine.revise({ second: 3, counts: [row(3, { hits: 3 })] });
+    // …the check at 5 holds 1…5: 1 + 1 + 3 + 1 + 0 = 6 > 4.
+    const after = run(engine, 5, 9, rows);
+    // At 7 the window 3…7 holds 3 + 1 = 4: recovered.
+    expect(brief(after)).toEqual(['5 {} on 6', '7 {} off 4']);
+  });
+
+  it('replaces rather than adds, so a second revised twice counts once; a second that left the window changes nothing', () => {
+    const engine = new RuleEngine('late', spec({ window: '3s', op: '>', threshold: 2 }));
+    run(engine, 1, 5, [row(1), row(5)]);
+    engine.revise({ second: 4, counts: [row(4, { hits: 2 })] });
+    engine.revise({ second: 4, counts: [row(4, { hits: 2 })] });
+    // Second 2 is out of the window ending at 5 (3…5): ignored.
+    engine.revise({ second: 2, counts: [row(2, { hits: 50 })] });
+    const out: RuleObservation[] = [];
+    engine.step({ second: 6, counts: [] }, out);
+    // Window 4…6: 2 + 1 + 0 = 3 > 2.
+    expect(brief(out)).toEqual(['6 {} on 3']);
+  });
+
+  it('revises per group: an existing entry, a group without one in that second, and a new group', () => {
+    const engine = new RuleEngine('late', spec({ window: '4s', op: '>=', threshold: 2, group_by: ['section'] }));
+    run(engine, 1, 3, [row(1, { section: '/a' }), row(2, { section: '/b' })]);
+    engine.revise({ second: 2, counts: [row(2, { section: '/b', hits: 2 }), row(2, { section: '/a' }), row(2, { section: '/c', hits: 2 })] });
+    const out: RuleObservation[] = [];
+    engine.step({ second: 4, counts: [] }, out);
+    expect(brief(out).sort()).toEqual(['4 {"section":"/a"} on 2', '4 {"section":"/b"} on 2', '4 {"section":"/c"} on 2']);
+  });
+
+  it('revises durations for percentiles', () => {
+    const engine = new RuleEngine('late', spec({ metric: 'duration_percentile', percentile: 99, window: '5s', op: '>', threshold: 100 }));
+    const ev = (second: number, durationMs: number) => ({ second, service: 'shop', section: '/api', status: 200, method: 'GET', host: 'h', message: 'm', bytes: 1, durationMs, attributes: {}, request: true });
+    const out: RuleObservation[] = [];
+    engine.step({ second: 1, counts: [], events: [ev(1, 50)] }, out);
+    engine.step({ second: 2, counts: [], events: [ev(2, 60)] }, out);
+    engine.revise({ second: 1, counts: [], events: [ev(1, 50), ev(1, 500)] });
+    engine.step({ second: 3, counts: [], events: [] }, out);
+    expect(brief(out)).toEqual(['3 {} on 500']);
+  });
+});

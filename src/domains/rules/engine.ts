@@ -17,6 +17,10 @@
  *   one (the manager's instance.ts needs an observation then), and, on `flush()`, the latest
  *   observation of every active or firing instance. The mirror of the instance's state kept here
  *   follows instance.ts#observe exactly, and is part of the snapshot.
+ * - Late events: `revise(second)` replaces what a second already in the window contributed with
+ *   its revised data (the counts include the late events), so every check still to run counts
+ *   them; checks already run, and what they reported, stand (the `vigil monitor` rule). Replacing,
+ *   not adding, makes a revision idempotent: applying the same second twice changes nothing.
  * - At most MAX_INSTANCES groups per rule; beyond it the rule fails with a RuleError (the
  *   evaluator marks it in error and the other rules go on).
  */
@@ -182,6 +186,8 @@ export class RuleEngine {
   private readonly classF: Set<string> | null;
   private readonly statusF: Set<number> | null;
   private readonly withDurations: boolean;
+  /** The last second the windows were advanced to (warm or step); -1 before any. */
+  private at = -1;
 
   constructor(
     readonly id: string,
@@ -309,20 +315,27 @@ export class RuleEngine {
     return out;
   }
 
+  /** The group of a key, created (within MAX_INSTANCES) when new. */
+  private groupOf(key: string, c: Contribution): Group {
+    let g = this.groups.get(key);
+    if (g === undefined) {
+      if (this.groups.size >= this.maxInstances) {
+        throw new RuleError(`more than ${this.maxInstances} instances (one per ${this.dims.join(', ')} value): narrow the filters or the group_by`);
+      }
+      const labels: Record<string, string> = {};
+      for (const d of this.dims) labels[d] = c.value(d);
+      g = this.newGroup(labels, IDLE);
+      this.groups.set(key, g);
+    }
+    return g;
+  }
+
   /** Adds a second's data and drops what leaves the window ending at it. */
   private advance(data: SecondData): void {
+    this.at = data.second;
     for (const [key, c] of this.contributions(data)) {
       if (c.a === 0 && c.b === 0 && (c.durations === null || c.durations.length === 0) && this.groups.has(key)) continue;
-      let g = this.groups.get(key);
-      if (g === undefined) {
-        if (this.groups.size >= this.maxInstances) {
-          throw new RuleError(`more than ${this.maxInstances} instances (one per ${this.dims.join(', ')} value): narrow the filters or the group_by`);
-        }
-        const labels: Record<string, string> = {};
-        for (const d of this.dims) labels[d] = c.value(d);
-        g = this.newGroup(labels, IDLE);
-        this.groups.set(key, g);
-      }
+      const g = this.groupOf(key, c);
       g.qSecond.push(data.second);
       g.qA.push(c.a);
       g.qB.push(c.b);
@@ -360,6 +373,63 @@ export class RuleEngine {
         g.qDurations?.splice(0, g.head);
         g.head = 0;
       }
+    }
+  }
+
+  /**
+   * A second already in the window was revised (late events): its contribution to every group is
+   * replaced by what `data` (the second's data now, late events included) gives. Nothing is
+   * evaluated: the checks still to run see it, those already run stand. A second that has left
+   * the window (or is not reached yet) changes nothing. Costs a search per group; late events are rare.
+   */
+  revise(data: SecondData): void {
+    const s = data.second;
+    if (s > this.at || s <= this.at - this.windowS) return;
+    const fresh = this.contributions(data);
+    for (const [key, g] of this.groups) {
+      if (!fresh.has(key)) this.replace(g, s, null);
+    }
+    for (const [key, c] of fresh) {
+      if (c.a === 0 && c.b === 0 && (c.durations === null || c.durations.length === 0) && !this.groups.has(key)) continue;
+      this.replace(this.groupOf(key, c), s, c);
+    }
+  }
+
+  /** Sets a group's entry for second `s` (in its window) to `c` (null: nothing), keeping the sums. */
+  private replace(g: Group, s: number, c: Contribution | null): void {
+    const q = g.qSecond;
+    let lo = g.head;
+    let hi = q.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (q[mid]! < s) lo = mid + 1;
+      else hi = mid;
+    }
+    const a = c?.a ?? 0;
+    const b = c?.b ?? 0;
+    const durations = c?.durations ?? (g.sorted !== null ? [] : null);
+    if (lo < q.length && q[lo] === s) {
+      g.sumA += a - g.qA[lo]!;
+      g.sumB += b - g.qB[lo]!;
+      g.qA[lo] = a;
+      g.qB[lo] = b;
+      if (g.sorted !== null) {
+        for (const d of g.qDurations![lo]!) removeSorted(g.sorted, d);
+        for (const d of durations ?? []) insertSorted(g.sorted, d);
+        g.qDurations![lo] = durations ?? [];
+      }
+      return;
+    }
+    if (c === null) return;
+    // The group had nothing in that second: a new entry, in order (a splice: rare).
+    q.splice(lo, 0, s);
+    g.qA.splice(lo, 0, a);
+    g.qB.splice(lo, 0, b);
+    g.sumA += a;
+    g.sumB += b;
+    if (g.sorted !== null) {
+      g.qDurations!.splice(lo, 0, durations ?? []);
+      for (const d of durations ?? []) insertSorted(g.sorted, d);
     }
   }
 

@@ -14,6 +14,14 @@
  * - Idle: when an organisation's data is live (its watermark within the tolerance of the wall
  *   clock) but nothing arrives, evaluation time follows the wall clock `idleGraceMs` behind, so an
  *   absence rule fires when everything stops.
+ * - Late events: before stepping on, each pass compares the hits the stream now counts with the
+ *   hits the engines were fed, over the seconds still inside the longest window and within the
+ *   stream's allowed lateness (one grouped read, mostly of 10-second rollups; a rollup that differs
+ *   is read again per second). Only the seconds that differ are read in full and revised into the
+ *   windows that still hold them (engine.ts#revise): the checks still to run count the late events,
+ *   those already run stand, as in `vigil monitor`. Without late events this costs that one small
+ *   read per pass. After a restart the windows are rebuilt from the counts, which already include
+ *   the late events. (A late non-request line adds no hits: a `matching_events` rule misses it.)
  * - Isolation: a rule that throws is marked in error (with the reason) and the others go on.
  * - One evaluator per organisation: with several `process` instances, the one holding the
  *   organisation's lease (`rule_evaluator.owner`, `lease_until`, database time) evaluates it and
@@ -29,7 +37,7 @@ import type { ConditionReport } from '../alerting/index.js';
 import type { Db } from '../../platform/store/index.js';
 import { every, type Worker } from '../../platform/worker.js';
 import { eventsOfSeconds } from '../logs/index.js';
-import { firstCountedSecond, secondCounts, watermarksOf } from '../stream/index.js';
+import { bucketHits, firstCountedSecond, secondCounts, watermarksOf, type BucketRange } from '../stream/index.js';
 import { RuleEngine, RuleError, type RuleObservation, type RuleSnapshot, type SecondData } from './engine.js';
 import { ensureDefaultRule, liveRules, markRuleError, type LiveRule } from './rules.js';
 import { routingOf } from './spec.js';
@@ -53,6 +61,8 @@ export interface EvaluatorOptions {
   intervalMs?: number;
   /** Instances one rule may have (default MAX_INSTANCES). */
   maxInstances?: number;
+  /** The stream's allowed lateness (VIGIL_STATS_LATENESS_MS, default 5 min): older seconds are never revised. */
+  latenessMs?: number;
   /** How long an organisation stays with the process that evaluated it last (default 15 s; 0 = no lease). */
   leaseMs?: number;
   /** The wall clock (tests). */
@@ -61,6 +71,9 @@ export interface EvaluatorOptions {
 
 /** Another process committed this organisation's evaluation first: ours is dropped and rebuilt. */
 class Superseded extends Error {}
+
+/** The stream's rollup the late-event checksum compares first (labels L hold the seconds L … L+9). */
+const ROLLUP = 10;
 
 /** Seconds evaluated per transaction: a long catch-up commits as it goes. */
 const CHUNK_SECONDS = 600;
@@ -103,7 +116,15 @@ interface OrgState {
   /** Last second evaluated (committed). */
   position: number;
   engines: Map<string, { version: number; engine: RuleEngine }>;
+  /** Hits per second the engines were fed, for the seconds still in a window (absent: 0). */
+  fed: Map<number, number>;
 }
+
+const hitsOf = (data: SecondData): number => {
+  let n = 0;
+  for (const r of data.counts) n += r.hits;
+  return n;
+};
 
 /** Reads the data of seconds (after, through] for these engines: counts always, raw events when one needs them. */
 async function readSeconds(db: Db, orgId: string, after: number, through: number, raw: boolean): Promise<SecondData[]> {
@@ -203,7 +224,7 @@ export class RulesEvaluator {
         const first = await firstCountedSecond(db, orgId, target - this.toleranceS + 1);
         position = first === null ? target : Math.min(first, target + 1) - 1;
       }
-      state = { position, engines: new Map() };
+      state = { position, engines: new Map(), fed: new Map() };
       this.orgs.set(orgId, state);
     }
     if (target <= state.position) return;
@@ -212,6 +233,7 @@ export class RulesEvaluator {
       logger.warn({ orgId, from: new Date(state.position * 1000).toISOString(), to: new Date((target - this.toleranceS) * 1000).toISOString() }, 'rules: event time behind by more than the outage tolerance; skipping ahead');
       snapshots = { ...snapshots, ...Object.fromEntries([...state.engines].map(([id, e]) => [id, e.engine.snapshot()])) };
       state.engines.clear();
+      state.fed.clear();
       state.position = target - this.toleranceS;
     }
     const reports: RuleObservation[] = [];
@@ -219,6 +241,7 @@ export class RulesEvaluator {
     await this.syncEngines(orgId, state, rules, snapshots, reports);
     const errors = new Map<string, string>();
     const chunk = [...state.engines.values()].some((e) => e.engine.rawEvents) ? CHUNK_SECONDS_RAW : CHUNK_SECONDS;
+    await this.reviseLate(orgId, state, reports, errors);
     const position = await this.advance(orgId, state, Math.min(target, state.position + chunk), reports, errors);
     const engines = [...state.engines.values()].map((e) => e.engine);
     for (const e of engines) e.flush(reports);
@@ -305,6 +328,94 @@ export class RulesEvaluator {
     for (const e of fresh) {
       for (const data of history) if (data.second > state.position - e.windowS) e.warm(data);
     }
+    // Every engine was just built from these counts: they are what was fed. (An engine added beside
+    // older ones leaves `fed` alone; a second it misses there is revised once, which is harmless.)
+    if (fresh.length === state.engines.size) {
+      state.fed.clear();
+      for (const data of history) state.fed.set(data.second, hitsOf(data));
+    }
+  }
+
+  /**
+   * Finds the seconds already evaluated that late events revised since (their hits differ from
+   * what the engines were fed) and revises them into the windows that still hold them.
+   */
+  private async reviseLate(orgId: string, state: OrgState, out: RuleObservation[], errors: Map<string, string>): Promise<void> {
+    const engines = [...state.engines.values()].map((e) => e.engine);
+    if (engines.length === 0) return;
+    const longest = Math.max(...engines.map((e) => e.windowS));
+    const latenessS = Math.ceil((this.options.latenessMs ?? 300_000) / 1000);
+    // Seconds a check still to run holds (> position + 1 - longest) that the stream may still revise:
+    // it accepts a late event within the lateness of its watermark, which was at least the one this
+    // position was final under (the watermark of now may be far ahead: one batch can hold late events
+    // and move it by any amount, so it is not the bound).
+    const after = Math.max(state.position + 1 - longest, state.position - latenessS - 2);
+    if (after >= state.position) return;
+    const changed = await this.changedSeconds(orgId, state, after, state.position);
+    if (changed.length === 0) return;
+    const wanted = new Set(changed);
+    const seconds = (await readSeconds(this.options.db, orgId, changed[0]! - 1, changed.at(-1)!, engines.some((e) => e.rawEvents))).filter((d) => wanted.has(d.second));
+    for (const data of seconds) {
+      state.fed.set(data.second, hitsOf(data));
+      for (const e of engines) {
+        if (errors.has(e.id)) continue;
+        try {
+          e.revise(data);
+        } catch (error) {
+          this.fail(state, e, state.position, error, out, errors);
+        }
+      }
+    }
+  }
+
+  /**
+   * The seconds of (after, through] whose hits now differ from what the engines were fed. The whole
+   * 10-second rollups inside the range are compared first (a tenth of the rows), the seconds at its
+   * edges one by one, in one read; only a rollup that differs is read again second by second.
+   */
+  private async changedSeconds(orgId: string, state: OrgState, after: number, through: number): Promise<number[]> {
+    const { db } = this.options;
+    const fed = (s: number) => state.fed.get(s) ?? 0;
+    // Rollups labelled lo, lo+10, …, hi-10 lie wholly inside the range.
+    const lo = Math.ceil((after + 1) / ROLLUP) * ROLLUP;
+    const hi = Math.floor((through + 1) / ROLLUP) * ROLLUP;
+    const ranges: BucketRange[] = [];
+    if (hi > lo) {
+      ranges.push({ resolution: ROLLUP, after: lo - 1, through: hi - 1 });
+      if (lo - 1 > after) ranges.push({ resolution: 1, after, through: lo - 1 });
+      if (through > hi - 1) ranges.push({ resolution: 1, after: hi - 1, through });
+    } else ranges.push({ resolution: 1, after, through });
+    const first = await bucketHits(db, orgId, ranges);
+    // The rollups that differ are read again second by second (adjacent ones as one range).
+    const differ: BucketRange[] = [];
+    for (let label = lo; label < hi; label += ROLLUP) {
+      let sum = 0;
+      for (let s = label; s < label + ROLLUP; s++) sum += fed(s);
+      if ((first.get(`${ROLLUP}:${label}`) ?? 0) === sum) continue;
+      const last = differ.at(-1);
+      if (last?.through === label - 1) last.through = label + ROLLUP - 1;
+      else differ.push({ resolution: 1, after: label - 1, through: label + ROLLUP - 1 });
+    }
+    const again = await bucketHits(db, orgId, differ);
+    const changed: number[] = [];
+    for (const [hits, list] of [
+      [first, ranges],
+      [again, differ],
+    ] as const) {
+      for (const r of list) {
+        if (r.resolution !== 1) continue;
+        for (let s = r.after + 1; s <= r.through; s++) if ((hits.get(`1:${s}`) ?? 0) !== fed(s)) changed.push(s);
+      }
+    }
+    return changed.sort((x, y) => x - y);
+  }
+
+  /** A rule that threw: marked in error, its instances resolve at `second`; what it reported before stands. */
+  private fail(state: OrgState, e: RuleEngine, second: number, error: unknown, out: RuleObservation[], errors: Map<string, string>): void {
+    const reason = error instanceof RuleError ? error.message : `evaluation failed: ${String(error)}`;
+    errors.set(e.id, reason);
+    this.retire(e, second, `rule in error: ${reason}`, out);
+    state.engines.delete(e.id);
   }
 
   /** Steps every engine through (position, through]; a rule that throws is retired with its error. */
@@ -312,19 +423,20 @@ export class RulesEvaluator {
     const engines = [...state.engines.values()].map((e) => e.engine);
     const seconds = await readSeconds(this.options.db, orgId, state.position, through, engines.some((e) => e.rawEvents));
     for (const data of seconds) {
+      state.fed.set(data.second, hitsOf(data));
       for (const e of engines) {
         if (errors.has(e.id)) continue;
         try {
           e.step(data, out);
         } catch (error) {
-          const reason = error instanceof RuleError ? error.message : `evaluation failed: ${String(error)}`;
-          errors.set(e.id, reason);
           // What it reported before this second stands; its instances resolve here.
-          this.retire(e, data.second, `rule in error: ${reason}`, out);
-          state.engines.delete(e.id);
+          this.fail(state, e, data.second, error, out, errors);
         }
       }
     }
+    // Seconds no window holds any more are forgotten.
+    const longest = Math.max(0, ...[...state.engines.values()].map((e) => e.engine.windowS));
+    for (const s of state.fed.keys()) if (s <= through - longest) state.fed.delete(s);
     return through;
   }
 }
