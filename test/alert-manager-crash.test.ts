@@ -4,33 +4,10 @@
  * due, restarted: its firing is never re-sent, the overdue reminder goes out once, and the resolve
  * arrives exactly once, also after a second crash.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, STORE_KINDS, eventually, freshPostgresDatabase, storeAvailable } from './support/server.js';
+import { ADMIN_TOKEN, STORE_KINDS, eventually, storeAvailable } from './support/server.js';
 import { freePort, killHard, spawnVigil, type VigilProcess } from './support/process.js';
-
-interface Delivery {
-  webhookId: string;
-  body: { type: string; alert: { kind: string; subject_id: string } };
-}
-
-async function receiver(): Promise<{ server: Server; url: string; deliveries: Delivery[] }> {
-  const deliveries: Delivery[] = [];
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      deliveries.push({ webhookId: String(req.headers['webhook-id']), body: JSON.parse(body) as Delivery['body'] });
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const address = server.address();
-  return { server, url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/hook`, deliveries };
-}
+import { durableStoreEnv, webhookReceiver } from './support/webhooks.js';
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -48,17 +25,9 @@ describe.each(STORE_KINDS)('alert manager crash safety on %s', (kind) => {
       VIGIL_NOTIFY_INTERVAL_MS: '200',
       VIGIL_ALERT_INTERVAL_MS: '200',
     };
-    if (kind === 'postgres') {
-      const db = await freshPostgresDatabase();
-      cleanups.push(db.drop);
-      env.DATABASE_URL = db.url;
-    } else {
-      const dir = mkdtempSync(join(tmpdir(), 'vigil-alert-crash-'));
-      cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-      env.VIGIL_DATA_DIR = dir;
-    }
-    const hook = await receiver();
-    cleanups.push(() => new Promise<void>((r) => hook.server.close(() => r())));
+    Object.assign(env, await durableStoreEnv(kind, cleanups, 'vigil-alert-crash-'));
+    const hook = await webhookReceiver<{ type: string; alert: { kind: string; subject_id: string } }>();
+    cleanups.push(hook.close);
     const port = await freePort();
     let proc: VigilProcess = await spawnVigil(env, port);
     cleanups.push(() => killHard(proc));

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApiKey, createOrg } from '../src/domains/accounts/index.js';
 import { Notifier } from '../src/domains/notify/index.js';
 import { ADMIN_EMAIL, eventually, startTestServer, STORE_KINDS, storeAvailable, type TestServer } from './support/server.js';
+import { startMailSink } from './support/mail.js';
 
 /**
  * Delivery over time, against real local receivers: retries on the backoff schedule (delays shrunk
@@ -37,26 +37,6 @@ async function startReceiver(respond: (n: number) => number = () => 200): Promis
   receiver.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   receiver.close = () => new Promise<void>((resolve) => server.close(() => resolve()));
   return receiver;
-}
-
-async function startMailSink(): Promise<{ url: string; messages: { to: string[]; raw: string }[]; close(): Promise<void> }> {
-  const messages: { to: string[]; raw: string }[] = [];
-  const smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        messages.push({ to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks).toString('utf8') });
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = smtp.server.address() as AddressInfo;
-  return { url: `smtp://127.0.0.1:${port}`, messages, close: () => new Promise<void>((resolve) => smtp.close(() => resolve())) };
 }
 
 interface Channel {

@@ -1,33 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, STORE_KINDS, freshPostgresDatabase, storeAvailable } from './support/server.js';
+import { ADMIN_TOKEN, STORE_KINDS, storeAvailable } from './support/server.js';
 import { freePort, killHard, spawnVigil, type VigilProcess } from './support/process.js';
-
-interface Delivery {
-  webhookId: string;
-  type: string;
-  body: Record<string, unknown>;
-}
-
-/** A loopback webhook receiver that records every delivery it gets. */
-async function receiver(): Promise<{ server: Server; url: string; deliveries: Delivery[] }> {
-  const deliveries: Delivery[] = [];
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      const parsed = JSON.parse(body) as Record<string, unknown>;
-      deliveries.push({ webhookId: String(req.headers['webhook-id']), type: String(parsed.type), body: parsed });
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const address = server.address();
-  return { server, url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/hook`, deliveries };
-}
+import { durableStoreEnv, webhookReceiver } from './support/webhooks.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -44,17 +18,9 @@ describe.each(STORE_KINDS)('log rule incident across kill -9 on %s', (kind) => {
 
   it.skipIf(!storeAvailable(kind))('sends the firing once and the resolve exactly once', async () => {
     const env: Record<string, string> = { VIGIL_ADMIN_TOKEN: ADMIN_TOKEN, VIGIL_ALLOW_PRIVATE_WEBHOOKS: 'true', VIGIL_NOTIFY_INTERVAL_MS: '200', VIGIL_ALERT_INTERVAL_MS: '200', VIGIL_RULES_INTERVAL_MS: '200', VIGIL_STATS_OUT_OF_ORDER_MS: '1000' };
-    if (kind === 'postgres') {
-      const db = await freshPostgresDatabase();
-      cleanups.push(db.drop);
-      env.DATABASE_URL = db.url;
-    } else {
-      const dir = mkdtempSync(join(tmpdir(), 'vigil-alert-crash-'));
-      cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-      env.VIGIL_DATA_DIR = dir;
-    }
-    const hook = await receiver();
-    cleanups.push(() => new Promise<void>((r) => hook.server.close(() => r())));
+    Object.assign(env, await durableStoreEnv(kind, cleanups, 'vigil-alert-crash-'));
+    const hook = await webhookReceiver<{ type: string }>();
+    cleanups.push(hook.close);
     const port = await freePort();
     let proc: VigilProcess = await spawnVigil(env, port);
     cleanups.push(() => killHard(proc));
@@ -80,8 +46,8 @@ describe.each(STORE_KINDS)('log rule incident across kill -9 on %s', (kind) => {
     // A burst of 40 requests in one second, then a trickle that moves event time (and the watermark) on.
     const t0 = Date.now();
     await ingest(t0, 40);
-    const fired = () => hook.deliveries.filter((d) => d.type === 'alert.firing');
-    const resolvedOnes = () => hook.deliveries.filter((d) => d.type === 'alert.resolved');
+    const fired = () => hook.deliveries.filter((d) => d.body.type === 'alert.firing');
+    const resolvedOnes = () => hook.deliveries.filter((d) => d.body.type === 'alert.resolved');
     for (let s = 1; fired().length === 0; s++) {
       if (s > 40) throw new Error(`no firing notification: ${JSON.stringify(hook.deliveries)}\n${proc.output()}`);
       await sleep(1000);

@@ -11,4 +11,4 @@ export { PartitionManager, ensurePartitionsFor, insertEventGroups } from './stor
 export { type LogEvent } from './event.js';
 export { type LogsTables } from './tables.js';
 export { recordRejections, sampleOf } from './rejections.js';
-export { eventsOfSeconds } from './for-rules.js';
+export { eventsOfSeconds, type RuleEventRow } from './for-rules.js';

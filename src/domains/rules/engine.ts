@@ -24,41 +24,19 @@
  * - At most MAX_INSTANCES groups per rule; beyond it the rule fails with a RuleError (the
  *   evaluator marks it in error and the other rules go on).
  */
+import type { RuleEventRow } from '../logs/index.js';
+import type { SecondCounts } from '../stream/index.js';
 import type { RuleSpec } from '../../contracts/alerting.js';
 import { durationMs, formatValue, needsRawEvents, renderSummary } from './spec.js';
 
 /** Instances (groups) one rule may have; documented in README "Alert rules". */
 export const MAX_INSTANCES = 1000;
 
-/** One traffic_counts row of resolution 1 (its bucket is `second`). */
-export interface CountRow {
-  second: number;
-  service: string;
-  section: string;
-  /** '1xx'…'5xx', or '' without a status. */
-  statusClass: string;
-  method: string;
-  hits: number;
-  bytes: number;
-  durationCount: number;
-  durationSumMs: number;
-}
+/** One traffic_counts row of resolution 1 (its bucket is `second`), as the stream domain reads it. */
+export type CountRow = SecondCounts;
 
-/** One raw event of a second (log_events), for what the counts cannot answer. */
-export interface RawEvent {
-  second: number;
-  service: string | null;
-  section: string | null;
-  status: number | null;
-  method: string | null;
-  host: string | null;
-  message: string;
-  bytes: number | null;
-  durationMs: number | null;
-  attributes: Record<string, unknown>;
-  /** A request event (path, status or method): the statistics count only these. */
-  request: boolean;
-}
+/** One raw event of a second (log_events), for what the counts cannot answer, as the logs domain reads it. */
+export type RawEvent = RuleEventRow;
 
 /** What one event-time second holds for an organisation. `events` only when a rule needs them. */
 export interface SecondData {

@@ -36,10 +36,10 @@ import type { RuleSpec } from '../../contracts/alerting.js';
 import type { ConditionReport } from '../alerting/index.js';
 import type { Db } from '../../platform/store/index.js';
 import { every, type Worker } from '../../platform/worker.js';
-import { eventsOfSeconds } from '../logs/index.js';
-import { bucketHits, firstCountedSecond, secondCounts, watermarksOf, type BucketRange } from '../stream/index.js';
+import { bucketHits, firstCountedSecond, watermarksOf, type BucketRange } from '../stream/index.js';
 import { RuleEngine, RuleError, type RuleObservation, type RuleSnapshot, type SecondData } from './engine.js';
 import { ensureDefaultRule, liveRules, markRuleError, type LiveRule } from './rules.js';
+import { readSeconds } from './seconds.js';
 import { routingOf } from './spec.js';
 import { rulesDb } from './tables.js';
 
@@ -126,25 +126,6 @@ const hitsOf = (data: SecondData): number => {
   return n;
 };
 
-/** Reads the data of seconds (after, through] for these engines: counts always, raw events when one needs them. */
-async function readSeconds(db: Db, orgId: string, after: number, through: number, raw: boolean): Promise<SecondData[]> {
-  const [counts, events] = await Promise.all([secondCounts(db, orgId, after, through), raw ? eventsOfSeconds(db, orgId, after, through) : Promise.resolve(undefined)]);
-  const out: SecondData[] = [];
-  let ci = 0;
-  let ei = 0;
-  for (let s = after + 1; s <= through; s++) {
-    const c0 = ci;
-    while (ci < counts.length && counts[ci]!.second === s) ci++;
-    const data: SecondData = { second: s, counts: counts.slice(c0, ci) };
-    if (events !== undefined) {
-      const e0 = ei;
-      while (ei < events.length && events[ei]!.second === s) ei++;
-      data.events = events.slice(e0, ei);
-    }
-    out.push(data);
-  }
-  return out;
-}
 
 /** Evaluates one organisation as far as its data is final; a class so tests and the bench can drive it. */
 export class RulesEvaluator {

@@ -7,9 +7,9 @@
 import type { RulePreview, RuleSpec } from '../../contracts/alerting.js';
 import { badRequest } from '../../platform/errors.js';
 import type { Db } from '../../platform/store/index.js';
-import { eventsOfSeconds } from '../logs/index.js';
-import { secondCounts, watermarksOf } from '../stream/index.js';
-import { RuleEngine, RuleError, type RuleObservation, type SecondData } from './engine.js';
+import { watermarksOf } from '../stream/index.js';
+import { RuleEngine, RuleError, type RuleObservation } from './engine.js';
+import { readSeconds } from './seconds.js';
 import { durationMs, validateSpec } from './spec.js';
 
 const MAX_POINTS = 600;
@@ -30,24 +30,6 @@ export function parseInstant(text: string, nowMs: number, field: string): number
   return Math.floor(ms / 1000);
 }
 
-async function read(db: Db, orgId: string, after: number, through: number, raw: boolean): Promise<SecondData[]> {
-  const [counts, events] = await Promise.all([secondCounts(db, orgId, after, through), raw ? eventsOfSeconds(db, orgId, after, through) : Promise.resolve(undefined)]);
-  const out: SecondData[] = [];
-  let ci = 0;
-  let ei = 0;
-  for (let s = after + 1; s <= through; s++) {
-    const c0 = ci;
-    while (ci < counts.length && counts[ci]!.second === s) ci++;
-    const data: SecondData = { second: s, counts: counts.slice(c0, ci) };
-    if (events !== undefined) {
-      const e0 = ei;
-      while (ei < events.length && events[ei]!.second === s) ei++;
-      data.events = events.slice(e0, ei);
-    }
-    out.push(data);
-  }
-  return out;
-}
 
 export async function previewRule(db: Db, orgId: string, spec: RuleSpec, range: { from?: string | undefined; to?: string | undefined }, nowMs = Date.now()): Promise<RulePreview> {
   validateSpec(spec);
@@ -65,13 +47,13 @@ export async function previewRule(db: Db, orgId: string, spec: RuleSpec, range: 
   if (engine.rawEvents && to - from > MAX_RAW_RANGE_S) {
     throw badRequest('from: a rule that reads raw events previews at most 6 hours', [{ field: 'from', message: 'a rule that reads raw events (percentiles, host, attributes, message, exact statuses) previews at most 6 hours' }]);
   }
-  for (const data of await read(db, orgId, from - engine.windowS, from, engine.rawEvents)) engine.warm(data);
+  for (const data of await readSeconds(db, orgId, from - engine.windowS, from, engine.rawEvents)) engine.warm(data);
   const series = new Map<string, { labels: Record<string, string>; points: { t: string; value: number | null }[]; firings: { fired_at: string; resolved_at: string | null }[]; firing: boolean }>();
   const sink: RuleObservation[] = [];
   try {
     const chunk = engine.rawEvents ? 60 : READ_CHUNK_S;
     for (let after = from; after < to; after += chunk) {
-      for (const data of await read(db, orgId, after, Math.min(to, after + chunk), engine.rawEvents)) {
+      for (const data of await readSeconds(db, orgId, after, Math.min(to, after + chunk), engine.rawEvents)) {
         const s = data.second;
         const sampled = (s - from) % step === 0 || s === to;
         engine.step(data, sink, (labels, value, firing) => {

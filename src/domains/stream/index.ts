@@ -7,4 +7,4 @@ export { startInfluxSink } from './influx/sink.js';
 export { influxTarget } from './influx/target.js';
 export { statisticsPruner } from './stats-retention.js';
 
-export { bucketHits, firstCountedSecond, secondCounts, watermarksOf, type BucketRange } from './for-rules.js';
+export { bucketHits, firstCountedSecond, secondCounts, watermarksOf, type BucketRange, type SecondCounts } from './for-rules.js';

@@ -9,6 +9,7 @@ import { browserZone, localInputToIso } from '../zones';
 import { ErrorNote } from './ErrorNote';
 import { Field } from './Field';
 import { RelativeTime } from './RelativeTime';
+import { TableHead } from './TableHead';
 
 const FIELDS = ['name', 'matchers', 'starts_at', 'ends_at', 'cron', 'tz', 'duration', 'reason'];
 
@@ -127,17 +128,7 @@ export function MuteWindows() {
       {windows.data && windows.data.length === 0 && <p className="muted">No mute window.</p>}
       {windows.data && windows.data.length > 0 && (
         <table className="silences-table mute-windows-table">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Matchers</th>
-              <th>When</th>
-              <th>State</th>
-              <th>
-                <span className="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={['Name', 'Matchers', 'When', 'State']} />
           <tbody>
             {windows.data.map((w) => (
               <tr key={w.id} data-mute-window-id={w.id} data-state={w.state}>

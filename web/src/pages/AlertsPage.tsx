@@ -10,6 +10,7 @@ import { SilenceForm } from '../components/SilenceForm';
 import { formatDateTime, humanizeInstants } from '../format';
 import { useAction } from '../hooks';
 import { alertHistoryQuery, alertsQuery, silencesQuery } from '../queries';
+import { TableHead } from '../components/TableHead';
 
 export interface AlertsSearch {
   state?: AlertInstanceState | 'all';
@@ -158,18 +159,7 @@ function RuleSection({ rule, onSilenced }: { rule: RuleAlerts; onSilenced: () =>
             </p>
           )}
           <table className="alerts-table">
-            <thead>
-              <tr>
-                <th>State</th>
-                <th>Severity</th>
-                <th>Labels</th>
-                <th>Value</th>
-                <th>Since</th>
-                <th>
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
+            <TableHead columns={['State', 'Severity', 'Labels', 'Value', 'Since']} />
             <tbody>
               {group.alerts.map((a) => (
                 <AlertRow key={a.fingerprint} alert={a} onSilenced={onSilenced} />

@@ -5,6 +5,7 @@ import { ErrorNote } from '../components/ErrorNote';
 import { useAction } from '../hooks';
 import { rulesQuery } from '../queries';
 import { conditionText, durationWords, ruleInputOf, rulesApi, type RuleView } from '../rules';
+import { TableHead } from '../components/TableHead';
 
 function RuleState({ rule }: { rule: RuleView }) {
   if (rule.error) {
@@ -75,18 +76,7 @@ export function RulesPage() {
       )}
       {rules.data && rules.data.length > 0 && (
         <table className="rules-table">
-          <thead>
-            <tr>
-              <th>Rule</th>
-              <th>Condition</th>
-              <th>For</th>
-              <th>Severity</th>
-              <th>State</th>
-              <th>
-                <span className="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={['Rule', 'Condition', 'For', 'Severity', 'State']} />
           <tbody>
             {rules.data.map((rule) => (
               <tr key={rule.id} data-rule-id={rule.id} className={rule.enabled ? undefined : 'rule-disabled'}>

@@ -8,6 +8,7 @@ import { SilenceForm } from '../components/SilenceForm';
 import { formatDateTime, formatRange } from '../format';
 import { useAction } from '../hooks';
 import { silencesQuery } from '../queries';
+import { TableHead } from '../components/TableHead';
 
 type Tab = SilenceView['state'];
 const TABS: { id: Tab; label: string }[] = [
@@ -107,17 +108,7 @@ export function SilencesPage() {
       {silences.data && shown.length === 0 && <p className="muted">No {tab} silence.</p>}
       {shown.length > 0 && (
         <table className="silences-table">
-          <thead>
-            <tr>
-              <th>Matchers</th>
-              <th>When</th>
-              <th>Comment</th>
-              <th>By</th>
-              <th>
-                <span className="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={['Matchers', 'When', 'Comment', 'By']} />
           <tbody>
             {shown.map((s) => (
               <SilenceRow key={s.id} silence={s} onExpire={onExpire} busy={expire.busy} />
