@@ -13,22 +13,9 @@ import type { Db } from '../../platform/store/index.js';
 import { toMuteWindow } from './manager.js';
 import { isOpen, muteMatches, muteState, neverCloses, nextBoundary, type MuteKind, type MuteWindow } from './mutes.js';
 import { matchersProblem, parseMatcher, type Matcher } from './silences.js';
-import { deleteMuteWindowRow, deleteMuteWindowsWithMatcher, insertMuteWindow, selectLiveMuteWindows, selectMuteWindows, touchFiringInstances, wakeFiringGroups, type MuteWindowRow } from './store.js';
+import { deleteMuteWindowRow, deleteMuteWindowsWithMatcher, insertMuteWindow, selectLiveMuteWindows, selectMuteWindows, touchFiringInstances, wakeFiringGroups, type MuteWindowRow, type MuteWindowSpec } from './store.js';
 import { alertingDb } from './tables.js';
 import { durationMs } from './verbs.js';
-
-/** A window as the store keeps it, its fields checked (by `muteWindowSpecOf`, or by the jobs' maintenance checks). */
-export interface MuteWindowSpec {
-  kind: MuteKind;
-  name: string;
-  reason: string;
-  matchers: Matcher[];
-  startsAt: Date | null;
-  endsAt: Date | null;
-  cron: string | null;
-  tz: string;
-  durationS: number | null;
-}
 
 export type MuteWindowRecord = MuteWindowRow;
 

@@ -3,6 +3,7 @@ import type { AlertInstanceState } from '../../contracts/alerting.js';
 import type { Db } from '../../platform/store/index.js';
 import { alertingDb, type AlertGroupsTable, type AlertInstancesTable, type MuteWindowsTable, type SilencesTable, type StoredRouting } from './tables.js';
 import type { Matcher } from './silences.js';
+import type { MuteKind } from './mutes.js';
 
 /**
  * All SQL of the alert manager (instances, transitions, groups, silences, notification records).
@@ -279,23 +280,22 @@ export async function selectMuteWindows(db: Db, orgId: string, kind?: 'mute' | '
   return q.orderBy('created_at').orderBy('id').execute();
 }
 
+/** A window as the store keeps it, its fields checked (by `muteWindowSpecOf`, or by the jobs' maintenance checks). */
+export interface MuteWindowSpec {
+  kind: MuteKind;
+  name: string;
+  reason: string;
+  matchers: Matcher[];
+  startsAt: Date | null;
+  endsAt: Date | null;
+  cron: string | null;
+  tz: string;
+  durationS: number | null;
+}
+
 export async function insertMuteWindow(
   db: Db,
-  w: {
-    id: string;
-    orgId: string;
-    kind: 'mute' | 'maintenance';
-    name: string;
-    reason: string;
-    matchers: Matcher[];
-    startsAt: Date | null;
-    endsAt: Date | null;
-    cron: string | null;
-    tz: string;
-    durationS: number | null;
-    createdBy: string | null;
-    createdAt: Date;
-  },
+  w: MuteWindowSpec & { id: string; orgId: string; createdBy: string | null; createdAt: Date },
 ): Promise<MuteWindowRow> {
   return alertingDb(db)
     .insertInto('mute_windows')

@@ -6,6 +6,7 @@
 import type { Db } from '../../platform/store/index.js';
 import { TRAFFIC_CONSUMER } from './processor.js';
 import { streamDb } from './tables.js';
+import type { CountRow } from './traffic-aggregate.js';
 
 /** The statistics processor's watermark per organisation, epoch ms (null before the first event). */
 export async function watermarksOf(db: Db): Promise<Map<string, number | null>> {
@@ -13,18 +14,8 @@ export async function watermarksOf(db: Db): Promise<Map<string, number | null>> 
   return new Map(rows.map((r) => [r.org_id, r.watermark === null ? null : r.watermark.getTime()]));
 }
 
-/** One `traffic_counts` row of resolution 1; `second` is its bucket, unix seconds. */
-export interface SecondCounts {
-  second: number;
-  service: string;
-  section: string;
-  statusClass: string;
-  method: string;
-  hits: number;
-  bytes: number;
-  durationCount: number;
-  durationSumMs: number;
-}
+/** One `traffic_counts` row of resolution 1 (the processor's CountRow of one organisation); `second` is its bucket, unix seconds. */
+export type SecondCounts = Omit<CountRow, 'orgId' | 'resolution' | 'bucket'> & { second: number };
 
 /** The 1-second counts of the seconds `after < s <= through` (unix seconds), oldest first. */
 export async function secondCounts(db: Db, orgId: string, after: number, through: number): Promise<SecondCounts[]> {
