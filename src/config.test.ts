@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, retiredSettingsIn } from './config.js';
 
 describe('configuration', () => {
   it('has working defaults', () => {
@@ -25,5 +25,9 @@ describe('configuration', () => {
     expect(loadConfig({}, {}).VIGIL_DECODE_THREADS).toBe(Math.max(1, availableParallelism() - 1));
     expect(loadConfig({}, { VIGIL_DECODE_THREADS: '0' }).VIGIL_DECODE_THREADS).toBe(0);
     expect(() => loadConfig({}, { VIGIL_DECODE_THREADS: '-1' })).toThrow(/VIGIL_DECODE_THREADS/);
+  });
+  it('names a retired setting and what replaced it, rather than ignoring it silently', () => {
+    expect(retiredSettingsIn({ VIGIL_NOTIFY_MAX_ATTEMPTS: '10' })).toEqual([expect.stringMatching(/VIGIL_NOTIFY_MAX_ATTEMPTS is no longer used.*VIGIL_NOTIFY_GIVE_UP_AFTER_MS/)]);
+    expect(retiredSettingsIn({})).toEqual([]);
   });
 });

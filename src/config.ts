@@ -147,6 +147,18 @@ export class ConfigError extends Error {
   }
 }
 
+/** Settings that existed once and are ignored now, with what replaced them (told at start, so a deployment that sets one learns it). */
+const RETIRED_SETTINGS: Record<string, string> = {
+  VIGIL_NOTIFY_MAX_ATTEMPTS: 'retries are bounded by time now: VIGIL_NOTIFY_GIVE_UP_AFTER_MS (default 24 h) and VIGIL_NOTIFY_RETRY_CAP_MS (default 1 h)',
+};
+
+/** One warning per retired setting present in `env`. */
+export function retiredSettingsIn(env: NodeJS.ProcessEnv = process.env): string[] {
+  return Object.entries(RETIRED_SETTINGS)
+    .filter(([name]) => env[name] !== undefined && env[name] !== '')
+    .map(([name, instead]) => `${name} is no longer used and is ignored: ${instead}`);
+}
+
 /** Parses settings from `env` (defaults to process.env) with `overrides` (CLI flags) on top. */
 export function loadConfig(
   overrides: Partial<Record<keyof Config, string | number | boolean | undefined>> = {},

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
-import { ConfigError, type Config } from '../config.js';
+import { ConfigError, retiredSettingsIn, type Config } from '../config.js';
 import { anyUserExists, bootstrap, type Org } from '../domains/accounts/index.js';
 import { alertingRoutes, reportConditions, startAlertFlusher, startAlertLive } from '../domains/alerting/index.js';
 import { jobRoutes, pingRoutes, startSweeper } from '../domains/jobs/index.js';
@@ -133,6 +133,7 @@ export async function startVigil(config: Config, options: StartOptions = {}): Pr
     if (!(await anyUserExists(store.db))) {
       logger.warn('No user can log in to the dashboard yet: restart with VIGIL_ADMIN_EMAIL and VIGIL_ADMIN_PASSWORD to create the first admin.');
     }
+    for (const warning of retiredSettingsIn()) logger.warn(warning);
     ready = true;
     logger.info({ url, store: store.location }, 'Vigil is ready');
     let closing: Promise<void> | undefined;
