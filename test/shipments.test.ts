@@ -89,6 +89,15 @@ describe.each(STORE_KINDS)('shipments on %s', (kind) => {
     expect(c1).toMatchObject({ created_at: '2026-05-02T06:00:00.000Z', declared_value_usd: 10, dimensions_cm: { length: 1, width: 2, height: 3 }, attributes: { k: 1 } });
   });
 
+  run('stores a row carrying NUL or a lone surrogate in NDJSON, with U+FFFD, without failing the batch', async () => {
+    const ndjson = [String.raw`{"external_id":"nul-1","created_at":"2026-05-01T12:00:00Z","description":"a\u0000b","attributes":{"k\u0000":"\ud800"}}`, JSON.stringify(shipment('nul-2'))].join('\n');
+    const a = (await (await send(ndjson, 'application/x-ndjson')).json()) as Answer;
+    expect(a).toMatchObject({ stored: 2, rejected: 0 });
+    const one = (await (await server.api('/api/v1/shipments/nul-1')).json()) as { description: string; attributes: Record<string, string> };
+    expect(one.description).toBe('a\ufffdb');
+    expect(one.attributes).toEqual({ 'k\ufffd': '\ufffd' });
+  });
+
   run('is idempotent by external_id: the same body twice stores nothing the second time', async () => {
     const body = [shipment('i-1'), shipment('i-2'), shipment('i-2')];
     const first = (await (await server.api('/api/v1/shipments', { method: 'POST', json: body })).json()) as Answer;

@@ -10,7 +10,7 @@
 import type { z } from 'zod';
 import { MAX_LISTED_ROW_ERRORS, MAX_SHIPMENTS_PER_REQUEST, type shipmentIntakeAnswer, type shipmentView } from '../../contracts/shipments.js';
 import { DomainError, invalidField, notFound } from '../../platform/errors.js';
-import type { Db, Store } from '../../platform/store/index.js';
+import { pgJson, pgText, type Db, type Store } from '../../platform/store/index.js';
 import { arrayRows, csvRows, ndjsonRows, validateRows, type BodyFormat, type RawRow, type RowError, type ValidRow } from './rows.js';
 import { findShipment, insertShipments, listRates, listShipments, loadRates, upsertRates, type StoredRow } from './store.js';
 
@@ -44,7 +44,10 @@ export function toStoredRows(orgId: string, valid: ValidRow[], rates: Map<string
       errors.push({ line, field: 'currency', message: 'is required with declared_value' });
       continue;
     }
-    rows.push([
+    // NUL (and, in attributes, lone-surrogate escapes) would fail the whole batch's statement:
+    // replaced by U+FFFD, as everywhere else Vigil stores text (NDJSON and CSV bodies skip the
+    // JSON body cleaning of the HTTP layer).
+    const row: StoredRow = [
       orgId,
       s.external_id,
       s.created_at,
@@ -73,8 +76,9 @@ export function toStoredRows(orgId: string, valid: ValidRow[], rates: Map<string
       s.description ?? null,
       s.sales_channel ?? null,
       s.ip_country ?? null,
-      JSON.stringify(s.attributes ?? {}),
-    ]);
+      pgJson(s.attributes ?? {}),
+    ];
+    rows.push(row.map((v, i) => (typeof v === 'string' && i < row.length - 1 ? pgText(v) : v)));
   }
   return { rows, errors };
 }
