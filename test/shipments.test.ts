@@ -63,6 +63,11 @@ describe.each(STORE_KINDS)('shipments on %s', (kind) => {
     const one = (await (await server.api('/api/v1/shipments/j-1')).json()) as Record<string, unknown>;
     expect(one).toMatchObject({ external_id: 'j-1', created_at: '2026-05-01T12:00:00.000Z', declared_value: 100, currency: 'EUR', declared_value_usd: 108, dimensions_cm: { length: 30, width: 20, height: 10 }, destination_country: 'NG', attributes: { channel_ref: 'abc' } });
     expect((await server.api('/api/v1/shipments/j-2')).status).toBe(404);
+
+    // Any external id can be read back, URL-encoded.
+    const odd = 'order/42 #ü?';
+    expect(((await (await server.api('/api/v1/shipments', { method: 'POST', json: [shipment(odd)] })).json()) as Answer).stored).toBe(1);
+    expect(((await (await server.api(`/api/v1/shipments/${encodeURIComponent(odd)}`)).json()) as { external_id: string }).external_id).toBe(odd);
   });
 
   run('takes NDJSON and CSV in, with the line of each bad row', async () => {
