@@ -2,7 +2,9 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { errorEnvelope } from '../../contracts/errors.js';
 import {
   currencyRatesInput,
+  MAX_SHIPMENTS_PER_REQUEST,
   currencyRatesView,
+  shipmentInput,
   shipmentIntakeAnswer,
   shipmentList,
   shipmentListQuery,
@@ -12,6 +14,7 @@ import {
 import { DomainError, forbidden } from '../../platform/errors.js';
 import type { AppContext } from '../../platform/http/context.js';
 import { principalOf, requireRole } from '../accounts/index.js';
+import { z } from 'zod';
 import { currencyRates, getShipment, intakeShipments, pageShipments, setCurrencyRates } from './intake.js';
 import { formatOf } from './rows.js';
 
@@ -35,8 +38,12 @@ export function shipmentRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       '/api/v1/shipments',
       {
         bodyLimit: SHIPMENT_BODY_LIMIT,
+        // The body schema documents a row (JSON form); rows are validated one by one by the intake,
+        // so that a bad row is reported while the good ones are stored: no whole-body validation.
+        validatorCompiler: () => (data: unknown) => ({ value: data }),
         schema: {
           tags,
+          body: z.array(shipmentInput).max(MAX_SHIPMENTS_PER_REQUEST).describe('Shipments: a JSON array of these objects, the same objects one per line (application/x-ndjson), or CSV rows under a header of these field names (text/csv)'),
           summary: 'Bulk intake of shipments: a JSON array, NDJSON (application/x-ndjson) or CSV with a header row (text/csv), up to 100,000 rows',
           description:
             'Idempotent by external_id within the organisation: a row already stored is counted in `duplicates`, not stored again. Bad rows are listed with their line and field while the good ones are stored; a 2xx means the rows counted in `stored` are committed. Every row refused → 400 with the same answer in `details`.',
