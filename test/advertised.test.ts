@@ -5,9 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VIGIL_BIN } from './support/process.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
-// What Vigil says it does (the OpenAPI description, the CLI help) names only what it has. Shipment
-// fraud criteria are planned, not built: they were advertised in both before any route or command existed.
-const NOT_BUILT = /fraud|shipment|criteri/i;
+// What Vigil says it does (the OpenAPI description, the CLI help) names only what it has. Shipments
+// are taken in (POST /api/v1/shipments); fraud criteria over them are planned, not built: they were
+// advertised in both before any route or command existed.
+const NOT_BUILT = /fraud|criteri/i;
 const BUILT = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 
 interface OpenApiDoc {

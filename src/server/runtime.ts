@@ -8,6 +8,7 @@ import { LOG_TOPIC, archiveRoutes, logIngestRoutes, logSearchRoutes, startRetent
 import { openBus, type EventBus } from '../platform/bus/index.js';
 import { notifyRoutes, startNotifier } from '../domains/notify/index.js';
 import { ruleRoutes, startRulesEvaluator, type ReportPort } from '../domains/rules/index.js';
+import { shipmentRoutes } from '../domains/shipments/index.js';
 import { TRAFFIC_CONSUMER, influxTarget, relayTrafficUpdates, startInfluxSink, startStreamProcessor, statisticsPruner, statsRoutes } from '../domains/stream/index.js';
 import { LiveHub } from '../platform/live.js';
 import { startLiveBridge } from '../platform/live-bridge.js';
@@ -88,7 +89,7 @@ export async function startVigil(config: Config, options: StartOptions = {}): Pr
     const ingestBus = bus;
     const routes = [
       ...(roles.has('ingest') && ingestBus ? [pingRoutes, (c: AppContext) => logIngestRoutes(c, ingestBus)] : []),
-      ...(roles.has('web') ? [jobRoutes, notifyRoutes, alertingRoutes, logSearchRoutes, archiveRoutes, statsRoutes, ruleRoutes] : []),
+      ...(roles.has('web') ? [jobRoutes, notifyRoutes, alertingRoutes, logSearchRoutes, archiveRoutes, statsRoutes, ruleRoutes, shipmentRoutes] : []),
     ];
     const server = await buildApp(ctx, { routes, isReady: () => ready, ...(options.onRoute ? { onRoute: options.onRoute } : {}) });
     app = server;

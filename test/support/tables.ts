@@ -9,6 +9,7 @@ import type { JobsTables } from '../../src/domains/jobs/tables.js';
 import type { LogsTables } from '../../src/domains/logs/tables.js';
 import type { NotifyTables } from '../../src/domains/notify/tables.js';
 import type { RulesTables } from '../../src/domains/rules/tables.js';
+import type { ShipmentsTables } from '../../src/domains/shipments/tables.js';
 import type { StreamTables } from '../../src/domains/stream/tables.js';
 
-export type AllTables = AccountsTables & AlertingTables & JobsTables & LogsTables & NotifyTables & RulesTables & StreamTables;
+export type AllTables = AccountsTables & AlertingTables & JobsTables & LogsTables & NotifyTables & RulesTables & ShipmentsTables & StreamTables;

@@ -24,6 +24,7 @@ export const MIGRATION_NAMES = [
   '011_mute_windows',
   '012_rule_evaluator_lease',
   '013_platform_admin',
+  '014_shipments',
 ] as const;
 
 const UP = /^-- migrate:up[ \t]*$/m;

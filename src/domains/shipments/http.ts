@@ -1,0 +1,102 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { errorEnvelope } from '../../contracts/errors.js';
+import {
+  currencyRatesInput,
+  MAX_SHIPMENTS_PER_REQUEST,
+  currencyRatesView,
+  shipmentInput,
+  shipmentIntakeAnswer,
+  shipmentList,
+  shipmentListQuery,
+  shipmentParams,
+  shipmentView,
+} from '../../contracts/shipments.js';
+import { DomainError, forbidden } from '../../platform/errors.js';
+import type { AppContext } from '../../platform/http/context.js';
+import { principalOf, requireRole } from '../accounts/index.js';
+import { z } from 'zod';
+import { currencyRates, getShipment, intakeShipments, pageShipments, setCurrencyRates } from './intake.js';
+import { formatOf } from './rows.js';
+
+/** 100,000 shipments of a few hundred bytes each, with room to spare; this route only. */
+export const SHIPMENT_BODY_LIMIT = 256 * 1024 * 1024;
+
+const tags = ['shipments'];
+const denied = { 401: errorEnvelope, 403: errorEnvelope };
+
+/**
+ * `/api/v1/shipments` (bulk intake as JSON array, NDJSON or CSV; listing; one by external id) and
+ * `/api/v1/currency-rates` (read by anyone signed in, written by platform administrators).
+ */
+export function shipmentRoutes(ctx: AppContext): FastifyPluginAsyncZod {
+  return async (app) => {
+    // NDJSON and CSV arrive as text and are split into rows by the intake (rows.ts); JSON keeps
+    // fastify's parser. Scoped to this plugin: other routes are unaffected.
+    app.addContentTypeParser(['application/x-ndjson', 'application/ndjson', 'application/jsonl', 'text/csv'], { parseAs: 'string' }, (_request, body, done) => done(null, body));
+
+    app.post(
+      '/api/v1/shipments',
+      {
+        bodyLimit: SHIPMENT_BODY_LIMIT,
+        // The body schema documents a row (JSON form); rows are validated one by one by the intake,
+        // so that a bad row is reported while the good ones are stored: no whole-body validation.
+        validatorCompiler: () => (data: unknown) => ({ value: data }),
+        schema: {
+          tags,
+          body: z.array(shipmentInput).max(MAX_SHIPMENTS_PER_REQUEST).describe('Shipments: a JSON array of these objects, the same objects one per line (application/x-ndjson), or CSV rows under a header of these field names (text/csv)'),
+          summary: 'Bulk intake of shipments: a JSON array, NDJSON (application/x-ndjson) or CSV with a header row (text/csv), up to 100,000 rows',
+          description:
+            'Idempotent by external_id within the organisation: a row already stored is counted in `duplicates`, not stored again. Bad rows are listed with their line and field while the good ones are stored; a 2xx means the rows counted in `stored` are committed. Every row refused → 400 with the same answer in `details`.',
+          response: { 200: shipmentIntakeAnswer, 400: errorEnvelope, ...denied, 413: errorEnvelope, 415: errorEnvelope },
+        },
+        preHandler: requireRole(ctx, 'member'),
+      },
+      async (request) => {
+        const format = formatOf(request.headers['content-type']);
+        if (!format) throw new DomainError('unsupported_encoding', 'Send application/json (an array), application/x-ndjson or text/csv.');
+        const answer = await intakeShipments(ctx.store, principalOf(request).orgId, format, request.body);
+        if (answer.rejected > 0 && answer.stored + answer.duplicates === 0) {
+          throw new DomainError('invalid_request', `Every row was refused (${answer.rejected}); none stored.`, { details: answer });
+        }
+        return answer;
+      },
+    );
+    app.get(
+      '/api/v1/shipments',
+      {
+        schema: { tags, summary: "The organisation's shipments, newest created_at first", querystring: shipmentListQuery, response: { 200: shipmentList, 400: errorEnvelope, ...denied } },
+        preHandler: requireRole(ctx),
+      },
+      async (request) => pageShipments(ctx.db, principalOf(request).orgId, request.query.limit, request.query.before),
+    );
+    app.get(
+      '/api/v1/shipments/:external_id',
+      {
+        schema: { tags, summary: 'One shipment by its external_id', params: shipmentParams, response: { 200: shipmentView, 400: errorEnvelope, ...denied, 404: errorEnvelope } },
+        preHandler: requireRole(ctx),
+      },
+      async (request) => getShipment(ctx.db, principalOf(request).orgId, request.params.external_id),
+    );
+    app.get(
+      '/api/v1/currency-rates',
+      { schema: { tags, summary: 'The currency rates declared values are converted to US dollars with', response: { 200: currencyRatesView, ...denied } }, preHandler: requireRole(ctx) },
+      async () => currencyRates(ctx.db),
+    );
+    app.put(
+      '/api/v1/currency-rates',
+      {
+        schema: {
+          tags,
+          summary: 'Add or replace currency rates (platform administrators); applies to shipments taken in from now on',
+          body: currencyRatesInput,
+          response: { 200: currencyRatesView, 400: errorEnvelope, ...denied },
+        },
+        preHandler: requireRole(ctx),
+      },
+      async (request) => {
+        if (!principalOf(request).platformAdmin) throw forbidden('Only platform administrators change currency rates.');
+        return setCurrencyRates(ctx.db, request.body.rates);
+      },
+    );
+  };
+}
