@@ -72,7 +72,7 @@ export const shipmentInput = z
     ip_country: country('Country of the IP address the order came from').optional(),
     attributes: z
       .record(z.string(), z.unknown())
-      .refine((v) => Buffer.byteLength(JSON.stringify(v)) <= MAX_ATTRIBUTES_BYTES, { message: `must take at most ${MAX_ATTRIBUTES_BYTES} bytes as JSON` })
+      .refine((v) => new TextEncoder().encode(JSON.stringify(v)).length <= MAX_ATTRIBUTES_BYTES, { message: `must take at most ${MAX_ATTRIBUTES_BYTES} bytes as JSON` })
       .describe(`Free-form object of the customer's own fields (at most ${MAX_ATTRIBUTES_BYTES} bytes as JSON; CSV: a JSON column "attributes" or columns "attributes.<name>")`)
       .optional(),
   })
