@@ -219,6 +219,8 @@ describe.each(STORE_KINDS)('alert manager on %s', (kind) => {
     expect((await bad({ matchers: ['env!="prod"'] })).details?.[0]?.field).toBe('matchers');
     expect((await bad({ matchers: ['rule="a"'], ends_at: 'tomorrow' })).details?.[0]?.field).toBe('ends_at');
     expect((await bad({ matchers: ['rule="a"'], ends_at: new Date(Date.now() - 1000).toISOString() })).details?.[0]?.field).toBe('ends_at');
+    // A duration whose end is no date any more (it was a 500): refused naming the field.
+    expect((await bad({ matchers: ['rule="a"'], duration: '99999999999d' })).details?.[0]?.field).toMatch(/duration/);
     expect((await server.api(`/api/v1/silences/${randomUUID()}`, { method: 'DELETE' })).status).toBe(404);
     expect((await server.api('/api/v1/alerts/nope')).status).toBe(404);
   });

@@ -9,11 +9,30 @@ import { z } from 'zod';
 
 // --- shared pieces -----------------------------------------------------------------------------
 
-/** A duration as text: one or more <number><unit> (ms, s, m, h, d), e.g. "2m", "1h30m". */
+const DURATION_UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+/** Longest duration anything here takes (10 years): an end time computed from it stays a date. */
+export const MAX_DURATION_MS = 3650 * 86_400_000;
+
+/**
+ * "1h30m" → 5,400,000: the milliseconds of a duration text (one or more <number><unit>, units ms,
+ * s, m, h, d); null when the text is not one or is longer than MAX_DURATION_MS. The one parser of
+ * these durations, for the server's domains and the web alike.
+ */
+export function durationTextMs(text: string): number | null {
+  const trimmed = text.trim();
+  if (!/^(\d+(ms|s|m|h|d))+$/.test(trimmed)) return null;
+  let total = 0;
+  for (const [, n, unit] of trimmed.matchAll(/(\d+)(ms|s|m|h|d)/g)) total += Number(n) * DURATION_UNIT_MS[unit as keyof typeof DURATION_UNIT_MS];
+  return total <= MAX_DURATION_MS ? total : null;
+}
+
+/** A duration as text: one or more <number><unit> (ms, s, m, h, d), e.g. "2m", "1h30m"; at most 3650d. */
 export const durationText = z
   .string()
   .trim()
-  .regex(/^(\d+(ms|s|m|h|d))+$/, 'must be a duration such as 30s, 2m, 1h30m or 1d');
+  .max(64)
+  .regex(/^(\d+(ms|s|m|h|d))+$/, 'must be a duration such as 30s, 2m, 1h30m or 1d')
+  .refine((text) => durationTextMs(text) !== null, 'must be at most 3650d (10 years)');
 
 /** Where an alert instance comes from (each source that is built adds its name here). */
 export const alertSource = z.enum(['job', 'log']);

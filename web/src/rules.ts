@@ -9,6 +9,7 @@
  */
 import type { z } from 'zod';
 import {
+  durationTextMs,
   ruleList,
   rulePreview,
   ruleView,
@@ -75,15 +76,9 @@ export function conditionText(rule: Pick<RuleView, 'metric' | 'percentile' | 'st
 
 // --- durations ----------------------------------------------------------------------------------
 
-const DURATION_UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** "1h30m" → 5 400 000 ms, as the contract's duration text; undefined when it is not one. */
+/** "1h30m" → 5 400 000 ms, by the contract's parser; undefined when it is not a duration. */
 export function parseDuration(text: string): number | undefined {
-  const trimmed = text.trim();
-  if (!/^(\d+(ms|s|m|h|d))+$/.test(trimmed)) return undefined;
-  let total = 0;
-  for (const [, n, unit] of trimmed.matchAll(/(\d+)(ms|s|m|h|d)/g)) total += Number(n) * (DURATION_UNIT_MS[unit ?? 's'] ?? 0);
-  return total;
+  return durationTextMs(text) ?? undefined;
 }
 
 /** A duration text in words ("2 minutes"); the text itself when it does not parse. */

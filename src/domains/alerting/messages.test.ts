@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildGroupMessage, fingerprintOf, groupKeyOf, instanceLabels, type NotifiedInstance } from './messages.js';
-import { durationMs } from './verbs.js';
+import { durationTextMs as durationMs } from '../../contracts/alerting.js';
 
 const T0 = Date.UTC(2026, 2, 1, 12, 0, 0);
 const instance = (fingerprint: string, p: Partial<NotifiedInstance> = {}): NotifiedInstance => ({

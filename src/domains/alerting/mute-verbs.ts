@@ -6,7 +6,7 @@
  */
 import { Cron } from 'croner';
 import type { z } from 'zod';
-import type { MuteWindowView, muteWindowInput } from '../../contracts/alerting.js';
+import { durationTextMs, type MuteWindowView, type muteWindowInput } from '../../contracts/alerting.js';
 import { invalidField, notFound } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import type { Db } from '../../platform/store/index.js';
@@ -15,7 +15,6 @@ import { isOpen, muteMatches, muteState, neverCloses, nextBoundary, type MuteKin
 import { matchersProblem, parseMatcher, type Matcher } from './silences.js';
 import { deleteMuteWindowRow, deleteMuteWindowsWithMatcher, insertMuteWindow, selectLiveMuteWindows, selectMuteWindows, touchFiringInstances, wakeFiringGroups, type MuteWindowRow, type MuteWindowSpec } from './store.js';
 import { alertingDb } from './tables.js';
-import { durationMs } from './verbs.js';
 
 export type MuteWindowRecord = MuteWindowRow;
 
@@ -58,7 +57,7 @@ function muteWindowSpecOf(input: z.output<typeof muteWindowInput>, now: Date): M
       throw invalidField('cron', `invalid cron expression "${input.cron}": ${(error as Error).message.replace(/^CronPattern: /, '')}`);
     }
     if (input.duration === undefined) throw invalidField('duration', 'a recurring window (cron) needs its duration, e.g. 2h');
-    const d = durationMs(input.duration);
+    const d = durationTextMs(input.duration);
     if (d === null || d < 1000 || d % 1000 !== 0 || d > MAX_DURATION_S * 1000) throw invalidField('duration', 'must be whole seconds, from 1s to 31d');
     return { ...common, startsAt: null, endsAt: null, cron: input.cron.trim(), tz: input.tz, durationS: d / 1000 };
   }

@@ -2,7 +2,7 @@
  * The alert manager's API verbs: instances (list, history, acknowledge) and silences (create, list,
  * expire). Routes validate and call these; errors are DomainErrors naming the field.
  */
-import type { AlertView, SilenceView, alertListQuery, silenceInput } from '../../contracts/alerting.js';
+import { durationTextMs, type AlertView, type SilenceView, type alertListQuery, type silenceInput } from '../../contracts/alerting.js';
 import type { z } from 'zod';
 import { invalidField, notFound } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
@@ -26,16 +26,6 @@ import { alertingDb } from './tables.js';
 import { alertViewOf, silenceViewOf } from './views.js';
 import { sql } from 'kysely';
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** "1h30m" → 5_400_000; null when the text is not a duration (the contract's durationText). */
-export function durationMs(text: string): number | null {
-  const trimmed = text.trim();
-  if (!/^(\d+(ms|s|m|h|d))+$/.test(trimmed)) return null;
-  let total = 0;
-  for (const [, n, unit] of trimmed.matchAll(/(\d+)(ms|s|m|h|d)/g)) total += Number(n) * UNIT_MS[unit!]!;
-  return total;
-}
 
 /** Active silences and open mute windows (what `silenced_by` names). */
 async function liveSilences(db: Db, orgId: string, now: Date) {
@@ -119,7 +109,7 @@ export async function createSilence(db: Db, orgId: string, input: z.output<typeo
   let endsAt: Date;
   if (input.ends_at !== undefined) endsAt = parseInstant('ends_at', input.ends_at);
   else if (input.duration !== undefined) {
-    const d = durationMs(input.duration);
+    const d = durationTextMs(input.duration);
     if (d === null || d <= 0) throw invalidField('duration', 'must be a positive duration such as 30m or 2h');
     endsAt = new Date(startsAt.getTime() + d);
   } else endsAt = new Date(startsAt.getTime() + DEFAULT_SILENCE_MS);

@@ -3,17 +3,15 @@
  * field), durations in milliseconds, which data the rule needs (the per-second counts, or the raw
  * events for what the counts cannot answer), and its message template. Pure.
  */
-import type { RuleFilters, RuleSpec } from '../../contracts/alerting.js';
+import { durationTextMs, type RuleFilters, type RuleSpec } from '../../contracts/alerting.js';
 import type { Routing } from '../alerting/index.js';
 import { badRequest } from '../../platform/errors.js';
 
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
-/** "1h30m" → 5,400,000. The text already matched the contract's durationText. */
+/** The milliseconds of a duration of a validated spec (the contract's parser; the contract refused any other text). */
 export function durationMs(text: string): number {
-  let total = 0;
-  for (const m of text.trim().matchAll(/(\d+)(ms|s|m|h|d)/g)) total += Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
-  return total;
+  const ms = durationTextMs(text);
+  if (ms === null) throw new Error(`not a duration: ${JSON.stringify(text)}`);
+  return ms;
 }
 
 /** Longest window a rule may have (24 h): windows are kept in memory per group, second by second. */
