@@ -103,6 +103,25 @@ describe.each(STORE_KINDS)('shipments on %s', (kind) => {
     expect(one.attributes).toEqual({ 'k\ufffd': '\ufffd' });
   });
 
+  run('refuses a row whose attributes nest 100,000 deep (it was a 500 in every format), keeping the rest of the batch', async () => {
+    const deep = `${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}`;
+    const row = (id: string) => `{"external_id":"${id}","created_at":"2026-05-01T12:00:00Z","attributes":${deep}}`;
+    // The line of the bad row: its position in the array or NDJSON, its line in the CSV (after the header).
+    const bodies: [string, string, number][] = [
+      [`[${row('deep-json')},${JSON.stringify(shipment('deep-ok-1'))}]`, 'application/json', 1],
+      [`${row('deep-ndjson')}\n${JSON.stringify(shipment('deep-ok-2'))}\n`, 'application/x-ndjson', 1],
+      [`external_id,created_at,attributes\ndeep-csv,2026-05-01T12:00:00Z,"${deep.replaceAll('"', '""')}"\ndeep-ok-3,2026-05-01T12:00:00Z,{}\n`, 'text/csv', 2],
+    ];
+    for (const [body, type, line] of bodies) {
+      const res = await send(body, type);
+      expect(res.status).toBe(200);
+      const a = (await res.json()) as Answer;
+      expect(a).toMatchObject({ stored: 1, rejected: 1 });
+      expect(a.errors[0]).toMatchObject({ line, field: 'attributes' });
+    }
+    expect((await server.api('/healthz')).status).toBe(200);
+  });
+
   run('is idempotent by external_id: the same body twice stores nothing the second time', async () => {
     const body = [shipment('i-1'), shipment('i-2'), shipment('i-2')];
     const first = (await (await server.api('/api/v1/shipments', { method: 'POST', json: body })).json()) as Answer;

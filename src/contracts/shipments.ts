@@ -31,6 +31,23 @@ const nonNegative = (what: string) => z.number().finite().nonnegative().describe
 
 /** The most bytes `attributes` may take as JSON: free-form, but a shipment is not a document store. */
 export const MAX_ATTRIBUTES_BYTES = 4096;
+/** Objects and arrays nested inside `attributes`, at most (as log events' attributes). */
+export const MAX_ATTRIBUTES_DEPTH = 32;
+
+/**
+ * Whether a parsed JSON value nests at most `max` objects/arrays deep, walked without recursion:
+ * measuring a 100,000-level nesting with JSON.stringify (or any recursive walk) overflows the stack.
+ */
+function nestsAtMost(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > max) return false;
+    for (const child of Object.values(v)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+  return true;
+}
 
 /** One shipment as the customer sends it (JSON field, NDJSON line or CSV row). Unknown fields are refused. */
 export const shipmentInput = z
@@ -72,6 +89,8 @@ export const shipmentInput = z
     ip_country: country('Country of the IP address the order came from').optional(),
     attributes: z
       .record(z.string(), z.unknown())
+      // Depth first (and stop there): the size check serialises the value.
+      .refine((v) => nestsAtMost(v, MAX_ATTRIBUTES_DEPTH), { message: `must nest at most ${MAX_ATTRIBUTES_DEPTH} levels of objects and arrays`, abort: true })
       .refine((v) => new TextEncoder().encode(JSON.stringify(v)).length <= MAX_ATTRIBUTES_BYTES, { message: `must take at most ${MAX_ATTRIBUTES_BYTES} bytes as JSON` })
       .describe(`Free-form object of the customer's own fields (at most ${MAX_ATTRIBUTES_BYTES} bytes as JSON; CSV: a JSON column "attributes" or columns "attributes.<name>")`)
       .optional(),
