@@ -9,6 +9,7 @@ import type { z } from 'zod';
 import { durationTextMs, type MuteWindowView, type muteWindowInput } from '../../contracts/alerting.js';
 import { invalidField, notFound } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
+import { parseInstant } from '../../platform/instants.js';
 import type { Db } from '../../platform/store/index.js';
 import { toMuteWindow } from './manager.js';
 import { isOpen, muteMatches, muteState, neverCloses, nextBoundary, type MuteKind, type MuteWindow } from './mutes.js';
@@ -29,10 +30,11 @@ const validZone = (tz: string): boolean => {
   }
 };
 
-function parseInstant(field: string, text: string): Date {
-  const t = Date.parse(text);
-  if (Number.isNaN(t)) throw invalidField(field, `"${text}" is not an instant: use ISO 8601 with a zone, e.g. 2026-03-01T12:00:00Z`);
-  return new Date(t);
+/** An instant of the API (ISO 8601 with a zone, unix seconds, now-<duration>) as a Date; a 400 naming `field` otherwise. */
+function instantOf(field: string, text: string, now: Date): Date {
+  const seconds = parseInstant(text, now.getTime() / 1000);
+  if (seconds === null) throw invalidField(field, `"${text}" is not an instant: use ISO 8601 with a zone, e.g. 2026-03-01T12:00:00Z`);
+  return new Date(seconds * 1000);
 }
 
 /** Checks an API request and turns it into a spec; throws a 400 naming the field. */
@@ -64,8 +66,8 @@ function muteWindowSpecOf(input: z.output<typeof muteWindowInput>, now: Date): M
   if (input.duration !== undefined) throw invalidField('duration', 'duration is for recurring windows (with cron); a one-off window takes starts_at and ends_at');
   if (input.starts_at === undefined) throw invalidField('starts_at', 'give starts_at and ends_at (one-off) or cron and duration (recurring)');
   if (input.ends_at === undefined) throw invalidField('ends_at', 'a one-off window needs ends_at');
-  const startsAt = parseInstant('starts_at', input.starts_at);
-  const endsAt = parseInstant('ends_at', input.ends_at);
+  const startsAt = instantOf('starts_at', input.starts_at, now);
+  const endsAt = instantOf('ends_at', input.ends_at, now);
   if (endsAt <= startsAt) throw invalidField('ends_at', 'must be after starts_at');
   if (endsAt <= now) throw invalidField('ends_at', 'must be in the future');
   return { ...common, startsAt, endsAt, cron: null, tz: input.tz, durationS: null };

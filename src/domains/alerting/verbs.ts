@@ -6,6 +6,7 @@ import { durationTextMs, type AlertView, type SilenceView, type alertListQuery, 
 import type { z } from 'zod';
 import { invalidField, notFound } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
+import { parseInstant } from '../../platform/instants.js';
 import type { Db } from '../../platform/store/index.js';
 import { acknowledge } from './instance.js';
 import { activeSilences, loadSuppressions } from './manager.js';
@@ -85,10 +86,11 @@ export async function acknowledgeAlert(db: Db, orgId: string, fingerprint: strin
   return (await alertHistory(db, orgId, fingerprint, now)).alert;
 }
 
-function parseInstant(field: string, text: string): Date {
-  const t = Date.parse(text);
-  if (Number.isNaN(t)) throw invalidField(field, `"${text}" is not an instant: use ISO 8601 with a zone, e.g. 2026-03-01T12:00:00Z`);
-  return new Date(t);
+/** An instant of the API (ISO 8601 with a zone, unix seconds, now-<duration>) as a Date; a 400 naming `field` otherwise. */
+function instantOf(field: string, text: string, now: Date): Date {
+  const seconds = parseInstant(text, now.getTime() / 1000);
+  if (seconds === null) throw invalidField(field, `"${text}" is not an instant: use ISO 8601 with a zone, e.g. 2026-03-01T12:00:00Z`);
+  return new Date(seconds * 1000);
 }
 
 const DEFAULT_SILENCE_MS = 2 * 3_600_000;
@@ -104,10 +106,10 @@ export async function createSilence(db: Db, orgId: string, input: z.output<typeo
   });
   const problem = matchersProblem(matchers);
   if (problem) throw invalidField('matchers', problem);
-  const startsAt = input.starts_at ? parseInstant('starts_at', input.starts_at) : now;
+  const startsAt = input.starts_at ? instantOf('starts_at', input.starts_at, now) : now;
   if (input.ends_at !== undefined && input.duration !== undefined) throw invalidField('ends_at', 'give either ends_at or duration, not both');
   let endsAt: Date;
-  if (input.ends_at !== undefined) endsAt = parseInstant('ends_at', input.ends_at);
+  if (input.ends_at !== undefined) endsAt = instantOf('ends_at', input.ends_at, now);
   else if (input.duration !== undefined) {
     const d = durationTextMs(input.duration);
     if (d === null || d <= 0) throw invalidField('duration', 'must be a positive duration such as 30m or 2h');

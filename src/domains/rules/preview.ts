@@ -6,11 +6,12 @@
  */
 import type { RulePreview, RuleSpec } from '../../contracts/alerting.js';
 import { badRequest } from '../../platform/errors.js';
+import { parseInstant as parseInstantText } from '../../platform/instants.js';
 import type { Db } from '../../platform/store/index.js';
 import { watermarksOf } from '../stream/index.js';
 import { RuleEngine, RuleError, type RuleObservation } from './engine.js';
 import { readSeconds } from './seconds.js';
-import { durationMs, validateSpec } from './spec.js';
+import { validateSpec } from './spec.js';
 
 const MAX_POINTS = 600;
 /** Longest range a preview evaluates (second by second). */
@@ -19,15 +20,11 @@ const READ_CHUNK_S = 3600;
 /** Longest range for rules that read raw events (every event of the range is read). */
 const MAX_RAW_RANGE_S = 6 * 3600;
 
-/** "2026-12-04T10:00:00Z", "1764842400" or "now-2h" → unix seconds; throws a 400 naming `field`. */
+/** "2026-12-04T10:00:00Z", "1764842400" or "now-2h" → unix seconds (the platform's parser); throws a 400 naming `field`. */
 export function parseInstant(text: string, nowMs: number, field: string): number {
-  const t = text.trim();
-  const rel = /^now(?:-((\d+(ms|s|m|h|d))+))?$/.exec(t);
-  if (rel) return Math.floor((nowMs - (rel[1] ? durationMs(rel[1]) : 0)) / 1000);
-  if (/^\d{9,11}(\.\d+)?$/.test(t)) return Math.floor(Number(t));
-  const ms = Date.parse(t);
-  if (Number.isNaN(ms)) throw badRequest(`${field}: not a time (ISO 8601, unix seconds or now-<duration>)`, [{ field, message: 'not a time (ISO 8601, unix seconds or now-<duration>)' }]);
-  return Math.floor(ms / 1000);
+  const seconds = parseInstantText(text, nowMs / 1000);
+  if (seconds === null) throw badRequest(`${field}: not a time (ISO 8601 with a zone, unix seconds or now-<duration>)`, [{ field, message: 'not a time (ISO 8601 with a zone, unix seconds or now-<duration>)' }]);
+  return Math.floor(seconds);
 }
 
 

@@ -10,14 +10,13 @@ import {
   defaultStep,
   foldSeries,
   lastSecondEnd,
-  parseDuration,
-  parseInstant,
   perBucketRates,
   planStats,
   summarise,
   topGroups,
   topSections,
 } from './stats-shape.js';
+import { parseDuration, parseInstant } from '../../platform/instants.js';
 
 const NOW = 1_772_366_400; // 2026-03-01T12:00:00Z, a whole hour
 const MIN = 60;

@@ -7,7 +7,8 @@ import type { StatsAnswer, StatsQuery } from '../../contracts/stream.js';
 import { invalidField } from '../../platform/errors.js';
 import type { Db } from '../../platform/store/index.js';
 import { readStats } from './stats-query.js';
-import { StatsRequestError, parseDuration, parseInstant, planStats } from './stats-shape.js';
+import { parseDuration, parseInstant } from '../../platform/instants.js';
+import { StatsRequestError, planStats } from './stats-shape.js';
 
 /** Parses an instant parameter or throws naming it. */
 function instant(field: 'from' | 'to', value: string | undefined, nowSeconds: number): number | undefined {
