@@ -35,7 +35,7 @@ export const durationText = z
   .refine((text) => durationTextMs(text) !== null, 'must be at most 3650d (10 years)');
 
 /** Where an alert instance comes from (each source that is built adds its name here). */
-export const alertSource = z.enum(['job', 'log']);
+export const alertSource = z.enum(['job', 'log', 'fraud']);
 export type AlertSource = z.infer<typeof alertSource>;
 
 export const severity = z.enum(['critical', 'warning', 'info']);

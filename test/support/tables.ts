@@ -9,7 +9,8 @@ import type { JobsTables } from '../../src/domains/jobs/tables.js';
 import type { LogsTables } from '../../src/domains/logs/tables.js';
 import type { NotifyTables } from '../../src/domains/notify/tables.js';
 import type { RulesTables } from '../../src/domains/rules/tables.js';
+import type { FraudTables } from '../../src/domains/fraud/tables.js';
 import type { ShipmentsTables } from '../../src/domains/shipments/tables.js';
 import type { StreamTables } from '../../src/domains/stream/tables.js';
 
-export type AllTables = AccountsTables & AlertingTables & JobsTables & LogsTables & NotifyTables & RulesTables & ShipmentsTables & StreamTables;
+export type AllTables = AccountsTables & AlertingTables & JobsTables & LogsTables & NotifyTables & FraudTables & RulesTables & ShipmentsTables & StreamTables;

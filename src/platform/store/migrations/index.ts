@@ -25,6 +25,7 @@ export const MIGRATION_NAMES = [
   '012_rule_evaluator_lease',
   '013_platform_admin',
   '014_shipments',
+  '015_fraud',
 ] as const;
 
 const UP = /^-- migrate:up[ \t]*$/m;
