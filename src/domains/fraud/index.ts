@@ -1,0 +1,5 @@
+/**
+ * Shipment fraud alerts (issue 10): criteria in CEL, velocity aggregates, the detector and backtests.
+ */
+export { checkExpression, fraudSchemaFor, type ListSizes } from './cel.js';
+export { runBacktest } from './backtest.js';
