@@ -3,3 +3,4 @@
  */
 export { checkExpression, fraudSchemaFor, type ListSizes } from './cel.js';
 export { runBacktest } from './backtest.js';
+export { startFraudDetector } from './detector.js';
