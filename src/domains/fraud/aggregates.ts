@@ -58,7 +58,9 @@ export function computeAggregates(targets: readonly ShipmentRecord[], uses: read
       if (!m) entities.set(k, (m = new Map()));
       const id = Number(t.id);
       if (!m.has(id)) m.set(id, { id, at: t.created_at.getTime(), values: t });
-      targetsOf.set(k, [...(targetsOf.get(k) ?? []), t]);
+      const list = targetsOf.get(k);
+      if (list) list.push(t);
+      else targetsOf.set(k, [t]);
     }
     for (const [k, ts] of targetsOf) {
       const points = [...entities.get(k)!.values()].sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
