@@ -78,6 +78,7 @@ export async function detectChunk(db: Db, cache: CompileCache, now: Date, option
       const alerts: NewAlert[] = [];
       const groupLabels = new Map<string, Record<string, string>>();
       const pauses: { c: ActiveCriterion; reason: string }[] = [];
+      const parts: { orgId: string; runnable: { c: ActiveCriterion; compiled: Compiled }[]; shipments: ShipmentFacts[] }[] = [];
       for (const orgId of orgIds) {
         const own = criteria.filter((c) => c.orgId === orgId);
         if (own.length === 0) continue;
@@ -90,35 +91,35 @@ export async function detectChunk(db: Db, cache: CompileCache, now: Date, option
           if (compiled instanceof Error) pauses.push({ c, reason: `the expression no longer checks: ${compiled.message}` });
           else runnable.push({ c, compiled });
         }
-        const failed = new Map<number, string>();
-        await evaluateBatch(
-          trx,
-          orgId,
-          byOrg.get(orgId)!,
-          runnable.map((r) => r.compiled),
-          (s, i, outcome) => {
-            if (outcome.kind === 'error') {
-              if (!failed.has(i)) failed.set(i, `evaluation failed on shipment ${s.external_id}: ${outcome.message}`);
-              return;
-            }
-            if (outcome.kind !== 'match') return;
-            const c = runnable[i]!.c;
-            alerts.push({
-              orgId,
-              criterionId: c.id,
-              version: c.version,
-              shipmentId: s.id,
-              externalId: s.external_id,
-              shipmentCreatedAt: s.created_at,
-              shadow: c.shadow,
-              severity: c.severity,
-              values: outcome.values,
-            });
-            if (!c.shadow) groupLabels.set(`${c.id}|${c.version}|${s.id}`, labelsOf(c, s));
-          },
-        );
-        for (const [i, reason] of failed) pauses.push({ c: runnable[i]!.c, reason });
+        parts.push({ orgId, runnable, shipments: byOrg.get(orgId)! });
       }
+      const failed = new Map<ActiveCriterion, string>();
+      await evaluateBatch(
+        trx,
+        parts.map((p) => ({ orgId: p.orgId, shipments: p.shipments, criteria: p.runnable.map((r) => r.compiled) })),
+        (pi, s, i, outcome) => {
+          const part = parts[pi]!;
+          const c = part.runnable[i]!.c;
+          if (outcome.kind === 'error') {
+            if (!failed.has(c)) failed.set(c, `evaluation failed on shipment ${s.external_id}: ${outcome.message}`);
+            return;
+          }
+          if (outcome.kind !== 'match') return;
+          alerts.push({
+            orgId: part.orgId,
+            criterionId: c.id,
+            version: c.version,
+            shipmentId: s.id,
+            externalId: s.external_id,
+            shipmentCreatedAt: s.created_at,
+            shadow: c.shadow,
+            severity: c.severity,
+            values: outcome.values,
+          });
+          if (!c.shadow) groupLabels.set(`${c.id}|${c.version}|${s.id}`, labelsOf(c, s));
+        },
+      );
+      for (const [c, reason] of failed) pauses.push({ c, reason });
       result.ms.evaluate = lap();
       const inserted = await insertAlerts(trx, alerts, now);
       result.alerts = inserted.size;
