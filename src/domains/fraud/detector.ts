@@ -27,7 +27,7 @@ import { MAX_DURATION_MS, durationTextMs } from '../../contracts/alerting.js';
 import { asSystem, type Db } from '../../platform/store/index.js';
 import type { Worker } from '../../platform/worker.js';
 import { reportConditions, type ConditionReport, type ManagerOptions } from '../alerting/index.js';
-import { claimArrivals, finishArrivals, onArrivals, type ShipmentFacts } from '../shipments/index.js';
+import { arrivedShipments, claimArrivals, finishArrivals, onArrivals, type ShipmentFacts } from '../shipments/index.js';
 import type { Compiled } from './cel.js';
 import { CompileCache, evaluateBatch } from './engine.js';
 import { activeCriteria, insertAlerts, listSignatures, listsOf, pauseCriterion, type ActiveCriterion, type NewAlert } from './engine-store.js';
@@ -56,8 +56,8 @@ export interface DetectResult {
 export async function detectChunk(db: Db, cache: CompileCache, now: Date, options: DetectOptions = {}): Promise<DetectResult> {
   return asSystem(SYSTEM_REASON, () =>
     db.transaction().execute(async (trx) => {
-      const shipments = await claimArrivals(trx, options.chunk ?? DETECTOR_CHUNK);
-      const result: DetectResult = { shipments: shipments.length, alerts: 0, reported: 0, paused: 0, ms: { evaluate: 0, store: 0, manager: 0 } };
+      const claimed = await claimArrivals(trx, options.chunk ?? DETECTOR_CHUNK);
+      const result: DetectResult = { shipments: claimed.length, alerts: 0, reported: 0, paused: 0, ms: { evaluate: 0, store: 0, manager: 0 } };
       let mark = performance.now();
       const lap = () => {
         const t = performance.now();
@@ -65,15 +65,12 @@ export async function detectChunk(db: Db, cache: CompileCache, now: Date, option
         mark = t;
         return ms;
       };
-      if (shipments.length === 0) return result;
-      const byOrg = new Map<string, ShipmentFacts[]>();
-      for (const s of shipments) {
-        const list = byOrg.get(s.org_id);
-        if (list) list.push(s);
-        else byOrg.set(s.org_id, [s]);
-      }
-      const orgIds = [...byOrg.keys()].sort();
-      const criteria = await activeCriteria(trx, orgIds);
+      if (claimed.length === 0) return result;
+      const criteria = await activeCriteria(trx, [...new Set(claimed.map((a) => a.orgId))]);
+      // Only the shipments of organisations with active criteria are read.
+      const orgIds = [...new Set(criteria.map((c) => c.orgId))].sort();
+      const byOrg = new Map<string, ShipmentFacts[]>(orgIds.map((o) => [o, []]));
+      for (const s of await arrivedShipments(trx, claimed.filter((a) => byOrg.has(a.orgId)))) byOrg.get(s.org_id)!.push(s);
       const signatures = await listSignatures(trx, orgIds);
       const alerts: NewAlert[] = [];
       const groupLabels = new Map<string, Record<string, string>>();
@@ -131,7 +128,7 @@ export async function detectChunk(db: Db, cache: CompileCache, now: Date, option
       result.ms.manager = lap();
       await finishArrivals(
         trx,
-        shipments.map((s) => s.id),
+        claimed.map((a) => a.shipmentId),
       );
       if (options.beforeCommit) await options.beforeCommit();
       return result;

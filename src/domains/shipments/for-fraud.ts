@@ -39,11 +39,18 @@ function facts(r: Record<string, unknown>): ShipmentFacts {
  * Claims up to `limit` unevaluated shipments (oldest arrival first), across organisations, locking
  * their arrivals until the caller's transaction ends. Run inside a transaction.
  */
-export async function claimArrivals(trx: Db, limit: number): Promise<ShipmentFacts[]> {
+export async function claimArrivals(trx: Db, limit: number): Promise<{ shipmentId: string; orgId: string }[]> {
+  const result = await sql<{ shipment_id: string | number; org_id: string }>`
+    SELECT shipment_id, org_id FROM shipment_arrivals ORDER BY shipment_id LIMIT ${limit} FOR UPDATE SKIP LOCKED`.execute(trx);
+  return result.rows.map((r) => ({ shipmentId: String(r.shipment_id), orgId: r.org_id }));
+}
+
+/** Claimed shipments, each read under the organisation its arrival names (one query for all of them). */
+export async function arrivedShipments(trx: Db, arrivals: readonly { shipmentId: string; orgId: string }[]): Promise<ShipmentFacts[]> {
+  if (arrivals.length === 0) return [];
   const result = await sql<Record<string, unknown>>`
-    SELECT s.* FROM shipments s
-    JOIN (SELECT shipment_id FROM shipment_arrivals ORDER BY shipment_id LIMIT ${limit} FOR UPDATE SKIP LOCKED) a ON a.shipment_id = s.id
-    ORDER BY s.id`.execute(trx);
+    SELECT s.* FROM unnest(${arrivals.map((a) => a.shipmentId)}::bigint[], ${arrivals.map((a) => a.orgId)}::uuid[]) AS a(id, org_id)
+    JOIN shipments s ON s.id = a.id AND s.org_id = a.org_id ORDER BY s.id`.execute(trx);
   return result.rows.map(facts);
 }
 
