@@ -223,7 +223,29 @@ export async function benchFraud(): Promise<void> {
          UNION ALL (SELECT criterion_id, shipment_id FROM fraud_alerts EXCEPT SELECT criterion_id, shipment_id FROM naive_alerts)) d`,
     );
     console.log(`naive: ${fmt(naiveAlerts)} matches from ${fmt(generated.length)} queries in ${fmt(naive, 2)} s (alerts only, no notifications); ${differ === 0 ? 'the same (criterion, shipment) pairs as the detector' : `${fmt(differ)} pairs DIFFER from the detector's`}`);
-    console.log(`ratio: the detector is ${fmt(naive / detected, 1)}× faster than the naive way (aim ≤ 2 s and ≥ 10×)`);
+    const ownStages = (ms.evaluate + ms.store) / 1000;
+    console.log(`ratio: the detector is ${fmt(naive / detected, 1)}× faster than the naive way end to end; ${fmt(naive / ownStages, 1)}× on the same work (alerts only, without the alert manager) (aim ≤ 2 s and ≥ 10×)`);
+
+    // The alert manager's cost for 10,000 matches in one transaction, reported per group: a burst
+    // from 20 senders is 20 reports, not 10,000.
+    const burstOrg = orgIds[0]!;
+    const id = crypto.randomUUID();
+    const values = sql`${id}, ${burstOrg}, 1, 'burst', ${"shipment.sales_channel == 'burst'"}, true, false, 'warning', '"*"'::jsonb, '["sender_id"]'::jsonb, '0s', '15m', '[]'::jsonb`;
+    await sql`INSERT INTO fraud_criteria (id, org_id, version, name, expression, enabled, shadow, severity, channels, group_by, group_wait, group_interval, aggregates) VALUES (${values})`.execute(db);
+    await sql`INSERT INTO fraud_criterion_versions (criterion_id, org_id, version, name, expression, enabled, shadow, severity, channels, group_by, group_wait, group_interval, aggregates) VALUES (${values})`.execute(db);
+    const burst = shipments([burstOrg], 10_000, now - 600_000, now, 'burst', rnd).map((r) => {
+      r[16] = `burst-sender-${Math.floor(rnd() * 20)}`;
+      r[26] = 'burst'; // sales_channel
+      return r;
+    });
+    await insertShipments(store, burst);
+    const r = await detectChunk(db, cache, new Date());
+    const burstMatches = await count(db, `SELECT count(*) AS n FROM fraud_alerts WHERE criterion_id = '${id}'`);
+    console.log(
+      `alert manager, one burst of 10,000 shipments from 20 senders: ${fmt(burstMatches)} matches of the burst criterion (${fmt(r.alerts)} alerts with the organisation's other criteria) ` +
+        `in one transaction → ${fmt(r.reported)} reports (one per criterion and sender): manager ${fmt(r.ms.manager)} ms, ` +
+        `evaluation ${fmt(r.ms.evaluate)} ms, storing alerts ${fmt(r.ms.store)} ms`,
+    );
   } finally {
     await store.close();
     await database.drop();
