@@ -1,5 +1,5 @@
 /**
- * The fraud detector against a real server on PostgreSQL (issue 10, "Detection and alerts"): each
+ * The fraud detector against a real server on PGlite and PostgreSQL (issue 10, "Detection and alerts"): each
  * aggregate kind with shipments out of order in created_at (within an intake and across two), the
  * same answers from a backtest; exactly once with concurrent intakes, concurrent detectors and a
  * redelivery; shadow mode; a failing criterion paused while the others go on (and an absent field
@@ -12,13 +12,13 @@ import { detectChunk } from '../src/domains/fraud/detector.js';
 import { CompileCache } from '../src/domains/fraud/engine.js';
 import { startMailSink, type MailSink } from './support/mail.js';
 import { insertCriterion, matchedIds, untilDetected } from './support/fraud.js';
-import { eventually, startTestServer, storeAvailable, type TestServer } from './support/server.js';
+import { STORE_KINDS, eventually, startTestServer, storeAvailable, type TestServer } from './support/server.js';
 import { webhookReceiver, type Delivery } from './support/webhooks.js';
 
-const run = it.skipIf(!storeAvailable('postgres'));
 const MIN = 60_000;
 
-describe('fraud detection on PostgreSQL', () => {
+describe.each(STORE_KINDS)('fraud detection on %s', (kind) => {
+  const run = it.skipIf(!storeAvailable(kind));
   let server: TestServer;
   let hook: Awaited<ReturnType<typeof webhookReceiver<Record<string, unknown>>>>;
   let mail: MailSink;
@@ -27,10 +27,10 @@ describe('fraud detection on PostgreSQL', () => {
   const at = (minutes: number) => new Date(T + minutes * MIN).toISOString();
 
   beforeAll(async () => {
-    if (!storeAvailable('postgres')) return;
+    if (!storeAvailable(kind)) return;
     hook = await webhookReceiver<Record<string, unknown>>();
     mail = await startMailSink();
-    server = await startTestServer('postgres', { VIGIL_ALERT_INTERVAL_MS: '100', VIGIL_NOTIFY_INTERVAL_MS: '100', VIGIL_SMTP_URL: mail.url, LOG_LEVEL: 'error' });
+    server = await startTestServer(kind, { VIGIL_ALERT_INTERVAL_MS: '100', VIGIL_NOTIFY_INTERVAL_MS: '100', VIGIL_SMTP_URL: mail.url, LOG_LEVEL: 'error' });
   }, 60_000);
   afterAll(async () => {
     await server?.dispose();
