@@ -39,8 +39,6 @@ const SYSTEM_REASON = "fraud detector: evaluates every organisation's new shipme
 export interface DetectOptions extends ManagerOptions {
   /** Shipments per transaction (default DETECTOR_CHUNK). */
   chunk?: number;
-  /** Called inside the transaction after the alerts are stored, before commit (crash tests). */
-  beforeCommit?: () => Promise<void>;
 }
 
 export interface DetectResult {
@@ -130,7 +128,6 @@ export async function detectChunk(db: Db, cache: CompileCache, now: Date, option
         trx,
         claimed.map((a) => a.shipmentId),
       );
-      if (options.beforeCommit) await options.beforeCommit();
       return result;
     }),
   );
@@ -199,13 +196,11 @@ export interface DetectorDeps extends DetectOptions {
 }
 
 /** Runs the detector until stopped: drains the queue, then waits for a nudge or the poll interval. */
-export function startFraudDetector(deps: DetectorDeps): Worker & { drained(): Promise<void> } {
+export function startFraudDetector(deps: DetectorDeps): Worker {
   const cache = new CompileCache();
   let stopped = false;
   let wake: (() => void) | undefined;
   let pendingNudge = false;
-  let idleWaiters: { after: number; resolve: () => void }[] = [];
-  let iteration = 0;
   const unsubscribe = onArrivals(() => {
     pendingNudge = true;
     wake?.();
@@ -225,7 +220,6 @@ export function startFraudDetector(deps: DetectorDeps): Worker & { drained(): Pr
     let failures = 0;
     while (!stopped) {
       pendingNudge = false;
-      const started = ++iteration;
       try {
         const r = await detectChunk(deps.db, cache, new Date(), deps);
         failures = 0;
@@ -235,10 +229,6 @@ export function startFraudDetector(deps: DetectorDeps): Worker & { drained(): Pr
         failures++;
         if (failures === 1 || failures % 60 === 0) deps.logger.error({ err }, 'fraud detection failed; retrying');
       }
-      // Found empty by a chunk that started after they asked: those waiting for a drain are done.
-      const done = idleWaiters.filter((w) => w.after < started);
-      idleWaiters = idleWaiters.filter((w) => w.after >= started);
-      for (const w of done) w.resolve();
       if (!stopped) await sleep(failures > 0 ? Math.min(5000, 250 * 2 ** Math.min(failures, 5)) : (deps.pollMs ?? 1000));
     }
   })();
@@ -248,12 +238,6 @@ export function startFraudDetector(deps: DetectorDeps): Worker & { drained(): Pr
       unsubscribe();
       wake?.();
       await loop;
-    },
-    /** Resolves once the detector found the queue empty after this call (tests). */
-    drained() {
-      pendingNudge = true;
-      wake?.();
-      return new Promise<void>((resolve) => idleWaiters.push({ after: iteration, resolve }));
     },
   };
 }
