@@ -1,6 +1,6 @@
 /**
  * Fraud criteria, lists, audit, backtest and the alert inbox through the HTTP API (issue 10) against
- * a real server on PostgreSQL: the issue's example body as written; immutable versions and the audit
+ * a real server on PostgreSQL (and PGlite, the embedded default): the issue's example body as written; immutable versions and the audit
  * log (who, what, when); type errors at save (400 naming `expression` with line and column); lists
  * read by criteria (used_by, 409 on delete); roles (read-only cannot write); a backtest over
  * shipments taken in over several days; the inbox (filters, paging, ack, verdicts, precision); and
@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey, createOrg } from '../src/domains/accounts/index.js';
 import { fraudDb } from '../src/domains/fraud/tables.js';
-import { startTestServer, storeAvailable, type TestServer } from './support/server.js';
+import { STORE_KINDS, startTestServer, storeAvailable, type TestServer } from './support/server.js';
 
 const EXAMPLE = { name: 'high value to watched country', expression: "shipment.declared_value_usd > 5000.0 && shipment.destination_country in ['NG', 'KP']", enabled: true };
 
@@ -68,8 +68,7 @@ function sessionOf(res: Response): { cookie: string; csrf: string } {
 
 const DAY = 86_400_000;
 
-describe('fraud criteria, lists, audit, backtest and inbox on PostgreSQL', () => {
-  const kind = 'postgres';
+describe.each(STORE_KINDS)('fraud criteria, lists, audit, backtest and inbox on %s', (kind) => {
   const run = it.skipIf(!storeAvailable(kind));
   let server: TestServer;
   /** An analyst's API key named "ci", an analyst's session (ana@…), a read-only key, and the other organisation's admin by key and by session. */
