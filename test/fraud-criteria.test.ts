@@ -267,6 +267,36 @@ describe.each(STORE_KINDS)('fraud criteria, lists, audit, backtest and inbox on 
     expect(gone).toMatchObject({ action: 'list.deleted', list_name: 'watched_countries', actor: 'API key "ci"' });
   });
 
+  run('numbers concurrent edits one after another: every change its own version and audit entry', async () => {
+    const c = await json<Criterion>(ci('/api/v1/fraud/criteria', { method: 'POST', json: { name: 'race', expression: 'shipment.pieces > 1' } }), 201);
+    const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => ci(`/api/v1/fraud/criteria/${c.id}`, { method: 'PUT', json: { name: `race ${i}` } })));
+    expect(answers.map((r) => r.status)).toEqual(Array(6).fill(200));
+    const { versions } = await json<{ versions: { version: number }[] }>(ci(`/api/v1/fraud/criteria/${c.id}/versions`));
+    expect(versions.map((v) => v.version)).toEqual([7, 6, 5, 4, 3, 2, 1]);
+    expect((await audit(c.id)).map((e) => e.version)).toEqual([7, 6, 5, 4, 3, 2, 1]);
+  });
+
+  run('a list of 100,000 items: stored once each, read by a criterion, changed by add/remove', async () => {
+    const items = Array.from({ length: 99_990 }, (_, i) => `sender-${String(i).padStart(6, '0')}`);
+    const created = await json<{ item_count: number }>(ci('/api/v1/fraud/lists', { method: 'POST', json: { name: 'blocked_senders', items: [...items, ...items.slice(0, 10)] } }), 201);
+    expect(created.item_count).toBe(99_990);
+    const more = Array.from({ length: 10 }, (_, i) => `sender-${String(99_990 + i).padStart(6, '0')}`);
+    expect((await json<{ item_count: number }>(ci('/api/v1/fraud/lists/blocked_senders', { method: 'PUT', json: { add: [...more, 'sender-000001'] } }))).item_count).toBe(100_000);
+    // Full: one more is refused, naming the field; a swap fits.
+    const over = await json<ErrorAnswer>(ci('/api/v1/fraud/lists/blocked_senders', { method: 'PUT', json: { add: ['one-too-many'] } }), 400);
+    expect(over.error.details![0]!.field).toBe('add');
+    const swapped = await json<{ item_count: number; items: string[] }>(ci('/api/v1/fraud/lists/blocked_senders', { method: 'PUT', json: { add: ['zz-new'], remove: ['sender-000000'] } }));
+    expect(swapped.item_count).toBe(100_000);
+    expect(swapped.items[0]).toBe('sender-000001');
+    expect(swapped.items.at(-1)).toBe('zz-new');
+    const c = await json<Criterion>(ci('/api/v1/fraud/criteria', { method: 'POST', json: { name: 'blocked', expression: 'shipment.sender_id in lists.blocked_senders' } }), 201);
+    expect((await json<{ used_by: { id: string }[] }>(ci('/api/v1/fraud/lists/blocked_senders'))).used_by).toEqual([{ id: c.id, name: 'blocked' }]);
+    const entry = (await json<{ entries: AuditEntry[] }>(ci('/api/v1/fraud/audit'))).entries.find((e) => e.action === 'list.created' && e.list_name === 'blocked_senders');
+    expect(entry!.changes.item_count).toEqual({ from: 0, to: 99_990 });
+    expect((entry!.changes.items_added!.to as string[]).length).toBe(100);
+    expect((await ci(`/api/v1/fraud/criteria/${c.id}`, { method: 'DELETE' })).status).toBe(204);
+  }, 60_000);
+
   run('a read-only user reads but cannot write criteria, lists, backtests, acknowledgements or verdicts', async () => {
     const c = await json<Criterion>(ci('/api/v1/fraud/criteria', { method: 'POST', json: { name: 'ro target', expression: 'shipment.pieces > 100' } }), 201);
     await json(ci('/api/v1/fraud/lists', { method: 'POST', json: { name: 'ro_list', items: ['a'] } }), 201);
