@@ -209,6 +209,12 @@ describe.each(STORE_KINDS)('fraud criteria, lists, audit, backtest and inbox on 
     const regex = await json<ErrorAnswer>(ci('/api/v1/fraud/criteria', { method: 'POST', json: { name: 'regex', expression: "shipment.description.matches('(a+)+$')" } }), 400);
     expect(regex.error.details![0]!.field).toBe('expression');
 
+    // Channels must be the organisation's own.
+    const channel = await json<{ id: string }>(server.api('/api/v1/channels', { method: 'POST', json: { kind: 'webhook', name: 'fraud hook', url: 'http://127.0.0.1:9/hook' } }), 201);
+    const foreign = await json<ErrorAnswer>(ci('/api/v1/fraud/criteria', { method: 'POST', json: { ...EXAMPLE, channels: [channel.id, crypto.randomUUID()] } }), 400);
+    expect(foreign.error.details![0]!.field).toBe('channels[1]');
+    expect(await json<Criterion>(ci('/api/v1/fraud/criteria', { method: 'POST', json: { ...EXAMPLE, channels: [channel.id] } }), 201)).toMatchObject({ channels: [channel.id] });
+
     // An edit is refused the same way and leaves the criterion as it was.
     const c = await json<Criterion>(ci('/api/v1/fraud/criteria', { method: 'POST', json: { name: 'fine', expression: 'shipment.pieces > 10' } }), 201);
     const refused = await json<ErrorAnswer>(ci(`/api/v1/fraud/criteria/${c.id}`, { method: 'PUT', json: { expression: 'shipment.pieces >' } }), 400);
