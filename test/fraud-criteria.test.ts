@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey, createOrg } from '../src/domains/accounts/index.js';
 import { fraudDb } from '../src/domains/fraud/tables.js';
-import { STORE_KINDS, startTestServer, storeAvailable, type TestServer } from './support/server.js';
+import { STORE_KINDS, eventually, startTestServer, storeAvailable, type TestServer } from './support/server.js';
 
 const EXAMPLE = { name: 'high value to watched country', expression: "shipment.declared_value_usd > 5000.0 && shipment.destination_country in ['NG', 'KP']", enabled: true };
 
@@ -304,7 +304,7 @@ describe.each(STORE_KINDS)('fraud criteria, lists, audit, backtest and inbox on 
   }, 60_000);
 
   run('a read-only user reads but cannot write criteria, lists, backtests, acknowledgements or verdicts', async () => {
-    const c = await json<Criterion>(ci('/api/v1/fraud/criteria', { method: 'POST', json: { name: 'ro target', expression: 'shipment.pieces > 100' } }), 201);
+    const c = await json<Criterion>(ci('/api/v1/fraud/criteria', { method: 'POST', json: { name: 'ro target', expression: 'shipment.pieces > 100', enabled: false } }), 201);
     await json(ci('/api/v1/fraud/lists', { method: 'POST', json: { name: 'ro_list', items: ['a'] } }), 201);
     const alertId = await seedAlert(c.id, 1, 'ro-1');
     for (const [method, path, body] of [
@@ -350,7 +350,8 @@ describe.each(STORE_KINDS)('fraud criteria, lists, audit, backtest and inbox on 
     const shipments = await server.ctx.db.selectFrom('shipments').select(['id', 'created_at']).where('org_id', '=', server.org.id).where('external_id', '=', externalId).execute();
     let shipment = shipments[0] as { id: string; created_at: Date } | undefined;
     if (!shipment) {
-      await seedShipments([{ id: externalId, daysAgo: 0, usd: 9000, to: 'NG' }]);
+      // Matched by no enabled criterion of this file: the live detector leaves it alone.
+      await seedShipments([{ id: externalId, daysAgo: 0, usd: 50, to: 'FR', sender: 'seeded' }]);
       shipment = (await server.ctx.db.selectFrom('shipments').select(['id', 'created_at']).where('org_id', '=', server.org.id).where('external_id', '=', externalId).executeTakeFirstOrThrow()) as { id: string; created_at: Date };
     }
     await db
@@ -399,9 +400,9 @@ describe.each(STORE_KINDS)('fraud criteria, lists, audit, backtest and inbox on 
   });
 
   run('the inbox: filters, keyset paging, the shipment, acknowledgement, verdicts and the precision statistics', async () => {
-    const c = await json<Criterion>(ci('/api/v1/fraud/criteria', { method: 'POST', json: { name: 'inbox', expression: 'shipment.declared_value_usd > 5000.0' } }), 201);
+    const c = await json<Criterion>(ci('/api/v1/fraud/criteria', { method: 'POST', json: { name: 'inbox', expression: 'shipment.declared_value_usd > 5000.0', enabled: false } }), 201);
     await json(ci(`/api/v1/fraud/criteria/${c.id}`, { method: 'PUT', json: { description: 'v2' } }));
-    const other = await json<Criterion>(ci('/api/v1/fraud/criteria', { method: 'POST', json: { name: 'inbox other', expression: 'shipment.pieces > 1' } }), 201);
+    const other = await json<Criterion>(ci('/api/v1/fraud/criteria', { method: 'POST', json: { name: 'inbox other', expression: 'shipment.pieces > 1', enabled: false } }), 201);
     const t0 = now - 60_000;
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push(await seedAlert(c.id, i < 2 ? 1 : 2, `in-${i}`, { matchedAt: new Date(t0 + i * 1000) }));
@@ -434,7 +435,7 @@ describe.each(STORE_KINDS)('fraud criteria, lists, audit, backtest and inbox on 
     // One alert with its shipment and the values that matched.
     const detail = await json<{ alert: Alert & { values: Record<string, unknown> }; shipment: { external_id: string; declared_value_usd: number } }>(reader(`/api/v1/fraud/alerts/${ids[2]}`));
     expect(detail.alert).toMatchObject({ id: ids[2], external_id: 'in-2', values: { 'shipment.declared_value_usd': 9000 } });
-    expect(detail.shipment).toMatchObject({ external_id: 'in-2', declared_value_usd: 9000 });
+    expect(detail.shipment).toMatchObject({ external_id: 'in-2', declared_value_usd: 50, destination_country: 'FR' });
 
     // Acknowledge: the first acknowledgement is kept.
     const acked = await json<Alert>(ana(`/api/v1/fraud/alerts/${ids[0]}/ack`, { method: 'POST' }));
@@ -465,8 +466,57 @@ describe.each(STORE_KINDS)('fraud criteria, lists, audit, backtest and inbox on 
     expect((await json<Criterion>(reader(`/api/v1/fraud/criteria/${other.id}`))).stats).toMatchObject({ matches_7d: 1, precision: null });
   });
 
+  run('through the detector: new shipments that match reach the inbox with the criterion version; shadow matches apart; a failing criterion is paused, shown and resumed', async () => {
+    const c = await json<Criterion>(ci('/api/v1/fraud/criteria', { method: 'POST', json: { name: 'det value', expression: "shipment.sender_id == 'det-s' && shipment.declared_value_usd > 5000.0" } }), 201);
+    const shadow = await json<Criterion>(ci('/api/v1/fraud/criteria', { method: 'POST', json: { name: 'det shadow', expression: "shipment.sender_id == 'det-s'", shadow: true } }), 201);
+    const fragile = await json<Criterion>(ci('/api/v1/fraud/criteria', { method: 'POST', json: { name: 'det fragile', expression: "shipment.sender_id == 'det-s' && 10 / (shipment.pieces - shipment.pieces) > 1" } }), 201);
+    const send = (rows: { id: string; usd: number }[]) =>
+      json(ci('/api/v1/shipments', { method: 'POST', json: rows.map((r) => ({ external_id: r.id, created_at: new Date().toISOString(), declared_value: r.usd, currency: 'USD', sender_id: 'det-s', pieces: 2, destination_country: 'DE' })) }));
+    await send([
+      { id: 'det-1', usd: 9000 },
+      { id: 'det-2', usd: 100 },
+    ]);
+    const alertsOf = async (criterionId: string, shadowed = 'false') => (await json<{ alerts: Alert[] }>(reader(`/api/v1/fraud/alerts?criterion_id=${criterionId}&shadow=${shadowed}`))).alerts;
+    const [first] = await eventually(async () => {
+      const found = await alertsOf(c.id);
+      return found.length > 0 && found;
+    });
+    expect(first).toMatchObject({ external_id: 'det-1', criterion_version: 1, shadow: false });
+    // Shadow mode: recorded, apart from the inbox's default view.
+    const shadowed = await eventually(async () => {
+      const found = await alertsOf(shadow.id, 'true');
+      return found.length === 2 && found;
+    });
+    expect(shadowed.map((a) => a.external_id).sort()).toEqual(['det-1', 'det-2']);
+    expect(await alertsOf(shadow.id)).toEqual([]);
+    // The failing criterion is paused with its reason (and the audit says Vigil did it); the others went on.
+    const paused = await eventually(async () => {
+      const view = await json<Criterion>(reader(`/api/v1/fraud/criteria/${fragile.id}`));
+      return view.status === 'paused' && view;
+    });
+    expect(paused.paused_reason).toBeTruthy();
+    expect((await audit(fragile.id))[0]).toMatchObject({ action: 'criterion.paused', actor: null, version: 1 });
+    expect((await json<Criterion>(ana(`/api/v1/fraud/criteria/${fragile.id}`, { method: 'PUT', json: { enabled: true } }))).status).toBe('active');
+
+    // A new version: later shipments are matched by it, and their alerts say so.
+    await json(ana(`/api/v1/fraud/criteria/${c.id}`, { method: 'PUT', json: { expression: "shipment.sender_id == 'det-s' && shipment.declared_value_usd > 50.0" } }));
+    await send([{ id: 'det-3', usd: 100 }]);
+    const latest = await eventually(async () => {
+      const found = await alertsOf(c.id);
+      return found.length === 2 && found;
+    });
+    expect(latest.map((a) => [a.external_id, a.criterion_version])).toEqual([
+      ['det-3', 2],
+      ['det-1', 1],
+    ]);
+    await json(ana(`/api/v1/fraud/alerts/${first!.id}/verdict`, { method: 'PUT', json: { verdict: 'fraud' } }));
+    expect((await json<Criterion>(reader(`/api/v1/fraud/criteria/${c.id}`))).stats).toEqual({ matches_7d: 2, fraud: 1, false_positive: 0, benign: 0, precision: 1 });
+    // Done: stop them matching this file's later shipments.
+    for (const id of [c.id, shadow.id, fragile.id]) expect((await ci(`/api/v1/fraud/criteria/${id}`, { method: 'DELETE' })).status).toBe(204);
+  });
+
   run("answers 404 to another organisation's ids on every fraud route, by API key and by session", async () => {
-    const c = await json<Criterion>(ci('/api/v1/fraud/criteria', { method: 'POST', json: { name: 'secret', expression: 'shipment.pieces > 3' } }), 201);
+    const c = await json<Criterion>(ci('/api/v1/fraud/criteria', { method: 'POST', json: { name: 'secret', expression: 'shipment.pieces > 3', enabled: false } }), 201);
     await json(ci('/api/v1/fraud/lists', { method: 'POST', json: { name: 'secret_list', items: ['x'] } }), 201);
     const alertId = await seedAlert(c.id, 1, 'secret-1');
     const theirs: [string, string, unknown][] = [
@@ -505,7 +555,7 @@ describe.each(STORE_KINDS)('fraud criteria, lists, audit, backtest and inbox on 
       expect(bt.evaluated).toBe(0);
     }
     // Nothing of ours changed.
-    expect(await json<Criterion>(ci(`/api/v1/fraud/criteria/${c.id}`))).toMatchObject({ version: 1, name: 'secret' });
+    expect(await json<Criterion>(ci(`/api/v1/fraud/criteria/${c.id}`))).toMatchObject({ version: 1, name: 'secret', enabled: false });
     expect((await json<{ items: string[] }>(ci('/api/v1/fraud/lists/secret_list'))).items).toEqual(['x']);
     expect((await json<{ alert: Alert }>(ci(`/api/v1/fraud/alerts/${alertId}`))).alert).toMatchObject({ acknowledged_at: null, verdict: null });
     expect((await audit(c.id)).map((e) => e.action)).toEqual(['criterion.created']);
