@@ -4,4 +4,5 @@
  * rates that derive `declared_value_usd`.
  */
 export { shipmentRoutes } from './http.js';
+export { shipmentById } from './intake.js';
 export { arrivedShipments, claimArrivals, entityHistory, finishArrivals, onArrivals, shipmentsCreatedIn, type HistoryRow, type ShipmentFacts } from './for-fraud.js';
