@@ -153,6 +153,11 @@ export async function findShipment(db: Db, orgId: string, externalId: string) {
   return shipmentsDb(db).selectFrom('shipments').selectAll().where('org_id', '=', orgId).where('external_id', '=', externalId).executeTakeFirst();
 }
 
+/** One shipment by its internal id (what fraud alerts point at), within the organisation. */
+export async function findShipmentById(db: Db, orgId: string, id: string | number) {
+  return shipmentsDb(db).selectFrom('shipments').selectAll().where('org_id', '=', orgId).where('id', '=', Number(id)).executeTakeFirst();
+}
+
 /** The organisation's shipments, newest `created_at` first (ties: latest intake first), after the cursor. */
 export async function listShipments(db: Db, orgId: string, limit: number, before: { createdAt: string; id: number } | undefined) {
   let query = shipmentsDb(db).selectFrom('shipments').selectAll().where('org_id', '=', orgId);
