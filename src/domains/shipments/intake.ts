@@ -12,6 +12,7 @@ import { MAX_LISTED_ROW_ERRORS, MAX_SHIPMENTS_PER_REQUEST, type shipmentIntakeAn
 import { DomainError, invalidField, notFound } from '../../platform/errors.js';
 import { pgJson, pgText, type Db, type Store } from '../../platform/store/index.js';
 import { arrayRows, csvRows, ndjsonRows, validateRows, type BodyFormat, type RawRow, type RowError, type ValidRow } from './rows.js';
+import { announceArrivals } from './for-fraud.js';
 import { findShipment, findShipmentById, insertShipments, listRates, listShipments, loadRates, upsertRates, type StoredRow } from './store.js';
 
 type IntakeAnswer = z.infer<typeof shipmentIntakeAnswer>;
@@ -94,6 +95,8 @@ export async function intakeShipments(store: Store, orgId: string, format: BodyF
   const checked = validateRows(decoded.rows);
   const converted = toStoredRows(orgId, checked.valid, await loadRates(store.db));
   const stored = await insertShipments(store, converted.rows);
+  // Committed: wake the fraud detector of this process (others poll the arrivals queue).
+  if (stored > 0) announceArrivals();
   const errors = [...decoded.errors, ...checked.errors, ...converted.errors].sort((a, b) => a.line - b.line);
   return {
     stored,
