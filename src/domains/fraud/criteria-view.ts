@@ -5,15 +5,13 @@
  */
 import type { z } from 'zod';
 import type { AggregateUse, CriterionPatch, CriterionSpec, CriterionView, criterionStatus, criterionVersionView } from '../../contracts/fraud.js';
-import type { ChannelSelection } from '../../contracts/alerting.js';
 import type { CriterionRow, CriterionStats, VersionRow } from './criteria-store.js';
 
 type Status = z.infer<typeof criterionStatus>;
 type VersionView = z.infer<typeof criterionVersionView>;
 type FraudGroupBy = CriterionSpec['group_by'][number];
 
-/** jsonb comes back parsed from both drivers; a string is parsed defensively (a driver that hands back text). */
-const json = <T>(value: T | string): T => (typeof value === 'string' ? (JSON.parse(value) as T) : value);
+/** jsonb comes back parsed from both drivers (channels may be the JSON string "*", so nothing is parsed again here). */
 
 /**
  * paused (failed at evaluation, reason shown) wins over the switches: while it is paused the
@@ -40,8 +38,8 @@ export function specOf(row: CriterionRow | VersionRow): CriterionSpec {
     enabled: row.enabled,
     shadow: row.shadow,
     severity: row.severity,
-    channels: json<ChannelSelection>(row.channels),
-    group_by: json<string[]>(row.group_by) as FraudGroupBy[],
+    channels: row.channels,
+    group_by: row.group_by as FraudGroupBy[],
     group_wait: row.group_wait,
     group_interval: row.group_interval,
   };
@@ -80,7 +78,7 @@ export function criterionViewOf(row: CriterionRow, stats: CriterionStats = NO_ST
     ...specOf(row),
     status: statusOf(row),
     paused_reason: row.paused_reason,
-    aggregates: json<AggregateUse[]>(row.aggregates),
+    aggregates: row.aggregates,
     created_at: iso(row.created_at),
     created_by: row.created_by,
     updated_at: iso(row.updated_at),
