@@ -29,6 +29,7 @@ import {
 import { auditQuery, criterionQuery, fraudListsQuery, fraudSchemaQuery, versionsQuery } from '../fraud-queries';
 import { useAction } from '../hooks';
 import { channelsQuery } from '../queries';
+import { FraudTabs } from './FraudTabs';
 
 /** Days → matches per day and sample matches with the values the expression read, before enabling. */
 function BacktestPanel({ expression }: { expression: string }) {
@@ -358,6 +359,7 @@ export function FraudCriterionPage({ id }: { id?: string }) {
   const c = criterion.data;
   return (
     <section>
+      <FraudTabs />
       <Link to="/fraud/criteria" className="back">
         ← Fraud criteria
       </Link>
