@@ -11,7 +11,8 @@ import { startTestServer, type TestServer } from './support/server.js';
  * shipments of the past days (seeded through the API first), creates and enables it, uploads
  * shipments through the upload page (one bad row reported with its line and field), sees the
  * matches arrive in the fraud inbox without reloading, opens one and marks it as fraud; the
- * criterion's precision counts the verdict. Skipped where Chromium is not installed; CI installs it.
+ * criterion's precision counts the verdict. It also manages a list from pasted items. Skipped where
+ * Chromium is not installed; CI installs it.
  */
 const CUSTOMER = { email: 'ana@acme.example', password: 'a long enough password' };
 const CRITERION = 'high value to watched country';
@@ -175,6 +176,28 @@ describe.skipIf(!chromiumInstalled)('fraud criteria, upload and inbox in Chromiu
     expect(await bad.locator('td').nth(1).textContent()).toBe('destination_country');
     await page.locator('.shipments-table tr[data-external-id="U-1"]').waitFor();
     await page.screenshot({ path: `${SCREENSHOT_DIR}/vigil-fraud-upload.png`, fullPage: true });
+  });
+
+  it('creates a list from pasted items and edits them; the list is offered to criteria', async () => {
+    await nav('Fraud').getByRole('link', { name: 'Lists' }).click();
+    await page.getByRole('heading', { name: 'Lists', exact: true }).waitFor();
+    const create = page.getByRole('form', { name: 'New list' });
+    await create.getByLabel('Name').fill('blocked_senders');
+    // Pasted one a line: blanks and repeats are left out.
+    await create.getByLabel('Items').fill('snd-9\nsnd-8\n\nsnd-9\n');
+    await create.getByRole('button', { name: 'Create list' }).click();
+    const row = page.locator('.lists-table tr[data-list="blocked_senders"]');
+    await row.waitFor();
+    expect(await row.locator('td').nth(1).textContent()).toBe('2');
+    await row.getByRole('button', { name: 'Edit' }).click();
+    const edit = page.getByRole('form', { name: 'List blocked_senders' });
+    expect(await edit.getByText('Used by: no criterion').count()).toBe(1);
+    await edit.getByLabel(/^Items/).fill('snd-9\nsnd-8\nsnd-7');
+    await edit.getByRole('button', { name: 'Save items' }).click();
+    await page.locator('.lists-table tr[data-list="blocked_senders"] td:nth-child(2)', { hasText: /^3$/ }).waitFor();
+    await page.screenshot({ path: `${SCREENSHOT_DIR}/vigil-fraud-lists.png`, fullPage: true });
+    const list = (await (await server.api('/api/v1/fraud/lists/blocked_senders', { key: seedKey })).json()) as { items: string[] };
+    expect([...list.items].sort()).toEqual(['snd-7', 'snd-8', 'snd-9']);
   });
 
   it('sees the matches in the inbox without reloading, opens one and marks it as fraud', async () => {
