@@ -30,7 +30,8 @@ export interface ActiveCriterion {
   aggregates: AggregateUse[];
 }
 
-const json = <T>(v: unknown): T => (typeof v === 'string' ? (JSON.parse(v) as T) : (v as T));
+/** jsonb as both drivers hand it back: already parsed ('*' is a JSON string value, not JSON text). */
+const json = <T>(v: unknown): T => v as T;
 
 /** Criteria that are enabled, not paused and not deleted, of these organisations (current version). */
 export async function activeCriteria(db: Db, orgIds: readonly string[]): Promise<ActiveCriterion[]> {

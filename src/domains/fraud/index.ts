@@ -6,3 +6,4 @@
 export { fraudRoutes } from './http.js';
 export { checkExpression, fraudSchemaFor, type ListSizes } from './cel.js';
 export { runBacktest } from './backtest.js';
+export { startFraudDetector } from './detector.js';
