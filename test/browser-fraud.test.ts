@@ -159,6 +159,19 @@ describe.skipIf(!chromiumInstalled)('fraud criteria, upload and inbox in Chromiu
 
     const { criteria } = (await (await server.api('/api/v1/fraud/criteria', { key: seedKey })).json()) as { criteria: { name: string; expression: string; enabled: boolean }[] };
     expect(criteria).toEqual([expect.objectContaining({ name: CRITERION, expression: EXPECTED_CEL, enabled: true })]);
+
+    // Its versions (immutable, who and when) and its audit log.
+    await row.getByRole('link', { name: CRITERION }).click();
+    await page.getByRole('heading', { name: `Criterion: ${CRITERION}` }).waitFor();
+    await page.getByRole('tab', { name: 'Versions' }).click();
+    const versions = page.locator('.versions-table tbody tr');
+    await versions.first().waitFor();
+    expect(await versions.evaluateAll((rows) => rows.map((r) => r.getAttribute('data-version')))).toEqual(['2', '1']);
+    expect(await versions.first().textContent()).toContain(CUSTOMER.email);
+    await page.getByRole('tab', { name: 'Audit log' }).click();
+    await page.locator('.audit-table tr[data-action="criterion.updated"]', { hasText: 'enabled: false → true' }).waitFor();
+    await page.locator('.audit-table tr[data-action="criterion.created"]').waitFor();
+    await page.screenshot({ path: `${SCREENSHOT_DIR}/vigil-fraud-audit.png`, fullPage: true });
   });
 
   it('uploads shipments through the upload page: stored, and the bad row named with its line and field', async () => {
@@ -212,9 +225,16 @@ describe.skipIf(!chromiumInstalled)('fraud criteria, upload and inbox in Chromiu
     expect(await rowOf('U-1').textContent()).toContain(`${CRITERION} v2`);
     await page.screenshot({ path: `${SCREENSHOT_DIR}/vigil-fraud-inbox.png`, fullPage: true });
 
-    await rowOf('U-2').getByRole('button', { name: 'Open' }).click();
+    // Acknowledge one: it leaves the open ones.
+    await rowOf('U-1').getByRole('button', { name: 'Open' }).click();
     const detail = page.getByRole('complementary', { name: 'Alert' });
-    await detail.waitFor();
+    await detail.locator('h2', { hasText: 'U-1' }).waitFor();
+    await detail.getByRole('button', { name: 'Acknowledge' }).click();
+    await detail.locator('.acked').waitFor();
+    await rowOf('U-1').locator('[data-state="acknowledged"]').waitFor();
+
+    await rowOf('U-2').getByRole('button', { name: 'Open' }).click();
+    await detail.locator('h2', { hasText: 'U-2' }).waitFor();
     // The values that matched: 12,000 EUR is above 5,000 USD once converted; KP is watched.
     const values = detail.getByRole('table', { name: 'Values that matched' });
     expect(await values.textContent()).toContain('KP');

@@ -3,6 +3,7 @@ import { criterionInput } from '@contracts/fraud.js';
 import {
   applyCompletion,
   builderFields,
+  changeText,
   celNumber,
   celString,
   completionCandidates,
@@ -161,6 +162,15 @@ describe('lists, statistics, backtest bars', () => {
       { day: '2026-05-03', evaluated: 0, matched: 0 },
     ]);
     expect(bars.map((b) => b.share)).toEqual([0.5, 1, 0]);
+  });
+});
+
+describe('the audit log', () => {
+  it('says a created field by its value, and a changed one from → to', () => {
+    expect(changeText('name', { from: null, to: 'watched' })).toBe('name = watched');
+    expect(changeText('description', { from: null, to: '' })).toBe('description = ""');
+    expect(changeText('enabled', { from: false, to: true })).toBe('enabled: false → true');
+    expect(changeText('paused_reason', { from: 'division by zero', to: null })).toBe('paused_reason: division by zero → —');
   });
 });
 

@@ -128,6 +128,13 @@ export function valueText(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** One audit change: `name = x` when the field had no value before (a creation), else `field: from → to`. */
+export function changeText(field: string, change: { from?: unknown; to?: unknown }): string {
+  const shown = (v: unknown) => (v === '' ? '""' : v === null ? '—' : valueText(v));
+  if (change.from === null || change.from === undefined) return `${field} = ${shown(change.to)}`;
+  return `${field}: ${shown(change.from)} → ${shown(change.to)}`;
+}
+
 // --- the criterion's settings form ---------------------------------------------------------------
 
 export interface CriterionForm {

@@ -11,6 +11,7 @@ import { TableHead } from '../components/TableHead';
 import { formatDateTime } from '../format';
 import {
   builderFields,
+  changeText,
   conditionsToCel,
   criterionToForm,
   dayBars,
@@ -339,7 +340,7 @@ function Audit({ id }: { id: string }) {
                 </td>
                 <td className="mono">
                   {Object.entries(e.changes)
-                    .map(([field, change]) => `${field}: ${valueText(change.from)} → ${valueText(change.to)}`)
+                    .map(([field, change]) => changeText(field, change))
                     .join('; ') || '—'}
                 </td>
               </tr>
