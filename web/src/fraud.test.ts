@@ -3,6 +3,7 @@ import { criterionInput } from '@contracts/fraud.js';
 import {
   applyCompletion,
   builderFields,
+  celToConditions,
   changeText,
   celNumber,
   celString,
@@ -185,5 +186,36 @@ describe("the inbox's address and filter", () => {
     const filter = filterOfSearch({ criterion: id, status: 'reviewed', open: id });
     expect(filter).toEqual({ criterion_id: id, status: 'reviewed' });
     expect(fraudAlertPath(filter)).toBe(`/api/v1/fraud/alerts?criterion_id=${id}&status=reviewed&limit=200`);
+  });
+});
+
+describe('the form builder reads back what it wrote', () => {
+  const roundTrips: { conditions: Condition[]; join: 'all' | 'any' }[] = [
+    { join: 'all', conditions: [{ kind: 'compare', field: 'declared_value_usd', op: '>', value: '5000' }, { kind: 'in_countries', field: 'destination_country', countries: 'NG, KP', negate: false }] },
+    { join: 'all', conditions: [newCondition('above_avg')] },
+    { join: 'all', conditions: [newCondition('first'), newCondition('above_avg')] },
+    { join: 'any', conditions: [newCondition('count'), newCondition('distinct'), { kind: 'in_list', field: 'sender_id', list: 'blocked_senders', negate: true }] },
+    { join: 'any', conditions: [{ kind: 'compare', field: 'sender_name', op: '==', value: "O'Brien && co" }, newCondition('above_avg')] },
+    { join: 'all', conditions: [{ kind: 'compare', field: 'pieces', op: '>=', value: '3' }] },
+  ];
+  it.each(roundTrips)('%#: conditions → CEL → the same conditions', ({ conditions, join }) => {
+    const { expression } = conditionsToCel(conditions, join);
+    const back = celToConditions(expression);
+    expect(back).toBeDefined();
+    expect(conditionsToCel(back!.conditions, back!.join).expression).toBe(expression);
+  });
+
+  it('refuses what it did not write', () => {
+    expect(celToConditions("shipment.declared_value_usd > 5000.0 && shipment.attributes.x == 'y'")).toBeUndefined();
+    expect(celToConditions('shipment.declared_value_usd > 5000.0 && (shipment.pieces > 1 || shipment.pieces < 0)')).toBeUndefined();
+    expect(celToConditions('shipment.declared_value_usd>5000.0')).toBeUndefined();
+    expect(celToConditions('')).toBeUndefined();
+  });
+});
+
+describe('reading back, parentheses', () => {
+  it('does not take "(a) && (b)" for one parenthesised condition', () => {
+    expect(celToConditions("(shipment.pieces > 1) || (shipment.sender_id == 'x')")).toBeUndefined();
+    expect(celToConditions("shipment.sender_id == '(x) && (y)'")).toEqual({ join: 'all', conditions: [{ kind: 'compare', field: 'sender_id', op: '==', value: '(x) && (y)' }] });
   });
 });

@@ -398,6 +398,105 @@ export function conditionsToCel(conditions: readonly Condition[], join: 'all' | 
   return { expression: parts.map(wrap).join(join === 'all' ? ' && ' : ' || '), problems };
 }
 
+/** `text` split at the top-level occurrences of `sep` (outside parentheses, brackets and string literals). */
+function splitTopLevel(text: string, sep: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let quote: string | undefined;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quote) {
+      if (ch === '\\') i++;
+      else if (ch === quote) quote = undefined;
+    } else if (ch === "'" || ch === '"') quote = ch;
+    else if (ch === '(' || ch === '[') depth++;
+    else if (ch === ')' || ch === ']') depth--;
+    else if (depth === 0 && text.startsWith(sep, i)) {
+      parts.push(text.slice(start, i));
+      start = i + sep.length;
+      i += sep.length - 1;
+    }
+  }
+  parts.push(text.slice(start));
+  return parts;
+}
+
+/** Whether `text` is one parenthesised group: "(a && b)", not "(a) && (b)" (string literals skipped). */
+function enclosed(text: string): boolean {
+  if (!text.startsWith('(') || !text.endsWith(')')) return false;
+  let depth = 0;
+  let quote: string | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quote) {
+      if (ch === '\\') i++;
+      else if (ch === quote) quote = undefined;
+    } else if (ch === "'" || ch === '"') quote = ch;
+    else if (ch === '(') depth++;
+    else if (ch === ')' && --depth === 0 && i < text.length - 1) return false;
+  }
+  return depth === 0;
+}
+
+/** The value of a CEL string literal as the builder writes them; undefined for anything else. */
+function stringValue(literal: string): string | undefined {
+  const m = /^'((?:[^'\\]|\\.)*)'$/.exec(literal.trim());
+  return m ? m[1]!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c === 'r' ? '\r' : c)) : undefined;
+}
+
+const S = String.raw`'(?:[^'\\]|\\.)*'`;
+const OPS_RE = '>=|<=|==|!=|>|<';
+
+/** One condition as the builder writes it, read back; undefined when `cel` is not in that shape. */
+function conditionOf(cel: string): Condition | undefined {
+  let m: RegExpExecArray | null;
+  const text = cel.trim();
+  if ((m = new RegExp(String.raw`^velocity\.count\((${S}), (${S})\) > (\d+)$`).exec(text)))
+    return { kind: 'count', key: stringValue(m[1]!)!, window: stringValue(m[2]!)!, threshold: m[3]! };
+  if ((m = new RegExp(String.raw`^velocity\.distinct\((${S}), (${S}), (${S})\) >= (\d+)$`).exec(text)))
+    return { kind: 'distinct', key: stringValue(m[1]!)!, field: stringValue(m[2]!)!, window: stringValue(m[3]!)!, threshold: m[4]! };
+  if ((m = new RegExp(String.raw`^velocity\.first\((${S}), (${S})\)$`).exec(text))) return { kind: 'first', key: stringValue(m[1]!)!, field: stringValue(m[2]!)! };
+  if ((m = new RegExp(String.raw`^velocity\.avg\((${S}), (${S}), (${S})\) > 0\.0 && shipment\.(\w+) > ([\d.]+) \* velocity\.avg\(`).exec(text)))
+    return { kind: 'above_avg', key: stringValue(m[1]!)!, field: stringValue(m[2]!)!, window: stringValue(m[3]!)!, factor: m[5]!.replace(/\.0$/, '') };
+  const negated = /^!\((.*)\)$/.exec(text);
+  const inner = negated ? negated[1]! : text;
+  if ((m = /^shipment\.(\w+) in lists\.(\w+)$/.exec(inner))) return { kind: 'in_list', field: m[1]!, list: m[2]!, negate: Boolean(negated) };
+  if ((m = /^shipment\.(\w+) in \[(.*)\]$/.exec(inner))) {
+    const codes = splitTopLevel(m[2]!, ', ').map(stringValue);
+    if (codes.some((c) => c === undefined)) return undefined;
+    return { kind: 'in_countries', field: m[1]!, countries: codes.join(', '), negate: Boolean(negated) };
+  }
+  if (negated) return undefined;
+  if ((m = new RegExp(String.raw`^shipment\.(\w+) (${OPS_RE}) (.+)$`).exec(text))) {
+    const value = stringValue(m[3]!) ?? (/^-?\d+(\.\d+)?$/.test(m[3]!) ? m[3]!.replace(/\.0$/, '') : undefined);
+    return value === undefined ? undefined : { kind: 'compare', field: m[1]!, op: m[2]! as CompareOp, value };
+  }
+  return undefined;
+}
+
+/**
+ * The builder's conditions of an expression it wrote (so a saved criterion opens in the form), or
+ * undefined when the expression is not one it could have written — checked by writing them again
+ * and comparing, so a hand-edited expression is never shown as something else.
+ */
+export function celToConditions(expression: string, fields: readonly BuilderField[] = DEFAULT_FIELDS): { join: 'all' | 'any'; conditions: Condition[] } | undefined {
+  const text = expression.trim();
+  if (!text) return undefined;
+  for (const join of ['all', 'any'] as const) {
+    let parts = splitTopLevel(text, join === 'all' ? ' && ' : ' || ').map((p) => p.trim());
+    // One "above k× average" alone is not parenthesised: its two halves come back as two parts.
+    if (join === 'all' && parts.length === 2 && /^velocity\.avg\(/.test(parts[0]!)) parts = [text];
+    const unwrap = (p: string) => (enclosed(p) ? p.slice(1, -1) : p);
+    const conditions = parts.map((p) => conditionOf(unwrap(p)));
+    if (conditions.some((c) => c === undefined)) continue;
+    const out = conditions as Condition[];
+    const again = conditionsToCel(out, join, fields);
+    if (again.problems.length === 0 && again.expression === text) return { join, conditions: out };
+  }
+  return undefined;
+}
+
 /** What a condition means, in words (shown beside it). */
 export function conditionWords(c: Condition): string {
   switch (c.kind) {

@@ -11,6 +11,7 @@ import { TableHead } from '../components/TableHead';
 import { formatDateTime } from '../format';
 import {
   builderFields,
+  celToConditions,
   changeText,
   conditionsToCel,
   criterionToForm,
@@ -110,15 +111,17 @@ function BacktestPanel({ expression }: { expression: string }) {
   );
 }
 
-function CriterionEditor({ id, initial, startInCode }: { id?: string; initial: CriterionForm; startInCode: boolean }) {
+/** A new criterion starts in the form builder; a saved one too when the builder could have written its expression, else in the code editor. */
+function CriterionEditor({ id, initial }: { id?: string; initial: CriterionForm }) {
   const client = useQueryClient();
   const navigate = useNavigate();
   const channels = useQuery(channelsQuery);
   const schema = useQuery(fraudSchemaQuery);
   const lists = useQuery(fraudListsQuery);
   const [form, setForm] = useState<CriterionForm>(initial);
-  const [mode, setMode] = useState<'builder' | 'code'>(startInCode ? 'code' : 'builder');
-  const [builder, setBuilder] = useState<BuilderState>({ join: 'all', conditions: [newCondition('compare')] });
+  const [read] = useState(() => (id ? celToConditions(initial.expression) : undefined));
+  const [mode, setMode] = useState<'builder' | 'code'>(id && !read ? 'code' : 'builder');
+  const [builder, setBuilder] = useState<BuilderState>(read ?? { join: 'all', conditions: [newCondition('compare')] });
   const [errors, setErrors] = useState<FieldError[]>([]);
   const [formError, setFormError] = useState<string>();
   const save = useAction();
@@ -132,11 +135,16 @@ function CriterionEditor({ id, initial, startInCode }: { id?: string; initial: C
   const err = (field: string) => messageFor(errors, field);
 
   const toCode = () => {
+    if (mode === 'code') return;
     set('expression', built.expression);
     setMode('code');
   };
   const toBuilder = () => {
-    if (form.expression.trim() && form.expression !== built.expression && !window.confirm('The form builder starts over from its conditions: the expression as typed is replaced. Go on?')) return;
+    if (mode === 'builder') return;
+    // The expression as typed, when the builder can show it; else the builder's last conditions, after asking.
+    const back = celToConditions(form.expression, fields);
+    if (back) setBuilder(back);
+    else if (form.expression.trim() && form.expression !== built.expression && !window.confirm('The form builder cannot show this expression: it starts over from its own conditions. Go on?')) return;
     setMode('builder');
   };
 
@@ -383,8 +391,8 @@ export function FraudCriterionPage({ id }: { id?: string }) {
           ))}
         </div>
       )}
-      {!id && <CriterionEditor initial={NEW_CRITERION_FORM} startInCode={false} />}
-      {id && c && tab === 'editor' && <CriterionEditor key={`${c.id}-${c.version}`} id={id} initial={criterionToForm(c)} startInCode />}
+      {!id && <CriterionEditor initial={NEW_CRITERION_FORM} />}
+      {id && c && tab === 'editor' && <CriterionEditor key={`${c.id}-${c.version}`} id={id} initial={criterionToForm(c)} />}
       {id && c && tab === 'versions' && <Versions id={id} />}
       {id && c && tab === 'audit' && <Audit id={id} />}
     </section>
