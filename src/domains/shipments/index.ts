@@ -5,4 +5,4 @@
  */
 export { shipmentRoutes } from './http.js';
 export { shipmentById } from './intake.js';
-export { claimArrivals, entityHistory, finishArrivals, onArrivals, pendingArrivals, shipmentsCreatedIn, type HistoryRow, type ShipmentFacts } from './for-fraud.js';
+export { claimArrivals, entityHistory, finishArrivals, onArrivals, shipmentsCreatedIn, type HistoryRow, type ShipmentFacts } from './for-fraud.js';
