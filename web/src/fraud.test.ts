@@ -117,7 +117,11 @@ describe('the code editor', () => {
       { name: 'shipment.declared_value_usd', type: 'double', description: 'declared value in USD' },
       { name: 'shipment.destination_country', type: 'string', description: '' },
     ],
-    functions: [{ signature: "velocity.count(key, window) -> int", description: 'shipments per entity', example: "velocity.count('sender_id', '1h') > 20" }],
+    functions: [
+      { signature: 'velocity.count(key: string, window: string) -> int', description: 'shipments per entity', example: "velocity.count('sender_id', '1h') > 20" },
+      { signature: 'string.contains(string) -> bool', description: 'substring', example: '' },
+      { signature: '<value> in <list> -> bool', description: 'membership', example: '' },
+    ],
     lists: [{ name: 'lists.blocked_senders', items: 3 }],
   };
   const candidates = completionCandidates(schema);
@@ -125,8 +129,16 @@ describe('the code editor', () => {
   it('offers the fields, functions and lists that start with the word before the cursor, then those containing it', () => {
     const text = 'shipment.dec';
     expect(completionsAt(text, text.length, candidates).items.map((c) => c.text)).toEqual(['shipment.declared_value_usd']);
+    expect(completionsAt(text, text.length, candidates).items[0]!.from).toBe(0);
     expect(completionsAt('velo', 4, candidates).items.map((c) => c.text)).toEqual(['velocity.count(']);
-    expect(completionsAt('x && blocked', 12, candidates)).toEqual({ from: 5, items: [expect.objectContaining({ text: 'lists.blocked_senders' })] });
+    expect(completionsAt('x && blocked', 12, candidates)).toEqual({ items: [expect.objectContaining({ text: 'lists.blocked_senders', from: 5 })] });
+  });
+
+  it('offers methods for the segment after the last dot, and nothing for signatures that are no name', () => {
+    const text = 'shipment.destination_country == "NG" && shipment.description.con';
+    expect(completionsAt(text, text.length, candidates).items).toEqual([expect.objectContaining({ text: 'contains(', from: text.length - 3 })]);
+    expect(completionsAt('con', 3, candidates).items).toEqual([]);
+    expect(candidates.some((c) => c.text.includes('<'))).toBe(false);
   });
 
   it('offers nothing inside a string literal or for an empty word', () => {

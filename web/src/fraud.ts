@@ -530,16 +530,25 @@ export interface Completion {
   text: string;
   /** Shown beside it: the type or the description. */
   detail: string;
+  /** A method (`contains(`): completes the segment after the last dot, not the whole dotted word. */
+  method?: boolean;
 }
 
-/** Every name the editor can offer: fields, functions (up to their parenthesis) and lists. */
+/** Receivers the schema writes methods on (`string.contains(string)`, `list.exists(x, c)`): not names to insert. */
+const METHOD_RECEIVERS = new Set(['string', 'list', 'map', 'timestamp', 'duration', 'int', 'double']);
+
+/** Every name the editor can offer: fields, functions and methods (up to their parenthesis) and lists. */
 export function completionCandidates(schema: FraudSchema | undefined): Completion[] {
   const out: Completion[] = [];
   const fields = schema?.fields ?? DEFAULT_FIELDS.map((f) => ({ name: `shipment.${f.name}`, type: f.type, description: '' }));
   for (const f of fields) out.push({ text: f.name, detail: f.description ? `${f.type} — ${f.description}` : f.type });
   for (const fn of schema?.functions ?? []) {
-    const name = /^[\w.]+/.exec(fn.signature)?.[0];
-    if (name) out.push({ text: `${name}(`, detail: `${fn.signature} — ${fn.description}${fn.example ? ` e.g. ${fn.example}` : ''}` });
+    const name = /^[\w.]+(?=\()/.exec(fn.signature)?.[0];
+    if (!name) continue;
+    const detail = `${fn.signature} — ${fn.description}${fn.example ? ` e.g. ${fn.example}` : ''}`;
+    const [receiver, method] = name.split('.', 2);
+    if (method && receiver && METHOD_RECEIVERS.has(receiver)) out.push({ text: `${method}(`, detail, method: true });
+    else out.push({ text: `${name}(`, detail });
   }
   for (const l of schema?.lists ?? []) out.push({ text: l.name, detail: `list of ${l.items} item${l.items === 1 ? '' : 's'}` });
   return out;
@@ -547,19 +556,26 @@ export function completionCandidates(schema: FraudSchema | undefined): Completio
 
 /**
  * The completions for the word before `cursor` (letters, digits, `_` and `.`): the candidates that
- * start with it, the ones matching anywhere after; `from` is where the word starts (it is replaced).
+ * start with it, then the ones containing it; methods complete the segment after the word's last
+ * dot (`shipment.description.con` → `contains(`). Each item says where its replacement starts.
  * None inside a string literal, and none for an empty word.
  */
-export function completionsAt(text: string, cursor: number, candidates: readonly Completion[], max = 12): { from: number; items: Completion[] } {
+export function completionsAt(text: string, cursor: number, candidates: readonly Completion[], max = 12): { items: (Completion & { from: number })[] } {
   const before = text.slice(0, cursor);
   const quotes = (before.match(/'/g)?.length ?? 0) + (before.match(/"/g)?.length ?? 0);
   const word = /[\w.]+$/.exec(before)?.[0] ?? '';
-  const from = cursor - word.length;
-  if (word === '' || quotes % 2 === 1) return { from, items: [] };
-  const lower = word.toLowerCase();
-  const starts = candidates.filter((c) => c.text.toLowerCase().startsWith(lower) && c.text !== word);
-  const contains = candidates.filter((c) => !c.text.toLowerCase().startsWith(lower) && c.text.toLowerCase().includes(lower));
-  return { from, items: [...starts, ...contains].slice(0, max) };
+  if (word === '' || quotes % 2 === 1) return { items: [] };
+  const dot = word.lastIndexOf('.');
+  const segment = dot >= 0 ? word.slice(dot + 1) : '';
+  const match = (c: Completion, typed: string, fromHere: number) => {
+    const lower = typed.toLowerCase();
+    const t = c.text.toLowerCase();
+    if (typed === '' || c.text === typed || !t.includes(lower)) return [];
+    return [{ ...c, from: fromHere, rank: t.startsWith(lower) ? 0 : 1 }];
+  };
+  const items = candidates.flatMap((c) => (c.method ? (dot > 0 ? match(c, segment, cursor - segment.length) : []) : match(c, word, cursor - word.length)));
+  items.sort((a, b) => a.rank - b.rank);
+  return { items: items.slice(0, max).map(({ rank: _rank, ...item }) => item) };
 }
 
 /** `text` with the word at `from..cursor` replaced by `insert`, and where the cursor goes. */

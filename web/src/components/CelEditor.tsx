@@ -22,7 +22,7 @@ export function CelEditor({ id, value, onChange, schema, error }: { id: string; 
   const [checking, setChecking] = useState(false);
 
   const candidates = useMemo(() => completionCandidates(schema), [schema]);
-  const completions = open ? completionsAt(value, cursor, candidates) : { from: cursor, items: [] };
+  const completions = open ? completionsAt(value, cursor, candidates) : { items: [] };
 
   useEffect(() => {
     if (value.trim() === '') {
@@ -52,8 +52,8 @@ export function CelEditor({ id, value, onChange, schema, error }: { id: string; 
     };
   }, [value]);
 
-  const insert = (text: string) => {
-    const next = applyCompletion(value, completions.from, cursor, text);
+  const insert = (item: { text: string; from: number }) => {
+    const next = applyCompletion(value, item.from, cursor, item.text);
     onChange(next.text);
     setOpen(false);
     setCursor(next.cursor);
@@ -73,7 +73,7 @@ export function CelEditor({ id, value, onChange, schema, error }: { id: string; 
     } else if (event.key === 'Enter' || event.key === 'Tab') {
       event.preventDefault();
       const item = completions.items[Math.min(active, completions.items.length - 1)];
-      if (item) insert(item.text);
+      if (item) insert(item);
     } else if (event.key === 'Escape') {
       event.preventDefault();
       setOpen(false);
@@ -123,7 +123,7 @@ export function CelEditor({ id, value, onChange, schema, error }: { id: string; 
             onMouseDown={(e) => {
               // Before the textarea's blur closes the list.
               e.preventDefault();
-              insert(item.text);
+              insert(item);
             }}
           >
             <code>{item.text}</code> <span className="muted">{item.detail}</span>
