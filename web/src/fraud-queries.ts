@@ -15,9 +15,15 @@ export const fraudSchemaQuery = queryOptions({ queryKey: ['fraud', 'schema'], qu
 export const fraudListsQuery = queryOptions({ queryKey: ['fraud', 'lists'], queryFn: () => fraudApi.lists() });
 export const fraudListQuery = (name: string) => queryOptions({ queryKey: ['fraud', 'list', name], queryFn: () => fraudApi.getList(name) });
 
-/** How often the inbox and an open alert refresh without a live event. */
+/** How often the inbox refreshes without a live event. */
 export const INBOX_POLL_MS = 5000;
-export const fraudAlertsQuery = (filter: FraudAlertFilter) =>
-  queryOptions({ queryKey: ['alerts', 'fraud', 'list', filter], queryFn: () => fraudApi.alerts(filter), refetchInterval: INBOX_POLL_MS });
+export const fraudAlertsQuery = (filter: FraudAlertFilter, limit: number) =>
+  queryOptions({
+    queryKey: ['alerts', 'fraud', 'list', filter, limit],
+    queryFn: () => fraudApi.alerts(filter, limit),
+    refetchInterval: INBOX_POLL_MS,
+    // "Show more" keeps the rows shown while the longer page loads; another filter starts empty.
+    placeholderData: (previous, previousQuery) => (previousQuery && JSON.stringify(previousQuery.queryKey[3]) === JSON.stringify(filter) ? previous : undefined),
+  });
 export const fraudAlertQuery = (id: string) => queryOptions({ queryKey: ['alerts', 'fraud', 'one', id], queryFn: () => fraudApi.alert(id) });
 export const shipmentsQuery = queryOptions({ queryKey: ['shipments'], queryFn: () => listShipments(50) });

@@ -54,8 +54,12 @@ export interface FraudAlertFilter {
   shadow?: 'true' | 'false' | 'all';
 }
 
+/** Alerts the inbox shows at first, and the most it shows ("Show more" adds a page, up to the API's 1000). */
+export const INBOX_PAGE = 200;
+export const INBOX_MAX = 1000;
+
 /** `/api/v1/fraud/alerts?…` with only the filters that are set. */
-export function fraudAlertPath(filter: FraudAlertFilter, limit = 200): string {
+export function fraudAlertPath(filter: FraudAlertFilter, limit = INBOX_PAGE): string {
   const params = new URLSearchParams();
   for (const key of ['criterion_id', 'status', 'verdict', 'shadow'] as const) {
     const value = filter[key];
@@ -90,7 +94,7 @@ export const fraudApi = {
   updateList: async (name: string, patch: z.input<typeof fraudListPatch>): Promise<FraudListView> => fraudListView.parse(await request<unknown>('PUT', listPath(name), patch)),
   deleteList: (name: string) => request<unknown>('DELETE', listPath(name)),
 
-  alerts: async (filter: FraudAlertFilter) => fraudAlertList.parse(await request<unknown>('GET', fraudAlertPath(filter))),
+  alerts: async (filter: FraudAlertFilter, limit?: number) => fraudAlertList.parse(await request<unknown>('GET', fraudAlertPath(filter, limit))),
   alert: async (id: string) => alertDetail.parse(await request<unknown>('GET', alertPath(id))),
   acknowledge: (id: string) => request<unknown>('POST', `${alertPath(id)}/ack`),
   verdict: (id: string, verdict: FraudVerdict, note: string) => request<unknown>('PUT', `${alertPath(id)}/verdict`, { verdict, note }),

@@ -7,7 +7,7 @@ import { ErrorNote } from '../components/ErrorNote';
 import { RelativeTime } from '../components/RelativeTime';
 import { TableHead } from '../components/TableHead';
 import { formatDateTime } from '../format';
-import { alertState, filterOfSearch, fraudApi, valueText, VERDICT_LABEL, type FraudAlertsSearch, type FraudAlertView, type FraudVerdict, type ShipmentView } from '../fraud';
+import { alertState, filterOfSearch, fraudApi, INBOX_MAX, INBOX_PAGE, valueText, VERDICT_LABEL, type FraudAlertsSearch, type FraudAlertView, type FraudVerdict, type ShipmentView } from '../fraud';
 import { criteriaQuery, fraudAlertQuery, fraudAlertsQuery } from '../fraud-queries';
 import { useAction } from '../hooks';
 import { FraudTabs } from './FraudTabs';
@@ -133,7 +133,8 @@ function AlertDetail({ id, onClose }: { id: string; onClose: () => void }) {
 export function FraudAlertsPage() {
   const search = useSearch({ from: '/fraud/alerts' });
   const navigate = useNavigate({ from: '/fraud/alerts' });
-  const alerts = useQuery(fraudAlertsQuery(filterOfSearch(search)));
+  const [limit, setLimit] = useState(INBOX_PAGE);
+  const alerts = useQuery(fraudAlertsQuery(filterOfSearch(search), limit));
   const criteria = useQuery(criteriaQuery);
   const setSearch = (patch: Partial<FraudAlertsSearch>) => void navigate({ search: (s) => ({ ...s, ...patch }) });
   const status = search.status ?? 'all';
@@ -228,6 +229,17 @@ export function FraudAlertsPage() {
             ))}
           </tbody>
         </table>
+      )}
+      {alerts.data?.next_before && (
+        <p className="muted">
+          {limit < INBOX_MAX ? (
+            <button type="button" className="button small" onClick={() => setLimit((l) => Math.min(INBOX_MAX, l + INBOX_PAGE))}>
+              Show more
+            </button>
+          ) : (
+            `The ${INBOX_MAX} latest are shown: filter by criterion, status or verdict to see older ones.`
+          )}
+        </p>
       )}
     </section>
   );
