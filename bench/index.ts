@@ -4,12 +4,13 @@
  */
 import { benchAlerts } from './alerts.js';
 import { benchArchive } from './archive.js';
+import { benchFraud } from './fraud.js';
 import { benchIndexes } from './indexes.js';
 import { benchIngest } from './ingest.js';
 import { benchMonitor } from './monitor.js';
 import { benchPings } from './pings.js';
 
-const benches: Record<string, () => Promise<void>> = { pings: benchPings, monitor: benchMonitor, archive: benchArchive, ingest: benchIngest, indexes: benchIndexes, alerts: benchAlerts };
+const benches: Record<string, () => Promise<void>> = { pings: benchPings, monitor: benchMonitor, archive: benchArchive, ingest: benchIngest, indexes: benchIndexes, alerts: benchAlerts, fraud: benchFraud };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const unknown = wanted.filter((w) => !(w in benches));

@@ -16,7 +16,7 @@ const rec = (id: number, minute: number, sender: string | null, value: number | 
   declared_value_usd: value,
   destination_country: country,
 });
-const hist = (r: ShipmentRecord, key: string): HistoryRow => ({ id: Number(r.id), createdAt: r.created_at.getTime(), key: String(r[key]), values: r });
+const hist = (r: ShipmentRecord, key: string): HistoryRow => ({ orgId: 'o', id: Number(r.id), createdAt: r.created_at.getTime(), key: String(r[key]), values: r });
 
 const USES: AggregateUse[] = [
   { kind: 'count', key: 'sender_id', field: null, window: '1h' },

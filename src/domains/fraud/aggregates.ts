@@ -58,7 +58,9 @@ export function computeAggregates(targets: readonly ShipmentRecord[], uses: read
       if (!m) entities.set(k, (m = new Map()));
       const id = Number(t.id);
       if (!m.has(id)) m.set(id, { id, at: t.created_at.getTime(), values: t });
-      targetsOf.set(k, [...(targetsOf.get(k) ?? []), t]);
+      const list = targetsOf.get(k);
+      if (list) list.push(t);
+      else targetsOf.set(k, [t]);
     }
     for (const [k, ts] of targetsOf) {
       const points = [...entities.get(k)!.values()].sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
@@ -166,28 +168,51 @@ function firstOf(points: readonly Point[], end: number, target: Target, field: s
   return last === undefined || last <= target.at - w;
 }
 
+/** One organisation's part of a batch: its shipments and the aggregates its criteria use. */
+export interface OrgBatch {
+  orgId: string;
+  targets: readonly ShipmentRecord[];
+  uses: readonly AggregateUse[];
+}
+
 /**
- * The aggregates of one organisation's batch: one history query per key, then `computeAggregates`.
+ * The aggregates of a batch of several organisations: ONE history query per key for all of them
+ * (each (organisation, entity) pair named), then `computeAggregates` per organisation.
  */
-export async function loadAggregates(db: Db, orgId: string, targets: readonly ShipmentRecord[], uses: readonly AggregateUse[], out: AggregateValues = new Map()): Promise<AggregateValues> {
-  if (targets.length === 0 || uses.length === 0) {
-    for (const t of targets) if (!out.has(t.id)) out.set(t.id, new Map());
-    return out;
-  }
+export async function loadAggregates(db: Db, batches: readonly OrgBatch[], out: AggregateValues = new Map()): Promise<AggregateValues> {
+  for (const b of batches) for (const t of b.targets) if (!out.has(t.id)) out.set(t.id, new Map());
   let oldest = Infinity;
   let newest = -Infinity;
-  for (const t of targets) {
-    oldest = Math.min(oldest, t.created_at.getTime());
-    newest = Math.max(newest, t.created_at.getTime());
+  const byKey = new Map<string, { uses: AggregateUse[]; entities: Map<string, { orgId: string; entity: string }> }>();
+  for (const b of batches) {
+    if (b.uses.length === 0) continue;
+    for (const t of b.targets) {
+      oldest = Math.min(oldest, t.created_at.getTime());
+      newest = Math.max(newest, t.created_at.getTime());
+    }
+    for (const u of b.uses) {
+      let k = byKey.get(u.key);
+      if (!k) byKey.set(u.key, (k = { uses: [], entities: new Map() }));
+      k.uses.push(u);
+      for (const t of b.targets) {
+        const v = t[u.key];
+        if (typeof v === 'string') k.entities.set(`${b.orgId}|${v}`, { orgId: b.orgId, entity: v });
+      }
+    }
   }
-  const byKey = new Map<string, AggregateUse[]>();
-  for (const u of uses) byKey.set(u.key, [...(byKey.get(u.key) ?? []), u]);
-  const history = new Map<string, HistoryRow[]>();
-  for (const [key, keyUses] of byKey) {
-    const entities = [...new Set(targets.map((t) => t[key]).filter((v): v is string => typeof v === 'string'))];
-    const columns = [...new Set(keyUses.map((u) => u.field).filter((f): f is string => f !== null))];
-    const back = Math.max(...keyUses.map(lookBack));
-    history.set(key, await entityHistory(db, orgId, key, entities, columns, new Date(oldest - back), new Date(newest)));
+  // Rows by organisation, then by key.
+  const history = new Map<string, Map<string, HistoryRow[]>>();
+  for (const [key, { uses, entities }] of byKey) {
+    const columns = [...new Set(uses.map((u) => u.field).filter((f): f is string => f !== null))];
+    const back = Math.max(...uses.map(lookBack));
+    for (const row of await entityHistory(db, key, [...entities.values()], columns, new Date(oldest - back), new Date(newest))) {
+      let org = history.get(row.orgId);
+      if (!org) history.set(row.orgId, (org = new Map()));
+      let rows = org.get(key);
+      if (!rows) org.set(key, (rows = []));
+      rows.push(row);
+    }
   }
-  return computeAggregates(targets, uses, history, out);
+  for (const b of batches) if (b.uses.length > 0) computeAggregates(b.targets, b.uses, history.get(b.orgId) ?? new Map(), out);
+  return out;
 }

@@ -45,7 +45,7 @@ export async function runBacktest(db: Db, orgId: string, request: BacktestReques
   let firstError: string | null = null;
   const samples: BacktestResult['samples'] = [];
   // Newest first (as read): the samples are the most recent matches.
-  await evaluateBatch(db, orgId, shipments, [compiled], (s, _i, outcome) => {
+  await evaluateBatch(db, [{ orgId, shipments, criteria: [compiled] }], (_p, s, _i, outcome) => {
     const day = s.created_at.toISOString().slice(0, 10);
     const counts = perDay.get(day) ?? { evaluated: 0, matched: 0 };
     perDay.set(day, counts);

@@ -43,18 +43,25 @@ export function aggregatesOf(criteria: readonly { aggregates: readonly Aggregate
   return [...uses.values()];
 }
 
-/** Evaluates `criteria` on every shipment; `visit` gets each outcome. */
-export async function evaluateBatch(
-  db: Db,
-  orgId: string,
-  shipments: readonly ShipmentRecord[],
-  criteria: readonly Compiled[],
-  visit: (shipment: ShipmentRecord, criterionIndex: number, outcome: Outcome) => void,
-): Promise<void> {
-  const values: AggregateValues = await loadAggregates(db, orgId, shipments, aggregatesOf(criteria));
-  for (const s of shipments) {
-    const shipment = celShipment(s);
-    const velocity = new CelVelocity(values.get(s.id) ?? new Map());
-    for (let i = 0; i < criteria.length; i++) visit(s, i, criteria[i]!.evaluate(shipment, velocity));
+/** One organisation's part of a batch: its shipments and its compiled criteria. */
+export interface BatchPart {
+  orgId: string;
+  shipments: readonly ShipmentRecord[];
+  criteria: readonly Compiled[];
+}
+
+/** Evaluates each part's criteria on its shipments (aggregates of all parts read together); `visit` gets each outcome. */
+export async function evaluateBatch(db: Db, parts: readonly BatchPart[], visit: (part: number, shipment: ShipmentRecord, criterionIndex: number, outcome: Outcome) => void): Promise<void> {
+  const values: AggregateValues = await loadAggregates(
+    db,
+    parts.map((p) => ({ orgId: p.orgId, targets: p.shipments, uses: aggregatesOf(p.criteria) })),
+  );
+  for (const [pi, part] of parts.entries()) {
+    if (part.criteria.length === 0) continue;
+    for (const s of part.shipments) {
+      const shipment = celShipment(s);
+      const velocity = new CelVelocity(values.get(s.id) ?? new Map());
+      for (let i = 0; i < part.criteria.length; i++) visit(pi, s, i, part.criteria[i]!.evaluate(shipment, velocity));
+    }
   }
 }

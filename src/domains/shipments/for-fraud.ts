@@ -53,8 +53,9 @@ export async function finishArrivals(trx: Db, shipmentIds: readonly string[]): P
   await sql`DELETE FROM shipment_arrivals WHERE shipment_id = ANY(${shipmentIds}::bigint[])`.execute(trx);
 }
 
-/** One shipment of an entity's history: its order and the columns an aggregate reads. */
+/** One shipment of an entity's history: its organisation, order and the columns an aggregate reads. */
 export interface HistoryRow {
+  orgId: string;
   id: number;
   createdAt: number;
   key: string;
@@ -62,21 +63,23 @@ export interface HistoryRow {
 }
 
 /**
- * The organisation's shipments whose `key` column is one of `entities` and whose created_at is in
- * (`after`, `through`], with the `columns` asked for. One query for a whole batch's entities.
+ * The shipments whose (org_id, `key` column) is one of `entities` and whose created_at is in
+ * (`after`, `through`], with the `columns` asked for: one query for a whole batch's entities of
+ * every organisation in it (each pair names its organisation, so no row of another one is read).
  */
-export async function entityHistory(db: Db, orgId: string, key: string, entities: readonly string[], columns: readonly string[], after: Date, through: Date): Promise<HistoryRow[]> {
+export async function entityHistory(db: Db, key: string, entities: readonly { orgId: string; entity: string }[], columns: readonly string[], after: Date, through: Date): Promise<HistoryRow[]> {
   if (entities.length === 0) return [];
   for (const c of [key, ...columns]) if (!SHIPMENT_COLUMNS.has(c)) throw new Error(`entityHistory: ${c} is not a shipment column`);
   const wanted = [...new Set(columns)];
   const result = await sql<Record<string, unknown>>`
-    SELECT id, created_at, ${sql.ref(key)} AS entity_key${sql.raw(wanted.map((c) => `, ${c}`).join(''))}
-    FROM shipments
-    WHERE org_id = ${orgId} AND ${sql.ref(key)} = ANY(${entities}::text[]) AND created_at > ${after.toISOString()}::timestamptz AND created_at <= ${through.toISOString()}::timestamptz`.execute(db);
+    SELECT s.org_id, s.id, s.created_at, s.${sql.ref(key)} AS entity_key${sql.raw(wanted.map((c) => `, s.${c}`).join(''))}
+    FROM unnest(${entities.map((e) => e.orgId)}::uuid[], ${entities.map((e) => e.entity)}::text[]) AS e(org_id, entity)
+    JOIN shipments s ON s.org_id = e.org_id AND s.${sql.ref(key)} = e.entity
+    WHERE s.created_at > ${after.toISOString()}::timestamptz AND s.created_at <= ${through.toISOString()}::timestamptz`.execute(db);
   return result.rows.map((r) => {
     const values: Record<string, unknown> = {};
     for (const c of wanted) values[c] = r[c] ?? null;
-    return { id: Number(r['id']), createdAt: new Date(r['created_at'] as Date | string).getTime(), key: String(r['entity_key']), values };
+    return { orgId: String(r['org_id']), id: Number(r['id']), createdAt: new Date(r['created_at'] as Date | string).getTime(), key: String(r['entity_key']), values };
   });
 }
 
