@@ -17,8 +17,11 @@ function LiveIndicator() {
   );
 }
 
-/** The main menu; a page belongs to the first entry its path starts with (`/` is the checks). */
-const NAV = [
+/**
+ * The main menu; a page belongs to the first entry its path starts with (`match`, else `to`; `/` is
+ * the checks). "Fraud" covers the fraud pages and the shipments upload (they have their own tabs).
+ */
+const NAV: readonly { to: string; label: string; match?: readonly string[] }[] = [
   { to: '/checks', label: 'Checks' },
   { to: '/alerts', label: 'Alerts' },
   { to: '/rules', label: 'Rules' },
@@ -28,6 +31,7 @@ const NAV = [
   { to: '/logs', label: 'Logs' },
   { to: '/archive', label: 'Archive' },
   { to: '/traffic', label: 'Traffic' },
+  { to: '/fraud/alerts', label: 'Fraud', match: ['/fraud', '/shipments'] },
 ] as const;
 
 /** Administration, for whom it concerns: an organisation's admins, and platform administrators. */
@@ -42,7 +46,7 @@ function Shell({ me }: { me: Me }) {
   const client = useQueryClient();
   const path = useRouterState({ select: (state) => state.location.pathname });
   const nav = [...NAV, ...ADMIN_NAV.filter((item) => item.show(me))];
-  const current = nav.find((item) => path.startsWith(item.to))?.to ?? '/checks';
+  const current = nav.find((item) => ('match' in item && item.match ? item.match : [item.to]).some((prefix) => path.startsWith(prefix)))?.to ?? '/checks';
   useLiveCache();
   const logout = async () => {
     try {

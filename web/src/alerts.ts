@@ -62,7 +62,7 @@ export const alertsApi = {
 
 // --- the list, grouped --------------------------------------------------------------------------
 
-export const SOURCE_LABEL: Record<AlertSource, string> = { job: 'Jobs', log: 'Logs' };
+export const SOURCE_LABEL: Record<AlertSource, string> = { job: 'Jobs', log: 'Logs', fraud: 'Fraud' };
 
 /** Worst first; a state this dashboard does not know yet (the manager may add one) comes last. */
 const STATE_ORDER: Readonly<Record<string, number>> = { firing: 0, pending: 1, resolved: 2 };

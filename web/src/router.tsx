@@ -1,4 +1,5 @@
 import { createRootRoute, createRoute, createRouter, Link, useParams } from '@tanstack/react-router';
+import { fraudAlertsSearch } from './fraud';
 import { isLogsParam, type LogsSearch } from './logs';
 import { AdminLogPage } from './pages/AdminLogPage';
 import { AlertHistoryPage, AlertsPage, alertsSearch } from './pages/AlertsPage';
@@ -8,12 +9,17 @@ import { ChannelsPage } from './pages/ChannelsPage';
 import { CheckFormPage } from './pages/CheckFormPage';
 import { CheckPage } from './pages/CheckPage';
 import { ChecksPage } from './pages/ChecksPage';
+import { FraudAlertsPage } from './pages/FraudAlertsPage';
+import { FraudCriteriaPage } from './pages/FraudCriteriaPage';
+import { FraudCriterionPage } from './pages/FraudCriterionPage';
+import { FraudListsPage } from './pages/FraudListsPage';
 import { LogsPage } from './pages/LogsPage';
 import { MaintenancePage } from './pages/MaintenancePage';
 import { MembersPage } from './pages/MembersPage';
 import { OrganisationsPage } from './pages/OrganisationsPage';
 import { RuleEditorPage } from './pages/RuleEditorPage';
 import { RulesPage } from './pages/RulesPage';
+import { ShipmentsPage } from './pages/ShipmentsPage';
 import { SilencesPage } from './pages/SilencesPage';
 import { TrafficPage } from './pages/TrafficPage';
 import { allValues, firstValue, parseSearch, stringifySearch } from './search-params';
@@ -120,6 +126,20 @@ const ruleRoute = createRoute({
     return <RuleEditorPage key={id} id={id} />;
   },
 });
+// Fraud (issue 10): the inbox, the criteria and their editor, the lists, and the shipments upload.
+const fraudAlertsRoute = createRoute({ getParentRoute: () => rootRoute, path: '/fraud/alerts', component: FraudAlertsPage, validateSearch: fraudAlertsSearch });
+const fraudCriteriaRoute = createRoute({ getParentRoute: () => rootRoute, path: '/fraud/criteria', component: FraudCriteriaPage });
+const newFraudCriterionRoute = createRoute({ getParentRoute: () => rootRoute, path: '/fraud/criteria/new', component: () => <FraudCriterionPage /> });
+const fraudCriterionRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/fraud/criteria/$id',
+  component: function FraudCriterionRoute() {
+    const { id } = useParams({ from: '/fraud/criteria/$id' });
+    return <FraudCriterionPage key={id} id={id} />;
+  },
+});
+const fraudListsRoute = createRoute({ getParentRoute: () => rootRoute, path: '/fraud/lists', component: FraudListsPage });
+const shipmentsRoute = createRoute({ getParentRoute: () => rootRoute, path: '/shipments', component: ShipmentsPage });
 const silencesRoute = createRoute({ getParentRoute: () => rootRoute, path: '/silences', component: SilencesPage });
 const orgsRoute = createRoute({ getParentRoute: () => rootRoute, path: '/orgs', component: OrganisationsPage });
 const orgMembersRoute = createRoute({
@@ -153,6 +173,12 @@ const routeTree = rootRoute.addChildren([
   newRuleRoute,
   ruleRoute,
   silencesRoute,
+  fraudAlertsRoute,
+  fraudCriteriaRoute,
+  newFraudCriterionRoute,
+  fraudCriterionRoute,
+  fraudListsRoute,
+  shipmentsRoute,
   orgsRoute,
   orgMembersRoute,
   membersRoute,
