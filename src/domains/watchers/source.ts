@@ -68,7 +68,7 @@ export function splitTable(name: string): { schema: string; table: string } {
 
 /** The table's columns and types; throws an invalid_field naming what does not fit the watcher. */
 export async function inspect(client: pg.Client, t: WatchedTable): Promise<Map<string, ColumnInfo>> {
-  const version = Number((await client.query<{ v: string }>('SHOW server_version_num')).rows[0]?.v ?? 0);
+  const version = Number((await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]?.v ?? 0);
   if (version < MIN_SERVER_VERSION) throw invalidField('connection_url', `the watched server runs PostgreSQL ${version}; the watcher needs 14 or later`);
   const rel = await client.query<{ oid: number; readable: boolean }>(
     `SELECT c.oid, has_table_privilege(c.oid, 'SELECT') AS readable FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
