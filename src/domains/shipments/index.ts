@@ -4,4 +4,4 @@
  * rates that derive `declared_value_usd`.
  */
 export { shipmentRoutes } from './http.js';
-export { intakeWatchedRows, type WatchedIntake, type WatchedRow } from './for-watchers.js';
+export { intakeWatchedRows, type WatchedRow } from './for-watchers.js';
