@@ -9,7 +9,10 @@
  *   in the watcher's state, Vigil keeps answering, and the rows inserted meanwhile arrive;
  * - column mapping errors (400 naming the field and the column), rows refused by the intake
  *   recorded with their reason while the others are stored, the organisation chosen by a column;
- * - platform administrators only (403 for an organisation's admin key), password never answered.
+ * - platform administrators only (403 for an organisation's admin key), password never answered;
+ * - a real `vigil` process killed with -9 in the middle of a backlog, then restarted: every row
+ *   exactly once (`rows_read` equals the table's rows: a page committed is never read again);
+ * - `vigil watcher add|list|remove` (the built CLI), with the URL read from stdin.
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import pg from 'pg';
@@ -17,7 +20,14 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey, createOrg } from '../src/domains/accounts/index.js';
 import { startShipmentWatchers } from '../src/domains/watchers/index.js';
-import { TEST_DATABASE_URL, eventually, freshPostgresDatabase, startTestServer, type TestServer } from './support/server.js';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { VIGIL_BIN, freePort, killHard, spawnVigil, type VigilProcess } from './support/process.js';
+import { ADMIN_TOKEN, TEST_DATABASE_URL, eventually, freshPostgresDatabase, startTestServer, type TestServer } from './support/server.js';
+
+/** The kill -9 and CLI tests run the built `vigil` (npm run build). */
+const BUILT = existsSync(fileURLToPath(new URL('../dist/cli/main.js', import.meta.url)));
 
 interface View {
   id: string;
@@ -271,4 +281,82 @@ describe.skipIf(!TEST_DATABASE_URL)('shipment table watcher (PostgreSQL)', () =>
       await proxy.close();
     }
   }, 90_000);
+
+  it.skipIf(!TEST_DATABASE_URL || !BUILT)(
+    'a vigil process killed with -9 mid-backlog and restarted reads every row exactly once',
+    async () => {
+      await pool.query('CREATE TABLE crash (id bigserial PRIMARY KEY, ref text NOT NULL, at timestamptz NOT NULL)');
+      await pool.query(`INSERT INTO crash (ref, at) SELECT 'crash-' || g, now() FROM generate_series(1, 30000) AS g`);
+      const db = await freshPostgresDatabase();
+      const port = await freePort();
+      const env = { DATABASE_URL: db.url, VIGIL_DATA_DIR: '', VIGIL_ADMIN_TOKEN: ADMIN_TOKEN };
+      let proc: VigilProcess | undefined;
+      const api = (path: string, init: RequestInit = {}) => fetch(`http://127.0.0.1:${port}${path}`, { ...init, headers: { 'x-api-key': ADMIN_TOKEN, 'content-type': 'application/json' } });
+      try {
+        proc = await spawnVigil(env, port);
+        const org = (await (await api('/api/v1/me')).json()) as { org: { id: string } };
+        const res = await api('/api/v1/shipment-watchers', {
+          method: 'POST',
+          body: JSON.stringify({ name: 'crash', connection_url: watched.url, table: 'crash', columns: { external_id: 'ref', created_at: 'at' }, org_id: org.org.id, batch_size: 300, poll_interval_ms: 100, start: 'beginning' }),
+        });
+        expect(res.status).toBe(201);
+        const { id } = (await res.json()) as View;
+        const state = async () => ((await (await api(`/api/v1/shipment-watchers/${id}`)).json()) as View).state;
+        await eventually(async () => (await state()).rows_read >= 3000, 60_000, 20);
+        await killHard(proc);
+        proc = await spawnVigil(env, port);
+        const done = await eventually(async () => {
+          const s = await state();
+          return s.rows_read >= 30000 && s.read_ranges_above === 0 ? s : undefined;
+        }, 120_000);
+        expect(done).toMatchObject({ rows_read: 30000, rows_stored: 30000, rows_rejected: 0 });
+        const client = new pg.Client({ connectionString: db.url });
+        await client.connect();
+        const n = await client.query<{ n: string; d: string }>(`SELECT count(*) AS n, count(DISTINCT external_id) AS d FROM shipments WHERE external_id LIKE 'crash-%'`);
+        await client.end();
+        expect(n.rows[0]).toEqual({ n: '30000', d: '30000' });
+      } finally {
+        if (proc) await killHard(proc);
+        await db.drop();
+      }
+    },
+    240_000,
+  );
+
+  it.skipIf(!TEST_DATABASE_URL || !BUILT)('vigil watcher add, list and remove (the built CLI), the URL read from stdin', async () => {
+    const db = await freshPostgresDatabase();
+    const vigil = (args: string[], stdin = '') =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+        const child = spawn(process.execPath, [VIGIL_BIN, ...args], { env: { ...process.env, NATS_URL: '', DATABASE_URL: db.url, VIGIL_DATA_DIR: '' }, stdio: ['pipe', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+        child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+        child.stdin.end(stdin);
+        child.once('error', reject);
+        child.once('exit', (code) => resolve({ code, stdout, stderr }));
+      });
+    try {
+      const org = await vigil(['org', 'create', 'Cli Org']);
+      expect(org.code, org.stderr).toBe(0);
+      const add = ['watcher', 'add', 'cli-orders', '--connection', '-', '--table', 'orders', '--map', 'external_id=order_ref', '--map', 'created_at=placed_at', '--org', 'Cli Org', '--json'];
+      const added = await vigil(add, `${watched.url}\n`);
+      expect(added.code, added.stderr).toBe(0);
+      const view = JSON.parse(added.stdout) as View;
+      expect(view).toMatchObject({ name: 'cli-orders', table: 'public.orders' });
+      const bad = await vigil(['watcher', 'add', 'cli-bad', '--connection', watched.url, '--table', 'orders', '--map', 'external_id=nope', '--map', 'created_at=placed_at', '--org', 'Cli Org']);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toMatch(/columns.external_id: column "nope" does not exist/);
+      const usage = await vigil(['watcher', 'add', 'cli-bad', '--connection', watched.url, '--table', 'orders', '--map', 'external_id', '--org', 'Cli Org']);
+      expect(usage.code).toBe(2);
+      const list = await vigil(['watcher', 'list']);
+      expect(list.stdout).toContain(`${view.id}\tcli-orders\tpublic.orders\t0\t-`);
+      const password = new URL(watched.url).password;
+      if (password) expect((await vigil(['watcher', 'list', '--json'])).stdout).not.toContain(password);
+      expect((await vigil(['watcher', 'remove', 'cli-orders'])).code).toBe(0);
+      expect((await vigil(['watcher', 'list'])).stdout).toBe('');
+    } finally {
+      await db.drop();
+    }
+  }, 120_000);
 });
