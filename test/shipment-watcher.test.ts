@@ -282,6 +282,63 @@ describe.skipIf(!TEST_DATABASE_URL)('shipment table watcher (PostgreSQL)', () =>
     }
   }, 90_000);
 
+  run('reads ids interleaved row by row by two open transactions, the lower one committing last; a PUT keeps or resets the position', async () => {
+    await pool.query('CREATE TABLE mixed (id bigserial PRIMARY KEY, ref text NOT NULL, at timestamptz NOT NULL)');
+    const body = { name: 'mixed', connection_url: watched.url, table: 'mixed', columns: { external_id: 'ref', created_at: 'at' }, org_id: globex, poll_interval_ms: 100, batch_size: 50 };
+    const res = await create(body);
+    expect(res.status).toBe(201);
+    const w = (await res.json()) as View;
+    const worker = startShipmentWatchers({ store: server.ctx.store, logger, tickMs: 20 });
+    const a = await pool.connect();
+    const b = await pool.connect();
+    try {
+      await a.query('BEGIN');
+      await b.query('BEGIN');
+      // Ids alternate between the two transactions: a gets 1, 3, 5…, b gets 2, 4, 6… (one row per statement).
+      for (let i = 0; i < 150; i++) {
+        await a.query(`INSERT INTO mixed (ref, at) VALUES ($1, now())`, [`mix-a-${i}`]);
+        await b.query(`INSERT INTO mixed (ref, at) VALUES ($1, now())`, [`mix-b-${i}`]);
+      }
+      await b.query('COMMIT');
+      await eventually(async () => (await storedCount('mix-b-')) === 150, 20_000);
+      expect((await view(w.id)).state.read_ranges_above).toBe(150); // every other id: 150 single-id ranges
+      await a.query('COMMIT');
+    } finally {
+      a.release();
+      b.release();
+    }
+    const done = await eventually(async () => {
+      const v = await view(w.id);
+      return v.state.rows_read === 300 && v.state.read_ranges_above === 0 ? v : undefined;
+    }, 20_000);
+    expect(done.state).toMatchObject({ rows_stored: 300, settled: 300 });
+    await worker.stop();
+
+    // PUT without connection_url keeps it (and its password) and the position…
+    const kept = (await (await server.api(`/api/v1/shipment-watchers/${w.id}`, { method: 'PUT', json: { ...body, connection_url: undefined, poll_interval_ms: 500 } })).json()) as View & { poll_interval_ms: number };
+    expect(kept).toMatchObject({ poll_interval_ms: 500, has_password: w.has_password, state: { settled: 300, rows_read: 300 } });
+    // …with `start`, it starts over (here: from the beginning, so every row is read again and found a duplicate).
+    const reset = (await (await server.api(`/api/v1/shipment-watchers/${w.id}`, { method: 'PUT', json: { ...body, connection_url: undefined, start: 'beginning' } })).json()) as View;
+    expect(reset.state).toMatchObject({ settled: null, rows_read: 300 });
+    const again = startShipmentWatchers({ store: server.ctx.store, logger, tickMs: 20 });
+    try {
+      const reread = await eventually(async () => {
+        const v = await view(w.id);
+        return v.state.rows_read === 600 ? v : undefined;
+      }, 20_000);
+      expect(reread.state.rows_stored).toBe(300);
+      expect(await storedCount('mix-')).toBe(300);
+    } finally {
+      await again.stop();
+    }
+    // A PUT that does not fit the table is refused like a POST.
+    const bad = await server.api(`/api/v1/shipment-watchers/${w.id}`, { method: 'PUT', json: { ...body, columns: { external_id: 'nope', created_at: 'at' } } });
+    expect(bad.status).toBe(400);
+    expect((await server.api(`/api/v1/shipment-watchers/00000000-0000-4000-8000-000000000000`, { method: 'PUT', json: body })).status).toBe(404);
+    expect((await server.api(`/api/v1/shipment-watchers/${w.id}`, { method: 'DELETE' })).status).toBe(204);
+    expect((await server.api(`/api/v1/shipment-watchers/${w.id}`, { method: 'DELETE' })).status).toBe(404);
+  }, 90_000);
+
   it.skipIf(!TEST_DATABASE_URL || !BUILT)(
     'a vigil process killed with -9 mid-backlog and restarted reads every row exactly once',
     async () => {
