@@ -219,7 +219,8 @@ describe.skipIf(!TEST_DATABASE_URL)('shipment table watcher (PostgreSQL)', () =>
     await pool.query(
       `INSERT INTO backlog (ref, at, tenant) SELECT 'bk-' || g, now(), CASE WHEN g % 1000 = 0 THEN 'initech' WHEN g % 2 = 0 THEN 'acme' ELSE 'globex' END FROM generate_series(1, 20000) AS g`,
     );
-    const first = startShipmentWatchers({ store: server.ctx.store, logger, tickMs: 20 });
+    // One page per turn: it is stopped after a few pages, well before the end of the backlog.
+    const first = startShipmentWatchers({ store: server.ctx.store, logger, tickMs: 20, turnBudgetMs: 0 });
     await eventually(async () => (await view(w.id)).state.rows_read >= 3000, 30_000, 20);
     await first.stop();
     const stoppedAt = (await view(w.id)).state.rows_read;
@@ -359,8 +360,12 @@ describe.skipIf(!TEST_DATABASE_URL)('shipment table watcher (PostgreSQL)', () =>
         expect(res.status).toBe(201);
         const { id } = (await res.json()) as View;
         const state = async () => ((await (await api(`/api/v1/shipment-watchers/${id}`)).json()) as View).state;
-        await eventually(async () => (await state()).rows_read >= 3000, 60_000, 20);
+        const before = await eventually(async () => {
+          const s = await state();
+          return s.rows_read >= 3000 ? s : undefined;
+        }, 60_000, 20);
         await killHard(proc);
+        expect(before.rows_read).toBeLessThan(30000); // killed mid-backlog
         proc = await spawnVigil(env, port);
         const done = await eventually(async () => {
           const s = await state();

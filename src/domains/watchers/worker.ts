@@ -47,6 +47,8 @@ export interface WatcherWorkerOptions {
   tickMs?: number;
   /** How long a watcher stays with the process that read it last (default 15 s; 0 = no lease). */
   leaseMs?: number;
+  /** Pages of one watcher per turn, for at most this long (default POLL_BUDGET_MS; 0 = one page). */
+  turnBudgetMs?: number;
 }
 
 /** The watched side failed (connection, table, query): the watcher's error, not the process's. */
@@ -141,7 +143,7 @@ export class WatcherRunner {
         position = next;
         version += 1;
         if (!page.full) return false;
-        if (Date.now() - started > POLL_BUDGET_MS) return true;
+        if (Date.now() - started >= (this.options.turnBudgetMs ?? POLL_BUDGET_MS)) return true;
       }
     }).catch((error: unknown) => {
       // Connecting (or closing) failed: the watched side.
