@@ -10,6 +10,7 @@ import { openBus, type EventBus } from '../platform/bus/index.js';
 import { notifyRoutes, startNotifier } from '../domains/notify/index.js';
 import { ruleRoutes, startRulesEvaluator, type ReportPort } from '../domains/rules/index.js';
 import { shipmentRoutes } from '../domains/shipments/index.js';
+import { startShipmentWatchers, watcherRoutes } from '../domains/watchers/index.js';
 import { TRAFFIC_CONSUMER, influxTarget, relayTrafficUpdates, startInfluxSink, startStreamProcessor, statisticsPruner, statsRoutes } from '../domains/stream/index.js';
 import { LiveHub } from '../platform/live.js';
 import { startLiveBridge } from '../platform/live-bridge.js';
@@ -90,7 +91,7 @@ export async function startVigil(config: Config, options: StartOptions = {}): Pr
     const ingestBus = bus;
     const routes = [
       ...(roles.has('ingest') && ingestBus ? [pingRoutes, (c: AppContext) => logIngestRoutes(c, ingestBus)] : []),
-      ...(roles.has('web') ? [jobRoutes, notifyRoutes, alertingRoutes, logSearchRoutes, archiveRoutes, statsRoutes, ruleRoutes, shipmentRoutes, fraudRoutes] : []),
+      ...(roles.has('web') ? [jobRoutes, notifyRoutes, alertingRoutes, logSearchRoutes, archiveRoutes, statsRoutes, ruleRoutes, shipmentRoutes, fraudRoutes, watcherRoutes] : []),
     ];
     const server = await buildApp(ctx, { routes, isReady: () => ready, ...(options.onRoute ? { onRoute: options.onRoute } : {}) });
     app = server;
@@ -129,6 +130,8 @@ export async function startVigil(config: Config, options: StartOptions = {}): Pr
       if (roles.has('process')) workers.push(startAlertFlusher(ctx, ctx.config.VIGIL_ALERT_INTERVAL_MS));
       // New shipments: woken by intakes of this process, polling for those of other processes.
       if (roles.has('process')) workers.push(startFraudDetector({ db: store.db, logger, baseUrl: ctx.baseUrl }));
+      // Shipment table watchers: one process reads each watcher (a lease), any process may.
+      if (roles.has('process')) workers.push(startShipmentWatchers({ store, logger }));
       if (roles.has('web')) workers.push(startAlertLive(ctx, ctx.config.VIGIL_ALERT_INTERVAL_MS));
       if (roles.has('notify')) workers.push(startNotifier(ctx));
       const influxSink = roles.has('process') ? startInfluxSink(ctx) : undefined;

@@ -12,5 +12,6 @@ import type { RulesTables } from '../../src/domains/rules/tables.js';
 import type { FraudTables } from '../../src/domains/fraud/tables.js';
 import type { ShipmentsTables } from '../../src/domains/shipments/tables.js';
 import type { StreamTables } from '../../src/domains/stream/tables.js';
+import type { WatchersTables } from '../../src/domains/watchers/tables.js';
 
-export type AllTables = AccountsTables & AlertingTables & JobsTables & LogsTables & NotifyTables & FraudTables & RulesTables & ShipmentsTables & StreamTables;
+export type AllTables = AccountsTables & AlertingTables & JobsTables & LogsTables & NotifyTables & FraudTables & RulesTables & ShipmentsTables & StreamTables & WatchersTables;

@@ -105,10 +105,18 @@ export async function upsertRates(db: Db, rates: { currency: string; usd_per_uni
     .execute();
 }
 
-/** Stores the rows in one transaction; answers how many were new (the rest were duplicates). */
-export async function insertShipments(store: Store, rows: StoredRow[]): Promise<number> {
-  if (rows.length === 0) return 0;
-  return transactionWithCopy(store, (trx, copy) => (copy ? copyInsert(trx, copy, rows) : unnestInsert(trx, rows)));
+/**
+ * Stores the rows in one transaction; answers how many were new (the rest were duplicates).
+ * `inSameTransaction` (the table watcher: its new position) runs after the rows, in that
+ * transaction, with the number stored: both commit or neither does — even with no rows.
+ */
+export async function insertShipments(store: Store, rows: StoredRow[], inSameTransaction?: (trx: Db, stored: number) => Promise<void>): Promise<number> {
+  if (rows.length === 0 && !inSameTransaction) return 0;
+  return transactionWithCopy(store, async (trx, copy) => {
+    const stored = rows.length === 0 ? 0 : copy ? await copyInsert(trx, copy, rows) : await unnestInsert(trx, rows);
+    await inSameTransaction?.(trx, stored);
+    return stored;
+  });
 }
 
 async function copyInsert(trx: Db, copy: CopyIn, rows: StoredRow[]): Promise<number> {

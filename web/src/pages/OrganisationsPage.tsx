@@ -4,6 +4,7 @@ import { useState, type FormEvent } from 'react';
 import { adminApi, type OrgView } from '../admin';
 import { ErrorNote } from '../components/ErrorNote';
 import { RelativeTime } from '../components/RelativeTime';
+import { ShipmentWatchers } from '../components/ShipmentWatchers';
 import { useAction } from '../hooks';
 import { meQuery } from '../queries';
 
@@ -105,6 +106,7 @@ export function OrganisationsPage() {
           </tbody>
         </table>
       )}
+      {me?.platform_admin && <ShipmentWatchers orgNames={new Map((orgs.data ?? []).map((o) => [o.id, o.name]))} />}
     </section>
   );
 }

@@ -27,6 +27,7 @@ export const MIGRATION_NAMES = [
   '014_shipments',
   '015_fraud',
   '016_shipment_arrivals',
+  '017_shipment_watchers',
 ] as const;
 
 const UP = /^-- migrate:up[ \t]*$/m;
