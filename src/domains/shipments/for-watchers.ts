@@ -7,6 +7,7 @@
  * (the watcher records them there), so rows, refusals and position commit together.
  */
 import type { Db, Store } from '../../platform/store/index.js';
+import { announceArrivals } from './for-fraud.js';
 import { toStoredRows } from './intake.js';
 import { validateRows, type RawRow, type RowError } from './rows.js';
 import { insertShipments, loadRates, type StoredRow } from './store.js';
@@ -46,5 +47,7 @@ export async function intakeWatchedRows(store: Store, rows: WatchedRow[], inSame
     outcome = { stored: n, duplicates: stored.length - n, errors };
     await inSameTransaction(trx, outcome);
   });
+  // Committed: the rows are in the fraud detector's arrivals queue (same statement); wake it now rather than at its next poll.
+  if (outcome.stored > 0) announceArrivals();
   return outcome;
 }
