@@ -20,11 +20,9 @@ import type { Db, Store } from './store.js';
 export type CopyIn = (table: string, columns: readonly string[], data: string | Iterable<string>) => Promise<void>;
 
 export async function transactionWithCopy<T>(store: Store, work: (trx: Db, copy: CopyIn | undefined) => Promise<T>): Promise<T> {
-  if (!store.pool) return store.db.transaction().execute((trx) => work(trx, undefined));
-  const client = await store.pool.connect().catch((error: unknown) => {
-    store.outage.failed(error);
-    throw error;
-  });
+  if (!store.connect) return store.db.transaction().execute((trx) => work(trx, undefined));
+  // Set to the caller's tenant context like every connection of the store.
+  const client = await store.connect();
   const db = new Kysely<object>({ dialect: new PostgresDialect({ pool: new OneClientPool(client) }) });
   const copy: CopyIn = async (table, columns, data) => {
     const stream = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
