@@ -16,7 +16,7 @@ import type { PostgresPool, PostgresPoolClient } from 'kysely';
 import { currentTenant, inAnyScope } from './tenancy.js';
 
 /** The role the application runs as (created by migration 018). */
-export const APP_ROLE = 'vigil_app';
+const APP_ROLE = 'vigil_app';
 
 /**
  * What work outside any scope (no request, worker, asOrg or asSystem) gets:
@@ -25,7 +25,7 @@ export const APP_ROLE = 'vigil_app';
  */
 export type Untenanted = 'deny' | 'system';
 
-export interface SessionOptions {
+interface SessionOptions {
   untenanted?: Untenanted | undefined;
   /** Told once of a query that ran outside any scope under `deny` (with the stack that ran it). */
   onUntenanted?: ((stack: string) => void) | undefined;
@@ -48,7 +48,7 @@ export function asOwner<T>(fn: () => Promise<T>): Promise<T> {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** What a connection taken now must be set to. */
-export function wantedSettings(options: SessionOptions): Settings {
+function wantedSettings(options: SessionOptions): Settings {
   if (owner.getStore()) return { key: 'owner', role: 'none', orgId: '', bypass: 'on' };
   const tenant = currentTenant();
   if (tenant?.kind === 'org') {
@@ -71,7 +71,7 @@ function reportUntenanted(options: SessionOptions): void {
 type Query = (text: string, values: unknown[]) => Promise<unknown>;
 
 /** Sets a connection to `wanted` unless `current` says it already is; returns the new state. */
-export async function applySettings(query: Query, current: string | undefined, wanted: Settings): Promise<string> {
+async function applySettings(query: Query, current: string | undefined, wanted: Settings): Promise<string> {
   if (current === wanted.key) return current;
   await query(`SELECT set_config('role', $1, false), set_config('vigil.org_id', $2, false), set_config('vigil.bypass', $3, false)`, [wanted.role, wanted.orgId, wanted.bypass]);
   return wanted.key;
