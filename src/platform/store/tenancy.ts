@@ -15,21 +15,27 @@
  * The narrow, documented bypass — every `asSystem` reason in the application (a new one is added
  * to this table with the call):
  *
- * | where                                  | why it crosses organisations                                         |
- * |----------------------------------------|----------------------------------------------------------------------|
- * | accounts/guard.ts authenticate         | find the API key or session a request brings, to learn its organisation |
- * | accounts/http.ts login, invitations    | find a user by e-mail / an invitation by token before anyone is known |
- * | accounts/http.ts platform admin routes | the platform's admins manage every organisation                      |
- * | jobs ping routes (by uuid / ping key)  | a ping names its check by uuid or the organisation's ping key only   |
- * | jobs/sweeper.ts                        | deadlines of every organisation's checks                             |
- * | stream/processor.ts                    | the log stream carries every organisation's events                   |
- * | stream influx sink                     | copies every organisation's statistics                               |
- * | rules/evaluator.ts                     | evaluates every organisation's rules on one watermark                |
- * | alerting/worker.ts flusher and live    | group timers and live state of every organisation                    |
- * | notify/outbox-worker.ts                | delivers every organisation's outbox                                 |
- * | logs/retention.ts                      | archives and drops whole daily partitions                            |
- * | server/runtime.ts start-up             | bootstrap the first organisation and admin                           |
- * | cli (org, user, migrate)               | the operator's commands on the whole installation                    |
+ * | where                                   | why it crosses organisations                                     |
+ * |-----------------------------------------|------------------------------------------------------------------|
+ * | accounts/accounts.ts authenticateApiKey | find the API key a request brings, to learn its organisation     |
+ * | accounts/accounts.ts authenticateSession| find the session a request brings, to learn its organisation     |
+ * | accounts/http.ts log in, log out        | find a user by e-mail / a session by cookie before anyone is known |
+ * | accounts/http.ts invitation accept      | find an invitation by its token before anyone is known           |
+ * | accounts/http.ts `administering`        | a platform administrator manages every organisation (admin.ts checks the actor; an organisation's own admins stay in their organisation) |
+ * | jobs/http/ping.ts                       | a ping names its check by uuid or ping key only                  |
+ * | jobs/ping-writer.ts                     | group commit: one batch holds pings of several organisations     |
+ * | jobs/http/badge.ts                      | a public badge names its checks by badge key only                |
+ * | jobs/sweeper.ts                         | deadlines of every organisation's checks                         |
+ * | stream/processor.ts                     | the log stream carries every organisation's events (and its checkpoint) |
+ * | stream/influx/sink.ts                   | copies every organisation's statistics                           |
+ * | rules/evaluator.ts                      | evaluates every organisation's rules on one watermark (and hands leases over) |
+ * | alerting/worker.ts flusher and live     | group timers and live alert state of every organisation          |
+ * | notify/outbox-worker.ts                 | delivers every organisation's outbox                             |
+ * | logs/retention.ts                       | archives and drops whole daily partitions                        |
+ * | server/runtime.ts start-up              | bootstrap the first organisation and admin; can anyone log in    |
+ * | cli/orgs.ts                             | the operator's commands act on the whole installation            |
+ *
+ * Migrations run as the owner (session.ts `asOwner`), not through this table.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 
