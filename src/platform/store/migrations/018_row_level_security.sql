@@ -21,8 +21,21 @@
 --     currency_rates (platform-wide rates), login_throttle (keyed by login name, before anyone is
 --     authenticated), stream_checkpoints (the processor's bus position, one per consumer),
 --     kysely_migration / kysely_migration_lock (read-only for vigil_app).
+-- * In the policy, `true` in current_setting makes an unset setting read as NULL (no error), and
+--   nullif makes an empty one (as a reset leaves it) unset too.
 
 -- migrate:up
+CREATE FUNCTION vigil_enforce_tenancy(target regclass) RETURNS void LANGUAGE plpgsql AS $fn$
+BEGIN
+  EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', target);
+  EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', target);
+  EXECUTE format('DROP POLICY IF EXISTS tenant_isolation ON %s', target);
+  EXECUTE format($p$CREATE POLICY tenant_isolation ON %s
+    USING (org_id = nullif(current_setting('vigil.org_id', true), '')::uuid OR current_setting('vigil.bypass', true) = 'on')
+    WITH CHECK (org_id = nullif(current_setting('vigil.org_id', true), '')::uuid OR current_setting('vigil.bypass', true) = 'on')$p$, target);
+END $fn$;
+REVOKE EXECUTE ON FUNCTION vigil_enforce_tenancy(regclass) FROM PUBLIC;
+
 DO $$
 BEGIN
   CREATE ROLE vigil_app NOLOGIN;
@@ -49,18 +62,6 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE O
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO vigil_app;
 REVOKE INSERT, UPDATE, DELETE ON kysely_migration, kysely_migration_lock FROM vigil_app;
 
--- The one policy of tenant tables. `true` in current_setting: unset reads as NULL (no error); an
--- empty string (a setting reset) is unset too.
-CREATE FUNCTION vigil_enforce_tenancy(target regclass) RETURNS void LANGUAGE plpgsql AS $fn$
-BEGIN
-  EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', target);
-  EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', target);
-  EXECUTE format('DROP POLICY IF EXISTS tenant_isolation ON %s', target);
-  EXECUTE format($p$CREATE POLICY tenant_isolation ON %s
-    USING (org_id = nullif(current_setting('vigil.org_id', true), '')::uuid OR current_setting('vigil.bypass', true) = 'on')
-    WITH CHECK (org_id = nullif(current_setting('vigil.org_id', true), '')::uuid OR current_setting('vigil.bypass', true) = 'on')$p$, target);
-END $fn$;
-REVOKE EXECUTE ON FUNCTION vigil_enforce_tenancy(regclass) FROM PUBLIC;
 
 DO $$
 DECLARE
