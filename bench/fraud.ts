@@ -189,13 +189,15 @@ export async function benchFraud(): Promise<void> {
     const cache = new CompileCache();
     let chunks = 0;
     const ms = { evaluate: 0, store: 0, manager: 0 };
+    const stages = { claim: 0, read: 0, criteria: 0, history: 0, aggregates: 0, cel: 0 };
     for (;;) {
-      const r = await detectChunk(db, cache, new Date());
+      const r = await detectChunk(db, cache, new Date(), process.env.BENCH_FRAUD_CHUNK ? { chunk: Number(process.env.BENCH_FRAUD_CHUNK) } : {});
       if (r.shipments === 0) break;
       chunks++;
       ms.evaluate += r.ms.evaluate;
       ms.store += r.ms.store;
       ms.manager += r.ms.manager;
+      for (const k of Object.keys(stages) as (keyof typeof stages)[]) stages[k] += r.ms.stages[k];
     }
     const detected = Number(process.hrtime.bigint() - committed) / 1e9;
     const alerts = await count(db, 'SELECT count(*) AS n FROM fraud_alerts');
@@ -206,6 +208,7 @@ export async function benchFraud(): Promise<void> {
         `${fmt(detected, 2)} s from the bulk's commit (${fmt(BULK / detected)} shipments/s)`,
     );
     console.log(`  of which: claim + criteria + aggregates + evaluation ${fmt(ms.evaluate / 1000, 2)} s, storing alerts ${fmt(ms.store / 1000, 2)} s, alert manager (instances, groups, digests, outbox) ${fmt(ms.manager / 1000, 2)} s`);
+    console.log(`  evaluation by stage: ${Object.entries(stages).map(([k, v]) => `${k} ${fmt(v / 1000, 2)} s`).join(', ')}`);
 
     if (process.env.BENCH_FRAUD_NAIVE === '0') return;
     // The naive way: one query per criterion over the new batch.
@@ -248,6 +251,8 @@ export async function benchFraud(): Promise<void> {
     );
   } finally {
     await store.close();
-    await database.drop();
+    // BENCH_FRAUD_KEEP=1 keeps the database for EXPLAIN ANALYZE of the detector's queries.
+    if (process.env.BENCH_FRAUD_KEEP === '1') console.log(`kept database ${database.url}`);
+    else await database.drop();
   }
 }

@@ -179,7 +179,8 @@ export interface OrgBatch {
  * The aggregates of a batch of several organisations: ONE history query per key for all of them
  * (each (organisation, entity) pair named), then `computeAggregates` per organisation.
  */
-export async function loadAggregates(db: Db, batches: readonly OrgBatch[], out: AggregateValues = new Map()): Promise<AggregateValues> {
+export async function loadAggregates(db: Db, batches: readonly OrgBatch[], out: AggregateValues = new Map(), timings?: { history: number; aggregates: number }): Promise<AggregateValues> {
+  let t = performance.now();
   for (const b of batches) for (const t of b.targets) if (!out.has(t.id)) out.set(t.id, new Map());
   let oldest = Infinity;
   let newest = -Infinity;
@@ -213,6 +214,9 @@ export async function loadAggregates(db: Db, batches: readonly OrgBatch[], out: 
       rows.push(row);
     }
   }
+  if (timings) timings.history += performance.now() - t;
+  t = performance.now();
   for (const b of batches) if (b.uses.length > 0) computeAggregates(b.targets, b.uses, history.get(b.orgId) ?? new Map(), out);
+  if (timings) timings.aggregates += performance.now() - t;
   return out;
 }
