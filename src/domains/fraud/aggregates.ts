@@ -201,12 +201,14 @@ export async function loadAggregates(db: Db, batches: readonly OrgBatch[], out: 
       }
     }
   }
-  // Rows by organisation, then by key.
+  // Rows by organisation, then by key. The batch's own shipments are not read back: computeAggregates
+  // adds the targets to their entities' points (100,000 of 129,000 sender rows in the bench).
+  const except = batches.flatMap((b) => (b.uses.length > 0 ? b.targets.map((t) => t.id) : []));
   const history = new Map<string, Map<string, HistoryRow[]>>();
   for (const [key, { uses, entities }] of byKey) {
     const columns = [...new Set(uses.map((u) => u.field).filter((f): f is string => f !== null))];
     const back = Math.max(...uses.map(lookBack));
-    for (const row of await entityHistory(db, key, [...entities.values()], columns, new Date(oldest - back), new Date(newest))) {
+    for (const row of await entityHistory(db, key, [...entities.values()], columns, new Date(oldest - back), new Date(newest), except)) {
       let org = history.get(row.orgId);
       if (!org) history.set(row.orgId, (org = new Map()));
       let rows = org.get(key);

@@ -73,8 +73,17 @@ export interface HistoryRow {
  * The shipments whose (org_id, `key` column) is one of `entities` and whose created_at is in
  * (`after`, `through`], with the `columns` asked for: one query for a whole batch's entities of
  * every organisation in it (each pair names its organisation, so no row of another one is read).
+ * `except`: ids the caller already holds (the batch itself), left out so they are not sent back.
  */
-export async function entityHistory(db: Db, key: string, entities: readonly { orgId: string; entity: string }[], columns: readonly string[], after: Date, through: Date): Promise<HistoryRow[]> {
+export async function entityHistory(
+  db: Db,
+  key: string,
+  entities: readonly { orgId: string; entity: string }[],
+  columns: readonly string[],
+  after: Date,
+  through: Date,
+  except: readonly string[] = [],
+): Promise<HistoryRow[]> {
   if (entities.length === 0) return [];
   for (const c of [key, ...columns]) if (!SHIPMENT_COLUMNS.has(c)) throw new Error(`entityHistory: ${c} is not a shipment column`);
   const wanted = [...new Set(columns)];
@@ -82,7 +91,8 @@ export async function entityHistory(db: Db, key: string, entities: readonly { or
     SELECT s.org_id, s.id, s.created_at, s.${sql.ref(key)} AS entity_key${sql.raw(wanted.map((c) => `, s.${c}`).join(''))}
     FROM unnest(${entities.map((e) => e.orgId)}::uuid[], ${entities.map((e) => e.entity)}::text[]) AS e(org_id, entity)
     JOIN shipments s ON s.org_id = e.org_id AND s.${sql.ref(key)} = e.entity
-    WHERE s.created_at > ${after.toISOString()}::timestamptz AND s.created_at <= ${through.toISOString()}::timestamptz`.execute(db);
+    WHERE s.created_at > ${after.toISOString()}::timestamptz AND s.created_at <= ${through.toISOString()}::timestamptz
+      ${except.length > 0 ? sql`AND NOT (s.id = ANY(${except}::bigint[]))` : sql``}`.execute(db);
   return result.rows.map((r) => {
     const values: Record<string, unknown> = {};
     for (const c of wanted) values[c] = r[c] ?? null;
