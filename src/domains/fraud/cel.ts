@@ -19,6 +19,7 @@
 import { Environment, type ASTNode } from '@marcbachmann/cel-js';
 import { MAX_EXPRESSION_CHARS, MAX_LIST_ITEMS, type AggregateUse, type ExpressionCheck, type FraudSchema } from '../../contracts/fraud.js';
 import { shipmentInput } from '../../contracts/shipments.js';
+import { compileFast, Fail } from './cel-fast.js';
 
 /** The organisation's lists as the checker needs them: name → number of items. */
 export type ListSizes = ReadonlyMap<string, number>;
@@ -202,13 +203,26 @@ function base(): Environment {
       returnType: v.returns,
       params: v.params.map((p) => ({ name: p.name, type: p.type, description: p.description })),
       description: v.description,
-      // The checker guarantees literal arguments; the key is the same as aggregateKey's.
-      handler: (r: CelVelocity, key: string, a: string, b?: string) =>
-        velocityRead(r, v.kind === 'count' ? `count|${key}||${a}` : v.kind === 'first' ? `first|${key}|${a}|` : `${v.kind}|${key}|${a}|${b ?? ''}`),
+      // The checker guarantees literal arguments; the key is the same as aggregateKey's. An int
+      // aggregate is handed to cel-js as a BigInt like every CEL int: as a JS number, `== 5` was
+      // never true (5 !== 5n) and `+ 1` threw (mixing BigInt), pausing the criterion.
+      handler: (r: CelVelocity, key: string, a: string, b?: string) => {
+        const value = velocityRead(r, v.kind === 'count' ? `count|${key}||${a}` : v.kind === 'first' ? `first|${key}|${a}|` : `${v.kind}|${key}|${a}|${b ?? ''}`);
+        return v.returns === 'int' && typeof value === 'number' ? BigInt(Math.trunc(value)) : value;
+      },
     });
   }
   baseEnv = env;
   return env;
+}
+
+/** A velocity call as cel-fast.ts compiles it: the key its handler reads (see base()) and its type. */
+function fastVelocity(name: string, args: readonly string[]): { key: string; type: 'int' | 'double' | 'bool' } | null {
+  const def = VELOCITY.find((v) => v.kind === name);
+  if (!def || args.length !== def.params.length) return null;
+  const [key, a, b] = args;
+  const k = name === 'count' ? `count|${key}||${a}` : name === 'first' ? `first|${key}|${a}|` : `${name}|${key}|${a}|${b ?? ''}`;
+  return { key: k, type: def.returns };
 }
 
 /** An environment knowing the organisation's list names (an unknown list is a type error naming it). */
@@ -473,15 +487,22 @@ export function compileCriterion(expression: string, lists: ReadonlyMap<string, 
   const celLists = new CelLists();
   for (const [name, items] of lists) celLists[name] = items;
   const aggregates = check.aggregates;
+  // Closures for the common subset (cel-fast.ts: ~10× faster per evaluation); cel-js for the rest.
+  const fast = compileFast(fn.ast, { fieldTypes: FIELD_TYPES, lists, velocity: fastVelocity });
   return {
     aggregates,
     evaluate(shipment, velocity) {
       let result: unknown;
-      try {
-        result = fn({ shipment, velocity, lists: celLists });
-      } catch (e) {
-        if (isAbsent(e)) return { kind: 'absent' };
-        return { kind: 'error', message: summaryOf(e) };
+      if (fast) {
+        result = fast(shipment, velocity);
+        if (result instanceof Fail) return result.absent ? { kind: 'absent' } : { kind: 'error', message: result.message };
+      } else {
+        try {
+          result = fn({ shipment, velocity, lists: celLists });
+        } catch (e) {
+          if (isAbsent(e)) return { kind: 'absent' };
+          return { kind: 'error', message: summaryOf(e) };
+        }
       }
       if (result !== true) return { kind: 'no' };
       const values: Record<string, unknown> = {};
