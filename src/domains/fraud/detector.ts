@@ -28,7 +28,7 @@ import { asSystem, type Db } from '../../platform/store/index.js';
 import type { Worker } from '../../platform/worker.js';
 import { reportConditions, type ConditionReport, type ManagerOptions } from '../alerting/index.js';
 import { arrivedShipments, claimArrivals, finishArrivals, onArrivals, type ShipmentFacts } from '../shipments/index.js';
-import type { Compiled } from './cel.js';
+import { SHIPMENT_FIELDS, type Compiled } from './cel.js';
 import { CompileCache, evaluateBatch } from './engine.js';
 import { activeCriteria, insertAlerts, listSignatures, listsOf, pauseCriterion, type ActiveCriterion, type NewAlert } from './engine-store.js';
 
@@ -38,6 +38,7 @@ import { activeCriteria, insertAlerts, listSignatures, listsOf, pauseCriterion, 
  * again, so five chunks of 20,000 read the same rows five times (bench: history 5.3 s → 2.7 s).
  */
 export const DETECTOR_CHUNK = 100_000;
+const FIELD_NAMES: ReadonlySet<string> = new Set(SHIPMENT_FIELDS.map((f) => f.name));
 const SYSTEM_REASON = "fraud detector: evaluates every organisation's new shipments";
 
 export interface DetectOptions extends ManagerOptions {
@@ -87,9 +88,6 @@ export async function detectChunk(db: Db, cache: CompileCache, now: Date, option
       // Only the shipments of organisations with active criteria are read.
       const orgIds = [...new Set(criteria.map((c) => c.orgId))].sort();
       const byOrg = new Map<string, ShipmentFacts[]>(orgIds.map((o) => [o, []]));
-      stages.criteria += lap();
-      for (const s of await arrivedShipments(trx, claimed.filter((a) => byOrg.has(a.orgId)))) byOrg.get(s.org_id)!.push(s);
-      stages.read = lap();
       const signatures = await listSignatures(trx, orgIds);
       const alerts: NewAlert[] = [];
       const groupLabels = new Map<string, Record<string, string>>();
@@ -110,6 +108,18 @@ export async function detectChunk(db: Db, cache: CompileCache, now: Date, option
         parts.push({ orgId, runnable, shipments: byOrg.get(orgId)! });
       }
       stages.criteria += lap();
+      // Only the columns the runnable criteria read (fields, aggregate keys and fields, group-by labels).
+      const columns = new Set<string>();
+      let allColumns = false;
+      for (const p of parts)
+        for (const { c, compiled } of p.runnable) {
+          if (compiled.fields === null) allColumns = true;
+          else for (const f of compiled.fields) columns.add(f);
+          for (const a of compiled.aggregates) for (const f of [a.key, a.field]) if (f !== null) columns.add(f);
+          for (const g of c.groupBy) if (FIELD_NAMES.has(g)) columns.add(g);
+        }
+      for (const s of await arrivedShipments(trx, claimed.filter((a) => byOrg.has(a.orgId)), allColumns ? undefined : [...columns])) byOrg.get(s.org_id)!.push(s);
+      stages.read = lap();
       const failed = new Map<ActiveCriterion, string>();
       await evaluateBatch(
         trx,

@@ -45,11 +45,17 @@ export async function claimArrivals(trx: Db, limit: number): Promise<{ shipmentI
   return result.rows.map((r) => ({ shipmentId: String(r.shipment_id), orgId: r.org_id }));
 }
 
-/** Claimed shipments, each read under the organisation its arrival names (one query for all of them). */
-export async function arrivedShipments(trx: Db, arrivals: readonly { shipmentId: string; orgId: string }[]): Promise<ShipmentFacts[]> {
+/**
+ * Claimed shipments, each read under the organisation its arrival names (one query for all of them).
+ * `columns`: only these (with id, org_id, external_id and created_at; attributes {} unless asked
+ * for) — the criteria's fields, not all 30 (bench: 100,000 rows 1.0–1.5 s → 0.75 s); all when omitted.
+ */
+export async function arrivedShipments(trx: Db, arrivals: readonly { shipmentId: string; orgId: string }[], columns?: readonly string[]): Promise<ShipmentFacts[]> {
   if (arrivals.length === 0) return [];
+  if (columns) for (const c of columns) if (!SHIPMENT_COLUMNS.has(c)) throw new Error(`arrivedShipments: ${c} is not a shipment column`);
+  const wanted = columns ? [...new Set(['id', 'org_id', 'external_id', 'created_at', ...columns])] : null;
   const result = await sql<Record<string, unknown>>`
-    SELECT s.* FROM unnest(${arrivals.map((a) => a.shipmentId)}::bigint[], ${arrivals.map((a) => a.orgId)}::uuid[]) AS a(id, org_id)
+    SELECT ${wanted ? sql.raw(wanted.map((c) => `s.${c}`).join(', ')) : sql`s.*`} FROM unnest(${arrivals.map((a) => a.shipmentId)}::bigint[], ${arrivals.map((a) => a.orgId)}::uuid[]) AS a(id, org_id)
     JOIN shipments s ON s.id = a.id AND s.org_id = a.org_id ORDER BY s.id`.execute(trx);
   return result.rows.map(facts);
 }
