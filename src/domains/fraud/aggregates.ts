@@ -191,13 +191,22 @@ export async function loadAggregates(db: Db, batches: readonly OrgBatch[], out: 
       oldest = Math.min(oldest, t.created_at.getTime());
       newest = Math.max(newest, t.created_at.getTime());
     }
+    const keysHere = new Set<string>();
     for (const u of b.uses) {
       let k = byKey.get(u.key);
       if (!k) byKey.set(u.key, (k = { uses: [], entities: new Map() }));
       k.uses.push(u);
+      keysHere.add(u.key);
+    }
+    // Once per key, not per use (count, sum and first of sender_id share the sender entities).
+    for (const key of keysHere) {
+      const entities = byKey.get(key)!.entities;
       for (const t of b.targets) {
-        const v = t[u.key];
-        if (typeof v === 'string') k.entities.set(`${b.orgId}|${v}`, { orgId: b.orgId, entity: v });
+        const v = t[key];
+        if (typeof v === 'string') {
+          const ek = `${b.orgId}|${v}`;
+          if (!entities.has(ek)) entities.set(ek, { orgId: b.orgId, entity: v });
+        }
       }
     }
   }
