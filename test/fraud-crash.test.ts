@@ -32,7 +32,7 @@ describe('fraud detector crash safety on PostgreSQL', () => {
       const port = await freePort();
       let proc: VigilProcess = await spawnVigil(env, port);
       cleanups.push(() => killHard(proc));
-      const store: Store = await openStore({ databaseUrl: env['DATABASE_URL']!, dataDir: 'memory://', logger: pino({ level: 'silent' }) });
+      const store: Store = await openStore({ untenanted: 'system', databaseUrl: env['DATABASE_URL']!, dataDir: 'memory://', logger: pino({ level: 'silent' }) });
       cleanups.push(() => store.close());
       const db = store.db;
       const api = (path: string, json: unknown) => fetch(proc.url + path, { method: 'POST', headers: { 'x-api-key': ADMIN_TOKEN, 'content-type': 'application/json' }, body: JSON.stringify(json) });
