@@ -93,11 +93,18 @@ export async function entityHistory(
   if (entities.length === 0) return [];
   for (const c of [key, ...columns]) if (!SHIPMENT_COLUMNS.has(c)) throw new Error(`entityHistory: ${c} is not a shipment column`);
   const wanted = [...new Set(columns)];
+  // Shaped so the plan stays a hash join whatever the estimates: under row-level security the
+  // policy's OR makes PostgreSQL estimate 1 shipment row, and the join written as
+  // `unnest(...) JOIN shipments` became a nested loop of every pair × every row (a burst of
+  // 10,000 shipments of one organisation: 70 s). Rows are found by (org_id, created_at) and
+  // matched to the pairs by hash: 24 ms for that burst, 0.4 s for the bench's 100,000.
+  const orgIds = [...new Set(entities.map((e) => e.orgId))];
   const result = await sql<Record<string, unknown>>`
     SELECT s.org_id, s.id, s.created_at, s.${sql.ref(key)} AS entity_key${sql.raw(wanted.map((c) => `, s.${c}`).join(''))}
-    FROM unnest(${entities.map((e) => e.orgId)}::uuid[], ${entities.map((e) => e.entity)}::text[]) AS e(org_id, entity)
-    JOIN shipments s ON s.org_id = e.org_id AND s.${sql.ref(key)} = e.entity
-    WHERE s.created_at > ${after.toISOString()}::timestamptz AND s.created_at <= ${through.toISOString()}::timestamptz
+    FROM shipments s
+    WHERE s.org_id = ANY(${orgIds}::uuid[])
+      AND s.created_at > ${after.toISOString()}::timestamptz AND s.created_at <= ${through.toISOString()}::timestamptz
+      AND (s.org_id, s.${sql.ref(key)}) IN (SELECT * FROM unnest(${entities.map((e) => e.orgId)}::uuid[], ${entities.map((e) => e.entity)}::text[]) OFFSET 0)
       ${except.length > 0 ? sql`AND NOT (s.id = ANY(${except}::bigint[]))` : sql``}`.execute(db);
   return result.rows.map((r) => {
     const values: Record<string, unknown> = {};
