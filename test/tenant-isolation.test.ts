@@ -269,6 +269,12 @@ describe.skipIf(!TEST_DATABASE_URL)('tenant isolation (PostgreSQL): another orga
     const bPingN = Math.max(...pings.pings.map((p) => p.n));
     const alert = await eventually(async () => (await ok<{ alerts: { fingerprint: string; rule_id: string }[] }>(B, 'GET', '/api/v1/alerts')).alerts.find((x) => x.rule_id === check.id), 15_000);
     const test = await ok<{ id: string }>(B, 'POST', `/api/v1/channels/${channel.id}/test`, undefined, 202);
+    // Settled before B's data is compared: the test notification and the alert's are delivered, the alert fires.
+    await eventually(async () => {
+      const { deliveries } = await ok<{ deliveries: { status: string }[] }>(B, 'GET', `/api/v1/channels/${channel.id}/deliveries`);
+      return deliveries.length >= 2 && deliveries.every((d) => d.status === 'delivered');
+    }, 20_000);
+    await eventually(async () => (await ok<{ alert: { state: string } }>(B, 'GET', `/api/v1/alerts/${encodeURIComponent(alert.fingerprint)}`)).alert.state === 'firing', 15_000);
     const silence = await ok<{ id: string }>(B, 'POST', '/api/v1/silences', { matchers: [`check="${MARK} other"`], duration: '1h', comment: `${MARK} silence` }, 201);
     const now = Date.now();
     const mute = await ok<{ id: string }>(B, 'POST', '/api/v1/mute-windows', {
@@ -298,10 +304,13 @@ describe.skipIf(!TEST_DATABASE_URL)('tenant isolation (PostgreSQL): another orga
       },
     ]);
     expect(intake.stored).toBe(1);
-    const logged = await ok<{ accepted: number }>(B, 'POST', '/api/v1/logs', [
-      { timestamp: new Date(now - 5_000).toISOString(), message: `${MARK} log line`, service: `${MARK}-svc`, host: `${MARK}-host`, section: `/${MARK}` },
-    ]);
-    expect(logged.accepted).toBe(1);
+    const logged = await ok<{ accepted: number }>(
+      B,
+      'POST',
+      '/api/v1/logs',
+      [1, 2, 3].map((i) => ({ timestamp: new Date(now - i * 1_000).toISOString(), message: `${MARK} log line ${i}`, service: `${MARK}-svc`, host: `${MARK}-host`, section: `/${MARK}` })),
+    );
+    expect(logged.accepted).toBe(3);
     // Everything else of B's with an id or a secret: the badge keys, the ping key.
     const badges = await ok<{ badges: Record<string, Record<string, string>> }>(B, 'GET', '/api/v3/badges/');
     const badgeKeys = Object.values(badges.badges)
@@ -342,6 +351,9 @@ describe.skipIf(!TEST_DATABASE_URL)('tenant isolation (PostgreSQL): another orga
       '/api/v1/maintenance',
       '/api/v1/channels',
       `/api/v1/channels/${w.bChannel}`,
+      `/api/v1/channels/${w.bChannel}/deliveries`,
+      '/api/v1/admin-actions',
+      '/api/v1/alerts',
       `/api/v1/alerts/${encodeURIComponent(w.bAlert)}`,
       '/api/v1/silences',
       '/api/v1/mute-windows',
@@ -399,7 +411,162 @@ describe.skipIf(!TEST_DATABASE_URL)('tenant isolation (PostgreSQL): another orga
     expect(failures, `A reached B's data:\n  ${failures.join('\n  ')}\n`).toEqual([]);
     expect(await bView()).toEqual(before);
   });
+
+  it("the attempts are real: B itself reads each of those GETs (200), and A's 404s come from the routes, not from a path that matches none", async () => {
+    const failures: string[] = [];
+    for (const [route, entry] of Object.entries(ROUTES)) {
+      if ('exception' in entry) continue;
+      const method = route.slice(0, route.indexOf(' '));
+      for (const attempt of entry.attempts(w)) {
+        if (method === 'GET') {
+          const mine = await call(w.b.asKey, 'GET', attempt.path);
+          if (mine.status !== 200) failures.push(`B: GET ${attempt.path} → ${mine.status}`);
+        }
+        const res = await call(w.a.asKey, method, attempt.path, attempt.body ?? (method === 'GET' || method === 'DELETE' ? undefined : {}));
+        if (/No route for/.test(await res.text())) failures.push(`${method} ${attempt.path} matches no route`);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it("B's ids inside A's request bodies are refused: a check's or a rule's channels, a maintenance window's check", async () => {
+    for (const who of [w.a.asKey, w.a.asSession]) {
+      const mine = await ok<{ id: string }>(who, 'POST', '/api/v1/checks', { name: 'a check of A' }, 201);
+      const attempts: [Method, string, unknown][] = [
+        ['POST', '/api/v1/checks', { name: 'a check of A', channels: w.bChannel }],
+        ['PATCH', `/api/v1/checks/${mine.id}`, { channels: w.bChannel }],
+        ['POST', '/api/v3/checks/', { name: 'hc check of A', channels: w.bChannel }],
+        ['POST', `/api/v3/checks/${mine.id}`, { channels: w.bChannel }],
+        ['POST', '/api/v1/rules', ruleBody('a rule of A', [w.bChannel])],
+        ['POST', '/api/v1/maintenance', { check_id: w.bCheck, starts_at: new Date(Date.now() + 3_600_000).toISOString(), ends_at: new Date(Date.now() + 7_200_000).toISOString() }],
+      ];
+      for (const [method, path, body] of attempts) {
+        const res = await call(who, method, path, body);
+        const text = await res.text();
+        expect([400, 404], `${who.name}: ${method} ${path} with B's id → ${res.status} ${text}`).toContain(res.status);
+      }
+      // Nothing of A's points at B's channel.
+      const checks = await ok<{ checks: { channels: string }[] }>(who, 'GET', '/api/v1/checks');
+      expect(JSON.stringify(checks)).not.toContain(w.bChannel);
+      const rules = await ok<unknown>(who, 'GET', '/api/v1/rules');
+      expect(JSON.stringify(rules)).not.toContain(w.bChannel);
+      await ok(who, 'DELETE', `/api/v1/checks/${mine.id}`, undefined, 204);
+    }
+  });
+
+  it("no list, search, statistics or log answer to A holds anything of B's (B's own answers do)", async () => {
+    // B's log events are searchable (stored, processed) before A looks for them.
+    await eventually(async () => (await ok<{ events: unknown[] }>(w.b.asKey, 'GET', `/api/v1/logs?q=${MARK}`)).events.length >= 3 || undefined, 15_000);
+    const bCursor = (await ok<{ next_cursor: string | null }>(w.b.asKey, 'GET', `/api/v1/logs?q=${MARK}&limit=1`)).next_cursor;
+    expect(bCursor).toBeTruthy();
+    const lists = routes
+      .filter((r) => [r.method].flat().includes('GET') && !/[:*]/.test(r.url))
+      .map((r) => r.url)
+      .filter((url) => !NOT_LISTS[url] && !url.startsWith('/api/docs') && !url.startsWith('/assets') && !/\.[a-z0-9]+$/.test(url));
+    expect(lists.length).toBeGreaterThan(20);
+    // The same lists narrowed by B's ids and names, where a filter takes them.
+    const filtered = [
+      `/api/v1/alerts?rule_id=${w.bCheck}`,
+      `/api/v1/alerts?rule_id=${w.bRule}`,
+      `/api/v1/admin-actions?org_id=${w.b.id}`,
+      `/api/v1/logs?q=${MARK}`,
+      `/api/v1/logs?service=${MARK}-svc`,
+      `/api/v1/logs?q=${MARK}&cursor=${encodeURIComponent(bCursor!)}`,
+      '/api/v1/logs?after_id=0',
+      `/api/v1/logs/volume?q=${MARK}`,
+      `/api/v1/stats?service=${MARK}-svc&by=section`,
+      `/api/v1/stats?by=service`,
+      `/api/v1/archive/logs?q=${MARK}`,
+      `/api/v3/checks/?slug=${MARK}-nightly`,
+      `/api/v3/checks/?tag=${MARK}`,
+      `/api/v1/shipments?limit=1000`,
+    ];
+    const leaks: string[] = [];
+    for (const who of [w.a.asKey, w.a.asSession]) {
+      for (const path of [...lists, ...filtered]) {
+        const res = await call(who, 'GET', path);
+        const text = await res.text();
+        if (res.status >= 500) leaks.push(`${who.name}: GET ${path} → ${res.status}`);
+        for (const secret of [MARK, ...w.secrets]) if (text.includes(secret) && !path.includes(secret)) leaks.push(`${who.name}: GET ${path} holds B's ${secret}`);
+      }
+    }
+    expect(leaks, `A's answers hold B's data:\n  ${leaks.join('\n  ')}\n`).toEqual([]);
+    // The control: B's own answers do show B's things, so the lists above were not empty by accident.
+    for (const path of ['/api/v1/checks', '/api/v1/channels', '/api/v1/alerts', '/api/v1/silences', '/api/v1/mute-windows', '/api/v1/maintenance', '/api/v1/rules', '/api/v1/api-keys', '/api/v1/shipments', `/api/v1/logs?q=${MARK}`, '/api/v3/checks/', '/api/v1/admin-actions']) {
+      const text = await (await call(w.b.asKey, 'GET', path)).text();
+      expect(text.includes(MARK) || w.secrets.some((s) => text.includes(s)), `B's own GET ${path} shows B's data`).toBe(true);
+    }
+  });
+
+  it("A's live stream (Server-Sent Events) carries none of B's updates", async () => {
+    const controller = new AbortController();
+    const res = await fetch(`${server.url}/api/v1/events`, { headers: { 'x-api-key': w.a.key }, signal: controller.signal });
+    expect(res.status).toBe(200);
+    let received = '';
+    const reading = (async () => {
+      const decoder = new TextDecoder();
+      try {
+        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) received += decoder.decode(chunk, { stream: true });
+      } catch {
+        // aborted
+      }
+    })();
+    // B's activity that is announced live: pings and a flip of its check, a change of the check, a new alert.
+    const bStream = await fetch(`${server.url}/api/v1/events`, { headers: { 'x-api-key': w.b.key } });
+    let bReceived = '';
+    const bReading = (async () => {
+      const decoder = new TextDecoder();
+      for await (const chunk of bStream.body as unknown as AsyncIterable<Uint8Array>) {
+        bReceived += decoder.decode(chunk, { stream: true });
+        if (bReceived.includes(w.bCheck)) break;
+      }
+    })();
+    await fetch(`${server.url}/ping/${w.bCheck}`);
+    await ok(w.b.asKey, 'PATCH', `/api/v1/checks/${w.bCheck}`, { description: `${MARK} live` });
+    await fetch(`${server.url}/ping/${w.bCheck}/fail`);
+    // B hears of it: the updates were sent.
+    await Promise.race([bReading, new Promise((r) => setTimeout(r, 10_000))]);
+    expect(bReceived).toContain(w.bCheck);
+    await new Promise((r) => setTimeout(r, 500));
+    controller.abort();
+    await reading;
+    await bStream.body?.cancel().catch(() => undefined);
+    expect(received).toContain(': connected');
+    for (const secret of [MARK, ...w.secrets]) expect(received, `A's live stream holds B's ${secret}`).not.toContain(secret);
+  });
+
+  it('the platform-admin boundary: a customer admin manages neither organisations, nor another organisation’s log, nor currency rates', async () => {
+    for (const who of [w.a.asKey, w.a.asSession]) {
+      expect((await call(who, 'GET', '/api/v1/orgs')).status).toBe(403);
+      expect((await call(who, 'POST', '/api/v1/orgs', { name: 'mine' })).status).toBe(403);
+      // Even their own organisation: renaming and removing organisations is the platform's.
+      expect((await call(who, 'PATCH', `/api/v1/orgs/${w.a.id}`, { name: 'renamed' })).status).toBe(403);
+      expect((await call(who, 'DELETE', `/api/v1/orgs/${w.a.id}`)).status).toBe(403);
+      // Their own log, whatever org_id they ask for.
+      const log = await ok<{ actions: { org_id: string | null }[] }>(who, 'GET', `/api/v1/admin-actions?org_id=${w.b.id}`);
+      expect(log.actions.length).toBeGreaterThan(0);
+      expect(log.actions.every((x) => x.org_id === w.a.id)).toBe(true);
+      expect((await call(who, 'PUT', '/api/v1/currency-rates', { rates: [{ currency: 'EUR', usd_per_unit: 1000 }] })).status).toBe(403);
+      // A key made by a customer admin is never a platform key.
+      const key = await ok<{ id: string; key: string }>(who, 'POST', '/api/v1/api-keys', { name: 'escalation?', role: 'admin' }, 201);
+      const me = await ok<{ platform_admin: boolean; org: { id: string } }>({ name: 'new key', headers: () => ({ 'x-api-key': key.key }) }, 'GET', '/api/v1/me');
+      expect(me).toMatchObject({ platform_admin: false, org: { id: w.a.id } });
+      await ok(who, 'DELETE', `/api/v1/api-keys/${key.id}`, undefined, 204);
+    }
+    // The rates are what they were (the platform's, not A's).
+    const rates = await ok<{ rates: { currency: string; usd_per_unit: number }[] }>(w.a.asKey, 'GET', '/api/v1/currency-rates');
+    expect(rates.rates.find((r) => r.currency === 'EUR')?.usd_per_unit).not.toBe(1000);
+  });
 });
+
+/** GET routes without a parameter that are not lists of an organisation's data, and why. */
+const NOT_LISTS: Record<string, string> = {
+  '/api/openapi.json': 'the API description',
+  '/healthz': 'readiness',
+  '/api/v1/events': "the live stream (never ends): its own test below",
+  '/': 'the dashboard',
+  '/index.html': 'the dashboard',
+};
 
 /** Fields that change by themselves over time (timers, retries, relative ages), left out of the before/after comparison. */
 function stripVolatile(value: unknown): unknown {
