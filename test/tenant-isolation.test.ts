@@ -21,10 +21,17 @@
  * goes through the HTTP API only, so it holds with and without row-level security.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { RouteOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, TEST_DATABASE_URL, eventually, startTestServer, type TestServer } from './support/server.js';
 import { webhookReceiver } from './support/webhooks.js';
+// Archived log files cannot be made through the API (ingest refuses events older than the hot
+// window): B's are written as test/logs-archive.test.ts writes them, then archived by retention.
+import { runRetention } from '../src/domains/logs/retention.js';
+import { PartitionManager, insertEvents } from '../src/domains/logs/store.js';
 
 /** A word that appears in the names of B's resources and nowhere in A's: any answer to A that holds it leaks. */
 const MARK = 'zebrafish';
@@ -218,6 +225,7 @@ describe.skipIf(!TEST_DATABASE_URL)('tenant isolation (PostgreSQL): another orga
   let hook: Awaited<ReturnType<typeof webhookReceiver>>;
   const routes: RouteOptions[] = [];
   let w: World;
+  let archiveDir: string | undefined;
 
   /** A request as `who`; JSON body if given. */
   const call = (who: Caller, method: string, path: string, body?: unknown) =>
@@ -308,9 +316,23 @@ describe.skipIf(!TEST_DATABASE_URL)('tenant isolation (PostgreSQL): another orga
       B,
       'POST',
       '/api/v1/logs',
-      [1, 2, 3].map((i) => ({ timestamp: new Date(now - i * 1_000).toISOString(), message: `${MARK} log line ${i}`, service: `${MARK}-svc`, host: `${MARK}-host`, section: `/${MARK}` })),
+      [1, 2, 3].map((i) => ({ timestamp: new Date(now - i * 1_000).toISOString(), message: `${MARK} log line ${i}`, service: `${MARK}-svc`, host: `${MARK}-host`, method: 'GET', status: 200, path: `/${MARK}/item` })),
     );
     expect(logged.accepted).toBe(3);
+    // A refused event (its rejection is listed to B only).
+    const refused = await ok<{ accepted: number; rejected: unknown[] }>(B, 'POST', '/api/v1/logs', [
+      { timestamp: new Date(now).toISOString(), message: `${MARK} log line 4`, service: `${MARK}-svc` },
+      { timestamp: 'not a time', message: `${MARK} refused` },
+    ]);
+    expect(refused.rejected).toHaveLength(1);
+    // An archived day of B's: events 40 days old, exported to Parquet by the retention job.
+    const old = Date.now() - 40 * 86_400_000;
+    await insertEvents(server.ctx.db, new PartitionManager(server.ctx.db), b.id, [
+      { timestamp: old, receivedAt: old, service: `${MARK}-svc`, host: `${MARK}-host`, source: 'test', level: 'info', message: `${MARK} archived line`, method: 'GET', path: `/${MARK}`, section: `/${MARK}`, status: 200, bytes: 1, durationMs: 1, remoteAddr: '10.0.0.1', userAgent: 'curl', attributes: {} },
+    ]);
+    expect((await runRetention(server.ctx)).failed).toEqual([]);
+    const archived = await ok<{ files: unknown[] }>(B, 'GET', '/api/v1/archive');
+    expect(archived.files).toHaveLength(1);
     // Everything else of B's with an id or a secret: the badge keys, the ping key.
     const badges = await ok<{ badges: Record<string, Record<string, string>> }>(B, 'GET', '/api/v3/badges/');
     const badgeKeys = Object.values(badges.badges)
@@ -372,12 +394,14 @@ describe.skipIf(!TEST_DATABASE_URL)('tenant isolation (PostgreSQL): another orga
   beforeAll(async () => {
     if (!TEST_DATABASE_URL) return;
     hook = await webhookReceiver();
-    server = await startTestServer('postgres', {}, { onRoute: (route) => void routes.push(route) });
+    archiveDir = await mkdtemp(join(tmpdir(), 'vigil-isolation-archive-'));
+    server = await startTestServer('postgres', { VIGIL_HOT_DAYS: '30', VIGIL_ARCHIVE_DIR: archiveDir }, { onRoute: (route) => void routes.push(route) });
     w = await buildWorld();
   }, 60_000);
   afterAll(async () => {
     await server?.dispose();
     await hook?.close();
+    if (archiveDir) await rm(archiveDir, { recursive: true, force: true });
   });
 
   it('every route with a path parameter has a fixture or a documented exception (and no fixture is stale)', () => {
@@ -459,6 +483,12 @@ describe.skipIf(!TEST_DATABASE_URL)('tenant isolation (PostgreSQL): another orga
     await eventually(async () => (await ok<{ events: unknown[] }>(w.b.asKey, 'GET', `/api/v1/logs?q=${MARK}`)).events.length >= 3 || undefined, 15_000);
     const bCursor = (await ok<{ next_cursor: string | null }>(w.b.asKey, 'GET', `/api/v1/logs?q=${MARK}&limit=1`)).next_cursor;
     expect(bCursor).toBeTruthy();
+    // …and counted in B's statistics.
+    let lastStats = '';
+    await eventually(async () => (lastStats = await (await call(w.b.asKey, 'GET', '/api/v1/stats?by=service')).text()).includes(`${MARK}-svc`) || undefined, 20_000).catch((e) => {
+      throw new Error(`${String(e)}: ${lastStats}`);
+    });
+    const old = new Date(Date.now() - 40 * 86_400_000).toISOString().slice(0, 10);
     const lists = routes
       .filter((r) => [r.method].flat().includes('GET') && !/[:*]/.test(r.url))
       .map((r) => r.url)
@@ -477,6 +507,8 @@ describe.skipIf(!TEST_DATABASE_URL)('tenant isolation (PostgreSQL): another orga
       `/api/v1/stats?service=${MARK}-svc&by=section`,
       `/api/v1/stats?by=service`,
       `/api/v1/archive/logs?q=${MARK}`,
+      `/api/v1/archive?from=${old}&to=${old}`,
+      `/api/v1/archive/logs?from=${old}T00:00:00Z&to=${old}T23:59:59Z`,
       `/api/v3/checks/?slug=${MARK}-nightly`,
       `/api/v3/checks/?tag=${MARK}`,
       `/api/v1/shipments?limit=1000`,
@@ -491,8 +523,12 @@ describe.skipIf(!TEST_DATABASE_URL)('tenant isolation (PostgreSQL): another orga
       }
     }
     expect(leaks, `A's answers hold B's data:\n  ${leaks.join('\n  ')}\n`).toEqual([]);
+    // A sent no bad event, so it has no rejection (B's ids are numbers: looked for as an empty list).
+    expect((await ok<{ rejections: unknown[] }>(w.a.asKey, 'GET', '/api/v1/logs/rejected')).rejections).toEqual([]);
+    expect((await ok<{ files: unknown[] }>(w.a.asKey, 'GET', '/api/v1/archive')).files).toEqual([]);
+    expect((await ok<{ rejections: unknown[] }>(w.b.asKey, 'GET', '/api/v1/logs/rejected')).rejections).toHaveLength(1);
     // The control: B's own answers do show B's things, so the lists above were not empty by accident.
-    for (const path of ['/api/v1/checks', '/api/v1/channels', '/api/v1/alerts', '/api/v1/silences', '/api/v1/mute-windows', '/api/v1/maintenance', '/api/v1/rules', '/api/v1/api-keys', '/api/v1/shipments', `/api/v1/logs?q=${MARK}`, '/api/v3/checks/', '/api/v1/admin-actions']) {
+    for (const path of ['/api/v1/checks', '/api/v1/channels', '/api/v1/alerts', '/api/v1/silences', '/api/v1/mute-windows', '/api/v1/maintenance', '/api/v1/rules', '/api/v1/api-keys', '/api/v1/shipments', `/api/v1/logs?q=${MARK}`, '/api/v3/checks/', '/api/v1/admin-actions', '/api/v1/stats?by=service', `/api/v1/archive/logs?q=${MARK}`]) {
       const text = await (await call(w.b.asKey, 'GET', path)).text();
       expect(text.includes(MARK) || w.secrets.some((s) => text.includes(s)), `B's own GET ${path} shows B's data`).toBe(true);
     }
