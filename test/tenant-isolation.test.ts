@@ -571,6 +571,58 @@ describe.skipIf(!TEST_DATABASE_URL)('tenant isolation (PostgreSQL): another orga
     for (const secret of [MARK, ...w.secrets]) expect(received, `A's live stream holds B's ${secret}`).not.toContain(secret);
   });
 
+  it("A's silences and mute windows never silence B's alerts, even with matchers that fit B's labels", async () => {
+    const { alert } = await ok<{ alert: { labels: Record<string, string>; silenced_by: string[] } }>(w.b.asKey, 'GET', `/api/v1/alerts/${encodeURIComponent(w.bAlert)}`);
+    const matchers = Object.entries(alert.labels).map(([name, value]) => ({ name, op: '=', value }));
+    expect(matchers.length).toBeGreaterThan(0);
+    const silence = await ok<{ id: string }>(w.a.asKey, 'POST', '/api/v1/silences', { matchers, duration: '1h', comment: 'A tries' }, 201);
+    const mute = await ok<{ id: string }>(w.a.asKey, 'POST', '/api/v1/mute-windows', {
+      name: 'A tries',
+      matchers,
+      starts_at: new Date(Date.now() - 60_000).toISOString(),
+      ends_at: new Date(Date.now() + 3_600_000).toISOString(),
+    }, 201);
+    const after = await ok<{ alert: { silenced_by: string[] } }>(w.b.asKey, 'GET', `/api/v1/alerts/${encodeURIComponent(w.bAlert)}`);
+    expect(after.alert.silenced_by).toEqual(alert.silenced_by);
+    const listed = await ok<{ alerts: { silenced_by: string[] }[] }>(w.b.asKey, 'GET', '/api/v1/alerts');
+    expect(JSON.stringify(listed)).not.toContain(silence.id);
+    expect(JSON.stringify(listed)).not.toContain(mute.id);
+    await ok(w.a.asKey, 'DELETE', `/api/v1/silences/${silence.id}`);
+    await ok(w.a.asKey, 'DELETE', `/api/v1/mute-windows/${mute.id}`);
+  });
+
+  it("A may use the same names, slugs and external ids as B: they are A's own, and B's are untouched", async () => {
+    const bCheckBefore = await ok<{ name: string; n_pings: number }>(w.b.asKey, 'GET', `/api/v1/checks/${w.bCheck}`);
+    // Healthchecks' create-or-update by `unique` finds only A's checks: a new check, not B's updated.
+    const created = await call(w.a.asKey, 'POST', '/api/v3/checks/', { name: bCheckBefore.name, unique: ['name'], tags: 'a-side' });
+    expect(created.status).toBe(201);
+    const aCheck = (await created.json()) as { uuid: string };
+    expect(aCheck.uuid).not.toBe(w.bCheck);
+    // The same slug, pinged with A's ping key: A's check gets the ping.
+    const slugged = await ok<{ id: string }>(w.a.asKey, 'PATCH', `/api/v1/checks/${aCheck.uuid}`, { slug: `${MARK}-nightly` });
+    const me = await ok<{ org: { ping_key: string } }>(w.a.asKey, 'GET', '/api/v1/me');
+    expect((await fetch(`${server.url}/ping/${me.org.ping_key}/${MARK}-nightly`)).status).toBe(200);
+    expect((await ok<{ n_pings: number }>(w.a.asKey, 'GET', `/api/v1/checks/${slugged.id}`)).n_pings).toBe(1);
+    expect(await ok<{ name: string; n_pings: number }>(w.b.asKey, 'GET', `/api/v1/checks/${w.bCheck}`)).toMatchObject({ name: bCheckBefore.name, n_pings: bCheckBefore.n_pings });
+    await ok(w.a.asKey, 'DELETE', `/api/v1/checks/${slugged.id}`, undefined, 204);
+
+    // A shipment with B's external id is A's (stored, not a "duplicate" that would confirm B has it).
+    const intake = await ok<{ stored: number; duplicates: number }>(w.a.asKey, 'POST', '/api/v1/shipments', [
+      { external_id: w.bShipment, created_at: new Date().toISOString(), declared_value: 7, currency: 'USD', origin_country: 'FR', destination_country: 'FR', sender_id: 'a-sender' },
+    ]);
+    expect(intake).toMatchObject({ stored: 1, duplicates: 0 });
+    expect(await ok<{ declared_value: number }>(w.a.asKey, 'GET', `/api/v1/shipments/${encodeURIComponent(w.bShipment)}`)).toMatchObject({ declared_value: 7 });
+    expect(await ok<{ declared_value: number }>(w.b.asKey, 'GET', `/api/v1/shipments/${encodeURIComponent(w.bShipment)}`)).toMatchObject({ declared_value: 100 });
+
+    // B's admin's e-mail cannot be added to A (a user belongs to one organisation), and B's admin still signs in to B.
+    const taken = await call(w.a.asKey, 'POST', `/api/v1/orgs/${w.a.id}/members`, { email: `admin-${w.b.id}@example.com`, role: 'admin', password: 'a password of A' });
+    expect(taken.status).toBe(409);
+    const login = await fetch(`${server.url}/api/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: `admin-${w.b.id}@example.com`, password: 'an admin password' }) });
+    expect(login.status).toBe(201);
+    const s = sessionOf(login);
+    expect(await ok<{ org: { id: string } }>({ name: 'B again', headers: () => ({ cookie: s.cookie }) }, 'GET', '/api/v1/me')).toMatchObject({ org: { id: w.b.id } });
+  });
+
   it('the platform-admin boundary: a customer admin manages neither organisations, nor another organisation’s log, nor currency rates', async () => {
     for (const who of [w.a.asKey, w.a.asSession]) {
       expect((await call(who, 'GET', '/api/v1/orgs')).status).toBe(403);
