@@ -5,10 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VIGIL_BIN } from './support/process.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
-// What Vigil says it does (the OpenAPI description, the CLI help) names only what it has. Shipments
-// are taken in (POST /api/v1/shipments); fraud criteria over them are planned, not built: they were
-// advertised in both before any route or command existed.
-const NOT_BUILT = /fraud|criteri/i;
+// What Vigil says it does (the OpenAPI description, the CLI help) names only what it has: every
+// feature the description names is backed by a route. (Fraud criteria were once advertised before any
+// route existed; they are now served under /api/v1/fraud.)
 const BUILT = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 
 interface OpenApiDoc {
@@ -27,10 +26,6 @@ describe('the OpenAPI document', () => {
     await server?.dispose();
   });
 
-  it('advertises no feature that does not exist', () => {
-    expect(JSON.stringify(doc)).not.toMatch(NOT_BUILT);
-  });
-
   it('backs every feature its description names with routes', () => {
     const description = doc.info.description ?? '';
     // Each phrase of the description, and a route that serves it (method and path).
@@ -45,6 +40,9 @@ describe('the OpenAPI document', () => {
       'notification channels': ['post', '/api/v1/channels'],
       'maintenance windows': ['post', '/api/v1/maintenance'],
       accounts: ['get', '/api/v1/me'],
+      'shipment intake': ['post', '/api/v1/shipments'],
+      'fraud criteria': ['post', '/api/v1/fraud/criteria'],
+      'fraud alert inbox': ['get', '/api/v1/fraud/alerts'],
     };
     for (const [phrase, [method, path]] of Object.entries(served)) {
       expect(description, `the description names ${phrase}`).toContain(phrase);
@@ -62,9 +60,8 @@ describe('the CLI help', () => {
   it('advertises only the commands and features that exist', () => {
     const main = help();
     expect(main).toContain('Vigil: job and log monitoring');
-    expect(main).not.toMatch(NOT_BUILT);
     const commands = [...main.matchAll(/^ {2}([a-z]+)\b/gm)].map((m) => m[1]);
     expect(commands).toEqual(expect.arrayContaining(['start', 'migrate', 'run', 'monitor']));
-    for (const command of ['start', 'migrate', 'run', 'monitor']) expect(help(command)).not.toMatch(NOT_BUILT);
+    for (const command of ['start', 'migrate', 'run', 'monitor']) expect(help(command)).toContain('Usage');
   });
 });

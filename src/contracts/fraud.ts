@@ -10,6 +10,7 @@
  */
 import { z } from 'zod';
 import { channelSelection, durationText, severity } from './alerting.js';
+import { shipmentView } from './shipments.js';
 
 // --- criteria ----------------------------------------------------------------------------------
 
@@ -19,23 +20,37 @@ export const MAX_EXPRESSION_CHARS = 4000;
 /** The shipment fields a criterion's alerts may be grouped by in one notification ("37 shipments from sender X"). */
 export const fraudGroupBy = z.enum(['sender_id', 'recipient_address', 'destination_country', 'origin_country', 'sales_channel', 'ip_country']);
 
-export const criterionInput = z.object({
+/** The fields of a criterion, without defaults (a patch must not reset what it does not send). */
+const criterionFields = {
   name: z.string().trim().min(1).max(200),
-  description: z.string().max(2000).default(''),
+  description: z.string().max(2000),
   expression: z.string().min(1).max(MAX_EXPRESSION_CHARS).describe('CEL over `shipment`, `lists` and `velocity`; must be of type bool'),
-  enabled: z.boolean().default(true).describe('Evaluated against every new shipment'),
-  shadow: z.boolean().default(false).describe('Shadow mode: evaluated and its matches recorded, never notified'),
-  severity: severity.default('warning'),
-  channels: channelSelection.default('*').describe("Channels notified of its matches: '*' (all of the organisation) or channel ids"),
-  group_by: z.array(fraudGroupBy).max(3).default(['sender_id']).describe('Matches with the same values of these fields within the grouping timers are one notification'),
-  group_wait: durationText.default('30s'),
-  group_interval: durationText.default('15m'),
+  enabled: z.boolean().describe('Evaluated against every new shipment'),
+  shadow: z.boolean().describe('Shadow mode: evaluated and its matches recorded, never notified'),
+  severity: severity,
+  channels: channelSelection.describe("Channels notified of its matches: '*' (all of the organisation) or channel ids"),
+  group_by: z.array(fraudGroupBy).max(3).describe('Matches with the same values of these fields within the grouping timers are one notification'),
+  group_wait: durationText,
+  group_interval: durationText,
+};
+
+export const criterionInput = z.object({
+  ...criterionFields,
+  description: criterionFields.description.default(''),
+  enabled: criterionFields.enabled.default(true),
+  shadow: criterionFields.shadow.default(false),
+  severity: criterionFields.severity.default('warning'),
+  channels: criterionFields.channels.default('*'),
+  group_by: criterionFields.group_by.default(['sender_id']),
+  group_wait: criterionFields.group_wait.default('30s'),
+  group_interval: criterionFields.group_interval.default('15m'),
 });
 export type CriterionInput = z.input<typeof criterionInput>;
 export type CriterionSpec = z.output<typeof criterionInput>;
 
-/** Partial update: every field optional; any change makes a new version. */
-export const criterionPatch = criterionInput.partial();
+/** Partial update: every field optional, none defaulted (a field not sent keeps its value); any change makes a new version. */
+export const criterionPatch = z.object(criterionFields).partial();
+export type CriterionPatch = z.output<typeof criterionPatch>;
 
 export const criterionStatus = z.enum(['active', 'shadow', 'disabled', 'paused']);
 
@@ -228,3 +243,7 @@ export const fraudAlertQuery = z.object({
 export const fraudAlertList = z.object({ alerts: z.array(fraudAlertView), next_before: z.string().nullable() });
 export const fraudAlertParams = z.object({ id: z.uuid() });
 export const fraudVerdictInput = z.object({ verdict: fraudVerdict, note: z.string().max(2000).default('') });
+export const fraudAlertDetail = z.object({
+  alert: fraudAlertView,
+  shipment: shipmentView.nullable().describe('The shipment as stored (null if it is no longer stored)'),
+});

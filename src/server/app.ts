@@ -107,7 +107,7 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions): Promi
 
   await app.register(fastifySwagger, {
     openapi: {
-      info: { title: 'Vigil API', version: '1', description: 'Monitoring and alerting: job checks and pings (Healthchecks-compatible), log ingest, search, statistics and archive, notification channels, maintenance windows, accounts.' },
+      info: { title: 'Vigil API', version: '1', description: 'Monitoring and alerting: job checks and pings (Healthchecks-compatible), log ingest, search, statistics and archive, notification channels, maintenance windows, accounts; shipment intake, fraud criteria (CEL, versioned, backtested) and the fraud alert inbox.' },
       components: {
         securitySchemes: {
           apiKey: { type: 'apiKey', in: 'header', name: 'X-Api-Key' },

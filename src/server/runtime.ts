@@ -3,6 +3,7 @@ import pino, { type Logger } from 'pino';
 import { ConfigError, retiredSettingsIn, type Config } from '../config.js';
 import { anyUserExists, bootstrap, type Org } from '../domains/accounts/index.js';
 import { alertingRoutes, reportConditions, startAlertFlusher, startAlertLive } from '../domains/alerting/index.js';
+import { fraudRoutes } from '../domains/fraud/index.js';
 import { jobRoutes, pingRoutes, startSweeper } from '../domains/jobs/index.js';
 import { LOG_TOPIC, archiveRoutes, logIngestRoutes, logSearchRoutes, startRetention } from '../domains/logs/index.js';
 import { openBus, type EventBus } from '../platform/bus/index.js';
@@ -89,7 +90,7 @@ export async function startVigil(config: Config, options: StartOptions = {}): Pr
     const ingestBus = bus;
     const routes = [
       ...(roles.has('ingest') && ingestBus ? [pingRoutes, (c: AppContext) => logIngestRoutes(c, ingestBus)] : []),
-      ...(roles.has('web') ? [jobRoutes, notifyRoutes, alertingRoutes, logSearchRoutes, archiveRoutes, statsRoutes, ruleRoutes, shipmentRoutes] : []),
+      ...(roles.has('web') ? [jobRoutes, notifyRoutes, alertingRoutes, logSearchRoutes, archiveRoutes, statsRoutes, ruleRoutes, shipmentRoutes, fraudRoutes] : []),
     ];
     const server = await buildApp(ctx, { routes, isReady: () => ready, ...(options.onRoute ? { onRoute: options.onRoute } : {}) });
     app = server;

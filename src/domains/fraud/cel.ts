@@ -1,25 +1,499 @@
 /**
- * The criteria language: CEL over `shipment`, `lists` and `velocity` (see contracts/fraud.ts).
+ * The criteria language: CEL (`@marcbachmann/cel-js`) over `shipment`, `lists` and `velocity`.
  *
- * INTERFACE laid down first so the HTTP/verbs work and the engine work can proceed in parallel;
- * the engine owns this file and replaces the bodies. Callers rely only on these signatures.
+ * Invariants kept here:
+ * - Every expression the engine runs went through `checkExpression` (compile refuses what the
+ *   checker refuses), so an evaluation can neither hang nor exhaust memory: the text is ≤ 4000
+ *   characters, the AST ≤ MAX_AST_NODES nodes and ≤ MAX_DEPTH deep, `matches` (user regular
+ *   expressions: ReDoS) and `cel.bind` (doubling strings/lists without bound) are refused, and a
+ *   static cost estimate bounds comprehensions (`exists`, `all`, `map`, `filter`…) by the size of
+ *   what they iterate, counting every list of the organisation at its largest allowed size
+ *   (MAX_LIST_ITEMS) since lists grow after a criterion is saved.
+ * - `velocity.*` arguments are string literals, so the aggregates a criterion needs are known at
+ *   save time (`aggregates`), computed before evaluation and only read during it.
+ * - An absent value (a null shipment field, a missing attribute, an aggregate over an absent key)
+ *   makes the shipment NOT match (outcome `absent`, counted) — it is a property of the data, not of
+ *   the criterion, so it never pauses a criterion. `has(shipment.x)` tests presence. Any other
+ *   runtime error (division by zero, overflow…) is `error`, which pauses the criterion.
  */
-import type { AggregateUse, ExpressionCheck, FraudSchema } from '../../contracts/fraud.js';
+import { Environment, type ASTNode } from '@marcbachmann/cel-js';
+import { MAX_EXPRESSION_CHARS, MAX_LIST_ITEMS, type AggregateUse, type ExpressionCheck, type FraudSchema } from '../../contracts/fraud.js';
+import { shipmentInput } from '../../contracts/shipments.js';
 
 /** The organisation's lists as the checker needs them: name → number of items. */
 export type ListSizes = ReadonlyMap<string, number>;
 
+const MAX_AST_NODES = 1500;
+const MAX_DEPTH = 32;
+/** Static cost bound: roughly "steps" of one evaluation (a list of the organisation counts as MAX_LIST_ITEMS). */
+const MAX_COST = 5_000_000;
+/** Longest velocity window: history older than this is never read. */
+export const MAX_WINDOW_MS = 90 * 24 * 3600_000;
+
+// --- the shipment as criteria see it -----------------------------------------------------------
+
+type CelType = 'string' | 'double' | 'int' | 'timestamp' | 'map(string, dyn)';
+interface FieldDef {
+  name: string;
+  type: CelType;
+  description: string;
+}
+
+const inputShape = shipmentInput.shape;
+const described = (name: keyof typeof inputShape, fallback: string): string => inputShape[name].description ?? fallback;
+
+/** Every shipment field a criterion can read (the stored columns, dimensions flattened). */
+export const SHIPMENT_FIELDS: readonly FieldDef[] = [
+  { name: 'external_id', type: 'string', description: described('external_id', 'External id') },
+  { name: 'created_at', type: 'timestamp', description: described('created_at', 'Created at') },
+  { name: 'declared_value', type: 'double', description: described('declared_value', 'Declared value') },
+  { name: 'currency', type: 'string', description: described('currency', 'Currency') },
+  { name: 'declared_value_usd', type: 'double', description: 'declared_value converted to US dollars with the platform rate of `currency` at intake' },
+  { name: 'weight_kg', type: 'double', description: described('weight_kg', 'Weight') },
+  { name: 'length_cm', type: 'double', description: 'Length in centimetres (dimensions_cm.length)' },
+  { name: 'width_cm', type: 'double', description: 'Width in centimetres (dimensions_cm.width)' },
+  { name: 'height_cm', type: 'double', description: 'Height in centimetres (dimensions_cm.height)' },
+  { name: 'pieces', type: 'int', description: described('pieces', 'Pieces') },
+  { name: 'origin_country', type: 'string', description: described('origin_country', 'Origin') },
+  { name: 'destination_country', type: 'string', description: described('destination_country', 'Destination') },
+  { name: 'origin_postcode', type: 'string', description: described('origin_postcode', 'Origin postcode') },
+  { name: 'destination_postcode', type: 'string', description: described('destination_postcode', 'Destination postcode') },
+  { name: 'service_level', type: 'string', description: described('service_level', 'Service level') },
+  { name: 'sender_id', type: 'string', description: described('sender_id', 'Sender') },
+  { name: 'sender_name', type: 'string', description: described('sender_name', 'Sender name') },
+  { name: 'sender_email', type: 'string', description: described('sender_email', 'Sender e-mail') },
+  { name: 'sender_phone', type: 'string', description: described('sender_phone', 'Sender phone') },
+  { name: 'sender_created_at', type: 'timestamp', description: described('sender_created_at', "Sender's account creation") },
+  { name: 'recipient_name', type: 'string', description: described('recipient_name', 'Recipient name') },
+  { name: 'recipient_address', type: 'string', description: described('recipient_address', 'Recipient address') },
+  { name: 'recipient_phone', type: 'string', description: described('recipient_phone', 'Recipient phone') },
+  { name: 'hs_code', type: 'string', description: described('hs_code', 'HS code') },
+  { name: 'description', type: 'string', description: described('description', 'Description') },
+  { name: 'sales_channel', type: 'string', description: described('sales_channel', 'Sales channel') },
+  { name: 'ip_country', type: 'string', description: described('ip_country', 'IP country') },
+  { name: 'attributes', type: 'map(string, dyn)', description: "The customer's free-form attributes (e.g. shipment.attributes.campaign)" },
+];
+
+const FIELD_TYPES = new Map(SHIPMENT_FIELDS.map((f) => [f.name, f.type]));
+/** Fields an aggregate may group by, count distinct values of, or ask "first time" about. */
+const STRING_FIELDS = new Set(SHIPMENT_FIELDS.filter((f) => f.type === 'string').map((f) => f.name));
+/** Fields an aggregate may sum or average. */
+const NUMERIC_FIELDS = new Set(SHIPMENT_FIELDS.filter((f) => f.type === 'double' || f.type === 'int').map((f) => f.name));
+
+/** One stored shipment as the engine reads it (snake_case columns; nulls for absent values). */
+export interface ShipmentRecord {
+  id: string;
+  org_id: string;
+  external_id: string;
+  created_at: Date;
+  attributes: Record<string, unknown>;
+  [field: string]: unknown;
+}
+
+/** The `shipment` variable: absent (null) fields are left unset so reading them is `absent`. */
+class CelShipment {
+  [field: string]: unknown;
+}
+
+/** The `velocity` variable of one evaluation: the aggregates computed for this shipment. */
+export class CelVelocity {
+  constructor(readonly values: ReadonlyMap<string, number | boolean | null>) {}
+}
+
+/** The `lists` variable: the organisation's lists by name. */
+class CelLists {
+  [name: string]: unknown;
+}
+
+/** Thrown by a velocity function whose entity is absent (the key field is null on this shipment). */
+class AbsentValue extends Error {}
+
+/** The stable key of an aggregate (the same use read twice is computed once). */
+export const aggregateKey = (a: AggregateUse): string => `${a.kind}|${a.key}|${a.field ?? ''}|${a.window ?? ''}`;
+
+function velocityRead(receiver: CelVelocity, key: string): number | boolean {
+  const v = receiver.values.get(key);
+  if (v === undefined || v === null) throw new AbsentValue(`aggregate ${key} has no value (its key field is absent on this shipment)`);
+  return v;
+}
+
+const fieldTypeName = (t: CelType): string => (t === 'timestamp' ? 'google.protobuf.Timestamp' : t === 'map(string, dyn)' ? 'map<string, dyn>' : t);
+
+interface VelocityDef {
+  kind: AggregateUse['kind'];
+  params: { name: string; type: 'string'; description: string }[];
+  returns: 'int' | 'double' | 'bool';
+  description: string;
+  example: string;
+}
+
+const VELOCITY: readonly VelocityDef[] = [
+  {
+    kind: 'count',
+    params: [
+      { name: 'key', type: 'string', description: 'the entity field, e.g. sender_id' },
+      { name: 'window', type: 'string', description: 'e.g. "1h", "7d" (at most 90d)' },
+    ],
+    returns: 'int',
+    description: "Shipments with the same `key` value created in the window ending at this shipment's created_at, this one included",
+    example: "velocity.count('sender_id', '1h') > 20",
+  },
+  {
+    kind: 'sum',
+    params: [
+      { name: 'key', type: 'string', description: 'the entity field' },
+      { name: 'field', type: 'string', description: 'a numeric field, e.g. declared_value_usd' },
+      { name: 'window', type: 'string', description: 'e.g. "1d"' },
+    ],
+    returns: 'double',
+    description: 'Sum of `field` over the entity\'s shipments in the window, this one included (absent values count as 0)',
+    example: "velocity.sum('sender_id', 'declared_value_usd', '1d') > 50000.0",
+  },
+  {
+    kind: 'avg',
+    params: [
+      { name: 'key', type: 'string', description: 'the entity field' },
+      { name: 'field', type: 'string', description: 'a numeric field' },
+      { name: 'window', type: 'string', description: 'e.g. "90d"' },
+    ],
+    returns: 'double',
+    description: "Average of `field` over the entity's EARLIER shipments in the window (this one excluded); 0.0 when none",
+    example: "shipment.declared_value_usd > 10.0 * velocity.avg('sender_id', 'declared_value_usd', '90d')",
+  },
+  {
+    kind: 'distinct',
+    params: [
+      { name: 'key', type: 'string', description: 'the entity field' },
+      { name: 'field', type: 'string', description: 'the field whose distinct values are counted' },
+      { name: 'window', type: 'string', description: 'e.g. "7d"' },
+    ],
+    returns: 'int',
+    description: 'Distinct values of `field` among the entity\'s shipments in the window, this one included',
+    example: "velocity.distinct('recipient_address', 'sender_id', '7d') >= 5",
+  },
+  {
+    kind: 'first',
+    params: [
+      { name: 'key', type: 'string', description: 'the entity field' },
+      { name: 'field', type: 'string', description: 'the field whose value is new for the entity' },
+    ],
+    returns: 'bool',
+    description: 'True when no earlier shipment of the entity has this shipment\'s `field` value (all history up to 90 days)',
+    example: "velocity.first('sender_id', 'destination_country')",
+  },
+];
+
+let baseEnv: Environment | undefined;
+function base(): Environment {
+  if (baseEnv) return baseEnv;
+  const fields: Record<string, string> = {};
+  for (const f of SHIPMENT_FIELDS) fields[f.name] = fieldTypeName(f.type);
+  let env = new Environment({
+    limits: { maxAstNodes: MAX_AST_NODES, maxDepth: MAX_DEPTH, maxListElements: 1000, maxMapEntries: 100, maxCallArguments: 8 },
+  })
+    .registerType('Shipment', { ctor: CelShipment, fields })
+    .registerType('Velocity', { ctor: CelVelocity, fields: {} })
+    .registerVariable('shipment', 'Shipment', { description: 'The shipment being evaluated' })
+    .registerVariable('velocity', 'Velocity', { description: 'Velocity aggregates as of the shipment\'s creation time' });
+  for (const v of VELOCITY) {
+    env = env.registerFunction({
+      name: v.kind,
+      receiverType: 'Velocity',
+      returnType: v.returns,
+      params: v.params.map((p) => ({ name: p.name, type: p.type, description: p.description })),
+      description: v.description,
+      // The checker guarantees literal arguments; the key is the same as aggregateKey's.
+      handler: (r: CelVelocity, key: string, a: string, b?: string) =>
+        velocityRead(r, v.kind === 'count' ? `count|${key}||${a}` : v.kind === 'first' ? `first|${key}|${a}|` : `${v.kind}|${key}|${a}|${b ?? ''}`),
+    });
+  }
+  baseEnv = env;
+  return env;
+}
+
+/** An environment knowing the organisation's list names (an unknown list is a type error naming it). */
+function envFor(listNames: Iterable<string>): Environment {
+  const fields: Record<string, string> = {};
+  for (const name of listNames) fields[name] = 'list<string>';
+  return base().clone().registerType('Lists', { ctor: CelLists, fields }).registerVariable('lists', 'Lists', { description: "The organisation's lists" });
+}
+
+// --- checking ----------------------------------------------------------------------------------
+
+type Problem = ExpressionCheck['errors'][number];
+
+function position(expression: string, offset: number | undefined): { line: number | null; column: number | null } {
+  if (offset === undefined || offset < 0) return { line: null, column: null };
+  const before = expression.slice(0, offset);
+  const lines = before.split('\n');
+  return { line: lines.length, column: (lines[lines.length - 1]?.length ?? 0) + 1 };
+}
+
+function problemAt(expression: string, message: string, offset?: number): Problem {
+  return { message, ...position(expression, offset) };
+}
+
+/** The library's message without its source excerpt (the editor shows line/column itself). */
+function summaryOf(e: unknown): string {
+  if (e && typeof e === 'object' && 'summary' in e && typeof e.summary === 'string' && e.summary) return e.summary;
+  const m = e instanceof Error ? e.message : String(e);
+  return m.split('\n')[0] ?? m;
+}
+
+function rangeStart(e: unknown): number | undefined {
+  if (e && typeof e === 'object' && 'range' in e) {
+    const r = (e as { range?: { start?: number } }).range;
+    if (r && typeof r.start === 'number') return r.start;
+  }
+  return undefined;
+}
+
+const WINDOW = /^([1-9][0-9]{0,4})(s|m|h|d)$/;
+const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** Milliseconds of a window such as "1h" (null when it is not one). */
+export function windowMs(window: string): number | null {
+  const m = WINDOW.exec(window);
+  if (!m) return null;
+  return Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
+}
+
+const MACROS = new Set(['all', 'exists', 'exists_one', 'map', 'filter']);
+
+interface Walk {
+  problems: Problem[];
+  aggregates: Map<string, AggregateUse>;
+  fields: Set<string>;
+}
+
+/** Children of a node (the library's AST: args are nodes, node lists or names). */
+function children(node: ASTNode): ASTNode[] {
+  const out: ASTNode[] = [];
+  const visit = (v: unknown): void => {
+    if (Array.isArray(v)) for (const x of v) visit(x);
+    else if (v && typeof v === 'object' && 'op' in v) out.push(v as ASTNode);
+  };
+  if (node.op === 'value' || node.op === 'id') return out;
+  visit(node.args);
+  return out;
+}
+
+const isListsRef = (n: ASTNode): boolean => n.op === '.' && n.args[0].op === 'id' && n.args[0].args === 'lists';
+
+/** Size of what a node can hold at most (for the cost of iterating or searching it). */
+function sizeOf(n: ASTNode): number {
+  if (n.op === 'list') return n.args.length;
+  if (n.op === 'map') return n.args.length;
+  if (isListsRef(n)) return MAX_LIST_ITEMS;
+  if (n.op === 'rcall' && (n.args[0] === 'map' || n.args[0] === 'filter')) return sizeOf(n.args[1]);
+  if (n.op === '+') return sizeOf(n.args[0]) + sizeOf(n.args[1]);
+  // A string field, attribute or literal: bounded by the shipment's own limits (≤ 4096 bytes) —
+  // a constant factor per step, not a multiplier of iterations.
+  return 1;
+}
+
+/** Static cost estimate: steps one evaluation may take at most. */
+function costOf(n: ASTNode): number {
+  const kids = children(n);
+  let own = 1;
+  if (n.op === 'rcall') {
+    const [name, receiver, args] = n.args;
+    if (MACROS.has(name)) {
+      const body = args.slice(1).reduce((s, a) => s + costOf(a), 1);
+      return costOf(receiver) + sizeOf(receiver) * body;
+    }
+    own += sizeOf(receiver);
+  } else if (n.op === 'in') own += sizeOf(n.args[1]);
+  else if (n.op === 'call' && n.args[0] === 'size') own += 1;
+  return kids.reduce((s, k) => s + costOf(k), own);
+}
+
+function walk(expression: string, n: ASTNode, w: Walk): void {
+  const stack: ASTNode[] = [n];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    if (node.op === 'rcall' || node.op === 'call') {
+      const name = node.args[0];
+      if (name === 'matches') {
+        w.problems.push(problemAt(expression, 'matches() is not available: regular expressions are not allowed in criteria (use contains, startsWith, endsWith or a list)', node.start));
+      }
+      if (node.op === 'rcall' && name === 'bind' && node.args[1].op === 'id' && node.args[1].args === 'cel') {
+        w.problems.push(problemAt(expression, 'cel.bind is not available in criteria', node.start));
+      }
+      if (node.op === 'rcall' && node.args[1].op === 'id' && node.args[1].args === 'velocity') velocityUse(expression, node.args[0], node.args[2], node.start, w);
+    }
+    if (node.op === '.' && node.args[0].op === 'id' && node.args[0].args === 'shipment') w.fields.add(node.args[1]);
+    stack.push(...children(node));
+  }
+}
+
+function velocityUse(expression: string, name: string, args: ASTNode[], at: number, w: Walk): void {
+  const def = VELOCITY.find((v) => v.kind === name);
+  if (!def) return; // the type checker names the unknown function
+  const literal: string[] = [];
+  for (const [i, a] of args.entries()) {
+    if (a.op !== 'value' || typeof a.args !== 'string') {
+      w.problems.push(problemAt(expression, `velocity.${name}: argument ${i + 1} (${def.params[i]?.name ?? '?'}) must be a string literal such as '${i === 0 ? 'sender_id' : def.params[i]?.name === 'window' ? '1h' : 'declared_value_usd'}'`, a.start));
+      return;
+    }
+    literal.push(a.args);
+  }
+  if (literal.length !== def.params.length) return; // the type checker reports the arity
+  const key = literal[0]!;
+  const field = name === 'count' ? null : literal[1]!;
+  const window = name === 'first' ? null : literal[literal.length - 1]!;
+  if (!STRING_FIELDS.has(key)) {
+    w.problems.push(problemAt(expression, `velocity.${name}: key '${key}' is not a text field of the shipment (e.g. sender_id, recipient_address, destination_country)`, args[0]!.start));
+    return;
+  }
+  if (field !== null) {
+    const ok = name === 'sum' || name === 'avg' ? NUMERIC_FIELDS.has(field) : STRING_FIELDS.has(field);
+    if (!ok) {
+      const want = name === 'sum' || name === 'avg' ? 'a numeric field of the shipment (e.g. declared_value_usd, weight_kg, pieces)' : 'a text field of the shipment (e.g. sender_id, destination_country)';
+      w.problems.push(problemAt(expression, `velocity.${name}: field '${field}' must be ${want}`, args[1]!.start));
+      return;
+    }
+  }
+  if (window !== null) {
+    const ms = windowMs(window);
+    if (ms === null || ms > MAX_WINDOW_MS) {
+      w.problems.push(problemAt(expression, `velocity.${name}: window '${window}' must be a number and a unit s, m, h or d, at most 90d (e.g. '1h', '7d')`, args[args.length - 1]!.start));
+      return;
+    }
+  }
+  void at;
+  const use: AggregateUse = { kind: def.kind, key, field, window };
+  w.aggregates.set(aggregateKey(use), use);
+}
+
+interface Checked {
+  check: ExpressionCheck;
+  fields: string[];
+}
+
+function checkWith(expression: string, env: Environment): Checked {
+  const fail = (errors: Problem[]): Checked => ({ check: { ok: false, type: null, errors, aggregates: [] }, fields: [] });
+  if (expression.length > MAX_EXPRESSION_CHARS) return fail([{ message: `The expression has ${expression.length} characters; at most ${MAX_EXPRESSION_CHARS} are allowed`, line: null, column: null }]);
+  if (expression.trim() === '') return fail([{ message: 'The expression is empty; write a condition such as shipment.declared_value_usd > 5000.0', line: 1, column: 1 }]);
+  let ast: ASTNode;
+  try {
+    ast = env.parse(expression).ast;
+  } catch (e) {
+    return fail([problemAt(expression, summaryOf(e), rangeStart(e))]);
+  }
+  const w: Walk = { problems: [], aggregates: new Map(), fields: new Set() };
+  walk(expression, ast, w);
+  const typed = env.check(expression);
+  if (!typed.valid) w.problems.unshift(problemAt(expression, summaryOf(typed.error), rangeStart(typed.error)));
+  else if (typed.type !== 'bool') w.problems.push({ message: `The expression is of type ${typed.type ?? 'unknown'}; a criterion must be a condition (bool), e.g. compare it: ... > 0`, line: 1, column: 1 });
+  if (w.problems.length === 0) {
+    const cost = costOf(ast);
+    if (cost > MAX_COST) {
+      w.problems.push({ message: `The expression may take too long to evaluate (estimated ${cost.toExponential(1)} steps, at most ${MAX_COST.toExponential(0)}): avoid nesting comprehensions (exists, all, map, filter) or searching lists inside them`, line: null, column: null });
+    }
+  }
+  return {
+    check: { ok: w.problems.length === 0, type: typed.valid ? (typed.type ?? null) : null, errors: w.problems, aggregates: [...w.aggregates.values()] },
+    fields: [...w.fields],
+  };
+}
+
 /** Type-checks an expression for an organisation with these lists: problems with line/column, its type, the aggregates it uses. */
 export function checkExpression(expression: string, lists: ListSizes): ExpressionCheck {
-  void expression;
-  void lists;
-  throw new Error('checkExpression: not built yet');
+  return checkWith(expression, envFor(lists.keys())).check;
 }
 
 /** What the editor offers: fields, functions (with examples) and the organisation's lists. */
 export function fraudSchemaFor(lists: ListSizes): FraudSchema {
-  void lists;
-  throw new Error('fraudSchemaFor: not built yet');
+  return {
+    fields: SHIPMENT_FIELDS.map((f) => ({ name: `shipment.${f.name}`, type: f.type, description: f.description })),
+    functions: [
+      ...VELOCITY.map((v) => ({
+        signature: `velocity.${v.kind}(${v.params.map((p) => `${p.name}: ${p.type}`).join(', ')}) -> ${v.returns}`,
+        description: `${v.description}. Arguments are string literals; absent key values make the shipment not match.`,
+        example: v.example,
+      })),
+      { signature: 'has(shipment.<field>) -> bool', description: 'Whether the shipment has a value for the field (an absent field makes a comparison not match)', example: 'has(shipment.declared_value_usd) && shipment.declared_value_usd > 1000.0' },
+      { signature: '<value> in <list> -> bool', description: 'Membership in a list literal or one of the organisation\'s lists', example: "shipment.destination_country in ['NG', 'KP'] || shipment.sender_id in lists.blocked_senders" },
+      { signature: 'string.contains(string) -> bool', description: 'Substring test (also startsWith, endsWith); regular expressions are not available', example: "shipment.description.contains('gift card')" },
+      { signature: 'list.exists(x, condition) -> bool', description: 'Whether some element satisfies the condition (also all, exists_one, filter, map)', example: "lists.watched_words.exists(w, shipment.description.contains(w))" },
+      { signature: 'size(value) -> int', description: 'Length of a string, list or map', example: 'size(shipment.recipient_address) < 10' },
+      { signature: "timestamp(string) -> timestamp, duration(string) -> duration", description: 'Time values; a timestamp minus a timestamp is a duration', example: "shipment.created_at - shipment.sender_created_at < duration('24h')" },
+    ],
+    lists: [...lists.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([name, items]) => ({ name: `lists.${name}`, items })),
+  };
+}
+
+// --- compiling for the engine ------------------------------------------------------------------
+
+/** What one evaluation gave. `absent`: a value the expression reads is missing (does not match). */
+export type Outcome = { kind: 'match'; values: Record<string, unknown> } | { kind: 'no' } | { kind: 'absent' } | { kind: 'error'; message: string };
+
+export interface Compiled {
+  aggregates: AggregateUse[];
+  /** Evaluates the criterion on one shipment with its aggregates (by aggregateKey). Never throws. */
+  evaluate(shipment: CelShipmentValue, velocity: CelVelocity): Outcome;
+}
+
+/** A shipment prepared once for every criterion of its organisation. */
+export type CelShipmentValue = CelShipment;
+
+/** Builds the `shipment` value: nulls left out (absent), integers as BigInt, timestamps as Date. */
+export function celShipment(row: ShipmentRecord): CelShipmentValue {
+  const s = new CelShipment();
+  for (const f of SHIPMENT_FIELDS) {
+    const v = row[f.name];
+    if (v === null || v === undefined) continue;
+    if (f.type === 'int') s[f.name] = BigInt(Math.trunc(Number(v)));
+    else if (f.type === 'double') s[f.name] = Number(v);
+    else if (f.type === 'timestamp') s[f.name] = v instanceof Date ? v : new Date(String(v));
+    else s[f.name] = v;
+  }
+  return s;
+}
+
+/** JSON-safe copy of a value read by an expression (BigInt → number, Date → ISO string). */
+function plain(v: unknown): unknown {
+  if (typeof v === 'bigint') return Number(v);
+  if (v instanceof Date) return v.toISOString();
+  return v;
+}
+
+const isAbsent = (e: unknown): boolean =>
+  e instanceof AbsentValue ||
+  (e instanceof Error && e.cause instanceof AbsentValue) ||
+  (typeof e === 'object' && e !== null && 'code' in e && (e.code === 'no_such_key' || e.code === 'no_such_field'));
+
+/** Compiles a checked expression for the engine; throws (with the checker's first message) when it does not check. */
+export function compileCriterion(expression: string, lists: ReadonlyMap<string, readonly string[]>): Compiled {
+  const env = envFor(lists.keys());
+  const { check, fields } = checkWith(expression, env);
+  if (!check.ok) throw new Error(check.errors[0]?.message ?? 'the expression does not check');
+  const fn = env.parse(expression);
+  const celLists = new CelLists();
+  for (const [name, items] of lists) celLists[name] = items;
+  const aggregates = check.aggregates;
+  return {
+    aggregates,
+    evaluate(shipment, velocity) {
+      let result: unknown;
+      try {
+        result = fn({ shipment, velocity, lists: celLists });
+      } catch (e) {
+        if (isAbsent(e)) return { kind: 'absent' };
+        return { kind: 'error', message: summaryOf(e) };
+      }
+      if (result !== true) return { kind: 'no' };
+      const values: Record<string, unknown> = {};
+      for (const f of fields) if (FIELD_TYPES.has(f) && f !== 'attributes') values[`shipment.${f}`] = plain(shipment[f] ?? null);
+      if (fields.includes('attributes')) values['shipment.attributes'] = shipment['attributes'] ?? null;
+      for (const a of aggregates) {
+        const label = a.kind === 'count' ? `velocity.count('${a.key}', '${a.window}')` : a.kind === 'first' ? `velocity.first('${a.key}', '${a.field}')` : `velocity.${a.kind}('${a.key}', '${a.field}', '${a.window}')`;
+        values[label] = velocity.values.get(aggregateKey(a)) ?? null;
+      }
+      return { kind: 'match', values };
+    },
+  };
 }
 
 export type { AggregateUse };

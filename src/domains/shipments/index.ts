@@ -4,3 +4,4 @@
  * rates that derive `declared_value_usd`.
  */
 export { shipmentRoutes } from './http.js';
+export { shipmentById } from './intake.js';

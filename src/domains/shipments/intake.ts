@@ -12,7 +12,8 @@ import { MAX_LISTED_ROW_ERRORS, MAX_SHIPMENTS_PER_REQUEST, type shipmentIntakeAn
 import { DomainError, invalidField, notFound } from '../../platform/errors.js';
 import { pgJson, pgText, type Db, type Store } from '../../platform/store/index.js';
 import { arrayRows, csvRows, ndjsonRows, validateRows, type BodyFormat, type RawRow, type RowError, type ValidRow } from './rows.js';
-import { findShipment, insertShipments, listRates, listShipments, loadRates, upsertRates, type StoredRow } from './store.js';
+import { announceArrivals } from './for-fraud.js';
+import { findShipment, findShipmentById, insertShipments, listRates, listShipments, loadRates, upsertRates, type StoredRow } from './store.js';
 
 type IntakeAnswer = z.infer<typeof shipmentIntakeAnswer>;
 type ShipmentView = z.infer<typeof shipmentView>;
@@ -94,6 +95,8 @@ export async function intakeShipments(store: Store, orgId: string, format: BodyF
   const checked = validateRows(decoded.rows);
   const converted = toStoredRows(orgId, checked.valid, await loadRates(store.db));
   const stored = await insertShipments(store, converted.rows);
+  // Committed: wake the fraud detector of this process (others poll the arrivals queue).
+  if (stored > 0) announceArrivals();
   const errors = [...decoded.errors, ...checked.errors, ...converted.errors].sort((a, b) => a.line - b.line);
   return {
     stored,
@@ -148,6 +151,12 @@ export async function getShipment(db: Db, orgId: string, externalId: string): Pr
   const row = await findShipment(db, orgId, externalId);
   if (!row) throw notFound('Shipment');
   return view(row);
+}
+
+/** One shipment by its internal id (fraud alerts point at it); undefined when the organisation has none such. */
+export async function shipmentById(db: Db, orgId: string, id: string | number): Promise<ShipmentView | undefined> {
+  const row = await findShipmentById(db, orgId, id);
+  return row ? view(row) : undefined;
 }
 
 /** A page of the organisation's newest shipments; the cursor is `<created_at ISO>~<id>`. */

@@ -6,6 +6,8 @@
  *   repeated row (in this request or an earlier one) is never stored twice, and `stored` is what
  *   the INSERT reports.
  * - All rows of one request are stored in one transaction: when the answer says 2xx, they are.
+ * - Every newly stored shipment gets its `shipment_arrivals` row in the same statement (a CTE over
+ *   the INSERT's RETURNING): the fraud detector's queue never misses a committed shipment.
  * - PostgreSQL: COPY into a temporary staging table, then one INSERT … SELECT … ON CONFLICT DO
  *   NOTHING. PGlite (no COPY from a stream): INSERT … SELECT FROM unnest(arrays) in chunks.
  */
@@ -113,7 +115,12 @@ async function copyInsert(trx: Db, copy: CopyIn, rows: StoredRow[]): Promise<num
   const columns = COLUMNS.join(', ');
   await sql.raw(`CREATE TEMP TABLE shipments_in ON COMMIT DROP AS SELECT ${columns} FROM shipments WITH NO DATA`).execute(trx);
   await copy('shipments_in', COLUMNS, encode(rows));
-  const result = await sql.raw(`INSERT INTO shipments (${columns}) SELECT ${columns} FROM shipments_in ON CONFLICT (org_id, external_id) DO NOTHING`).execute(trx);
+  const result = await sql
+    .raw(
+      `WITH stored AS (INSERT INTO shipments (${columns}) SELECT ${columns} FROM shipments_in ON CONFLICT (org_id, external_id) DO NOTHING RETURNING id, org_id)
+       INSERT INTO shipment_arrivals (shipment_id, org_id) SELECT id, org_id FROM stored`,
+    )
+    .execute(trx);
   return Number(result.numAffectedRows ?? 0n);
 }
 
@@ -141,9 +148,10 @@ async function unnestInsert(trx: Db, rows: StoredRow[]): Promise<number> {
       return sql`${values}::${sql.raw(type)}[]`;
     });
     const select = COLUMNS.map((c) => (TYPES[c] === 'jsonb' ? `${c}::jsonb` : c)).join(', ');
-    const result = await sql`INSERT INTO shipments (${sql.raw(COLUMNS.join(', '))})
+    const result = await sql`WITH stored AS (INSERT INTO shipments (${sql.raw(COLUMNS.join(', '))})
       SELECT ${sql.raw(select)} FROM unnest(${sql.join(arrays)}) AS t(${sql.raw(COLUMNS.join(', '))})
-      ON CONFLICT (org_id, external_id) DO NOTHING`.execute(trx);
+      ON CONFLICT (org_id, external_id) DO NOTHING RETURNING id, org_id)
+      INSERT INTO shipment_arrivals (shipment_id, org_id) SELECT id, org_id FROM stored`.execute(trx);
     stored += Number(result.numAffectedRows ?? 0n);
   }
   return stored;
@@ -151,6 +159,11 @@ async function unnestInsert(trx: Db, rows: StoredRow[]): Promise<number> {
 
 export async function findShipment(db: Db, orgId: string, externalId: string) {
   return shipmentsDb(db).selectFrom('shipments').selectAll().where('org_id', '=', orgId).where('external_id', '=', externalId).executeTakeFirst();
+}
+
+/** One shipment by its internal id (what fraud alerts point at), within the organisation. */
+export async function findShipmentById(db: Db, orgId: string, id: string | number) {
+  return shipmentsDb(db).selectFrom('shipments').selectAll().where('org_id', '=', orgId).where('id', '=', Number(id)).executeTakeFirst();
 }
 
 /** The organisation's shipments, newest `created_at` first (ties: latest intake first), after the cursor. */

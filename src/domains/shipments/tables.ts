@@ -1,6 +1,6 @@
 /**
  * The shipments domain's tables (migration 014): customers' shipments and the platform's currency
- * rates. Only this domain's modules run SQL on them, through `shipmentsDb(db)`.
+ * rates, plus (migration 016) the arrivals the fraud detector claims. Only this domain's modules run SQL on them, through `shipmentsDb(db)`.
  */
 import type { ColumnType, Kysely } from 'kysely';
 import { ownTables, type BigSerial, type Db, type NullableTimestamp, type Timestamp } from '../../platform/store/index.js';
@@ -45,9 +45,16 @@ export interface CurrencyRatesTable {
   updated_at: Timestamp;
 }
 
+/** Shipments the fraud detector has not evaluated yet (migration 016), written with the shipments. */
+export interface ShipmentArrivalsTable {
+  shipment_id: ColumnType<string | number, number | bigint | string, number | bigint | string>;
+  org_id: string;
+}
+
 export interface ShipmentsTables {
   shipments: ShipmentsTable;
   currency_rates: CurrencyRatesTable;
+  shipment_arrivals: ShipmentArrivalsTable;
 }
 
 export const shipmentsDb = (db: Db): Kysely<ShipmentsTables> => ownTables<ShipmentsTables>(db);

@@ -26,6 +26,7 @@ export const MIGRATION_NAMES = [
   '013_platform_admin',
   '014_shipments',
   '015_fraud',
+  '016_shipment_arrivals',
 ] as const;
 
 const UP = /^-- migrate:up[ \t]*$/m;

@@ -1,0 +1,193 @@
+/**
+ * Velocity aggregates of a batch of shipments, each as of its own creation time.
+ *
+ * Invariants:
+ * - "As of" a shipment S: over the entity's shipments T with (T.created_at, T.id) ≤ (S.created_at,
+ *   S.id) — ties by intake order — and, for windowed kinds, T.created_at > S.created_at − window.
+ *   The answer depends only on stored data, never on the batch a shipment arrived in, so a
+ *   re-evaluation or a backtest gives the same values (for shipments already stored then).
+ * - count / sum / distinct include S; avg is over the EARLIER ones (0.0 when none, values that
+ *   are null left out); first is true when no earlier shipment within MAX_WINDOW_MS has S's value.
+ * - An absent key (or, for first, an absent field) on S gives null: the criterion reads `absent`.
+ * - I/O: one history query per (organisation, key) for the whole batch (`loadAggregates`); the
+ *   computation is in memory, sweeping each entity's sorted history once per aggregate.
+ */
+import type { AggregateUse } from '../../contracts/fraud.js';
+import type { Db } from '../../platform/store/index.js';
+import { entityHistory, type HistoryRow } from '../shipments/for-fraud.js';
+import { aggregateKey, MAX_WINDOW_MS, windowMs, type ShipmentRecord } from './cel.js';
+
+/** Aggregate values by shipment id, then by aggregateKey. */
+export type AggregateValues = Map<string, Map<string, number | boolean | null>>;
+
+interface Point {
+  id: number;
+  at: number;
+  values: Record<string, unknown>;
+}
+
+const before = (a: Point, b: Point): boolean => a.at < b.at || (a.at === b.at && a.id < b.id);
+
+/** The look-back an aggregate needs before the oldest target. */
+const lookBack = (a: AggregateUse): number => (a.window === null ? MAX_WINDOW_MS : (windowMs(a.window) ?? MAX_WINDOW_MS));
+
+/**
+ * Pure: the aggregates of `targets` (shipments of ONE organisation) from `history` (that
+ * organisation's rows for the key, which may or may not include the targets themselves).
+ */
+export function computeAggregates(targets: readonly ShipmentRecord[], uses: readonly AggregateUse[], historyByKey: ReadonlyMap<string, readonly HistoryRow[]>, out: AggregateValues = new Map()): AggregateValues {
+  for (const t of targets) if (!out.has(t.id)) out.set(t.id, new Map());
+  const byKey = new Map<string, AggregateUse[]>();
+  for (const u of uses) byKey.set(u.key, [...(byKey.get(u.key) ?? []), u]);
+  for (const [key, keyUses] of byKey) {
+    // Entities: key value → its points (history ∪ targets, by id), sorted by (created_at, id).
+    const entities = new Map<string, Map<number, Point>>();
+    for (const h of historyByKey.get(key) ?? []) {
+      let m = entities.get(h.key);
+      if (!m) entities.set(h.key, (m = new Map()));
+      m.set(h.id, { id: h.id, at: h.createdAt, values: h.values });
+    }
+    const targetsOf = new Map<string, ShipmentRecord[]>();
+    for (const t of targets) {
+      const k = t[key];
+      if (typeof k !== 'string') {
+        for (const u of keyUses) out.get(t.id)!.set(aggregateKey(u), null);
+        continue;
+      }
+      let m = entities.get(k);
+      if (!m) entities.set(k, (m = new Map()));
+      const id = Number(t.id);
+      if (!m.has(id)) m.set(id, { id, at: t.created_at.getTime(), values: t });
+      targetsOf.set(k, [...(targetsOf.get(k) ?? []), t]);
+    }
+    for (const [k, ts] of targetsOf) {
+      const points = [...entities.get(k)!.values()].sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
+      const sortedTargets = ts.map((t) => ({ t, id: Number(t.id), at: t.created_at.getTime() })).sort((a, b) => a.at - b.at || a.id - b.id);
+      for (const u of keyUses) sweep(points, sortedTargets, u, out);
+    }
+  }
+  return out;
+}
+
+interface Target {
+  t: ShipmentRecord;
+  id: number;
+  at: number;
+}
+
+const numeric = (v: unknown): number | null => (v === null || v === undefined ? null : Number.isFinite(Number(v)) ? Number(v) : null);
+
+/** One aggregate for the sorted targets of one entity: two pointers over its sorted points. */
+function sweep(points: readonly Point[], targets: readonly Target[], u: AggregateUse, out: AggregateValues): void {
+  const ak = aggregateKey(u);
+  const w = lookBack(u);
+  let end = 0; // points[0, end) are at or before the current target (inclusive of it)
+  let start = 0; // points[start, end) are inside the window
+  let sum = 0;
+  let present = 0; // non-null field values inside the window
+  const counts = new Map<string, number>(); // distinct: value → occurrences inside the window
+  const lastSeen = new Map<string, number>(); // first: value → latest created_at seen before
+  for (const target of targets) {
+    const self: Point = { id: target.id, at: target.at, values: {} };
+    while (end < points.length && !before(self, points[end]!)) {
+      const p = points[end]!;
+      if (u.kind === 'sum' || u.kind === 'avg') {
+        const v = numeric(p.values[u.field!]);
+        if (v !== null) {
+          sum += v;
+          present++;
+        }
+      } else if (u.kind === 'distinct') {
+        const v = p.values[u.field!];
+        if (typeof v === 'string') counts.set(v, (counts.get(v) ?? 0) + 1);
+      }
+      end++;
+    }
+    // For `first`, the target itself must not count as "seen before": record points lazily below.
+    while (start < end && points[start]!.at <= target.at - w) {
+      const p = points[start]!;
+      if (u.kind === 'sum' || u.kind === 'avg') {
+        const v = numeric(p.values[u.field!]);
+        if (v !== null) {
+          sum -= v;
+          present--;
+        }
+      } else if (u.kind === 'distinct') {
+        const v = p.values[u.field!];
+        if (typeof v === 'string') {
+          const n = (counts.get(v) ?? 1) - 1;
+          if (n === 0) counts.delete(v);
+          else counts.set(v, n);
+        }
+      }
+      start++;
+    }
+    let value: number | boolean | null;
+    switch (u.kind) {
+      case 'count':
+        value = end - start;
+        break;
+      case 'sum':
+        value = sum;
+        break;
+      case 'distinct':
+        value = counts.size;
+        break;
+      case 'avg': {
+        const own = numeric(target.t[u.field!]);
+        const n = present - (own === null ? 0 : 1);
+        value = n <= 0 ? 0 : (sum - (own ?? 0)) / n;
+        break;
+      }
+      case 'first':
+        value = firstOf(points, end, target, u.field!, w, lastSeen);
+        break;
+    }
+    out.get(target.t.id)!.set(ak, value);
+  }
+}
+
+/** Whether no point before `target` (within the look-back) has the target's value of `field`. */
+function firstOf(points: readonly Point[], end: number, target: Target, field: string, w: number, lastSeen: Map<string, number>): boolean | null {
+  // lastSeen holds every point before index `seen`; extend it up to (not including) the target.
+  const state = lastSeen as Map<string, number> & { seen?: number };
+  let seen = state.seen ?? 0;
+  while (seen < end) {
+    const p = points[seen]!;
+    if (p.id === target.id) break;
+    const v = p.values[field];
+    if (typeof v === 'string') state.set(v, Math.max(state.get(v) ?? -Infinity, p.at));
+    seen++;
+  }
+  state.seen = seen;
+  const own = target.t[field];
+  if (typeof own !== 'string') return null;
+  const last = state.get(own);
+  return last === undefined || last <= target.at - w;
+}
+
+/**
+ * The aggregates of one organisation's batch: one history query per key, then `computeAggregates`.
+ */
+export async function loadAggregates(db: Db, orgId: string, targets: readonly ShipmentRecord[], uses: readonly AggregateUse[], out: AggregateValues = new Map()): Promise<AggregateValues> {
+  if (targets.length === 0 || uses.length === 0) {
+    for (const t of targets) if (!out.has(t.id)) out.set(t.id, new Map());
+    return out;
+  }
+  let oldest = Infinity;
+  let newest = -Infinity;
+  for (const t of targets) {
+    oldest = Math.min(oldest, t.created_at.getTime());
+    newest = Math.max(newest, t.created_at.getTime());
+  }
+  const byKey = new Map<string, AggregateUse[]>();
+  for (const u of uses) byKey.set(u.key, [...(byKey.get(u.key) ?? []), u]);
+  const history = new Map<string, HistoryRow[]>();
+  for (const [key, keyUses] of byKey) {
+    const entities = [...new Set(targets.map((t) => t[key]).filter((v): v is string => typeof v === 'string'))];
+    const columns = [...new Set(keyUses.map((u) => u.field).filter((f): f is string => f !== null))];
+    const back = Math.max(...keyUses.map(lookBack));
+    history.set(key, await entityHistory(db, orgId, key, entities, columns, new Date(oldest - back), new Date(newest)));
+  }
+  return computeAggregates(targets, uses, history, out);
+}

@@ -1,0 +1,168 @@
+/**
+ * SQL of the fraud engine (detector and backtest) on the fraud domain's tables: the active
+ * criteria and lists of a set of organisations, the alerts it stores, and pausing a criterion.
+ *
+ * Invariants:
+ * - Alerts go in with ON CONFLICT (criterion_id, criterion_version, shipment_id) DO NOTHING and
+ *   the answer is the rows actually inserted: a redelivered or re-evaluated shipment never makes a
+ *   second alert, nor a second report to the alert manager.
+ * - Every query filters by the organisations it is given.
+ */
+import { sql } from 'kysely';
+import type { AggregateUse } from '../../contracts/fraud.js';
+import type { ChannelSelection, Severity } from '../../contracts/alerting.js';
+import { newId } from '../../platform/ids.js';
+import type { Db } from '../../platform/store/index.js';
+import { fraudDb } from './tables.js';
+
+export interface ActiveCriterion {
+  id: string;
+  orgId: string;
+  version: number;
+  name: string;
+  expression: string;
+  shadow: boolean;
+  severity: Severity;
+  channels: ChannelSelection;
+  groupBy: string[];
+  groupWait: string;
+  groupInterval: string;
+  aggregates: AggregateUse[];
+}
+
+const json = <T>(v: unknown): T => (typeof v === 'string' ? (JSON.parse(v) as T) : (v as T));
+
+/** Criteria that are enabled, not paused and not deleted, of these organisations (current version). */
+export async function activeCriteria(db: Db, orgIds: readonly string[]): Promise<ActiveCriterion[]> {
+  if (orgIds.length === 0) return [];
+  const rows = await fraudDb(db)
+    .selectFrom('fraud_criteria')
+    .selectAll()
+    .where('org_id', 'in', [...orgIds])
+    .where('enabled', '=', true)
+    .where('paused_at', 'is', null)
+    .where('deleted_at', 'is', null)
+    .orderBy('id')
+    .execute();
+  return rows.map((r) => ({
+    id: r.id,
+    orgId: r.org_id,
+    version: r.version,
+    name: r.name,
+    expression: r.expression,
+    shadow: r.shadow,
+    severity: r.severity,
+    channels: json<ChannelSelection>(r.channels),
+    groupBy: json<string[]>(r.group_by),
+    groupWait: r.group_wait,
+    groupInterval: r.group_interval,
+    aggregates: json<AggregateUse[]>(r.aggregates),
+  }));
+}
+
+/** Each organisation's lists' signature (names, item counts, last change): a change invalidates compiled criteria. */
+export async function listSignatures(db: Db, orgIds: readonly string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>(orgIds.map((o) => [o, '']));
+  if (orgIds.length === 0) return out;
+  const rows = await fraudDb(db)
+    .selectFrom('fraud_lists')
+    .select(['org_id', 'name', 'updated_at'])
+    .where('org_id', 'in', [...orgIds])
+    .orderBy('org_id')
+    .orderBy('name')
+    .execute();
+  for (const r of rows) out.set(r.org_id, `${out.get(r.org_id) ?? ''}${r.name}@${new Date(r.updated_at).getTime()};`);
+  return out;
+}
+
+/** The organisation's lists with their items. */
+export async function listsOf(db: Db, orgId: string): Promise<Map<string, string[]>> {
+  const lists = await fraudDb(db).selectFrom('fraud_lists').select('name').where('org_id', '=', orgId).execute();
+  const out = new Map<string, string[]>(lists.map((l) => [l.name, []]));
+  const items = await fraudDb(db).selectFrom('fraud_list_items').select(['list_name', 'value']).where('org_id', '=', orgId).execute();
+  for (const i of items) out.get(i.list_name)?.push(i.value);
+  return out;
+}
+
+export interface NewAlert {
+  orgId: string;
+  criterionId: string;
+  version: number;
+  shipmentId: string;
+  externalId: string;
+  shipmentCreatedAt: Date;
+  shadow: boolean;
+  severity: Severity;
+  values: Record<string, unknown>;
+}
+
+/** Rows per INSERT statement (bounds parameters: 10 per row). */
+const INSERT_CHUNK = 2000;
+
+/** Stores the alerts not stored yet; answers the ones inserted now (by `criterionId|version|shipmentId`). */
+export async function insertAlerts(trx: Db, alerts: readonly NewAlert[], matchedAt: Date): Promise<Set<string>> {
+  const inserted = new Set<string>();
+  for (let i = 0; i < alerts.length; i += INSERT_CHUNK) {
+    const chunk = alerts.slice(i, i + INSERT_CHUNK);
+    const rows = await fraudDb(trx)
+      .insertInto('fraud_alerts')
+      .values(
+        chunk.map((a) => ({
+          id: newId(),
+          org_id: a.orgId,
+          criterion_id: a.criterionId,
+          criterion_version: a.version,
+          shipment_id: a.shipmentId,
+          external_id: a.externalId,
+          shipment_created_at: a.shipmentCreatedAt,
+          matched_at: matchedAt,
+          shadow: a.shadow,
+          severity: a.severity,
+          values: JSON.stringify(a.values),
+        })),
+      )
+      .onConflict((oc) => oc.columns(['criterion_id', 'criterion_version', 'shipment_id']).doNothing())
+      .returning(['criterion_id', 'criterion_version', 'shipment_id'])
+      .execute();
+    for (const r of rows) inserted.add(`${r.criterion_id}|${r.criterion_version}|${String(r.shipment_id)}`);
+  }
+  return inserted;
+}
+
+/**
+ * Pauses a criterion that failed at evaluation (only the version that failed: a newer version
+ * saved meanwhile is left alone), with an audit entry by nobody (actor null).
+ */
+export async function pauseCriterion(trx: Db, orgId: string, criterionId: string, version: number, reason: string, at: Date): Promise<boolean> {
+  const updated = await fraudDb(trx)
+    .updateTable('fraud_criteria')
+    .set({ paused_reason: reason, paused_at: at })
+    .where('org_id', '=', orgId)
+    .where('id', '=', criterionId)
+    .where('version', '=', version)
+    .where('paused_at', 'is', null)
+    .executeTakeFirst();
+  if (Number(updated.numUpdatedRows) === 0) return false;
+  await fraudDb(trx)
+    .insertInto('fraud_audit')
+    .values({
+      id: newId(),
+      org_id: orgId,
+      at,
+      actor: null,
+      action: 'criterion.paused',
+      criterion_id: criterionId,
+      list_name: null,
+      version,
+      changes: JSON.stringify({ paused_reason: { from: null, to: reason } }),
+    })
+    .execute();
+  return true;
+}
+
+/** Stored alerts of a criterion (tests and benchmarks). */
+export async function countAlerts(db: Db, orgId: string | null): Promise<number> {
+  const q = fraudDb(db).selectFrom('fraud_alerts').select(sql<string>`count(*)`.as('n'));
+  const row = await (orgId === null ? q : q.where('org_id', '=', orgId)).executeTakeFirstOrThrow();
+  return Number(row.n);
+}

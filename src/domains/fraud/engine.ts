@@ -1,0 +1,56 @@
+/**
+ * Evaluation of criteria over a batch of one organisation's shipments: compile (cached by
+ * criterion version and the organisation's lists), compute the aggregates all of them need with
+ * one history query per key, evaluate each shipment against each criterion.
+ *
+ * Invariants:
+ * - The same shipments and stored history give the same outcomes (aggregates as of each
+ *   shipment's creation time), whether in the detector, a re-evaluation or a backtest.
+ * - A criterion's evaluation never throws: outcomes are match / no / absent / error (cel.ts).
+ */
+import type { AggregateUse } from '../../contracts/fraud.js';
+import type { Db } from '../../platform/store/index.js';
+import { loadAggregates, type AggregateValues } from './aggregates.js';
+import { aggregateKey, CelVelocity, celShipment, compileCriterion, type Compiled, type Outcome, type ShipmentRecord } from './cel.js';
+
+/** Compiled criteria, reused while the criterion version and the organisation's lists are the same. */
+export class CompileCache {
+  private readonly entries = new Map<string, { signature: string; compiled: Compiled | Error }>();
+
+  /** The compiled criterion, or the Error its compilation gave (a criterion that no longer checks, e.g. a deleted list). */
+  get(key: string, signature: string, expression: string, lists: () => ReadonlyMap<string, readonly string[]>): Compiled | Error {
+    const hit = this.entries.get(key);
+    if (hit && hit.signature === signature) return hit.compiled;
+    let compiled: Compiled | Error;
+    try {
+      compiled = compileCriterion(expression, lists());
+    } catch (e) {
+      compiled = e instanceof Error ? e : new Error(String(e));
+    }
+    this.entries.set(key, { signature, compiled });
+    return compiled;
+  }
+}
+
+/** Every distinct aggregate the criteria use. */
+export function aggregatesOf(criteria: readonly { aggregates: readonly AggregateUse[] }[]): AggregateUse[] {
+  const uses = new Map<string, AggregateUse>();
+  for (const c of criteria) for (const a of c.aggregates) uses.set(aggregateKey(a), a);
+  return [...uses.values()];
+}
+
+/** Evaluates `criteria` on every shipment; `visit` gets each outcome. */
+export async function evaluateBatch(
+  db: Db,
+  orgId: string,
+  shipments: readonly ShipmentRecord[],
+  criteria: readonly Compiled[],
+  visit: (shipment: ShipmentRecord, criterionIndex: number, outcome: Outcome) => void,
+): Promise<void> {
+  const values: AggregateValues = await loadAggregates(db, orgId, shipments, aggregatesOf(criteria));
+  for (const s of shipments) {
+    const shipment = celShipment(s);
+    const velocity = new CelVelocity(values.get(s.id) ?? new Map());
+    for (let i = 0; i < criteria.length; i++) visit(s, i, criteria[i]!.evaluate(shipment, velocity));
+  }
+}
