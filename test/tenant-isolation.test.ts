@@ -32,6 +32,7 @@ import { webhookReceiver } from './support/webhooks.js';
 // window): B's are written as test/logs-archive.test.ts writes them, then archived by retention.
 import { runRetention } from '../src/domains/logs/retention.js';
 import { PartitionManager, insertEvents } from '../src/domains/logs/store.js';
+import { fraudDb } from '../src/domains/fraud/tables.js';
 
 /** A word that appears in the names of B's resources and nowhere in A's: any answer to A that holds it leaks. */
 const MARK = 'zebrafish';
@@ -74,6 +75,9 @@ interface World {
   bMaintenance: string;
   bRule: string;
   bShipment: string;
+  bCriterion: string;
+  bList: string;
+  bFraudAlert: string;
   /** Every id of B above, plus what else of B's has an id (badge keys, log event ids…), to look for in A's answers. */
   secrets: string[];
 }
@@ -167,9 +171,22 @@ const ROUTES: Record<string, Entry> = {
   'GET /api/v1/shipments/:external_id': { attempts: (w) => [{ path: `/api/v1/shipments/${encodeURIComponent(w.bShipment)}` }] },
 
   // --- fraud (/api/v1/fraud/...) -------------------------------------------------------------------
-  // TODO(lead, after merging h-fraud-api): one entry per fraud route with a path parameter
-  // (criteria, versions, lists, list entries, alerts, backtests…), B's ids created in `buildWorld`
-  // under "fraud". Until then the first test names each fraud route that has none.
+  // Lists are addressed by name: a name only B uses is "not found" to A (A may have its own list of that name).
+  'GET /api/v1/fraud/criteria/:id': { attempts: (w) => [{ path: `/api/v1/fraud/criteria/${w.bCriterion}` }] },
+  'PUT /api/v1/fraud/criteria/:id': {
+    attempts: (w) => [
+      { path: `/api/v1/fraud/criteria/${w.bCriterion}`, body: { name: 'taken over' } },
+      { path: `/api/v1/fraud/criteria/${w.bCriterion}`, body: { enabled: false } },
+    ],
+  },
+  'DELETE /api/v1/fraud/criteria/:id': { attempts: (w) => [{ path: `/api/v1/fraud/criteria/${w.bCriterion}` }] },
+  'GET /api/v1/fraud/criteria/:id/versions': { attempts: (w) => [{ path: `/api/v1/fraud/criteria/${w.bCriterion}/versions` }] },
+  'GET /api/v1/fraud/lists/:name': { attempts: (w) => [{ path: `/api/v1/fraud/lists/${w.bList}` }] },
+  'PUT /api/v1/fraud/lists/:name': { attempts: (w) => [{ path: `/api/v1/fraud/lists/${w.bList}`, body: { add: ['taken over'] } }] },
+  'DELETE /api/v1/fraud/lists/:name': { attempts: (w) => [{ path: `/api/v1/fraud/lists/${w.bList}` }] },
+  'GET /api/v1/fraud/alerts/:id': { attempts: (w) => [{ path: `/api/v1/fraud/alerts/${w.bFraudAlert}` }] },
+  'POST /api/v1/fraud/alerts/:id/ack': { attempts: (w) => [{ path: `/api/v1/fraud/alerts/${w.bFraudAlert}/ack` }] },
+  'PUT /api/v1/fraud/alerts/:id/verdict': { attempts: (w) => [{ path: `/api/v1/fraud/alerts/${w.bFraudAlert}/verdict`, body: { verdict: 'fraud' } }] },
 
   // --- Healthchecks-compatible API (five mounts, added below) ----------------------------------
   ...Object.fromEntries(HC_PREFIXES.flatMap((p) => hcEntries(p))),
@@ -333,6 +350,16 @@ describe.skipIf(!TEST_DATABASE_URL)('tenant isolation (PostgreSQL): another orga
     expect((await runRetention(server.ctx)).failed).toEqual([]);
     const archived = await ok<{ files: unknown[] }>(B, 'GET', '/api/v1/archive');
     expect(archived.files).toHaveLength(1);
+    // Fraud: a list, a criterion using it (notifying B's channel), and a match as the detector records it.
+    const bList = `${MARK}_senders`;
+    await ok(B, 'POST', '/api/v1/fraud/lists', { name: bList, items: [`${MARK}-sender`] }, 201);
+    const criterion = await ok<{ id: string; version: number }>(B, 'POST', '/api/v1/fraud/criteria', {
+      name: `${MARK} watched sender`,
+      expression: `shipment.sender_id in lists.${bList}`,
+      enabled: true,
+      channels: [channel.id],
+    }, 201);
+    const bFraudAlert = await seedFraudAlert(b.id, criterion.id, criterion.version, shipment);
     // Everything else of B's with an id or a secret: the badge keys, the ping key.
     const badges = await ok<{ badges: Record<string, Record<string, string>> }>(B, 'GET', '/api/v3/badges/');
     const badgeKeys = Object.values(badges.badges)
@@ -354,8 +381,36 @@ describe.skipIf(!TEST_DATABASE_URL)('tenant isolation (PostgreSQL): another orga
       bMaintenance: maintenance.id,
       bRule: rule.id,
       bShipment: shipment,
-      secrets: [b.id, b.adminUserId, b.keyId, b.key, spare.id, spare.key, member.user_id, invitation.id, channel.id, check.id, test.id, alert.fingerprint, silence.id, mute.id, maintenance.id, rule.id, ...badgeKeys],
+      bCriterion: criterion.id,
+      bList,
+      bFraudAlert,
+      secrets: [b.id, b.adminUserId, b.keyId, b.key, spare.id, spare.key, member.user_id, invitation.id, channel.id, check.id, test.id, alert.fingerprint, silence.id, mute.id, maintenance.id, rule.id, criterion.id, bFraudAlert, ...badgeKeys],
     };
+  }
+
+  /**
+   * A fraud match of B's, written as the detector writes it (no route makes one: matches come from
+   * the detector), as test/fraud-criteria.test.ts seeds them.
+   */
+  async function seedFraudAlert(orgId: string, criterionId: string, version: number, externalId: string): Promise<string> {
+    const shipment = await server.ctx.db.selectFrom('shipments').select(['id', 'created_at']).where('org_id', '=', orgId).where('external_id', '=', externalId).executeTakeFirstOrThrow();
+    const id = randomUUID();
+    await fraudDb(server.ctx.db)
+      .insertInto('fraud_alerts')
+      .values({
+        id,
+        org_id: orgId,
+        criterion_id: criterionId,
+        criterion_version: version,
+        shipment_id: shipment.id,
+        external_id: externalId,
+        shipment_created_at: shipment.created_at,
+        shadow: false,
+        severity: 'warning',
+        values: JSON.stringify({ 'shipment.sender_id': `${MARK}-sender` }),
+      })
+      .execute();
+    return id;
   }
 
   /** What B sees of its own data through every GET (lists, and each resource by id), for comparing before and after A's attempts. */
@@ -382,6 +437,11 @@ describe.skipIf(!TEST_DATABASE_URL)('tenant isolation (PostgreSQL): another orga
       '/api/v1/rules',
       `/api/v1/rules/${w.bRule}`,
       `/api/v1/shipments/${encodeURIComponent(w.bShipment)}`,
+      `/api/v1/fraud/criteria/${w.bCriterion}`,
+      `/api/v1/fraud/criteria/${w.bCriterion}/versions`,
+      `/api/v1/fraud/lists/${w.bList}`,
+      `/api/v1/fraud/alerts/${w.bFraudAlert}`,
+      '/api/v1/fraud/audit',
     ];
     for (const path of gets) {
       const res = await call(w.b.asKey, 'GET', path);
@@ -453,15 +513,21 @@ describe.skipIf(!TEST_DATABASE_URL)('tenant isolation (PostgreSQL): another orga
     expect(failures).toEqual([]);
   });
 
-  it("B's ids inside A's request bodies are refused: a check's or a rule's channels, a maintenance window's check", async () => {
+  it("B's ids inside A's request bodies are refused: the channels of a check, a rule or a criterion, a maintenance window's check, a criterion's list", async () => {
     for (const who of [w.a.asKey, w.a.asSession]) {
       const mine = await ok<{ id: string }>(who, 'POST', '/api/v1/checks', { name: 'a check of A' }, 201);
+      const myRule = await ok<{ id: string }>(who, 'POST', '/api/v1/rules', ruleBody('a rule of A'), 201);
+      const myCriterion = await ok<{ id: string }>(who, 'POST', '/api/v1/fraud/criteria', { name: 'a criterion of A', expression: 'shipment.pieces > 3' }, 201);
       const attempts: [Method, string, unknown][] = [
         ['POST', '/api/v1/checks', { name: 'a check of A', channels: w.bChannel }],
         ['PATCH', `/api/v1/checks/${mine.id}`, { channels: w.bChannel }],
         ['POST', '/api/v3/checks/', { name: 'hc check of A', channels: w.bChannel }],
         ['POST', `/api/v3/checks/${mine.id}`, { channels: w.bChannel }],
         ['POST', '/api/v1/rules', ruleBody('a rule of A', [w.bChannel])],
+        ['PUT', `/api/v1/rules/${myRule.id}`, ruleBody('a rule of A', [w.bChannel])],
+        ['PUT', `/api/v1/fraud/criteria/${myCriterion.id}`, { channels: [w.bChannel] }],
+        ['POST', '/api/v1/fraud/criteria', { name: 'a criterion of A', expression: 'shipment.pieces > 3', channels: [w.bChannel] }],
+        ['POST', '/api/v1/fraud/criteria', { name: 'a criterion of A', expression: `shipment.sender_id in lists.${w.bList}` }],
         ['POST', '/api/v1/maintenance', { check_id: w.bCheck, starts_at: new Date(Date.now() + 3_600_000).toISOString(), ends_at: new Date(Date.now() + 7_200_000).toISOString() }],
       ];
       for (const [method, path, body] of attempts) {
@@ -474,7 +540,15 @@ describe.skipIf(!TEST_DATABASE_URL)('tenant isolation (PostgreSQL): another orga
       expect(JSON.stringify(checks)).not.toContain(w.bChannel);
       const rules = await ok<unknown>(who, 'GET', '/api/v1/rules');
       expect(JSON.stringify(rules)).not.toContain(w.bChannel);
+      const criteria = await ok<unknown>(who, 'GET', '/api/v1/fraud/criteria');
+      expect(JSON.stringify(criteria)).not.toContain(w.bChannel);
+      // The editor's check does not know B's list either.
+      expect(await ok<{ ok: boolean }>(who, 'POST', '/api/v1/fraud/criteria/check', { expression: `shipment.sender_id in lists.${w.bList}` })).toMatchObject({ ok: false });
+      // A backtest reads A's shipments only (B's would match `true`).
+      expect(await ok<{ evaluated: number }>(who, 'POST', '/api/v1/fraud/backtest', { expression: 'true', days: 30 })).toMatchObject({ evaluated: 0 });
       await ok(who, 'DELETE', `/api/v1/checks/${mine.id}`, undefined, 204);
+      await ok(who, 'DELETE', `/api/v1/rules/${myRule.id}`, undefined, 204);
+      await ok(who, 'DELETE', `/api/v1/fraud/criteria/${myCriterion.id}`, undefined, 204);
     }
   });
 
@@ -512,6 +586,9 @@ describe.skipIf(!TEST_DATABASE_URL)('tenant isolation (PostgreSQL): another orga
       `/api/v3/checks/?slug=${MARK}-nightly`,
       `/api/v3/checks/?tag=${MARK}`,
       `/api/v1/shipments?limit=1000`,
+      `/api/v1/fraud/audit?criterion_id=${w.bCriterion}`,
+      `/api/v1/fraud/alerts?criterion_id=${w.bCriterion}&shadow=all`,
+      `/api/v1/fraud/alerts?external_id=${encodeURIComponent(w.bShipment)}&shadow=all`,
     ];
     const leaks: string[] = [];
     for (const who of [w.a.asKey, w.a.asSession]) {
@@ -528,7 +605,7 @@ describe.skipIf(!TEST_DATABASE_URL)('tenant isolation (PostgreSQL): another orga
     expect((await ok<{ files: unknown[] }>(w.a.asKey, 'GET', '/api/v1/archive')).files).toEqual([]);
     expect((await ok<{ rejections: unknown[] }>(w.b.asKey, 'GET', '/api/v1/logs/rejected')).rejections).toHaveLength(1);
     // The control: B's own answers do show B's things, so the lists above were not empty by accident.
-    for (const path of ['/api/v1/checks', '/api/v1/channels', '/api/v1/alerts', '/api/v1/silences', '/api/v1/mute-windows', '/api/v1/maintenance', '/api/v1/rules', '/api/v1/api-keys', '/api/v1/shipments', `/api/v1/logs?q=${MARK}`, '/api/v3/checks/', '/api/v1/admin-actions', '/api/v1/stats?by=service', `/api/v1/archive/logs?q=${MARK}`]) {
+    for (const path of ['/api/v1/checks', '/api/v1/channels', '/api/v1/alerts', '/api/v1/silences', '/api/v1/mute-windows', '/api/v1/maintenance', '/api/v1/rules', '/api/v1/api-keys', '/api/v1/shipments', `/api/v1/logs?q=${MARK}`, '/api/v3/checks/', '/api/v1/admin-actions', '/api/v1/stats?by=service', `/api/v1/archive/logs?q=${MARK}`, '/api/v1/fraud/criteria', '/api/v1/fraud/lists', '/api/v1/fraud/alerts', '/api/v1/fraud/audit', '/api/v1/fraud/schema']) {
       const text = await (await call(w.b.asKey, 'GET', path)).text();
       expect(text.includes(MARK) || w.secrets.some((s) => text.includes(s)), `B's own GET ${path} shows B's data`).toBe(true);
     }

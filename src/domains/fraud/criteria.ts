@@ -15,9 +15,10 @@
  */
 import type { z } from 'zod';
 import type { backtestRequest, BacktestResult, CriterionPatch, CriterionSpec, CriterionView, ExpressionCheck, FraudSchema, criterionVersionView } from '../../contracts/fraud.js';
-import { DomainError, notFound } from '../../platform/errors.js';
+import { DomainError, invalidField, notFound } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import type { Db } from '../../platform/store/index.js';
+import { listChannels } from '../notify/index.js';
 import { changesBetween, recordAudit, type Changes } from './audit.js';
 import { runBacktest } from './backtest.js';
 import { checkExpression, fraudSchemaFor } from './cel.js';
@@ -54,6 +55,17 @@ async function checkForSave(db: Db, orgId: string, expression: string) {
   return check.aggregates;
 }
 
+/**
+ * A criterion notifies channels of its own organisation only: an id of another organisation's
+ * channel is refused like an unknown one (400, field `channels`), as a check's and a rule's are.
+ */
+async function checkChannels(db: Db, orgId: string, channels: CriterionSpec['channels']): Promise<void> {
+  if (channels === '*') return;
+  const known = new Set((await listChannels(db, orgId)).map((c) => c.id));
+  const unknown = channels.filter((id) => !known.has(id.toLowerCase()));
+  if (unknown.length) throw invalidField('channels', `no channel of this organisation has the id ${unknown.join(', ')}; list them with GET /api/v1/channels`);
+}
+
 async function withStats(db: Db, orgId: string, rows: CriterionRow[], now: Date): Promise<CriterionView[]> {
   const stats = await criterionStats(
     db,
@@ -78,6 +90,7 @@ export async function getCriterion(db: Db, orgId: string, id: string, now = new 
 export async function createCriterion(db: Db, orgId: string, spec: CriterionSpec, by: string | null, now = new Date()): Promise<CriterionView> {
   const row = await db.transaction().execute(async (trx) => {
     const aggregates = await checkForSave(trx, orgId, spec.expression);
+    await checkChannels(trx, orgId, spec.channels);
     const id = newId();
     const columns = specColumns(spec, aggregates);
     const created = await insertCriterion(trx, { id, org_id: orgId, version: 1, ...columns, created_at: now, created_by: by, updated_at: now, updated_by: by });
@@ -108,6 +121,7 @@ export async function updateCriterionSpec(db: Db, orgId: string, id: string, pat
       return;
     }
     const aggregates = changes.expression ? await checkForSave(trx, orgId, next.expression) : row.aggregates;
+    if (changes.channels) await checkChannels(trx, orgId, next.channels);
     const version = row.version + 1;
     const columns = specColumns(next, aggregates);
     await insertVersion(trx, { criterion_id: id, version, org_id: orgId, ...columns, created_at: now, created_by: by });
