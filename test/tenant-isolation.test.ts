@@ -188,9 +188,22 @@ const ROUTES: Record<string, Entry> = {
   'POST /api/v1/fraud/alerts/:id/ack': { attempts: (w) => [{ path: `/api/v1/fraud/alerts/${w.bFraudAlert}/ack` }] },
   'PUT /api/v1/fraud/alerts/:id/verdict': { attempts: (w) => [{ path: `/api/v1/fraud/alerts/${w.bFraudAlert}/verdict`, body: { verdict: 'fraud' } }] },
 
+  // --- shipment table watchers (h-watcher): the platform administrators' (403 to customers, whatever the id) ---
+  'GET /api/v1/shipment-watchers/:id': { attempts: () => [{ path: `/api/v1/shipment-watchers/${randomUUID()}`, status: 403 }] },
+  'PUT /api/v1/shipment-watchers/:id': {
+    attempts: (w) => [{ path: `/api/v1/shipment-watchers/${randomUUID()}`, body: { table: 'public.shipments_src', columns: { external_id: 'ext', created_at: 'created' }, org_id: w.b.id }, status: 403 }],
+  },
+  'DELETE /api/v1/shipment-watchers/:id': { attempts: () => [{ path: `/api/v1/shipment-watchers/${randomUUID()}`, status: 403 }] },
+
   // --- Healthchecks-compatible API (five mounts, added below) ----------------------------------
   ...Object.fromEntries(HC_PREFIXES.flatMap((p) => hcEntries(p))),
 };
+
+/**
+ * Entries for routes of helpers' branches that may not be merged yet (h-watcher): used once the
+ * route exists, and not reported as stale before.
+ */
+const AWAITING_MERGE = new Set(['GET /api/v1/shipment-watchers/:id', 'PUT /api/v1/shipment-watchers/:id', 'DELETE /api/v1/shipment-watchers/:id']);
 
 /** The per-check routes of one Healthchecks mount: a check of another organisation is "not found" (404), as a missing one. */
 function hcEntries(p: string): [string, Entry][] {
@@ -244,6 +257,7 @@ describe.skipIf(!TEST_DATABASE_URL)('tenant isolation (PostgreSQL): another orga
   let w: World;
   let archiveDir: string | undefined;
 
+  const isRegistered = (route: string) => parameterised(routes).includes(route);
   /** A request as `who`; JSON body if given. */
   const call = (who: Caller, method: string, path: string, body?: unknown) =>
     fetch(`${server.url}${path}`, {
@@ -469,7 +483,7 @@ describe.skipIf(!TEST_DATABASE_URL)('tenant isolation (PostgreSQL): another orga
     expect(registered.length).toBeGreaterThan(60);
     const missing = registered.filter((r) => !(r in ROUTES));
     expect(missing, `routes with a path parameter that this test does not cover; add an entry to ROUTES:\n  ${missing.join('\n  ')}\n`).toEqual([]);
-    const stale = Object.keys(ROUTES).filter((r) => !registered.includes(r));
+    const stale = Object.keys(ROUTES).filter((r) => !registered.includes(r) && !AWAITING_MERGE.has(r));
     expect(stale, 'entries of ROUTES for routes that no longer exist').toEqual([]);
   });
 
@@ -478,7 +492,7 @@ describe.skipIf(!TEST_DATABASE_URL)('tenant isolation (PostgreSQL): another orga
     const failures: string[] = [];
     for (const who of [w.a.asKey, w.a.asSession]) {
       for (const [route, entry] of Object.entries(ROUTES)) {
-        if ('exception' in entry) continue;
+        if ('exception' in entry || !isRegistered(route)) continue;
         const method = route.slice(0, route.indexOf(' ')) as Method;
         for (const attempt of entry.attempts(w)) {
           const res = await call(who, method, attempt.path, attempt.body ?? (method === 'GET' || method === 'DELETE' ? undefined : {}));
@@ -499,7 +513,7 @@ describe.skipIf(!TEST_DATABASE_URL)('tenant isolation (PostgreSQL): another orga
   it("the attempts are real: B itself reads each of those GETs (200), and A's 404s come from the routes, not from a path that matches none", async () => {
     const failures: string[] = [];
     for (const [route, entry] of Object.entries(ROUTES)) {
-      if ('exception' in entry) continue;
+      if ('exception' in entry || !isRegistered(route)) continue;
       const method = route.slice(0, route.indexOf(' '));
       for (const attempt of entry.attempts(w)) {
         if (method === 'GET') {
@@ -711,6 +725,11 @@ describe.skipIf(!TEST_DATABASE_URL)('tenant isolation (PostgreSQL): another orga
       const log = await ok<{ actions: { org_id: string | null }[] }>(who, 'GET', `/api/v1/admin-actions?org_id=${w.b.id}`);
       expect(log.actions.length).toBeGreaterThan(0);
       expect(log.actions.every((x) => x.org_id === w.a.id)).toBe(true);
+      if (routes.some((r) => r.url === '/api/v1/shipment-watchers')) {
+        expect((await call(who, 'GET', '/api/v1/shipment-watchers')).status).toBe(403);
+        const watcher = { connection_url: 'postgres://127.0.0.1:1/x', table: 'public.shipments_src', columns: { external_id: 'ext', created_at: 'created' }, org_id: w.b.id };
+        expect((await call(who, 'POST', '/api/v1/shipment-watchers', watcher)).status).toBe(403);
+      }
       expect((await call(who, 'PUT', '/api/v1/currency-rates', { rates: [{ currency: 'EUR', usd_per_unit: 1000 }] })).status).toBe(403);
       // A key made by a customer admin is never a platform key.
       const key = await ok<{ id: string; key: string }>(who, 'POST', '/api/v1/api-keys', { name: 'escalation?', role: 'admin' }, 201);
