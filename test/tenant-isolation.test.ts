@@ -506,6 +506,15 @@ describe.skipIf(!TEST_DATABASE_URL)('tenant isolation (PostgreSQL): another orga
         }
       }
     }
+    // The Healthchecks API also takes the key inside a POST's JSON body (`api_key`): A's key there is A, too.
+    const bodyKey: Caller = { name: 'Org A (api_key in the body)', headers: () => ({}) };
+    for (const [route, entry] of Object.entries(ROUTES)) {
+      if ('exception' in entry || !route.startsWith('POST ') || !HC_PREFIXES.some((p) => route.startsWith(`POST ${p}/`)) || !isRegistered(route)) continue;
+      for (const attempt of entry.attempts(w)) {
+        const res = await call(bodyKey, 'POST', attempt.path, { ...(attempt.body as object | undefined), api_key: w.a.key });
+        if (res.status !== 404) failures.push(`${bodyKey.name}: POST ${attempt.path} → ${res.status} ${(await res.text()).slice(0, 200)}`);
+      }
+    }
     expect(failures, `A reached B's data:\n  ${failures.join('\n  ')}\n`).toEqual([]);
     expect(await bView()).toEqual(before);
   });
@@ -713,6 +722,26 @@ describe.skipIf(!TEST_DATABASE_URL)('tenant isolation (PostgreSQL): another orga
     expect(login.status).toBe(201);
     const s = sessionOf(login);
     expect(await ok<{ org: { id: string } }>({ name: 'B again', headers: () => ({ cookie: s.cookie }) }, 'GET', '/api/v1/me')).toMatchObject({ org: { id: w.b.id } });
+  });
+
+  it("notifications go to their own organisation's channels only: A's alert reaches A's receiver, never B's, and B's never A's", async () => {
+    const aHook = await webhookReceiver<{ org_id: string; alert: { subject_id?: string } }>();
+    try {
+      const channel = await ok<{ id: string }>(w.a.asKey, 'POST', '/api/v1/channels', { kind: 'webhook', name: 'A hook', url: aHook.url }, 201);
+      const check = await ok<{ id: string }>(w.a.asKey, 'POST', '/api/v1/checks', { name: 'A nightly', timeout: 3600, grace: 60 }, 201);
+      expect((await fetch(`${server.url}/ping/${check.id}`)).status).toBe(200);
+      expect((await fetch(`${server.url}/ping/${check.id}/fail`)).status).toBe(200);
+      await eventually(async () => aHook.deliveries.length > 0 || undefined, 20_000);
+      // B's receiver got B's notifications (the test send, the alert) and nothing of A's; A's got A's only.
+      expect(hook.deliveries.length).toBeGreaterThan(0);
+      expect(new Set((hook.deliveries as { body: { org_id: string } }[]).map((d) => d.body.org_id))).toEqual(new Set([w.b.id]));
+      expect(new Set(aHook.deliveries.map((d) => d.body.org_id))).toEqual(new Set([w.a.id]));
+      for (const secret of [MARK, ...w.secrets]) expect(JSON.stringify(aHook.deliveries)).not.toContain(secret);
+      await ok(w.a.asKey, 'DELETE', `/api/v1/checks/${check.id}`, undefined, 204);
+      await ok(w.a.asKey, 'DELETE', `/api/v1/channels/${channel.id}`, undefined, 204);
+    } finally {
+      await aHook.close();
+    }
   });
 
   it('the platform-admin boundary: a customer admin manages neither organisations, nor another organisation’s log, nor currency rates', async () => {
