@@ -13,12 +13,21 @@
  * and a route with a path parameter that has neither a fixture below nor a documented exception
  * fails the first test — so a new route cannot be added without saying how it is isolated.
  *
- * Also: ids of B inside A's request bodies (a check's channels, a rule's channels, a maintenance
- * window's check) are refused; no list, search or statistics answer to A (nor A's live stream)
- * contains B's ids or names; a customer admin cannot cross the platform-admin boundary.
+ * Also: ids of B inside A's request bodies (the channels of a check, a rule or a fraud criterion,
+ * a maintenance window's check, a criterion's list) are refused; no list, search, statistics,
+ * archive, inbox or audit answer to A (nor A's live stream, nor A's notifications) contains B's ids
+ * or names; A's silences never silence B's alerts; the same names, slugs and external ids are each
+ * organisation's own; a customer admin cannot cross the platform-admin boundary.
  *
- * Runs on PostgreSQL (the production store; row-level security, where present, is in play). It
- * goes through the HTTP API only, so it holds with and without row-level security.
+ * Exceptions, each documented in ROUTES: the ping protocol (`/ping/<uuid>` — the uuid is the
+ * credential, so pings are cross-organisation by design, as in Healthchecks), public badges (the
+ * badge key is the credential), Datadog's key-in-path intake, CORS preflights and Healthchecks'
+ * trailing-slash redirects (they read nothing), and the platform administrators' routes, which
+ * answer 403 to every customer whatever the id (it confirms nothing).
+ *
+ * Runs on PostgreSQL (the production store; row-level security, where present, is in play). Apart
+ * from seeding what no route makes (an archived day, a detector's fraud match), it goes through the
+ * HTTP API only, so it holds with and without row-level security.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
