@@ -727,6 +727,7 @@ describe.skipIf(!TEST_DATABASE_URL)('tenant isolation (PostgreSQL): another orga
     // B's admin's e-mail cannot be added to A (a user belongs to one organisation), and B's admin still signs in to B.
     const taken = await call(w.a.asKey, 'POST', `/api/v1/orgs/${w.a.id}/members`, { email: `admin-${w.b.id}@example.com`, role: 'admin', password: 'a password of A' });
     expect(taken.status).toBe(409);
+    expect((await call(w.a.asKey, 'POST', `/api/v1/orgs/${w.a.id}/invitations`, { email: `admin-${w.b.id}@example.com`, role: 'admin' })).status).toBe(409);
     const login = await fetch(`${server.url}/api/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: `admin-${w.b.id}@example.com`, password: 'an admin password' }) });
     expect(login.status).toBe(201);
     const s = sessionOf(login);
