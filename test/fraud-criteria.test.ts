@@ -1,6 +1,6 @@
 /**
  * Fraud criteria, lists, audit, backtest and the alert inbox through the HTTP API (issue 10) against
- * a real server on PostgreSQL: the issue's example body as written; immutable versions and the audit
+ * a real server on PostgreSQL (and PGlite, the embedded default): the issue's example body as written; immutable versions and the audit
  * log (who, what, when); type errors at save (400 naming `expression` with line and column); lists
  * read by criteria (used_by, 409 on delete); roles (read-only cannot write); a backtest over
  * shipments taken in over several days; the inbox (filters, paging, ack, verdicts, precision); and
@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey, createOrg } from '../src/domains/accounts/index.js';
 import { fraudDb } from '../src/domains/fraud/tables.js';
-import { startTestServer, storeAvailable, type TestServer } from './support/server.js';
+import { STORE_KINDS, eventually, startTestServer, storeAvailable, type TestServer } from './support/server.js';
 
 const EXAMPLE = { name: 'high value to watched country', expression: "shipment.declared_value_usd > 5000.0 && shipment.destination_country in ['NG', 'KP']", enabled: true };
 
@@ -68,8 +68,7 @@ function sessionOf(res: Response): { cookie: string; csrf: string } {
 
 const DAY = 86_400_000;
 
-describe('fraud criteria, lists, audit, backtest and inbox on PostgreSQL', () => {
-  const kind = 'postgres';
+describe.each(STORE_KINDS)('fraud criteria, lists, audit, backtest and inbox on %s', (kind) => {
   const run = it.skipIf(!storeAvailable(kind));
   let server: TestServer;
   /** An analyst's API key named "ci", an analyst's session (ana@…), a read-only key, and the other organisation's admin by key and by session. */
@@ -210,6 +209,12 @@ describe('fraud criteria, lists, audit, backtest and inbox on PostgreSQL', () =>
     const regex = await json<ErrorAnswer>(ci('/api/v1/fraud/criteria', { method: 'POST', json: { name: 'regex', expression: "shipment.description.matches('(a+)+$')" } }), 400);
     expect(regex.error.details![0]!.field).toBe('expression');
 
+    // Channels must be the organisation's own.
+    const channel = await json<{ id: string }>(server.api('/api/v1/channels', { method: 'POST', json: { kind: 'webhook', name: 'fraud hook', url: 'http://127.0.0.1:9/hook' } }), 201);
+    const foreign = await json<ErrorAnswer>(ci('/api/v1/fraud/criteria', { method: 'POST', json: { ...EXAMPLE, channels: [channel.id, crypto.randomUUID()] } }), 400);
+    expect(foreign.error.details![0]!.field).toBe('channels[1]');
+    expect(await json<Criterion>(ci('/api/v1/fraud/criteria', { method: 'POST', json: { ...EXAMPLE, channels: [channel.id] } }), 201)).toMatchObject({ channels: [channel.id] });
+
     // An edit is refused the same way and leaves the criterion as it was.
     const c = await json<Criterion>(ci('/api/v1/fraud/criteria', { method: 'POST', json: { name: 'fine', expression: 'shipment.pieces > 10' } }), 201);
     const refused = await json<ErrorAnswer>(ci(`/api/v1/fraud/criteria/${c.id}`, { method: 'PUT', json: { expression: 'shipment.pieces >' } }), 400);
@@ -268,8 +273,38 @@ describe('fraud criteria, lists, audit, backtest and inbox on PostgreSQL', () =>
     expect(gone).toMatchObject({ action: 'list.deleted', list_name: 'watched_countries', actor: 'API key "ci"' });
   });
 
+  run('numbers concurrent edits one after another: every change its own version and audit entry', async () => {
+    const c = await json<Criterion>(ci('/api/v1/fraud/criteria', { method: 'POST', json: { name: 'race', expression: 'shipment.pieces > 1' } }), 201);
+    const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => ci(`/api/v1/fraud/criteria/${c.id}`, { method: 'PUT', json: { name: `race ${i}` } })));
+    expect(answers.map((r) => r.status)).toEqual(Array(6).fill(200));
+    const { versions } = await json<{ versions: { version: number }[] }>(ci(`/api/v1/fraud/criteria/${c.id}/versions`));
+    expect(versions.map((v) => v.version)).toEqual([7, 6, 5, 4, 3, 2, 1]);
+    expect((await audit(c.id)).map((e) => e.version)).toEqual([7, 6, 5, 4, 3, 2, 1]);
+  });
+
+  run('a list of 100,000 items: stored once each, read by a criterion, changed by add/remove', async () => {
+    const items = Array.from({ length: 99_990 }, (_, i) => `sender-${String(i).padStart(6, '0')}`);
+    const created = await json<{ item_count: number }>(ci('/api/v1/fraud/lists', { method: 'POST', json: { name: 'blocked_senders', items: [...items, ...items.slice(0, 10)] } }), 201);
+    expect(created.item_count).toBe(99_990);
+    const more = Array.from({ length: 10 }, (_, i) => `sender-${String(99_990 + i).padStart(6, '0')}`);
+    expect((await json<{ item_count: number }>(ci('/api/v1/fraud/lists/blocked_senders', { method: 'PUT', json: { add: [...more, 'sender-000001'] } }))).item_count).toBe(100_000);
+    // Full: one more is refused, naming the field; a swap fits.
+    const over = await json<ErrorAnswer>(ci('/api/v1/fraud/lists/blocked_senders', { method: 'PUT', json: { add: ['one-too-many'] } }), 400);
+    expect(over.error.details![0]!.field).toBe('add');
+    const swapped = await json<{ item_count: number; items: string[] }>(ci('/api/v1/fraud/lists/blocked_senders', { method: 'PUT', json: { add: ['zz-new'], remove: ['sender-000000'] } }));
+    expect(swapped.item_count).toBe(100_000);
+    expect(swapped.items[0]).toBe('sender-000001');
+    expect(swapped.items.at(-1)).toBe('zz-new');
+    const c = await json<Criterion>(ci('/api/v1/fraud/criteria', { method: 'POST', json: { name: 'blocked', expression: 'shipment.sender_id in lists.blocked_senders' } }), 201);
+    expect((await json<{ used_by: { id: string }[] }>(ci('/api/v1/fraud/lists/blocked_senders'))).used_by).toEqual([{ id: c.id, name: 'blocked' }]);
+    const entry = (await json<{ entries: AuditEntry[] }>(ci('/api/v1/fraud/audit'))).entries.find((e) => e.action === 'list.created' && e.list_name === 'blocked_senders');
+    expect(entry!.changes.item_count).toEqual({ from: 0, to: 99_990 });
+    expect((entry!.changes.items_added!.to as string[]).length).toBe(100);
+    expect((await ci(`/api/v1/fraud/criteria/${c.id}`, { method: 'DELETE' })).status).toBe(204);
+  }, 60_000);
+
   run('a read-only user reads but cannot write criteria, lists, backtests, acknowledgements or verdicts', async () => {
-    const c = await json<Criterion>(ci('/api/v1/fraud/criteria', { method: 'POST', json: { name: 'ro target', expression: 'shipment.pieces > 100' } }), 201);
+    const c = await json<Criterion>(ci('/api/v1/fraud/criteria', { method: 'POST', json: { name: 'ro target', expression: 'shipment.pieces > 100', enabled: false } }), 201);
     await json(ci('/api/v1/fraud/lists', { method: 'POST', json: { name: 'ro_list', items: ['a'] } }), 201);
     const alertId = await seedAlert(c.id, 1, 'ro-1');
     for (const [method, path, body] of [
@@ -315,7 +350,8 @@ describe('fraud criteria, lists, audit, backtest and inbox on PostgreSQL', () =>
     const shipments = await server.ctx.db.selectFrom('shipments').select(['id', 'created_at']).where('org_id', '=', server.org.id).where('external_id', '=', externalId).execute();
     let shipment = shipments[0] as { id: string; created_at: Date } | undefined;
     if (!shipment) {
-      await seedShipments([{ id: externalId, daysAgo: 0, usd: 9000, to: 'NG' }]);
+      // Matched by no enabled criterion of this file: the live detector leaves it alone.
+      await seedShipments([{ id: externalId, daysAgo: 0, usd: 50, to: 'FR', sender: 'seeded' }]);
       shipment = (await server.ctx.db.selectFrom('shipments').select(['id', 'created_at']).where('org_id', '=', server.org.id).where('external_id', '=', externalId).executeTakeFirstOrThrow()) as { id: string; created_at: Date };
     }
     await db
@@ -364,9 +400,9 @@ describe('fraud criteria, lists, audit, backtest and inbox on PostgreSQL', () =>
   });
 
   run('the inbox: filters, keyset paging, the shipment, acknowledgement, verdicts and the precision statistics', async () => {
-    const c = await json<Criterion>(ci('/api/v1/fraud/criteria', { method: 'POST', json: { name: 'inbox', expression: 'shipment.declared_value_usd > 5000.0' } }), 201);
+    const c = await json<Criterion>(ci('/api/v1/fraud/criteria', { method: 'POST', json: { name: 'inbox', expression: 'shipment.declared_value_usd > 5000.0', enabled: false } }), 201);
     await json(ci(`/api/v1/fraud/criteria/${c.id}`, { method: 'PUT', json: { description: 'v2' } }));
-    const other = await json<Criterion>(ci('/api/v1/fraud/criteria', { method: 'POST', json: { name: 'inbox other', expression: 'shipment.pieces > 1' } }), 201);
+    const other = await json<Criterion>(ci('/api/v1/fraud/criteria', { method: 'POST', json: { name: 'inbox other', expression: 'shipment.pieces > 1', enabled: false } }), 201);
     const t0 = now - 60_000;
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push(await seedAlert(c.id, i < 2 ? 1 : 2, `in-${i}`, { matchedAt: new Date(t0 + i * 1000) }));
@@ -399,7 +435,7 @@ describe('fraud criteria, lists, audit, backtest and inbox on PostgreSQL', () =>
     // One alert with its shipment and the values that matched.
     const detail = await json<{ alert: Alert & { values: Record<string, unknown> }; shipment: { external_id: string; declared_value_usd: number } }>(reader(`/api/v1/fraud/alerts/${ids[2]}`));
     expect(detail.alert).toMatchObject({ id: ids[2], external_id: 'in-2', values: { 'shipment.declared_value_usd': 9000 } });
-    expect(detail.shipment).toMatchObject({ external_id: 'in-2', declared_value_usd: 9000 });
+    expect(detail.shipment).toMatchObject({ external_id: 'in-2', declared_value_usd: 50, destination_country: 'FR' });
 
     // Acknowledge: the first acknowledgement is kept.
     const acked = await json<Alert>(ana(`/api/v1/fraud/alerts/${ids[0]}/ack`, { method: 'POST' }));
@@ -430,8 +466,57 @@ describe('fraud criteria, lists, audit, backtest and inbox on PostgreSQL', () =>
     expect((await json<Criterion>(reader(`/api/v1/fraud/criteria/${other.id}`))).stats).toMatchObject({ matches_7d: 1, precision: null });
   });
 
+  run('through the detector: new shipments that match reach the inbox with the criterion version; shadow matches apart; a failing criterion is paused, shown and resumed', async () => {
+    const c = await json<Criterion>(ci('/api/v1/fraud/criteria', { method: 'POST', json: { name: 'det value', expression: "shipment.sender_id == 'det-s' && shipment.declared_value_usd > 5000.0" } }), 201);
+    const shadow = await json<Criterion>(ci('/api/v1/fraud/criteria', { method: 'POST', json: { name: 'det shadow', expression: "shipment.sender_id == 'det-s'", shadow: true } }), 201);
+    const fragile = await json<Criterion>(ci('/api/v1/fraud/criteria', { method: 'POST', json: { name: 'det fragile', expression: "shipment.sender_id == 'det-s' && 10 / (shipment.pieces - shipment.pieces) > 1" } }), 201);
+    const send = (rows: { id: string; usd: number }[]) =>
+      json(ci('/api/v1/shipments', { method: 'POST', json: rows.map((r) => ({ external_id: r.id, created_at: new Date().toISOString(), declared_value: r.usd, currency: 'USD', sender_id: 'det-s', pieces: 2, destination_country: 'DE' })) }));
+    await send([
+      { id: 'det-1', usd: 9000 },
+      { id: 'det-2', usd: 100 },
+    ]);
+    const alertsOf = async (criterionId: string, shadowed = 'false') => (await json<{ alerts: Alert[] }>(reader(`/api/v1/fraud/alerts?criterion_id=${criterionId}&shadow=${shadowed}`))).alerts;
+    const [first] = await eventually(async () => {
+      const found = await alertsOf(c.id);
+      return found.length > 0 && found;
+    });
+    expect(first).toMatchObject({ external_id: 'det-1', criterion_version: 1, shadow: false });
+    // Shadow mode: recorded, apart from the inbox's default view.
+    const shadowed = await eventually(async () => {
+      const found = await alertsOf(shadow.id, 'true');
+      return found.length === 2 && found;
+    });
+    expect(shadowed.map((a) => a.external_id).sort()).toEqual(['det-1', 'det-2']);
+    expect(await alertsOf(shadow.id)).toEqual([]);
+    // The failing criterion is paused with its reason (and the audit says Vigil did it); the others went on.
+    const paused = await eventually(async () => {
+      const view = await json<Criterion>(reader(`/api/v1/fraud/criteria/${fragile.id}`));
+      return view.status === 'paused' && view;
+    });
+    expect(paused.paused_reason).toBeTruthy();
+    expect((await audit(fragile.id))[0]).toMatchObject({ action: 'criterion.paused', actor: null, version: 1 });
+    expect((await json<Criterion>(ana(`/api/v1/fraud/criteria/${fragile.id}`, { method: 'PUT', json: { enabled: true } }))).status).toBe('active');
+
+    // A new version: later shipments are matched by it, and their alerts say so.
+    await json(ana(`/api/v1/fraud/criteria/${c.id}`, { method: 'PUT', json: { expression: "shipment.sender_id == 'det-s' && shipment.declared_value_usd > 50.0" } }));
+    await send([{ id: 'det-3', usd: 100 }]);
+    const latest = await eventually(async () => {
+      const found = await alertsOf(c.id);
+      return found.length === 2 && found;
+    });
+    expect(latest.map((a) => [a.external_id, a.criterion_version])).toEqual([
+      ['det-3', 2],
+      ['det-1', 1],
+    ]);
+    await json(ana(`/api/v1/fraud/alerts/${first!.id}/verdict`, { method: 'PUT', json: { verdict: 'fraud' } }));
+    expect((await json<Criterion>(reader(`/api/v1/fraud/criteria/${c.id}`))).stats).toEqual({ matches_7d: 2, fraud: 1, false_positive: 0, benign: 0, precision: 1 });
+    // Done: stop them matching this file's later shipments.
+    for (const id of [c.id, shadow.id, fragile.id]) expect((await ci(`/api/v1/fraud/criteria/${id}`, { method: 'DELETE' })).status).toBe(204);
+  });
+
   run("answers 404 to another organisation's ids on every fraud route, by API key and by session", async () => {
-    const c = await json<Criterion>(ci('/api/v1/fraud/criteria', { method: 'POST', json: { name: 'secret', expression: 'shipment.pieces > 3' } }), 201);
+    const c = await json<Criterion>(ci('/api/v1/fraud/criteria', { method: 'POST', json: { name: 'secret', expression: 'shipment.pieces > 3', enabled: false } }), 201);
     await json(ci('/api/v1/fraud/lists', { method: 'POST', json: { name: 'secret_list', items: ['x'] } }), 201);
     const alertId = await seedAlert(c.id, 1, 'secret-1');
     const theirs: [string, string, unknown][] = [
@@ -470,7 +555,7 @@ describe('fraud criteria, lists, audit, backtest and inbox on PostgreSQL', () =>
       expect(bt.evaluated).toBe(0);
     }
     // Nothing of ours changed.
-    expect(await json<Criterion>(ci(`/api/v1/fraud/criteria/${c.id}`))).toMatchObject({ version: 1, name: 'secret' });
+    expect(await json<Criterion>(ci(`/api/v1/fraud/criteria/${c.id}`))).toMatchObject({ version: 1, name: 'secret', enabled: false });
     expect((await json<{ items: string[] }>(ci('/api/v1/fraud/lists/secret_list'))).items).toEqual(['x']);
     expect((await json<{ alert: Alert }>(ci(`/api/v1/fraud/alerts/${alertId}`))).alert).toMatchObject({ acknowledged_at: null, verdict: null });
     expect((await audit(c.id)).map((e) => e.action)).toEqual(['criterion.created']);

@@ -3,7 +3,7 @@ import pino, { type Logger } from 'pino';
 import { ConfigError, retiredSettingsIn, type Config } from '../config.js';
 import { anyUserExists, bootstrap, type Org } from '../domains/accounts/index.js';
 import { alertingRoutes, reportConditions, startAlertFlusher, startAlertLive } from '../domains/alerting/index.js';
-import { fraudRoutes } from '../domains/fraud/index.js';
+import { fraudRoutes, startFraudDetector } from '../domains/fraud/index.js';
 import { jobRoutes, pingRoutes, startSweeper } from '../domains/jobs/index.js';
 import { LOG_TOPIC, archiveRoutes, logIngestRoutes, logSearchRoutes, startRetention } from '../domains/logs/index.js';
 import { openBus, type EventBus } from '../platform/bus/index.js';
@@ -127,6 +127,8 @@ export async function startVigil(config: Config, options: StartOptions = {}): Pr
       if (roles.has('process')) workers.push(startSweeper(ctx, ctx.config.VIGIL_SWEEP_INTERVAL_MS), startRetention({ ...ctx, pruneStatistics: statisticsPruner(ctx) }));
       // The alert manager's timers (group wait, interval, repeat) live in the store: any instance may flush them.
       if (roles.has('process')) workers.push(startAlertFlusher(ctx, ctx.config.VIGIL_ALERT_INTERVAL_MS));
+      // New shipments: woken by intakes of this process, polling for those of other processes.
+      if (roles.has('process')) workers.push(startFraudDetector({ db: store.db, logger, baseUrl: ctx.baseUrl }));
       if (roles.has('web')) workers.push(startAlertLive(ctx, ctx.config.VIGIL_ALERT_INTERVAL_MS));
       if (roles.has('notify')) workers.push(startNotifier(ctx));
       const influxSink = roles.has('process') ? startInfluxSink(ctx) : undefined;

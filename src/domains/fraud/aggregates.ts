@@ -14,7 +14,7 @@
  */
 import type { AggregateUse } from '../../contracts/fraud.js';
 import type { Db } from '../../platform/store/index.js';
-import { entityHistory, type HistoryRow } from '../shipments/for-fraud.js';
+import { entityHistory, type HistoryRow } from '../shipments/index.js';
 import { aggregateKey, MAX_WINDOW_MS, windowMs, type ShipmentRecord } from './cel.js';
 
 /** Aggregate values by shipment id, then by aggregateKey. */

@@ -10,7 +10,7 @@ import type { z } from 'zod';
 import type { backtestRequest, BacktestResult } from '../../contracts/fraud.js';
 import { invalidField } from '../../platform/errors.js';
 import type { Db } from '../../platform/store/index.js';
-import { shipmentsCreatedIn } from '../shipments/for-fraud.js';
+import { shipmentsCreatedIn } from '../shipments/index.js';
 import { compileCriterion, checkExpression } from './cel.js';
 import { evaluateBatch } from './engine.js';
 import { listsOf } from './engine-store.js';

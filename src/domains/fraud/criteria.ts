@@ -55,15 +55,13 @@ async function checkForSave(db: Db, orgId: string, expression: string) {
   return check.aggregates;
 }
 
-/**
- * A criterion notifies channels of its own organisation only: an id of another organisation's
- * channel is refused like an unknown one (400, field `channels`), as a check's and a rule's are.
- */
+/** Each channel named must be one of the organisation's (another's id, or a removed channel's, would notify nobody). */
 async function checkChannels(db: Db, orgId: string, channels: CriterionSpec['channels']): Promise<void> {
   if (channels === '*') return;
   const known = new Set((await listChannels(db, orgId)).map((c) => c.id));
-  const unknown = channels.filter((id) => !known.has(id.toLowerCase()));
-  if (unknown.length) throw invalidField('channels', `no channel of this organisation has the id ${unknown.join(', ')}; list them with GET /api/v1/channels`);
+  channels.forEach((id, i) => {
+    if (!known.has(id)) throw invalidField(`channels[${i}]`, `no channel of this organisation has the id ${id} (see GET /api/v1/channels), or send "*" for all`);
+  });
 }
 
 async function withStats(db: Db, orgId: string, rows: CriterionRow[], now: Date): Promise<CriterionView[]> {

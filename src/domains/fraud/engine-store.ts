@@ -8,7 +8,6 @@
  *   second alert, nor a second report to the alert manager.
  * - Every query filters by the organisations it is given.
  */
-import { sql } from 'kysely';
 import type { AggregateUse } from '../../contracts/fraud.js';
 import type { ChannelSelection, Severity } from '../../contracts/alerting.js';
 import { newId } from '../../platform/ids.js';
@@ -30,7 +29,8 @@ export interface ActiveCriterion {
   aggregates: AggregateUse[];
 }
 
-const json = <T>(v: unknown): T => (typeof v === 'string' ? (JSON.parse(v) as T) : (v as T));
+/** jsonb as both drivers hand it back: already parsed ('*' is a JSON string value, not JSON text). */
+const json = <T>(v: unknown): T => v as T;
 
 /** Criteria that are enabled, not paused and not deleted, of these organisations (current version). */
 export async function activeCriteria(db: Db, orgIds: readonly string[]): Promise<ActiveCriterion[]> {
@@ -158,11 +158,4 @@ export async function pauseCriterion(trx: Db, orgId: string, criterionId: string
     })
     .execute();
   return true;
-}
-
-/** Stored alerts of a criterion (tests and benchmarks). */
-export async function countAlerts(db: Db, orgId: string | null): Promise<number> {
-  const q = fraudDb(db).selectFrom('fraud_alerts').select(sql<string>`count(*)`.as('n'));
-  const row = await (orgId === null ? q : q.where('org_id', '=', orgId)).executeTakeFirstOrThrow();
-  return Number(row.n);
 }

@@ -17,6 +17,10 @@ import { aggregateKey, CelVelocity, celShipment, compileCriterion, type Compiled
 export class CompileCache {
   private readonly entries = new Map<string, { signature: string; compiled: Compiled | Error }>();
 
+  has(key: string, signature: string): boolean {
+    return this.entries.get(key)?.signature === signature;
+  }
+
   /** The compiled criterion, or the Error its compilation gave (a criterion that no longer checks, e.g. a deleted list). */
   get(key: string, signature: string, expression: string, lists: () => ReadonlyMap<string, readonly string[]>): Compiled | Error {
     const hit = this.entries.get(key);

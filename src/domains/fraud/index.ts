@@ -4,5 +4,6 @@
  * schema, the detector and backtests, and the alert inbox with verdicts.
  */
 export { fraudRoutes } from './http.js';
-export { checkExpression, fraudSchemaFor, type ListSizes } from './cel.js';
+export { checkExpression } from './cel.js';
 export { runBacktest } from './backtest.js';
+export { startFraudDetector } from './detector.js';

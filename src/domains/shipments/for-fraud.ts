@@ -53,12 +53,6 @@ export async function finishArrivals(trx: Db, shipmentIds: readonly string[]): P
   await sql`DELETE FROM shipment_arrivals WHERE shipment_id = ANY(${shipmentIds}::bigint[])`.execute(trx);
 }
 
-/** How many arrivals wait (all organisations): for tests, benchmarks and health. */
-export async function pendingArrivals(db: Db): Promise<number> {
-  const row = await shipmentsDb(db).selectFrom('shipment_arrivals').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
-  return Number(row.n);
-}
-
 /** One shipment of an entity's history: its order and the columns an aggregate reads. */
 export interface HistoryRow {
   id: number;

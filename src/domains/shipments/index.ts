@@ -5,3 +5,4 @@
  */
 export { shipmentRoutes } from './http.js';
 export { shipmentById } from './intake.js';
+export { claimArrivals, entityHistory, finishArrivals, onArrivals, shipmentsCreatedIn, type HistoryRow, type ShipmentFacts } from './for-fraud.js';

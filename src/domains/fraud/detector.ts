@@ -1,0 +1,245 @@
+/**
+ * The fraud detector: evaluates every new shipment against every active criterion version of its
+ * organisation and stores one `fraud_alerts` row per (criterion, version, shipment) that matched.
+ *
+ * Invariants:
+ * - Exactly once: a chunk of arrivals is claimed (FOR UPDATE SKIP LOCKED), evaluated, its alerts
+ *   inserted (ON CONFLICT DO NOTHING), the NEW ones reported to the alert manager and the arrivals
+ *   deleted, all in ONE transaction. A crash (kill -9) before the commit leaves the arrivals queued
+ *   and nothing stored; after it, nothing is left to redo. Concurrent detectors take disjoint
+ *   chunks. A shipment committed late is still in the queue (never skipped, unlike a cursor on
+ *   shipments.id).
+ * - Shadow-mode criteria store their alerts (shadow = true) and never report them.
+ * - An absent value (cel.ts) means no match. A criterion whose evaluation fails (division by zero,
+ *   overflow…) or that no longer compiles (e.g. a list it names was deleted) is paused with the
+ *   reason and an audit entry; the other criteria go on, and so does the batch.
+ * - Alert manager: a fraud match is an event. Matches are reported per (criterion, group-by
+ *   values, group-interval bucket of the wall clock) — one instance each, its value the number of
+ *   matches in this report — so a burst of 37 shipments from one sender is one instance and one
+ *   line of one digest, and later matches make a NEW instance in the same group (announced by the
+ *   next group-interval notification). The instances never resolve by themselves and the repeat
+ *   interval is the longest there is (3650d), so nothing is re-sent as a reminder; labels carry
+ *   the group-by values (e.g. sender_id) so a silence matcher on them silences one entity.
+ * - Cross-organisation work is declared: asSystem(...).
+ */
+import type { Logger } from 'pino';
+import { MAX_DURATION_MS, durationTextMs } from '../../contracts/alerting.js';
+import { asSystem, type Db } from '../../platform/store/index.js';
+import type { Worker } from '../../platform/worker.js';
+import { reportConditions, type ConditionReport, type ManagerOptions } from '../alerting/index.js';
+import { claimArrivals, finishArrivals, onArrivals, type ShipmentFacts } from '../shipments/index.js';
+import type { Compiled } from './cel.js';
+import { CompileCache, evaluateBatch } from './engine.js';
+import { activeCriteria, insertAlerts, listSignatures, listsOf, pauseCriterion, type ActiveCriterion, type NewAlert } from './engine-store.js';
+
+/** Shipments claimed per transaction: bounds one transaction's work and locks. */
+export const DETECTOR_CHUNK = 5000;
+const SYSTEM_REASON = "fraud detector: evaluates every organisation's new shipments";
+
+export interface DetectOptions extends ManagerOptions {
+  /** Shipments per transaction (default DETECTOR_CHUNK). */
+  chunk?: number;
+  /** Called inside the transaction after the alerts are stored, before commit (crash tests). */
+  beforeCommit?: () => Promise<void>;
+}
+
+export interface DetectResult {
+  shipments: number;
+  alerts: number;
+  reported: number;
+  paused: number;
+}
+
+/** Claims and evaluates one chunk of arrivals in one transaction. */
+export async function detectChunk(db: Db, cache: CompileCache, now: Date, options: DetectOptions = {}): Promise<DetectResult> {
+  return asSystem(SYSTEM_REASON, () =>
+    db.transaction().execute(async (trx) => {
+      const shipments = await claimArrivals(trx, options.chunk ?? DETECTOR_CHUNK);
+      const result: DetectResult = { shipments: shipments.length, alerts: 0, reported: 0, paused: 0 };
+      if (shipments.length === 0) return result;
+      const byOrg = new Map<string, ShipmentFacts[]>();
+      for (const s of shipments) byOrg.set(s.org_id, [...(byOrg.get(s.org_id) ?? []), s]);
+      const orgIds = [...byOrg.keys()].sort();
+      const criteria = await activeCriteria(trx, orgIds);
+      const signatures = await listSignatures(trx, orgIds);
+      const alerts: NewAlert[] = [];
+      const groupLabels = new Map<string, Record<string, string>>();
+      const pauses: { c: ActiveCriterion; reason: string }[] = [];
+      for (const orgId of orgIds) {
+        const own = criteria.filter((c) => c.orgId === orgId);
+        if (own.length === 0) continue;
+        const signature = signatures.get(orgId) ?? '';
+        // The lists' items are read only when a criterion must be (re)compiled.
+        const lists = own.some((c) => !cache.has(`${c.id}|${c.version}`, signature)) ? await listsOf(trx, orgId) : new Map<string, string[]>();
+        const runnable: { c: ActiveCriterion; compiled: Compiled }[] = [];
+        for (const c of own) {
+          const compiled = cache.get(`${c.id}|${c.version}`, signature, c.expression, () => lists);
+          if (compiled instanceof Error) pauses.push({ c, reason: `the expression no longer checks: ${compiled.message}` });
+          else runnable.push({ c, compiled });
+        }
+        const failed = new Map<number, string>();
+        await evaluateBatch(
+          trx,
+          orgId,
+          byOrg.get(orgId)!,
+          runnable.map((r) => r.compiled),
+          (s, i, outcome) => {
+            if (outcome.kind === 'error') {
+              if (!failed.has(i)) failed.set(i, `evaluation failed on shipment ${s.external_id}: ${outcome.message}`);
+              return;
+            }
+            if (outcome.kind !== 'match') return;
+            const c = runnable[i]!.c;
+            alerts.push({
+              orgId,
+              criterionId: c.id,
+              version: c.version,
+              shipmentId: s.id,
+              externalId: s.external_id,
+              shipmentCreatedAt: s.created_at,
+              shadow: c.shadow,
+              severity: c.severity,
+              values: outcome.values,
+            });
+            if (!c.shadow) groupLabels.set(`${c.id}|${c.version}|${s.id}`, labelsOf(c, s));
+          },
+        );
+        for (const [i, reason] of failed) pauses.push({ c: runnable[i]!.c, reason });
+      }
+      const inserted = await insertAlerts(trx, alerts, now);
+      result.alerts = inserted.size;
+      for (const p of pauses) if (await pauseCriterion(trx, p.c.orgId, p.c.id, p.c.version, p.reason, now)) result.paused++;
+      const reports = reportsOf(alerts, inserted, groupLabels, criteria, now);
+      result.reported = reports.length;
+      if (reports.length > 0) await reportConditions(trx, reports, now, options.baseUrl === undefined ? {} : { baseUrl: options.baseUrl });
+      await finishArrivals(
+        trx,
+        shipments.map((s) => s.id),
+      );
+      if (options.beforeCommit) await options.beforeCommit();
+      return result;
+    }),
+  );
+}
+
+/** The instance labels of a match: the criterion's group-by fields with this shipment's values. */
+function labelsOf(c: ActiveCriterion, s: ShipmentFacts): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const g of c.groupBy) {
+    const v = s[g];
+    labels[g] = typeof v === 'string' ? v : '';
+  }
+  return labels;
+}
+
+const msOf = (text: string, fallback: number): number => durationTextMs(text) ?? fallback;
+
+/** One report per (criterion version, group-by values, group-interval bucket) of the newly stored, non-shadow alerts. */
+function reportsOf(alerts: readonly NewAlert[], inserted: ReadonlySet<string>, labels: ReadonlyMap<string, Record<string, string>>, criteria: readonly ActiveCriterion[], now: Date): ConditionReport[] {
+  const byId = new Map(criteria.map((c) => [`${c.id}|${c.version}`, c]));
+  const groups = new Map<string, { c: ActiveCriterion; labels: Record<string, string>; count: number; sample: string[] }>();
+  for (const a of alerts) {
+    const k = `${a.criterionId}|${a.version}|${a.shipmentId}`;
+    if (a.shadow || !inserted.has(k)) continue;
+    const c = byId.get(`${a.criterionId}|${a.version}`)!;
+    const l = labels.get(k) ?? {};
+    const interval = msOf(c.groupInterval, 15 * 60_000);
+    const bucket = new Date(Math.floor(now.getTime() / interval) * interval).toISOString();
+    const instance = { ...l, matched: bucket };
+    const gk = `${a.criterionId}|${JSON.stringify(instance)}`;
+    const g = groups.get(gk) ?? { c, labels: instance, count: 0, sample: [] as string[] };
+    g.count++;
+    if (g.sample.length < 10) g.sample.push(a.externalId);
+    groups.set(gk, g);
+  }
+  return [...groups.values()].map(({ c, labels: l, count, sample }) => {
+    const who = c.groupBy.map((g) => `${g} ${l[g] || '(none)'}`).join(', ');
+    const summary = `${count} shipment${count === 1 ? '' : 's'}${who ? ` from ${who}` : ''} matched ${c.name}`;
+    return {
+      orgId: c.orgId,
+      source: 'fraud',
+      ruleId: c.id,
+      ruleName: c.name,
+      labels: l,
+      kind: 'match',
+      at: now,
+      active: true,
+      value: count,
+      threshold: null,
+      reason: summary,
+      summary,
+      severity: c.severity,
+      timing: { forMs: 0, keepFiringForMs: 0 },
+      routing: { channels: c.channels, groupBy: c.groupBy, groupWaitMs: msOf(c.groupWait, 30_000), groupIntervalMs: msOf(c.groupInterval, 15 * 60_000), repeatIntervalMs: MAX_DURATION_MS },
+      link: `/fraud/alerts?criterion_id=${c.id}`,
+      details: { criterion_version: c.version, shipments: count, external_ids: sample },
+    } satisfies ConditionReport;
+  });
+}
+
+export interface DetectorDeps extends DetectOptions {
+  db: Db;
+  logger: Logger;
+  /** Poll for arrivals of other processes this often (default 1000 ms); an intake in this process wakes it at once. */
+  pollMs?: number;
+}
+
+/** Runs the detector until stopped: drains the queue, then waits for a nudge or the poll interval. */
+export function startFraudDetector(deps: DetectorDeps): Worker & { drained(): Promise<void> } {
+  const cache = new CompileCache();
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  let pendingNudge = false;
+  let idleWaiters: { after: number; resolve: () => void }[] = [];
+  let iteration = 0;
+  const unsubscribe = onArrivals(() => {
+    pendingNudge = true;
+    wake?.();
+  });
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if (pendingNudge) return resolve();
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wake = undefined;
+        resolve();
+      }
+      wake = done;
+    });
+  const loop = (async () => {
+    let failures = 0;
+    while (!stopped) {
+      pendingNudge = false;
+      const started = ++iteration;
+      try {
+        const r = await detectChunk(deps.db, cache, new Date(), deps);
+        failures = 0;
+        if (r.paused > 0) deps.logger.warn({ paused: r.paused }, 'fraud detector paused criteria that failed at evaluation');
+        if (r.shipments > 0) continue;
+      } catch (err) {
+        failures++;
+        if (failures === 1 || failures % 60 === 0) deps.logger.error({ err }, 'fraud detection failed; retrying');
+      }
+      // Found empty by a chunk that started after they asked: those waiting for a drain are done.
+      const done = idleWaiters.filter((w) => w.after < started);
+      idleWaiters = idleWaiters.filter((w) => w.after >= started);
+      for (const w of done) w.resolve();
+      if (!stopped) await sleep(failures > 0 ? Math.min(5000, 250 * 2 ** Math.min(failures, 5)) : (deps.pollMs ?? 1000));
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      unsubscribe();
+      wake?.();
+      await loop;
+    },
+    /** Resolves once the detector found the queue empty after this call (tests). */
+    drained() {
+      pendingNudge = true;
+      wake?.();
+      return new Promise<void>((resolve) => idleWaiters.push({ after: iteration, resolve }));
+    },
+  };
+}
