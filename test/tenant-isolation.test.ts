@@ -724,6 +724,20 @@ describe.skipIf(!TEST_DATABASE_URL)('tenant isolation (PostgreSQL): another orga
     expect(await ok<{ declared_value: number }>(w.a.asKey, 'GET', `/api/v1/shipments/${encodeURIComponent(w.bShipment)}`)).toMatchObject({ declared_value: 7 });
     expect(await ok<{ declared_value: number }>(w.b.asKey, 'GET', `/api/v1/shipments/${encodeURIComponent(w.bShipment)}`)).toMatchObject({ declared_value: 100 });
 
+    // The detector evaluates a shipment against its own organisation's criteria only: A's shipment
+    // that B's criterion would match makes no alert anywhere; B's next one makes B's (the control).
+    const alertsOf = async (who: Caller) => (await ok<{ alerts: { external_id: string }[] }>(who, 'GET', '/api/v1/fraud/alerts?shadow=all')).alerts.map((a) => a.external_id).sort();
+    const bAlertsBefore = await alertsOf(w.b.asKey);
+    const bait = { created_at: new Date().toISOString(), declared_value: 7, currency: 'USD', origin_country: 'FR', destination_country: 'FR', sender_id: `${MARK}-sender` };
+    expect(await ok<{ stored: number }>(w.a.asKey, 'POST', '/api/v1/shipments', [{ ...bait, external_id: 'a-bait-1' }])).toMatchObject({ stored: 1 });
+    expect(await ok<{ stored: number }>(w.b.asKey, 'POST', '/api/v1/shipments', [{ ...bait, external_id: `${MARK}-bait-2` }])).toMatchObject({ stored: 1 });
+    const bAlertsAfter = await eventually(async () => {
+      const now = await alertsOf(w.b.asKey);
+      return now.includes(`${MARK}-bait-2`) && now;
+    }, 20_000);
+    expect(bAlertsAfter).toEqual([...bAlertsBefore, `${MARK}-bait-2`].sort());
+    expect(await alertsOf(w.a.asKey)).toEqual([]);
+
     // B's admin's e-mail cannot be added to A (a user belongs to one organisation), and B's admin still signs in to B.
     const taken = await call(w.a.asKey, 'POST', `/api/v1/orgs/${w.a.id}/members`, { email: `admin-${w.b.id}@example.com`, role: 'admin', password: 'a password of A' });
     expect(taken.status).toBe(409);
