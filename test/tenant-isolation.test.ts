@@ -524,6 +524,17 @@ describe.skipIf(!TEST_DATABASE_URL)('tenant isolation (PostgreSQL): another orga
         if (res.status !== 404) failures.push(`${bodyKey.name}: POST ${attempt.path} → ${res.status} ${(await res.text()).slice(0, 200)}`);
       }
     }
+    // A's weakest credential reads no more: a read-only key of A is 404 on B's ids too (its writes stop at the role check, 403, whatever the id).
+    const reader = await ok<{ key: string }>(w.a.asKey, 'POST', '/api/v1/api-keys', { name: 'A reader', role: 'read-only' }, 201);
+    const readOnly: Caller = { name: 'Org A (read-only key)', headers: () => ({ 'x-api-key': reader.key }) };
+    for (const [route, entry] of Object.entries(ROUTES)) {
+      if ('exception' in entry || !route.startsWith('GET ') || !isRegistered(route)) continue;
+      for (const attempt of entry.attempts(w)) {
+        const res = await call(readOnly, 'GET', attempt.path);
+        const expected = attempt.status ?? 404;
+        if (res.status !== expected) failures.push(`${readOnly.name}: GET ${attempt.path} → ${res.status} (want ${expected})`);
+      }
+    }
     expect(failures, `A reached B's data:\n  ${failures.join('\n  ')}\n`).toEqual([]);
     expect(await bView()).toEqual(before);
   });
