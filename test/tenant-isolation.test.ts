@@ -565,6 +565,8 @@ describe.skipIf(!TEST_DATABASE_URL)('tenant isolation (PostgreSQL): another orga
       const attempts: [Method, string, unknown][] = [
         ['POST', '/api/v1/checks', { name: 'a check of A', channels: w.bChannel }],
         ['PATCH', `/api/v1/checks/${mine.id}`, { channels: w.bChannel }],
+        // …nor by its name (checks take channel names too).
+        ['PATCH', `/api/v1/checks/${mine.id}`, { channels: `${MARK} hook` }],
         ['POST', '/api/v3/checks/', { name: 'hc check of A', channels: w.bChannel }],
         ['POST', `/api/v3/checks/${mine.id}`, { channels: w.bChannel }],
         ['POST', '/api/v1/rules', ruleBody('a rule of A', [w.bChannel])],
