@@ -197,7 +197,7 @@ const ROUTES: Record<string, Entry> = {
   'POST /api/v1/fraud/alerts/:id/ack': { attempts: (w) => [{ path: `/api/v1/fraud/alerts/${w.bFraudAlert}/ack` }] },
   'PUT /api/v1/fraud/alerts/:id/verdict': { attempts: (w) => [{ path: `/api/v1/fraud/alerts/${w.bFraudAlert}/verdict`, body: { verdict: 'fraud' } }] },
 
-  // --- shipment table watchers (h-watcher): the platform administrators' (403 to customers, whatever the id) ---
+  // --- shipment table watchers: the platform administrators' (403 to customers, whatever the id) ---
   'GET /api/v1/shipment-watchers/:id': { attempts: () => [{ path: `/api/v1/shipment-watchers/${randomUUID()}`, status: 403 }] },
   'PUT /api/v1/shipment-watchers/:id': {
     attempts: (w) => [{ path: `/api/v1/shipment-watchers/${randomUUID()}`, body: { name: 'taken over', table: 'public.shipments_src', columns: { external_id: 'ext', created_at: 'created' }, org_id: w.b.id }, status: 403 }],
@@ -207,12 +207,6 @@ const ROUTES: Record<string, Entry> = {
   // --- Healthchecks-compatible API (five mounts, added below) ----------------------------------
   ...Object.fromEntries(HC_PREFIXES.flatMap((p) => hcEntries(p))),
 };
-
-/**
- * Entries for routes of helpers' branches that may not be merged yet (h-watcher): used once the
- * route exists, and not reported as stale before.
- */
-const AWAITING_MERGE = new Set(['GET /api/v1/shipment-watchers/:id', 'PUT /api/v1/shipment-watchers/:id', 'DELETE /api/v1/shipment-watchers/:id']);
 
 /** The per-check routes of one Healthchecks mount: a check of another organisation is "not found" (404), as a missing one. */
 function hcEntries(p: string): [string, Entry][] {
@@ -492,7 +486,7 @@ describe.skipIf(!TEST_DATABASE_URL)('tenant isolation (PostgreSQL): another orga
     expect(registered.length).toBeGreaterThan(60);
     const missing = registered.filter((r) => !(r in ROUTES));
     expect(missing, `routes with a path parameter that this test does not cover; add an entry to ROUTES:\n  ${missing.join('\n  ')}\n`).toEqual([]);
-    const stale = Object.keys(ROUTES).filter((r) => !registered.includes(r) && !AWAITING_MERGE.has(r));
+    const stale = Object.keys(ROUTES).filter((r) => !registered.includes(r));
     expect(stale, 'entries of ROUTES for routes that no longer exist').toEqual([]);
   });
 
