@@ -13,8 +13,10 @@
  *   `group:<group key>:<notified-at ms>`: a restart or a redelivery never sends twice, a rollback
  *   sends nothing and leaves the group owing what it owed.
  * - Locks are taken instances first (fingerprint order), then groups (key order), so concurrent
- *   reporters never deadlock; the flush worker locks one group with SKIP LOCKED and reads members
- *   without locking them.
+ *   reporters never deadlock; the flush worker locks the due groups of one organisation with SKIP
+ *   LOCKED (key order) and reads members without locking them.
+ * - Groups are decided in batches (`decideGroups`): a constant number of statements per
+ *   organisation however many groups a report or a flush touches, all in the same transaction.
  * - An acknowledged instance, like a silenced one, is left out of repeats (reminders stop) but its
  *   resolve is still sent.
  * - A mute window open at `now` is an active silence ending when the window closes (mutes.ts). A
@@ -26,7 +28,7 @@ import type { AlertSource } from '../../contracts/alerting.js';
 import type { NotifiedAlert } from '../../contracts/notify.js';
 import { newId } from '../../platform/ids.js';
 import type { Db } from '../../platform/store/index.js';
-import { enqueueNotifications } from '../notify/index.js';
+import { enqueueNotificationBatch, type NotificationRequest } from '../notify/index.js';
 import type { ConditionReport, Routing } from './conditions.js';
 import { IDLE_GROUP, decideGroup, type GroupMember, type GroupState } from './grouping.js';
 import { NEW_INSTANCE, observe, type Instance, type Transition } from './instance.js';
@@ -36,19 +38,21 @@ import { silencesFor, type Silence } from './silences.js';
 import {
   countActiveByRule,
   endInstances,
-  insertAlertRecord,
+  insertAlertRecords,
   lockActiveInstancesOfRule,
   lockGroupsByKey,
   insertTransitions,
   lockGroups,
   lockInstances,
   rerouteGroups,
-  selectGroupMembers,
   selectLiveMuteWindows,
   selectLiveSilences,
-  updateGroup,
+  selectMembersOfGroups,
+  updateGroups,
   upsertInstances,
+  type AlertRecord,
   type GroupRow,
+  type GroupUpdate,
   type InstanceRow,
   type MuteWindowRow,
   type SilenceRow,
@@ -213,7 +217,7 @@ async function reportForOrg(trx: Db, orgId: string, reports: readonly ConditionR
     });
   if (toDecide.length === 0) return;
   const suppressions = await loadSuppressions(trx, orgId, now);
-  for (const row of toDecide) await decideAndNotify(trx, row, suppressions, now, options);
+  await decideGroups(trx, orgId, toDecide, suppressions, now, options);
 }
 
 function instanceOfNew(row: NewInstanceRow): Instance {
@@ -255,65 +259,86 @@ const notifiedOf = (row: InstanceRow, now: number): NotifiedInstance => ({
 });
 
 /**
- * Decides a locked group at `now`, stores its state and wake time, and queues its notification
- * when one is due. Returns whether a notification was queued.
+ * Decides locked groups of one organisation at `now`, stores their state and wake times, and
+ * queues the notifications that are due, with a constant number of statements however many
+ * groups: their members in one query, the decisions in memory (grouping.ts), the group updates in
+ * one statement, the alert records in one INSERT … ON CONFLICT DO NOTHING (a redelivery records
+ * nothing, so queues nothing) and their notifications in one insert. Returns how many notified.
  */
-export async function decideAndNotify(trx: Db, group: GroupRow, suppressions: Suppressions, now: Date, options: ManagerOptions): Promise<boolean> {
+export async function decideGroups(trx: Db, orgId: string, groups: readonly GroupRow[], suppressions: Suppressions, now: Date, options: ManagerOptions): Promise<number> {
+  if (groups.length === 0) return 0;
   const nowMs = now.getTime();
   const silences = activeSilences(suppressions, nowMs);
-  const prev = groupStateOf(group);
-  const rows = await selectGroupMembers(trx, group.org_id, group.group_key, prev.announced);
-  const members = rows.map((r) => memberOf(r, silences, nowMs));
-  const decision = decideGroup(prev, members, nowMs, timingOf(group.routing));
+  const membersOf = await selectMembersOfGroups(
+    trx,
+    orgId,
+    groups.map((g) => ({ groupKey: g.group_key, announced: groupStateOf(g).announced })),
+  );
+  const updates: (GroupUpdate & { groupKey: string })[] = [];
+  const records: AlertRecord[] = [];
+  const requests = new Map<string, NotificationRequest>();
 
-  // A silence that ends while a member it hides still fires: wake then, the member may be news.
-  // A mute window that opens or closes over a firing member: wake then too (open windows are among
-  // the silences above; a window not open yet will hide the member when it opens).
-  const firingRows = rows.filter((r) => r.state === 'firing');
-  const silenceEnds = firingRows.flatMap((r) => silencesFor(r.labels, silences, nowMs).map((s) => s.endsAt)).filter((t) => t > nowMs);
-  const windowBoundaries = suppressions.windows
-    .filter((w) => firingRows.some((r) => muteMatches(w, r.labels)))
-    .map((w) => nextBoundary(w, nowMs))
-    .filter((t): t is number => t !== null && t > nowMs);
-  const wakes = [decision.wakeAt, ...silenceEnds, ...windowBoundaries].filter((t): t is number => t !== null && Number.isFinite(t));
-  const wakeAt = wakes.length ? Math.min(...wakes) : null;
+  for (const group of groups) {
+    const rows = membersOf.get(group.group_key) ?? [];
+    const prev = groupStateOf(group);
+    const members = rows.map((r) => memberOf(r, silences, nowMs));
+    const decision = decideGroup(prev, members, nowMs, timingOf(group.routing));
 
-  await updateGroup(trx, group.org_id, group.group_key, {
-    firstActiveAt: date(decision.state.firstActiveAt),
-    lastNotifiedAt: date(decision.state.lastNotifiedAt),
-    announced: decision.state.announced,
-    wakeAt: date(wakeAt),
-    routing: group.routing,
-  });
-  if (!decision.notify) return false;
+    // A silence that ends while a member it hides still fires: wake then, the member may be news.
+    // A mute window that opens or closes over a firing member: wake then too (open windows are among
+    // the silences above; a window not open yet will hide the member when it opens).
+    const firingRows = rows.filter((r) => r.state === 'firing');
+    const silenceEnds = firingRows.flatMap((r) => silencesFor(r.labels, silences, nowMs).map((s) => s.endsAt)).filter((t) => t > nowMs);
+    const windowBoundaries = suppressions.windows
+      .filter((w) => firingRows.some((r) => muteMatches(w, r.labels)))
+      .map((w) => nextBoundary(w, nowMs))
+      .filter((t): t is number => t !== null && t > nowMs);
+    const wakes = [decision.wakeAt, ...silenceEnds, ...windowBoundaries].filter((t): t is number => t !== null && Number.isFinite(t));
+    const wakeAt = wakes.length ? Math.min(...wakes) : null;
 
-  const first = rows[0];
-  const message = buildGroupMessage({
-    source: group.source as AlertSource,
-    ruleId: group.rule_id,
-    ruleName: first?.rule_name ?? group.rule_id,
-    groupKey: group.group_key,
-    notification: decision.notify,
-    instances: new Map(rows.map((r) => [r.fingerprint, notifiedOf(r, nowMs)])),
-    baseUrl: options.baseUrl ?? '',
-  });
-  const id = newId();
-  const recorded = await insertAlertRecord(trx, {
-    id,
-    orgId: group.org_id,
-    source: group.source,
-    subjectId: group.rule_id,
-    kind: message.kind,
-    idempotencyKey: `group:${group.group_key}:${nowMs}`,
-    title: message.title,
-    message: message.message,
-    details: message.alert.details,
-    at: now,
-  });
-  if (!recorded) return false; // already sent for this instant (a redelivery): never twice
-  const alert: NotifiedAlert = { id, ...message.alert, created_at: now.toISOString() };
-  await enqueueNotifications(trx, { orgId: group.org_id, alertId: id, type: message.type, alert, channels: group.routing.channels });
-  return true;
+    updates.push({
+      groupKey: group.group_key,
+      firstActiveAt: date(decision.state.firstActiveAt),
+      lastNotifiedAt: date(decision.state.lastNotifiedAt),
+      announced: decision.state.announced,
+      wakeAt: date(wakeAt),
+      routing: group.routing,
+    });
+    if (!decision.notify) continue;
+
+    const first = rows[0];
+    const message = buildGroupMessage({
+      source: group.source as AlertSource,
+      ruleId: group.rule_id,
+      ruleName: first?.rule_name ?? group.rule_id,
+      groupKey: group.group_key,
+      notification: decision.notify,
+      instances: new Map(rows.map((r) => [r.fingerprint, notifiedOf(r, nowMs)])),
+      baseUrl: options.baseUrl ?? '',
+    });
+    const id = newId();
+    records.push({
+      id,
+      orgId,
+      source: group.source,
+      subjectId: group.rule_id,
+      kind: message.kind,
+      idempotencyKey: `group:${group.group_key}:${nowMs}`,
+      title: message.title,
+      message: message.message,
+      details: message.alert.details,
+      at: now,
+    });
+    const alert: NotifiedAlert = { id, ...message.alert, created_at: now.toISOString() };
+    requests.set(id, { orgId, alertId: id, type: message.type, alert, channels: group.routing.channels });
+  }
+
+  await updateGroups(trx, orgId, updates);
+  const recorded = await insertAlertRecords(trx, records);
+  // Already recorded for this instant (a redelivery): never sent twice.
+  const due = [...requests.values()].filter((r) => r.alertId !== null && recorded.has(r.alertId));
+  await enqueueNotificationBatch(trx, due);
+  return due.length;
 }
 
 /**
@@ -341,7 +366,7 @@ export async function retireRule(trx: Db, orgId: string, source: AlertSource, ru
   const keys = [...new Set(active.map((r) => r.group_key))];
   const groups = await lockGroupsByKey(trx, orgId, keys);
   const suppressions = await loadSuppressions(trx, orgId, now);
-  for (const g of groups) await decideAndNotify(trx, g, suppressions, now, options);
+  await decideGroups(trx, orgId, groups, suppressions, now, options);
 }
 
 /** Firing and pending instances per rule of a source: what a rule list shows beside each rule. */

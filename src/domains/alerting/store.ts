@@ -163,32 +163,53 @@ export interface GroupUpdate {
   routing: StoredRouting;
 }
 
-export async function updateGroup(trx: Db, orgId: string, groupKey: string, g: GroupUpdate): Promise<void> {
-  await alertingDb(trx)
-    .updateTable('alert_groups')
-    .set({
-      first_active_at: g.firstActiveAt,
-      last_notified_at: g.lastNotifiedAt,
-      announced: g.announced,
-      wake_at: g.wakeAt,
-      routing: JSON.stringify(g.routing),
-      updated_at: sql<Date>`now()`,
-    })
-    .where('org_id', '=', orgId)
-    .where('group_key', '=', groupKey)
-    .execute();
+/**
+ * Writes the decided state of many groups of one organisation in one statement (the rows travel
+ * as one jsonb array: one parameter however many groups, on both stores).
+ */
+export async function updateGroups(trx: Db, orgId: string, updates: readonly (GroupUpdate & { groupKey: string })[]): Promise<void> {
+  if (updates.length === 0) return;
+  const iso = (d: Date | null) => (d === null ? null : d.toISOString());
+  const rows = updates.map((u) => ({
+    group_key: u.groupKey,
+    first_active_at: iso(u.firstActiveAt),
+    last_notified_at: iso(u.lastNotifiedAt),
+    announced: u.announced,
+    wake_at: iso(u.wakeAt),
+    routing: u.routing,
+  }));
+  await sql`
+    UPDATE alert_groups AS g
+    SET first_active_at = v.first_active_at, last_notified_at = v.last_notified_at, announced = v.announced, wake_at = v.wake_at, routing = v.routing, updated_at = now()
+    FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+      AS v(group_key text, first_active_at timestamptz, last_notified_at timestamptz, announced text[], wake_at timestamptz, routing jsonb)
+    WHERE g.org_id = ${orgId}::uuid AND g.group_key = v.group_key`.execute(trx);
 }
 
-/** The members a group decision needs: those firing now and those whose resolve may be owed. */
-export async function selectGroupMembers(db: Db, orgId: string, groupKey: string, announced: readonly string[]): Promise<InstanceRow[]> {
-  return alertingDb(db)
+/**
+ * The members the decisions of these groups need, by group key (fingerprint order): those firing
+ * now and those whose resolve may be owed (announced by their group). One query for all groups.
+ */
+export async function selectMembersOfGroups(db: Db, orgId: string, groups: readonly { groupKey: string; announced: readonly string[] }[]): Promise<Map<string, InstanceRow[]>> {
+  const byGroup = new Map<string, InstanceRow[]>(groups.map((g) => [g.groupKey, []]));
+  if (groups.length === 0) return byGroup;
+  const announcedIn = new Map(groups.map((g) => [g.groupKey, new Set(g.announced)]));
+  const announced = [...new Set(groups.flatMap((g) => g.announced))];
+  const rows = await alertingDb(db)
     .selectFrom('alert_instances')
     .selectAll()
     .where('org_id', '=', orgId)
-    .where('group_key', '=', groupKey)
-    .where((eb) => (announced.length ? eb.or([eb('state', '=', 'firing'), eb('fingerprint', 'in', [...announced])]) : eb('state', '=', 'firing')))
+    .where(sql<boolean>`group_key = ANY(${groups.map((g) => g.groupKey)}::text[])`)
+    .where((eb) => (announced.length ? eb.or([eb('state', '=', 'firing'), sql<boolean>`fingerprint = ANY(${announced}::text[])`]) : eb('state', '=', 'firing')))
+    .orderBy('group_key')
     .orderBy('fingerprint')
     .execute();
+  // A fingerprint announced by one group may be a resolved member of another now: each group keeps
+  // only its firing members and those it announced itself.
+  for (const r of rows) {
+    if (r.state === 'firing' || announcedIn.get(r.group_key)?.has(r.fingerprint)) byGroup.get(r.group_key)?.push(r);
+  }
+  return byGroup;
 }
 
 /** Keys of groups whose wake time has passed (not locked: each is claimed in its own transaction). */
@@ -196,17 +217,22 @@ export async function selectDueGroups(db: Db, now: Date, limit: number): Promise
   return alertingDb(db).selectFrom('alert_groups').select(['org_id', 'group_key']).where('wake_at', '<=', now).orderBy('wake_at').limit(limit).execute();
 }
 
-/** Locks a due group unless another worker holds it (SKIP LOCKED) or it is no longer due. */
-export async function claimDueGroup(trx: Db, orgId: string, groupKey: string, now: Date): Promise<GroupRow | undefined> {
+/**
+ * Locks the due groups of one organisation among `keys` (key order), leaving out those another
+ * worker holds (SKIP LOCKED) and those no longer due.
+ */
+export async function claimDueGroups(trx: Db, orgId: string, keys: readonly string[], now: Date): Promise<GroupRow[]> {
+  if (keys.length === 0) return [];
   return alertingDb(trx)
     .selectFrom('alert_groups')
     .selectAll()
     .where('org_id', '=', orgId)
-    .where('group_key', '=', groupKey)
+    .where(sql<boolean>`group_key = ANY(${[...keys]}::text[])`)
     .where('wake_at', '<=', now)
+    .orderBy('group_key')
     .forUpdate()
     .skipLocked()
-    .executeTakeFirst();
+    .execute();
 }
 
 /** Wakes the groups of an organisation that have a firing member (a silence ended: they may owe news). */
@@ -362,29 +388,45 @@ export async function touchFiringInstances(db: Db, orgId: string): Promise<void>
 
 // --- notification records ------------------------------------------------------------------------
 
-/** Records a notification (`alerts` row); undefined when its idempotency key was used already. */
-export async function insertAlertRecord(
-  trx: Db,
-  a: { id: string; orgId: string; source: string; subjectId: string; kind: string; idempotencyKey: string; title: string; message: string; details: Record<string, unknown>; at: Date },
-): Promise<string | undefined> {
-  const row = await alertingDb(trx)
-    .insertInto('alerts')
-    .values({
-      id: a.id,
-      org_id: a.orgId,
-      source: a.source,
-      subject_id: a.subjectId,
-      kind: a.kind,
-      idempotency_key: a.idempotencyKey,
-      title: a.title,
-      message: a.message,
-      details: JSON.stringify(a.details),
-      created_at: a.at,
-    })
-    .onConflict((oc) => oc.columns(['org_id', 'idempotency_key']).doNothing())
-    .returning('id')
-    .executeTakeFirst();
-  return row?.id;
+export interface AlertRecord {
+  id: string;
+  orgId: string;
+  source: string;
+  subjectId: string;
+  kind: string;
+  idempotencyKey: string;
+  title: string;
+  message: string;
+  details: Record<string, unknown>;
+  at: Date;
+}
+
+/**
+ * Records notifications (`alerts` rows) in one statement; returns the ids stored, leaving out
+ * those whose idempotency key was used already (a redelivery: never recorded, nor sent, twice).
+ */
+export async function insertAlertRecords(trx: Db, records: readonly AlertRecord[]): Promise<Set<string>> {
+  if (records.length === 0) return new Set();
+  const rows = records.map((a) => ({
+    id: a.id,
+    org_id: a.orgId,
+    source: a.source,
+    subject_id: a.subjectId,
+    kind: a.kind,
+    idempotency_key: a.idempotencyKey,
+    title: a.title,
+    message: a.message,
+    details: a.details,
+    created_at: a.at.toISOString(),
+  }));
+  const { rows: stored } = await sql<{ id: string }>`
+    INSERT INTO alerts (id, org_id, source, subject_id, kind, idempotency_key, title, message, details, created_at)
+    SELECT v.id, v.org_id, v.source, v.subject_id, v.kind, v.idempotency_key, v.title, v.message, v.details, v.created_at
+    FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+      AS v(id uuid, org_id uuid, source text, subject_id text, kind text, idempotency_key text, title text, message text, details jsonb, created_at timestamptz)
+    ON CONFLICT (org_id, idempotency_key) DO NOTHING
+    RETURNING id`.execute(trx);
+  return new Set(stored.map((r) => r.id));
 }
 
 /** New routing for every group of a rule (or check); groups that were notified are woken to re-decide with it. */

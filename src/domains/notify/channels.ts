@@ -20,6 +20,7 @@ import {
   skipPending,
   type ChannelRow,
   type DeliveryStateRow,
+  type NewNotification,
 } from './store.js';
 import type { Db } from '../../platform/store/index.js';
 
@@ -149,17 +150,40 @@ export interface NotificationRequest {
  * queued at most once per channel. Returns the ids queued.
  */
 export async function enqueueNotifications(db: Db, request: NotificationRequest): Promise<string[]> {
-  const targets = await selectChannelTargets(db, request.orgId, request.channels === '*' ? undefined : request.channels);
-  const rows = targets.map((channel) => {
-    const id = newId();
-    const payload: NotificationPayload = { id, type: request.type, alert: request.alert, org_id: request.orgId };
-    // A disabled channel's notification is kept, not attempted: it can be re-sent once the channel works.
-    const skipped = channel.disabled_reason === null ? {} : { skippedBecause: skippedReason(channel.disabled_reason) };
-    return { id, orgId: request.orgId, channelId: channel.id, alertId: request.alertId, payload, ...skipped };
+  const [ids = []] = await enqueueNotificationBatch(db, [request]);
+  return ids;
+}
+
+/**
+ * `enqueueNotifications` for many requests at once, with the same guarantees (same transaction,
+ * at most once per channel and alert): each organisation's channels are read once and every
+ * notification is inserted by one statement, however many alerts. Returns the ids queued per
+ * request, in order.
+ */
+export async function enqueueNotificationBatch(db: Db, requests: readonly NotificationRequest[]): Promise<string[][]> {
+  const targetsOf = new Map<string, Awaited<ReturnType<typeof selectChannelTargets>>>();
+  for (const orgId of new Set(requests.map((r) => r.orgId))) {
+    // Only the channels some request names, or all of them when one asks for every channel.
+    const asked = requests.filter((r) => r.orgId === orgId).map((r) => r.channels);
+    const only = asked.includes('*') ? undefined : [...new Set(asked.flatMap((c) => (c === '*' ? [] : c)))];
+    targetsOf.set(orgId, await selectChannelTargets(db, orgId, only));
+  }
+  const rows: NewNotification[] = [];
+  const ids = requests.map((request) => {
+    const wanted = request.channels === '*' ? undefined : new Set(request.channels);
+    const targets = (targetsOf.get(request.orgId) ?? []).filter((c) => wanted === undefined || wanted.has(c.id));
+    return targets.map((channel) => {
+      const id = newId();
+      const payload: NotificationPayload = { id, type: request.type, alert: request.alert, org_id: request.orgId };
+      // A disabled channel's notification is kept, not attempted: it can be re-sent once the channel works.
+      const skipped = channel.disabled_reason === null ? {} : { skippedBecause: skippedReason(channel.disabled_reason) };
+      rows.push({ id, orgId: request.orgId, channelId: channel.id, alertId: request.alertId, payload, ...skipped });
+      return id;
+    });
   });
-  // One statement for every channel: the caller's transaction (a ping, a sweep) stays short.
+  // One statement for every channel and alert: the caller's transaction (a ping, a sweep, a bulk of alerts) stays short.
   await insertNotifications(db, rows);
-  return rows.map((r) => r.id);
+  return ids;
 }
 
 /**

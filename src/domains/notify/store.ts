@@ -61,8 +61,15 @@ export interface NewNotification {
   skippedBecause?: string;
 }
 
-/** Queues notifications, due now, in one statement; an alert is queued once per channel whatever happens. */
+/** Rows per INSERT: at most 7 parameters a row keeps a statement well under PostgreSQL's 65,535. */
+const NOTIFICATIONS_PER_STATEMENT = 5000;
+
+/** Queues notifications, due now, in one statement (per 5,000); an alert is queued once per channel whatever happens. */
 export async function insertNotifications(db: Db, rows: readonly NewNotification[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += NOTIFICATIONS_PER_STATEMENT) await insertNotificationChunk(db, rows.slice(i, i + NOTIFICATIONS_PER_STATEMENT));
+}
+
+async function insertNotificationChunk(db: Db, rows: readonly NewNotification[]): Promise<void> {
   if (rows.length === 0) return;
   await tables(db)
     .insertInto('outbox')
