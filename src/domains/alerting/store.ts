@@ -33,29 +33,18 @@ export interface InstanceSeed {
 export async function lockInstances(trx: Db, orgId: string, seeds: readonly InstanceSeed[]): Promise<Map<string, InstanceRow>> {
   if (seeds.length === 0) return new Map();
   const unique = [...new Map(seeds.map((s) => [s.fingerprint, s])).values()].sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1));
-  await alertingDb(trx)
-    .insertInto('alert_instances')
-    .values(
-      unique.map((s) => ({
-        org_id: orgId,
-        fingerprint: s.fingerprint,
-        source: s.source,
-        rule_id: s.ruleId,
-        rule_name: s.ruleName,
-        labels: JSON.stringify({}),
-        group_key: s.groupKey,
-        details: JSON.stringify({}),
-        updated_at: sql<Date>`clock_timestamp()`,
-      })),
-    )
-    .onConflict((oc) => oc.columns(['org_id', 'fingerprint']).doNothing())
-    .execute();
-  const fingerprints = unique.map((s) => s.fingerprint);
+  const seedRows = unique.map((s) => ({ fingerprint: s.fingerprint, source: s.source, rule_id: s.ruleId, rule_name: s.ruleName, group_key: s.groupKey }));
+  await sql`
+    INSERT INTO alert_instances (org_id, fingerprint, source, rule_id, rule_name, labels, group_key, details, updated_at)
+    SELECT ${orgId}::uuid, v.fingerprint, v.source, v.rule_id, v.rule_name, '{}'::jsonb, v.group_key, '{}'::jsonb, clock_timestamp()
+    FROM jsonb_to_recordset(${JSON.stringify(seedRows)}::jsonb) AS v(fingerprint text, source text, rule_id text, rule_name text, group_key text)
+    ORDER BY v.fingerprint
+    ON CONFLICT (org_id, fingerprint) DO NOTHING`.execute(trx);
   const rows = await alertingDb(trx)
     .selectFrom('alert_instances')
     .selectAll()
     .where('org_id', '=', orgId)
-    .where('fingerprint', 'in', fingerprints)
+    .where(sql<boolean>`fingerprint = ANY(${unique.map((s) => s.fingerprint)}::text[])`)
     .orderBy('fingerprint')
     .forUpdate()
     .execute();
@@ -66,39 +55,37 @@ export async function lockInstance(trx: Db, orgId: string, fingerprint: string):
   return alertingDb(trx).selectFrom('alert_instances').selectAll().where('org_id', '=', orgId).where('fingerprint', '=', fingerprint).forUpdate().executeTakeFirst();
 }
 
+/** A number as jsonb_to_recordset reads it: as text, so that Infinity and NaN (which JSON lacks) survive the trip. */
+const numberText = (n: number | null | undefined): string | null => (n === null || n === undefined ? null : String(n));
+
+/**
+ * Writes instance rows (one per fingerprint) in one statement; the rows travel as one jsonb array,
+ * one parameter however many (PostgreSQL allows 65,535 parameters a statement, and building them
+ * costs more than parsing one array).
+ */
 export async function upsertInstances(
   trx: Db,
   rows: readonly (Omit<Insertable<AlertInstancesTable>, 'labels' | 'details'> & { labels: Record<string, string>; details: Record<string, unknown> })[],
 ): Promise<void> {
   if (rows.length === 0) return;
-  await alertingDb(trx)
-    .insertInto('alert_instances')
-    .values(rows.map((r) => ({ ...r, labels: JSON.stringify(r.labels), details: JSON.stringify(r.details), updated_at: sql<Date>`clock_timestamp()` })))
-    .onConflict((oc) =>
-      oc.columns(['org_id', 'fingerprint']).doUpdateSet((eb) => ({
-        rule_name: eb.ref('excluded.rule_name'),
-        labels: eb.ref('excluded.labels'),
-        severity: eb.ref('excluded.severity'),
-        summary: eb.ref('excluded.summary'),
-        kind: eb.ref('excluded.kind'),
-        state: eb.ref('excluded.state'),
-        active_since: eb.ref('excluded.active_since'),
-        firing_since: eb.ref('excluded.firing_since'),
-        clear_since: eb.ref('excluded.clear_since'),
-        resolved_at: eb.ref('excluded.resolved_at'),
-        value: eb.ref('excluded.value'),
-        threshold: eb.ref('excluded.threshold'),
-        acknowledged_at: eb.ref('excluded.acknowledged_at'),
-        acknowledged_by: eb.ref('excluded.acknowledged_by'),
-        group_key: eb.ref('excluded.group_key'),
-        link: eb.ref('excluded.link'),
-        details: eb.ref('excluded.details'),
-        // Last change of state (what dashboards are pushed), not of value: a rule re-evaluated every
-        // second does not flood them.
-        updated_at: sql<Date>`CASE WHEN alert_instances.state IS DISTINCT FROM excluded.state THEN excluded.updated_at ELSE alert_instances.updated_at END`,
-      })),
-    )
-    .execute();
+  const json = JSON.stringify(rows.map((r) => ({ ...r, value: numberText(r.value), threshold: numberText(r.threshold), updated_at: undefined })));
+  await sql`
+    INSERT INTO alert_instances (org_id, fingerprint, source, rule_id, rule_name, labels, severity, summary, kind, state, active_since, firing_since, clear_since,
+      resolved_at, value, threshold, acknowledged_at, acknowledged_by, group_key, link, details, updated_at)
+    SELECT v.org_id, v.fingerprint, v.source, v.rule_id, v.rule_name, COALESCE(v.labels, '{}'::jsonb), COALESCE(v.severity, 'warning'), COALESCE(v.summary, ''),
+      COALESCE(v.kind, ''), COALESCE(v.state, 'inactive'), v.active_since, v.firing_since, v.clear_since, v.resolved_at, v.value::double precision,
+      v.threshold::double precision, v.acknowledged_at, v.acknowledged_by, v.group_key, v.link, COALESCE(v.details, '{}'::jsonb), clock_timestamp()
+    FROM jsonb_to_recordset(${json}::jsonb) AS v(org_id uuid, fingerprint text, source text, rule_id text, rule_name text, labels jsonb, severity text, summary text,
+      kind text, state text, active_since timestamptz, firing_since timestamptz, clear_since timestamptz, resolved_at timestamptz, value text, threshold text,
+      acknowledged_at timestamptz, acknowledged_by text, group_key text, link text, details jsonb)
+    ON CONFLICT (org_id, fingerprint) DO UPDATE SET
+      rule_name = excluded.rule_name, labels = excluded.labels, severity = excluded.severity, summary = excluded.summary, kind = excluded.kind,
+      state = excluded.state, active_since = excluded.active_since, firing_since = excluded.firing_since, clear_since = excluded.clear_since,
+      resolved_at = excluded.resolved_at, value = excluded.value, threshold = excluded.threshold, acknowledged_at = excluded.acknowledged_at,
+      acknowledged_by = excluded.acknowledged_by, group_key = excluded.group_key, link = excluded.link, details = excluded.details,
+      -- Last change of state (what dashboards are pushed), not of value: a rule re-evaluated every
+      -- second does not flood them.
+      updated_at = CASE WHEN alert_instances.state IS DISTINCT FROM excluded.state THEN excluded.updated_at ELSE alert_instances.updated_at END`.execute(trx);
 }
 
 export interface TransitionRow {
@@ -113,7 +100,13 @@ export interface TransitionRow {
 
 export async function insertTransitions(trx: Db, rows: readonly TransitionRow[]): Promise<void> {
   if (rows.length === 0) return;
-  await alertingDb(trx).insertInto('alert_transitions').values([...rows]).execute();
+  const json = JSON.stringify(rows.map((r, n) => ({ ...r, value: numberText(r.value), n })));
+  // In the given order (ORDER BY the position): ids follow the order of the transitions.
+  await sql`
+    INSERT INTO alert_transitions (org_id, fingerprint, at, from_state, to_state, reason, value)
+    SELECT v.org_id, v.fingerprint, v.at, v.from_state, v.to_state, v.reason, v.value::double precision
+    FROM jsonb_to_recordset(${json}::jsonb) AS v(org_id uuid, fingerprint text, at timestamptz, from_state text, to_state text, reason text, value text, n integer)
+    ORDER BY v.n`.execute(trx);
 }
 
 export async function selectTransitions(db: Db, orgId: string, fingerprint: string, limit: number) {
@@ -135,20 +128,18 @@ export async function lockGroups(
 ): Promise<Map<string, GroupRow>> {
   if (groups.length === 0) return new Map();
   const sorted = [...groups].sort((a, b) => (a.groupKey < b.groupKey ? -1 : 1));
-  await alertingDb(trx)
-    .insertInto('alert_groups')
-    .values(sorted.map((g) => ({ org_id: orgId, group_key: g.groupKey, source: g.source, rule_id: g.ruleId, routing: JSON.stringify(g.routing), updated_at: sql<Date>`now()` })))
-    .onConflict((oc) => oc.columns(['org_id', 'group_key']).doNothing())
-    .execute();
+  const json = JSON.stringify(sorted.map((g) => ({ group_key: g.groupKey, source: g.source, rule_id: g.ruleId, routing: g.routing })));
+  await sql`
+    INSERT INTO alert_groups (org_id, group_key, source, rule_id, routing, updated_at)
+    SELECT ${orgId}::uuid, v.group_key, v.source, v.rule_id, v.routing, now()
+    FROM jsonb_to_recordset(${json}::jsonb) AS v(group_key text, source text, rule_id text, routing jsonb)
+    ORDER BY v.group_key
+    ON CONFLICT (org_id, group_key) DO NOTHING`.execute(trx);
   const rows = await alertingDb(trx)
     .selectFrom('alert_groups')
     .selectAll()
     .where('org_id', '=', orgId)
-    .where(
-      'group_key',
-      'in',
-      sorted.map((g) => g.groupKey),
-    )
+    .where(sql<boolean>`group_key = ANY(${sorted.map((g) => g.groupKey)}::text[])`)
     .orderBy('group_key')
     .forUpdate()
     .execute();

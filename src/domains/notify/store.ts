@@ -61,31 +61,27 @@ export interface NewNotification {
   skippedBecause?: string;
 }
 
-/** Rows per INSERT: at most 7 parameters a row keeps a statement well under PostgreSQL's 65,535. */
-const NOTIFICATIONS_PER_STATEMENT = 5000;
-
-/** Queues notifications, due now, in one statement (per 5,000); an alert is queued once per channel whatever happens. */
+/**
+ * Queues notifications, due now, in one statement (the rows travel as one jsonb array: one
+ * parameter however many); an alert is queued once per channel whatever happens.
+ */
 export async function insertNotifications(db: Db, rows: readonly NewNotification[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += NOTIFICATIONS_PER_STATEMENT) await insertNotificationChunk(db, rows.slice(i, i + NOTIFICATIONS_PER_STATEMENT));
-}
-
-async function insertNotificationChunk(db: Db, rows: readonly NewNotification[]): Promise<void> {
   if (rows.length === 0) return;
-  await tables(db)
-    .insertInto('outbox')
-    .values(
-      rows.map((r) => ({
-        id: r.id,
-        org_id: r.orgId,
-        channel_id: r.channelId,
-        alert_id: r.alertId,
-        payload: JSON.stringify(r.payload),
-        next_attempt_at: sql<Date>`now()`,
-        ...(r.skippedBecause === undefined ? {} : { status: 'skipped' as const, last_error: r.skippedBecause }),
-      })),
-    )
-    .onConflict((oc) => oc.columns(['channel_id', 'alert_id']).doNothing())
-    .execute();
+  const json = JSON.stringify(
+    rows.map((r) => ({
+      id: r.id,
+      org_id: r.orgId,
+      channel_id: r.channelId,
+      alert_id: r.alertId,
+      payload: r.payload,
+      ...(r.skippedBecause === undefined ? {} : { status: 'skipped', last_error: r.skippedBecause }),
+    })),
+  );
+  await sql`
+    INSERT INTO outbox (id, org_id, channel_id, alert_id, payload, status, last_error, next_attempt_at)
+    SELECT v.id, v.org_id, v.channel_id, v.alert_id, v.payload, COALESCE(v.status, 'pending'), v.last_error, now()
+    FROM jsonb_to_recordset(${json}::jsonb) AS v(id uuid, org_id uuid, channel_id uuid, alert_id uuid, payload jsonb, status text, last_error text)
+    ON CONFLICT (channel_id, alert_id) DO NOTHING`.execute(db);
 }
 
 export type OutboxRow = Pick<
