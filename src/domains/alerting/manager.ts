@@ -12,11 +12,12 @@
  *   the notification it queues, and the notification's idempotency key is
  *   `group:<group key>:<notified-at ms>`: a restart or a redelivery never sends twice, a rollback
  *   sends nothing and leaves the group owing what it owed.
- * - Locks are taken instances first (fingerprint order), then groups (key order), so concurrent
- *   reporters never deadlock; the flush worker locks the due groups of one organisation with SKIP
- *   LOCKED (key order) and reads members without locking them.
- * - Groups are decided in batches (`decideGroups`): a constant number of statements per
- *   organisation however many groups a report or a flush touches, all in the same transaction.
+ * - Locks are taken instances first ((organisation, fingerprint) order), then groups
+ *   ((organisation, key) order), each class in one statement for every organisation reported, so
+ *   concurrent reporters never deadlock; the flush worker locks the due groups of one organisation
+ *   with SKIP LOCKED (key order) and reads members without locking them.
+ * - Groups are decided in batches (`decideGroups`): a constant number of statements however many
+ *   reports, groups and organisations a report or a flush touches, all in the same transaction.
  * - An acknowledged instance, like a silenced one, is left out of repeats (reminders stop) but its
  *   resolve is still sent.
  * - A mute window open at `now` is an active silence ending when the window closes (mutes.ts). A
@@ -47,7 +48,9 @@ import {
   rerouteGroups,
   selectLiveMuteWindows,
   selectLiveSilences,
+  selectLiveSilencesOf,
   selectMembersOfGroups,
+  orgKey,
   updateGroups,
   upsertInstances,
   type AlertRecord,
@@ -132,47 +135,58 @@ export async function loadSuppressions(db: Db, orgId: string, now: Date): Promis
   return { silences: silences.map(toSilence), windows: windows.map(toMuteWindow) };
 }
 
+/** `loadSuppressions` of many organisations in two queries, by organisation id (one with none has empty lists). */
+async function loadSuppressionsOf(db: Db, orgIds: readonly string[], now: Date): Promise<Map<string, Suppressions>> {
+  const byOrg = new Map<string, Suppressions>(orgIds.map((o) => [o, { silences: [], windows: [] }]));
+  const silences = await selectLiveSilencesOf(db, orgIds, now);
+  const windows = await selectLiveMuteWindows(db, orgIds, now);
+  for (const row of silences) byOrg.get(row.org_id)?.silences.push(toSilence(row));
+  for (const row of windows) byOrg.get(row.org_id)?.windows.push(toMuteWindow(row));
+  return byOrg;
+}
+
 /** The silences active at `now`, mute windows open at `now` included (as silences ending when they close). */
 export const activeSilences = (s: Suppressions, now: number): Silence[] => [...s.silences, ...openAsSilences(s.windows, now)];
 
 type NewInstanceRow = Omit<Insertable<AlertInstancesTable>, 'updated_at' | 'labels' | 'details'> & { labels: Record<string, string>; details: Record<string, unknown> };
 
 /**
- * Applies condition reports inside the caller's transaction: instance states and transitions,
- * then one decision per touched group (notifications queued in the same transaction).
+ * Applies condition reports (of one or many organisations) inside the caller's transaction:
+ * instance states and transitions, then one decision per touched group (notifications queued in
+ * the same transaction). A constant number of statements however many reports, groups and
+ * organisations.
  */
 export async function reportConditions(trx: Db, reports: readonly ConditionReport[], now: Date, options: ManagerOptions = {}): Promise<void> {
-  const byOrg = new Map<string, ConditionReport[]>();
-  for (const r of reports) {
-    const list = byOrg.get(r.orgId) ?? [];
-    list.push(r);
-    byOrg.set(r.orgId, list);
-  }
-  for (const orgId of [...byOrg.keys()].sort()) await reportForOrg(trx, orgId, byOrg.get(orgId)!, now, options);
-}
-
-async function reportForOrg(trx: Db, orgId: string, reports: readonly ConditionReport[], now: Date, options: ManagerOptions): Promise<void> {
-  const withKeys = reports.map((r) => ({ r, fingerprint: fingerprintOf(r.source, r.ruleId, r.labels), groupKey: groupKeyOf(r.source, r.ruleId, r.routing.groupBy, r.labels) }));
+  if (reports.length === 0) return;
+  const withKeys = reports.map((r) => {
+    const fingerprint = fingerprintOf(r.source, r.ruleId, r.labels);
+    const groupKey = groupKeyOf(r.source, r.ruleId, r.routing.groupBy, r.labels);
+    return { r, fingerprint, groupKey, instance: orgKey(r.orgId, fingerprint), group: orgKey(r.orgId, groupKey) };
+  });
   const stored = await lockInstances(
     trx,
-    orgId,
-    withKeys.map((k) => ({ fingerprint: k.fingerprint, source: k.r.source, ruleId: k.r.ruleId, ruleName: k.r.ruleName, groupKey: k.groupKey })),
+    withKeys.map((k) => ({ orgId: k.r.orgId, fingerprint: k.fingerprint, source: k.r.source, ruleId: k.r.ruleId, ruleName: k.r.ruleName, groupKey: k.groupKey })),
   );
   const rows = new Map<string, NewInstanceRow>();
   const transitions: TransitionRow[] = [];
-  const groups = new Map<string, { groupKey: string; source: AlertSource; ruleId: string; routing: StoredRouting }>();
+  const changedInstances = new Set<string>();
+  const groups = new Map<string, { orgId: string; groupKey: string; source: AlertSource; ruleId: string; routing: StoredRouting }>();
 
-  for (const { r, fingerprint, groupKey } of withKeys) {
-    const prevRow = rows.get(fingerprint);
-    const prev = prevRow ? instanceOfNew(prevRow) : instanceOf(stored.get(fingerprint));
+  for (const { r, fingerprint, groupKey, instance, group } of withKeys) {
+    const orgId = r.orgId;
+    const prevRow = rows.get(instance);
+    const prev = prevRow ? instanceOfNew(prevRow) : instanceOf(stored.get(instance));
     const decision = observe(prev, { at: r.at.getTime(), active: r.active, value: r.value, reason: r.reason }, r.timing);
     const next = decision.instance;
     const t: Transition | undefined = decision.transition;
-    if (t) transitions.push({ org_id: orgId, fingerprint, at: new Date(t.at), from_state: t.from, to_state: t.to, reason: t.reason, value: t.value });
-    const before = prevRow ?? stored.get(fingerprint);
+    if (t) {
+      transitions.push({ org_id: orgId, fingerprint, at: new Date(t.at), from_state: t.from, to_state: t.to, reason: t.reason, value: t.value });
+      changedInstances.add(instance);
+    }
+    const before = prevRow ?? stored.get(instance);
     const resolvedAt = t?.to === 'resolved' ? new Date(t.at) : next.state === 'resolved' ? (before?.resolved_at ?? null) : null;
     const acknowledged = next.acknowledgedAt !== null;
-    rows.set(fingerprint, {
+    rows.set(instance, {
       org_id: orgId,
       fingerprint,
       source: r.source,
@@ -195,29 +209,26 @@ async function reportForOrg(trx: Db, orgId: string, reports: readonly ConditionR
       link: r.link ?? null,
       details: { ...(r.details ?? {}), reason: r.reason },
     });
-    groups.set(groupKey, { groupKey, source: r.source, ruleId: r.ruleId, routing: storedRouting(r.routing) });
+    groups.set(group, { orgId, groupKey, source: r.source, ruleId: r.ruleId, routing: storedRouting(r.routing) });
   }
   await upsertInstances(trx, [...rows.values()]);
   await insertTransitions(trx, transitions);
 
-  const locked = await lockGroups(trx, orgId, [...groups.values()]);
+  const locked = await lockGroups(trx, [...groups.values()]);
   // A group's decision can change only when a member changed state, a timer of it is due, or its
   // routing changed (silences wake it by their end time): the others are left alone, so a rule
   // re-evaluated every second costs no group work while nothing happens.
-  const changedFingerprints = new Set(transitions.map((t) => t.fingerprint));
-  const changedGroups = new Set(withKeys.filter((k) => changedFingerprints.has(k.fingerprint)).map((k) => k.groupKey));
-  const toDecide = [...groups.values()]
-    .sort((a, b) => (a.groupKey < b.groupKey ? -1 : 1))
-    .flatMap((g) => {
-      const row = locked.get(g.groupKey);
-      if (!row) return [];
-      const due = row.wake_at !== null && row.wake_at <= now;
-      const rerouted = !sameRouting(row.routing, g.routing);
-      return changedGroups.has(g.groupKey) || due || rerouted ? [{ ...row, routing: g.routing }] : [];
-    });
+  const changedGroups = new Set(withKeys.filter((k) => changedInstances.has(k.instance)).map((k) => k.group));
+  const toDecide = [...groups.entries()].flatMap(([key, g]) => {
+    const row = locked.get(key);
+    if (!row) return [];
+    const due = row.wake_at !== null && row.wake_at <= now;
+    const rerouted = !sameRouting(row.routing, g.routing);
+    return changedGroups.has(key) || due || rerouted ? [{ ...row, routing: g.routing }] : [];
+  });
   if (toDecide.length === 0) return;
-  const suppressions = await loadSuppressions(trx, orgId, now);
-  await decideGroups(trx, orgId, toDecide, suppressions, now, options);
+  const suppressions = await loadSuppressionsOf(trx, [...new Set(toDecide.map((g) => g.org_id))], now);
+  await decideGroups(trx, toDecide, suppressions, now, options);
 }
 
 function instanceOfNew(row: NewInstanceRow): Instance {
@@ -265,21 +276,23 @@ const notifiedOf = (row: InstanceRow, now: number): NotifiedInstance => ({
  * one statement, the alert records in one INSERT … ON CONFLICT DO NOTHING (a redelivery records
  * nothing, so queues nothing) and their notifications in one insert. Returns how many notified.
  */
-export async function decideGroups(trx: Db, orgId: string, groups: readonly GroupRow[], suppressions: Suppressions, now: Date, options: ManagerOptions): Promise<number> {
+export async function decideGroups(trx: Db, groups: readonly GroupRow[], suppressionsOf: ReadonlyMap<string, Suppressions>, now: Date, options: ManagerOptions): Promise<number> {
   if (groups.length === 0) return 0;
   const nowMs = now.getTime();
-  const silences = activeSilences(suppressions, nowMs);
+  const silencesOf = new Map([...suppressionsOf].map(([orgId, s]) => [orgId, activeSilences(s, nowMs)]));
   const membersOf = await selectMembersOfGroups(
     trx,
-    orgId,
-    groups.map((g) => ({ groupKey: g.group_key, announced: groupStateOf(g).announced })),
+    groups.map((g) => ({ orgId: g.org_id, groupKey: g.group_key, announced: groupStateOf(g).announced })),
   );
-  const updates: (GroupUpdate & { groupKey: string })[] = [];
+  const updates: (GroupUpdate & { orgId: string; groupKey: string })[] = [];
   const records: AlertRecord[] = [];
   const requests = new Map<string, NotificationRequest>();
 
   for (const group of groups) {
-    const rows = membersOf.get(group.group_key) ?? [];
+    const orgId = group.org_id;
+    const suppressions = suppressionsOf.get(orgId) ?? { silences: [], windows: [] };
+    const silences = silencesOf.get(orgId) ?? [];
+    const rows = membersOf.get(orgKey(orgId, group.group_key)) ?? [];
     const prev = groupStateOf(group);
     const members = rows.map((r) => memberOf(r, silences, nowMs));
     const decision = decideGroup(prev, members, nowMs, timingOf(group.routing));
@@ -297,6 +310,7 @@ export async function decideGroups(trx: Db, orgId: string, groups: readonly Grou
     const wakeAt = wakes.length ? Math.min(...wakes) : null;
 
     updates.push({
+      orgId,
       groupKey: group.group_key,
       firstActiveAt: date(decision.state.firstActiveAt),
       lastNotifiedAt: date(decision.state.lastNotifiedAt),
@@ -333,7 +347,7 @@ export async function decideGroups(trx: Db, orgId: string, groups: readonly Grou
     requests.set(id, { orgId, alertId: id, type: message.type, alert, channels: group.routing.channels });
   }
 
-  await updateGroups(trx, orgId, updates);
+  await updateGroups(trx, updates);
   const recorded = await insertAlertRecords(trx, records);
   // Already recorded for this instant (a redelivery): never sent twice.
   const due = [...requests.values()].filter((r) => r.alertId !== null && recorded.has(r.alertId));
@@ -366,7 +380,7 @@ export async function retireRule(trx: Db, orgId: string, source: AlertSource, ru
   const keys = [...new Set(active.map((r) => r.group_key))];
   const groups = await lockGroupsByKey(trx, orgId, keys);
   const suppressions = await loadSuppressions(trx, orgId, now);
-  await decideGroups(trx, orgId, groups, suppressions, now, options);
+  await decideGroups(trx, groups, new Map([[orgId, suppressions]]), now, options);
 }
 
 /** Firing and pending instances per rule of a source: what a rule list shows beside each rule. */

@@ -18,6 +18,7 @@ export type MuteWindowRow = Selectable<MuteWindowsTable>;
 
 /** What an instance row needs before its first report is applied. */
 export interface InstanceSeed {
+  orgId: string;
   fingerprint: string;
   source: string;
   ruleId: string;
@@ -25,30 +26,35 @@ export interface InstanceSeed {
   groupKey: string;
 }
 
+/** How a row of one organisation is found in the maps below: organisation id and key (a uuid has no space). */
+export const orgKey = (orgId: string, key: string): string => `${orgId} ${key}`;
+
 /**
- * The instances of these fingerprints, locked until the transaction ends (fingerprint order: no
- * deadlock between reporters). Missing ones are first created inactive, so that two reporters of a
- * new instance queue on its row instead of both starting it from nothing.
+ * The instances of these fingerprints (of one or many organisations), locked until the
+ * transaction ends, in (organisation, fingerprint) order: no deadlock between reporters. Missing
+ * ones are first created inactive, so that two reporters of a new instance queue on its row
+ * instead of both starting it from nothing. Keyed by `orgKey(org, fingerprint)`.
  */
-export async function lockInstances(trx: Db, orgId: string, seeds: readonly InstanceSeed[]): Promise<Map<string, InstanceRow>> {
+export async function lockInstances(trx: Db, seeds: readonly InstanceSeed[]): Promise<Map<string, InstanceRow>> {
   if (seeds.length === 0) return new Map();
-  const unique = [...new Map(seeds.map((s) => [s.fingerprint, s])).values()].sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1));
-  const seedRows = unique.map((s) => ({ fingerprint: s.fingerprint, source: s.source, rule_id: s.ruleId, rule_name: s.ruleName, group_key: s.groupKey }));
+  const unique = [...new Map(seeds.map((s) => [orgKey(s.orgId, s.fingerprint), s])).values()];
+  const seedRows = unique.map((s) => ({ org_id: s.orgId, fingerprint: s.fingerprint, source: s.source, rule_id: s.ruleId, rule_name: s.ruleName, group_key: s.groupKey }));
+  const json = JSON.stringify(seedRows);
   await sql`
     INSERT INTO alert_instances (org_id, fingerprint, source, rule_id, rule_name, labels, group_key, details, updated_at)
-    SELECT ${orgId}::uuid, v.fingerprint, v.source, v.rule_id, v.rule_name, '{}'::jsonb, v.group_key, '{}'::jsonb, clock_timestamp()
-    FROM jsonb_to_recordset(${JSON.stringify(seedRows)}::jsonb) AS v(fingerprint text, source text, rule_id text, rule_name text, group_key text)
-    ORDER BY v.fingerprint
+    SELECT v.org_id, v.fingerprint, v.source, v.rule_id, v.rule_name, '{}'::jsonb, v.group_key, '{}'::jsonb, clock_timestamp()
+    FROM jsonb_to_recordset(${json}::jsonb) AS v(org_id uuid, fingerprint text, source text, rule_id text, rule_name text, group_key text)
+    ORDER BY v.org_id, v.fingerprint
     ON CONFLICT (org_id, fingerprint) DO NOTHING`.execute(trx);
   const rows = await alertingDb(trx)
     .selectFrom('alert_instances')
     .selectAll()
-    .where('org_id', '=', orgId)
-    .where(sql<boolean>`fingerprint = ANY(${unique.map((s) => s.fingerprint)}::text[])`)
+    .where(sql<boolean>`(org_id, fingerprint) IN (SELECT k.org_id, k.fingerprint FROM jsonb_to_recordset(${json}::jsonb) AS k(org_id uuid, fingerprint text))`)
+    .orderBy('org_id')
     .orderBy('fingerprint')
     .forUpdate()
     .execute();
-  return new Map(rows.map((r) => [r.fingerprint, r]));
+  return new Map(rows.map((r) => [orgKey(r.org_id, r.fingerprint), r]));
 }
 
 export async function lockInstance(trx: Db, orgId: string, fingerprint: string): Promise<InstanceRow | undefined> {
@@ -120,30 +126,31 @@ export async function selectTransitions(db: Db, orgId: string, fingerprint: stri
     .execute();
 }
 
-/** Creates the groups that do not exist yet, then locks them all (key order). */
+/**
+ * Creates the groups (of one or many organisations) that do not exist yet, then locks them all in
+ * (organisation, key) order. Keyed by `orgKey(org, group key)`.
+ */
 export async function lockGroups(
   trx: Db,
-  orgId: string,
-  groups: readonly { groupKey: string; source: string; ruleId: string; routing: StoredRouting }[],
+  groups: readonly { orgId: string; groupKey: string; source: string; ruleId: string; routing: StoredRouting }[],
 ): Promise<Map<string, GroupRow>> {
   if (groups.length === 0) return new Map();
-  const sorted = [...groups].sort((a, b) => (a.groupKey < b.groupKey ? -1 : 1));
-  const json = JSON.stringify(sorted.map((g) => ({ group_key: g.groupKey, source: g.source, rule_id: g.ruleId, routing: g.routing })));
+  const json = JSON.stringify(groups.map((g) => ({ org_id: g.orgId, group_key: g.groupKey, source: g.source, rule_id: g.ruleId, routing: g.routing })));
   await sql`
     INSERT INTO alert_groups (org_id, group_key, source, rule_id, routing, updated_at)
-    SELECT ${orgId}::uuid, v.group_key, v.source, v.rule_id, v.routing, now()
-    FROM jsonb_to_recordset(${json}::jsonb) AS v(group_key text, source text, rule_id text, routing jsonb)
-    ORDER BY v.group_key
+    SELECT v.org_id, v.group_key, v.source, v.rule_id, v.routing, now()
+    FROM jsonb_to_recordset(${json}::jsonb) AS v(org_id uuid, group_key text, source text, rule_id text, routing jsonb)
+    ORDER BY v.org_id, v.group_key
     ON CONFLICT (org_id, group_key) DO NOTHING`.execute(trx);
   const rows = await alertingDb(trx)
     .selectFrom('alert_groups')
     .selectAll()
-    .where('org_id', '=', orgId)
-    .where(sql<boolean>`group_key = ANY(${sorted.map((g) => g.groupKey)}::text[])`)
+    .where(sql<boolean>`(org_id, group_key) IN (SELECT k.org_id, k.group_key FROM jsonb_to_recordset(${json}::jsonb) AS k(org_id uuid, group_key text))`)
+    .orderBy('org_id')
     .orderBy('group_key')
     .forUpdate()
     .execute();
-  return new Map(rows.map((r) => [r.group_key, r]));
+  return new Map(rows.map((r) => [orgKey(r.org_id, r.group_key), r]));
 }
 
 export interface GroupUpdate {
@@ -155,13 +162,14 @@ export interface GroupUpdate {
 }
 
 /**
- * Writes the decided state of many groups of one organisation in one statement (the rows travel
- * as one jsonb array: one parameter however many groups, on both stores).
+ * Writes the decided state of many groups (of one or many organisations) in one statement (the
+ * rows travel as one jsonb array: one parameter however many groups, on both stores).
  */
-export async function updateGroups(trx: Db, orgId: string, updates: readonly (GroupUpdate & { groupKey: string })[]): Promise<void> {
+export async function updateGroups(trx: Db, updates: readonly (GroupUpdate & { orgId: string; groupKey: string })[]): Promise<void> {
   if (updates.length === 0) return;
   const iso = (d: Date | null) => (d === null ? null : d.toISOString());
   const rows = updates.map((u) => ({
+    org_id: u.orgId,
     group_key: u.groupKey,
     first_active_at: iso(u.firstActiveAt),
     last_notified_at: iso(u.lastNotifiedAt),
@@ -173,32 +181,38 @@ export async function updateGroups(trx: Db, orgId: string, updates: readonly (Gr
     UPDATE alert_groups AS g
     SET first_active_at = v.first_active_at, last_notified_at = v.last_notified_at, announced = v.announced, wake_at = v.wake_at, routing = v.routing, updated_at = now()
     FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-      AS v(group_key text, first_active_at timestamptz, last_notified_at timestamptz, announced text[], wake_at timestamptz, routing jsonb)
-    WHERE g.org_id = ${orgId}::uuid AND g.group_key = v.group_key`.execute(trx);
+      AS v(org_id uuid, group_key text, first_active_at timestamptz, last_notified_at timestamptz, announced text[], wake_at timestamptz, routing jsonb)
+    WHERE g.org_id = v.org_id AND g.group_key = v.group_key`.execute(trx);
 }
 
 /**
- * The members the decisions of these groups need, by group key (fingerprint order): those firing
- * now and those whose resolve may be owed (announced by their group). One query for all groups.
+ * The members the decisions of these groups (of one or many organisations) need, by
+ * `orgKey(org, group key)` (fingerprint order): those firing now and those whose resolve may be
+ * owed (announced by their group). One query for all groups.
  */
-export async function selectMembersOfGroups(db: Db, orgId: string, groups: readonly { groupKey: string; announced: readonly string[] }[]): Promise<Map<string, InstanceRow[]>> {
-  const byGroup = new Map<string, InstanceRow[]>(groups.map((g) => [g.groupKey, []]));
+export async function selectMembersOfGroups(
+  db: Db,
+  groups: readonly { orgId: string; groupKey: string; announced: readonly string[] }[],
+): Promise<Map<string, InstanceRow[]>> {
+  const byGroup = new Map<string, InstanceRow[]>(groups.map((g) => [orgKey(g.orgId, g.groupKey), []]));
   if (groups.length === 0) return byGroup;
-  const announcedIn = new Map(groups.map((g) => [g.groupKey, new Set(g.announced)]));
+  const announcedIn = new Map(groups.map((g) => [orgKey(g.orgId, g.groupKey), new Set(g.announced)]));
   const announced = [...new Set(groups.flatMap((g) => g.announced))];
+  const keys = JSON.stringify(groups.map((g) => ({ org_id: g.orgId, group_key: g.groupKey })));
   const rows = await alertingDb(db)
     .selectFrom('alert_instances')
     .selectAll()
-    .where('org_id', '=', orgId)
-    .where(sql<boolean>`group_key = ANY(${groups.map((g) => g.groupKey)}::text[])`)
+    .where(sql<boolean>`(org_id, group_key) IN (SELECT k.org_id, k.group_key FROM jsonb_to_recordset(${keys}::jsonb) AS k(org_id uuid, group_key text))`)
     .where((eb) => (announced.length ? eb.or([eb('state', '=', 'firing'), sql<boolean>`fingerprint = ANY(${announced}::text[])`]) : eb('state', '=', 'firing')))
+    .orderBy('org_id')
     .orderBy('group_key')
     .orderBy('fingerprint')
     .execute();
   // A fingerprint announced by one group may be a resolved member of another now: each group keeps
   // only its firing members and those it announced itself.
   for (const r of rows) {
-    if (r.state === 'firing' || announcedIn.get(r.group_key)?.has(r.fingerprint)) byGroup.get(r.group_key)?.push(r);
+    const key = orgKey(r.org_id, r.group_key);
+    if (r.state === 'firing' || announcedIn.get(key)?.has(r.fingerprint)) byGroup.get(key)?.push(r);
   }
   return byGroup;
 }
@@ -242,6 +256,18 @@ export async function wakeFiringGroups(db: Db, orgId: string, now: Date): Promis
 /** Silences not expired at `at` (active or pending). */
 export async function selectLiveSilences(db: Db, orgId: string, at: Date): Promise<SilenceRow[]> {
   return alertingDb(db).selectFrom('silences').selectAll().where('org_id', '=', orgId).where('ends_at', '>', at).orderBy('starts_at').execute();
+}
+
+/** Silences not expired at `at` (active or pending) of these organisations. */
+export async function selectLiveSilencesOf(db: Db, orgIds: readonly string[], at: Date): Promise<SilenceRow[]> {
+  if (orgIds.length === 0) return [];
+  return alertingDb(db)
+    .selectFrom('silences')
+    .selectAll()
+    .where(sql<boolean>`org_id = ANY(${[...orgIds]}::uuid[])`)
+    .where('ends_at', '>', at)
+    .orderBy('starts_at')
+    .execute();
 }
 
 export async function selectSilences(db: Db, orgId: string, limit: number): Promise<SilenceRow[]> {

@@ -36,7 +36,7 @@ export async function flushDueGroups(deps: Pick<AlertWorkerDeps, 'db'> & Manager
         const groups = await claimDueGroups(trx, orgId, keys, now);
         if (groups.length === 0) return 0;
         const suppressions = await loadSuppressions(trx, orgId, now);
-        return decideGroups(trx, orgId, groups, suppressions, now, deps.baseUrl === undefined ? {} : { baseUrl: deps.baseUrl });
+        return decideGroups(trx, groups, new Map([[orgId, suppressions]]), now, deps.baseUrl === undefined ? {} : { baseUrl: deps.baseUrl });
       });
   }
   return notified;

@@ -14,6 +14,7 @@ import {
   selectChannel,
   selectChannels,
   selectChannelTargets,
+  selectChannelTargetsOf,
   selectDeliveries,
   selectDeliveryChannelId,
   selectDeliveryState,
@@ -155,21 +156,20 @@ export async function enqueueNotifications(db: Db, request: NotificationRequest)
 }
 
 /**
- * `enqueueNotifications` for many requests at once, with the same guarantees (same transaction,
- * at most once per channel and alert): each organisation's channels are read once and every
- * notification is inserted by one statement, however many alerts. Returns the ids queued per
- * request, in order.
+ * `enqueueNotifications` for many requests at once (of one or many organisations), with the same
+ * guarantees (same transaction, at most once per channel and alert): the organisations' channels
+ * are read in one query and every notification is inserted by one statement, however many alerts.
+ * Returns the ids queued per request, in order.
  */
 export async function enqueueNotificationBatch(db: Db, requests: readonly NotificationRequest[]): Promise<string[][]> {
-  const targetsOf = new Map<string, Awaited<ReturnType<typeof selectChannelTargets>>>();
-  for (const orgId of new Set(requests.map((r) => r.orgId))) {
-    // Only the channels some request names, or all of them when one asks for every channel.
-    const asked = requests.filter((r) => r.orgId === orgId).map((r) => r.channels);
-    const only = asked.includes('*') ? undefined : [...new Set(asked.flatMap((c) => (c === '*' ? [] : c)))];
-    targetsOf.set(orgId, await selectChannelTargets(db, orgId, only));
+  if (requests.length === 0) return [];
+  const targetsOf = new Map<string, { id: string; disabled_reason: string | null }[]>();
+  for (const channel of await selectChannelTargetsOf(db, [...new Set(requests.map((r) => r.orgId))])) {
+    targetsOf.set(channel.org_id, [...(targetsOf.get(channel.org_id) ?? []), channel]);
   }
   const rows: NewNotification[] = [];
   const ids = requests.map((request) => {
+    // Every channel of the organisation, or those named that belong to it (others' ids are ignored).
     const wanted = request.channels === '*' ? undefined : new Set(request.channels);
     const targets = (targetsOf.get(request.orgId) ?? []).filter((c) => wanted === undefined || wanted.has(c.id));
     return targets.map((channel) => {

@@ -45,6 +45,19 @@ export async function selectChannelTargets(db: Db, orgId: string, only?: readonl
   return query.orderBy('created_at').orderBy('id').execute();
 }
 
+/** The channels of these organisations as notifications target them (each organisation's in creation order). */
+export async function selectChannelTargetsOf(db: Db, orgIds: readonly string[]): Promise<{ id: string; org_id: string; disabled_reason: string | null }[]> {
+  if (orgIds.length === 0) return [];
+  return tables(db)
+    .selectFrom('channels')
+    .select(['id', 'org_id', 'disabled_reason'])
+    .where(sql<boolean>`org_id = ANY(${[...orgIds]}::uuid[])`)
+    .orderBy('org_id')
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
+}
+
 /** Deletes a channel; its queued and past notifications go with it (ON DELETE CASCADE). */
 export async function deleteChannelRow(db: Db, orgId: string, id: string): Promise<boolean> {
   const res = await tables(db).deleteFrom('channels').where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst();
