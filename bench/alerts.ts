@@ -87,7 +87,7 @@ async function endToEnd(all: SecondData[], n: number): Promise<void> {
   // The first SECONDS are caught up; the rest are followed one second per pass (live).
   const data = all.slice(0, SECONDS);
   const logger = pino({ level: 'error' });
-  const store = await openStore({ dataDir: 'memory://', logger });
+  const store = await openStore({ untenanted: 'system', dataDir: 'memory://', logger });
   try {
     await migrateToLatest(store.db);
     const org = await bootstrap(store.db, { orgName: 'bench' });

@@ -266,7 +266,7 @@ describe.each(scenarios)('$name under continuous ingest and pings', ({ restart, 
       expect(ping.status).toBe(200);
       await eventually(async () => hook.kinds.some((k) => k.startsWith('alert.firing')), 20_000);
 
-      const store = await openStore({ databaseUrl: pg.url, dataDir: 'memory://' });
+      const store = await openStore({ untenanted: 'system', databaseUrl: pg.url, dataDir: 'memory://' });
       try {
         await verifyStoredOnce(store.db, traffic.ackedEvents, traffic.ackedPings, check.id);
       } catch (error) {

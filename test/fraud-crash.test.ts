@@ -25,14 +25,14 @@ describe('fraud detector crash safety on PostgreSQL', () => {
   it.skipIf(!storeAvailable('postgres'))(
     'kill -9 mid-batch: every alert exactly once, every notification queued once',
     async () => {
-      const env: Record<string, string> = { VIGIL_ADMIN_TOKEN: ADMIN_TOKEN, VIGIL_ALLOW_PRIVATE_WEBHOOKS: 'true', VIGIL_NOTIFY_INTERVAL_MS: '200', VIGIL_ALERT_INTERVAL_MS: '200' };
+      const env: Record<string, string> = { VIGIL_ADMIN_TOKEN: ADMIN_TOKEN, VIGIL_ALLOW_PRIVATE_WEBHOOKS: 'true', VIGIL_NOTIFY_INTERVAL_MS: '200', VIGIL_ALERT_INTERVAL_MS: '200', VIGIL_FRAUD_CHUNK: '20000' }; // 3 transactions, to kill between them
       Object.assign(env, await durableStoreEnv('postgres', cleanups, 'vigil-fraud-crash-'));
       const hook = await webhookReceiver<{ type: string; alert: { source?: string } }>();
       cleanups.push(hook.close);
       const port = await freePort();
       let proc: VigilProcess = await spawnVigil(env, port);
       cleanups.push(() => killHard(proc));
-      const store: Store = await openStore({ databaseUrl: env['DATABASE_URL']!, dataDir: 'memory://', logger: pino({ level: 'silent' }) });
+      const store: Store = await openStore({ untenanted: 'system', databaseUrl: env['DATABASE_URL']!, dataDir: 'memory://', logger: pino({ level: 'silent' }) });
       cleanups.push(() => store.close());
       const db = store.db;
       const api = (path: string, json: unknown) => fetch(proc.url + path, { method: 'POST', headers: { 'x-api-key': ADMIN_TOKEN, 'content-type': 'application/json' }, body: JSON.stringify(json) });

@@ -126,7 +126,7 @@ describe.each(deployments)('kill -9 under continuous ingest ($load): $name', ({ 
         });
       }
       openDb = async () => {
-        const store = await openStore({ databaseUrl: pgdb.url, dataDir: 'memory://' });
+        const store = await openStore({ untenanted: 'system', databaseUrl: pgdb.url, dataDir: 'memory://' });
         return { db: store.db, close: () => store.close() };
       };
     } else {
@@ -134,7 +134,7 @@ describe.each(deployments)('kill -9 under continuous ingest ($load): $name', ({ 
       cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
       env.VIGIL_DATA_DIR = dir;
       openDb = async () => {
-        const store = await openStore({ dataDir: dir });
+        const store = await openStore({ untenanted: 'system', dataDir: dir });
         return { db: store.db, close: () => store.close() };
       };
     }

@@ -22,7 +22,7 @@ describe.each(STORE_KINDS)('rule evaluator (%s)', (kind) => {
 
   async function setup(): Promise<{ store: Store; orgId: string }> {
     const pgdb = kind === 'postgres' ? await freshPostgresDatabase() : undefined;
-    const store = await openStore({ databaseUrl: pgdb?.url, dataDir: 'memory://', logger: pino({ level: 'silent' }) });
+    const store = await openStore({ untenanted: 'system', databaseUrl: pgdb?.url, dataDir: 'memory://', logger: pino({ level: 'silent' }) });
     cleanups.push(async () => {
       await store.close();
       await pgdb?.drop();

@@ -135,7 +135,7 @@ describe.each(STORE_KINDS)('late events and a restart of the evaluator (%s)', (k
   // With rollups, as the processor writes them; without, the checksum falls back to the seconds.
   it.skipIf(!storeAvailable(kind)).each([true, false])('late counts that arrived before a restart are in the rebuilt windows, and the ones after are revised in (rollups: %s)', async (rollups) => {
     const pgdb = kind === 'postgres' ? await freshPostgresDatabase() : undefined;
-    const store: Store = await openStore({ databaseUrl: pgdb?.url, dataDir: 'memory://', logger: pino({ level: 'silent' }) });
+    const store: Store = await openStore({ untenanted: 'system', databaseUrl: pgdb?.url, dataDir: 'memory://', logger: pino({ level: 'silent' }) });
     cleanups.push(async () => {
       await store.close();
       await pgdb?.drop();

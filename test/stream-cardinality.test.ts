@@ -37,7 +37,7 @@ describe.skipIf(!TEST_DATABASE_URL)('a million distinct hosts', () => {
   beforeAll(async () => {
     db = await freshPostgresDatabase();
     proc = await spawnVigil({ DATABASE_URL: db.url, VIGIL_ADMIN_TOKEN: ADMIN_TOKEN, VIGIL_STATS_MAX_SOURCES: String(MAX_SOURCES) }, await freePort());
-    store = await openStore({ databaseUrl: db.url, dataDir: 'memory://' });
+    store = await openStore({ untenanted: 'system', databaseUrl: db.url, dataDir: 'memory://' });
   });
   afterAll(async () => {
     await store?.close();

@@ -60,7 +60,7 @@ describe.each(DEPLOYMENTS)('stream processor poison isolation on $name', (setup)
     if (!deploymentAvailable(setup)) return;
     const pg = setup.kind === 'postgres' ? await freshPostgresDatabase() : undefined;
     drop = pg?.drop;
-    store = await openStore({ dataDir: 'memory://', databaseUrl: pg?.url });
+    store = await openStore({ untenanted: 'system', dataDir: 'memory://', databaseUrl: pg?.url });
     await migrateToLatest(store.db);
     orgA = (await createOrg(store.db, 'A')).id;
     orgB = (await createOrg(store.db, 'B')).id;

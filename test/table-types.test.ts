@@ -108,7 +108,7 @@ describe('table types', () => {
   beforeAll(async () => {
     // PostgreSQL when the test has one; PGlite (the same SQL) otherwise, so the check never skips.
     const pgdb = TEST_DATABASE_URL ? await freshPostgresDatabase() : undefined;
-    const store = await openStore({ dataDir: 'memory://', ...(pgdb ? { databaseUrl: pgdb.url } : {}) });
+    const store = await openStore({ untenanted: 'system', dataDir: 'memory://', ...(pgdb ? { databaseUrl: pgdb.url } : {}) });
     cleanup = async () => {
       await store.close();
       await pgdb?.drop();

@@ -30,11 +30,14 @@ function safeUserName(): string {
 
 async function withStore<T>(work: (db: Db, baseUrl: string, smtp: { url?: string | undefined; from: string }) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  const { migrateToLatest, openStore } = await import('../platform/store/index.js');
+  const { asSystem, migrateToLatest, openStore } = await import('../platform/store/index.js');
   const store = await openStore({ databaseUrl: config.DATABASE_URL, dataDir: config.VIGIL_DATA_DIR });
   try {
     await migrateToLatest(store.db);
-    return await work(store.db, config.VIGIL_BASE_URL ?? `http://localhost:${config.PORT}`, { url: config.VIGIL_SMTP_URL, from: config.VIGIL_SMTP_FROM });
+    // The operator's commands act on the whole installation, like a platform administrator.
+    return await asSystem('the operator\'s CLI acts on every organisation', () =>
+      work(store.db, config.VIGIL_BASE_URL ?? `http://localhost:${config.PORT}`, { url: config.VIGIL_SMTP_URL, from: config.VIGIL_SMTP_FROM }),
+    );
   } finally {
     await store.close();
   }

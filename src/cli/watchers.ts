@@ -28,11 +28,12 @@ function who(): string {
 
 async function withStore<T>(work: (db: Db) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  const { migrateToLatest, openStore } = await import('../platform/store/index.js');
+  const { asSystem, migrateToLatest, openStore } = await import('../platform/store/index.js');
   const store = await openStore({ databaseUrl: config.DATABASE_URL, dataDir: config.VIGIL_DATA_DIR });
   try {
     await migrateToLatest(store.db);
-    return await work(store.db);
+    // Watchers are the installation's configuration: the operator manages those of every organisation.
+    return await asSystem('the operator\'s CLI manages the table watchers of every organisation', () => work(store.db));
   } finally {
     await store.close();
   }

@@ -14,7 +14,7 @@ import { startShipmentWatchers, watcherRoutes } from '../domains/watchers/index.
 import { TRAFFIC_CONSUMER, influxTarget, relayTrafficUpdates, startInfluxSink, startStreamProcessor, statisticsPruner, statsRoutes } from '../domains/stream/index.js';
 import { LiveHub } from '../platform/live.js';
 import { startLiveBridge } from '../platform/live-bridge.js';
-import { migrateToLatest, openStore } from '../platform/store/index.js';
+import { asSystem, migrateToLatest, openStore } from '../platform/store/index.js';
 import type { Worker } from '../platform/worker.js';
 import { buildApp, type BuildAppOptions } from './app.js';
 import type { AppContext } from '../platform/http/context.js';
@@ -36,6 +36,11 @@ export interface StartOptions {
   workers?: boolean;
   /** Told of every HTTP route as it is registered (tests). */
   onRoute?: BuildAppOptions['onRoute'];
+  /**
+   * What queries outside any tenant context see (src/platform/store/tenancy.ts): `deny` (default)
+   * or `system`, for tests that seed and read rows through `ctx.db` directly.
+   */
+  untenanted?: 'deny' | 'system';
   /** Where the rule evaluator's reports go (tests record them on their way); default: the alert manager's reportConditions. */
   ruleReports?: ReportPort;
 }
@@ -61,6 +66,7 @@ export async function startVigil(config: Config, options: StartOptions = {}): Pr
     databaseUrl: config.DATABASE_URL,
     dataDir: config.VIGIL_DATA_DIR,
     template: options.storeTemplate,
+    untenanted: options.untenanted,
     // Outages are logged once each (lost connections, recovery); requests meanwhile get 503s.
     logger,
   });
@@ -70,12 +76,14 @@ export async function startVigil(config: Config, options: StartOptions = {}): Pr
   let app: FastifyInstance | undefined;
   try {
     await migrateToLatest(store.db);
-    const org = await bootstrap(store.db, {
+    const org = await asSystem('start-up: make sure the first organisation and admin exist', () =>
+      bootstrap(store.db, {
       orgName: config.VIGIL_ORG_NAME,
       adminEmail: config.VIGIL_ADMIN_EMAIL,
       adminPassword: config.VIGIL_ADMIN_PASSWORD,
       adminToken: config.VIGIL_ADMIN_TOKEN,
-    });
+      }),
+    );
     const ctx: AppContext = { config, store, db: store.db, live: new LiveHub(), logger, baseUrl: config.VIGIL_BASE_URL ?? '' };
     // The bus is opened by ingest and process roles; the processor's consumer is declared so that
     // JetStream keeps every event for it even while no processor is running.
@@ -129,7 +137,7 @@ export async function startVigil(config: Config, options: StartOptions = {}): Pr
       // The alert manager's timers (group wait, interval, repeat) live in the store: any instance may flush them.
       if (roles.has('process')) workers.push(startAlertFlusher(ctx, ctx.config.VIGIL_ALERT_INTERVAL_MS));
       // New shipments: woken by intakes of this process, polling for those of other processes.
-      if (roles.has('process')) workers.push(startFraudDetector({ db: store.db, logger, baseUrl: ctx.baseUrl }));
+      if (roles.has('process')) workers.push(startFraudDetector({ db: store.db, logger, baseUrl: ctx.baseUrl, chunk: ctx.config.VIGIL_FRAUD_CHUNK }));
       // Shipment table watchers: one process reads each watcher (a lease), any process may.
       if (roles.has('process')) workers.push(startShipmentWatchers({ store, logger }));
       if (roles.has('web')) workers.push(startAlertLive(ctx, ctx.config.VIGIL_ALERT_INTERVAL_MS));
@@ -137,7 +145,7 @@ export async function startVigil(config: Config, options: StartOptions = {}): Pr
       const influxSink = roles.has('process') ? startInfluxSink(ctx) : undefined;
       if (influxSink) workers.push(influxSink);
     }
-    if (!(await anyUserExists(store.db))) {
+    if (!(await asSystem('start-up: can anyone log in yet', () => anyUserExists(store.db)))) {
       logger.warn('No user can log in to the dashboard yet: restart with VIGIL_ADMIN_EMAIL and VIGIL_ADMIN_PASSWORD to create the first admin.');
     }
     for (const warning of retiredSettingsIn()) logger.warn(warning);

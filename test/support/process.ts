@@ -58,4 +58,15 @@ export async function killHard(proc: VigilProcess): Promise<void> {
   const exited = new Promise((r) => proc.child.once('exit', r));
   proc.child.kill('SIGKILL');
   await exited;
+  assertEveryQueryTenanted(proc);
+}
+
+/**
+ * A real process runs with row-level security denying work outside any tenant context (test
+ * servers in-process let it through, for the tests' own queries): a worker or route that forgot
+ * asOrg/asSystem shows up here as the store's warning, and fails the test that ran it.
+ */
+export function assertEveryQueryTenanted(proc: VigilProcess): void {
+  const at = proc.output().indexOf('outside any tenant context');
+  if (at >= 0) throw new Error(`vigil ran a query outside any tenant context (row-level security denied it):\n${proc.output().slice(Math.max(0, at - 200), at + 3000)}`);
 }

@@ -88,7 +88,9 @@ export async function startTestServer(kind: StoreKind, env: Record<string, strin
       ...env,
     },
   );
-  const vigil = await startVigil(config, { logger: pino({ level: config.LOG_LEVEL }), storeTemplate: await pgliteTemplate(), ...options });
+  // Tests seed and read rows through ctx.db directly: outside any tenant context that is the bypass
+  // here (the application's own paths still run in theirs; a real `vigil` process denies).
+  const vigil = await startVigil(config, { logger: pino({ level: config.LOG_LEVEL }), storeTemplate: await pgliteTemplate(), untenanted: 'system', ...options });
   return {
     ...vigil,
     config,

@@ -5,7 +5,7 @@ import type { MemberRole } from './tables.js';
 import * as store from './store.js';
 import { hashPassword, verifyPassword } from './password.js';
 import { ACCOUNT_POLICY, addressKey, beginAttempt, retryAfterSeconds, type AddressThrottle, type ThrottleDecision } from './throttle.js';
-import type { Db } from '../../platform/store/index.js';
+import { asSystem, enterOrg, type Db } from '../../platform/store/index.js';
 
 /** Who is making a request, once authenticated. Every domain verb takes the org from here. */
 export interface Principal {
@@ -126,13 +126,18 @@ export async function revokeApiKey(db: Db, orgId: string, id: string): Promise<{
 }
 
 export async function authenticateApiKey(db: Db, key: string): Promise<Principal | undefined> {
-  const row = await store.selectActiveApiKeyByHash(db, sha256(key));
-  if (!row) return undefined;
-  // Touch last_used_at at most once a minute: keeps hot ping/API paths from writing on every request.
-  if (!row.last_used_at || Date.now() - row.last_used_at.getTime() > 60_000) {
-    await store.touchApiKey(db, row.id);
-  }
-  return { orgId: row.org_id, role: row.role, apiKeyId: row.id, via: 'api-key', platformAdmin: row.platform_admin };
+  const principal = await asSystem('find the API key a request brings, to learn its organisation', async (): Promise<Principal | undefined> => {
+    const row = await store.selectActiveApiKeyByHash(db, sha256(key));
+    if (!row) return undefined;
+    // Touch last_used_at at most once a minute: keeps hot ping/API paths from writing on every request.
+    if (!row.last_used_at || Date.now() - row.last_used_at.getTime() > 60_000) {
+      await store.touchApiKey(db, row.id);
+    }
+    return { orgId: row.org_id, role: row.role, apiKeyId: row.id, via: 'api-key', platformAdmin: row.platform_admin };
+  });
+  // From here on the request sees only its organisation's rows.
+  if (principal) enterOrg(principal.orgId);
+  return principal;
 }
 
 export interface SessionStart {
@@ -211,8 +216,10 @@ export async function openSession(db: Db, user: { userId: string; orgId: string;
 }
 
 export async function authenticateSession(db: Db, token: string): Promise<Principal | undefined> {
-  const row = await store.selectLiveSession(db, sha256(token));
-  return row && { orgId: row.org_id, role: row.role, userId: row.user_id, sessionId: sha256(token), via: 'session', platformAdmin: row.platform_admin };
+  const row = await asSystem('find the session a request brings, to learn its organisation', () => store.selectLiveSession(db, sha256(token)));
+  if (!row) return undefined;
+  enterOrg(row.org_id);
+  return { orgId: row.org_id, role: row.role, userId: row.user_id, sessionId: sha256(token), via: 'session', platformAdmin: row.platform_admin };
 }
 
 /** Ends a session; returns it (organisation and credential) if there was one, so its live streams can be ended too. */

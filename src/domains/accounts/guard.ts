@@ -3,7 +3,7 @@ import { authenticateApiKey, authenticateSession, ROLE_RANK, type Principal } fr
 import { forbidden, unauthorized, DomainError } from '../../platform/errors.js';
 import type { App } from '../../platform/http/context.js';
 import type { MemberRole } from './tables.js';
-import type { Db } from '../../platform/store/index.js';
+import { inRequestScope, reenterScope, type Db, type ScopeHandle } from '../../platform/store/index.js';
 
 export const SESSION_COOKIE = 'vigil_session';
 export const CSRF_COOKIE = 'vigil_csrf';
@@ -12,6 +12,8 @@ export const CSRF_HEADER = 'x-csrf-token';
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
+    /** The request's tenancy scope (see registerAuth). */
+    tenancyScope: ScopeHandle | null;
   }
 }
 
@@ -62,6 +64,21 @@ const asList = <T>(value: T | T[] | undefined): T[] => (value === undefined ? []
  */
 export function registerAuth(app: App): void {
   app.decorateRequest('principal', null);
+  app.decorateRequest('tenancyScope', null);
+  // Tenancy (src/platform/store/tenancy.ts): every request runs in a scope of its own, with no
+  // organisation (its queries see no tenant row) until authentication sets it. Hooks run one from
+  // another, so the scope opened here reaches the later ones and the handler; body parsing runs in
+  // the socket's events instead, so the scope is entered again once the body is parsed.
+  app.addHook('onRequest', (request, _reply, done) => {
+    inRequestScope((scope) => {
+      request.tenancyScope = scope;
+      done();
+    });
+  });
+  app.addHook('preValidation', (request, _reply, done) => {
+    if (request.tenancyScope) reenterScope(request.tenancyScope, done);
+    else done();
+  });
   app.addHook('onRoute', (route) => {
     const preHandlers = asList(route.preHandler);
     const guards = preHandlers.filter(isGuard);

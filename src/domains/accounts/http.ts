@@ -30,6 +30,7 @@ import { errorEnvelope, noContent } from '../../contracts/errors.js';
 import { CSRF_COOKIE, SESSION_COOKIE, principalOf, requireRole } from './guard.js';
 import type { AppContext } from '../../platform/http/context.js';
 import { randomToken } from '../../platform/ids.js';
+import { asSystem } from '../../platform/store/index.js';
 import { AddressThrottle } from './throttle.js';
 import { listApiKeys, login, logout, whoAmI, type SessionStart } from './accounts.js';
 import {
@@ -53,6 +54,14 @@ import { smtpMailer } from './mailer.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 const tags = ['accounts'];
+
+/**
+ * Runs an administration verb: across organisations for a platform administrator (they manage every
+ * organisation; admin.ts checks who may do what), in the request's own organisation otherwise.
+ */
+function administering<T>(request: FastifyRequest, verb: () => Promise<T>): Promise<T> {
+  return principalOf(request).platformAdmin ? asSystem('a platform administrator manages every organisation', verb) : verb();
+}
 
 const orgTags = ['organisations'];
 
@@ -91,7 +100,9 @@ export function accountRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       },
       async (request, reply) => {
         // request.ip is the TCP peer unless the peer is one of VIGIL_TRUSTED_PROXIES.
-        const session = await login(ctx.db, request.body.email, request.body.password, { address: request.ip, throttle: addresses });
+        const session = await asSystem('log in: find the user by e-mail before anyone is known', () =>
+          login(ctx.db, request.body.email, request.body.password, { address: request.ip, throttle: addresses }),
+        );
         setSessionCookies(request, reply, session);
         return reply.status(201).send({ ok: true });
       },
@@ -99,7 +110,7 @@ export function accountRoutes(ctx: AppContext): FastifyPluginAsyncZod {
 
     app.delete('/api/v1/session', { schema: { tags, summary: 'Log out', response: { 204: noContent } } }, async (request, reply) => {
       const token = request.cookies[SESSION_COOKIE];
-      const ended = token ? await logout(ctx.db, token) : undefined;
+      const ended = token ? await asSystem('log out: end the session the cookie names', () => logout(ctx.db, token)) : undefined;
       // Live streams opened with this session end too, on every instance.
       if (ended) ctx.live.revokeCredential(ended.orgId, ended.credential);
       reply.clearCookie(SESSION_COOKIE, { path: '/' }).clearCookie(CSRF_COOKIE, { path: '/' });
@@ -182,19 +193,19 @@ export function accountRoutes(ctx: AppContext): FastifyPluginAsyncZod {
     app.get(
       '/api/v1/orgs',
       { schema: { tags: orgTags, summary: 'List organisations', description: platformNote, response: { 200: orgList, ...E } }, preHandler: requireRole(ctx) },
-      async (request) => ({ orgs: await listOrgs(ctx.db, principalOf(request)) }),
+      async (request) => ({ orgs: await administering(request, () => listOrgs(ctx.db, principalOf(request))) }),
     );
 
     app.post(
       '/api/v1/orgs',
       { schema: { tags: orgTags, summary: 'Create a customer organisation', description: platformNote, body: orgInput, response: { 201: orgView, ...E } }, preHandler: requireRole(ctx) },
-      async (request, reply) => reply.status(201).send(await createOrgAs(ctx.db, principalOf(request), request.body.name)),
+      async (request, reply) => reply.status(201).send(await administering(request, () => createOrgAs(ctx.db, principalOf(request), request.body.name))),
     );
 
     app.patch(
       '/api/v1/orgs/:id',
       { schema: { tags: orgTags, summary: 'Rename an organisation', description: platformNote, params: orgParams, body: orgInput, response: { 200: orgView, ...E } }, preHandler: requireRole(ctx) },
-      async (request) => renameOrgAs(ctx.db, principalOf(request), request.params.id, request.body.name),
+      async (request) => administering(request, () => renameOrgAs(ctx.db, principalOf(request), request.params.id, request.body.name)),
     );
 
     app.delete(
@@ -210,7 +221,7 @@ export function accountRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         preHandler: requireRole(ctx),
       },
       async (request, reply) => {
-        await removeOrgAs(ctx.db, principalOf(request), request.params.id);
+        await administering(request, () => removeOrgAs(ctx.db, principalOf(request), request.params.id));
         return reply.status(204).send();
       },
     );
@@ -224,7 +235,7 @@ export function accountRoutes(ctx: AppContext): FastifyPluginAsyncZod {
     app.get(
       '/api/v1/orgs/:id/members',
       { schema: { tags: orgTags, summary: 'List members and pending invitations', description: memberNote, params: orgParams, response: { 200: memberList, ...E } }, preHandler: requireRole(ctx) },
-      async (request) => listMembers(ctx.db, principalOf(request), request.params.id),
+      async (request) => administering(request, () => listMembers(ctx.db, principalOf(request), request.params.id)),
     );
 
     app.post(
@@ -240,7 +251,7 @@ export function accountRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         },
         preHandler: requireRole(ctx),
       },
-      async (request, reply) => reply.status(201).send(await addMember(ctx.db, principalOf(request), request.params.id, request.body)),
+      async (request, reply) => reply.status(201).send(await administering(request, () => addMember(ctx.db, principalOf(request), request.params.id, request.body))),
     );
 
     app.patch(
@@ -256,7 +267,7 @@ export function accountRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         },
         preHandler: requireRole(ctx),
       },
-      async (request) => changeMemberRole(ctx.db, principalOf(request), request.params.id, request.params.userId, request.body.role),
+      async (request) => administering(request, () => changeMemberRole(ctx.db, principalOf(request), request.params.id, request.params.userId, request.body.role)),
     );
 
     app.delete(
@@ -272,7 +283,7 @@ export function accountRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         preHandler: requireRole(ctx),
       },
       async (request, reply) => {
-        await removeMember(ctx.db, principalOf(request), request.params.id, request.params.userId);
+        await administering(request, () => removeMember(ctx.db, principalOf(request), request.params.id, request.params.userId));
         return reply.status(204).send();
       },
     );
@@ -292,7 +303,7 @@ export function accountRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         },
         preHandler: requireRole(ctx),
       },
-      async (request, reply) => reply.status(201).send(await invite(ctx.db, principalOf(request), request.params.id, request.body, delivery)),
+      async (request, reply) => reply.status(201).send(await administering(request, () => invite(ctx.db, principalOf(request), request.params.id, request.body, delivery))),
     );
 
     app.delete(
@@ -302,7 +313,7 @@ export function accountRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         preHandler: requireRole(ctx),
       },
       async (request, reply) => {
-        await revokeInvitationAs(ctx.db, principalOf(request), request.params.id, request.params.invitationId);
+        await administering(request, () => revokeInvitationAs(ctx.db, principalOf(request), request.params.id, request.params.invitationId));
         return reply.status(204).send();
       },
     );
@@ -321,7 +332,7 @@ export function accountRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         },
       },
       async (request, reply) => {
-        const accepted = await acceptInvitation(ctx.db, request.body.token, request.body.password);
+        const accepted = await asSystem('accept an invitation: find it by its token before anyone is known', () => acceptInvitation(ctx.db, request.body.token, request.body.password));
         setSessionCookies(request, reply, accepted.session);
         return reply.status(201).send({ ok: true, email: accepted.email, org: accepted.org });
       },
@@ -339,7 +350,7 @@ export function accountRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         },
         preHandler: requireRole(ctx),
       },
-      async (request) => ({ actions: await listAdminActions(ctx.db, principalOf(request), request.query) }),
+      async (request) => ({ actions: await administering(request, () => listAdminActions(ctx.db, principalOf(request), request.query)) }),
     );
   };
 }

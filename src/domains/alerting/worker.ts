@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { LiveHub } from '../../platform/live.js';
-import type { Db } from '../../platform/store/index.js';
+import { asSystem, type Db } from '../../platform/store/index.js';
 import { every, type Worker } from '../../platform/worker.js';
 import { decideGroups, loadSuppressions, type ManagerOptions } from './manager.js';
 import { claimDueGroups, selectDueGroups } from './store.js';
@@ -44,7 +44,7 @@ export async function flushDueGroups(deps: Pick<AlertWorkerDeps, 'db'> & Manager
 
 /** Flushes due groups every `intervalMs` (VIGIL_ALERT_INTERVAL_MS); a failed tick is logged and retried. */
 export function startAlertFlusher(deps: AlertWorkerDeps, intervalMs: number): Worker {
-  return every(intervalMs, () => flushDueGroups(deps), (error) => deps.logger.error({ err: error }, 'alert group flush failed'));
+  return every(intervalMs, () => asSystem('the alert flusher sends due groups of every organisation', () => flushDueGroups(deps)), (error) => deps.logger.error({ err: error }, 'alert group flush failed'));
 }
 
 /**
@@ -55,5 +55,5 @@ export function startAlertFlusher(deps: AlertWorkerDeps, intervalMs: number): Wo
  */
 export function startAlertLive(deps: AlertWorkerDeps, intervalMs: number): Worker {
   const cursor = { since: new Date(), seen: new Map<string, number>() };
-  return every(intervalMs, () => publishAlertChanges(deps, cursor), (error) => deps.logger.warn({ err: error }, 'live alert updates failed'));
+  return every(intervalMs, () => asSystem('live alert updates follow every organisation\'s alerts', () => publishAlertChanges(deps, cursor)), (error) => deps.logger.warn({ err: error }, 'live alert updates failed'));
 }

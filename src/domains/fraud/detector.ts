@@ -28,12 +28,17 @@ import { asSystem, type Db } from '../../platform/store/index.js';
 import type { Worker } from '../../platform/worker.js';
 import { reportConditions, type ConditionReport, type ManagerOptions } from '../alerting/index.js';
 import { arrivedShipments, claimArrivals, finishArrivals, onArrivals, type ShipmentFacts } from '../shipments/index.js';
-import type { Compiled } from './cel.js';
+import { SHIPMENT_FIELDS, type Compiled } from './cel.js';
 import { CompileCache, evaluateBatch } from './engine.js';
 import { activeCriteria, insertAlerts, listSignatures, listsOf, pauseCriterion, type ActiveCriterion, type NewAlert } from './engine-store.js';
 
-/** Shipments claimed per transaction: bounds one transaction's work and locks. */
-export const DETECTOR_CHUNK = 20_000;
+/**
+ * Shipments claimed per transaction: bounds one transaction's work and locks. As large as the
+ * largest intake request (100,000): each chunk's history queries read the entities' history
+ * again, so five chunks of 20,000 read the same rows five times (bench: history 5.3 s → 2.7 s).
+ */
+export const DETECTOR_CHUNK = 100_000;
+const FIELD_NAMES: ReadonlySet<string> = new Set(SHIPMENT_FIELDS.map((f) => f.name));
 const SYSTEM_REASON = "fraud detector: evaluates every organisation's new shipments";
 
 export interface DetectOptions extends ManagerOptions {
@@ -41,21 +46,32 @@ export interface DetectOptions extends ManagerOptions {
   chunk?: number;
 }
 
+export interface EvaluateStages {
+  claim: number;
+  read: number;
+  criteria: number;
+  history: number;
+  aggregates: number;
+  cel: number;
+}
+
 export interface DetectResult {
   shipments: number;
   alerts: number;
   reported: number;
   paused: number;
-  /** Milliseconds spent evaluating (aggregates included), storing alerts, and in the alert manager. */
-  ms: { evaluate: number; store: number; manager: number };
+  /**
+   * Milliseconds spent evaluating (aggregates included), storing alerts, and in the alert manager;
+   * `stages` splits `evaluate` (claim, shipment reads, criteria and lists, history queries,
+   * aggregate sweeps, CEL evaluation) so a profile per stage needs no profiler.
+   */
+  ms: { evaluate: number; store: number; manager: number; stages: EvaluateStages };
 }
 
 /** Claims and evaluates one chunk of arrivals in one transaction. */
 export async function detectChunk(db: Db, cache: CompileCache, now: Date, options: DetectOptions = {}): Promise<DetectResult> {
   return asSystem(SYSTEM_REASON, () =>
     db.transaction().execute(async (trx) => {
-      const claimed = await claimArrivals(trx, options.chunk ?? DETECTOR_CHUNK);
-      const result: DetectResult = { shipments: claimed.length, alerts: 0, reported: 0, paused: 0, ms: { evaluate: 0, store: 0, manager: 0 } };
       let mark = performance.now();
       const lap = () => {
         const t = performance.now();
@@ -63,12 +79,15 @@ export async function detectChunk(db: Db, cache: CompileCache, now: Date, option
         mark = t;
         return ms;
       };
+      const claimed = await claimArrivals(trx, options.chunk ?? DETECTOR_CHUNK);
+      const result: DetectResult = { shipments: claimed.length, alerts: 0, reported: 0, paused: 0, ms: { evaluate: 0, store: 0, manager: 0, stages: { claim: 0, read: 0, criteria: 0, history: 0, aggregates: 0, cel: 0 } } };
+      const stages = result.ms.stages;
       if (claimed.length === 0) return result;
+      stages.claim = lap();
       const criteria = await activeCriteria(trx, [...new Set(claimed.map((a) => a.orgId))]);
       // Only the shipments of organisations with active criteria are read.
       const orgIds = [...new Set(criteria.map((c) => c.orgId))].sort();
       const byOrg = new Map<string, ShipmentFacts[]>(orgIds.map((o) => [o, []]));
-      for (const s of await arrivedShipments(trx, claimed.filter((a) => byOrg.has(a.orgId)))) byOrg.get(s.org_id)!.push(s);
       const signatures = await listSignatures(trx, orgIds);
       const alerts: NewAlert[] = [];
       const groupLabels = new Map<string, Record<string, string>>();
@@ -88,6 +107,19 @@ export async function detectChunk(db: Db, cache: CompileCache, now: Date, option
         }
         parts.push({ orgId, runnable, shipments: byOrg.get(orgId)! });
       }
+      stages.criteria += lap();
+      // Only the columns the runnable criteria read (fields, aggregate keys and fields, group-by labels).
+      const columns = new Set<string>();
+      let allColumns = false;
+      for (const p of parts)
+        for (const { c, compiled } of p.runnable) {
+          if (compiled.fields === null) allColumns = true;
+          else for (const f of compiled.fields) columns.add(f);
+          for (const a of compiled.aggregates) for (const f of [a.key, a.field]) if (f !== null) columns.add(f);
+          for (const g of c.groupBy) if (FIELD_NAMES.has(g)) columns.add(g);
+        }
+      for (const s of await arrivedShipments(trx, claimed.filter((a) => byOrg.has(a.orgId)), allColumns ? undefined : [...columns])) byOrg.get(s.org_id)!.push(s);
+      stages.read = lap();
       const failed = new Map<ActiveCriterion, string>();
       await evaluateBatch(
         trx,
@@ -113,9 +145,11 @@ export async function detectChunk(db: Db, cache: CompileCache, now: Date, option
           });
           if (!c.shadow) groupLabels.set(`${c.id}|${c.version}|${s.id}`, labelsOf(c, s));
         },
+        stages,
       );
       for (const [c, reason] of failed) pauses.push({ c, reason });
-      result.ms.evaluate = lap();
+      lap();
+      result.ms.evaluate = stages.claim + stages.read + stages.criteria + stages.history + stages.aggregates + stages.cel;
       const inserted = await insertAlerts(trx, alerts, now);
       result.alerts = inserted.size;
       for (const p of pauses) if (await pauseCriterion(trx, p.c.orgId, p.c.id, p.c.version, p.reason, now)) result.paused++;

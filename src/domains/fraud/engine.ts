@@ -51,11 +51,19 @@ export interface BatchPart {
 }
 
 /** Evaluates each part's criteria on its shipments (aggregates of all parts read together); `visit` gets each outcome. */
-export async function evaluateBatch(db: Db, parts: readonly BatchPart[], visit: (part: number, shipment: ShipmentRecord, criterionIndex: number, outcome: Outcome) => void): Promise<void> {
+export async function evaluateBatch(
+  db: Db,
+  parts: readonly BatchPart[],
+  visit: (part: number, shipment: ShipmentRecord, criterionIndex: number, outcome: Outcome) => void,
+  timings?: { history: number; aggregates: number; cel: number },
+): Promise<void> {
   const values: AggregateValues = await loadAggregates(
     db,
     parts.map((p) => ({ orgId: p.orgId, targets: p.shipments, uses: aggregatesOf(p.criteria) })),
+    new Map(),
+    timings,
   );
+  const t0 = performance.now();
   for (const [pi, part] of parts.entries()) {
     if (part.criteria.length === 0) continue;
     for (const s of part.shipments) {
@@ -64,4 +72,5 @@ export async function evaluateBatch(db: Db, parts: readonly BatchPart[], visit: 
       for (let i = 0; i < part.criteria.length; i++) visit(pi, s, i, part.criteria[i]!.evaluate(shipment, velocity));
     }
   }
+  if (timings) timings.cel += performance.now() - t0;
 }

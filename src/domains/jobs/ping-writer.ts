@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { isUnavailableError } from '../../platform/outage.js';
 import { recordPingBatch, type PingItem, type PingOutcome } from './pings.js';
 import { jobsDb, type JobsDb } from './tables.js';
-import type { Db } from '../../platform/store/index.js';
+import { asSystem, type Db } from '../../platform/store/index.js';
 import type { ManagerOptions } from '../alerting/index.js';
 
 /** Largest batch written in one transaction (bounded statement size and lock time). */
@@ -56,7 +56,8 @@ export class PingWriter {
     while (this.inFlight < MAX_IN_FLIGHT && this.queue.length > 0) {
       const batch = this.queue.splice(0, MAX_BATCH);
       this.inFlight++;
-      void this.write(batch).finally(() => {
+      // One transaction holds pings of several organisations: across them (see platform/store/tenancy.ts).
+      void asSystem('group commit of pings: one batch holds pings of several organisations', () => this.write(batch)).finally(() => {
         this.inFlight--;
         this.pump();
         if (this.inFlight === 0 && this.queue.length === 0) for (const done of this.idle.splice(0)) done();

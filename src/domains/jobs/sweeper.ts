@@ -1,4 +1,5 @@
 import { every, type Worker } from '../../platform/worker.js';
+import { asSystem } from '../../platform/store/index.js';
 import { dueChecks, lockCheckIfFree, policyOf, stateOf, writeCheckState, type CheckRow } from './checks.js';
 import { markRunTooLong } from './history.js';
 import { applyDeadlines } from './lifecycle.js';
@@ -52,5 +53,5 @@ async function sweepOne(deps: SweeperDeps, id: string, now: Date, inMaintenance:
 
 /** Sweeps every `intervalMs` (VIGIL_SWEEP_INTERVAL_MS); a failed sweep is logged and the next one tries again. */
 export function startSweeper(deps: SweeperDeps, intervalMs: number): Worker {
-  return every(intervalMs, () => sweepDue(deps), (error) => deps.logger.error({ err: error }, 'deadline sweep failed'));
+  return every(intervalMs, () => asSystem('the deadline sweeper checks every organisation\'s checks', () => sweepDue(deps)), (error) => deps.logger.error({ err: error }, 'deadline sweep failed'));
 }

@@ -20,7 +20,7 @@ import { pruneRejections } from './rejections.js';
 import { sql, type RawBuilder } from 'kysely';
 import type { Logger } from 'pino';
 import { listArchive, readArchiveFile, sweepArchiveTemp, writeArchiveFile } from '../../platform/archive/index.js';
-import type { Db, Store } from '../../platform/store/index.js';
+import { asSystem, type Db, type Store } from '../../platform/store/index.js';
 import { every, type Worker } from '../../platform/worker.js';
 import type { Config } from '../../config.js';
 import {
@@ -229,7 +229,8 @@ async function archivePartition(ctx: RetentionContext, dir: string, part: Expire
 
   await exportAll(await orgRows(db, part.table));
   await options.beforeDetach?.(part.table);
-  if (part.attached) await sql`ALTER TABLE log_events DETACH PARTITION ${sql.table(part.table)}`.execute(db);
+  // DDL as the owner: the application's role may only detach and drop daily log partitions (migration 018).
+  if (part.attached) await sql`SELECT vigil_detach_log_partition(${part.day}::date)`.execute(db);
   // Detached, the table is frozen: its counts are final. Export again whatever changed meanwhile.
   const frozen = await orgRows(db, part.table);
   const stale = staleExports(exported, frozen);
@@ -239,7 +240,7 @@ async function archivePartition(ctx: RetentionContext, dir: string, part: Expire
     const still = staleExports(exported, frozen);
     if (still.length > 0) throw new Error(`retention: ${part.table} changed while detached (${still.length} organisations differ from their archive files); kept for the next run`);
   }
-  await sql`DROP TABLE ${sql.table(part.table)}`.execute(db);
+  await sql`SELECT vigil_drop_log_partition(${part.day}::date)`.execute(db);
   const list = [...files.values()];
   return {
     table: part.table,
@@ -296,7 +297,7 @@ export function startRetention(ctx: RetentionContext): Worker {
   let worker: Worker | undefined;
   let stopped = false;
   const timer = setTimeout(() => {
-    if (!stopped) worker = every(interval, () => runRetention(ctx), onError);
+    if (!stopped) worker = every(interval, () => asSystem('retention archives and drops whole daily partitions of every organisation', () => runRetention(ctx)), onError);
   }, Math.min(FIRST_RUN_DELAY_MS, interval));
   return {
     async stop() {

@@ -23,11 +23,9 @@ export class PartitionManager {
   async ensure(days: Iterable<string>): Promise<void> {
     for (const day of days) {
       if (this.known.has(day)) continue;
-      const from = `${day}T00:00:00Z`;
-      const to = new Date(Date.parse(from) + DAY_MS).toISOString();
-      const name = `log_events_p${day.replaceAll('-', '')}`;
       try {
-        await sql.raw(`CREATE TABLE IF NOT EXISTS ${name} PARTITION OF log_events FOR VALUES FROM ('${from}') TO ('${to}')`).execute(this.db);
+        // As the owner (the application's role changes no schema): log_events_pYYYYMMDD for [day, day + 1).
+        await sql`SELECT vigil_create_log_partition(${day}::date)`.execute(this.db);
       } catch (error) {
         if (!/already exists/.test((error as Error).message)) throw error;
       }

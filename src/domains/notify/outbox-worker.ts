@@ -11,7 +11,7 @@ import { channelOf, type Senders } from './registry.js';
 import { EmailSender } from './senders/email.js';
 import { HttpSender, isPermanentFailure, type SendResult } from './senders/http.js';
 import { claimDue, lockChannel, recordAttempt, selectChannelsById, skipPending, updateFailureStreak, type ChannelRow, type ClaimedRow, type DeliveryStateRow } from './store.js';
-import type { Db } from '../../platform/store/index.js';
+import { asSystem, type Db } from '../../platform/store/index.js';
 
 /**
  * The outbox worker. Rows are claimed in one short statement that pushes `next_attempt_at` ahead
@@ -208,7 +208,7 @@ export function startNotifier(deps: NotifierDeps): Worker {
   const notifier = new Notifier(deps);
   const loop = every(
     deps.config.VIGIL_NOTIFY_INTERVAL_MS,
-    () => notifier.runOnce(),
+    () => asSystem('the notifier delivers every organisation\'s outbox', () => notifier.runOnce()),
     (error) => deps.logger.error({ err: error }, 'notifier tick failed'),
   );
   return {

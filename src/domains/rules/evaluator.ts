@@ -34,7 +34,7 @@ import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { RuleSpec } from '../../contracts/alerting.js';
 import type { ConditionReport } from '../alerting/index.js';
-import type { Db } from '../../platform/store/index.js';
+import { asSystem, type Db } from '../../platform/store/index.js';
 import { every, type Worker } from '../../platform/worker.js';
 import { bucketHits, firstCountedSecond, watermarksOf, type BucketRange } from '../stream/index.js';
 import { RuleEngine, RuleError, type RuleObservation, type RuleSnapshot, type SecondData } from './engine.js';
@@ -425,12 +425,12 @@ export class RulesEvaluator {
 /** The evaluator as a background loop (the process role, beside the stream processor). */
 export function startRulesEvaluator(options: EvaluatorOptions): Worker {
   const evaluator = new RulesEvaluator(options);
-  const loop = every(options.intervalMs ?? 500, () => evaluator.tick(), (error) => options.logger.error({ err: error }, 'rules: evaluation failed'));
+  const loop = every(options.intervalMs ?? 500, () => asSystem('the rules evaluator runs every organisation\'s rules on one watermark', () => evaluator.tick()), (error) => options.logger.error({ err: error }, 'rules: evaluation failed'));
   return {
     async stop() {
       await loop.stop();
       // A clean stop hands its organisations over at once rather than after the lease lapses.
-      await evaluator.releaseLeases().catch((error: unknown) => options.logger.warn({ err: error }, 'rules: could not release the evaluation leases'));
+      await asSystem('the rules evaluator hands its organisations over', () => evaluator.releaseLeases()).catch((error: unknown) => options.logger.warn({ err: error }, 'rules: could not release the evaluation leases'));
     },
   };
 }

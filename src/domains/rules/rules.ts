@@ -5,9 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ruleInput, type RuleInput, type RuleSpec, type RuleView } from '../../contracts/alerting.js';
-import { notFound } from '../../platform/errors.js';
+import { invalidField, notFound } from '../../platform/errors.js';
 import type { Db } from '../../platform/store/index.js';
 import { activeCountsByRule, rerouteRule, retireRule } from '../alerting/index.js';
+import { listChannels } from '../notify/index.js';
 import { routingOf, validateSpec } from './spec.js';
 import { rulesDb, type AlertRulesTable } from './tables.js';
 import type { Selectable } from 'kysely';
@@ -74,8 +75,21 @@ export async function getRule(db: Db, orgId: string, id: string): Promise<RuleVi
   return viewOf(row, await instanceCounts(db, orgId));
 }
 
+/**
+ * A rule notifies channels of its own organisation only: an id of another organisation's channel is
+ * refused like an unknown one (400, field `channels`), as a check's channels are — otherwise the
+ * rule would keep, and show, another organisation's id.
+ */
+async function checkChannels(db: Db, orgId: string, channels: RuleSpec['channels']): Promise<void> {
+  if (channels === '*') return;
+  const known = new Set((await listChannels(db, orgId)).map((c) => c.id));
+  const unknown = channels.filter((id) => !known.has(id.toLowerCase()));
+  if (unknown.length) throw invalidField('channels', `no channel of this organisation has the id ${unknown.join(', ')}; list them with GET /api/v1/channels`);
+}
+
 export async function createRule(db: Db, orgId: string, spec: RuleSpec): Promise<RuleView> {
   validateSpec(spec);
+  await checkChannels(db, orgId, spec.channels);
   await ensureDefaultRule(db, orgId);
   const row = await rulesDb(db)
     .insertInto('alert_rules')
@@ -91,6 +105,7 @@ export async function createRule(db: Db, orgId: string, spec: RuleSpec): Promise
  */
 export async function updateRule(db: Db, orgId: string, id: string, spec: RuleSpec, now = new Date()): Promise<RuleView> {
   validateSpec(spec);
+  await checkChannels(db, orgId, spec.channels);
   const row = await db.transaction().execute(async (trx) => {
     const updated = await rulesDb(trx)
       .updateTable('alert_rules')

@@ -45,11 +45,17 @@ export async function claimArrivals(trx: Db, limit: number): Promise<{ shipmentI
   return result.rows.map((r) => ({ shipmentId: String(r.shipment_id), orgId: r.org_id }));
 }
 
-/** Claimed shipments, each read under the organisation its arrival names (one query for all of them). */
-export async function arrivedShipments(trx: Db, arrivals: readonly { shipmentId: string; orgId: string }[]): Promise<ShipmentFacts[]> {
+/**
+ * Claimed shipments, each read under the organisation its arrival names (one query for all of them).
+ * `columns`: only these (with id, org_id, external_id and created_at; attributes {} unless asked
+ * for) — the criteria's fields, not all 30 (bench: 100,000 rows 1.0–1.5 s → 0.75 s); all when omitted.
+ */
+export async function arrivedShipments(trx: Db, arrivals: readonly { shipmentId: string; orgId: string }[], columns?: readonly string[]): Promise<ShipmentFacts[]> {
   if (arrivals.length === 0) return [];
+  if (columns) for (const c of columns) if (!SHIPMENT_COLUMNS.has(c)) throw new Error(`arrivedShipments: ${c} is not a shipment column`);
+  const wanted = columns ? [...new Set(['id', 'org_id', 'external_id', 'created_at', ...columns])] : null;
   const result = await sql<Record<string, unknown>>`
-    SELECT s.* FROM unnest(${arrivals.map((a) => a.shipmentId)}::bigint[], ${arrivals.map((a) => a.orgId)}::uuid[]) AS a(id, org_id)
+    SELECT ${wanted ? sql.raw(wanted.map((c) => `s.${c}`).join(', ')) : sql`s.*`} FROM unnest(${arrivals.map((a) => a.shipmentId)}::bigint[], ${arrivals.map((a) => a.orgId)}::uuid[]) AS a(id, org_id)
     JOIN shipments s ON s.id = a.id AND s.org_id = a.org_id ORDER BY s.id`.execute(trx);
   return result.rows.map(facts);
 }
@@ -73,16 +79,33 @@ export interface HistoryRow {
  * The shipments whose (org_id, `key` column) is one of `entities` and whose created_at is in
  * (`after`, `through`], with the `columns` asked for: one query for a whole batch's entities of
  * every organisation in it (each pair names its organisation, so no row of another one is read).
+ * `except`: ids the caller already holds (the batch itself), left out so they are not sent back.
  */
-export async function entityHistory(db: Db, key: string, entities: readonly { orgId: string; entity: string }[], columns: readonly string[], after: Date, through: Date): Promise<HistoryRow[]> {
+export async function entityHistory(
+  db: Db,
+  key: string,
+  entities: readonly { orgId: string; entity: string }[],
+  columns: readonly string[],
+  after: Date,
+  through: Date,
+  except: readonly string[] = [],
+): Promise<HistoryRow[]> {
   if (entities.length === 0) return [];
   for (const c of [key, ...columns]) if (!SHIPMENT_COLUMNS.has(c)) throw new Error(`entityHistory: ${c} is not a shipment column`);
   const wanted = [...new Set(columns)];
+  // Shaped so the plan stays a hash join whatever the estimates: under row-level security the
+  // policy's OR makes PostgreSQL estimate 1 shipment row, and the join written as
+  // `unnest(...) JOIN shipments` became a nested loop of every pair × every row (a burst of
+  // 10,000 shipments of one organisation: 70 s). Rows are found by (org_id, created_at) and
+  // matched to the pairs by hash: 24 ms for that burst, 0.4 s for the bench's 100,000.
+  const orgIds = [...new Set(entities.map((e) => e.orgId))];
   const result = await sql<Record<string, unknown>>`
     SELECT s.org_id, s.id, s.created_at, s.${sql.ref(key)} AS entity_key${sql.raw(wanted.map((c) => `, s.${c}`).join(''))}
-    FROM unnest(${entities.map((e) => e.orgId)}::uuid[], ${entities.map((e) => e.entity)}::text[]) AS e(org_id, entity)
-    JOIN shipments s ON s.org_id = e.org_id AND s.${sql.ref(key)} = e.entity
-    WHERE s.created_at > ${after.toISOString()}::timestamptz AND s.created_at <= ${through.toISOString()}::timestamptz`.execute(db);
+    FROM shipments s
+    WHERE s.org_id = ANY(${orgIds}::uuid[])
+      AND s.created_at > ${after.toISOString()}::timestamptz AND s.created_at <= ${through.toISOString()}::timestamptz
+      AND (s.org_id, s.${sql.ref(key)}) IN (SELECT * FROM unnest(${entities.map((e) => e.orgId)}::uuid[], ${entities.map((e) => e.entity)}::text[]) OFFSET 0)
+      ${except.length > 0 ? sql`AND NOT (s.id = ANY(${except}::bigint[]))` : sql``}`.execute(db);
   return result.rows.map((r) => {
     const values: Record<string, unknown> = {};
     for (const c of wanted) values[c] = r[c] ?? null;

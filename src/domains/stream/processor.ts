@@ -19,7 +19,7 @@ import type { Logger } from 'pino';
 import { LOG_TOPIC, readLogMessage, ensurePartitionsFor, insertEventGroups, PartitionManager, recordRejections, sampleOf, type LogMessage } from '../logs/index.js';
 import { planBatch, type BatchContext, type BatchPlan, type BusCheckpoint, type BusMessage, type EventBus, type Subscription } from '../../platform/bus/index.js';
 import type { LiveHub } from '../../platform/live.js';
-import { transactionWithCopy, type Store } from '../../platform/store/index.js';
+import { asSystem, transactionWithCopy, type Store } from '../../platform/store/index.js';
 import { addCounts, createCheckpoint, loadProgress, lockCheckpoint, mergeSketches, saveCheckpoint, saveProgress } from './processor-store.js';
 import { findPoison, isDataError } from './poison.js';
 import { aggregateBatch, type BatchAggregate, type OrgProgress, type StreamTiming } from './traffic-aggregate.js';
@@ -180,7 +180,7 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
   const partitions = new PartitionManager(store.db);
   const live = new TrafficLive(options.live);
   const tip = new Tip();
-  await createCheckpoint(store.db, TRAFFIC_CONSUMER);
+  await asSystem('the stream processor\'s checkpoint', () => createCheckpoint(store.db, TRAFFIC_CONSUMER));
 
   /** Pure CPU work of a batch against a checkpoint position and the progress before it (encoding the raw rows is left to COPY, where it overlaps PostgreSQL's work). */
   const work = (position: BusCheckpoint | null, messages: BusMessage[], context: BatchContext, kept: ReadonlyMap<number, LogMessage>, before: ReadonlyMap<string, OrgProgress>): Prepared => {
@@ -344,7 +344,9 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
     for (const [orgId, update] of updates) live.publish(orgId, update);
   };
 
-  const subscription: Subscription = await bus.subscribe(LOG_TOPIC, TRAFFIC_CONSUMER, handle, { batchSize: BATCH_MESSAGES, maxRetryDelayMs: MAX_RETRY_DELAY_MS });
+  // The stream carries every organisation's events, and a batch writes them in one transaction.
+  const acrossOrgs = (messages: BusMessage[], context: BatchContext) => asSystem('the stream processor stores and aggregates every organisation\'s events', () => handle(messages, context));
+  const subscription: Subscription = await bus.subscribe(LOG_TOPIC, TRAFFIC_CONSUMER, acrossOrgs, { batchSize: BATCH_MESSAGES, maxRetryDelayMs: MAX_RETRY_DELAY_MS });
   logger.info({ bus: bus.kind }, 'stream processor started');
   return {
     async stop() {

@@ -2,10 +2,18 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { errorEnvelope, noContent } from '../../contracts/errors.js';
 import { watcherInput, watcherList, watcherParams, watcherUpdate, watcherView } from '../../contracts/watchers.js';
 import type { AppContext } from '../../platform/http/context.js';
+import { asSystem } from '../../platform/store/index.js';
 import { principalOf, requireRole } from '../accounts/index.js';
 import { createWatcher, getWatcher, listWatchers, removeWatcher, updateWatcher } from './verbs.js';
 
 const tags = ['shipment watchers'];
+
+/**
+ * Watchers are the installation's configuration, each reading for any organisation: the verbs let
+ * only platform administrators in (verbs.ts), who manage those of every organisation — a
+ * documented bypass of row-level security (platform/store/tenancy.ts).
+ */
+const platformWide = <T>(verb: () => Promise<T>): Promise<T> => asSystem('platform administrators manage the table watchers of every organisation', verb);
 const denied = { 401: errorEnvelope, 403: errorEnvelope };
 
 /** `/api/v1/shipment-watchers`: table watchers of the platform's PostgreSQL (platform administrators only). */
@@ -14,7 +22,7 @@ export function watcherRoutes(ctx: AppContext): FastifyPluginAsyncZod {
     app.get(
       '/api/v1/shipment-watchers',
       { schema: { tags, summary: 'The shipment table watchers with their state (platform administrators)', response: { 200: watcherList, ...denied } }, preHandler: requireRole(ctx) },
-      async (request) => ({ watchers: await listWatchers(ctx.db, principalOf(request)) }),
+      async (request) => ({ watchers: await platformWide(() => listWatchers(ctx.db, principalOf(request))) }),
     );
     app.post(
       '/api/v1/shipment-watchers',
@@ -29,12 +37,12 @@ export function watcherRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         },
         preHandler: requireRole(ctx),
       },
-      async (request, reply) => reply.status(201).send(await createWatcher(ctx.db, principalOf(request), request.body)),
+      async (request, reply) => reply.status(201).send(await platformWide(() => createWatcher(ctx.db, principalOf(request), request.body))),
     );
     app.get(
       '/api/v1/shipment-watchers/:id',
       { schema: { tags, summary: 'One shipment watcher with its state and latest refused rows', params: watcherParams, response: { 200: watcherView, 400: errorEnvelope, ...denied, 404: errorEnvelope } }, preHandler: requireRole(ctx) },
-      async (request) => getWatcher(ctx.db, principalOf(request), request.params.id),
+      async (request) => platformWide(() => getWatcher(ctx.db, principalOf(request), request.params.id)),
     );
     app.put(
       '/api/v1/shipment-watchers/:id',
@@ -48,13 +56,13 @@ export function watcherRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         },
         preHandler: requireRole(ctx),
       },
-      async (request) => updateWatcher(ctx.db, principalOf(request), request.params.id, request.body),
+      async (request) => platformWide(() => updateWatcher(ctx.db, principalOf(request), request.params.id, request.body)),
     );
     app.delete(
       '/api/v1/shipment-watchers/:id',
       { schema: { tags, summary: 'Remove a shipment watcher (the shipments it stored stay)', params: watcherParams, response: { 204: noContent, 400: errorEnvelope, ...denied, 404: errorEnvelope } }, preHandler: requireRole(ctx) },
       async (request, reply) => {
-        await removeWatcher(ctx.db, principalOf(request), request.params.id);
+        await platformWide(() => removeWatcher(ctx.db, principalOf(request), request.params.id));
         return reply.status(204).send();
       },
     );

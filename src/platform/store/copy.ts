@@ -20,15 +20,20 @@ import type { Db, Store } from './store.js';
 export type CopyIn = (table: string, columns: readonly string[], data: string | Iterable<string>) => Promise<void>;
 
 export async function transactionWithCopy<T>(store: Store, work: (trx: Db, copy: CopyIn | undefined) => Promise<T>): Promise<T> {
-  if (!store.pool) return store.db.transaction().execute((trx) => work(trx, undefined));
-  const client = await store.pool.connect().catch((error: unknown) => {
-    store.outage.failed(error);
-    throw error;
-  });
+  if (!store.connect) return store.db.transaction().execute((trx) => work(trx, undefined));
+  // Set to the caller's tenant context like every connection of the store.
+  const client = await store.connect();
   const db = new Kysely<object>({ dialect: new PostgresDialect({ pool: new OneClientPool(client) }) });
   const copy: CopyIn = async (table, columns, data) => {
-    const stream = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
+    const list = columns.join(', ');
+    // PostgreSQL refuses COPY FROM into a table under row-level security (every tenant table, see
+    // migration 018), so such rows are copied into a session-private staging table and moved with
+    // one INSERT … SELECT, where the policies apply.
+    const staged = (await hasRowSecurity(client, table)) ? `copy_in_${table}` : undefined;
+    if (staged) await client.query(`CREATE TEMP TABLE IF NOT EXISTS ${staged} AS SELECT * FROM ${table} WITH NO DATA`);
+    const stream = client.query(copyFrom(`COPY ${staged ?? table} (${list}) FROM STDIN`));
     await pipeline(Readable.from(typeof data === 'string' ? [data] : data, { objectMode: false }), stream);
+    if (staged) await client.query(`INSERT INTO ${table} (${list}) SELECT ${list} FROM ${staged}; TRUNCATE ${staged}`);
   };
   let broken = false;
   try {
@@ -45,6 +50,19 @@ export async function transactionWithCopy<T>(store: Store, work: (trx: Db, copy:
     // A client whose transaction state is unknown (failed ROLLBACK) must not go back to the pool.
     client.release(broken || undefined);
   }
+}
+
+/** Whether a table has row-level security: asked once per table and process (the schema changes only by migrations). */
+const rowSecurity = new Map<string, boolean>();
+async function hasRowSecurity(client: pg.PoolClient, table: string): Promise<boolean> {
+  let known = rowSecurity.get(table);
+  if (known === undefined) {
+    const { rows } = await client.query<{ rls: boolean | null }>('SELECT (SELECT relrowsecurity FROM pg_class WHERE oid = to_regclass($1)) AS rls', [table]);
+    known = rows[0]?.rls === true;
+    // A table not found (yet) is asked again next time.
+    if (rows[0]?.rls !== null) rowSecurity.set(table, known);
+  }
+  return known;
 }
 
 /** A "pool" that always lends the one client the caller holds (released by the caller, not by Kysely). */

@@ -3,4 +3,5 @@ export type { BigSerial, NullableTimestamp, Timestamp } from './columns.js';
 export { ownTables } from './own-tables.js';
 export { copyValue, transactionWithCopy, type CopyIn } from './copy.js';
 export { cleanText, isoOf, needsCleaning, pgJson, pgText } from './values.js';
-export { asOrg, asSystem, currentTenant, type TenantContext } from './tenancy.js';
+export { asOwner } from './session.js';
+export { asOrg, asSystem, enterOrg, inRequestScope, reenterScope, type ScopeHandle } from './tenancy.js';

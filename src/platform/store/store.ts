@@ -6,6 +6,7 @@ import pg from 'pg';
 import { OutageLog, type OutageLogger } from '../outage.js';
 import { loadMigrations } from './migrations/index.js';
 import { PGlitePool } from './pglite-pool.js';
+import { asOwner, TenantPool, type Untenanted } from './session.js';
 import type { Db } from './columns.js';
 
 export type { Db };
@@ -17,6 +18,11 @@ export interface Store {
   readonly location: string;
   /** PostgreSQL only: the pool under `db`, for what Kysely cannot do (COPY, see copy.ts). */
   readonly pool?: pg.Pool;
+  /**
+   * PostgreSQL only: a client of `pool` set to the current tenant context (tenancy.ts), for work
+   * that holds its own client (COPY). Take clients from here, never from `pool` directly.
+   */
+  readonly connect?: () => Promise<pg.PoolClient>;
   /** PostgreSQL outages (restart, network), logged once each; every lost connection is reported to it. */
   readonly outage: OutageLog;
   close(): Promise<void>;
@@ -41,6 +47,11 @@ export interface StoreOptions {
   onConnectionError?: (error: Error) => void;
   /** How long a query waits for a connection (a new one, or a free one of a full pool) before failing as unavailable. Default 10 s. */
   connectTimeoutMs?: number;
+  /**
+   * What queries outside any tenant context see (tenancy.ts): `deny` (default, the application:
+   * no tenant row, the first such query logged) or `system` (tests that seed and read rows directly).
+   */
+  untenanted?: Untenanted;
 }
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -80,8 +91,9 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       await pool.end().catch(() => undefined);
       throw new Error(`Cannot connect to PostgreSQL at ${redact(options.databaseUrl)}: ${(error as Error).message}`, { cause: error });
     }
+    const tenantPool = new TenantPool(new ObservedPool(pool, outage), sessionOptions(options), true);
     const db = new Kysely<object>({
-      dialect: new PostgresDialect({ pool: new ObservedPool(pool, outage) }),
+      dialect: new PostgresDialect({ pool: tenantPool }),
       // Failed statements tell the outage log the database is away (a restart may show up here
       // first). Its return is told by a new connection only: during a shutdown, statements on
       // sessions not yet terminated still succeed, and would make one outage look like several.
@@ -89,14 +101,36 @@ export async function openStore(options: StoreOptions): Promise<Store> {
         if (event.level === 'error') outage.failed(event.error);
       },
     });
-    return { db, kind: 'postgres', location: redact(options.databaseUrl), pool, outage, close: () => db.destroy() };
+    const connect = async () => {
+      const client = await pool.connect().catch((error: unknown) => {
+        outage.failed(error);
+        throw error;
+      });
+      try {
+        await tenantPool.prepare(client);
+      } catch (error) {
+        client.release(true);
+        throw error;
+      }
+      return client;
+    };
+    return { db, kind: 'postgres', location: redact(options.databaseUrl), pool, connect, outage, close: () => db.destroy() };
   }
   const inMemory = options.dataDir.startsWith('memory://');
   const dir = inMemory ? options.dataDir : resolve(options.dataDir, 'pgdata');
   if (!inMemory) mkdirSync(dir, { recursive: true });
   const pglite = inMemory && options.template ? await PGlite.create({ loadDataDir: options.template }) : await PGlite.create(inMemory ? undefined : dir);
-  const db = new Kysely<object>({ dialect: new PostgresDialect({ pool: new PGlitePool(pglite) }) });
+  // PGlite runs the same roles and policies (checked: SET ROLE and FORCE ROW LEVEL SECURITY hold there).
+  const db = new Kysely<object>({ dialect: new PostgresDialect({ pool: new TenantPool(new PGlitePool(pglite), sessionOptions(options), false) }) });
   return { db, kind: 'pglite', location: inMemory ? 'memory' : dir, outage: new OutageLog(undefined, 'database'), close: () => db.destroy() };
+}
+
+function sessionOptions(options: StoreOptions) {
+  const { logger } = options;
+  return {
+    untenanted: options.untenanted ?? 'deny',
+    onUntenanted: logger ? (stack: string) => logger.warn({ stack }, 'A query ran outside any tenant context: it sees no organisation\'s rows. Wrap the work in asOrg or asSystem (src/platform/store/tenancy.ts).') : undefined,
+  };
 }
 
 /** The pool Kysely draws from, reporting connections that cannot be had (refused, timed out) as outages. */
@@ -135,7 +169,8 @@ export async function migrateToLatest(db: Db): Promise<MigrationResultSet> {
     db,
     provider: { getMigrations: async () => loadMigrations() },
   });
-  const result = await migrator.migrateToLatest();
+  // As the owner: migrations change the schema and move rows of every organisation.
+  const result = await asOwner(() => migrator.migrateToLatest());
   if (result.error) {
     const failed = result.results?.find((r) => r.status === 'Error');
     const where = failed ? ` (migration ${failed.migrationName})` : '';

@@ -2,6 +2,7 @@ import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { allChecksBadgeParams, badgeAnswers, checkBadgeParams, emptyAnswer, tagBadgeParams } from '../../../contracts/jobs.js';
 import type { AppContext } from '../../../platform/http/context.js';
+import { asSystem } from '../../../platform/store/index.js';
 import { badgeSvg, checkBadge, shieldsDocument, splitBadgeFile, tagBadge, type Badge, type BadgeFormat } from '../badges.js';
 
 /**
@@ -9,6 +10,9 @@ import { badgeSvg, checkBadge, shieldsDocument, splitBadgeFile, tagBadge, type B
  * id, so a badge never reveals a ping URL). Answers are never cached and carry CORS headers, as
  * Healthchecks' do, so a status page on another site can fetch the JSON.
  */
+/** Why badges cross organisations (see platform/store/tenancy.ts). */
+const BADGE = 'a public badge names its checks by badge key only';
+
 export function badgeRoutes(ctx: AppContext): FastifyPluginAsyncZod {
   return async (app) => {
     const schema = { hide: true, response: badgeAnswers };
@@ -25,17 +29,17 @@ export function badgeRoutes(ctx: AppContext): FastifyPluginAsyncZod {
 
     app.get('/b/:states/:file', { schema: { ...schema, params: checkBadgeParams } }, async (request, reply) => {
       const parsed = splitBadgeFile(request.params.file);
-      return parsed ? answer(reply, parsed[1], await checkBadge(ctx.db, request.params.states, parsed[0])) : notFound(reply);
+      return parsed ? answer(reply, parsed[1], await asSystem(BADGE, () => checkBadge(ctx.db, request.params.states, parsed[0]))) : notFound(reply);
     });
 
     app.get('/badge/:key/:file', { schema: { ...schema, params: allChecksBadgeParams } }, async (request, reply) => {
       const parsed = splitBadgeFile(request.params.file);
-      return parsed ? answer(reply, parsed[1], await tagBadge(ctx.db, request.params.key, parsed[0], '*')) : notFound(reply);
+      return parsed ? answer(reply, parsed[1], await asSystem(BADGE, () => tagBadge(ctx.db, request.params.key, parsed[0], '*'))) : notFound(reply);
     });
 
     app.get('/badge/:key/:signature/:file', { schema: { ...schema, params: tagBadgeParams } }, async (request, reply) => {
       const parsed = splitBadgeFile(request.params.file);
-      return parsed ? answer(reply, parsed[1], await tagBadge(ctx.db, request.params.key, request.params.signature, parsed[0])) : notFound(reply);
+      return parsed ? answer(reply, parsed[1], await asSystem(BADGE, () => tagBadge(ctx.db, request.params.key, request.params.signature, parsed[0]))) : notFound(reply);
     });
 
     app.options('/b/*', { schema: preflight }, async (_request, reply) => corsPreflight(reply, 'GET'));

@@ -8,6 +8,7 @@ import { resolvePingTarget, type PingTarget } from '../pings.js';
 import { PingWriter } from '../ping-writer.js';
 import { TailBuffer } from '../../../platform/tail-buffer.js';
 import { answerError } from '../../../platform/http/errors.js';
+import { asOrg, asSystem } from '../../../platform/store/index.js';
 import { emptyAnswer, pingAnswers } from '../../../contracts/jobs.js';
 
 const SLUG_RE = /^[-a-zA-Z0-9_]+$/;
@@ -100,7 +101,8 @@ export function pingRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       const createParam = query.create;
       if (createParam !== undefined && createParam !== '0' && createParam !== '1') return text(400, 'invalid value for create');
 
-      const resolved = await resolvePingTarget(ctx.db, parsed.target, createParam === '1');
+      // A ping names its check by uuid or by the organisation's ping key, and by nothing else.
+      const resolved = await asSystem('a ping names its check by uuid or ping key only', () => resolvePingTarget(ctx.db, parsed.target, createParam === '1'));
       if (resolved === 'not_found') return text(404, 'not found');
       if (resolved === 'ambiguous') return text(409, 'ambiguous slug');
       const { checkId, created } = resolved;
@@ -121,7 +123,7 @@ export function pingRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         },
       });
       if (result.outcome === 'not_found') return text(404, 'not found');
-      void publishCheck(ctx, result.check);
+      void asOrg(result.check.org_id, () => publishCheck(ctx, result.check));
       return created ? text(201, 'Created') : text(200, 'OK');
     };
 

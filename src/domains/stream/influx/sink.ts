@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../../../config.js';
-import type { Db } from '../../../platform/store/index.js';
+import { asSystem, type Db } from '../../../platform/store/index.js';
 import { every, type Worker } from '../../../platform/worker.js';
 import { TRAFFIC_CONSUMER } from '../processor.js';
 import { streamDb } from '../tables.js';
@@ -63,7 +63,7 @@ export function startInfluxSink(ctx: SinkContext, options: InfluxSinkOptions = {
   const sink = new InfluxSink(ctx, target, { ...DEFAULT_WRITE, ...options.write, signal: stopping.signal }, logger);
   const worker = every(
     options.intervalMs ?? RESOLUTION_MS,
-    () => sink.tick(),
+    () => asSystem('the InfluxDB sink copies every organisation\'s statistics', () => sink.tick()),
     (error) => sink.failed(error),
   );
   logger.info({ url: target.writeUrl.href }, `InfluxDB sink on: 10-second traffic totals go to ${target.writeUrl.origin} (v${target.version} API)`);

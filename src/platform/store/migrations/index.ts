@@ -28,6 +28,7 @@ export const MIGRATION_NAMES = [
   '015_fraud',
   '016_shipment_arrivals',
   '017_shipment_watchers',
+  '018_row_level_security',
 ] as const;
 
 const UP = /^-- migrate:up[ \t]*$/m;
