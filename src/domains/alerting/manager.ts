@@ -12,9 +12,12 @@
  *   the notification it queues, and the notification's idempotency key is
  *   `group:<group key>:<notified-at ms>`: a restart or a redelivery never sends twice, a rollback
  *   sends nothing and leaves the group owing what it owed.
- * - Locks are taken instances first (fingerprint order), then groups (key order), so concurrent
- *   reporters never deadlock; the flush worker locks one group with SKIP LOCKED and reads members
- *   without locking them.
+ * - Locks are taken instances first ((organisation, fingerprint) order), then groups
+ *   ((organisation, key) order), each class in one statement for every organisation reported, so
+ *   concurrent reporters never deadlock; the flush worker locks the due groups of one organisation
+ *   with SKIP LOCKED (key order) and reads members without locking them.
+ * - Groups are decided in batches (`decideGroups`): a constant number of statements however many
+ *   reports, groups and organisations a report or a flush touches, all in the same transaction.
  * - An acknowledged instance, like a silenced one, is left out of repeats (reminders stop) but its
  *   resolve is still sent.
  * - A mute window open at `now` is an active silence ending when the window closes (mutes.ts). A
@@ -26,7 +29,7 @@ import type { AlertSource } from '../../contracts/alerting.js';
 import type { NotifiedAlert } from '../../contracts/notify.js';
 import { newId } from '../../platform/ids.js';
 import type { Db } from '../../platform/store/index.js';
-import { enqueueNotifications } from '../notify/index.js';
+import { enqueueNotificationBatch, type NotificationRequest } from '../notify/index.js';
 import type { ConditionReport, Routing } from './conditions.js';
 import { IDLE_GROUP, decideGroup, type GroupMember, type GroupState } from './grouping.js';
 import { NEW_INSTANCE, observe, type Instance, type Transition } from './instance.js';
@@ -36,19 +39,23 @@ import { silencesFor, type Silence } from './silences.js';
 import {
   countActiveByRule,
   endInstances,
-  insertAlertRecord,
+  insertAlertRecords,
   lockActiveInstancesOfRule,
   lockGroupsByKey,
   insertTransitions,
   lockGroups,
   lockInstances,
   rerouteGroups,
-  selectGroupMembers,
   selectLiveMuteWindows,
   selectLiveSilences,
-  updateGroup,
+  selectLiveSilencesOf,
+  selectMembersOfGroups,
+  orgKey,
+  updateGroups,
   upsertInstances,
+  type AlertRecord,
   type GroupRow,
+  type GroupUpdate,
   type InstanceRow,
   type MuteWindowRow,
   type SilenceRow,
@@ -128,47 +135,58 @@ export async function loadSuppressions(db: Db, orgId: string, now: Date): Promis
   return { silences: silences.map(toSilence), windows: windows.map(toMuteWindow) };
 }
 
+/** `loadSuppressions` of many organisations in two queries, by organisation id (one with none has empty lists). */
+async function loadSuppressionsOf(db: Db, orgIds: readonly string[], now: Date): Promise<Map<string, Suppressions>> {
+  const byOrg = new Map<string, Suppressions>(orgIds.map((o) => [o, { silences: [], windows: [] }]));
+  const silences = await selectLiveSilencesOf(db, orgIds, now);
+  const windows = await selectLiveMuteWindows(db, orgIds, now);
+  for (const row of silences) byOrg.get(row.org_id)?.silences.push(toSilence(row));
+  for (const row of windows) byOrg.get(row.org_id)?.windows.push(toMuteWindow(row));
+  return byOrg;
+}
+
 /** The silences active at `now`, mute windows open at `now` included (as silences ending when they close). */
 export const activeSilences = (s: Suppressions, now: number): Silence[] => [...s.silences, ...openAsSilences(s.windows, now)];
 
 type NewInstanceRow = Omit<Insertable<AlertInstancesTable>, 'updated_at' | 'labels' | 'details'> & { labels: Record<string, string>; details: Record<string, unknown> };
 
 /**
- * Applies condition reports inside the caller's transaction: instance states and transitions,
- * then one decision per touched group (notifications queued in the same transaction).
+ * Applies condition reports (of one or many organisations) inside the caller's transaction:
+ * instance states and transitions, then one decision per touched group (notifications queued in
+ * the same transaction). A constant number of statements however many reports, groups and
+ * organisations.
  */
 export async function reportConditions(trx: Db, reports: readonly ConditionReport[], now: Date, options: ManagerOptions = {}): Promise<void> {
-  const byOrg = new Map<string, ConditionReport[]>();
-  for (const r of reports) {
-    const list = byOrg.get(r.orgId) ?? [];
-    list.push(r);
-    byOrg.set(r.orgId, list);
-  }
-  for (const orgId of [...byOrg.keys()].sort()) await reportForOrg(trx, orgId, byOrg.get(orgId)!, now, options);
-}
-
-async function reportForOrg(trx: Db, orgId: string, reports: readonly ConditionReport[], now: Date, options: ManagerOptions): Promise<void> {
-  const withKeys = reports.map((r) => ({ r, fingerprint: fingerprintOf(r.source, r.ruleId, r.labels), groupKey: groupKeyOf(r.source, r.ruleId, r.routing.groupBy, r.labels) }));
+  if (reports.length === 0) return;
+  const withKeys = reports.map((r) => {
+    const fingerprint = fingerprintOf(r.source, r.ruleId, r.labels);
+    const groupKey = groupKeyOf(r.source, r.ruleId, r.routing.groupBy, r.labels);
+    return { r, fingerprint, groupKey, instance: orgKey(r.orgId, fingerprint), group: orgKey(r.orgId, groupKey) };
+  });
   const stored = await lockInstances(
     trx,
-    orgId,
-    withKeys.map((k) => ({ fingerprint: k.fingerprint, source: k.r.source, ruleId: k.r.ruleId, ruleName: k.r.ruleName, groupKey: k.groupKey })),
+    withKeys.map((k) => ({ orgId: k.r.orgId, fingerprint: k.fingerprint, source: k.r.source, ruleId: k.r.ruleId, ruleName: k.r.ruleName, groupKey: k.groupKey })),
   );
   const rows = new Map<string, NewInstanceRow>();
   const transitions: TransitionRow[] = [];
-  const groups = new Map<string, { groupKey: string; source: AlertSource; ruleId: string; routing: StoredRouting }>();
+  const changedInstances = new Set<string>();
+  const groups = new Map<string, { orgId: string; groupKey: string; source: AlertSource; ruleId: string; routing: StoredRouting }>();
 
-  for (const { r, fingerprint, groupKey } of withKeys) {
-    const prevRow = rows.get(fingerprint);
-    const prev = prevRow ? instanceOfNew(prevRow) : instanceOf(stored.get(fingerprint));
+  for (const { r, fingerprint, groupKey, instance, group } of withKeys) {
+    const orgId = r.orgId;
+    const prevRow = rows.get(instance);
+    const prev = prevRow ? instanceOfNew(prevRow) : instanceOf(stored.get(instance));
     const decision = observe(prev, { at: r.at.getTime(), active: r.active, value: r.value, reason: r.reason }, r.timing);
     const next = decision.instance;
     const t: Transition | undefined = decision.transition;
-    if (t) transitions.push({ org_id: orgId, fingerprint, at: new Date(t.at), from_state: t.from, to_state: t.to, reason: t.reason, value: t.value });
-    const before = prevRow ?? stored.get(fingerprint);
+    if (t) {
+      transitions.push({ org_id: orgId, fingerprint, at: new Date(t.at), from_state: t.from, to_state: t.to, reason: t.reason, value: t.value });
+      changedInstances.add(instance);
+    }
+    const before = prevRow ?? stored.get(instance);
     const resolvedAt = t?.to === 'resolved' ? new Date(t.at) : next.state === 'resolved' ? (before?.resolved_at ?? null) : null;
     const acknowledged = next.acknowledgedAt !== null;
-    rows.set(fingerprint, {
+    rows.set(instance, {
       org_id: orgId,
       fingerprint,
       source: r.source,
@@ -191,29 +209,26 @@ async function reportForOrg(trx: Db, orgId: string, reports: readonly ConditionR
       link: r.link ?? null,
       details: { ...(r.details ?? {}), reason: r.reason },
     });
-    groups.set(groupKey, { groupKey, source: r.source, ruleId: r.ruleId, routing: storedRouting(r.routing) });
+    groups.set(group, { orgId, groupKey, source: r.source, ruleId: r.ruleId, routing: storedRouting(r.routing) });
   }
   await upsertInstances(trx, [...rows.values()]);
   await insertTransitions(trx, transitions);
 
-  const locked = await lockGroups(trx, orgId, [...groups.values()]);
+  const locked = await lockGroups(trx, [...groups.values()]);
   // A group's decision can change only when a member changed state, a timer of it is due, or its
   // routing changed (silences wake it by their end time): the others are left alone, so a rule
   // re-evaluated every second costs no group work while nothing happens.
-  const changedFingerprints = new Set(transitions.map((t) => t.fingerprint));
-  const changedGroups = new Set(withKeys.filter((k) => changedFingerprints.has(k.fingerprint)).map((k) => k.groupKey));
-  const toDecide = [...groups.values()]
-    .sort((a, b) => (a.groupKey < b.groupKey ? -1 : 1))
-    .flatMap((g) => {
-      const row = locked.get(g.groupKey);
-      if (!row) return [];
-      const due = row.wake_at !== null && row.wake_at <= now;
-      const rerouted = !sameRouting(row.routing, g.routing);
-      return changedGroups.has(g.groupKey) || due || rerouted ? [{ ...row, routing: g.routing }] : [];
-    });
+  const changedGroups = new Set(withKeys.filter((k) => changedInstances.has(k.instance)).map((k) => k.group));
+  const toDecide = [...groups.entries()].flatMap(([key, g]) => {
+    const row = locked.get(key);
+    if (!row) return [];
+    const due = row.wake_at !== null && row.wake_at <= now;
+    const rerouted = !sameRouting(row.routing, g.routing);
+    return changedGroups.has(key) || due || rerouted ? [{ ...row, routing: g.routing }] : [];
+  });
   if (toDecide.length === 0) return;
-  const suppressions = await loadSuppressions(trx, orgId, now);
-  for (const row of toDecide) await decideAndNotify(trx, row, suppressions, now, options);
+  const suppressions = await loadSuppressionsOf(trx, [...new Set(toDecide.map((g) => g.org_id))], now);
+  await decideGroups(trx, toDecide, suppressions, now, options);
 }
 
 function instanceOfNew(row: NewInstanceRow): Instance {
@@ -255,65 +270,89 @@ const notifiedOf = (row: InstanceRow, now: number): NotifiedInstance => ({
 });
 
 /**
- * Decides a locked group at `now`, stores its state and wake time, and queues its notification
- * when one is due. Returns whether a notification was queued.
+ * Decides locked groups of one organisation at `now`, stores their state and wake times, and
+ * queues the notifications that are due, with a constant number of statements however many
+ * groups: their members in one query, the decisions in memory (grouping.ts), the group updates in
+ * one statement, the alert records in one INSERT … ON CONFLICT DO NOTHING (a redelivery records
+ * nothing, so queues nothing) and their notifications in one insert. Returns how many notified.
  */
-export async function decideAndNotify(trx: Db, group: GroupRow, suppressions: Suppressions, now: Date, options: ManagerOptions): Promise<boolean> {
+export async function decideGroups(trx: Db, groups: readonly GroupRow[], suppressionsOf: ReadonlyMap<string, Suppressions>, now: Date, options: ManagerOptions): Promise<number> {
+  if (groups.length === 0) return 0;
   const nowMs = now.getTime();
-  const silences = activeSilences(suppressions, nowMs);
-  const prev = groupStateOf(group);
-  const rows = await selectGroupMembers(trx, group.org_id, group.group_key, prev.announced);
-  const members = rows.map((r) => memberOf(r, silences, nowMs));
-  const decision = decideGroup(prev, members, nowMs, timingOf(group.routing));
+  const silencesOf = new Map([...suppressionsOf].map(([orgId, s]) => [orgId, activeSilences(s, nowMs)]));
+  const membersOf = await selectMembersOfGroups(
+    trx,
+    groups.map((g) => ({ orgId: g.org_id, groupKey: g.group_key, announced: groupStateOf(g).announced })),
+  );
+  const updates: (GroupUpdate & { orgId: string; groupKey: string })[] = [];
+  const records: AlertRecord[] = [];
+  const requests = new Map<string, NotificationRequest>();
 
-  // A silence that ends while a member it hides still fires: wake then, the member may be news.
-  // A mute window that opens or closes over a firing member: wake then too (open windows are among
-  // the silences above; a window not open yet will hide the member when it opens).
-  const firingRows = rows.filter((r) => r.state === 'firing');
-  const silenceEnds = firingRows.flatMap((r) => silencesFor(r.labels, silences, nowMs).map((s) => s.endsAt)).filter((t) => t > nowMs);
-  const windowBoundaries = suppressions.windows
-    .filter((w) => firingRows.some((r) => muteMatches(w, r.labels)))
-    .map((w) => nextBoundary(w, nowMs))
-    .filter((t): t is number => t !== null && t > nowMs);
-  const wakes = [decision.wakeAt, ...silenceEnds, ...windowBoundaries].filter((t): t is number => t !== null && Number.isFinite(t));
-  const wakeAt = wakes.length ? Math.min(...wakes) : null;
+  for (const group of groups) {
+    const orgId = group.org_id;
+    const suppressions = suppressionsOf.get(orgId) ?? { silences: [], windows: [] };
+    const silences = silencesOf.get(orgId) ?? [];
+    const rows = membersOf.get(orgKey(orgId, group.group_key)) ?? [];
+    const prev = groupStateOf(group);
+    const members = rows.map((r) => memberOf(r, silences, nowMs));
+    const decision = decideGroup(prev, members, nowMs, timingOf(group.routing));
 
-  await updateGroup(trx, group.org_id, group.group_key, {
-    firstActiveAt: date(decision.state.firstActiveAt),
-    lastNotifiedAt: date(decision.state.lastNotifiedAt),
-    announced: decision.state.announced,
-    wakeAt: date(wakeAt),
-    routing: group.routing,
-  });
-  if (!decision.notify) return false;
+    // A silence that ends while a member it hides still fires: wake then, the member may be news.
+    // A mute window that opens or closes over a firing member: wake then too (open windows are among
+    // the silences above; a window not open yet will hide the member when it opens).
+    const firingRows = rows.filter((r) => r.state === 'firing');
+    const silenceEnds = firingRows.flatMap((r) => silencesFor(r.labels, silences, nowMs).map((s) => s.endsAt)).filter((t) => t > nowMs);
+    const windowBoundaries = suppressions.windows
+      .filter((w) => firingRows.some((r) => muteMatches(w, r.labels)))
+      .map((w) => nextBoundary(w, nowMs))
+      .filter((t): t is number => t !== null && t > nowMs);
+    const wakes = [decision.wakeAt, ...silenceEnds, ...windowBoundaries].filter((t): t is number => t !== null && Number.isFinite(t));
+    const wakeAt = wakes.length ? Math.min(...wakes) : null;
 
-  const first = rows[0];
-  const message = buildGroupMessage({
-    source: group.source as AlertSource,
-    ruleId: group.rule_id,
-    ruleName: first?.rule_name ?? group.rule_id,
-    groupKey: group.group_key,
-    notification: decision.notify,
-    instances: new Map(rows.map((r) => [r.fingerprint, notifiedOf(r, nowMs)])),
-    baseUrl: options.baseUrl ?? '',
-  });
-  const id = newId();
-  const recorded = await insertAlertRecord(trx, {
-    id,
-    orgId: group.org_id,
-    source: group.source,
-    subjectId: group.rule_id,
-    kind: message.kind,
-    idempotencyKey: `group:${group.group_key}:${nowMs}`,
-    title: message.title,
-    message: message.message,
-    details: message.alert.details,
-    at: now,
-  });
-  if (!recorded) return false; // already sent for this instant (a redelivery): never twice
-  const alert: NotifiedAlert = { id, ...message.alert, created_at: now.toISOString() };
-  await enqueueNotifications(trx, { orgId: group.org_id, alertId: id, type: message.type, alert, channels: group.routing.channels });
-  return true;
+    updates.push({
+      orgId,
+      groupKey: group.group_key,
+      firstActiveAt: date(decision.state.firstActiveAt),
+      lastNotifiedAt: date(decision.state.lastNotifiedAt),
+      announced: decision.state.announced,
+      wakeAt: date(wakeAt),
+      routing: group.routing,
+    });
+    if (!decision.notify) continue;
+
+    const first = rows[0];
+    const message = buildGroupMessage({
+      source: group.source as AlertSource,
+      ruleId: group.rule_id,
+      ruleName: first?.rule_name ?? group.rule_id,
+      groupKey: group.group_key,
+      notification: decision.notify,
+      instances: new Map(rows.map((r) => [r.fingerprint, notifiedOf(r, nowMs)])),
+      baseUrl: options.baseUrl ?? '',
+    });
+    const id = newId();
+    records.push({
+      id,
+      orgId,
+      source: group.source,
+      subjectId: group.rule_id,
+      kind: message.kind,
+      idempotencyKey: `group:${group.group_key}:${nowMs}`,
+      title: message.title,
+      message: message.message,
+      details: message.alert.details,
+      at: now,
+    });
+    const alert: NotifiedAlert = { id, ...message.alert, created_at: now.toISOString() };
+    requests.set(id, { orgId, alertId: id, type: message.type, alert, channels: group.routing.channels });
+  }
+
+  await updateGroups(trx, updates);
+  const recorded = await insertAlertRecords(trx, records);
+  // Already recorded for this instant (a redelivery): never sent twice.
+  const due = [...requests.values()].filter((r) => r.alertId !== null && recorded.has(r.alertId));
+  await enqueueNotificationBatch(trx, due);
+  return due.length;
 }
 
 /**
@@ -341,7 +380,7 @@ export async function retireRule(trx: Db, orgId: string, source: AlertSource, ru
   const keys = [...new Set(active.map((r) => r.group_key))];
   const groups = await lockGroupsByKey(trx, orgId, keys);
   const suppressions = await loadSuppressions(trx, orgId, now);
-  for (const g of groups) await decideAndNotify(trx, g, suppressions, now, options);
+  await decideGroups(trx, groups, new Map([[orgId, suppressions]]), now, options);
 }
 
 /** Firing and pending instances per rule of a source: what a rule list shows beside each rule. */

@@ -18,6 +18,7 @@ export type MuteWindowRow = Selectable<MuteWindowsTable>;
 
 /** What an instance row needs before its first report is applied. */
 export interface InstanceSeed {
+  orgId: string;
   fingerprint: string;
   source: string;
   ruleId: string;
@@ -25,80 +26,72 @@ export interface InstanceSeed {
   groupKey: string;
 }
 
+/** How a row of one organisation is found in the maps below: organisation id and key (a uuid has no space). */
+export const orgKey = (orgId: string, key: string): string => `${orgId} ${key}`;
+
 /**
- * The instances of these fingerprints, locked until the transaction ends (fingerprint order: no
- * deadlock between reporters). Missing ones are first created inactive, so that two reporters of a
- * new instance queue on its row instead of both starting it from nothing.
+ * The instances of these fingerprints (of one or many organisations), locked until the
+ * transaction ends, in (organisation, fingerprint) order: no deadlock between reporters. Missing
+ * ones are first created inactive, so that two reporters of a new instance queue on its row
+ * instead of both starting it from nothing. Keyed by `orgKey(org, fingerprint)`.
  */
-export async function lockInstances(trx: Db, orgId: string, seeds: readonly InstanceSeed[]): Promise<Map<string, InstanceRow>> {
+export async function lockInstances(trx: Db, seeds: readonly InstanceSeed[]): Promise<Map<string, InstanceRow>> {
   if (seeds.length === 0) return new Map();
-  const unique = [...new Map(seeds.map((s) => [s.fingerprint, s])).values()].sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1));
-  await alertingDb(trx)
-    .insertInto('alert_instances')
-    .values(
-      unique.map((s) => ({
-        org_id: orgId,
-        fingerprint: s.fingerprint,
-        source: s.source,
-        rule_id: s.ruleId,
-        rule_name: s.ruleName,
-        labels: JSON.stringify({}),
-        group_key: s.groupKey,
-        details: JSON.stringify({}),
-        updated_at: sql<Date>`clock_timestamp()`,
-      })),
-    )
-    .onConflict((oc) => oc.columns(['org_id', 'fingerprint']).doNothing())
-    .execute();
-  const fingerprints = unique.map((s) => s.fingerprint);
+  const unique = [...new Map(seeds.map((s) => [orgKey(s.orgId, s.fingerprint), s])).values()];
+  const seedRows = unique.map((s) => ({ org_id: s.orgId, fingerprint: s.fingerprint, source: s.source, rule_id: s.ruleId, rule_name: s.ruleName, group_key: s.groupKey }));
+  const json = JSON.stringify(seedRows);
+  await sql`
+    INSERT INTO alert_instances (org_id, fingerprint, source, rule_id, rule_name, labels, group_key, details, updated_at)
+    SELECT v.org_id, v.fingerprint, v.source, v.rule_id, v.rule_name, '{}'::jsonb, v.group_key, '{}'::jsonb, clock_timestamp()
+    FROM jsonb_to_recordset(${json}::jsonb) AS v(org_id uuid, fingerprint text, source text, rule_id text, rule_name text, group_key text)
+    ORDER BY v.org_id, v.fingerprint
+    ON CONFLICT (org_id, fingerprint) DO NOTHING`.execute(trx);
   const rows = await alertingDb(trx)
     .selectFrom('alert_instances')
     .selectAll()
-    .where('org_id', '=', orgId)
-    .where('fingerprint', 'in', fingerprints)
+    .where(sql<boolean>`(org_id, fingerprint) IN (SELECT k.org_id, k.fingerprint FROM jsonb_to_recordset(${json}::jsonb) AS k(org_id uuid, fingerprint text))`)
+    .orderBy('org_id')
     .orderBy('fingerprint')
     .forUpdate()
     .execute();
-  return new Map(rows.map((r) => [r.fingerprint, r]));
+  return new Map(rows.map((r) => [orgKey(r.org_id, r.fingerprint), r]));
 }
 
 export async function lockInstance(trx: Db, orgId: string, fingerprint: string): Promise<InstanceRow | undefined> {
   return alertingDb(trx).selectFrom('alert_instances').selectAll().where('org_id', '=', orgId).where('fingerprint', '=', fingerprint).forUpdate().executeTakeFirst();
 }
 
+/** A number as jsonb_to_recordset reads it: as text, so that Infinity and NaN (which JSON lacks) survive the trip. */
+const numberText = (n: number | null | undefined): string | null => (n === null || n === undefined ? null : String(n));
+
+/**
+ * Writes instance rows (one per fingerprint) in one statement; the rows travel as one jsonb array,
+ * one parameter however many (PostgreSQL allows 65,535 parameters a statement, and building them
+ * costs more than parsing one array).
+ */
 export async function upsertInstances(
   trx: Db,
   rows: readonly (Omit<Insertable<AlertInstancesTable>, 'labels' | 'details'> & { labels: Record<string, string>; details: Record<string, unknown> })[],
 ): Promise<void> {
   if (rows.length === 0) return;
-  await alertingDb(trx)
-    .insertInto('alert_instances')
-    .values(rows.map((r) => ({ ...r, labels: JSON.stringify(r.labels), details: JSON.stringify(r.details), updated_at: sql<Date>`clock_timestamp()` })))
-    .onConflict((oc) =>
-      oc.columns(['org_id', 'fingerprint']).doUpdateSet((eb) => ({
-        rule_name: eb.ref('excluded.rule_name'),
-        labels: eb.ref('excluded.labels'),
-        severity: eb.ref('excluded.severity'),
-        summary: eb.ref('excluded.summary'),
-        kind: eb.ref('excluded.kind'),
-        state: eb.ref('excluded.state'),
-        active_since: eb.ref('excluded.active_since'),
-        firing_since: eb.ref('excluded.firing_since'),
-        clear_since: eb.ref('excluded.clear_since'),
-        resolved_at: eb.ref('excluded.resolved_at'),
-        value: eb.ref('excluded.value'),
-        threshold: eb.ref('excluded.threshold'),
-        acknowledged_at: eb.ref('excluded.acknowledged_at'),
-        acknowledged_by: eb.ref('excluded.acknowledged_by'),
-        group_key: eb.ref('excluded.group_key'),
-        link: eb.ref('excluded.link'),
-        details: eb.ref('excluded.details'),
-        // Last change of state (what dashboards are pushed), not of value: a rule re-evaluated every
-        // second does not flood them.
-        updated_at: sql<Date>`CASE WHEN alert_instances.state IS DISTINCT FROM excluded.state THEN excluded.updated_at ELSE alert_instances.updated_at END`,
-      })),
-    )
-    .execute();
+  const json = JSON.stringify(rows.map((r) => ({ ...r, value: numberText(r.value), threshold: numberText(r.threshold), updated_at: undefined })));
+  await sql`
+    INSERT INTO alert_instances (org_id, fingerprint, source, rule_id, rule_name, labels, severity, summary, kind, state, active_since, firing_since, clear_since,
+      resolved_at, value, threshold, acknowledged_at, acknowledged_by, group_key, link, details, updated_at)
+    SELECT v.org_id, v.fingerprint, v.source, v.rule_id, v.rule_name, COALESCE(v.labels, '{}'::jsonb), COALESCE(v.severity, 'warning'), COALESCE(v.summary, ''),
+      COALESCE(v.kind, ''), COALESCE(v.state, 'inactive'), v.active_since, v.firing_since, v.clear_since, v.resolved_at, v.value::double precision,
+      v.threshold::double precision, v.acknowledged_at, v.acknowledged_by, v.group_key, v.link, COALESCE(v.details, '{}'::jsonb), clock_timestamp()
+    FROM jsonb_to_recordset(${json}::jsonb) AS v(org_id uuid, fingerprint text, source text, rule_id text, rule_name text, labels jsonb, severity text, summary text,
+      kind text, state text, active_since timestamptz, firing_since timestamptz, clear_since timestamptz, resolved_at timestamptz, value text, threshold text,
+      acknowledged_at timestamptz, acknowledged_by text, group_key text, link text, details jsonb)
+    ON CONFLICT (org_id, fingerprint) DO UPDATE SET
+      rule_name = excluded.rule_name, labels = excluded.labels, severity = excluded.severity, summary = excluded.summary, kind = excluded.kind,
+      state = excluded.state, active_since = excluded.active_since, firing_since = excluded.firing_since, clear_since = excluded.clear_since,
+      resolved_at = excluded.resolved_at, value = excluded.value, threshold = excluded.threshold, acknowledged_at = excluded.acknowledged_at,
+      acknowledged_by = excluded.acknowledged_by, group_key = excluded.group_key, link = excluded.link, details = excluded.details,
+      -- Last change of state (what dashboards are pushed), not of value: a rule re-evaluated every
+      -- second does not flood them.
+      updated_at = CASE WHEN alert_instances.state IS DISTINCT FROM excluded.state THEN excluded.updated_at ELSE alert_instances.updated_at END`.execute(trx);
 }
 
 export interface TransitionRow {
@@ -113,7 +106,13 @@ export interface TransitionRow {
 
 export async function insertTransitions(trx: Db, rows: readonly TransitionRow[]): Promise<void> {
   if (rows.length === 0) return;
-  await alertingDb(trx).insertInto('alert_transitions').values([...rows]).execute();
+  const json = JSON.stringify(rows.map((r, n) => ({ ...r, value: numberText(r.value), n })));
+  // In the given order (ORDER BY the position): ids follow the order of the transitions.
+  await sql`
+    INSERT INTO alert_transitions (org_id, fingerprint, at, from_state, to_state, reason, value)
+    SELECT v.org_id, v.fingerprint, v.at, v.from_state, v.to_state, v.reason, v.value::double precision
+    FROM jsonb_to_recordset(${json}::jsonb) AS v(org_id uuid, fingerprint text, at timestamptz, from_state text, to_state text, reason text, value text, n integer)
+    ORDER BY v.n`.execute(trx);
 }
 
 export async function selectTransitions(db: Db, orgId: string, fingerprint: string, limit: number) {
@@ -127,32 +126,31 @@ export async function selectTransitions(db: Db, orgId: string, fingerprint: stri
     .execute();
 }
 
-/** Creates the groups that do not exist yet, then locks them all (key order). */
+/**
+ * Creates the groups (of one or many organisations) that do not exist yet, then locks them all in
+ * (organisation, key) order. Keyed by `orgKey(org, group key)`.
+ */
 export async function lockGroups(
   trx: Db,
-  orgId: string,
-  groups: readonly { groupKey: string; source: string; ruleId: string; routing: StoredRouting }[],
+  groups: readonly { orgId: string; groupKey: string; source: string; ruleId: string; routing: StoredRouting }[],
 ): Promise<Map<string, GroupRow>> {
   if (groups.length === 0) return new Map();
-  const sorted = [...groups].sort((a, b) => (a.groupKey < b.groupKey ? -1 : 1));
-  await alertingDb(trx)
-    .insertInto('alert_groups')
-    .values(sorted.map((g) => ({ org_id: orgId, group_key: g.groupKey, source: g.source, rule_id: g.ruleId, routing: JSON.stringify(g.routing), updated_at: sql<Date>`now()` })))
-    .onConflict((oc) => oc.columns(['org_id', 'group_key']).doNothing())
-    .execute();
+  const json = JSON.stringify(groups.map((g) => ({ org_id: g.orgId, group_key: g.groupKey, source: g.source, rule_id: g.ruleId, routing: g.routing })));
+  await sql`
+    INSERT INTO alert_groups (org_id, group_key, source, rule_id, routing, updated_at)
+    SELECT v.org_id, v.group_key, v.source, v.rule_id, v.routing, now()
+    FROM jsonb_to_recordset(${json}::jsonb) AS v(org_id uuid, group_key text, source text, rule_id text, routing jsonb)
+    ORDER BY v.org_id, v.group_key
+    ON CONFLICT (org_id, group_key) DO NOTHING`.execute(trx);
   const rows = await alertingDb(trx)
     .selectFrom('alert_groups')
     .selectAll()
-    .where('org_id', '=', orgId)
-    .where(
-      'group_key',
-      'in',
-      sorted.map((g) => g.groupKey),
-    )
+    .where(sql<boolean>`(org_id, group_key) IN (SELECT k.org_id, k.group_key FROM jsonb_to_recordset(${json}::jsonb) AS k(org_id uuid, group_key text))`)
+    .orderBy('org_id')
     .orderBy('group_key')
     .forUpdate()
     .execute();
-  return new Map(rows.map((r) => [r.group_key, r]));
+  return new Map(rows.map((r) => [orgKey(r.org_id, r.group_key), r]));
 }
 
 export interface GroupUpdate {
@@ -163,32 +161,60 @@ export interface GroupUpdate {
   routing: StoredRouting;
 }
 
-export async function updateGroup(trx: Db, orgId: string, groupKey: string, g: GroupUpdate): Promise<void> {
-  await alertingDb(trx)
-    .updateTable('alert_groups')
-    .set({
-      first_active_at: g.firstActiveAt,
-      last_notified_at: g.lastNotifiedAt,
-      announced: g.announced,
-      wake_at: g.wakeAt,
-      routing: JSON.stringify(g.routing),
-      updated_at: sql<Date>`now()`,
-    })
-    .where('org_id', '=', orgId)
-    .where('group_key', '=', groupKey)
-    .execute();
+/**
+ * Writes the decided state of many groups (of one or many organisations) in one statement (the
+ * rows travel as one jsonb array: one parameter however many groups, on both stores).
+ */
+export async function updateGroups(trx: Db, updates: readonly (GroupUpdate & { orgId: string; groupKey: string })[]): Promise<void> {
+  if (updates.length === 0) return;
+  const iso = (d: Date | null) => (d === null ? null : d.toISOString());
+  const rows = updates.map((u) => ({
+    org_id: u.orgId,
+    group_key: u.groupKey,
+    first_active_at: iso(u.firstActiveAt),
+    last_notified_at: iso(u.lastNotifiedAt),
+    announced: u.announced,
+    wake_at: iso(u.wakeAt),
+    routing: u.routing,
+  }));
+  await sql`
+    UPDATE alert_groups AS g
+    SET first_active_at = v.first_active_at, last_notified_at = v.last_notified_at, announced = v.announced, wake_at = v.wake_at, routing = v.routing, updated_at = now()
+    FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+      AS v(org_id uuid, group_key text, first_active_at timestamptz, last_notified_at timestamptz, announced text[], wake_at timestamptz, routing jsonb)
+    WHERE g.org_id = v.org_id AND g.group_key = v.group_key`.execute(trx);
 }
 
-/** The members a group decision needs: those firing now and those whose resolve may be owed. */
-export async function selectGroupMembers(db: Db, orgId: string, groupKey: string, announced: readonly string[]): Promise<InstanceRow[]> {
-  return alertingDb(db)
+/**
+ * The members the decisions of these groups (of one or many organisations) need, by
+ * `orgKey(org, group key)` (fingerprint order): those firing now and those whose resolve may be
+ * owed (announced by their group). One query for all groups.
+ */
+export async function selectMembersOfGroups(
+  db: Db,
+  groups: readonly { orgId: string; groupKey: string; announced: readonly string[] }[],
+): Promise<Map<string, InstanceRow[]>> {
+  const byGroup = new Map<string, InstanceRow[]>(groups.map((g) => [orgKey(g.orgId, g.groupKey), []]));
+  if (groups.length === 0) return byGroup;
+  const announcedIn = new Map(groups.map((g) => [orgKey(g.orgId, g.groupKey), new Set(g.announced)]));
+  const announced = [...new Set(groups.flatMap((g) => g.announced))];
+  const keys = JSON.stringify(groups.map((g) => ({ org_id: g.orgId, group_key: g.groupKey })));
+  const rows = await alertingDb(db)
     .selectFrom('alert_instances')
     .selectAll()
-    .where('org_id', '=', orgId)
-    .where('group_key', '=', groupKey)
-    .where((eb) => (announced.length ? eb.or([eb('state', '=', 'firing'), eb('fingerprint', 'in', [...announced])]) : eb('state', '=', 'firing')))
+    .where(sql<boolean>`(org_id, group_key) IN (SELECT k.org_id, k.group_key FROM jsonb_to_recordset(${keys}::jsonb) AS k(org_id uuid, group_key text))`)
+    .where((eb) => (announced.length ? eb.or([eb('state', '=', 'firing'), sql<boolean>`fingerprint = ANY(${announced}::text[])`]) : eb('state', '=', 'firing')))
+    .orderBy('org_id')
+    .orderBy('group_key')
     .orderBy('fingerprint')
     .execute();
+  // A fingerprint announced by one group may be a resolved member of another now: each group keeps
+  // only its firing members and those it announced itself.
+  for (const r of rows) {
+    const key = orgKey(r.org_id, r.group_key);
+    if (r.state === 'firing' || announcedIn.get(key)?.has(r.fingerprint)) byGroup.get(key)?.push(r);
+  }
+  return byGroup;
 }
 
 /** Keys of groups whose wake time has passed (not locked: each is claimed in its own transaction). */
@@ -196,17 +222,22 @@ export async function selectDueGroups(db: Db, now: Date, limit: number): Promise
   return alertingDb(db).selectFrom('alert_groups').select(['org_id', 'group_key']).where('wake_at', '<=', now).orderBy('wake_at').limit(limit).execute();
 }
 
-/** Locks a due group unless another worker holds it (SKIP LOCKED) or it is no longer due. */
-export async function claimDueGroup(trx: Db, orgId: string, groupKey: string, now: Date): Promise<GroupRow | undefined> {
+/**
+ * Locks the due groups of one organisation among `keys` (key order), leaving out those another
+ * worker holds (SKIP LOCKED) and those no longer due.
+ */
+export async function claimDueGroups(trx: Db, orgId: string, keys: readonly string[], now: Date): Promise<GroupRow[]> {
+  if (keys.length === 0) return [];
   return alertingDb(trx)
     .selectFrom('alert_groups')
     .selectAll()
     .where('org_id', '=', orgId)
-    .where('group_key', '=', groupKey)
+    .where(sql<boolean>`group_key = ANY(${[...keys]}::text[])`)
     .where('wake_at', '<=', now)
+    .orderBy('group_key')
     .forUpdate()
     .skipLocked()
-    .executeTakeFirst();
+    .execute();
 }
 
 /** Wakes the groups of an organisation that have a firing member (a silence ended: they may owe news). */
@@ -225,6 +256,18 @@ export async function wakeFiringGroups(db: Db, orgId: string, now: Date): Promis
 /** Silences not expired at `at` (active or pending). */
 export async function selectLiveSilences(db: Db, orgId: string, at: Date): Promise<SilenceRow[]> {
   return alertingDb(db).selectFrom('silences').selectAll().where('org_id', '=', orgId).where('ends_at', '>', at).orderBy('starts_at').execute();
+}
+
+/** Silences not expired at `at` (active or pending) of these organisations. */
+export async function selectLiveSilencesOf(db: Db, orgIds: readonly string[], at: Date): Promise<SilenceRow[]> {
+  if (orgIds.length === 0) return [];
+  return alertingDb(db)
+    .selectFrom('silences')
+    .selectAll()
+    .where(sql<boolean>`org_id = ANY(${[...orgIds]}::uuid[])`)
+    .where('ends_at', '>', at)
+    .orderBy('starts_at')
+    .execute();
 }
 
 export async function selectSilences(db: Db, orgId: string, limit: number): Promise<SilenceRow[]> {
@@ -362,29 +405,45 @@ export async function touchFiringInstances(db: Db, orgId: string): Promise<void>
 
 // --- notification records ------------------------------------------------------------------------
 
-/** Records a notification (`alerts` row); undefined when its idempotency key was used already. */
-export async function insertAlertRecord(
-  trx: Db,
-  a: { id: string; orgId: string; source: string; subjectId: string; kind: string; idempotencyKey: string; title: string; message: string; details: Record<string, unknown>; at: Date },
-): Promise<string | undefined> {
-  const row = await alertingDb(trx)
-    .insertInto('alerts')
-    .values({
-      id: a.id,
-      org_id: a.orgId,
-      source: a.source,
-      subject_id: a.subjectId,
-      kind: a.kind,
-      idempotency_key: a.idempotencyKey,
-      title: a.title,
-      message: a.message,
-      details: JSON.stringify(a.details),
-      created_at: a.at,
-    })
-    .onConflict((oc) => oc.columns(['org_id', 'idempotency_key']).doNothing())
-    .returning('id')
-    .executeTakeFirst();
-  return row?.id;
+export interface AlertRecord {
+  id: string;
+  orgId: string;
+  source: string;
+  subjectId: string;
+  kind: string;
+  idempotencyKey: string;
+  title: string;
+  message: string;
+  details: Record<string, unknown>;
+  at: Date;
+}
+
+/**
+ * Records notifications (`alerts` rows) in one statement; returns the ids stored, leaving out
+ * those whose idempotency key was used already (a redelivery: never recorded, nor sent, twice).
+ */
+export async function insertAlertRecords(trx: Db, records: readonly AlertRecord[]): Promise<Set<string>> {
+  if (records.length === 0) return new Set();
+  const rows = records.map((a) => ({
+    id: a.id,
+    org_id: a.orgId,
+    source: a.source,
+    subject_id: a.subjectId,
+    kind: a.kind,
+    idempotency_key: a.idempotencyKey,
+    title: a.title,
+    message: a.message,
+    details: a.details,
+    created_at: a.at.toISOString(),
+  }));
+  const { rows: stored } = await sql<{ id: string }>`
+    INSERT INTO alerts (id, org_id, source, subject_id, kind, idempotency_key, title, message, details, created_at)
+    SELECT v.id, v.org_id, v.source, v.subject_id, v.kind, v.idempotency_key, v.title, v.message, v.details, v.created_at
+    FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+      AS v(id uuid, org_id uuid, source text, subject_id text, kind text, idempotency_key text, title text, message text, details jsonb, created_at timestamptz)
+    ON CONFLICT (org_id, idempotency_key) DO NOTHING
+    RETURNING id`.execute(trx);
+  return new Set(stored.map((r) => r.id));
 }
 
 /** New routing for every group of a rule (or check); groups that were notified are woken to re-decide with it. */

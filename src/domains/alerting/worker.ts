@@ -2,8 +2,8 @@ import type { Logger } from 'pino';
 import type { LiveHub } from '../../platform/live.js';
 import { asSystem, type Db } from '../../platform/store/index.js';
 import { every, type Worker } from '../../platform/worker.js';
-import { decideAndNotify, loadSuppressions, type ManagerOptions } from './manager.js';
-import { claimDueGroup, selectDueGroups } from './store.js';
+import { decideGroups, loadSuppressions, type ManagerOptions } from './manager.js';
+import { claimDueGroups, selectDueGroups } from './store.js';
 import { alertingDb } from './tables.js';
 import { publishAlertChanges } from './live.js';
 
@@ -19,22 +19,25 @@ export interface AlertWorkerDeps {
 
 /**
  * Flushes the groups whose `wake_at` has passed (group wait, group interval, repeat interval, a
- * silence ending, a mute window opening or closing): each in its own transaction under a row lock taken with SKIP LOCKED, so several
+ * silence ending, a mute window opening or closing): those of one organisation in one transaction,
+ * decided together (manager.ts `decideGroups`), under row locks taken with SKIP LOCKED, so several
  * instances share the work and none sends what another sent. Returns how many notified.
  */
 export async function flushDueGroups(deps: Pick<AlertWorkerDeps, 'db'> & ManagerOptions, now: Date = new Date()): Promise<number> {
   const due = await selectDueGroups(deps.db, now, BATCH);
+  const byOrg = new Map<string, string[]>();
+  for (const { org_id, group_key } of due) byOrg.set(org_id, [...(byOrg.get(org_id) ?? []), group_key]);
   let notified = 0;
-  for (const { org_id, group_key } of due) {
-    const sent = await alertingDb(deps.db)
+  for (const [orgId, keys] of byOrg) {
+    notified += await alertingDb(deps.db)
       .transaction()
       .execute(async (trx) => {
-        const group = await claimDueGroup(trx, org_id, group_key, now);
-        if (!group) return false; // another instance holds it, or it was decided meanwhile
-        const suppressions = await loadSuppressions(trx, org_id, now);
-        return decideAndNotify(trx, group, suppressions, now, deps.baseUrl === undefined ? {} : { baseUrl: deps.baseUrl });
+        // Those another instance holds, or that were decided meanwhile, are left out.
+        const groups = await claimDueGroups(trx, orgId, keys, now);
+        if (groups.length === 0) return 0;
+        const suppressions = await loadSuppressions(trx, orgId, now);
+        return decideGroups(trx, groups, new Map([[orgId, suppressions]]), now, deps.baseUrl === undefined ? {} : { baseUrl: deps.baseUrl });
       });
-    if (sent) notified++;
   }
   return notified;
 }

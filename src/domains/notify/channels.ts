@@ -14,12 +14,14 @@ import {
   selectChannel,
   selectChannels,
   selectChannelTargets,
+  selectChannelTargetsOf,
   selectDeliveries,
   selectDeliveryChannelId,
   selectDeliveryState,
   skipPending,
   type ChannelRow,
   type DeliveryStateRow,
+  type NewNotification,
 } from './store.js';
 import type { Db } from '../../platform/store/index.js';
 
@@ -149,17 +151,39 @@ export interface NotificationRequest {
  * queued at most once per channel. Returns the ids queued.
  */
 export async function enqueueNotifications(db: Db, request: NotificationRequest): Promise<string[]> {
-  const targets = await selectChannelTargets(db, request.orgId, request.channels === '*' ? undefined : request.channels);
-  const rows = targets.map((channel) => {
-    const id = newId();
-    const payload: NotificationPayload = { id, type: request.type, alert: request.alert, org_id: request.orgId };
-    // A disabled channel's notification is kept, not attempted: it can be re-sent once the channel works.
-    const skipped = channel.disabled_reason === null ? {} : { skippedBecause: skippedReason(channel.disabled_reason) };
-    return { id, orgId: request.orgId, channelId: channel.id, alertId: request.alertId, payload, ...skipped };
+  const [ids = []] = await enqueueNotificationBatch(db, [request]);
+  return ids;
+}
+
+/**
+ * `enqueueNotifications` for many requests at once (of one or many organisations), with the same
+ * guarantees (same transaction, at most once per channel and alert): the organisations' channels
+ * are read in one query and every notification is inserted by one statement, however many alerts.
+ * Returns the ids queued per request, in order.
+ */
+export async function enqueueNotificationBatch(db: Db, requests: readonly NotificationRequest[]): Promise<string[][]> {
+  if (requests.length === 0) return [];
+  const targetsOf = new Map<string, { id: string; disabled_reason: string | null }[]>();
+  for (const channel of await selectChannelTargetsOf(db, [...new Set(requests.map((r) => r.orgId))])) {
+    targetsOf.set(channel.org_id, [...(targetsOf.get(channel.org_id) ?? []), channel]);
+  }
+  const rows: NewNotification[] = [];
+  const ids = requests.map((request) => {
+    // Every channel of the organisation, or those named that belong to it (others' ids are ignored).
+    const wanted = request.channels === '*' ? undefined : new Set(request.channels);
+    const targets = (targetsOf.get(request.orgId) ?? []).filter((c) => wanted === undefined || wanted.has(c.id));
+    return targets.map((channel) => {
+      const id = newId();
+      const payload: NotificationPayload = { id, type: request.type, alert: request.alert, org_id: request.orgId };
+      // A disabled channel's notification is kept, not attempted: it can be re-sent once the channel works.
+      const skipped = channel.disabled_reason === null ? {} : { skippedBecause: skippedReason(channel.disabled_reason) };
+      rows.push({ id, orgId: request.orgId, channelId: channel.id, alertId: request.alertId, payload, ...skipped });
+      return id;
+    });
   });
-  // One statement for every channel: the caller's transaction (a ping, a sweep) stays short.
+  // One statement for every channel and alert: the caller's transaction (a ping, a sweep, a bulk of alerts) stays short.
   await insertNotifications(db, rows);
-  return rows.map((r) => r.id);
+  return ids;
 }
 
 /**

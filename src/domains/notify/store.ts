@@ -45,6 +45,19 @@ export async function selectChannelTargets(db: Db, orgId: string, only?: readonl
   return query.orderBy('created_at').orderBy('id').execute();
 }
 
+/** The channels of these organisations as notifications target them (each organisation's in creation order). */
+export async function selectChannelTargetsOf(db: Db, orgIds: readonly string[]): Promise<{ id: string; org_id: string; disabled_reason: string | null }[]> {
+  if (orgIds.length === 0) return [];
+  return tables(db)
+    .selectFrom('channels')
+    .select(['id', 'org_id', 'disabled_reason'])
+    .where(sql<boolean>`org_id = ANY(${[...orgIds]}::uuid[])`)
+    .orderBy('org_id')
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
+}
+
 /** Deletes a channel; its queued and past notifications go with it (ON DELETE CASCADE). */
 export async function deleteChannelRow(db: Db, orgId: string, id: string): Promise<boolean> {
   const res = await tables(db).deleteFrom('channels').where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst();
@@ -61,24 +74,27 @@ export interface NewNotification {
   skippedBecause?: string;
 }
 
-/** Queues notifications, due now, in one statement; an alert is queued once per channel whatever happens. */
+/**
+ * Queues notifications, due now, in one statement (the rows travel as one jsonb array: one
+ * parameter however many); an alert is queued once per channel whatever happens.
+ */
 export async function insertNotifications(db: Db, rows: readonly NewNotification[]): Promise<void> {
   if (rows.length === 0) return;
-  await tables(db)
-    .insertInto('outbox')
-    .values(
-      rows.map((r) => ({
-        id: r.id,
-        org_id: r.orgId,
-        channel_id: r.channelId,
-        alert_id: r.alertId,
-        payload: JSON.stringify(r.payload),
-        next_attempt_at: sql<Date>`now()`,
-        ...(r.skippedBecause === undefined ? {} : { status: 'skipped' as const, last_error: r.skippedBecause }),
-      })),
-    )
-    .onConflict((oc) => oc.columns(['channel_id', 'alert_id']).doNothing())
-    .execute();
+  const json = JSON.stringify(
+    rows.map((r) => ({
+      id: r.id,
+      org_id: r.orgId,
+      channel_id: r.channelId,
+      alert_id: r.alertId,
+      payload: r.payload,
+      ...(r.skippedBecause === undefined ? {} : { status: 'skipped', last_error: r.skippedBecause }),
+    })),
+  );
+  await sql`
+    INSERT INTO outbox (id, org_id, channel_id, alert_id, payload, status, last_error, next_attempt_at)
+    SELECT v.id, v.org_id, v.channel_id, v.alert_id, v.payload, COALESCE(v.status, 'pending'), v.last_error, now()
+    FROM jsonb_to_recordset(${json}::jsonb) AS v(id uuid, org_id uuid, channel_id uuid, alert_id uuid, payload jsonb, status text, last_error text)
+    ON CONFLICT (channel_id, alert_id) DO NOTHING`.execute(db);
 }
 
 export type OutboxRow = Pick<
