@@ -4,6 +4,7 @@ import { useState, type FormEvent } from 'react';
 import { ApiError, errorMessage, type FieldError } from '../api';
 import { CelBuilder, type BuilderState } from '../components/CelBuilder';
 import { CelEditor } from '../components/CelEditor';
+import { ChannelChoice } from '../components/ChannelChoice';
 import { ErrorNote } from '../components/ErrorNote';
 import { Field } from '../components/Field';
 import { RelativeTime } from '../components/RelativeTime';
@@ -30,7 +31,6 @@ import {
 } from '../fraud';
 import { auditQuery, criterionQuery, fraudListsQuery, fraudSchemaQuery, versionsQuery } from '../fraud-queries';
 import { useAction } from '../hooks';
-import { channelsQuery } from '../queries';
 import { FraudTabs } from './FraudTabs';
 
 /** Days → matches per day and sample matches with the values the expression read, before enabling. */
@@ -115,7 +115,6 @@ function BacktestPanel({ expression }: { expression: string }) {
 function CriterionEditor({ id, initial }: { id?: string; initial: CriterionForm }) {
   const client = useQueryClient();
   const navigate = useNavigate();
-  const channels = useQuery(channelsQuery);
   const schema = useQuery(fraudSchemaQuery);
   const lists = useQuery(fraudListsQuery);
   const [form, setForm] = useState<CriterionForm>(initial);
@@ -169,7 +168,6 @@ function CriterionEditor({ id, initial }: { id?: string; initial: CriterionForm 
     });
   };
 
-  const chosen = form.channels === '*' ? [] : form.channels;
   return (
     <form className="card rule-form fraud-form" onSubmit={submit} noValidate aria-label="Criterion">
       <fieldset>
@@ -251,32 +249,7 @@ function CriterionEditor({ id, initial }: { id?: string; initial: CriterionForm 
             <input id="criterion-group-interval" className="mono short" value={form.group_interval} onChange={(e) => set('group_interval', e.target.value)} />
           </Field>
         </div>
-        <fieldset className="kind">
-          <legend>Channels</legend>
-          <label className="radio">
-            <input type="radio" name="criterion-channels" checked={form.channels === '*'} onChange={() => set('channels', '*')} /> All channels
-          </label>
-          <label className="radio">
-            <input type="radio" name="criterion-channels" checked={form.channels !== '*'} onChange={() => set('channels', [])} /> Chosen channels
-          </label>
-          {form.channels !== '*' && (
-            <div className="channel-choices">
-              {channels.error && <ErrorNote message={`Channels could not be loaded: ${errorMessage(channels.error)}`} />}
-              {channels.data?.length === 0 && (
-                <p className="muted">
-                  No channel yet: <Link to="/channels">add one</Link>.
-                </p>
-              )}
-              {channels.data?.map((c) => (
-                <label key={c.id} className="checkbox">
-                  <input type="checkbox" checked={chosen.includes(c.id)} onChange={(e) => set('channels', e.target.checked ? [...chosen, c.id] : chosen.filter((x) => x !== c.id))} /> {c.name}{' '}
-                  <span className="muted">({c.kind})</span>
-                </label>
-              ))}
-            </div>
-          )}
-          {err('channels') && <p className="field-error">{err('channels')}</p>}
-        </fieldset>
+        <ChannelChoice name="criterion-channels" value={form.channels} onChange={(next) => set('channels', next)} error={err('channels')} />
       </fieldset>
 
       <ErrorNote message={formError} />

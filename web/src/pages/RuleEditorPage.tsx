@@ -2,11 +2,12 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate } from '@tanstack/react-router';
 import { useState, type FormEvent, type ReactNode } from 'react';
 import { ApiError, errorMessage, type FieldError } from '../api';
+import { ChannelChoice } from '../components/ChannelChoice';
 import { ErrorNote } from '../components/ErrorNote';
 import { Field } from '../components/Field';
 import { PreviewChart } from '../components/PreviewChart';
 import { useAction } from '../hooks';
-import { channelsQuery, ruleQuery, rulesQuery } from '../queries';
+import { ruleQuery, rulesQuery } from '../queries';
 import {
   durationWords,
   explainTiming,
@@ -51,7 +52,6 @@ function DurationField({ id, label, value, onChange, error, hint }: { id: string
 function RuleEditor({ id, initial }: { id?: string; initial: RuleForm }) {
   const client = useQueryClient();
   const navigate = useNavigate();
-  const channels = useQuery(channelsQuery);
   const [form, setForm] = useState<RuleForm>(initial);
   const [errors, setErrors] = useState<FieldError[]>([]);
   const [formError, setFormError] = useState<string>();
@@ -121,7 +121,6 @@ function RuleEditor({ id, initial }: { id?: string; initial: RuleForm }) {
   };
 
   const timing = explainTiming(form);
-  const chosen = form.channels === '*' ? [] : form.channels;
 
   return (
     <form className="card rule-form" onSubmit={submit} noValidate>
@@ -282,32 +281,7 @@ function RuleEditor({ id, initial }: { id?: string; initial: RuleForm }) {
         >
           <textarea id="rule-message" rows={2} value={form.message} onChange={(e) => set('message', e.target.value)} aria-invalid={Boolean(err('message')) || undefined} />
         </Field>
-        <fieldset className="kind">
-          <legend>Channels</legend>
-          <label className="radio">
-            <input type="radio" name="rule-channels" checked={form.channels === '*'} onChange={() => set('channels', '*')} /> All channels
-          </label>
-          <label className="radio">
-            <input type="radio" name="rule-channels" checked={form.channels !== '*'} onChange={() => set('channels', [])} /> Chosen channels
-          </label>
-          {form.channels !== '*' && (
-            <div className="channel-choices">
-              {channels.error && <ErrorNote message={`Channels could not be loaded: ${errorMessage(channels.error)}`} />}
-              {channels.data?.length === 0 && (
-                <p className="muted">
-                  No channel yet: <Link to="/channels">add one</Link>.
-                </p>
-              )}
-              {channels.data?.map((c) => (
-                <label key={c.id} className="checkbox">
-                  <input type="checkbox" checked={chosen.includes(c.id)} onChange={(e) => set('channels', e.target.checked ? [...chosen, c.id] : chosen.filter((x) => x !== c.id))} /> {c.name}{' '}
-                  <span className="muted">({c.kind})</span>
-                </label>
-              ))}
-            </div>
-          )}
-          {err('channels') && <p className="field-error">{err('channels')}</p>}
-        </fieldset>
+        <ChannelChoice name="rule-channels" value={form.channels} onChange={(next) => set('channels', next)} error={err('channels')} />
       </fieldset>
 
       <fieldset className="rule-preview">
