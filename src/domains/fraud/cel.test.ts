@@ -49,8 +49,15 @@ describe('checkExpression', () => {
     expect(checkExpression('shipment.sender_id in lists.blocked_senders', lists).ok).toBe(true);
     const bad = checkExpression('shipment.sender_id in lists.blocked', lists);
     expect(bad.ok).toBe(false);
-    expect(bad.errors[0]?.message).toContain('blocked');
+    expect(bad.errors[0]?.message).toBe("No list named 'blocked' in this organisation (its lists are blocked_senders); create it under Fraud → Lists or POST /api/v1/fraud/lists");
     expect(bad.errors[0]).toMatchObject({ line: 1, column: 29 });
+  });
+
+  it('says a misspelt field is not a shipment field, and where the customer\'s own fields are', () => {
+    const c = checkExpression('shipment.declard_value_usd > 1.0', NO_LISTS);
+    expect(c.errors[0]).toMatchObject({ line: 1, column: 10 });
+    expect(c.errors[0]?.message).toContain("A shipment has no field 'declard_value_usd'");
+    expect(c.errors[0]?.message).toContain("shipment.attributes['declard_value_usd']");
   });
 
   it('gives line and column of a type error, and refuses non-bool results', () => {

@@ -421,7 +421,26 @@ function checkWith(expression: string, env: Environment): Checked {
 
 /** Type-checks an expression for an organisation with these lists: problems with line/column, its type, the aggregates it uses. */
 export function checkExpression(expression: string, lists: ListSizes): ExpressionCheck {
-  return checkWith(expression, envFor(lists.keys())).check;
+  const check = checkWith(expression, envFor(lists.keys())).check;
+  return { ...check, errors: check.errors.map((p) => unknownNameExplained(expression, p, [...lists.keys()])) };
+}
+
+/**
+ * The library says "No such key: x" for both a misspelt shipment field and a list the organisation
+ * does not have; the editor's user needs to know which, and what exists instead.
+ */
+function unknownNameExplained(expression: string, problem: Problem, lists: string[]): Problem {
+  const name = /^No such key: (\w+)$/.exec(problem.message)?.[1];
+  if (!name || problem.line === null || problem.column === null) return problem;
+  const before = (expression.split('\n')[problem.line - 1] ?? '').slice(0, problem.column - 1).trimEnd();
+  if (before.endsWith('lists.')) {
+    const have = lists.length ? `its lists are ${[...lists].sort().join(', ')}` : 'it has no list yet';
+    return { ...problem, message: `No list named '${name}' in this organisation (${have}); create it under Fraud → Lists or POST /api/v1/fraud/lists` };
+  }
+  if (before.endsWith('shipment.')) {
+    return { ...problem, message: `A shipment has no field '${name}' (the fields are listed by GET /api/v1/fraud/schema; your own fields are read as shipment.attributes['${name}'])` };
+  }
+  return problem;
 }
 
 /** What the editor offers: fields, functions (with examples) and the organisation's lists. */
