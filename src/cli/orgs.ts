@@ -1,9 +1,8 @@
-import { userInfo } from 'node:os';
 import { Option, type Command } from 'commander';
 import { z } from 'zod';
 import { userRole, type UserRole } from '../contracts/accounts.js';
-import { loadConfig, ConfigError } from '../config.js';
-import type { Db } from '../platform/store/index.js';
+import type { Config } from '../config.js';
+import { UsageError, action, operatorName, withOperatorStore } from './operator.js';
 
 /**
  * `vigil org create|list|rename|remove` and `vigil user invite`: platform administration straight
@@ -17,44 +16,11 @@ import type { Db } from '../platform/store/index.js';
  * Every change is recorded in the admin action log as done by `cli:<login name>`.
  */
 
-class UsageError extends Error {}
-
-const actor = () => ({ cli: safeUserName() });
-function safeUserName(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return process.env.USER ?? 'unknown';
-  }
-}
-
-async function withStore<T>(work: (db: Db, baseUrl: string, smtp: { url?: string | undefined; from: string }) => Promise<T>): Promise<T> {
-  const config = loadConfig();
-  const { asSystem, migrateToLatest, openStore } = await import('../platform/store/index.js');
-  const store = await openStore({ databaseUrl: config.DATABASE_URL, dataDir: config.VIGIL_DATA_DIR });
-  try {
-    await migrateToLatest(store.db);
-    // The operator's commands act on the whole installation, like a platform administrator.
-    return await asSystem('the operator\'s CLI acts on every organisation', () =>
-      work(store.db, config.VIGIL_BASE_URL ?? `http://localhost:${config.PORT}`, { url: config.VIGIL_SMTP_URL, from: config.VIGIL_SMTP_FROM }),
-    );
-  } finally {
-    await store.close();
-  }
-}
-
-/** Runs a command's action: maps failures to the exit codes above, with the message on stderr. */
-function action<A extends unknown[]>(name: string, fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
-  return async (...args) => {
-    try {
-      await fn(...args);
-    } catch (error) {
-      const usage = error instanceof UsageError || error instanceof ConfigError;
-      process.stderr.write(`vigil ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
-      process.exitCode = usage ? 2 : 1;
-    }
-  };
-}
+const actor = () => ({ cli: operatorName() });
+const invitationSettings = (config: Config) => ({
+  baseUrl: config.VIGIL_BASE_URL ?? `http://localhost:${config.PORT}`,
+  smtp: { url: config.VIGIL_SMTP_URL, from: config.VIGIL_SMTP_FROM },
+});
 
 const print = (json: boolean | undefined, value: unknown, text: string) => process.stdout.write(json ? `${JSON.stringify(value)}\n` : text);
 
@@ -79,7 +45,7 @@ export function registerOrgs(program: Command): void {
         const trimmed = name.trim();
         if (!trimmed || trimmed.length > 200) throw new UsageError('the name must have 1 to 200 characters');
         const { createOrgAs } = await import('../domains/accounts/index.js');
-        const created = await withStore((db) => createOrgAs(db, actor(), trimmed));
+        const created = await withOperatorStore((db) => createOrgAs(db, actor(), trimmed));
         print(opts.json, created, `${created.id}\t${created.name}\n`);
       }),
     );
@@ -91,7 +57,7 @@ export function registerOrgs(program: Command): void {
     .action(
       action('org list', async (opts: { json?: boolean }) => {
         const { listOrgs } = await import('../domains/accounts/index.js');
-        const orgs = await withStore((db) => listOrgs(db, actor()));
+        const orgs = await withOperatorStore((db) => listOrgs(db, actor()));
         print(opts.json, { orgs }, orgs.map((o) => `${o.id}\t${o.members}\t${o.name}\n`).join(''));
       }),
     );
@@ -105,7 +71,7 @@ export function registerOrgs(program: Command): void {
     .action(
       action('org rename', async (which: string, name: string, opts: { json?: boolean }) => {
         const { renameOrgAs, resolveOrg } = await import('../domains/accounts/index.js');
-        const renamed = await withStore(async (db) => renameOrgAs(db, actor(), (await resolveOrg(db, which)).id, name.trim()));
+        const renamed = await withOperatorStore(async (db) => renameOrgAs(db, actor(), (await resolveOrg(db, which)).id, name.trim()));
         print(opts.json, renamed, `${renamed.id}\t${renamed.name}\n`);
       }),
     );
@@ -117,7 +83,7 @@ export function registerOrgs(program: Command): void {
     .action(
       action('org remove', async (which: string) => {
         const { removeOrgAs, resolveOrg } = await import('../domains/accounts/index.js');
-        await withStore(async (db) => removeOrgAs(db, actor(), (await resolveOrg(db, which)).id));
+        await withOperatorStore(async (db) => removeOrgAs(db, actor(), (await resolveOrg(db, which)).id));
       }),
     );
 
@@ -139,7 +105,8 @@ export function registerOrgs(program: Command): void {
         const password = opts.password === '-' ? await readPassword() : undefined;
         const accounts = await import('../domains/accounts/index.js');
         const chosen: UserRole = role.data;
-        await withStore(async (db, baseUrl, smtp) => {
+        await withOperatorStore(async (db, config) => {
+          const { baseUrl, smtp } = invitationSettings(config);
           const target = await accounts.resolveOrg(db, opts.org);
           if (password !== undefined) {
             const member = await accounts.addMember(db, actor(), target.id, { email, role: chosen, password });

@@ -1,8 +1,6 @@
-import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { watcherInput } from '../contracts/watchers.js';
-import { loadConfig, ConfigError } from '../config.js';
-import type { Db } from '../platform/store/index.js';
+import { UsageError, action, operatorName, withOperatorStore } from './operator.js';
 
 /**
  * `vigil watcher add|list|remove`: shipment table watchers straight on the database (DATABASE_URL
@@ -15,41 +13,6 @@ import type { Db } from '../platform/store/index.js';
  * Exit codes: 0 success, 1 refused by the store or the watched database (not found, a column that
  * does not exist…), 2 usage error.
  */
-
-class UsageError extends Error {}
-
-function who(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return process.env.USER ?? 'unknown';
-  }
-}
-
-async function withStore<T>(work: (db: Db) => Promise<T>): Promise<T> {
-  const config = loadConfig();
-  const { asSystem, migrateToLatest, openStore } = await import('../platform/store/index.js');
-  const store = await openStore({ databaseUrl: config.DATABASE_URL, dataDir: config.VIGIL_DATA_DIR });
-  try {
-    await migrateToLatest(store.db);
-    // Watchers are the installation's configuration: the operator manages those of every organisation.
-    return await asSystem('the operator\'s CLI manages the table watchers of every organisation', () => work(store.db));
-  } finally {
-    await store.close();
-  }
-}
-
-function action<A extends unknown[]>(name: string, fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
-  return async (...args) => {
-    try {
-      await fn(...args);
-    } catch (error) {
-      const usage = error instanceof UsageError || error instanceof ConfigError;
-      process.stderr.write(`vigil ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
-      process.exitCode = usage ? 2 : 1;
-    }
-  };
-}
 
 /** `a=b` pairs of repeated options into an object. */
 function pairs(option: string, values: string[]): Record<string, string> {
@@ -109,7 +72,7 @@ export function registerWatchers(program: Command): void {
         const connection = opts.connection === '-' ? await readLine() : opts.connection;
         const { createWatcher } = await import('../domains/watchers/index.js');
         const { resolveOrg } = await import('../domains/accounts/index.js');
-        const view = await withStore(async (db) => {
+        const view = await withOperatorStore(async (db) => {
           const orgId = opts.org === undefined ? undefined : (await resolveOrg(db, opts.org)).id;
           const orgMap: Record<string, string> = {};
           for (const [value, org] of Object.entries(orgValues)) orgMap[value] = (await resolveOrg(db, org)).id;
@@ -125,7 +88,7 @@ export function registerWatchers(program: Command): void {
             start: opts.fromStart ? 'beginning' : 'end',
           });
           if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; '));
-          return createWatcher(db, { cli: who() }, parsed.data);
+          return createWatcher(db, { cli: operatorName() }, parsed.data);
         });
         process.stdout.write(opts.json ? `${JSON.stringify(view)}\n` : `${view.id}\t${view.name}\t${view.table}\n`);
       }),
@@ -138,7 +101,7 @@ export function registerWatchers(program: Command): void {
     .action(
       action('watcher list', async (opts: { json?: boolean }) => {
         const { listWatchers } = await import('../domains/watchers/index.js');
-        const watchers = await withStore((db) => listWatchers(db, { cli: who() }));
+        const watchers = await withOperatorStore((db) => listWatchers(db, { cli: operatorName() }));
         process.stdout.write(
           opts.json
             ? `${JSON.stringify({ watchers })}\n`
@@ -154,7 +117,7 @@ export function registerWatchers(program: Command): void {
     .action(
       action('watcher remove', async (which: string) => {
         const { removeWatcher, resolveWatcher } = await import('../domains/watchers/index.js');
-        await withStore(async (db) => removeWatcher(db, { cli: who() }, await resolveWatcher(db, which)));
+        await withOperatorStore(async (db) => removeWatcher(db, { cli: operatorName() }, await resolveWatcher(db, which)));
       }),
     );
 }

@@ -33,10 +33,10 @@
  * | notify/outbox-worker.ts                 | delivers every organisation's outbox                             |
  * | logs/retention.ts                       | archives and drops whole daily partitions                        |
  * | server/runtime.ts start-up              | bootstrap the first organisation and admin; can anyone log in    |
- * | cli/orgs.ts                             | the operator's commands act on the whole installation            |
+ * | cli/operator.ts (org, user, watcher)    | the operator's commands act on the whole installation            |
  * | fraud/detector.ts                       | evaluates every organisation's new shipments (one arrivals queue) |
  * | watchers/worker.ts                      | a watched table holds rows of several organisations              |
- * | watchers/http.ts, cli/watchers.ts       | platform administrators / the operator manage every watcher (verbs.ts checks the actor) |
+ * | watchers/http.ts                        | platform administrators manage every watcher (verbs.ts checks the actor) |
  *
  * Migrations run as the owner (session.ts `asOwner`), not through this table.
  */
