@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { shipmentInput } from './shipments.js';
 
 /**
  * Shipment table watchers (issue 10, "Shipments in"): platform administrators point Vigil at a
@@ -7,42 +8,19 @@ import { z } from 'zod';
  * `/api/v1/shipment-watchers`. The connection URL's password is never answered.
  */
 
-/** Shipment fields a column may feed (dotted: nested ones; `attributes.<name>`: one attribute each). */
-export const WATCHABLE_FIELDS = [
-  'external_id',
-  'created_at',
-  'declared_value',
-  'currency',
-  'weight_kg',
-  'dimensions_cm.length',
-  'dimensions_cm.width',
-  'dimensions_cm.height',
-  'pieces',
-  'origin_country',
-  'destination_country',
-  'origin_postcode',
-  'destination_postcode',
-  'service_level',
-  'sender_id',
-  'sender_name',
-  'sender_email',
-  'sender_phone',
-  'sender_created_at',
-  'recipient_name',
-  'recipient_address',
-  'recipient_phone',
-  'hs_code',
-  'description',
-  'sales_channel',
-  'ip_country',
-  'attributes',
-] as const;
+/**
+ * Shipment fields a column may feed: the intake's own fields (so a field added to the shipment
+ * schema is watchable at once), `dimensions_cm` by its parts; and `attributes.<name>`, one attribute each.
+ */
+export const WATCHABLE_FIELDS: readonly string[] = Object.keys(shipmentInput.shape).flatMap((field) =>
+  field === 'dimensions_cm' ? ['dimensions_cm.length', 'dimensions_cm.width', 'dimensions_cm.height'] : [field],
+);
 
 const identifier = (what: string) => z.string().min(1).max(63).describe(what);
 
 const fieldName = z
   .string()
-  .refine((f) => (WATCHABLE_FIELDS as readonly string[]).includes(f) || /^attributes\.[A-Za-z0-9_]{1,63}$/.test(f), {
+  .refine((f) => WATCHABLE_FIELDS.includes(f) || /^attributes\.[A-Za-z0-9_]{1,63}$/.test(f), {
     message: `must be a shipment field (${WATCHABLE_FIELDS.join(', ')}) or attributes.<name>`,
   });
 
