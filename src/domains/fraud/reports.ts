@@ -3,14 +3,15 @@
  * transaction as condition reports.
  *
  * Invariants:
- * - A fraud match is an event. Matches are reported per (criterion, group-by values, group-interval
- *   bucket of the wall clock) — one instance each, its value the number of matches in this report —
- *   so a burst of 37 shipments from one sender is one instance and one line of one digest, and later
- *   matches make a NEW instance in the same group (announced by the next group-interval
- *   notification).
- * - The instances never resolve by themselves and the repeat interval is the longest there is
- *   (3650d), so nothing is re-sent as a reminder; labels carry the group-by values (e.g. sender_id)
- *   so a silence matcher on them silences one entity.
+ * - A fraud match is an event (Routing.events): matches are reported per (criterion, group-by values)
+ *   of one detector transaction — one instance each, labelled with the detection time
+ *   (`matched`), its value the number of matches — so a burst of 37 shipments from one sender is one
+ *   instance and one line of one digest. The manager tells each instance once, in the group's next
+ *   digest (group wait for a new burst, then at most one digest per group interval), and closes it:
+ *   nothing is repeated, no "resolved" is sent, and later matches are new instances, so a digest
+ *   names only what matched since the last one.
+ * - Labels carry the group-by values (e.g. sender_id), so a silence matcher on them silences one
+ *   entity (its matches are closed without being told).
  */
 import { MAX_DURATION_MS, durationTextMs } from '../../contracts/alerting.js';
 import type { ShipmentFacts } from '../shipments/index.js';
@@ -29,7 +30,7 @@ export function labelsOf(c: ActiveCriterion, s: ShipmentFacts): Record<string, s
 
 const msOf = (text: string, fallback: number): number => durationTextMs(text) ?? fallback;
 
-/** One report per (criterion version, group-by values, group-interval bucket) of the newly stored, non-shadow alerts. */
+/** One report per (criterion version, group-by values) of the newly stored, non-shadow alerts of one detector transaction. */
 export function reportsOf(alerts: readonly NewAlert[], inserted: ReadonlySet<string>, labels: ReadonlyMap<string, Record<string, string>>, criteria: readonly ActiveCriterion[], now: Date): ConditionReport[] {
   const byId = new Map(criteria.map((c) => [`${c.id}|${c.version}`, c]));
   const groups = new Map<string, { c: ActiveCriterion; labels: Record<string, string>; count: number; sample: string[] }>();
@@ -38,9 +39,7 @@ export function reportsOf(alerts: readonly NewAlert[], inserted: ReadonlySet<str
     if (a.shadow || !inserted.has(k)) continue;
     const c = byId.get(`${a.criterionId}|${a.version}`)!;
     const l = labels.get(k) ?? {};
-    const interval = msOf(c.groupInterval, 15 * 60_000);
-    const bucket = new Date(Math.floor(now.getTime() / interval) * interval).toISOString();
-    const instance = { ...l, matched: bucket };
+    const instance = { ...l, matched: now.toISOString() };
     const gk = `${a.criterionId}|${JSON.stringify(instance)}`;
     const g = groups.get(gk) ?? { c, labels: instance, count: 0, sample: [] as string[] };
     g.count++;
@@ -65,7 +64,7 @@ export function reportsOf(alerts: readonly NewAlert[], inserted: ReadonlySet<str
       summary,
       severity: c.severity,
       timing: { forMs: 0, keepFiringForMs: 0 },
-      routing: { channels: c.channels, groupBy: c.groupBy, groupWaitMs: msOf(c.groupWait, 30_000), groupIntervalMs: msOf(c.groupInterval, 15 * 60_000), repeatIntervalMs: MAX_DURATION_MS },
+      routing: { channels: c.channels, groupBy: c.groupBy, groupWaitMs: msOf(c.groupWait, 30_000), groupIntervalMs: msOf(c.groupInterval, 15 * 60_000), repeatIntervalMs: MAX_DURATION_MS, events: true },
       link: `/fraud/alerts?criterion_id=${c.id}`,
       details: { criterion_version: c.version, shipments: count, external_ids: sample },
     } satisfies ConditionReport;
