@@ -5,12 +5,12 @@
  * alert of the criterion — those acknowledged before, during and after the outage alike — and
  * each sender's digest was queued and delivered once.
  */
-import { request as httpRequest } from 'node:http';
 import { sql } from 'kysely';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStore } from '../src/platform/store/index.js';
 import { untilDetected } from './support/fraud.js';
+import { postOnce } from './support/post-once.js';
 import { freePort, killHard, spawnVigil, type VigilProcess } from './support/process.js';
 import { ADMIN_TOKEN, eventually } from './support/server.js';
 import { startThrowawayPostgres, throwawayPostgresUnavailable, type ThrowawayPostgres } from './support/throwaway.js';
@@ -20,22 +20,6 @@ const pgMissing = await throwawayPostgresUnavailable();
 const PER_REQUEST = 500;
 const SENDERS = 4;
 const RESTARTS = 2;
-
-/** One POST on a fresh connection, never retried (a resent request would look like Vigil's duplicate). */
-function postOnce(url: string, body: string): Promise<{ status: number; retryAfter: string | undefined; body: string }> {
-  return new Promise((resolve, reject) => {
-    const headers = { 'x-api-key': ADMIN_TOKEN, 'content-type': 'application/x-ndjson', connection: 'close' };
-    const req = httpRequest(url, { method: 'POST', agent: false, timeout: 30_000, headers }, (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'], body: text }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.end(body);
-  });
-}
 
 /** Two clients posting bulks of new shipments back to back, remembering what was acknowledged. */
 function continuousShipments(url: string) {
@@ -52,7 +36,7 @@ function continuousShipments(url: string) {
         .join('\n');
       const at = Date.now();
       try {
-        const answer = await postOnce(`${url}/api/v1/shipments`, body);
+        const answer = await postOnce(`${url}/api/v1/shipments`, body, { 'x-api-key': ADMIN_TOKEN, 'content-type': 'application/x-ndjson' }, 30_000);
         answers.push({ at, ...answer });
         if (answer.status === 200) for (const id of ids) acked.add(id);
         else await new Promise((r) => setTimeout(r, 100));
