@@ -191,7 +191,6 @@ class JetStreamSubscription implements Subscription {
         await this.arrivals.wait();
         continue;
       }
-      if (this.options.ready) await this.options.ready();
       const batch = this.buffer.splice(0, this.options.batchSize);
       this.inFlight = batch;
       await this.refreshAckFloor();

@@ -221,10 +221,6 @@ class MemorySubscription implements Subscription {
 
   private async run(): Promise<void> {
     while (!this.stopping) {
-      if (this.options.ready) {
-        await this.options.ready();
-        if (this.stopping) break;
-      }
       const taken = this.group.take(this.options.batchSize);
       if (!taken) {
         await this.source.arrivals.wait();

@@ -32,7 +32,6 @@ export interface ResolvedSubscribeOptions {
   maxRetryDelayMs: number;
   ackWaitMs: number;
   maxAckPending: number;
-  ready: (() => Promise<void>) | undefined;
 }
 
 const positiveInt = (name: string, value: number | undefined, fallback: number, min = 1): number => {
@@ -51,6 +50,5 @@ export function resolveSubscribeOptions(options: SubscribeOptions = {}): Resolve
     // JetStream's pull requests and heartbeats work in whole seconds; below one second they misfire.
     ackWaitMs: positiveInt('ackWaitMs', options.ackWaitMs, 30_000, 1000),
     maxAckPending: positiveInt('maxAckPending', options.maxAckPending, 4 * batchSize, batchSize),
-    ready: options.ready,
   };
 }

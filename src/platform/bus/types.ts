@@ -104,12 +104,6 @@ export interface SubscribeOptions {
   ackWaitMs?: number;
   /** JetStream only: most unacknowledged messages outstanding for the durable. Default 4 × batchSize. */
   maxAckPending?: number;
-  /**
-   * Awaited before the subscription cuts its next batch. A consumer with several subscriptions
-   * (one batch committing while the next is prepared) uses it to cut the next batch only once the
-   * one before has got far enough: cut at once, batches would hold one message each. Default: none.
-   */
-  ready?: () => Promise<void>;
 }
 
 export interface Subscription {
