@@ -2,24 +2,17 @@
  * How accepted log events travel on the event bus from ingest to the stream processor. On JetStream
  * they are JSON, one message per slice of a request small enough for the server (NATS' default max
  * payload is 1 MiB); JSON keeps the wire format readable with `nats sub`. The in-process bus hands
- * the decoded events over as they are (encoding and decoding them within one process would be
- * work done twice on the ingest path), with their COPY rows encoded already.
+ * the decoded events over as they are: encoding and decoding them within one process would be
+ * work done twice on the ingest path.
  */
 import type { BusMessage, EventBus, PublishMessage } from '../../platform/bus/index.js';
 import type { LogEvent } from './event.js';
-import { encodeEventRows } from './store.js';
 
 export const LOG_TOPIC = 'logs';
 
 export interface LogMessage {
   orgId: string;
   events: LogEvent[];
-  /**
-   * In process only: the events as COPY rows, encoded at ingest (`encodeEventRows`), so that the
-   * stream processor's transaction — one at a time, every request waits for it — only writes bytes.
-   * Never on JetStream (JSON carries the events alone).
-   */
-  rows?: Uint8Array;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -39,10 +32,7 @@ export interface LogMessages {
  */
 export function logMessagesFor(bus: Pick<EventBus, 'kind' | 'maxMessageBytes'>, orgId: string, events: LogEvent[], approxBytes: number): LogMessages {
   if (events.length === 0) return { messages: [], tooLarge: [], unencodable: [] };
-  if (bus.kind === 'memory') {
-    const value: LogMessage = { orgId, events, rows: encodeEventRows(orgId, events) };
-    return { messages: [{ data: EMPTY, value, size: approxBytes + value.rows!.byteLength }], tooLarge: [], unencodable: [] };
-  }
+  if (bus.kind === 'memory') return { messages: [{ data: EMPTY, value: { orgId, events } satisfies LogMessage, size: approxBytes }], tooLarge: [], unencodable: [] };
   const out: LogMessages = { messages: [], tooLarge: [], unencodable: [] };
   encodeInto(out, orgId, events, 0, bus.maxMessageBytes);
   return out;

@@ -62,8 +62,6 @@ export interface EventGroupRows {
   orgId: string;
   events: readonly LogEvent[];
   tooLate?: readonly boolean[];
-  /** The events as COPY rows, encoded ahead (`encodeEventRows`); their flags are overwritten from `tooLate`. */
-  rows?: Uint8Array;
 }
 
 /** The day partitions `groups` fall in, created outside the caller's transaction (DDL takes a lock on the parent). */
@@ -74,11 +72,7 @@ export async function ensurePartitionsFor(partitions: PartitionManager, groups: 
   await partitions.ensure([...dayNumbers].map((n) => dayOf(n * DAY_MS)));
 }
 
-/**
- * The COPY columns, `too_late` first: it is the one value decided after ingest (by the stream
- * processor), so rows encoded ahead (`encodeEventRows`) get it by overwriting their first byte.
- */
-const EVENT_COLUMNS = ['too_late', 'org_id', 'ts', 'received_at', 'service', 'host', 'source', 'level', 'message', 'method', 'path', 'section', 'status', 'bytes', 'duration_ms', 'remote_addr', 'user_agent', 'attributes'] as const;
+const EVENT_COLUMNS = ['org_id', 'ts', 'received_at', 'service', 'host', 'source', 'level', 'message', 'method', 'path', 'section', 'status', 'bytes', 'duration_ms', 'remote_addr', 'user_agent', 'attributes', 'too_late'] as const;
 
 /** Characters a COPY text value cannot hold as they are: its separators and the backslash, and NUL (PostgreSQL text refuses it). */
 const NEEDS_WORK = /[\\\t\n\r\0]/;
@@ -98,62 +92,41 @@ const copyNumber = (value: number | null): string => (value === null ? '\\N' : S
  * the garbage-collection time).
  */
 export function encodeEventCopy(groups: readonly EventGroupRows[]): string {
-  return [...encodeEventCopyChunks(groups, Number.POSITIVE_INFINITY)].map((c) => (typeof c === 'string' ? c : Buffer.from(c).toString('utf8'))).join('');
+  return [...encodeEventCopyChunks(groups, Number.POSITIVE_INFINITY)].join('');
 }
 
 /** Rows per chunk of `encodeEventCopyChunks`: ~50 KB, small enough to start PostgreSQL early, large enough to cost nothing per chunk. */
 const ROWS_PER_CHUNK = 200;
 
-const TOO_LATE_BYTE = 0x74; // 't'
-const COUNTED_BYTE = 0x66; // 'f'
-const NEWLINE = 0x0a;
-
 /**
- * One organisation's events as COPY rows (EVENT_COLUMNS, every `too_late` written as `f`), encoded
- * at ingest, off the stream processor's transaction: there, storing them is writing these bytes
- * after setting each row's first byte (`encodeEventCopyChunks`). A row is one line: COPY's text
- * format escapes every newline inside a value.
+ * `encodeEventCopy` in chunks of `rowsPerChunk` lines, each encoded only when it is pulled: given
+ * to COPY, the encoding of the next chunk overlaps PostgreSQL's work on the one before.
  */
-export function encodeEventRows(orgId: string, events: readonly LogEvent[]): Buffer {
-  return Buffer.from([...encodeEventCopyChunks([{ orgId, events }], Number.POSITIVE_INFINITY)].join(''));
-}
-
-/**
- * `encodeEventCopy` in chunks: a group's rows encoded at ingest (`rows`, one chunk, its too-late
- * flags set in place), the others `rowsPerChunk` lines at a time, each encoded only when it is
- * pulled: given to COPY, the encoding of the next chunk overlaps PostgreSQL's work on the one before.
- */
-export function* encodeEventCopyChunks(groups: readonly EventGroupRows[], rowsPerChunk = ROWS_PER_CHUNK): Generator<string | Uint8Array> {
+export function* encodeEventCopyChunks(groups: readonly EventGroupRows[], rowsPerChunk = ROWS_PER_CHUNK): Generator<string> {
   const iso = isoOf;
   let lines: string[] = [];
   const values: string[] = new Array<string>(EVENT_COLUMNS.length);
   for (const g of groups) {
-    if (g.rows) {
-      if (lines.length) yield `${lines.join('\n')}\n`;
-      lines = [];
-      yield withFlags(g.rows, g.events.length, g.tooLate);
-      continue;
-    }
     for (let i = 0; i < g.events.length; i++) {
       const e = g.events[i]!;
-      values[0] = g.tooLate?.[i] ? 't' : 'f';
-      values[1] = g.orgId;
-      values[2] = iso(e.timestamp);
-      values[3] = iso(e.receivedAt);
-      values[4] = copyText(e.service);
-      values[5] = copyText(e.host);
-      values[6] = copyText(e.source);
-      values[7] = copyText(e.level);
-      values[8] = copyText(e.message);
-      values[9] = copyText(e.method);
-      values[10] = copyText(e.path);
-      values[11] = copyText(e.section);
-      values[12] = copyNumber(e.status);
-      values[13] = copyNumber(e.bytes);
-      values[14] = copyNumber(e.durationMs);
-      values[15] = copyText(e.remoteAddr);
-      values[16] = copyText(e.userAgent);
-      values[17] = copyText(pgJson(e.attributes));
+      values[0] = g.orgId;
+      values[1] = iso(e.timestamp);
+      values[2] = iso(e.receivedAt);
+      values[3] = copyText(e.service);
+      values[4] = copyText(e.host);
+      values[5] = copyText(e.source);
+      values[6] = copyText(e.level);
+      values[7] = copyText(e.message);
+      values[8] = copyText(e.method);
+      values[9] = copyText(e.path);
+      values[10] = copyText(e.section);
+      values[11] = copyNumber(e.status);
+      values[12] = copyNumber(e.bytes);
+      values[13] = copyNumber(e.durationMs);
+      values[14] = copyText(e.remoteAddr);
+      values[15] = copyText(e.userAgent);
+      values[16] = copyText(pgJson(e.attributes));
+      values[17] = g.tooLate?.[i] ? 't' : 'f';
       lines.push(values.join('\t'));
       if (lines.length >= rowsPerChunk) {
         yield `${lines.join('\n')}\n`;
@@ -162,23 +135,6 @@ export function* encodeEventCopyChunks(groups: readonly EventGroupRows[], rowsPe
     }
   }
   if (lines.length) yield `${lines.join('\n')}\n`;
-}
-
-/**
- * Rows encoded ahead with each row's flag set from `tooLate` (every flag is written, so a batch
- * retried with other verdicts gets them). Refuses rows that do not match their events: a wrong row
- * count would shift every flag after it.
- */
-function withFlags(rows: Uint8Array, count: number, tooLate: readonly boolean[] | undefined): Uint8Array {
-  let start = 0;
-  for (let i = 0; i < count; i++) {
-    if (start >= rows.length) throw new Error(`encoded rows hold fewer lines than their ${count} events`);
-    rows[start] = tooLate?.[i] ? TOO_LATE_BYTE : COUNTED_BYTE;
-    start = rows.indexOf(NEWLINE, start) + 1;
-    if (start === 0) throw new Error('encoded rows do not end with a newline');
-  }
-  if (start !== rows.length) throw new Error(`encoded rows hold more lines than their ${count} events`);
-  return rows;
 }
 
 /**

@@ -241,7 +241,7 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
       const { plan, groups, result } = prepared;
       await insertEventGroups(
         trx,
-        groups.map((g, i) => ({ orgId: g.orgId, events: g.events, tooLate: result.tooLate[i]!, ...(g.rows ? { rows: g.rows } : {}) })),
+        groups.map((g, i) => ({ orgId: g.orgId, events: g.events, tooLate: result.tooLate[i]! })),
         copy,
       );
       await addCounts(trx, result.counts);

@@ -13,11 +13,11 @@ import { from as copyFrom } from 'pg-copy-streams';
 import type { Db, Store } from './store.js';
 
 /**
- * Writes rows in COPY's text format into `table (columns)`. Chunks (text, or its UTF-8 bytes) are
- * pulled one at a time as the connection takes them, so a lazily encoded iterable overlaps encoding
- * here with parsing and inserting in PostgreSQL.
+ * Writes rows in COPY's text format into `table (columns)`. Chunks are pulled one at a time as the
+ * connection takes them, so a lazily encoded iterable overlaps encoding here with parsing and
+ * inserting in PostgreSQL.
  */
-export type CopyIn = (table: string, columns: readonly string[], data: string | Iterable<string | Uint8Array>) => Promise<void>;
+export type CopyIn = (table: string, columns: readonly string[], data: string | Iterable<string>) => Promise<void>;
 
 export async function transactionWithCopy<T>(store: Store, work: (trx: Db, copy: CopyIn | undefined) => Promise<T>): Promise<T> {
   if (!store.connect) return store.db.transaction().execute((trx) => work(trx, undefined));
