@@ -164,6 +164,30 @@ describe('row-level security by direct SQL on PostgreSQL', () => {
     expect(owned.rows).toEqual([]);
   });
 
+  run('the bulk role the stream processor COPYs raw events as (migration 019) may only insert into log_events', async () => {
+    const role = await owner.query<{ rolsuper: boolean; rolbypassrls: boolean; rolcanlogin: boolean }>(`SELECT rolsuper, rolbypassrls, rolcanlogin FROM pg_roles WHERE rolname = 'vigil_bulk'`);
+    expect(role.rows[0]).toEqual({ rolsuper: false, rolbypassrls: true, rolcanlogin: false });
+    const c = new pg.Client({ connectionString: server.config.DATABASE_URL });
+    await c.connect();
+    try {
+      await c.query('SET ROLE vigil_bulk');
+      const refused: string[] = [];
+      for (const { name } of tables) {
+        for (const statement of [`SELECT count(*) FROM ${name}`, `UPDATE ${name} SET org_id = org_id`, `DELETE FROM ${name}`]) {
+          await c.query(statement).then(
+            () => refused.push(`${statement}: allowed`),
+            (e: Error) => void (/permission denied/.test(e.message) || refused.push(`${statement}: ${e.message}`)),
+          );
+        }
+      }
+      expect(refused).toEqual([]);
+      const inserts = await owner.query<{ relname: string }>(`SELECT relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND has_table_privilege('vigil_bulk', c.oid, 'INSERT') ORDER BY 1`);
+      expect(inserts.rows.map((r) => r.relname)).toEqual(['log_events']);
+    } finally {
+      await c.end();
+    }
+  });
+
   run('set to organisation A: no row of B can be read, changed, removed or added, in any tenant table', async () => {
     await asApp(`SELECT set_config('vigil.org_id', '${ids.a}', false)`, async (c) => {
       const problems: string[] = [];

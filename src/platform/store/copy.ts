@@ -11,6 +11,8 @@ import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClien
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Db, Store } from './store.js';
+import { APP_ROLE } from './session.js';
+import { currentTenant } from './tenancy.js';
 
 /**
  * Writes rows in COPY's text format into `table (columns)`. Chunks are pulled one at a time as the
@@ -27,12 +29,19 @@ export async function transactionWithCopy<T>(store: Store, work: (trx: Db, copy:
   const copy: CopyIn = async (table, columns, data) => {
     const list = columns.join(', ');
     // PostgreSQL refuses COPY FROM into a table under row-level security (every tenant table, see
-    // migration 018), so such rows are copied into a session-private staging table and moved with
-    // one INSERT … SELECT, where the policies apply.
-    const staged = (await hasRowSecurity(client, table)) ? `copy_in_${table}` : undefined;
+    // migration 018). System work (the bypass, under which the policy admits every row anyway) may
+    // COPY as the role `vigil_bulk` (migration 019: BYPASSRLS, INSERT only) for that one statement;
+    // any other work, or a database without that role, copies into a session-private staging table
+    // and moves the rows with one INSERT … SELECT, where the policies apply.
+    const secured = await hasRowSecurity(client, table);
+    const asBulk = secured && currentTenant()?.kind === 'system' && (await bulkRoleMayInsert(client, table));
+    const staged = secured && !asBulk ? `copy_in_${table}` : undefined;
     if (staged) await client.query(`CREATE TEMP TABLE IF NOT EXISTS ${staged} AS SELECT * FROM ${table} WITH NO DATA`);
+    // LOCAL: a failed COPY aborts the transaction, and its end puts the session's role back.
+    if (asBulk) await client.query(`SET LOCAL ROLE ${BULK_ROLE}`);
     const stream = client.query(copyFrom(`COPY ${staged ?? table} (${list}) FROM STDIN`));
     await pipeline(Readable.from(typeof data === 'string' ? [data] : data, { objectMode: false }), stream);
+    if (asBulk) await client.query(`SET LOCAL ROLE ${APP_ROLE}`);
     if (staged) await client.query(`INSERT INTO ${table} (${list}) SELECT ${list} FROM ${staged}; TRUNCATE ${staged}`);
   };
   let broken = false;
@@ -61,6 +70,24 @@ async function hasRowSecurity(client: pg.PoolClient, table: string): Promise<boo
     known = rows[0]?.rls === true;
     // A table not found (yet) is asked again next time.
     if (rows[0]?.rls !== null) rowSecurity.set(table, known);
+  }
+  return known;
+}
+
+const BULK_ROLE = 'vigil_bulk';
+
+/** Whether this session may COPY into `table` as `vigil_bulk` (made by migration 019 only for a superuser owner): asked once per table and process. */
+const bulkRole = new Map<string, boolean>();
+async function bulkRoleMayInsert(client: pg.PoolClient, table: string): Promise<boolean> {
+  let known = bulkRole.get(table);
+  if (known === undefined) {
+    const { rows } = await client.query<{ ok: boolean }>(
+      `SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${BULK_ROLE}' AND rolbypassrls)
+         THEN pg_has_role(session_user, '${BULK_ROLE}', 'USAGE') AND has_table_privilege('${BULK_ROLE}', $1::text, 'INSERT') ELSE false END AS ok`,
+      [table],
+    );
+    known = rows[0]?.ok === true;
+    bulkRole.set(table, known);
   }
   return known;
 }

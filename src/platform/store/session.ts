@@ -16,7 +16,7 @@ import type { PostgresPool, PostgresPoolClient } from 'kysely';
 import { currentTenant, inAnyScope } from './tenancy.js';
 
 /** The role the application runs as (created by migration 018). */
-const APP_ROLE = 'vigil_app';
+export const APP_ROLE = 'vigil_app';
 
 /**
  * What work outside any scope (no request, worker, asOrg or asSystem) gets:

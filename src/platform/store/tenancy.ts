@@ -11,6 +11,9 @@
  *   session is known; an unauthenticated request therefore sees nothing unless a route declares a
  *   bypass for a lookup of its own.
  * - The context is read when a connection is taken: a transaction keeps the context it began with.
+ * - One statement runs as another role: system work's COPY into log_events switches to `vigil_bulk`
+ *   (migration 019: BYPASSRLS, INSERT on log_events only) for that statement, because PostgreSQL
+ *   refuses COPY into a table under row-level security; the bypass admits those rows anyway.
  *
  * The narrow, documented bypass — every `asSystem` reason in the application (a new one is added
  * to this table with the call):

@@ -8,7 +8,7 @@ describe('SQL migrations', () => {
     expect(files.map((f) => f.replace(/\.sql$/, ''))).toEqual([...MIGRATION_NAMES]);
     for (const name of MIGRATION_NAMES) {
       const { up, down } = parseMigrationSql(name, readFileSync(new URL(`./${name}.sql`, import.meta.url), 'utf8'));
-      expect(up, name).toMatch(/^(CREATE|ALTER)\b/);
+      expect(up, name).toMatch(/^(CREATE|ALTER|DO)\b/);
       expect(down, name).not.toBe('');
     }
     expect(Object.keys(loadMigrations())).toEqual([...MIGRATION_NAMES]);
