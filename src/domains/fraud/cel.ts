@@ -467,7 +467,11 @@ export function fraudSchemaFor(lists: ListSizes): FraudSchema {
 // --- compiling for the engine ------------------------------------------------------------------
 
 /** What one evaluation gave. `absent`: a value the expression reads is missing (does not match). */
-export type Outcome = { kind: 'match'; values: Record<string, unknown> } | { kind: 'no' } | { kind: 'absent' } | { kind: 'error'; message: string };
+export type Outcome = { kind: 'match'; values: Record<string, unknown> } | { readonly kind: 'no' } | { readonly kind: 'absent' } | { kind: 'error'; message: string };
+
+// Shared, frozen: most of a batch's million evaluations answer one of these (no allocation each).
+const NO: Outcome = Object.freeze({ kind: 'no' });
+const ABSENT: Outcome = Object.freeze({ kind: 'absent' });
 
 export interface Compiled {
   aggregates: AggregateUse[];
@@ -480,10 +484,24 @@ export interface Compiled {
 /** A shipment prepared once for every criterion of its organisation. */
 export type CelShipmentValue = CelShipment;
 
-/** Builds the `shipment` value: nulls left out (absent), integers as BigInt, timestamps as Date. */
-export function celShipment(row: ShipmentRecord): CelShipmentValue {
+/**
+ * The field definitions of these field names (all of them for null: an expression that may read
+ * any field), for `celShipment`: a batch converts only what its criteria read (bench: 100,000
+ * shipments × 28 fields was 0.5 s of the evaluation, most of the fields never read).
+ */
+export function celFields(names: Iterable<string> | null): readonly FieldDef[] {
+  if (names === null) return SHIPMENT_FIELDS;
+  const wanted = new Set(names);
+  return SHIPMENT_FIELDS.filter((f) => wanted.has(f.name));
+}
+
+/**
+ * Builds the `shipment` value: nulls left out (absent), integers as BigInt, timestamps as Date.
+ * `fields`: only these are set (`celFields` of what the criteria read); every field by default.
+ */
+export function celShipment(row: ShipmentRecord, fields: readonly FieldDef[] = SHIPMENT_FIELDS): CelShipmentValue {
   const s = new CelShipment();
-  for (const f of SHIPMENT_FIELDS) {
+  for (const f of fields) {
     const v = row[f.name];
     if (v === null || v === undefined) continue;
     if (f.type === 'int') s[f.name] = BigInt(Math.trunc(Number(v)));
@@ -524,16 +542,16 @@ export function compileCriterion(expression: string, lists: ReadonlyMap<string, 
       let result: unknown;
       if (fast) {
         result = fast(shipment, velocity);
-        if (result instanceof Fail) return result.absent ? { kind: 'absent' } : { kind: 'error', message: result.message };
+        if (result instanceof Fail) return result.absent ? ABSENT : { kind: 'error', message: result.message };
       } else {
         try {
           result = fn({ shipment, velocity, lists: celLists });
         } catch (e) {
-          if (isAbsent(e)) return { kind: 'absent' };
+          if (isAbsent(e)) return ABSENT;
           return { kind: 'error', message: summaryOf(e) };
         }
       }
-      if (result !== true) return { kind: 'no' };
+      if (result !== true) return NO;
       const values: Record<string, unknown> = {};
       for (const f of fields) if (FIELD_TYPES.has(f) && f !== 'attributes') values[`shipment.${f}`] = plain(shipment[f] ?? null);
       if (fields.includes('attributes')) values['shipment.attributes'] = shipment['attributes'] ?? null;

@@ -11,7 +11,7 @@
 import type { AggregateUse } from '../../contracts/fraud.js';
 import type { Db } from '../../platform/store/index.js';
 import { loadAggregates, type AggregateValues } from './aggregates.js';
-import { aggregateKey, CelVelocity, celShipment, compileCriterion, type Compiled, type Outcome, type ShipmentRecord } from './cel.js';
+import { aggregateKey, celFields, CelVelocity, celShipment, compileCriterion, type Compiled, type Outcome, type ShipmentRecord } from './cel.js';
 
 /** Compiled criteria, reused while the criterion version and the organisation's lists are the same. */
 export class CompileCache {
@@ -66,8 +66,10 @@ export async function evaluateBatch(
   const t0 = performance.now();
   for (const [pi, part] of parts.entries()) {
     if (part.criteria.length === 0) continue;
+    // Only the fields this part's criteria read are converted (all when one may read any).
+    const fields = celFields(part.criteria.some((c) => c.fields === null) ? null : part.criteria.flatMap((c) => c.fields ?? []));
     for (const s of part.shipments) {
-      const shipment = celShipment(s);
+      const shipment = celShipment(s, fields);
       const velocity = new CelVelocity(values.get(s.id) ?? new Map());
       for (let i = 0; i < part.criteria.length; i++) visit(pi, s, i, part.criteria[i]!.evaluate(shipment, velocity));
     }
