@@ -3,9 +3,9 @@
  * organisation and stores one `fraud_alerts` row per (criterion, version, shipment) that matched.
  *
  * Invariants:
- * - Exactly once: a chunk of arrivals is claimed (FOR UPDATE SKIP LOCKED), evaluated, its alerts
- *   inserted (ON CONFLICT DO NOTHING), the NEW ones reported to the alert manager and the arrivals
- *   deleted, all in ONE transaction. A crash (kill -9) before the commit leaves the arrivals queued
+ * - Exactly once: a chunk of arrivals is claimed and deleted (FOR UPDATE SKIP LOCKED, one
+ *   statement), evaluated, its alerts inserted (ON CONFLICT DO NOTHING) and the NEW ones reported
+ *   to the alert manager, all in ONE transaction. A crash (kill -9) before the commit leaves the arrivals queued
  *   and nothing stored; after it, nothing is left to redo. Concurrent detectors take disjoint
  *   chunks. A shipment committed late is still in the queue (never skipped, unlike a cursor on
  *   shipments.id).
@@ -27,7 +27,7 @@ import { MAX_DURATION_MS, durationTextMs } from '../../contracts/alerting.js';
 import { asSystem, type Db } from '../../platform/store/index.js';
 import type { Worker } from '../../platform/worker.js';
 import { reportConditions, type ConditionReport, type ManagerOptions } from '../alerting/index.js';
-import { arrivedShipments, claimArrivals, finishArrivals, onArrivals, type ShipmentFacts } from '../shipments/index.js';
+import { arrivedShipments, claimArrivals, onArrivals, type ShipmentFacts } from '../shipments/index.js';
 import { SHIPMENT_FIELDS, type Compiled } from './cel.js';
 import { CompileCache, evaluateBatch } from './engine.js';
 import { activeCriteria, insertAlerts, listSignatures, listsOf, pauseCriterion, type ActiveCriterion, type NewAlert } from './engine-store.js';
@@ -158,10 +158,6 @@ export async function detectChunk(db: Db, cache: CompileCache, now: Date, option
       result.reported = reports.length;
       if (reports.length > 0) await reportConditions(trx, reports, now, options.baseUrl === undefined ? {} : { baseUrl: options.baseUrl });
       result.ms.manager = lap();
-      await finishArrivals(
-        trx,
-        claimed.map((a) => a.shipmentId),
-      );
       return result;
     }),
   );
