@@ -43,6 +43,9 @@ export function aggregatesOf(criteria: readonly { aggregates: readonly Aggregate
   return [...uses.values()];
 }
 
+/** The aggregates of a shipment whose criteria use none. */
+const NO_VALUES: ReadonlyMap<string, number | boolean | null> = new Map();
+
 /** One organisation's part of a batch: its shipments and its compiled criteria. */
 export interface BatchPart {
   orgId: string;
@@ -70,7 +73,7 @@ export async function evaluateBatch(
     const fields = celFields(part.criteria.some((c) => c.fields === null) ? null : part.criteria.flatMap((c) => c.fields ?? []));
     for (const s of part.shipments) {
       const shipment = celShipment(s, fields);
-      const velocity = new CelVelocity(values.get(s.id) ?? new Map());
+      const velocity = new CelVelocity(values.get(s.id) ?? NO_VALUES);
       for (let i = 0; i < part.criteria.length; i++) visit(pi, s, i, part.criteria[i]!.evaluate(shipment, velocity));
     }
   }

@@ -78,10 +78,13 @@ const multirange = (runs: IdRuns): string => `{${runs.lo.map((lo, i) => `[${lo},
  * puts them back). Run inside a transaction.
  */
 export async function claimArrivals(trx: Db, limit: number): Promise<{ shipmentId: string; orgId: string }[]> {
+  // By ctid: the locked rows cannot move, and a join on ctid is a direct fetch instead of 100,000
+  // probes of the primary key (bench: 0.37 s → 0.26 s for 100,000 arrivals).
   const result = await sql<{ shipment_id: string | number; org_id: string }>`
-    DELETE FROM shipment_arrivals WHERE shipment_id IN (
-      SELECT shipment_id FROM shipment_arrivals ORDER BY shipment_id LIMIT ${limit} FOR UPDATE SKIP LOCKED)
-    RETURNING shipment_id, org_id`.execute(trx);
+    DELETE FROM shipment_arrivals a USING (
+      SELECT ctid FROM shipment_arrivals ORDER BY shipment_id LIMIT ${limit} FOR UPDATE SKIP LOCKED) c
+    WHERE a.ctid = c.ctid
+    RETURNING a.shipment_id, a.org_id`.execute(trx);
   return result.rows.map((r) => ({ shipmentId: String(r.shipment_id), orgId: r.org_id }));
 }
 
@@ -129,22 +132,34 @@ export interface HistoryRow {
 }
 
 /**
- * The shipments whose (org_id, `key` column) is one of `entities` and whose created_at is in
- * (`after`, `through`], with the `columns` asked for: one query for a whole batch's entities of
- * every organisation in it (each pair names its organisation, so no row of another one is read).
- * `except`: ids the caller already holds (the batch itself), left out so they are not sent back
- * (named by their runs).
+ * The shipments whose (org_id, `key` column) is one of `entities` (organisation → its entity
+ * values) and whose created_at is in (`after`, `through`], with the `columns` asked for: one query
+ * for a whole batch's entities of every organisation in it (each pair names its organisation, so
+ * no row of another one is read). `except`: ids the caller already holds (the batch itself), left
+ * out so they are not sent back (named by their runs).
  */
 export async function entityHistory(
   db: Db,
   key: string,
-  entities: readonly { orgId: string; entity: string }[],
+  entities: ReadonlyMap<string, ReadonlySet<string>>,
   columns: readonly string[],
   after: Date,
   through: Date,
   except: Iterable<number> = [],
 ): Promise<HistoryRow[]> {
-  if (entities.length === 0) return [];
+  // The pairs as (organisation number, value): an organisation's uuid is sent once, not with each of its values.
+  const orgIds: string[] = [];
+  const pairOrg: number[] = [];
+  const pairValue: string[] = [];
+  for (const [orgId, values] of entities) {
+    if (values.size === 0) continue;
+    orgIds.push(orgId);
+    for (const v of values) {
+      pairOrg.push(orgIds.length);
+      pairValue.push(v);
+    }
+  }
+  if (pairValue.length === 0) return [];
   for (const c of [key, ...columns]) if (!SHIPMENT_COLUMNS.has(c)) throw new Error(`entityHistory: ${c} is not a shipment column`);
   const wanted = [...new Set(columns)];
   const runs = idRuns(except);
@@ -154,13 +169,12 @@ export async function entityHistory(
   // 10,000 shipments of one organisation: 70 s). Rows are found by (org_id, created_at) and
   // matched to the pairs by hash: 24 ms for that burst, 0.4 s for the bench's 100,000. (The pairs
   // taken from the stored batch by its id runs instead were estimated at 1 row: a nested loop, 109 s.)
-  const orgIds = [...new Set(entities.map((e) => e.orgId))];
   const result = await sql<Record<string, unknown>>`
     SELECT s.org_id, s.id, ${CREATED_MS} AS created_ms, s.${sql.ref(key)} AS entity_key${sql.raw(wanted.map((c) => `, s.${c}`).join(''))}
     FROM shipments s
     WHERE s.org_id = ANY(${orgIds}::uuid[])
       AND s.created_at > ${after.toISOString()}::timestamptz AND s.created_at <= ${through.toISOString()}::timestamptz
-      AND (s.org_id, s.${sql.ref(key)}) IN (SELECT * FROM unnest(${entities.map((e) => e.orgId)}::uuid[], ${entities.map((e) => e.entity)}::text[]) OFFSET 0)
+      AND (s.org_id, s.${sql.ref(key)}) IN (SELECT (${orgIds}::uuid[])[p.o], p.v FROM unnest(${pairOrg}::int4[], ${pairValue}::text[]) AS p(o, v) OFFSET 0)
       ${runs.lo.length > 0 ? sql`AND NOT (${multirange(runs)}::int8multirange @> s.id)` : sql``}`.execute(db);
   return result.rows.map((r) => {
     const values: Record<string, unknown> = {};
