@@ -226,10 +226,25 @@ function fastVelocity(name: string, args: readonly string[]): { key: string; typ
 }
 
 /** An environment knowing the organisation's list names (an unknown list is a type error naming it). */
+/**
+ * Environments by list names, reused: a detector compiling 1,000 criteria of 100 organisations
+ * cloned the base environment 1,000 times. Bounded (oldest dropped): list names are few per
+ * organisation, but organisations are many.
+ */
+const envs = new Map<string, Environment>();
+const MAX_ENVS = 256;
+
 function envFor(listNames: Iterable<string>): Environment {
+  const names = [...listNames].sort();
+  const key = JSON.stringify(names);
+  const hit = envs.get(key);
+  if (hit) return hit;
   const fields: Record<string, string> = {};
-  for (const name of listNames) fields[name] = 'list<string>';
-  return base().clone().registerType('Lists', { ctor: CelLists, fields }).registerVariable('lists', 'Lists', { description: "The organisation's lists" });
+  for (const name of names) fields[name] = 'list<string>';
+  const env = base().clone().registerType('Lists', { ctor: CelLists, fields }).registerVariable('lists', 'Lists', { description: "The organisation's lists" });
+  if (envs.size >= MAX_ENVS) envs.delete(envs.keys().next().value!);
+  envs.set(key, env);
+  return env;
 }
 
 // --- checking ----------------------------------------------------------------------------------
@@ -389,21 +404,24 @@ interface Checked {
   check: ExpressionCheck;
   fields: string[];
   allFields: boolean;
+  /** The parsed expression (parsed once: checking and compiling share it). */
+  parsed: ReturnType<Environment['parse']> | null;
 }
 
 function checkWith(expression: string, env: Environment): Checked {
-  const fail = (errors: Problem[]): Checked => ({ check: { ok: false, type: null, errors, aggregates: [] }, fields: [], allFields: true });
+  const fail = (errors: Problem[]): Checked => ({ check: { ok: false, type: null, errors, aggregates: [] }, fields: [], allFields: true, parsed: null });
   if (expression.length > MAX_EXPRESSION_CHARS) return fail([{ message: `The expression has ${expression.length} characters; at most ${MAX_EXPRESSION_CHARS} are allowed`, line: null, column: null }]);
   if (expression.trim() === '') return fail([{ message: 'The expression is empty; write a condition such as shipment.declared_value_usd > 5000.0', line: 1, column: 1 }]);
-  let ast: ASTNode;
+  let parsed: ReturnType<Environment['parse']>;
   try {
-    ast = env.parse(expression).ast;
+    parsed = env.parse(expression);
   } catch (e) {
     return fail([problemAt(expression, summaryOf(e), rangeStart(e))]);
   }
   const w: Walk = { problems: [], aggregates: new Map(), fields: new Set(), shipmentRefs: 0 };
+  const ast = parsed.ast;
   walk(expression, ast, w);
-  const typed = env.check(expression);
+  const typed = parsed.check();
   if (!typed.valid) w.problems.unshift(problemAt(expression, summaryOf(typed.error), rangeStart(typed.error)));
   else if (typed.type !== 'bool') w.problems.push({ message: `The expression is of type ${typed.type ?? 'unknown'}; a criterion must be a condition (bool), e.g. compare it: ... > 0`, line: 1, column: 1 });
   if (w.problems.length === 0) {
@@ -416,6 +434,7 @@ function checkWith(expression: string, env: Environment): Checked {
     check: { ok: w.problems.length === 0, type: typed.valid ? (typed.type ?? null) : null, errors: w.problems, aggregates: [...w.aggregates.values()] },
     fields: [...w.fields],
     allFields: w.shipmentRefs !== 0,
+    parsed,
   };
 }
 
@@ -527,9 +546,9 @@ const isAbsent = (e: unknown): boolean =>
 /** Compiles a checked expression for the engine; throws (with the checker's first message) when it does not check. */
 export function compileCriterion(expression: string, lists: ReadonlyMap<string, readonly string[]>): Compiled {
   const env = envFor(lists.keys());
-  const { check, fields, allFields } = checkWith(expression, env);
-  if (!check.ok) throw new Error(check.errors[0]?.message ?? 'the expression does not check');
-  const fn = env.parse(expression);
+  const { check, fields, allFields, parsed } = checkWith(expression, env);
+  if (!check.ok || !parsed) throw new Error(check.errors[0]?.message ?? 'the expression does not check');
+  const fn = parsed;
   const celLists = new CelLists();
   for (const [name, items] of lists) celLists[name] = items;
   const aggregates = check.aggregates;

@@ -30,7 +30,7 @@ import { reportConditions, type ConditionReport, type ManagerOptions } from '../
 import { arrivedShipments, claimArrivals, onArrivals, type ShipmentFacts } from '../shipments/index.js';
 import { SHIPMENT_FIELDS, type Compiled } from './cel.js';
 import { CompileCache, evaluateBatch } from './engine.js';
-import { activeCriteria, insertAlerts, listSignatures, listsOf, pauseCriterion, type ActiveCriterion, type NewAlert } from './engine-store.js';
+import { activeCriteria, insertAlerts, listSignatures, listsOfOrgs, pauseCriterion, type ActiveCriterion, type NewAlert } from './engine-store.js';
 
 /**
  * Shipments claimed per transaction: bounds one transaction's work and locks. As large as the
@@ -93,12 +93,18 @@ export async function detectChunk(db: Db, cache: CompileCache, now: Date, option
       const groupLabels = new Map<string, Record<string, string>>();
       const pauses: { c: ActiveCriterion; reason: string }[] = [];
       const parts: { orgId: string; runnable: { c: ActiveCriterion; compiled: Compiled }[]; shipments: ShipmentFacts[] }[] = [];
+      const criteriaOf = new Map<string, ActiveCriterion[]>(orgIds.map((o) => [o, []]));
+      for (const c of criteria) criteriaOf.get(c.orgId)!.push(c);
+      // The lists' items are read only for organisations with a criterion to (re)compile, in one go.
+      const listsOfOrg = await listsOfOrgs(
+        trx,
+        orgIds.filter((o) => criteriaOf.get(o)!.some((c) => !cache.has(`${c.id}|${c.version}`, signatures.get(o) ?? ''))),
+      );
       for (const orgId of orgIds) {
-        const own = criteria.filter((c) => c.orgId === orgId);
+        const own = criteriaOf.get(orgId)!;
         if (own.length === 0) continue;
         const signature = signatures.get(orgId) ?? '';
-        // The lists' items are read only when a criterion must be (re)compiled.
-        const lists = own.some((c) => !cache.has(`${c.id}|${c.version}`, signature)) ? await listsOf(trx, orgId) : new Map<string, string[]>();
+        const lists = listsOfOrg.get(orgId) ?? new Map<string, string[]>();
         const runnable: { c: ActiveCriterion; compiled: Compiled }[] = [];
         for (const c of own) {
           const compiled = cache.get(`${c.id}|${c.version}`, signature, c.expression, () => lists);
