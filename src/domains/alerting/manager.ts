@@ -37,6 +37,7 @@ import { buildGroupMessage, fingerprintOf, groupKeyOf, instanceLabels, type Noti
 import { muteMatches, nextBoundary, openAsSilences, type MuteWindow } from './mutes.js';
 import { silencesFor, type Silence } from './silences.js';
 import {
+  closeEvents,
   countActiveByRule,
   endInstances,
   insertAlertRecords,
@@ -79,6 +80,7 @@ export const storedRouting = (r: Routing): StoredRouting => ({
   group_wait_ms: Math.max(0, r.groupWaitMs),
   group_interval_ms: Math.max(0, r.groupIntervalMs),
   repeat_interval_ms: finite(r.repeatIntervalMs) ? r.repeatIntervalMs : null,
+  ...(r.events ? { events: true } : {}),
 });
 
 /** Field by field: jsonb does not keep key order, so the stored and the reported routing are not compared as text. */
@@ -89,7 +91,8 @@ function sameRouting(a: StoredRouting, b: StoredRouting): boolean {
     [...a.group_by].sort().join(',') === [...b.group_by].sort().join(',') &&
     a.group_wait_ms === b.group_wait_ms &&
     a.group_interval_ms === b.group_interval_ms &&
-    a.repeat_interval_ms === b.repeat_interval_ms
+    a.repeat_interval_ms === b.repeat_interval_ms &&
+    (a.events ?? false) === (b.events ?? false)
   );
 }
 
@@ -97,6 +100,7 @@ const timingOf = (r: StoredRouting) => ({
   groupWaitMs: r.group_wait_ms,
   groupIntervalMs: r.group_interval_ms,
   repeatIntervalMs: r.repeat_interval_ms ?? Number.POSITIVE_INFINITY,
+  events: r.events ?? false,
 });
 
 const instanceOf = (row: InstanceRow | undefined): Instance =>
@@ -287,6 +291,7 @@ export async function decideGroups(trx: Db, groups: readonly GroupRow[], suppres
   const updates: (GroupUpdate & { orgId: string; groupKey: string })[] = [];
   const records: AlertRecord[] = [];
   const requests = new Map<string, NotificationRequest>();
+  const told: { orgId: string; fingerprint: string; silenced: boolean }[] = [];
 
   for (const group of groups) {
     const orgId = group.org_id;
@@ -318,6 +323,8 @@ export async function decideGroups(trx: Db, groups: readonly GroupRow[], suppres
       wakeAt: date(wakeAt),
       routing: group.routing,
     });
+    const notified = new Set(decision.notify?.firing ?? []);
+    for (const fingerprint of decision.told ?? []) told.push({ orgId, fingerprint, silenced: !notified.has(fingerprint) });
     if (!decision.notify) continue;
 
     const first = rows[0];
@@ -348,6 +355,8 @@ export async function decideGroups(trx: Db, groups: readonly GroupRow[], suppres
   }
 
   await updateGroups(trx, updates);
+  // Events told (or silenced) are closed in the same transaction as the digest that told them.
+  await closeEvents(trx, told, now);
   const recorded = await insertAlertRecords(trx, records);
   // Already recorded for this instant (a redelivery): never sent twice.
   const due = [...requests.values()].filter((r) => r.alertId !== null && recorded.has(r.alertId));
