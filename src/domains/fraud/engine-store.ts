@@ -110,7 +110,7 @@ const INSERT_CHUNK = 20_000;
 /**
  * Stores the alerts not stored yet; answers the ones inserted now (by `criterionId|version|shipmentId`).
  * Rows go in as one array per column (unnest): 11 parameters per statement instead of 11 per row
- * (bench: 11,583 alerts 0.4 s → see the commit), `values` as JSON text cast per element.
+ * (bench, 11,583 alerts, interleaved runs: 0.44–0.60 s → 0.33–0.39 s), `values` as JSON text cast per element.
  */
 export async function insertAlerts(trx: Db, alerts: readonly NewAlert[], matchedAt: Date): Promise<Set<string>> {
   const inserted = new Set<string>();
