@@ -26,7 +26,8 @@ interface Point {
   values: Record<string, unknown>;
 }
 
-const before = (a: Point, b: Point): boolean => a.at < b.at || (a.at === b.at && a.id < b.id);
+/** (created_at, id) order of points and targets. */
+const byTime = (a: { at: number; id: number }, b: { at: number; id: number }): number => a.at - b.at || a.id - b.id;
 
 /** The look-back an aggregate needs before the oldest target. */
 const lookBack = (a: AggregateUse): number => (a.window === null ? MAX_WINDOW_MS : (windowMs(a.window) ?? MAX_WINDOW_MS));
@@ -36,36 +37,45 @@ const lookBack = (a: AggregateUse): number => (a.window === null ? MAX_WINDOW_MS
  * organisation's rows for the key, which may or may not include the targets themselves).
  */
 export function computeAggregates(targets: readonly ShipmentRecord[], uses: readonly AggregateUse[], historyByKey: ReadonlyMap<string, readonly HistoryRow[]>, out: AggregateValues = new Map()): AggregateValues {
-  for (const t of targets) if (!out.has(t.id)) out.set(t.id, new Map());
+  // Each target once: its output map, id and time (read once, not per key and use).
+  const all: Target[] = [];
+  for (const t of targets) {
+    let values = out.get(t.id);
+    if (!values) out.set(t.id, (values = new Map()));
+    all.push({ t, id: Number(t.id), at: t.created_at.getTime(), out: values });
+  }
   const byKey = new Map<string, AggregateUse[]>();
   for (const u of uses) byKey.set(u.key, [...(byKey.get(u.key) ?? []), u]);
   for (const [key, keyUses] of byKey) {
-    // Entities: key value → its points (history ∪ targets, by id), sorted by (created_at, id).
-    const entities = new Map<string, Map<number, Point>>();
+    // Entities: key value → its points (history ∪ targets, each id once), sorted by (created_at, id).
+    const entities = new Map<string, { points: Point[]; targets: Target[] }>();
+    const entityOf = (k: string) => {
+      let e = entities.get(k);
+      if (!e) entities.set(k, (e = { points: [], targets: [] }));
+      return e;
+    };
+    const held = new Map<number, string>(); // history id → its entity
     for (const h of historyByKey.get(key) ?? []) {
-      let m = entities.get(h.key);
-      if (!m) entities.set(h.key, (m = new Map()));
-      m.set(h.id, { id: h.id, at: h.createdAt, values: h.values });
+      if (held.get(h.id) === h.key) continue;
+      held.set(h.id, h.key);
+      entityOf(h.key).points.push({ id: h.id, at: h.createdAt, values: h.values });
     }
-    const targetsOf = new Map<string, ShipmentRecord[]>();
-    for (const t of targets) {
-      const k = t[key];
+    const keys = keyUses.map(aggregateKey);
+    for (const target of all) {
+      const k = target.t[key];
       if (typeof k !== 'string') {
-        for (const u of keyUses) out.get(t.id)!.set(aggregateKey(u), null);
+        for (const ak of keys) target.out.set(ak, null);
         continue;
       }
-      let m = entities.get(k);
-      if (!m) entities.set(k, (m = new Map()));
-      const id = Number(t.id);
-      if (!m.has(id)) m.set(id, { id, at: t.created_at.getTime(), values: t });
-      const list = targetsOf.get(k);
-      if (list) list.push(t);
-      else targetsOf.set(k, [t]);
+      const e = entityOf(k);
+      if (held.get(target.id) !== k) e.points.push({ id: target.id, at: target.at, values: target.t });
+      e.targets.push(target);
     }
-    for (const [k, ts] of targetsOf) {
-      const points = [...entities.get(k)!.values()].sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
-      const sortedTargets = ts.map((t) => ({ t, id: Number(t.id), at: t.created_at.getTime() })).sort((a, b) => a.at - b.at || a.id - b.id);
-      for (const u of keyUses) sweep(points, sortedTargets, u, out);
+    for (const e of entities.values()) {
+      if (e.targets.length === 0) continue;
+      e.points.sort(byTime);
+      e.targets.sort(byTime);
+      for (const [i, u] of keyUses.entries()) sweep(e.points, e.targets, u, keys[i]!);
     }
   }
   return out;
@@ -75,13 +85,14 @@ interface Target {
   t: ShipmentRecord;
   id: number;
   at: number;
+  /** This target's values in the output. */
+  out: Map<string, number | boolean | null>;
 }
 
 const numeric = (v: unknown): number | null => (v === null || v === undefined ? null : Number.isFinite(Number(v)) ? Number(v) : null);
 
 /** One aggregate for the sorted targets of one entity: two pointers over its sorted points. */
-function sweep(points: readonly Point[], targets: readonly Target[], u: AggregateUse, out: AggregateValues): void {
-  const ak = aggregateKey(u);
+function sweep(points: readonly Point[], targets: readonly Target[], u: AggregateUse, ak: string): void {
   const w = lookBack(u);
   let end = 0; // points[0, end) are at or before the current target (inclusive of it)
   let start = 0; // points[start, end) are inside the window
@@ -90,8 +101,8 @@ function sweep(points: readonly Point[], targets: readonly Target[], u: Aggregat
   const counts = new Map<string, number>(); // distinct: value → occurrences inside the window
   const lastSeen = new Map<string, number>(); // first: value → latest created_at seen before
   for (const target of targets) {
-    const self: Point = { id: target.id, at: target.at, values: {} };
-    while (end < points.length && !before(self, points[end]!)) {
+    // Points at or before the target: (at, id) ≤ (target.at, target.id).
+    while (end < points.length && (points[end]!.at < target.at || (points[end]!.at === target.at && points[end]!.id <= target.id))) {
       const p = points[end]!;
       if (u.kind === 'sum' || u.kind === 'avg') {
         const v = numeric(p.values[u.field!]);
@@ -145,7 +156,7 @@ function sweep(points: readonly Point[], targets: readonly Target[], u: Aggregat
         value = firstOf(points, end, target, u.field!, w, lastSeen);
         break;
     }
-    out.get(target.t.id)!.set(ak, value);
+    target.out.set(ak, value);
   }
 }
 
@@ -181,15 +192,16 @@ export interface OrgBatch {
  */
 export async function loadAggregates(db: Db, batches: readonly OrgBatch[], out: AggregateValues = new Map(), timings?: { history: number; aggregates: number }): Promise<AggregateValues> {
   let t = performance.now();
-  for (const b of batches) for (const t of b.targets) if (!out.has(t.id)) out.set(t.id, new Map());
   let oldest = Infinity;
   let newest = -Infinity;
-  const byKey = new Map<string, { uses: AggregateUse[]; entities: Map<string, { orgId: string; entity: string }> }>();
+  // Per key: its uses, and each organisation's entity values (a Set per organisation, no pair strings).
+  const byKey = new Map<string, { uses: AggregateUse[]; entities: Map<string, Set<string>> }>();
   for (const b of batches) {
     if (b.uses.length === 0) continue;
     for (const t of b.targets) {
-      oldest = Math.min(oldest, t.created_at.getTime());
-      newest = Math.max(newest, t.created_at.getTime());
+      const at = t.created_at.getTime();
+      if (at < oldest) oldest = at;
+      if (at > newest) newest = at;
     }
     const keysHere = new Set<string>();
     for (const u of b.uses) {
@@ -201,23 +213,22 @@ export async function loadAggregates(db: Db, batches: readonly OrgBatch[], out: 
     // Once per key, not per use (count, sum and first of sender_id share the sender entities).
     for (const key of keysHere) {
       const entities = byKey.get(key)!.entities;
+      let values = entities.get(b.orgId);
+      if (!values) entities.set(b.orgId, (values = new Set()));
       for (const t of b.targets) {
         const v = t[key];
-        if (typeof v === 'string') {
-          const ek = `${b.orgId}|${v}`;
-          if (!entities.has(ek)) entities.set(ek, { orgId: b.orgId, entity: v });
-        }
+        if (typeof v === 'string') values.add(v);
       }
     }
   }
   // Rows by organisation, then by key. The batch's own shipments are not read back: computeAggregates
   // adds the targets to their entities' points (100,000 of 129,000 sender rows in the bench).
-  const except = batches.flatMap((b) => (b.uses.length > 0 ? b.targets.map((t) => t.id) : []));
+  const except = batches.flatMap((b) => (b.uses.length > 0 ? b.targets.map((t) => Number(t.id)) : []));
   const history = new Map<string, Map<string, HistoryRow[]>>();
   for (const [key, { uses, entities }] of byKey) {
     const columns = [...new Set(uses.map((u) => u.field).filter((f): f is string => f !== null))];
     const back = Math.max(...uses.map(lookBack));
-    for (const row of await entityHistory(db, key, [...entities.values()], columns, new Date(oldest - back), new Date(newest), except)) {
+    for (const row of await entityHistory(db, key, entities, columns, new Date(oldest - back), new Date(newest), except)) {
       let org = history.get(row.orgId);
       if (!org) history.set(row.orgId, (org = new Map()));
       let rows = org.get(key);

@@ -226,10 +226,25 @@ function fastVelocity(name: string, args: readonly string[]): { key: string; typ
 }
 
 /** An environment knowing the organisation's list names (an unknown list is a type error naming it). */
+/**
+ * Environments by list names, reused: a detector compiling 1,000 criteria of 100 organisations
+ * cloned the base environment 1,000 times. Bounded (oldest dropped): list names are few per
+ * organisation, but organisations are many.
+ */
+const envs = new Map<string, Environment>();
+const MAX_ENVS = 256;
+
 function envFor(listNames: Iterable<string>): Environment {
+  const names = [...listNames].sort();
+  const key = JSON.stringify(names);
+  const hit = envs.get(key);
+  if (hit) return hit;
   const fields: Record<string, string> = {};
-  for (const name of listNames) fields[name] = 'list<string>';
-  return base().clone().registerType('Lists', { ctor: CelLists, fields }).registerVariable('lists', 'Lists', { description: "The organisation's lists" });
+  for (const name of names) fields[name] = 'list<string>';
+  const env = base().clone().registerType('Lists', { ctor: CelLists, fields }).registerVariable('lists', 'Lists', { description: "The organisation's lists" });
+  if (envs.size >= MAX_ENVS) envs.delete(envs.keys().next().value!);
+  envs.set(key, env);
+  return env;
 }
 
 // --- checking ----------------------------------------------------------------------------------
@@ -389,21 +404,24 @@ interface Checked {
   check: ExpressionCheck;
   fields: string[];
   allFields: boolean;
+  /** The parsed expression (parsed once: checking and compiling share it). */
+  parsed: ReturnType<Environment['parse']> | null;
 }
 
 function checkWith(expression: string, env: Environment): Checked {
-  const fail = (errors: Problem[]): Checked => ({ check: { ok: false, type: null, errors, aggregates: [] }, fields: [], allFields: true });
+  const fail = (errors: Problem[]): Checked => ({ check: { ok: false, type: null, errors, aggregates: [] }, fields: [], allFields: true, parsed: null });
   if (expression.length > MAX_EXPRESSION_CHARS) return fail([{ message: `The expression has ${expression.length} characters; at most ${MAX_EXPRESSION_CHARS} are allowed`, line: null, column: null }]);
   if (expression.trim() === '') return fail([{ message: 'The expression is empty; write a condition such as shipment.declared_value_usd > 5000.0', line: 1, column: 1 }]);
-  let ast: ASTNode;
+  let parsed: ReturnType<Environment['parse']>;
   try {
-    ast = env.parse(expression).ast;
+    parsed = env.parse(expression);
   } catch (e) {
     return fail([problemAt(expression, summaryOf(e), rangeStart(e))]);
   }
   const w: Walk = { problems: [], aggregates: new Map(), fields: new Set(), shipmentRefs: 0 };
+  const ast = parsed.ast;
   walk(expression, ast, w);
-  const typed = env.check(expression);
+  const typed = parsed.check();
   if (!typed.valid) w.problems.unshift(problemAt(expression, summaryOf(typed.error), rangeStart(typed.error)));
   else if (typed.type !== 'bool') w.problems.push({ message: `The expression is of type ${typed.type ?? 'unknown'}; a criterion must be a condition (bool), e.g. compare it: ... > 0`, line: 1, column: 1 });
   if (w.problems.length === 0) {
@@ -416,6 +434,7 @@ function checkWith(expression: string, env: Environment): Checked {
     check: { ok: w.problems.length === 0, type: typed.valid ? (typed.type ?? null) : null, errors: w.problems, aggregates: [...w.aggregates.values()] },
     fields: [...w.fields],
     allFields: w.shipmentRefs !== 0,
+    parsed,
   };
 }
 
@@ -467,7 +486,11 @@ export function fraudSchemaFor(lists: ListSizes): FraudSchema {
 // --- compiling for the engine ------------------------------------------------------------------
 
 /** What one evaluation gave. `absent`: a value the expression reads is missing (does not match). */
-export type Outcome = { kind: 'match'; values: Record<string, unknown> } | { kind: 'no' } | { kind: 'absent' } | { kind: 'error'; message: string };
+export type Outcome = { kind: 'match'; values: Record<string, unknown> } | { readonly kind: 'no' } | { readonly kind: 'absent' } | { kind: 'error'; message: string };
+
+// Shared, frozen: most of a batch's million evaluations answer one of these (no allocation each).
+const NO: Outcome = Object.freeze({ kind: 'no' });
+const ABSENT: Outcome = Object.freeze({ kind: 'absent' });
 
 export interface Compiled {
   aggregates: AggregateUse[];
@@ -480,10 +503,24 @@ export interface Compiled {
 /** A shipment prepared once for every criterion of its organisation. */
 export type CelShipmentValue = CelShipment;
 
-/** Builds the `shipment` value: nulls left out (absent), integers as BigInt, timestamps as Date. */
-export function celShipment(row: ShipmentRecord): CelShipmentValue {
+/**
+ * The field definitions of these field names (all of them for null: an expression that may read
+ * any field), for `celShipment`: a batch converts only what its criteria read (bench: 100,000
+ * shipments × 28 fields was 0.5 s of the evaluation, most of the fields never read).
+ */
+export function celFields(names: Iterable<string> | null): readonly FieldDef[] {
+  if (names === null) return SHIPMENT_FIELDS;
+  const wanted = new Set(names);
+  return SHIPMENT_FIELDS.filter((f) => wanted.has(f.name));
+}
+
+/**
+ * Builds the `shipment` value: nulls left out (absent), integers as BigInt, timestamps as Date.
+ * `fields`: only these are set (`celFields` of what the criteria read); every field by default.
+ */
+export function celShipment(row: ShipmentRecord, fields: readonly FieldDef[] = SHIPMENT_FIELDS): CelShipmentValue {
   const s = new CelShipment();
-  for (const f of SHIPMENT_FIELDS) {
+  for (const f of fields) {
     const v = row[f.name];
     if (v === null || v === undefined) continue;
     if (f.type === 'int') s[f.name] = BigInt(Math.trunc(Number(v)));
@@ -509,9 +546,9 @@ const isAbsent = (e: unknown): boolean =>
 /** Compiles a checked expression for the engine; throws (with the checker's first message) when it does not check. */
 export function compileCriterion(expression: string, lists: ReadonlyMap<string, readonly string[]>): Compiled {
   const env = envFor(lists.keys());
-  const { check, fields, allFields } = checkWith(expression, env);
-  if (!check.ok) throw new Error(check.errors[0]?.message ?? 'the expression does not check');
-  const fn = env.parse(expression);
+  const { check, fields, allFields, parsed } = checkWith(expression, env);
+  if (!check.ok || !parsed) throw new Error(check.errors[0]?.message ?? 'the expression does not check');
+  const fn = parsed;
   const celLists = new CelLists();
   for (const [name, items] of lists) celLists[name] = items;
   const aggregates = check.aggregates;
@@ -524,16 +561,16 @@ export function compileCriterion(expression: string, lists: ReadonlyMap<string, 
       let result: unknown;
       if (fast) {
         result = fast(shipment, velocity);
-        if (result instanceof Fail) return result.absent ? { kind: 'absent' } : { kind: 'error', message: result.message };
+        if (result instanceof Fail) return result.absent ? ABSENT : { kind: 'error', message: result.message };
       } else {
         try {
           result = fn({ shipment, velocity, lists: celLists });
         } catch (e) {
-          if (isAbsent(e)) return { kind: 'absent' };
+          if (isAbsent(e)) return ABSENT;
           return { kind: 'error', message: summaryOf(e) };
         }
       }
-      if (result !== true) return { kind: 'no' };
+      if (result !== true) return NO;
       const values: Record<string, unknown> = {};
       for (const f of fields) if (FIELD_TYPES.has(f) && f !== 'attributes') values[`shipment.${f}`] = plain(shipment[f] ?? null);
       if (fields.includes('attributes')) values['shipment.attributes'] = shipment['attributes'] ?? null;

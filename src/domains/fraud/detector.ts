@@ -3,10 +3,10 @@
  * organisation and stores one `fraud_alerts` row per (criterion, version, shipment) that matched.
  *
  * Invariants:
- * - Exactly once: a chunk of arrivals is claimed (FOR UPDATE SKIP LOCKED), evaluated, its alerts
- *   inserted (ON CONFLICT DO NOTHING), the NEW ones reported to the alert manager and the arrivals
- *   deleted, all in ONE transaction. A crash (kill -9) before the commit leaves the arrivals queued
- *   and nothing stored; after it, nothing is left to redo. Concurrent detectors take disjoint
+ * - Exactly once: a chunk of arrivals is claimed and deleted (FOR UPDATE SKIP LOCKED, one
+ *   statement), evaluated, its alerts inserted (ON CONFLICT DO NOTHING) and the NEW ones reported
+ *   to the alert manager, all in ONE transaction. A crash (kill -9) before the commit leaves the
+ *   arrivals queued and nothing stored; after it, nothing is left to redo. Concurrent detectors take disjoint
  *   chunks. A shipment committed late is still in the queue (never skipped, unlike a cursor on
  *   shipments.id).
  * - Shadow-mode criteria store their alerts (shadow = true) and never report them.
@@ -21,10 +21,10 @@ import type { Logger } from 'pino';
 import { asSystem, type Db } from '../../platform/store/index.js';
 import type { Worker } from '../../platform/worker.js';
 import { reportConditions, type ManagerOptions } from '../alerting/index.js';
-import { arrivedShipments, claimArrivals, finishArrivals, onArrivals, type ShipmentFacts } from '../shipments/index.js';
+import { arrivedShipments, claimArrivals, onArrivals, type ShipmentFacts } from '../shipments/index.js';
 import { SHIPMENT_FIELDS, type Compiled } from './cel.js';
 import { CompileCache, evaluateBatch } from './engine.js';
-import { activeCriteria, insertAlerts, listSignatures, listsOf, pauseCriterion, type ActiveCriterion, type NewAlert } from './engine-store.js';
+import { activeCriteria, insertAlerts, listSignatures, listsOfOrgs, pauseCriterion, type ActiveCriterion, type NewAlert } from './engine-store.js';
 import { labelsOf, reportsOf } from './reports.js';
 
 /**
@@ -58,7 +58,9 @@ export interface DetectResult {
   /**
    * Milliseconds spent evaluating (aggregates included), storing alerts, and in the alert manager;
    * `stages` splits `evaluate` (claim, shipment reads, criteria and lists, history queries,
-   * aggregate sweeps, CEL evaluation) so a profile per stage needs no profiler.
+   * aggregate sweeps, CEL evaluation) so a profile per stage needs no profiler. The history
+   * stage is wall time and includes the CEL work done while its queries run, so the stages may
+   * add up to more than `evaluate`.
    */
   ms: { evaluate: number; store: number; manager: number; stages: EvaluateStages };
 }
@@ -67,7 +69,8 @@ export interface DetectResult {
 export async function detectChunk(db: Db, cache: CompileCache, now: Date, options: DetectOptions = {}): Promise<DetectResult> {
   return asSystem(SYSTEM_REASON, () =>
     db.transaction().execute(async (trx) => {
-      let mark = performance.now();
+      const started = performance.now();
+      let mark = started;
       const lap = () => {
         const t = performance.now();
         const ms = t - mark;
@@ -88,12 +91,18 @@ export async function detectChunk(db: Db, cache: CompileCache, now: Date, option
       const groupLabels = new Map<string, Record<string, string>>();
       const pauses: { c: ActiveCriterion; reason: string }[] = [];
       const parts: { orgId: string; runnable: { c: ActiveCriterion; compiled: Compiled }[]; shipments: ShipmentFacts[] }[] = [];
+      const criteriaOf = new Map<string, ActiveCriterion[]>(orgIds.map((o) => [o, []]));
+      for (const c of criteria) criteriaOf.get(c.orgId)!.push(c);
+      // The lists' items are read only for organisations with a criterion to (re)compile, in one go.
+      const listsOfOrg = await listsOfOrgs(
+        trx,
+        orgIds.filter((o) => criteriaOf.get(o)!.some((c) => !cache.has(`${c.id}|${c.version}`, signatures.get(o) ?? ''))),
+      );
       for (const orgId of orgIds) {
-        const own = criteria.filter((c) => c.orgId === orgId);
+        const own = criteriaOf.get(orgId)!;
         if (own.length === 0) continue;
         const signature = signatures.get(orgId) ?? '';
-        // The lists' items are read only when a criterion must be (re)compiled.
-        const lists = own.some((c) => !cache.has(`${c.id}|${c.version}`, signature)) ? await listsOf(trx, orgId) : new Map<string, string[]>();
+        const lists = listsOfOrg.get(orgId) ?? new Map<string, string[]>();
         const runnable: { c: ActiveCriterion; compiled: Compiled }[] = [];
         for (const c of own) {
           const compiled = cache.get(`${c.id}|${c.version}`, signature, c.expression, () => lists);
@@ -144,7 +153,8 @@ export async function detectChunk(db: Db, cache: CompileCache, now: Date, option
       );
       for (const [c, reason] of failed) pauses.push({ c, reason });
       lap();
-      result.ms.evaluate = stages.claim + stages.read + stages.criteria + stages.history + stages.aggregates + stages.cel;
+      // Wall time: the stages overlap (CEL runs while PostgreSQL reads the history, see evaluateBatch).
+      result.ms.evaluate = mark - started;
       const inserted = await insertAlerts(trx, alerts, now);
       result.alerts = inserted.size;
       for (const p of pauses) if (await pauseCriterion(trx, p.c.orgId, p.c.id, p.c.version, p.reason, now)) result.paused++;
@@ -153,10 +163,6 @@ export async function detectChunk(db: Db, cache: CompileCache, now: Date, option
       result.reported = reports.length;
       if (reports.length > 0) await reportConditions(trx, reports, now, options.baseUrl === undefined ? {} : { baseUrl: options.baseUrl });
       result.ms.manager = lap();
-      await finishArrivals(
-        trx,
-        claimed.map((a) => a.shipmentId),
-      );
       return result;
     }),
   );
