@@ -15,7 +15,12 @@
  * - Locks are taken instances first ((organisation, fingerprint) order), then groups
  *   ((organisation, key) order), each class in one statement for every organisation reported, so
  *   concurrent reporters never deadlock; the flush worker locks the due groups of one organisation
- *   with SKIP LOCKED (key order) and reads members without locking them.
+ *   with SKIP LOCKED (key order) and reads members without locking them. A new instance or group is
+ *   locked by the insert that creates it (in the same order, before the existing ones are locked):
+ *   another reporter of it waits at its own insert, then finds it existing and locks it.
+ * - A new instance or group is written once, in its final state; only existing ones are read
+ *   (locked) and updated. Groups are never deleted and an instance is written with its group in
+ *   the same transaction, so a group inserted now has no members but this batch's instances.
  * - Groups are decided in batches (`decideGroups`): a constant number of statements however many
  *   reports, groups and organisations a report or a flush touches, all in the same transaction.
  * - An acknowledged instance, like a silenced one, is left out of repeats (reminders stop) but its

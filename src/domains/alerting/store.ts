@@ -1,4 +1,4 @@
-import { sql, type Insertable, type Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { AlertInstanceState } from '../../contracts/alerting.js';
 import type { Db } from '../../platform/store/index.js';
 import { alertingDb, type AlertGroupsTable, type AlertInstancesTable, type MuteWindowsTable, type SilencesTable, type StoredRouting } from './tables.js';
@@ -22,13 +22,13 @@ export const orgKey = (orgId: string, key: string): string => `${orgId} ${key}`;
 /** An instance row as the manager computes it (everything but `updated_at`, which the store sets). */
 export type NewInstanceRow = Omit<InstanceRow, 'updated_at'>;
 
-/** A number as json_to_recordset reads it: as text, so that Infinity and NaN (which JSON lacks) survive the trip. */
+/** A number as jsonb_to_recordset reads it: as text, so that Infinity and NaN (which JSON lacks) survive the trip. */
 const numberText = (n: number | null | undefined): string | null => (n === null || n === undefined ? null : String(n));
 
 const instanceJson = (rows: readonly NewInstanceRow[]): string => JSON.stringify(rows.map((r) => ({ ...r, value: numberText(r.value), threshold: numberText(r.threshold) })));
 
-// The columns of an instance row as json_to_recordset reads them (`json`, not `jsonb`: the
-// parameter is only scanned, and each row's labels and details are made jsonb once).
+// Instance rows travel as one jsonb array, one parameter however many (PostgreSQL allows 65,535
+// parameters a statement, and building them costs more than parsing one array); these are its columns.
 const INSTANCE_RECORD = sql`v(org_id uuid, fingerprint text, source text, rule_id text, rule_name text, labels jsonb, severity text, summary text,
       kind text, state text, active_since timestamptz, firing_since timestamptz, clear_since timestamptz, resolved_at timestamptz, value text, threshold text,
       acknowledged_at timestamptz, acknowledged_by text, group_key text, link text, details jsonb)`;
@@ -49,7 +49,7 @@ export async function insertNewInstances(trx: Db, rows: readonly NewInstanceRow[
   const { rows: inserted } = await sql<{ org_id: string; fingerprint: string }>`
     INSERT INTO alert_instances (${INSTANCE_COLUMNS})
     SELECT ${INSTANCE_VALUES}
-    FROM json_to_recordset(${instanceJson(rows)}::json) AS ${INSTANCE_RECORD}
+    FROM jsonb_to_recordset(${instanceJson(rows)}::jsonb) AS ${INSTANCE_RECORD}
     ORDER BY v.org_id, v.fingerprint
     ON CONFLICT (org_id, fingerprint) DO NOTHING
     RETURNING org_id, fingerprint`.execute(trx);
@@ -86,7 +86,7 @@ export async function updateInstances(trx: Db, rows: readonly NewInstanceRow[]):
   await sql`
     INSERT INTO alert_instances (${INSTANCE_COLUMNS})
     SELECT ${INSTANCE_VALUES}
-    FROM json_to_recordset(${instanceJson(rows)}::json) AS ${INSTANCE_RECORD}
+    FROM jsonb_to_recordset(${instanceJson(rows)}::jsonb) AS ${INSTANCE_RECORD}
     ON CONFLICT (org_id, fingerprint) DO UPDATE SET
       rule_name = excluded.rule_name, labels = excluded.labels, severity = excluded.severity, summary = excluded.summary, kind = excluded.kind,
       state = excluded.state, active_since = excluded.active_since, firing_since = excluded.firing_since, clear_since = excluded.clear_since,
@@ -160,7 +160,7 @@ export async function insertNewGroups(trx: Db, groups: readonly NewGroup[]): Pro
   const { rows: inserted } = await sql<{ org_id: string; group_key: string }>`
     INSERT INTO alert_groups (org_id, group_key, source, rule_id, first_active_at, last_notified_at, announced, wake_at, routing, updated_at)
     SELECT v.org_id, v.group_key, v.source, v.rule_id, v.first_active_at, v.last_notified_at, v.announced, v.wake_at, v.routing, now()
-    FROM json_to_recordset(${JSON.stringify(rows)}::json)
+    FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
       AS v(org_id uuid, group_key text, source text, rule_id text, first_active_at timestamptz, last_notified_at timestamptz, announced text[], wake_at timestamptz, routing jsonb)
     ORDER BY v.org_id, v.group_key
     ON CONFLICT (org_id, group_key) DO NOTHING
