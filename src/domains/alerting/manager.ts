@@ -35,7 +35,7 @@ import { newId } from '../../platform/ids.js';
 import type { Db } from '../../platform/store/index.js';
 import { enqueueNotificationBatch, type NotificationRequest } from '../notify/index.js';
 import type { ConditionReport, Routing } from './conditions.js';
-import { IDLE_GROUP, decideGroup, type GroupMember, type GroupState } from './grouping.js';
+import { IDLE_GROUP, decideGroup, type GroupMember, type GroupNotification, type GroupState } from './grouping.js';
 import { NEW_INSTANCE, observe, type Instance, type Transition } from './instance.js';
 import { buildGroupMessage, fingerprintOf, groupKeyOf, instanceLabels, type NotifiedInstance } from './messages.js';
 import { muteMatches, nextBoundary, openAsSilences, type MuteWindow } from './mutes.js';
@@ -284,7 +284,7 @@ export async function reportConditions(trx: Db, reports: readonly ConditionRepor
     members.push({ ...row, updated_at: now });
     batchMembers.set(key, members);
   }
-  const asNewGroups = planGroups(fresh, batchMembers, fresh.length ? await suppressionsOf(fresh.map((g) => g.org_id)) : new Map(), now, options);
+  const asNewGroups = planGroups(fresh, batchMembers, fresh.length ? await suppressionsOf(fresh.map((g) => g.org_id)) : new Map(), now);
   const decided = new Map(asNewGroups.updates.map((u) => [orgKey(u.orgId, u.groupKey), u]));
   const created = await insertNewGroups(
     trx,
@@ -310,12 +310,12 @@ export async function reportConditions(trx: Db, reports: readonly ConditionRepor
         trx,
         toDecide.map((g) => ({ orgId: g.org_id, groupKey: g.group_key, announced: groupStateOf(g).announced })),
       );
-      const plan = planGroups(toDecide, membersOf, await suppressionsOf(toDecide.map((g) => g.org_id)), now, options);
+      const plan = planGroups(toDecide, membersOf, await suppressionsOf(toDecide.map((g) => g.org_id)), now);
       await updateGroups(trx, plan.updates);
       plans.push(plan);
     }
   }
-  await queueDecided(trx, plans);
+  await queueDecided(trx, plans, now, options);
 }
 
 const idleUpdate: Omit<GroupUpdate, 'routing'> = { firstActiveAt: null, lastNotifiedAt: null, announced: [], wakeAt: null };
@@ -360,16 +360,19 @@ const notifiedOf = (row: InstanceRow, now: number): NotifiedInstance => ({
   details: row.details,
 });
 
-/** What deciding groups gives: their new state, and per group notified its alert record and notification. */
+/**
+ * What deciding groups gives: their new state, and the notifications due (built into alert records
+ * and requests by `noticesOf` only for the groups whose decision is kept).
+ */
 interface Plan {
   updates: (GroupUpdate & { orgId: string; groupKey: string })[];
-  notices: { orgId: string; groupKey: string; record: AlertRecord; request: NotificationRequest }[];
+  due: { group: GroupRow; rows: readonly InstanceRow[]; notification: GroupNotification }[];
 }
 
 /** The part of a plan about these groups (by `orgKey`). */
 const onlyGroups = (plan: Plan, keys: ReadonlySet<string>): Plan => ({
   updates: plan.updates.filter((u) => keys.has(orgKey(u.orgId, u.groupKey))),
-  notices: plan.notices.filter((n) => keys.has(orgKey(n.orgId, n.groupKey))),
+  due: plan.due.filter((d) => keys.has(orgKey(d.group.org_id, d.group.group_key))),
 });
 
 /**
@@ -377,16 +380,10 @@ const onlyGroups = (plan: Plan, keys: ReadonlySet<string>): Plan => ({
  * group key)`, fingerprint order: those firing and those the group announced): their new state
  * and wake time, and the notification of each that is due. Pure: the caller stores it.
  */
-function planGroups(
-  groups: readonly GroupRow[],
-  membersOf: ReadonlyMap<string, InstanceRow[]>,
-  suppressionsOf: ReadonlyMap<string, Suppressions>,
-  now: Date,
-  options: ManagerOptions,
-): Plan {
+function planGroups(groups: readonly GroupRow[], membersOf: ReadonlyMap<string, InstanceRow[]>, suppressionsOf: ReadonlyMap<string, Suppressions>, now: Date): Plan {
   const nowMs = now.getTime();
   const silencesOf = new Map([...suppressionsOf].map(([orgId, s]) => [orgId, activeSilences(s, nowMs)]));
-  const plan: Plan = { updates: [], notices: [] };
+  const plan: Plan = { updates: [], due: [] };
 
   for (const group of groups) {
     const orgId = group.org_id;
@@ -418,15 +415,23 @@ function planGroups(
       wakeAt: date(wakeAt),
       routing: group.routing,
     });
-    if (!decision.notify) continue;
+    if (decision.notify) plan.due.push({ group, rows, notification: decision.notify });
+  }
+  return plan;
+}
 
+/** The alert record and notification request of each group notified. */
+function noticesOf(due: Plan['due'], now: Date, options: ManagerOptions): { record: AlertRecord; request: NotificationRequest }[] {
+  const nowMs = now.getTime();
+  return due.map(({ group, rows, notification }) => {
+    const orgId = group.org_id;
     const first = rows[0];
     const message = buildGroupMessage({
       source: group.source as AlertSource,
       ruleId: group.rule_id,
       ruleName: first?.rule_name ?? group.rule_id,
       groupKey: group.group_key,
-      notification: decision.notify,
+      notification,
       instances: new Map(rows.map((r) => [r.fingerprint, notifiedOf(r, nowMs)])),
       baseUrl: options.baseUrl ?? '',
     });
@@ -444,17 +449,20 @@ function planGroups(
       at: now,
     };
     const alert: NotifiedAlert = { id, ...message.alert, created_at: now.toISOString() };
-    plan.notices.push({ orgId, groupKey: group.group_key, record, request: { orgId, alertId: id, type: message.type, alert, channels: group.routing.channels } });
-  }
-  return plan;
+    return { record, request: { orgId, alertId: id, type: message.type, alert, channels: group.routing.channels } };
+  });
 }
 
 /**
  * Records the alerts of decided groups in one INSERT … ON CONFLICT DO NOTHING (a redelivery records
  * nothing, so queues nothing) and queues their notifications in one insert. Returns how many notified.
  */
-async function queueDecided(trx: Db, plans: readonly Plan[]): Promise<number> {
-  const notices = plans.flatMap((p) => p.notices);
+async function queueDecided(trx: Db, plans: readonly Plan[], now: Date, options: ManagerOptions): Promise<number> {
+  const notices = noticesOf(
+    plans.flatMap((p) => p.due),
+    now,
+    options,
+  );
   const recorded = await insertAlertRecords(
     trx,
     notices.map((n) => n.record),
@@ -478,9 +486,9 @@ export async function decideGroups(trx: Db, groups: readonly GroupRow[], suppres
     trx,
     groups.map((g) => ({ orgId: g.org_id, groupKey: g.group_key, announced: groupStateOf(g).announced })),
   );
-  const plan = planGroups(groups, membersOf, suppressionsOf, now, options);
+  const plan = planGroups(groups, membersOf, suppressionsOf, now);
   await updateGroups(trx, plan.updates);
-  return queueDecided(trx, [plan]);
+  return queueDecided(trx, [plan], now, options);
 }
 
 /**
