@@ -10,17 +10,26 @@
  *
  * The naive way, in the same run: every criterion also written as SQL, one query per criterion over
  * the new batch (INSERT … SELECT of its matches, aggregates as correlated subqueries). Its alerts
- * are compared with the detector's (they must be the same pairs), and the time ratio printed.
+ * are compared with the detector's (they must be the same pairs). Timed twice:
+ * - alerts only: the 1,000 queries alone (no matched values, nothing told to anyone);
+ * - the same work: each criterion's query and then its matches reported to the alert manager (the
+ *   same reports as the detector's, reports.ts), one transaction per criterion, from the same alert
+ *   state the detector started from — so it ends with the same alerts, instances and notifications
+ *   queued. The ratio the issue asks for is taken on this one; both are printed.
  */
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import pg from 'pg';
 import pino from 'pino';
 import { createOrg } from '../src/domains/accounts/index.js';
+import { reportConditions } from '../src/domains/alerting/index.js';
 import { detectChunk } from '../src/domains/fraud/detector.js';
+import { activeCriteria, type NewAlert } from '../src/domains/fraud/engine-store.js';
 import { CompileCache } from '../src/domains/fraud/engine.js';
 import { checkExpression } from '../src/domains/fraud/index.js';
 import { createChannel } from '../src/domains/notify/channels.js';
+import { labelsOf, reportsOf } from '../src/domains/fraud/reports.js';
+import type { ShipmentFacts } from '../src/domains/shipments/index.js';
 import { insertShipments, type StoredRow } from '../src/domains/shipments/store.js';
 import { asOwner, migrateToLatest, openStore, type Db } from '../src/platform/store/index.js';
 import { fmt, prng } from './support.js';
@@ -231,9 +240,45 @@ export async function benchFraud(): Promise<void> {
          (SELECT criterion_id, shipment_id FROM naive_alerts EXCEPT SELECT criterion_id, shipment_id FROM fraud_alerts)
          UNION ALL (SELECT criterion_id, shipment_id FROM fraud_alerts EXCEPT SELECT criterion_id, shipment_id FROM naive_alerts)) d`,
     );
-    console.log(`naive: ${fmt(naiveAlerts)} matches from ${fmt(generated.length)} queries in ${fmt(naive, 2)} s (alerts only, no notifications); ${differ === 0 ? 'the same (criterion, shipment) pairs as the detector' : `${fmt(differ)} pairs DIFFER from the detector's`}`);
+    console.log(`naive, alerts only: ${fmt(naiveAlerts)} matches from ${fmt(generated.length)} queries in ${fmt(naive, 2)} s; ${differ === 0 ? 'the same (criterion, shipment) pairs as the detector' : `${fmt(differ)} pairs DIFFER from the detector's`}`);
+
+    // The same work the naive way: the alert state is put back to what the detector started from
+    // (nothing but this bench writes it), then each criterion's query and its report to the manager.
+    const snapshot = { instances, queued };
+    await asOwner(() => sql`TRUNCATE naive_alerts, alert_transitions, alert_instances, alert_groups, delivery_attempts, outbox, alerts`.execute(db));
+    const byId = new Map((await activeCriteria(db, orgIds)).map((c) => [c.id, c]));
+    const nowNaive = new Date();
+    const tw = process.hrtime.bigint();
+    for (const g of generated) {
+      const c = byId.get(g.id)!;
+      await db.transaction().execute(async (trx) => {
+        const matched = await sql<Record<string, unknown> & { id: string; external_id: string; created_at: Date }>`
+          WITH m AS (SELECT s.* FROM shipments s WHERE s.org_id = ${g.orgId} AND s.id > ${maxHistoryId} AND ${sql.raw(g.sql)}),
+          ins AS (INSERT INTO naive_alerts (criterion_id, shipment_id) SELECT ${g.id}::uuid, m.id FROM m ON CONFLICT DO NOTHING RETURNING shipment_id)
+          SELECT m.* FROM m JOIN ins ON ins.shipment_id = m.id`.execute(trx);
+        const alerts: NewAlert[] = [];
+        const labels = new Map<string, Record<string, string>>();
+        for (const r of matched.rows) {
+          const shipment = { ...r, id: String(r.id) } as ShipmentFacts;
+          alerts.push({ orgId: c.orgId, criterionId: c.id, version: c.version, shipmentId: shipment.id, externalId: r.external_id, shipmentCreatedAt: r.created_at, shadow: false, severity: c.severity, values: {} });
+          labels.set(`${c.id}|${c.version}|${shipment.id}`, labelsOf(c, shipment));
+        }
+        await reportConditions(trx, reportsOf(alerts, new Set(labels.keys()), labels, [c], nowNaive), nowNaive);
+      });
+    }
+    const naiveSame = Number(process.hrtime.bigint() - tw) / 1e9;
+    const naiveInstances = await count(db, "SELECT count(*) AS n FROM alert_instances WHERE source = 'fraud'");
+    const naiveQueued = await count(db, 'SELECT count(*) AS n FROM outbox');
+    console.log(
+      `naive, the same work (one query and one alert-manager report per criterion): ${fmt(await count(db, 'SELECT count(*) AS n FROM naive_alerts'))} alerts, ` +
+        `${fmt(naiveInstances)} alert instances, ${fmt(naiveQueued)} notifications queued in ${fmt(naiveSame, 2)} s` +
+        (naiveInstances === snapshot.instances && naiveQueued === snapshot.queued ? ' (the same counts as the detector)' : ' (counts DIFFER from the detector\'s)'),
+    );
     const ownStages = (ms.evaluate + ms.store) / 1000;
-    console.log(`ratio: the detector is ${fmt(naive / detected, 1)}× faster than the naive way end to end; ${fmt(naive / ownStages, 1)}× on the same work (alerts only, without the alert manager) (aim ≤ 2 s and ≥ 10×)`);
+    console.log(
+      `ratio: the detector is ${fmt(naiveSame / detected, 1)}× faster than the naive way on the same work (aim ≤ 2 s and ≥ 10×); ` +
+        `alerts only: ${fmt(naive / ownStages, 1)}× (the detector's evaluation and alert storing against the 1,000 queries)`,
+    );
 
     // The alert manager's cost for 10,000 matches in one transaction, reported per group: a burst
     // from 20 senders is 20 reports, not 10,000.

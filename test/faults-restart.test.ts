@@ -4,7 +4,7 @@
  * return, and everything acknowledged is stored exactly once. Vigil runs as a separate process so
  * that a crash (an unhandled 'error' event of a pg client, say) fails the test instead of the runner.
  */
-import { createServer, request as httpRequest, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { sql } from 'kysely';
@@ -13,6 +13,7 @@ import pino from 'pino';
 import { LiveHub } from '../src/platform/live.js';
 import { startLiveBridge } from '../src/platform/live-bridge.js';
 import { openStore, type Db } from '../src/platform/store/index.js';
+import { postOnce } from './support/post-once.js';
 import { freePort, killHard, spawnVigil, type VigilProcess } from './support/process.js';
 import { ADMIN_TOKEN, eventually } from './support/server.js';
 import {
@@ -34,24 +35,6 @@ interface Outcome {
   status: number;
   retryAfter: string | undefined;
   body: string;
-}
-
-/**
- * One POST on a fresh connection, never retried: fetch (undici) may resend a request whose
- * kept-alive connection died, which would make a client retry look like a duplicate Vigil made.
- */
-function postOnce(url: string, body: string, headers: Record<string, string>): Promise<{ status: number; retryAfter: string | undefined; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: 'POST', agent: false, timeout: 15_000, headers: { ...headers, connection: 'close' } }, (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'], body: text }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.end(body);
-  });
 }
 
 /**

@@ -200,4 +200,37 @@ describe.each(STORE_KINDS)('fraud detection on %s', (kind) => {
     expect(fraudDeliveries()).toHaveLength(2);
     expect(mail.messages).toHaveLength(2);
   });
+  run('tells each match once: the next digest names only what matched since, told matches are closed, a silenced sender is never told', async () => {
+    // The channels of the digest test above are the organisation's ('*').
+    const id = await insertCriterion(db(), org(), { name: 'once test', expression: "shipment.sales_channel == 'once'", groupBy: ['sender_id'], groupWait: '0s', groupInterval: '2s' });
+    const silence = await server.api('/api/v1/silences', { method: 'POST', json: { matchers: ['sender_id="sender-Q"'], duration: '1h' } });
+    expect(silence.status).toBe(201);
+    const deliveries = () => hook.deliveries.filter((d: Delivery<Record<string, unknown>>) => JSON.stringify(d.body).includes('once test')).map((d) => JSON.stringify(d.body));
+    const row = (n: string, sender: string) => ({ external_id: `once-${n}`, created_at: at(200), sender_id: sender, sales_channel: 'once' });
+    await intake([...['1', '2', '3', '4', '5'].map((n) => row(n, 'sender-Z')), row('q1', 'sender-Q')]);
+    await untilDetected(db());
+    await eventually(async () => deliveries().length >= 1, 15_000);
+    expect(deliveries()[0]).toContain('5 shipments from sender_id sender-Z');
+    await intake([row('6', 'sender-Z'), row('7', 'sender-Z'), row('q2', 'sender-Q')]);
+    await untilDetected(db());
+    await eventually(async () => deliveries().length >= 2, 15_000);
+    // The second digest, a group interval later: the two new matches only, not the five told already.
+    expect(deliveries()[1]).toContain('2 shipments from sender_id sender-Z');
+    expect(deliveries()[1]).not.toContain('5 shipments');
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(deliveries()).toHaveLength(2);
+    expect(deliveries().join('\n')).not.toContain('sender-Q');
+    // Nothing of this criterion stays firing: told and silenced matches are closed, each with its reason.
+    const instances = await sql<{ state: string; sender: string }>`SELECT state, labels->>'sender_id' AS sender FROM alert_instances WHERE rule_id = ${id}`.execute(db());
+    expect(instances.rows.map((r) => r.state)).toEqual(['resolved', 'resolved', 'resolved', 'resolved']);
+    const reasons = await sql<{ sender: string; reason: string }>`
+      SELECT i.labels->>'sender_id' AS sender, t.reason FROM alert_transitions t JOIN alert_instances i USING (org_id, fingerprint)
+      WHERE i.rule_id = ${id} AND t.to_state = 'resolved' ORDER BY 1, 2`.execute(db());
+    expect(reasons.rows).toEqual([
+      { sender: 'sender-Q', reason: 'silenced: closed without being told' },
+      { sender: 'sender-Q', reason: 'silenced: closed without being told' },
+      { sender: 'sender-Z', reason: 'told in a digest' },
+      { sender: 'sender-Z', reason: 'told in a digest' },
+    ]);
+  });
 });

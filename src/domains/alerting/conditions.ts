@@ -20,6 +20,11 @@ export interface Routing {
   groupWaitMs: number;
   groupIntervalMs: number;
   repeatIntervalMs: number;
+  /**
+   * The instances are events (fraud matches), not conditions: each is told once in its group's
+   * next digest and then closed, never resolved by notification nor repeated (grouping.ts).
+   */
+  events?: boolean;
 }
 
 export interface ConditionReport {

@@ -96,3 +96,80 @@ describe('alert group notifications', () => {
     );
   });
 });
+
+describe('groups of events (fraud matches)', () => {
+  const EVENTS: GroupTiming = { ...TIMING, events: true };
+
+  it('tells each event once, in the digest after group wait, and closes it', () => {
+    const burst = [firing('e1', 0), firing('e2', 5), firing('e3', 10)];
+    const early = decideGroup(IDLE_GROUP, burst, 10 * S, EVENTS);
+    expect(early.notify).toBeUndefined();
+    expect(early.wakeAt).toBe(30 * S);
+    const due = decideGroup(early.state, burst, 30 * S, EVENTS);
+    expect(due.notify).toEqual({ kind: 'first', firing: ['e1', 'e2', 'e3'], resolved: [] });
+    expect(due.told).toEqual(['e1', 'e2', 'e3']);
+    expect(due.state.announced).toEqual([]); // no resolve is owed for an event
+    expect(due.wakeAt).toBeNull(); // no reminder
+  });
+
+  it('names only what is new in the next digest, a group interval after the last', () => {
+    const first = decideGroup(IDLE_GROUP, [firing('e1', 0)], 30 * S, EVENTS);
+    // e1 was closed by the manager: it is no longer a firing member.
+    const early = decideGroup(first.state, [firing('e2', 60)], 60 * S, EVENTS);
+    expect(early.notify).toBeUndefined();
+    expect(early.wakeAt).toBe(330 * S);
+    const update = decideGroup(early.state, [firing('e2', 60), firing('e3', 200)], 330 * S, EVENTS);
+    expect(update.notify).toEqual({ kind: 'update', firing: ['e2', 'e3'], resolved: [] });
+    expect(update.told).toEqual(['e2', 'e3']);
+    // Asked again at the same instant with nothing firing (closed): nothing is sent twice.
+    expect(decideGroup(update.state, [], 330 * S, EVENTS).notify).toBeUndefined();
+  });
+
+  it('after a quiet group interval, a new event waits group wait again to collect its burst', () => {
+    const first = decideGroup(IDLE_GROUP, [firing('e1', 0)], 30 * S, EVENTS);
+    const later = decideGroup(first.state, [firing('e2', 1000)], 1000 * S, EVENTS);
+    expect(later.notify).toBeUndefined();
+    expect(later.wakeAt).toBe(1030 * S);
+    const due = decideGroup(later.state, [firing('e2', 1000), firing('e3', 1010)], 1030 * S, EVENTS);
+    expect(due.notify).toEqual({ kind: 'first', firing: ['e2', 'e3'], resolved: [] });
+  });
+
+  it('closes silenced events without telling them', () => {
+    const d = decideGroup(IDLE_GROUP, [firing('quiet', 0, true)], 30 * S, EVENTS);
+    expect(d.notify).toBeUndefined();
+    expect(d.told).toEqual(['quiet']);
+    const mixed = decideGroup(IDLE_GROUP, [firing('quiet', 0, true), firing('loud', 0)], 30 * S, EVENTS);
+    expect(mixed.notify?.firing).toEqual(['loud']);
+    expect(mixed.told).toEqual(['loud', 'quiet']);
+  });
+
+  it('tells every unsilenced event exactly once, and closes every event, whatever the timing of arrivals and decisions (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 3000 }), fc.boolean()), { minLength: 1, maxLength: 40 }), fc.array(fc.integer({ min: 0, max: 4000 }), { maxLength: 40 }), (arrivals, asks) => {
+        const events = arrivals.map(([at, quiet], i) => ({ fingerprint: `e${i}`, at, quiet }));
+        const times = [...new Set([...events.map((e) => e.at), ...asks])].sort((a, b) => a - b);
+        let state = IDLE_GROUP;
+        let wake: number | null = null;
+        const open = new Set<string>();
+        const told = new Map<string, number>();
+        const ask = (now: number) => {
+          const members = events.filter((e) => e.at <= now && open.has(e.fingerprint)).map((e) => firing(e.fingerprint, e.at, e.quiet));
+          const d = decideGroup(state, members, now * S, EVENTS);
+          for (const f of d.notify?.firing ?? []) told.set(f, (told.get(f) ?? 0) + 1);
+          for (const f of d.told ?? []) open.delete(f);
+          state = d.state;
+          wake = d.wakeAt === null ? null : d.wakeAt / S;
+        };
+        for (const t of times) {
+          for (const e of events) if (e.at === t) open.add(e.fingerprint);
+          while (wake !== null && wake <= t) ask(wake);
+          ask(t);
+        }
+        while (wake !== null) ask(wake);
+        expect([...told.values()].every((n) => n === 1)).toBe(true);
+        expect([...told.keys()].sort()).toEqual(events.filter((e) => !e.quiet).map((e) => e.fingerprint).sort());
+        expect(open.size).toBe(0);
+      }),
+    );
+  });
+});

@@ -14,6 +14,13 @@
  *   twenty instances is one notification, not twenty.
  * - Silenced members are left out of what is sent (and their resolve is still sent if their
  *   firing was announced before the silence), so a silence never hides the end of an incident.
+ * - Groups of events (`timing.events`: fraud matches) have no incident to end: each firing member
+ *   is told once and then closed (`told`, which the manager resolves in the same transaction,
+ *   silently), so a digest names only what is new since the last one, nothing is repeated or
+ *   resolved by notification, and a group's live members stay bounded however long it lives. The
+ *   group interval still spaces its digests; after a group interval with nothing new, the next
+ *   event starts a new episode (group wait, to collect its burst). A silenced event is closed
+ *   without being told: the silence meant "not these".
  *
  * The manager stores the returned state in the same transaction as the notification it queues.
  */
@@ -25,6 +32,8 @@ export interface GroupTiming {
   groupIntervalMs: number;
   /** How often an unchanged, still-firing group is notified again (a reminder). */
   repeatIntervalMs: number;
+  /** Members are events, told once and then closed (see the top of this file); absent = false. */
+  events?: boolean;
 }
 
 export interface GroupMember {
@@ -60,10 +69,13 @@ export interface GroupDecision {
   notify?: GroupNotification;
   /** When to ask again (the next due time), null when nothing is pending. */
   wakeAt: number | null;
+  /** Event groups: the firing members to close now (told by this notification, or silenced). */
+  told?: string[];
 }
 
 /** Decides whether the group is due at `now`, and what its notification says. */
 export function decideGroup(prev: GroupState, members: readonly GroupMember[], now: number, timing: GroupTiming): GroupDecision {
+  if (timing.events) return decideEvents(prev, members, now, timing);
   const firingNow = members.filter((m) => m.state === 'firing');
   const firing = firingNow.filter((m) => !m.silenced).map((m) => m.fingerprint).sort();
   const stillFiring = new Set(firingNow.map((m) => m.fingerprint));
@@ -99,4 +111,32 @@ function sent(state: GroupState, notify: GroupNotification, now: number, timing:
   if (state.announced.length === 0) return { state: IDLE_GROUP, notify, wakeAt: null };
   if (notify.firing.length === 0) return { state, notify, wakeAt: null };
   return { state, notify, wakeAt: now + timing.repeatIntervalMs };
+}
+
+/** `decideGroup` for a group of events: every firing member is news, told once, then closed. */
+function decideEvents(prev: GroupState, members: readonly GroupMember[], now: number, timing: GroupTiming): GroupDecision {
+  const firing = members.filter((m) => m.state === 'firing');
+  const news = firing.filter((m) => !m.silenced);
+  // A silenced event is closed as soon as the group looks at it; only the unsilenced are waited for.
+  const silenced = firing.filter((m) => m.silenced).map((m) => m.fingerprint).sort();
+  const state: GroupState = { ...prev, announced: [] };
+  if (news.length === 0) return { state, wakeAt: null, ...(silenced.length ? { told: silenced } : {}) };
+  const earliest = Math.min(...news.map((m) => m.since));
+  const quietFrom = prev.lastNotifiedAt === null ? null : prev.lastNotifiedAt + timing.groupIntervalMs;
+  let due: number;
+  let kind: GroupNotification['kind'];
+  if (quietFrom === null || earliest >= quietFrom) {
+    // A new episode (the first, or after a group interval with nothing new): wait for its burst,
+    // from the first event of the episode (kept, so a restart does not restart the wait).
+    const firstActiveAt = prev.firstActiveAt !== null && (quietFrom === null || prev.firstActiveAt >= quietFrom) ? prev.firstActiveAt : earliest;
+    due = firstActiveAt + timing.groupWaitMs;
+    kind = 'first';
+    state.firstActiveAt = firstActiveAt;
+  } else {
+    due = quietFrom;
+    kind = 'update';
+  }
+  if (now < due) return { state, wakeAt: due, ...(silenced.length ? { told: silenced } : {}) };
+  const told = news.map((m) => m.fingerprint).sort();
+  return { state: { ...state, lastNotifiedAt: now }, notify: { firing: told, resolved: [], kind }, wakeAt: null, told: [...told, ...silenced].sort() };
 }

@@ -41,6 +41,7 @@ import { buildGroupMessage, fingerprintOf, groupKeyOf, instanceLabels, type Noti
 import { muteMatches, nextBoundary, openAsSilences, type MuteWindow } from './mutes.js';
 import { silencesFor, type Silence } from './silences.js';
 import {
+  closeEvents,
   countActiveByRule,
   endInstances,
   insertAlertRecords,
@@ -86,6 +87,7 @@ export const storedRouting = (r: Routing): StoredRouting => ({
   group_wait_ms: Math.max(0, r.groupWaitMs),
   group_interval_ms: Math.max(0, r.groupIntervalMs),
   repeat_interval_ms: finite(r.repeatIntervalMs) ? r.repeatIntervalMs : null,
+  ...(r.events ? { events: true } : {}),
 });
 
 /** Field by field: jsonb does not keep key order, so the stored and the reported routing are not compared as text. */
@@ -96,7 +98,8 @@ function sameRouting(a: StoredRouting, b: StoredRouting): boolean {
     [...a.group_by].sort().join(',') === [...b.group_by].sort().join(',') &&
     a.group_wait_ms === b.group_wait_ms &&
     a.group_interval_ms === b.group_interval_ms &&
-    a.repeat_interval_ms === b.repeat_interval_ms
+    a.repeat_interval_ms === b.repeat_interval_ms &&
+    (a.events ?? false) === (b.events ?? false)
   );
 }
 
@@ -104,6 +107,7 @@ const timingOf = (r: StoredRouting) => ({
   groupWaitMs: r.group_wait_ms,
   groupIntervalMs: r.group_interval_ms,
   repeatIntervalMs: r.repeat_interval_ms ?? Number.POSITIVE_INFINITY,
+  events: r.events ?? false,
 });
 
 const instanceOf = (row: NewInstanceRow | undefined): Instance =>
@@ -367,12 +371,15 @@ const notifiedOf = (row: InstanceRow, now: number): NotifiedInstance => ({
 interface Plan {
   updates: (GroupUpdate & { orgId: string; groupKey: string })[];
   due: { group: GroupRow; rows: readonly InstanceRow[]; notification: GroupNotification }[];
+  /** Event groups: the members to close (told by the notification, or silenced). */
+  told: { orgId: string; groupKey: string; fingerprint: string; silenced: boolean }[];
 }
 
 /** The part of a plan about these groups (by `orgKey`). */
 const onlyGroups = (plan: Plan, keys: ReadonlySet<string>): Plan => ({
   updates: plan.updates.filter((u) => keys.has(orgKey(u.orgId, u.groupKey))),
   due: plan.due.filter((d) => keys.has(orgKey(d.group.org_id, d.group.group_key))),
+  told: plan.told.filter((t) => keys.has(orgKey(t.orgId, t.groupKey))),
 });
 
 /**
@@ -383,7 +390,7 @@ const onlyGroups = (plan: Plan, keys: ReadonlySet<string>): Plan => ({
 function planGroups(groups: readonly GroupRow[], membersOf: ReadonlyMap<string, InstanceRow[]>, suppressionsOf: ReadonlyMap<string, Suppressions>, now: Date): Plan {
   const nowMs = now.getTime();
   const silencesOf = new Map([...suppressionsOf].map(([orgId, s]) => [orgId, activeSilences(s, nowMs)]));
-  const plan: Plan = { updates: [], due: [] };
+  const plan: Plan = { updates: [], due: [], told: [] };
 
   for (const group of groups) {
     const orgId = group.org_id;
@@ -415,6 +422,8 @@ function planGroups(groups: readonly GroupRow[], membersOf: ReadonlyMap<string, 
       wakeAt: date(wakeAt),
       routing: group.routing,
     });
+    const notified = new Set(decision.notify?.firing ?? []);
+    for (const fingerprint of decision.told ?? []) plan.told.push({ orgId, groupKey: group.group_key, fingerprint, silenced: !notified.has(fingerprint) });
     if (decision.notify) plan.due.push({ group, rows, notification: decision.notify });
   }
   return plan;
@@ -454,10 +463,16 @@ function noticesOf(due: Plan['due'], now: Date, options: ManagerOptions): { reco
 }
 
 /**
- * Records the alerts of decided groups in one INSERT … ON CONFLICT DO NOTHING (a redelivery records
+ * Closes the events told (or silenced) by decided groups, in the same transaction as the digest
+ * that told them; records their alerts in one INSERT … ON CONFLICT DO NOTHING (a redelivery records
  * nothing, so queues nothing) and queues their notifications in one insert. Returns how many notified.
  */
 async function queueDecided(trx: Db, plans: readonly Plan[], now: Date, options: ManagerOptions): Promise<number> {
+  await closeEvents(
+    trx,
+    plans.flatMap((p) => p.told),
+    now,
+  );
   const notices = noticesOf(
     plans.flatMap((p) => p.due),
     now,

@@ -546,3 +546,21 @@ export async function lockGroupsByKey(trx: Db, orgId: string, keys: readonly str
     .forUpdate()
     .execute();
 }
+
+/**
+ * Closes event instances (Routing.events) once told or silenced: resolved now, each with its
+ * transition, in one statement per table whatever their number. Only those still firing (a
+ * redelivery closes nothing twice).
+ */
+export async function closeEvents(trx: Db, events: readonly { orgId: string; fingerprint: string; silenced: boolean }[], at: Date): Promise<void> {
+  if (events.length === 0) return;
+  const json = JSON.stringify(events.map((e) => ({ org_id: e.orgId, fingerprint: e.fingerprint, reason: e.silenced ? 'silenced: closed without being told' : 'told in a digest' })));
+  await sql`
+    WITH closed AS (
+      UPDATE alert_instances i SET state = 'resolved', resolved_at = ${at}, clear_since = NULL, updated_at = clock_timestamp()
+      FROM jsonb_to_recordset(${json}::jsonb) AS v(org_id uuid, fingerprint text, reason text)
+      WHERE i.org_id = v.org_id AND i.fingerprint = v.fingerprint AND i.state = 'firing'
+      RETURNING i.org_id, i.fingerprint, i.value, v.reason)
+    INSERT INTO alert_transitions (org_id, fingerprint, at, from_state, to_state, reason, value)
+    SELECT org_id, fingerprint, ${at}, 'firing', 'resolved', reason, value FROM closed`.execute(trx);
+}

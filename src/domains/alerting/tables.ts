@@ -67,6 +67,8 @@ export interface StoredRouting {
   group_wait_ms: number;
   group_interval_ms: number;
   repeat_interval_ms: number | null;
+  /** Routing.events; absent (as in every group stored before it existed) = false. */
+  events?: boolean;
 }
 
 export interface AlertGroupsTable {

@@ -13,24 +13,19 @@
  * - An absent value (cel.ts) means no match. A criterion whose evaluation fails (division by zero,
  *   overflow…) or that no longer compiles (e.g. a list it names was deleted) is paused with the
  *   reason and an audit entry; the other criteria go on, and so does the batch.
- * - Alert manager: a fraud match is an event. Matches are reported per (criterion, group-by
- *   values, group-interval bucket of the wall clock) — one instance each, its value the number of
- *   matches in this report — so a burst of 37 shipments from one sender is one instance and one
- *   line of one digest, and later matches make a NEW instance in the same group (announced by the
- *   next group-interval notification). The instances never resolve by themselves and the repeat
- *   interval is the longest there is (3650d), so nothing is re-sent as a reminder; labels carry
- *   the group-by values (e.g. sender_id) so a silence matcher on them silences one entity.
+ * - Alert manager: the new, non-shadow alerts are reported in the same transaction, grouped as
+ *   reports.ts says (one instance per criterion, group-by values and group-interval bucket).
  * - Cross-organisation work is declared: asSystem(...).
  */
 import type { Logger } from 'pino';
-import { MAX_DURATION_MS, durationTextMs } from '../../contracts/alerting.js';
 import { asSystem, type Db } from '../../platform/store/index.js';
 import type { Worker } from '../../platform/worker.js';
-import { reportConditions, type ConditionReport, type ManagerOptions } from '../alerting/index.js';
+import { reportConditions, type ManagerOptions } from '../alerting/index.js';
 import { arrivedShipments, claimArrivals, finishArrivals, onArrivals, type ShipmentFacts } from '../shipments/index.js';
 import { SHIPMENT_FIELDS, type Compiled } from './cel.js';
 import { CompileCache, evaluateBatch } from './engine.js';
 import { activeCriteria, insertAlerts, listSignatures, listsOf, pauseCriterion, type ActiveCriterion, type NewAlert } from './engine-store.js';
+import { labelsOf, reportsOf } from './reports.js';
 
 /**
  * Shipments claimed per transaction: bounds one transaction's work and locks. As large as the
@@ -165,61 +160,6 @@ export async function detectChunk(db: Db, cache: CompileCache, now: Date, option
       return result;
     }),
   );
-}
-
-/** The instance labels of a match: the criterion's group-by fields with this shipment's values. */
-function labelsOf(c: ActiveCriterion, s: ShipmentFacts): Record<string, string> {
-  const labels: Record<string, string> = {};
-  for (const g of c.groupBy) {
-    const v = s[g];
-    labels[g] = typeof v === 'string' ? v : '';
-  }
-  return labels;
-}
-
-const msOf = (text: string, fallback: number): number => durationTextMs(text) ?? fallback;
-
-/** One report per (criterion version, group-by values, group-interval bucket) of the newly stored, non-shadow alerts. */
-function reportsOf(alerts: readonly NewAlert[], inserted: ReadonlySet<string>, labels: ReadonlyMap<string, Record<string, string>>, criteria: readonly ActiveCriterion[], now: Date): ConditionReport[] {
-  const byId = new Map(criteria.map((c) => [`${c.id}|${c.version}`, c]));
-  const groups = new Map<string, { c: ActiveCriterion; labels: Record<string, string>; count: number; sample: string[] }>();
-  for (const a of alerts) {
-    const k = `${a.criterionId}|${a.version}|${a.shipmentId}`;
-    if (a.shadow || !inserted.has(k)) continue;
-    const c = byId.get(`${a.criterionId}|${a.version}`)!;
-    const l = labels.get(k) ?? {};
-    const interval = msOf(c.groupInterval, 15 * 60_000);
-    const bucket = new Date(Math.floor(now.getTime() / interval) * interval).toISOString();
-    const instance = { ...l, matched: bucket };
-    const gk = `${a.criterionId}|${JSON.stringify(instance)}`;
-    const g = groups.get(gk) ?? { c, labels: instance, count: 0, sample: [] as string[] };
-    g.count++;
-    if (g.sample.length < 10) g.sample.push(a.externalId);
-    groups.set(gk, g);
-  }
-  return [...groups.values()].map(({ c, labels: l, count, sample }) => {
-    const who = c.groupBy.map((g) => `${g} ${l[g] || '(none)'}`).join(', ');
-    const summary = `${count} shipment${count === 1 ? '' : 's'}${who ? ` from ${who}` : ''} matched ${c.name}`;
-    return {
-      orgId: c.orgId,
-      source: 'fraud',
-      ruleId: c.id,
-      ruleName: c.name,
-      labels: l,
-      kind: 'match',
-      at: now,
-      active: true,
-      value: count,
-      threshold: null,
-      reason: summary,
-      summary,
-      severity: c.severity,
-      timing: { forMs: 0, keepFiringForMs: 0 },
-      routing: { channels: c.channels, groupBy: c.groupBy, groupWaitMs: msOf(c.groupWait, 30_000), groupIntervalMs: msOf(c.groupInterval, 15 * 60_000), repeatIntervalMs: MAX_DURATION_MS },
-      link: `/fraud/alerts?criterion_id=${c.id}`,
-      details: { criterion_version: c.version, shipments: count, external_ids: sample },
-    } satisfies ConditionReport;
-  });
 }
 
 export interface DetectorDeps extends DetectOptions {
