@@ -15,7 +15,12 @@
  * - Locks are taken instances first ((organisation, fingerprint) order), then groups
  *   ((organisation, key) order), each class in one statement for every organisation reported, so
  *   concurrent reporters never deadlock; the flush worker locks the due groups of one organisation
- *   with SKIP LOCKED (key order) and reads members without locking them.
+ *   with SKIP LOCKED (key order) and reads members without locking them. A new instance or group is
+ *   locked by the insert that creates it (in the same order, before the existing ones are locked):
+ *   another reporter of it waits at its own insert, then finds it existing and locks it.
+ * - A new instance or group is written once, in its final state; only existing ones are read
+ *   (locked) and updated. Groups are never deleted and an instance is written with its group in
+ *   the same transaction, so a group inserted now has no members but this batch's instances.
  * - Groups are decided in batches (`decideGroups`): a constant number of statements however many
  *   reports, groups and organisations a report or a flush touches, all in the same transaction.
  * - An acknowledged instance, like a silenced one, is left out of repeats (reminders stop) but its
@@ -24,14 +29,13 @@
  *   group with a firing member that a window matches wakes at the window's next opening or
  *   closing: what was held back while it was open is sent when it closes, if still firing.
  */
-import type { Insertable } from 'kysely';
 import type { AlertSource } from '../../contracts/alerting.js';
 import type { NotifiedAlert } from '../../contracts/notify.js';
 import { newId } from '../../platform/ids.js';
 import type { Db } from '../../platform/store/index.js';
 import { enqueueNotificationBatch, type NotificationRequest } from '../notify/index.js';
 import type { ConditionReport, Routing } from './conditions.js';
-import { IDLE_GROUP, decideGroup, type GroupMember, type GroupState } from './grouping.js';
+import { IDLE_GROUP, decideGroup, type GroupMember, type GroupNotification, type GroupState } from './grouping.js';
 import { NEW_INSTANCE, observe, type Instance, type Transition } from './instance.js';
 import { buildGroupMessage, fingerprintOf, groupKeyOf, instanceLabels, type NotifiedInstance } from './messages.js';
 import { muteMatches, nextBoundary, openAsSilences, type MuteWindow } from './mutes.js';
@@ -43,6 +47,8 @@ import {
   insertAlertRecords,
   lockActiveInstancesOfRule,
   lockGroupsByKey,
+  insertNewGroups,
+  insertNewInstances,
   insertTransitions,
   lockGroups,
   lockInstances,
@@ -53,16 +59,17 @@ import {
   selectMembersOfGroups,
   orgKey,
   updateGroups,
-  upsertInstances,
+  updateInstances,
   type AlertRecord,
   type GroupRow,
   type GroupUpdate,
   type InstanceRow,
+  type NewInstanceRow,
   type MuteWindowRow,
   type SilenceRow,
   type TransitionRow,
 } from './store.js';
-import type { AlertInstancesTable, StoredRouting } from './tables.js';
+import type { StoredRouting } from './tables.js';
 
 export interface ManagerOptions {
   /** Public base URL that makes notification links absolute ('' or absent: paths). */
@@ -103,7 +110,7 @@ const timingOf = (r: StoredRouting) => ({
   events: r.events ?? false,
 });
 
-const instanceOf = (row: InstanceRow | undefined): Instance =>
+const instanceOf = (row: NewInstanceRow | undefined): Instance =>
   row
     ? {
         state: row.state,
@@ -152,42 +159,37 @@ async function loadSuppressionsOf(db: Db, orgIds: readonly string[], now: Date):
 /** The silences active at `now`, mute windows open at `now` included (as silences ending when they close). */
 export const activeSilences = (s: Suppressions, now: number): Silence[] => [...s.silences, ...openAsSilences(s.windows, now)];
 
-type NewInstanceRow = Omit<Insertable<AlertInstancesTable>, 'updated_at' | 'labels' | 'details'> & { labels: Record<string, string>; details: Record<string, unknown> };
+interface KeyedReport {
+  r: ConditionReport;
+  /** Position in the batch: transitions are stored in report order. */
+  n: number;
+  fingerprint: string;
+  groupKey: string;
+  instance: string;
+  group: string;
+}
 
-/**
- * Applies condition reports (of one or many organisations) inside the caller's transaction:
- * instance states and transitions, then one decision per touched group (notifications queued in
- * the same transaction). A constant number of statements however many reports, groups and
- * organisations.
- */
-export async function reportConditions(trx: Db, reports: readonly ConditionReport[], now: Date, options: ManagerOptions = {}): Promise<void> {
-  if (reports.length === 0) return;
-  const withKeys = reports.map((r) => {
-    const fingerprint = fingerprintOf(r.source, r.ruleId, r.labels);
-    const groupKey = groupKeyOf(r.source, r.ruleId, r.routing.groupBy, r.labels);
-    return { r, fingerprint, groupKey, instance: orgKey(r.orgId, fingerprint), group: orgKey(r.orgId, groupKey) };
-  });
-  const stored = await lockInstances(
-    trx,
-    withKeys.map((k) => ({ orgId: k.r.orgId, fingerprint: k.fingerprint, source: k.r.source, ruleId: k.r.ruleId, ruleName: k.r.ruleName, groupKey: k.groupKey })),
-  );
+interface Applied {
+  rows: Map<string, NewInstanceRow>;
+  transitions: { n: number; row: TransitionRow }[];
+  changed: Set<string>;
+}
+
+/** `observe()` of each report in order, from the stored row of its instance (none: `NEW_INSTANCE`). Pure. */
+function applyReports(keyed: readonly KeyedReport[], stored: ReadonlyMap<string, InstanceRow>): Applied {
   const rows = new Map<string, NewInstanceRow>();
-  const transitions: TransitionRow[] = [];
-  const changedInstances = new Set<string>();
-  const groups = new Map<string, { orgId: string; groupKey: string; source: AlertSource; ruleId: string; routing: StoredRouting }>();
-
-  for (const { r, fingerprint, groupKey, instance, group } of withKeys) {
+  const transitions: Applied['transitions'] = [];
+  const changed = new Set<string>();
+  for (const { r, n, fingerprint, groupKey, instance } of keyed) {
     const orgId = r.orgId;
-    const prevRow = rows.get(instance);
-    const prev = prevRow ? instanceOfNew(prevRow) : instanceOf(stored.get(instance));
-    const decision = observe(prev, { at: r.at.getTime(), active: r.active, value: r.value, reason: r.reason }, r.timing);
+    const before = rows.get(instance) ?? stored.get(instance);
+    const decision = observe(instanceOf(before), { at: r.at.getTime(), active: r.active, value: r.value, reason: r.reason }, r.timing);
     const next = decision.instance;
     const t: Transition | undefined = decision.transition;
     if (t) {
-      transitions.push({ org_id: orgId, fingerprint, at: new Date(t.at), from_state: t.from, to_state: t.to, reason: t.reason, value: t.value });
-      changedInstances.add(instance);
+      transitions.push({ n, row: { org_id: orgId, fingerprint, at: new Date(t.at), from_state: t.from, to_state: t.to, reason: t.reason, value: t.value } });
+      changed.add(instance);
     }
-    const before = prevRow ?? stored.get(instance);
     const resolvedAt = t?.to === 'resolved' ? new Date(t.at) : next.state === 'resolved' ? (before?.resolved_at ?? null) : null;
     const acknowledged = next.acknowledgedAt !== null;
     rows.set(instance, {
@@ -213,39 +215,128 @@ export async function reportConditions(trx: Db, reports: readonly ConditionRepor
       link: r.link ?? null,
       details: { ...(r.details ?? {}), reason: r.reason },
     });
-    groups.set(group, { orgId, groupKey, source: r.source, ruleId: r.ruleId, routing: storedRouting(r.routing) });
   }
-  await upsertInstances(trx, [...rows.values()]);
-  await insertTransitions(trx, transitions);
+  return { rows, transitions, changed };
+}
 
-  const locked = await lockGroups(trx, [...groups.values()]);
+/**
+ * Applies condition reports (of one or many organisations) inside the caller's transaction:
+ * instance states and transitions, then one decision per touched group (notifications queued in
+ * the same transaction). A constant number of statements however many reports, groups and
+ * organisations.
+ *
+ * New instances and groups (most of a big batch: fraud matches make new ones) are written once,
+ * in their final state, by the statement that creates them; only those that existed are locked,
+ * recomputed from their stored state and updated. The lock order is kept: instances are inserted,
+ * then the existing ones locked, each in (organisation, fingerprint) order, before any group is
+ * inserted, then locked, in (organisation, key) order. A row another reporter inserted and has not
+ * committed yet makes our insert wait for it, then count it as existing. A group inserted now has
+ * no members but this batch's instances (groups are never deleted, and no instance is written
+ * without its group in the same transaction), so its decision needs no read.
+ */
+export async function reportConditions(trx: Db, reports: readonly ConditionReport[], now: Date, options: ManagerOptions = {}): Promise<void> {
+  if (reports.length === 0) return;
+  const withKeys: KeyedReport[] = reports.map((r, n) => {
+    const fingerprint = fingerprintOf(r.source, r.ruleId, r.labels);
+    const groupKey = groupKeyOf(r.source, r.ruleId, r.routing.groupBy, r.labels);
+    return { r, n, fingerprint, groupKey, instance: orgKey(r.orgId, fingerprint), group: orgKey(r.orgId, groupKey) };
+  });
+
+  // Every instance as if new; those that existed are then recomputed from their locked rows.
+  const asNew = applyReports(withKeys, new Map());
+  const inserted = await insertNewInstances(trx, [...asNew.rows.values()]);
+  const rows = new Map([...asNew.rows].filter(([key]) => inserted.has(key)));
+  let transitions = asNew.transitions.filter((t) => inserted.has(orgKey(t.row.org_id, t.row.fingerprint)));
+  const changedInstances = new Set([...asNew.changed].filter((key) => inserted.has(key)));
+  const existing = withKeys.filter((k) => !inserted.has(k.instance));
+  if (existing.length > 0) {
+    const stored = await lockInstances(trx, [...new Map(existing.map((k) => [k.instance, { orgId: k.r.orgId, fingerprint: k.fingerprint }])).values()]);
+    const applied = applyReports(existing, stored);
+    await updateInstances(trx, [...applied.rows.values()]);
+    for (const [key, row] of applied.rows) rows.set(key, row);
+    for (const key of applied.changed) changedInstances.add(key);
+    transitions = [...transitions, ...applied.transitions].sort((a, b) => a.n - b.n);
+  }
+  await insertTransitions(
+    trx,
+    transitions.map((t) => t.row),
+  );
+
+  const groups = new Map<string, GroupRow>();
+  for (const { r, groupKey, group } of withKeys) groups.set(group, idleGroup(r, groupKey, now));
   // A group's decision can change only when a member changed state, a timer of it is due, or its
   // routing changed (silences wake it by their end time): the others are left alone, so a rule
-  // re-evaluated every second costs no group work while nothing happens.
+  // re-evaluated every second costs no group work while nothing happens. A new group has no timer
+  // and no earlier routing: it is decided only when a member changed.
   const changedGroups = new Set(withKeys.filter((k) => changedInstances.has(k.instance)).map((k) => k.group));
-  const toDecide = [...groups.entries()].flatMap(([key, g]) => {
-    const row = locked.get(key);
-    if (!row) return [];
-    const due = row.wake_at !== null && row.wake_at <= now;
-    const rerouted = !sameRouting(row.routing, g.routing);
-    return changedGroups.has(key) || due || rerouted ? [{ ...row, routing: g.routing }] : [];
-  });
-  if (toDecide.length === 0) return;
-  const suppressions = await loadSuppressionsOf(trx, [...new Set(toDecide.map((g) => g.org_id))], now);
-  await decideGroups(trx, toDecide, suppressions, now, options);
+  const suppressions = new Map<string, Suppressions>();
+  const suppressionsOf = async (orgIds: readonly string[]): Promise<Map<string, Suppressions>> => {
+    const missing = [...new Set(orgIds)].filter((o) => !suppressions.has(o));
+    if (missing.length) for (const [o, s] of await loadSuppressionsOf(trx, missing, now)) suppressions.set(o, s);
+    return suppressions;
+  };
+
+  // The groups decided as if new: their members are this batch's instances (firing ones: a new
+  // group announced nothing), in fingerprint order as the store reads them.
+  const fresh = [...groups.entries()].filter(([key]) => changedGroups.has(key)).map(([, g]) => g);
+  const batchMembers = new Map<string, InstanceRow[]>();
+  for (const row of [...rows.values()].sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : a.fingerprint > b.fingerprint ? 1 : 0))) {
+    const key = orgKey(row.org_id, row.group_key);
+    if (row.state !== 'firing' || !changedGroups.has(key)) continue;
+    const members = batchMembers.get(key) ?? [];
+    // updated_at is read only of resolved members.
+    members.push({ ...row, updated_at: now });
+    batchMembers.set(key, members);
+  }
+  const asNewGroups = planGroups(fresh, batchMembers, fresh.length ? await suppressionsOf(fresh.map((g) => g.org_id)) : new Map(), now);
+  const decided = new Map(asNewGroups.updates.map((u) => [orgKey(u.orgId, u.groupKey), u]));
+  const created = await insertNewGroups(
+    trx,
+    [...groups.entries()].map(([key, g]) => ({ ...(decided.get(key) ?? { ...idleUpdate, routing: g.routing }), orgId: g.org_id, groupKey: g.group_key, source: g.source, ruleId: g.rule_id })),
+  );
+  const plans = [onlyGroups(asNewGroups, created)];
+
+  const others = [...groups.entries()].filter(([key]) => !created.has(key));
+  if (others.length > 0) {
+    const locked = await lockGroups(
+      trx,
+      others.map(([, g]) => ({ orgId: g.org_id, groupKey: g.group_key })),
+    );
+    const toDecide = others.flatMap(([key, g]) => {
+      const row = locked.get(key);
+      if (!row) return [];
+      const due = row.wake_at !== null && row.wake_at <= now;
+      const rerouted = !sameRouting(row.routing, g.routing);
+      return changedGroups.has(key) || due || rerouted ? [{ ...row, routing: g.routing }] : [];
+    });
+    if (toDecide.length > 0) {
+      const membersOf = await selectMembersOfGroups(
+        trx,
+        toDecide.map((g) => ({ orgId: g.org_id, groupKey: g.group_key, announced: groupStateOf(g).announced })),
+      );
+      const plan = planGroups(toDecide, membersOf, await suppressionsOf(toDecide.map((g) => g.org_id)), now);
+      await updateGroups(trx, plan.updates);
+      plans.push(plan);
+    }
+  }
+  await queueDecided(trx, plans, now, options);
 }
 
-function instanceOfNew(row: NewInstanceRow): Instance {
-  const d = (v: unknown) => (v instanceof Date ? v.getTime() : typeof v === 'string' ? Date.parse(v) : null);
-  return {
-    state: row.state ?? 'inactive',
-    activeSince: d(row.active_since),
-    firingSince: d(row.firing_since),
-    clearSince: d(row.clear_since),
-    value: row.value ?? null,
-    acknowledgedAt: d(row.acknowledged_at),
-  };
-}
+const idleUpdate: Omit<GroupUpdate, 'routing'> = { firstActiveAt: null, lastNotifiedAt: null, announced: [], wakeAt: null };
+
+/** A group that does not exist yet, as the store would read it back. */
+const idleGroup = (r: ConditionReport, groupKey: string, now: Date): GroupRow => ({
+  org_id: r.orgId,
+  group_key: groupKey,
+  source: r.source,
+  rule_id: r.ruleId,
+  first_active_at: null,
+  last_notified_at: null,
+  announced: [],
+  wake_at: null,
+  routing: storedRouting(r.routing),
+  updated_at: now,
+});
 
 const groupStateOf = (row: GroupRow): GroupState =>
   row.last_notified_at === null && row.first_active_at === null && row.announced.length === 0
@@ -274,24 +365,32 @@ const notifiedOf = (row: InstanceRow, now: number): NotifiedInstance => ({
 });
 
 /**
- * Decides locked groups of one organisation at `now`, stores their state and wake times, and
- * queues the notifications that are due, with a constant number of statements however many
- * groups: their members in one query, the decisions in memory (grouping.ts), the group updates in
- * one statement, the alert records in one INSERT … ON CONFLICT DO NOTHING (a redelivery records
- * nothing, so queues nothing) and their notifications in one insert. Returns how many notified.
+ * What deciding groups gives: their new state, and the notifications due (built into alert records
+ * and requests by `noticesOf` only for the groups whose decision is kept).
  */
-export async function decideGroups(trx: Db, groups: readonly GroupRow[], suppressionsOf: ReadonlyMap<string, Suppressions>, now: Date, options: ManagerOptions): Promise<number> {
-  if (groups.length === 0) return 0;
+interface Plan {
+  updates: (GroupUpdate & { orgId: string; groupKey: string })[];
+  due: { group: GroupRow; rows: readonly InstanceRow[]; notification: GroupNotification }[];
+  /** Event groups: the members to close (told by the notification, or silenced). */
+  told: { orgId: string; groupKey: string; fingerprint: string; silenced: boolean }[];
+}
+
+/** The part of a plan about these groups (by `orgKey`). */
+const onlyGroups = (plan: Plan, keys: ReadonlySet<string>): Plan => ({
+  updates: plan.updates.filter((u) => keys.has(orgKey(u.orgId, u.groupKey))),
+  due: plan.due.filter((d) => keys.has(orgKey(d.group.org_id, d.group.group_key))),
+  told: plan.told.filter((t) => keys.has(orgKey(t.orgId, t.groupKey))),
+});
+
+/**
+ * Decides groups (of one or many organisations) at `now` from their members (by `orgKey(org,
+ * group key)`, fingerprint order: those firing and those the group announced): their new state
+ * and wake time, and the notification of each that is due. Pure: the caller stores it.
+ */
+function planGroups(groups: readonly GroupRow[], membersOf: ReadonlyMap<string, InstanceRow[]>, suppressionsOf: ReadonlyMap<string, Suppressions>, now: Date): Plan {
   const nowMs = now.getTime();
   const silencesOf = new Map([...suppressionsOf].map(([orgId, s]) => [orgId, activeSilences(s, nowMs)]));
-  const membersOf = await selectMembersOfGroups(
-    trx,
-    groups.map((g) => ({ orgId: g.org_id, groupKey: g.group_key, announced: groupStateOf(g).announced })),
-  );
-  const updates: (GroupUpdate & { orgId: string; groupKey: string })[] = [];
-  const records: AlertRecord[] = [];
-  const requests = new Map<string, NotificationRequest>();
-  const told: { orgId: string; fingerprint: string; silenced: boolean }[] = [];
+  const plan: Plan = { updates: [], due: [], told: [] };
 
   for (const group of groups) {
     const orgId = group.org_id;
@@ -314,7 +413,7 @@ export async function decideGroups(trx: Db, groups: readonly GroupRow[], suppres
     const wakes = [decision.wakeAt, ...silenceEnds, ...windowBoundaries].filter((t): t is number => t !== null && Number.isFinite(t));
     const wakeAt = wakes.length ? Math.min(...wakes) : null;
 
-    updates.push({
+    plan.updates.push({
       orgId,
       groupKey: group.group_key,
       firstActiveAt: date(decision.state.firstActiveAt),
@@ -324,21 +423,29 @@ export async function decideGroups(trx: Db, groups: readonly GroupRow[], suppres
       routing: group.routing,
     });
     const notified = new Set(decision.notify?.firing ?? []);
-    for (const fingerprint of decision.told ?? []) told.push({ orgId, fingerprint, silenced: !notified.has(fingerprint) });
-    if (!decision.notify) continue;
+    for (const fingerprint of decision.told ?? []) plan.told.push({ orgId, groupKey: group.group_key, fingerprint, silenced: !notified.has(fingerprint) });
+    if (decision.notify) plan.due.push({ group, rows, notification: decision.notify });
+  }
+  return plan;
+}
 
+/** The alert record and notification request of each group notified. */
+function noticesOf(due: Plan['due'], now: Date, options: ManagerOptions): { record: AlertRecord; request: NotificationRequest }[] {
+  const nowMs = now.getTime();
+  return due.map(({ group, rows, notification }) => {
+    const orgId = group.org_id;
     const first = rows[0];
     const message = buildGroupMessage({
       source: group.source as AlertSource,
       ruleId: group.rule_id,
       ruleName: first?.rule_name ?? group.rule_id,
       groupKey: group.group_key,
-      notification: decision.notify,
+      notification,
       instances: new Map(rows.map((r) => [r.fingerprint, notifiedOf(r, nowMs)])),
       baseUrl: options.baseUrl ?? '',
     });
     const id = newId();
-    records.push({
+    const record: AlertRecord = {
       id,
       orgId,
       source: group.source,
@@ -349,19 +456,54 @@ export async function decideGroups(trx: Db, groups: readonly GroupRow[], suppres
       message: message.message,
       details: message.alert.details,
       at: now,
-    });
+    };
     const alert: NotifiedAlert = { id, ...message.alert, created_at: now.toISOString() };
-    requests.set(id, { orgId, alertId: id, type: message.type, alert, channels: group.routing.channels });
-  }
+    return { record, request: { orgId, alertId: id, type: message.type, alert, channels: group.routing.channels } };
+  });
+}
 
-  await updateGroups(trx, updates);
-  // Events told (or silenced) are closed in the same transaction as the digest that told them.
-  await closeEvents(trx, told, now);
-  const recorded = await insertAlertRecords(trx, records);
+/**
+ * Closes the events told (or silenced) by decided groups, in the same transaction as the digest
+ * that told them; records their alerts in one INSERT … ON CONFLICT DO NOTHING (a redelivery records
+ * nothing, so queues nothing) and queues their notifications in one insert. Returns how many notified.
+ */
+async function queueDecided(trx: Db, plans: readonly Plan[], now: Date, options: ManagerOptions): Promise<number> {
+  await closeEvents(
+    trx,
+    plans.flatMap((p) => p.told),
+    now,
+  );
+  const notices = noticesOf(
+    plans.flatMap((p) => p.due),
+    now,
+    options,
+  );
+  const recorded = await insertAlertRecords(
+    trx,
+    notices.map((n) => n.record),
+  );
   // Already recorded for this instant (a redelivery): never sent twice.
-  const due = [...requests.values()].filter((r) => r.alertId !== null && recorded.has(r.alertId));
+  const due = notices.filter((n) => recorded.has(n.record.id)).map((n) => n.request);
   await enqueueNotificationBatch(trx, due);
   return due.length;
+}
+
+/**
+ * Decides locked groups (of one or many organisations) at `now`, stores their state and wake
+ * times, and queues the notifications that are due, with a constant number of statements however
+ * many groups: their members in one query, the decisions in memory (grouping.ts), the group
+ * updates in one statement, the alert records in one INSERT … ON CONFLICT DO NOTHING and their
+ * notifications in one insert. Returns how many notified.
+ */
+export async function decideGroups(trx: Db, groups: readonly GroupRow[], suppressionsOf: ReadonlyMap<string, Suppressions>, now: Date, options: ManagerOptions): Promise<number> {
+  if (groups.length === 0) return 0;
+  const membersOf = await selectMembersOfGroups(
+    trx,
+    groups.map((g) => ({ orgId: g.org_id, groupKey: g.group_key, announced: groupStateOf(g).announced })),
+  );
+  const plan = planGroups(groups, membersOf, suppressionsOf, now);
+  await updateGroups(trx, plan.updates);
+  return queueDecided(trx, [plan], now, options);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { sql, type Insertable, type Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { AlertInstanceState } from '../../contracts/alerting.js';
 import type { Db } from '../../platform/store/index.js';
 import { alertingDb, type AlertGroupsTable, type AlertInstancesTable, type MuteWindowsTable, type SilencesTable, type StoredRouting } from './tables.js';
@@ -16,40 +16,59 @@ export type GroupRow = Selectable<AlertGroupsTable>;
 export type SilenceRow = Selectable<SilencesTable>;
 export type MuteWindowRow = Selectable<MuteWindowsTable>;
 
-/** What an instance row needs before its first report is applied. */
-export interface InstanceSeed {
-  orgId: string;
-  fingerprint: string;
-  source: string;
-  ruleId: string;
-  ruleName: string;
-  groupKey: string;
-}
-
 /** How a row of one organisation is found in the maps below: organisation id and key (a uuid has no space). */
 export const orgKey = (orgId: string, key: string): string => `${orgId} ${key}`;
 
+/** An instance row as the manager computes it (everything but `updated_at`, which the store sets). */
+export type NewInstanceRow = Omit<InstanceRow, 'updated_at'>;
+
+/** A number as jsonb_to_recordset reads it: as text, so that Infinity and NaN (which JSON lacks) survive the trip. */
+const numberText = (n: number | null | undefined): string | null => (n === null || n === undefined ? null : String(n));
+
+const instanceJson = (rows: readonly NewInstanceRow[]): string => JSON.stringify(rows.map((r) => ({ ...r, value: numberText(r.value), threshold: numberText(r.threshold) })));
+
+// Instance rows travel as one jsonb array, one parameter however many (PostgreSQL allows 65,535
+// parameters a statement, and building them costs more than parsing one array); these are its columns.
+const INSTANCE_RECORD = sql`v(org_id uuid, fingerprint text, source text, rule_id text, rule_name text, labels jsonb, severity text, summary text,
+      kind text, state text, active_since timestamptz, firing_since timestamptz, clear_since timestamptz, resolved_at timestamptz, value text, threshold text,
+      acknowledged_at timestamptz, acknowledged_by text, group_key text, link text, details jsonb)`;
+const INSTANCE_COLUMNS = sql`org_id, fingerprint, source, rule_id, rule_name, labels, severity, summary, kind, state, active_since, firing_since, clear_since,
+      resolved_at, value, threshold, acknowledged_at, acknowledged_by, group_key, link, details, updated_at`;
+const INSTANCE_VALUES = sql`v.org_id, v.fingerprint, v.source, v.rule_id, v.rule_name, v.labels, v.severity, v.summary, v.kind, v.state, v.active_since, v.firing_since,
+      v.clear_since, v.resolved_at, v.value::double precision, v.threshold::double precision, v.acknowledged_at, v.acknowledged_by, v.group_key, v.link, v.details, clock_timestamp()`;
+
 /**
- * The instances of these fingerprints (of one or many organisations), locked until the
- * transaction ends, in (organisation, fingerprint) order: no deadlock between reporters. Missing
- * ones are first created inactive, so that two reporters of a new instance queue on its row
- * instead of both starting it from nothing. Keyed by `orgKey(org, fingerprint)`.
+ * Inserts the rows of instances that do not exist yet, in their final state, in (organisation,
+ * fingerprint) order, and returns the keys (`orgKey`) of those inserted. A row inserted here is
+ * ours until the transaction ends (another reporter of the same new instance waits on it at its
+ * own insert, then finds it existing), so it needs neither a placeholder nor a lock; the rows that
+ * already existed are left as they were, for the caller to lock (`lockInstances`) and update.
  */
-export async function lockInstances(trx: Db, seeds: readonly InstanceSeed[]): Promise<Map<string, InstanceRow>> {
-  if (seeds.length === 0) return new Map();
-  const unique = [...new Map(seeds.map((s) => [orgKey(s.orgId, s.fingerprint), s])).values()];
-  const seedRows = unique.map((s) => ({ org_id: s.orgId, fingerprint: s.fingerprint, source: s.source, rule_id: s.ruleId, rule_name: s.ruleName, group_key: s.groupKey }));
-  const json = JSON.stringify(seedRows);
-  await sql`
-    INSERT INTO alert_instances (org_id, fingerprint, source, rule_id, rule_name, labels, group_key, details, updated_at)
-    SELECT v.org_id, v.fingerprint, v.source, v.rule_id, v.rule_name, '{}'::jsonb, v.group_key, '{}'::jsonb, clock_timestamp()
-    FROM jsonb_to_recordset(${json}::jsonb) AS v(org_id uuid, fingerprint text, source text, rule_id text, rule_name text, group_key text)
+export async function insertNewInstances(trx: Db, rows: readonly NewInstanceRow[]): Promise<Set<string>> {
+  if (rows.length === 0) return new Set();
+  const { rows: inserted } = await sql<{ org_id: string; fingerprint: string }>`
+    INSERT INTO alert_instances (${INSTANCE_COLUMNS})
+    SELECT ${INSTANCE_VALUES}
+    FROM jsonb_to_recordset(${instanceJson(rows)}::jsonb) AS ${INSTANCE_RECORD}
     ORDER BY v.org_id, v.fingerprint
-    ON CONFLICT (org_id, fingerprint) DO NOTHING`.execute(trx);
+    ON CONFLICT (org_id, fingerprint) DO NOTHING
+    RETURNING org_id, fingerprint`.execute(trx);
+  return new Set(inserted.map((r) => orgKey(r.org_id, r.fingerprint)));
+}
+
+/**
+ * The existing instances of these keys (of one or many organisations), locked until the
+ * transaction ends, in (organisation, fingerprint) order: no deadlock between reporters. Keyed by
+ * `orgKey(org, fingerprint)`.
+ */
+export async function lockInstances(trx: Db, keys: readonly { orgId: string; fingerprint: string }[]): Promise<Map<string, InstanceRow>> {
+  if (keys.length === 0) return new Map();
   const rows = await alertingDb(trx)
     .selectFrom('alert_instances')
     .selectAll()
-    .where(sql<boolean>`(org_id, fingerprint) IN (SELECT k.org_id, k.fingerprint FROM jsonb_to_recordset(${json}::jsonb) AS k(org_id uuid, fingerprint text))`)
+    .where(
+      sql<boolean>`(org_id, fingerprint) IN (SELECT * FROM unnest(${keys.map((k) => k.orgId)}::uuid[], ${keys.map((k) => k.fingerprint)}::text[]))`,
+    )
     .orderBy('org_id')
     .orderBy('fingerprint')
     .forUpdate()
@@ -61,29 +80,13 @@ export async function lockInstance(trx: Db, orgId: string, fingerprint: string):
   return alertingDb(trx).selectFrom('alert_instances').selectAll().where('org_id', '=', orgId).where('fingerprint', '=', fingerprint).forUpdate().executeTakeFirst();
 }
 
-/** A number as jsonb_to_recordset reads it: as text, so that Infinity and NaN (which JSON lacks) survive the trip. */
-const numberText = (n: number | null | undefined): string | null => (n === null || n === undefined ? null : String(n));
-
-/**
- * Writes instance rows (one per fingerprint) in one statement; the rows travel as one jsonb array,
- * one parameter however many (PostgreSQL allows 65,535 parameters a statement, and building them
- * costs more than parsing one array).
- */
-export async function upsertInstances(
-  trx: Db,
-  rows: readonly (Omit<Insertable<AlertInstancesTable>, 'labels' | 'details'> & { labels: Record<string, string>; details: Record<string, unknown> })[],
-): Promise<void> {
+/** Writes the new state of existing, locked instance rows (one per fingerprint) in one statement. */
+export async function updateInstances(trx: Db, rows: readonly NewInstanceRow[]): Promise<void> {
   if (rows.length === 0) return;
-  const json = JSON.stringify(rows.map((r) => ({ ...r, value: numberText(r.value), threshold: numberText(r.threshold), updated_at: undefined })));
   await sql`
-    INSERT INTO alert_instances (org_id, fingerprint, source, rule_id, rule_name, labels, severity, summary, kind, state, active_since, firing_since, clear_since,
-      resolved_at, value, threshold, acknowledged_at, acknowledged_by, group_key, link, details, updated_at)
-    SELECT v.org_id, v.fingerprint, v.source, v.rule_id, v.rule_name, COALESCE(v.labels, '{}'::jsonb), COALESCE(v.severity, 'warning'), COALESCE(v.summary, ''),
-      COALESCE(v.kind, ''), COALESCE(v.state, 'inactive'), v.active_since, v.firing_since, v.clear_since, v.resolved_at, v.value::double precision,
-      v.threshold::double precision, v.acknowledged_at, v.acknowledged_by, v.group_key, v.link, COALESCE(v.details, '{}'::jsonb), clock_timestamp()
-    FROM jsonb_to_recordset(${json}::jsonb) AS v(org_id uuid, fingerprint text, source text, rule_id text, rule_name text, labels jsonb, severity text, summary text,
-      kind text, state text, active_since timestamptz, firing_since timestamptz, clear_since timestamptz, resolved_at timestamptz, value text, threshold text,
-      acknowledged_at timestamptz, acknowledged_by text, group_key text, link text, details jsonb)
+    INSERT INTO alert_instances (${INSTANCE_COLUMNS})
+    SELECT ${INSTANCE_VALUES}
+    FROM jsonb_to_recordset(${instanceJson(rows)}::jsonb) AS ${INSTANCE_RECORD}
     ON CONFLICT (org_id, fingerprint) DO UPDATE SET
       rule_name = excluded.rule_name, labels = excluded.labels, severity = excluded.severity, summary = excluded.summary, kind = excluded.kind,
       state = excluded.state, active_since = excluded.active_since, firing_since = excluded.firing_since, clear_since = excluded.clear_since,
@@ -126,26 +129,52 @@ export async function selectTransitions(db: Db, orgId: string, fingerprint: stri
     .execute();
 }
 
+/** A group as the manager inserts it: new, in its decided state. */
+export interface NewGroup extends GroupUpdate {
+  orgId: string;
+  groupKey: string;
+  source: string;
+  ruleId: string;
+}
+
+const iso = (d: Date | null) => (d === null ? null : d.toISOString());
+
 /**
- * Creates the groups (of one or many organisations) that do not exist yet, then locks them all in
- * (organisation, key) order. Keyed by `orgKey(org, group key)`.
+ * Inserts the groups that do not exist yet, in their decided state, in (organisation, key) order,
+ * and returns the keys (`orgKey`) of those inserted: as for instances, a group inserted here is
+ * ours until the transaction ends, and those that existed are left for `lockGroups`.
  */
-export async function lockGroups(
-  trx: Db,
-  groups: readonly { orgId: string; groupKey: string; source: string; ruleId: string; routing: StoredRouting }[],
-): Promise<Map<string, GroupRow>> {
-  if (groups.length === 0) return new Map();
-  const json = JSON.stringify(groups.map((g) => ({ org_id: g.orgId, group_key: g.groupKey, source: g.source, rule_id: g.ruleId, routing: g.routing })));
-  await sql`
-    INSERT INTO alert_groups (org_id, group_key, source, rule_id, routing, updated_at)
-    SELECT v.org_id, v.group_key, v.source, v.rule_id, v.routing, now()
-    FROM jsonb_to_recordset(${json}::jsonb) AS v(org_id uuid, group_key text, source text, rule_id text, routing jsonb)
+export async function insertNewGroups(trx: Db, groups: readonly NewGroup[]): Promise<Set<string>> {
+  if (groups.length === 0) return new Set();
+  const rows = groups.map((g) => ({
+    org_id: g.orgId,
+    group_key: g.groupKey,
+    source: g.source,
+    rule_id: g.ruleId,
+    first_active_at: iso(g.firstActiveAt),
+    last_notified_at: iso(g.lastNotifiedAt),
+    announced: g.announced,
+    wake_at: iso(g.wakeAt),
+    routing: g.routing,
+  }));
+  const { rows: inserted } = await sql<{ org_id: string; group_key: string }>`
+    INSERT INTO alert_groups (org_id, group_key, source, rule_id, first_active_at, last_notified_at, announced, wake_at, routing, updated_at)
+    SELECT v.org_id, v.group_key, v.source, v.rule_id, v.first_active_at, v.last_notified_at, v.announced, v.wake_at, v.routing, now()
+    FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+      AS v(org_id uuid, group_key text, source text, rule_id text, first_active_at timestamptz, last_notified_at timestamptz, announced text[], wake_at timestamptz, routing jsonb)
     ORDER BY v.org_id, v.group_key
-    ON CONFLICT (org_id, group_key) DO NOTHING`.execute(trx);
+    ON CONFLICT (org_id, group_key) DO NOTHING
+    RETURNING org_id, group_key`.execute(trx);
+  return new Set(inserted.map((r) => orgKey(r.org_id, r.group_key)));
+}
+
+/** The existing groups of these keys (of one or many organisations), locked in (organisation, key) order. Keyed by `orgKey(org, group key)`. */
+export async function lockGroups(trx: Db, keys: readonly { orgId: string; groupKey: string }[]): Promise<Map<string, GroupRow>> {
+  if (keys.length === 0) return new Map();
   const rows = await alertingDb(trx)
     .selectFrom('alert_groups')
     .selectAll()
-    .where(sql<boolean>`(org_id, group_key) IN (SELECT k.org_id, k.group_key FROM jsonb_to_recordset(${json}::jsonb) AS k(org_id uuid, group_key text))`)
+    .where(sql<boolean>`(org_id, group_key) IN (SELECT * FROM unnest(${keys.map((k) => k.orgId)}::uuid[], ${keys.map((k) => k.groupKey)}::text[]))`)
     .orderBy('org_id')
     .orderBy('group_key')
     .forUpdate()
@@ -167,7 +196,6 @@ export interface GroupUpdate {
  */
 export async function updateGroups(trx: Db, updates: readonly (GroupUpdate & { orgId: string; groupKey: string })[]): Promise<void> {
   if (updates.length === 0) return;
-  const iso = (d: Date | null) => (d === null ? null : d.toISOString());
   const rows = updates.map((u) => ({
     org_id: u.orgId,
     group_key: u.groupKey,
