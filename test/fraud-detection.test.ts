@@ -233,4 +233,15 @@ describe.each(STORE_KINDS)('fraud detection on %s', (kind) => {
       { sender: 'sender-Z', reason: 'told in a digest' },
     ]);
   });
+  run('a criterion grouped on long values (1,000-character addresses) neither stalls the detector nor loses its digest', async () => {
+    await insertCriterion(db(), org(), { name: 'long key test', expression: "shipment.sales_channel == 'longkey'", groupBy: ['recipient_address', 'sender_id', 'destination_country'], groupWait: '0s', groupInterval: '1h' });
+    const address = (n: number) => `${'東京都千代田区丸の内一丁目'.repeat(76)}${n}`.slice(-1000);
+    await intake([0, 1, 2].map((n) => ({ external_id: `lk-${n}`, created_at: at(300), sender_id: `s${'x'.repeat(190)}${n}`, recipient_address: address(n), destination_country: 'JP', sales_channel: 'longkey' })));
+    await untilDetected(db());
+    const deliveries = () => hook.deliveries.filter((d: Delivery<Record<string, unknown>>) => JSON.stringify(d.body).includes('long key test'));
+    await eventually(async () => deliveries().length >= 3, 15_000);
+    // The detector goes on with the next shipments.
+    await intake([{ external_id: 'lk-after', created_at: at(301), sales_channel: 'after' }]);
+    await untilDetected(db());
+  });
 });

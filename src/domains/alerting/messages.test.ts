@@ -34,6 +34,18 @@ describe('fingerprints and group keys', () => {
     expect(groupKeyOf('log', 'r1', ['section', 'host'], { section: '/a', host: 'h1' })).toBe(groupKeyOf('log', 'r1', ['host', 'section'], { host: 'h1', section: '/a' }));
   });
 
+  it('a group key stays short enough for a btree entry whatever the label values, and still tells groups apart', () => {
+    const address = (tail: string) => '東京都千代田区'.repeat(140) + tail; // ~1,000 characters, 3 bytes each
+    const a = groupKeyOf('fraud', 'c1', ['recipient_address', 'sender_id'], { recipient_address: address('1'), sender_id: 's'.repeat(200) });
+    const b = groupKeyOf('fraud', 'c1', ['recipient_address', 'sender_id'], { recipient_address: address('2'), sender_id: 's'.repeat(200) });
+    expect(Buffer.byteLength(a)).toBeLessThan(1000);
+    expect(a).not.toBe(b);
+    expect(a.startsWith('fraud:c1{recipient_address="東京都')).toBe(true);
+    expect(a).toMatch(/…#[0-9a-f]{32}$/);
+    // Short keys are unchanged (groups stored before keep their key).
+    expect(groupKeyOf('fraud', 'c1', ['sender_id'], { sender_id: 'X' })).toBe('fraud:c1{sender_id="X"}');
+  });
+
   it('instance labels add rule, source and severity, which win over report labels of the same name', () => {
     expect(instanceLabels({ labels: { section: '/a', rule: 'x' }, displayLabels: { check: 'nightly' }, ruleName: 'high traffic', source: 'log', severity: 'critical' })).toEqual({
       section: '/a',

@@ -26,12 +26,23 @@ export function fingerprintOf(source: string, ruleId: string, labels: Readonly<R
     .slice(0, 32);
 }
 
-/** `source:ruleId` plus `{name="value",…}` of the group-by labels (readable in logs and idempotency keys). */
+/** Longest group key kept whole, in characters: ≤ 1,600 bytes, well inside a btree entry (2,704). */
+const MAX_GROUP_KEY_CHARS = 400;
+
+/**
+ * `source:ruleId` plus `{name="value",…}` of the group-by labels (readable in logs and idempotency
+ * keys). A key longer than MAX_GROUP_KEY_CHARS (label values of a thousand characters: a recipient
+ * address grouped on) keeps its first 200 characters and ends with a hash of the whole: the key is
+ * in btree indexes (alert_groups, alert_instances, the alerts' idempotency key), whose entries
+ * PostgreSQL refuses beyond 2,704 bytes — one such value would fail every report it is part of.
+ */
 export function groupKeyOf(source: string, ruleId: string, groupBy: readonly string[], labels: Readonly<Record<string, string>>): string {
   const base = `${source}:${ruleId}`;
   if (groupBy.length === 0) return base;
   const parts = [...new Set(groupBy)].sort().map((name) => `${name}=${JSON.stringify(labels[name] ?? '')}`);
-  return `${base}{${parts.join(',')}}`;
+  const key = `${base}{${parts.join(',')}}`;
+  if (key.length <= MAX_GROUP_KEY_CHARS) return key;
+  return `${Array.from(key).slice(0, 200).join('')}…#${createHash('sha256').update(key).digest('hex').slice(0, 32)}`;
 }
 
 /**
