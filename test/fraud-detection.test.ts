@@ -7,7 +7,9 @@
  */
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey, createOrg } from '../src/domains/accounts/index.js';
 import { runBacktest } from '../src/domains/fraud/index.js';
+import { asOwner, asSystem } from '../src/platform/store/index.js';
 import { detectChunk } from '../src/domains/fraud/detector.js';
 import { CompileCache } from '../src/domains/fraud/engine.js';
 import { startMailSink, type MailSink } from './support/mail.js';
@@ -243,5 +245,34 @@ describe.each(STORE_KINDS)('fraud detection on %s', (kind) => {
     // The detector goes on with the next shipments.
     await intake([{ external_id: 'lk-after', created_at: at(301), sales_channel: 'after' }]);
     await untilDetected(db());
+  });
+  run("one organisation whose shipments fail every time is set aside: the others' are detected, its own stay queued", async () => {
+    const other = (await asSystem('test: a second organisation', () => createOrg(db(), 'poisoned'))).id;
+    const otherKey = (await asSystem('test: its key', () => createApiKey(db(), other, 'k', 'admin'))).key;
+    const fine = await insertCriterion(db(), org(), { name: 'isolation fine', expression: "shipment.sales_channel == 'iso'", channels: [] });
+    const poisoned = await insertCriterion(db(), other, { name: 'isolation poisoned', expression: "shipment.sales_channel == 'iso'", channels: [] });
+    // A fault no one foresaw, that fails every transaction holding this organisation's alerts.
+    await asOwner(() =>
+      sql`CREATE FUNCTION iso_poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'poisoned organisation'; END $$;
+          CREATE TRIGGER iso_poison BEFORE INSERT ON fraud_alerts FOR EACH ROW WHEN (NEW.org_id = ${sql.lit(other)}::uuid) EXECUTE FUNCTION iso_poison()`.execute(db()),
+    );
+    try {
+      const row = (n: string) => ({ external_id: `iso-${n}`, created_at: at(400), sales_channel: 'iso' });
+      const posted = await server.api('/api/v1/shipments', { method: 'POST', json: [row('b1'), row('b2')], key: otherKey });
+      expect(posted.status).toBe(200);
+      await intake([row('a1')]);
+      // The first organisation's shipment is detected although every chunk holding the other's fails.
+      await eventually(async () => (await matchedIds(db(), fine)).length === 1, 20_000);
+      await intake([row('a2')]);
+      await eventually(async () => (await matchedIds(db(), fine)).length === 2, 10_000);
+      expect(await matchedIds(db(), poisoned)).toEqual([]);
+      const queued = await sql<{ n: string }>`SELECT count(*) AS n FROM shipment_arrivals WHERE org_id = ${other}`.execute(db());
+      expect(Number(queued.rows[0]!.n), "the set-aside organisation's shipments are kept, not skipped").toBe(2);
+    } finally {
+      await asOwner(() => sql`DROP TRIGGER iso_poison ON fraud_alerts; DROP FUNCTION iso_poison()`.execute(db()));
+    }
+    // Mended: its shipments are detected when it is tried again (here at once, not after the back-off).
+    await detectChunk(db(), new CompileCache(), new Date(), { scope: { onlyOrg: other } });
+    expect(await matchedIds(db(), poisoned)).toEqual(['iso-b1', 'iso-b2']);
   });
 });

@@ -15,13 +15,18 @@
  *   reason and an audit entry; the other criteria go on, and so does the batch.
  * - Alert manager: the new, non-shadow alerts are reported in the same transaction, grouped as
  *   reports.ts says (one instance per criterion, group-by values and group-interval bucket).
+ * - One organisation cannot stall the others: a chunk failing ISOLATE_AFTER times in a row (the
+ *   database reachable) is retried one organisation at a time; an organisation whose own chunk
+ *   still fails is set aside (its arrivals stay queued, nothing of it is lost or skipped) and tried
+ *   again after a back-off doubling from a minute to an hour, logged each time with its id.
  * - Cross-organisation work is declared: asSystem(...).
  */
 import type { Logger } from 'pino';
 import { asSystem, type Db } from '../../platform/store/index.js';
 import type { Worker } from '../../platform/worker.js';
 import { reportConditions, type ManagerOptions } from '../alerting/index.js';
-import { arrivedShipments, claimArrivals, onArrivals, type ShipmentFacts } from '../shipments/index.js';
+import { isUnavailableError } from '../../platform/outage.js';
+import { arrivedShipments, claimArrivals, onArrivals, waitingOrgs, type ClaimScope, type ShipmentFacts } from '../shipments/index.js';
 import { SHIPMENT_FIELDS, type Compiled } from './cel.js';
 import { CompileCache, evaluateBatch } from './engine.js';
 import { activeCriteria, insertAlerts, listSignatures, listsOfOrgs, pauseCriterion, type ActiveCriterion, type NewAlert } from './engine-store.js';
@@ -39,6 +44,8 @@ const SYSTEM_REASON = "fraud detector: evaluates every organisation's new shipme
 export interface DetectOptions extends ManagerOptions {
   /** Shipments per transaction (default DETECTOR_CHUNK). */
   chunk?: number;
+  /** Whose arrivals to claim (default: every organisation's). */
+  scope?: ClaimScope;
 }
 
 export interface EvaluateStages {
@@ -77,7 +84,7 @@ export async function detectChunk(db: Db, cache: CompileCache, now: Date, option
         mark = t;
         return ms;
       };
-      const claimed = await claimArrivals(trx, options.chunk ?? DETECTOR_CHUNK);
+      const claimed = await claimArrivals(trx, options.chunk ?? DETECTOR_CHUNK, options.scope);
       const result: DetectResult = { shipments: claimed.length, alerts: 0, reported: 0, paused: 0, ms: { evaluate: 0, store: 0, manager: 0, stages: { claim: 0, read: 0, criteria: 0, history: 0, aggregates: 0, cel: 0 } } };
       const stages = result.ms.stages;
       if (claimed.length === 0) return result;
@@ -168,6 +175,9 @@ export async function detectChunk(db: Db, cache: CompileCache, now: Date, option
   );
 }
 
+/** Failures in a row (the database reachable) before the organisations are tried one at a time. */
+const ISOLATE_AFTER = 3;
+
 export interface DetectorDeps extends DetectOptions {
   db: Db;
   logger: Logger;
@@ -196,18 +206,46 @@ export function startFraudDetector(deps: DetectorDeps): Worker {
       }
       wake = done;
     });
+  // Organisations whose own chunk kept failing: not claimed until `until`.
+  const setAside = new Map<string, { until: number; times: number }>();
+  const excluded = () => [...setAside].filter(([, s]) => s.until > Date.now()).map(([orgId]) => orgId);
+  /** Each waiting organisation's arrivals on their own: the one(s) failing are set aside. */
+  const isolate = async () => {
+    for (const orgId of await asSystem(SYSTEM_REASON, () => waitingOrgs(deps.db, excluded()))) {
+      if (stopped) return;
+      try {
+        await detectChunk(deps.db, cache, new Date(), { ...deps, scope: { onlyOrg: orgId } });
+        setAside.delete(orgId);
+      } catch (err) {
+        if (isUnavailableError(err)) throw err; // the database, not this organisation
+        const times = (setAside.get(orgId)?.times ?? 0) + 1;
+        const retryInMs = Math.min(3600_000, 60_000 * 2 ** (times - 1));
+        setAside.set(orgId, { until: Date.now() + retryInMs, times });
+        deps.logger.error({ err, orgId, retryInMs }, "fraud detection fails on this organisation's shipments every time: set aside (still queued), the others go on");
+      }
+    }
+  };
   const loop = (async () => {
     let failures = 0;
     while (!stopped) {
       pendingNudge = false;
       try {
-        const r = await detectChunk(deps.db, cache, new Date(), deps);
+        const r = await detectChunk(deps.db, cache, new Date(), { ...deps, scope: { exceptOrgs: excluded() } });
         failures = 0;
         if (r.paused > 0) deps.logger.warn({ paused: r.paused }, 'fraud detector paused criteria that failed at evaluation');
         if (r.shipments > 0) continue;
       } catch (err) {
         failures++;
         if (failures === 1 || failures % 60 === 0) deps.logger.error({ err }, 'fraud detection failed; retrying');
+        if (failures >= ISOLATE_AFTER && !isUnavailableError(err)) {
+          try {
+            await isolate();
+            failures = 0;
+            continue;
+          } catch (e) {
+            deps.logger.error({ err: e }, 'fraud detection failed; retrying');
+          }
+        }
       }
       if (!stopped) await sleep(failures > 0 ? Math.min(5000, 250 * 2 ** Math.min(failures, 5)) : (deps.pollMs ?? 1000));
     }
