@@ -57,6 +57,7 @@ export const configSchema = z.object({
   VIGIL_ALERT_INTERVAL_MS: z.coerce.number().int().min(50).default(1000),
   /** Fraud detector: shipments evaluated per transaction (a bulk's entity history is read once per chunk). */
   VIGIL_FRAUD_CHUNK: z.coerce.number().int().min(1).max(1_000_000).default(100_000),
+  VIGIL_FRAUD_LANES: z.coerce.number().int().min(1).max(16).default(2),
   /** Retry schedule of failed notifications (see domains/notify/backoff.ts): first delay, doubling up to the cap, given up after about this long. */
   VIGIL_NOTIFY_RETRY_BASE_MS: z.coerce.number().int().min(1).default(5000),
   VIGIL_NOTIFY_RETRY_CAP_MS: z.coerce.number().int().min(1).default(3_600_000),

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey, createOrg } from '../src/domains/accounts/index.js';
 import { runBacktest } from '../src/domains/fraud/index.js';
 import { asOwner, asSystem } from '../src/platform/store/index.js';
-import { detectChunk } from '../src/domains/fraud/detector.js';
+import { detectChunk, drainArrivals } from '../src/domains/fraud/detector.js';
 import { CompileCache } from '../src/domains/fraud/engine.js';
 import { startMailSink, type MailSink } from './support/mail.js';
 import { insertCriterion, matchedIds, untilDetected } from './support/fraud.js';
@@ -274,5 +274,24 @@ describe.each(STORE_KINDS)('fraud detection on %s', (kind) => {
     // Mended: its shipments are detected when it is tried again (here at once, not after the back-off).
     await detectChunk(db(), new CompileCache(), new Date(), { scope: { onlyOrg: other } });
     expect(await matchedIds(db(), poisoned)).toEqual(['iso-b1', 'iso-b2']);
+  });
+  run('lanes split the organisations between concurrent transactions: every shipment of every organisation evaluated once', async () => {
+    const orgs = [org()];
+    for (let o = 0; o < 5; o++) orgs.push((await asSystem('test: more organisations', () => createOrg(db(), `lane-${o}`))).id);
+    const crits: string[] = [];
+    for (const [o, orgId] of orgs.entries()) {
+      crits.push(await insertCriterion(db(), orgId, { name: `lanes ${o}`, expression: "shipment.sales_channel == 'lanes'", channels: [] }));
+      const key = (await asSystem('test: its key', () => createApiKey(db(), orgId, `lanes-${o}`, 'admin'))).key;
+      const rows = Array.from({ length: 300 }, (_, i) => ({ external_id: `ln-${o}-${i}`, created_at: at(500), sales_channel: 'lanes' }));
+      expect((await server.api('/api/v1/shipments', { method: 'POST', json: rows, key })).status).toBe(200);
+    }
+    // Beside the server's own detector (2 lanes): two more drains of 3 lanes each, small chunks.
+    const cache = new CompileCache();
+    await Promise.all([drainArrivals(db(), cache, { lanes: 3, chunk: 97 }), drainArrivals(db(), cache, { lanes: 3, chunk: 97 })]);
+    await untilDetected(db());
+    for (const [o, crit] of crits.entries()) {
+      const stored = await sql<{ n: string; d: string }>`SELECT count(*) AS n, count(DISTINCT shipment_id) AS d FROM fraud_alerts WHERE criterion_id = ${crit}`.execute(db());
+      expect({ org: o, n: Number(stored.rows[0]!.n), d: Number(stored.rows[0]!.d) }).toEqual({ org: o, n: 300, d: 300 });
+    }
   });
 });

@@ -15,6 +15,10 @@
  *   reason and an audit entry; the other criteria go on, and so does the batch.
  * - Alert manager: the new, non-shadow alerts are reported in the same transaction, grouped as
  *   reports.ts says (one instance per criterion, group-by values and group-interval bucket).
+ * - Lanes (VIGIL_FRAUD_LANES, default 2): organisations are split by a hash of their id into lanes
+ *   that run one transaction each at the same time (two cores: Node evaluates one lane's chunk
+ *   while PostgreSQL writes another's); an organisation is in one lane only, so its chunks are
+ *   still one at a time in this process and no two lanes lock the same alert groups.
  * - One organisation cannot stall the others: a chunk failing ISOLATE_AFTER times in a row (the
  *   database reachable) is retried one organisation at a time; an organisation whose own chunk
  *   still fails is set aside (its arrivals stay queued, nothing of it is lost or skipped) and tried
@@ -178,59 +182,93 @@ export async function detectChunk(db: Db, cache: CompileCache, now: Date, option
 /** Failures in a row (the database reachable) before the organisations are tried one at a time. */
 const ISOLATE_AFTER = 3;
 
+/** Concurrent lanes by default (VIGIL_FRAUD_LANES): one per core of this kind of machine. */
+export const DETECTOR_LANES = 2;
+
+/**
+ * Lane `index` of `of`: organisations are split by a hash of their id and each lane runs one
+ * transaction at a time, so one lane's evaluation in Node overlaps another's statements in
+ * PostgreSQL, while an organisation stays in one lane (its history read once per chunk, its alert
+ * groups locked by one transaction at a time).
+ */
+const laneScope = (index: number, of: number): ClaimScope => (of > 1 ? { lane: { index, of } } : {});
+
+/** Detects until no arrival is left, in `lanes` concurrent lanes, as the worker does when busy: every chunk's result. */
+export async function drainArrivals(db: Db, cache: CompileCache, options: DetectOptions & { lanes?: number } = {}): Promise<DetectResult[]> {
+  const lanes = options.lanes ?? DETECTOR_LANES;
+  const results: DetectResult[] = [];
+  await Promise.all(
+    Array.from({ length: lanes }, async (_, i) => {
+      for (;;) {
+        const r = await detectChunk(db, cache, new Date(), { ...options, scope: { ...options.scope, ...laneScope(i, lanes) } });
+        if (r.shipments === 0) return;
+        results.push(r);
+      }
+    }),
+  );
+  return results;
+}
+
 export interface DetectorDeps extends DetectOptions {
   db: Db;
   logger: Logger;
   /** Poll for arrivals of other processes this often (default 1000 ms); an intake in this process wakes it at once. */
   pollMs?: number;
+  /** Concurrent lanes (default DETECTOR_LANES). */
+  lanes?: number;
 }
 
-/** Runs the detector until stopped: drains the queue, then waits for a nudge or the poll interval. */
+/** Runs the detector until stopped: each lane drains its part of the queue, then waits for a nudge or the poll interval. */
 export function startFraudDetector(deps: DetectorDeps): Worker {
   const cache = new CompileCache();
   let stopped = false;
-  let wake: (() => void) | undefined;
-  let pendingNudge = false;
-  const unsubscribe = onArrivals(() => {
-    pendingNudge = true;
-    wake?.();
-  });
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      if (pendingNudge) return resolve();
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        wake = undefined;
-        resolve();
-      }
-      wake = done;
-    });
+  const lanes = Math.max(1, deps.lanes ?? DETECTOR_LANES);
+  const wakers = new Set<() => void>();
   // Organisations whose own chunk kept failing: not claimed until `until`.
   const setAside = new Map<string, { until: number; times: number }>();
   const excluded = () => [...setAside].filter(([, s]) => s.until > Date.now()).map(([orgId]) => orgId);
-  /** Each waiting organisation's arrivals on their own: the one(s) failing are set aside. */
-  const isolate = async () => {
-    for (const orgId of await asSystem(SYSTEM_REASON, () => waitingOrgs(deps.db, excluded()))) {
-      if (stopped) return;
-      try {
-        await detectChunk(deps.db, cache, new Date(), { ...deps, scope: { onlyOrg: orgId } });
-        setAside.delete(orgId);
-      } catch (err) {
-        if (isUnavailableError(err)) throw err; // the database, not this organisation
-        const times = (setAside.get(orgId)?.times ?? 0) + 1;
-        const retryInMs = Math.min(3600_000, 60_000 * 2 ** (times - 1));
-        setAside.set(orgId, { until: Date.now() + retryInMs, times });
-        deps.logger.error({ err, orgId, retryInMs }, "fraud detection fails on this organisation's shipments every time: set aside (still queued), the others go on");
+
+  const runLane = async (index: number) => {
+    const lane = laneScope(index, lanes);
+    let pendingNudge = false;
+    let wake: (() => void) | undefined;
+    const nudge = () => {
+      pendingNudge = true;
+      wake?.();
+    };
+    wakers.add(nudge);
+    const sleep = (ms: number) =>
+      new Promise<void>((resolve) => {
+        if (pendingNudge || stopped) return resolve();
+        const timer = setTimeout(done, ms);
+        function done() {
+          clearTimeout(timer);
+          wake = undefined;
+          resolve();
+        }
+        wake = done;
+      });
+    /** Each waiting organisation of the lane on its own: the one(s) failing are set aside. */
+    const isolate = async () => {
+      for (const orgId of await asSystem(SYSTEM_REASON, () => waitingOrgs(deps.db, { ...lane, exceptOrgs: excluded() }))) {
+        if (stopped) return;
+        try {
+          await detectChunk(deps.db, cache, new Date(), { ...deps, scope: { onlyOrg: orgId } });
+          setAside.delete(orgId);
+        } catch (err) {
+          if (isUnavailableError(err)) throw err; // the database, not this organisation
+          const times = (setAside.get(orgId)?.times ?? 0) + 1;
+          const retryInMs = Math.min(3600_000, 60_000 * 2 ** (times - 1));
+          setAside.set(orgId, { until: Date.now() + retryInMs, times });
+          deps.logger.error({ err, orgId, retryInMs }, "fraud detection fails on this organisation's shipments every time: set aside (still queued), the others go on");
+        }
       }
-    }
-  };
-  const loop = (async () => {
+    };
     let failures = 0;
     while (!stopped) {
       pendingNudge = false;
       try {
-        const r = await detectChunk(deps.db, cache, new Date(), { ...deps, scope: { exceptOrgs: excluded() } });
+        const r = await detectChunk(deps.db, cache, new Date(), { ...deps, scope: { ...lane, exceptOrgs: excluded() } });
         failures = 0;
         if (r.paused > 0) deps.logger.warn({ paused: r.paused }, 'fraud detector paused criteria that failed at evaluation');
         if (r.shipments > 0) continue;
@@ -249,13 +287,17 @@ export function startFraudDetector(deps: DetectorDeps): Worker {
       }
       if (!stopped) await sleep(failures > 0 ? Math.min(5000, 250 * 2 ** Math.min(failures, 5)) : (deps.pollMs ?? 1000));
     }
-  })();
+  };
+  const unsubscribe = onArrivals(() => {
+    for (const nudge of wakers) nudge();
+  });
+  const loops = Promise.all(Array.from({ length: lanes }, (_, i) => runLane(i)));
   return {
     async stop() {
       stopped = true;
       unsubscribe();
-      wake?.();
-      await loop;
+      for (const nudge of wakers) nudge();
+      await loops;
     },
   };
 }
