@@ -277,7 +277,7 @@ export async function benchFraud(): Promise<void> {
     const ownStages = (ms.evaluate + ms.store) / 1000;
     console.log(
       `ratio: the detector is ${fmt(naiveSame / detected, 1)}× faster than the naive way on the same work (aim ≤ 2 s and ≥ 10×); ` +
-        `alerts only: ${fmt(naive / ownStages, 1)}× (the detector's evaluation and alert storing against the 1,000 queries)`,
+        `alerts only: the 1,000 queries took ${fmt(naive, 2)} s, the detector's evaluation and alert storing ${fmt(ownStages, 2)} s summed over its lanes (${fmt(naive / ownStages, 1)}×)`,
     );
 
     // The alert manager's cost for 10,000 matches in one transaction, reported per group: a burst
