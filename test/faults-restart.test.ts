@@ -13,7 +13,7 @@ import pino from 'pino';
 import { LiveHub } from '../src/platform/live.js';
 import { startLiveBridge } from '../src/platform/live-bridge.js';
 import { openStore, type Db } from '../src/platform/store/index.js';
-import { postOnce } from './support/post-once.js';
+import { adminPoster, postOnce } from './support/post-once.js';
 import { freePort, killHard, spawnVigil, type VigilProcess } from './support/process.js';
 import { ADMIN_TOKEN, eventually } from './support/server.js';
 import {
@@ -191,11 +191,7 @@ describe.each(scenarios)('$name under continuous ingest and pings', ({ restart, 
       };
       const proc: VigilProcess = await spawnVigil(env, await freePort());
       cleanups.push(() => killHard(proc));
-      const api = async (path: string, json: unknown) => {
-        const res = await fetch(proc.url + path, { method: 'POST', headers: { 'x-api-key': ADMIN_TOKEN, 'content-type': 'application/json' }, body: JSON.stringify(json) });
-        expect(res.status, `${path}: ${await res.clone().text()}`).toBeLessThan(300);
-        return (await res.json()) as { id: string };
-      };
+      const api = adminPoster(proc.url, ADMIN_TOKEN);
       await api('/api/v1/channels', { kind: 'webhook', url: hook.url });
       const check = await api('/api/v1/checks', { name: 'busy job', timeout: 3600, grace: 3600 });
 

@@ -10,7 +10,7 @@ import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStore } from '../src/platform/store/index.js';
 import { untilDetected } from './support/fraud.js';
-import { postOnce } from './support/post-once.js';
+import { adminPoster, postOnce } from './support/post-once.js';
 import { freePort, killHard, spawnVigil, type VigilProcess } from './support/process.js';
 import { ADMIN_TOKEN, eventually } from './support/server.js';
 import { startThrowawayPostgres, throwawayPostgresUnavailable, type ThrowawayPostgres } from './support/throwaway.js';
@@ -75,11 +75,7 @@ describe('fraud detection across PostgreSQL restarts under continuous intake', (
       const env: Record<string, string> = { DATABASE_URL: pg.url, VIGIL_ADMIN_TOKEN: ADMIN_TOKEN, VIGIL_ALLOW_PRIVATE_WEBHOOKS: 'true', VIGIL_NOTIFY_INTERVAL_MS: '200', VIGIL_ALERT_INTERVAL_MS: '200' };
       const proc: VigilProcess = await spawnVigil(env, await freePort());
       cleanups.push(() => killHard(proc));
-      const api = async (path: string, json: unknown) => {
-        const res = await fetch(proc.url + path, { method: 'POST', headers: { 'x-api-key': ADMIN_TOKEN, 'content-type': 'application/json' }, body: JSON.stringify(json) });
-        expect(res.status, `${path}: ${await res.clone().text()}`).toBeLessThan(300);
-        return (await res.json()) as { id: string };
-      };
+      const api = adminPoster(proc.url, ADMIN_TOKEN);
       await api('/api/v1/channels', { kind: 'webhook', url: hook.url });
       // Grouped per sender over a long interval: one digest per sender for the whole test.
       const criterion = await api('/api/v1/fraud/criteria', {

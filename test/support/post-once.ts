@@ -1,4 +1,5 @@
 import { request as httpRequest } from 'node:http';
+import { expect } from 'vitest';
 
 export interface PostAnswer {
   status: number;
@@ -22,4 +23,13 @@ export function postOnce(url: string, body: string, headers: Record<string, stri
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.end(body);
   });
+}
+
+/** POSTs JSON to a Vigil at `baseUrl` with the admin token, expects a 2xx and answers the created object's id. */
+export function adminPoster(baseUrl: string, token: string): (path: string, json: unknown) => Promise<{ id: string }> {
+  return async (path, json) => {
+    const res = await fetch(baseUrl + path, { method: 'POST', headers: { 'x-api-key': token, 'content-type': 'application/json' }, body: JSON.stringify(json) });
+    expect(res.status, `${path}: ${await res.clone().text()}`).toBeLessThan(300);
+    return (await res.json()) as { id: string };
+  };
 }
