@@ -10,7 +10,7 @@
  */
 import { z } from 'zod';
 import { channelSelection, durationText, severity } from './alerting.js';
-import { shipmentView } from './shipments.js';
+import { shipmentInput, shipmentView } from './shipments.js';
 
 // --- criteria ----------------------------------------------------------------------------------
 
@@ -247,3 +247,56 @@ export const fraudAlertDetail = z.object({
   alert: fraudAlertView,
   shipment: shipmentView.nullable().describe('The shipment as stored (null if it is no longer stored)'),
 });
+
+// --- the shipment as criteria see it -----------------------------------------------------------
+
+export type CelFieldType = 'string' | 'double' | 'int' | 'timestamp' | 'map(string, dyn)';
+export interface ShipmentCelField {
+  /** Without the `shipment.` prefix. */
+  name: string;
+  type: CelFieldType;
+  description: string;
+}
+
+const inputShape = shipmentInput.shape;
+/** The intake schema's own description of a field (inside its optional wrapper), else `fallback`. */
+function about(name: keyof typeof inputShape, fallback: string): string {
+  const field = inputShape[name];
+  return field.description ?? (field instanceof z.ZodOptional ? field.unwrap().description : undefined) ?? fallback;
+}
+
+/**
+ * Every shipment field a criterion can read as `shipment.<name>` (the stored columns, dimensions
+ * flattened), with its CEL type: the checker's environment (`GET /api/v1/fraud/schema`) and the
+ * form builder's fields before that schema is loaded.
+ */
+export const SHIPMENT_CEL_FIELDS: readonly ShipmentCelField[] = [
+  { name: 'external_id', type: 'string', description: about('external_id', 'External id') },
+  { name: 'created_at', type: 'timestamp', description: about('created_at', 'Created at') },
+  { name: 'declared_value', type: 'double', description: about('declared_value', 'Declared value') },
+  { name: 'currency', type: 'string', description: about('currency', 'Currency') },
+  { name: 'declared_value_usd', type: 'double', description: 'declared_value converted to US dollars with the platform rate of `currency` at intake' },
+  { name: 'weight_kg', type: 'double', description: about('weight_kg', 'Weight') },
+  { name: 'length_cm', type: 'double', description: 'Length in centimetres (dimensions_cm.length)' },
+  { name: 'width_cm', type: 'double', description: 'Width in centimetres (dimensions_cm.width)' },
+  { name: 'height_cm', type: 'double', description: 'Height in centimetres (dimensions_cm.height)' },
+  { name: 'pieces', type: 'int', description: about('pieces', 'Pieces') },
+  { name: 'origin_country', type: 'string', description: about('origin_country', 'Origin') },
+  { name: 'destination_country', type: 'string', description: about('destination_country', 'Destination') },
+  { name: 'origin_postcode', type: 'string', description: about('origin_postcode', 'Origin postcode') },
+  { name: 'destination_postcode', type: 'string', description: about('destination_postcode', 'Destination postcode') },
+  { name: 'service_level', type: 'string', description: about('service_level', 'Service level') },
+  { name: 'sender_id', type: 'string', description: about('sender_id', 'Sender') },
+  { name: 'sender_name', type: 'string', description: about('sender_name', 'Sender name') },
+  { name: 'sender_email', type: 'string', description: about('sender_email', 'Sender e-mail') },
+  { name: 'sender_phone', type: 'string', description: about('sender_phone', 'Sender phone') },
+  { name: 'sender_created_at', type: 'timestamp', description: about('sender_created_at', "Sender's account creation") },
+  { name: 'recipient_name', type: 'string', description: about('recipient_name', 'Recipient name') },
+  { name: 'recipient_address', type: 'string', description: about('recipient_address', 'Recipient address') },
+  { name: 'recipient_phone', type: 'string', description: about('recipient_phone', 'Recipient phone') },
+  { name: 'hs_code', type: 'string', description: about('hs_code', 'HS code') },
+  { name: 'description', type: 'string', description: about('description', 'Description') },
+  { name: 'sales_channel', type: 'string', description: about('sales_channel', 'Sales channel') },
+  { name: 'ip_country', type: 'string', description: about('ip_country', 'IP country') },
+  { name: 'attributes', type: 'map(string, dyn)', description: "The customer's free-form attributes (e.g. shipment.attributes.campaign)" },
+];

@@ -23,6 +23,7 @@ import {
   fraudListSummaryList,
   fraudListView,
   fraudSchema,
+  SHIPMENT_CEL_FIELDS,
   type BacktestResult,
   type CriterionInput,
   type CriterionView,
@@ -214,34 +215,8 @@ export interface BuilderField {
   type: 'string' | 'double' | 'int' | 'timestamp' | 'other';
 }
 
-/**
- * The documented shipment fields, used until the server's schema (`GET /api/v1/fraud/schema`)
- * arrives and when it lacks a type; the schema's list wins when loaded.
- */
-export const DEFAULT_FIELDS: BuilderField[] = [
-  ...['declared_value_usd', 'declared_value', 'weight_kg', 'length_cm', 'width_cm', 'height_cm'].map((name) => ({ name, type: 'double' as const })),
-  { name: 'pieces', type: 'int' },
-  ...[
-    'external_id',
-    'currency',
-    'origin_country',
-    'destination_country',
-    'origin_postcode',
-    'destination_postcode',
-    'service_level',
-    'sender_id',
-    'sender_name',
-    'sender_email',
-    'sender_phone',
-    'recipient_name',
-    'recipient_address',
-    'recipient_phone',
-    'hs_code',
-    'description',
-    'sales_channel',
-    'ip_country',
-  ].map((name) => ({ name, type: 'string' as const })),
-];
+/** The shipment fields of the contract the builder offers (scalars), used until the server's schema (`GET /api/v1/fraud/schema`) arrives. */
+export const DEFAULT_FIELDS: BuilderField[] = SHIPMENT_CEL_FIELDS.flatMap((f) => (f.type === 'string' || f.type === 'double' || f.type === 'int' ? [{ name: f.name, type: f.type }] : []));
 
 /** The builder's fields from the server's schema (`shipment.*` of a scalar type). */
 export function builderFields(schema: FraudSchema | undefined): BuilderField[] {

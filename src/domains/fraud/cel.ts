@@ -17,8 +17,7 @@
  *   runtime error (division by zero, overflow…) is `error`, which pauses the criterion.
  */
 import { Environment, type ASTNode } from '@marcbachmann/cel-js';
-import { MAX_EXPRESSION_CHARS, MAX_LIST_ITEMS, type AggregateUse, type ExpressionCheck, type FraudSchema } from '../../contracts/fraud.js';
-import { shipmentInput } from '../../contracts/shipments.js';
+import { MAX_EXPRESSION_CHARS, MAX_LIST_ITEMS, SHIPMENT_CEL_FIELDS, type AggregateUse, type CelFieldType, type ExpressionCheck, type FraudSchema, type ShipmentCelField } from '../../contracts/fraud.js';
 import { compileFast, Fail } from './cel-fast.js';
 
 /** The organisation's lists as the checker needs them: name → number of items. */
@@ -33,53 +32,11 @@ export const MAX_WINDOW_MS = 90 * 24 * 3600_000;
 
 // --- the shipment as criteria see it -----------------------------------------------------------
 
-type CelType = 'string' | 'double' | 'int' | 'timestamp' | 'map(string, dyn)';
-interface FieldDef {
-  name: string;
-  type: CelType;
-  description: string;
-}
-
-const inputShape = shipmentInput.shape;
-const described = (name: keyof typeof inputShape, fallback: string): string => inputShape[name].description ?? fallback;
-
-/** Every shipment field a criterion can read (the stored columns, dimensions flattened). */
-export const SHIPMENT_FIELDS: readonly FieldDef[] = [
-  { name: 'external_id', type: 'string', description: described('external_id', 'External id') },
-  { name: 'created_at', type: 'timestamp', description: described('created_at', 'Created at') },
-  { name: 'declared_value', type: 'double', description: described('declared_value', 'Declared value') },
-  { name: 'currency', type: 'string', description: described('currency', 'Currency') },
-  { name: 'declared_value_usd', type: 'double', description: 'declared_value converted to US dollars with the platform rate of `currency` at intake' },
-  { name: 'weight_kg', type: 'double', description: described('weight_kg', 'Weight') },
-  { name: 'length_cm', type: 'double', description: 'Length in centimetres (dimensions_cm.length)' },
-  { name: 'width_cm', type: 'double', description: 'Width in centimetres (dimensions_cm.width)' },
-  { name: 'height_cm', type: 'double', description: 'Height in centimetres (dimensions_cm.height)' },
-  { name: 'pieces', type: 'int', description: described('pieces', 'Pieces') },
-  { name: 'origin_country', type: 'string', description: described('origin_country', 'Origin') },
-  { name: 'destination_country', type: 'string', description: described('destination_country', 'Destination') },
-  { name: 'origin_postcode', type: 'string', description: described('origin_postcode', 'Origin postcode') },
-  { name: 'destination_postcode', type: 'string', description: described('destination_postcode', 'Destination postcode') },
-  { name: 'service_level', type: 'string', description: described('service_level', 'Service level') },
-  { name: 'sender_id', type: 'string', description: described('sender_id', 'Sender') },
-  { name: 'sender_name', type: 'string', description: described('sender_name', 'Sender name') },
-  { name: 'sender_email', type: 'string', description: described('sender_email', 'Sender e-mail') },
-  { name: 'sender_phone', type: 'string', description: described('sender_phone', 'Sender phone') },
-  { name: 'sender_created_at', type: 'timestamp', description: described('sender_created_at', "Sender's account creation") },
-  { name: 'recipient_name', type: 'string', description: described('recipient_name', 'Recipient name') },
-  { name: 'recipient_address', type: 'string', description: described('recipient_address', 'Recipient address') },
-  { name: 'recipient_phone', type: 'string', description: described('recipient_phone', 'Recipient phone') },
-  { name: 'hs_code', type: 'string', description: described('hs_code', 'HS code') },
-  { name: 'description', type: 'string', description: described('description', 'Description') },
-  { name: 'sales_channel', type: 'string', description: described('sales_channel', 'Sales channel') },
-  { name: 'ip_country', type: 'string', description: described('ip_country', 'IP country') },
-  { name: 'attributes', type: 'map(string, dyn)', description: "The customer's free-form attributes (e.g. shipment.attributes.campaign)" },
-];
-
-const FIELD_TYPES = new Map(SHIPMENT_FIELDS.map((f) => [f.name, f.type]));
+const FIELD_TYPES = new Map(SHIPMENT_CEL_FIELDS.map((f) => [f.name, f.type]));
 /** Fields an aggregate may group by, count distinct values of, or ask "first time" about. */
-const STRING_FIELDS = new Set(SHIPMENT_FIELDS.filter((f) => f.type === 'string').map((f) => f.name));
+const STRING_FIELDS = new Set(SHIPMENT_CEL_FIELDS.filter((f) => f.type === 'string').map((f) => f.name));
 /** Fields an aggregate may sum or average. */
-const NUMERIC_FIELDS = new Set(SHIPMENT_FIELDS.filter((f) => f.type === 'double' || f.type === 'int').map((f) => f.name));
+const NUMERIC_FIELDS = new Set(SHIPMENT_CEL_FIELDS.filter((f) => f.type === 'double' || f.type === 'int').map((f) => f.name));
 
 /** One stored shipment as the engine reads it (snake_case columns; nulls for absent values). */
 export interface ShipmentRecord {
@@ -118,7 +75,7 @@ function velocityRead(receiver: CelVelocity, key: string): number | boolean {
   return v;
 }
 
-const fieldTypeName = (t: CelType): string => (t === 'timestamp' ? 'google.protobuf.Timestamp' : t === 'map(string, dyn)' ? 'map<string, dyn>' : t);
+const fieldTypeName = (t: CelFieldType): string => (t === 'timestamp' ? 'google.protobuf.Timestamp' : t === 'map(string, dyn)' ? 'map<string, dyn>' : t);
 
 interface VelocityDef {
   kind: AggregateUse['kind'];
@@ -188,7 +145,7 @@ let baseEnv: Environment | undefined;
 function base(): Environment {
   if (baseEnv) return baseEnv;
   const fields: Record<string, string> = {};
-  for (const f of SHIPMENT_FIELDS) fields[f.name] = fieldTypeName(f.type);
+  for (const f of SHIPMENT_CEL_FIELDS) fields[f.name] = fieldTypeName(f.type);
   let env = new Environment({
     limits: { maxAstNodes: MAX_AST_NODES, maxDepth: MAX_DEPTH, maxListElements: 1000, maxMapEntries: 100, maxCallArguments: 8 },
   })
@@ -465,7 +422,7 @@ function unknownNameExplained(expression: string, problem: Problem, lists: strin
 /** What the editor offers: fields, functions (with examples) and the organisation's lists. */
 export function fraudSchemaFor(lists: ListSizes): FraudSchema {
   return {
-    fields: SHIPMENT_FIELDS.map((f) => ({ name: `shipment.${f.name}`, type: f.type, description: f.description })),
+    fields: SHIPMENT_CEL_FIELDS.map((f) => ({ name: `shipment.${f.name}`, type: f.type, description: f.description })),
     functions: [
       ...VELOCITY.map((v) => ({
         signature: `velocity.${v.kind}(${v.params.map((p) => `${p.name}: ${p.type}`).join(', ')}) -> ${v.returns}`,
@@ -508,17 +465,17 @@ export type CelShipmentValue = CelShipment;
  * any field), for `celShipment`: a batch converts only what its criteria read (bench: 100,000
  * shipments × 28 fields was 0.5 s of the evaluation, most of the fields never read).
  */
-export function celFields(names: Iterable<string> | null): readonly FieldDef[] {
-  if (names === null) return SHIPMENT_FIELDS;
+export function celFields(names: Iterable<string> | null): readonly ShipmentCelField[] {
+  if (names === null) return SHIPMENT_CEL_FIELDS;
   const wanted = new Set(names);
-  return SHIPMENT_FIELDS.filter((f) => wanted.has(f.name));
+  return SHIPMENT_CEL_FIELDS.filter((f) => wanted.has(f.name));
 }
 
 /**
  * Builds the `shipment` value: nulls left out (absent), integers as BigInt, timestamps as Date.
  * `fields`: only these are set (`celFields` of what the criteria read); every field by default.
  */
-export function celShipment(row: ShipmentRecord, fields: readonly FieldDef[] = SHIPMENT_FIELDS): CelShipmentValue {
+export function celShipment(row: ShipmentRecord, fields: readonly ShipmentCelField[] = SHIPMENT_CEL_FIELDS): CelShipmentValue {
   const s = new CelShipment();
   for (const f of fields) {
     const v = row[f.name];

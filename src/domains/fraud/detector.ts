@@ -31,7 +31,8 @@ import type { Worker } from '../../platform/worker.js';
 import { reportConditions, type ManagerOptions } from '../alerting/index.js';
 import { isUnavailableError } from '../../platform/outage.js';
 import { arrivedShipments, claimArrivals, onArrivals, waitingOrgs, type ClaimScope, type ShipmentFacts } from '../shipments/index.js';
-import { SHIPMENT_FIELDS, type Compiled } from './cel.js';
+import { SHIPMENT_CEL_FIELDS } from '../../contracts/fraud.js';
+import type { Compiled } from './cel.js';
 import { CompileCache, evaluateBatch } from './engine.js';
 import { activeCriteria, insertAlerts, listSignatures, listsOfOrgs, pauseCriterion, type ActiveCriterion, type NewAlert } from './engine-store.js';
 import { labelsOf, reportsOf } from './reports.js';
@@ -42,7 +43,7 @@ import { labelsOf, reportsOf } from './reports.js';
  * again, so five chunks of 20,000 read the same rows five times (bench: history 5.3 s → 2.7 s).
  */
 export const DETECTOR_CHUNK = 100_000;
-const FIELD_NAMES: ReadonlySet<string> = new Set(SHIPMENT_FIELDS.map((f) => f.name));
+const FIELD_NAMES: ReadonlySet<string> = new Set(SHIPMENT_CEL_FIELDS.map((f) => f.name));
 const SYSTEM_REASON = "fraud detector: evaluates every organisation's new shipments";
 
 export interface DetectOptions extends ManagerOptions {
