@@ -10,7 +10,7 @@
  * `declared_value_usd` is written `5000.0`.
  */
 import { z } from 'zod';
-import type { ChannelSelection, Severity } from '@contracts/alerting.js';
+import type { Severity } from '@contracts/alerting.js';
 import {
   backtestResult,
   criterionList,
@@ -26,6 +26,7 @@ import {
   SHIPMENT_CEL_FIELDS,
   type BacktestResult,
   type CriterionInput,
+  type CriterionSpec,
   type CriterionView,
   type ExpressionCheck,
   type FraudAlertView,
@@ -142,18 +143,8 @@ export function changeText(field: string, change: { from?: unknown; to?: unknown
 
 // --- the criterion's settings form ---------------------------------------------------------------
 
-export interface CriterionForm {
-  name: string;
-  description: string;
-  expression: string;
-  enabled: boolean;
-  shadow: boolean;
-  severity: Severity;
-  channels: ChannelSelection;
-  group_by: FraudGroupBy[];
-  group_wait: string;
-  group_interval: string;
-}
+/** The editor's form holds exactly what the API takes (its defaults applied). */
+export type CriterionForm = CriterionSpec;
 
 export const NEW_CRITERION_FORM: CriterionForm = {
   name: '',
