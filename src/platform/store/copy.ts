@@ -11,8 +11,6 @@ import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClien
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Db, Store } from './store.js';
-import { APP_ROLE } from './session.js';
-import { currentTenant } from './tenancy.js';
 
 /**
  * Writes rows in COPY's text format into `table (columns)`. Chunks are pulled one at a time as the
@@ -29,19 +27,13 @@ export async function transactionWithCopy<T>(store: Store, work: (trx: Db, copy:
   const copy: CopyIn = async (table, columns, data) => {
     const list = columns.join(', ');
     // PostgreSQL refuses COPY FROM into a table under row-level security (every tenant table, see
-    // migration 018). System work (the bypass, under which the policy admits every row anyway) may
-    // COPY as the role `vigil_bulk` (migration 019: BYPASSRLS, INSERT only) for that one statement;
-    // any other work, or a database without that role, copies into a session-private staging table
-    // and moves the rows with one INSERT … SELECT, where the policies apply.
-    const secured = await hasRowSecurity(client, table);
-    const asBulk = secured && currentTenant()?.kind === 'system' && (await bulkRoleMayInsert(client, table));
-    const staged = secured && !asBulk ? `copy_in_${table}` : undefined;
+    // migration 018) for a role it applies to: organisation work, or system work where the system
+    // role (migration 019) could not be made. Such rows are copied into a session-private staging
+    // table and moved with one INSERT … SELECT, where the policies apply.
+    const staged = (await rowSecurityApplies(client, table)) ? `copy_in_${table}` : undefined;
     if (staged) await client.query(`CREATE TEMP TABLE IF NOT EXISTS ${staged} AS SELECT * FROM ${table} WITH NO DATA`);
-    // LOCAL: a failed COPY aborts the transaction, and its end puts the session's role back.
-    if (asBulk) await client.query(`SET LOCAL ROLE ${BULK_ROLE}`);
     const stream = client.query(copyFrom(`COPY ${staged ?? table} (${list}) FROM STDIN`));
     await pipeline(Readable.from(typeof data === 'string' ? [data] : data, { objectMode: false }), stream);
-    if (asBulk) await client.query(`SET LOCAL ROLE ${APP_ROLE}`);
     if (staged) await client.query(`INSERT INTO ${table} (${list}) SELECT ${list} FROM ${staged}; TRUNCATE ${staged}`);
   };
   let broken = false;
@@ -61,35 +53,10 @@ export async function transactionWithCopy<T>(store: Store, work: (trx: Db, copy:
   }
 }
 
-/** Whether a table has row-level security: asked once per table and process (the schema changes only by migrations). */
-const rowSecurity = new Map<string, boolean>();
-async function hasRowSecurity(client: pg.PoolClient, table: string): Promise<boolean> {
-  let known = rowSecurity.get(table);
-  if (known === undefined) {
-    const { rows } = await client.query<{ rls: boolean | null }>('SELECT (SELECT relrowsecurity FROM pg_class WHERE oid = to_regclass($1)) AS rls', [table]);
-    known = rows[0]?.rls === true;
-    // A table not found (yet) is asked again next time.
-    if (rows[0]?.rls !== null) rowSecurity.set(table, known);
-  }
-  return known;
-}
-
-const BULK_ROLE = 'vigil_bulk';
-
-/** Whether this session may COPY into `table` as `vigil_bulk` (made by migration 019 only for a superuser owner): asked once per table and process. */
-const bulkRole = new Map<string, boolean>();
-async function bulkRoleMayInsert(client: pg.PoolClient, table: string): Promise<boolean> {
-  let known = bulkRole.get(table);
-  if (known === undefined) {
-    const { rows } = await client.query<{ ok: boolean }>(
-      `SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${BULK_ROLE}' AND rolbypassrls)
-         THEN pg_has_role(session_user, '${BULK_ROLE}', 'USAGE') AND has_table_privilege('${BULK_ROLE}', $1::text, 'INSERT') ELSE false END AS ok`,
-      [table],
-    );
-    known = rows[0]?.ok === true;
-    bulkRole.set(table, known);
-  }
-  return known;
+/** Whether row-level security applies to this connection's role for `table` (asked per COPY: it depends on the role the context set). */
+async function rowSecurityApplies(client: pg.PoolClient, table: string): Promise<boolean> {
+  const { rows } = await client.query<{ active: boolean }>('SELECT row_security_active($1::text::regclass) AS active', [table]);
+  return rows[0]?.active === true;
 }
 
 /** A "pool" that always lends the one client the caller holds (released by the caller, not by Kysely). */

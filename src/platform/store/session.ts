@@ -16,7 +16,11 @@ import type { PostgresPool, PostgresPoolClient } from 'kysely';
 import { currentTenant, inAnyScope } from './tenancy.js';
 
 /** The role the application runs as (created by migration 018). */
-export const APP_ROLE = 'vigil_app';
+const APP_ROLE = 'vigil_app';
+/** What system work runs as when migration 019 could make it (BYPASSRLS, the application's rights). */
+const SYSTEM_ROLE = 'vigil_system';
+/** How long a database without the system role is believed to have none (migrations may add it). */
+const NO_SYSTEM_ROLE_RECHECK_MS = 10_000;
 
 /**
  * What work outside any scope (no request, worker, asOrg or asSystem) gets:
@@ -92,6 +96,22 @@ export class TenantPool implements PostgresPool {
     private readonly perClient: boolean,
   ) {}
 
+  /** Whether the system role can be taken: true is kept, false is asked again after a while. */
+  private systemRole: { ok: boolean; at: number } | undefined;
+
+  private async systemRoleUsable(query: Query): Promise<boolean> {
+    const known = this.systemRole;
+    if (known && (known.ok || Date.now() - known.at < NO_SYSTEM_ROLE_RECHECK_MS)) return known.ok;
+    const result = (await query(
+      `SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${SYSTEM_ROLE}' AND rolbypassrls)
+         THEN pg_has_role(session_user, '${SYSTEM_ROLE}', 'MEMBER') ELSE false END AS ok`,
+      [],
+    )) as { rows: { ok: boolean }[] };
+    const ok = result.rows[0]?.ok === true;
+    this.systemRole = { ok, at: Date.now() };
+    return ok;
+  }
+
   async connect(): Promise<PostgresPoolClient> {
     const wanted = wantedSettings(this.options);
     const client = await this.inner.connect();
@@ -108,6 +128,9 @@ export class TenantPool implements PostgresPool {
   /** Sets an already borrowed client (COPY paths hold their own pg client). */
   async prepare(client: PostgresPoolClient, wanted = wantedSettings(this.options)): Promise<void> {
     const query: Query = (text, values) => client.query(text, values);
+    // System work as the role row-level security does not apply to, when there is one: plain
+    // plans (no policy OR for the planner to guess at) and COPY straight into tenant tables.
+    if (wanted.key === 'system' && (await this.systemRoleUsable(query))) wanted = { ...wanted, key: 'system-role', role: SYSTEM_ROLE };
     const current = this.perClient ? this.state.get(client) : this.single;
     if (current === wanted.key) return;
     // Unknown until the statement succeeds: a failure leaves it to be set again next time.

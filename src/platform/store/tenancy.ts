@@ -3,7 +3,7 @@
  *
  * Invariants:
  * - Every connection the store hands out runs as the role `vigil_app` (never the owner, never a
- *   superuser), set to the context of the work that took it (see session.ts): `vigil.org_id` =
+ *   superuser; system work as `vigil_system`, below), set to the context of the work that took it (see session.ts): `vigil.org_id` =
  *   the organisation of `asOrg`, or `vigil.bypass = on` under `asSystem`. Row-level security
  *   (migration 018) then shows and accepts only that organisation's rows.
  * - Work in no context sees no tenant row (deny). An HTTP request opens a scope with no tenant
@@ -11,9 +11,11 @@
  *   session is known; an unauthenticated request therefore sees nothing unless a route declares a
  *   bypass for a lookup of its own.
  * - The context is read when a connection is taken: a transaction keeps the context it began with.
- * - One statement runs as another role: system work's COPY into log_events switches to `vigil_bulk`
- *   (migration 019: BYPASSRLS, INSERT on log_events only) for that statement, because PostgreSQL
- *   refuses COPY into a table under row-level security; the bypass admits those rows anyway.
+ * - System work runs as `vigil_system` where migration 019 could make it (a superuser owner):
+ *   BYPASSRLS, a member of `vigil_app` with no rights of its own. Its rows are every organisation's
+ *   anyway, and without the policy the planner sees plain queries (the policy's OR made it guess a
+ *   handful of rows) and COPY writes tenant tables directly. Elsewhere it is `vigil_app` with the
+ *   bypass setting, as organisation work and work in no context always are.
  *
  * The narrow, documented bypass — every `asSystem` reason in the application (a new one is added
  * to this table with the call):

@@ -29,7 +29,7 @@ export const MIGRATION_NAMES = [
   '016_shipment_arrivals',
   '017_shipment_watchers',
   '018_row_level_security',
-  '019_bulk_copy_role',
+  '019_system_role',
 ] as const;
 
 const UP = /^-- migrate:up[ \t]*$/m;
