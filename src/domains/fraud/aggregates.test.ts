@@ -59,7 +59,7 @@ describe('computeAggregates', () => {
   it('gives each kind as of each shipment, ties broken by intake order, the shipment itself excluded from avg and first', () => {
     const rows = [rec(5, 30, 's', 1000), rec(1, 0, 's', 100), rec(2, 10, 's', 100, 'FR'), rec(3, 10, 's', null), rec(4, 90, 's', 100), rec(6, 5, 'x', 7), rec(7, 5, null, 1)];
     const out = computeAggregates(rows, USES, new Map([['sender_id', rows.filter((r) => r['sender_id'] !== null).map((r) => hist(r, 'sender_id'))]]));
-    const v = (id: number, u: AggregateUse) => out.get(String(id))!.get(aggregateKey(u));
+    const v = (id: number, u: AggregateUse) => out.at(rows.findIndex((r) => r.id === String(id)), aggregateKey(u));
     expect(v(1, USES[0]!)).toBe(1);
     expect(v(3, USES[0]!)).toBe(3); // tie at minute 10: id 2 is before id 3
     expect(v(5, USES[0]!)).toBe(4);
@@ -81,7 +81,7 @@ describe('computeAggregates', () => {
         // The batch: a subset of the stored shipments; history: every stored one with a key.
         const batch = all.filter((_, i) => (i + split) % 3 !== 0);
         const out = computeAggregates(batch, USES, new Map([['sender_id', all.filter((r) => r['sender_id'] !== null).map((r) => hist(r, 'sender_id'))]]));
-        for (const t of batch) for (const u of USES) expect(out.get(t.id)!.get(aggregateKey(u)), `${u.kind} of ${t.id}`).toEqual(naive(all, t, u));
+        for (const [row, t] of batch.entries()) for (const u of USES) expect(out.at(row, aggregateKey(u)), `${u.kind} of ${t.id}`).toEqual(naive(all, t, u));
       }),
       { numRuns: 200 },
     );

@@ -14,11 +14,57 @@
  */
 import type { AggregateUse } from '../../contracts/fraud.js';
 import type { Db } from '../../platform/store/index.js';
-import { entityHistory, type HistoryRow } from '../shipments/index.js';
-import { aggregateKey, MAX_WINDOW_MS, windowMs, type ShipmentRecord } from './cel.js';
+import { entityHistory, idRuns, type HistoryRow } from '../shipments/index.js';
+import { aggregateKey, MAX_WINDOW_MS, windowMs, type ShipmentRecord, type VelocityValues } from './cel.js';
 
-/** Aggregate values by shipment id, then by aggregateKey. */
-export type AggregateValues = Map<string, Map<string, number | boolean | null>>;
+/**
+ * The aggregates of one organisation's targets: one row per target (in the order the targets were
+ * given), one column per aggregate use, in a Float64Array (bench: a Map per shipment and a Map by
+ * shipment id were most of the sweep's time and of the collector's). `row` is a cursor: `get`
+ * reads the values of that target, so one table serves every evaluation of a batch part.
+ */
+export class AggregateTable implements VelocityValues {
+  /** The target whose values `get` reads. */
+  row = 0;
+  private readonly slots = new Map<string, number>();
+  /** Per column: a `first` aggregate (stored as 1/0, read as a bool). */
+  private readonly bools: boolean[];
+  private readonly width: number;
+  private readonly data: Float64Array;
+  /** 1 where the value is null (the key absent on that target). */
+  private readonly absent: Uint8Array;
+
+  constructor(
+    readonly uses: readonly AggregateUse[],
+    readonly rows: number,
+  ) {
+    for (const [i, u] of uses.entries()) this.slots.set(aggregateKey(u), i);
+    this.bools = uses.map((u) => u.kind === 'first');
+    this.width = uses.length;
+    this.data = new Float64Array(rows * uses.length);
+    this.absent = new Uint8Array(rows * uses.length);
+  }
+
+  set(row: number, column: number, value: number | boolean | null): void {
+    const i = row * this.width + column;
+    if (value === null) this.absent[i] = 1;
+    else this.data[i] = typeof value === 'boolean' ? (value ? 1 : 0) : value;
+  }
+
+  /** The value of an aggregate (by aggregateKey) for `row`. */
+  at(row: number, key: string): number | boolean | null | undefined {
+    const c = this.slots.get(key);
+    if (c === undefined) return undefined;
+    const i = row * this.width + c;
+    if (this.absent[i] === 1) return null;
+    const v = this.data[i]!;
+    return this.bools[c] ? v === 1 : v;
+  }
+
+  get(key: string): number | boolean | null | undefined {
+    return this.at(this.row, key);
+  }
+}
 
 interface Point {
   id: number;
@@ -34,65 +80,64 @@ const lookBack = (a: AggregateUse): number => (a.window === null ? MAX_WINDOW_MS
 
 /**
  * Pure: the aggregates of `targets` (shipments of ONE organisation) from `history` (that
- * organisation's rows for the key, which may or may not include the targets themselves).
+ * organisation's rows for the key, which may or may not include the targets themselves); row i of
+ * the table is targets[i].
  */
-export function computeAggregates(targets: readonly ShipmentRecord[], uses: readonly AggregateUse[], historyByKey: ReadonlyMap<string, readonly HistoryRow[]>, out: AggregateValues = new Map()): AggregateValues {
-  // Each target once: its output map, id and time (read once, not per key and use).
-  const all: Target[] = [];
-  for (const t of targets) {
-    let values = out.get(t.id);
-    if (!values) out.set(t.id, (values = new Map()));
-    all.push({ t, id: Number(t.id), at: t.created_at.getTime(), out: values });
+export function computeAggregates(targets: readonly ShipmentRecord[], uses: readonly AggregateUse[], historyByKey: ReadonlyMap<string, readonly HistoryRow[]>): AggregateTable {
+  const table = new AggregateTable(uses, targets.length);
+  // Each target once: it is also its own point in every key's entity (values: the record itself).
+  const all: Target[] = targets.map((t, row) => ({ id: Number(t.id), at: t.created_at.getTime(), values: t, row }));
+  const byKey = new Map<string, number[]>();
+  for (const [i, u] of uses.entries()) {
+    const columns = byKey.get(u.key);
+    if (columns) columns.push(i);
+    else byKey.set(u.key, [i]);
   }
-  const byKey = new Map<string, AggregateUse[]>();
-  for (const u of uses) byKey.set(u.key, [...(byKey.get(u.key) ?? []), u]);
-  for (const [key, keyUses] of byKey) {
+  for (const [key, columns] of byKey) {
     // Entities: key value → its points (history ∪ targets, each id once), sorted by (created_at, id).
     const entities = new Map<string, { points: Point[]; targets: Target[] }>();
-    const entityOf = (k: string) => {
-      let e = entities.get(k);
-      if (!e) entities.set(k, (e = { points: [], targets: [] }));
-      return e;
-    };
     const held = new Map<number, string>(); // history id → its entity
     for (const h of historyByKey.get(key) ?? []) {
       if (held.get(h.id) === h.key) continue;
       held.set(h.id, h.key);
-      entityOf(h.key).points.push({ id: h.id, at: h.createdAt, values: h.values });
+      const point: Point = { id: h.id, at: h.createdAt, values: h.values };
+      const e = entities.get(h.key);
+      if (e) e.points.push(point);
+      else entities.set(h.key, { points: [point], targets: [] });
     }
-    const keys = keyUses.map(aggregateKey);
     for (const target of all) {
-      const k = target.t[key];
+      const k = target.values[key];
       if (typeof k !== 'string') {
-        for (const ak of keys) target.out.set(ak, null);
+        for (const c of columns) table.set(target.row, c, null);
         continue;
       }
-      const e = entityOf(k);
-      if (held.get(target.id) !== k) e.points.push({ id: target.id, at: target.at, values: target.t });
-      e.targets.push(target);
+      const e = entities.get(k);
+      if (!e) entities.set(k, { points: [target], targets: [target] });
+      else {
+        if (held.size === 0 || held.get(target.id) !== k) e.points.push(target);
+        e.targets.push(target);
+      }
     }
     for (const e of entities.values()) {
       if (e.targets.length === 0) continue;
-      e.points.sort(byTime);
-      e.targets.sort(byTime);
-      for (const [i, u] of keyUses.entries()) sweep(e.points, e.targets, u, keys[i]!);
+      if (e.points.length > 1) e.points.sort(byTime);
+      if (e.targets.length > 1) e.targets.sort(byTime);
+      for (const c of columns) sweep(e.points, e.targets, uses[c]!, table, c);
     }
   }
-  return out;
+  return table;
 }
 
-interface Target {
-  t: ShipmentRecord;
-  id: number;
-  at: number;
-  /** This target's values in the output. */
-  out: Map<string, number | boolean | null>;
+/** A target is a point of its own entities, with its row in the table. */
+interface Target extends Point {
+  values: ShipmentRecord;
+  row: number;
 }
 
 const numeric = (v: unknown): number | null => (v === null || v === undefined ? null : Number.isFinite(Number(v)) ? Number(v) : null);
 
 /** One aggregate for the sorted targets of one entity: two pointers over its sorted points. */
-function sweep(points: readonly Point[], targets: readonly Target[], u: AggregateUse, ak: string): void {
+function sweep(points: readonly Point[], targets: readonly Target[], u: AggregateUse, table: AggregateTable, column: number): void {
   const w = lookBack(u);
   let end = 0; // points[0, end) are at or before the current target (inclusive of it)
   let start = 0; // points[start, end) are inside the window
@@ -147,7 +192,7 @@ function sweep(points: readonly Point[], targets: readonly Target[], u: Aggregat
         value = counts.size;
         break;
       case 'avg': {
-        const own = numeric(target.t[u.field!]);
+        const own = numeric(target.values[u.field!]);
         const n = present - (own === null ? 0 : 1);
         value = n <= 0 ? 0 : (sum - (own ?? 0)) / n;
         break;
@@ -156,7 +201,7 @@ function sweep(points: readonly Point[], targets: readonly Target[], u: Aggregat
         value = firstOf(points, end, target, u.field!, w, lastSeen);
         break;
     }
-    target.out.set(ak, value);
+    table.set(target.row, column, value);
   }
 }
 
@@ -173,7 +218,7 @@ function firstOf(points: readonly Point[], end: number, target: Target, field: s
     seen++;
   }
   state.seen = seen;
-  const own = target.t[field];
+  const own = target.values[field];
   if (typeof own !== 'string') return null;
   const last = state.get(own);
   return last === undefined || last <= target.at - w;
@@ -188,20 +233,23 @@ export interface OrgBatch {
 
 /**
  * The aggregates of a batch of several organisations: ONE history query per key for all of them
- * (each (organisation, entity) pair named), then `computeAggregates` per organisation.
+ * (each (organisation, entity) pair named), then `computeAggregates` per organisation. Answers a
+ * table per batch (null for a batch whose criteria use no aggregate), in the batches' order.
  */
-export async function loadAggregates(db: Db, batches: readonly OrgBatch[], out: AggregateValues = new Map(), timings?: { history: number; aggregates: number }): Promise<AggregateValues> {
+export async function loadAggregates(db: Db, batches: readonly OrgBatch[], timings?: { history: number; aggregates: number }): Promise<(AggregateTable | null)[]> {
   let t = performance.now();
   let oldest = Infinity;
   let newest = -Infinity;
   // Per key: its uses, and each organisation's entity values (a Set per organisation, no pair strings).
   const byKey = new Map<string, { uses: AggregateUse[]; entities: Map<string, Set<string>> }>();
+  const except: number[] = [];
   for (const b of batches) {
     if (b.uses.length === 0) continue;
     for (const t of b.targets) {
       const at = t.created_at.getTime();
       if (at < oldest) oldest = at;
       if (at > newest) newest = at;
+      except.push(Number(t.id));
     }
     const keysHere = new Set<string>();
     for (const u of b.uses) {
@@ -222,13 +270,14 @@ export async function loadAggregates(db: Db, batches: readonly OrgBatch[], out: 
     }
   }
   // Rows by organisation, then by key. The batch's own shipments are not read back: computeAggregates
-  // adds the targets to their entities' points (100,000 of 129,000 sender rows in the bench).
-  const except = batches.flatMap((b) => (b.uses.length > 0 ? b.targets.map((t) => Number(t.id)) : []));
+  // adds the targets to their entities' points (100,000 of 129,000 sender rows in the bench); they
+  // are named by their runs, made once for every key's query.
+  const runs = idRuns(except);
   const history = new Map<string, Map<string, HistoryRow[]>>();
   for (const [key, { uses, entities }] of byKey) {
     const columns = [...new Set(uses.map((u) => u.field).filter((f): f is string => f !== null))];
     const back = Math.max(...uses.map(lookBack));
-    for (const row of await entityHistory(db, key, entities, columns, new Date(oldest - back), new Date(newest), except)) {
+    for (const row of await entityHistory(db, key, entities, columns, new Date(oldest - back), new Date(newest), runs)) {
       let org = history.get(row.orgId);
       if (!org) history.set(row.orgId, (org = new Map()));
       let rows = org.get(key);
@@ -238,7 +287,7 @@ export async function loadAggregates(db: Db, batches: readonly OrgBatch[], out: 
   }
   if (timings) timings.history += performance.now() - t;
   t = performance.now();
-  for (const b of batches) if (b.uses.length > 0) computeAggregates(b.targets, b.uses, history.get(b.orgId) ?? new Map(), out);
+  const tables = batches.map((b) => (b.uses.length > 0 ? computeAggregates(b.targets, b.uses, history.get(b.orgId) ?? new Map()) : null));
   if (timings) timings.aggregates += performance.now() - t;
-  return out;
+  return tables;
 }

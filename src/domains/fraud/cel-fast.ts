@@ -23,7 +23,7 @@ export class Fail {
 }
 
 type Shipment = Record<string, unknown>;
-type Velocity = { readonly values: ReadonlyMap<string, number | boolean | null> };
+type Velocity = { readonly values: { get(key: string): number | boolean | null | undefined } };
 type Fn = (s: Shipment, v: Velocity) => unknown;
 type StaticType = 'string' | 'double' | 'int' | 'bool';
 interface Node {

@@ -53,9 +53,14 @@ class CelShipment {
   [field: string]: unknown;
 }
 
+/** An aggregate's value by aggregateKey (undefined: not computed); a Map is one, so is aggregates.ts's table. */
+export interface VelocityValues {
+  get(key: string): number | boolean | null | undefined;
+}
+
 /** The `velocity` variable of one evaluation: the aggregates computed for this shipment. */
 export class CelVelocity {
-  constructor(readonly values: ReadonlyMap<string, number | boolean | null>) {}
+  constructor(readonly values: VelocityValues) {}
 }
 
 /** The `lists` variable: the organisation's lists by name. */

@@ -10,7 +10,7 @@
  */
 import type { AggregateUse } from '../../contracts/fraud.js';
 import type { Db } from '../../platform/store/index.js';
-import { loadAggregates, type AggregateValues } from './aggregates.js';
+import { loadAggregates } from './aggregates.js';
 import { aggregateKey, celFields, CelVelocity, celShipment, compileCriterion, type CelShipmentValue, type Compiled, type Outcome, type ShipmentRecord } from './cel.js';
 
 /** Compiled criteria, reused while the criterion version and the organisation's lists are the same. */
@@ -43,10 +43,8 @@ export function aggregatesOf(criteria: readonly { aggregates: readonly Aggregate
   return [...uses.values()];
 }
 
-/** The aggregates of a shipment whose criteria use none. */
-const NO_VALUES: ReadonlyMap<string, number | boolean | null> = new Map();
 /** The velocity of a criterion that reads none. */
-const NO_VELOCITY = new CelVelocity(NO_VALUES);
+const NO_VELOCITY = new CelVelocity(new Map());
 
 /** One organisation's part of a batch: its shipments and its compiled criteria. */
 export interface BatchPart {
@@ -73,7 +71,6 @@ export async function evaluateBatch(
   const pending = loadAggregates(
     db,
     parts.map((p) => ({ orgId: p.orgId, targets: p.shipments, uses: aggregatesOf(p.criteria) })),
-    new Map(),
     timings,
   );
   const prepared: { shipments: CelShipmentValue[]; early: (Outcome | undefined)[] }[] = [];
@@ -107,18 +104,22 @@ export async function evaluateBatch(
     throw error;
   }
   if (timings) timings.cel += cel + performance.now() - t0;
-  const values: AggregateValues = await pending;
+  const tables = await pending;
   t0 = performance.now();
   for (const [pi, part] of parts.entries()) {
     const k = part.criteria.length;
     if (k === 0) continue;
     const { shipments, early } = prepared[pi]!;
+    // One velocity per part: its table's cursor is moved to each shipment's row before evaluating
+    // (evaluations are synchronous, and a match copies the values it shows).
+    const table = tables[pi];
+    const velocity = table ? new CelVelocity(table) : NO_VELOCITY;
     for (let j = 0; j < shipments.length; j++) {
       const s = part.shipments[j]!;
-      let velocity: CelVelocity | undefined;
+      if (table) table.row = j;
       for (let i = 0; i < k; i++) {
         let outcome = early[j * k + i];
-        if (outcome === undefined) outcome = part.criteria[i]!.evaluate(shipments[j]!, (velocity ??= new CelVelocity(values.get(s.id) ?? NO_VALUES)));
+        if (outcome === undefined) outcome = part.criteria[i]!.evaluate(shipments[j]!, velocity);
         visit(pi, s, i, outcome);
       }
     }

@@ -159,8 +159,8 @@ export interface HistoryRow {
  * The shipments whose (org_id, `key` column) is one of `entities` (organisation → its entity
  * values) and whose created_at is in (`after`, `through`], with the `columns` asked for: one query
  * for a whole batch's entities of every organisation in it (each pair names its organisation, so
- * no row of another one is read). `except`: ids the caller already holds (the batch itself), left
- * out so they are not sent back (named by their runs).
+ * no row of another one is read). `except`: the runs (`idRuns`) of the ids the caller already
+ * holds (the batch itself), left out so they are not sent back.
  */
 export async function entityHistory(
   db: Db,
@@ -169,7 +169,7 @@ export async function entityHistory(
   columns: readonly string[],
   after: Date,
   through: Date,
-  except: Iterable<number> = [],
+  except: IdRuns = { lo: [], hi: [] },
 ): Promise<HistoryRow[]> {
   // The pairs as (organisation number, value): an organisation's uuid is sent once, not with each of its values.
   const orgIds: string[] = [];
@@ -186,7 +186,7 @@ export async function entityHistory(
   if (pairValue.length === 0) return [];
   for (const c of [key, ...columns]) if (!SHIPMENT_COLUMNS.has(c)) throw new Error(`entityHistory: ${c} is not a shipment column`);
   const wanted = [...new Set(columns)];
-  const runs = idRuns(except);
+  const runs = except;
   // Shaped so the plan stays a hash join whatever the estimates: under row-level security the
   // policy's OR makes PostgreSQL estimate 1 shipment row, and the join written as
   // `unnest(...) JOIN shipments` became a nested loop of every pair × every row (a burst of
