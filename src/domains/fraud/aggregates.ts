@@ -75,6 +75,16 @@ interface Point {
 /** (created_at, id) order of points and targets. */
 const byTime = (a: { at: number; id: number }, b: { at: number; id: number }): number => a.at - b.at || a.id - b.id;
 
+/** Sorts by (created_at, id) unless already so (most entities' are: sort allocates even then). */
+function sortByTime(a: { at: number; id: number }[]): void {
+  for (let i = 1; i < a.length; i++) {
+    if (byTime(a[i - 1]!, a[i]!) > 0) {
+      a.sort(byTime);
+      return;
+    }
+  }
+}
+
 /** The look-back an aggregate needs before the oldest target. */
 const lookBack = (a: AggregateUse): number => (a.window === null ? MAX_WINDOW_MS : (windowMs(a.window) ?? MAX_WINDOW_MS));
 
@@ -120,8 +130,8 @@ export function computeAggregates(targets: readonly ShipmentRecord[], uses: read
     }
     for (const e of entities.values()) {
       if (e.targets.length === 0) continue;
-      if (e.points.length > 1) e.points.sort(byTime);
-      if (e.targets.length > 1) e.targets.sort(byTime);
+      sortByTime(e.points);
+      sortByTime(e.targets);
       for (const c of columns) sweep(e.points, e.targets, uses[c]!, table, c);
     }
   }
@@ -136,6 +146,15 @@ interface Target extends Point {
 
 const numeric = (v: unknown): number | null => (v === null || v === undefined ? null : Number.isFinite(Number(v)) ? Number(v) : null);
 
+/** A `first` sweep's memory: value → latest created_at among points[0, seen). */
+interface FirstState {
+  seen: number;
+  last: Map<string, number>;
+}
+
+/** The counts of a sweep that counts no distinct values (never written). */
+const EMPTY: Map<string, number> = new Map();
+
 /** One aggregate for the sorted targets of one entity: two pointers over its sorted points. */
 function sweep(points: readonly Point[], targets: readonly Target[], u: AggregateUse, table: AggregateTable, column: number): void {
   const w = lookBack(u);
@@ -143,8 +162,10 @@ function sweep(points: readonly Point[], targets: readonly Target[], u: Aggregat
   let start = 0; // points[start, end) are inside the window
   let sum = 0;
   let present = 0; // non-null field values inside the window
-  const counts = new Map<string, number>(); // distinct: value → occurrences inside the window
-  const lastSeen = new Map<string, number>(); // first: value → latest created_at seen before
+  // Made only for the kinds that use them: most entities are one or two shipments, and a Map per
+  // entity and use was most of the sweep's garbage.
+  const counts = u.kind === 'distinct' ? new Map<string, number>() : EMPTY; // distinct: value → occurrences inside the window
+  const first: FirstState | null = u.kind === 'first' ? { seen: 0, last: new Map() } : null;
   for (const target of targets) {
     // Points at or before the target: (at, id) ≤ (target.at, target.id).
     while (end < points.length && (points[end]!.at < target.at || (points[end]!.at === target.at && points[end]!.id <= target.id))) {
@@ -198,7 +219,7 @@ function sweep(points: readonly Point[], targets: readonly Target[], u: Aggregat
         break;
       }
       case 'first':
-        value = firstOf(points, end, target, u.field!, w, lastSeen);
+        value = firstOf(points, end, target, u.field!, w, first!);
         break;
     }
     table.set(target.row, column, value);
@@ -206,21 +227,20 @@ function sweep(points: readonly Point[], targets: readonly Target[], u: Aggregat
 }
 
 /** Whether no point before `target` (within the look-back) has the target's value of `field`. */
-function firstOf(points: readonly Point[], end: number, target: Target, field: string, w: number, lastSeen: Map<string, number>): boolean | null {
-  // lastSeen holds every point before index `seen`; extend it up to (not including) the target.
-  const state = lastSeen as Map<string, number> & { seen?: number };
-  let seen = state.seen ?? 0;
+function firstOf(points: readonly Point[], end: number, target: Target, field: string, w: number, state: FirstState): boolean | null {
+  // state.last holds every point before index `seen`; extend it up to (not including) the target.
+  let seen = state.seen;
   while (seen < end) {
     const p = points[seen]!;
     if (p.id === target.id) break;
     const v = p.values[field];
-    if (typeof v === 'string') state.set(v, Math.max(state.get(v) ?? -Infinity, p.at));
+    if (typeof v === 'string') state.last.set(v, Math.max(state.last.get(v) ?? -Infinity, p.at));
     seen++;
   }
   state.seen = seen;
   const own = target.values[field];
   if (typeof own !== 'string') return null;
-  const last = state.get(own);
+  const last = state.last.get(own);
   return last === undefined || last <= target.at - w;
 }
 
