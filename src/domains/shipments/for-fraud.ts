@@ -19,7 +19,7 @@
  *   intake commits); detectors in other processes poll.
  */
 import { sql } from 'kysely';
-import type { Db } from '../../platform/store/index.js';
+import { pgArray, type Db } from '../../platform/store/index.js';
 import { COLUMNS } from './store.js';
 import { shipmentsDb } from './tables.js';
 
@@ -124,8 +124,8 @@ export async function arrivedShipments(trx: Db, arrivals: readonly { shipmentId:
   // range join is then planned as a nested loop over every run (100,000 shipments: 300 s).
   const fragmented = runs.lo.length > 64 && runs.lo.length * 4 > orgOf.size;
   const from = fragmented
-    ? sql`unnest(${[...orgOf.keys()]}::bigint[]) AS a(id) JOIN shipments s ON s.id = a.id`
-    : sql`unnest(${runs.lo}::bigint[], ${runs.hi}::bigint[]) AS r(lo, hi) JOIN shipments s ON s.id BETWEEN r.lo AND r.hi`;
+    ? sql`unnest(${pgArray([...orgOf.keys()])}::bigint[]) AS a(id) JOIN shipments s ON s.id = a.id`
+    : sql`unnest(${pgArray(runs.lo)}::bigint[], ${pgArray(runs.hi)}::bigint[]) AS r(lo, hi) JOIN shipments s ON s.id BETWEEN r.lo AND r.hi`;
   const result = await sql<Record<string, unknown>>`
     SELECT s.id, s.org_id, s.external_id, ${CREATED_MS} AS created_ms${sql.raw(wanted.map((c) => `, s.${c}`).join(''))}
     FROM ${from}
@@ -198,7 +198,7 @@ export async function entityHistory(
     FROM shipments s
     WHERE s.org_id = ANY(${orgIds}::uuid[])
       AND s.created_at > ${after.toISOString()}::timestamptz AND s.created_at <= ${through.toISOString()}::timestamptz
-      AND (s.org_id, s.${sql.ref(key)}) IN (SELECT (${orgIds}::uuid[])[p.o], p.v FROM unnest(${pairOrg}::int4[], ${pairValue}::text[]) AS p(o, v) OFFSET 0)
+      AND (s.org_id, s.${sql.ref(key)}) IN (SELECT (${orgIds}::uuid[])[p.o], p.v FROM unnest(${pgArray(pairOrg)}::int4[], ${pgArray(pairValue)}::text[]) AS p(o, v) OFFSET 0)
       ${runs.lo.length > 0 ? sql`AND NOT (${multirange(runs)}::int8multirange @> s.id)` : sql``}`.execute(db);
   return result.rows.map((r) => {
     const values: Record<string, unknown> = {};

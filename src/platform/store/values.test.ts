@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { cleanText, isoOf, needsCleaning, pgJson, pgText } from './values.js';
+import { cleanText, isoOf, needsCleaning, pgArray, pgJson, pgText } from './values.js';
 
 describe('values PostgreSQL can store', () => {
   it('replaces NUL characters (which text and jsonb refuse) but leaves an escaped backslash before "u0000" alone', () => {
@@ -42,4 +42,24 @@ describe('lone surrogates and NUL', () => {
       }),
     );
   });
+});
+
+describe('pgArray', () => {
+  it('is array text PostgreSQL reads back as the same elements (quotes, backslashes, braces, commas, spaces, unicode)', async () => {
+    const { PGlite } = await import('@electric-sql/pglite');
+    const db = new PGlite();
+    try {
+      const text = fc.array(fc.string({ unit: 'grapheme' }).filter((s) => !s.includes('\0')), { maxLength: 20 });
+      const samples = [['a"b', 'c\\d', '{x,y}', ' lead', 'trail ', '', 'NULL', 'é😀'], ...fc.sample(text, 50)];
+      for (const strings of samples) {
+        const r = await db.query<{ a: string[] }>('SELECT $1::text[] AS a', [pgArray(strings)]);
+        expect(r.rows[0]!.a).toEqual(strings);
+      }
+      const numbers = [0, -1, 2 ** 40, 123456789];
+      expect((await db.query<{ a: number[] }>('SELECT $1::int8[] AS a', [pgArray(numbers)])).rows[0]!.a.map(Number)).toEqual(numbers);
+      expect((await db.query<{ a: boolean[] }>('SELECT $1::bool[] AS a', [pgArray([true, false])])).rows[0]!.a).toEqual([true, false]);
+    } finally {
+      await db.close();
+    }
+  }, 30_000);
 });

@@ -16,6 +16,17 @@ export function pgJson(value: unknown): string {
   return json.includes('\\u') ? json.replace(ESCAPED_BAD, '$1\\ufffd') : json;
 }
 
+/**
+ * An array parameter as PostgreSQL's array text (cast it: `${pgArray(ids)}::int8[]`): every string
+ * element quoted, `"` and `\` escaped; numbers and booleans as written. The driver builds the same
+ * text by concatenation, one element at a time, then measures it for the wire (flattening it):
+ * for the fraud detector's arrays of 40,000–100,000 values that was 2–3× the time of one join.
+ * Not for null elements (none of its callers has any) nor for strings holding U+0000 (text refuses it).
+ */
+export function pgArray(values: readonly (string | number | boolean)[]): string {
+  return `{${values.map((v) => (typeof v === 'string' ? `"${v.includes('"') || v.includes('\\') ? v.replace(/["\\]/g, '\\$&') : v}"` : String(v))).join(',')}}`;
+}
+
 interface WellFormed {
   isWellFormed(): boolean;
   toWellFormed(): string;
