@@ -5,5 +5,5 @@
  */
 export { shipmentRoutes } from './http.js';
 export { shipmentById } from './intake.js';
-export { arrivedShipments, claimArrivals, entityHistory, idRuns, onArrivals, shipmentsCreatedIn, waitingOrgs, type ClaimScope, type HistoryRow, type IdRuns, type ShipmentFacts } from './for-fraud.js';
+export { arrivedShipments, claimArrivals, entityHistory, idRuns, onArrivals, shipmentsCreatedIn, waitingOrgs, type ClaimScope, type HistoryRow, type ShipmentFacts } from './for-fraud.js';
 export { intakeWatchedRows, type WatchedRow } from './for-watchers.js';
