@@ -130,6 +130,12 @@ export function computeAggregates(targets: readonly ShipmentRecord[], uses: read
     }
     for (const e of entities.values()) {
       if (e.targets.length === 0) continue;
+      const only = e.targets[0]!;
+      if (e.points.length === 1 && e.points[0] === only) {
+        // An entity seen once, in this batch (most recipient addresses): no sweep, no Map.
+        for (const c of columns) table.set(only.row, c, alone(only, uses[c]!));
+        continue;
+      }
       sortByTime(e.points);
       sortByTime(e.targets);
       for (const c of columns) sweep(e.points, e.targets, uses[c]!, table, c);
@@ -145,6 +151,23 @@ interface Target extends Point {
 }
 
 const numeric = (v: unknown): number | null => (v === null || v === undefined ? null : Number.isFinite(Number(v)) ? Number(v) : null);
+
+/** An aggregate of a target that is its entity's only point: what `sweep` gives for one point. */
+function alone(target: Target, u: AggregateUse): number | boolean | null {
+  const v = u.field === null ? null : target.values[u.field];
+  switch (u.kind) {
+    case 'count':
+      return 1;
+    case 'sum':
+      return 0 + (numeric(v) ?? 0); // as the sweep adds it (-0 becomes 0)
+    case 'avg':
+      return 0;
+    case 'distinct':
+      return typeof v === 'string' ? 1 : 0;
+    case 'first':
+      return typeof v === 'string' ? true : null;
+  }
+}
 
 /** A `first` sweep's memory: value → latest created_at among points[0, seen). */
 interface FirstState {
