@@ -9,8 +9,9 @@
  * - count / sum / distinct include S; avg is over the EARLIER ones (0.0 when none, values that
  *   are null left out); first is true when no earlier shipment within MAX_WINDOW_MS has S's value.
  * - An absent key (or, for first, an absent field) on S gives null: the criterion reads `absent`.
- * - I/O: one history query per (organisation, key) for the whole batch (`loadAggregates`); the
- *   computation is in memory, sweeping each entity's sorted history once per aggregate.
+ * - I/O: one history query per key for the whole batch, every organisation in it (`loadAggregates`);
+ *   the computation is in memory, sweeping each entity's sorted history once per aggregate, into
+ *   one table per organisation (`AggregateTable`: row i is the organisation's target i).
  */
 import type { AggregateUse } from '../../contracts/fraud.js';
 import type { Db } from '../../platform/store/index.js';
