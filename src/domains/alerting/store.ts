@@ -182,6 +182,22 @@ export async function lockGroups(trx: Db, keys: readonly { orgId: string; groupK
   return new Map(rows.map((r) => [orgKey(r.org_id, r.group_key), r]));
 }
 
+/**
+ * Which of these groups exist (keyed by `orgKey(org, group key)`), without locking them: what the
+ * manager needs to know before it inserts instances (instances are locked before groups). Groups
+ * are never deleted, so one seen existing stays so; one not seen may still be created by another
+ * reporter before ours is inserted.
+ */
+export async function selectExistingGroups(db: Db, keys: readonly { orgId: string; groupKey: string }[]): Promise<Set<string>> {
+  if (keys.length === 0) return new Set();
+  const rows = await alertingDb(db)
+    .selectFrom('alert_groups')
+    .select(['org_id', 'group_key'])
+    .where(sql<boolean>`(org_id, group_key) IN (SELECT * FROM unnest(${keys.map((k) => k.orgId)}::uuid[], ${keys.map((k) => k.groupKey)}::text[]))`)
+    .execute();
+  return new Set(rows.map((r) => orgKey(r.org_id, r.group_key)));
+}
+
 export interface GroupUpdate {
   firstActiveAt: Date | null;
   lastNotifiedAt: Date | null;
@@ -547,6 +563,9 @@ export async function lockGroupsByKey(trx: Db, orgId: string, keys: readonly str
     .execute();
 }
 
+/** Why an event instance was closed (its transition's reason). */
+export const eventCloseReason = (silenced: boolean): string => (silenced ? 'silenced: closed without being told' : 'told in a digest');
+
 /**
  * Closes event instances (Routing.events) once told or silenced: resolved now, each with its
  * transition, in one statement per table whatever their number. Only those still firing (a
@@ -554,7 +573,7 @@ export async function lockGroupsByKey(trx: Db, orgId: string, keys: readonly str
  */
 export async function closeEvents(trx: Db, events: readonly { orgId: string; fingerprint: string; silenced: boolean }[], at: Date): Promise<void> {
   if (events.length === 0) return;
-  const json = JSON.stringify(events.map((e) => ({ org_id: e.orgId, fingerprint: e.fingerprint, reason: e.silenced ? 'silenced: closed without being told' : 'told in a digest' })));
+  const json = JSON.stringify(events.map((e) => ({ org_id: e.orgId, fingerprint: e.fingerprint, reason: eventCloseReason(e.silenced) })));
   await sql`
     WITH closed AS (
       UPDATE alert_instances i SET state = 'resolved', resolved_at = ${at}, clear_since = NULL, updated_at = clock_timestamp()
@@ -563,4 +582,17 @@ export async function closeEvents(trx: Db, events: readonly { orgId: string; fin
       RETURNING i.org_id, i.fingerprint, i.value, v.reason)
     INSERT INTO alert_transitions (org_id, fingerprint, at, from_state, to_state, reason, value)
     SELECT org_id, fingerprint, ${at}, 'firing', 'resolved', reason, value FROM closed`.execute(trx);
+}
+
+/**
+ * Opens again event instances this transaction inserted closed (`insertNewInstances` of rows
+ * `closedEvent` made), whose group turned out not to close them: firing, as the report left them.
+ * Rows of this transaction: no lock is waited for.
+ */
+export async function reopenEvents(trx: Db, events: readonly { orgId: string; fingerprint: string }[]): Promise<void> {
+  if (events.length === 0) return;
+  await sql`
+    UPDATE alert_instances i SET state = 'firing', resolved_at = NULL, updated_at = clock_timestamp()
+    FROM unnest(${events.map((e) => e.orgId)}::uuid[], ${events.map((e) => e.fingerprint)}::text[]) AS v(org_id, fingerprint)
+    WHERE i.org_id = v.org_id AND i.fingerprint = v.fingerprint AND i.state = 'resolved'`.execute(trx);
 }
