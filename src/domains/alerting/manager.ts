@@ -37,7 +37,7 @@ import type { AlertSource } from '../../contracts/alerting.js';
 import type { NotifiedAlert } from '../../contracts/notify.js';
 import { newId } from '../../platform/ids.js';
 import type { Db } from '../../platform/store/index.js';
-import { enqueueNotificationBatch, type NotificationRequest } from '../notify/index.js';
+import { recordAlerts, type AlertNotice, type AlertRecord } from '../notify/index.js';
 import type { ConditionReport, Routing } from './conditions.js';
 import { IDLE_GROUP, decideGroup, type GroupMember, type GroupNotification, type GroupState } from './grouping.js';
 import { NEW_INSTANCE, observe, type Instance, type Transition } from './instance.js';
@@ -49,7 +49,6 @@ import {
   eventCloseReason,
   countActiveByRule,
   endInstances,
-  insertAlertRecords,
   lockActiveInstancesOfRule,
   lockGroupsByKey,
   insertNewGroups,
@@ -67,7 +66,6 @@ import {
   orgKey,
   updateGroups,
   updateInstances,
-  type AlertRecord,
   type GroupRow,
   type GroupUpdate,
   type InstanceRow,
@@ -480,8 +478,8 @@ function planGroups(groups: readonly GroupRow[], membersOf: ReadonlyMap<string, 
   return plan;
 }
 
-/** The alert record and notification request of each group notified. */
-function noticesOf(due: Plan['due'], now: Date, options: ManagerOptions): { record: AlertRecord; request: NotificationRequest }[] {
+/** The alert record and notification of each group notified. */
+function noticesOf(due: Plan['due'], now: Date, options: ManagerOptions): AlertNotice[] {
   const nowMs = now.getTime();
   return due.map(({ group, rows, notification }) => {
     const orgId = group.org_id;
@@ -509,7 +507,7 @@ function noticesOf(due: Plan['due'], now: Date, options: ManagerOptions): { reco
       at: now,
     };
     const alert: NotifiedAlert = { id, ...message.alert, created_at: now.toISOString() };
-    return { record, request: { orgId, alertId: id, type: message.type, alert, channels: group.routing.channels } };
+    return { record, type: message.type, alert, channels: group.routing.channels };
   });
 }
 
@@ -529,14 +527,8 @@ async function queueDecided(trx: Db, plans: readonly Plan[], now: Date, options:
     now,
     options,
   );
-  const recorded = await insertAlertRecords(
-    trx,
-    notices.map((n) => n.record),
-  );
   // Already recorded for this instant (a redelivery): never sent twice.
-  const due = notices.filter((n) => recorded.has(n.record.id)).map((n) => n.request);
-  await enqueueNotificationBatch(trx, due);
-  return due.length;
+  return (await recordAlerts(trx, notices)).size;
 }
 
 /**

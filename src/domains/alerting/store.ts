@@ -447,49 +447,6 @@ export async function touchFiringInstances(db: Db, orgId: string): Promise<void>
   await alertingDb(db).updateTable('alert_instances').set({ updated_at: sql<Date>`clock_timestamp()` }).where('org_id', '=', orgId).where('state', '=', 'firing').execute();
 }
 
-// --- notification records ------------------------------------------------------------------------
-
-export interface AlertRecord {
-  id: string;
-  orgId: string;
-  source: string;
-  subjectId: string;
-  kind: string;
-  idempotencyKey: string;
-  title: string;
-  message: string;
-  details: Record<string, unknown>;
-  at: Date;
-}
-
-/**
- * Records notifications (`alerts` rows) in one statement; returns the ids stored, leaving out
- * those whose idempotency key was used already (a redelivery: never recorded, nor sent, twice).
- */
-export async function insertAlertRecords(trx: Db, records: readonly AlertRecord[]): Promise<Set<string>> {
-  if (records.length === 0) return new Set();
-  const rows = records.map((a) => ({
-    id: a.id,
-    org_id: a.orgId,
-    source: a.source,
-    subject_id: a.subjectId,
-    kind: a.kind,
-    idempotency_key: a.idempotencyKey,
-    title: a.title,
-    message: a.message,
-    details: a.details,
-    created_at: a.at.toISOString(),
-  }));
-  const { rows: stored } = await sql<{ id: string }>`
-    INSERT INTO alerts (id, org_id, source, subject_id, kind, idempotency_key, title, message, details, created_at)
-    SELECT v.id, v.org_id, v.source, v.subject_id, v.kind, v.idempotency_key, v.title, v.message, v.details, v.created_at
-    FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-      AS v(id uuid, org_id uuid, source text, subject_id text, kind text, idempotency_key text, title text, message text, details jsonb, created_at timestamptz)
-    ON CONFLICT (org_id, idempotency_key) DO NOTHING
-    RETURNING id`.execute(trx);
-  return new Set(stored.map((r) => r.id));
-}
-
 /** New routing for every group of a rule (or check); groups that were notified are woken to re-decide with it. */
 export async function rerouteGroups(trx: Db, orgId: string, source: string, ruleId: string, routing: StoredRouting, now: Date): Promise<void> {
   await alertingDb(trx)
