@@ -121,6 +121,8 @@ describe.each(STORE_KINDS)('alert manager on %s', (kind) => {
     expect(Object.keys(stored)).not.toContain('message');
     expect(Object.keys(stored)).not.toContain('details');
     expect(delivered[0]!.alert).toMatchObject({ id: record.id, title: record.title, message: record.message, details: record.details });
+    // So the record is never changed (migration 020): a re-send delivers what was queued.
+    await expect(server.ctx.db.updateTable('alerts').set({ title: 'changed' }).where('id', '=', record.id).execute()).rejects.toThrow(/alert records are never changed/);
   });
 
   run('group-by splits a rule into one group per value; re-reporting an unchanged state changes nothing', async () => {

@@ -5,10 +5,11 @@ import type { NotifiedAlert } from '../../contracts/notify.js';
  *
  * Invariants:
  * - An alert record (`alerts` row) holds the notification's content once: title, message and
- *   details. It is written once and never changed, and its outbox rows reference it (`alert_id`,
- *   ON DELETE CASCADE): while an outbox row exists, its record exists as it was written (an
- *   organisation removed takes both). So an outbox row leaves out what its record holds, and a
- *   delivery, a retry or a re-send puts it back: receivers get what was queued, byte for byte.
+ *   details. It is written once and never changed (a trigger refuses any UPDATE, migration 020),
+ *   and its outbox rows reference it (`alert_id`, ON DELETE CASCADE): while an outbox row exists,
+ *   its record exists as it was written (an organisation removed takes both). So an outbox row
+ *   leaves out what its record holds, and a delivery, a retry or a re-send puts it back:
+ *   receivers get what was queued.
  * - Only what equals the record is left out: a field the payload holds wins over the record's. A
  *   notification whose alert says something else than its record (raiseAlert records `details`
  *   with the state; receivers get them without it) keeps its own, and rows queued before this
