@@ -6,7 +6,10 @@
  *   instance existing and applies its report to the stored state (one transition, one notification);
  * - two reporters of two new instances of the same new group: one notification for the first, the
  *   second member is announced after the group interval, once;
- * - a batch with an existing instance beside new ones: transitions in report order, one update.
+ * - a batch with an existing instance beside new ones: transitions in report order, one update;
+ * - two reporters of two new events of one new event group: the second event, inserted closed on the
+ *   guess that its group is new (told at once, group wait 0), is opened again when the other
+ *   reporter turns out to have created the group, and told in the group's next digest, once.
  *
  * The instants lie a day ahead of the wall clock, so the server's own flush worker never decides
  * these groups in between.
@@ -34,7 +37,7 @@ describe('alert manager: new instances and groups written once, on PostgreSQL', 
   });
   const run = it.skipIf(!storeAvailable('postgres'));
 
-  const reportOf = (ruleId: string, sender: string, at: Date, active = true): ConditionReport => ({
+  const reportOf = (ruleId: string, sender: string, at: Date, active = true, events = false): ConditionReport => ({
     orgId: server.org.id,
     source: 'fraud',
     ruleId,
@@ -48,7 +51,7 @@ describe('alert manager: new instances and groups written once, on PostgreSQL', 
     summary: `${sender} matched`,
     severity: 'warning',
     timing: { forMs: 0, keepFiringForMs: 0 },
-    routing: { channels: [channel], groupBy: ['sender_id'], groupWaitMs: 0, groupIntervalMs: INTERVAL, repeatIntervalMs: 24 * 3600 * S },
+    routing: { channels: [channel], groupBy: ['sender_id'], groupWaitMs: 0, groupIntervalMs: INTERVAL, repeatIntervalMs: 24 * 3600 * S, ...(events ? { events } : {}) },
   });
   const report = (reports: ConditionReport[], now: Date) => server.ctx.db.transaction().execute((trx) => reportConditions(trx, reports, now));
   const records = (ruleId: string) =>
@@ -61,7 +64,7 @@ describe('alert manager: new instances and groups written once, on PostgreSQL', 
     server.ctx.db
       .selectFrom('alert_transitions as t')
       .innerJoin('alert_instances as i', (j) => j.onRef('i.org_id', '=', 't.org_id').onRef('i.fingerprint', '=', 't.fingerprint'))
-      .select(['i.labels', 't.from_state', 't.to_state', 't.at'])
+      .select(['i.labels', 't.from_state', 't.to_state', 't.at', 't.reason'])
       .where('i.rule_id', '=', ruleId)
       .orderBy('t.id')
       .execute();
@@ -102,6 +105,34 @@ describe('alert manager: new instances and groups written once, on PostgreSQL', 
     const mine = await records(ruleId);
     expect(mine.map((r) => r.title)).toEqual(['a matched', '[FIRING:2] concurrent']);
     expect(await queued(ruleId)).toHaveLength(2);
+  });
+
+  run('two reporters of two new events of one new event group: the second is opened again and told in the next digest, once', async () => {
+    const ruleId = randomUUID();
+    const t0 = new Date(Date.now() + 24 * 3600 * S + 30 * S);
+    const t1 = new Date(t0.getTime() + S);
+    await heldReport([reportOf(ruleId, 'a', t0, true, true)], t0, () => report([reportOf(ruleId, 'b', t1, true, true)], t1));
+
+    const states = () =>
+      server.ctx.db.selectFrom('alert_instances').select(['labels', 'state', 'resolved_at']).where('rule_id', '=', ruleId).execute().then((rows) => rows.map((r) => `${r.labels.shipment}:${r.state}`).sort());
+    // a: told at once by the new group's first digest, inserted closed. b: the group was the other
+    // reporter's, whose digest had just gone out, so b waits for the group interval, firing.
+    expect(await states()).toEqual(['a:resolved', 'b:firing']);
+    expect((await transitions(ruleId)).map((r) => `${r.labels.shipment}:${r.from_state}>${r.to_state}${r.to_state === 'resolved' ? ` (${r.reason})` : ''}`)).toEqual([
+      'a:inactive>firing',
+      'a:firing>resolved (told in a digest)',
+      'b:inactive>firing',
+    ]);
+    expect((await records(ruleId)).map((r) => r.title)).toEqual(['a matched']);
+    expect((await group(ruleId)).wake_at?.getTime()).toBe(t0.getTime() + INTERVAL);
+
+    const due = new Date(t0.getTime() + INTERVAL);
+    await flushDueGroups({ db: server.ctx.db }, due);
+    await flushDueGroups({ db: server.ctx.db }, due);
+    expect((await records(ruleId)).map((r) => r.title)).toEqual(['a matched', 'b matched']);
+    expect(await queued(ruleId)).toHaveLength(2);
+    expect(await states()).toEqual(['a:resolved', 'b:resolved']);
+    expect((await transitions(ruleId)).filter((r) => r.to_state === 'resolved').map((r) => `${r.labels.shipment}:${r.reason}`)).toEqual(['a:told in a digest', 'b:told in a digest']);
   });
 
   run('an existing instance beside new ones in one batch: transitions in report order, one update', async () => {

@@ -113,6 +113,16 @@ describe.each(STORE_KINDS)('alert manager on %s', (kind) => {
     expect(delivered[0]!.type).toBe('alert.firing');
     expect(delivered[0]!.alert.instances).toHaveLength(20);
     expect((await alerts(`?rule_id=${ruleId}&state=firing`)).length).toBe(20);
+    // The outbox row leaves out what the alert record holds; the receiver gets it all, as recorded.
+    const record = await server.ctx.db.selectFrom('alerts').select(['id', 'title', 'message', 'details']).where('subject_id', '=', ruleId).executeTakeFirstOrThrow();
+    const row = await server.ctx.db.selectFrom('outbox').select('payload').where('alert_id', '=', record.id).executeTakeFirstOrThrow();
+    const stored = (row.payload as { alert: Record<string, unknown> }).alert;
+    expect(Object.keys(stored)).not.toContain('title');
+    expect(Object.keys(stored)).not.toContain('message');
+    expect(Object.keys(stored)).not.toContain('details');
+    expect(delivered[0]!.alert).toMatchObject({ id: record.id, title: record.title, message: record.message, details: record.details });
+    // So the record is never changed (migration 020): a re-send delivers what was queued.
+    await expect(server.ctx.db.updateTable('alerts').set({ title: 'changed' }).where('id', '=', record.id).execute()).rejects.toThrow(/alert records are never changed/);
   });
 
   run('group-by splits a rule into one group per value; re-reporting an unchanged state changes nothing', async () => {

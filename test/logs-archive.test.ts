@@ -197,7 +197,7 @@ describe.each(STORE_KINDS)('log retention and the archive on %s', (kind) => {
     const before = (await readdir(archiveDir, { recursive: true })).sort();
     const mtimes = await Promise.all(before.filter((p) => p.endsWith('.parquet')).map(async (p) => (await stat(join(archiveDir, p))).mtimeMs));
     const again = await runRetention(server.ctx);
-    expect(again).toEqual({ skipped: false, archived: [], failed: [], pruned: [] });
+    expect(again).toEqual({ skipped: false, archived: [], failed: [], pruned: [], purged: [] });
     const afterFiles = (await readdir(archiveDir, { recursive: true })).sort();
     expect(afterFiles).toEqual(before);
     expect(await Promise.all(afterFiles.filter((p) => p.endsWith('.parquet')).map(async (p) => (await stat(join(archiveDir, p))).mtimeMs))).toEqual(mtimes);

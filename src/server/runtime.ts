@@ -11,7 +11,7 @@ import { notifyRoutes, startNotifier } from '../domains/notify/index.js';
 import { ruleRoutes, startRulesEvaluator, type ReportPort } from '../domains/rules/index.js';
 import { shipmentRoutes } from '../domains/shipments/index.js';
 import { startShipmentWatchers, watcherRoutes } from '../domains/watchers/index.js';
-import { TRAFFIC_CONSUMER, influxTarget, relayTrafficUpdates, startInfluxSink, startStreamProcessor, statisticsPruner, statsRoutes } from '../domains/stream/index.js';
+import { TRAFFIC_CONSUMER, influxTarget, relayTrafficUpdates, startInfluxSink, startStreamProcessor, statisticsPruner, statisticsPurger, statsRoutes } from '../domains/stream/index.js';
 import { LiveHub } from '../platform/live.js';
 import { startLiveBridge } from '../platform/live-bridge.js';
 import { asSystem, migrateToLatest, openStore } from '../platform/store/index.js';
@@ -133,7 +133,7 @@ export async function startVigil(config: Config, options: StartOptions = {}): Pr
       }
     }
     if (options.workers !== false) {
-      if (roles.has('process')) workers.push(startSweeper(ctx, ctx.config.VIGIL_SWEEP_INTERVAL_MS), startRetention({ ...ctx, pruneStatistics: statisticsPruner(ctx) }));
+      if (roles.has('process')) workers.push(startSweeper(ctx, ctx.config.VIGIL_SWEEP_INTERVAL_MS), startRetention({ ...ctx, pruneStatistics: statisticsPruner(ctx), statistics: statisticsPurger(ctx) }));
       // The alert manager's timers (group wait, interval, repeat) live in the store: any instance may flush them.
       if (roles.has('process')) workers.push(startAlertFlusher(ctx, ctx.config.VIGIL_ALERT_INTERVAL_MS));
       // New shipments: woken by intakes of this process, polling for those of other processes.

@@ -1,6 +1,5 @@
 import { newId } from '../../platform/ids.js';
-import { enqueueNotifications } from '../notify/index.js';
-import { alertingDb } from './tables.js';
+import { recordAlerts, recordedAlertId } from '../notify/index.js';
 import type { Db } from '../../platform/store/index.js';
 
 /** The states an alert notification announces (`alert.<state>` in the receivers' payload). */
@@ -35,48 +34,26 @@ export interface AlertInput {
  * was already used: nothing is queued twice.
  */
 export async function raiseAlert(trx: Db, input: AlertInput): Promise<{ id: string; created: boolean }> {
-  const db = alertingDb(trx);
   const id = newId();
   const at = input.at ?? new Date();
   const details = input.details ?? {};
-  const inserted = await db
-    .insertInto('alerts')
-    .values({
-      id,
-      org_id: input.orgId,
-      source: input.source,
-      subject_id: input.subjectId,
-      kind: input.kind,
-      idempotency_key: input.idempotencyKey,
-      title: input.title,
-      message: input.message,
-      details: JSON.stringify({ ...details, state: input.state }),
-      created_at: at,
-    })
-    .onConflict((oc) => oc.columns(['org_id', 'idempotency_key']).doNothing())
-    .returning('id')
-    .executeTakeFirst();
-  if (!inserted) {
-    const existing = await db
-      .selectFrom('alerts')
-      .select('id')
-      .where('org_id', '=', input.orgId)
-      .where('idempotency_key', '=', input.idempotencyKey)
-      .executeTakeFirstOrThrow();
-    return { id: existing.id, created: false };
-  }
-
-  const alert = {
+  const record = {
     id,
+    orgId: input.orgId,
     source: input.source,
+    subjectId: input.subjectId,
     kind: input.kind,
-    subject_id: input.subjectId,
+    idempotencyKey: input.idempotencyKey,
     title: input.title,
     message: input.message,
-    details,
-    created_at: at.toISOString(),
+    details: { ...details, state: input.state },
+    at,
   };
+  const alert = { id, source: input.source, kind: input.kind, subject_id: input.subjectId, title: input.title, message: input.message, details, created_at: at.toISOString() };
   // In the caller's transaction: the alert and its notifications commit or roll back together.
-  await enqueueNotifications(trx, { orgId: input.orgId, alertId: id, type: `alert.${input.state}`, alert, channels: input.channels });
-  return { id, created: true };
+  const recorded = await recordAlerts(trx, [{ record, type: `alert.${input.state}`, alert, channels: input.channels }]);
+  if (recorded.has(id)) return { id, created: true };
+  const existing = await recordedAlertId(trx, input.orgId, input.idempotencyKey);
+  if (existing === undefined) throw new Error(`alert ${input.idempotencyKey} neither recorded nor found`);
+  return { id: existing, created: false };
 }

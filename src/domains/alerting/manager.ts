@@ -20,7 +20,11 @@
  *   another reporter of it waits at its own insert, then finds it existing and locks it.
  * - A new instance or group is written once, in its final state; only existing ones are read
  *   (locked) and updated. Groups are never deleted and an instance is written with its group in
- *   the same transaction, so a group inserted now has no members but this batch's instances.
+ *   the same transaction, so a group inserted now has no members but this batch's instances. An
+ *   event its new group closes at once (told with group wait 0, or silenced) is inserted closed:
+ *   whether the group is new is read (unlocked) before the instances are inserted; if another
+ *   reporter creates it in between, the events inserted closed are opened again (our own rows: no
+ *   lock waited for) before the group is locked and decided as any existing group.
  * - Groups are decided in batches (`decideGroups`): a constant number of statements however many
  *   reports, groups and organisations a report or a flush touches, all in the same transaction.
  * - An acknowledged instance, like a silenced one, is left out of repeats (reminders stop) but its
@@ -33,7 +37,7 @@ import type { AlertSource } from '../../contracts/alerting.js';
 import type { NotifiedAlert } from '../../contracts/notify.js';
 import { newId } from '../../platform/ids.js';
 import type { Db } from '../../platform/store/index.js';
-import { enqueueNotificationBatch, type NotificationRequest } from '../notify/index.js';
+import { recordAlerts, type AlertNotice, type AlertRecord } from '../notify/index.js';
 import type { ConditionReport, Routing } from './conditions.js';
 import { IDLE_GROUP, decideGroup, type GroupMember, type GroupNotification, type GroupState } from './grouping.js';
 import { NEW_INSTANCE, observe, type Instance, type Transition } from './instance.js';
@@ -42,9 +46,9 @@ import { muteMatches, nextBoundary, openAsSilences, type MuteWindow } from './mu
 import { silencesFor, type Silence } from './silences.js';
 import {
   closeEvents,
+  eventCloseReason,
   countActiveByRule,
   endInstances,
-  insertAlertRecords,
   lockActiveInstancesOfRule,
   lockGroupsByKey,
   insertNewGroups,
@@ -52,7 +56,9 @@ import {
   insertTransitions,
   lockGroups,
   lockInstances,
+  reopenEvents,
   rerouteGroups,
+  selectExistingGroups,
   selectLiveMuteWindows,
   selectLiveSilences,
   selectLiveSilencesOf,
@@ -60,7 +66,6 @@ import {
   orgKey,
   updateGroups,
   updateInstances,
-  type AlertRecord,
   type GroupRow,
   type GroupUpdate,
   type InstanceRow,
@@ -227,7 +232,9 @@ function applyReports(keyed: readonly KeyedReport[], stored: ReadonlyMap<string,
  *
  * New instances and groups (most of a big batch: fraud matches make new ones) are written once,
  * in their final state, by the statement that creates them; only those that existed are locked,
- * recomputed from their stored state and updated. The lock order is kept: instances are inserted,
+ * recomputed from their stored state and updated. An event that its new group's decision closes
+ * is inserted closed (resolved, with both transitions), not inserted firing and then closed by a
+ * second write of the row. The lock order is kept: instances are inserted,
  * then the existing ones locked, each in (organisation, fingerprint) order, before any group is
  * inserted, then locked, in (organisation, key) order. A row another reporter inserted and has not
  * committed yet makes our insert wait for it, then count it as existing. A group inserted now has
@@ -242,13 +249,59 @@ export async function reportConditions(trx: Db, reports: readonly ConditionRepor
     return { r, n, fingerprint, groupKey, instance: orgKey(r.orgId, fingerprint), group: orgKey(r.orgId, groupKey) };
   });
 
-  // Every instance as if new; those that existed are then recomputed from their locked rows.
+  const groups = new Map<string, GroupRow>();
+  for (const { r, groupKey, group } of withKeys) groups.set(group, idleGroup(r, groupKey, now));
+  const suppressions = new Map<string, Suppressions>();
+  const suppressionsOf = async (orgIds: readonly string[]): Promise<Map<string, Suppressions>> => {
+    const missing = [...new Set(orgIds)].filter((o) => !suppressions.has(o));
+    if (missing.length) for (const [o, s] of await loadSuppressionsOf(trx, missing, now)) suppressions.set(o, s);
+    return suppressions;
+  };
+  /**
+   * The groups decided as if new, from the members this batch gives them (firing ones: a new group
+   * announced nothing), in fingerprint order as the store reads them. A group's decision can change
+   * only when a member changed state, a timer of it is due, or its routing changed (silences wake
+   * it by their end time): the others are left alone, so a rule re-evaluated every second costs no
+   * group work while nothing happens. A new group has no timer and no earlier routing: it is
+   * decided only when a member changed.
+   */
+  const planAsNew = async (changedGroups: ReadonlySet<string>, rows: Iterable<NewInstanceRow>): Promise<Plan> => {
+    const fresh = [...groups.entries()].filter(([key]) => changedGroups.has(key)).map(([, g]) => g);
+    if (fresh.length === 0) return { updates: [], due: [], told: [] };
+    const batchMembers = new Map<string, InstanceRow[]>();
+    for (const row of [...rows].sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : a.fingerprint > b.fingerprint ? 1 : 0))) {
+      const key = orgKey(row.org_id, row.group_key);
+      if (row.state !== 'firing' || !changedGroups.has(key)) continue;
+      const members = batchMembers.get(key) ?? [];
+      // updated_at is read only of resolved members.
+      members.push({ ...row, updated_at: now });
+      batchMembers.set(key, members);
+    }
+    return planGroups(fresh, batchMembers, await suppressionsOf(fresh.map((g) => g.org_id)), now);
+  };
+  const groupsChangedBy = (instances: ReadonlySet<string>) => new Set(withKeys.filter((k) => instances.has(k.instance)).map((k) => k.group));
+
+  // Every instance as if new, and its group's decision as if new too: an event that decision closes
+  // at once (told, or silenced) is inserted closed when its group does not exist yet (groups are
+  // never deleted, so one seen existing stays so), rather than inserted firing and closed by a
+  // second write. Those that existed are then recomputed from their locked rows; what the guess
+  // got wrong (a group another reporter created meanwhile, an existing member) is put right below.
   const asNew = applyReports(withKeys, new Map());
-  const inserted = await insertNewInstances(trx, [...asNew.rows.values()]);
+  const predicted = await planAsNew(groupsChangedBy(asNew.changed), asNew.rows.values());
+  const existingGroups = await selectExistingGroups(
+    trx,
+    [...new Map(predicted.told.map((t) => [orgKey(t.orgId, t.groupKey), { orgId: t.orgId, groupKey: t.groupKey }])).values()],
+  );
+  const closing = new Map(predicted.told.filter((t) => !existingGroups.has(orgKey(t.orgId, t.groupKey))).map((t) => [orgKey(t.orgId, t.fingerprint), t]));
+  const inserted = await insertNewInstances(
+    trx,
+    [...asNew.rows].map(([key, row]) => (closing.has(key) ? closedEvent(row, now) : row)),
+  );
   const rows = new Map([...asNew.rows].filter(([key]) => inserted.has(key)));
   let transitions = asNew.transitions.filter((t) => inserted.has(orgKey(t.row.org_id, t.row.fingerprint)));
   const changedInstances = new Set([...asNew.changed].filter((key) => inserted.has(key)));
   const existing = withKeys.filter((k) => !inserted.has(k.instance));
+  let asNewGroups = predicted;
   if (existing.length > 0) {
     const stored = await lockInstances(trx, [...new Map(existing.map((k) => [k.instance, { orgId: k.r.orgId, fingerprint: k.fingerprint }])).values()]);
     const applied = applyReports(existing, stored);
@@ -256,45 +309,38 @@ export async function reportConditions(trx: Db, reports: readonly ConditionRepor
     for (const [key, row] of applied.rows) rows.set(key, row);
     for (const key of applied.changed) changedInstances.add(key);
     transitions = [...transitions, ...applied.transitions].sort((a, b) => a.n - b.n);
+    // The groups with an existing member are decided again from its recomputed state (the others'
+    // members were all inserted: the prediction is their decision).
+    const mixed = new Set(existing.map((k) => k.group));
+    const again = await planAsNew(new Set([...groupsChangedBy(changedInstances)].filter((g) => mixed.has(g))), rows.values());
+    const kept = (keys: { orgId: string; groupKey: string }) => !mixed.has(orgKey(keys.orgId, keys.groupKey));
+    asNewGroups = {
+      updates: [...predicted.updates.filter(kept), ...again.updates],
+      due: [...predicted.due.filter((d) => kept({ orgId: d.group.org_id, groupKey: d.group.group_key })), ...again.due],
+      told: [...predicted.told.filter(kept), ...again.told],
+    };
   }
-  await insertTransitions(
-    trx,
-    transitions.map((t) => t.row),
-  );
 
-  const groups = new Map<string, GroupRow>();
-  for (const { r, groupKey, group } of withKeys) groups.set(group, idleGroup(r, groupKey, now));
-  // A group's decision can change only when a member changed state, a timer of it is due, or its
-  // routing changed (silences wake it by their end time): the others are left alone, so a rule
-  // re-evaluated every second costs no group work while nothing happens. A new group has no timer
-  // and no earlier routing: it is decided only when a member changed.
-  const changedGroups = new Set(withKeys.filter((k) => changedInstances.has(k.instance)).map((k) => k.group));
-  const suppressions = new Map<string, Suppressions>();
-  const suppressionsOf = async (orgIds: readonly string[]): Promise<Map<string, Suppressions>> => {
-    const missing = [...new Set(orgIds)].filter((o) => !suppressions.has(o));
-    if (missing.length) for (const [o, s] of await loadSuppressionsOf(trx, missing, now)) suppressions.set(o, s);
-    return suppressions;
-  };
-
-  // The groups decided as if new: their members are this batch's instances (firing ones: a new
-  // group announced nothing), in fingerprint order as the store reads them.
-  const fresh = [...groups.entries()].filter(([key]) => changedGroups.has(key)).map(([, g]) => g);
-  const batchMembers = new Map<string, InstanceRow[]>();
-  for (const row of [...rows.values()].sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : a.fingerprint > b.fingerprint ? 1 : 0))) {
-    const key = orgKey(row.org_id, row.group_key);
-    if (row.state !== 'firing' || !changedGroups.has(key)) continue;
-    const members = batchMembers.get(key) ?? [];
-    // updated_at is read only of resolved members.
-    members.push({ ...row, updated_at: now });
-    batchMembers.set(key, members);
-  }
-  const asNewGroups = planGroups(fresh, batchMembers, fresh.length ? await suppressionsOf(fresh.map((g) => g.org_id)) : new Map(), now);
   const decided = new Map(asNewGroups.updates.map((u) => [orgKey(u.orgId, u.groupKey), u]));
   const created = await insertNewGroups(
     trx,
     [...groups.entries()].map(([key, g]) => ({ ...(decided.get(key) ?? { ...idleUpdate, routing: g.routing }), orgId: g.org_id, groupKey: g.group_key, source: g.source, ruleId: g.rule_id })),
   );
-  const plans = [onlyGroups(asNewGroups, created)];
+  const createdPlan = onlyGroups(asNewGroups, created);
+  // Closed by their insert: the events a created group's decision closes. Inserted closed but not
+  // closed by that decision (another reporter created the group first): open again, for the group's
+  // own decision below. Closed by the decision but not inserted closed: closed with the others.
+  const closedAtInsert = new Set(createdPlan.told.map((t) => orgKey(t.orgId, t.fingerprint)).filter((key) => closing.has(key) && inserted.has(key)));
+  await reopenEvents(
+    trx,
+    [...closing.values()].filter((t) => inserted.has(orgKey(t.orgId, t.fingerprint)) && !closedAtInsert.has(orgKey(t.orgId, t.fingerprint))),
+  );
+  const closeTransitions = createdPlan.told
+    .filter((t) => closedAtInsert.has(orgKey(t.orgId, t.fingerprint)))
+    .map((t): TransitionRow => ({ org_id: t.orgId, fingerprint: t.fingerprint, at: now, from_state: 'firing', to_state: 'resolved', reason: eventCloseReason(t.silenced), value: rows.get(orgKey(t.orgId, t.fingerprint))?.value ?? null }));
+  await insertTransitions(trx, [...transitions.map((t) => t.row), ...closeTransitions]);
+  const changedGroups = groupsChangedBy(changedInstances);
+  const plans = [{ ...createdPlan, told: createdPlan.told.filter((t) => !closedAtInsert.has(orgKey(t.orgId, t.fingerprint))) }];
 
   const others = [...groups.entries()].filter(([key]) => !created.has(key));
   if (others.length > 0) {
@@ -321,6 +367,9 @@ export async function reportConditions(trx: Db, reports: readonly ConditionRepor
   }
   await queueDecided(trx, plans, now, options);
 }
+
+/** An event instance as `closeEvents` leaves it: resolved now (told, or silenced), its firing facts kept. */
+const closedEvent = (row: NewInstanceRow, now: Date): NewInstanceRow => ({ ...row, state: 'resolved', resolved_at: now, clear_since: null });
 
 const idleUpdate: Omit<GroupUpdate, 'routing'> = { firstActiveAt: null, lastNotifiedAt: null, announced: [], wakeAt: null };
 
@@ -429,8 +478,8 @@ function planGroups(groups: readonly GroupRow[], membersOf: ReadonlyMap<string, 
   return plan;
 }
 
-/** The alert record and notification request of each group notified. */
-function noticesOf(due: Plan['due'], now: Date, options: ManagerOptions): { record: AlertRecord; request: NotificationRequest }[] {
+/** The alert record and notification of each group notified. */
+function noticesOf(due: Plan['due'], now: Date, options: ManagerOptions): AlertNotice[] {
   const nowMs = now.getTime();
   return due.map(({ group, rows, notification }) => {
     const orgId = group.org_id;
@@ -458,7 +507,7 @@ function noticesOf(due: Plan['due'], now: Date, options: ManagerOptions): { reco
       at: now,
     };
     const alert: NotifiedAlert = { id, ...message.alert, created_at: now.toISOString() };
-    return { record, request: { orgId, alertId: id, type: message.type, alert, channels: group.routing.channels } };
+    return { record, type: message.type, alert, channels: group.routing.channels };
   });
 }
 
@@ -478,14 +527,8 @@ async function queueDecided(trx: Db, plans: readonly Plan[], now: Date, options:
     now,
     options,
   );
-  const recorded = await insertAlertRecords(
-    trx,
-    notices.map((n) => n.record),
-  );
   // Already recorded for this instant (a redelivery): never sent twice.
-  const due = notices.filter((n) => recorded.has(n.record.id)).map((n) => n.request);
-  await enqueueNotificationBatch(trx, due);
-  return due.length;
+  return (await recordAlerts(trx, notices)).size;
 }
 
 /**

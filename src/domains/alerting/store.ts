@@ -182,6 +182,22 @@ export async function lockGroups(trx: Db, keys: readonly { orgId: string; groupK
   return new Map(rows.map((r) => [orgKey(r.org_id, r.group_key), r]));
 }
 
+/**
+ * Which of these groups exist (keyed by `orgKey(org, group key)`), without locking them: what the
+ * manager needs to know before it inserts instances (instances are locked before groups). Groups
+ * are never deleted, so one seen existing stays so; one not seen may still be created by another
+ * reporter before ours is inserted.
+ */
+export async function selectExistingGroups(db: Db, keys: readonly { orgId: string; groupKey: string }[]): Promise<Set<string>> {
+  if (keys.length === 0) return new Set();
+  const rows = await alertingDb(db)
+    .selectFrom('alert_groups')
+    .select(['org_id', 'group_key'])
+    .where(sql<boolean>`(org_id, group_key) IN (SELECT * FROM unnest(${keys.map((k) => k.orgId)}::uuid[], ${keys.map((k) => k.groupKey)}::text[]))`)
+    .execute();
+  return new Set(rows.map((r) => orgKey(r.org_id, r.group_key)));
+}
+
 export interface GroupUpdate {
   firstActiveAt: Date | null;
   lastNotifiedAt: Date | null;
@@ -431,49 +447,6 @@ export async function touchFiringInstances(db: Db, orgId: string): Promise<void>
   await alertingDb(db).updateTable('alert_instances').set({ updated_at: sql<Date>`clock_timestamp()` }).where('org_id', '=', orgId).where('state', '=', 'firing').execute();
 }
 
-// --- notification records ------------------------------------------------------------------------
-
-export interface AlertRecord {
-  id: string;
-  orgId: string;
-  source: string;
-  subjectId: string;
-  kind: string;
-  idempotencyKey: string;
-  title: string;
-  message: string;
-  details: Record<string, unknown>;
-  at: Date;
-}
-
-/**
- * Records notifications (`alerts` rows) in one statement; returns the ids stored, leaving out
- * those whose idempotency key was used already (a redelivery: never recorded, nor sent, twice).
- */
-export async function insertAlertRecords(trx: Db, records: readonly AlertRecord[]): Promise<Set<string>> {
-  if (records.length === 0) return new Set();
-  const rows = records.map((a) => ({
-    id: a.id,
-    org_id: a.orgId,
-    source: a.source,
-    subject_id: a.subjectId,
-    kind: a.kind,
-    idempotency_key: a.idempotencyKey,
-    title: a.title,
-    message: a.message,
-    details: a.details,
-    created_at: a.at.toISOString(),
-  }));
-  const { rows: stored } = await sql<{ id: string }>`
-    INSERT INTO alerts (id, org_id, source, subject_id, kind, idempotency_key, title, message, details, created_at)
-    SELECT v.id, v.org_id, v.source, v.subject_id, v.kind, v.idempotency_key, v.title, v.message, v.details, v.created_at
-    FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-      AS v(id uuid, org_id uuid, source text, subject_id text, kind text, idempotency_key text, title text, message text, details jsonb, created_at timestamptz)
-    ON CONFLICT (org_id, idempotency_key) DO NOTHING
-    RETURNING id`.execute(trx);
-  return new Set(stored.map((r) => r.id));
-}
-
 /** New routing for every group of a rule (or check); groups that were notified are woken to re-decide with it. */
 export async function rerouteGroups(trx: Db, orgId: string, source: string, ruleId: string, routing: StoredRouting, now: Date): Promise<void> {
   await alertingDb(trx)
@@ -547,6 +520,9 @@ export async function lockGroupsByKey(trx: Db, orgId: string, keys: readonly str
     .execute();
 }
 
+/** Why an event instance was closed (its transition's reason). */
+export const eventCloseReason = (silenced: boolean): string => (silenced ? 'silenced: closed without being told' : 'told in a digest');
+
 /**
  * Closes event instances (Routing.events) once told or silenced: resolved now, each with its
  * transition, in one statement per table whatever their number. Only those still firing (a
@@ -554,7 +530,7 @@ export async function lockGroupsByKey(trx: Db, orgId: string, keys: readonly str
  */
 export async function closeEvents(trx: Db, events: readonly { orgId: string; fingerprint: string; silenced: boolean }[], at: Date): Promise<void> {
   if (events.length === 0) return;
-  const json = JSON.stringify(events.map((e) => ({ org_id: e.orgId, fingerprint: e.fingerprint, reason: e.silenced ? 'silenced: closed without being told' : 'told in a digest' })));
+  const json = JSON.stringify(events.map((e) => ({ org_id: e.orgId, fingerprint: e.fingerprint, reason: eventCloseReason(e.silenced) })));
   await sql`
     WITH closed AS (
       UPDATE alert_instances i SET state = 'resolved', resolved_at = ${at}, clear_since = NULL, updated_at = clock_timestamp()
@@ -563,4 +539,17 @@ export async function closeEvents(trx: Db, events: readonly { orgId: string; fin
       RETURNING i.org_id, i.fingerprint, i.value, v.reason)
     INSERT INTO alert_transitions (org_id, fingerprint, at, from_state, to_state, reason, value)
     SELECT org_id, fingerprint, ${at}, 'firing', 'resolved', reason, value FROM closed`.execute(trx);
+}
+
+/**
+ * Opens again event instances this transaction inserted closed (`insertNewInstances` of rows
+ * `closedEvent` made), whose group turned out not to close them: firing, as the report left them.
+ * Rows of this transaction: no lock is waited for.
+ */
+export async function reopenEvents(trx: Db, events: readonly { orgId: string; fingerprint: string }[]): Promise<void> {
+  if (events.length === 0) return;
+  await sql`
+    UPDATE alert_instances i SET state = 'firing', resolved_at = NULL, updated_at = clock_timestamp()
+    FROM unnest(${events.map((e) => e.orgId)}::uuid[], ${events.map((e) => e.fingerprint)}::text[]) AS v(org_id, fingerprint)
+    WHERE i.org_id = v.org_id AND i.fingerprint = v.fingerprint AND i.state = 'resolved'`.execute(trx);
 }

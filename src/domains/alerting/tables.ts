@@ -4,23 +4,9 @@ import type { InstanceState } from './instance.js';
 import type { Matcher } from './silences.js';
 
 /**
- * The alerting domain's tables (migrations 001 `alerts`, 008 the alert manager, 011 mute windows). Only this domain
+ * The alerting domain's tables (migrations 008 the alert manager, 011 mute windows). Only this domain
  * queries them, through `alertingDb()`; the SQL is the source of truth.
  */
-
-/** One row per notification sent (unique per organisation and idempotency key); the outbox references it. */
-export interface AlertsTable {
-  id: string;
-  org_id: string;
-  source: string;
-  subject_id: string;
-  kind: string;
-  idempotency_key: string;
-  title: string;
-  message: string;
-  details: JSONColumnType<Record<string, unknown>>;
-  created_at: Timestamp;
-}
 
 /** One alert instance (a fingerprint) and its current state. */
 export interface AlertInstancesTable {
@@ -113,7 +99,6 @@ export interface MuteWindowsTable {
 }
 
 export interface AlertingTables {
-  alerts: AlertsTable;
   alert_instances: AlertInstancesTable;
   alert_transitions: AlertTransitionsTable;
   alert_groups: AlertGroupsTable;

@@ -1,7 +1,8 @@
 /**
  * The retention job: day partitions of `log_events` that have left the hot window are exported to
  * the Parquet archive (one file per organisation and day), checked, and only then dropped; old
- * fine-grained traffic statistics are pruned through the `pruneStatistics` port (the stream domain's).
+ * fine-grained traffic statistics are pruned through the `pruneStatistics` port (the stream domain's);
+ * what removed organisations left in the hot store, the statistics and the archive is deleted (purge.ts).
  *
  * Order per partition, each step safe to crash after:
  *   1. export every organisation's rows (keyset pages, so memory stays flat) to a temp file that is
@@ -16,6 +17,7 @@
  * Several instances may share one PostgreSQL: a session advisory lock lets one of them run at a time.
  */
 import { hotRowToStored, type HotRow, type StoredLogEvent } from './event.js';
+import { purgeRemovedOrgs, type OrgStatistics, type PurgedOrg } from './purge.js';
 import { pruneRejections } from './rejections.js';
 import { sql, type RawBuilder } from 'kysely';
 import type { Logger } from 'pino';
@@ -52,6 +54,8 @@ export interface RetentionContext {
    * after the archive pass. Absent: nothing but log partitions and rejections is pruned.
    */
   pruneStatistics?: (now: number) => Promise<PrunedRows[]>;
+  /** Removed organisations' statistics (the stream domain's `statisticsPurger`), deleted with their events. */
+  statistics?: OrgStatistics;
 }
 
 export interface RetentionOptions {
@@ -82,6 +86,8 @@ export interface RetentionResult {
   failed: { table: string; error: string }[];
   /** Statistics rows deleted, per table and resolution. */
   pruned: PrunedRows[];
+  /** Organisations removed by an administrator whose leftover events, statistics and archive were deleted. */
+  purged: PurgedOrg[];
 }
 
 /** `pg_advisory_lock` key of the retention job: "vigilret" in ASCII, as a 64-bit integer. */
@@ -253,14 +259,14 @@ async function archivePartition(ctx: RetentionContext, dir: string, part: Expire
 
 /**
  * One retention pass: archives and drops every expired partition, then prunes statistics (the port)
- * and rejections. A
+ * and rejections, then deletes what removed organisations left (purge.ts). A
  * partition that fails is logged, kept, and retried next run; the others go on.
  */
 export async function runRetention(ctx: RetentionContext, options: RetentionOptions = {}): Promise<RetentionResult> {
   const now = options.now ?? Date.now();
   const dir = archiveDirOf(ctx.config);
   const result = await withRetentionLock(ctx.store, async (): Promise<RetentionResult> => {
-    const out: RetentionResult = { skipped: false, archived: [], failed: [], pruned: [] };
+    const out: RetentionResult = { skipped: false, archived: [], failed: [], pruned: [], purged: [] };
     await sweepArchiveTemp(dir, TEMP_MAX_AGE_MS);
     const expired = expiredPartitions(await partitionTables(ctx.db), now, ctx.config.VIGIL_HOT_DAYS);
     for (const part of expired) {
@@ -281,11 +287,12 @@ export async function runRetention(ctx: RetentionContext, options: RetentionOpti
     // Rejected events are kept as long as the events themselves.
     const rejections = await pruneRejections(ctx.db, new Date(now - ctx.config.VIGIL_HOT_DAYS * 86_400_000));
     if (rejections > 0) ctx.logger.info({ rows: rejections }, 'retention: pruned old rejected-event records');
+    out.purged = await purgeRemovedOrgs({ db: ctx.db, logger: ctx.logger, dir, statistics: ctx.statistics });
     return out;
   });
   if (result === null) {
     ctx.logger.debug('retention: another instance holds the retention lock; skipping this run');
-    return { skipped: true, archived: [], failed: [], pruned: [] };
+    return { skipped: true, archived: [], failed: [], pruned: [], purged: [] };
   }
   return result;
 }

@@ -3,14 +3,17 @@ import { conflict, notFound } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import type { LiveHub } from '../../platform/live.js';
 import { disableReason, type FailureStreak } from './channel-health.js';
+import { storedAlert, type RecordContent } from './payload.js';
 import { channelOf, type ChannelOptions } from './registry.js';
 import {
   deleteChannelRow,
   disableChannelRow,
   enableChannelRow,
+  insertAlertRecords,
   insertChannel,
   insertNotifications,
   requeueDelivery,
+  selectAlertIdByKey,
   selectChannel,
   selectChannels,
   selectChannelTargets,
@@ -19,6 +22,7 @@ import {
   selectDeliveryChannelId,
   selectDeliveryState,
   skipPending,
+  type AlertRecord,
   type ChannelRow,
   type DeliveryStateRow,
   type NewNotification,
@@ -120,7 +124,8 @@ export async function listDeliveries(db: Db, orgId: string, channelId: string, l
       channel_id: row.channel_id,
       alert_id: row.alert_id,
       type: typeof payload.type === 'string' ? payload.type : '',
-      title: typeof payload.alert?.title === 'string' ? payload.alert.title : '',
+      // A notification of a recorded alert leaves its title to the record (payload.ts).
+      title: typeof payload.alert?.title === 'string' ? payload.alert.title : (row.record_title ?? ''),
       status: row.status,
       attempt_count: row.attempts,
       next_attempt_at: row.status === 'pending' ? iso(row.next_attempt_at) : null,
@@ -145,13 +150,47 @@ export interface NotificationRequest {
   channels: '*' | readonly string[];
 }
 
+/** An alert to record (its content, once) and notify (one notification per channel). */
+export interface AlertNotice {
+  record: AlertRecord;
+  type: NotificationPayload['type'];
+  /** What receivers get (its id is the record's). */
+  alert: NotifiedAlert;
+  channels: '*' | readonly string[];
+}
+
+/**
+ * Records alerts and queues the notifications of those recorded, inside the caller's transaction:
+ * the records in one INSERT … ON CONFLICT DO NOTHING (an idempotency key used already records
+ * nothing, so queues nothing: never sent twice), the notifications in one insert, each leaving out
+ * what its record holds (payload.ts). Returns the ids of the alerts recorded.
+ */
+export async function recordAlerts(db: Db, notices: readonly AlertNotice[]): Promise<Set<string>> {
+  const recorded = await insertAlertRecords(
+    db,
+    notices.map((n) => n.record),
+  );
+  await queue(
+    db,
+    notices
+      .filter((n) => recorded.has(n.record.id))
+      .map((n) => ({ orgId: n.record.orgId, alertId: n.record.id, type: n.type, alert: n.alert, channels: n.channels, record: n.record })),
+  );
+  return recorded;
+}
+
+/** The id of the alert an organisation recorded under this idempotency key, if any. */
+export async function recordedAlertId(db: Db, orgId: string, idempotencyKey: string): Promise<string | undefined> {
+  return selectAlertIdByKey(db, orgId, idempotencyKey);
+}
+
 /**
  * Queues one notification per channel in the outbox, inside the caller's transaction (`db`), so
  * the change that caused them and the notifications commit or roll back together. An alert is
  * queued at most once per channel. Returns the ids queued.
  */
 export async function enqueueNotifications(db: Db, request: NotificationRequest): Promise<string[]> {
-  const [ids = []] = await enqueueNotificationBatch(db, [request]);
+  const [ids = []] = await queue(db, [request]);
   return ids;
 }
 
@@ -159,9 +198,10 @@ export async function enqueueNotifications(db: Db, request: NotificationRequest)
  * `enqueueNotifications` for many requests at once (of one or many organisations), with the same
  * guarantees (same transaction, at most once per channel and alert): the organisations' channels
  * are read in one query and every notification is inserted by one statement, however many alerts.
+ * A request with the content of its alert record stores its alert without it (payload.ts).
  * Returns the ids queued per request, in order.
  */
-export async function enqueueNotificationBatch(db: Db, requests: readonly NotificationRequest[]): Promise<string[][]> {
+async function queue(db: Db, requests: readonly (NotificationRequest & { record?: RecordContent })[]): Promise<string[][]> {
   if (requests.length === 0) return [];
   const targetsOf = new Map<string, { id: string; disabled_reason: string | null }[]>();
   for (const channel of await selectChannelTargetsOf(db, [...new Set(requests.map((r) => r.orgId))])) {
@@ -174,7 +214,7 @@ export async function enqueueNotificationBatch(db: Db, requests: readonly Notifi
     const targets = (targetsOf.get(request.orgId) ?? []).filter((c) => wanted === undefined || wanted.has(c.id));
     return targets.map((channel) => {
       const id = newId();
-      const payload: NotificationPayload = { id, type: request.type, alert: request.alert, org_id: request.orgId };
+      const payload = { id, type: request.type, alert: request.record ? storedAlert(request.alert, request.record) : request.alert, org_id: request.orgId };
       // A disabled channel's notification is kept, not attempted: it can be re-sent once the channel works.
       const skipped = channel.disabled_reason === null ? {} : { skippedBecause: skippedReason(channel.disabled_reason) };
       rows.push({ id, orgId: request.orgId, channelId: channel.id, alertId: request.alertId, payload, ...skipped });

@@ -5,6 +5,7 @@ import { every, type Worker } from '../../platform/worker.js';
 import { describeError } from '../../platform/fetch-error.js';
 import { orgAdminEmails } from '../accounts/index.js';
 import { DEFAULT_BACKOFF, nextRetry, type BackoffPolicy } from './backoff.js';
+import { deliveredPayload } from './payload.js';
 import { shouldDisable, type DisablePolicy } from './channel-health.js';
 import { disableFailingChannel, publishChannel, publishDelivery, type DisabledChannel } from './channels.js';
 import { channelOf, type Senders } from './registry.js';
@@ -26,6 +27,9 @@ import { asSystem, type Db } from '../../platform/store/index.js';
  * and its notice queued once. The admins' e-mail about it is sent after the commit, best effort
  * (logged when it fails): the queued notice is the durable way they are told.
  * A claimed notification whose channel is disabled is not attempted: it is kept as skipped.
+ * A notification of a recorded alert is claimed with its record's content, which its payload
+ * leaves out (payload.ts): the record never changes and outlives the row, so every attempt and
+ * re-send delivers what was queued.
  */
 
 /** Rows claimed per round. */
@@ -137,7 +141,7 @@ export class Notifier {
   private async attempt(row: ClaimedRow, channel: ChannelRow | undefined): Promise<Outcome> {
     // The channel must belong to the row's organisation (tenancy), even though raiseAlert only queues its own.
     if (!channel || channel.org_id !== row.org_id) return { ok: false, statusCode: null, error: 'channel no longer exists', permanent: true };
-    const parsed = notificationPayload.safeParse(row.payload);
+    const parsed = notificationPayload.safeParse(deliveredPayload(row.payload, row.record));
     if (!parsed.success) return { ok: false, statusCode: null, error: `malformed notification payload: ${parsed.error.message}`, permanent: true };
     return channelOf(channel.kind).deliver(this.senders, channel.config, row.id, parsed.data);
   }

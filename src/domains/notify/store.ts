@@ -1,9 +1,10 @@
 import { sql, type RawBuilder, type Selectable } from 'kysely';
 import { ownTables, type Db } from '../../platform/store/index.js';
+import type { RecordContent } from './payload.js';
 import type { ChannelKind, ChannelsTable, DeliveryAttemptsTable, DeliveryStatus, NotifyTables, OutboxTable } from './tables.js';
 
 /**
- * All SQL of the notify domain: channels, the outbox and delivery attempts. Every function takes
+ * All SQL of the notify domain: alert records, channels, the outbox and delivery attempts. Every function takes
  * the connection or the caller's transaction (`db`), so a verb joins the transaction it is given.
  */
 
@@ -64,6 +65,57 @@ export async function deleteChannelRow(db: Db, orgId: string, id: string): Promi
   return Number(res.numDeletedRows) > 0;
 }
 
+// --- alert records ----------------------------------------------------------------------------------
+
+export interface AlertRecord {
+  id: string;
+  orgId: string;
+  source: string;
+  subjectId: string;
+  kind: string;
+  idempotencyKey: string;
+  title: string;
+  message: string;
+  details: Record<string, unknown>;
+  at: Date;
+}
+
+/**
+ * Records alerts (`alerts` rows) in one statement; returns the ids stored, leaving out those
+ * whose idempotency key was used already (a redelivery: never recorded, nor sent, twice).
+ */
+export async function insertAlertRecords(db: Db, records: readonly AlertRecord[]): Promise<Set<string>> {
+  if (records.length === 0) return new Set();
+  const rows = records.map((a) => ({
+    id: a.id,
+    org_id: a.orgId,
+    source: a.source,
+    subject_id: a.subjectId,
+    kind: a.kind,
+    idempotency_key: a.idempotencyKey,
+    title: a.title,
+    message: a.message,
+    details: a.details,
+    created_at: a.at.toISOString(),
+  }));
+  const { rows: stored } = await sql<{ id: string }>`
+    INSERT INTO alerts (id, org_id, source, subject_id, kind, idempotency_key, title, message, details, created_at)
+    SELECT v.id, v.org_id, v.source, v.subject_id, v.kind, v.idempotency_key, v.title, v.message, v.details, v.created_at
+    FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+      AS v(id uuid, org_id uuid, source text, subject_id text, kind text, idempotency_key text, title text, message text, details jsonb, created_at timestamptz)
+    ON CONFLICT (org_id, idempotency_key) DO NOTHING
+    RETURNING id`.execute(db);
+  return new Set(stored.map((r) => r.id));
+}
+
+/** The id of the alert an organisation recorded under this idempotency key, if any. */
+export async function selectAlertIdByKey(db: Db, orgId: string, idempotencyKey: string): Promise<string | undefined> {
+  const row = await tables(db).selectFrom('alerts').select('id').where('org_id', '=', orgId).where('idempotency_key', '=', idempotencyKey).executeTakeFirst();
+  return row?.id;
+}
+
+// --- the outbox ------------------------------------------------------------------------------------
+
 export interface NewNotification {
   id: string;
   orgId: string;
@@ -104,14 +156,16 @@ export type OutboxRow = Pick<
 export type AttemptRow = Pick<Selectable<DeliveryAttemptsTable>, 'outbox_id' | 'attempted_at' | 'ok' | 'status_code' | 'error' | 'duration_ms'>;
 
 /** A channel's recent notifications, newest first, with their attempts in order. */
-export async function selectDeliveries(db: Db, orgId: string, channelId: string, limit: number): Promise<{ rows: OutboxRow[]; attempts: AttemptRow[] }> {
+export async function selectDeliveries(db: Db, orgId: string, channelId: string, limit: number): Promise<{ rows: (OutboxRow & { record_title: string | null })[]; attempts: AttemptRow[] }> {
   const rows = await tables(db)
-    .selectFrom('outbox')
-    .select(['id', 'channel_id', 'alert_id', 'payload', 'status', 'attempts', 'next_attempt_at', 'last_error', 'created_at', 'delivered_at'])
-    .where('org_id', '=', orgId)
-    .where('channel_id', '=', channelId)
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
+    .selectFrom('outbox as o')
+    // The record's title: a notification of a recorded alert does not repeat it (payload.ts).
+    .leftJoin('alerts as a', 'a.id', 'o.alert_id')
+    .select(['o.id', 'o.channel_id', 'o.alert_id', 'o.payload', 'o.status', 'o.attempts', 'o.next_attempt_at', 'o.last_error', 'o.created_at', 'o.delivered_at', 'a.title as record_title'])
+    .where('o.org_id', '=', orgId)
+    .where('o.channel_id', '=', channelId)
+    .orderBy('o.created_at', 'desc')
+    .orderBy('o.id', 'desc')
     .limit(limit)
     .execute();
   const attempts = rows.length
@@ -130,14 +184,18 @@ export async function selectDeliveries(db: Db, orgId: string, channelId: string,
   return { rows, attempts };
 }
 
-export type ClaimedRow = Pick<Selectable<OutboxTable>, 'id' | 'org_id' | 'channel_id' | 'payload' | 'attempts'>;
+export type ClaimedRow = Pick<Selectable<OutboxTable>, 'id' | 'org_id' | 'channel_id' | 'payload' | 'attempts'> & {
+  /** The content of the alert record the row references (null: none): what its payload leaves out. */
+  record: RecordContent | null;
+};
 
 /**
  * Claims up to `limit` due notifications in one statement that pushes `next_attempt_at` ahead by
- * the lease (FOR UPDATE SKIP LOCKED, so concurrent notifiers never take the same row).
+ * the lease (FOR UPDATE SKIP LOCKED, so concurrent notifiers never take the same row), each with
+ * the content of its alert record.
  */
 export async function claimDue(db: Db, limit: number, leaseMs: number): Promise<ClaimedRow[]> {
-  return tables(db)
+  const claimed = tables(db)
     .updateTable('outbox')
     .set({ next_attempt_at: sql<Date>`now() + ${leaseMs}::integer * interval '1 millisecond'` })
     .where('status', '=', 'pending')
@@ -152,8 +210,17 @@ export async function claimDue(db: Db, limit: number, leaseMs: number): Promise<
         .forUpdate()
         .skipLocked(),
     )
-    .returning(['id', 'org_id', 'channel_id', 'payload', 'attempts'])
+    .returning(['id', 'org_id', 'channel_id', 'alert_id', 'payload', 'attempts']);
+  const rows = await tables(db)
+    .with('claimed', () => claimed)
+    .selectFrom('claimed as c')
+    .leftJoin('alerts as a', 'a.id', 'c.alert_id')
+    .select(['c.id', 'c.org_id', 'c.channel_id', 'c.payload', 'c.attempts', 'a.title', 'a.message', 'a.details'])
     .execute();
+  return rows.map(({ title, message, details, ...row }) => ({
+    ...row,
+    record: title === null || message === null || details === null ? null : { title, message, details },
+  }));
 }
 
 /** What a `delivery` live event says of a notification. */

@@ -22,6 +22,23 @@ export interface ChannelsTable {
   failure_streak: Generated<number>;
   failing_since: NullableTimestamp;
 }
+/**
+ * The record of an alert notified (unique per organisation and idempotency key): its content,
+ * written once and never changed. Its outbox rows (one per channel) reference it and leave out
+ * what it holds (title, message, details: payload.ts).
+ */
+export interface AlertsTable {
+  id: string;
+  org_id: string;
+  source: string;
+  subject_id: string;
+  kind: string;
+  idempotency_key: string;
+  title: string;
+  message: string;
+  details: JSONColumnType<Record<string, unknown>>;
+  created_at: Timestamp;
+}
 export interface OutboxTable {
   id: string;
   org_id: string;
@@ -47,6 +64,7 @@ export interface DeliveryAttemptsTable {
 }
 
 export interface NotifyTables {
+  alerts: AlertsTable;
   channels: ChannelsTable;
   outbox: OutboxTable;
   delivery_attempts: DeliveryAttemptsTable;

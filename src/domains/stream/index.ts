@@ -5,6 +5,6 @@ export { statsRoutes } from './http.js';
 export { TRAFFIC_CONSUMER, relayTrafficUpdates, startStreamProcessor, type StreamProcessor } from './processor.js';
 export { startInfluxSink } from './influx/sink.js';
 export { influxTarget } from './influx/target.js';
-export { statisticsPruner } from './stats-retention.js';
+export { statisticsPruner, statisticsPurger } from './stats-retention.js';
 
 export { bucketHits, firstCountedSecond, secondCounts, watermarksOf, type BucketRange, type SecondCounts } from './for-rules.js';

@@ -6,7 +6,7 @@
  */
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
-import type { Db } from '../../platform/store/index.js';
+import { deleteOrgRows, orgIdsWithRows, type Db } from '../../platform/store/index.js';
 import { listOrgIds } from '../accounts/index.js';
 import { statsCutoffs } from './stats-shape.js';
 
@@ -57,3 +57,25 @@ export const statisticsPruner =
   (deps: { db: Db; logger: Logger }) =>
   (now: number): Promise<PrunedStatistics[]> =>
     pruneStatistics(deps, now);
+
+/**
+ * Organisation ids with statistics or processor progress: the logs domain's retention pass asks,
+ * to find what removed organisations left (these tables have no foreign key to orgs).
+ */
+export async function statisticsOrgIds(db: Db): Promise<string[]> {
+  const progress = await sql<{ org_id: string }>`SELECT DISTINCT org_id FROM stream_progress UNION SELECT DISTINCT org_id FROM stream_sources`.execute(db);
+  return [...new Set([...(await orgIdsWithRows(db, 'traffic_counts')), ...(await orgIdsWithRows(db, 'traffic_sketches')), ...progress.rows.map((r) => r.org_id)])];
+}
+
+/** Deletes a removed organisation's statistics, watermark progress and sources; returns the rows deleted. */
+export async function purgeOrgStatistics(db: Db, orgId: string): Promise<number> {
+  let total = 0;
+  for (const table of ['traffic_counts', 'traffic_sketches', 'stream_sources', 'stream_progress']) total += await deleteOrgRows(db, table, orgId, { batch: PRUNE_BATCH });
+  return total;
+}
+
+/** The port the logs domain's retention job takes to find and delete removed organisations' statistics. */
+export const statisticsPurger = (deps: { db: Db }) => ({
+  orgIds: () => statisticsOrgIds(deps.db),
+  purge: (orgId: string) => purgeOrgStatistics(deps.db, orgId),
+});

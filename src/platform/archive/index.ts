@@ -10,3 +10,4 @@ export type { ArchiveRow } from './schema.js';
 export { DEFAULT_ROW_GROUP_SIZE, sweepArchiveTemp, writeArchiveFile } from './write.js';
 export { listArchive, readArchiveFile } from './read.js';
 export { searchArchive, type ArchiveQuery } from './search.js';
+export { archivedOrgIds, removeOrgArchive } from './orgs.js';

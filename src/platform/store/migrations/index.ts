@@ -30,6 +30,7 @@ export const MIGRATION_NAMES = [
   '017_shipment_watchers',
   '018_row_level_security',
   '019_system_role',
+  '020_alert_records_immutable',
 ] as const;
 
 const UP = /^-- migrate:up[ \t]*$/m;
