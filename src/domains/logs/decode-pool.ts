@@ -94,6 +94,11 @@ export function openLogDecoder(options: LogDecoderOptions): LogDecoder {
     concurrentTasksPerWorker: 1,
     // Per-task timing histograms nobody reads.
     recordTiming: false,
+    // Idle threads wait for the next message as any worker does, not in Atomics.wait: waking one
+    // with Atomics.notify cost the main thread ~0.7 ms a task on this VM (the largest share of
+    // piscina's postTask in the ingest profile). Issue 11 bench, few shape, 4 alternated pairs:
+    // +0 to +4 % events/s, never slower.
+    atomics: 'disabled',
   });
   let usable = false;
   let closed = false;
