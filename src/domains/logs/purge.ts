@@ -34,6 +34,12 @@ export interface PurgeDeps {
   logger: Logger;
   /** The archive directory. */
   dir: string;
+  /**
+   * The day partitions of log_events. An organisation's events are deleted partition by
+   * partition, in batches by ctid (a TID scan): batches by id through the parent would walk the
+   * organisation's whole (org_id, ts, id) index range in every partition for each batch.
+   */
+  eventTables: readonly string[];
   /** The stream domain's statistics (absent: only the log store is purged). */
   statistics?: OrgStatistics | undefined;
 }
@@ -57,8 +63,8 @@ export async function purgeRemovedOrgs(deps: PurgeDeps): Promise<PurgedOrg[]> {
     if (await orgExists(db, orgId)) continue;
     const done: PurgedOrg = {
       orgId,
-      events: await deleteOrgRows(db, 'log_events', orgId, { key: 'id' }),
-      rejections: await deleteOrgRows(db, 'log_rejections', orgId, { key: 'id' }),
+      events: await deleteFromEach(db, deps.eventTables, orgId),
+      rejections: await deleteOrgRows(db, 'log_rejections', orgId),
       statistics: (await deps.statistics?.purge(orgId)) ?? 0,
       archive: archived.has(orgId),
     };
@@ -67,4 +73,10 @@ export async function purgeRemovedOrgs(deps: PurgeDeps): Promise<PurgedOrg[]> {
     deps.logger.info(done, 'retention: deleted what was left of a removed organisation (events, rejections, statistics, archive)');
   }
   return purged;
+}
+
+async function deleteFromEach(db: Db, tables: readonly string[], orgId: string): Promise<number> {
+  let total = 0;
+  for (const table of tables) total += await deleteOrgRows(db, table, orgId);
+  return total;
 }

@@ -287,7 +287,9 @@ export async function runRetention(ctx: RetentionContext, options: RetentionOpti
     // Rejected events are kept as long as the events themselves.
     const rejections = await pruneRejections(ctx.db, new Date(now - ctx.config.VIGIL_HOT_DAYS * 86_400_000));
     if (rejections > 0) ctx.logger.info({ rows: rejections }, 'retention: pruned old rejected-event records');
-    out.purged = await purgeRemovedOrgs({ db: ctx.db, logger: ctx.logger, dir, statistics: ctx.statistics });
+    // Listed again: the archive pass above dropped the expired ones.
+    const eventTables = (await partitionTables(ctx.db)).filter((p) => p.attached).map((p) => p.table);
+    out.purged = await purgeRemovedOrgs({ db: ctx.db, logger: ctx.logger, dir, eventTables, statistics: ctx.statistics });
     return out;
   });
   if (result === null) {

@@ -6,7 +6,7 @@
  */
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
-import { deleteOrgRows, orgIdsWithRows, type Db } from '../../platform/store/index.js';
+import { deleteInBatches, deleteOrgRows, orgIdsWithRows, type Db } from '../../platform/store/index.js';
 import { listOrgIds } from '../accounts/index.js';
 import { statsCutoffs } from './stats-shape.js';
 
@@ -32,16 +32,7 @@ export async function pruneStatistics(deps: { db: Db; logger: Logger }, now: num
     for (const { resolution, before } of statsCutoffs(now)) {
       let total = 0;
       for (const orgId of orgIds) {
-        for (;;) {
-          const result = await sql`
-            DELETE FROM ${sql.table(table)} WHERE ctid = ANY(ARRAY(
-              SELECT ctid FROM ${sql.table(table)}
-              WHERE org_id = ${orgId}::uuid AND resolution = ${resolution} AND bucket < ${before}
-              LIMIT ${PRUNE_BATCH}))`.execute(db);
-          const deleted = Number(result.numAffectedRows ?? 0);
-          total += deleted;
-          if (deleted < PRUNE_BATCH) break;
-        }
+        total += await deleteInBatches(db, table, sql`org_id = ${orgId}::uuid AND resolution = ${resolution} AND bucket < ${before}`, PRUNE_BATCH);
       }
       if (total > 0) {
         pruned.push({ table, resolution, rows: total });
@@ -70,7 +61,7 @@ export async function statisticsOrgIds(db: Db): Promise<string[]> {
 /** Deletes a removed organisation's statistics, watermark progress and sources; returns the rows deleted. */
 export async function purgeOrgStatistics(db: Db, orgId: string): Promise<number> {
   let total = 0;
-  for (const table of ['traffic_counts', 'traffic_sketches', 'stream_sources', 'stream_progress']) total += await deleteOrgRows(db, table, orgId, { batch: PRUNE_BATCH });
+  for (const table of ['traffic_counts', 'traffic_sketches', 'stream_sources', 'stream_progress']) total += await deleteOrgRows(db, table, orgId, PRUNE_BATCH);
   return total;
 }
 

@@ -2,7 +2,7 @@ export { openStore, migrateToLatest, migratedTemplate, type Store, type Db } fro
 export type { BigSerial, NullableTimestamp, Timestamp } from './columns.js';
 export { ownTables } from './own-tables.js';
 export { copyValue, transactionWithCopy, type CopyIn } from './copy.js';
-export { deleteOrgRows, orgIdsWithRows } from './org-ids.js';
+export { deleteInBatches, deleteOrgRows, orgIdsWithRows } from './org-ids.js';
 export { cleanText, isoOf, needsCleaning, pgArray, pgJson, pgText } from './values.js';
 export { asOwner } from './session.js';
 export { asOrg, asSystem, enterOrg, inRequestScope, reenterScope, type ScopeHandle } from './tenancy.js';

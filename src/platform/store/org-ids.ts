@@ -1,9 +1,10 @@
 /**
- * Which organisations have rows in a table whose index starts with `org_id`, without reading the
- * rows: a loose index scan (one index probe per organisation, "the next org_id after this one"),
- * where `SELECT DISTINCT org_id` would read every row of a table of millions of events.
+ * Organisation-wide reads and deletes of the retention jobs: which organisations have rows in a
+ * table, found by a loose index scan (one index probe per organisation, "the next org_id after
+ * this one") where `SELECT DISTINCT org_id` would read every row of a table of millions of events;
+ * and deletes in batches that hold no lock for long.
  */
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Db } from './store.js';
 
 /** Distinct `org_id` values of `table` (which must have an index leading with org_id). */
@@ -20,20 +21,20 @@ export async function orgIdsWithRows(db: Db, table: string): Promise<string[]> {
 }
 
 /**
- * Deletes `table`'s rows of one organisation, `batch` rows per statement so that none holds locks
- * (or an embedded store's only connection) for long; returns how many went. `key` is a column
- * unique per row (ctid is not, across the partitions of a partitioned table).
+ * Deletes the rows of `table` that `where` selects, `batch` rows per statement (by ctid: a TID
+ * scan) so that none holds locks, or an embedded store's only connection, for long; returns how
+ * many went. Not for a partitioned table (ctid repeats across partitions): call it per partition.
  */
-export async function deleteOrgRows(db: Db, table: string, orgId: string, options: { key?: string; batch?: number } = {}): Promise<number> {
+export async function deleteInBatches(db: Db, table: string, where: RawBuilder<unknown>, batch = 10_000): Promise<number> {
   const t = sql.table(table);
-  const key = sql.ref(options.key ?? 'ctid');
-  const batch = options.batch ?? 10_000;
   let total = 0;
   for (;;) {
-    const result = await sql`
-      DELETE FROM ${t} WHERE org_id = ${orgId}::uuid AND ${key} = ANY(ARRAY(SELECT ${key} FROM ${t} WHERE org_id = ${orgId}::uuid LIMIT ${batch}))`.execute(db);
+    const result = await sql`DELETE FROM ${t} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${t} WHERE ${where} LIMIT ${batch}))`.execute(db);
     const deleted = Number(result.numAffectedRows ?? 0);
     total += deleted;
     if (deleted < batch) return total;
   }
 }
+
+/** Deletes one organisation's rows of `table` in batches (`deleteInBatches`). */
+export const deleteOrgRows = (db: Db, table: string, orgId: string, batch?: number): Promise<number> => deleteInBatches(db, table, sql`org_id = ${orgId}::uuid`, batch);
