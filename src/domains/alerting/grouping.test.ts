@@ -172,4 +172,16 @@ describe('groups of events (fraud matches)', () => {
       }),
     );
   });
+
+  it('decides groups of 200,000 members (a fraud burst) without running out of call arguments or going quadratic', () => {
+    const members = Array.from({ length: 200_000 }, (_, i) => firing(`m${i}`, 100 + (i % 50)));
+    const events = decideGroup(IDLE_GROUP, members, 200 * S, { ...TIMING, events: true });
+    expect(events.notify?.firing).toHaveLength(200_000);
+    expect(events.told).toHaveLength(200_000);
+    const first = decideGroup(IDLE_GROUP, members, 200 * S, TIMING);
+    expect(first.state.firstActiveAt).toBe(100 * S);
+    const update = decideGroup(first.state, [...members.slice(1), firing('new', 300)], 600 * S, TIMING);
+    expect(update.notify).toMatchObject({ kind: 'update', resolved: ['m0'] });
+  });
 });
+

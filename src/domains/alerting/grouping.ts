@@ -82,19 +82,21 @@ export function decideGroup(prev: GroupState, members: readonly GroupMember[], n
   // A resolve is owed for every announced member that no longer fires, silenced or not.
   const resolved = prev.announced.filter((f) => !stillFiring.has(f)).sort();
   // Announced members silenced since: not repeated, but kept so that their resolve is still sent.
-  const carried = prev.announced.filter((f) => stillFiring.has(f) && !firing.includes(f));
+  const firingSet = new Set(firing);
+  const carried = prev.announced.filter((f) => stillFiring.has(f) && !firingSet.has(f));
   const announced = [...firing, ...carried].sort();
 
   if (prev.lastNotifiedAt === null) {
     if (firing.length === 0) return { state: IDLE_GROUP, wakeAt: null };
-    const firstActiveAt = prev.firstActiveAt ?? Math.min(...firingNow.filter((m) => !m.silenced).map((m) => m.since));
+    const firstActiveAt = prev.firstActiveAt ?? earliestSince(firingNow.filter((m) => !m.silenced));
     const due = firstActiveAt + timing.groupWaitMs;
     if (now < due) return { state: { ...prev, firstActiveAt }, wakeAt: due };
     return sent({ firstActiveAt, lastNotifiedAt: now, announced }, { firing, resolved: [], kind: 'first' }, now, timing);
   }
 
   // Worth telling: a member that fires and was not announced, or an announced one that stopped.
-  const changed = resolved.length > 0 || firing.some((f) => !prev.announced.includes(f));
+  const wasAnnounced = new Set(prev.announced);
+  const changed = resolved.length > 0 || firing.some((f) => !wasAnnounced.has(f));
   if (changed) {
     const due = prev.lastNotifiedAt + timing.groupIntervalMs;
     if (now < due) return { state: prev, wakeAt: due };
@@ -104,6 +106,16 @@ export function decideGroup(prev: GroupState, members: readonly GroupMember[], n
   const due = prev.lastNotifiedAt + timing.repeatIntervalMs;
   if (now < due) return { state: prev, wakeAt: due };
   return sent({ ...prev, lastNotifiedAt: now, announced }, { firing, resolved: [], kind: 'repeat' }, now, timing);
+}
+
+/**
+ * The earliest `since` of members (at least one). A loop, not Math.min(...spread): a fraud burst
+ * gives one group 100,000 members, beyond what a call's arguments can hold (RangeError).
+ */
+function earliestSince(members: readonly GroupMember[]): number {
+  let earliest = Infinity;
+  for (const m of members) if (m.since < earliest) earliest = m.since;
+  return earliest;
 }
 
 function sent(state: GroupState, notify: GroupNotification, now: number, timing: GroupTiming): GroupDecision {
@@ -121,7 +133,7 @@ function decideEvents(prev: GroupState, members: readonly GroupMember[], now: nu
   const silenced = firing.filter((m) => m.silenced).map((m) => m.fingerprint).sort();
   const state: GroupState = { ...prev, announced: [] };
   if (news.length === 0) return { state, wakeAt: null, ...(silenced.length ? { told: silenced } : {}) };
-  const earliest = Math.min(...news.map((m) => m.since));
+  const earliest = earliestSince(news);
   const quietFrom = prev.lastNotifiedAt === null ? null : prev.lastNotifiedAt + timing.groupIntervalMs;
   let due: number;
   let kind: GroupNotification['kind'];

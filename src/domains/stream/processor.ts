@@ -375,7 +375,9 @@ function updatesOf(groups: readonly LogMessage[], progress: ReadonlyMap<string, 
   const updates = new Map<string, TrafficUpdate>();
   for (const g of groups) {
     if (g.events.length === 0) continue;
-    const newest = Math.max(...g.events.map((e) => e.timestamp));
+    // A loop, not Math.max(...spread): a message can hold more events than a call has room for arguments.
+    let newest = -Infinity;
+    for (const e of g.events) if (e.timestamp > newest) newest = e.timestamp;
     const watermark = progress.get(g.orgId)?.watermark ?? null;
     const prior = updates.get(g.orgId);
     updates.set(g.orgId, {
