@@ -73,6 +73,10 @@ export async function evaluateBatch(
     parts.map((p) => ({ orgId: p.orgId, targets: p.shipments, uses: aggregatesOf(p.criteria) })),
     timings,
   );
+  // Handled from the start: the loop below yields the event loop before `pending` is awaited, and a
+  // history query failing meanwhile (PostgreSQL restarting) would otherwise be an unhandled
+  // rejection, which ends the process. It still rejects where it is awaited.
+  pending.catch(() => undefined);
   const prepared: { shipments: CelShipmentValue[]; early: (Outcome | undefined)[] }[] = [];
   let t0 = performance.now();
   let cel = 0;
@@ -100,7 +104,7 @@ export async function evaluateBatch(
       prepared.push({ shipments, early });
     }
   } catch (error) {
-    await pending.catch(() => undefined); // not left running (nor unhandled) behind the error
+    await pending.catch(() => undefined); // not left running behind the error
     throw error;
   }
   if (timings) timings.cel += cel + performance.now() - t0;
