@@ -5,7 +5,7 @@
  */
 import { sql } from 'kysely';
 import type { BusCheckpoint } from '../../platform/bus/index.js';
-import { isoOf, pgArray, pgText, type Db } from '../../platform/store/index.js';
+import { isoOf, pgArray, type Db } from '../../platform/store/index.js';
 import { streamDb } from './tables.js';
 import { emptyHosts, emptyLatency, mergeHosts, mergeLatency } from './sketch.js';
 import { SourceBook, type SourceProgress } from './sources.js';
@@ -103,13 +103,13 @@ export async function saveProgress(trx: Db, consumer: string, progress: Readonly
   }
   if (dropped.length > 0) {
     await sql`
-      DELETE FROM stream_sources t USING unnest(${pgArray(dropped.map((d) => d.orgId))}::uuid[], ${pgArray(dropped.map((d) => pgText(d.source)))}::text[]) AS k(org_id, source)
+      DELETE FROM stream_sources t USING unnest(${pgArray(dropped.map((d) => d.orgId))}::uuid[], ${pgArray(dropped.map((d) => d.source))}::text[]) AS k(org_id, source)
       WHERE t.consumer = ${consumer} AND t.org_id = k.org_id AND t.source = k.source`.execute(trx);
   }
   if (changed.length > 0) {
     await sql`
       INSERT INTO stream_sources AS t (consumer, org_id, source, max_ts, last_received_at)
-      SELECT ${consumer}, k.* FROM unnest(${pgArray(changed.map((c) => c.orgId))}::uuid[], ${pgArray(changed.map((c) => pgText(c.source)))}::text[],
+      SELECT ${consumer}, k.* FROM unnest(${pgArray(changed.map((c) => c.orgId))}::uuid[], ${pgArray(changed.map((c) => c.source))}::text[],
         ${pgArray(changed.map((c) => c.s.maxTs))}::float8[], ${pgArray(changed.map((c) => c.s.lastReceivedAt))}::float8[]) AS k(org_id, source, max_ts, last_received_at)
       ON CONFLICT (consumer, org_id, source) DO UPDATE SET max_ts = EXCLUDED.max_ts, last_received_at = EXCLUDED.last_received_at`.execute(trx);
   }
@@ -124,7 +124,7 @@ export async function addCounts(trx: Db, rows: readonly CountRow[]): Promise<voi
   await sql`
     INSERT INTO traffic_counts AS t (org_id, resolution, bucket, service, section, status_class, method, hits, bytes, duration_count, duration_sum_ms)
     SELECT * FROM unnest(${col((r) => r.orgId)}::uuid[], ${col((r) => r.resolution)}::int[], ${col((r) => iso(r.bucket))}::timestamptz[],
-      ${col((r) => pgText(r.service))}::text[], ${col((r) => pgText(r.section))}::text[], ${col((r) => r.statusClass)}::text[], ${col((r) => pgText(r.method))}::text[],
+      ${col((r) => r.service)}::text[], ${col((r) => r.section)}::text[], ${col((r) => r.statusClass)}::text[], ${col((r) => r.method)}::text[],
       ${col((r) => r.hits)}::bigint[], ${col((r) => r.bytes)}::bigint[], ${col((r) => r.durationCount)}::bigint[], ${col((r) => r.durationSumMs)}::float8[])
     ON CONFLICT (org_id, resolution, bucket, service, section, status_class, method) DO UPDATE SET
       hits = t.hits + EXCLUDED.hits,

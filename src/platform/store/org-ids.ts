@@ -26,10 +26,13 @@ export async function orgIdsWithRows(db: Db, table: string): Promise<string[]> {
  * many went. Not for a partitioned table (ctid repeats across partitions): call it per partition.
  */
 export async function deleteInBatches(db: Db, table: string, where: RawBuilder<unknown>, batch = 10_000): Promise<number> {
+  if (!Number.isInteger(batch) || batch < 1) throw new Error(`deleteInBatches: batch must be a positive integer, not ${batch}`);
   const t = sql.table(table);
   let total = 0;
   for (;;) {
-    const result = await sql`DELETE FROM ${t} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${t} WHERE ${where} LIMIT ${batch}))`.execute(db);
+    // The condition again outside: a ctid is only a row's place, so a row that moved (or one of
+    // another partition, were the table partitioned) is never taken for a selected one.
+    const result = await sql`DELETE FROM ${t} WHERE ${where} AND ctid = ANY(ARRAY(SELECT ctid FROM ${t} WHERE ${where} LIMIT ${batch}))`.execute(db);
     const deleted = Number(result.numAffectedRows ?? 0);
     total += deleted;
     if (deleted < batch) return total;

@@ -45,6 +45,11 @@ describe('lone surrogates and NUL', () => {
 });
 
 describe('pgArray', () => {
+  it('refuses what it cannot write: numbers that are not finite, and nulls smuggled past the types', () => {
+    expect(() => pgArray([1, Number.NaN])).toThrow(/not a finite number/);
+    expect(() => pgArray([Infinity])).toThrow(/not a finite number/);
+    expect(() => pgArray([null as unknown as string])).toThrow(/not a string, number or boolean/);
+  });
   it('is array text PostgreSQL reads back as the same elements (quotes, backslashes, braces, commas, spaces, unicode)', async () => {
     const { PGlite } = await import('@electric-sql/pglite');
     const db = new PGlite();
@@ -58,6 +63,8 @@ describe('pgArray', () => {
       const numbers = [0, -1, 2 ** 40, 123456789];
       expect((await db.query<{ a: number[] }>('SELECT $1::int8[] AS a', [pgArray(numbers)])).rows[0]!.a.map(Number)).toEqual(numbers);
       expect((await db.query<{ a: boolean[] }>('SELECT $1::bool[] AS a', [pgArray([true, false])])).rows[0]!.a).toEqual([true, false]);
+      // NUL, which text refuses, is stored as U+FFFD (as pgText does) instead of failing the statement.
+      expect((await db.query<{ a: string[] }>('SELECT $1::text[] AS a', [pgArray(['a\0b', '\0'])])).rows[0]!.a).toEqual(['a\ufffdb', '\ufffd']);
     } finally {
       await db.close();
     }
