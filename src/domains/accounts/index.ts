@@ -17,4 +17,3 @@ export { orgPingKey } from './for-jobs.js';
 export { orgAdminEmails } from './for-notify.js';
 export { actorName } from './for-alerting.js';
 export { listOrgIds } from './for-stream.js';
-export { orgExists } from './for-logs.js';

@@ -7,16 +7,15 @@
  *
  * Found, not listed at removal time: events still on the bus when their organisation is removed are
  * stored after it, and the next pass finds them the same way. An id is purged only if it is absent
- * from `orgs` when its turn comes (organisation ids are random and never reused, so an absent one
- * is gone for good, and one created while the pass runs is never taken for a removed one).
+ * from `orgs` as listed after the search (organisation ids are random and never reused, so an
+ * absent one is gone for good, and one created while the pass runs is never taken for a removed one).
+ * Anything not a uuid (an archive folder made by hand) is not ours to delete.
  */
 import type { Logger } from 'pino';
 import { archivedOrgIds, removeOrgArchive } from '../../platform/archive/index.js';
 import { deleteOrgRows, orgIdsWithRows, type Db } from '../../platform/store/index.js';
-import { orgExists } from '../accounts/index.js';
-
-/** Organisation ids are uuids; anything else (an archive folder made by hand) is not ours to delete. */
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { isUuid } from '../../platform/ids.js';
+import { listOrgIds } from '../accounts/index.js';
 
 /** What one removed organisation still had, now deleted. */
 export interface PurgedOrg {
@@ -57,10 +56,13 @@ export async function purgeRemovedOrgs(deps: PurgeDeps): Promise<PurgedOrg[]> {
   const archived = new Set(await archivedOrgIds(dir));
   const found = [
     ...new Set([...(await orgIdsWithRows(db, 'log_events')), ...(await orgIdsWithRows(db, 'log_rejections')), ...archived, ...((await deps.statistics?.orgIds()) ?? [])]),
-  ].filter((id) => UUID.test(id));
+  ].filter(isUuid);
+  // Listed after what was found: an organisation created meanwhile is in the list (ids are random
+  // and never reused, so one absent from it is gone for good).
+  const live = new Set(await listOrgIds(db));
   const purged: PurgedOrg[] = [];
   for (const orgId of found) {
-    if (await orgExists(db, orgId)) continue;
+    if (live.has(orgId)) continue;
     const done: PurgedOrg = {
       orgId,
       events: await deleteFromEach(db, deps.eventTables, orgId),
