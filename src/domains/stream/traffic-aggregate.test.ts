@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { estimateHosts } from './sketch.js';
 import { SourceBook } from './sources.js';
-import { aggregateBatch, bucketStartOf, type StreamEvent } from './traffic-aggregate.js';
+import { COUNTED_DURATION_MAX_MS, DIMENSION_MAX_LENGTH, aggregateBatch, bucketStartOf, dimensionOf, type StreamEvent } from './traffic-aggregate.js';
 
 const timing = { outOfOrderMs: 5_000, latenessMs: 300_000, idleMs: 60_000 };
 const T0 = Date.UTC(2026, 10, 22, 12, 0, 0);
@@ -113,5 +113,26 @@ describe('event-time aggregation of one batch', () => {
     expect(a10).toHaveLength(1);
     expect(estimateHosts(a10[0]!.hosts!)).toBe(20);
     expect(result.counts.filter((c) => c.orgId === 'b' && c.resolution === 1).map((c) => c.hits)).toEqual([1]);
+  });
+});
+
+describe('values a counter row could not store', () => {
+  it('cuts a service, section or method longer than DIMENSION_MAX_LENGTH, never inside a surrogate pair', () => {
+    const long = `/${'x'.repeat(DIMENSION_MAX_LENGTH - 2)}🙂tail`;
+    const result = aggregateBatch([{ orgId: 'o', events: [hit(0, { section: long, service: 's'.repeat(5000), method: 'M'.repeat(300) })] }], new Map(), timing);
+    const row = result.counts.find((c) => c.resolution === 1)!;
+    expect(row.section).toBe(long.slice(0, DIMENSION_MAX_LENGTH - 1));
+    expect(row.section.length).toBe(DIMENSION_MAX_LENGTH - 1);
+    expect(row.service).toBe('s'.repeat(DIMENSION_MAX_LENGTH));
+    expect(row.method).toBe('M'.repeat(DIMENSION_MAX_LENGTH));
+    expect(dimensionOf('/api')).toBe('/api');
+    expect(dimensionOf(null)).toBe('');
+  });
+
+  it('adds at most COUNTED_DURATION_MAX_MS per event to the duration sum, so the sum stays finite', () => {
+    const result = aggregateBatch([{ orgId: 'o', events: [hit(0, { durationMs: Number.POSITIVE_INFINITY }), hit(0, { durationMs: 1e308 }), hit(0, { durationMs: 5 })] }], new Map(), timing);
+    const row = result.counts.find((c) => c.resolution === 1)!;
+    expect(row.durationCount).toBe(3);
+    expect(row.durationSumMs).toBe(2 * COUNTED_DURATION_MAX_MS + 5);
   });
 });

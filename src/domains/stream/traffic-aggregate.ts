@@ -104,6 +104,29 @@ export function isRequestEvent(e: StreamEvent): boolean {
 const sourceKeyOf = (e: StreamEvent) => e.source ?? e.host ?? '';
 
 /**
+ * Longest service, section or method a counter row keeps, in UTF-16 units; longer ones are cut
+ * (never inside a surrogate pair). Ingest already cuts sections to this; events published by other
+ * means (another version, a hand-made message) and long services or methods are cut here. Three of
+ * them (at most 3 UTF-8 bytes per unit: 2,304 bytes) stay under PostgreSQL's limit for one entry of
+ * the counters' primary-key index (2,704 bytes): a statistics row PostgreSQL refuses would hold
+ * back its organisation's statistics (traffic-journal.ts). The raw event keeps the whole text.
+ */
+export const DIMENSION_MAX_LENGTH = 256;
+
+export function dimensionOf(text: string | null): string {
+  if (text === null) return '';
+  if (text.length <= DIMENSION_MAX_LENGTH) return text;
+  const last = text.charCodeAt(DIMENSION_MAX_LENGTH - 1);
+  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? DIMENSION_MAX_LENGTH - 1 : DIMENSION_MAX_LENGTH);
+}
+
+/**
+ * Longest duration added to the sums, ms (~31.7 years): ingest takes any non-negative number,
+ * even Infinity, and a sum that is not finite cannot be stored. The raw event keeps its value.
+ */
+export const COUNTED_DURATION_MAX_MS = 1e12;
+
+/**
  * The bucket (epoch ms of its label) an event time falls in at a resolution. The 1-second bucket
  * is the console monitor's (`clock.ts`): second `s` holds times in (s − 1, s], so whole-second
  * access-log stamps land on their own second. A rollup of R seconds labelled L holds the
@@ -167,10 +190,10 @@ export function aggregateBatch(groups: readonly EventGroup[], before: ReadonlyMa
       }
       flags.push(false);
       counted++;
-      const service = e.service ?? '';
-      const section = e.section ?? '';
+      const service = dimensionOf(e.service);
+      const section = dimensionOf(e.section);
       const statusClass = statusClassOf(e.status);
-      const method = e.method ?? '';
+      const method = dimensionOf(e.method);
       const bucket = bucketStartOf(e.timestamp, 1);
       const key = `${group.orgId}|${bucket}|${service}|${section}|${statusClass}|${method}`;
       let row = seconds.get(key);
@@ -182,7 +205,7 @@ export function aggregateBatch(groups: readonly EventGroup[], before: ReadonlyMa
       row.bytes += e.bytes ?? 0;
       if (e.durationMs !== null) {
         row.durationCount++;
-        row.durationSumMs += e.durationMs;
+        row.durationSumMs += Math.min(e.durationMs, COUNTED_DURATION_MAX_MS);
       }
       const s = sketchOf(group.orgId, e.timestamp);
       s.hosts ??= emptyHosts();
