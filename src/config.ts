@@ -162,6 +162,18 @@ export function retiredSettingsIn(env: NodeJS.ProcessEnv = process.env): string[
     .map(([name, instead]) => `${name} is no longer used and is ignored: ${instead}`);
 }
 
+/**
+ * One setting from `env`, checked and defaulted by the schema as `loadConfig` does (a bad value is
+ * a ConfigError naming it): for tools that read a setting or two of the server's (the benches)
+ * without requiring every other one to be valid.
+ */
+export function loadSetting<K extends keyof Config>(key: K, env: NodeJS.ProcessEnv = process.env): Config[K] {
+  const raw = env[key];
+  const parsed = configSchema.shape[key].safeParse(raw === '' ? undefined : raw);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${[key, ...i.path].join('.')}: ${i.message}`));
+  return parsed.data as Config[K];
+}
+
 /** Parses settings from `env` (defaults to process.env) with `overrides` (CLI flags) on top. */
 export function loadConfig(
   overrides: Partial<Record<keyof Config, string | number | boolean | undefined>> = {},

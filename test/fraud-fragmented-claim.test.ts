@@ -78,7 +78,8 @@ describe.each(STORE_KINDS)('fraud detection of a fragmented claim on %s', (kind)
     const onlyA = async () => {
       while ((await detectChunk(db, cache, new Date(), { chunk: 150, scope: { onlyOrg: a } })).shipments > 0);
     };
-    await Promise.all([onlyA(), drainArrivals(db, cache, { lanes: 3, chunk: 150 }), drainArrivals(db, cache, { lanes: 1, chunk: 1000 })]);
+    const logger = pino({ level: 'silent' });
+    await Promise.all([onlyA(), drainArrivals({ db, cache, logger, lanes: 3, chunk: 150 }), drainArrivals({ db, cache, logger, lanes: 1, chunk: 1000 })]);
 
     const left = await sql<{ n: string }>`SELECT count(*) AS n FROM shipment_arrivals`.execute(db);
     expect(Number(left.rows[0]!.n)).toBe(0);
