@@ -72,11 +72,7 @@ export function idRuns(ids: Iterable<number>): IdRuns {
 /** The runs as an int8multirange literal (containment is a binary search over them). */
 const multirange = (runs: IdRuns): string => `{${runs.lo.map((lo, i) => `[${lo},${runs.hi[i]!}]`).join(',')}}`;
 
-/**
- * Claims and removes up to `limit` unevaluated shipments (oldest arrival first), across
- * organisations, in one statement; the caller's transaction holds them until it ends (a rollback
- * puts them back). Run inside a transaction.
- */
+/** Whose arrivals a claim (or waitingOrgs) may take; every condition given must hold. Default: every organisation's. */
 export interface ClaimScope {
   /** Only this organisation's arrivals. */
   onlyOrg?: string;
@@ -95,6 +91,11 @@ function scopeFilter(scope: ClaimScope) {
   return sql`${only} ${except} ${lane}`;
 }
 
+/**
+ * Claims and removes up to `limit` unevaluated shipments of the scope (lowest shipment id first),
+ * across organisations, in one statement; the caller's transaction holds them until it ends (a
+ * rollback puts them back). Run inside a transaction.
+ */
 export async function claimArrivals(trx: Db, limit: number, scope: ClaimScope = {}): Promise<{ shipmentId: string; orgId: string }[]> {
   // By ctid: the locked rows cannot move, and a join on ctid is a direct fetch instead of 100,000
   // probes of the primary key (bench: 0.37 s → 0.26 s for 100,000 arrivals).
