@@ -17,10 +17,11 @@
  *   says: one report per (criterion version, group-by values) of the transaction, labelled with
  *   its detection time, so each burst is a new instance that the manager tells once in its
  *   group's next digest.
- * - Lanes (VIGIL_FRAUD_LANES; the configuration holds its default): organisations are split by a hash of their id into lanes
- *   that run one transaction each at the same time (two cores: Node evaluates one lane's chunk
- *   while PostgreSQL writes another's); an organisation is in one lane only, so its chunks are
- *   still one at a time in this process and no two lanes lock the same alert groups.
+ * - Lanes (VIGIL_FRAUD_LANES; the configuration holds its default): organisations are split by a
+ *   hash of their id into lanes that run one transaction each at the same time (two cores: Node
+ *   evaluates one lane's chunk while PostgreSQL writes another's); an organisation is in one lane
+ *   only, so its chunks are still one at a time in this process and no two lanes lock the same
+ *   alert groups.
  * - One organisation cannot stall the others: a chunk failing ISOLATE_AFTER times in a row (the
  *   database reachable) is retried one organisation at a time; an organisation whose own chunk
  *   still fails is set aside (its arrivals stay queued, nothing of it is lost or skipped) and tried
