@@ -8,11 +8,13 @@
  *   rolls back), two detectors never take the same one (a deleted, uncommitted row stays locked
  *   and is skipped), and a shipment committed late (smaller id, later commit) is still found —
  *   nothing is skipped, nothing is evaluated twice by committed work.
- * - A batch is named to PostgreSQL by its runs of consecutive ids (`IdRuns`), never by a list of
+ * - A batch is named to PostgreSQL by its runs of consecutive ids (`IdRuns`), not by a list of
  *   ids: every id inside a run is one of the batch's, so a statement bounded by the runs reads
  *   exactly the batch (a shipment committed late into the id range is not in a run). Arrivals come
  *   in id order, so 100,000 shipments are one run or a few (bench: passing them as arrays of
- *   100,000 ids cost 0.3 s of serialising in the driver and parsing in the server).
+ *   100,000 ids cost 0.3 s of serialising in the driver and parsing in the server). The exception
+ *   is a fragmented claim (a lane's or one organisation's share of a bulk interleaving several
+ *   organisations: about one run per id), which `arrivedShipments` reads by its ids.
  * - Every read but the claim (which is the detector's documented cross-organisation path) filters
  *   by one organisation.
  * - `onArrivals` is an in-process nudge only (wakes a detector in the same process right after an
