@@ -6,7 +6,9 @@
  * with an e-mail channel; a week of history (BENCH_FRAUD_HISTORY, default 100,000 shipments, taken
  * as already evaluated); then ONE bulk transaction of BENCH_FRAUD_SHIPMENTS (default 100,000)
  * shipments across the organisations. Measured from the bulk's commit until every alert is stored
- * and every notification queued (group wait 0s so the digests are due at once).
+ * and every notification queued (group wait 0s so the digests are due at once), by the detector's
+ * lanes and chunks as the server would run them (VIGIL_FRAUD_LANES, VIGIL_FRAUD_CHUNK: checked by
+ * the configuration's schema, a bad value stops the bench naming it).
  *
  * The naive way, in the same run: every criterion also written as SQL, one query per criterion over
  * the new batch (INSERT … SELECT of its matches, aggregates as correlated subqueries). Its alerts
@@ -23,7 +25,8 @@ import pg from 'pg';
 import pino from 'pino';
 import { createOrg } from '../src/domains/accounts/index.js';
 import { reportConditions } from '../src/domains/alerting/index.js';
-import { DETECTOR_LANES, detectChunk, drainArrivals } from '../src/domains/fraud/detector.js';
+import { loadSetting } from '../src/config.js';
+import { detectChunk, drainArrivals } from '../src/domains/fraud/detector.js';
 import { activeCriteria, type NewAlert } from '../src/domains/fraud/engine-store.js';
 import { CompileCache } from '../src/domains/fraud/engine.js';
 import { checkExpression } from '../src/domains/fraud/index.js';
@@ -154,6 +157,9 @@ export async function benchFraud(): Promise<void> {
     console.log('skipped: set TEST_DATABASE_URL or DATABASE_URL to a PostgreSQL server');
     return;
   }
+  // Checked before any work: a bad value is an error naming it, not NaN lanes.
+  const lanes = loadSetting('VIGIL_FRAUD_LANES');
+  const chunk = loadSetting('VIGIL_FRAUD_CHUNK');
   const database = await freshDatabase(base);
   const store = await openStore({ untenanted: 'system', databaseUrl: database.url, dataDir: 'memory://', logger: pino({ level: 'error' }) });
   try {
@@ -198,9 +204,8 @@ export async function benchFraud(): Promise<void> {
     const cache = new CompileCache();
     const ms = { evaluate: 0, store: 0, manager: 0 };
     const stages = { claim: 0, read: 0, criteria: 0, history: 0, aggregates: 0, cel: 0 };
-    // As the detector worker drains a backlog: its lanes (VIGIL_FRAUD_LANES, default 2) at once.
-    const lanes = Number(process.env.VIGIL_FRAUD_LANES ?? DETECTOR_LANES);
-    const results = await drainArrivals(db, cache, { lanes, ...(process.env.BENCH_FRAUD_CHUNK ? { chunk: Number(process.env.BENCH_FRAUD_CHUNK) } : {}) });
+    // As the detector worker drains a backlog: its lanes at once, its chunks (VIGIL_FRAUD_LANES and VIGIL_FRAUD_CHUNK, read and checked as the server reads them).
+    const results = await drainArrivals({ db, cache, logger: pino({ level: 'error' }), lanes, chunk });
     const chunks = results.length;
     for (const r of results) {
       ms.evaluate += r.ms.evaluate;

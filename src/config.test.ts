@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, retiredSettingsIn } from './config.js';
+import { ConfigError, loadConfig, loadSetting, retiredSettingsIn } from './config.js';
 
 describe('configuration', () => {
   it('has working defaults', () => {
@@ -29,5 +29,14 @@ describe('configuration', () => {
   it('names a retired setting and what replaced it, rather than ignoring it silently', () => {
     expect(retiredSettingsIn({ VIGIL_NOTIFY_MAX_ATTEMPTS: '10' })).toEqual([expect.stringMatching(/VIGIL_NOTIFY_MAX_ATTEMPTS is no longer used.*VIGIL_NOTIFY_GIVE_UP_AFTER_MS/)]);
     expect(retiredSettingsIn({})).toEqual([]);
+  });
+  it('reads one setting as loadConfig does (the benches): defaulted, coerced, a bad value named, the others not required valid', () => {
+    expect(loadSetting('VIGIL_FRAUD_LANES', {})).toBe(loadConfig({}, {}).VIGIL_FRAUD_LANES);
+    expect(loadSetting('VIGIL_FRAUD_LANES', { VIGIL_FRAUD_LANES: '' })).toBe(loadConfig({}, {}).VIGIL_FRAUD_LANES);
+    expect(loadSetting('VIGIL_FRAUD_LANES', { VIGIL_FRAUD_LANES: '3', PORT: 'eighty' })).toBe(3);
+    for (const bad of ['two', '0', '1.5', '17']) {
+      expect(() => loadSetting('VIGIL_FRAUD_LANES', { VIGIL_FRAUD_LANES: bad }), bad).toThrow(ConfigError);
+      expect(() => loadSetting('VIGIL_FRAUD_LANES', { VIGIL_FRAUD_LANES: bad }), bad).toThrow(/VIGIL_FRAUD_LANES/);
+    }
   });
 });

@@ -287,7 +287,8 @@ describe.each(STORE_KINDS)('fraud detection on %s', (kind) => {
     }
     // Beside the server's own detector (2 lanes): two more drains of 3 lanes each, small chunks.
     const cache = new CompileCache();
-    await Promise.all([drainArrivals(db(), cache, { lanes: 3, chunk: 97 }), drainArrivals(db(), cache, { lanes: 3, chunk: 97 })]);
+    const drain = () => drainArrivals({ db: db(), cache, logger: server.ctx.logger, lanes: 3, chunk: 97 });
+    await Promise.all([drain(), drain()]);
     await untilDetected(db());
     for (const [o, crit] of crits.entries()) {
       const stored = await sql<{ n: string; d: string }>`SELECT count(*) AS n, count(DISTINCT shipment_id) AS d FROM fraud_alerts WHERE criterion_id = ${crit}`.execute(db());

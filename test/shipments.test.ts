@@ -4,6 +4,7 @@
  * by external_id, 100,000 rows in one request, tenancy, unknown currencies, and rate updates.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_QUANTITY, MAX_USD_PER_UNIT } from '../src/contracts/shipments.js';
 import { createApiKey, createOrg } from '../src/domains/accounts/index.js';
 import { STORE_KINDS, startTestServer, storeAvailable, type TestServer } from './support/server.js';
 
@@ -148,6 +149,35 @@ describe.each(STORE_KINDS)('shipments on %s', (kind) => {
     const a = (await (await send(JSON.stringify([shipment('j-1', { declared_value: 1 })]), 'application/json', key)).json()) as Answer;
     expect(a.stored).toBe(1);
     expect(((await (await server.api('/api/v1/shipments/j-1')).json()) as { declared_value: number }).declared_value).toBe(100);
+  });
+
+  run('refuses quantities above MAX_QUANTITY and rates above MAX_USD_PER_UNIT by line and field, keeping the good rows', async () => {
+    // A velocity sum over values near Number.MAX_VALUE was Infinity (fraud aggregates).
+    const res = await server.api('/api/v1/shipments', {
+      method: 'POST',
+      json: [shipment('q-1', { declared_value: MAX_QUANTITY }), shipment('q-2', { declared_value: 1e300 }), shipment('q-3', { weight_kg: Number.MAX_VALUE }), shipment('q-4')],
+    });
+    expect(res.status).toBe(200);
+    const answer = (await res.json()) as Answer;
+    expect(answer).toMatchObject({ stored: 2, rejected: 2 });
+    expect(answer.errors).toEqual([
+      { line: 2, field: 'declared_value', message: 'must be at most 1,000,000,000,000,000' },
+      { line: 3, field: 'weight_kg', message: 'must be at most 1,000,000,000,000,000' },
+    ]);
+    expect(((await (await server.api('/api/v1/shipments/q-1')).json()) as { declared_value: number }).declared_value).toBe(MAX_QUANTITY);
+    expect((await server.api('/api/v1/shipments/q-2')).status).toBe(404);
+    // CSV numbers are checked the same way.
+    const csv = ['external_id,created_at,declared_value,currency,dimensions_cm.length,dimensions_cm.width,dimensions_cm.height', 'qc-1,2026-05-01T12:00:00Z,1e16,EUR,1,1,1', 'qc-2,2026-05-01T12:00:00Z,10,EUR,1,1e300,1', 'qc-3,2026-05-01T12:00:00Z,10,EUR,1,1,1'].join('\n');
+    const c = (await (await send(csv, 'text/csv')).json()) as Answer;
+    expect(c).toMatchObject({ stored: 1, rejected: 2 });
+    expect(c.errors.map((e) => [e.line, e.field])).toEqual([
+      [2, 'declared_value'],
+      [3, 'dimensions_cm.width'],
+    ]);
+    // A rate whose product with a declared value could overflow is refused.
+    const put = await server.api('/api/v1/currency-rates', { method: 'PUT', json: { rates: [{ currency: 'EUR', usd_per_unit: MAX_USD_PER_UNIT * 10 }] } });
+    expect(put.status).toBe(400);
+    expect(JSON.stringify(await put.json())).toContain('usd_per_unit');
   });
 
   run('lists the newest first, page by page', async () => {

@@ -27,7 +27,18 @@ const country = (what: string) =>
     .describe(`${what}: ISO 3166-1 alpha-2 country code, upper case (e.g. "DE")`);
 const zoned = (what: string) => z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a zone (e.g. 2026-05-01T12:00:00Z)' }).describe(`${what}: ISO 8601 with a zone`);
 const text = (max: number, what: string) => z.string().max(max).describe(what);
-const nonNegative = (what: string) => z.number().finite().nonnegative().describe(what);
+/**
+ * The largest value a shipment's quantities may take (declared value in any currency, weight,
+ * dimensions): beyond any real shipment, and small enough that a velocity sum over an entity's
+ * shipments (fraud aggregates) stays finite — values near Number.MAX_VALUE made it Infinity.
+ */
+export const MAX_QUANTITY = 1e15;
+/** The most US dollars a currency unit may be worth (the dearest, a troy ounce of gold XAU, is a few thousand). */
+export const MAX_USD_PER_UNIT = 1e6;
+const atMost = (max: number) => `must be at most ${max.toLocaleString('en-US')}`;
+/** A stored quantity as read back (rows stored before MAX_QUANTITY existed may exceed it). */
+const storedQuantity = (what: string) => z.number().nonnegative().describe(what);
+const nonNegative = (what: string) => z.number().finite().nonnegative().max(MAX_QUANTITY, atMost(MAX_QUANTITY)).describe(what);
 
 /** The most bytes `attributes` may take as JSON: free-form, but a shipment is not a document store. */
 export const MAX_ATTRIBUTES_BYTES = 4096;
@@ -122,6 +133,9 @@ export const shipmentIntakeAnswer = z
 export const shipmentView = shipmentInput
   .omit({ attributes: true })
   .extend({
+    declared_value: storedQuantity('Declared value, in `currency`').optional(),
+    weight_kg: storedQuantity('Gross weight in kilograms').optional(),
+    dimensions_cm: z.object({ length: storedQuantity('Length (cm)'), width: storedQuantity('Width (cm)'), height: storedQuantity('Height (cm)') }).describe('Outer dimensions in centimetres').optional(),
     declared_value_usd: z.number().nullable().describe('declared_value converted with the platform rate of `currency` at intake; null without a value'),
     attributes: z.record(z.string(), z.unknown()),
     received_at: z.string().describe('When Vigil stored it'),
@@ -142,7 +156,9 @@ export const shipmentParams = z.object({ external_id: z.string().min(1).max(200)
 
 export const currencyRate = z.object({
   currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code of three upper-case letters').describe('ISO 4217 code'),
-  usd_per_unit: z.number().finite().positive().describe('US dollars for one unit of the currency'),
+  // Bounded as declared values are: their product, declared_value_usd, stays finite and summable.
+  usd_per_unit: z.number().finite().positive().max(MAX_USD_PER_UNIT, atMost(MAX_USD_PER_UNIT)).describe('US dollars for one unit of the currency'),
 });
 export const currencyRatesInput = z.object({ rates: z.array(currencyRate).min(1).max(500).describe('Rates to add or replace; others stay') });
-export const currencyRatesView = z.object({ rates: z.array(currencyRate.extend({ updated_at: z.string() })) });
+// Read back unbounded: rates stored before MAX_USD_PER_UNIT existed may exceed it.
+export const currencyRatesView = z.object({ rates: z.array(currencyRate.extend({ usd_per_unit: z.number().positive().describe('US dollars for one unit of the currency'), updated_at: z.string() })) });

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AggregateUse } from '../../contracts/fraud.js';
+import { MAX_QUANTITY, MAX_USD_PER_UNIT } from '../../contracts/shipments.js';
 import type { HistoryRow } from '../shipments/index.js';
 import { computeAggregates } from './aggregates.js';
 import { aggregateKey, windowMs, type ShipmentRecord } from './cel.js';
@@ -85,5 +86,18 @@ describe('computeAggregates', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it("keeps a sum finite at the intake contract's bounds (values near Number.MAX_VALUE made it Infinity)", () => {
+    const sum = USES[1]!;
+    const top = MAX_QUANTITY * MAX_USD_PER_UNIT; // the largest declared_value_usd intake can store
+    // 10,000 shipments of one sender in the same minute: the last one's sum is of all of them.
+    const batch = Array.from({ length: 10_000 }, (_, i) => rec(i + 1, 0, 'big', top));
+    const last = computeAggregates(batch, [sum], new Map()).at(batch.length - 1, aggregateKey(sum)) as number;
+    expect(Number.isFinite(last)).toBe(true);
+    expect(last / top).toBeCloseTo(10_000, 6);
+    // What the bound prevents.
+    const huge = [rec(1, 0, 'big', Number.MAX_VALUE), rec(2, 1, 'big', Number.MAX_VALUE)];
+    expect(computeAggregates(huge, [sum], new Map()).at(1, aggregateKey(sum))).toBe(Infinity);
   });
 });

@@ -187,7 +187,6 @@ function fastVelocity(name: string, args: readonly string[]): { key: string; typ
   return { key: k, type: def.returns };
 }
 
-/** An environment knowing the organisation's list names (an unknown list is a type error naming it). */
 /**
  * Environments by list names, reused: a detector compiling 1,000 criteria of 100 organisations
  * cloned the base environment 1,000 times. Bounded (oldest dropped): list names are few per
@@ -196,6 +195,7 @@ function fastVelocity(name: string, args: readonly string[]): { key: string; typ
 const envs = new Map<string, Environment>();
 const MAX_ENVS = 256;
 
+/** An environment knowing the organisation's list names (an unknown list is a type error naming it), from `envs` or made and kept there. */
 function envFor(listNames: Iterable<string>): Environment {
   const names = [...listNames].sort();
   const key = JSON.stringify(names);

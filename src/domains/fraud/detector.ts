@@ -13,19 +13,25 @@
  * - An absent value (cel.ts) means no match. A criterion whose evaluation fails (division by zero,
  *   overflow…) or that no longer compiles (e.g. a list it names was deleted) is paused with the
  *   reason and an audit entry; the other criteria go on, and so does the batch.
- * - Alert manager: the new, non-shadow alerts are reported in the same transaction, grouped as
- *   reports.ts says (one instance per criterion, group-by values and group-interval bucket).
- * - Lanes (VIGIL_FRAUD_LANES, default 2): organisations are split by a hash of their id into lanes
- *   that run one transaction each at the same time (two cores: Node evaluates one lane's chunk
- *   while PostgreSQL writes another's); an organisation is in one lane only, so its chunks are
- *   still one at a time in this process and no two lanes lock the same alert groups.
+ * - Alert manager: the new, non-shadow alerts are reported in the same transaction, as reports.ts
+ *   says: one report per (criterion version, group-by values) of the transaction, labelled with
+ *   its detection time, so each burst is a new instance that the manager tells once in its
+ *   group's next digest.
+ * - Lanes (VIGIL_FRAUD_LANES; the configuration holds its default): organisations are split by a
+ *   hash of their id into lanes that run one transaction each at the same time (two cores: Node
+ *   evaluates one lane's chunk while PostgreSQL writes another's); an organisation is in one lane
+ *   only, so its chunks are still one at a time in this process and no two lanes lock the same
+ *   alert groups.
  * - One organisation cannot stall the others: a chunk failing ISOLATE_AFTER times in a row (the
  *   database reachable) is retried one organisation at a time; an organisation whose own chunk
  *   still fails is set aside (its arrivals stay queued, nothing of it is lost or skipped) and tried
- *   again after a back-off doubling from a minute to an hour, logged each time with its id.
+ *   again after a back-off doubling from a minute to an hour, logged each time with its id. A
+ *   drain (drainArrivals: the bench, tests) runs the same lane loop and ends when its lanes find
+ *   nothing left to claim.
  * - Cross-organisation work is declared: asSystem(...).
  */
 import type { Logger } from 'pino';
+import { loadSetting } from '../../config.js';
 import { asSystem, type Db } from '../../platform/store/index.js';
 import type { Worker } from '../../platform/worker.js';
 import { reportConditions, type ManagerOptions } from '../alerting/index.js';
@@ -37,17 +43,13 @@ import { CompileCache, evaluateBatch } from './engine.js';
 import { activeCriteria, insertAlerts, listSignatures, listsOfOrgs, pauseCriterion, type ActiveCriterion, type NewAlert } from './engine-store.js';
 import { labelsOf, reportsOf } from './reports.js';
 
-/**
- * Shipments claimed per transaction: bounds one transaction's work and locks. As large as the
- * largest intake request (100,000): each chunk's history queries read the entities' history
- * again, so five chunks of 20,000 read the same rows five times (bench: history 5.3 s → 2.7 s).
- */
-export const DETECTOR_CHUNK = 100_000;
+/** Shipments claimed per transaction when not told: VIGIL_FRAUD_CHUNK's default (config.ts says why that size). */
+const DEFAULT_CHUNK = loadSetting('VIGIL_FRAUD_CHUNK', {});
 const FIELD_NAMES: ReadonlySet<string> = new Set(SHIPMENT_CEL_FIELDS.map((f) => f.name));
 const SYSTEM_REASON = "fraud detector: evaluates every organisation's new shipments";
 
 export interface DetectOptions extends ManagerOptions {
-  /** Shipments per transaction (default DETECTOR_CHUNK). */
+  /** Shipments per transaction (default: VIGIL_FRAUD_CHUNK's default). */
   chunk?: number;
   /** Whose arrivals to claim (default: every organisation's). */
   scope?: ClaimScope;
@@ -89,7 +91,7 @@ export async function detectChunk(db: Db, cache: CompileCache, now: Date, option
         mark = t;
         return ms;
       };
-      const claimed = await claimArrivals(trx, options.chunk ?? DETECTOR_CHUNK, options.scope);
+      const claimed = await claimArrivals(trx, options.chunk ?? DEFAULT_CHUNK, options.scope);
       const result: DetectResult = { shipments: claimed.length, alerts: 0, reported: 0, paused: 0, ms: { evaluate: 0, store: 0, manager: 0, stages: { claim: 0, read: 0, criteria: 0, history: 0, aggregates: 0, cel: 0 } } };
       const stages = result.ms.stages;
       if (claimed.length === 0) return result;
@@ -183,9 +185,6 @@ export async function detectChunk(db: Db, cache: CompileCache, now: Date, option
 /** Failures in a row (the database reachable) before the organisations are tried one at a time. */
 const ISOLATE_AFTER = 3;
 
-/** Concurrent lanes by default (VIGIL_FRAUD_LANES): one per core of this kind of machine. */
-export const DETECTOR_LANES = 2;
-
 /**
  * Lane `index` of `of`: organisations are split by a hash of their id and each lane runs one
  * transaction at a time, so one lane's evaluation in Node overlaps another's statements in
@@ -194,53 +193,100 @@ export const DETECTOR_LANES = 2;
  */
 const laneScope = (index: number, of: number): ClaimScope => (of > 1 ? { lane: { index, of } } : {});
 
-/** Detects until no arrival is left, in `lanes` concurrent lanes, as the worker does when busy: every chunk's result. */
-export async function drainArrivals(db: Db, cache: CompileCache, options: DetectOptions & { lanes?: number } = {}): Promise<DetectResult[]> {
-  const lanes = options.lanes ?? DETECTOR_LANES;
-  const results: DetectResult[] = [];
-  await Promise.all(
-    Array.from({ length: lanes }, async (_, i) => {
-      for (;;) {
-        const r = await detectChunk(db, cache, new Date(), { ...options, scope: { ...options.scope, ...laneScope(i, lanes) } });
-        if (r.shipments === 0) return;
-        results.push(r);
-      }
-    }),
-  );
-  return results;
-}
-
-export interface DetectorDeps extends DetectOptions {
+/** A detector's lanes claim by their own scopes (lane, organisations set aside), not a caller's. */
+export interface DetectorDeps extends Omit<DetectOptions, 'scope'> {
   db: Db;
   logger: Logger;
   /** Poll for arrivals of other processes this often (default 1000 ms); an intake in this process wakes it at once. */
   pollMs?: number;
-  /** Concurrent lanes (default DETECTOR_LANES). */
-  lanes?: number;
+  /** Concurrent lanes (VIGIL_FRAUD_LANES: the configuration holds its default). */
+  lanes: number;
 }
 
-/** Runs the detector until stopped: each lane drains its part of the queue, then waits for a nudge or the poll interval. */
-export function startFraudDetector(deps: DetectorDeps): Worker {
-  const cache = new CompileCache();
-  let stopped = false;
-  const lanes = Math.max(1, deps.lanes ?? DETECTOR_LANES);
-  const wakers = new Set<() => void>();
-  // Organisations whose own chunk kept failing: not claimed until `until`.
-  const setAside = new Map<string, { until: number; times: number }>();
-  const excluded = () => [...setAside].filter(([, s]) => s.until > Date.now()).map(([orgId]) => orgId);
+/**
+ * The lane loops of one detector (the worker's, or a drain's); its lanes share the compile cache
+ * and the organisations set aside.
+ *
+ * A lane claims and evaluates chunks of its organisations' arrivals while there are any. A chunk
+ * failing ISOLATE_AFTER times in a row (the database reachable) is retried one organisation at a
+ * time; an organisation whose own chunk still fails is set aside (its arrivals stay queued) for a
+ * back-off doubling from a minute to an hour. When nothing is left to claim, the worker's lane
+ * waits for a nudge or the poll interval; a drain's lane ends. Where the worker's lane would go on
+ * retrying without end (the database unreachable, or the organisations could not even be listed),
+ * a drain's lane fails with the error.
+ */
+class Lanes {
+  private stopped = false;
+  /** How many lanes (at least one). */
+  readonly count: number;
+  private readonly wakers = new Set<() => void>();
+  /** Organisations whose own chunk kept failing: not claimed until `until`. */
+  private readonly setAside = new Map<string, { until: number; times: number }>();
 
-  const runLane = async (index: number) => {
-    const lane = laneScope(index, lanes);
+  constructor(
+    private readonly deps: DetectorDeps & { drain: boolean; onResult?: (r: DetectResult) => void },
+    private readonly cache: CompileCache,
+  ) {
+    this.count = Math.max(1, deps.lanes);
+  }
+
+  /** Every lane's loop, at once. */
+  runAll(): Promise<void>[] {
+    return Array.from({ length: this.count }, (_, i) => this.run(i));
+  }
+
+  /** Wakes every waiting lane (new arrivals in this process, or stopping). */
+  nudge(): void {
+    for (const nudge of this.wakers) nudge();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.nudge();
+  }
+
+  private excluded(): string[] {
+    return [...this.setAside].filter(([, s]) => s.until > Date.now()).map(([orgId]) => orgId);
+  }
+
+  private async detect(scope: ClaimScope): Promise<DetectResult> {
+    const r = await detectChunk(this.deps.db, this.cache, new Date(), { ...this.deps, scope });
+    if (r.shipments > 0) this.deps.onResult?.(r);
+    return r;
+  }
+
+  /** Each waiting organisation of the lane on its own: the one(s) failing are set aside. */
+  private async isolate(lane: ClaimScope): Promise<void> {
+    const { db, logger } = this.deps;
+    for (const orgId of await asSystem(SYSTEM_REASON, () => waitingOrgs(db, { ...lane, exceptOrgs: this.excluded() }))) {
+      if (this.stopped) return;
+      try {
+        await this.detect({ onlyOrg: orgId });
+        this.setAside.delete(orgId);
+      } catch (err) {
+        if (isUnavailableError(err)) throw err; // the database, not this organisation
+        const times = (this.setAside.get(orgId)?.times ?? 0) + 1;
+        const retryInMs = Math.min(3600_000, 60_000 * 2 ** (times - 1));
+        this.setAside.set(orgId, { until: Date.now() + retryInMs, times });
+        logger.error({ err, orgId, retryInMs }, "fraud detection fails on this organisation's shipments every time: set aside (still queued), the others go on");
+      }
+    }
+  }
+
+  /** Lane `index` of `count`, until stopped (a drain's: until nothing is left to claim). */
+  private async run(index: number): Promise<void> {
+    const { logger, drain } = this.deps;
+    const lane = laneScope(index, this.count);
     let pendingNudge = false;
     let wake: (() => void) | undefined;
     const nudge = () => {
       pendingNudge = true;
       wake?.();
     };
-    wakers.add(nudge);
+    this.wakers.add(nudge);
     const sleep = (ms: number) =>
       new Promise<void>((resolve) => {
-        if (pendingNudge || stopped) return resolve();
+        if (pendingNudge || this.stopped) return resolve();
         const timer = setTimeout(done, ms);
         function done() {
           clearTimeout(timer);
@@ -249,55 +295,70 @@ export function startFraudDetector(deps: DetectorDeps): Worker {
         }
         wake = done;
       });
-    /** Each waiting organisation of the lane on its own: the one(s) failing are set aside. */
-    const isolate = async () => {
-      for (const orgId of await asSystem(SYSTEM_REASON, () => waitingOrgs(deps.db, { ...lane, exceptOrgs: excluded() }))) {
-        if (stopped) return;
+    try {
+      let failures = 0;
+      while (!this.stopped) {
+        pendingNudge = false;
         try {
-          await detectChunk(deps.db, cache, new Date(), { ...deps, scope: { onlyOrg: orgId } });
-          setAside.delete(orgId);
+          const r = await this.detect({ ...lane, exceptOrgs: this.excluded() });
+          failures = 0;
+          if (r.paused > 0) logger.warn({ paused: r.paused }, 'fraud detector paused criteria that failed at evaluation');
+          if (r.shipments > 0) continue;
+          if (drain) return;
         } catch (err) {
-          if (isUnavailableError(err)) throw err; // the database, not this organisation
-          const times = (setAside.get(orgId)?.times ?? 0) + 1;
-          const retryInMs = Math.min(3600_000, 60_000 * 2 ** (times - 1));
-          setAside.set(orgId, { until: Date.now() + retryInMs, times });
-          deps.logger.error({ err, orgId, retryInMs }, "fraud detection fails on this organisation's shipments every time: set aside (still queued), the others go on");
-        }
-      }
-    };
-    let failures = 0;
-    while (!stopped) {
-      pendingNudge = false;
-      try {
-        const r = await detectChunk(deps.db, cache, new Date(), { ...deps, scope: { ...lane, exceptOrgs: excluded() } });
-        failures = 0;
-        if (r.paused > 0) deps.logger.warn({ paused: r.paused }, 'fraud detector paused criteria that failed at evaluation');
-        if (r.shipments > 0) continue;
-      } catch (err) {
-        failures++;
-        if (failures === 1 || failures % 60 === 0) deps.logger.error({ err }, 'fraud detection failed; retrying');
-        if (failures >= ISOLATE_AFTER && !isUnavailableError(err)) {
-          try {
-            await isolate();
-            failures = 0;
-            continue;
-          } catch (e) {
-            deps.logger.error({ err: e }, 'fraud detection failed; retrying');
+          failures++;
+          if (failures === 1 || failures % 60 === 0) logger.error({ err }, 'fraud detection failed; retrying');
+          if (failures >= ISOLATE_AFTER) {
+            if (drain && isUnavailableError(err)) throw err;
+            if (!isUnavailableError(err)) {
+              try {
+                await this.isolate(lane);
+                failures = 0;
+                continue;
+              } catch (e) {
+                if (drain) throw e;
+                logger.error({ err: e }, 'fraud detection failed; retrying');
+              }
+            }
           }
         }
+        if (!this.stopped) await sleep(failures > 0 ? Math.min(5000, 250 * 2 ** Math.min(failures, 5)) : (this.deps.pollMs ?? 1000));
       }
-      if (!stopped) await sleep(failures > 0 ? Math.min(5000, 250 * 2 ** Math.min(failures, 5)) : (deps.pollMs ?? 1000));
+    } finally {
+      this.wakers.delete(nudge);
     }
-  };
-  const unsubscribe = onArrivals(() => {
-    for (const nudge of wakers) nudge();
-  });
-  const loops = Promise.all(Array.from({ length: lanes }, (_, i) => runLane(i)));
+  }
+}
+
+/**
+ * Detects until no arrival is left, in `lanes` concurrent lanes, as the worker does when busy (the
+ * same lane loop: retries, organisations set aside, their arrivals left queued): every chunk's
+ * result. A lane that fails stops the others; the error is thrown once all of them have ended.
+ */
+export async function drainArrivals(deps: Omit<DetectorDeps, 'pollMs'> & { cache?: CompileCache }): Promise<DetectResult[]> {
+  const results: DetectResult[] = [];
+  const lanes = new Lanes({ ...deps, drain: true, onResult: (r) => results.push(r) }, deps.cache ?? new CompileCache());
+  const settled = await Promise.allSettled(
+    lanes.runAll().map((loop) =>
+      loop.catch((err: unknown) => {
+        lanes.stop();
+        throw err;
+      }),
+    ),
+  );
+  for (const s of settled) if (s.status === 'rejected') throw s.reason;
+  return results;
+}
+
+/** Runs the detector until stopped: each lane drains its part of the queue, then waits for a nudge or the poll interval. */
+export function startFraudDetector(deps: DetectorDeps): Worker {
+  const lanes = new Lanes({ ...deps, drain: false }, new CompileCache());
+  const unsubscribe = onArrivals(() => lanes.nudge());
+  const loops = Promise.all(lanes.runAll());
   return {
     async stop() {
-      stopped = true;
+      lanes.stop();
       unsubscribe();
-      for (const nudge of wakers) nudge();
       await loops;
     },
   };

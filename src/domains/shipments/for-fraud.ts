@@ -8,11 +8,13 @@
  *   rolls back), two detectors never take the same one (a deleted, uncommitted row stays locked
  *   and is skipped), and a shipment committed late (smaller id, later commit) is still found —
  *   nothing is skipped, nothing is evaluated twice by committed work.
- * - A batch is named to PostgreSQL by its runs of consecutive ids (`IdRuns`), never by a list of
+ * - A batch is named to PostgreSQL by its runs of consecutive ids (`IdRuns`), not by a list of
  *   ids: every id inside a run is one of the batch's, so a statement bounded by the runs reads
  *   exactly the batch (a shipment committed late into the id range is not in a run). Arrivals come
  *   in id order, so 100,000 shipments are one run or a few (bench: passing them as arrays of
- *   100,000 ids cost 0.3 s of serialising in the driver and parsing in the server).
+ *   100,000 ids cost 0.3 s of serialising in the driver and parsing in the server). The exception
+ *   is a fragmented claim (a lane's or one organisation's share of a bulk interleaving several
+ *   organisations: about one run per id), which `arrivedShipments` reads by its ids.
  * - Every read but the claim (which is the detector's documented cross-organisation path) filters
  *   by one organisation.
  * - `onArrivals` is an in-process nudge only (wakes a detector in the same process right after an
@@ -72,11 +74,7 @@ export function idRuns(ids: Iterable<number>): IdRuns {
 /** The runs as an int8multirange literal (containment is a binary search over them). */
 const multirange = (runs: IdRuns): string => `{${runs.lo.map((lo, i) => `[${lo},${runs.hi[i]!}]`).join(',')}}`;
 
-/**
- * Claims and removes up to `limit` unevaluated shipments (oldest arrival first), across
- * organisations, in one statement; the caller's transaction holds them until it ends (a rollback
- * puts them back). Run inside a transaction.
- */
+/** Whose arrivals a claim (or waitingOrgs) may take; every condition given must hold. Default: every organisation's. */
 export interface ClaimScope {
   /** Only this organisation's arrivals. */
   onlyOrg?: string;
@@ -95,6 +93,11 @@ function scopeFilter(scope: ClaimScope) {
   return sql`${only} ${except} ${lane}`;
 }
 
+/**
+ * Claims and removes up to `limit` unevaluated shipments of the scope (lowest shipment id first),
+ * across organisations, in one statement; the caller's transaction holds them until it ends (a
+ * rollback puts them back). Run inside a transaction.
+ */
 export async function claimArrivals(trx: Db, limit: number, scope: ClaimScope = {}): Promise<{ shipmentId: string; orgId: string }[]> {
   // By ctid: the locked rows cannot move, and a join on ctid is a direct fetch instead of 100,000
   // probes of the primary key (bench: 0.37 s → 0.26 s for 100,000 arrivals).

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { MAX_QUANTITY } from '../../contracts/shipments.js';
 import { csvRows, formatOf, ndjsonRows, validateRows } from './rows.js';
 
 const ok = { external_id: 'a1', created_at: '2026-05-01T12:00:00Z' };
@@ -58,5 +59,21 @@ describe('shipment rows', () => {
       [7, 'attributes'],
       [8, ''],
     ]);
+  });
+
+  it('refuses a quantity above MAX_QUANTITY naming its field, and keeps one at the bound', () => {
+    const { valid, errors } = validateRows([
+      { line: 1, value: { ...ok, declared_value: MAX_QUANTITY, currency: 'USD' } },
+      { line: 2, value: { ...ok, declared_value: 1e300, currency: 'USD' } },
+      { line: 3, value: { ...ok, weight_kg: Number.MAX_VALUE } },
+      { line: 4, value: { ...ok, dimensions_cm: { length: 1, width: MAX_QUANTITY * 2, height: 1 } } },
+    ]);
+    expect(valid.map((v) => v.line)).toEqual([1]);
+    expect(errors.map((e) => [e.line, e.field])).toEqual([
+      [2, 'declared_value'],
+      [3, 'weight_kg'],
+      [4, 'dimensions_cm.width'],
+    ]);
+    expect(errors[0]!.message).toBe('must be at most 1,000,000,000,000,000');
   });
 });
