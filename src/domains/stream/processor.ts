@@ -242,7 +242,8 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
       );
       folded();
     } catch (error) {
-      logger.warn({ err: error }, 'stream processor: folding the statistics journal failed; trying again');
+      // An outage is logged once by the store, however often this is tried meanwhile.
+      if (!store.outage.failed(error)) logger.warn({ err: error }, 'stream processor: folding the statistics journal failed; trying again');
       if (!stopping) idleFold = setTimeout(() => void foldAlone(), FOLD_RETRY_MS).unref();
     }
   };
@@ -406,7 +407,8 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
   const handle = async (messages: BusMessage[], context: BatchContext): Promise<void> => {
     clearTimeout(idleFold);
     batchInFlight = true;
-    let leftInJournal = true;
+    // A failed batch is retried by the bus, and that attempt folds or arms the idle fold.
+    let leftInJournal = false;
     try {
       const decoded = new Map<number, LogMessage | Error>(messages.map((m) => [m.seq, readSafely(m)]));
       const kept = keptEvents(decoded, () => true);
@@ -419,13 +421,11 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
         done = await isolate(messages, context, decoded, error);
       }
       for (const [orgId, update] of done.updates) unpublished.set(orgId, mergeUpdates(unpublished.get(orgId), update));
-      if (done.folded) {
-        folded();
-        leftInJournal = false;
-      }
+      if (done.folded) folded();
+      else leftInJournal = true;
     } finally {
       batchInFlight = false;
-      // What this batch or an earlier one journaled is folded once batches stop coming.
+      // What this batch and earlier ones journaled is folded once batches stop coming.
       if (leftInJournal && !stopping) idleFold = setTimeout(() => void foldAlone(), FOLD_IDLE_MS).unref();
     }
   };
