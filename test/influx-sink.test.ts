@@ -37,8 +37,8 @@ const HOSTILE_STORED = '/we ird,sec=tion "quoted"\\nline%5C';
 async function setWatermark(server: TestServer, watermark: Date): Promise<void> {
   await server.ctx.db
     .insertInto('stream_progress')
-    .values({ consumer: TRAFFIC_CONSUMER, org_id: server.org.id, watermark, counted_watermark: watermark })
-    .onConflict((oc) => oc.columns(['consumer', 'org_id']).doUpdateSet({ watermark, counted_watermark: watermark, updated_at: new Date() }))
+    .values({ consumer: TRAFFIC_CONSUMER, org_id: server.org.id, watermark })
+    .onConflict((oc) => oc.columns(['consumer', 'org_id']).doUpdateSet({ watermark, updated_at: new Date() }))
     .execute();
 }
 
@@ -126,7 +126,7 @@ describe.skipIf(!INFLUXD)('InfluxDB sink against InfluxDB 1.6 (v1 /write, Basic 
           .execute();
         await trx
           .updateTable('stream_progress')
-          .set({ watermark: at(35), counted_watermark: at(35) })
+          .set({ watermark: at(35) })
           .where('org_id', '=', server.org.id)
           .execute();
       });

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, STORE_KINDS, startTestServer, storeAvailable, type TestServer } from './support/server.js';
+import { COUNTED_DURATION_MAX_MS } from '../src/domains/stream/traffic-aggregate.js';
+import { ADMIN_TOKEN, STORE_KINDS, eventually, startTestServer, storeAvailable, type TestServer } from './support/server.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../src/domains/logs/decoders/fixtures/${name}`, import.meta.url));
 
@@ -146,5 +147,32 @@ describe.each(STORE_KINDS)('log ingest and search on %s', (kind) => {
     expect(found!.attributes.tag).toBe('x\ufffdy');
     const counted = await server.ctx.db.selectFrom('traffic_counts').select('hits').where('service', '=', 'nul-test').where('resolution', '=', 1).execute();
     expect(counted.map((r) => Number(r.hits))).toEqual([1]);
+  });
+
+  run('counts events whose duration or byte sums no column can hold, and goes on with the next request', async () => {
+    const at = new Date(Date.now() - 5000).toISOString();
+    // Ingest takes any finite duration; two of 1e308 ms in one bucket sum to Infinity in JavaScript,
+    // which could not be written: the batch failed on every retry and every organisation's
+    // statistics stopped behind it.
+    const infinite = JSON.stringify([1, 2].map(() => ({ timestamp: at, service: 'sums-test', path: '/inf', status: 200, duration_ms: 1e308 })));
+    expect((await post('/api/v1/logs', infinite, { 'content-type': 'application/json' })).status).toBe(200);
+    // 1,100 events of 2^53 − 1 bytes in one bucket pass the bigint maximum: the total saturates there.
+    const huge = Array.from({ length: 1100 }, () => ({ timestamp: at, service: 'sums-test', path: '/big', status: 200, bytes: Number.MAX_SAFE_INTEGER }));
+    expect((await post('/api/v1/logs', JSON.stringify(huge), { 'content-type': 'application/json' })).status).toBe(200);
+    const after = JSON.stringify([{ timestamp: at, service: 'sums-test', path: '/after', status: 200, duration_ms: 3 }]);
+    expect((await post('/api/v1/logs', after, { 'content-type': 'application/json' })).status).toBe(200);
+
+    const rows = await eventually(async () => {
+      const r = await server.ctx.db.selectFrom('traffic_counts').select(['section', 'hits', 'bytes', 'duration_sum_ms']).where('service', '=', 'sums-test').where('resolution', '=', 1).orderBy('section').execute();
+      return r.length === 3 ? r : undefined;
+    }, 20_000);
+    expect(rows.map((r) => [r.section, Number(r.hits), String(r.bytes), Number(r.duration_sum_ms)])).toEqual([
+      ['/after', 1, '0', 3],
+      ['/big', 1100, '9223372036854775807', 0],
+      ['/inf', 2, '0', 2 * COUNTED_DURATION_MAX_MS],
+    ]);
+    // The raw event keeps what was sent.
+    const raw = await server.ctx.db.selectFrom('log_events').select('duration_ms').where('service', '=', 'sums-test').where('path', '=', '/inf').execute();
+    expect(raw.map((r) => Number(r.duration_ms))).toEqual([1e308, 1e308]);
   });
 });

@@ -146,8 +146,8 @@ describe.each(STORE_KINDS)('late events and a restart of the evaluator (%s)', (k
     const setWatermark = async (second: number) => {
       await store.db
         .insertInto('stream_progress')
-        .values({ consumer: 'traffic', org_id: orgId, watermark: new Date(second * 1000), counted_watermark: new Date(second * 1000), too_late: 0, updated_at: new Date() })
-        .onConflict((oc) => oc.columns(['consumer', 'org_id']).doUpdateSet({ watermark: new Date(second * 1000), counted_watermark: new Date(second * 1000) }))
+        .values({ consumer: 'traffic', org_id: orgId, watermark: new Date(second * 1000), too_late: 0, updated_at: new Date() })
+        .onConflict((oc) => oc.columns(['consumer', 'org_id']).doUpdateSet({ watermark: new Date(second * 1000) }))
         .execute();
     };
     const reports: RuleReport[] = [];

@@ -260,8 +260,8 @@ describe.each(STORE_KINDS)('statistics API on %s', (kind) => {
     expect(before.totals.too_late).toBe(4);
 
     const watermark = new Date((start + 20) * 1000);
-    await server.ctx.db.insertInto('stream_progress').values({ consumer: 'stats-test-a', org_id: server.org.id, watermark, counted_watermark: watermark }).execute();
-    await server.ctx.db.insertInto('stream_progress').values({ consumer: 'stats-test-b', org_id: server.org.id, watermark: new Date((start + 50) * 1000), counted_watermark: new Date((start + 50) * 1000) }).execute();
+    await server.ctx.db.insertInto('stream_progress').values({ consumer: 'stats-test-a', org_id: server.org.id, watermark }).execute();
+    await server.ctx.db.insertInto('stream_progress').values({ consumer: 'stats-test-b', org_id: server.org.id, watermark: new Date((start + 50) * 1000) }).execute();
     const after = await stats(`from=${start}&to=${start + 60}&step=10`);
     // Two processors: a bucket is final once both have passed it.
     expect(after.watermark).toBe(watermark.toISOString());

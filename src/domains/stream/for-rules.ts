@@ -8,14 +8,10 @@ import { TRAFFIC_CONSUMER } from './processor.js';
 import { streamDb } from './tables.js';
 import type { CountRow } from './traffic-aggregate.js';
 
-/**
- * The statistics processor's watermark per organisation, epoch ms (null before the first event):
- * as of the statistics folded into traffic_counts (`counted_watermark`, traffic-journal.ts), so
- * every second at or before it is counted in full.
- */
+/** The statistics processor's watermark per organisation, epoch ms (null before the first event). */
 export async function watermarksOf(db: Db): Promise<Map<string, number | null>> {
-  const rows = await streamDb(db).selectFrom('stream_progress').select(['org_id', 'counted_watermark']).where('consumer', '=', TRAFFIC_CONSUMER).execute();
-  return new Map(rows.map((r) => [r.org_id, r.counted_watermark === null ? null : r.counted_watermark.getTime()]));
+  const rows = await streamDb(db).selectFrom('stream_progress').select(['org_id', 'watermark']).where('consumer', '=', TRAFFIC_CONSUMER).execute();
+  return new Map(rows.map((r) => [r.org_id, r.watermark === null ? null : r.watermark.getTime()]));
 }
 
 /** One `traffic_counts` row of resolution 1 (the processor's CountRow of one organisation); `second` is its bucket, unix seconds. */

@@ -1,17 +1,15 @@
 /**
  * The SQL of the stream processor: load and save its checkpoint and per-organisation progress
- * (watermark, too-late count, watermark sources), journal a batch's statistics and fold the journal
- * into the counters and sketches. Every function runs inside the caller's transaction.
+ * (watermark, too-late count, watermark sources), add counters, merge sketches. Every function
+ * runs inside the caller's transaction.
  */
 import { sql } from 'kysely';
 import type { BusCheckpoint } from '../../platform/bus/index.js';
 import { isoOf, pgArray, type Db } from '../../platform/store/index.js';
 import { streamDb } from './tables.js';
 import { emptyHosts, emptyLatency, mergeHosts, mergeLatency } from './sketch.js';
-import { isDataError } from './poison.js';
 import { SourceBook, type SourceProgress } from './sources.js';
 import type { CountRow, OrgProgress, SketchDelta } from './traffic-aggregate.js';
-import { JournalFormatError, decodeDeltas, deltasByOrg, encodeDeltas, mergeDeltas, type Deltas } from './traffic-journal.js';
 
 const iso = isoOf;
 
@@ -118,13 +116,15 @@ export async function saveProgress(trx: Db, consumer: string, progress: Readonly
 }
 
 /**
- * Largest byte total a counter row holds: the largest double below PostgreSQL's bigint maximum.
- * Ingest takes up to 2^53 bytes per event, so a bucket's total can pass 2^63: it saturates there
- * instead of failing the statement that adds it.
+ * Ingest takes up to 2^53 − 1 bytes per event, so a bucket's byte total can pass PostgreSQL's bigint
+ * maximum: it saturates there instead of failing the batch (whose events would then be set aside
+ * as if they were bad). A batch's own total at or above the largest double below the maximum is
+ * sent as the maximum itself.
  */
+const BIGINT_MAX = '9223372036854775807';
 const BYTES_CEILING = 9_223_372_036_854_774_784;
 
-/** Adds the counters to the stored buckets (one statement; keys must be unique among `rows`). */
+/** Adds the batch's counters to the stored buckets (one statement; keys are unique within a batch). */
 export async function addCounts(trx: Db, rows: readonly CountRow[]): Promise<void> {
   if (rows.length === 0) return;
   // Array text made by one join each (pgArray): the driver's element-by-element build was ~3 ms of
@@ -134,10 +134,10 @@ export async function addCounts(trx: Db, rows: readonly CountRow[]): Promise<voi
     INSERT INTO traffic_counts AS t (org_id, resolution, bucket, service, section, status_class, method, hits, bytes, duration_count, duration_sum_ms)
     SELECT * FROM unnest(${col((r) => r.orgId)}::uuid[], ${col((r) => r.resolution)}::int[], ${col((r) => iso(r.bucket))}::timestamptz[],
       ${col((r) => r.service)}::text[], ${col((r) => r.section)}::text[], ${col((r) => r.statusClass)}::text[], ${col((r) => r.method)}::text[],
-      ${col((r) => r.hits)}::bigint[], ${col((r) => Math.min(r.bytes, BYTES_CEILING))}::bigint[], ${col((r) => r.durationCount)}::bigint[], ${col((r) => r.durationSumMs)}::float8[])
+      ${col((r) => r.hits)}::bigint[], ${col((r) => (r.bytes >= BYTES_CEILING ? BIGINT_MAX : r.bytes))}::bigint[], ${col((r) => r.durationCount)}::bigint[], ${col((r) => r.durationSumMs)}::float8[])
     ON CONFLICT (org_id, resolution, bucket, service, section, status_class, method) DO UPDATE SET
       hits = t.hits + EXCLUDED.hits,
-      bytes = CASE WHEN t.bytes > 9223372036854775807 - EXCLUDED.bytes THEN 9223372036854775807 ELSE t.bytes + EXCLUDED.bytes END,
+      bytes = CASE WHEN t.bytes > ${BIGINT_MAX}::bigint - EXCLUDED.bytes THEN ${BIGINT_MAX}::bigint ELSE t.bytes + EXCLUDED.bytes END,
       duration_count = t.duration_count + EXCLUDED.duration_count,
       duration_sum_ms = t.duration_sum_ms + EXCLUDED.duration_sum_ms`.execute(trx);
 }
@@ -175,80 +175,4 @@ export async function mergeSketches(trx: Db, deltas: readonly SketchDelta[]): Pr
       ${col((d) => Buffer.from(d.hosts!).toString('hex'))}::text[], ${col((d) => `{${d.latency!.join(',')}}`)}::text[], ${col((d) => d.tooLate)}::bigint[])
       AS k(org_id, resolution, bucket, hosts, latency, too_late)
     ON CONFLICT (org_id, resolution, bucket) DO UPDATE SET hosts = EXCLUDED.hosts, latency = EXCLUDED.latency, too_late = EXCLUDED.too_late`.execute(trx);
-}
-
-/** Journals a batch's statistics (one row per organisation) instead of adding them now; `version` is the batch's checkpoint version. */
-export async function journalDeltas(trx: Db, consumer: string, version: number, deltas: Deltas): Promise<void> {
-  const byOrg = deltasByOrg(deltas);
-  if (byOrg.size === 0) return;
-  // One parameter per row, not an array literal: JSON text in an array literal would have every quote escaped.
-  await streamDb(trx)
-    .insertInto('traffic_journal')
-    .values([...byOrg].map(([orgId, d]) => ({ consumer, version, org_id: orgId, deltas: encodeDeltas(d.counts, d.sketches) })))
-    .execute();
-}
-
-/** What a fold wrote, and the organisations whose statistics could not be written (their rows stay in the journal). */
-export interface FoldResult {
-  rows: number;
-  failed: { orgId: string; error: unknown }[];
-}
-
-/**
- * Folds every journal row of the consumer into the counters and sketches, deletes the rows, and
- * moves the watermark readers use to the processor's own. Runs under the checkpoint lock, after
- * the batch's progress is saved: no batch commits in between, so the watermark is exactly that of
- * the statistics folded.
- *
- * The rows were written by committed batches, so a fold must never fail the batch it runs in:
- * statistics PostgreSQL refuses (data the guards in the aggregation did not foresee) are retried
- * one organisation at a time, and those that still fail stay in the journal, reported in `failed`,
- * with that organisation's readers' watermark held back; raw events and every other
- * organisation's statistics go on.
- */
-export async function foldJournal(trx: Db, consumer: string): Promise<FoldResult> {
-  const refused = (error: unknown) => isDataError(error) || error instanceof JournalFormatError;
-  const attempt = async (orgId: string | undefined): Promise<number> => {
-    await sql`SAVEPOINT fold`.execute(trx);
-    try {
-      const n = await foldRows(trx, consumer, orgId);
-      await sql`RELEASE SAVEPOINT fold`.execute(trx);
-      return n;
-    } catch (error) {
-      if (refused(error)) await sql`ROLLBACK TO SAVEPOINT fold`.execute(trx);
-      throw error;
-    }
-  };
-  const result: FoldResult = { rows: 0, failed: [] };
-  try {
-    result.rows = await attempt(undefined);
-  } catch (error) {
-    if (!refused(error)) throw error;
-    const { rows } = await sql<{ org_id: string }>`SELECT DISTINCT org_id FROM traffic_journal WHERE consumer = ${consumer}`.execute(trx);
-    for (const { org_id: orgId } of rows) {
-      try {
-        result.rows += await attempt(orgId);
-      } catch (failure) {
-        if (!refused(failure)) throw failure;
-        result.failed.push({ orgId, error: failure });
-      }
-    }
-  }
-  await sql`
-    UPDATE stream_progress p SET counted_watermark = p.watermark
-    WHERE p.consumer = ${consumer} AND p.counted_watermark IS DISTINCT FROM p.watermark
-      AND NOT EXISTS (SELECT 1 FROM traffic_journal j WHERE j.consumer = p.consumer AND j.org_id = p.org_id)`.execute(trx);
-  return result;
-}
-
-/** Takes the journal rows (of one organisation, or all) and adds them to the statistics; returns how many. */
-async function foldRows(trx: Db, consumer: string, orgId: string | undefined): Promise<number> {
-  const { rows } = orgId
-    ? await sql<{ org_id: string; deltas: string }>`DELETE FROM traffic_journal WHERE consumer = ${consumer} AND org_id = ${orgId} RETURNING org_id, deltas`.execute(trx)
-    : await sql<{ org_id: string; deltas: string }>`DELETE FROM traffic_journal WHERE consumer = ${consumer} RETURNING org_id, deltas`.execute(trx);
-  if (rows.length === 0) return 0;
-  const merged = mergeDeltas(rows.map((r) => decodeDeltas(r.org_id, r.deltas)));
-  await addCounts(trx, merged.counts);
-  await mergeSketches(trx, merged.sketches);
-  return rows.length;
 }

@@ -6,13 +6,9 @@
  * is stored once and counted once.
  *
  * Invariants:
- * - Raw events, their too-late flags, their counter and sketch deltas (journaled, see
- *   traffic-journal.ts), the watermark progress and the bus position of a batch are committed
- *   together, so the statistics plus the journal always equal a recount of the stored events that
- *   are not too late.
- * - The journal is folded into the statistics at least every FOLD_INTERVAL_MS while batches come,
- *   and FOLD_IDLE_MS after the last one, in a transaction under the checkpoint lock; readers'
- *   watermark (`counted_watermark`) moves only with a fold, and live updates go out after it.
+ * - Raw events, their too-late flags, counters, sketches, the watermark progress and the bus
+ *   position of a batch are committed together, so the statistics always equal a recount of the
+ *   stored events that are not too late.
  * - Between batches the processor keeps the progress it committed (watermarks, sources) in memory
  *   with the checkpoint's version (the "tip"), and works a batch out before its transaction. The
  *   work is written only if the locked checkpoint still has the version the tip expects (no other
@@ -23,8 +19,8 @@ import type { Logger } from 'pino';
 import { LOG_TOPIC, readLogMessage, ensurePartitionsFor, insertEventGroups, PartitionManager, recordRejections, sampleOf, type LogMessage } from '../logs/index.js';
 import { planBatch, type BatchContext, type BatchPlan, type BusCheckpoint, type BusMessage, type EventBus, type Subscription } from '../../platform/bus/index.js';
 import type { LiveHub } from '../../platform/live.js';
-import { asSystem, transactionWithCopy, type Db, type Store } from '../../platform/store/index.js';
-import { createCheckpoint, foldJournal, journalDeltas, loadProgress, lockCheckpoint, saveCheckpoint, saveProgress } from './processor-store.js';
+import { asSystem, transactionWithCopy, type Store } from '../../platform/store/index.js';
+import { addCounts, createCheckpoint, loadProgress, lockCheckpoint, mergeSketches, saveCheckpoint, saveProgress } from './processor-store.js';
 import { findPoison, isDataError } from './poison.js';
 import { aggregateBatch, type BatchAggregate, type OrgProgress, type StreamTiming } from './traffic-aggregate.js';
 
@@ -62,22 +58,6 @@ export interface StreamProcessor {
   stop(): Promise<void>;
 }
 
-/**
- * While batches come, their statistics are folded from the journal into traffic_counts at least
- * this often (a batch's transaction does it). A second of batches (~17 at full load) shares most
- * counter rows, so one merged upsert replaces many; charts and alert rules lag by at most this.
- */
-const FOLD_INTERVAL_MS = 500;
-/**
- * A batch with fewer events folds at once, in its own transaction: at low volume the journal saves
- * nothing worth the wait, and readers see a batch's statistics as soon as it commits.
- */
-const FOLD_AT_ONCE_BELOW_EVENTS = 1000;
-/** After the last batch, the journal is folded this soon (tests and dashboards see counts at once when traffic stops). */
-const FOLD_IDLE_MS = 50;
-/** Delay before an idle fold that failed (the database is away) is tried again. */
-const FOLD_RETRY_MS = 1000;
-
 /** Thrown at the end of a trial transaction so that it rolls back. */
 const TRIAL = Symbol('trial');
 
@@ -108,8 +88,6 @@ interface Ahead {
 /** What one batch's transaction committed. */
 interface Committed {
   updates: Map<string, TrafficUpdate>;
-  /** The journal was folded into the statistics (live updates may go out). */
-  folded: boolean;
   progress: Map<string, OrgProgress>;
   version: number;
   position: BusCheckpoint;
@@ -204,50 +182,6 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
   const tip = new Tip();
   await asSystem('the stream processor\'s checkpoint', () => createCheckpoint(store.db, TRAFFIC_CONSUMER));
 
-  // Folding the statistics journal (traffic-journal.ts). 0: the first batch folds, since the
-  // journal may hold what a stopped or crashed run left.
-  let lastFold = 0;
-  let idleFold: NodeJS.Timeout | undefined;
-  let batchInFlight = false;
-  let stopping = false;
-  /** Live updates of committed batches whose statistics readers cannot see yet: sent after the next fold. */
-  const unpublished = new Map<string, TrafficUpdate>();
-  const foldDue = () => Date.now() - lastFold >= FOLD_INTERVAL_MS;
-
-  const fold = async (trx: Db): Promise<void> => {
-    const { failed } = await foldJournal(trx, TRAFFIC_CONSUMER);
-    for (const { orgId, error } of failed) {
-      logger.error({ err: error, orgId }, 'stream processor: PostgreSQL refused an organisation\'s statistics; they stay in the journal and its charts and alert rules wait; its events are still stored');
-    }
-  };
-
-  /** After a fold committed: readers see every batch committed before it. */
-  const folded = (): void => {
-    lastFold = Date.now();
-    for (const [orgId, update] of unpublished) live.publish(orgId, update);
-    unpublished.clear();
-  };
-
-  /** Folds the journal in a transaction of its own, when batches stopped coming (or when stopping). */
-  const foldAlone = async (): Promise<void> => {
-    idleFold = undefined;
-    // A batch in flight folds or arms this again when it is done.
-    if (batchInFlight && !stopping) return;
-    try {
-      await asSystem('the stream processor folds every organisation\'s statistics', () =>
-        store.db.transaction().execute(async (trx) => {
-          await lockCheckpoint(trx, TRAFFIC_CONSUMER);
-          await fold(trx);
-        }),
-      );
-      folded();
-    } catch (error) {
-      // An outage is logged once by the store, however often this is tried meanwhile.
-      if (!store.outage.failed(error)) logger.warn({ err: error }, 'stream processor: folding the statistics journal failed; trying again');
-      if (!stopping) idleFold = setTimeout(() => void foldAlone(), FOLD_RETRY_MS).unref();
-    }
-  };
-
   /** Pure CPU work of a batch against a checkpoint position and the progress before it (encoding the raw rows is left to COPY, where it overlaps PostgreSQL's work). */
   const work = (position: BusCheckpoint | null, messages: BusMessage[], context: BatchContext, kept: ReadonlyMap<number, LogMessage>, before: ReadonlyMap<string, OrgProgress>): Prepared => {
     const plan = planBatch(position, messages, context);
@@ -310,6 +244,8 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
         groups.map((g, i) => ({ orgId: g.orgId, events: g.events, tooLate: result.tooLate[i]! })),
         copy,
       );
+      await addCounts(trx, result.counts);
+      await mergeSketches(trx, result.sketches);
       await saveProgress(trx, TRAFFIC_CONSUMER, result.progress);
       for (const m of plan.fresh) {
         const message = decoded.get(m.seq);
@@ -322,18 +258,14 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
         );
       }
       const version = await saveCheckpoint(trx, TRAFFIC_CONSUMER, plan.next);
-      await journalDeltas(trx, TRAFFIC_CONSUMER, version, { counts: result.counts, sketches: result.sketches });
       if (trial) throw TRIAL;
-      // Never part of a trial: the rows it folds are earlier batches', not the suspects'.
-      const folding = foldDue() || groups.reduce((n, g) => n + g.events.length, 0) < FOLD_AT_ONCE_BELOW_EVENTS;
-      if (folding) await fold(trx);
       if (plan.duplicates > 0) logger.info({ duplicates: plan.duplicates, seqs: [messages[0]?.seq, messages.at(-1)?.seq] }, 'stream processor: skipped redelivered messages');
       for (const m of plan.fresh) {
         const message = decoded.get(m.seq);
         // Not ours to read (another version's format, a stray publisher): skipped, never retried forever.
         if (message instanceof Error) logger.error({ err: message, seq: m.seq, id: m.id }, 'stream processor: skipped a bus message that is not a log message');
       }
-      return { updates: updatesOf(groups, result.progress), folded: folding, progress: result.progress, version, position: plan.next };
+      return { updates: updatesOf(groups, result.progress), progress: result.progress, version, position: plan.next };
     });
   };
 
@@ -345,12 +277,12 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
     kept: ReadonlyMap<number, LogMessage>,
     setAside: ReadonlyMap<number, { index: number; reason: string }[]>,
     ahead?: Ahead,
-  ): Promise<Committed> => {
+  ): Promise<Map<string, TrafficUpdate>> => {
     try {
       const done = await transact(messages, context, decoded, kept, setAside, false, ahead);
       // A batch written as prepared moved the tip when it was prepared.
       if (!(ahead && ahead.prepared.plan.next === done.position)) tip.establish(done.version, done.position, done.progress);
-      return done;
+      return done.updates;
     } catch (error) {
       tip.reset();
       throw error;
@@ -362,7 +294,7 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
    * (rolled back), then the batch committed without them. A database outage during the search
    * rejects (the bus retries the batch later) and sets nothing aside.
    */
-  const isolate = async (messages: BusMessage[], context: BatchContext, decoded: ReadonlyMap<number, LogMessage | Error>, failure: unknown): Promise<Committed> => {
+  const isolate = async (messages: BusMessage[], context: BatchContext, decoded: ReadonlyMap<number, LogMessage | Error>, failure: unknown): Promise<Map<string, TrafficUpdate>> => {
     const refs: EventRef[] = [];
     for (const [seq, message] of decoded) if (!(message instanceof Error)) message.events.forEach((_, index) => refs.push({ seq, index }));
     const poison = await findPoison(refs, async (subset) => {
@@ -405,44 +337,26 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
    * log_events (row-level security refuses COPY there), ~17 ms upserting ~1,500 counter rows.
    */
   const handle = async (messages: BusMessage[], context: BatchContext): Promise<void> => {
-    clearTimeout(idleFold);
-    batchInFlight = true;
-    // A failed batch is retried by the bus, and that attempt folds or arms the idle fold.
-    let leftInJournal = false;
+    const decoded = new Map<number, LogMessage | Error>(messages.map((m) => [m.seq, readSafely(m)]));
+    const kept = keptEvents(decoded, () => true);
+    let updates: Map<string, TrafficUpdate>;
     try {
-      const decoded = new Map<number, LogMessage | Error>(messages.map((m) => [m.seq, readSafely(m)]));
-      const kept = keptEvents(decoded, () => true);
-      let done: Committed;
-      try {
-        done = await commit(messages, context, decoded, kept, new Map(), speculate(messages, context, kept));
-      } catch (error) {
-        // Only a failure caused by the data is worth searching; an outage is retried by the bus as it is.
-        if (!isDataError(error)) throw error;
-        done = await isolate(messages, context, decoded, error);
-      }
-      for (const [orgId, update] of done.updates) unpublished.set(orgId, mergeUpdates(unpublished.get(orgId), update));
-      if (done.folded) folded();
-      else leftInJournal = true;
-    } finally {
-      batchInFlight = false;
-      // What this batch and earlier ones journaled is folded once batches stop coming.
-      if (leftInJournal && !stopping) idleFold = setTimeout(() => void foldAlone(), FOLD_IDLE_MS).unref();
+      updates = await commit(messages, context, decoded, kept, new Map(), speculate(messages, context, kept));
+    } catch (error) {
+      // Only a failure caused by the data is worth searching; an outage is retried by the bus as it is.
+      if (!isDataError(error)) throw error;
+      updates = await isolate(messages, context, decoded, error);
     }
+    for (const [orgId, update] of updates) live.publish(orgId, update);
   };
 
   // The stream carries every organisation's events, and a batch writes them in one transaction.
   const acrossOrgs = (messages: BusMessage[], context: BatchContext) => asSystem('the stream processor stores and aggregates every organisation\'s events', () => handle(messages, context));
   const subscription: Subscription = await bus.subscribe(LOG_TOPIC, TRAFFIC_CONSUMER, acrossOrgs, { batchSize: BATCH_MESSAGES, maxRetryDelayMs: MAX_RETRY_DELAY_MS });
-  // What a crashed or killed run journaled is folded now, not when traffic comes back.
-  idleFold = setTimeout(() => void foldAlone(), FOLD_IDLE_MS).unref();
   logger.info({ bus: bus.kind }, 'stream processor started');
   return {
     async stop() {
-      stopping = true;
       await subscription.stop();
-      clearTimeout(idleFold);
-      // Not needed for durability (the journal is committed); it leaves readers up to date.
-      await foldAlone();
       live.stop();
     },
   };
@@ -455,12 +369,6 @@ function readSafely(message: BusMessage): LogMessage | Error {
   } catch (error) {
     return error instanceof Error ? error : new Error(String(error));
   }
-}
-
-/** Two updates of one organisation as one: the later watermark, the newest time, the counts added. */
-function mergeUpdates(earlier: TrafficUpdate | undefined, later: TrafficUpdate): TrafficUpdate {
-  if (!earlier) return later;
-  return { watermark: later.watermark ?? earlier.watermark, newest: earlier.newest > later.newest ? earlier.newest : later.newest, count: earlier.count + later.count };
 }
 
 function updatesOf(groups: readonly LogMessage[], progress: ReadonlyMap<string, { watermark: number | null }>): Map<string, TrafficUpdate> {

@@ -80,9 +80,8 @@ export async function readStats(store: Db, orgId: string, plan: StatsPlan, nowSe
         .where('bucket', '>=', new Date(plan.sketch.from * 1000))
         .where('bucket', '<', toDate)
         .execute();
-  // One row per processor consumer (instances of one consumer share it): a bucket is final once every
-  // consumer has passed it. The watermark of what is folded into the counts (traffic-journal.ts).
-  const watermarkQuery = db.selectFrom('stream_progress').select((eb) => eb.fn.min('counted_watermark').as('watermark')).where('org_id', '=', orgId).executeTakeFirst();
+  // One row per processor consumer (instances of one consumer share it): a bucket is final once every consumer has passed it.
+  const watermarkQuery = db.selectFrom('stream_progress').select((eb) => eb.fn.min('watermark').as('watermark')).where('org_id', '=', orgId).executeTakeFirst();
 
   const [bucketStatusRows, sectionRows, sketchRows, progress] = await Promise.all([bucketStatusQuery, sectionQuery, sketchQuery, watermarkQuery]);
 

@@ -50,19 +50,18 @@ export const statisticsPruner =
     pruneStatistics(deps, now);
 
 /**
- * Organisation ids with statistics (folded or journaled) or processor progress: the logs domain's retention pass asks,
+ * Organisation ids with statistics or processor progress: the logs domain's retention pass asks,
  * to find what removed organisations left (these tables have no foreign key to orgs).
  */
 export async function statisticsOrgIds(db: Db): Promise<string[]> {
-  const progress = await sql<{ org_id: string }>`
-    SELECT DISTINCT org_id FROM stream_progress UNION SELECT DISTINCT org_id FROM stream_sources UNION SELECT DISTINCT org_id FROM traffic_journal`.execute(db);
+  const progress = await sql<{ org_id: string }>`SELECT DISTINCT org_id FROM stream_progress UNION SELECT DISTINCT org_id FROM stream_sources`.execute(db);
   return [...new Set([...(await orgIdsWithRows(db, 'traffic_counts')), ...(await orgIdsWithRows(db, 'traffic_sketches')), ...progress.rows.map((r) => r.org_id)])];
 }
 
-/** Deletes a removed organisation's statistics (folded or still journaled), watermark progress and sources; returns the rows deleted. */
+/** Deletes a removed organisation's statistics, watermark progress and sources; returns the rows deleted. */
 export async function purgeOrgStatistics(db: Db, orgId: string): Promise<number> {
   let total = 0;
-  for (const table of ['traffic_journal', 'traffic_counts', 'traffic_sketches', 'stream_sources', 'stream_progress']) total += await deleteOrgRows(db, table, orgId, PRUNE_BATCH);
+  for (const table of ['traffic_counts', 'traffic_sketches', 'stream_sources', 'stream_progress']) total += await deleteOrgRows(db, table, orgId, PRUNE_BATCH);
   return total;
 }
 

@@ -1,5 +1,5 @@
 /**
- * The stream domain's tables (migrations 003, 005, 007, 021): event-time traffic statistics and the
+ * The stream domain's tables (migrations 003, 005, 007): event-time traffic statistics and the
  * processor's checkpoints. Only this domain's store modules run SQL on them, through
  * `ownTables<StreamTables>(db)`.
  */
@@ -51,18 +51,6 @@ export interface StreamProgressTable {
   /** The folded sources as one (migration 007): newest event time and arrival, epoch ms. */
   fold_max_ts: number | null;
   fold_received_at: number | null;
-  /** The watermark as of the batches whose statistics are folded into traffic_counts (migration 021): what readers use. */
-  counted_watermark: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
-}
-
-/** Statistics of committed batches not yet folded into traffic_counts / traffic_sketches (migration 021, traffic-journal.ts). */
-export interface TrafficJournalTable {
-  consumer: string;
-  /** The checkpoint version of the batch that wrote the row. */
-  version: ColumnType<string | number, number, number>;
-  org_id: string;
-  /** encodeDeltas text. */
-  deltas: string;
 }
 
 /** A watermark source of one organisation (migration 007); at most VIGIL_STATS_MAX_SOURCES per organisation. */
@@ -80,7 +68,6 @@ export interface StreamTables {
   stream_checkpoints: StreamCheckpointsTable;
   stream_progress: StreamProgressTable;
   stream_sources: StreamSourcesTable;
-  traffic_journal: TrafficJournalTable;
 }
 
 /**

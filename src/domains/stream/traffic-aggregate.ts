@@ -107,9 +107,9 @@ const sourceKeyOf = (e: StreamEvent) => e.source ?? e.host ?? '';
  * Longest service, section or method a counter row keeps, in UTF-16 units; longer ones are cut
  * (never inside a surrogate pair). Ingest already cuts sections to this; events published by other
  * means (another version, a hand-made message) and long services or methods are cut here. Three of
- * them (at most 3 UTF-8 bytes per unit: 2,304 bytes) stay under PostgreSQL's limit for one entry of
- * the counters' primary-key index (2,704 bytes): a statistics row PostgreSQL refuses would hold
- * back its organisation's statistics (traffic-journal.ts). The raw event keeps the whole text.
+ * them (at most 3 UTF-8 bytes per unit: 2,304 bytes) fit PostgreSQL's limit for one entry of the
+ * counters' primary-key index (2,704 bytes); longer, the batch failed and the event, storable as
+ * it is, was set aside. The raw event keeps the whole text.
  */
 export const DIMENSION_MAX_LENGTH = 256;
 
@@ -121,8 +121,10 @@ export function dimensionOf(text: string | null): string {
 }
 
 /**
- * Longest duration added to the sums, ms (~31.7 years): ingest takes any non-negative number,
- * even Infinity, and a sum that is not finite cannot be stored. The raw event keeps its value.
+ * Longest duration added to the sums, ms (~31.7 years). Ingest takes any finite non-negative
+ * number; two durations of 1e308 ms summed to Infinity, which could not be written: the batch
+ * failed on every retry and every organisation's statistics stopped behind it. The raw event keeps
+ * its value.
  */
 export const COUNTED_DURATION_MAX_MS = 1e12;
 

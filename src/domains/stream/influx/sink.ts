@@ -91,9 +91,9 @@ class InfluxSink {
     // revision committed in between is seen now or, as a changed total, at the next tick.
     const marks = await streamDb(this.ctx.db)
       .selectFrom('stream_progress')
-      .select(['org_id', 'counted_watermark as watermark'])
+      .select(['org_id', 'watermark'])
       .where('consumer', '=', TRAFFIC_CONSUMER)
-      .where('counted_watermark', 'is not', null)
+      .where('watermark', 'is not', null)
       .execute();
     let points = 0;
     for (const { org_id: orgId, watermark } of marks) {

@@ -31,7 +31,6 @@ export const MIGRATION_NAMES = [
   '018_row_level_security',
   '019_system_role',
   '020_alert_records_immutable',
-  '021_traffic_journal',
 ] as const;
 
 const UP = /^-- migrate:up[ \t]*$/m;
