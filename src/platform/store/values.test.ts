@@ -46,8 +46,10 @@ describe('lone surrogates and NUL', () => {
 
 describe('pgArray', () => {
   it('refuses what it cannot write: numbers that are not finite, and nulls smuggled past the types', () => {
+    expect(() => pgArray([1, Number.NaN])).toThrow(RangeError);
     expect(() => pgArray([1, Number.NaN])).toThrow(/not a finite number/);
     expect(() => pgArray([Infinity])).toThrow(/not a finite number/);
+    expect(() => pgArray([null as unknown as string])).toThrow(TypeError);
     expect(() => pgArray([null as unknown as string])).toThrow(/not a string, number or boolean/);
   });
   it('is array text PostgreSQL reads back as the same elements (quotes, backslashes, braces, commas, spaces, unicode)', async () => {

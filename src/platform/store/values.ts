@@ -33,8 +33,11 @@ function arrayElement(v: string | number | boolean): string {
     const text = v.includes('\0') ? v.replaceAll('\0', '\ufffd') : v;
     return `"${text.includes('"') || text.includes('\\') ? text.replace(/["\\]/g, '\\$&') : text}"`;
   }
-  if (typeof v === 'number' && !Number.isFinite(v)) throw new Error(`pgArray: ${v} is not a finite number`);
-  if (typeof v !== 'number' && typeof v !== 'boolean') throw new Error(`pgArray: ${String(v)} is not a string, number or boolean`);
+  // RangeError and TypeError: batch loops take them for a fault of the data (stream/poison.ts
+  // isDataError), so the value's event is isolated and set aside. A plain Error reads as an
+  // outage, and the batch was retried forever, holding up every organisation behind it.
+  if (typeof v === 'number' && !Number.isFinite(v)) throw new RangeError(`pgArray: ${v} is not a finite number`);
+  if (typeof v !== 'number' && typeof v !== 'boolean') throw new TypeError(`pgArray: ${String(v)} is not a string, number or boolean`);
   return String(v);
 }
 
