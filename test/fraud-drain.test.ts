@@ -17,27 +17,22 @@ import { drainArrivals } from '../src/domains/fraud/detector.js';
 import { toStoredRows } from '../src/domains/shipments/intake.js';
 import { arrayRows, validateRows } from '../src/domains/shipments/rows.js';
 import { insertShipments } from '../src/domains/shipments/store.js';
-import { asOwner, migrateToLatest, openStore, type Store } from '../src/platform/store/index.js';
+import { asOwner, type Store } from '../src/platform/store/index.js';
 import { insertCriterion, matchedIds } from './support/fraud.js';
-import { STORE_KINDS, freshPostgresDatabase, storeAvailable } from './support/server.js';
+import { STORE_KINDS, freshStore, storeAvailable } from './support/server.js';
 
 const logger = pino({ level: 'silent' });
 
 describe.each(STORE_KINDS)('draining the fraud arrivals on %s', (kind) => {
   const run = it.skipIf(!storeAvailable(kind));
-  let database: Awaited<ReturnType<typeof freshPostgresDatabase>> | undefined;
   let store: Store;
+  let close: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
     if (!storeAvailable(kind)) return;
-    if (kind === 'postgres') database = await freshPostgresDatabase();
-    store = await openStore({ untenanted: 'system', databaseUrl: database?.url, dataDir: 'memory://', logger });
-    await migrateToLatest(store.db);
+    ({ store, close } = await freshStore(kind));
   }, 60_000);
-  afterAll(async () => {
-    await store?.close();
-    await database?.drop();
-  });
+  afterAll(async () => close?.());
 
   const store_ = async (orgId: string, prefix: string, n: number) => {
     const at = new Date(Date.now() - 600_000).toISOString();

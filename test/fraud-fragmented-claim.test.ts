@@ -17,28 +17,23 @@ import { arrivedShipments } from '../src/domains/shipments/index.js';
 import { toStoredRows } from '../src/domains/shipments/intake.js';
 import { arrayRows, validateRows } from '../src/domains/shipments/rows.js';
 import { insertShipments, type StoredRow } from '../src/domains/shipments/store.js';
-import { migrateToLatest, openStore, type Store } from '../src/platform/store/index.js';
+import type { Store } from '../src/platform/store/index.js';
 import { insertCriterion } from './support/fraud.js';
-import { STORE_KINDS, freshPostgresDatabase, storeAvailable } from './support/server.js';
+import { STORE_KINDS, freshStore, storeAvailable } from './support/server.js';
 
 /** Shipments per organisation: a claim of 150 of them is 150 runs (more than 64, and more than a quarter of the ids). */
 const PER_ORG = 400;
 
 describe.each(STORE_KINDS)('fraud detection of a fragmented claim on %s', (kind) => {
   const run = it.skipIf(!storeAvailable(kind));
-  let database: Awaited<ReturnType<typeof freshPostgresDatabase>> | undefined;
   let store: Store;
+  let close: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
     if (!storeAvailable(kind)) return;
-    if (kind === 'postgres') database = await freshPostgresDatabase();
-    store = await openStore({ untenanted: 'system', databaseUrl: database?.url, dataDir: 'memory://', logger: pino({ level: 'silent' }) });
-    await migrateToLatest(store.db);
+    ({ store, close } = await freshStore(kind));
   }, 60_000);
-  afterAll(async () => {
-    await store?.close();
-    await database?.drop();
-  });
+  afterAll(async () => close?.());
 
   run('evaluates every shipment of interleaved organisations exactly once, under its own organisation', async () => {
     const db = store.db;

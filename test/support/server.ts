@@ -5,6 +5,7 @@ import pg from 'pg';
 import pino from 'pino';
 import { loadConfig, type Config } from '../../src/config.js';
 import { startVigil, type RunningVigil, type StartOptions } from '../../src/server/runtime.js';
+import { migrateToLatest, openStore, type Store } from '../../src/platform/store/index.js';
 
 /** The stores every integration test runs against: PGlite always, PostgreSQL when TEST_DATABASE_URL is set. */
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL;
@@ -50,6 +51,23 @@ export async function freshPostgresDatabase(baseUrl = TEST_DATABASE_URL): Promis
       await c.connect();
       await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await c.end();
+    },
+  };
+}
+
+/**
+ * A migrated store with no tenant context required (`untenanted: 'system'`): in memory for PGlite,
+ * a fresh database for PostgreSQL. `close` closes it and drops that database.
+ */
+export async function freshStore(kind: StoreKind, logger = pino({ level: 'silent' })): Promise<{ store: Store; close: () => Promise<void> }> {
+  const database = kind === 'postgres' ? await freshPostgresDatabase() : undefined;
+  const store = await openStore({ untenanted: 'system', databaseUrl: database?.url, dataDir: 'memory://', logger });
+  await migrateToLatest(store.db);
+  return {
+    store,
+    close: async () => {
+      await store.close();
+      await database?.drop();
     },
   };
 }
