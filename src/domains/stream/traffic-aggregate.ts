@@ -105,11 +105,11 @@ const sourceKeyOf = (e: StreamEvent) => e.source ?? e.host ?? '';
 
 /**
  * Longest service, section or method a counter row keeps, in UTF-16 units; longer ones are cut
- * (never inside a surrogate pair). Ingest already cuts sections to this; events published by other
- * means (another version, a hand-made message) and long services or methods are cut here. Three of
- * them (at most 3 UTF-8 bytes per unit: 2,304 bytes) fit PostgreSQL's limit for one entry of the
- * counters' primary-key index (2,704 bytes); longer, the batch failed and the event, storable as
- * it is, was set aside. The raw event keeps the whole text.
+ * (never inside a surrogate pair). Ingest already cuts sections to this and refuses longer
+ * services; events published on the bus by other means (another version, a hand-made message) are
+ * cut here. Three of them (at most 3 UTF-8 bytes per unit: 2,304 bytes) fit PostgreSQL's limit for
+ * one entry of the counters' primary-key index (2,704 bytes); longer, the batch failed and the
+ * event, storable as it is, was set aside. The raw event keeps the whole text.
  */
 export const DIMENSION_MAX_LENGTH = 256;
 
