@@ -43,11 +43,17 @@ async function seed(server: TestServer): Promise<Seeded> {
     });
     expect(shipments.status).toBe(200);
   }
-  // The processor stores log events asynchronously.
+  // The processor stores log events asynchronously, and the rules evaluator gives each organisation
+  // its default rule once it has traffic: both are waited for, so that no row appears during a test
+  // (a count of every tenant table taken before the default rules came in failed once in CI).
   await eventually(async () => {
     const { rows } = await asSystem('test', () => sql<{ n: string }>`SELECT count(DISTINCT org_id) AS n FROM log_events`.execute(server.ctx.db));
     return Number(rows[0]?.n) === 2;
   });
+  await eventually(async () => {
+    const { rows } = await asSystem('test', () => sql<{ n: string }>`SELECT count(DISTINCT org_id) AS n FROM alert_rules WHERE is_default`.execute(server.ctx.db));
+    return Number(rows[0]?.n) === 2;
+  }, 20_000);
   return { a, b };
 }
 
