@@ -27,7 +27,8 @@ const decode = (m: BusMessage) => Number(new TextDecoder().decode(m.data));
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function eventually<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+// 45 s: beyond the consumers' 30 s ack wait, after which a batch held at a restart comes again (20 s failed twice under full-suite load).
+async function eventually<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 45_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

@@ -64,6 +64,7 @@ describe.each(STORE_KINDS)('vigil org and vigil user on %s', (kind) => {
     });
   };
 
+  // About fifteen CLI processes, each opening its own embedded store: over 60 s on a loaded 2-core CI machine once.
   run('creates and lists organisations, invites users, with exit codes, --json and errors on stderr', async () => {
     const created = await vigil(['org', 'create', 'Acme Logistics', '--json']);
     expect(created).toMatchObject({ code: 0, stderr: '' });
@@ -147,5 +148,5 @@ describe.each(STORE_KINDS)('vigil org and vigil user on %s', (kind) => {
     } finally {
       await server.close();
     }
-  });
+  }, 180_000);
 });
