@@ -35,6 +35,7 @@ import { labelsOf, reportsOf } from '../src/domains/fraud/reports.js';
 import type { ShipmentFacts } from '../src/domains/shipments/index.js';
 import { insertShipments, type StoredRow } from '../src/domains/shipments/store.js';
 import { asOwner, migrateToLatest, openStore, type Db } from '../src/platform/store/index.js';
+import { cpuSecondsOfCommand } from './proc.js';
 import { fmt, prng } from './support.js';
 
 const ORGS = Number(process.env.BENCH_FRAUD_ORGS ?? 100);
@@ -199,6 +200,8 @@ export async function benchFraud(): Promise<void> {
     const tc = process.hrtime.bigint();
     await insertShipments(store, bulk);
     const committed = process.hrtime.bigint();
+    const nodeCpu = process.cpuUsage();
+    const pgCpu = await cpuSecondsOfCommand('postgres');
     console.log(`bulk: ${fmt(BULK)} shipments stored in one transaction in ${fmt(Number(committed - tc) / 1e9, 2)} s`);
 
     const cache = new CompileCache();
@@ -214,6 +217,8 @@ export async function benchFraud(): Promise<void> {
       for (const k of Object.keys(stages) as (keyof typeof stages)[]) stages[k] += r.ms.stages[k];
     }
     const detected = Number(process.hrtime.bigint() - committed) / 1e9;
+    const nodeUsed = process.cpuUsage(nodeCpu);
+    const cpu = { node: (nodeUsed.user + nodeUsed.system) / 1e6, pg: (await cpuSecondsOfCommand('postgres')) - pgCpu };
     const alerts = await count(db, 'SELECT count(*) AS n FROM fraud_alerts');
     const instances = await count(db, "SELECT count(*) AS n FROM alert_instances WHERE source = 'fraud'");
     const queued = await count(db, 'SELECT count(*) AS n FROM outbox');
@@ -223,6 +228,8 @@ export async function benchFraud(): Promise<void> {
     );
     console.log(`  of which (summed over the lanes' transactions): claim + criteria + aggregates + evaluation ${fmt(ms.evaluate / 1000, 2)} s, storing alerts ${fmt(ms.store / 1000, 2)} s, alert manager (instances, groups, digests, outbox) ${fmt(ms.manager / 1000, 2)} s`);
     console.log(`  evaluation by stage: ${Object.entries(stages).map(([k, v]) => `${k} ${fmt(v / 1000, 2)} s`).join(', ')}`);
+    // Where the machine's time went: a process that is busy the whole window uses `detected` CPU seconds.
+    console.log(`  CPU over those ${fmt(detected, 2)} s: Node (this process, all threads) ${fmt(cpu.node, 2)} s, PostgreSQL (every process) ${fmt(cpu.pg, 2)} s`);
 
     if (process.env.BENCH_FRAUD_NAIVE === '0') return;
     // The naive way: one query per criterion over the new batch.

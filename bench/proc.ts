@@ -2,7 +2,7 @@
  * What a server process costs, read from /proc (Linux): resident memory and CPU time. The bench
  * reads another process (vigil, influxd, PostgreSQL backends), so process.memoryUsage() will not do.
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 
 /** Kilobytes from a `/proc/<pid>/status` line such as `VmHWM:  123456 kB`. */
 export async function procStatusKb(pid: number, field: 'VmHWM' | 'VmRSS'): Promise<number | undefined> {
@@ -34,4 +34,21 @@ export function watchRss(pid: number): RssWatch {
   let peak = 0;
   const timer = setInterval(() => void procStatusKb(pid, 'VmRSS').then((kb) => (peak = Math.max(peak, kb ?? 0))), 250);
   return { peakKb: () => peak, stop: () => clearInterval(timer) };
+}
+
+/**
+ * CPU seconds used so far by every process whose command name is `name` (e.g. all of PostgreSQL's
+ * backends and helpers), for a delta over a window: which of the server and the database a
+ * benchmark's time went to. Processes that ended within the window are not counted.
+ */
+export async function cpuSecondsOfCommand(name: string): Promise<number> {
+  const pids = (await readdir('/proc').catch(() => [] as string[])).filter((e) => /^\d+$/.test(e));
+  let total = 0;
+  for (const pid of pids) {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    const open = stat.indexOf('(');
+    if (open < 0 || stat.slice(open + 1, stat.lastIndexOf(')')) !== name) continue;
+    total += (await cpuSeconds(Number(pid))) ?? 0;
+  }
+  return total;
 }
