@@ -96,8 +96,20 @@ describe('computeAggregates', () => {
     const last = computeAggregates(batch, [sum], new Map()).at(batch.length - 1, aggregateKey(sum)) as number;
     expect(Number.isFinite(last)).toBe(true);
     expect(last / top).toBeCloseTo(10_000, 6);
-    // What the bound prevents.
-    const huge = [rec(1, 0, 'big', Number.MAX_VALUE), rec(2, 1, 'big', Number.MAX_VALUE)];
-    expect(computeAggregates(huge, [sum], new Map()).at(1, aggregateKey(sum))).toBe(Infinity);
+  });
+
+  it('counts a value stored before the bounds existed as the largest intake stores: sums stay finite and recover once it leaves the window', () => {
+    const [, sum, avg] = USES as [AggregateUse, AggregateUse, AggregateUse];
+    const top = MAX_QUANTITY * MAX_USD_PER_UNIT;
+    // Two values near Number.MAX_VALUE summed to Infinity, and the sliding sum stayed Infinity for
+    // every later shipment of the sender: Infinity minus anything is Infinity.
+    const old = [rec(1, 0, 'big', Number.MAX_VALUE), rec(2, 1, 'big', Number.MAX_VALUE)];
+    const later = [rec(3, 2, 'big', 100), rec(4, 120, 'big', 100), rec(5, 121, 'big', 50)];
+    const table = computeAggregates(later, [sum, avg], new Map([['sender_id', old.map((r) => hist(r, 'sender_id'))]]));
+    expect(table.at(0, aggregateKey(sum))).toBe(2 * top + 100);
+    // Two hours on, both left the hour's window: the sum is of the recent shipments only.
+    expect(table.at(1, aggregateKey(sum))).toBe(100);
+    expect(table.at(2, aggregateKey(sum))).toBe(150);
+    expect(Number.isFinite(table.at(2, aggregateKey(avg)))).toBe(true);
   });
 });

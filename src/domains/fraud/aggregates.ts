@@ -8,12 +8,15 @@
  *   re-evaluation or a backtest gives the same values (for shipments already stored then).
  * - count / sum / distinct include S; avg is over the EARLIER ones (0.0 when none, values that
  *   are null left out); first is true when no earlier shipment within MAX_WINDOW_MS has S's value.
+ * - Sums are compensated (they do not drift as shipments enter and leave the window), and a stored
+ *   value beyond what intake accepts today counts as that bound, so a sum is always finite.
  * - An absent key (or, for first, an absent field) on S gives null: the criterion reads `absent`.
  * - I/O: one history query per key for the whole batch, every organisation in it (`loadAggregates`);
  *   the computation is in memory, sweeping each entity's sorted history once per aggregate, into
  *   one table per organisation (`AggregateTable`: row i is the organisation's target i).
  */
 import type { AggregateUse } from '../../contracts/fraud.js';
+import { MAX_QUANTITY, MAX_USD_PER_UNIT } from '../../contracts/shipments.js';
 import type { Db } from '../../platform/store/index.js';
 import { entityHistory, idRuns, type HistoryRow } from '../shipments/index.js';
 import { aggregateKey, MAX_WINDOW_MS, windowMs, type ShipmentRecord, type VelocityValues } from './cel.js';
@@ -151,7 +154,20 @@ interface Target extends Point {
   row: number;
 }
 
-const numeric = (v: unknown): number | null => (v === null || v === undefined ? null : Number.isFinite(Number(v)) ? Number(v) : null);
+/**
+ * The largest quantity intake stores, in US dollars (MAX_QUANTITY at MAX_USD_PER_UNIT). A stored
+ * value beyond it (a row stored before the bounds existed) counts as this: two values near
+ * Number.MAX_VALUE summed to Infinity, and a sliding sum that reached Infinity stayed so (Infinity
+ * minus anything) for every later shipment of the entity, long after those values left the window.
+ */
+const LARGEST_QUANTITY = MAX_QUANTITY * MAX_USD_PER_UNIT;
+
+function numeric(v: unknown): number | null {
+  if (v === null || v === undefined) return null;
+  const n = Number(v);
+  if (!Number.isFinite(n)) return null;
+  return n > LARGEST_QUANTITY ? LARGEST_QUANTITY : n < -LARGEST_QUANTITY ? -LARGEST_QUANTITY : n;
+}
 
 /** An aggregate of a target that is its entity's only point: what `sweep` gives for one point. */
 function alone(target: Target, u: AggregateUse): number | boolean | null {
@@ -184,7 +200,16 @@ function sweep(points: readonly Point[], targets: readonly Target[], u: Aggregat
   const w = lookBack(u);
   let end = 0; // points[0, end) are at or before the current target (inclusive of it)
   let start = 0; // points[start, end) are inside the window
+  // Neumaier's compensated sum: what a float addition loses is kept in `lost`, so values leaving
+  // the window take away what they added (1e21 + 100 − 1e21 is 100, not 0) and a sum does not drift
+  // with the order shipments were swept in (a backtest sweeps from another start than the detector).
   let sum = 0;
+  let lost = 0;
+  const add = (v: number) => {
+    const t = sum + v;
+    lost += Math.abs(sum) >= Math.abs(v) ? sum - t + v : v - t + sum;
+    sum = t;
+  };
   let present = 0; // non-null field values inside the window
   // Made only for the kinds that use them: most entities are one or two shipments, and a Map per
   // entity and use was most of the sweep's garbage.
@@ -197,7 +222,7 @@ function sweep(points: readonly Point[], targets: readonly Target[], u: Aggregat
       if (u.kind === 'sum' || u.kind === 'avg') {
         const v = numeric(p.values[u.field!]);
         if (v !== null) {
-          sum += v;
+          add(v);
           present++;
         }
       } else if (u.kind === 'distinct') {
@@ -212,7 +237,7 @@ function sweep(points: readonly Point[], targets: readonly Target[], u: Aggregat
       if (u.kind === 'sum' || u.kind === 'avg') {
         const v = numeric(p.values[u.field!]);
         if (v !== null) {
-          sum -= v;
+          add(-v);
           present--;
         }
       } else if (u.kind === 'distinct') {
@@ -231,7 +256,7 @@ function sweep(points: readonly Point[], targets: readonly Target[], u: Aggregat
         value = end - start;
         break;
       case 'sum':
-        value = sum;
+        value = sum + lost;
         break;
       case 'distinct':
         value = counts.size;
@@ -239,7 +264,7 @@ function sweep(points: readonly Point[], targets: readonly Target[], u: Aggregat
       case 'avg': {
         const own = numeric(target.values[u.field!]);
         const n = present - (own === null ? 0 : 1);
-        value = n <= 0 ? 0 : (sum - (own ?? 0)) / n;
+        value = n <= 0 ? 0 : (sum + lost - (own ?? 0)) / n;
         break;
       }
       case 'first':
