@@ -11,79 +11,72 @@
  */
 import pino from 'pino';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { createOrg } from '../src/domains/accounts/index.js';
 import { drainArrivals } from '../src/domains/fraud/detector.js';
 import { toStoredRows } from '../src/domains/shipments/intake.js';
 import { arrayRows, validateRows } from '../src/domains/shipments/rows.js';
 import { insertShipments } from '../src/domains/shipments/store.js';
-import { asOwner, type Store } from '../src/platform/store/index.js';
+import { asOwner } from '../src/platform/store/index.js';
 import { insertCriterion, matchedIds } from './support/fraud.js';
-import { STORE_KINDS, freshStore, storeAvailable } from './support/server.js';
+import { STORE_KINDS } from './support/server.js';
+import { freshStoreForBlock } from './support/store-block.js';
 
 const logger = pino({ level: 'silent' });
 
 describe.each(STORE_KINDS)('draining the fraud arrivals on %s', (kind) => {
-  const run = it.skipIf(!storeAvailable(kind));
-  let store: Store;
-  let close: (() => Promise<void>) | undefined;
-
-  beforeAll(async () => {
-    if (!storeAvailable(kind)) return;
-    ({ store, close } = await freshStore(kind));
-  }, 60_000);
-  afterAll(async () => close?.());
+  const { run, store: storeOf } = freshStoreForBlock(kind);
 
   const store_ = async (orgId: string, prefix: string, n: number) => {
     const at = new Date(Date.now() - 600_000).toISOString();
     const objects = Array.from({ length: n }, (_, i) => ({ external_id: `${prefix}-${i}`, created_at: at, sales_channel: 'drain' }));
-    await insertShipments(store, toStoredRows(orgId, validateRows(arrayRows(objects)).valid, new Map()).rows);
+    await insertShipments(storeOf(), toStoredRows(orgId, validateRows(arrayRows(objects)).valid, new Map()).rows);
   };
-  const queued = async (orgId: string) => Number((await sql<{ n: string }>`SELECT count(*) AS n FROM shipment_arrivals WHERE org_id = ${orgId}`.execute(store.db)).rows[0]!.n);
+  const queued = async (orgId: string) => Number((await sql<{ n: string }>`SELECT count(*) AS n FROM shipment_arrivals WHERE org_id = ${orgId}`.execute(storeOf().db)).rows[0]!.n);
   /** Fails every transaction inserting `orgId`'s alerts with `errcode`. */
   const poison = (orgId: string, errcode: string) =>
     asOwner(() =>
       sql`CREATE FUNCTION drain_poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'poisoned organisation' USING ERRCODE = ${sql.lit(errcode)}; END $$;
-          CREATE TRIGGER drain_poison BEFORE INSERT ON fraud_alerts FOR EACH ROW WHEN (NEW.org_id = ${sql.lit(orgId)}::uuid) EXECUTE FUNCTION drain_poison()`.execute(store.db),
+          CREATE TRIGGER drain_poison BEFORE INSERT ON fraud_alerts FOR EACH ROW WHEN (NEW.org_id = ${sql.lit(orgId)}::uuid) EXECUTE FUNCTION drain_poison()`.execute(storeOf().db),
     );
-  const mend = () => asOwner(() => sql`DROP TRIGGER drain_poison ON fraud_alerts; DROP FUNCTION drain_poison()`.execute(store.db));
+  const mend = () => asOwner(() => sql`DROP TRIGGER drain_poison ON fraud_alerts; DROP FUNCTION drain_poison()`.execute(storeOf().db));
 
   run('sets aside an organisation whose shipments fail every time, as the worker does: the others detected, its own still queued', async () => {
-    const fine = (await createOrg(store.db, 'drain-fine')).id;
-    const poisoned = (await createOrg(store.db, 'drain-poisoned')).id;
-    const fineCrit = await insertCriterion(store.db, fine, { expression: "shipment.sales_channel == 'drain'", channels: [] });
-    const poisonedCrit = await insertCriterion(store.db, poisoned, { expression: "shipment.sales_channel == 'drain'", channels: [] });
+    const fine = (await createOrg(storeOf().db, 'drain-fine')).id;
+    const poisoned = (await createOrg(storeOf().db, 'drain-poisoned')).id;
+    const fineCrit = await insertCriterion(storeOf().db, fine, { expression: "shipment.sales_channel == 'drain'", channels: [] });
+    const poisonedCrit = await insertCriterion(storeOf().db, poisoned, { expression: "shipment.sales_channel == 'drain'", channels: [] });
     await store_(poisoned, 'p', 2);
     await store_(fine, 'f', 3);
     await poison(poisoned, 'P0001');
     try {
       // One lane: every chunk holds both organisations until the poisoned one is set aside.
-      const results = await drainArrivals({ db: store.db, logger, lanes: 1 });
+      const results = await drainArrivals({ db: storeOf().db, logger, lanes: 1 });
       expect(results.reduce((n, r) => n + r.shipments, 0)).toBe(3);
     } finally {
       await mend();
     }
-    expect(await matchedIds(store.db, fineCrit)).toEqual(['f-0', 'f-1', 'f-2']);
-    expect(await matchedIds(store.db, poisonedCrit)).toEqual([]);
+    expect(await matchedIds(storeOf().db, fineCrit)).toEqual(['f-0', 'f-1', 'f-2']);
+    expect(await matchedIds(storeOf().db, poisonedCrit)).toEqual([]);
     expect(await queued(poisoned)).toBe(2);
-    await sql`DELETE FROM shipment_arrivals`.execute(store.db);
-    await sql`UPDATE fraud_criteria SET enabled = false`.execute(store.db);
+    await sql`DELETE FROM shipment_arrivals`.execute(storeOf().db);
+    await sql`UPDATE fraud_criteria SET enabled = false`.execute(storeOf().db);
   });
 
   run('a lane failing stops the others: the drain rejects once no lane is working any more', async () => {
     // Two organisations in different lanes of two.
-    const laneOf = async (orgId: string) => Number((await sql<{ l: string }>`SELECT mod(hashtext(${orgId}::text)::bigint + 2147483648, 2) AS l`.execute(store.db)).rows[0]!.l);
-    const busy = (await createOrg(store.db, 'drain-busy')).id;
-    let failing = (await createOrg(store.db, 'drain-failing')).id;
-    while ((await laneOf(failing)) === (await laneOf(busy))) failing = (await createOrg(store.db, 'drain-failing')).id;
-    await insertCriterion(store.db, busy, { expression: "shipment.sales_channel == 'drain'", channels: [] });
-    await insertCriterion(store.db, failing, { expression: "shipment.sales_channel == 'drain'", channels: [] });
+    const laneOf = async (orgId: string) => Number((await sql<{ l: string }>`SELECT mod(hashtext(${orgId}::text)::bigint + 2147483648, 2) AS l`.execute(storeOf().db)).rows[0]!.l);
+    const busy = (await createOrg(storeOf().db, 'drain-busy')).id;
+    let failing = (await createOrg(storeOf().db, 'drain-failing')).id;
+    while ((await laneOf(failing)) === (await laneOf(busy))) failing = (await createOrg(storeOf().db, 'drain-failing')).id;
+    await insertCriterion(storeOf().db, busy, { expression: "shipment.sales_channel == 'drain'", channels: [] });
+    await insertCriterion(storeOf().db, failing, { expression: "shipment.sales_channel == 'drain'", channels: [] });
     await store_(failing, 'x', 1);
     // Work for the busy lane long after the failing one has given up (three tries, 1.5 s of back-off): 5,000 chunks of 2.
     await store_(busy, 'b', 10_000);
     await poison(failing, '57P03');
     try {
-      await expect(drainArrivals({ db: store.db, logger, lanes: 2, chunk: 2 })).rejects.toMatchObject({ code: '57P03' });
+      await expect(drainArrivals({ db: storeOf().db, logger, lanes: 2, chunk: 2 })).rejects.toMatchObject({ code: '57P03' });
       const left = await queued(busy);
       expect(left, 'the busy lane was stopped before it was done').toBeGreaterThan(0);
       await new Promise((resolve) => setTimeout(resolve, 500));

@@ -9,7 +9,7 @@
  */
 import pino from 'pino';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { createOrg } from '../src/domains/accounts/index.js';
 import { detectChunk, drainArrivals } from '../src/domains/fraud/detector.js';
 import { CompileCache } from '../src/domains/fraud/engine.js';
@@ -17,26 +17,18 @@ import { arrivedShipments } from '../src/domains/shipments/index.js';
 import { toStoredRows } from '../src/domains/shipments/intake.js';
 import { arrayRows, validateRows } from '../src/domains/shipments/rows.js';
 import { insertShipments, type StoredRow } from '../src/domains/shipments/store.js';
-import type { Store } from '../src/platform/store/index.js';
 import { insertCriterion } from './support/fraud.js';
-import { STORE_KINDS, freshStore, storeAvailable } from './support/server.js';
+import { STORE_KINDS } from './support/server.js';
+import { freshStoreForBlock } from './support/store-block.js';
 
 /** Shipments per organisation: a claim of 150 of them is 150 runs (more than 64, and more than a quarter of the ids). */
 const PER_ORG = 400;
 
 describe.each(STORE_KINDS)('fraud detection of a fragmented claim on %s', (kind) => {
-  const run = it.skipIf(!storeAvailable(kind));
-  let store: Store;
-  let close: (() => Promise<void>) | undefined;
-
-  beforeAll(async () => {
-    if (!storeAvailable(kind)) return;
-    ({ store, close } = await freshStore(kind));
-  }, 60_000);
-  afterAll(async () => close?.());
+  const { run, store: storeOf } = freshStoreForBlock(kind);
 
   run('evaluates every shipment of interleaved organisations exactly once, under its own organisation', async () => {
-    const db = store.db;
+    const db = storeOf().db;
     const orgs = [await createOrg(db, 'frag-a'), await createOrg(db, 'frag-b'), await createOrg(db, 'frag-c')].map((o) => o.id);
     const [a, b] = orgs as [string, string, string];
     const criteria: { orgId: string; id: string }[] = [];
@@ -51,7 +43,7 @@ describe.each(STORE_KINDS)('fraud detection of a fragmented claim on %s', (kind)
     const perOrg = orgs.map(rowsOf);
     const interleaved: StoredRow[] = [];
     for (let i = 0; i < PER_ORG; i++) for (const rows of perOrg) interleaved.push(rows[i]!);
-    expect(await insertShipments(store, interleaved)).toBe(3 * PER_ORG);
+    expect(await insertShipments(storeOf(), interleaved)).toBe(3 * PER_ORG);
 
     const idsOf = async (orgId: string) => (await sql<{ id: string }>`SELECT id FROM shipments WHERE org_id = ${orgId} ORDER BY id`.execute(db)).rows.map((r) => Number(r.id));
     const aIds = await idsOf(a);
