@@ -3,10 +3,17 @@
  * PostgreSQL (COPY): bad rows reported with line and field while good rows are stored, idempotency
  * by external_id, 100,000 rows in one request, tenancy, unknown currencies, and rate updates.
  */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_QUANTITY, MAX_USD_PER_UNIT } from '../src/contracts/shipments.js';
 import { createApiKey, createOrg } from '../src/domains/accounts/index.js';
-import { STORE_KINDS, startTestServer, storeAvailable, type TestServer } from './support/server.js';
+import { ADMIN_TOKEN, STORE_KINDS, startTestServer, storeAvailable, type TestServer } from './support/server.js';
+
+const execFileAsync = promisify(execFile);
 
 interface Answer {
   stored: number;
@@ -136,7 +143,37 @@ describe.each(STORE_KINDS)('shipments on %s', (kind) => {
     expect(res.status).toBe(400);
     const body = (await res.json()) as { error: { details: Answer } };
     expect(body.error.details.errors).toEqual([{ line: 1, field: 'created_at', message: expect.any(String) }]);
-    expect((await send('x', 'text/plain')).status).toBe(415);
+    const refused = await send('<shipments/>', 'application/xml');
+    expect(refused.status).toBe(415);
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toMatch(/application\/xml is not a shipments format: send application\/json .*text\/csv, or no Content-Type/);
+  });
+
+  // What an outsider types first: curl with --data-binary @file and no Content-Type sends
+  // application/x-www-form-urlencoded, -T sends none; both were a bare 415 (the exact bytes of a
+  // real curl, not a request written by hand).
+  run('takes a file sent by curl without a Content-Type, telling CSV, NDJSON and a JSON array by its first character', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vigil-curl-'));
+    try {
+      const files = {
+        'shipments.csv': '\uFEFFexternal_id,created_at,declared_value,currency\r\ncurl-csv-1,2026-05-01T12:00:00Z,10,EUR\r\ncurl-csv-2,not a date,10,EUR\r\n',
+        'shipments.ndjson': `${JSON.stringify(shipment('curl-nd-1'))}\n${JSON.stringify(shipment('curl-nd-2'))}\n`,
+        'shipments.json': `\n ${JSON.stringify([shipment('curl-json-1')])}`,
+      };
+      for (const [name, content] of Object.entries(files)) await writeFile(join(dir, name), content);
+      const curl = async (...args: string[]): Promise<{ status: number; body: Answer }> => {
+        const { stdout } = await execFileAsync('curl', ['-sS', '-w', '\n%{http_code}', '-H', `X-Api-Key: ${ADMIN_TOKEN}`, ...args, `${server.url}/api/v1/shipments`]);
+        const lines = stdout.trimEnd().split('\n');
+        return { status: Number(lines.pop()), body: JSON.parse(lines.join('\n')) as Answer };
+      };
+      const csv = await curl('--data-binary', `@${join(dir, 'shipments.csv')}`);
+      expect(csv.status).toBe(200);
+      expect(csv.body).toMatchObject({ stored: 1, rejected: 1, errors: [{ line: 3, field: 'created_at' }] });
+      expect(await curl('--data-binary', `@${join(dir, 'shipments.ndjson')}`)).toMatchObject({ status: 200, body: { stored: 2, rejected: 0 } });
+      expect(await curl('-T', join(dir, 'shipments.json'), '-X', 'POST')).toMatchObject({ status: 200, body: { stored: 1, rejected: 0 } });
+      expect(await curl('-H', 'content-type: text/plain', '--data-binary', '[{"external_id": "curl-bad", ')).toMatchObject({ status: 400 });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   run('another organisation sees none of them, and keeps its own external ids', async () => {

@@ -11,7 +11,7 @@ import type { z } from 'zod';
 import { MAX_LISTED_ROW_ERRORS, MAX_SHIPMENTS_PER_REQUEST, type shipmentIntakeAnswer, type shipmentView } from '../../contracts/shipments.js';
 import { DomainError, invalidField, notFound } from '../../platform/errors.js';
 import { pgJson, pgText, type Db, type Store } from '../../platform/store/index.js';
-import { arrayRows, csvRows, ndjsonRows, validateRows, type BodyFormat, type RawRow, type RowError, type ValidRow } from './rows.js';
+import { arrayRows, csvRows, ndjsonRows, sniffFormat, validateRows, type BodyFormat, type RawRow, type RowError, type ValidRow } from './rows.js';
 import { announceArrivals } from './for-fraud.js';
 import { findShipment, findShipmentById, insertShipments, listRates, listShipments, loadRates, upsertRates, type StoredRow } from './store.js';
 
@@ -19,14 +19,28 @@ type IntakeAnswer = z.infer<typeof shipmentIntakeAnswer>;
 type ShipmentView = z.infer<typeof shipmentView>;
 
 /** Decodes a body of the given format into raw rows (and the rows that could not even be decoded). */
-export function decodeBody(format: BodyFormat, body: unknown): { rows: RawRow[]; errors: RowError[] } {
+export function decodeBody(format: BodyFormat | 'sniff', body: unknown): { rows: RawRow[]; errors: RowError[] } {
+  if (format === 'sniff') {
+    const text = textOf(body);
+    const sniffed = sniffFormat(text);
+    if (sniffed !== 'json') return decodeBody(sniffed, text);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (error) {
+      throw invalidField('body', `starts with [ but is not a JSON array (${(error as Error).message}); send a JSON array, NDJSON or CSV`);
+    }
+    return decodeBody('json', parsed);
+  }
   if (format === 'json') {
     if (!Array.isArray(body)) throw invalidField('body', 'must be a JSON array of shipments (or send NDJSON or CSV)');
     return { rows: arrayRows(body), errors: [] };
   }
-  const text = typeof body === 'string' ? body : Buffer.isBuffer(body) ? body.toString('utf8') : '';
+  const text = textOf(body);
   return format === 'csv' ? csvRows(text) : ndjsonRows(text);
 }
+
+const textOf = (body: unknown): string => (typeof body === 'string' ? body : Buffer.isBuffer(body) ? body.toString('utf8') : '');
 
 /** Converts valid rows to stored rows, refusing those whose currency has no rate. */
 export function toStoredRows(orgId: string, valid: ValidRow[], rates: Map<string, number>): { rows: StoredRow[]; errors: RowError[] } {
@@ -85,7 +99,7 @@ export function toStoredRows(orgId: string, valid: ValidRow[], rates: Map<string
 }
 
 /** Bulk intake of one request's body for one organisation. */
-export async function intakeShipments(store: Store, orgId: string, format: BodyFormat, body: unknown): Promise<IntakeAnswer> {
+export async function intakeShipments(store: Store, orgId: string, format: BodyFormat | 'sniff', body: unknown): Promise<IntakeAnswer> {
   const decoded = decodeBody(format, body);
   const total = decoded.rows.length + decoded.errors.length;
   if (total > MAX_SHIPMENTS_PER_REQUEST) {

@@ -1,16 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_QUANTITY } from '../../contracts/shipments.js';
-import { csvRows, formatOf, ndjsonRows, validateRows } from './rows.js';
+import { csvRows, formatOf, ndjsonRows, sniffFormat, validateRows } from './rows.js';
 
 const ok = { external_id: 'a1', created_at: '2026-05-01T12:00:00Z' };
 
 describe('shipment rows', () => {
-  it('picks the format from the content type', () => {
-    expect(formatOf(undefined)).toBe('json');
+  it('picks the format from the content type, and sniffs it where the type names none', () => {
     expect(formatOf('application/json; charset=utf-8')).toBe('json');
     expect(formatOf('application/x-ndjson')).toBe('ndjson');
     expect(formatOf('text/csv; charset=utf-8')).toBe('csv');
-    expect(formatOf('text/plain')).toBeUndefined();
+    for (const undeclared of [undefined, '', 'application/x-www-form-urlencoded', 'application/octet-stream', 'Text/Plain; charset=utf-8']) expect(formatOf(undeclared), String(undeclared)).toBe('sniff');
+    expect(formatOf('application/xml')).toBeUndefined();
+    expect(formatOf('multipart/form-data; boundary=x')).toBeUndefined();
+  });
+
+  it('sniffs a body by its first character after a byte-order mark and blanks', () => {
+    expect(sniffFormat(' \n[{"external_id":"a"}]')).toBe('json');
+    expect(sniffFormat('\uFEFF{"external_id":"a"}\n{"external_id":"b"}')).toBe('ndjson');
+    expect(sniffFormat('\uFEFFexternal_id,created_at\na,2026-05-01T12:00:00Z')).toBe('csv');
+    expect(sniffFormat('')).toBe('csv');
   });
 
   it('reports a bad NDJSON line by its number and keeps the others', () => {

@@ -33,13 +33,38 @@ export interface ValidRow {
 
 export type BodyFormat = 'json' | 'ndjson' | 'csv';
 
-/** The body's format from its Content-Type (parameters such as charset ignored); undefined when not one of ours. */
-export function formatOf(contentType: string | undefined): BodyFormat | undefined {
-  const type = (contentType ?? 'application/json').split(';')[0]!.trim().toLowerCase();
+/**
+ * Content types that name no format but come with one anyway: none at all, curl's default for
+ * `--data-binary @file` (application/x-www-form-urlencoded), a file sent by a generic client
+ * (application/octet-stream) and plain text. The body tells which (`sniffFormat`), rather than a
+ * 415 for the command a user copies first.
+ */
+const UNDECLARED = new Set(['', 'application/x-www-form-urlencoded', 'application/octet-stream', 'text/plain']);
+
+/** The media type of a Content-Type header (parameters such as charset dropped, lower case; '' when absent). */
+export const mediaTypeOf = (contentType: string | undefined): string => (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+
+/**
+ * The body's format from its Content-Type: one of ours, 'sniff' when the type names no format
+ * (UNDECLARED), undefined when it names another one (XML, a form upload…).
+ */
+export function formatOf(contentType: string | undefined): BodyFormat | 'sniff' | undefined {
+  const type = mediaTypeOf(contentType);
   if (type === 'application/json') return 'json';
   if (type === 'application/x-ndjson' || type === 'application/ndjson' || type === 'application/jsonl') return 'ndjson';
   if (type === 'text/csv') return 'csv';
+  if (UNDECLARED.has(type)) return 'sniff';
   return undefined;
+}
+
+/**
+ * The format of a body sent without one: by its first character after a byte-order mark and
+ * blanks. A JSON array starts with `[`, NDJSON with `{`; anything else is CSV, whose header row
+ * is field names (which start with neither).
+ */
+export function sniffFormat(body: string): BodyFormat {
+  const first = /^[\uFEFF\s]*(.)/su.exec(body)?.[1];
+  return first === '[' ? 'json' : first === '{' ? 'ndjson' : 'csv';
 }
 
 /** Splits NDJSON into rows; a line that is not JSON is an error of that line. Blank lines are skipped. */
