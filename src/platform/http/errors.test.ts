@@ -29,6 +29,21 @@ describe('the error envelope', () => {
     await app.close();
   });
 
+  it("says what to send when a JSON endpoint gets another Content-Type (curl -d's form type), not fastify's bare 'Unsupported Media Type'", async () => {
+    const app = Fastify();
+    registerErrorHandler(app as unknown as App);
+    app.post('/json', async () => ({ ok: true }));
+    const form = await app.inject({ method: 'POST', url: '/json', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: '{"name":"x"}' });
+    expect(form.statusCode).toBe(415);
+    expect(form.json()).toEqual({
+      error: {
+        code: 'unsupported_encoding',
+        message: 'Content-Type application/x-www-form-urlencoded is not accepted here: this endpoint takes JSON; send the header Content-Type: application/json (curl -d sends application/x-www-form-urlencoded unless told).',
+      },
+    });
+    await app.close();
+  });
+
   it('keeps status, Retry-After and server-fault logging when a route writes its own body shape (the Healthchecks API)', async () => {
     const app = Fastify();
     app.setErrorHandler((error: Error, request, reply) => answerError(error as DomainError, request, reply, ({ message }) => ({ error: message })));

@@ -113,7 +113,18 @@ export function answerError(error: FastifyError | DomainError, request: FastifyR
     request.log.error({ err: error }, 'request failed');
     return reply.status(status).send(render({ status, code: 'internal', message: 'Internal server error; the server log has the details.' }));
   }
-  return reply.status(status).send(render({ status, code: clientErrorCode(error, status), message: error.message }));
+  return reply.status(status).send(render({ status, code: clientErrorCode(error, status), message: clientErrorMessage(error, request) }));
+}
+
+/**
+ * What a client error says. Fastify's own 415 says only "Unsupported Media Type": the endpoints that
+ * get it take JSON (those taking other formats accept any type), and the usual cause is curl's
+ * `-d`, which sends application/x-www-form-urlencoded unless told otherwise.
+ */
+function clientErrorMessage(error: FastifyError, request: FastifyRequest): string {
+  if (error.code !== 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return error.message;
+  const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim();
+  return `Content-Type ${type === '' ? '(none)' : type} is not accepted here: this endpoint takes JSON; send the header Content-Type: application/json (curl -d sends application/x-www-form-urlencoded unless told).`;
 }
 
 /** One error envelope for the whole API: `{ error: { code, message, details? } }`. */
