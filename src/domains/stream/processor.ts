@@ -332,9 +332,13 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
    * Measured again (issue 11, git history of this file): raw events stored before the lock so that
    * they overlap the previous commit, the next batch cut only once the previous one got far enough
    * (a `ready` gate on the bus): 43,500 ungated, 50,800 cut after the raw events, 55,900–56,700 cut
-   * after the counters, against 55,100–56,700 as here. Per 4-request batch (~62 ms) the
-   * transaction spends ~15 ms in COPY, ~15 ms moving the rows from the staging table into
-   * log_events (row-level security refuses COPY there), ~17 ms upserting ~1,500 counter rows.
+   * after the counters, against 55,100–56,700 as here. Then (before migration 019's BYPASSRLS
+   * role) a 4-request batch (~62 ms) spent ~15 ms in COPY, ~15 ms moving the rows from a staging
+   * table into log_events, ~17 ms upserting ~1,500 counter rows. Now (every statement logged, 97
+   * batches of ~4 requests, ~82 ms each on a slower machine): COPY straight into log_events 32.5 ms
+   * (Node's encoding streams into it), the counter upsert 14 ms, COMMIT 1.9 ms, the rest ~2.5 ms.
+   * Batches are what amortises this: with 16 clients instead of 8 (batches of ~8 requests) the
+   * same build took 59,000 events/s instead of 41,000.
    */
   const handle = async (messages: BusMessage[], context: BatchContext): Promise<void> => {
     const decoded = new Map<number, LogMessage | Error>(messages.map((m) => [m.seq, readSafely(m)]));
