@@ -13,10 +13,11 @@ import {
 } from '../../contracts/shipments.js';
 import { DomainError, forbidden } from '../../platform/errors.js';
 import type { AppContext } from '../../platform/http/context.js';
+import { mediaType } from '../../platform/http/media-type.js';
 import { principalOf, requireRole } from '../accounts/index.js';
 import { z } from 'zod';
 import { currencyRates, getShipment, intakeShipments, pageShipments, setCurrencyRates } from './intake.js';
-import { formatOf, mediaTypeOf } from './rows.js';
+import { formatOf } from './rows.js';
 
 /** 100,000 shipments of a few hundred bytes each, with room to spare; this route only. */
 export const SHIPMENT_BODY_LIMIT = 256 * 1024 * 1024;
@@ -59,7 +60,7 @@ export function shipmentRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         if (!format) {
           throw new DomainError(
             'unsupported_encoding',
-            `Content-Type ${mediaTypeOf(request.headers['content-type'])} is not a shipments format: send application/json (an array), application/x-ndjson or text/csv, or no Content-Type at all and the body's first character tells ([ a JSON array, { NDJSON, else CSV with a header row).`,
+            `Content-Type ${mediaType(request.headers['content-type'])} is not a shipments format: send application/json (an array), application/x-ndjson or text/csv, or no Content-Type at all and the body's first character tells ([ a JSON array, { NDJSON, else CSV with a header row).`,
           );
         }
         const answer = await intakeShipments(ctx.store, principalOf(request).orgId, format, request.body);

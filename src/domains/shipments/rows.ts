@@ -14,6 +14,7 @@
 import { CsvError, parse as parseCsv } from 'csv-parse/sync';
 import type { z } from 'zod';
 import { shipmentInput, type ShipmentInput } from '../../contracts/shipments.js';
+import { mediaType } from '../../platform/http/media-type.js';
 
 export interface RowError {
   line: number;
@@ -41,15 +42,12 @@ export type BodyFormat = 'json' | 'ndjson' | 'csv';
  */
 const UNDECLARED = new Set(['', 'application/x-www-form-urlencoded', 'application/octet-stream', 'text/plain']);
 
-/** The media type of a Content-Type header (parameters such as charset dropped, lower case; '' when absent). */
-export const mediaTypeOf = (contentType: string | undefined): string => (contentType ?? '').split(';')[0]!.trim().toLowerCase();
-
 /**
  * The body's format from its Content-Type: one of ours, 'sniff' when the type names no format
  * (UNDECLARED), undefined when it names another one (XML, a form upload…).
  */
 export function formatOf(contentType: string | undefined): BodyFormat | 'sniff' | undefined {
-  const type = mediaTypeOf(contentType);
+  const type = mediaType(contentType);
   if (type === 'application/json') return 'json';
   if (type === 'application/x-ndjson' || type === 'application/ndjson' || type === 'application/jsonl') return 'ndjson';
   if (type === 'text/csv') return 'csv';
@@ -63,7 +61,8 @@ export function formatOf(contentType: string | undefined): BodyFormat | 'sniff' 
  * is field names (which start with neither).
  */
 export function sniffFormat(body: string): BodyFormat {
-  const first = /^[\uFEFF\s]*(.)/su.exec(body)?.[1];
+  // trimStart drops a byte-order mark too (U+FEFF is white space to it), as the log decoders read theirs.
+  const first = body.trimStart()[0];
   return first === '[' ? 'json' : first === '{' ? 'ndjson' : 'csv';
 }
 

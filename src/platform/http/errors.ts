@@ -3,6 +3,7 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { DomainError, type ErrorCode } from '../errors.js';
 import { isUnavailableError } from '../outage.js';
 import type { App } from './context.js';
+import { mediaType } from './media-type.js';
 
 /** The error envelope as a response schema, for routes to document their 4xx answers. */
 
@@ -123,7 +124,7 @@ export function answerError(error: FastifyError | DomainError, request: FastifyR
  */
 function clientErrorMessage(error: FastifyError, request: FastifyRequest): string {
   if (error.code !== 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return error.message;
-  const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim();
+  const type = mediaType(request.headers['content-type']);
   return `Content-Type ${type === '' ? '(none)' : type} is not accepted here: this endpoint takes JSON; send the header Content-Type: application/json (curl -d sends application/x-www-form-urlencoded unless told).`;
 }
 

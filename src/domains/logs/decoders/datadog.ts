@@ -4,12 +4,12 @@ import {
   MAX_EVENTS_PER_REQUEST,
   bodyText,
   byteLength,
-  mediaType,
   tooManyEvents,
   wholeBodyRejected,
   type DecodeOptions,
   type DecodeResult,
 } from './limits.js';
+import { mediaType } from '../../../platform/http/media-type.js';
 import { enrichMessage, notAnObject } from './common.js';
 import { splitLines } from './native.js';
 

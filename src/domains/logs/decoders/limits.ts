@@ -76,11 +76,6 @@ export class CorruptBodyError extends DomainError {
 export const tooManyEvents = (count: number): IngestLimitError =>
   new IngestLimitError('events', `request has ${count} events, over the limit of ${MAX_EVENTS_PER_REQUEST.toLocaleString('en')} per request: send smaller batches`);
 
-/** Media type of a Content-Type header, lower-cased, without parameters. */
-export function mediaType(contentType: string | undefined): string {
-  return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
-}
-
 const utf8 = new TextDecoder('utf-8', { fatal: false, ignoreBOM: false });
 
 /** Body bytes as text; invalid UTF-8 becomes U+FFFD rather than failing the request. */

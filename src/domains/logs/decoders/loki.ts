@@ -7,12 +7,12 @@ import {
   MAX_EVENTS_PER_REQUEST,
   bodyText,
   byteLength,
-  mediaType,
   tooManyEvents,
   wholeBodyRejected,
   type DecodeOptions,
   type DecodeResult,
 } from './limits.js';
+import { mediaType } from '../../../platform/http/media-type.js';
 import { LokiPushRequest, decodeProtobuf } from './proto.js';
 import { SnappyTooLargeError, uncompressSnappy } from './snappy.js';
 

@@ -16,12 +16,12 @@ import {
   MAX_EVENTS_PER_REQUEST,
   bodyText,
   byteLength,
-  mediaType,
   tooManyEvents,
   wholeBodyRejected,
   type DecodeOptions,
   type DecodeResult,
 } from './limits.js';
+import { mediaType } from '../../../platform/http/media-type.js';
 import { OtlpAnyValue, OtlpExportLogsServiceResponse, OtlpExportLogsServiceRequestLazy, OtlpKeyValue, OtlpStatus, decodeProtobuf, encodeProtobuf } from './proto.js';
 
 /**
