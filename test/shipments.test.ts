@@ -242,6 +242,10 @@ describe.each(STORE_KINDS)('shipments on %s', (kind) => {
     const { key } = await createApiKey(server.ctx.db, server.org.id, 'org-admin', 'admin');
     expect((await server.api('/api/v1/currency-rates', { method: 'PUT', key, json: { rates: [{ currency: 'EUR', usd_per_unit: 3 }] } })).status).toBe(403);
     expect((await server.api('/api/v1/currency-rates', { method: 'PUT', json: { rates: [{ currency: 'eur', usd_per_unit: 3 }] } })).status).toBe(400);
+    // The intake's leniency about Content-Type is the intake's own: the rates take JSON only.
+    const form = await server.api('/api/v1/currency-rates', { method: 'PUT', body: JSON.stringify({ rates: [{ currency: 'EUR', usd_per_unit: 3 }] }), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(form.status).toBe(415);
+    expect(((await form.json()) as { error: { message: string } }).error.message).toMatch(/application\/x-www-form-urlencoded is not accepted here: this endpoint takes JSON/);
   });
 
   run('takes 100,000 rows in one request', async () => {

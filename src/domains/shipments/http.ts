@@ -31,45 +31,48 @@ const denied = { 401: errorEnvelope, 403: errorEnvelope };
  */
 export function shipmentRoutes(ctx: AppContext): FastifyPluginAsyncZod {
   return async (app) => {
-    // NDJSON and CSV arrive as text and are split into rows by the intake (rows.ts); JSON keeps
-    // fastify's parser. Any other type (none, curl's default for --data-binary, a file upload's)
-    // arrives as text too: the handler sniffs the undeclared ones and names the type it refuses,
-    // instead of fastify's bare 415. Scoped to this plugin: other routes are unaffected.
-    app.addContentTypeParser(['application/x-ndjson', 'application/ndjson', 'application/jsonl', 'text/csv'], { parseAs: 'string' }, (_request, body, done) => done(null, body));
-    app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+    // The intake, in a plugin of its own so that its body parsers reach no other route (the rates
+    // take JSON only). NDJSON and CSV arrive as text and are split into rows by the intake (rows.ts);
+    // JSON keeps fastify's parser. Any other type (none, curl's default for --data-binary, a file
+    // upload's) arrives as text too: the handler sniffs the undeclared ones and names the type it
+    // refuses, instead of fastify's bare 415.
+    await app.register(async (app) => {
+      app.addContentTypeParser(['application/x-ndjson', 'application/ndjson', 'application/jsonl', 'text/csv'], { parseAs: 'string' }, (_request, body, done) => done(null, body));
+      app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
 
-    app.post(
-      '/api/v1/shipments',
-      {
-        bodyLimit: SHIPMENT_BODY_LIMIT,
-        // The body schema documents a row (JSON form); rows are validated one by one by the intake,
-        // so that a bad row is reported while the good ones are stored: no whole-body validation.
-        validatorCompiler: () => (data: unknown) => ({ value: data }),
-        schema: {
-          tags,
-          body: z.array(shipmentInput).max(MAX_SHIPMENTS_PER_REQUEST).describe('Shipments: a JSON array of these objects, the same objects one per line (application/x-ndjson), or CSV rows under a header of these field names (text/csv)'),
-          summary: 'Bulk intake of shipments: a JSON array, NDJSON (application/x-ndjson) or CSV with a header row (text/csv), up to 100,000 rows',
-          description:
-            'Sent without a Content-Type (or as text/plain, application/octet-stream or application/x-www-form-urlencoded, what `curl --data-binary @file` sends), the body\'s first character tells the format: `[` a JSON array, `{` NDJSON, anything else CSV. Idempotent by external_id within the organisation: a row already stored is counted in `duplicates`, not stored again. Bad rows are listed with their line and field while the good ones are stored; a 2xx means the rows counted in `stored` are committed. Every row refused → 400 with the same answer in `details`.',
-          response: { 200: shipmentIntakeAnswer, 400: errorEnvelope, ...denied, 413: errorEnvelope, 415: errorEnvelope },
+      app.post(
+        '/api/v1/shipments',
+        {
+          bodyLimit: SHIPMENT_BODY_LIMIT,
+          // The body schema documents a row (JSON form); rows are validated one by one by the intake,
+          // so that a bad row is reported while the good ones are stored: no whole-body validation.
+          validatorCompiler: () => (data: unknown) => ({ value: data }),
+          schema: {
+            tags,
+            body: z.array(shipmentInput).max(MAX_SHIPMENTS_PER_REQUEST).describe('Shipments: a JSON array of these objects, the same objects one per line (application/x-ndjson), or CSV rows under a header of these field names (text/csv)'),
+            summary: 'Bulk intake of shipments: a JSON array, NDJSON (application/x-ndjson) or CSV with a header row (text/csv), up to 100,000 rows',
+            description:
+              'Sent without a Content-Type (or as text/plain, application/octet-stream or application/x-www-form-urlencoded, what `curl --data-binary @file` sends), the body\'s first character tells the format: `[` a JSON array, `{` NDJSON, anything else CSV. Idempotent by external_id within the organisation: a row already stored is counted in `duplicates`, not stored again. Bad rows are listed with their line and field while the good ones are stored; a 2xx means the rows counted in `stored` are committed. Every row refused → 400 with the same answer in `details`.',
+            response: { 200: shipmentIntakeAnswer, 400: errorEnvelope, ...denied, 413: errorEnvelope, 415: errorEnvelope },
+          },
+          preHandler: requireRole(ctx, 'member'),
         },
-        preHandler: requireRole(ctx, 'member'),
-      },
-      async (request) => {
-        const format = formatOf(request.headers['content-type']);
-        if (!format) {
-          throw new DomainError(
-            'unsupported_encoding',
-            `Content-Type ${mediaType(request.headers['content-type'])} is not a shipments format: send application/json (an array), application/x-ndjson or text/csv, or no Content-Type at all and the body's first character tells ([ a JSON array, { NDJSON, else CSV with a header row).`,
-          );
-        }
-        const answer = await intakeShipments(ctx.store, principalOf(request).orgId, format, request.body);
-        if (answer.rejected > 0 && answer.stored + answer.duplicates === 0) {
-          throw new DomainError('invalid_request', `Every row was refused (${answer.rejected}); none stored.`, { details: answer });
-        }
-        return answer;
-      },
-    );
+        async (request) => {
+          const format = formatOf(request.headers['content-type']);
+          if (!format) {
+            throw new DomainError(
+              'unsupported_encoding',
+              `Content-Type ${mediaType(request.headers['content-type'])} is not a shipments format: send application/json (an array), application/x-ndjson or text/csv, or no Content-Type at all and the body's first character tells ([ a JSON array, { NDJSON, else CSV with a header row).`,
+            );
+          }
+          const answer = await intakeShipments(ctx.store, principalOf(request).orgId, format, request.body);
+          if (answer.rejected > 0 && answer.stored + answer.duplicates === 0) {
+            throw new DomainError('invalid_request', `Every row was refused (${answer.rejected}); none stored.`, { details: answer });
+          }
+          return answer;
+        },
+      );
+    });
     app.get(
       '/api/v1/shipments',
       {
