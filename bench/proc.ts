@@ -16,7 +16,11 @@ export async function procStatusKb(pid: number, field: 'VmHWM' | 'VmRSS'): Promi
  * Linux). On a machine shared with other work, events per server CPU-second says more than events/s.
  */
 export async function cpuSeconds(pid: number): Promise<number | undefined> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  return cpuSecondsOfStat(await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => ''));
+}
+
+/** CPU seconds from the text of a `/proc/<pid>/stat`. */
+function cpuSecondsOfStat(stat: string): number | undefined {
   // Fields after the parenthesised command name, which may itself contain spaces.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const [utime, stime] = [Number(fields[11]), Number(fields[12])];
@@ -48,7 +52,7 @@ export async function cpuSecondsOfCommand(name: string): Promise<number> {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
     const open = stat.indexOf('(');
     if (open < 0 || stat.slice(open + 1, stat.lastIndexOf(')')) !== name) continue;
-    total += (await cpuSeconds(Number(pid))) ?? 0;
+    total += cpuSecondsOfStat(stat) ?? 0;
   }
   return total;
 }
