@@ -25,6 +25,10 @@ export const SHIPMENT_BODY_LIMIT = 256 * 1024 * 1024;
 const tags = ['shipments'];
 const denied = { 401: errorEnvelope, 403: errorEnvelope };
 
+/** What the intake takes, in its 415s (its own, and fastify's for a header it cannot parse). */
+const INTAKE_FORMATS =
+  "application/json (an array), application/x-ndjson or text/csv, or no Content-Type at all and the body's first character tells ([ a JSON array, { NDJSON, else CSV with a header row)";
+
 /**
  * `/api/v1/shipments` (bulk intake as JSON array, NDJSON or CSV; listing; one by external id) and
  * `/api/v1/currency-rates` (read by anyone signed in, written by platform administrators).
@@ -44,6 +48,7 @@ export function shipmentRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         '/api/v1/shipments',
         {
           bodyLimit: SHIPMENT_BODY_LIMIT,
+          config: { accepts: INTAKE_FORMATS },
           // The body schema documents a row (JSON form); rows are validated one by one by the intake,
           // so that a bad row is reported while the good ones are stored: no whole-body validation.
           validatorCompiler: () => (data: unknown) => ({ value: data }),
@@ -62,7 +67,7 @@ export function shipmentRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           if (!format) {
             throw new DomainError(
               'unsupported_encoding',
-              `Content-Type ${mediaType(request.headers['content-type'])} is not a shipments format: send application/json (an array), application/x-ndjson or text/csv, or no Content-Type at all and the body's first character tells ([ a JSON array, { NDJSON, else CSV with a header row).`,
+              `Content-Type ${mediaType(request.headers['content-type'])} is not accepted here: this endpoint takes ${INTAKE_FORMATS}.`,
             );
           }
           const answer = await intakeShipments(ctx.store, principalOf(request).orgId, format, request.body);

@@ -117,15 +117,25 @@ export function answerError(error: FastifyError | DomainError, request: FastifyR
   return reply.status(status).send(render({ status, code: clientErrorCode(error, status), message: clientErrorMessage(error, request) }));
 }
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** What a route's body may be, for the 415 fastify answers before the route runs (default: JSON). */
+    accepts?: string;
+  }
+}
+
 /**
- * What a client error says. Fastify's own 415 says only "Unsupported Media Type": the endpoints that
- * get it take JSON (those taking other formats accept any type), and the usual cause is curl's
- * `-d`, which sends application/x-www-form-urlencoded unless told otherwise.
+ * What a client error says. Fastify's own 415 says only "Unsupported Media Type". Most endpoints
+ * take JSON, and the usual cause is curl's `-d`, which sends application/x-www-form-urlencoded
+ * unless told otherwise; a route that takes more says what in its `config.accepts` (fastify still
+ * refuses an unparsable header, such as an empty one, before any parser of the route).
  */
 function clientErrorMessage(error: FastifyError, request: FastifyRequest): string {
   if (error.code !== 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return error.message;
   const type = mediaType(request.headers['content-type']);
-  return `Content-Type ${type === '' ? '(none)' : type} is not accepted here: this endpoint takes JSON; send the header Content-Type: application/json (curl -d sends application/x-www-form-urlencoded unless told).`;
+  const accepts = request.routeOptions.config.accepts;
+  const what = accepts ?? 'JSON; send the header Content-Type: application/json (curl -d sends application/x-www-form-urlencoded unless told)';
+  return `Content-Type ${type === '' ? '(none)' : type} is not accepted here: this endpoint takes ${what}.`;
 }
 
 /** One error envelope for the whole API: `{ error: { code, message, details? } }`. */
