@@ -130,6 +130,34 @@ describe.each(STORE_KINDS)('shipments on %s', (kind) => {
     expect((await server.api('/healthz')).status).toBe(200);
   });
 
+  run('treats hostile rows sent without a declared format (sniffed) as the declared formats do: 100,000-deep attributes, NUL, __proto__', async () => {
+    const deep = `${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}`;
+    const row = (id: string) => `{"external_id":"${id}","created_at":"2026-05-01T12:00:00Z","attributes":${deep}}`;
+    const bodies: [string, number][] = [
+      [`[${row('sniff-deep-json')},${JSON.stringify(shipment('sniff-ok-1'))}]`, 1],
+      [`${row('sniff-deep-ndjson')}\n${JSON.stringify(shipment('sniff-ok-2'))}\n`, 1],
+      [`external_id,created_at,attributes\nsniff-deep-csv,2026-05-01T12:00:00Z,"${deep.replaceAll('"', '""')}"\nsniff-ok-3,2026-05-01T12:00:00Z,{}\n`, 2],
+    ];
+    for (const [body, line] of bodies) {
+      const res = await send(body, 'application/octet-stream');
+      expect(res.status).toBe(200);
+      const a = (await res.json()) as Answer;
+      expect(a).toMatchObject({ stored: 1, rejected: 1 });
+      expect(a.errors[0]).toMatchObject({ line, field: 'attributes' });
+    }
+    const hostile = [
+      String.raw`{"external_id":"sniff-nul","created_at":"2026-05-01T12:00:00Z","description":"a\u0000b"}`,
+      `{"external_id":"sniff-proto","created_at":"2026-05-01T12:00:00Z","__proto__":{"polluted":true}}`,
+      '{"external_id":["not","text"],"created_at":"2026-05-01T12:00:00Z"}',
+    ].join('\n');
+    const a = (await (await send(hostile, 'text/plain')).json()) as Answer;
+    expect(a).toMatchObject({ stored: 1, rejected: 2 });
+    expect(a.errors).toEqual([expect.objectContaining({ line: 2, field: '__proto__' }), expect.objectContaining({ line: 3, field: 'external_id' })]);
+    expect(((await (await server.api('/api/v1/shipments/sniff-nul')).json()) as { description: string }).description).toBe('a\ufffdb');
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    expect((await server.api('/healthz')).status).toBe(200);
+  });
+
   run('is idempotent by external_id: the same body twice stores nothing the second time', async () => {
     const body = [shipment('i-1'), shipment('i-2'), shipment('i-2')];
     const first = (await (await server.api('/api/v1/shipments', { method: 'POST', json: body })).json()) as Answer;
