@@ -208,7 +208,7 @@ export async function benchFraud(): Promise<void> {
     const ms = { evaluate: 0, store: 0, manager: 0 };
     const stages = { claim: 0, read: 0, criteria: 0, history: 0, aggregates: 0, cel: 0 };
     // As the detector worker drains a backlog: its lanes at once, its chunks (VIGIL_FRAUD_LANES and VIGIL_FRAUD_CHUNK, read and checked as the server reads them).
-    const results = await drainArrivals({ db, cache, logger: pino({ level: 'error' }), lanes, chunk });
+    const results = await drainArrivals({ store, cache, logger: pino({ level: 'error' }), lanes, chunk });
     const chunks = results.length;
     for (const r of results) {
       ms.evaluate += r.ms.evaluate;
@@ -305,7 +305,7 @@ export async function benchFraud(): Promise<void> {
       return r;
     });
     await insertShipments(store, burst);
-    const r = await detectChunk(db, cache, new Date());
+    const r = await detectChunk(store, cache, new Date());
     const burstMatches = await count(db, `SELECT count(*) AS n FROM fraud_alerts WHERE criterion_id = '${id}'`);
     console.log(
       `alert manager, one burst of 10,000 shipments from 20 senders: ${fmt(burstMatches)} matches of the burst criterion (${fmt(r.alerts)} alerts with the organisation's other criteria) ` +

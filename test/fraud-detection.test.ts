@@ -116,7 +116,7 @@ describe.each(STORE_KINDS)('fraud detection on %s', (kind) => {
     // Two more detectors beside the server's own, taking chunks concurrently.
     const helper = async () => {
       while (helping) {
-        const r = await detectChunk(db(), cache, new Date(), { chunk: 100 });
+        const r = await detectChunk(server.ctx.store, cache, new Date(), { chunk: 100 });
         if (r.shipments === 0) await new Promise((res) => setTimeout(res, 5));
       }
     };
@@ -272,7 +272,7 @@ describe.each(STORE_KINDS)('fraud detection on %s', (kind) => {
       await asOwner(() => sql`DROP TRIGGER iso_poison ON fraud_alerts; DROP FUNCTION iso_poison()`.execute(db()));
     }
     // Mended: its shipments are detected when it is tried again (here at once, not after the back-off).
-    await detectChunk(db(), new CompileCache(), new Date(), { scope: { onlyOrg: other } });
+    await detectChunk(server.ctx.store, new CompileCache(), new Date(), { scope: { onlyOrg: other } });
     expect(await matchedIds(db(), poisoned)).toEqual(['iso-b1', 'iso-b2']);
   });
   run('lanes split the organisations between concurrent transactions: every shipment of every organisation evaluated once', async () => {
@@ -287,7 +287,7 @@ describe.each(STORE_KINDS)('fraud detection on %s', (kind) => {
     }
     // Beside the server's own detector (2 lanes): two more drains of 3 lanes each, small chunks.
     const cache = new CompileCache();
-    const drain = () => drainArrivals({ db: db(), cache, logger: server.ctx.logger, lanes: 3, chunk: 97 });
+    const drain = () => drainArrivals({ store: server.ctx.store, cache, logger: server.ctx.logger, lanes: 3, chunk: 97 });
     await Promise.all([drain(), drain()]);
     await untilDetected(db());
     for (const [o, crit] of crits.entries()) {

@@ -51,7 +51,7 @@ describe.each(STORE_KINDS)('draining the fraud arrivals on %s', (kind) => {
     await poison(poisoned, 'P0001');
     try {
       // One lane: every chunk holds both organisations until the poisoned one is set aside.
-      const results = await drainArrivals({ db: storeOf().db, logger, lanes: 1 });
+      const results = await drainArrivals({ store: storeOf(), logger, lanes: 1 });
       expect(results.reduce((n, r) => n + r.shipments, 0)).toBe(3);
     } finally {
       await mend();
@@ -76,7 +76,7 @@ describe.each(STORE_KINDS)('draining the fraud arrivals on %s', (kind) => {
     await store_(busy, 'b', 10_000);
     await poison(failing, '57P03');
     try {
-      await expect(drainArrivals({ db: storeOf().db, logger, lanes: 2, chunk: 2 })).rejects.toMatchObject({ code: '57P03' });
+      await expect(drainArrivals({ store: storeOf(), logger, lanes: 2, chunk: 2 })).rejects.toMatchObject({ code: '57P03' });
       const left = await queued(busy);
       expect(left, 'the busy lane was stopped before it was done').toBeGreaterThan(0);
       await new Promise((resolve) => setTimeout(resolve, 500));

@@ -58,15 +58,15 @@ describe.each(STORE_KINDS)('fraud detection of a fragmented claim on %s', (kind)
 
     const cache = new CompileCache();
     // One organisation's chunk: 150 ids spaced by 3, the fragmented read.
-    const first = await detectChunk(db, cache, new Date(), { chunk: 150, scope: { onlyOrg: a } });
+    const first = await detectChunk(storeOf(), cache, new Date(), { chunk: 150, scope: { onlyOrg: a } });
     expect(first.shipments).toBe(150);
     // Then concurrent detectors: that organisation alone, lanes holding some of the organisations
     // (fragmented claims), and one claiming across all of them (runs).
     const onlyA = async () => {
-      while ((await detectChunk(db, cache, new Date(), { chunk: 150, scope: { onlyOrg: a } })).shipments > 0);
+      while ((await detectChunk(storeOf(), cache, new Date(), { chunk: 150, scope: { onlyOrg: a } })).shipments > 0);
     };
     const logger = pino({ level: 'silent' });
-    await Promise.all([onlyA(), drainArrivals({ db, cache, logger, lanes: 3, chunk: 150 }), drainArrivals({ db, cache, logger, lanes: 1, chunk: 1000 })]);
+    await Promise.all([onlyA(), drainArrivals({ store: storeOf(), cache, logger, lanes: 3, chunk: 150 }), drainArrivals({ store: storeOf(), cache, logger, lanes: 1, chunk: 1000 })]);
 
     const left = await sql<{ n: string }>`SELECT count(*) AS n FROM shipment_arrivals`.execute(db);
     expect(Number(left.rows[0]!.n)).toBe(0);

@@ -137,7 +137,7 @@ export async function startVigil(config: Config, options: StartOptions = {}): Pr
       // The alert manager's timers (group wait, interval, repeat) live in the store: any instance may flush them.
       if (roles.has('process')) workers.push(startAlertFlusher(ctx, ctx.config.VIGIL_ALERT_INTERVAL_MS));
       // New shipments: woken by intakes of this process, polling for those of other processes.
-      if (roles.has('process')) workers.push(startFraudDetector({ db: store.db, logger, baseUrl: ctx.baseUrl, chunk: ctx.config.VIGIL_FRAUD_CHUNK, lanes: ctx.config.VIGIL_FRAUD_LANES }));
+      if (roles.has('process')) workers.push(startFraudDetector({ store, logger, baseUrl: ctx.baseUrl, chunk: ctx.config.VIGIL_FRAUD_CHUNK, lanes: ctx.config.VIGIL_FRAUD_LANES }));
       // Shipment table watchers: one process reads each watcher (a lease), any process may.
       if (roles.has('process')) workers.push(startShipmentWatchers({ store, logger }));
       if (roles.has('web')) workers.push(startAlertLive(ctx, ctx.config.VIGIL_ALERT_INTERVAL_MS));

@@ -1,6 +1,6 @@
 import { sql, type Selectable } from 'kysely';
 import type { AlertInstanceState } from '../../contracts/alerting.js';
-import type { Db } from '../../platform/store/index.js';
+import { bulkRows, type BulkShape, type Db } from '../../platform/store/index.js';
 import { alertingDb, type AlertGroupsTable, type AlertInstancesTable, type MuteWindowsTable, type SilencesTable, type StoredRouting } from './tables.js';
 import type { Matcher } from './silences.js';
 import type { MuteKind } from './mutes.js';
@@ -22,16 +22,38 @@ export const orgKey = (orgId: string, key: string): string => `${orgId} ${key}`;
 /** An instance row as the manager computes it (everything but `updated_at`, which the store sets). */
 export type NewInstanceRow = Omit<InstanceRow, 'updated_at'>;
 
-/** A number as jsonb_to_recordset reads it: as text, so that Infinity and NaN (which JSON lacks) survive the trip. */
+/** A number as the bulk rows carry it: as text, so that Infinity and NaN (which JSON lacks) survive the trip. */
 const numberText = (n: number | null | undefined): string | null => (n === null || n === undefined ? null : String(n));
 
-const instanceJson = (rows: readonly NewInstanceRow[]): string => JSON.stringify(rows.map((r) => ({ ...r, value: numberText(r.value), threshold: numberText(r.threshold) })));
+const instanceRows = (rows: readonly NewInstanceRow[]) => rows.map((r) => ({ ...r, value: numberText(r.value), threshold: numberText(r.threshold) }));
 
-// Instance rows travel as one jsonb array, one parameter however many (PostgreSQL allows 65,535
-// parameters a statement, and building them costs more than parsing one array); these are its columns.
-const INSTANCE_RECORD = sql`v(org_id uuid, fingerprint text, source text, rule_id text, rule_name text, labels jsonb, severity text, summary text,
-      kind text, state text, active_since timestamptz, firing_since timestamptz, clear_since timestamptz, resolved_at timestamptz, value text, threshold text,
-      acknowledged_at timestamptz, acknowledged_by text, group_key text, link text, details jsonb)`;
+// Instance rows travel in bulk (bulkRows: COPY, or one jsonb array on the embedded store); these are its columns.
+const INSTANCE_SHAPE: BulkShape = {
+  name: 'alert_instances',
+  columns: [
+    ['org_id', 'uuid'],
+    ['fingerprint', 'text'],
+    ['source', 'text'],
+    ['rule_id', 'text'],
+    ['rule_name', 'text'],
+    ['labels', 'jsonb'],
+    ['severity', 'text'],
+    ['summary', 'text'],
+    ['kind', 'text'],
+    ['state', 'text'],
+    ['active_since', 'timestamptz'],
+    ['firing_since', 'timestamptz'],
+    ['clear_since', 'timestamptz'],
+    ['resolved_at', 'timestamptz'],
+    ['value', 'text'],
+    ['threshold', 'text'],
+    ['acknowledged_at', 'timestamptz'],
+    ['acknowledged_by', 'text'],
+    ['group_key', 'text'],
+    ['link', 'text'],
+    ['details', 'jsonb'],
+  ],
+};
 const INSTANCE_COLUMNS = sql`org_id, fingerprint, source, rule_id, rule_name, labels, severity, summary, kind, state, active_since, firing_since, clear_since,
       resolved_at, value, threshold, acknowledged_at, acknowledged_by, group_key, link, details, updated_at`;
 const INSTANCE_VALUES = sql`v.org_id, v.fingerprint, v.source, v.rule_id, v.rule_name, v.labels, v.severity, v.summary, v.kind, v.state, v.active_since, v.firing_since,
@@ -49,7 +71,7 @@ export async function insertNewInstances(trx: Db, rows: readonly NewInstanceRow[
   const { rows: inserted } = await sql<{ org_id: string; fingerprint: string }>`
     INSERT INTO alert_instances (${INSTANCE_COLUMNS})
     SELECT ${INSTANCE_VALUES}
-    FROM jsonb_to_recordset(${instanceJson(rows)}::jsonb) AS ${INSTANCE_RECORD}
+    FROM ${await bulkRows(trx, INSTANCE_SHAPE, instanceRows(rows))}
     ORDER BY v.org_id, v.fingerprint
     ON CONFLICT (org_id, fingerprint) DO NOTHING
     RETURNING org_id, fingerprint`.execute(trx);
@@ -86,7 +108,7 @@ export async function updateInstances(trx: Db, rows: readonly NewInstanceRow[]):
   await sql`
     INSERT INTO alert_instances (${INSTANCE_COLUMNS})
     SELECT ${INSTANCE_VALUES}
-    FROM jsonb_to_recordset(${instanceJson(rows)}::jsonb) AS ${INSTANCE_RECORD}
+    FROM ${await bulkRows(trx, INSTANCE_SHAPE, instanceRows(rows))}
     ON CONFLICT (org_id, fingerprint) DO UPDATE SET
       rule_name = excluded.rule_name, labels = excluded.labels, severity = excluded.severity, summary = excluded.summary, kind = excluded.kind,
       state = excluded.state, active_since = excluded.active_since, firing_since = excluded.firing_since, clear_since = excluded.clear_since,
@@ -107,14 +129,32 @@ export interface TransitionRow {
   value: number | null;
 }
 
+const TRANSITION_SHAPE: BulkShape = {
+  name: 'alert_transitions',
+  columns: [
+    ['org_id', 'uuid'],
+    ['fingerprint', 'text'],
+    ['at', 'timestamptz'],
+    ['from_state', 'text'],
+    ['to_state', 'text'],
+    ['reason', 'text'],
+    ['value', 'text'],
+    ['n', 'integer'],
+  ],
+};
+
 export async function insertTransitions(trx: Db, rows: readonly TransitionRow[]): Promise<void> {
   if (rows.length === 0) return;
-  const json = JSON.stringify(rows.map((r, n) => ({ ...r, value: numberText(r.value), n })));
+  const v = await bulkRows(
+    trx,
+    TRANSITION_SHAPE,
+    rows.map((r, n) => ({ ...r, value: numberText(r.value), n })),
+  );
   // In the given order (ORDER BY the position): ids follow the order of the transitions.
   await sql`
     INSERT INTO alert_transitions (org_id, fingerprint, at, from_state, to_state, reason, value)
     SELECT v.org_id, v.fingerprint, v.at, v.from_state, v.to_state, v.reason, v.value::double precision
-    FROM jsonb_to_recordset(${json}::jsonb) AS v(org_id uuid, fingerprint text, at timestamptz, from_state text, to_state text, reason text, value text, n integer)
+    FROM ${v}
     ORDER BY v.n`.execute(trx);
 }
 
@@ -139,6 +179,18 @@ export interface NewGroup extends GroupUpdate {
 
 const iso = (d: Date | null) => (d === null ? null : d.toISOString());
 
+const GROUP_STATE: BulkShape['columns'] = [
+  ['org_id', 'uuid'],
+  ['group_key', 'text'],
+  ['first_active_at', 'timestamptz'],
+  ['last_notified_at', 'timestamptz'],
+  ['announced', 'text[]'],
+  ['wake_at', 'timestamptz'],
+  ['routing', 'jsonb'],
+];
+const NEW_GROUP_SHAPE: BulkShape = { name: 'new_alert_groups', columns: [...GROUP_STATE, ['source', 'text'], ['rule_id', 'text']] };
+const GROUP_UPDATE_SHAPE: BulkShape = { name: 'alert_group_updates', columns: GROUP_STATE };
+
 /**
  * Inserts the groups that do not exist yet, in their decided state, in (organisation, key) order,
  * and returns the keys (`orgKey`) of those inserted: as for instances, a group inserted here is
@@ -157,11 +209,11 @@ export async function insertNewGroups(trx: Db, groups: readonly NewGroup[]): Pro
     wake_at: iso(g.wakeAt),
     routing: g.routing,
   }));
+  const v = await bulkRows(trx, NEW_GROUP_SHAPE, rows);
   const { rows: inserted } = await sql<{ org_id: string; group_key: string }>`
     INSERT INTO alert_groups (org_id, group_key, source, rule_id, first_active_at, last_notified_at, announced, wake_at, routing, updated_at)
     SELECT v.org_id, v.group_key, v.source, v.rule_id, v.first_active_at, v.last_notified_at, v.announced, v.wake_at, v.routing, now()
-    FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-      AS v(org_id uuid, group_key text, source text, rule_id text, first_active_at timestamptz, last_notified_at timestamptz, announced text[], wake_at timestamptz, routing jsonb)
+    FROM ${v}
     ORDER BY v.org_id, v.group_key
     ON CONFLICT (org_id, group_key) DO NOTHING
     RETURNING org_id, group_key`.execute(trx);
@@ -221,11 +273,11 @@ export async function updateGroups(trx: Db, updates: readonly (GroupUpdate & { o
     wake_at: iso(u.wakeAt),
     routing: u.routing,
   }));
+  const v = await bulkRows(trx, GROUP_UPDATE_SHAPE, rows);
   await sql`
     UPDATE alert_groups AS g
     SET first_active_at = v.first_active_at, last_notified_at = v.last_notified_at, announced = v.announced, wake_at = v.wake_at, routing = v.routing, updated_at = now()
-    FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-      AS v(org_id uuid, group_key text, first_active_at timestamptz, last_notified_at timestamptz, announced text[], wake_at timestamptz, routing jsonb)
+    FROM ${v}
     WHERE g.org_id = v.org_id AND g.group_key = v.group_key`.execute(trx);
 }
 
@@ -523,6 +575,15 @@ export async function lockGroupsByKey(trx: Db, orgId: string, keys: readonly str
 /** Why an event instance was closed (its transition's reason). */
 export const eventCloseReason = (silenced: boolean): string => (silenced ? 'silenced: closed without being told' : 'told in a digest');
 
+const CLOSED_EVENT_SHAPE: BulkShape = {
+  name: 'closed_events',
+  columns: [
+    ['org_id', 'uuid'],
+    ['fingerprint', 'text'],
+    ['reason', 'text'],
+  ],
+};
+
 /**
  * Closes event instances (Routing.events) once told or silenced: resolved now, each with its
  * transition, in one statement per table whatever their number. Only those still firing (a
@@ -530,11 +591,15 @@ export const eventCloseReason = (silenced: boolean): string => (silenced ? 'sile
  */
 export async function closeEvents(trx: Db, events: readonly { orgId: string; fingerprint: string; silenced: boolean }[], at: Date): Promise<void> {
   if (events.length === 0) return;
-  const json = JSON.stringify(events.map((e) => ({ org_id: e.orgId, fingerprint: e.fingerprint, reason: eventCloseReason(e.silenced) })));
+  const v = await bulkRows(
+    trx,
+    CLOSED_EVENT_SHAPE,
+    events.map((e) => ({ org_id: e.orgId, fingerprint: e.fingerprint, reason: eventCloseReason(e.silenced) })),
+  );
   await sql`
     WITH closed AS (
       UPDATE alert_instances i SET state = 'resolved', resolved_at = ${at}, clear_since = NULL, updated_at = clock_timestamp()
-      FROM jsonb_to_recordset(${json}::jsonb) AS v(org_id uuid, fingerprint text, reason text)
+      FROM ${v}
       WHERE i.org_id = v.org_id AND i.fingerprint = v.fingerprint AND i.state = 'firing'
       RETURNING i.org_id, i.fingerprint, i.value, v.reason)
     INSERT INTO alert_transitions (org_id, fingerprint, at, from_state, to_state, reason, value)

@@ -32,7 +32,7 @@
  */
 import type { Logger } from 'pino';
 import { loadSetting } from '../../config.js';
-import { asSystem, type Db } from '../../platform/store/index.js';
+import { asSystem, transactionWithCopy, type Store } from '../../platform/store/index.js';
 import type { Worker } from '../../platform/worker.js';
 import { reportConditions, type ManagerOptions } from '../alerting/index.js';
 import { isUnavailableError } from '../../platform/outage.js';
@@ -80,9 +80,10 @@ export interface DetectResult {
 }
 
 /** Claims and evaluates one chunk of arrivals in one transaction. */
-export async function detectChunk(db: Db, cache: CompileCache, now: Date, options: DetectOptions = {}): Promise<DetectResult> {
+export async function detectChunk(store: Store, cache: CompileCache, now: Date, options: DetectOptions = {}): Promise<DetectResult> {
   return asSystem(SYSTEM_REASON, () =>
-    db.transaction().execute(async (trx) => {
+    // With COPY: the alert manager stages its thousands of rows by COPY (bulkRows), ~4× faster than as jsonb.
+    transactionWithCopy(store, async (trx) => {
       const started = performance.now();
       let mark = started;
       const lap = () => {
@@ -195,7 +196,7 @@ const laneScope = (index: number, of: number): ClaimScope => (of > 1 ? { lane: {
 
 /** A detector's lanes claim by their own scopes (lane, organisations set aside), not a caller's. */
 export interface DetectorDeps extends Omit<DetectOptions, 'scope'> {
-  db: Db;
+  store: Store;
   logger: Logger;
   /** Poll for arrivals of other processes this often (default 1000 ms); an intake in this process wakes it at once. */
   pollMs?: number;
@@ -250,15 +251,15 @@ class Lanes {
   }
 
   private async detect(scope: ClaimScope): Promise<DetectResult> {
-    const r = await detectChunk(this.deps.db, this.cache, new Date(), { ...this.deps, scope });
+    const r = await detectChunk(this.deps.store, this.cache, new Date(), { ...this.deps, scope });
     if (r.shipments > 0) this.deps.onResult?.(r);
     return r;
   }
 
   /** Each waiting organisation of the lane on its own: the one(s) failing are set aside. */
   private async isolate(lane: ClaimScope): Promise<void> {
-    const { db, logger } = this.deps;
-    for (const orgId of await asSystem(SYSTEM_REASON, () => waitingOrgs(db, { ...lane, exceptOrgs: this.excluded() }))) {
+    const { store, logger } = this.deps;
+    for (const orgId of await asSystem(SYSTEM_REASON, () => waitingOrgs(store.db, { ...lane, exceptOrgs: this.excluded() }))) {
       if (this.stopped) return;
       try {
         await this.detect({ onlyOrg: orgId });

@@ -1,5 +1,5 @@
 import { sql, type RawBuilder, type Selectable } from 'kysely';
-import { ownTables, type Db } from '../../platform/store/index.js';
+import { bulkRows, ownTables, type BulkShape, type Db } from '../../platform/store/index.js';
 import type { RecordContent } from './payload.js';
 import type { ChannelKind, ChannelsTable, DeliveryAttemptsTable, DeliveryStatus, NotifyTables, OutboxTable } from './tables.js';
 
@@ -80,6 +80,22 @@ export interface AlertRecord {
   at: Date;
 }
 
+const ALERT_RECORD_SHAPE: BulkShape = {
+  name: 'alerts',
+  columns: [
+    ['id', 'uuid'],
+    ['org_id', 'uuid'],
+    ['source', 'text'],
+    ['subject_id', 'text'],
+    ['kind', 'text'],
+    ['idempotency_key', 'text'],
+    ['title', 'text'],
+    ['message', 'text'],
+    ['details', 'jsonb'],
+    ['created_at', 'timestamptz'],
+  ],
+};
+
 /**
  * Records alerts (`alerts` rows) in one statement; returns the ids stored, leaving out those
  * whose idempotency key was used already (a redelivery: never recorded, nor sent, twice).
@@ -98,11 +114,11 @@ export async function insertAlertRecords(db: Db, records: readonly AlertRecord[]
     details: a.details,
     created_at: a.at.toISOString(),
   }));
+  const v = await bulkRows(db, ALERT_RECORD_SHAPE, rows);
   const { rows: stored } = await sql<{ id: string }>`
     INSERT INTO alerts (id, org_id, source, subject_id, kind, idempotency_key, title, message, details, created_at)
     SELECT v.id, v.org_id, v.source, v.subject_id, v.kind, v.idempotency_key, v.title, v.message, v.details, v.created_at
-    FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-      AS v(id uuid, org_id uuid, source text, subject_id text, kind text, idempotency_key text, title text, message text, details jsonb, created_at timestamptz)
+    FROM ${v}
     ON CONFLICT (org_id, idempotency_key) DO NOTHING
     RETURNING id`.execute(db);
   return new Set(stored.map((r) => r.id));
@@ -126,13 +142,28 @@ export interface NewNotification {
   skippedBecause?: string;
 }
 
+const NOTIFICATION_SHAPE: BulkShape = {
+  name: 'outbox',
+  columns: [
+    ['id', 'uuid'],
+    ['org_id', 'uuid'],
+    ['channel_id', 'uuid'],
+    ['alert_id', 'uuid'],
+    ['payload', 'jsonb'],
+    ['status', 'text'],
+    ['last_error', 'text'],
+  ],
+};
+
 /**
- * Queues notifications, due now, in one statement (the rows travel as one jsonb array: one
- * parameter however many); an alert is queued once per channel whatever happens.
+ * Queues notifications, due now, in one statement (the rows travel in bulk, bulkRows); an alert is
+ * queued once per channel whatever happens.
  */
 export async function insertNotifications(db: Db, rows: readonly NewNotification[]): Promise<void> {
   if (rows.length === 0) return;
-  const json = JSON.stringify(
+  const v = await bulkRows(
+    db,
+    NOTIFICATION_SHAPE,
     rows.map((r) => ({
       id: r.id,
       org_id: r.orgId,
@@ -145,7 +176,7 @@ export async function insertNotifications(db: Db, rows: readonly NewNotification
   await sql`
     INSERT INTO outbox (id, org_id, channel_id, alert_id, payload, status, last_error, next_attempt_at)
     SELECT v.id, v.org_id, v.channel_id, v.alert_id, v.payload, COALESCE(v.status, 'pending'), v.last_error, now()
-    FROM jsonb_to_recordset(${json}::jsonb) AS v(id uuid, org_id uuid, channel_id uuid, alert_id uuid, payload jsonb, status text, last_error text)
+    FROM ${v}
     ON CONFLICT (channel_id, alert_id) DO NOTHING`.execute(db);
 }
 

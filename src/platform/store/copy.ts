@@ -7,10 +7,11 @@
  */
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
-import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClient } from 'kysely';
+import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClient, type RawBuilder } from 'kysely';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Db, Store } from './store.js';
+import { pgArray, pgJson, pgText } from './values.js';
 
 /**
  * Writes rows in COPY's text format into `table (columns)`. Chunks are pulled one at a time as the
@@ -19,11 +20,15 @@ import type { Db, Store } from './store.js';
  */
 export type CopyIn = (table: string, columns: readonly string[], data: string | Iterable<string>) => Promise<void>;
 
+/** The client under each transaction opened by transactionWithCopy, so that `bulkRows` below it can COPY. */
+const clientOf = new WeakMap<Db, pg.PoolClient>();
+
 export async function transactionWithCopy<T>(store: Store, work: (trx: Db, copy: CopyIn | undefined) => Promise<T>): Promise<T> {
   if (!store.connect) return store.db.transaction().execute((trx) => work(trx, undefined));
   // Set to the caller's tenant context like every connection of the store.
   const client = await store.connect();
   const db = new Kysely<object>({ dialect: new PostgresDialect({ pool: new OneClientPool(client) }) });
+  clientOf.set(db, client);
   const copy: CopyIn = async (table, columns, data) => {
     const list = columns.join(', ');
     // PostgreSQL refuses COPY FROM into a table under row-level security (every tenant table, see
@@ -51,6 +56,69 @@ export async function transactionWithCopy<T>(store: Store, work: (trx: Db, copy:
     // A client whose transaction state is unknown (failed ROLLBACK) must not go back to the pool.
     client.release(broken || undefined);
   }
+}
+
+/**
+ * The columns of a row set that one statement reads as `v` (`… FROM ${await bulkRows(…)} …`), with
+ * their SQL types. `name` names the session-private table the rows are staged in.
+ */
+export interface BulkShape {
+  name: string;
+  columns: readonly (readonly [column: string, type: string])[];
+}
+
+/** A value of a bulk row: text, a number, a boolean, an instant, null, or an object or array stored as JSON. */
+export type BulkValue = string | number | boolean | Date | null | undefined | object;
+
+/**
+ * Many rows for one statement, as the relation `v` with `shape`'s columns. Inside a transaction
+ * opened by transactionWithCopy they are COPYed into a session-private table (emptied first, and
+ * at commit) and `v` is that table; elsewhere (the embedded store, a plain transaction) they
+ * travel as one jsonb array read by jsonb_to_recordset. Both give the same relation, so the
+ * statement around it (ON CONFLICT, RETURNING, ORDER BY) is written once. COPY is what pays for
+ * thousands of rows: 11,090 alert instances took 600 ms as a jsonb array (its parsing alone half
+ * of that) and 150 ms staged by COPY, 11,090 outbox rows 760 against 180 ms.
+ *
+ * Values are given as the jsonb path reads them: a number that may be Infinity or NaN (which JSON
+ * lacks) must come as text for a column typed text, and be cast in the statement.
+ */
+export async function bulkRows(trx: Db, shape: BulkShape, rows: readonly Readonly<Record<string, BulkValue>>[]): Promise<RawBuilder<unknown>> {
+  const client = clientOf.get(trx);
+  const record = shape.columns.map(([column, type]) => `${column} ${type}`).join(', ');
+  if (!client) return sql`jsonb_to_recordset(${pgJson(rows)}::jsonb) AS v(${sql.raw(record)})`;
+  const table = `bulk_${shape.name}`;
+  await client.query(`CREATE TEMP TABLE IF NOT EXISTS ${table} (${record}) ON COMMIT DELETE ROWS; TRUNCATE ${table}`);
+  const columns = shape.columns.map(([column, type]) => ({ column, array: type.endsWith('[]') }));
+  const lines = function* () {
+    for (const row of rows) yield `${columns.map(({ column, array }) => copyValue(bulkText(row[column], array))).join('\t')}\n`;
+  };
+  await pipeline(Readable.from(batched(lines(), 256), { objectMode: false }), client.query(copyFrom(`COPY ${table} (${columns.map((c) => c.column).join(', ')}) FROM STDIN`)));
+  return sql`${sql.table(table)} AS v`;
+}
+
+/**
+ * A bulk value as COPY's text format reads it (before escaping), as the jsonb path would store it:
+ * objects as JSON, arrays of an array column as array text, U+0000 replaced (values.ts).
+ */
+function bulkText(value: BulkValue, array: boolean): string | null {
+  if (value === null || value === undefined) return null;
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
+  if (array && Array.isArray(value)) return pgArray(value as (string | number | boolean)[]);
+  if (typeof value === 'object') return pgJson(value);
+  return typeof value === 'string' ? pgText(value) : String(value);
+}
+
+/** Lines joined `size` at a time: one stream chunk per line would cost more than the line. */
+function* batched(lines: Iterable<string>, size: number): Generator<string> {
+  let chunk: string[] = [];
+  for (const line of lines) {
+    chunk.push(line);
+    if (chunk.length === size) {
+      yield chunk.join('');
+      chunk = [];
+    }
+  }
+  if (chunk.length > 0) yield chunk.join('');
 }
 
 /** Whether row-level security applies to this connection's role for `table` (asked per COPY: it depends on the role the context set). */
