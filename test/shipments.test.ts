@@ -158,6 +158,24 @@ describe.each(STORE_KINDS)('shipments on %s', (kind) => {
     expect((await server.api('/healthz')).status).toBe(200);
   });
 
+  run('refuses a "__proto__" row of a declared JSON array by its line and stores the others (fastify\'s JSON parser refused the whole body)', async () => {
+    const body = [
+      JSON.stringify(shipment('json-proto-ok-1')),
+      `{"external_id":"json-proto","created_at":"2026-05-01T12:00:00Z","__proto__":{"polluted":true}}`,
+      `{"external_id":"json-constructor","created_at":"2026-05-01T12:00:00Z","constructor":{"prototype":{"polluted":true}}}`,
+      JSON.stringify(shipment('json-proto-ok-2')),
+    ];
+    const res = await send(`[${body.join(',')}]`, 'application/json; charset=utf-8');
+    expect(res.status).toBe(200);
+    const a = (await res.json()) as Answer;
+    expect(a).toMatchObject({ stored: 2, rejected: 2 });
+    expect(a.errors).toEqual([expect.objectContaining({ line: 2, field: '__proto__' }), expect.objectContaining({ line: 3, field: 'constructor' })]);
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    const broken = await send('[{"external_id":', 'application/json');
+    expect(broken.status).toBe(400);
+    expect(((await broken.json()) as { error: { message: string } }).error.message).toMatch(/is not JSON .*send a JSON array, NDJSON or CSV/);
+  });
+
   run('is idempotent by external_id: the same body twice stores nothing the second time', async () => {
     const body = [shipment('i-1'), shipment('i-2'), shipment('i-2')];
     const first = (await (await server.api('/api/v1/shipments', { method: 'POST', json: body })).json()) as Answer;

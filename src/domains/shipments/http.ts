@@ -36,11 +36,14 @@ const INTAKE_FORMATS =
 export function shipmentRoutes(ctx: AppContext): FastifyPluginAsyncZod {
   return async (app) => {
     // The intake, in a plugin of its own so that its body parsers reach no other route (the rates
-    // take JSON only). NDJSON and CSV arrive as text and are split into rows by the intake (rows.ts);
-    // JSON keeps fastify's parser. Any other type (none, curl's default for --data-binary, a file
-    // upload's) arrives as text too: the handler sniffs the undeclared ones and names the type it
-    // refuses, instead of fastify's bare 415.
+    // take JSON only). Every format arrives as text and is split into rows by the intake (rows.ts),
+    // JSON included: fastify's JSON parser refuses the whole body for one row's "__proto__" key,
+    // where the intake refuses that row and stores the others, as in NDJSON and CSV. Any other type
+    // (none, curl's default for --data-binary, a file upload's) arrives as text too: the handler
+    // sniffs the undeclared ones and names the type it refuses, instead of fastify's bare 415.
     await app.register(async (app) => {
+      app.removeContentTypeParser('application/json');
+      app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => done(null, body));
       app.addContentTypeParser(['application/x-ndjson', 'application/ndjson', 'application/jsonl', 'text/csv'], { parseAs: 'string' }, (_request, body, done) => done(null, body));
       app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
 

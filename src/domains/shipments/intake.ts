@@ -24,20 +24,28 @@ export function decodeBody(format: BodyFormat | 'sniff', body: unknown): { rows:
     const text = textOf(body);
     const sniffed = sniffFormat(text);
     if (sniffed !== 'json') return decodeBody(sniffed, text);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (error) {
-      throw invalidField('body', `starts with [ but is not a JSON array (${(error as Error).message}); send a JSON array, NDJSON or CSV`);
-    }
-    return decodeBody('json', parsed);
+    return decodeBody('json', parseArray(text, 'starts with [ but is not a JSON array'));
   }
   if (format === 'json') {
+    // The route hands JSON over as text (http.ts says why); callers in-process may pass it parsed.
+    if (typeof body === 'string' || Buffer.isBuffer(body)) return decodeBody('json', parseArray(textOf(body), 'is not JSON'));
     if (!Array.isArray(body)) throw invalidField('body', 'must be a JSON array of shipments (or send NDJSON or CSV)');
     return { rows: arrayRows(body), errors: [] };
   }
   const text = textOf(body);
   return format === 'csv' ? csvRows(text) : ndjsonRows(text);
+}
+
+/**
+ * JSON text as a value. A "__proto__" key becomes an own property (JSON.parse never sets a
+ * prototype), which the row's schema then refuses as an unknown field.
+ */
+function parseArray(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw invalidField('body', `${what} (${(error as Error).message}); send a JSON array, NDJSON or CSV`);
+  }
 }
 
 const textOf = (body: unknown): string => (typeof body === 'string' ? body : Buffer.isBuffer(body) ? body.toString('utf8') : '');
