@@ -190,7 +190,7 @@ export async function benchFraud(): Promise<void> {
     const now = Date.now();
     const t = process.hrtime.bigint();
     await insertShipments(store, shipments(orgIds, HISTORY, now - 7 * 86_400_000, now - 3600_000, 'h', rnd));
-    await sql`DELETE FROM shipment_arrivals`.execute(db); // history: evaluated long ago
+    await sql`DELETE FROM shipment_arrival_batches`.execute(db); // history: evaluated long ago
     await sql`ANALYZE shipments`.execute(db);
     console.log(`history: ${fmt(HISTORY)} shipments over the previous week (${fmt(Number(process.hrtime.bigint() - t) / 1e9, 1)} s to store)`);
     const maxHistoryId = await count(db, 'SELECT max(id) AS n FROM shipments');

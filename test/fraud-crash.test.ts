@@ -49,7 +49,7 @@ describe('fraud detector crash safety on PostgreSQL', () => {
 
       // Kill while the detector is part-way: some chunks committed, others still queued (one in flight).
       const counts = async () => {
-        const r = await sql<{ alerts: string; pending: string }>`SELECT (SELECT count(*) FROM fraud_alerts) AS alerts, (SELECT count(*) FROM shipment_arrivals) AS pending`.execute(db);
+        const r = await sql<{ alerts: string; pending: string }>`SELECT (SELECT count(*) FROM fraud_alerts) AS alerts, (SELECT coalesce(sum(shipments), 0) FROM shipment_arrival_batches) AS pending`.execute(db);
         return { alerts: Number(r.rows[0]!.alerts), pending: Number(r.rows[0]!.pending) };
       };
       await eventually(async () => {

@@ -32,7 +32,7 @@ describe.each(STORE_KINDS)('draining the fraud arrivals on %s', (kind) => {
     const objects = Array.from({ length: n }, (_, i) => ({ external_id: `${prefix}-${i}`, created_at: at, sales_channel: 'drain' }));
     await insertShipments(storeOf(), toStoredRows(orgId, validateRows(arrayRows(objects)).valid, new Map()).rows);
   };
-  const queued = async (orgId: string) => Number((await sql<{ n: string }>`SELECT count(*) AS n FROM shipment_arrivals WHERE org_id = ${orgId}`.execute(storeOf().db)).rows[0]!.n);
+  const queued = async (orgId: string) => Number((await sql<{ n: string }>`SELECT coalesce(sum(shipments), 0) AS n FROM shipment_arrival_batches WHERE org_id = ${orgId}`.execute(storeOf().db)).rows[0]!.n);
   /** Fails every transaction inserting `orgId`'s alerts with `errcode`. */
   const poison = (orgId: string, errcode: string) =>
     asOwner(() =>
@@ -59,7 +59,7 @@ describe.each(STORE_KINDS)('draining the fraud arrivals on %s', (kind) => {
     expect(await matchedIds(storeOf().db, fineCrit)).toEqual(['f-0', 'f-1', 'f-2']);
     expect(await matchedIds(storeOf().db, poisonedCrit)).toEqual([]);
     expect(await queued(poisoned)).toBe(2);
-    await sql`DELETE FROM shipment_arrivals`.execute(storeOf().db);
+    await sql`DELETE FROM shipment_arrival_batches`.execute(storeOf().db);
     await sql`UPDATE fraud_criteria SET enabled = false`.execute(storeOf().db);
   });
 

@@ -54,7 +54,7 @@ export async function matchedIds(db: Db, criterionId: string): Promise<string[]>
 export async function untilDetected(db: Db, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const r = await sql<{ n: string }>`SELECT count(*) AS n FROM shipment_arrivals`.execute(db);
+    const r = await sql<{ n: string }>`SELECT count(*) AS n FROM shipment_arrival_batches`.execute(db);
     if (Number(r.rows[0]?.n ?? 0) === 0) return;
     if (Date.now() > deadline) throw new Error(`arrivals still pending after ${timeoutMs} ms`);
     await new Promise((res) => setTimeout(res, 50));

@@ -3,11 +3,12 @@
  * the velocity history of entities, and a range of an organisation's shipments for backtests.
  *
  * Invariants:
- * - Arrivals are claimed with FOR UPDATE SKIP LOCKED and deleted by the same statement, inside the
- *   caller's transaction (`claimArrivals`): a crash before commit leaves them queued (the delete
- *   rolls back), two detectors never take the same one (a deleted, uncommitted row stays locked
- *   and is skipped), and a shipment committed late (smaller id, later commit) is still found —
- *   nothing is skipped, nothing is evaluated twice by committed work.
+ * - Arrivals (one row per intake statement and organisation, holding the ids) are claimed with FOR
+ *   UPDATE SKIP LOCKED and deleted or shrunk inside the caller's transaction (`claimArrivals`): a
+ *   crash before commit leaves them queued (the delete rolls back), two detectors never take the
+ *   same one (a locked row is skipped until the transaction holding it ends), and a shipment
+ *   committed late (smaller id, later commit) is still found — nothing is skipped, nothing is
+ *   evaluated twice by committed work.
  * - A batch is named to PostgreSQL by its runs of consecutive ids (`IdRuns`), not by a list of
  *   ids: every id inside a run is one of the batch's, so a statement bounded by the runs reads
  *   exactly the batch (a shipment committed late into the id range is not in a run). Arrivals come
@@ -92,19 +93,66 @@ function scopeFilter(scope: ClaimScope) {
 }
 
 /**
- * Claims and removes up to `limit` unevaluated shipments of the scope (lowest shipment id first),
- * across organisations, in one statement; the caller's transaction holds them until it ends (a
+ * Claims and removes up to `limit` unevaluated shipments of the scope (the oldest intake statements
+ * first), across organisations, in the caller's transaction, which holds them until it ends (a
  * rollback puts them back). Run inside a transaction.
+ *
+ * Arrival rows (migration 021) are one per intake statement and organisation: the oldest rows up
+ * to `limit` shipments (a running sum) are locked, SKIP LOCKED passing over those another detector
+ * holds (then the next rows are tried), and deleted; the row that crosses `limit` gives its lowest
+ * ids and keeps the rest queued.
  */
 export async function claimArrivals(trx: Db, limit: number, scope: ClaimScope = {}): Promise<{ shipmentId: string; orgId: string }[]> {
-  // By ctid: the locked rows cannot move, and a join on ctid is a direct fetch instead of 100,000
-  // probes of the primary key (bench: 0.37 s → 0.26 s for 100,000 arrivals).
-  const result = await sql<{ shipment_id: string | number; org_id: string }>`
-    DELETE FROM shipment_arrivals a USING (
-      SELECT ctid FROM shipment_arrivals WHERE true ${scopeFilter(scope)} ORDER BY shipment_id LIMIT ${limit} FOR UPDATE SKIP LOCKED) c
-    WHERE a.ctid = c.ctid
-    RETURNING a.shipment_id, a.org_id`.execute(trx);
-  return result.rows.map((r) => ({ shipmentId: String(r.shipment_id), orgId: r.org_id }));
+  const claimed: { shipmentId: string; orgId: string }[] = [];
+  const emptied: string[] = [];
+  let shrunk: { id: string; rest: [number, number][] } | undefined;
+  // Rows seen locked by another claim, or taken here: the next round looks past them. A few
+  // rounds at most: each either fills the claim, or finds rows it could not lock and skips them.
+  const passed: string[] = [];
+  for (let round = 0; round < CLAIM_ROUNDS && claimed.length < limit && !shrunk; round++) {
+    const need = limit - claimed.length;
+    // The candidates (read without locks): the oldest rows up to `need` shipments.
+    const { rows: candidates } = await sql<{ id: string }>`
+      SELECT id FROM (
+        SELECT id, sum(shipments) OVER (ORDER BY id) - shipments AS before
+        FROM shipment_arrival_batches WHERE true ${scopeFilter(scope)} ${passed.length > 0 ? sql`AND NOT (id = ANY(${pgArray(passed)}::int8[]))` : sql``}
+        ORDER BY id LIMIT ${need}) c
+      WHERE before < ${need}`.execute(trx);
+    if (candidates.length === 0) break;
+    // Locked as they are now (a row another claim shrank and committed comes with its rest).
+    const { rows } = await sql<{ id: string; org_id: string; ids: string }>`
+      SELECT id, org_id, ids::text AS ids FROM shipment_arrival_batches
+      WHERE id = ANY(${pgArray(candidates.map((c) => String(c.id)))}::int8[]) ORDER BY id FOR UPDATE SKIP LOCKED`.execute(trx);
+    passed.push(...candidates.map((c) => String(c.id)));
+    for (const row of rows) {
+      if (claimed.length >= limit) break;
+      const rest: [number, number][] = [];
+      for (const [lo, hi] of multirangeBounds(row.ids)) {
+        const end = Math.min(hi, lo + Math.max(0, limit - claimed.length));
+        for (let id = lo; id < end; id++) claimed.push({ shipmentId: String(id), orgId: row.org_id });
+        if (end < hi) rest.push([end, hi]);
+      }
+      if (rest.length === 0) emptied.push(String(row.id));
+      else shrunk = { id: String(row.id), rest };
+    }
+  }
+  if (emptied.length > 0) await sql`DELETE FROM shipment_arrival_batches WHERE id = ANY(${pgArray(emptied)}::int8[])`.execute(trx);
+  if (shrunk) {
+    const ids = `{${shrunk.rest.map(([lo, hi]) => `[${lo},${hi})`).join(',')}}`;
+    const shipments = shrunk.rest.reduce((n, [lo, hi]) => n + hi - lo, 0);
+    await sql`UPDATE shipment_arrival_batches SET ids = ${ids}::int8multirange, shipments = ${shipments} WHERE id = ${shrunk.id}`.execute(trx);
+  }
+  return claimed;
+}
+
+/** Rounds of a claim at most (claimArrivals): past rows other claims hold, without looping on a busy queue. */
+const CLAIM_ROUNDS = 4;
+
+/** The [lower, upper) bounds of an int8multirange's text (PostgreSQL writes integer ranges in that canonical form). */
+export function multirangeBounds(text: string): [number, number][] {
+  const bounds: [number, number][] = [];
+  for (const m of text.matchAll(/\[(-?\d+),(-?\d+)\)/g)) bounds.push([Number(m[1]), Number(m[2])]);
+  return bounds;
 }
 
 /**
@@ -244,6 +292,6 @@ export function announceArrivals(): void {
 /** The organisations with arrivals waiting in a scope (oldest arrival first). */
 export async function waitingOrgs(db: Db, scope: ClaimScope): Promise<string[]> {
   const result = await sql<{ org_id: string }>`
-    SELECT org_id FROM shipment_arrivals WHERE true ${scopeFilter(scope)} GROUP BY org_id ORDER BY min(shipment_id)`.execute(db);
+    SELECT org_id FROM shipment_arrival_batches WHERE true ${scopeFilter(scope)} GROUP BY org_id ORDER BY min(id)`.execute(db);
   return result.rows.map((r) => r.org_id);
 }

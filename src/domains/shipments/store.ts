@@ -6,8 +6,9 @@
  *   repeated row (in this request or an earlier one) is never stored twice, and `stored` is what
  *   the INSERT reports.
  * - All rows of one request are stored in one transaction: when the answer says 2xx, they are.
- * - Every newly stored shipment gets its `shipment_arrivals` row in the same statement (a CTE over
- *   the INSERT's RETURNING): the fraud detector's queue never misses a committed shipment.
+ * - Every newly stored shipment is queued for the fraud detector in the same statement (a CTE over
+ *   the INSERT's RETURNING; one `shipment_arrival_batches` row per organisation holds the ids):
+ *   the detector's queue never misses a committed shipment.
  * - PostgreSQL: COPY into a temporary staging table, then one INSERT … SELECT … ON CONFLICT DO
  *   NOTHING. PGlite (no COPY from a stream): INSERT … SELECT FROM unnest(arrays) in chunks.
  */
@@ -119,17 +120,27 @@ export async function insertShipments(store: Store, rows: StoredRow[], inSameTra
   });
 }
 
+/**
+ * After the CTE `stored` (the INSERT's new rows): their arrival rows, one per organisation
+ * (migration 021), and how many shipments were stored (`n`).
+ */
+const ARRIVALS_OF_STORED = `, queued AS (INSERT INTO shipment_arrival_batches (org_id, ids, shipments)
+         SELECT org_id, range_agg(int8range(id, id, '[]')), count(*) FROM stored GROUP BY org_id RETURNING shipments)
+       SELECT coalesce(sum(shipments), 0)::int8 AS n FROM queued`;
+
+const storedCount = (rows: readonly { n: string }[]): number => Number(rows[0]?.n ?? 0);
+
 async function copyInsert(trx: Db, copy: CopyIn, rows: StoredRow[]): Promise<number> {
   const columns = COLUMNS.join(', ');
   await sql.raw(`CREATE TEMP TABLE shipments_in ON COMMIT DROP AS SELECT ${columns} FROM shipments WITH NO DATA`).execute(trx);
   await copy('shipments_in', COLUMNS, encode(rows));
   const result = await sql
-    .raw(
+    .raw<{ n: string }>(
       `WITH stored AS (INSERT INTO shipments (${columns}) SELECT ${columns} FROM shipments_in ON CONFLICT (org_id, external_id) DO NOTHING RETURNING id, org_id)
-       INSERT INTO shipment_arrivals (shipment_id, org_id) SELECT id, org_id FROM stored`,
+       ${ARRIVALS_OF_STORED}`,
     )
     .execute(trx);
-  return Number(result.numAffectedRows ?? 0n);
+  return storedCount(result.rows);
 }
 
 /** COPY text lines, a few thousand rows per chunk so that encoding overlaps with the server's work. */
@@ -156,11 +167,11 @@ async function unnestInsert(trx: Db, rows: StoredRow[]): Promise<number> {
       return sql`${values}::${sql.raw(type)}[]`;
     });
     const select = COLUMNS.map((c) => (TYPES[c] === 'jsonb' ? `${c}::jsonb` : c)).join(', ');
-    const result = await sql`WITH stored AS (INSERT INTO shipments (${sql.raw(COLUMNS.join(', '))})
+    const result = await sql<{ n: string }>`WITH stored AS (INSERT INTO shipments (${sql.raw(COLUMNS.join(', '))})
       SELECT ${sql.raw(select)} FROM unnest(${sql.join(arrays)}) AS t(${sql.raw(COLUMNS.join(', '))})
       ON CONFLICT (org_id, external_id) DO NOTHING RETURNING id, org_id)
-      INSERT INTO shipment_arrivals (shipment_id, org_id) SELECT id, org_id FROM stored`.execute(trx);
-    stored += Number(result.numAffectedRows ?? 0n);
+      ${sql.raw(ARRIVALS_OF_STORED)}`.execute(trx);
+    stored += storedCount(result.rows);
   }
   return stored;
 }

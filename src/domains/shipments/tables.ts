@@ -46,15 +46,19 @@ export interface CurrencyRatesTable {
 }
 
 /** Shipments the fraud detector has not evaluated yet (migration 016), written with the shipments. */
-export interface ShipmentArrivalsTable {
-  shipment_id: ColumnType<string | number, number | bigint | string, number | bigint | string>;
+/** One intake statement's new shipments of one organisation, waiting for the fraud detector (migration 021). */
+export interface ShipmentArrivalBatchesTable {
+  id: ColumnType<string | number, never, never>;
   org_id: string;
+  /** int8multirange text, e.g. {[1,4),[7,8)}. */
+  ids: string;
+  shipments: number;
 }
 
 export interface ShipmentsTables {
   shipments: ShipmentsTable;
   currency_rates: CurrencyRatesTable;
-  shipment_arrivals: ShipmentArrivalsTable;
+  shipment_arrival_batches: ShipmentArrivalBatchesTable;
 }
 
 export const shipmentsDb = (db: Db): Kysely<ShipmentsTables> => ownTables<ShipmentsTables>(db);

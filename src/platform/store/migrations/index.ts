@@ -31,6 +31,7 @@ export const MIGRATION_NAMES = [
   '018_row_level_security',
   '019_system_role',
   '020_alert_records_immutable',
+  '021_shipment_arrival_batches',
 ] as const;
 
 const UP = /^-- migrate:up[ \t]*$/m;
