@@ -3,8 +3,8 @@
  * organisation and stores one `fraud_alerts` row per (criterion, version, shipment) that matched.
  *
  * Invariants:
- * - Exactly once: a chunk of arrivals is claimed and deleted (FOR UPDATE SKIP LOCKED, one
- *   statement), evaluated, its alerts inserted (ON CONFLICT DO NOTHING) and the NEW ones reported
+ * - Exactly once: a chunk of arrivals is claimed and deleted (FOR UPDATE SKIP LOCKED;
+ *   shipments/for-fraud.ts), evaluated, its alerts inserted (ON CONFLICT DO NOTHING) and the NEW ones reported
  *   to the alert manager, all in ONE transaction. A crash (kill -9) before the commit leaves the
  *   arrivals queued and nothing stored; after it, nothing is left to redo. Concurrent detectors take disjoint
  *   chunks. A shipment committed late is still in the queue (never skipped, unlike a cursor on
