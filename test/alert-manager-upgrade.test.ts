@@ -3,24 +3,18 @@
  * 008): each becomes a firing instance whose firing counts as announced, so its recovery is still
  * sent once, under the fingerprint the manager computes.
  */
-import { PGlite } from '@electric-sql/pglite';
-import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
+import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { fingerprintOf } from '../src/domains/alerting/messages.js';
 import { reportConditions } from '../src/domains/alerting/index.js';
 import { checkReport } from '../src/domains/jobs/alerts.js';
 import type { CheckRow } from '../src/domains/jobs/checks.js';
-import { PGlitePool } from '../src/platform/store/pglite-pool.js';
-import { loadMigrations } from '../src/platform/store/migrations/index.js';
-import type { Db } from '../src/platform/store/index.js';
+import { databaseAt } from './support/migrations.js';
 
 describe('migration 008 on a database with checks alerted down', () => {
   it('turns each into an announced firing instance, whose recovery is then sent once', async () => {
-    const pglite = await PGlite.create();
-    const db: Db = new Kysely<object>({ dialect: new PostgresDialect({ pool: new PGlitePool(pglite) }) });
+    const { db, migrator, close } = await databaseAt('007_stream_sources');
     try {
-      const migrator = new Migrator({ db, provider: { getMigrations: async () => loadMigrations() } });
-      expect((await migrator.migrateTo('007_stream_sources')).error).toBeUndefined();
       const org = '11111111-1111-4111-8111-111111111111';
       const down = '22222222-2222-4222-8222-222222222222';
       const up = '33333333-3333-4333-8333-333333333333';
@@ -46,7 +40,7 @@ describe('migration 008 on a database with checks alerted down', () => {
       const sent = await sql<{ kind: string; title: string }>`SELECT kind, title FROM alerts`.execute(db);
       expect(sent.rows).toEqual([{ kind: 'recovered', title: 'Job "nightly export" is up again' }]);
     } finally {
-      await db.destroy();
+      await close();
     }
   });
 });

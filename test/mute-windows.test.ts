@@ -9,15 +9,12 @@
  * future of the wall clock; the server's own flusher is slowed down so that it never races them.
  */
 import { randomUUID } from 'node:crypto';
-import { PGlite } from '@electric-sql/pglite';
-import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flushDueGroups, reportConditions, type ConditionReport } from '../src/domains/alerting/index.js';
 import { createApiKey, createOrg } from '../src/domains/accounts/index.js';
 import { sweepDue } from '../src/domains/jobs/index.js';
-import { loadMigrations } from '../src/platform/store/migrations/index.js';
-import type { Db } from '../src/platform/store/index.js';
-import { PGlitePool } from '../src/platform/store/pglite-pool.js';
+import { databaseAt } from './support/migrations.js';
 import { startTestServer, STORE_KINDS, storeAvailable, type TestServer } from './support/server.js';
 
 const S = 1000;
@@ -213,11 +210,8 @@ describe.each(STORE_KINDS)('mute windows on %s', (kind) => {
 
 describe('migration 011 on a database with maintenance windows', () => {
   it('moves them into mute windows of kind maintenance (same ids), labels job instances with check_id, and back down', async () => {
-    const pglite = await PGlite.create();
-    const db: Db = new Kysely<object>({ dialect: new PostgresDialect({ pool: new PGlitePool(pglite) }) });
+    const { db, migrator, close } = await databaseAt('010_notify_channel_health');
     try {
-      const migrator = new Migrator({ db, provider: { getMigrations: async () => loadMigrations() } });
-      expect((await migrator.migrateTo('010_notify_channel_health')).error).toBeUndefined();
       const org = '11111111-1111-4111-8111-111111111111';
       const check = '22222222-2222-4222-8222-222222222222';
       const [whole, one] = ['33333333-3333-4333-8333-333333333333', '44444444-4444-4444-8444-444444444444'];
@@ -256,7 +250,7 @@ describe('migration 011 on a database with maintenance windows', () => {
         { id: one, check_id: check },
       ]);
     } finally {
-      await db.destroy();
+      await close();
     }
   });
 });

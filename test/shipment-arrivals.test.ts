@@ -6,17 +6,15 @@
  * disjoint shipments; and a database upgraded with shipments still queued (one row each, before
  * 021) keeps every one of them queued.
  */
-import { PGlite } from '@electric-sql/pglite';
-import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
+import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { createOrg } from '../src/domains/accounts/index.js';
 import { toStoredRows } from '../src/domains/shipments/intake.js';
 import { arrayRows, validateRows } from '../src/domains/shipments/rows.js';
 import { claimArrivals } from '../src/domains/shipments/index.js';
 import { insertShipments } from '../src/domains/shipments/store.js';
-import { loadMigrations } from '../src/platform/store/migrations/index.js';
-import { PGlitePool } from '../src/platform/store/pglite-pool.js';
 import { asSystem, type Db } from '../src/platform/store/index.js';
+import { databaseAt } from './support/migrations.js';
 import { freshStoreForBlock } from './support/store-block.js';
 import { STORE_KINDS } from './support/server.js';
 
@@ -103,11 +101,8 @@ describe.each(STORE_KINDS)('shipment arrivals on %s', (kind) => {
 
 describe('migration 021 on a database with shipments queued one row each', () => {
   it('queues the same shipments as one row per organisation, and back', async () => {
-    const pglite = await PGlite.create();
-    const db: Db = new Kysely<object>({ dialect: new PostgresDialect({ pool: new PGlitePool(pglite) }) });
+    const { db, migrator, close } = await databaseAt('020_alert_records_immutable');
     try {
-      const migrator = new Migrator({ db, provider: { getMigrations: async () => loadMigrations() } });
-      expect((await migrator.migrateTo('020_alert_records_immutable')).error).toBeUndefined();
       const a = '11111111-1111-4111-8111-111111111111';
       const b = '22222222-2222-4222-8222-222222222222';
       await sql`SET vigil.bypass = on`.execute(db);
@@ -126,7 +121,7 @@ describe('migration 021 on a database with shipments queued one row each', () =>
       const back = await sql<{ id: string }>`SELECT shipment_id::text AS id FROM shipment_arrivals ORDER BY shipment_id`.execute(db);
       expect(back.rows.map((r) => Number(r.id))).toEqual([1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12]);
     } finally {
-      await db.destroy();
+      await close();
     }
   });
 });
