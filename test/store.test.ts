@@ -2,7 +2,7 @@ import pg from 'pg';
 import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isUnavailableError } from '../src/platform/outage.js';
-import { asOwner, copyValue, migrateToLatest, openStore, transactionWithCopy, type Db, type Store } from '../src/platform/store/index.js';
+import { asOrg, asOwner, copyValue, migrateToLatest, openStore, transactionWithCopy, type Db, type Store } from '../src/platform/store/index.js';
 import { TEST_DATABASE_URL, freshPostgresDatabase } from './support/server.js';
 
 describe('store', () => {
@@ -101,6 +101,32 @@ describe('store', () => {
     // The held client went back to the pool, usable.
     expect(store.pool!.idleCount).toBe(store.pool!.totalCount);
   }));
+
+  it.skipIf(!TEST_DATABASE_URL)('COPY into a table under row-level security goes through a staging table: the policy applies, twice in one transaction', async () => {
+    const db = await freshPostgresDatabase();
+    const store = await openStore({ untenanted: 'system', dataDir: '', databaseUrl: db.url });
+    cleanups.push(async () => {
+      await store.close();
+      await db.drop();
+    });
+    const [a, b] = ['11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222'];
+    await asOwner(async () => {
+      await migrateToLatest(store.db);
+      await sql`CREATE TABLE tenant_notes (org_id uuid NOT NULL, note text)`.execute(store.db);
+      await sql`SELECT vigil_enforce_tenancy('tenant_notes')`.execute(store.db);
+    });
+    const line = (org: string, note: string) => `${org}\t${copyValue(note)}\n`;
+    await asOrg(a, () =>
+      transactionWithCopy(store, async (_trx, copy) => {
+        await copy!('tenant_notes', ['org_id', 'note'], [line(a, 'one'), line(a, 'tab\there')]);
+        await copy!('tenant_notes', ['org_id', 'note'], line(a, 'three'));
+      }),
+    );
+    // Another organisation's row is refused by the policy, and the transaction with it.
+    await expect(asOrg(a, () => transactionWithCopy(store, async (_trx, copy) => copy!('tenant_notes', ['org_id', 'note'], line(b, 'not mine'))))).rejects.toThrow(/row-level security/);
+    const stored = await asOwner(async () => (await sql<{ note: string }>`SELECT note FROM tenant_notes ORDER BY note`.execute(store.db)).rows.map((r) => r.note));
+    expect(stored).toEqual(['one', 'tab\there', 'three']);
+  });
 
   it('has no COPY on PGlite: callers insert, and a failure still rolls back', () => asOwner(async () => {
     const store = await openStore({ untenanted: 'system', dataDir: 'memory://' });

@@ -149,7 +149,7 @@ export async function claimArrivals(trx: Db, limit: number, scope: ClaimScope = 
 const CLAIM_ROUNDS = 4;
 
 /** The [lower, upper) bounds of an int8multirange's text (PostgreSQL writes integer ranges in that canonical form). */
-export function multirangeBounds(text: string): [number, number][] {
+function multirangeBounds(text: string): [number, number][] {
   const bounds: [number, number][] = [];
   for (const m of text.matchAll(/\[(-?\d+),(-?\d+)\)/g)) bounds.push([Number(m[1]), Number(m[2])]);
   return bounds;

@@ -45,7 +45,6 @@ export interface CurrencyRatesTable {
   updated_at: Timestamp;
 }
 
-/** Shipments the fraud detector has not evaluated yet (migration 016), written with the shipments. */
 /** One intake statement's new shipments of one organisation, waiting for the fraud detector (migration 021). */
 export interface ShipmentArrivalBatchesTable {
   id: ColumnType<string | number, never, never>;
