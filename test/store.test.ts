@@ -11,6 +11,17 @@ describe('store', () => {
     for (const c of cleanups) await c();
   });
 
+  /** A store on a fresh PostgreSQL database of its own, closed and dropped after the tests. */
+  async function freshPostgresStore(options: Pick<Parameters<typeof openStore>[0], 'onConnectionError'> = {}): Promise<Store> {
+    const db = await freshPostgresDatabase();
+    const store = await openStore({ untenanted: 'system', dataDir: '', databaseUrl: db.url, ...options });
+    cleanups.push(async () => {
+      await store.close();
+      await db.drop();
+    });
+    return store;
+  }
+
   it('applies migrations once: a second run changes nothing (PGlite)', async () => {
     const store = await openStore({ untenanted: 'system', dataDir: 'memory://' });
     cleanups.push(() => store.close());
@@ -21,17 +32,12 @@ describe('store', () => {
   });
 
   it.skipIf(!TEST_DATABASE_URL)('survives PostgreSQL dropping its idle connections (no crash, next query reconnects)', async () => {
-    const db = await freshPostgresDatabase();
     const errors: Error[] = [];
-    const store = await openStore({ untenanted: 'system', dataDir: '', databaseUrl: db.url, onConnectionError: (e) => errors.push(e) });
-    cleanups.push(async () => {
-      await store.close();
-      await db.drop();
-    });
+    const store = await freshPostgresStore({ onConnectionError: (e) => errors.push(e) });
     await migrateToLatest(store.db);
     const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
     await admin.connect();
-    await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [new URL(db.url).pathname.slice(1)]);
+    await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [new URL(store.location).pathname.slice(1)]);
     await admin.end();
     await new Promise((r) => setTimeout(r, 200));
     expect(errors.length).toBeGreaterThan(0);
@@ -40,12 +46,7 @@ describe('store', () => {
   });
 
   it.skipIf(!TEST_DATABASE_URL)('survives a connection dying while checked out (transaction, COPY transaction): the work fails as unavailable, the next query reconnects', async () => {
-    const db = await freshPostgresDatabase();
-    const store = await openStore({ untenanted: 'system', dataDir: '', databaseUrl: db.url });
-    cleanups.push(async () => {
-      await store.close();
-      await db.drop();
-    });
+    const store = await freshPostgresStore();
     const terminate = async (pid: number) => {
       const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
       await admin.connect();
@@ -76,12 +77,7 @@ describe('store', () => {
   // These two make a table of their own in an unmigrated database: as its owner (the application's
   // role, vigil_app, changes no schema and may not exist yet there).
   it.skipIf(!TEST_DATABASE_URL)('COPY in a transaction with statements: separators and backslashes round-trip, a failure undoes both', () => asOwner(async () => {
-    const db = await freshPostgresDatabase();
-    const store = await openStore({ untenanted: 'system', dataDir: '', databaseUrl: db.url });
-    cleanups.push(async () => {
-      await store.close();
-      await db.drop();
-    });
+    const store = await freshPostgresStore();
     await sql`CREATE TABLE copied (id integer, note text)`.execute(store.db);
     await transactionWithCopy(store, async (trx, copy) => {
       await sql`INSERT INTO copied VALUES (0, 'by statement')`.execute(trx);
@@ -103,12 +99,7 @@ describe('store', () => {
   }));
 
   it.skipIf(!TEST_DATABASE_URL)('COPY into a table under row-level security goes through a staging table: the policy applies, twice in one transaction', async () => {
-    const db = await freshPostgresDatabase();
-    const store = await openStore({ untenanted: 'system', dataDir: '', databaseUrl: db.url });
-    cleanups.push(async () => {
-      await store.close();
-      await db.drop();
-    });
+    const store = await freshPostgresStore();
     const [a, b] = ['11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222'];
     await asOwner(async () => {
       await migrateToLatest(store.db);
