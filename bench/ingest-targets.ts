@@ -165,6 +165,27 @@ async function checkStats(client: pg.Client, waitSeconds: number): Promise<Stats
   return { status: 'mismatch', detail: `after waiting ${waitSeconds} s`, hits, countable, tooLate };
 }
 
+/**
+ * Rows in log_events once the stream processor has stored what was acknowledged. On the in-process
+ * bus a 2xx comes after the processor's commit, so the first count is final; on NATS it comes once
+ * JetStream holds the events, and the processor may still be working off a backlog when the load
+ * stops (counting at once reported acknowledged events as missing). Waits for the count to reach
+ * `acknowledged`, or to stop growing for 5 s, within `waitSeconds`.
+ */
+async function storedRows(client: pg.Client, acknowledged: number, waitSeconds: number): Promise<number> {
+  const count = async () => Number((await client.query<{ n: string }>('SELECT count(*) AS n FROM log_events')).rows[0]!.n);
+  const started = Date.now();
+  let stored = await count();
+  let grewAt = Date.now();
+  while (stored < acknowledged && Date.now() - started < waitSeconds * 1000 && Date.now() - grewAt < 5_000) {
+    await new Promise((r) => setTimeout(r, 250));
+    const now = await count();
+    if (now > stored) grewAt = Date.now();
+    stored = now;
+  }
+  return stored;
+}
+
 /** `vigil start` on a fresh PostgreSQL database (statistics on, whatever the build wires into ingest), JSON events over /api/v1/logs. */
 export async function runVigil(data: ShapeData, o: RunOptions): Promise<TargetFigures> {
   const server = await startBenchServer({ NATS_URL: process.env.NATS_URL ?? '' });
@@ -192,9 +213,9 @@ export async function runVigil(data: ShapeData, o: RunOptions): Promise<TargetFi
       try {
         // Backends opened during the run count from zero; ones closed during it are missed (the pool keeps them under load).
         const databaseCpu = backendsAfter.size ? [...backendsAfter].reduce((sum, [p, after]) => sum + after - (backendsBefore.get(p) ?? 0), 0) : undefined;
-        const stored = Number((await client.query<{ n: string }>('SELECT count(*) AS n FROM log_events')).rows[0]!.n);
-        const stats = await checkStats(client, o.statsWait);
         const acknowledged = m.run.accepted + (warm?.accepted ?? 0);
+        const stored = await storedRows(client, acknowledged, o.statsWait);
+        const stats = await checkStats(client, o.statsWait);
         return figures('vigil', m, (await procStatusKb(pid, 'VmHWM')) ?? 0, {
           distinctHostsSent: distinctHostsSent(templates, sent),
           rows: { stored, acknowledged, ok: stored === acknowledged },
