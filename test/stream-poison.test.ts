@@ -11,6 +11,7 @@ import { DIMENSION_MAX_LENGTH } from '../src/domains/stream/traffic-aggregate.js
 import { openBus, type EventBus } from '../src/platform/bus/index.js';
 import { LiveHub } from '../src/platform/live.js';
 import { migrateToLatest, openStore, type Store } from '../src/platform/store/index.js';
+import { requestEvent } from './support/log-events.js';
 import { DEPLOYMENTS, deploymentAvailable, eventually, freshPostgresDatabase } from './support/server.js';
 
 /**
@@ -24,29 +25,7 @@ const NATS_URL = process.env.NATS_URL;
 const logger = pino({ level: 'silent' });
 const timing = { outOfOrderMs: 5000, latenessMs: 300_000, idleMs: 60_000 };
 
-
-const event = (message: string, over: Partial<LogEvent> = {}): LogEvent => {
-  const now = Date.now() - 2000;
-  return {
-    timestamp: now,
-    receivedAt: now,
-    service: 'svc',
-    host: 'h',
-    source: null,
-    level: 'info',
-    message,
-    method: 'GET',
-    path: '/ok',
-    section: '/ok',
-    status: 200,
-    bytes: 10,
-    durationMs: 1,
-    remoteAddr: '10.0.0.1',
-    userAgent: null,
-    attributes: {},
-    ...over,
-  };
-};
+const event = requestEvent;
 
 describe.each(DEPLOYMENTS)('stream processor poison isolation on $name', (setup) => {
   let store: Store;

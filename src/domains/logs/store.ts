@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { LogEventAnswer } from '../../contracts/logs.js';
 import { copyValue, isoOf, pgJson, pgText, type CopyIn, type Db } from '../../platform/store/index.js';
 import { badRequest } from '../../platform/errors.js';
-import { hotRowToStored, toLogEventAnswer, type LogEvent } from './event.js';
+import { hotRowToStored, toLogEventAnswer, type LogEvent, type StoredLogEvent } from './event.js';
 import { logsDb } from './tables.js';
 import type { BucketCount, VolumePlan } from './volume.js';
 
@@ -158,6 +158,22 @@ export async function insertEventGroups(db: Db, groups: readonly EventGroupRows[
       ${col((r) => pgText(r.e.host))}::text[], ${col((r) => pgText(r.e.source))}::text[], ${col((r) => pgText(r.e.level))}::text[], ${col((r) => pgText(r.e.message))}::text[], ${col((r) => pgText(r.e.method))}::text[],
       ${col((r) => pgText(r.e.path))}::text[], ${col((r) => pgText(r.e.section))}::text[], ${col((r) => r.e.status)}::int[], ${col((r) => r.e.bytes)}::bigint[], ${col((r) => r.e.durationMs)}::float8[],
       ${col((r) => pgText(r.e.remoteAddr))}::text[], ${col((r) => pgText(r.e.userAgent))}::text[], ${col((r) => pgJson(r.e.attributes))}::jsonb[], ${col((r) => r.tooLate)}::boolean[])`.execute(db);
+}
+
+/**
+ * The highest log_events id this transaction inserted. The stream processor inserts holding its
+ * checkpoint's lock, so no row with a later id is committed before its own.
+ */
+export async function lastInsertedEventId(trx: Db): Promise<number> {
+  const { rows } = await sql<{ id: string }>`SELECT currval('log_events_id_seq'::regclass) AS id`.execute(trx);
+  return Number(rows[0]!.id);
+}
+
+/** Stored events (every organisation's) with an id above `afterId`, in id order, at most `limit`: what the stream processor counts again after a lost memory. */
+export async function eventsAfter(db: Db, afterId: number, limit: number): Promise<(StoredLogEvent & { orgId: string })[]> {
+  // log_events_id_brin (migration 022) finds them without reading every partition.
+  const rows = await logsDb(db).selectFrom('log_events').selectAll().where('id', '>', String(afterId)).orderBy('id').limit(limit).execute();
+  return rows.map((r) => ({ ...hotRowToStored(r), orgId: r.org_id }));
 }
 
 /** Stores one organisation's events in one statement; resolves once they are committed (durable). */

@@ -17,7 +17,8 @@ const iso = isoOf;
 export async function createCheckpoint(db: Db, consumer: string): Promise<void> {
   await streamDb(db)
     .insertInto('stream_checkpoints')
-    .values({ consumer, position: JSON.stringify({ epoch: '', floor: 0, done: [] }) })
+    // Events stored before the consumer existed are not its to count (see counted_id, migration 022).
+    .values({ consumer, position: JSON.stringify({ epoch: '', floor: 0, done: [] }), counted_id: sql<string>`coalesce(pg_sequence_last_value('log_events_id_seq'::regclass), 0)` })
     .onConflict((oc) => oc.column('consumer').doNothing())
     .execute();
 }
@@ -27,19 +28,42 @@ export interface LockedCheckpoint {
   position: BusCheckpoint | null;
   /** Commits so far: unchanged since a processor's own last commit means no other instance wrote in between. */
   version: number;
+  /** The version through which the statistics tables include every batch; below `version`, the batches after it are counted only in some processor's memory, or nowhere. */
+  countedVersion: number;
+  /** The highest log_events id the statistics tables include: the uncounted batches' events are the rows above it. */
+  countedId: number;
 }
 
 /** Locks the consumer's checkpoint row so instances take turns. */
 export async function lockCheckpoint(trx: Db, consumer: string): Promise<LockedCheckpoint> {
-  const row = await streamDb(trx).selectFrom('stream_checkpoints').select(['position', 'version']).where('consumer', '=', consumer).forUpdate().executeTakeFirstOrThrow();
-  return { position: row.position.epoch === '' ? null : row.position, version: Number(row.version) };
+  const row = await streamDb(trx)
+    .selectFrom('stream_checkpoints')
+    .select(['position', 'version', 'counted_version', 'counted_id'])
+    .where('consumer', '=', consumer)
+    .forUpdate()
+    .executeTakeFirstOrThrow();
+  return {
+    position: row.position.epoch === '' ? null : row.position,
+    version: Number(row.version),
+    countedVersion: Number(row.counted_version),
+    countedId: Number(row.counted_id),
+  };
 }
 
-/** Saves the position; returns the new version. */
-export async function saveCheckpoint(trx: Db, consumer: string, position: BusCheckpoint): Promise<number> {
+/**
+ * Saves the position and adds one to the version (every commit that writes the checkpoint does, so
+ * that no other instance's memory of it stays valid); returns the new version. `countedId`: this
+ * commit also wrote the statistics of every batch so far, through that log_events id.
+ */
+export async function saveCheckpoint(trx: Db, consumer: string, position: BusCheckpoint, countedId?: number): Promise<number> {
   const row = await streamDb(trx)
     .updateTable('stream_checkpoints')
-    .set((eb) => ({ position: JSON.stringify(position), updated_at: new Date(), version: eb('version', '+', 1) }))
+    .set((eb) => ({
+      position: JSON.stringify(position),
+      updated_at: new Date(),
+      version: eb('version', '+', 1),
+      ...(countedId === undefined ? {} : { counted_version: eb('version', '+', 1), counted_id: countedId }),
+    }))
     .where('consumer', '=', consumer)
     .returning('version')
     .executeTakeFirstOrThrow();

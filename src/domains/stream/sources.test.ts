@@ -29,7 +29,8 @@ describe('watermark sources, bounded per organisation', () => {
     book.observe('old', T0, T0, 1);
     book.observe('new', T0 + 1000, T0 + 1000, 1);
     expect(book.fold).not.toBeNull();
-    book = book.copy(); // the next batch works on a copy, with no changes recorded yet
+    book.settle(); // written
+    book = book.copy(); // the next batch works on a copy
     // 61 s later by arrival: 'old' and the fold are idle.
     book.observe('other', T0 + 61_000, T0 + 61_500, 1);
     expect(book.watermark(null, timing)).toBe(T0 + 61_000 - timing.outOfOrderMs);
@@ -46,7 +47,7 @@ describe('watermark sources, bounded per organisation', () => {
     expect(book.watermark(T0 + 10_000, timing)).toBe(T0 + 10_000);
   });
 
-  it('records only what a batch changed', () => {
+  it('records only what changed since it was last written, across copies', () => {
     const book = SourceBook.of(
       Array.from({ length: 500 }, (_, i) => [`s${i}`, { maxTs: T0, lastReceivedAt: T0 }] as const),
       null,
@@ -54,7 +55,13 @@ describe('watermark sources, bounded per organisation', () => {
     book.observe('s1', T0 + 1000, T0 + 1000, 1000);
     book.observe('s2', T0 - 1000, T0 - 1000, 1000); // older than what is known: nothing to write
     expect([...book.changed]).toEqual(['s1']);
-    expect(book.copy().changed.size).toBe(0);
+    const next = book.copy(); // the next batch, before the write
+    next.observe('s3', T0 + 2000, T0 + 2000, 1000);
+    expect([...next.changed]).toEqual(['s1', 's3']);
+    expect([...book.changed]).toEqual(['s1']); // the copy is independent
+    next.settle();
+    expect(next.changed.size).toBe(0);
+    expect(next.copy().changed.size).toBe(0);
   });
 
   it('treats names like Object.prototype members as plain names', () => {

@@ -16,8 +16,9 @@
  *   slot keep it while they stay active, so a flood of new names cannot push out the sources that
  *   were there first; the cost is only that a slow folded source is not waited for on its own.
  * - Every change is recorded (`changed`, `dropped`; the fold is one column of the progress row, written with it) so that only those entries are
- *   written back: a batch costs what it touched, not what the organisation has. A batch works on a
- *   `copy()`, which starts with no changes recorded.
+ *   written back: a write costs what was touched since the last one, not what the organisation has.
+ *   A batch works on a `copy()`, which carries the changes not yet written (the processor writes
+ *   progress about once a second, not with every batch); `settle()` once they are written.
  * - The watermark never goes back.
  */
 
@@ -62,9 +63,18 @@ export class SourceBook {
     return new SourceBook(map, folded, newest);
   }
 
-  /** An independent copy without pending changes: a batch works on a copy, so a rolled-back batch leaves the original as it was. */
+  /** An independent copy with the changes not yet written: a batch works on a copy, so a rolled-back batch leaves the original as it was. */
   copy(): SourceBook {
-    return new SourceBook(new Map(this.named), this.folded, this.newestArrival);
+    const copy = new SourceBook(new Map(this.named), this.folded, this.newestArrival);
+    for (const name of this.changed) copy.changed.add(name);
+    for (const name of this.dropped) copy.dropped.add(name);
+    return copy;
+  }
+
+  /** The recorded changes were written: the next write needs only what changes from now on. */
+  settle(): void {
+    this.changed.clear();
+    this.dropped.clear();
   }
 
   get size(): number {

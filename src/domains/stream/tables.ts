@@ -40,6 +40,10 @@ export interface StreamCheckpointsTable {
   updated_at: Timestamp;
   /** Commits so far (migration 007). */
   version: ColumnType<string | number, number | string | undefined, number | string>;
+  /** The version through which the statistics tables include every batch (migration 022). */
+  counted_version: ColumnType<string | number, number | string | undefined, number | string>;
+  /** The highest log_events id the statistics tables include (migration 022). */
+  counted_id: ColumnType<string | number, number | string | undefined, number | string>;
 }
 
 export interface StreamProgressTable {

@@ -144,15 +144,72 @@ export function isTooLate(timestamp: number, watermark: number | null, timing: S
   return watermark !== null && arrivalOf(timestamp / 1000, watermark / 1000, timing.latenessMs / 1000) === 'too-late';
 }
 
+/**
+ * Counters and sketches being added up: events are counted once, into 1-second rows and 10-second
+ * sketches; the coarser rollups are derived from those (far fewer) rows at the end instead of being
+ * counted again per event.
+ */
+class Tally {
+  private readonly seconds = new Map<string, CountRow>();
+  private readonly tenSecondSketches = new Map<string, SketchDelta>();
+  counted = 0;
+
+  private sketchOf(orgId: string, timestamp: number): SketchDelta {
+    const bucket = bucketStartOf(timestamp, SKETCH_RESOLUTIONS[0]);
+    const key = `${orgId}|${bucket}`;
+    let s = this.tenSecondSketches.get(key);
+    if (!s) {
+      s = { orgId, resolution: SKETCH_RESOLUTIONS[0], bucket, hosts: null, latency: null, tooLate: 0 };
+      this.tenSecondSketches.set(key, s);
+    }
+    return s;
+  }
+
+  tooLate(orgId: string, e: StreamEvent): void {
+    this.sketchOf(orgId, e.timestamp).tooLate++;
+  }
+
+  count(orgId: string, e: StreamEvent): void {
+    this.counted++;
+    const service = dimensionOf(e.service);
+    const section = dimensionOf(e.section);
+    const statusClass = statusClassOf(e.status);
+    const method = dimensionOf(e.method);
+    const bucket = bucketStartOf(e.timestamp, 1);
+    const key = `${orgId}|${bucket}|${service}|${section}|${statusClass}|${method}`;
+    let row = this.seconds.get(key);
+    if (!row) {
+      row = { orgId, resolution: 1, bucket, service, section, statusClass, method, hits: 0, bytes: 0, durationCount: 0, durationSumMs: 0 };
+      this.seconds.set(key, row);
+    }
+    row.hits++;
+    row.bytes += e.bytes ?? 0;
+    if (e.durationMs !== null) {
+      row.durationCount++;
+      row.durationSumMs += Math.min(e.durationMs, COUNTED_DURATION_MAX_MS);
+    }
+    const s = this.sketchOf(orgId, e.timestamp);
+    s.hosts ??= emptyHosts();
+    s.latency ??= emptyLatency();
+    const client = e.remoteAddr ?? e.host;
+    if (client !== null) addHost(s.hosts, client);
+    if (e.durationMs !== null) addLatency(s.latency, e.durationMs);
+  }
+
+  counts(): CountRow[] {
+    return rollUpCounts([...this.seconds.values()]);
+  }
+
+  sketches(): SketchDelta[] {
+    return rollUpSketches([...this.tenSecondSketches.values()]);
+  }
+}
+
 export function aggregateBatch(groups: readonly EventGroup[], before: ReadonlyMap<string, OrgProgress>, timing: StreamTiming): BatchAggregate {
-  // Events are counted once, into 1-second rows and 10-second sketches; the coarser rollups are
-  // derived from those (far fewer) rows below instead of being counted again per event.
-  const seconds = new Map<string, CountRow>();
-  const tenSecondSketches = new Map<string, SketchDelta>();
+  const tally = new Tally();
   const progress = new Map<string, OrgProgress>();
   const tooLate: boolean[][] = [];
   const maxSources = timing.maxSources ?? DEFAULT_MAX_SOURCES;
-  let counted = 0;
 
   const progressOf = (orgId: string): OrgProgress => {
     let p = progress.get(orgId);
@@ -164,16 +221,6 @@ export function aggregateBatch(groups: readonly EventGroup[], before: ReadonlyMa
       progress.set(orgId, p);
     }
     return p;
-  };
-  const sketchOf = (orgId: string, timestamp: number): SketchDelta => {
-    const bucket = bucketStartOf(timestamp, SKETCH_RESOLUTIONS[0]);
-    const key = `${orgId}|${bucket}`;
-    let s = tenSecondSketches.get(key);
-    if (!s) {
-      s = { orgId, resolution: SKETCH_RESOLUTIONS[0], bucket, hosts: null, latency: null, tooLate: 0 };
-      tenSecondSketches.set(key, s);
-    }
-    return s;
   };
 
   for (const group of groups) {
@@ -187,34 +234,11 @@ export function aggregateBatch(groups: readonly EventGroup[], before: ReadonlyMa
       if (isTooLate(e.timestamp, p.watermark, timing)) {
         flags.push(true);
         p.tooLate++;
-        sketchOf(group.orgId, e.timestamp).tooLate++;
+        tally.tooLate(group.orgId, e);
         continue;
       }
       flags.push(false);
-      counted++;
-      const service = dimensionOf(e.service);
-      const section = dimensionOf(e.section);
-      const statusClass = statusClassOf(e.status);
-      const method = dimensionOf(e.method);
-      const bucket = bucketStartOf(e.timestamp, 1);
-      const key = `${group.orgId}|${bucket}|${service}|${section}|${statusClass}|${method}`;
-      let row = seconds.get(key);
-      if (!row) {
-        row = { orgId: group.orgId, resolution: 1, bucket, service, section, statusClass, method, hits: 0, bytes: 0, durationCount: 0, durationSumMs: 0 };
-        seconds.set(key, row);
-      }
-      row.hits++;
-      row.bytes += e.bytes ?? 0;
-      if (e.durationMs !== null) {
-        row.durationCount++;
-        row.durationSumMs += Math.min(e.durationMs, COUNTED_DURATION_MAX_MS);
-      }
-      const s = sketchOf(group.orgId, e.timestamp);
-      s.hosts ??= emptyHosts();
-      s.latency ??= emptyLatency();
-      const client = e.remoteAddr ?? e.host;
-      if (client !== null) addHost(s.hosts, client);
-      if (e.durationMs !== null) addLatency(s.latency, e.durationMs);
+      tally.count(group.orgId, e);
     }
     tooLate.push(flags);
     // The message moves its sources, then the watermark (which also drops the sources gone idle).
@@ -222,7 +246,33 @@ export function aggregateBatch(groups: readonly EventGroup[], before: ReadonlyMa
     p.watermark = p.sources.watermark(p.watermark, timing);
   }
 
-  return { counts: rollUpCounts([...seconds.values()]), sketches: rollUpSketches([...tenSecondSketches.values()]), tooLate, progress, counted };
+  return { counts: tally.counts(), sketches: tally.sketches(), tooLate, progress, counted: tally.counted };
+}
+
+/** What stored events add to the statistics, judged as they were stored (their too-late flag). */
+export interface JudgedCount {
+  counts: CountRow[];
+  sketches: SketchDelta[];
+  /** Too-late request events per organisation (added to its progress). */
+  tooLate: Map<string, number>;
+}
+
+/**
+ * The statistics of events already stored and judged: what `aggregateBatch` added for them, from
+ * their rows. The stream processor counts again, this way, the batches whose statistics were kept
+ * only in the memory of a processor that is gone.
+ */
+export function countJudged(rows: Iterable<{ orgId: string; tooLate: boolean; event: StreamEvent }>): JudgedCount {
+  const tally = new Tally();
+  const tooLate = new Map<string, number>();
+  for (const { orgId, tooLate: late, event } of rows) {
+    if (!isRequestEvent(event)) continue;
+    if (late) {
+      tally.tooLate(orgId, event);
+      tooLate.set(orgId, (tooLate.get(orgId) ?? 0) + 1);
+    } else tally.count(orgId, event);
+  }
+  return { counts: tally.counts(), sketches: tally.sketches(), tooLate };
 }
 
 /** The 1-second rows plus their sums at every coarser resolution. */

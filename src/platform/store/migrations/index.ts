@@ -32,6 +32,7 @@ export const MIGRATION_NAMES = [
   '019_system_role',
   '020_alert_records_immutable',
   '021_shipment_arrival_batches',
+  '022_stream_counted',
 ] as const;
 
 const UP = /^-- migrate:up[ \t]*$/m;
