@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { estimateHosts } from './sketch.js';
 import { SourceBook } from './sources.js';
-import { COUNTED_DURATION_MAX_MS, DIMENSION_MAX_LENGTH, aggregateBatch, bucketStartOf, dimensionOf, type StreamEvent } from './traffic-aggregate.js';
+import { COUNTED_DURATION_MAX_MS, DIMENSION_MAX_LENGTH, aggregateBatch, bucketStartOf, countJudged, dimensionOf, type StreamEvent } from './traffic-aggregate.js';
 
 const timing = { outOfOrderMs: 5_000, latenessMs: 300_000, idleMs: 60_000 };
 const T0 = Date.UTC(2026, 10, 22, 12, 0, 0);
@@ -134,5 +134,27 @@ describe('values a counter row could not store', () => {
     const row = result.counts.find((c) => c.resolution === 1)!;
     expect(row.durationCount).toBe(3);
     expect(row.durationSumMs).toBe(2 * COUNTED_DURATION_MAX_MS + 5);
+  });
+});
+
+describe('counting stored events again (countJudged)', () => {
+  it('gives what aggregateBatch added for the same events, judged as it judged them', () => {
+    // A second batch whose first event is too late by then, one plain log line, two organisations.
+    const first = aggregateBatch([{ orgId: 'o', events: [hit(0), hit(400, { host: 'h2', remoteAddr: '10.0.0.2' })] }], new Map(), timing);
+    const groups = [
+      { orgId: 'o', events: [hit(1), hit(401, { status: 503, durationMs: null }), hit(402, { path: null, method: null, status: null })] },
+      { orgId: 'p', events: [hit(3, { service: 'shop', bytes: 7 })] },
+    ];
+    const second = aggregateBatch(groups, first.progress, timing);
+    expect(second.tooLate[0]).toEqual([true, false, false]);
+    const rows = groups.flatMap((g, i) => g.events.map((event, j) => ({ orgId: g.orgId, tooLate: second.tooLate[i]![j]!, event })));
+    const judged = countJudged(rows);
+    const byKey = <T extends { orgId: string; resolution: number; bucket: number }>(list: T[], key: (t: T) => string) =>
+      new Map(list.map((t) => [`${t.orgId}|${t.resolution}|${t.bucket}|${key(t)}`, t]));
+    expect(byKey(judged.counts, (c) => `${c.service}|${c.section}|${c.statusClass}|${c.method}`)).toEqual(
+      byKey(second.counts, (c) => `${c.service}|${c.section}|${c.statusClass}|${c.method}`),
+    );
+    expect(byKey(judged.sketches, () => '')).toEqual(byKey(second.sketches, () => ''));
+    expect(judged.tooLate).toEqual(new Map([['o', 1]]));
   });
 });
