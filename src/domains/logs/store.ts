@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { LogEventAnswer } from '../../contracts/logs.js';
 import { copyValue, isoOf, pgJson, pgText, type CopyIn, type Db } from '../../platform/store/index.js';
 import { badRequest } from '../../platform/errors.js';
-import { hotRowToStored, toLogEventAnswer, type LogEvent, type StoredLogEvent } from './event.js';
+import { hotRowToStored, toLogEventAnswer, type LogEvent } from './event.js';
 import { logsDb } from './tables.js';
 import type { BucketCount, VolumePlan } from './volume.js';
 
@@ -169,11 +169,47 @@ export async function lastInsertedEventId(trx: Db): Promise<number> {
   return Number(rows[0]!.id);
 }
 
-/** Stored events (every organisation's) with an id above `afterId`, in id order, at most `limit`: what the stream processor counts again after a lost memory. */
-export async function eventsAfter(db: Db, afterId: number, limit: number): Promise<(StoredLogEvent & { orgId: string })[]> {
+/** What the statistics read of a stored event (`countableEventsAfter`). */
+export type CountableEvent = Pick<LogEvent, 'timestamp' | 'receivedAt' | 'service' | 'host' | 'source' | 'method' | 'path' | 'section' | 'status' | 'bytes' | 'durationMs' | 'remoteAddr'>;
+
+/** Rows per query of `countableEventsAfter`: remote_addr is the one unbounded column it reads (up to ingest's 1 MB per event). */
+const COUNTABLE_ROWS = 2_000;
+
+/**
+ * Stored events (every organisation's) with an id above `afterId`, in id order, as the statistics
+ * count them: what the stream processor counts again after a lost memory. Only the columns counting
+ * reads (not message, attributes or user agent, which a sender can make ~1 MB each); `path` says only
+ * whether the event has one ('' when it has). At most COUNTABLE_ROWS; call again after the last id.
+ */
+export async function countableEventsAfter(db: Db, afterId: number): Promise<{ id: number; orgId: string; tooLate: boolean; event: CountableEvent }[]> {
   // log_events_id_brin (migration 022) finds them without reading every partition.
-  const rows = await logsDb(db).selectFrom('log_events').selectAll().where('id', '>', String(afterId)).orderBy('id').limit(limit).execute();
-  return rows.map((r) => ({ ...hotRowToStored(r), orgId: r.org_id }));
+  const rows = await logsDb(db)
+    .selectFrom('log_events')
+    .select(['id', 'org_id', 'ts', 'received_at', 'service', 'host', 'source', 'method', 'section', 'status', 'bytes', 'duration_ms', 'remote_addr', 'too_late'])
+    .select(sql<boolean>`path IS NOT NULL`.as('has_path'))
+    .where('id', '>', String(afterId))
+    .orderBy('id')
+    .limit(COUNTABLE_ROWS)
+    .execute();
+  return rows.map((r) => ({
+    id: Number(r.id),
+    orgId: r.org_id,
+    tooLate: r.too_late,
+    event: {
+      timestamp: r.ts.getTime(),
+      receivedAt: r.received_at.getTime(),
+      service: r.service,
+      host: r.host,
+      source: r.source,
+      method: r.method,
+      path: r.has_path ? '' : null,
+      section: r.section,
+      status: r.status,
+      bytes: r.bytes === null ? null : Number(r.bytes),
+      durationMs: r.duration_ms,
+      remoteAddr: r.remote_addr,
+    },
+  }));
 }
 
 /** Stores one organisation's events in one statement; resolves once they are committed (durable). */

@@ -27,7 +27,7 @@
  *   one: it never goes back as readers see it.
  */
 import type { Logger } from 'pino';
-import { LOG_TOPIC, readLogMessage, ensurePartitionsFor, eventsAfter, insertEventGroups, lastInsertedEventId, PartitionManager, recordRejections, sampleOf, type LogMessage } from '../logs/index.js';
+import { LOG_TOPIC, readLogMessage, countableEventsAfter, ensurePartitionsFor, insertEventGroups, lastInsertedEventId, PartitionManager, recordRejections, sampleOf, type LogMessage } from '../logs/index.js';
 import { planBatch, type BatchContext, type BatchPlan, type BusCheckpoint, type BusMessage, type EventBus, type Subscription } from '../../platform/bus/index.js';
 import type { LiveHub } from '../../platform/live.js';
 import { asSystem, transactionWithCopy, type Db, type Store } from '../../platform/store/index.js';
@@ -60,8 +60,6 @@ const STATS_WRITE_INTERVAL_MS = 1000;
 const IDLE_WRITE_MS = 50;
 /** Counter rows waiting at most: beyond, the next batch writes them whatever the interval (bounds memory and one write's size). */
 const MAX_PENDING_COUNT_ROWS = 50_000;
-/** Stored rows read per query when the statistics of a lost memory are counted again. */
-const RECOUNT_ROWS = 20_000;
 
 export interface ProcessorOptions {
   store: Store;
@@ -271,14 +269,13 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
     let rows = 0;
     const tooLate = new Map<string, number>();
     for (;;) {
-      const chunk = await eventsAfter(trx, after, RECOUNT_ROWS);
+      const chunk = await countableEventsAfter(trx, after);
       if (chunk.length === 0) break;
-      const judged = countJudged(chunk.map((e) => ({ orgId: e.orgId, tooLate: e.tooLate, event: e })));
+      const judged = countJudged(chunk);
       tip.pending.add({ counts: judged.counts, sketches: judged.sketches, progress: new Map() }, 0);
       for (const [orgId, n] of judged.tooLate) tooLate.set(orgId, (tooLate.get(orgId) ?? 0) + n);
-      after = Number(chunk.at(-1)!.id);
+      after = chunk.at(-1)!.id;
       rows += chunk.length;
-      if (chunk.length < RECOUNT_ROWS) break;
     }
     if (after > checkpoint.countedId) tip.pending.noteLastEventId(after);
     const progress = await loadProgress(trx, TRAFFIC_CONSUMER, [...tooLate.keys()]);
