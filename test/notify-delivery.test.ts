@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { KyselyPlugin } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApiKey, createOrg } from '../src/domains/accounts/index.js';
 import { Notifier } from '../src/domains/notify/index.js';
@@ -292,6 +293,52 @@ for (const kind of STORE_KINDS) {
       const stranger = await createOrg(server.ctx.db, `Stranger ${randomUUID()}`);
       const strangerKey = (await createApiKey(server.ctx.db, stranger.id, 'stranger', 'admin')).key;
       expect((await server.api(`/api/v1/channels/${failing.id}/enable`, { method: 'POST', key: strangerKey })).status).toBe(404);
+    });
+  });
+
+  describe.skipIf(!storeAvailable(kind))(`notification delivery when the store fails right after a claim (${kind})`, () => {
+    let server: TestServer;
+    beforeAll(async () => {
+      // No notifier loop of its own within the test: the one below is the only one that claims.
+      server = await startTestServer(kind, { VIGIL_NOTIFY_INTERVAL_MS: '3600000' });
+    });
+    afterAll(async () => {
+      await server?.dispose();
+    });
+
+    it('delivers what it claimed even when every later query fails (a claimed row is hidden for the whole lease)', async () => {
+      const org = await createOrg(server.ctx.db, `Claim ${randomUUID()}`);
+      const orgKey = (await createApiKey(server.ctx.db, org.id, 'test admin', 'admin')).key;
+      const target = await startReceiver();
+      try {
+        const created = await server.api('/api/v1/channels', { method: 'POST', json: { kind: 'webhook', name: 'ops', url: target.url }, key: orgKey });
+        expect(created.status).toBe(201);
+        const channel = (await created.json()) as Channel;
+        const queued = await server.api(`/api/v1/channels/${channel.id}/test`, { method: 'POST', key: orgKey });
+        expect(queued.status).toBe(202);
+        const { id } = (await queued.json()) as { id: string };
+        // The claim goes through; then the store is gone, as when PostgreSQL restarts between two statements.
+        let claimed = false;
+        const failingAfterClaim: KyselyPlugin = {
+          transformQuery(args) {
+            if (claimed) throw new Error('Connection terminated unexpectedly');
+            return args.node;
+          },
+          transformResult: async (args) => {
+            claimed = true;
+            return args.result;
+          },
+        };
+        const notifier = new Notifier({ ...server.ctx, db: server.ctx.db.withPlugin(failingAfterClaim) });
+        try {
+          await notifier.runOnce();
+        } finally {
+          await notifier.close();
+        }
+        expect(target.requests.map((r) => r.headers['webhook-id'])).toEqual([id]);
+      } finally {
+        await target.close();
+      }
     });
   });
 }

@@ -11,7 +11,7 @@ import { disableFailingChannel, publishChannel, publishDelivery, type DisabledCh
 import { channelOf, type Senders } from './registry.js';
 import { EmailSender } from './senders/email.js';
 import { HttpSender, isPermanentFailure, type SendResult } from './senders/http.js';
-import { claimDue, lockChannel, recordAttempt, selectChannelsById, skipPending, updateFailureStreak, type ChannelRow, type ClaimedRow, type DeliveryStateRow } from './store.js';
+import { claimDue, lockChannel, recordAttempt, skipPending, updateFailureStreak, type ChannelRow, type ClaimedRow, type DeliveryStateRow } from './store.js';
 import { asSystem, type Db } from '../../platform/store/index.js';
 
 /**
@@ -97,8 +97,7 @@ export class Notifier {
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const claimed = await this.claim();
       if (claimed.length === 0) break;
-      const channels = await this.channelsOf(claimed);
-      const results = await Promise.allSettled(claimed.map((row) => this.process(row, channels.get(row.channel_id))));
+      const results = await Promise.allSettled(claimed.map((row) => this.process(row)));
       for (const r of results) {
         if (r.status === 'rejected') this.deps.logger.error({ err: r.reason }, 'notifier: recording a delivery attempt failed');
       }
@@ -117,12 +116,8 @@ export class Notifier {
     return claimDue(this.deps.db, BATCH_SIZE, LEASE_MS);
   }
 
-  private async channelsOf(rows: ClaimedRow[]): Promise<Map<string, ChannelRow>> {
-    const channels = await selectChannelsById(this.deps.db, [...new Set(rows.map((r) => r.channel_id))]);
-    return new Map(channels.map((c) => [c.id, c]));
-  }
-
-  private async process(row: ClaimedRow, channel: ChannelRow | undefined): Promise<void> {
+  private async process(row: ClaimedRow): Promise<void> {
+    const { channel } = row;
     if (channel?.disabled_at) {
       // Disabled after this row was queued (or while it waited): kept, not attempted.
       const skipped = await skipPending(this.deps.db, { outboxId: row.id }, `channel disabled: ${channel.disabled_reason ?? 'by Vigil'}`);
@@ -138,7 +133,7 @@ export class Notifier {
     await this.record(row, outcome, attemptedAt, durationMs);
   }
 
-  private async attempt(row: ClaimedRow, channel: ChannelRow | undefined): Promise<Outcome> {
+  private async attempt(row: ClaimedRow, channel: ChannelRow | null): Promise<Outcome> {
     // The channel must belong to the row's organisation (tenancy), even though raiseAlert only queues its own.
     if (!channel || channel.org_id !== row.org_id) return { ok: false, statusCode: null, error: 'channel no longer exists', permanent: true };
     const parsed = notificationPayload.safeParse(deliveredPayload(row.payload, row.record));

@@ -32,12 +32,6 @@ export async function selectChannel(db: Db, orgId: string, id: string): Promise<
   return tables(db).selectFrom('channels').select(CHANNEL_COLUMNS).where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst();
 }
 
-/** Channels by id, whatever their organisation (the notifier checks it against the row's). */
-export async function selectChannelsById(db: Db, ids: readonly string[]): Promise<ChannelRow[]> {
-  if (ids.length === 0) return [];
-  return tables(db).selectFrom('channels').select(CHANNEL_COLUMNS).where('id', 'in', ids).execute();
-}
-
 /** An organisation's channels as notifications target them: all, or those of `only` that belong to it. */
 export async function selectChannelTargets(db: Db, orgId: string, only?: readonly string[]): Promise<{ id: string; disabled_reason: string | null }[]> {
   if (only?.length === 0) return [];
@@ -218,12 +212,16 @@ export async function selectDeliveries(db: Db, orgId: string, channelId: string,
 export type ClaimedRow = Pick<Selectable<OutboxTable>, 'id' | 'org_id' | 'channel_id' | 'payload' | 'attempts'> & {
   /** The content of the alert record the row references (null: none): what its payload leaves out. */
   record: RecordContent | null;
+  /** The channel to deliver through (null: deleted since). */
+  channel: ChannelRow | null;
 };
 
 /**
  * Claims up to `limit` due notifications in one statement that pushes `next_attempt_at` ahead by
  * the lease (FOR UPDATE SKIP LOCKED, so concurrent notifiers never take the same row), each with
- * the content of its alert record.
+ * the content of its alert record and its channel. Everything an attempt needs comes back with the
+ * claim: a claimed row is hidden for the whole lease, so a query failing between the claim and the
+ * attempt (PostgreSQL restarting) would hold its notification back for minutes.
  */
 export async function claimDue(db: Db, limit: number, leaseMs: number): Promise<ClaimedRow[]> {
   const claimed = tables(db)
@@ -246,11 +244,17 @@ export async function claimDue(db: Db, limit: number, leaseMs: number): Promise<
     .with('claimed', () => claimed)
     .selectFrom('claimed as c')
     .leftJoin('alerts as a', 'a.id', 'c.alert_id')
+    .leftJoin('channels as ch', 'ch.id', 'c.channel_id')
     .select(['c.id', 'c.org_id', 'c.channel_id', 'c.payload', 'c.attempts', 'a.title', 'a.message', 'a.details'])
+    .select(['ch.id as ch_id', 'ch.org_id as ch_org_id', 'ch.kind', 'ch.name', 'ch.config', 'ch.created_at', 'ch.disabled_at', 'ch.disabled_reason'])
     .execute();
-  return rows.map(({ title, message, details, ...row }) => ({
+  return rows.map(({ title, message, details, ch_id, ch_org_id, kind, name, config, created_at, disabled_at, disabled_reason, ...row }) => ({
     ...row,
     record: title === null || message === null || details === null ? null : { title, message, details },
+    channel:
+      ch_id === null || ch_org_id === null || kind === null || name === null || config === null || created_at === null
+        ? null
+        : { id: ch_id, org_id: ch_org_id, kind, name, config, created_at, disabled_at, disabled_reason },
   }));
 }
 
