@@ -6,7 +6,7 @@ import { LOG_TOPIC, PartitionManager, ensurePartitionsFor, insertEventGroups, lo
 import { TRAFFIC_CONSUMER, startStreamProcessor, type StreamProcessor } from '../src/domains/stream/index.js';
 import { openBus, type EventBus } from '../src/platform/bus/index.js';
 import { LiveHub } from '../src/platform/live.js';
-import { migrateToLatest, openStore, type Store } from '../src/platform/store/index.js';
+import { asOwner, migrateToLatest, openStore, type Store } from '../src/platform/store/index.js';
 import { requestEvent } from './support/log-events.js';
 import { databaseAt } from './support/migrations.js';
 import { STORE_KINDS, eventually, freshPostgresDatabase, storeAvailable } from './support/server.js';
@@ -126,6 +126,45 @@ describe.each(STORE_KINDS)('stream statistics written in the background, on %s',
       await start();
       await eventually(async () => (await hits()) === before.counted + 3, 10_000);
       expect(await lateInStats()).toEqual({ sketches: lateBefore.sketches + 1, progress: lateBefore.progress + 1 });
+    },
+    60_000,
+  );
+
+  run(
+    'statistics whose write failed on a quiet stream are written by a retry, without another event',
+    async () => {
+      if (!processor) await start();
+      // A commit just now: the burst below arrives while the processor is busy, so its statistics wait.
+      await publish([event('before the refusal')]);
+      await eventually(async () => {
+        const c = await checkpoint();
+        return c.counted === c.version;
+      }, 10_000);
+      const before = await hits();
+      const storedBefore = (await recount()).counted;
+      // The database refuses counter writes for a while, as one that is restarting would.
+      await asOwner(async () => {
+        await sql`CREATE FUNCTION test_refuse_counts() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'counters refused for a while'; END $$`.execute(store.db);
+        await sql`CREATE TRIGGER refuse_counts BEFORE INSERT OR UPDATE ON traffic_counts FOR EACH STATEMENT EXECUTE FUNCTION test_refuse_counts()`.execute(store.db);
+      });
+      try {
+        for (let i = 0; i < 5; i++) await publish(Array.from({ length: 3 }, (_, j) => event(`quiet ${i}.${j}`)));
+        // The write on its own (50 ms after the last batch) fails, and so do retries while refused.
+        await new Promise((r) => setTimeout(r, 400));
+        expect(await hits()).toBe(before);
+        expect((await recount()).counted).toBe(storedBefore + 15);
+      } finally {
+        await asOwner(async () => {
+          await sql`DROP TRIGGER refuse_counts ON traffic_counts`.execute(store.db);
+          await sql`DROP FUNCTION test_refuse_counts()`.execute(store.db);
+        });
+      }
+      // Nothing more is sent: the retry counts the burst again from its stored rows, once.
+      await eventually(async () => (await hits()) === before + 15, 10_000);
+      const c = await checkpoint();
+      expect(c.counted).toBe(c.version);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await hits()).toBe(before + 15);
     },
     60_000,
   );

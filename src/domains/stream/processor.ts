@@ -232,6 +232,12 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
   /** When this processor's last batch transaction ended: a batch whose requests all came later found it idle. */
   let lastCommitAt = -Infinity;
   let idleTimer: NodeJS.Timeout | undefined;
+  /**
+   * After a write on its own failed (the database away): the delay before trying it again, 0 when
+   * none failed. Without a retry, a stream that stays quiet after an outage would keep its
+   * statistics behind its stored events until its next event.
+   */
+  let retryAloneMs = 0;
   /** The statistics being written on their own, which a batch waits for. */
   let writingAlone: Promise<void> = Promise.resolve();
   let handling = false;
@@ -405,6 +411,8 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
       const done = await transact(messages, context, decoded, kept, setAside, false, startedIdle, ahead);
       // A batch written as prepared moved the tip when it was prepared.
       if (!(ahead && ahead.prepared.plan.next === done.position)) tip.establish(done.version, done.position, done.progress);
+      // Committed against the checkpoint it locked: statistics lost to a failed write were counted again in it.
+      retryAloneMs = 0;
       if (done.wroteStats) wrote();
       else waitingSince ??= Date.now();
     } catch (error) {
@@ -468,24 +476,28 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
         await writeStats(trx, tip.pending.rows());
         return saveCheckpoint(trx, TRAFFIC_CONSUMER, checkpoint.position, tip.pending.lastEventId ?? checkpoint.countedId);
       });
+      retryAloneMs = 0;
       if (version === undefined) return;
       if (tip.known) tip.version = version;
       wrote();
     } catch (error) {
       tip.reset();
       waitingSince = null;
-      logger.warn({ err: error }, 'stream processor: could not write the statistics; the next batch counts them again from the stored events');
+      retryAloneMs = Math.min(MAX_RETRY_DELAY_MS, Math.max(IDLE_WRITE_MS, retryAloneMs * 2));
+      logger.warn({ err: error, retryInMs: retryAloneMs }, 'stream processor: could not write the statistics; they are counted again from the stored events by the next batch, or by a retry if none comes');
     }
   };
 
-  /** Once the stream goes quiet, the statistics still waiting are written on their own. */
+  /** Once the stream goes quiet, the statistics still waiting are written on their own (again, after a failed attempt). */
   const writeWhenIdle = (): void => {
     clearTimeout(idleTimer);
-    if (waitingSince === null) return;
+    if (waitingSince === null && retryAloneMs === 0) return;
     idleTimer = setTimeout(() => {
-      if (handling || waitingSince === null) return;
-      writingAlone = asSystem('the stream processor writes the statistics of every organisation', writeAlone);
-    }, IDLE_WRITE_MS).unref();
+      if (handling || (waitingSince === null && retryAloneMs === 0)) return;
+      writingAlone = asSystem('the stream processor writes the statistics of every organisation', writeAlone).then(() => {
+        if (retryAloneMs > 0 && !handling) writeWhenIdle();
+      });
+    }, retryAloneMs || IDLE_WRITE_MS).unref();
   };
 
   /**
