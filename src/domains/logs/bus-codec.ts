@@ -6,6 +6,7 @@
  * work done twice on the ingest path.
  */
 import type { BusMessage, EventBus, PublishMessage } from '../../platform/bus/index.js';
+import type { CopyRows } from './copy-rows.js';
 import type { LogEvent } from './event.js';
 
 export const LOG_TOPIC = 'logs';
@@ -13,6 +14,8 @@ export const LOG_TOPIC = 'logs';
 export interface LogMessage {
   orgId: string;
   events: LogEvent[];
+  /** In process only: the events' rows as the decode worker encoded them for COPY (copy-rows.ts), one per event. */
+  rows?: CopyRows;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -30,9 +33,12 @@ export interface LogMessages {
  * the events themselves, `approxBytes` (the request body's size) standing for its size in the
  * queue bound. JetStream: JSON slices that fit its message limit.
  */
-export function logMessagesFor(bus: Pick<EventBus, 'kind' | 'maxMessageBytes'>, orgId: string, events: LogEvent[], approxBytes: number): LogMessages {
+export function logMessagesFor(bus: Pick<EventBus, 'kind' | 'maxMessageBytes'>, orgId: string, events: LogEvent[], approxBytes: number, rows?: CopyRows): LogMessages {
   if (events.length === 0) return { messages: [], tooLarge: [], unencodable: [] };
-  if (bus.kind === 'memory') return { messages: [{ data: EMPTY, value: { orgId, events } satisfies LogMessage, size: approxBytes }], tooLarge: [], unencodable: [] };
+  if (bus.kind === 'memory') {
+    const value: LogMessage = rows ? { orgId, events, rows } : { orgId, events };
+    return { messages: [{ data: EMPTY, value, size: approxBytes }], tooLarge: [], unencodable: [] };
+  }
   const out: LogMessages = { messages: [], tooLarge: [], unencodable: [] };
   encodeInto(out, orgId, events, 0, bus.maxMessageBytes);
   return out;

@@ -42,7 +42,15 @@ export function logIngestRoutes(ctx: AppContext, bus: EventBus): FastifyPluginAs
     // large ones on worker threads (VIGIL_DECODE_THREADS), which end with the server.
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_BODY_BYTES }, (_request, body, done) => done(null, body));
-    const logs = openLogIngest({ db: ctx.db, bus, logger: ctx.logger, hotDays: ctx.config.VIGIL_HOT_DAYS, decodeThreads: ctx.config.VIGIL_DECODE_THREADS });
+    const logs = openLogIngest({
+      db: ctx.db,
+      bus,
+      logger: ctx.logger,
+      hotDays: ctx.config.VIGIL_HOT_DAYS,
+      decodeThreads: ctx.config.VIGIL_DECODE_THREADS,
+      // The processor COPYs them as they are only from the in-process bus into PostgreSQL.
+      encodeRows: bus.kind === 'memory' && ctx.store.connect !== undefined,
+    });
     app.addHook('onClose', () => logs.close());
 
     const write = requireRole(ctx, 'member');

@@ -13,6 +13,7 @@ import type { EventBus } from '../../platform/bus/index.js';
 import { DomainError } from '../../platform/errors.js';
 import type { Db } from '../../platform/store/index.js';
 import { LOG_TOPIC, logMessagesFor } from './bus-codec.js';
+import { selectCopyRows } from './copy-rows.js';
 import { openLogDecoder } from './decode-pool.js';
 import type { Rejection } from './decoders/index.js';
 import type { DecodeJob } from './decoders/job.js';
@@ -31,6 +32,12 @@ export interface LogIngestDeps {
   hotDays: number;
   /** VIGIL_DECODE_THREADS: decode worker threads; 0 decodes inline. */
   decodeThreads: number;
+  /**
+   * Whether decoding also encodes the events' log_events rows for COPY: only when the stream
+   * processor takes them as they are (in-process bus, PostgreSQL store), so the encoding is done
+   * on the decode thread instead of under the processor's lock.
+   */
+  encodeRows: boolean;
 }
 
 /** What one request gave: events stored, events refused (with where and why), OTLP's answer encoding. */
@@ -81,11 +88,11 @@ export function openLogIngest(deps: LogIngestDeps): LogIngest {
       }
       inFlight++;
       try {
-        const { result: decoded, receivedAt, bodyBytes, format } = await decoder.decode(job, raw);
+        const { result: decoded, receivedAt, bodyBytes, format, rows } = await decoder.decode(deps.encodeRows ? { ...job, rowsFor: orgId } : job, raw);
         const at = (i: number): Omit<Rejection, 'reason'> => decoded.positions?.[i] ?? {};
         const window = partitionable(decoded.events, { hotDays, now: receivedAt });
         const events = window.accepted.map((i) => decoded.events[i]!);
-        const { messages, tooLarge, unencodable } = logMessagesFor(bus, orgId, events, bodyBytes);
+        const { messages, tooLarge, unencodable } = logMessagesFor(bus, orgId, events, bodyBytes, rows && selectCopyRows(rows, window.accepted));
         // BusFullError / BusDeliveryError are 503s with a retry delay (Retry-After set by the error handler).
         await bus.publish(LOG_TOPIC, messages);
         const refused: Rejection[] = [

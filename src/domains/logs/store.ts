@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { LogEventAnswer } from '../../contracts/logs.js';
-import { copyValue, isoOf, pgJson, pgText, type CopyIn, type Db } from '../../platform/store/index.js';
+import { isoOf, pgJson, pgText, type CopyIn, type Db } from '../../platform/store/index.js';
+import { EVENT_COLUMNS, eventCopyLine, type CopyRows } from './copy-rows.js';
 import { badRequest } from '../../platform/errors.js';
 import { hotRowToStored, toLogEventAnswer, type LogEvent } from './event.js';
 import { logsDb } from './tables.js';
@@ -62,6 +63,8 @@ export interface EventGroupRows {
   orgId: string;
   events: readonly LogEvent[];
   tooLate?: readonly boolean[];
+  /** The events' rows as the decode worker encoded them (not too late), when it did. */
+  rows?: CopyRows | undefined;
 }
 
 /** The day partitions `groups` fall in, created outside the caller's transaction (DDL takes a lock on the parent). */
@@ -72,62 +75,38 @@ export async function ensurePartitionsFor(partitions: PartitionManager, groups: 
   await partitions.ensure([...dayNumbers].map((n) => dayOf(n * DAY_MS)));
 }
 
-const EVENT_COLUMNS = ['org_id', 'ts', 'received_at', 'service', 'host', 'source', 'level', 'message', 'method', 'path', 'section', 'status', 'bytes', 'duration_ms', 'remote_addr', 'user_agent', 'attributes', 'too_late'] as const;
-
-/** Characters a COPY text value cannot hold as they are: its separators and the backslash, and NUL (PostgreSQL text refuses it). */
-const NEEDS_WORK = /[\\\t\n\r\0]/;
-
-/** A text value in COPY's text format (`\N` for null); the common value needs one regex test and no copy. */
-function copyText(value: string | null): string {
-  if (value === null) return '\\N';
-  return NEEDS_WORK.test(value) ? copyValue(pgText(value)) : value;
-}
-
-const copyNumber = (value: number | null): string => (value === null ? '\\N' : String(value));
-
 /**
- * The rows of `groups` in COPY's text format, one line per event, in the order of EVENT_COLUMNS.
- * Each line is one `join` of its values and the lines one `join`: joins build flat strings, where
- * concatenating the pieces built a tree of millions of small string parts per batch (measured: twice
- * the garbage-collection time).
+ * The rows of `groups` in COPY's text format, one line per event, in the order of EVENT_COLUMNS
+ * (copy-rows.ts), as one string.
  */
 export function encodeEventCopy(groups: readonly EventGroupRows[]): string {
-  return [...encodeEventCopyChunks(groups, Number.POSITIVE_INFINITY)].join('');
+  return [...encodeEventCopyChunks(groups, Number.POSITIVE_INFINITY)].map((c) => (typeof c === 'string' ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength).toString('utf8'))).join('');
 }
 
 /** Rows per chunk of `encodeEventCopyChunks`: ~50 KB, small enough to start PostgreSQL early, large enough to cost nothing per chunk. */
 const ROWS_PER_CHUNK = 200;
 
 /**
- * `encodeEventCopy` in chunks of `rowsPerChunk` lines, each encoded only when it is pulled: given
- * to COPY, the encoding of the next chunk overlaps PostgreSQL's work on the one before.
+ * The rows of `groups` in chunks, each encoded only when it is pulled: given to COPY, the encoding
+ * of the next chunk overlaps PostgreSQL's work on the one before. A group that came with its rows
+ * encoded (`rows`, by the decode worker) is given as byte ranges of them, its too-late events
+ * encoded again here; the others `rowsPerChunk` lines at a time, each line one `join` and the
+ * lines one `join` (joins build flat strings, where concatenating the pieces built a tree of
+ * millions of small string parts per batch: twice the garbage-collection time).
  */
-export function* encodeEventCopyChunks(groups: readonly EventGroupRows[], rowsPerChunk = ROWS_PER_CHUNK): Generator<string> {
-  const iso = isoOf;
+export function* encodeEventCopyChunks(groups: readonly EventGroupRows[], rowsPerChunk = ROWS_PER_CHUNK): Generator<string | Uint8Array> {
   let lines: string[] = [];
-  const values: string[] = new Array<string>(EVENT_COLUMNS.length);
   for (const g of groups) {
+    if (g.rows && g.rows.starts.length === g.events.length) {
+      if (lines.length) {
+        yield `${lines.join('\n')}\n`;
+        lines = [];
+      }
+      yield* preEncoded(g, g.rows);
+      continue;
+    }
     for (let i = 0; i < g.events.length; i++) {
-      const e = g.events[i]!;
-      values[0] = g.orgId;
-      values[1] = iso(e.timestamp);
-      values[2] = iso(e.receivedAt);
-      values[3] = copyText(e.service);
-      values[4] = copyText(e.host);
-      values[5] = copyText(e.source);
-      values[6] = copyText(e.level);
-      values[7] = copyText(e.message);
-      values[8] = copyText(e.method);
-      values[9] = copyText(e.path);
-      values[10] = copyText(e.section);
-      values[11] = copyNumber(e.status);
-      values[12] = copyNumber(e.bytes);
-      values[13] = copyNumber(e.durationMs);
-      values[14] = copyText(e.remoteAddr);
-      values[15] = copyText(e.userAgent);
-      values[16] = copyText(pgJson(e.attributes));
-      values[17] = g.tooLate?.[i] ? 't' : 'f';
-      lines.push(values.join('\t'));
+      lines.push(eventCopyLine(g.orgId, g.events[i]!, g.tooLate?.[i] ?? false));
       if (lines.length >= rowsPerChunk) {
         yield `${lines.join('\n')}\n`;
         lines = [];
@@ -135,6 +114,25 @@ export function* encodeEventCopyChunks(groups: readonly EventGroupRows[], rowsPe
     }
   }
   if (lines.length) yield `${lines.join('\n')}\n`;
+}
+
+/** A group's pre-encoded rows as runs of adjacent lines, its too-late events' lines encoded again (theirs say `f`). */
+function* preEncoded(g: EventGroupRows, rows: CopyRows): Generator<string | Uint8Array> {
+  let from = -1;
+  let to = -1;
+  for (let i = 0; i < g.events.length; i++) {
+    if (g.tooLate?.[i]) {
+      if (from >= 0) yield rows.bytes.subarray(from, to);
+      from = -1;
+      yield `${eventCopyLine(g.orgId, g.events[i]!, true)}\n`;
+    } else if (from >= 0 && rows.starts[i] === to) to = rows.ends[i]!;
+    else {
+      if (from >= 0) yield rows.bytes.subarray(from, to);
+      from = rows.starts[i]!;
+      to = rows.ends[i]!;
+    }
+  }
+  if (from >= 0) yield rows.bytes.subarray(from, to);
 }
 
 /**

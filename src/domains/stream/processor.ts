@@ -350,7 +350,7 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
       const { plan, groups, result } = prepared;
       await insertEventGroups(
         trx,
-        groups.map((g, i) => ({ orgId: g.orgId, events: g.events, tooLate: result.tooLate[i]! })),
+        groups.map((g, i) => ({ orgId: g.orgId, events: g.events, tooLate: result.tooLate[i]!, rows: g.rows })),
         copy,
       );
       let countedId: number | undefined;

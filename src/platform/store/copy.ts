@@ -18,7 +18,7 @@ import { pgArray, pgJson, pgText } from './values.js';
  * connection takes them, so a lazily encoded iterable overlaps encoding here with parsing and
  * inserting in PostgreSQL.
  */
-export type CopyIn = (table: string, columns: readonly string[], data: string | Iterable<string>) => Promise<void>;
+export type CopyIn = (table: string, columns: readonly string[], data: string | Iterable<string | Uint8Array>) => Promise<void>;
 
 /** The client under each transaction opened by transactionWithCopy, so that `bulkRows` below it can COPY. */
 const clientOf = new WeakMap<Db, pg.PoolClient>();
@@ -141,8 +141,8 @@ async function stagingTable(client: pg.PoolClient, name: string, shape: { column
   return name;
 }
 
-/** COPY of text-format chunks into `table (columns)`, each chunk pulled as the connection takes it. */
-async function copyInto(client: pg.PoolClient, table: string, columns: readonly string[], chunks: Iterable<string>): Promise<void> {
+/** COPY of text-format chunks (strings, or UTF-8 bytes already encoded) into `table (columns)`, each chunk pulled as the connection takes it. */
+async function copyInto(client: pg.PoolClient, table: string, columns: readonly string[], chunks: Iterable<string | Uint8Array>): Promise<void> {
   await pipeline(Readable.from(chunks, { objectMode: false }), client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`)));
 }
 

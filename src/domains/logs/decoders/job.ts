@@ -1,3 +1,4 @@
+import { encodeCopyRows, type CopyRows } from '../copy-rows.js';
 import type { EventDefaults, EventFields } from '../normalise.js';
 import { decodeAccessLog } from './access-log.js';
 import { decodeBody } from './body.js';
@@ -17,6 +18,11 @@ export type DecodeJob = {
   contentEncoding?: string | undefined;
   /** The Content-Type the decoder goes by (the native route's `?format=ndjson` already applied). */
   contentType?: string | undefined;
+  /**
+   * The organisation whose log_events rows the outcome also carries, encoded for COPY
+   * (copy-rows.ts), when the stream processor will take them as they are (in process, PostgreSQL).
+   */
+  rowsFor?: string | undefined;
 } & (
   | { protocol: 'native'; defaults: EventDefaults }
   | { protocol: 'clf' | 'combined' | 'csv'; defaults: EventDefaults }
@@ -34,6 +40,8 @@ export interface DecodeOutcome {
   bodyBytes: number;
   /** OTLP only: the encoding the answer is written in (that of the request). */
   format?: OtlpFormat;
+  /** The events' rows for `job.rowsFor`, when it was set. */
+  rows?: CopyRows;
 }
 
 /**
@@ -48,7 +56,13 @@ export async function runDecodeJob(job: DecodeJob, raw: Uint8Array, parseMessage
   const body = await decodeBody(raw, job.contentEncoding);
   const receivedAt = Date.now();
   const options = { contentType: job.contentType, receivedAt, parseMessage };
-  const outcome = (result: DecodeResult, format?: OtlpFormat): DecodeOutcome => ({ result, receivedAt, bodyBytes: body.byteLength, ...(format ? { format } : {}) });
+  const outcome = (result: DecodeResult, format?: OtlpFormat): DecodeOutcome => ({
+    result,
+    receivedAt,
+    bodyBytes: body.byteLength,
+    ...(format ? { format } : {}),
+    ...(job.rowsFor === undefined ? {} : { rows: encodeCopyRows(job.rowsFor, result.events) }),
+  });
   switch (job.protocol) {
     case 'native':
       return outcome(decodeNative(body, { ...options, defaults: job.defaults }));

@@ -46,6 +46,15 @@ describe('packOutcome / unpackOutcome', () => {
     expectSame(overTheWire(outcome), outcome);
   });
 
+  it('gives back the COPY rows a job asked for, byte for byte', async () => {
+    const outcome = await decode({ protocol: 'native', defaults: {}, rowsFor: '0b6f3f4e-8f8e-4f57-9d2a-1f1c7c1b2a01' }, fixture('vector-http-array.json'));
+    expect(outcome.rows?.starts.length).toBe(outcome.result.events.length);
+    const back = overTheWire(outcome);
+    expect(Buffer.from(back.rows!.bytes).equals(Buffer.from(outcome.rows!.bytes))).toBe(true);
+    expect([...back.rows!.starts]).toEqual([...outcome.rows!.starts]);
+    expect([...back.rows!.ends]).toEqual([...outcome.rows!.ends]);
+  });
+
   it.each(INGEST_PROTOCOLS)('gives back the poison corpus as %s decodes it (NUL, lone surrogates, __proto__ keys, refusals)', async (protocol) => {
     const batch = encodeBatch(protocol, poisonCases('packed').map((c) => c.record), NOW);
     const job: DecodeJob =

@@ -1,5 +1,6 @@
 import { DomainError, type ErrorCode } from '../../../platform/errors.js';
 import type { LogEvent } from '../event.js';
+import type { CopyRows } from '../copy-rows.js';
 import type { DecodeOutcome } from './job.js';
 import type { Rejection } from './limits.js';
 import type { OtlpFormat } from './otlp.js';
@@ -53,6 +54,8 @@ export interface PackedOutcome {
   /** Events whose attributes are not empty, and those attributes as one JSON array in the same order. */
   attributeAt: Int32Array;
   attributes: string;
+  /** The events' COPY rows, when the job asked for them (their buffers transferred). */
+  rows?: CopyRows;
   /** DecodeResult.positions: null when the result had none; else per event its index and line (-1: none) and, if any has one, path. */
   positions: { index: Int32Array; line: Int32Array; paths: (string | null)[] | null } | null;
 }
@@ -114,6 +117,7 @@ export function packOutcome(outcome: DecodeOutcome): PackedOutcome {
     receivedAt: outcome.receivedAt,
     bodyBytes: outcome.bodyBytes,
     ...(outcome.format ? { format: outcome.format } : {}),
+    ...(outcome.rows ? { rows: outcome.rows } : {}),
     rejected,
     count,
     strings: JSON.stringify(strings),
@@ -128,7 +132,14 @@ export function packOutcome(outcome: DecodeOutcome): PackedOutcome {
 
 /** The buffers of a packed outcome, to transfer rather than copy. */
 export function transferablesOf(packed: PackedOutcome): ArrayBuffer[] {
-  const views = [packed.refs, packed.numbers, packed.nulls, packed.attributeAt, ...(packed.positions ? [packed.positions.index, packed.positions.line] : [])];
+  const views = [
+    packed.refs,
+    packed.numbers,
+    packed.nulls,
+    packed.attributeAt,
+    ...(packed.positions ? [packed.positions.index, packed.positions.line] : []),
+    ...(packed.rows ? [packed.rows.bytes, packed.rows.starts, packed.rows.ends] : []),
+  ];
   return views.map((v) => v.buffer as ArrayBuffer);
 }
 
@@ -183,6 +194,7 @@ export function unpackOutcome(packed: PackedOutcome): DecodeOutcome {
     receivedAt: packed.receivedAt,
     bodyBytes: packed.bodyBytes,
     ...(packed.format ? { format: packed.format } : {}),
+    ...(packed.rows ? { rows: packed.rows } : {}),
   };
 }
 
