@@ -34,7 +34,7 @@ import { asSystem, transactionWithCopy, type Db, type Store } from '../../platfo
 import { addCounts, createCheckpoint, loadProgress, lockCheckpoint, mergeSketches, saveCheckpoint, saveProgress, type LockedCheckpoint } from './processor-store.js';
 import { PendingStats } from './pending-stats.js';
 import { findPoison, isDataError } from './poison.js';
-import { aggregateBatch, countJudged, type BatchAggregate, type OrgProgress, type StreamTiming } from './traffic-aggregate.js';
+import { BatchCounter, countJudged, judgeBatch, type BatchAggregate, type BatchJudgement, type OrgProgress, type StreamTiming } from './traffic-aggregate.js';
 import { SourceBook } from './sources.js';
 
 /** The bus consumer group of the statistics processor; its checkpoint row has this name. */
@@ -97,11 +97,11 @@ const keyOf = (ref: EventRef): string => `${ref.seq}:${ref.index}`;
 /** Organisations whose progress is kept in memory; the least recently used are read again when needed. */
 const CACHED_ORGS = 256;
 
-/** A batch worked out against a known checkpoint and progress: everything its transaction writes. */
+/** A batch worked out against a known checkpoint and progress: everything its transaction writes but the statistics, counted while it stores the events. */
 interface Prepared {
   plan: BatchPlan;
   groups: LogMessage[];
-  result: BatchAggregate;
+  judged: BatchJudgement;
 }
 
 /** A batch prepared against the tip, and the checkpoint version it expects. */
@@ -242,12 +242,15 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
   let writingAlone: Promise<void> = Promise.resolve();
   let handling = false;
 
-  /** Pure CPU work of a batch against a checkpoint position and the progress before it (encoding the raw rows is left to COPY, where it overlaps PostgreSQL's work). */
+  /**
+   * What a batch's rows need, against a checkpoint position and the progress before it: its fresh
+   * messages and their events judged. Counting them is left to the transaction, while PostgreSQL
+   * stores the rows, and so is encoding the rows the decode thread did not (COPY pulls them).
+   */
   const work = (position: BusCheckpoint | null, messages: BusMessage[], context: BatchContext, kept: ReadonlyMap<number, LogMessage>, before: ReadonlyMap<string, OrgProgress>): Prepared => {
     const plan = planBatch(position, messages, context);
     const groups = plan.fresh.flatMap((m) => kept.get(m.seq) ?? []);
-    const result = aggregateBatch(groups, before, timing);
-    return { plan, groups, result };
+    return { plan, groups, judged: judgeBatch(groups, before, timing) };
   };
 
   /** The batch worked out against the tip, ahead of its transaction; undefined when the tip is not known well enough. */
@@ -260,7 +263,7 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
     if (!before) return undefined;
     const prepared = work(tip.position, messages, context, kept, before);
     const expected = tip.version;
-    tip.advance(expected + 1, prepared.plan.next, prepared.result.progress);
+    tip.advance(expected + 1, prepared.plan.next, prepared.judged.progress);
     return { prepared, expected };
   };
 
@@ -347,12 +350,22 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
         for (const [orgId, p] of await loadProgress(trx, TRAFFIC_CONSUMER, missing)) before.set(orgId, p);
         prepared = work(checkpoint.position, messages, context, kept, before);
       }
-      const { plan, groups, result } = prepared;
-      await insertEventGroups(
+      const { plan, groups, judged } = prepared;
+      const storing = insertEventGroups(
         trx,
-        groups.map((g, i) => ({ orgId: g.orgId, events: g.events, tooLate: result.tooLate[i]!, rows: g.rows })),
+        groups.map((g, i) => ({ orgId: g.orgId, events: g.events, tooLate: judged.tooLate[i]!, rows: g.rows })),
         copy,
       );
+      // Awaited below (a failure fails the batch); meanwhile this thread counts what PostgreSQL stores.
+      storing.catch(() => undefined);
+      const counter = new BatchCounter();
+      for (let i = 0; i < groups.length; i++) {
+        counter.add(groups[i]!.orgId, groups[i]!.events, judged.tooLate[i]!);
+        // Between messages, the COPY's next chunks go out.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      const result = { ...counter.result(), progress: judged.progress };
+      await storing;
       let countedId: number | undefined;
       if (trial) await writeStats(trx, result);
       else {
@@ -382,7 +395,7 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
         // Not ours to read (another version's format, a stray publisher): skipped, never retried forever.
         if (message instanceof Error) logger.error({ err: message, seq: m.seq, id: m.id }, 'stream processor: skipped a bus message that is not a log message');
       }
-      return { progress: result.progress, version, position: plan.next, wroteStats: countedId !== undefined };
+      return { progress: judged.progress, version, position: plan.next, wroteStats: countedId !== undefined };
     });
   };
 

@@ -206,7 +206,21 @@ class Tally {
 }
 
 export function aggregateBatch(groups: readonly EventGroup[], before: ReadonlyMap<string, OrgProgress>, timing: StreamTiming): BatchAggregate {
-  const tally = new Tally();
+  const { tooLate, progress } = judgeBatch(groups, before, timing);
+  const counter = new BatchCounter();
+  groups.forEach((group, i) => counter.add(group.orgId, group.events, tooLate[i]!));
+  return { ...counter.result(), tooLate, progress, counted: counter.counted };
+}
+
+/** The half of `aggregateBatch` that storing the events needs: which are too late, and the progress after them. */
+export type BatchJudgement = Pick<BatchAggregate, 'tooLate' | 'progress'>;
+
+/**
+ * Judges a batch's events against the progress before it: too late or not, and each
+ * organisation's progress (watermark, sources, too-late count) after the batch. The watermark moves
+ * after each group (a bus message), so the events of one message are judged against the same one.
+ */
+export function judgeBatch(groups: readonly EventGroup[], before: ReadonlyMap<string, OrgProgress>, timing: StreamTiming): BatchJudgement {
   const progress = new Map<string, OrgProgress>();
   const tooLate: boolean[][] = [];
   const maxSources = timing.maxSources ?? DEFAULT_MAX_SOURCES;
@@ -225,28 +239,43 @@ export function aggregateBatch(groups: readonly EventGroup[], before: ReadonlyMa
 
   for (const group of groups) {
     const p = progressOf(group.orgId);
-    const flags: boolean[] = [];
-    for (const e of group.events) {
-      if (!isRequestEvent(e)) {
-        flags.push(false);
-        continue;
-      }
-      if (isTooLate(e.timestamp, p.watermark, timing)) {
-        flags.push(true);
-        p.tooLate++;
-        tally.tooLate(group.orgId, e);
-        continue;
-      }
-      flags.push(false);
-      tally.count(group.orgId, e);
-    }
+    const flags = new Array<boolean>(group.events.length);
+    group.events.forEach((e, i) => {
+      flags[i] = isRequestEvent(e) && isTooLate(e.timestamp, p.watermark, timing);
+      if (flags[i]) p.tooLate++;
+    });
     tooLate.push(flags);
     // The message moves its sources, then the watermark (which also drops the sources gone idle).
     for (const e of group.events) p.sources.observe(sourceKeyOf(e), e.timestamp, e.receivedAt, maxSources);
     p.watermark = p.sources.watermark(p.watermark, timing);
   }
+  return { tooLate, progress };
+}
 
-  return { counts: tally.counts(), sketches: tally.sketches(), tooLate, progress, counted: tally.counted };
+/**
+ * The other half: the counters and sketches of judged events, group by group (the stream processor
+ * counts a batch while PostgreSQL stores it), summed and rolled up by `result()`.
+ */
+export class BatchCounter {
+  private readonly tally = new Tally();
+
+  get counted(): number {
+    return this.tally.counted;
+  }
+
+  /** Adds request events: counted, or only noted as too late where `tooLate` says so. */
+  add(orgId: string, events: readonly StreamEvent[], tooLate: readonly boolean[]): void {
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      if (!isRequestEvent(e)) continue;
+      if (tooLate[i]) this.tally.tooLate(orgId, e);
+      else this.tally.count(orgId, e);
+    }
+  }
+
+  result(): Pick<BatchAggregate, 'counts' | 'sketches'> {
+    return { counts: this.tally.counts(), sketches: this.tally.sketches() };
+  }
 }
 
 /** What stored events add to the statistics, judged as they were stored (their too-late flag). */
