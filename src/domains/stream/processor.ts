@@ -496,8 +496,14 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
     } catch (error) {
       tip.reset();
       waitingSince = null;
+      // Told once per run of failures (an outage is logged by the store as well), not every retry.
+      const first = retryAloneMs === 0;
       retryAloneMs = Math.min(MAX_RETRY_DELAY_MS, Math.max(IDLE_WRITE_MS, retryAloneMs * 2));
-      logger.warn({ err: error, retryInMs: retryAloneMs }, 'stream processor: could not write the statistics; they are counted again from the stored events by the next batch, or by a retry if none comes');
+      (first ? logger.warn : logger.debug).call(
+        logger,
+        { err: error, retryInMs: retryAloneMs },
+        'stream processor: could not write the statistics; they are counted again from the stored events by the next batch, or by a retry if none comes',
+      );
     }
   };
 
