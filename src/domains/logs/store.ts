@@ -158,15 +158,6 @@ export async function insertEventGroups(db: Db, groups: readonly EventGroupRows[
       ${col((r) => pgText(r.e.remoteAddr))}::text[], ${col((r) => pgText(r.e.userAgent))}::text[], ${col((r) => pgJson(r.e.attributes))}::jsonb[], ${col((r) => r.tooLate)}::boolean[])`.execute(db);
 }
 
-/**
- * The highest log_events id this transaction inserted. The stream processor inserts holding its
- * checkpoint's lock, so no row with a later id is committed before its own.
- */
-export async function lastInsertedEventId(trx: Db): Promise<number> {
-  const { rows } = await sql<{ id: string }>`SELECT currval('log_events_id_seq'::regclass) AS id`.execute(trx);
-  return Number(rows[0]!.id);
-}
-
 /** What the statistics read of a stored event (`countableEventsAfter`). */
 export type CountableEvent = Pick<LogEvent, 'timestamp' | 'receivedAt' | 'service' | 'host' | 'source' | 'method' | 'path' | 'section' | 'status' | 'bytes' | 'durationMs' | 'remoteAddr'>;
 

@@ -30,8 +30,6 @@ export class PendingStats {
   /** Each organisation's progress after the newest batch added (the objects the batches made). */
   readonly progress = new Map<string, OrgProgress>();
   readonly stored = new Map<string, StoredSince>();
-  /** The highest log_events id of the batches added; null while none stored an event. */
-  lastEventId: number | null = null;
   /** Batches added since the last write. */
   batches = 0;
 
@@ -89,10 +87,6 @@ export class PendingStats {
     this.stored.set(orgId, prior ? { count: prior.count + count, newest: Math.max(prior.newest, newest) } : { count, newest });
   }
 
-  noteLastEventId(id: number): void {
-    if (this.lastEventId === null || id > this.lastEventId) this.lastEventId = id;
-  }
-
   /** The merged rows, to write. */
   rows(): { counts: CountRow[]; sketches: SketchDelta[]; progress: Map<string, OrgProgress> } {
     return { counts: [...this.counts.values()], sketches: [...this.sketches.values()], progress: new Map(this.progress) };
@@ -103,7 +97,6 @@ export class PendingStats {
     this.sketches.clear();
     this.progress.clear();
     this.stored.clear();
-    this.lastEventId = null;
     this.batches = 0;
   }
 }

@@ -13,12 +13,18 @@ import type { CountRow, OrgProgress, SketchDelta } from './traffic-aggregate.js'
 
 const iso = isoOf;
 
+/**
+ * The highest log_events id handed out so far (0 before any). Read holding the checkpoint's lock,
+ * it is the last row of the batches committed so far: every batch inserts holding it.
+ */
+const LAST_EVENT_ID = sql<string>`coalesce(pg_sequence_last_value('log_events_id_seq'::regclass), 0)`;
+
 /** Creates the consumer's checkpoint row if it has none (once, at processor start). */
 export async function createCheckpoint(db: Db, consumer: string): Promise<void> {
   await streamDb(db)
     .insertInto('stream_checkpoints')
     // Events stored before the consumer existed are not its to count (see counted_id, migration 022).
-    .values({ consumer, position: JSON.stringify({ epoch: '', floor: 0, done: [] }), counted_id: sql<string>`coalesce(pg_sequence_last_value('log_events_id_seq'::regclass), 0)` })
+    .values({ consumer, position: JSON.stringify({ epoch: '', floor: 0, done: [] }), counted_id: LAST_EVENT_ID })
     .onConflict((oc) => oc.column('consumer').doNothing())
     .execute();
 }
@@ -52,17 +58,18 @@ export async function lockCheckpoint(trx: Db, consumer: string): Promise<LockedC
 
 /**
  * Saves the position and adds one to the version (every commit that writes the checkpoint does, so
- * that no other instance's memory of it stays valid); returns the new version. `countedId`: this
- * commit also wrote the statistics of every batch so far, through that log_events id.
+ * that no other instance's memory of it stays valid); returns the new version. `counted`: this
+ * commit also wrote the statistics of every batch so far, this one included (the caller holds the
+ * lock, so they end at the last event id handed out).
  */
-export async function saveCheckpoint(trx: Db, consumer: string, position: BusCheckpoint, countedId?: number): Promise<number> {
+export async function saveCheckpoint(trx: Db, consumer: string, position: BusCheckpoint, counted = false): Promise<number> {
   const row = await streamDb(trx)
     .updateTable('stream_checkpoints')
     .set((eb) => ({
       position: JSON.stringify(position),
       updated_at: new Date(),
       version: eb('version', '+', 1),
-      ...(countedId === undefined ? {} : { counted_version: eb('version', '+', 1), counted_id: countedId }),
+      ...(counted ? { counted_version: eb('version', '+', 1), counted_id: LAST_EVENT_ID } : {}),
     }))
     .where('consumer', '=', consumer)
     .returning('version')

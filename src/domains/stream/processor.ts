@@ -27,7 +27,7 @@
  *   one: it never goes back as readers see it.
  */
 import type { Logger } from 'pino';
-import { LOG_TOPIC, readLogMessage, countableEventsAfter, ensurePartitionsFor, insertEventGroups, lastInsertedEventId, PartitionManager, recordRejections, sampleOf, type LogMessage } from '../logs/index.js';
+import { LOG_TOPIC, readLogMessage, countableEventsAfter, ensurePartitionsFor, insertEventGroups, PartitionManager, recordRejections, sampleOf, type LogMessage } from '../logs/index.js';
 import { planBatch, type BatchContext, type BatchPlan, type BusCheckpoint, type BusMessage, type EventBus, type Subscription } from '../../platform/bus/index.js';
 import type { LiveHub } from '../../platform/live.js';
 import { asSystem, transactionWithCopy, type Db, type Store } from '../../platform/store/index.js';
@@ -286,7 +286,6 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
       after = chunk.at(-1)!.id;
       rows += chunk.length;
     }
-    if (after > checkpoint.countedId) tip.pending.noteLastEventId(after);
     const progress = await loadProgress(trx, TRAFFIC_CONSUMER, [...tooLate.keys()]);
     for (const [orgId, n] of tooLate) {
       const p = progress.get(orgId) ?? { watermark: null, sources: SourceBook.empty(), tooLate: 0 };
@@ -366,15 +365,14 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
       }
       const result = { ...counter.result(), progress: judged.progress };
       await storing;
-      let countedId: number | undefined;
+      let counted = false;
       if (trial) await writeStats(trx, result);
       else {
-        if (groups.some((g) => g.events.length > 0)) tip.pending.noteLastEventId(await lastInsertedEventId(trx));
         tip.pending.add(result);
         for (const g of groups) if (g.events.length > 0) tip.pending.noteStored(g.orgId, g.events.length, newestOf(g));
         if (recounted || writeNow(startedIdle)) {
           await writeStats(trx, tip.pending.rows());
-          countedId = tip.pending.lastEventId ?? checkpoint.countedId;
+          counted = true;
         }
       }
       for (const m of plan.fresh) {
@@ -387,7 +385,7 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
           aside.map(({ index, reason }) => ({ stage: 'processing', protocol: null, position: {}, reason, sample: sampleOf(message.events[index]) })),
         );
       }
-      const version = await saveCheckpoint(trx, TRAFFIC_CONSUMER, plan.next, countedId);
+      const version = await saveCheckpoint(trx, TRAFFIC_CONSUMER, plan.next, counted);
       if (trial) throw TRIAL;
       if (plan.duplicates > 0) logger.info({ duplicates: plan.duplicates, seqs: [messages[0]?.seq, messages.at(-1)?.seq] }, 'stream processor: skipped redelivered messages');
       for (const m of plan.fresh) {
@@ -395,7 +393,7 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
         // Not ours to read (another version's format, a stray publisher): skipped, never retried forever.
         if (message instanceof Error) logger.error({ err: message, seq: m.seq, id: m.id }, 'stream processor: skipped a bus message that is not a log message');
       }
-      return { progress: judged.progress, version, position: plan.next, wroteStats: countedId !== undefined };
+      return { progress: judged.progress, version, position: plan.next, wroteStats: counted };
     });
   };
 
@@ -487,7 +485,7 @@ export async function startStreamProcessor(options: ProcessorOptions): Promise<S
         }
         if (tip.pending.empty || checkpoint.position === null) return undefined;
         await writeStats(trx, tip.pending.rows());
-        return saveCheckpoint(trx, TRAFFIC_CONSUMER, checkpoint.position, tip.pending.lastEventId ?? checkpoint.countedId);
+        return saveCheckpoint(trx, TRAFFIC_CONSUMER, checkpoint.position, true);
       });
       retryAloneMs = 0;
       if (version === undefined) return;
