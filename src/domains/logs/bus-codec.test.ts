@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { logMessagesFor, readLogMessage } from './bus-codec.js';
+import { encodeCopyRows, selectCopyRows } from './copy-rows.js';
 import type { LogEvent } from './event.js';
 
 const event = (message: string, attributes: Record<string, unknown> = {}): LogEvent => ({
@@ -43,6 +44,15 @@ describe('log messages on the bus', () => {
     expect(messages[0]!.size).toBe(2_500);
     expect(readLogMessage(messages[0]!).events[0]).toBe(events[0]);
     expect(readLogMessage(messages[0]!).events).toEqual(events);
+  });
+
+  it('counts the COPY rows an in-process message holds in the queue bound, as much as their buffer keeps', () => {
+    const events = Array.from({ length: 10 }, (_, i) => event(`line ${i}`));
+    const rows = encodeCopyRows('org-1', events);
+    const { messages } = logMessagesFor({ kind: 'memory', maxMessageBytes: 1_000 }, 'org-1', events.slice(2), 2_500, selectCopyRows(rows, [2, 3, 4, 5, 6, 7, 8, 9]));
+    expect(rows.bytes.buffer.byteLength).toBe(rows.bytes.byteLength);
+    expect(messages[0]!.size).toBe(2_500 + rows.bytes.byteLength);
+    expect(readLogMessage(messages[0]!).rows?.starts).toHaveLength(8);
   });
 
   it('refuses a single event larger than the bus allows, naming its size, and keeps the others', () => {

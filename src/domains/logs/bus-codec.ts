@@ -30,14 +30,15 @@ export interface LogMessages {
 
 /**
  * The bus messages for one request's accepted events, in order. In process: one message holding
- * the events themselves, `approxBytes` (the request body's size) standing for its size in the
- * queue bound. JetStream: JSON slices that fit its message limit.
+ * the events themselves (and their COPY rows, when given), `approxBytes` (the request body's size)
+ * plus the rows' bytes standing for its size in the queue bound. JetStream: JSON slices that fit its message limit.
  */
 export function logMessagesFor(bus: Pick<EventBus, 'kind' | 'maxMessageBytes'>, orgId: string, events: LogEvent[], approxBytes: number, rows?: CopyRows): LogMessages {
   if (events.length === 0) return { messages: [], tooLarge: [], unencodable: [] };
   if (bus.kind === 'memory') {
     const value: LogMessage = rows ? { orgId, events, rows } : { orgId, events };
-    return { messages: [{ data: EMPTY, value, size: approxBytes }], tooLarge: [], unencodable: [] };
+    // The rows' bytes are held with the events until the processor stores them: they count too.
+    return { messages: [{ data: EMPTY, value, size: approxBytes + (rows?.bytes.buffer.byteLength ?? 0) }], tooLarge: [], unencodable: [] };
   }
   const out: LogMessages = { messages: [], tooLarge: [], unencodable: [] };
   encodeInto(out, orgId, events, 0, bus.maxMessageBytes);

@@ -84,7 +84,8 @@ export function encodeCopyRows(orgId: string, events: readonly LogEvent[]): Copy
     bytes[at++] = NEWLINE;
     ends[i] = at;
   }
-  return { bytes: bytes.subarray(0, at), starts, ends };
+  // A copy of the bytes used: the buffer is sent to the main thread and held until the rows are stored.
+  return { bytes: bytes.slice(0, at), starts, ends };
 }
 
 /** The rows of the events at `indexes` (in that order), sharing the bytes. */
