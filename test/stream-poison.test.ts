@@ -11,7 +11,7 @@ import { DIMENSION_MAX_LENGTH } from '../src/domains/stream/traffic-aggregate.js
 import { openBus, type EventBus } from '../src/platform/bus/index.js';
 import { LiveHub } from '../src/platform/live.js';
 import { migrateToLatest, openStore, type Store } from '../src/platform/store/index.js';
-import { requestEvent } from './support/log-events.js';
+import { STREAM_TIMING, requestEvent as event } from './support/log-events.js';
 import { DEPLOYMENTS, deploymentAvailable, eventually, freshPostgresDatabase } from './support/server.js';
 
 /**
@@ -23,9 +23,7 @@ import { DEPLOYMENTS, deploymentAvailable, eventually, freshPostgresDatabase } f
 
 const NATS_URL = process.env.NATS_URL;
 const logger = pino({ level: 'silent' });
-const timing = { outOfOrderMs: 5000, latenessMs: 300_000, idleMs: 60_000 };
-
-const event = requestEvent;
+const timing = STREAM_TIMING;
 
 describe.each(DEPLOYMENTS)('stream processor poison isolation on $name', (setup) => {
   let store: Store;

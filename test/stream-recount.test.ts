@@ -7,7 +7,7 @@ import { TRAFFIC_CONSUMER, startStreamProcessor, type StreamProcessor } from '..
 import { openBus, type EventBus } from '../src/platform/bus/index.js';
 import { LiveHub } from '../src/platform/live.js';
 import { asOwner, migrateToLatest, openStore, type Store } from '../src/platform/store/index.js';
-import { requestEvent } from './support/log-events.js';
+import { STREAM_TIMING, requestEvent as event } from './support/log-events.js';
 import { databaseAt } from './support/migrations.js';
 import { STORE_KINDS, eventually, freshPostgresDatabase, storeAvailable } from './support/server.js';
 
@@ -19,9 +19,7 @@ import { STORE_KINDS, eventually, freshPostgresDatabase, storeAvailable } from '
  */
 
 const logger = pino({ level: 'silent' });
-const timing = { outOfOrderMs: 5000, latenessMs: 300_000, idleMs: 60_000 };
-
-const event = requestEvent;
+const timing = STREAM_TIMING;
 
 describe.each(STORE_KINDS)('stream statistics written in the background, on %s', (kind) => {
   let store: Store;

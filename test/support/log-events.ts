@@ -23,3 +23,6 @@ export function requestEvent(message: string, over: Partial<LogEvent> = {}): Log
     ...over,
   };
 }
+
+/** Stream timing for tests that run a processor directly: 5 s out of order, 5 min lateness, sources idle after a minute. */
+export const STREAM_TIMING = { outOfOrderMs: 5000, latenessMs: 300_000, idleMs: 60_000 };
